@@ -1,0 +1,1 @@
+"""Data: dataset adapters -> manifest -> frozen split -> preprocessed cache."""

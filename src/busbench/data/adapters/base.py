@@ -1,0 +1,81 @@
+"""What an adapter returns and the registry adapters add themselves to.
+
+An adapter only knows its dataset's layout: it lists each image with its mask files, label,
+patient and metadata (``CaseSource``). Decoding, checking and hashing the files is shared
+(``busbench.data.prepare``), so every dataset gets the same checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from busbench.data.problems import ProblemLog
+from busbench.errors import BusbenchError
+
+
+@dataclass(frozen=True)
+class CaseSource:
+    """One image of a dataset as its layout describes it; paths are relative to the root."""
+
+    case_id: str
+    image: Path
+    masks: tuple[Path, ...]
+    label: str | None  # canonical label; None: normal if the mask is empty, else "lesion"
+    patient_id: str | None = None
+    official_fold: int | None = None
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+class AdapterOptions(BaseModel):
+    """Options an adapter accepts (``-o key=value`` on the CLI); unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetAdapter:
+    """Lists the cases of one dataset layout. Subclasses set ``name`` and ``Options``."""
+
+    name: ClassVar[str]
+    citation: ClassVar[str] = ""
+    Options: ClassVar[type[AdapterOptions]] = AdapterOptions
+
+    def __init__(self, options: AdapterOptions) -> None:
+        self.options = options
+
+    def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
+        raise NotImplementedError
+
+
+ADAPTERS: dict[str, type[DatasetAdapter]] = {}
+
+
+def register_adapter(name: str) -> Callable[[type[DatasetAdapter]], type[DatasetAdapter]]:
+    """Class decorator adding an adapter to the registry under ``name``."""
+
+    def add(cls: type[DatasetAdapter]) -> type[DatasetAdapter]:
+        if name in ADAPTERS:
+            raise ValueError(f"dataset adapter {name!r} is registered twice")
+        cls.name = name
+        ADAPTERS[name] = cls
+        return cls
+
+    return add
+
+
+def build_adapter(name: str, options: dict[str, object] | None = None) -> DatasetAdapter:
+    """The adapter registered as ``name`` with validated options."""
+    if name not in ADAPTERS:
+        raise BusbenchError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(ADAPTERS))}")
+    cls = ADAPTERS[name]
+    try:
+        parsed = cls.Options(**(options or {}))
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'option'}: {e['msg']}" for e in exc.errors())
+        valid = ", ".join(cls.Options.model_fields) or "none"
+        raise BusbenchError(f"dataset {name!r} options: {details} (valid options: {valid})") from exc
+    return cls(parsed)

@@ -1,0 +1,73 @@
+"""BUS-UCLM: Vallez et al., "BUS-UCLM: Breast ultrasound lesion segmentation dataset",
+Scientific Data 12 (2025).
+
+Layout: ``images/ALWI_000.png``, ``masks/ALWI_000.png`` and ``INFO.csv`` (``;``-separated, with a
+UTF-8 byte-order mark; columns Image, Label (Normal/Benign/Malignant), Resolution, Doppler,
+Marks, Combined). Masks are RGB, green lesion for benign and red for malignant, black for normal:
+any lit pixel is lesion and the label comes from INFO.csv. The four letters before ``_`` name the
+patient. Some images are RGBA and of another size than their mask: ``prepare`` logs them and
+resizes the image to its mask where the aspect ratio agrees (see ``busbench.data.prepare``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.pairing import image_files
+from busbench.data.labels import canonical_label
+from busbench.data.problems import ProblemLog
+from busbench.errors import BusbenchError
+
+INFO = "INFO.csv"
+META_COLUMNS = {"Resolution": "resolution", "Doppler": "doppler", "Marks": "marks", "Combined": "combined"}
+
+
+def _read_info(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise BusbenchError(f"{path}: BUS-UCLM's INFO.csv is missing; it ships with the dataset, restore it")
+    frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.columns = [c.strip() for c in frame.columns]
+    for column in ("Image", "Label"):
+        if column not in frame.columns:
+            raise BusbenchError(f"{path}: column {column!r} missing (found {list(frame.columns)}); expected ';'-separated")
+    frame["Image"] = frame["Image"].str.strip()
+    return frame.set_index("Image")
+
+
+@register_adapter("bus_uclm")
+class BusUclmAdapter(DatasetAdapter):
+    citation = "Vallez N. et al., Scientific Data 12 (2025)"
+
+    def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
+        for sub in ("images", "masks"):
+            if not (root / sub).is_dir():
+                raise BusbenchError(f"{root / sub}: not found; --root must hold images/, masks/ and INFO.csv")
+        info = _read_info(root / INFO)
+        masks = {m.name: m for m in image_files(root / "masks", log)}
+        sources = []
+        for image in image_files(root / "images", log):
+            mask = masks.pop(image.name, None)
+            if image.name not in info.index:
+                log.drop(image, "not listed in INFO.csv: label unknown")
+                continue
+            row = info.loc[image.name]
+            label = canonical_label(row["Label"])
+            if label is None:
+                log.drop(image, f"unknown label: Label {row['Label']!r} in INFO.csv")
+                continue
+            sources.append(
+                CaseSource(
+                    case_id=image.stem,
+                    image=image.relative_to(root),
+                    masks=(mask.relative_to(root),) if mask else (),
+                    label=label,
+                    patient_id=image.stem.split("_")[0],
+                    meta={name: row[col] for col, name in META_COLUMNS.items() if col in info.columns},
+                )
+            )
+        for orphan in masks.values():
+            log.drop(orphan, "mask without image: no images/ file of this name")
+        return sources

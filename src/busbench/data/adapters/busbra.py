@@ -1,0 +1,78 @@
+"""BUS-BRA: Gómez-Flores et al., "BUS-BRA: A breast ultrasound dataset for assessing
+computer-aided diagnosis systems", Medical Physics 51 (2024).
+
+Layout: ``BUSBRA/Images/bus_0001-l.png``, ``Masks/mask_0001-l.png``, ``bus_data.csv`` (ID,
+Case = patient, Histology, Pathology, BIRADS, Device, Width, Height, Side, BBOX) and the
+authors' patient-wise partitions ``5-fold-cv.csv`` / ``10-fold-cv.csv`` (column kFold: the fold
+in which an image is tested). The 5-fold partition becomes the manifest's ``official_fold``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.pairing import image_files
+from busbench.data.labels import canonical_label
+from busbench.data.problems import ProblemLog
+from busbench.errors import BusbenchError
+
+FOLDER = "BUSBRA"
+META_COLUMNS = {"Histology": "histology", "BIRADS": "birads", "Device": "device", "Side": "side",
+                "Width": "original_width", "Height": "original_height"}
+
+
+def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise BusbenchError(f"{path}: BUS-BRA file missing; it ships with the dataset, restore it")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise BusbenchError(f"{path}: columns {absent} missing (found {list(frame.columns)})")
+    return frame.set_index("ID")
+
+
+@register_adapter("busbra")
+class BusBraAdapter(DatasetAdapter):
+    citation = "Gómez-Flores W. et al., Medical Physics 51 (2024)"
+
+    def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
+        base = root / FOLDER if (root / FOLDER).is_dir() else root
+        for sub in ("Images", "Masks"):
+            if not (base / sub).is_dir():
+                raise BusbenchError(f"{base / sub}: not found; --root must be the BUSBRA/ folder (or its parent)")
+        table = _read_csv(base / "bus_data.csv", ["ID", "Case", "Pathology"])
+        folds5 = _read_csv(base / "5-fold-cv.csv", ["ID", "kFold"])["kFold"]
+        folds10 = _read_csv(base / "10-fold-cv.csv", ["ID", "kFold"])["kFold"]
+        masks = {m.stem.removeprefix("mask_"): m for m in image_files(base / "Masks", log)}
+        sources = []
+        for image in image_files(base / "Images", log):
+            key = image.stem
+            mask = masks.pop(key.removeprefix("bus_"), None)
+            if key not in table.index:
+                log.drop(image, "not listed in bus_data.csv: label and patient unknown")
+                continue
+            info = table.loc[key]
+            label = canonical_label(info["Pathology"])
+            if label is None:
+                log.drop(image, f"unknown label: Pathology {info['Pathology']!r} in bus_data.csv")
+                continue
+            meta = {name: info[col] for col, name in META_COLUMNS.items() if col in table.columns}
+            meta["official_fold_10"] = folds10.get(key, "")
+            fold = folds5.get(key, "")
+            sources.append(
+                CaseSource(
+                    case_id=key,
+                    image=image.relative_to(root),
+                    masks=(mask.relative_to(root),) if mask else (),
+                    label=label,
+                    patient_id=str(info["Case"]),
+                    official_fold=int(fold) if fold else None,
+                    meta=meta,
+                )
+            )
+        for orphan in masks.values():
+            log.drop(orphan, "mask without image: no Images/bus_*.png of this name")
+        return sources

@@ -1,0 +1,48 @@
+"""BUSI: Al-Dhabyani et al., "Dataset of breast ultrasound images", Data in Brief 28 (2020) 104863.
+
+Layout: ``Dataset_BUSI_with_GT/{benign,malignant,normal}/benign (12).png`` with the mask
+``benign (12)_mask.png`` in the same folder and, for images with several lesions, extra masks
+``_mask_1``, ``_mask_2``: the lesion is their union. Patients are not given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.pairing import image_files, pair_masks
+from busbench.data.problems import ProblemLog
+from busbench.errors import BusbenchError
+
+FOLDER = "Dataset_BUSI_with_GT"
+CLASSES = ("benign", "malignant", "normal")
+MASK_SUFFIX = "_mask"
+
+
+@register_adapter("busi")
+class BusiAdapter(DatasetAdapter):
+    citation = "Al-Dhabyani W. et al., Data in Brief 28 (2020) 104863"
+
+    def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
+        base = root / FOLDER if (root / FOLDER).is_dir() else root
+        missing = [c for c in CLASSES if not (base / c).is_dir()]
+        if missing:
+            raise BusbenchError(
+                f"{base}: BUSI class folders {missing} not found; --root must be {FOLDER}/ "
+                "(or its parent) holding benign/, malignant/ and normal/"
+            )
+        sources = []
+        for label in CLASSES:
+            files = image_files(base / label, log)
+            masks = [f for f in files if MASK_SUFFIX in f.stem]
+            images = [f for f in files if MASK_SUFFIX not in f.stem]
+            for image, image_masks in pair_masks(images, masks, MASK_SUFFIX, log).items():
+                sources.append(
+                    CaseSource(
+                        case_id=image.stem,
+                        image=image.relative_to(root),
+                        masks=tuple(m.relative_to(root) for m in image_masks),
+                        label=label,
+                    )
+                )
+        return sources

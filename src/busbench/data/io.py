@@ -1,0 +1,104 @@
+"""Decoding of BUS images and masks, whatever PNG mode their authors saved them in.
+
+Public datasets mix 1-bit, grey, RGB, RGBA and palette PNGs (BUSI alone has all of the first
+four among its masks), and BUS-UCLM encodes the lesion class as a mask colour. Every reader in
+busbench goes through these two functions so that one set of rules applies everywhere:
+
+* images are returned as uint8 grey (ITU-R 601 luma) or RGB; alpha is dropped, 16-bit images
+  are scaled to 8 bits;
+* a mask pixel is lesion when any colour channel is lit. A mask holding only two values
+  (0 and one other) is taken as binary whatever that value is (1, 255, ...); a mask with more
+  values is thresholded at half of its type's range (128 for 8-bit) and reported as fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from busbench.errors import BusbenchError
+
+MASK_THRESHOLD_FRACTION = 0.5
+
+
+class UnreadableImageError(BusbenchError):
+    """A file that Pillow cannot decode (missing, truncated, not an image)."""
+
+
+@dataclass(frozen=True)
+class DecodedMask:
+    """A boolean lesion mask and, when it was not cleanly binary, the threshold that made it so."""
+
+    lesion: np.ndarray
+    threshold: int | None = None
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.copy()
+    except FileNotFoundError as exc:
+        raise UnreadableImageError(f"{path}: file not found") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UnreadableImageError(
+            f"{path}: not a readable image ({exc.__class__.__name__}: {exc}); "
+            "re-export or remove the file"
+        ) from exc
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    top = float(arr.max()) if arr.size else 0.0
+    scale = 255.0 / (65535.0 if top > 255 else 255.0)
+    return np.clip(np.rint(arr.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+
+
+def read_image(path: Path, channels: int = 1) -> np.ndarray:
+    """Decode an image as uint8, (H, W) for ``channels=1`` or (H, W, 3) for ``channels=3``."""
+    if channels not in (1, 3):
+        raise BusbenchError(f"channels must be 1 or 3, got {channels}")
+    img = _open(Path(path))
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        grey = _to_uint8(np.asarray(img))
+        return grey if channels == 1 else np.repeat(grey[..., None], 3, axis=2)
+    rgb = img.convert("RGB")  # drops alpha, expands palette and 1-bit
+    if channels == 3:
+        return np.asarray(rgb, dtype=np.uint8)
+    return np.asarray(rgb.convert("L"), dtype=np.uint8)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(height, width) of an image file, decoding it fully so that corrupt files are caught."""
+    img = _open(Path(path))
+    return img.height, img.width
+
+
+def read_mask(path: Path) -> DecodedMask:
+    """Decode a lesion mask to a boolean array, applying the module's binarisation rules."""
+    img = _open(Path(path))
+    if img.mode == "1":
+        return DecodedMask(np.asarray(img, dtype=bool))
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    arr = np.asarray(img)
+    if img.mode in ("RGBA", "LA"):
+        colour, alpha = arr[..., :-1], arr[..., -1]
+        # An alpha-only mask (colour constant, alpha varying) stores the lesion in alpha.
+        arr = alpha if colour.min() == colour.max() and alpha.min() != alpha.max() else colour
+    if arr.ndim == 3:
+        arr = arr.max(axis=2)
+    values = np.unique(arr)
+    if values.size <= 2 and values[0] == 0:
+        return DecodedMask(arr > 0)
+    if values.size == 1:  # constant non-zero: every pixel lesion
+        return DecodedMask(np.ones(arr.shape, dtype=bool))
+    full_range = 255 if arr.dtype == np.uint8 else (65535 if arr.max() > 255 else 255)
+    threshold = int(round(full_range * MASK_THRESHOLD_FRACTION))
+    return DecodedMask(arr >= threshold, threshold=threshold)

@@ -1,0 +1,106 @@
+"""The manifest: one row per image, the only thing later steps read about a dataset.
+
+``manifest.csv`` holds paths relative to the dataset root, so its checksum does not change when
+the data is moved; the root and how the manifest was made live in ``manifest.json`` beside it.
+The CSV is written deterministically (sorted rows, fixed float format), so preparing the same
+data twice gives the same bytes and the same checksum, which splits and caches record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from busbench.errors import BusbenchError
+
+MANIFEST_CSV = "manifest.csv"
+MANIFEST_META = "manifest.json"
+
+CORE_COLUMNS = [
+    "case_id",
+    "dataset",
+    "label",
+    "patient_id",
+    "image_path",
+    "mask_paths",
+    "width",
+    "height",
+    "lesion_area_fraction",
+    "pixel_sha256",
+    "phash",
+    "image_resized_to_mask",
+    "official_fold",
+]
+META_PREFIX = "meta_"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A loaded manifest: its rows, the dataset root, and the checksum of its CSV."""
+
+    path: Path
+    frame: pd.DataFrame
+    root: Path
+    sha256: str
+
+    @property
+    def dataset(self) -> str:
+        return str(self.frame["dataset"].iloc[0]) if len(self.frame) else ""
+
+    def image_file(self, row: pd.Series) -> Path:
+        return self.root / row["image_path"]
+
+    def mask_files(self, row: pd.Series) -> list[Path]:
+        return [self.root / p for p in json.loads(row["mask_paths"])]
+
+
+def write_manifest(frame: pd.DataFrame, out_dir: Path, meta: dict[str, object]) -> Path:
+    """Write ``manifest.csv`` and ``manifest.json`` into ``out_dir``; returns the CSV path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta_cols = sorted(c for c in frame.columns if c.startswith(META_PREFIX))
+    ordered = frame[CORE_COLUMNS + meta_cols].sort_values("case_id", kind="stable")
+    csv_path = out_dir / MANIFEST_CSV
+    ordered.to_csv(csv_path, index=False, float_format="%.8f", lineterminator="\n")
+    meta = {**meta, "manifest_sha256": file_sha256(csv_path), "cases": len(ordered)}
+    (out_dir / MANIFEST_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return csv_path
+
+
+def _resolve_csv(path: Path) -> Path:
+    path = Path(path)
+    return path / MANIFEST_CSV if path.is_dir() else path
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Load a manifest from its CSV or its folder, with its root from the JSON beside it."""
+    csv_path = _resolve_csv(path)
+    meta_path = csv_path.with_name(MANIFEST_META)
+    if not csv_path.is_file():
+        raise BusbenchError(f"{csv_path}: no manifest here; create one with `busbench prepare DATASET --out DIR`")
+    if not meta_path.is_file():
+        raise BusbenchError(f"{meta_path}: missing beside {csv_path.name}; re-run `busbench prepare`")
+    frame = pd.read_csv(
+        csv_path,
+        dtype={"case_id": str, "patient_id": str, "dataset": str, "label": str, "phash": str},
+        keep_default_na=False,
+        na_values={"official_fold": [""]},
+    )
+    missing = [c for c in CORE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise BusbenchError(f"{csv_path}: columns {missing} are missing; re-run `busbench prepare`")
+    frame["official_fold"] = frame["official_fold"].astype("Int64")
+    meta = json.loads(meta_path.read_text())
+    return Manifest(path=csv_path, frame=frame, root=Path(meta["root"]), sha256=file_sha256(csv_path))
