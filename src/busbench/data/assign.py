@@ -1,9 +1,10 @@
 """Stratified assignment of groups to parts (test/development, or k folds).
 
 A group (a patient, a set of duplicate images) goes to one part whole. Groups are placed largest
-first, ties in seeded random order, each into the part where it reduces the squared deviation
-from the per-stratum targets most; a local search then moves single groups while that deviation
-falls. At its end no move of a one-image group lowers it, which means every stratum is within one
+first, ties in seeded random order, each into the part that is least full, relative to its
+target, in the group's strata (relative, so that multi-image groups spread over a small test
+part and a large development part in proportion, instead of all filling the larger one first);
+a local search then moves single groups while the squared deviation from the targets falls. At its end no move of a one-image group lowers it, which means every stratum is within one
 image of its target in every part whenever the over-full part holds a one-image group of that
 stratum. We write this rather than use scikit-learn's StratifiedGroupKFold because that splitter
 only makes equal folds (not a 20 % hold-out) and gives no such bound.
@@ -55,10 +56,12 @@ def assign_groups(groups: np.ndarray, strata: np.ndarray, weights: Sequence[floa
     part = np.zeros(len(counts), dtype=np.int64)
     order = np.random.default_rng(seed).permutation(len(counts))
     order = order[np.argsort(-counts.sum(axis=1)[order], kind="stable")]
+    safe_target = np.maximum(target, 1e-9)
+    tie_break = np.random.default_rng(seed + 1).permutation(len(share))
     for g in order:
-        change = (counts[g] * (2 * (filled - target) + counts[g])).sum(axis=1)
-        fill_ratio = filled.sum(axis=1) / np.maximum(target.sum(axis=1), 1e-9)
-        p = np.lexsort((np.arange(len(share)), fill_ratio, change))[0]
+        fullness = (counts[g] * (filled + counts[g]) / safe_target).sum(axis=1)
+        overall = filled.sum(axis=1) / np.maximum(target.sum(axis=1), 1e-9)
+        p = np.lexsort((tie_break, overall, fullness))[0]
         filled[p] += counts[g]
         part[g] = p
     _repair(counts, part, filled, target)

@@ -1,0 +1,155 @@
+"""The `busbench` command line: one command per step of the data flow.
+
+Errors the user can fix (``BusbenchError``) are printed as one message naming the file or setting
+and the fix, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+import yaml
+
+from busbench.console import console, err_console, print_frame
+from busbench.data.adapters import ADAPTERS
+from busbench.data.cache import build_cache
+from busbench.data.geometry import RESIZE_MODES
+from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
+from busbench.data.manifest import load_manifest
+from busbench.data.prepare import PROBLEMS_CSV, PrepareResult, prepare_dataset
+from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split_summary import groups_across_parts, split_summary
+from busbench.errors import BusbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
+
+SPLIT_FILE = "split.json"
+SHOWN_PROBLEMS = 10
+
+
+def _parse_options(pairs: list[str]) -> dict[str, object]:
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BusbenchError(f"-o {pair!r}: expected KEY=VALUE, e.g. -o mask_suffix=_mask")
+        options[key.strip()] = yaml.safe_load(value) if value else ""
+    return options
+
+
+def _report_prepare(result: PrepareResult, out: Path) -> None:
+    counts = result.frame["label"].value_counts().rename("images").to_frame()
+    counts.loc["total"] = len(result.frame)
+    print_frame(counts, f"Manifest: {result.manifest_path}")
+    problems = result.log.problems
+    if not problems:
+        console.print("No file was dropped or fixed.")
+        return
+    summary = pd.DataFrame(
+        [(action, reason, n) for (action, reason), n in sorted(result.log.counts().items())],
+        columns=["action", "reason", "files"],
+    )
+    print_frame(summary, "Dropped or fixed", index=False)
+    for problem in problems[:SHOWN_PROBLEMS]:
+        console.print(f"  {problem.action}: {problem.file}: {problem.reason}", markup=False, highlight=False)
+    console.print(f"All {len(problems)} problems with their files: {out / PROBLEMS_CSV}")
+
+
+@app.command()
+def prepare(
+    dataset: Annotated[str, typer.Argument(help=f"Dataset adapter: {', '.join(sorted(ADAPTERS))}.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for manifest.csv (outside the dataset).")],
+    root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder as distributed.")] = None,
+    option: Annotated[list[str], typer.Option("-o", "--option", help="Adapter option KEY=VALUE.")] = [],  # noqa: B006
+) -> None:
+    """Read a dataset in its authors' layout and write its manifest."""
+    if root is None:
+        if dataset != "synthetic":
+            raise BusbenchError(f"--root is required for dataset {dataset!r}: the folder the dataset was unpacked into")
+        root = out / "raw"
+    if not root.is_dir() and dataset != "synthetic":
+        raise BusbenchError(f"--root {root}: no such folder")
+    result = prepare_dataset(dataset, root, out, _parse_options(option))
+    _report_prepare(result, out)
+
+
+@app.command()
+def split(
+    manifest: Annotated[Path, typer.Argument(help="manifest.csv or its folder.")],
+    out: Annotated[Optional[Path], typer.Option(help=f"Split file [default: {SPLIT_FILE} beside the manifest].")] = None,
+    test_size: Annotated[float, typer.Option(help="Share of images held out for the final test.")] = 0.2,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds of the rest.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 42,
+    official: Annotated[bool, typer.Option(help="Use the dataset's own partition (BUS-BRA 5-fold-cv.csv).")] = False,
+    official_test_fold: Annotated[int, typer.Option(help="With --official: the official fold held out as test.")] = 1,
+    near_duplicate_distance: Annotated[int, typer.Option(help="Max pHash bit distance of near-duplicates.")] = NEAR_DUPLICATE_DISTANCE,
+    force: Annotated[bool, typer.Option(help="Replace an existing, different split.")] = False,
+) -> None:
+    """Freeze the held-out test set and the cross-validation folds."""
+    loaded = load_manifest(manifest)
+    settings = SplitSettings(test_size, folds, seed, official, official_test_fold, near_duplicate_distance)
+    document = plan_split(loaded, settings)
+    path = out or loaded.path.parent / SPLIT_FILE
+    status = write_split(document, path, force)
+    print_frame(split_summary(document, loaded), f"Split {path} ({status})")
+    console.print(f"test set sha256 {document['test_set_sha256']}; manifest sha256 {loaded.sha256}")
+    console.print(f"{document['duplicate_images']} images linked as exact or near duplicates "
+                  f"(pHash distance <= {settings.near_duplicate_distance}); each group kept on one side.")
+    straddling = groups_across_parts(document)
+    if straddling:
+        err_console.print(f"warning: the official partition puts {straddling} patient/duplicate groups in more "
+                          "than one part; results on it can be optimistic")
+
+
+@app.command()
+def cache(
+    manifest: Annotated[Path, typer.Argument(help="manifest.csv or its folder.")],
+    size: Annotated[int, typer.Option(help="Side of the square network input, px.")] = 256,
+    mode: Annotated[str, typer.Option(help=f"One of {', '.join(RESIZE_MODES)}.")] = "letterbox",
+    channels: Annotated[int, typer.Option(help="1 (grey) or 3 (RGB).")] = 1,
+    out: Annotated[Optional[Path], typer.Option(help="Cache root [default: cache/ beside the manifest].")] = None,
+) -> None:
+    """Resize every image and mask once into memory-mappable arrays."""
+    built = build_cache(load_manifest(manifest), size, mode, channels, out)  # type: ignore[arg-type]
+    console.print(f"cache {built.path}: {built.meta['cases']} cases at {size}px ({mode}, {channels} channel(s))")
+
+
+@app.command()
+def datasets() -> None:
+    """List the dataset adapters, their options and what to cite."""
+    rows = [(name, ", ".join(f"{k}={f.default!r}" for k, f in cls.Options.model_fields.items()) or "-",
+             cls.citation or "-") for name, cls in sorted(ADAPTERS.items())]
+    print_frame(pd.DataFrame(rows, columns=["dataset", "options (-o)", "citation"]), "Datasets", index=False)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path("busbench-demo"),
+    count: Annotated[int, typer.Option(help="Synthetic images.")] = 120,
+    size: Annotated[int, typer.Option(help="Synthetic image width, px.")] = 128,
+) -> None:
+    """The main job on the embedded synthetic dataset: prepare, split, cache."""
+    manifest_dir = out / "manifest"
+    result = prepare_dataset("synthetic", out / "raw", manifest_dir, {"count": count, "size": size})
+    _report_prepare(result, manifest_dir)
+    loaded = load_manifest(manifest_dir)
+    document = plan_split(loaded, SplitSettings(folds=3))
+    path = manifest_dir / SPLIT_FILE
+    status = write_split(document, path)
+    print_frame(split_summary(document, loaded), f"Split {path} ({status})")
+    built = build_cache(loaded, 64)
+    console.print(f"cache {built.path}: {built.meta['cases']} cases at 64px")
+
+
+def main() -> None:
+    """Console entry point: user errors become one clear message and exit code 2."""
+    try:
+        app()
+    except BusbenchError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)

@@ -1,0 +1,132 @@
+"""`busbench cache`: every image and mask resized once into memory-mappable arrays.
+
+One folder per (manifest, size, resize mode, channels) holds ``images.npy`` (uint8, N x S x S or
+N x S x S x 3), ``masks.npy`` (uint8 0/1, N x S x S), ``index.csv`` (case id and placement per
+row) and ``meta.json``. The folder is written under a temporary name and renamed when complete,
+so an interrupted build is never mistaken for a cache. Training reads batches straight from the
+memory map instead of decoding PNGs every epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from busbench import __version__
+from busbench.data.geometry import RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
+from busbench.data.io import read_image, read_mask
+from busbench.data.manifest import Manifest
+from busbench.errors import BusbenchError
+from busbench.progress import progress
+
+CACHE_META = "meta.json"
+
+
+def cache_dir_name(manifest: Manifest, size: int, mode: ResizeMode, channels: int) -> str:
+    return f"{manifest.dataset}-{size}px-{mode}-c{channels}-{manifest.sha256[:12]}"
+
+
+def _load_pair(manifest: Manifest, row: pd.Series, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    image = read_image(manifest.image_file(row), channels)
+    lesion = np.zeros((int(row["height"]), int(row["width"])), dtype=bool)
+    for path in manifest.mask_files(row):
+        lesion |= read_mask(path).lesion
+    if image.shape[:2] != lesion.shape:  # logged by `prepare`: the image is fitted to its mask
+        image = cv2.resize(image, (lesion.shape[1], lesion.shape[0]), interpolation=cv2.INTER_AREA)
+    return image, lesion
+
+
+@dataclass(frozen=True)
+class Cache:
+    """An opened cache: memory-mapped arrays and the placement of every case."""
+
+    path: Path
+    meta: dict[str, object]
+
+    @cached_property
+    def index(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "index.csv", dtype={"case_id": str}, keep_default_na=False)
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        return {case_id: i for i, case_id in enumerate(self.index["case_id"])}
+
+    @cached_property
+    def images(self) -> np.ndarray:
+        return np.load(self.path / "images.npy", mmap_mode="r")
+
+    @cached_property
+    def masks(self) -> np.ndarray:
+        return np.load(self.path / "masks.npy", mmap_mode="r")
+
+    def __getstate__(self) -> dict[str, object]:
+        # DataLoader workers started by spawn pickle the dataset: send paths, not mapped arrays.
+        return {"path": self.path, "meta": self.meta}
+
+    def rows(self, case_ids: list[str]) -> list[int]:
+        missing = [c for c in case_ids if c not in self.row_of]
+        if missing:
+            raise BusbenchError(f"{self.path}: cases {missing[:5]} are not in this cache; rebuild it with `busbench cache`")
+        return [self.row_of[c] for c in case_ids]
+
+    def placement(self, case_id: str) -> Placement:
+        row = self.index.iloc[self.row_of[case_id]]
+        return Placement(**{k: int(row[k]) for k in Placement.__dataclass_fields__})
+
+
+def open_cache(path: Path, manifest: Manifest | None = None) -> Cache:
+    """Open a complete cache folder, checking it was built from ``manifest`` when given."""
+    path = Path(path)
+    if not (path / CACHE_META).is_file():
+        raise BusbenchError(f"{path}: not a complete busbench cache; build it with `busbench cache MANIFEST`")
+    meta = json.loads((path / CACHE_META).read_text())
+    if manifest is not None and meta["manifest_sha256"] != manifest.sha256:
+        raise BusbenchError(f"{path}: built from another version of {manifest.path}; rebuild it with `busbench cache`")
+    return Cache(path, meta)
+
+
+def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", channels: int = 1,
+                cache_root: Path | None = None) -> Cache:
+    """Build (or reuse) the cache of ``manifest`` at ``size`` px; returns it opened."""
+    if mode not in RESIZE_MODES:
+        raise BusbenchError(f"resize mode {mode!r} unknown; use one of {RESIZE_MODES}")
+    if channels not in (1, 3):
+        raise BusbenchError(f"channels must be 1 (grey) or 3 (RGB), got {channels}")
+    if size < 8:
+        raise BusbenchError(f"cache size must be at least 8 px, got {size}")
+    root = Path(cache_root) if cache_root else manifest.path.parent / "cache"
+    final = root / cache_dir_name(manifest, size, mode, channels)
+    if (final / CACHE_META).is_file():
+        return open_cache(final, manifest)
+    tmp = final.with_name(final.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    frame = manifest.frame
+    n = len(frame)
+    shape = (n, size, size) + ((3,) if channels == 3 else ())
+    images = np.lib.format.open_memmap(tmp / "images.npy", mode="w+", dtype=np.uint8, shape=shape)
+    masks = np.lib.format.open_memmap(tmp / "masks.npy", mode="w+", dtype=np.uint8, shape=(n, size, size))
+    placements = []
+    for i, (_, row) in enumerate(progress(frame.iterrows(), f"Caching {manifest.dataset} at {size}px", total=n)):
+        image, lesion = _load_pair(manifest, row, channels)
+        p = placement_for(lesion.shape[0], lesion.shape[1], size, mode)
+        images[i] = place_image(image, p)
+        masks[i] = place_mask(lesion, p)
+        placements.append({"case_id": row["case_id"], **p.as_dict()})
+    images.flush()
+    masks.flush()
+    del images, masks
+    pd.DataFrame(placements).to_csv(tmp / "index.csv", index=False, lineterminator="\n")
+    meta = {"manifest_sha256": manifest.sha256, "dataset": manifest.dataset, "size": size, "mode": mode,
+            "channels": channels, "cases": n, "busbench_version": __version__}
+    (tmp / CACHE_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return open_cache(final, manifest)

@@ -1,0 +1,51 @@
+"""PyTorch datasets over the cache, and the only function that serves fold training data.
+
+``fold_datasets`` takes a ``DevelopmentSplit``, which has no test cases in it, so what it serves
+for training and validation cannot include the held-out test set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from busbench.data.access import DevelopmentSplit
+from busbench.data.cache import Cache
+
+PairTransform = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class CachedSegmentationDataset(Dataset):
+    """Cached cases as ``{"image": (C,S,S) float in [0,1], "mask": (1,S,S) float 0/1, "case_id"}``."""
+
+    def __init__(self, cache: Cache, case_ids: Sequence[str], transform: PairTransform | None = None) -> None:
+        self.cache = cache
+        self.case_ids = list(case_ids)
+        self.rows = cache.rows(self.case_ids)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, object]:
+        image = np.asarray(self.cache.images[self.rows[i]])
+        mask = np.asarray(self.cache.masks[self.rows[i]])
+        if self.transform is not None:
+            image, mask = self.transform(image, mask)
+        image_t = torch.from_numpy(np.ascontiguousarray(image)).float().div_(255.0)
+        image_t = image_t.unsqueeze(0) if image_t.ndim == 2 else image_t.permute(2, 0, 1)
+        mask_t = torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0)
+        return {"image": image_t, "mask": mask_t, "case_id": self.case_ids[i]}
+
+
+def fold_datasets(development: DevelopmentSplit, cache: Cache, fold: int,
+                  train_transform: PairTransform | None = None) -> tuple[CachedSegmentationDataset, CachedSegmentationDataset]:
+    """Training and validation datasets of fold model ``fold`` (development cases only)."""
+    if not isinstance(development, DevelopmentSplit):
+        raise TypeError("fold_datasets needs a DevelopmentSplit (busbench.data.access.development_split)")
+    train = CachedSegmentationDataset(cache, development.train_ids(fold), train_transform)
+    val = CachedSegmentationDataset(cache, development.val_ids(fold))
+    return train, val
