@@ -4,9 +4,10 @@ A group (a patient, a set of duplicate images) goes to one part whole. Groups ar
 first, ties in seeded random order, each into the part that is least full, relative to its
 target, in the group's strata (relative, so that multi-image groups spread over a small test
 part and a large development part in proportion, instead of all filling the larger one first);
-a local search then moves single groups while the squared deviation from the targets falls. At its end no move of a one-image group lowers it, which means every stratum is within one
-image of its target in every part whenever the over-full part holds a one-image group of that
-stratum. We write this rather than use scikit-learn's StratifiedGroupKFold because that splitter
+a local search then moves single groups while the squared deviation from the targets falls. At its end no move of a one-image group lowers it: wherever part a holds a one-image
+group of stratum s, deviation[a, s] - deviation[b, s] <= 1 for every part b, so every stratum is
+within one image of its target whenever the groups allow it (two 2-image groups cannot be
+spread over three folds). We write this rather than use scikit-learn's StratifiedGroupKFold because that splitter
 only makes equal folds (not a 20 % hold-out) and gives no such bound.
 """
 

@@ -31,8 +31,8 @@ class CachedSegmentationDataset(Dataset):
         return len(self.rows)
 
     def __getitem__(self, i: int) -> dict[str, object]:
-        image = np.asarray(self.cache.images[self.rows[i]])
-        mask = np.asarray(self.cache.masks[self.rows[i]])
+        image = np.array(self.cache.images[self.rows[i]])  # a writable copy out of the memory map
+        mask = np.array(self.cache.masks[self.rows[i]])
         if self.transform is not None:
             image, mask = self.transform(image, mask)
         image_t = torch.from_numpy(np.ascontiguousarray(image)).float().div_(255.0)

@@ -1,0 +1,5 @@
+"""`python -m busbench` runs the CLI."""
+
+from busbench.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real datasets beside the checkout, and small generated datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from busbench.data.manifest import Manifest, load_manifest
+from busbench.data.prepare import prepare_dataset
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_DATA = Path(os.environ.get("BUSBENCH_REAL_DATA", REPO.parent / "shared" / "data"))
+
+
+def real_dataset(folder: str) -> Path:
+    """Path of a real dataset; skipped where absent (a user's machine), an error in CI."""
+    path = REAL_DATA / folder
+    if not path.is_dir():
+        message = f"real data {path} not found (set BUSBENCH_REAL_DATA to the folder holding {folder}/)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must run the real-data tests")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def busi_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    root = real_dataset("Dataset_BUSI_with_GT")
+    out = tmp_path_factory.mktemp("busi")
+    prepare_dataset("busi", root, out)
+    return load_manifest(out)
+
+
+@pytest.fixture(scope="session")
+def busbra_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    root = real_dataset("BUSBRA")
+    out = tmp_path_factory.mktemp("busbra")
+    prepare_dataset("busbra", root, out)
+    return load_manifest(out)
+
+
+@pytest.fixture(scope="session")
+def synthetic_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    """60 synthetic cases at 48 px: the small dataset most tests use."""
+    base = tmp_path_factory.mktemp("synthetic")
+    prepare_dataset("synthetic", base / "raw", base / "manifest", {"count": 60, "size": 48, "seed": 3,
+                                                                   "near_duplicate_rate": 0.1})
+    return load_manifest(base / "manifest")

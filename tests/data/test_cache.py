@@ -1,0 +1,70 @@
+"""The preprocessed cache: built once, memory-mapped, tied to its manifest."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from busbench.data.cache import build_cache, open_cache
+from busbench.data.geometry import to_original
+from busbench.data.io import read_mask
+from busbench.data.manifest import Manifest, load_manifest
+from busbench.errors import BusbenchError
+
+
+def test_cache_holds_every_case_resized_with_its_placement(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    cache = build_cache(synthetic_manifest, 40, cache_root=tmp_path)
+    n = len(synthetic_manifest.frame)
+    assert cache.images.shape == (n, 40, 40) and cache.images.dtype == np.uint8
+    assert cache.masks.shape == (n, 40, 40) and set(np.unique(cache.masks)) <= {0, 1}
+    assert isinstance(cache.images, np.memmap)
+    row = synthetic_manifest.frame.iloc[5]
+    placement = cache.placement(row["case_id"])
+    assert (placement.orig_h, placement.orig_w) == (row["height"], row["width"])
+    original = read_mask(synthetic_manifest.mask_files(row)[0]).lesion
+    back = to_original(cache.masks[cache.rows([row["case_id"]])[0]].astype(np.float32), placement) >= 0.5
+    assert back.shape == original.shape
+    if original.any():
+        assert 2 * (back & original).sum() / (back.sum() + original.sum()) > 0.8
+
+
+def test_rgb_cache_and_reuse(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    first = build_cache(synthetic_manifest, 24, mode="resize", channels=3, cache_root=tmp_path)
+    assert first.images.shape[1:] == (24, 24, 3)
+    stamp = (first.path / "images.npy").stat().st_mtime_ns
+    again = build_cache(synthetic_manifest, 24, mode="resize", channels=3, cache_root=tmp_path)
+    assert again.path == first.path and (again.path / "images.npy").stat().st_mtime_ns == stamp
+
+
+def test_a_cache_of_another_manifest_is_refused(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    cache = build_cache(synthetic_manifest, 24, cache_root=tmp_path)
+    copy_dir = tmp_path / "other"
+    copy_dir.mkdir()
+    (copy_dir / "manifest.json").write_text((synthetic_manifest.path.parent / "manifest.json").read_text())
+    (copy_dir / "manifest.csv").write_text(synthetic_manifest.path.read_text().replace("benign", "malignant", 1))
+    with pytest.raises(BusbenchError, match="built from another version"):
+        open_cache(cache.path, load_manifest(copy_dir))
+
+
+def test_an_interrupted_build_is_not_a_cache(tmp_path: Path) -> None:
+    (tmp_path / "x.partial").mkdir()
+    with pytest.raises(BusbenchError, match="not a complete busbench cache"):
+        open_cache(tmp_path / "x.partial")
+
+
+def test_cache_pickles_without_its_arrays(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    cache = build_cache(synthetic_manifest, 24, cache_root=tmp_path)
+    _ = cache.images
+    clone = pickle.loads(pickle.dumps(cache))
+    assert len(pickle.dumps(cache)) < 10_000
+    np.testing.assert_array_equal(clone.images, cache.images)
+
+
+def test_bad_cache_settings_are_named(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    with pytest.raises(BusbenchError, match="resize mode 'crop'"):
+        build_cache(synthetic_manifest, 24, mode="crop", cache_root=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(BusbenchError, match="channels must be 1"):
+        build_cache(synthetic_manifest, 24, channels=2, cache_root=tmp_path)

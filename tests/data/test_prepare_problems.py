@@ -1,0 +1,94 @@
+"""Bad input never crashes nor passes silently: each problem is dropped or fixed, by file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from busbench.data.prepare import PROBLEMS_CSV, prepare_dataset
+from busbench.errors import BusbenchError
+from layouts import cases, make_busi, mask_u8, save
+
+
+@pytest.fixture()
+def broken_busi(tmp_path: Path) -> Path:
+    """A BUSI layout with one of each problem next to good cases."""
+    data = [c for c in cases(16, seed=11)]
+    base = make_busi(tmp_path / "data", data)
+    benign = [c for c in data if c.label == "benign"]
+    (base / "benign" / "benign (90).png").write_bytes(b"corrupt")           # unreadable image
+    save(base / "benign" / "benign (90)_mask.png", mask_u8(benign[0].mask))
+    save(base / "benign" / "benign (91).png", benign[0].image)              # image without mask
+    save(base / "benign" / "benign (92)_mask.png", mask_u8(benign[0].mask))  # mask without image
+    grey = benign[0].mask.astype(np.uint8) * 200 + 30                        # non-binary mask (3 values)
+    grey[0, 0] = 100
+    save(base / "benign" / "benign (93).png", benign[0].image)
+    save(base / "benign" / "benign (93)_mask.png", grey)
+    wide = np.zeros((benign[0].image.shape[0], benign[0].image.shape[1] * 2), np.uint8)
+    save(base / "benign" / "benign (94).png", wide)                           # different aspect ratio
+    save(base / "benign" / "benign (94)_mask.png", mask_u8(benign[0].mask))
+    save(base / "normal" / "normal (95).png", benign[0].image)                # normal with a lesion
+    save(base / "normal" / "normal (95)_mask.png", mask_u8(benign[0].mask))
+    (base / "normal" / "notes.txt").write_text("not an image")
+    return tmp_path / "data"
+
+
+def test_each_problem_is_logged_with_its_file_and_good_cases_are_kept(broken_busi: Path, tmp_path: Path) -> None:
+    before = sorted(p.relative_to(broken_busi) for p in broken_busi.rglob("*"))
+    result = prepare_dataset("busi", broken_busi, tmp_path / "out")
+    log = {(Path(p.file).name, p.action, p.reason.split(":")[0]) for p in result.log.problems}
+    assert log == {
+        ("benign (90).png", "dropped", "unreadable image"),
+        ("benign (91).png", "dropped", "image without mask"),
+        ("benign (92)_mask.png", "dropped", "mask without image"),
+        ("benign (93)_mask.png", "fixed", "non-binary mask"),
+        ("benign (94).png", "dropped", "size mismatch"),
+        ("normal (95)_mask.png", "dropped", "label/mask conflict"),
+        ("notes.txt", "dropped", "not an image file"),
+    }
+    threshold = next(p.reason for p in result.log.problems if p.action == "fixed")
+    assert "thresholded at 128" in threshold
+    assert len(result.frame) == 16 + 1  # the 16 good cases and the fixed one
+    written = pd.read_csv(tmp_path / "out" / PROBLEMS_CSV)
+    assert len(written) == len(result.log.problems) and set(written.columns) == {"file", "action", "reason"}
+    assert sorted(p.relative_to(broken_busi) for p in broken_busi.rglob("*")) == before  # nothing written there
+
+
+def test_output_inside_the_dataset_is_refused(broken_busi: Path) -> None:
+    with pytest.raises(BusbenchError, match="inside the dataset folder"):
+        prepare_dataset("busi", broken_busi, broken_busi / "manifest")
+
+
+def test_unknown_label_is_dropped_with_its_value(tmp_path: Path) -> None:
+    root = tmp_path / "pairs"
+    for i, case in enumerate(cases(3, seed=12)):
+        save(root / "images" / f"{i}.png", case.image)
+        save(root / "masks" / f"{i}.png", mask_u8(case.mask))
+    (root / "labels.csv").write_text("image,label\n0.png,benign\n1.png,atypical\n2.png,normal\n")
+    result = prepare_dataset("folder", root, tmp_path / "out", {"labels_csv": "labels.csv"})
+    dropped = [p for p in result.log.problems if p.action == "dropped"]
+    assert any("unknown label: 'atypical'" in p.reason and p.file.endswith("1.png") for p in dropped)
+
+
+def test_masks_of_different_sizes_for_one_image_are_dropped(tmp_path: Path) -> None:
+    case = [c for c in cases(8, seed=13) if c.label != "normal"][0]
+    base = make_busi(tmp_path / "data", [case])
+    stem = f"{case.label} (1)"
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(base / case.label / f"{stem}_mask_1.png")
+    make_busi(tmp_path / "data", [])  # keeps the class folders
+    save(base / "normal" / "normal (2).png", case.image)
+    save(base / "normal" / "normal (2)_mask.png", np.zeros(case.image.shape, np.uint8))
+    result = prepare_dataset("busi", tmp_path / "data", tmp_path / "out")
+    assert [p.reason.split(":")[0] for p in result.log.problems] == ["mask size mismatch"]
+    assert result.frame["case_id"].tolist() == ["normal (2)"]
+
+
+def test_a_dataset_with_no_usable_case_is_an_error(tmp_path: Path) -> None:
+    base = make_busi(tmp_path / "data", [])
+    (base / "benign" / "benign (1).png").write_bytes(b"junk")
+    with pytest.raises(BusbenchError, match="no usable busi cases"):
+        prepare_dataset("busi", tmp_path / "data", tmp_path / "out")

@@ -1,0 +1,82 @@
+"""The `busbench` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from busbench.cli import main
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["busbench", *args])
+    try:
+        main()
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
+
+
+def test_prepare_split_cache_on_synthetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m"
+    assert run_cli(monkeypatch, "prepare", "synthetic", "--out", str(out), "-o", "count=30", "-o", "size=32") == 0
+    assert (out / "manifest.csv").is_file() and (out / "raw" / "images").is_dir()
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "1") == 0
+    printed = capsys.readouterr().out
+    assert "fold 3" in printed and "test set sha256" in printed and "(created)" in printed
+    document = json.loads((out / "split.json").read_text())
+    assert document["settings"]["seed"] == 1 and document["folds"] == 3
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "1") == 0
+    assert "(unchanged)" in capsys.readouterr().out
+    assert run_cli(monkeypatch, "cache", str(out / "manifest.csv"), "--size", "32") == 0
+    assert "30 cases at 32px" in capsys.readouterr().out.replace("\n", "")
+    assert list((out / "cache").glob("synthetic-32px-letterbox-c1-*/images.npy"))
+
+
+def test_user_errors_exit_2_with_a_message_and_no_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "prepare", "busi", "--root", str(tmp_path / "nope"), "--out", str(tmp_path / "o")) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "nope" in err and "Traceback" not in err
+    assert run_cli(monkeypatch, "split", str(tmp_path / "missing")) == 2
+    assert "busbench prepare" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "prepare", "folder", "--root", str(tmp_path), "--out", str(tmp_path / "o"),
+                   "-o", "mask_suffix") == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_changing_a_frozen_split_needs_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m"
+    run_cli(monkeypatch, "prepare", "synthetic", "--out", str(out), "-o", "count=30", "-o", "size=32")
+    run_cli(monkeypatch, "split", str(out), "--folds", "3")
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "7") == 2
+    assert "--force" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "7", "--force") == 0
+    assert "(replaced)" in capsys.readouterr().out
+
+
+def test_datasets_lists_adapters(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "datasets") == 0
+    printed = capsys.readouterr().out
+    for name in ("busi", "busbra", "bus_uclm", "bus_uc", "udiat", "folder", "synthetic"):
+        assert name in printed
+
+
+def test_demo_runs_the_main_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "demo", "--out", str(tmp_path / "demo"), "--count", "40", "--size", "48") == 0
+    printed = capsys.readouterr().out
+    assert "Split" in printed and "fold 3" in printed
+    assert (tmp_path / "demo" / "manifest" / "split.json").is_file()
+
+
+def test_module_entry_point_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "busbench", "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "prepare" in done.stdout
