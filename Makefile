@@ -18,6 +18,7 @@ demo: install
 	$(BIN)/busbench demo
 
 test: install
+	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest
 
 clean:

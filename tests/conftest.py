@@ -25,20 +25,21 @@ def real_dataset(folder: str) -> Path:
     return path
 
 
+def _prepared(factory: pytest.TempPathFactory, adapter: str, folder: str) -> Manifest:
+    root = real_dataset(folder)
+    out = factory.mktemp(adapter)
+    prepare_dataset(adapter, root, out)
+    return load_manifest(out)
+
+
 @pytest.fixture(scope="session")
 def busi_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    root = real_dataset("Dataset_BUSI_with_GT")
-    out = tmp_path_factory.mktemp("busi")
-    prepare_dataset("busi", root, out)
-    return load_manifest(out)
+    return _prepared(tmp_path_factory, "busi", "Dataset_BUSI_with_GT")
 
 
 @pytest.fixture(scope="session")
 def busbra_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    root = real_dataset("BUSBRA")
-    out = tmp_path_factory.mktemp("busbra")
-    prepare_dataset("busbra", root, out)
-    return load_manifest(out)
+    return _prepared(tmp_path_factory, "busbra", "BUSBRA")
 
 
 @pytest.fixture(scope="session")

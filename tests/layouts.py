@@ -77,6 +77,16 @@ def make_udiat(root: Path) -> list[SyntheticCase]:
     return data
 
 
+def make_pairs(root: Path, data: list[SyntheticCase], mask_suffix: str = "") -> list[str]:
+    """``images/<i>.png`` with ``masks/<i><mask_suffix>.png``; returns the image file names."""
+    names = []
+    for i, case in enumerate(data):
+        save(root / "images" / f"img{i}.png", case.image)
+        save(root / "masks" / f"img{i}{mask_suffix}.png", mask_u8(case.mask))
+        names.append(f"img{i}.png")
+    return names
+
+
 def make_busi(root: Path, data: list[SyntheticCase]) -> Path:
     """Dataset_BUSI_with_GT/<class>/<class> (n).png + (n)_mask.png; 1-bit masks."""
     base = root / "Dataset_BUSI_with_GT"

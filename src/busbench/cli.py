@@ -81,13 +81,17 @@ def prepare(
 @app.command()
 def split(
     manifest: Annotated[Path, typer.Argument(help="manifest.csv or its folder.")],
-    out: Annotated[Optional[Path], typer.Option(help=f"Split file [default: {SPLIT_FILE} beside the manifest].")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help=f"Split file [default: {SPLIT_FILE} beside the manifest].")
+    ] = None,
     test_size: Annotated[float, typer.Option(help="Share of images held out for the final test.")] = 0.2,
     folds: Annotated[int, typer.Option(help="Cross-validation folds of the rest.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 42,
     official: Annotated[bool, typer.Option(help="Use the dataset's own partition (BUS-BRA 5-fold-cv.csv).")] = False,
     official_test_fold: Annotated[int, typer.Option(help="With --official: the official fold held out as test.")] = 1,
-    near_duplicate_distance: Annotated[int, typer.Option(help="Max pHash bit distance of near-duplicates.")] = NEAR_DUPLICATE_DISTANCE,
+    near_duplicate_distance: Annotated[
+        int, typer.Option(help="Max pHash bit distance of near-duplicates.")
+    ] = NEAR_DUPLICATE_DISTANCE,
     force: Annotated[bool, typer.Option(help="Replace an existing, different split.")] = False,
 ) -> None:
     """Freeze the held-out test set and the cross-validation folds."""

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from layouts import cases, make_bus_uc, make_bus_uclm, make_pairs, make_udiat
 
 from busbench.data.adapters import ADAPTERS, build_adapter
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.errors import BusbenchError
-from layouts import cases, make_bus_uc, make_bus_uclm, make_udiat, mask_u8, save
 
 
 def test_bus_uclm_reads_bom_semicolon_info_colour_masks_and_patients(tmp_path: Path) -> None:
@@ -53,10 +53,8 @@ def test_udiat_matches_numeric_excel_names_to_zero_padded_files(tmp_path: Path) 
 def test_folder_adapter_with_suffix_and_labels_csv(tmp_path: Path) -> None:
     data = cases(5, seed=4)
     root = tmp_path / "pairs"
-    for i, case in enumerate(data):
-        save(root / "images" / f"img{i}.png", case.image)
-        save(root / "masks" / f"img{i}_seg.png", mask_u8(case.mask))
-    pd.DataFrame({"image": [f"img{i}.png" for i in range(5)], "label": [c.label for c in data],
+    names = make_pairs(root, data, mask_suffix="_seg")
+    pd.DataFrame({"image": names, "label": [c.label for c in data],
                   "patient_id": [c.patient_id for c in data]}).to_csv(root / "labels.csv", index=False)
     frame = prepare_dataset("folder", root, tmp_path / "out",
                             {"mask_suffix": "_seg", "labels_csv": "labels.csv"}).frame.set_index("case_id")
@@ -68,9 +66,7 @@ def test_folder_adapter_with_suffix_and_labels_csv(tmp_path: Path) -> None:
 def test_folder_adapter_without_labels_derives_normal_or_lesion(tmp_path: Path) -> None:
     data = cases(6, seed=6)
     root = tmp_path / "pairs"
-    for i, case in enumerate(data):
-        save(root / "images" / f"{i}.png", case.image)
-        save(root / "masks" / f"{i}.png", mask_u8(case.mask))
+    make_pairs(root, data)
     frame = prepare_dataset("folder", root, tmp_path / "out").frame
     expected = ["normal" if c.label == "normal" else "lesion" for c in data]
     assert frame.sort_values("case_id")["label"].tolist() == expected

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from layouts import cases, make_busi, make_pairs, mask_u8, save
 from PIL import Image
 
 from busbench.data.prepare import PROBLEMS_CSV, prepare_dataset
 from busbench.errors import BusbenchError
-from layouts import cases, make_busi, mask_u8, save
 
 
 @pytest.fixture()
@@ -65,13 +65,11 @@ def test_output_inside_the_dataset_is_refused(broken_busi: Path) -> None:
 
 def test_unknown_label_is_dropped_with_its_value(tmp_path: Path) -> None:
     root = tmp_path / "pairs"
-    for i, case in enumerate(cases(3, seed=12)):
-        save(root / "images" / f"{i}.png", case.image)
-        save(root / "masks" / f"{i}.png", mask_u8(case.mask))
-    (root / "labels.csv").write_text("image,label\n0.png,benign\n1.png,atypical\n2.png,normal\n")
+    make_pairs(root, cases(3, seed=12))
+    (root / "labels.csv").write_text("image,label\nimg0.png,benign\nimg1.png,atypical\nimg2.png,normal\n")
     result = prepare_dataset("folder", root, tmp_path / "out", {"labels_csv": "labels.csv"})
     dropped = [p for p in result.log.problems if p.action == "dropped"]
-    assert any("unknown label: 'atypical'" in p.reason and p.file.endswith("1.png") for p in dropped)
+    assert any("unknown label: 'atypical'" in p.reason and p.file.endswith("img1.png") for p in dropped)
 
 
 def test_masks_of_different_sizes_for_one_image_are_dropped(tmp_path: Path) -> None:

@@ -70,6 +70,8 @@ def test_busi_split_keeps_duplicates_together(busi_manifest: Manifest) -> None:
     summary = split_summary(document, busi_manifest)
     assert summary.loc["test", "images"] == 156 and summary["images"].sum() == 780
     assert summary.loc["test", "multi-image groups"] > 0  # groups reach the test set too
+    assert summary.loc["test", "duplicate groups"] > 0
+    assert summary["duplicate groups"].sum() == len({c["group"] for c in document["cases"] if c["duplicate"]})
 
 
 def test_busbra_split_is_patient_grouped(busbra_manifest: Manifest) -> None:

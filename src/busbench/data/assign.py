@@ -2,13 +2,14 @@
 
 A group (a patient, a set of duplicate images) goes to one part whole. Groups are placed largest
 first, ties in seeded random order, each into the part that is least full, relative to its
-target, in the group's strata (relative, so that multi-image groups spread over a small test
-part and a large development part in proportion, instead of all filling the larger one first);
-a local search then moves single groups while the squared deviation from the targets falls. At its end no move of a one-image group lowers it: wherever part a holds a one-image
-group of stratum s, deviation[a, s] - deviation[b, s] <= 1 for every part b, so every stratum is
-within one image of its target whenever the groups allow it (two 2-image groups cannot be
-spread over three folds). We write this rather than use scikit-learn's StratifiedGroupKFold because that splitter
-only makes equal folds (not a 20 % hold-out) and gives no such bound.
+target, in the group's strata. Relative fullness spreads multi-image groups over a small test part
+and a large development part in proportion, instead of filling the larger part first. A local
+search then moves single groups while the squared deviation from the targets falls. At its end no
+move of a one-image group lowers it: wherever part a holds a one-image group of stratum s,
+deviation[a, s] - deviation[b, s] <= 1 for every part b. So every stratum is within one image of
+its target whenever the groups allow it (two 2-image groups cannot be spread over three folds).
+scikit-learn's StratifiedGroupKFold is not used: it only makes equal folds (no 20 % hold-out) and
+gives no such bound.
 """
 
 from __future__ import annotations

@@ -73,7 +73,9 @@ class Cache:
     def rows(self, case_ids: list[str]) -> list[int]:
         missing = [c for c in case_ids if c not in self.row_of]
         if missing:
-            raise BusbenchError(f"{self.path}: cases {missing[:5]} are not in this cache; rebuild it with `busbench cache`")
+            raise BusbenchError(
+                f"{self.path}: cases {missing[:5]} are not in this cache; rebuild it with `busbench cache`"
+            )
         return [self.row_of[c] for c in case_ids]
 
     def placement(self, case_id: str) -> Placement:

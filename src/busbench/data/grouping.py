@@ -27,8 +27,8 @@ def _same_value_links(values: list[str]) -> list[tuple[int, int]]:
     return links
 
 
-def leakage_groups(frame: pd.DataFrame, max_distance: int) -> tuple[np.ndarray, int]:
-    """Group index per manifest row, and how many rows were linked as duplicates.
+def leakage_groups(frame: pd.DataFrame, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group index per manifest row, and whether each row was linked to another as a duplicate.
 
     ``frame`` needs columns patient_id ("" when unknown), pixel_sha256 and phash.
     """
@@ -41,5 +41,6 @@ def leakage_groups(frame: pd.DataFrame, max_distance: int) -> tuple[np.ndarray, 
     cols = np.array([b for _, b in links] + list(range(n)), dtype=np.int64)
     graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    duplicated = {i for pair in duplicate_links for i in pair}
-    return labels.astype(np.int64), len(duplicated)
+    duplicated = np.zeros(n, dtype=bool)
+    duplicated[[i for pair in duplicate_links for i in pair]] = True
+    return labels.astype(np.int64), duplicated

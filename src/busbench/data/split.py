@@ -68,7 +68,9 @@ def _official_roles(manifest: Manifest, settings: SplitSettings) -> tuple[np.nda
     values = official.astype(int).to_numpy()
     available = sorted(set(values.tolist()))
     if settings.official_test_fold not in available:
-        raise BusbenchError(f"--official-test-fold {settings.official_test_fold} is not one of the official folds {available}")
+        raise BusbenchError(
+            f"--official-test-fold {settings.official_test_fold} is not one of the official folds {available}"
+        )
     is_test = values == settings.official_test_fold
     renumber = {old: new for new, old in enumerate((f for f in available if f != settings.official_test_fold), 1)}
     folds = np.array([0 if t else renumber[v] for v, t in zip(values, is_test)])
@@ -88,7 +90,7 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
     """The split document for ``manifest``: every case's role plus what made it."""
     settings.check()
     frame = manifest.frame
-    groups, n_duplicates = leakage_groups(frame, settings.near_duplicate_distance)
+    groups, duplicated = leakage_groups(frame, settings.near_duplicate_distance)
     tertiles = size_tertiles(frame)
     stratum = strata(frame, tertiles)
     if settings.official:
@@ -101,8 +103,9 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
             )
         is_test, folds = _computed_roles(frame, groups, stratum, settings)
     cases = [
-        {"case_id": cid, "set": TEST if t else CV, "fold": None if t else int(f), "group": int(g), "stratum": s}
-        for cid, t, f, g, s in zip(frame["case_id"], is_test, folds, groups, stratum)
+        {"case_id": cid, "set": TEST if t else CV, "fold": None if t else int(f), "group": int(g), "stratum": s,
+         "duplicate": bool(d)}
+        for cid, t, f, g, s, d in zip(frame["case_id"], is_test, folds, groups, stratum, duplicated)
     ]
     test_ids = frame.loc[is_test, "case_id"].tolist()
     test_pixels = frame.loc[is_test, "pixel_sha256"].tolist()
@@ -113,7 +116,7 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
         "settings": asdict(settings),
         "folds": int(folds.max()),
         "size_tertiles": list(tertiles),
-        "duplicate_images": n_duplicates,
+        "duplicate_images": int(duplicated.sum()),
         "test_set_sha256": test_set_sha256(test_ids, test_pixels),
         "cases": sorted(cases, key=lambda c: c["case_id"]),
     }

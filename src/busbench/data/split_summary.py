@@ -11,7 +11,8 @@ from busbench.data.stratify import SIZE_BINS
 
 
 def split_summary(document: dict[str, object], manifest: Manifest) -> pd.DataFrame:
-    """One row per part (test, fold 1..k): images, labels, size bins, patients, groups."""
+    """One row per part (test, fold 1..k): images, labels, size bins, patients, and the groups
+    of several images (patients or duplicates) and groups holding exact or near duplicates."""
     roles = pd.DataFrame(document["cases"]).set_index("case_id")
     frame = manifest.frame.set_index("case_id").join(roles)
     frame["part"] = [TEST if s == TEST else f"fold {int(f)}" for s, f in zip(frame["set"], frame["fold"])]
@@ -25,6 +26,7 @@ def split_summary(document: dict[str, object], manifest: Manifest) -> pd.DataFra
         patients = sub["patient_id"][sub["patient_id"] != ""]
         row["patients"] = patients.nunique() if len(patients) else "-"
         row["multi-image groups"] = int(sub.loc[group_sizes[sub.index] > 1, "group"].nunique())
+        row["duplicate groups"] = int(sub.loc[sub["duplicate"], "group"].nunique())
         rows.append(row)
     order = [TEST] + [f"fold {k}" for k in range(1, int(document["folds"]) + 1)]
     return pd.DataFrame(rows).set_index("part").loc[[p for p in order if p in {r["part"] for r in rows}]]

@@ -166,7 +166,8 @@ def generate_cases(count: int, size: int, seed: int, near_duplicate_rate: float 
         if len(cases) < count and cases and rng.random() < near_duplicate_rate:
             source = cases[int(rng.integers(len(cases)))]
             brighter = np.clip(source.image.astype(np.int16) + 3, 0, 255).astype(np.uint8)
-            cases.append(SyntheticCase(f"syn_{len(cases):05d}", source.label, f"P{patient:05d}D", brighter, source.mask))
+            copy_name = f"syn_{len(cases):05d}"
+            cases.append(SyntheticCase(copy_name, source.label, f"P{patient:05d}D", brighter, source.mask))
         patient += 1
     return cases
 

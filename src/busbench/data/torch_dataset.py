@@ -41,8 +41,9 @@ class CachedSegmentationDataset(Dataset):
         return {"image": image_t, "mask": mask_t, "case_id": self.case_ids[i]}
 
 
-def fold_datasets(development: DevelopmentSplit, cache: Cache, fold: int,
-                  train_transform: PairTransform | None = None) -> tuple[CachedSegmentationDataset, CachedSegmentationDataset]:
+def fold_datasets(
+    development: DevelopmentSplit, cache: Cache, fold: int, train_transform: PairTransform | None = None
+) -> tuple[CachedSegmentationDataset, CachedSegmentationDataset]:
     """Training and validation datasets of fold model ``fold`` (development cases only)."""
     if not isinstance(development, DevelopmentSplit):
         raise TypeError("fold_datasets needs a DevelopmentSplit (busbench.data.access.development_split)")

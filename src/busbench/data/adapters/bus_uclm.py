@@ -32,7 +32,9 @@ def _read_info(path: Path) -> pd.DataFrame:
     frame.columns = [c.strip() for c in frame.columns]
     for column in ("Image", "Label"):
         if column not in frame.columns:
-            raise BusbenchError(f"{path}: column {column!r} missing (found {list(frame.columns)}); expected ';'-separated")
+            raise BusbenchError(
+                f"{path}: column {column!r} missing (found {list(frame.columns)}); expected ';'-separated"
+            )
     frame["Image"] = frame["Image"].str.strip()
     return frame.set_index("Image")
 

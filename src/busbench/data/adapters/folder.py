@@ -58,7 +58,9 @@ class FolderAdapter(DatasetAdapter):
         files = image_files(images_dir, log)
         if same_folder:
             if not opts.mask_suffix:
-                raise BusbenchError("images_dir and masks_dir are the same folder: set -o mask_suffix=_mask (or similar)")
+                raise BusbenchError(
+                    "images_dir and masks_dir are the same folder: set -o mask_suffix=_mask (or similar)"
+                )
             masks = [f for f in files if opts.mask_suffix in f.stem]
             images = [f for f in files if opts.mask_suffix not in f.stem]
         else:
