@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 import yaml
 
+from busbench.config import ExperimentConfig, load_config
 from busbench.console import console, err_console, print_frame
 from busbench.data.adapters import ADAPTERS
 from busbench.data.cache import build_cache
@@ -24,12 +25,15 @@ from busbench.data.prepare import PROBLEMS_CSV, PrepareResult, prepare_dataset
 from busbench.data.split import SplitSettings, plan_split, write_split
 from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
+from busbench.evaluate.aggregate import formatted
+from busbench.pipeline import run_experiment
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
 
 SPLIT_FILE = "split.json"
 SHOWN_PROBLEMS = 10
+SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
 
 def _parse_options(pairs: list[str]) -> dict[str, object]:
@@ -131,23 +135,56 @@ def datasets() -> None:
     print_frame(pd.DataFrame(rows, columns=["dataset", "options (-o)", "citation"]), "Datasets", index=False)
 
 
+def _shipped_configs() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(SHIPPED_CONFIGS.glob("*.yaml"))}
+
+
+def _config_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = _shipped_configs()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    raise BusbenchError(f"config {name_or_path!r}: no such file, nor a shipped config ({', '.join(shipped)})")
+
+
+def _print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
+    if summary.empty:
+        console.print("Not every fold is finished yet: the summary is written when the last one is.")
+        return
+    rows = [{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in summary.to_dict("records")]
+    print_frame(pd.DataFrame(rows), f"Held-out test set, mean ± std over fold models ({cfg.output_dir / cfg.name})",
+                index=False)
+    console.print("Conventions and per-image metrics: summary.md and per_image_metrics.csv in each run folder.")
+
+
+@app.command()
+def run(
+    config: Annotated[str, typer.Argument(help="Experiment YAML file, or the name of a shipped config.")],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a setting, e.g. train.epochs=5.")] = [],  # noqa: B006
+    fold: Annotated[list[int], typer.Option("--fold", help="Run only this fold (repeatable); for cluster jobs.")] = [],  # noqa: B006
+) -> None:
+    """Run a benchmark: prepare, split, cache, train every fold, score on the test set, aggregate."""
+    cfg = load_config(_config_path(config), set_)
+    _print_summary(run_experiment(cfg, fold or None), cfg)
+
+
+@app.command()
+def configs() -> None:
+    """List the shipped experiment configs (usable by name in `busbench run`)."""
+    for name, path in _shipped_configs().items():
+        console.print(f"{name:10s} {path}", highlight=False)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path("busbench-demo"),
-    count: Annotated[int, typer.Option(help="Synthetic images.")] = 120,
-    size: Annotated[int, typer.Option(help="Synthetic image width, px.")] = 128,
+    set_: Annotated[list[str], typer.Option("--set", help="Override a demo setting.")] = [],  # noqa: B006
 ) -> None:
-    """The main job on the embedded synthetic dataset: prepare, split, cache."""
-    manifest_dir = out / "manifest"
-    result = prepare_dataset("synthetic", out / "raw", manifest_dir, {"count": count, "size": size})
-    _report_prepare(result, manifest_dir)
-    loaded = load_manifest(manifest_dir)
-    document = plan_split(loaded, SplitSettings(folds=3))
-    path = manifest_dir / SPLIT_FILE
-    status = write_split(document, path)
-    print_frame(split_summary(document, loaded), f"Split {path} ({status})")
-    built = build_cache(loaded, 64)
-    console.print(f"cache {built.path}: {built.meta['cases']} cases at 64px")
+    """The main job on the embedded synthetic dataset: a small 3-fold U-Net benchmark."""
+    cfg = load_config(_shipped_configs()["demo"], [*set_, f"output_dir={out}"])
+    _print_summary(run_experiment(cfg), cfg)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from busbench import __version__
 from busbench.data.geometry import RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
-from busbench.data.io import read_image, read_mask
+from busbench.data.io import read_image
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 from busbench.progress import progress
@@ -35,9 +35,7 @@ def cache_dir_name(manifest: Manifest, size: int, mode: ResizeMode, channels: in
 
 def _load_pair(manifest: Manifest, row: pd.Series, channels: int) -> tuple[np.ndarray, np.ndarray]:
     image = read_image(manifest.image_file(row), channels)
-    lesion = np.zeros((int(row["height"]), int(row["width"])), dtype=bool)
-    for path in manifest.mask_files(row):
-        lesion |= read_mask(path).lesion
+    lesion = manifest.lesion(row)
     if image.shape[:2] != lesion.shape:  # logged by `prepare`: the image is fitted to its mask
         image = cv2.resize(image, (lesion.shape[1], lesion.shape[0]), interpolation=cv2.INTER_AREA)
     return image, lesion

@@ -13,8 +13,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from busbench.data.io import read_mask
 from busbench.errors import BusbenchError
 
 MANIFEST_CSV = "manifest.csv"
@@ -65,6 +67,13 @@ class Manifest:
 
     def mask_files(self, row: pd.Series) -> list[Path]:
         return [self.root / p for p in json.loads(row["mask_paths"])]
+
+    def lesion(self, row: pd.Series) -> np.ndarray:
+        """The ground truth at the original size: the union of the case's masks."""
+        lesion = np.zeros((int(row["height"]), int(row["width"])), dtype=bool)
+        for path in self.mask_files(row):
+            lesion |= read_mask(path).lesion
+        return lesion
 
 
 def write_manifest(frame: pd.DataFrame, out_dir: Path, meta: dict[str, object]) -> Path:

@@ -15,17 +15,28 @@ from torch.utils.data import Dataset
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 
-PairTransform = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+# (image, mask, seed) -> (image, mask): a random transform drawing only from ``seed``.
+PairTransform = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
 class CachedSegmentationDataset(Dataset):
-    """Cached cases as ``{"image": (C,S,S) float in [0,1], "mask": (1,S,S) float 0/1, "case_id"}``."""
+    """Cached cases as ``{"image": (C,S,S) float in [0,1], "mask": (1,S,S) float 0/1, "case_id"}``.
 
-    def __init__(self, cache: Cache, case_ids: Sequence[str], transform: PairTransform | None = None) -> None:
+    A transform gets a seed made of ``seed``, the epoch (``set_epoch``) and the sample index, so
+    the data of an epoch do not depend on worker scheduling or on where a run was resumed.
+    """
+
+    def __init__(self, cache: Cache, case_ids: Sequence[str], transform: PairTransform | None = None,
+                 seed: int = 0) -> None:
         self.cache = cache
         self.case_ids = list(case_ids)
         self.rows = cache.rows(self.case_ids)
         self.transform = transform
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -34,7 +45,8 @@ class CachedSegmentationDataset(Dataset):
         image = np.array(self.cache.images[self.rows[i]])  # a writable copy out of the memory map
         mask = np.array(self.cache.masks[self.rows[i]])
         if self.transform is not None:
-            image, mask = self.transform(image, mask)
+            sample_seed = int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
+            image, mask = self.transform(image, mask, sample_seed)
         image_t = torch.from_numpy(np.ascontiguousarray(image)).float().div_(255.0)
         image_t = image_t.unsqueeze(0) if image_t.ndim == 2 else image_t.permute(2, 0, 1)
         mask_t = torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0)
@@ -42,11 +54,12 @@ class CachedSegmentationDataset(Dataset):
 
 
 def fold_datasets(
-    development: DevelopmentSplit, cache: Cache, fold: int, train_transform: PairTransform | None = None
+    development: DevelopmentSplit, cache: Cache, fold: int, train_transform: PairTransform | None = None,
+    seed: int = 0,
 ) -> tuple[CachedSegmentationDataset, CachedSegmentationDataset]:
     """Training and validation datasets of fold model ``fold`` (development cases only)."""
     if not isinstance(development, DevelopmentSplit):
         raise TypeError("fold_datasets needs a DevelopmentSplit (busbench.data.access.development_split)")
-    train = CachedSegmentationDataset(cache, development.train_ids(fold), train_transform)
+    train = CachedSegmentationDataset(cache, development.train_ids(fold), train_transform, seed)
     val = CachedSegmentationDataset(cache, development.val_ids(fold))
     return train, val

@@ -1,0 +1,192 @@
+"""Experiment configuration: YAML files validated into typed settings.
+
+Every section forbids unknown keys, so a typo (``train.epoch``) is an error naming the key, not a
+silently ignored setting. ``--set train.epochs=5`` overrides any key; values are parsed as YAML.
+A ``grid`` section lists several models and datasets; each (dataset, model) pair is one cell of
+the benchmark, run with the rest of the settings unchanged. Relative paths are taken from the
+working directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from busbench.errors import BusbenchError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class DataConfig(_Section):
+    dataset: str = "synthetic"
+    root: Path | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def key(self) -> str:
+        """Folder name of this dataset's manifest, split and cache under the output folder."""
+        identity = json.dumps({"root": str(self.root), "options": self.options}, sort_keys=True, default=str)
+        return f"{self.dataset}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+
+
+class SplitConfig(_Section):
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    folds: int = Field(5, ge=2)
+    seed: int = 42
+    official: bool = False
+    official_test_fold: int = 1
+
+
+class InputConfig(_Section):
+    size: int = Field(256, ge=16)
+    channels: Literal[1, 3] = 1
+    resize: Literal["letterbox", "resize"] = "letterbox"
+
+
+class ModelConfig(_Section):
+    name: str = "unet"
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        from busbench.models import MODELS
+
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r}; registered: {', '.join(sorted(MODELS))}")
+        return name
+
+    def key(self) -> str:
+        """Folder name of this model's runs: the name, plus a hash of non-default arguments."""
+        if not self.kwargs:
+            return self.name
+        return f"{self.name}-{hashlib.sha256(json.dumps(self.kwargs, sort_keys=True).encode()).hexdigest()[:8]}"
+
+
+class LossConfig(_Section):
+    name: Literal["bce", "dice", "bce_dice", "focal", "tversky", "lovasz"] = "bce_dice"
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class OptimizerConfig(_Section):
+    name: Literal["adamw", "sgd"] = "adamw"
+    lr: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+
+
+class ScheduleConfig(_Section):
+    name: Literal["cosine", "poly", "constant"] = "cosine"
+    warmup_epochs: int = Field(0, ge=0)
+    power: float = Field(0.9, gt=0.0)
+    min_lr_ratio: float = Field(0.01, ge=0.0, le=1.0)
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(100, ge=1)
+    batch_size: int = Field(8, ge=1)
+    patience: int | None = Field(20, ge=1)
+    select_metric: Literal["dice", "iou", "loss"] = "dice"
+    augmentation: Literal["none", "light", "standard", "strong"] = "standard"
+    elastic: bool = False
+    grad_clip: float | None = Field(1.0, gt=0.0)
+    channels_last: bool = False
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
+    seed: int = 0
+    device: str = "auto"
+    workers: int = Field(0, ge=0)
+    threads: int | None = Field(None, ge=1)
+
+
+class EvalConfig(_Section):
+    hd95: Literal["pooled", "max-directed"] = "pooled"
+    threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    batch_size: int = Field(16, ge=1)
+
+
+class GridConfig(_Section):
+    datasets: list[DataConfig] = Field(default_factory=list)
+    models: list[ModelConfig] = Field(default_factory=list)
+
+
+class ExperimentConfig(_Section):
+    name: str = "experiment"
+    output_dir: Path = Path("runs")
+    data: DataConfig = Field(default_factory=DataConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    grid: GridConfig | None = None
+
+    def cells(self) -> list[ExperimentConfig]:
+        """One configuration per (dataset, model) of the grid; just this one without a grid."""
+        if self.grid is None:
+            return [self]
+        datasets = self.grid.datasets or [self.data]
+        models = self.grid.models or [self.model]
+        return [self.model_copy(update={"data": d, "model": m, "grid": None}) for d in datasets for m in models]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``a.b=c`` pairs applied to a nested dict (values parsed as YAML)."""
+    result = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BusbenchError(f"--set {item!r}: expected KEY=VALUE such as train.epochs=5")
+        node = result
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise BusbenchError(f"--set {item!r}: {part!r} is a value, not a section")
+            node = child
+        node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+    return result
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key (check its spelling against the documented settings)"
+    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
+    """Validate a dict into settings; errors list every bad key with the reason."""
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        details = "\n  ".join(_describe(e) for e in exc.errors())
+        raise BusbenchError(f"{source}: invalid settings:\n  {details}") from exc
+
+
+def load_config(path: Path | None, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read a YAML experiment file (or the defaults when ``path`` is None) and apply overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise BusbenchError(f"{path}: config file not found")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise BusbenchError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise BusbenchError(f"{path}: the top level must be a mapping of sections (data:, train:, ...)")
+    return validate_config(apply_overrides(raw, overrides or []), str(path or "defaults"))

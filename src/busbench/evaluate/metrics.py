@@ -1,0 +1,69 @@
+"""Per-image segmentation metrics, with the empty-mask rules stated once.
+
+Counts TP, FP, FN, TN are taken on the prediction and ground truth at the original image size.
+
+* Both masks non-empty: Dice = 2TP/(2TP+FP+FN), IoU = TP/(TP+FP+FN), precision = TP/(TP+FP),
+  recall (sensitivity) = TP/(TP+FN), HD95 in the chosen convention (``surface``).
+* Both empty (a normal image predicted normal): Dice = IoU = precision = recall = 1, HD95 = 0.
+* Exactly one empty (a missed lesion, or a false alarm on a normal image): Dice = IoU =
+  precision = recall = 0 and HD95 = the image diagonal, the largest distance possible in it;
+  such images are counted (``empty_case``) and reported beside every table, never dropped.
+* Specificity = TN/(TN+FP) (1 when the ground truth covers the whole image), accuracy =
+  (TP+TN)/pixels: always defined.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from busbench.evaluate.surface import HD95Convention, hd95_nonempty
+
+METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
+BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
+
+
+def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
+                  spacing: tuple[float, float] | None = None) -> dict[str, float | str]:
+    """All metrics of one image, plus ``empty_case`` ("" when both masks have a lesion)."""
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction {pred.shape} and ground truth {truth.shape} differ in shape")
+    pred, truth = pred.astype(bool, copy=False), truth.astype(bool, copy=False)
+    size = truth.size
+    tp = int(np.count_nonzero(pred & truth))
+    n_pred, n_truth = int(np.count_nonzero(pred)), int(np.count_nonzero(truth))
+    fp, fn = n_pred - tp, n_truth - tp
+    tn = size - tp - fp - fn
+    result: dict[str, float | str] = {
+        "specificity": tn / (tn + fp) if tn + fp else 1.0,
+        "accuracy": (tp + tn) / size,
+    }
+    if n_pred and n_truth:
+        result.update(dice=2 * tp / (2 * tp + fp + fn), iou=tp / (tp + fp + fn), precision=tp / n_pred,
+                      recall=tp / n_truth, hd95=hd95_nonempty(pred, truth, convention, spacing), empty_case="")
+    elif not n_pred and not n_truth:
+        result.update(dice=1.0, iou=1.0, precision=1.0, recall=1.0, hd95=0.0, empty_case=BOTH_EMPTY)
+    else:
+        sy, sx = spacing or (1.0, 1.0)
+        diagonal = math.hypot(truth.shape[0] * sy, truth.shape[1] * sx)
+        result.update(dice=0.0, iou=0.0, precision=0.0, recall=0.0, hd95=diagonal,
+                      empty_case=MISSED_LESION if n_truth else FALSE_ALARM)
+    return result
+
+
+def batch_overlap(pred: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image Dice and IoU of boolean (N, ...) tensors, with the empty-mask rules above.
+
+    Used for validation at the network's resolution during training; final scores use
+    ``image_metrics`` at the original resolution.
+    """
+    pred, truth = pred.flatten(1).bool(), truth.flatten(1).bool()
+    tp = (pred & truth).sum(1).double()
+    n_pred, n_truth = pred.sum(1).double(), truth.sum(1).double()
+    both_empty = (n_pred == 0) & (n_truth == 0)
+    denominator = n_pred + n_truth
+    dice = torch.where(both_empty, 1.0, 2 * tp / denominator.clamp_min(1))
+    iou = torch.where(both_empty, 1.0, tp / (denominator - tp).clamp_min(1))
+    return dice, iou

@@ -1,0 +1,30 @@
+"""Building blocks shared by several architectures."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+class ConvBNReLU(nn.Sequential):
+    """3x3 (by default) convolution, batch norm, ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=True),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class DoubleConv(nn.Sequential):
+    """Two ConvBNReLU: the stage of U-Net and most of its descendants."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(ConvBNReLU(in_channels, out_channels), ConvBNReLU(out_channels, out_channels))
+
+
+class UpConv(nn.Sequential):
+    """x2 upsampling then ConvBNReLU: the decoder's up step in the BUS benchmark code bases."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvBNReLU(in_channels, out_channels))

@@ -1,0 +1,42 @@
+"""U-Net: O. Ronneberger, P. Fischer, T. Brox, "U-Net: Convolutional networks for biomedical image
+segmentation", MICCAI 2015.
+
+The variant BUS benchmarks report (34.53 M parameters, e.g. the CMU-Net and CMUNeXt papers):
+widths 64-128-256-512-1024, each stage two 3x3 convolutions with batch norm and ReLU, 2x2 max
+pooling, decoder steps of x2 upsampling plus a 3x3 convolution, skip concatenation, 1x1 head.
+Padding keeps the output the size of the input, which must be divisible by 16.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from busbench.models.blocks import DoubleConv, UpConv
+from busbench.models.registry import register_model
+
+
+@register_model("unet", paper="Ronneberger et al., MICCAI 2015", reference_params_m=34.53,
+                reference_source="CMUNeXt (Tang et al., ISBI 2024), Table 1", min_size=16,
+                test_kwargs={"base_channels": 8})
+class UNet(nn.Module):
+    def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:
+        super().__init__()
+        widths = [base_channels * 2**i for i in range(5)]
+        self.encoders = nn.ModuleList(
+            [DoubleConv(c_in, c_out) for c_in, c_out in zip([in_channels] + widths[:-1], widths)]
+        )
+        self.pool = nn.MaxPool2d(2)
+        self.ups = nn.ModuleList([UpConv(widths[i + 1], widths[i]) for i in reversed(range(4))])
+        self.decoders = nn.ModuleList([DoubleConv(2 * widths[i], widths[i]) for i in reversed(range(4))])
+        self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        skips = []
+        for i, encoder in enumerate(self.encoders):
+            x = encoder(x if i == 0 else self.pool(x))
+            skips.append(x)
+        x = skips.pop()
+        for up, decoder in zip(self.ups, self.decoders):
+            x = decoder(torch.cat([skips.pop(), up(x)], dim=1))
+        return self.head(x)

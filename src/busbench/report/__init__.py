@@ -1,0 +1,1 @@
+"""Reporting: tables (Markdown, CSV) of benchmark results."""

@@ -1,0 +1,1 @@
+"""Training: losses, augmentation, optimisation, checkpoints and the fold trainer."""

@@ -1,0 +1,45 @@
+"""Checkpoints, written atomically so an interruption never leaves a half-written file.
+
+``last.pt`` holds everything needed to continue exactly where training stopped (model,
+optimiser, schedule, scaler, the trainer's counters and every random generator's state);
+``best.pt`` holds the selected weights with what is needed to rebuild the model.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+LAST = "last.pt"
+BEST = "best.pt"
+
+
+def save_atomic(payload: dict[str, Any], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    # Our own files hold numpy RNG state and plain Python objects besides tensors.
+    return torch.load(path, map_location=device, weights_only=False)

@@ -1,0 +1,123 @@
+"""Segmentation losses on logits (N, 1, H, W) and 0/1 targets of the same shape.
+
+Region losses (Dice, Tversky, Lovász) are computed per image and averaged, with smoothing 1 so
+that normal images (empty masks) give a defined, low loss when the prediction is empty too.
+
+* ``bce``: binary cross-entropy.
+* ``dice``: 1 - soft Dice (Milletari et al., V-Net, 3DV 2016).
+* ``bce_dice``: ``bce_weight`` x BCE + ``dice_weight`` x Dice loss.
+* ``focal``: Lin et al., "Focal loss for dense object detection", ICCV 2017 (gamma, alpha).
+* ``tversky``: Salehi et al., MLMI 2017; alpha weighs false positives, beta false negatives.
+* ``lovasz``: Lovász hinge, Berman et al., "The Lovász-Softmax loss", CVPR 2018.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from busbench.errors import BusbenchError
+
+SMOOTH = 1.0
+
+
+def _flat(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    return logits.flatten(1).float(), target.flatten(1).float()
+
+
+class DiceLoss(nn.Module):
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        logits, target = _flat(logits, target)
+        prob = torch.sigmoid(logits)
+        overlap = (prob * target).sum(1)
+        dice = (2 * overlap + SMOOTH) / (prob.sum(1) + target.sum(1) + SMOOTH)
+        return (1 - dice).mean()
+
+
+class BCEDiceLoss(nn.Module):
+    def __init__(self, bce_weight: float = 1.0, dice_weight: float = 1.0) -> None:
+        super().__init__()
+        self.bce_weight, self.dice_weight = bce_weight, dice_weight
+        self.dice = DiceLoss()
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        bce = F.binary_cross_entropy_with_logits(logits.float(), target.float())
+        return self.bce_weight * bce + self.dice_weight * self.dice(logits, target)
+
+
+class BCELoss(nn.Module):
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+
+
+class FocalLoss(nn.Module):
+    def __init__(self, gamma: float = 2.0, alpha: float | None = 0.25) -> None:
+        super().__init__()
+        self.gamma, self.alpha = gamma, alpha
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        logits, target = logits.float(), target.float()
+        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        p_true = torch.exp(-bce)
+        loss = (1 - p_true) ** self.gamma * bce
+        if self.alpha is not None:
+            loss = loss * (self.alpha * target + (1 - self.alpha) * (1 - target))
+        return loss.mean()
+
+
+class TverskyLoss(nn.Module):
+    def __init__(self, alpha: float = 0.3, beta: float = 0.7) -> None:
+        super().__init__()
+        self.alpha, self.beta = alpha, beta
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        logits, target = _flat(logits, target)
+        prob = torch.sigmoid(logits)
+        tp = (prob * target).sum(1)
+        fp = (prob * (1 - target)).sum(1)
+        fn = ((1 - prob) * target).sum(1)
+        return (1 - (tp + SMOOTH) / (tp + self.alpha * fp + self.beta * fn + SMOOTH)).mean()
+
+
+def lovasz_grad(sorted_truth: Tensor) -> Tensor:
+    """Gradient of the Lovász extension of the Jaccard loss w.r.t. errors sorted descending."""
+    total = sorted_truth.sum()
+    intersection = total - sorted_truth.cumsum(0)
+    union = total + (1 - sorted_truth).cumsum(0)
+    jaccard = 1.0 - intersection / union
+    jaccard[1:] = jaccard[1:] - jaccard[:-1].clone()
+    return jaccard
+
+
+class LovaszHingeLoss(nn.Module):
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        logits, target = _flat(logits, target)
+        losses = []
+        for image_logits, image_target in zip(logits, target):
+            signs = 2 * image_target - 1
+            errors = 1 - image_logits * signs
+            errors_sorted, order = torch.sort(errors, descending=True)
+            losses.append(torch.dot(F.relu(errors_sorted), lovasz_grad(image_target[order])))
+        return torch.stack(losses).mean()
+
+
+LOSSES: dict[str, Callable[..., nn.Module]] = {
+    "bce": BCELoss,
+    "dice": DiceLoss,
+    "bce_dice": BCEDiceLoss,
+    "focal": FocalLoss,
+    "tversky": TverskyLoss,
+    "lovasz": LovaszHingeLoss,
+}
+
+
+def build_loss(name: str, **kwargs: object) -> nn.Module:
+    if name not in LOSSES:
+        raise BusbenchError(f"loss.name {name!r} unknown; choose one of {', '.join(LOSSES)}")
+    try:
+        return LOSSES[name](**kwargs)
+    except TypeError as exc:
+        raise BusbenchError(f"loss.kwargs for {name!r}: {exc}") from exc

@@ -1,0 +1,179 @@
+"""The fold trainer: a plain PyTorch loop for one fold model.
+
+It trains on the fold's training cases and validates on its validation cases (both from a
+``DevelopmentSplit``, so never on test cases), keeps the best checkpoint by the configured
+validation metric and the last one every epoch, stops early after ``patience`` epochs without
+improvement, and resumes from ``last.pt``. Shuffling is seeded per epoch and augmentation per
+sample, and all generator states are checkpointed, so on the CPU a resumed run ends with the same
+weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from busbench.config import ExperimentConfig
+from busbench.data.access import DevelopmentSplit
+from busbench.data.cache import Cache
+from busbench.data.torch_dataset import CachedSegmentationDataset, fold_datasets
+from busbench.evaluate.metrics import batch_overlap
+from busbench.models import build_model
+from busbench.progress import progress
+from busbench.train import checkpoint
+from busbench.train.augment import PairAugmentation
+from busbench.train.device import autocast, autocast_dtype
+from busbench.train.losses import build_loss
+from busbench.train.optim import build_optimizer, lr_factor
+from busbench.train.seeding import seed_everything
+
+LOG_CSV = "log.csv"
+EpochHook = Callable[[int], None]
+
+
+@dataclass
+class TrainingState:
+    """The trainer's counters, saved in ``last.pt``."""
+
+    epoch: int = 0
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    finished: bool = False
+    stopped_early: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
+    return build_model(cfg.model.name, in_channels=cfg.input.channels, num_classes=1, **cfg.model.kwargs)
+
+
+def _loader(dataset: CachedSegmentationDataset, cfg: ExperimentConfig, device: torch.device,
+            shuffle_seed: int | None) -> DataLoader:
+    generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
+    return DataLoader(
+        dataset,
+        batch_size=cfg.train.batch_size,
+        shuffle=shuffle_seed is not None,
+        generator=generator,
+        num_workers=cfg.train.workers,
+        pin_memory=device.type == "cuda",
+        drop_last=shuffle_seed is not None and len(dataset) > cfg.train.batch_size,
+        persistent_workers=False,
+    )
+
+
+def _to_device(batch: dict[str, object], device: torch.device,
+               channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    image = batch["image"].to(device, non_blocking=True)  # type: ignore[union-attr]
+    mask = batch["mask"].to(device, non_blocking=True)  # type: ignore[union-attr]
+    if channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
+    return image, mask
+
+
+@torch.no_grad()
+def validate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
+             dtype: torch.dtype | None, channels_last: bool) -> dict[str, float]:
+    """Mean loss, Dice and IoU over validation images at the network's resolution."""
+    model.eval()
+    losses, dices, ious = [], [], []
+    for batch in loader:
+        image, mask = _to_device(batch, device, channels_last)
+        with autocast(device, dtype):
+            logits = model(image)
+        losses.append(float(loss_fn(logits.float(), mask)) * len(image))
+        dice, iou = batch_overlap(logits > 0, mask > 0.5)
+        dices.append(dice)
+        ious.append(iou)
+    n = sum(len(d) for d in dices)
+    return {"val_loss": sum(losses) / n, "val_dice": float(torch.cat(dices).mean()),
+            "val_iou": float(torch.cat(ious).mean())}
+
+
+def _score(metrics: dict[str, float], select: str) -> float:
+    return -metrics["val_loss"] if select == "loss" else metrics[f"val_{select}"]
+
+
+def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cache, fold: int, fold_dir: Path,
+               device: torch.device, on_epoch_end: EpochHook | None = None) -> TrainingState:
+    """Train (or resume) fold model ``fold`` in ``fold_dir``; returns the final state."""
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    tc = cfg.train
+    seed_everything(tc.seed * 1000 + fold)
+    model = build_fold_model(cfg).to(device)
+    if tc.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    dtype = autocast_dtype(tc.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    loss_fn = build_loss(cfg.loss.name, **cfg.loss.kwargs)
+    augmentation = None
+    if tc.augmentation != "none" or tc.elastic:
+        augmentation = PairAugmentation(tc.augmentation, tc.elastic)
+    train_set, val_set = fold_datasets(development, cache, fold, augmentation, seed=tc.seed * 1000 + fold)
+    steps = len(_loader(train_set, cfg, device, shuffle_seed=0))
+    optimizer = build_optimizer(cfg.optimizer, model)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, steps, tc.epochs))
+    state = TrainingState()
+    last_path = fold_dir / checkpoint.LAST
+    if last_path.is_file():
+        saved = checkpoint.load(last_path, device)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved["scaler"])
+        state = TrainingState(**saved["state"])
+        checkpoint.restore_rng(saved["rng"])
+    val_loader = _loader(val_set, cfg, device, shuffle_seed=None)
+    for epoch in range(state.epoch + 1, tc.epochs + 1):
+        if state.finished:
+            break
+        started = time.perf_counter()
+        model.train()
+        train_set.set_epoch(epoch)
+        loader = _loader(train_set, cfg, device, shuffle_seed=tc.seed * 100_003 + fold * 1009 + epoch)
+        total, seen = 0.0, 0
+        for batch in progress(loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(loader)):
+            image, mask = _to_device(batch, device, tc.channels_last)
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(device, dtype):
+                logits = model(image)
+            loss = loss_fn(logits.float(), mask)
+            scaler.scale(loss).backward()
+            if tc.grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            total += float(loss.detach()) * len(image)
+            seen += len(image)
+        metrics = validate(model, val_loader, loss_fn, device, dtype, tc.channels_last)
+        score = _score(metrics, tc.select_metric)
+        state.epoch = epoch
+        if score > state.best_score:
+            state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
+            checkpoint.save_atomic({"model": model.state_dict(), "epoch": epoch, "score": score,
+                                    "model_config": cfg.model.model_dump(), "input": cfg.input.model_dump()},
+                                   fold_dir / checkpoint.BEST)
+        else:
+            state.bad_epochs += 1
+        state.history.append({"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / seen,
+                              **metrics, "seconds": time.perf_counter() - started})
+        state.stopped_early = tc.patience is not None and state.bad_epochs >= tc.patience
+        state.finished = state.stopped_early or epoch == tc.epochs
+        pd.DataFrame(state.history).to_csv(fold_dir / LOG_CSV, index=False, lineterminator="\n")
+        checkpoint.save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                                "state": asdict(state), "rng": checkpoint.rng_state()}, last_path)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+    return state
