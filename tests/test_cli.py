@@ -71,10 +71,24 @@ def test_datasets_lists_adapters(monkeypatch: pytest.MonkeyPatch, capsys: pytest
 
 def test_demo_runs_the_main_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(monkeypatch, "demo", "--out", str(tmp_path / "demo"), "--count", "40", "--size", "48") == 0
+    tiny = ["--set", "data.options.count=30", "--set", "data.options.size=40", "--set", "input.size=32",
+            "--set", "train.epochs=1", "--set", "split.folds=2"]
+    assert run_cli(monkeypatch, "demo", "--out", str(tmp_path / "demo"), *tiny) == 0
     printed = capsys.readouterr().out
-    assert "Split" in printed and "fold 3" in printed
-    assert (tmp_path / "demo" / "manifest" / "split.json").is_file()
+    assert "Held-out test set, mean ± std over fold models" in printed and "Dice" in printed
+    assert (tmp_path / "demo" / "demo" / "summary.md").is_file()
+    assert list((tmp_path / "demo" / "data").glob("synthetic-*/split.json"))
+
+
+def test_run_accepts_shipped_config_names_and_names_bad_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(monkeypatch, "configs") == 0
+    assert {"demo", "busi", "busbra", "grid"} <= set(capsys.readouterr().out.split())
+    assert run_cli(monkeypatch, "run", "demo", "--set", "train.epoch=3") == 2
+    assert "train.epoch: unknown key" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "run", "no-such-config") == 2
+    assert "shipped config" in capsys.readouterr().err
 
 
 def test_module_entry_point_runs() -> None:
