@@ -1,0 +1,122 @@
+"""`busbench run` end to end on a tiny synthetic dataset: files, resume, skipping, isolation of the test set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from busbench import pipeline
+from busbench.config import ExperimentConfig, GridConfig, load_config
+from busbench.data.access import held_out_test_ids
+from busbench.data.manifest import load_manifest
+from busbench.data.torch_dataset import CachedSegmentationDataset
+from busbench.errors import BusbenchError
+
+FOLD_FILES = ("last.pt", "best.pt", "log.csv", "test_metrics.csv", "done.json")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def tiny(tmp_path: Path, *extra: str) -> ExperimentConfig:
+    return load_config(None, [
+        "name=tiny", f"output_dir={tmp_path}", "data.dataset=synthetic", "data.options.count=30",
+        "data.options.size=40", "data.options.seed=1", "split.folds=2", "input.size=32",
+        "model.kwargs.base_channels=4", "train.epochs=2", "train.batch_size=8", *extra,
+    ])
+
+
+def _cell_dir(cfg: ExperimentConfig) -> Path:
+    return cfg.output_dir / cfg.name / cfg.data.key() / cfg.model.key()
+
+
+def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tiny(tmp_path)
+    summary = pipeline.run_experiment(cfg)
+    cell = _cell_dir(cfg)
+    for fold in (1, 2):
+        for name in FOLD_FILES:
+            assert (cell / f"fold-{fold}" / name).is_file(), name
+    data_dir = tmp_path / "data" / cfg.data.key()
+    manifest = load_manifest(data_dir)
+    test_ids = held_out_test_ids(data_dir / "split.json", manifest)
+    per_image = pd.read_csv(cell / "per_image_metrics.csv", dtype={"case_id": str})
+    assert len(per_image) == 2 * len(test_ids)
+    assert set(per_image["case_id"]) == set(test_ids)
+    assert {"dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95", "empty_case"} <= set(per_image)
+    folds = pd.read_csv(cell / "fold_summary.csv")
+    assert folds["fold"].tolist() == [1, 2]
+    assert folds["dice"].tolist() == pytest.approx(per_image.groupby("fold")["dice"].mean().tolist())
+    assert summary.loc[0, "dice_mean"] == pytest.approx(folds["dice"].mean())
+    assert summary.loc[0, "dice_std"] == pytest.approx(folds["dice"].std(ddof=1))
+    markdown = (cell / "summary.md").read_text()
+    assert "Dice" in markdown and "missed lesions" in markdown and "both empty -> Dice 1" in markdown
+    assert (tmp_path / "tiny" / "summary.md").is_file()
+    env = json.loads((cell / "environment.json").read_text())
+    assert env["manifest_sha256"] == manifest.sha256 and env["libraries"]["torch"].startswith("2.13")
+    assert "git_commit" in env and env["test_set_sha256"]
+    assert json.loads((cell / "fold-1" / "done.json").read_text())["test_images"] == len(test_ids)
+
+    def must_not_train(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished fold was trained again")
+
+    monkeypatch.setattr(pipeline, "train_fold", must_not_train)
+    again = pipeline.run_experiment(cfg)
+    assert again.loc[0, "dice_mean"] == summary.loc[0, "dice_mean"]
+
+
+def test_interrupted_run_resumes(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path)
+
+    def interrupt(epoch: int) -> None:
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        pipeline.run_cell(cfg, on_epoch_end=interrupt)
+    cell = _cell_dir(cfg)
+    assert (cell / "fold-1" / "last.pt").is_file() and not (cell / "fold-1" / "done.json").exists()
+    assert pipeline.run_cell(cfg) is not None
+    log = pd.read_csv(cell / "fold-1" / "log.csv")
+    assert log["epoch"].tolist() == [1, 2]
+
+
+def test_test_cases_never_reach_the_training_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[str] = []
+    original = CachedSegmentationDataset.__getitem__
+
+    def recording(self: CachedSegmentationDataset, i: int) -> dict[str, object]:
+        item = original(self, i)
+        served.append(str(item["case_id"]))
+        return item
+
+    monkeypatch.setattr(CachedSegmentationDataset, "__getitem__", recording)
+    cfg = tiny(tmp_path, "train.epochs=1")
+    pipeline.run_experiment(cfg)
+    data_dir = tmp_path / "data" / cfg.data.key()
+    test_ids = set(held_out_test_ids(data_dir / "split.json", load_manifest(data_dir)))
+    assert served and test_ids and not set(served) & test_ids
+
+
+def test_changed_settings_need_a_new_run_name(tmp_path: Path) -> None:
+    pipeline.run_cell(tiny(tmp_path, "train.epochs=1"), folds=[1])
+    with pytest.raises(BusbenchError, match="made with other settings"):
+        pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "optimizer.lr=0.1"), folds=[1])
+    assert pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "train.workers=0", "train.threads=1"), folds=[1]) is None
+    with pytest.raises(BusbenchError, match="folds 1..2"):
+        pipeline.run_cell(tiny(tmp_path, "train.epochs=1"), folds=[3])
+    with pytest.raises(BusbenchError, match="a different split already exists"):
+        pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "split.seed=9"), folds=[1])
+
+
+def test_grid_runs_every_cell(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path, "train.epochs=1")
+    models = [{"name": "unet", "kwargs": {"base_channels": 4}}, {"name": "unet", "kwargs": {"base_channels": 2}}]
+    grid = cfg.model_copy(update={"grid": GridConfig.model_validate({"models": models})})
+    summary = pipeline.run_experiment(grid)
+    assert len(summary) == 2 and summary["model"].nunique() == 2
+    combined = pd.read_csv(tmp_path / "tiny" / "summary.csv")
+    assert len(combined) == 2
