@@ -74,6 +74,13 @@ def test_logs_checkpoints_and_selection(fold_inputs, tmp_path: Path) -> None:
     assert best["model_config"] == {"name": "unet", "kwargs": {"base_channels": 4}}
 
 
+def test_bf16_and_channels_last_train(fold_inputs, tmp_path: Path) -> None:
+    development, cache = fold_inputs
+    state = train_fold(tiny_config(epochs=1, amp="bf16", channels_last="true"), development, cache, 1, tmp_path,
+                       torch.device("cpu"))
+    assert state.finished and pd.read_csv(tmp_path / LOG_CSV)["train_loss"].notna().all()
+
+
 def test_early_stopping_after_patience(fold_inputs, tmp_path: Path) -> None:
     development, cache = fold_inputs
     cfg = tiny_config(epochs=6, patience=2, augmentation="none", elastic="false")
