@@ -18,7 +18,7 @@ demo: install
 	$(BIN)/busbench demo
 
 test: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
 clean:
