@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from busbench import pipeline
 from busbench.config import ExperimentConfig, GridConfig, load_config
 from busbench.data.access import held_out_test_ids
-from busbench.data.manifest import load_manifest
+from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
 
 FOLD_FILES = ("last.pt", "best.pt", "log.csv", "test_metrics.csv", "done.json")
+CELL_FILES = ("config.yaml", "environment.json", "postprocessing.json", "postprocessing_trials.csv",
+              "ensemble_metrics.csv", "per_image_metrics.csv", "fold_summary.csv", "summary.csv", "summary.md")
 
 
 class Interrupted(Exception):
@@ -41,9 +44,18 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
     for fold in (1, 2):
         for name in FOLD_FILES:
             assert (cell / f"fold-{fold}" / name).is_file(), name
+    for name in CELL_FILES:
+        assert (cell / name).is_file(), name
     data_dir = tmp_path / "data" / cfg.data.key()
     manifest = load_manifest(data_dir)
     test_ids = held_out_test_ids(data_dir / "split.json", manifest)
+    ensemble = pd.read_csv(cell / "ensemble_metrics.csv", dtype={"case_id": str})
+    assert ensemble.groupby("variant")["case_id"].apply(set).to_dict() == {
+        "ensemble": set(test_ids), "ensemble + post-processing": set(test_ids)}
+    assert summary["variant"].tolist() == ["fold models", "ensemble", "ensemble + post-processing"]
+    assert summary.loc[1, "dice_mean"] == pytest.approx(ensemble.loc[ensemble["variant"] == "ensemble", "dice"].mean())
+    chosen = json.loads((cell / "postprocessing.json").read_text())
+    assert chosen["chosen_on"] == "out-of-fold development predictions" and "fill_holes" in chosen["postprocessing"]
     per_image = pd.read_csv(cell / "per_image_metrics.csv", dtype={"case_id": str})
     assert len(per_image) == 2 * len(test_ids)
     assert set(per_image["case_id"]) == set(test_ids)
@@ -79,7 +91,7 @@ def test_interrupted_run_resumes(tmp_path: Path) -> None:
         pipeline.run_cell(cfg, on_epoch_end=interrupt)
     cell = _cell_dir(cfg)
     assert (cell / "fold-1" / "last.pt").is_file() and not (cell / "fold-1" / "done.json").exists()
-    assert pipeline.run_cell(cfg) is not None
+    assert pipeline.run_cell(cfg)
     log = pd.read_csv(cell / "fold-1" / "log.csv")
     assert log["epoch"].tolist() == [1, 2]
 
@@ -105,7 +117,7 @@ def test_changed_settings_need_a_new_run_name(tmp_path: Path) -> None:
     pipeline.run_cell(tiny(tmp_path, "train.epochs=1"), folds=[1])
     with pytest.raises(BusbenchError, match="made with other settings"):
         pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "optimizer.lr=0.1"), folds=[1])
-    assert pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "train.workers=0", "train.threads=1"), folds=[1]) is None
+    assert pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "train.workers=0", "train.threads=1"), folds=[1]) == []
     with pytest.raises(BusbenchError, match="folds 1..2"):
         pipeline.run_cell(tiny(tmp_path, "train.epochs=1"), folds=[3])
     with pytest.raises(BusbenchError, match="a different split already exists"):
@@ -117,6 +129,31 @@ def test_grid_runs_every_cell(tmp_path: Path) -> None:
     models = [{"name": "unet", "kwargs": {"base_channels": 4}}, {"name": "unet", "kwargs": {"base_channels": 2}}]
     grid = cfg.model_copy(update={"grid": GridConfig.model_validate({"models": models})})
     summary = pipeline.run_experiment(grid)
-    assert len(summary) == 2 and summary["model"].nunique() == 2
+    assert len(summary) == 2 * 3 and summary["model"].nunique() == 2  # fold models, ensemble, + post-processing
     combined = pd.read_csv(tmp_path / "tiny" / "summary.csv")
-    assert len(combined) == 2
+    assert len(combined) == 6
+
+
+def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tiny(tmp_path, "train.epochs=1")
+    pipeline.run_experiment(cfg)
+    data = pipeline.prepare_data(cfg)
+    models = [pipeline.load_fold_model(cfg, _cell_dir(cfg) / f"fold-{k}", torch.device("cpu")) for k in (1, 2)]
+    predicted: list[str] = []
+    truths_read: list[str] = []
+    original_predict, original_lesion = pipeline.original_size_probabilities, Manifest.lesion
+
+    def recording_predict(models_, cache, case_ids, *args, **kwargs):
+        predicted.extend(case_ids)
+        return original_predict(models_, cache, case_ids, *args, **kwargs)
+
+    def recording_lesion(self: Manifest, row: pd.Series):
+        truths_read.append(str(row["case_id"]))
+        return original_lesion(self, row)
+
+    monkeypatch.setattr(pipeline, "original_size_probabilities", recording_predict)
+    monkeypatch.setattr(Manifest, "lesion", recording_lesion)
+    pipeline.choose_cell_postprocessing(cfg, data, models, torch.device("cpu"), None)
+    test_ids = set(held_out_test_ids(data.split_path, data.manifest))
+    development = set(data.manifest.frame["case_id"]) - test_ids
+    assert sorted(predicted) == sorted(truths_read) == sorted(development)

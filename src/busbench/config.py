@@ -109,6 +109,10 @@ class EvalConfig(_Section):
     hd95: Literal["pooled", "max-directed"] = "pooled"
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     batch_size: int = Field(16, ge=1)
+    # Test-time augmentation views averaged with the plain image, for every prediction.
+    tta: list[Literal["hflip", "vflip", "rot180"]] = Field(default_factory=list)
+    # Choose post-processing on out-of-fold predictions and score the fold ensemble with it.
+    postprocess: bool = True
 
 
 class GridConfig(_Section):

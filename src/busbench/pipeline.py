@@ -5,11 +5,14 @@ Layout under ``output_dir``::
     data/<dataset key>/            manifest, split.json, cache/  (shared by every model: same test set)
     <name>/<dataset key>/<model>/  config.yaml, environment.json,
                                    fold-<k>/ {last.pt, best.pt, log.csv, test_metrics.csv, done.json},
+                                   postprocessing.json (+ _trials.csv), ensemble_metrics.csv,
                                    per_image_metrics.csv, fold_summary.csv, summary.csv, summary.md
     <name>/summary.csv, summary.md one row per (dataset, model)
 
 A fold is finished when its ``done.json`` exists; it is written last and atomically, so a rerun
-skips finished folds and resumes an interrupted one from its ``last.pt``.
+skips finished folds and resumes an interrupted one from its ``last.pt``. Once every fold is done,
+post-processing is chosen on the out-of-fold predictions of the development cases, and the fold
+ensemble is scored on the test set, with and without it.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
 import yaml
+from torch import nn
 
 from busbench.config import ExperimentConfig
 from busbench.data.access import development_split
@@ -32,8 +36,17 @@ from busbench.data.prepare import prepare_dataset
 from busbench.data.split import SplitSettings, plan_split, read_split, write_split
 from busbench.environment import environment
 from busbench.errors import BusbenchError
-from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
+from busbench.evaluate.aggregate import (
+    ENSEMBLE,
+    ENSEMBLE_POSTPROCESSED,
+    FOLD_MODELS,
+    fold_summaries,
+    formatted,
+    mean_std,
+)
 from busbench.evaluate.final import score_test_set
+from busbench.evaluate.inference import original_size_probabilities
+from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
 from busbench.report.markdown import markdown_table
 from busbench.train import checkpoint
 from busbench.train.device import autocast_dtype, resolve_device
@@ -45,10 +58,14 @@ SPLIT_FILE = "split.json"
 RUNTIME_KEYS = {("train", "device"), ("train", "workers"), ("train", "threads"), ("eval", "batch_size")}
 CONVENTIONS = (
     "Dice, IoU, precision, recall, specificity, accuracy and HD95 (px, {hd95}) per test image at its original "
-    "size; a fold model's score is the mean over test images; mean ± sample std over the {folds} fold models. "
-    "Empty masks: both empty -> Dice 1, HD95 0 (both_empty); one empty -> Dice 0, HD95 = image diagonal "
-    "(missed_lesion, false_alarm); counts per fold model."
+    "size; a model's score is the mean over test images. 'fold models': mean ± sample std over the {folds} fold "
+    "models. 'ensemble': the fold models' probabilities averaged, one model. 'ensemble + post-processing': with "
+    "the steps chosen on out-of-fold development predictions (postprocessing.json). Test-time augmentation: "
+    "{tta}. Empty masks: both empty -> Dice 1, HD95 0; one empty -> Dice 0, HD95 = image diagonal; their counts "
+    "(per model) stand beside the metrics."
 )
+ENSEMBLE_CSV = "ensemble_metrics.csv"
+POSTPROCESSING_JSON = "postprocessing.json"
 
 
 @dataclass(frozen=True)
@@ -113,10 +130,9 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
     development = development_split(data.split_path, data.manifest)
     state = train_fold(cfg, development, data.cache, fold, fold_dir, device, on_epoch_end)
     trained = time.perf_counter()
-    model = build_fold_model(cfg).to(device)
-    model.load_state_dict(checkpoint.load(fold_dir / checkpoint.BEST, device)["model"])
-    scores = score_test_set(model, data.manifest, data.split_path, data.cache, cfg.eval, device,
-                            autocast_dtype(cfg.train.amp, device))
+    model = load_fold_model(cfg, fold_dir, device)
+    scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
+                            {FOLD_MODELS: PostProcessing()}, autocast_dtype(cfg.train.amp, device))
     scores.insert(0, "fold", fold)
     scores.to_csv(fold_dir / "test_metrics.csv", index=False, lineterminator="\n", float_format="%.6f")
     _write_json_atomic({"fold": fold, "best_epoch": state.best_epoch, "best_score": state.best_score,
@@ -126,26 +142,75 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
                        fold_dir / DONE)
 
 
-def aggregate_cell(cfg: ExperimentConfig, cell_dir: Path, folds: int) -> dict[str, object] | None:
-    """Write the cell's tables once every fold is done; returns its summary row."""
-    if not all((cell_dir / f"fold-{k}" / DONE).is_file() for k in range(1, folds + 1)):
-        return None
+def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device) -> nn.Module:
+    model = build_fold_model(cfg).to(device)
+    model.load_state_dict(checkpoint.load(fold_dir / checkpoint.BEST, device)["model"])
+    return model.eval()
+
+
+def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models: list[nn.Module],
+                               device: torch.device, dtype: torch.dtype | None) -> tuple[PostProcessing, pd.DataFrame]:
+    """Post-processing chosen on out-of-fold predictions: each development case predicted by the
+    fold model that did not train on it. Reads development cases only."""
+    development = development_split(data.split_path, data.manifest)
+    rows = data.manifest.frame.set_index("case_id", drop=False)
+    masks, truths = [], []
+    for fold, model in enumerate(models, start=1):
+        for case_id, probability in original_size_probabilities([model], data.cache, development.val_ids(fold), device,
+                                                                cfg.eval.batch_size, dtype, cfg.eval.tta):
+            masks.append(probability >= cfg.eval.threshold)
+            truths.append(data.manifest.lesion(rows.loc[case_id]))
+    return choose_postprocessing(masks, truths)
+
+
+def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, folds: int, device: torch.device) -> None:
+    """Choose post-processing and score the fold ensemble on the test set (once)."""
+    if (cell_dir / ENSEMBLE_CSV).is_file():
+        return
+    dtype = autocast_dtype(cfg.train.amp, device)
+    models = [load_fold_model(cfg, cell_dir / f"fold-{k}", device) for k in range(1, folds + 1)]
+    variants = {ENSEMBLE: PostProcessing()}
+    chosen = PostProcessing()
+    if cfg.eval.postprocess:
+        chosen, trials = choose_cell_postprocessing(cfg, data, models, device, dtype)
+        trials.to_csv(cell_dir / "postprocessing_trials.csv", index=False, lineterminator="\n", float_format="%.6f")
+        variants[ENSEMBLE_POSTPROCESSED] = chosen
+    _write_json_atomic({"postprocessing": asdict(chosen), "chosen_on": "out-of-fold development predictions",
+                        "tta": list(cfg.eval.tta), "threshold": cfg.eval.threshold}, cell_dir / POSTPROCESSING_JSON)
+    scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype)
+    scores.insert(0, "fold", 0)
+    tmp = cell_dir / (ENSEMBLE_CSV + ".tmp")
+    scores.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6f")
+    os.replace(tmp, cell_dir / ENSEMBLE_CSV)
+
+
+def aggregate_cell(cfg: ExperimentConfig, cell_dir: Path, folds: int) -> list[dict[str, object]]:
+    """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
     per_image = pd.concat([pd.read_csv(cell_dir / f"fold-{k}" / "test_metrics.csv", dtype={"case_id": str},
                                        keep_default_na=False) for k in range(1, folds + 1)])
     per_image.to_csv(cell_dir / "per_image_metrics.csv", index=False, lineterminator="\n", float_format="%.6f")
     per_fold = fold_summaries(per_image)
     per_fold.to_csv(cell_dir / "fold_summary.csv", lineterminator="\n", float_format="%.6f")
-    row: dict[str, object] = {"dataset": cfg.data.key(), "model": cfg.model.key(), **mean_std(per_fold)}
-    pd.DataFrame([row]).to_csv(cell_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
-    table = markdown_table(pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}]))
-    note = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds)
-    (cell_dir / "summary.md").write_text(table + "\n" + note + "\n")
-    return row
+    identity = {"dataset": cfg.data.key(), "model": cfg.model.key()}
+    rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
+    ensemble = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype={"case_id": str}, keep_default_na=False)
+    for variant, scores in ensemble.groupby("variant", sort=False):
+        rows.append({**identity, "variant": variant, **mean_std(fold_summaries(scores))})
+    pd.DataFrame(rows).to_csv(cell_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
+    _write_tables(rows, cfg, folds, cell_dir)
+    return rows
+
+
+def _write_tables(rows: list[dict[str, object]], cfg: ExperimentConfig, folds: int, folder: Path) -> None:
+    table = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in rows])
+    note = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds, tta=", ".join(cfg.eval.tta) or "none")
+    (folder / "summary.md").write_text(markdown_table(table) + "\n" + note + "\n")
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
-             on_epoch_end: EpochHook | None = None) -> dict[str, object] | None:
-    """Run one (dataset, model) cell: the requested folds (all by default), then aggregate."""
+             on_epoch_end: EpochHook | None = None) -> list[dict[str, object]]:
+    """Run one (dataset, model) cell: the requested folds (all by default); once all are done,
+    post-processing, the ensemble and the tables. Returns the summary rows (none until then)."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)
@@ -161,17 +226,18 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         if not 1 <= fold <= n_folds:
             raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
         run_fold(cfg, data, fold, cell_dir, device, on_epoch_end)
+    if not all((cell_dir / f"fold-{k}" / DONE).is_file() for k in range(1, n_folds + 1)):
+        return []
+    finish_cell(cfg, data, cell_dir, n_folds, device)
     return aggregate_cell(cfg, cell_dir, n_folds)
 
 
 def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None) -> pd.DataFrame:
-    """Every cell of the experiment; the combined summary of the finished ones."""
-    rows = [row for cell in cfg.cells() if (row := run_cell(cell, folds)) is not None]
+    """Every cell of the experiment; the combined summary rows of the finished ones."""
+    rows = [row for cell in cfg.cells() for row in run_cell(cell, folds)]
     summary = pd.DataFrame(rows)
     if rows:
         out = cfg.output_dir / cfg.name
         summary.to_csv(out / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
-        table = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in rows])
-        note = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=int(rows[0]["folds"]))
-        (out / "summary.md").write_text(markdown_table(table) + "\n" + note + "\n")
+        _write_tables(rows, cfg, int(rows[0]["folds"]), out)
     return summary

@@ -12,6 +12,9 @@ import pandas as pd
 from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, METRICS, MISSED_LESION
 
 EMPTY_CASES = (BOTH_EMPTY, MISSED_LESION, FALSE_ALARM)
+FOLD_MODELS = "fold models"  # mean ± std over the k fold models
+ENSEMBLE = "ensemble"  # the k fold models' probabilities averaged: one model, no std
+ENSEMBLE_POSTPROCESSED = "ensemble + post-processing"
 
 
 def fold_summaries(per_image: pd.DataFrame) -> pd.DataFrame:
@@ -40,13 +43,17 @@ COLUMN_TITLES = {
 }
 
 
-def formatted(row: dict[str, float], digits: int = 3) -> dict[str, str]:
-    """``mean ± std`` strings, under display titles, for the metrics and counts of a ``mean_std`` row."""
-    out = {}
+def formatted(row: dict[str, object], digits: int = 3) -> dict[str, str]:
+    """Display strings of a ``mean_std`` row: ``mean ± std`` for fold models, the value for an ensemble."""
+    out = {"variant": str(row.get("variant", FOLD_MODELS))}
+    spread = out["variant"] == FOLD_MODELS
     for name, title in COLUMN_TITLES.items():
+        mean, std = float(row[f"{name}_mean"]), float(row[f"{name}_std"])  # type: ignore[arg-type]
         if name == "test_images":
-            out[title] = f"{row[f'{name}_mean']:.0f}"
+            out[title] = f"{mean:.0f}"
             continue
         places = 2 if name == "hd95" else (1 if name in EMPTY_CASES else digits)
-        out[title] = f"{row[f'{name}_mean']:.{places}f} ± {row[f'{name}_std']:.{places}f}"
+        if name in EMPTY_CASES and not spread:
+            places = 0
+        out[title] = f"{mean:.{places}f} ± {std:.{places}f}" if spread else f"{mean:.{places}f}"
     return out

@@ -1,10 +1,12 @@
-"""Final evaluation: a fold model scored on the held-out test set at the original resolution.
+"""Final evaluation: fold models and their ensemble scored on the held-out test set at the
+original resolution.
 
 This is the one place in busbench that reads the test cases (``held_out_test_ids``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,16 +19,25 @@ from busbench.data.cache import Cache
 from busbench.data.manifest import Manifest
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.metrics import image_metrics
+from busbench.evaluate.postprocess import PostProcessing
 
 
-def score_test_set(model: nn.Module, manifest: Manifest, split_path: Path, cache: Cache, cfg: EvalConfig,
-                   device: torch.device, dtype: torch.dtype | None = None) -> pd.DataFrame:
-    """One row per test image: case_id, label, every metric, and its empty-mask case."""
+def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: Path, cache: Cache,
+                   cfg: EvalConfig, device: torch.device, variants: Mapping[str, PostProcessing],
+                   dtype: torch.dtype | None = None) -> pd.DataFrame:
+    """One row per test image and variant (a named post-processing of the same prediction).
+
+    ``models`` are averaged (one fold model, or all of them as an ensemble) with ``cfg.tta``.
+    """
     case_ids = held_out_test_ids(split_path, manifest)
     rows_by_id = manifest.frame.set_index("case_id", drop=False)
     records = []
-    for case_id, probability in original_size_probabilities(model, cache, case_ids, device, cfg.batch_size, dtype):
+    for case_id, probability in original_size_probabilities(models, cache, case_ids, device, cfg.batch_size,
+                                                            dtype, cfg.tta):
         row = rows_by_id.loc[case_id]
-        metrics = image_metrics(probability >= cfg.threshold, manifest.lesion(row), cfg.hd95)
-        records.append({"case_id": case_id, "label": row["label"], **metrics})
+        truth = manifest.lesion(row)
+        mask = probability >= cfg.threshold
+        for variant, post in variants.items():
+            metrics = image_metrics(post.apply(mask), truth, cfg.hd95)
+            records.append({"variant": variant, "case_id": case_id, "label": row["label"], **metrics})
     return pd.DataFrame(records)

@@ -1,34 +1,68 @@
-"""Inference on cached inputs, with probabilities mapped back to each image's original size."""
+"""Inference: fold-model ensembles with test-time augmentation, mapped back to the original size.
+
+TTA averages the probabilities of the plain image and of each listed view (``hflip``,
+``vflip``, ``rot180``), each mapped back before averaging; any combination can be listed. An
+ensemble averages the probabilities of several models (the k fold models) the same way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from busbench.data.cache import Cache
 from busbench.data.geometry import to_original
 from busbench.train.device import autocast
 
+TTA_VIEWS = ("hflip", "vflip", "rot180")
+_FLIP_DIMS = {"hflip": (-1,), "vflip": (-2,), "rot180": (-2, -1)}
+
+
+def _view(x: Tensor, name: str | None) -> Tensor:
+    """The image seen through a TTA view; every view is its own inverse."""
+    return x if name is None else torch.flip(x, _FLIP_DIMS[name])
+
 
 @torch.no_grad()
-def original_size_probabilities(model: nn.Module, cache: Cache, case_ids: list[str], device: torch.device,
-                                batch_size: int = 16, dtype: torch.dtype | None = None,
-                                channels_last: bool = False) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield (case_id, lesion probability at the original image size) for each case."""
-    model.eval()
+def ensemble_probabilities(models: Sequence[nn.Module], images: Tensor, tta: Sequence[str] = (),
+                           dtype: torch.dtype | None = None) -> Tensor:
+    """Mean lesion probability (N, H, W) over ``models`` and the plain + TTA views of ``images``."""
+    unknown = sorted(set(tta) - set(TTA_VIEWS))
+    if unknown:
+        raise ValueError(f"unknown TTA views {unknown}; choose from {TTA_VIEWS}")
+    views: list[str | None] = [None, *dict.fromkeys(tta)]
+    total = torch.zeros(images.shape[0], *images.shape[2:], device=images.device)
+    for model in models:
+        model.eval()
+        for view in views:
+            with autocast(images.device, dtype):
+                logits = model(_view(images, view))
+            total += _view(torch.sigmoid(logits.float()), view)[:, 0]
+    return total / (len(models) * len(views))
+
+
+def cached_batches(cache: Cache, case_ids: list[str], batch_size: int, device: torch.device,
+                   channels_last: bool = False) -> Iterator[tuple[list[str], Tensor]]:
+    """Batches of cached network inputs (float in [0, 1], N x C x S x S) on ``device``."""
     rows = cache.rows(case_ids)
     for start in range(0, len(rows), batch_size):
-        chunk = rows[start:start + batch_size]
-        images = torch.from_numpy(np.array(cache.images[chunk])).float().div_(255.0)
+        images = torch.from_numpy(np.array(cache.images[rows[start:start + batch_size]])).float().div_(255.0)
         images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2)
         images = images.to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        with autocast(device, dtype):
-            logits = model(images)
-        probabilities = torch.sigmoid(logits.float())[:, 0].cpu().numpy()
-        for case_id, probability in zip(case_ids[start:start + batch_size], probabilities):
+        yield case_ids[start:start + batch_size], images
+
+
+def original_size_probabilities(models: Sequence[nn.Module], cache: Cache, case_ids: list[str],
+                                device: torch.device, batch_size: int = 16, dtype: torch.dtype | None = None,
+                                tta: Sequence[str] = (), channels_last: bool = False
+                                ) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (case_id, lesion probability at the original image size) for each case."""
+    for ids, images in cached_batches(cache, case_ids, batch_size, device, channels_last):
+        probabilities = ensemble_probabilities(models, images, tta, dtype).cpu().numpy()
+        for case_id, probability in zip(ids, probabilities):
             yield case_id, to_original(probability, cache.placement(case_id))
