@@ -26,7 +26,10 @@ from busbench.data.split import SplitSettings, plan_split, write_split
 from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
+from busbench.evaluate.inference import TTA_VIEWS
+from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
 from busbench.pipeline import run_experiment
+from busbench.train.device import resolve_device
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
@@ -185,6 +188,36 @@ def demo(
     """The main job on the embedded synthetic dataset: a small 3-fold U-Net benchmark."""
     cfg = load_config(_shipped_configs()["demo"], [*set_, f"output_dir={out}"])
     _print_summary(run_experiment(cfg), cfg)
+
+
+@app.command()
+def predict(
+    run: Annotated[Path, typer.Option("--run", help="A run folder: OUTPUT_DIR/<name>/<dataset>/<model>.")],
+    input_: Annotated[Path, typer.Option("--input", help="An image file or a folder of images.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for masks/, overlays/ and predictions.csv.")],
+    overlays: Annotated[bool, typer.Option(help="Also write the images with the lesion drawn on them.")] = False,
+    tta: Annotated[
+        list[str], typer.Option("--tta", help="TTA views (hflip, vflip, rot180) [default: the run's].")
+    ] = [],  # noqa: B006
+    no_tta: Annotated[bool, typer.Option("--no-tta", help="Plain predictions, no test-time augmentation.")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
+    unknown = sorted(set(tta) - set(TTA_VIEWS))
+    if unknown:
+        raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
+    torch_device = resolve_device(device)
+    trained = load_run(run, torch_device)
+    views = [] if no_tta else (tta or None)
+    table = predict_images(trained, collect_inputs(input_), out, torch_device, views, overlays)
+    failed = table[table["error"] != ""]
+    for _, row in failed.iterrows():
+        err_console.print(f"warning: {row['error']}", markup=False, highlight=False)
+    done = len(table) - len(failed)
+    console.print(f"{done} masks written to {out / 'masks'} with {len(trained.models)} fold models "
+                  f"(post-processing: {trained.postprocessing.describe()}); table: {out / PREDICTIONS_CSV}")
+    if done == 0:
+        raise BusbenchError(f"--input {input_}: no image could be read (see the warnings above)")
 
 
 def main() -> None:

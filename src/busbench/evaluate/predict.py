@@ -1,0 +1,135 @@
+"""`busbench predict`: new images -> lesion masks, with a run's fold ensemble, TTA and post-processing.
+
+Each image is read as training read it (grey or RGB), placed into the network input the same way
+(letterbox or resize), predicted by every fold model with the run's test-time augmentation, the
+probabilities averaged, mapped back to the original size, thresholded and post-processed with the
+steps chosen for the run. Outputs: ``masks/<name>.png`` (0/255, original size), optionally
+``overlays/<name>.png``, and ``predictions.csv`` with the lesion area and two confidence values:
+the highest lesion probability in the image and the mean probability inside the predicted lesion.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from PIL import Image
+from torch import nn
+
+from busbench.config import ExperimentConfig
+from busbench.data.adapters.pairing import IMAGE_SUFFIXES
+from busbench.data.geometry import place_image, placement_for, to_original
+from busbench.data.io import UnreadableImageError, read_image
+from busbench.errors import BusbenchError
+from busbench.evaluate.inference import ensemble_probabilities
+from busbench.evaluate.postprocess import PostProcessing
+from busbench.evaluate.surface import boundary
+from busbench.progress import progress
+from busbench.train import checkpoint
+from busbench.train.device import autocast_dtype
+from busbench.train.trainer import build_fold_model
+
+PREDICTIONS_CSV = "predictions.csv"
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """What prediction needs from a run folder."""
+
+    path: Path
+    config: ExperimentConfig
+    models: list[nn.Module]
+    postprocessing: PostProcessing
+
+
+def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
+    """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        cells = sorted(p.parent for p in run_dir.rglob("config.yaml"))
+        hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
+        raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
+                            "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
+    config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
+    weights = sorted(run_dir.glob("fold-*/" + checkpoint.BEST))
+    if not weights:
+        raise BusbenchError(f"{run_dir}: no trained fold models (fold-*/best.pt); train them with `busbench run`")
+    models = []
+    for path in weights:
+        model = build_fold_model(config).to(device)
+        model.load_state_dict(checkpoint.load(path, device)["model"])
+        models.append(model.eval())
+    post_path = run_dir / "postprocessing.json"
+    post = PostProcessing()
+    if post_path.is_file():
+        post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"])
+    return TrainedRun(run_dir, config, models, post)
+
+
+def collect_inputs(source: Path) -> list[Path]:
+    """An image file, or the image files directly in a folder (sorted)."""
+    source = Path(source)
+    if source.is_file():
+        return [source]
+    if not source.is_dir():
+        raise BusbenchError(f"--input {source}: no such file or folder")
+    images = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise BusbenchError(f"--input {source}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+    return images
+
+
+def _output_names(paths: list[Path]) -> list[str]:
+    stems = [p.stem for p in paths]
+    return [f"{p.stem}_{p.suffix.lstrip('.')}.png" if stems.count(p.stem) > 1 else f"{p.stem}.png" for p in paths]
+
+
+def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """RGB image with the lesion tinted red and its boundary drawn in red."""
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image.copy()
+    rgb = rgb.astype(np.float32)
+    rgb[mask] = 0.7 * rgb[mask] + 0.3 * np.array([255.0, 0.0, 0.0])
+    rgb[boundary(mask)] = (255.0, 0.0, 0.0)
+    return rgb.astype(np.uint8)
+
+
+def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
+                   tta: list[str] | None = None, with_overlays: bool = False) -> pd.DataFrame:
+    """Predict every input; unreadable files get a row with the error instead of a mask."""
+    cfg = run.config
+    views = list(cfg.eval.tta) if tta is None else tta
+    dtype = autocast_dtype(cfg.train.amp, device)
+    (out_dir / "masks").mkdir(parents=True, exist_ok=True)
+    if with_overlays:
+        (out_dir / "overlays").mkdir(parents=True, exist_ok=True)
+    records = []
+    for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
+        try:
+            image = read_image(path, cfg.input.channels)
+        except UnreadableImageError as exc:
+            records.append({"image": str(path), "error": str(exc)})
+            continue
+        placement = placement_for(image.shape[0], image.shape[1], cfg.input.size, cfg.input.resize)
+        placed = torch.from_numpy(place_image(image, placement)).float().div_(255.0)
+        batch = (placed[None, None] if placed.ndim == 2 else placed.permute(2, 0, 1)[None]).to(device)
+        probability = to_original(ensemble_probabilities(run.models, batch, views, dtype)[0].cpu().numpy(), placement)
+        mask = run.postprocessing.apply(probability >= cfg.eval.threshold)
+        Image.fromarray(mask.astype(np.uint8) * 255).save(out_dir / "masks" / name)
+        if with_overlays:
+            grey = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
+            Image.fromarray(overlay(grey, mask)).save(out_dir / "overlays" / name)
+        records.append({
+            "image": str(path), "mask": f"masks/{name}", "width": image.shape[1], "height": image.shape[0],
+            "lesion_area_px": int(mask.sum()), "lesion_area_fraction": float(mask.mean()),
+            "max_probability": float(probability.max()),
+            "mean_lesion_probability": float(probability[mask].mean()) if mask.any() else 0.0, "error": "",
+        })
+    table = pd.DataFrame(records)
+    table.to_csv(out_dir / PREDICTIONS_CSV, index=False, lineterminator="\n", float_format="%.6f")
+    return table

@@ -1,0 +1,109 @@
+"""`busbench predict` on new images with a trained run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from busbench import pipeline
+from busbench.cli import main
+from busbench.config import load_config
+from busbench.data.synthetic import generate_cases
+from busbench.errors import BusbenchError
+from busbench.evaluate.predict import collect_inputs, load_run, overlay
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("predict-run")
+    cfg = load_config(None, [
+        "name=p", f"output_dir={out}", "data.options.count=24", "data.options.size=40", "split.folds=2",
+        "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.tta=[hflip]",
+    ])
+    pipeline.run_experiment(cfg)
+    return out / "p" / cfg.data.key() / cfg.model.key()
+
+
+def _cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["busbench", *args])
+    try:
+        main()
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
+
+
+def test_predict_writes_one_mask_per_image_at_its_size(run_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    images = tmp_path / "new"
+    images.mkdir()
+    sizes = {}
+    for i in range(3):
+        case = generate_cases(1, 56 + 8 * i, seed=5 + i)[0]
+        Image.fromarray(case.image).save(images / f"scan{i}.png")
+        sizes[f"scan{i}"] = case.image.shape
+    Image.fromarray(np.dstack([generate_cases(1, 30, seed=6)[0].image] * 3)).save(images / "rgb.jpg")
+    sizes["rgb"] = (24, 30)
+    (images / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(images), "--out", str(out),
+                "--overlays") == 0
+    for stem, shape in sizes.items():
+        mask = np.array(Image.open(out / "masks" / f"{stem}.png"))
+        assert mask.shape == shape and set(np.unique(mask)) <= {0, 255}
+        assert np.array(Image.open(out / "overlays" / f"{stem}.png")).shape == shape + (3,)
+    table = pd.read_csv(out / "predictions.csv", keep_default_na=False)
+    assert len(table) == 5
+    broken = table[table["image"].str.endswith("broken.png")].iloc[0]
+    assert "broken.png" in broken["error"]
+    good = table[table["error"] == ""]
+    assert len(good) == 4 and (good["max_probability"].astype(float).between(0, 1)).all()
+    assert (good["lesion_area_fraction"].astype(float) <= 1).all()
+
+
+def test_tta_choice_changes_only_the_probabilities(run_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    image = tmp_path / "one.png"
+    Image.fromarray(generate_cases(1, 48, seed=8)[0].image).save(image)
+    for flag, folder in (("--no-tta", "plain"), ("--tta=rot180", "rotated")):
+        assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(image), "--out",
+                    str(tmp_path / folder), flag) == 0
+    plain = pd.read_csv(tmp_path / "plain" / "predictions.csv")["max_probability"].iloc[0]
+    rotated = pd.read_csv(tmp_path / "rotated" / "predictions.csv")["max_probability"].iloc[0]
+    assert plain != rotated
+
+
+def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(BusbenchError, match="no trained fold models"):
+        empty = tmp_path / "empty-run"
+        empty.mkdir()
+        (empty / "config.yaml").write_text((run_dir / "config.yaml").read_text())
+        load_run(empty, torch.device("cpu"))
+    with pytest.raises(BusbenchError, match="it holds these runs"):
+        load_run(run_dir.parent.parent, torch.device("cpu"))  # the experiment folder, not a run
+    with pytest.raises(BusbenchError, match="no image files"):
+        collect_inputs(tmp_path)
+    only_broken = tmp_path / "broken"
+    only_broken.mkdir()
+    (only_broken / "x.png").write_bytes(b"junk")
+    assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
+                str(tmp_path / "o")) == 2
+    err = capsys.readouterr().err
+    assert "x.png" in err and "no image could be read" in err
+    assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
+                str(tmp_path / "o"), "--tta", "transpose") == 2
+
+
+def test_overlay_marks_the_lesion() -> None:
+    mask = np.zeros((10, 10), bool)
+    mask[3:7, 3:7] = True
+    drawn = overlay(np.full((10, 10), 100, np.uint8), mask)
+    assert tuple(drawn[3, 3]) == (255, 0, 0) and tuple(drawn[0, 0]) == (100, 100, 100)
+    assert drawn[5, 5, 0] > drawn[5, 5, 1]
