@@ -28,7 +28,10 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
+from busbench.models import MODELS, build_model, count_parameters
+from busbench.models.profile import profile_models
 from busbench.pipeline import run_experiment
+from busbench.report.markdown import markdown_table
 from busbench.train.device import resolve_device
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -218,6 +221,43 @@ def predict(
                   f"(post-processing: {trained.postprocessing.describe()}); table: {out / PREDICTIONS_CSV}")
     if done == 0:
         raise BusbenchError(f"--input {input_}: no image could be read (see the warnings above)")
+
+
+@app.command()
+def models() -> None:
+    """List the registered models with their parameters and the published reference."""
+    rows = []
+    for name, entry in sorted(MODELS.items()):
+        ours = count_parameters(build_model(name)) / 1e6
+        reference = f"{entry.reference_params_m:.2f}" if entry.reference_params_m else "-"
+        rows.append((name, f"{ours:.2f}", reference, entry.paper))
+    print_frame(pd.DataFrame(rows, columns=["model", "params (M)", "published (M)", "paper"]),
+                "Models (3-channel input, 1 output class)", index=False)
+
+
+@app.command()
+def profile(
+    model: Annotated[list[str], typer.Option("--model", help="Model to profile (repeatable) [default: all].")] = [],  # noqa: B006
+    size: Annotated[int, typer.Option(help="Input side, px.")] = 256,
+    batch: Annotated[int, typer.Option(help="Batch size of the second throughput and memory figure.")] = 8,
+    channels: Annotated[int, typer.Option(help="Input channels.")] = 3,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    iterations: Annotated[int, typer.Option(help="Timed iterations per figure (after warm-up).")] = 10,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
+) -> None:
+    """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size."""
+    names = model or sorted(MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        raise BusbenchError(f"--model {unknown}: unknown; registered models: {', '.join(sorted(MODELS))}")
+    table = profile_models(names, size, batch, channels, resolve_device(device), iterations=iterations)
+    shown = table.round(3)
+    print_frame(shown, f"Profile at {channels}x{size}x{size}", index=False)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "profile.csv", index=False, lineterminator="\n", float_format="%.4f")
+        (out / "profile.md").write_text(markdown_table(shown))
+        console.print(f"written: {out / 'profile.csv'}, {out / 'profile.md'}")
 
 
 def main() -> None:

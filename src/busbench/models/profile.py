@@ -1,0 +1,122 @@
+"""`busbench profile`: size, compute, speed and memory of each model at a given input size.
+
+* Parameters: trainable parameters.
+* MACs and GFLOPs: torch's own FLOP counter (``torch.utils.flop_counter``), which counts the
+  multiply-adds of convolutions, transposed convolutions and matrix products exactly from the
+  traced operations (thop over-counts transposed convolutions); GFLOPs = 2 x MACs / 1e9, the
+  convention of the BUS benchmark tables. Element-wise operations are not counted, as in fvcore.
+* Throughput: images per second of inference at batch 1 and batch N, after warm-up iterations,
+  with the device synchronised around each timed iteration on CUDA; the median iteration counts.
+* Peak memory: on CUDA, the peak allocated by one batch-N inference; on the CPU (Linux/glibc),
+  the rise of the process's peak resident memory during it (``VmHWM``, reset first). For that
+  figure to mean anything, glibc's mmap threshold is fixed at 128 KiB, so every tensor larger than
+  that is mapped fresh and returned when freed instead of reusing memory already resident.
+  Elsewhere it is not given.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import statistics
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from busbench.models.registry import build_model, count_parameters
+
+
+def count_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """FLOPs (2 per multiply-add) of one forward pass on ``x``."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return int(counter.get_total_flops())
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def images_per_second(model: torch.nn.Module, x: torch.Tensor, warmup: int, iterations: int) -> float:
+    times = []
+    with torch.no_grad():
+        for i in range(warmup + iterations):
+            _synchronise(x.device)
+            started = time.perf_counter()
+            model(x)
+            _synchronise(x.device)
+            if i >= warmup:
+                times.append(time.perf_counter() - started)
+    return x.shape[0] / statistics.median(times)
+
+
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def _fix_mmap_threshold() -> bool:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_memory_mb(model: torch.nn.Module, x: torch.Tensor) -> float | None:
+    """Peak memory (MB) that one inference on ``x`` adds; None where it cannot be measured."""
+    with torch.no_grad():
+        if x.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(x.device)
+            before = torch.cuda.memory_allocated(x.device)
+            model(x)
+            return (torch.cuda.max_memory_allocated(x.device) - before) / 2**20
+        if not _fix_mmap_threshold():
+            return None
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        except OSError:
+            return None
+        before = _status_kib("VmRSS")
+        model(x)
+        peak = _status_kib("VmHWM")
+    return None if before is None or peak is None else max(peak - before, 0) / 1024
+
+
+def profile_model(name: str, size: int, batch: int, in_channels: int, device: torch.device, warmup: int = 3,
+                  iterations: int = 10, **kwargs: object) -> dict[str, object]:
+    torch.manual_seed(0)
+    model = build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
+    one = torch.rand(1, in_channels, size, size, device=device)
+    many = torch.rand(batch, in_channels, size, size, device=device)
+    memory = peak_memory_mb(model, many)  # first, before timing runs leave memory resident
+    flops = count_flops(model, one)
+    return {
+        "model": name,
+        "params_m": count_parameters(model) / 1e6,
+        "macs_g": flops / 2 / 1e9,
+        "gflops": flops / 1e9,
+        "fps_batch1": images_per_second(model, one, warmup, iterations),
+        f"fps_batch{batch}": images_per_second(model, many, warmup, iterations),
+        f"peak_memory_mb_batch{batch}": memory,
+        "input": f"{in_channels}x{size}x{size}",
+        "device": str(device),
+    }
+
+
+def profile_models(names: list[str], size: int = 256, batch: int = 8, in_channels: int = 3,
+                   device: torch.device | None = None, warmup: int = 3, iterations: int = 10) -> pd.DataFrame:
+    device = device or torch.device("cpu")
+    return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations) for n in names])

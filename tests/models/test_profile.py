@@ -1,0 +1,60 @@
+"""Model profiling: FLOP counts by hand (transposed convolutions included), the table's fields."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from busbench.cli import main
+from busbench.models.profile import count_flops, peak_memory_mb, profile_models
+
+
+def test_flops_by_hand() -> None:
+    conv = nn.Conv2d(1, 2, 3, padding=1)
+    assert count_flops(conv, torch.zeros(1, 1, 4, 4)) == 2 * (2 * 9 * 16)  # 2 x MACs
+    transposed = nn.ConvTranspose2d(3, 5, kernel_size=2, stride=2)
+    # each of the 3 x 2 x 2 input values meets a 5 x 2 x 2 kernel slice once: 240 MACs
+    assert count_flops(transposed, torch.zeros(1, 3, 2, 2)) == 2 * 240
+    linear = nn.Linear(10, 4)
+    assert count_flops(linear, torch.zeros(3, 10)) == 2 * 3 * 10 * 4
+
+
+def test_profile_table_fields() -> None:
+    table = profile_models(["cmunext_s", "unext"], size=64, batch=2, in_channels=1, warmup=1, iterations=2)
+    assert list(table["model"]) == ["cmunext_s", "unext"]
+    assert {"params_m", "macs_g", "gflops", "fps_batch1", "fps_batch2", "peak_memory_mb_batch2"} <= set(table)
+    assert (table["gflops"] == 2 * table["macs_g"]).all()
+    assert (table["fps_batch1"] > 0).all() and (table["fps_batch2"] > 0).all()
+    assert table.loc[0, "params_m"] == pytest.approx(0.418, abs=0.001)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS is read from /proc")
+def test_cpu_peak_memory_grows_with_the_batch() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 1, 3, padding=1))
+    small = peak_memory_mb(model, torch.rand(1, 1, 128, 128))
+    large = peak_memory_mb(model, torch.rand(16, 1, 128, 128))
+    assert small is not None and large is not None
+    assert large > small and large >= 16 * 32 * 128 * 128 * 4 / 2**20 * 0.9  # at least one activation
+
+
+def test_models_and_profile_commands(tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    def run(*args: str) -> int:
+        monkeypatch.setattr(sys, "argv", ["busbench", *args])
+        try:
+            main()
+        except SystemExit as exit_:
+            return int(exit_.code or 0)
+        return 0
+
+    assert run("models") == 0
+    printed = capsys.readouterr().out
+    assert "34.53" in printed and "Ronneberger" in printed
+    assert run("profile", "--model", "cmunext_s", "--size", "32", "--batch", "2", "--iterations", "1",
+               "--out", str(tmp_path)) == 0
+    assert (tmp_path / "profile.csv").is_file() and "cmunext_s" in (tmp_path / "profile.md").read_text()
+    assert run("profile", "--model", "resnet") == 2
+    assert "registered models" in capsys.readouterr().err
