@@ -53,6 +53,8 @@ class InputConfig(_Section):
 class ModelConfig(_Section):
     name: str = "unet"
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    # Cross-dataset transfer: start every fold from these weights (a best.pt of another run).
+    init_from: Path | None = None
 
     @field_validator("name")
     @classmethod
@@ -65,9 +67,10 @@ class ModelConfig(_Section):
 
     def key(self) -> str:
         """Folder name of this model's runs: the name, plus a hash of non-default arguments."""
-        if not self.kwargs:
+        if not self.kwargs and self.init_from is None:
             return self.name
-        return f"{self.name}-{hashlib.sha256(json.dumps(self.kwargs, sort_keys=True).encode()).hexdigest()[:8]}"
+        identity = json.dumps({"kwargs": self.kwargs, "init_from": str(self.init_from)}, sort_keys=True, default=str)
+        return f"{self.name}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
 
 
 class LossConfig(_Section):
@@ -94,6 +97,8 @@ class TrainConfig(_Section):
     batch_size: int = Field(8, ge=1)
     patience: int | None = Field(20, ge=1)
     select_metric: Literal["dice", "iou", "loss"] = "dice"
+    # Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this long.
+    freeze_encoder_epochs: int = Field(0, ge=0)
     augmentation: Literal["none", "light", "standard", "strong"] = "standard"
     elastic: bool = False
     grad_clip: float | None = Field(1.0, gt=0.0)

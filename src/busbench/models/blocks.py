@@ -8,9 +8,9 @@ from torch import nn
 class ConvBNReLU(nn.Sequential):
     """3x3 (by default) convolution, batch norm, ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = True) -> None:
         super().__init__(
-            nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=True),
+            nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),
         )
@@ -19,8 +19,9 @@ class ConvBNReLU(nn.Sequential):
 class DoubleConv(nn.Sequential):
     """Two ConvBNReLU: the stage of U-Net and most of its descendants."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__(ConvBNReLU(in_channels, out_channels), ConvBNReLU(out_channels, out_channels))
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(ConvBNReLU(in_channels, out_channels, bias=bias),
+                         ConvBNReLU(out_channels, out_channels, bias=bias))
 
 
 class UpConv(nn.Sequential):

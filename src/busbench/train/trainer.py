@@ -25,8 +25,10 @@ from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 from busbench.data.torch_dataset import CachedSegmentationDataset, fold_datasets
+from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import batch_overlap
 from busbench.models import build_model
+from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
@@ -53,7 +55,23 @@ class TrainingState:
 
 
 def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
-    return build_model(cfg.model.name, in_channels=cfg.input.channels, num_classes=1, **cfg.model.kwargs)
+    """The configured architecture, starting from ``model.init_from`` weights when given."""
+    model = build_model(cfg.model.name, in_channels=cfg.input.channels, num_classes=1, **cfg.model.kwargs)
+    if cfg.model.init_from is not None:
+        load_weights(model, cfg.model.init_from)
+    return model
+
+
+def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
+    """Freeze (or release) the ``encoder`` of an encoder-decoder model, statistics included."""
+    encoder = getattr(model, "encoder", None)
+    if not isinstance(encoder, nn.Module):
+        raise BusbenchError(f"train.freeze_encoder_epochs needs a model with a pretrained encoder "
+                            f"(unet_<encoder>, linknet_<encoder>); {type(model).__name__} has none")
+    for parameter in encoder.parameters():
+        parameter.requires_grad_(not frozen)
+    if frozen:
+        encoder.eval()
 
 
 def _loader(dataset: CachedSegmentationDataset, cfg: ExperimentConfig, device: torch.device,
@@ -138,6 +156,8 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
             break
         started = time.perf_counter()
         model.train()
+        if tc.freeze_encoder_epochs:
+            set_encoder_frozen(model, epoch <= tc.freeze_encoder_epochs)
         train_set.set_epoch(epoch)
         loader = _loader(train_set, cfg, device, shuffle_seed=tc.seed * 100_003 + fold * 1009 + epoch)
         total, seen = 0.0, 0
