@@ -14,7 +14,8 @@ from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import Manifest
 from busbench.data.split import SplitSettings, plan_split, write_split
 from busbench.train import checkpoint
-from busbench.train.trainer import LOG_CSV, train_fold
+from busbench.train.seeding import seed_everything
+from busbench.train.trainer import LOG_CSV, build_fold_model, train_fold
 
 
 class Interrupted(Exception):
@@ -71,7 +72,7 @@ def test_logs_checkpoints_and_selection(fold_inputs, tmp_path: Path) -> None:
     best = checkpoint.load(tmp_path / checkpoint.BEST)
     assert best["epoch"] == state.best_epoch == int(log["val_dice"].idxmax()) + 1
     assert best["score"] == pytest.approx(log["val_dice"].max())
-    assert best["model_config"] == {"name": "unet", "kwargs": {"base_channels": 4}}
+    assert best["model_config"] == {"name": "unet", "kwargs": {"base_channels": 4}, "init_from": None}
 
 
 def test_bf16_and_channels_last_train(fold_inputs, tmp_path: Path) -> None:
@@ -79,6 +80,18 @@ def test_bf16_and_channels_last_train(fold_inputs, tmp_path: Path) -> None:
     state = train_fold(tiny_config(epochs=1, amp="bf16", channels_last="true"), development, cache, 1, tmp_path,
                        torch.device("cpu"))
     assert state.finished and pd.read_csv(tmp_path / LOG_CSV)["train_loss"].notna().all()
+
+
+def test_encoder_stays_frozen_for_the_configured_epochs(fold_inputs, tmp_path: Path) -> None:
+    development, cache = fold_inputs
+    cfg = load_config(None, ["model.name=unet_resnet18", "input.size=32", "train.batch_size=8", "train.epochs=1",
+                             "train.freeze_encoder_epochs=1", "train.augmentation=none"])
+    train_fold(cfg, development, cache, 1, tmp_path, torch.device("cpu"))
+    seed_everything(cfg.train.seed * 1000 + 1)  # the trainer's seed for fold 1: the initial weights again
+    initial = build_fold_model(cfg).state_dict()
+    trained = _weights(tmp_path / checkpoint.LAST)
+    assert all(torch.equal(trained[k], v) for k, v in initial.items() if k.startswith("encoder."))
+    assert not all(torch.equal(trained[k], v) for k, v in initial.items() if k.startswith("decoder."))
 
 
 def test_early_stopping_after_patience(fold_inputs, tmp_path: Path) -> None:
