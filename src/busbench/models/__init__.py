@@ -7,6 +7,7 @@ from busbench.models import (  # noqa: F401  (registration)
     encoder_decoder,
     swin_unet,
     transunet,
+    ukan,
     unet,
     unet3plus,
     unet_plus_plus,

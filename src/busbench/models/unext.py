@@ -37,7 +37,7 @@ def shift_groups(x: Tensor, dim: int) -> Tensor:
     return torch.cat(moved, dim=1)
 
 
-def _layer_norm_2d(norm: nn.LayerNorm, x: Tensor) -> Tensor:
+def layer_norm_2d(norm: nn.LayerNorm, x: Tensor) -> Tensor:
     return norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
@@ -52,7 +52,7 @@ class ShiftedMLPBlock(nn.Module):
         self.fc2 = nn.Linear(dim, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = _layer_norm_2d(self.norm, x)
+        y = layer_norm_2d(self.norm, x)
         y = self.fc1(shift_groups(y, 2).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         y = F.gelu(self.dwconv(y))
         y = self.fc2(shift_groups(y, 3).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
@@ -70,7 +70,7 @@ class TokenizedStage(nn.Module):
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return _layer_norm_2d(self.norm, self.block(_layer_norm_2d(self.embed_norm, self.embed(x))))
+        return layer_norm_2d(self.norm, self.block(layer_norm_2d(self.embed_norm, self.embed(x))))
 
 
 @register_model("unext", paper="Valanarasu & Patel, MICCAI 2022", reference_params_m=1.47,
@@ -111,5 +111,5 @@ class UNeXt(nn.Module):
         for i, decoder in enumerate(self.decoders):
             x = self._up(decoder(x)) + skips.pop()
             if i < 2:
-                x = _layer_norm_2d(self.decoder_norms[i], self.decoder_blocks[i](x))
+                x = layer_norm_2d(self.decoder_norms[i], self.decoder_blocks[i](x))
         return self.head(self._up(self.last(x)))
