@@ -5,6 +5,7 @@ from busbench.models import (  # noqa: F401  (registration)
     cmunet,
     cmunext,
     encoder_decoder,
+    medt,
     swin_unet,
     transunet,
     ukan,
