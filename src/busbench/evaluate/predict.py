@@ -99,6 +99,17 @@ def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
+def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta: list[str],
+                  dtype: torch.dtype | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Lesion probability and post-processed mask of one uint8 image, both at its size."""
+    cfg = run.config
+    placement = placement_for(image.shape[0], image.shape[1], cfg.input.size, cfg.input.resize)
+    placed = torch.from_numpy(place_image(image, placement)).float().div_(255.0)
+    batch = (placed[None, None] if placed.ndim == 2 else placed.permute(2, 0, 1)[None]).to(device)
+    probability = to_original(ensemble_probabilities(run.models, batch, tta, dtype)[0].cpu().numpy(), placement)
+    return probability, run.postprocessing.apply(probability >= cfg.eval.threshold)
+
+
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
                    tta: list[str] | None = None, with_overlays: bool = False) -> pd.DataFrame:
     """Predict every input; unreadable files get a row with the error instead of a mask."""
@@ -115,11 +126,7 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
         except UnreadableImageError as exc:
             records.append({"image": str(path), "error": str(exc)})
             continue
-        placement = placement_for(image.shape[0], image.shape[1], cfg.input.size, cfg.input.resize)
-        placed = torch.from_numpy(place_image(image, placement)).float().div_(255.0)
-        batch = (placed[None, None] if placed.ndim == 2 else placed.permute(2, 0, 1)[None]).to(device)
-        probability = to_original(ensemble_probabilities(run.models, batch, views, dtype)[0].cpu().numpy(), placement)
-        mask = run.postprocessing.apply(probability >= cfg.eval.threshold)
+        probability, mask = predict_image(run, image, device, views, dtype)
         Image.fromarray(mask.astype(np.uint8) * 255).save(out_dir / "masks" / name)
         if with_overlays:
             grey = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)

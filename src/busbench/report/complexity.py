@@ -1,0 +1,43 @@
+"""Params, GFLOPs and FPS of each reported model, for the table's cost columns.
+
+Parameters and GFLOPs (torch's FLOP counter, 2 x MACs, one image at the run's input size) are
+computed from the run's configuration. FPS comes from ``profile.csv`` files that
+``busbench profile --out`` wrote under the results folder, when one lists the model; measuring
+speed is left to that command, on the machine whose speed matters.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from busbench.config import ExperimentConfig
+from busbench.models import build_model, count_parameters
+from busbench.models.profile import count_flops
+
+
+@cache
+def _params_and_gflops(name: str, kwargs: tuple[tuple[str, object], ...], channels: int, size: int
+                       ) -> tuple[float, float]:
+    model = build_model(name, in_channels=channels, num_classes=1, **dict(kwargs)).eval()
+    flops = count_flops(model, torch.zeros(1, channels, size, size))
+    return count_parameters(model) / 1e6, flops / 1e9
+
+
+def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, float | None]:
+    kwargs = tuple(sorted((k, v) for k, v in config.model.kwargs.items() if k != "encoder_weights"))
+    params, gflops = _params_and_gflops(config.model.name, kwargs, config.input.channels, config.input.size)
+    fps = None
+    if not profiles.empty:
+        match = profiles[profiles["model"] == config.model.name]
+        if not match.empty:
+            fps = float(match["fps_batch1"].iloc[0])
+    return {"params_m": params, "gflops": gflops, "fps": fps}
+
+
+def find_profiles(results_dir: Path) -> pd.DataFrame:
+    frames = [pd.read_csv(p) for p in sorted(Path(results_dir).rglob("profile.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

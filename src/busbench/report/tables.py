@@ -1,0 +1,82 @@
+"""Publication tables: one per dataset, like the published BUS benchmark tables.
+
+Model | Dice | IoU | HD95 | Precision | Recall (mean ± std over fold models) | Dice 95 % CI |
+HD95 95 % CI | Params (M) | GFLOPs | FPS, then the fold ensemble rows. The best value of each column
+is marked (bold): highest for overlap metrics and FPS, lowest for HD95, parameters and GFLOPs.
+Written as CSV (numbers), Markdown and LaTeX (booktabs).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
+LOWER_IS_BETTER = {"hd95", "params_m", "gflops"}
+COST_COLUMNS = {"params_m": "Params (M)", "gflops": "GFLOPs", "fps": "FPS"}
+
+
+def best_rows(table: pd.DataFrame, column: str) -> set[int]:
+    values = table[f"{column}_mean"] if f"{column}_mean" in table else table[column]
+    values = pd.to_numeric(values, errors="coerce")
+    if values.notna().sum() == 0:
+        return set()
+    target = values.min() if column in LOWER_IS_BETTER else values.max()
+    return set(values.index[values == target])
+
+
+def _cell(row: pd.Series, column: str, digits: int) -> str:
+    mean, std = row.get(f"{column}_mean"), row.get(f"{column}_std")
+    if pd.isna(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
+    """Strings for a dataset table; best values wrapped in ``bold`` (prefix, suffix)."""
+    out = pd.DataFrame({"Model": table["model"]})
+    for column, title in METRIC_COLUMNS.items():
+        digits = 2 if column == "hd95" else 3
+        best = best_rows(table, column)
+        out[title] = [bold[0] + _cell(r, column, digits) + bold[1] if i in best else _cell(r, column, digits)
+                      for i, r in table.iterrows()]
+    for column in ("dice", "hd95"):
+        digits = 2 if column == "hd95" else 3
+        out[f"{METRIC_COLUMNS[column]} 95% CI"] = [
+            f"[{r[f'{column}_ci_low']:.{digits}f}, {r[f'{column}_ci_high']:.{digits}f}]" for _, r in table.iterrows()
+        ]
+    for column, title in COST_COLUMNS.items():
+        best = best_rows(table, column)
+        values = []
+        for i, value in table[column].items():
+            text = "–" if pd.isna(value) else (f"{value:.1f}" if column == "fps" else f"{value:.2f}")
+            values.append(bold[0] + text + bold[1] if i in best and text != "–" else text)
+        out[title] = values
+    return out
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    from busbench.report.markdown import markdown_table
+
+    return markdown_table(display_table(table, ("**", "**")))
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def to_latex(table: pd.DataFrame, caption: str) -> str:
+    start, end = "\x00B", "\x00E"  # placeholders that survive escaping
+    shown = display_table(table, (start, end))
+    header = " & ".join(_latex_escape(c) for c in shown.columns)
+    lines = [
+        "\\begin{table}[t]", "\\centering", f"\\caption{{{_latex_escape(caption)}}}",
+        "\\begin{tabular}{l" + "c" * (len(shown.columns) - 1) + "}", "\\toprule", header + " \\\\", "\\midrule",
+    ]
+    for _, row in shown.iterrows():
+        cells = [_latex_escape(str(v)).replace("±", "$\\pm$").replace("–", "--").replace(start, "\\textbf{")
+                 .replace(end, "}") for v in row]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
