@@ -157,3 +157,15 @@ def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeyp
     test_ids = set(held_out_test_ids(data.split_path, data.manifest))
     development = set(data.manifest.frame["case_id"]) - test_ids
     assert sorted(predicted) == sorted(truths_read) == sorted(development)
+
+
+def test_cross_dataset_scores_each_fold_model_on_the_other_test_set(tmp_path: Path) -> None:
+    other = "{dataset: synthetic, options: {count: 24, size: 40, seed: 7}}"
+    cfg = tiny(tmp_path, "train.epochs=1", f"eval.cross_datasets=[{other}]")
+    pipeline.run_experiment(cfg)
+    cross = pd.read_csv(_cell_dir(cfg) / "cross_dataset_metrics.csv", dtype={"case_id": str})
+    other_key = cfg.eval.cross_datasets[0].key()
+    other_dir = tmp_path / "data" / other_key
+    test_ids = set(held_out_test_ids(other_dir / "split.json", load_manifest(other_dir)))
+    assert set(cross["test_dataset"]) == {other_key} and sorted(cross["fold"].unique()) == [1, 2]
+    assert cross.groupby("fold")["case_id"].apply(set).tolist() == [test_ids, test_ids]

@@ -31,7 +31,9 @@ from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run,
 from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.profile import profile_models
 from busbench.pipeline import run_experiment
+from busbench.report.build import build_report
 from busbench.report.markdown import markdown_table
+from busbench.report.tables import display_table
 from busbench.train.device import resolve_device
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -258,6 +260,21 @@ def profile(
         table.to_csv(out / "profile.csv", index=False, lineterminator="\n", float_format="%.4f")
         (out / "profile.md").write_text(markdown_table(shown))
         console.print(f"written: {out / 'profile.csv'}, {out / 'profile.md'}")
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results folder: the output_dir of `busbench run`.")],
+    out: Annotated[Path, typer.Option(help="Folder for tables/, statistics/, plots/ and report.html.")],
+    qualitative: Annotated[bool, typer.Option(help="Predict the best/median/worst images for the grid.")] = True,
+) -> None:
+    """Tables, confidence intervals, paired tests, plots and an HTML page from finished runs."""
+    built = build_report(results, out, qualitative)
+    for dataset, table in built.tables.items():
+        print_frame(display_table(table, ("", "")), f"{dataset}: held-out test set", index=False)
+    for reason in built.skipped:
+        err_console.print(f"skipped: {reason}", markup=False, highlight=False)
+    console.print(f"report: {out / 'report.html'} (tables, statistics and plots beside it)")
 
 
 def main() -> None:

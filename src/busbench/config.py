@@ -118,6 +118,8 @@ class EvalConfig(_Section):
     tta: list[Literal["hflip", "vflip", "rot180"]] = Field(default_factory=list)
     # Choose post-processing on out-of-fold predictions and score the fold ensemble with it.
     postprocess: bool = True
+    # Cross-dataset generalisation: also score every fold model on these datasets' held-out test sets.
+    cross_datasets: list[DataConfig] = Field(default_factory=list)
 
 
 class GridConfig(_Section):

@@ -6,6 +6,7 @@ Layout under ``output_dir``::
     <name>/<dataset key>/<model>/  config.yaml, environment.json,
                                    fold-<k>/ {last.pt, best.pt, log.csv, test_metrics.csv, done.json},
                                    postprocessing.json (+ _trials.csv), ensemble_metrics.csv,
+                                   cross_dataset_metrics.csv (with eval.cross_datasets),
                                    per_image_metrics.csv, fold_summary.csv, summary.csv, summary.md
     <name>/summary.csv, summary.md one row per (dataset, model)
 
@@ -65,6 +66,7 @@ CONVENTIONS = (
     "(per model) stand beside the metrics."
 )
 ENSEMBLE_CSV = "ensemble_metrics.csv"
+CROSS_CSV = "cross_dataset_metrics.csv"
 POSTPROCESSING_JSON = "postprocessing.json"
 
 
@@ -184,6 +186,25 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, folds
     os.replace(tmp, cell_dir / ENSEMBLE_CSV)
 
 
+def score_cross_datasets(cfg: ExperimentConfig, cell_dir: Path, folds: int, device: torch.device) -> None:
+    """Each fold model scored on the held-out test set of every ``eval.cross_datasets`` dataset."""
+    if not cfg.eval.cross_datasets or (cell_dir / CROSS_CSV).is_file():
+        return
+    dtype = autocast_dtype(cfg.train.amp, device)
+    frames = []
+    for other in cfg.eval.cross_datasets:
+        data = prepare_data(cfg.model_copy(update={"data": other}))
+        for fold in range(1, folds + 1):
+            model = load_fold_model(cfg, cell_dir / f"fold-{fold}", device)
+            scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
+                                    {FOLD_MODELS: PostProcessing()}, dtype)
+            frames.append(scores.assign(fold=fold, test_dataset=other.key()))
+    table = pd.concat(frames, ignore_index=True)
+    tmp = cell_dir / (CROSS_CSV + ".tmp")
+    table.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6f")
+    os.replace(tmp, cell_dir / CROSS_CSV)
+
+
 def aggregate_cell(cfg: ExperimentConfig, cell_dir: Path, folds: int) -> list[dict[str, object]]:
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
     per_image = pd.concat([pd.read_csv(cell_dir / f"fold-{k}" / "test_metrics.csv", dtype={"case_id": str},
@@ -229,6 +250,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     if not all((cell_dir / f"fold-{k}" / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
     finish_cell(cfg, data, cell_dir, n_folds, device)
+    score_cross_datasets(cfg, cell_dir, n_folds, device)
     return aggregate_cell(cfg, cell_dir, n_folds)
 
 

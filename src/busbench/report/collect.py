@@ -15,6 +15,7 @@ import yaml
 
 from busbench.config import ExperimentConfig
 from busbench.errors import BusbenchError
+from busbench.pipeline import CROSS_CSV, ENSEMBLE_CSV
 
 
 @dataclass
@@ -43,10 +44,11 @@ def load_run(path: Path) -> RunResults | str:
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
     per_image = pd.concat([_read(f / "test_metrics.csv") for f in folds], ignore_index=True)
-    ensemble = _read(path / "ensemble_metrics.csv") if (path / "ensemble_metrics.csv").is_file() else None
-    cross = _read(path / "cross_dataset_metrics.csv") if (path / "cross_dataset_metrics.csv").is_file() else None
+    ensemble = _read(path / ENSEMBLE_CSV) if (path / ENSEMBLE_CSV).is_file() else None
+    cross = _read(path / CROSS_CSV) if (path / CROSS_CSV).is_file() else None
     logs = {int(f.name.split("-")[1]): pd.read_csv(f / "log.csv") for f in folds if (f / "log.csv").is_file()}
-    return RunResults(path, config, config.data.key(), config.model.key(), per_image, ensemble, cross, logs)
+    # the folder names are the dataset and model keys `busbench run` gave them
+    return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross, logs)
 
 
 def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:

@@ -1,0 +1,86 @@
+"""The report as one self-contained HTML page: tables inline, figures embedded as data URIs, no
+scripts or files needed beside it, so it opens from disk in any browser."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from busbench.report.tables import display_table
+
+if TYPE_CHECKING:
+    from busbench.report.build import Report
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
+th, td { border-bottom: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+img { max-width: 100%; margin: 0.5em 0; }
+.note { color: #555; font-size: 0.85em; }
+"""
+
+
+def _table(frame: pd.DataFrame, index: bool = False) -> str:
+    shown = frame.reset_index() if index else frame
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    for _, row in shown.iterrows():
+        cells = []
+        for value in row:
+            text = html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+            cells.append(f"<td>{text.replace('**', '')}</td>" if "**" not in text else
+                         f"<td><b>{text.replace('**', '')}</b></td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _figure(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def write_html(report: Report) -> Path:
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench report</title>"
+             f"<style>{STYLE}</style></head><body><h1>busbench report</h1>"]
+    parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.model} on {r.dataset}")
+                                                             for r in report.runs) + ".</p>")
+    if report.skipped:
+        parts.append("<p class='note'>Skipped: " + "; ".join(html.escape(s) for s in report.skipped) + "</p>")
+    parts.append("<p class='note'>Every model is scored on its dataset's held-out test set, at the original image "
+                 "size. Mean ± sample std over the fold models; 95 % CIs: percentile bootstrap over test images of "
+                 "the per-image score averaged over fold models; the best value of each column in bold. Paired "
+                 "tests: Wilcoxon signed-rank on per-image Dice, Holm-corrected across pairs. Empty masks: both "
+                 "empty, Dice 1 and HD95 0; one empty, Dice 0 and HD95 the image diagonal.</p>")
+    for dataset, table in report.tables.items():
+        parts.append(f"<h2>{html.escape(dataset)}</h2>")
+        parts.append(_table(display_table(table, ("**", "**"))))
+        matrix = report.p_values[dataset]
+        if matrix.shape[0] > 1:
+            parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
+            parts.append(_table(matrix.round(4).astype(object).where(matrix.notna(), "–"), index=True))
+            parts.append(_table(report.comparisons[dataset].round(4)))
+        parts.extend(_figure(p) for p in report.figures.get(dataset, []))
+    if report.normal is not None:
+        parts.append("<h2>Normal and lesion images</h2><p class='note'>False-positive rate: share of normal test "
+                     "images with any predicted lesion. Dice on lesion images only.</p>")
+        parts.append(_table(report.normal.round(4)))
+    if report.ranks is not None:
+        parts.append("<h2>Average ranks across datasets</h2>")
+        parts.append(_table(report.ranks.rename("average rank").round(3).to_frame(), index=True))
+        if report.cd is not None:
+            parts.append(f"<p class='note'>Nemenyi critical difference at 0.05: {report.cd:.3f}.</p>")
+        parts.extend(_figure(p) for p in report.figures.get("ranks", []))
+    if report.cross is not None:
+        parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
+        parts.append(_table(report.cross.round(3), index=True))
+    parts.append("</body></html>")
+    path = report.out / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts))
+    return path
+

@@ -1,0 +1,143 @@
+"""`busbench report` on result folders with known values: statistics match scipy, tables hold the numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fake_results import write_run
+from scipy import stats
+
+from busbench.errors import BusbenchError
+from busbench.report.build import build_report
+from busbench.report.statistics import (
+    average_ranks,
+    bootstrap_ci,
+    critical_difference,
+    holm,
+    paired_comparisons,
+    rank_biserial,
+)
+
+LABELS = ["benign"] * 8 + ["normal"] * 2
+RNG = np.random.default_rng(0)
+
+
+def _scores(center: float) -> list[float]:
+    return np.clip(RNG.normal(center, 0.1, 10), 0, 1).round(4).tolist()
+
+
+A = {1: _scores(0.80), 2: _scores(0.82)}
+B = {1: _scores(0.60), 2: _scores(0.62)}
+C = {1: _scores(0.70), 2: _scores(0.70)}
+for scores in (A, B, C):
+    scores[1][9] = 0.0  # one false alarm on a normal image in fold 1
+
+
+@pytest.fixture()
+def results(tmp_path):
+    root = tmp_path / "runs"
+    write_run(root, "busi", "model_a", A, LABELS)
+    write_run(root, "busi", "model_b", B, LABELS)
+    write_run(root, "busi", "model_c", C, LABELS)
+    return root
+
+
+def _fold_avg(scores: dict[int, list[float]]) -> np.ndarray:
+    return np.mean([scores[1], scores[2]], axis=0)
+
+
+def test_tables_hold_mean_std_and_mark_the_best(results, tmp_path) -> None:
+    report = build_report(results, tmp_path / "out", qualitative=False)
+    table = report.tables["busi"].set_index("model")
+    fold_means = [np.mean(A[1]), np.mean(A[2])]
+    assert table.loc["model_a", "dice_mean"] == pytest.approx(np.mean(fold_means))
+    assert table.loc["model_a", "dice_std"] == pytest.approx(np.std(fold_means, ddof=1))
+    low, high = bootstrap_ci(_fold_avg(A))
+    assert (table.loc["model_a", "dice_ci_low"], table.loc["model_a", "dice_ci_high"]) == pytest.approx((low, high))
+    markdown = (tmp_path / "out" / "tables" / "busi.md").read_text()
+    best = f"**{table.loc['model_a', 'dice_mean']:.3f} ± {table.loc['model_a', 'dice_std']:.3f}**"
+    assert best in markdown
+    latex = (tmp_path / "out" / "tables" / "busi.tex").read_text()
+    assert "\\toprule" in latex and "\\bottomrule" in latex and "\\textbf{" in latex and "model\\_a" in latex
+    csv = pd.read_csv(tmp_path / "out" / "tables" / "busi.csv")
+    assert set(csv["model"]) == {"model_a", "model_b", "model_c"} and "gflops" in csv
+
+
+def test_paired_tests_match_scipy_and_holm(results, tmp_path) -> None:
+    report = build_report(results, tmp_path / "out", qualitative=False)
+    comparisons = report.comparisons["busi"].set_index(["model_a", "model_b"])
+    a, b, c = _fold_avg(A), _fold_avg(B), _fold_avg(C)
+    raw = {("model_a", "model_b"): stats.wilcoxon(a, b).pvalue, ("model_a", "model_c"): stats.wilcoxon(a, c).pvalue,
+           ("model_b", "model_c"): stats.wilcoxon(b, c).pvalue}
+    for pair, p in raw.items():
+        assert comparisons.loc[pair, "p_value"] == pytest.approx(p)
+    ordered = sorted(raw.values())
+    expected_min = min(1.0, 3 * ordered[0])
+    assert comparisons["p_holm"].min() == pytest.approx(expected_min)
+    matrix = report.p_values["busi"]
+    expected = comparisons.loc[("model_a", "model_b"), "p_holm"]
+    assert matrix.loc["model_a", "model_b"] == matrix.loc["model_b", "model_a"] == expected
+
+
+def test_normal_images_are_reported_separately(results, tmp_path) -> None:
+    report = build_report(results, tmp_path / "out", qualitative=False)
+    normal = report.normal.set_index("model")
+    assert normal.loc["model_a", "normal_images"] == 2 and normal.loc["model_a", "lesion_images"] == 8
+    assert normal.loc["model_a", "false_positive_rate_mean"] == pytest.approx((0.5 + 0.0) / 2)
+    assert normal.loc["model_a", "lesion_dice_mean"] == pytest.approx(np.mean([np.mean(A[1][:8]), np.mean(A[2][:8])]))
+
+
+def test_html_page_holds_tables_and_figures(results, tmp_path) -> None:
+    build_report(results, tmp_path / "out", qualitative=False)
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count("<table>") >= 4 and page.count("data:image/png;base64,") >= 4
+    assert "model_a" in page and "<b>" in page and "http" not in page.replace("http-equiv", "")
+    for plot in ("busi_dice_boxplot", "busi_dice_vs_cost", "critical_difference"):
+        assert (tmp_path / "out" / "plots" / f"{plot}.png").is_file()
+        assert (tmp_path / "out" / "plots" / f"{plot}.pdf").is_file()
+
+
+def test_cross_dataset_matrix(tmp_path) -> None:
+    root = tmp_path / "runs"
+    cross = pd.DataFrame({"fold": [1, 1, 2, 2], "test_dataset": "busbra", "case_id": ["x", "y", "x", "y"],
+                          "dice": [0.5, 0.7, 0.4, 0.6]})
+    write_run(root, "busi", "model_a", A, LABELS, **{"cross_dataset_metrics.csv": cross})
+    report = build_report(root, tmp_path / "out", qualitative=False)
+    matrix = report.cross
+    assert matrix.loc[("model_a", "busi"), "busbra"] == pytest.approx(np.mean([0.6, 0.5]))
+    assert matrix.loc[("model_a", "busi"), "busi"] == pytest.approx(np.mean([np.mean(A[1]), np.mean(A[2])]))
+
+
+def test_statistics_by_hand_and_against_scipy() -> None:
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert rank_biserial(np.array([1.0, 2.0, -3.0, 0.0])) == pytest.approx((1 + 2 - 3) / 6)
+    values = np.random.default_rng(1).normal(0.7, 0.1, 80)
+    scipy_ci = stats.bootstrap((values,), np.mean, confidence_level=0.95, method="percentile",
+                               n_resamples=10_000, random_state=1).confidence_interval
+    assert bootstrap_ci(values) == pytest.approx((scipy_ci.low, scipy_ci.high), abs=0.004)
+    ranks = average_ranks(pd.DataFrame({"a": [0.9, 0.8], "b": [0.7, 0.85], "c": [0.5, 0.5]}))
+    assert ranks.to_dict() == {"a": 1.5, "b": 1.5, "c": 3.0}
+    assert critical_difference(3, 6) == pytest.approx(2.343 * np.sqrt(3 * 4 / 36))
+    same = paired_comparisons(pd.DataFrame({"a": [0.5, 0.6], "b": [0.5, 0.6]}))
+    assert same.loc[0, "p_value"] == 1.0
+
+
+def test_an_empty_results_folder_is_an_error(tmp_path) -> None:
+    with pytest.raises(BusbenchError, match="no finished busbench runs"):
+        build_report(tmp_path, tmp_path / "out")
+
+
+def test_report_command(results, tmp_path, monkeypatch, capsys) -> None:
+    import sys
+
+    from busbench.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["busbench", "report", str(results), "--out", str(tmp_path / "out"),
+                                      "--no-qualitative"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code in (0, None)
+    printed = capsys.readouterr().out
+    assert "busi: held-out test set" in printed and "report.html" in printed
+    assert (tmp_path / "out" / "report.html").is_file()
