@@ -8,17 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from busbench.cli import main
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["busbench", *args])
-    try:
-        main()
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
+from cli_runner import run_cli
 
 
 def test_prepare_split_cache_on_synthetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from cli_runner import run_cli
 from PIL import Image
 
 from busbench import pipeline
-from busbench.cli import main
 from busbench.config import load_config
 from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
@@ -30,15 +29,6 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "p" / cfg.data.key() / cfg.model.key()
 
 
-def _cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["busbench", *args])
-    try:
-        main()
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
-
-
 def test_predict_writes_one_mask_per_image_at_its_size(run_dir: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     images = tmp_path / "new"
@@ -52,7 +42,7 @@ def test_predict_writes_one_mask_per_image_at_its_size(run_dir: Path, tmp_path: 
     sizes["rgb"] = (24, 30)
     (images / "broken.png").write_bytes(b"not an image")
     out = tmp_path / "out"
-    assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(images), "--out", str(out),
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(images), "--out", str(out),
                 "--overlays") == 0
     for stem, shape in sizes.items():
         mask = np.array(Image.open(out / "masks" / f"{stem}.png"))
@@ -72,7 +62,7 @@ def test_tta_choice_changes_only_the_probabilities(run_dir: Path, tmp_path: Path
     image = tmp_path / "one.png"
     Image.fromarray(generate_cases(1, 48, seed=8)[0].image).save(image)
     for flag, folder in (("--no-tta", "plain"), ("--tta=rot180", "rotated")):
-        assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(image), "--out",
+        assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(image), "--out",
                     str(tmp_path / folder), flag) == 0
     plain = pd.read_csv(tmp_path / "plain" / "predictions.csv")["max_probability"].iloc[0]
     rotated = pd.read_csv(tmp_path / "rotated" / "predictions.csv")["max_probability"].iloc[0]
@@ -93,11 +83,11 @@ def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monke
     only_broken = tmp_path / "broken"
     only_broken.mkdir()
     (only_broken / "x.png").write_bytes(b"junk")
-    assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
                 str(tmp_path / "o")) == 2
     err = capsys.readouterr().err
     assert "x.png" in err and "no image could be read" in err
-    assert _cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
                 str(tmp_path / "o"), "--tta", "transpose") == 2
 
 

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 import torch
+from cli_runner import run_cli
 from torch import nn
 
-from busbench.cli import main
 from busbench.models.profile import count_flops, peak_memory_mb, profile_models
 
 
@@ -43,12 +43,7 @@ def test_cpu_peak_memory_grows_with_the_batch() -> None:
 def test_models_and_profile_commands(tmp_path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     def run(*args: str) -> int:
-        monkeypatch.setattr(sys, "argv", ["busbench", *args])
-        try:
-            main()
-        except SystemExit as exit_:
-            return int(exit_.code or 0)
-        return 0
+        return run_cli(monkeypatch, *args)
 
     assert run("models") == 0
     printed = capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli
 from fake_results import write_run
 from scipy import stats
 
@@ -129,15 +130,7 @@ def test_an_empty_results_folder_is_an_error(tmp_path) -> None:
 
 
 def test_report_command(results, tmp_path, monkeypatch, capsys) -> None:
-    import sys
-
-    from busbench.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["busbench", "report", str(results), "--out", str(tmp_path / "out"),
-                                      "--no-qualitative"])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    assert exit_.value.code in (0, None)
+    assert run_cli(monkeypatch, "report", str(results), "--out", str(tmp_path / "out"), "--no-qualitative") == 0
     printed = capsys.readouterr().out
     assert "busi: held-out test set" in printed and "report.html" in printed
     assert (tmp_path / "out" / "report.html").is_file()

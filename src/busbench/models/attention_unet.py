@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from busbench.models.blocks import DoubleConv, UpConv
+from busbench.models.blocks import DoubleConv, UNetEncoder, UpConv
 from busbench.models.registry import register_model
 
 
@@ -33,9 +33,8 @@ class AttentionGate(nn.Module):
 class AttentionUNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:
         super().__init__()
-        widths = [base_channels * 2**i for i in range(5)]
-        self.encoders = nn.ModuleList(DoubleConv(i, o) for i, o in zip([in_channels] + widths[:-1], widths))
-        self.pool = nn.MaxPool2d(2)
+        self.encoder = UNetEncoder(in_channels, base_channels)
+        widths = self.encoder.widths
         levels = list(reversed(range(4)))
         self.ups = nn.ModuleList(UpConv(widths[i + 1], widths[i]) for i in levels)
         self.gates = nn.ModuleList(AttentionGate(widths[i], widths[i], widths[i] // 2) for i in levels)
@@ -43,10 +42,7 @@ class AttentionUNet(nn.Module):
         self.head = nn.Conv2d(widths[0], num_classes, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        skips = []
-        for i, encoder in enumerate(self.encoders):
-            x = encoder(x if i == 0 else self.pool(x))
-            skips.append(x)
+        skips = self.encoder(x)
         x = skips.pop()
         for up, gate, decoder in zip(self.ups, self.gates, self.decoders):
             x = up(x)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from torch import nn
+from torch import Tensor, nn
 
 
 class ConvBNReLU(nn.Sequential):
@@ -29,3 +29,22 @@ class UpConv(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvBNReLU(in_channels, out_channels))
+
+
+class UNetEncoder(nn.Module):
+    """U-Net's five-level encoder (DoubleConv stages, 2x2 max pooling); returns every level's output."""
+
+    def __init__(self, in_channels: int, base_channels: int) -> None:
+        super().__init__()
+        self.widths = [base_channels * 2**i for i in range(5)]
+        self.stages = nn.ModuleList(
+            DoubleConv(c_in, c_out) for c_in, c_out in zip([in_channels] + self.widths[:-1], self.widths)
+        )
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        features = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x if i == 0 else self.pool(x))
+            features.append(x)
+        return features

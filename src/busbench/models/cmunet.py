@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from busbench.models.blocks import DoubleConv, UpConv
+from busbench.models.blocks import DoubleConv, UNetEncoder, UpConv
 from busbench.models.registry import register_model
 
 
@@ -59,9 +59,8 @@ class CMUNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64, mixer_layers: int = 7,
                  mixer_kernel: int = 7) -> None:
         super().__init__()
-        widths = [base_channels * 2**i for i in range(5)]
-        self.encoders = nn.ModuleList(DoubleConv(i, o) for i, o in zip([in_channels] + widths[:-1], widths))
-        self.pool = nn.MaxPool2d(2)
+        self.encoder = UNetEncoder(in_channels, base_channels)
+        widths = self.encoder.widths
         self.mixer = nn.Sequential(*(convmixer_layer(widths[4], mixer_kernel) for _ in range(mixer_layers)))
         self.gates = nn.ModuleList(MultiScaleAttentionGate(w) for w in widths[:4])
         levels = list(reversed(range(4)))
@@ -70,10 +69,7 @@ class CMUNet(nn.Module):
         self.head = nn.Conv2d(widths[0], num_classes, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        skips = []
-        for i, encoder in enumerate(self.encoders):
-            x = encoder(x if i == 0 else self.pool(x))
-            skips.append(x)
+        skips = self.encoder(x)
         x = self.mixer(skips.pop())
         skips = [gate(s) for gate, s in zip(self.gates, skips)]
         for up, decoder in zip(self.ups, self.decoders):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from busbench.models.blocks import DoubleConv, UpConv
+from busbench.models.blocks import DoubleConv, UNetEncoder, UpConv
 from busbench.models.registry import register_model
 
 
@@ -22,20 +22,14 @@ from busbench.models.registry import register_model
 class UNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:
         super().__init__()
-        widths = [base_channels * 2**i for i in range(5)]
-        self.encoders = nn.ModuleList(
-            [DoubleConv(c_in, c_out) for c_in, c_out in zip([in_channels] + widths[:-1], widths)]
-        )
-        self.pool = nn.MaxPool2d(2)
+        self.encoder = UNetEncoder(in_channels, base_channels)
+        widths = self.encoder.widths
         self.ups = nn.ModuleList([UpConv(widths[i + 1], widths[i]) for i in reversed(range(4))])
         self.decoders = nn.ModuleList([DoubleConv(2 * widths[i], widths[i]) for i in reversed(range(4))])
         self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        skips = []
-        for i, encoder in enumerate(self.encoders):
-            x = encoder(x if i == 0 else self.pool(x))
-            skips.append(x)
+        skips = self.encoder(x)
         x = skips.pop()
         for up, decoder in zip(self.ups, self.decoders):
             x = decoder(torch.cat([skips.pop(), up(x)], dim=1))

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from busbench.models.blocks import ConvBNReLU, DoubleConv
+from busbench.models.blocks import ConvBNReLU, UNetEncoder
 from busbench.models.registry import register_model
 
 
@@ -23,10 +23,9 @@ from busbench.models.registry import register_model
 class UNet3Plus(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:
         super().__init__()
-        widths = [base_channels * 2**i for i in range(5)]
+        self.encoder = UNetEncoder(in_channels, base_channels)
+        widths = self.encoder.widths
         cat, fused = base_channels, base_channels * 5
-        self.encoders = nn.ModuleList(DoubleConv(i, o) for i, o in zip([in_channels] + widths[:-1], widths))
-        self.pool = nn.MaxPool2d(2)
         # stage d (3 down to 0) takes encoder levels 0..d and decoder levels d+1..4 (level 4 = encoder bottom)
         self.branches = nn.ModuleList()
         self.fusions = nn.ModuleList()
@@ -38,10 +37,7 @@ class UNet3Plus(nn.Module):
         self.head = nn.Conv2d(fused, num_classes, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        encoded = []
-        for i, encoder in enumerate(self.encoders):
-            x = encoder(x if i == 0 else self.pool(x))
-            encoded.append(x)
+        encoded = self.encoder(x)
         decoded: dict[int, Tensor] = {4: encoded[4]}
         for stage, branches, fusion in zip(reversed(range(4)), self.branches, self.fusions):
             size = encoded[stage].shape[-2:]

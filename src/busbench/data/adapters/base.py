@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -29,6 +30,21 @@ class CaseSource:
     patient_id: str | None = None
     official_fold: int | None = None
     meta: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_files(cls, root: Path, image: Path, masks: list[Path] | tuple[Path, ...], label: str | None,
+                   case_id: str | None = None, **extra: object) -> CaseSource:
+        """A case from absolute file paths under ``root`` (stored relative to it); id = image stem."""
+        return cls(case_id=case_id or image.stem, image=image.relative_to(root),
+                   masks=tuple(m.relative_to(root) for m in masks), label=label, **extra)  # type: ignore[arg-type]
+
+
+def known_label(raw: object, image: Path, where: str, log: ProblemLog) -> str | None:
+    """The canonical label for ``raw``, or None after logging ``image`` as dropped."""
+    label = canonical_label(raw)
+    if label is None:
+        log.drop(image, f"unknown label: {raw!r} in {where}")
+    return label
 
 
 class AdapterOptions(BaseModel):

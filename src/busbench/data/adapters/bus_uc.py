@@ -34,13 +34,7 @@ class BusUcAdapter(DatasetAdapter):
             images = image_files(base / label / "images", log)
             masks = image_files(base / label / "masks", log)
             for image, image_masks in pair_masks(images, masks, "", log).items():
-                sources.append(
-                    CaseSource(
-                        # The two class folders may reuse file names: the class keeps ids unique.
-                        case_id=f"{label.lower()}_{image.stem}",
-                        image=image.relative_to(root),
-                        masks=tuple(m.relative_to(root) for m in image_masks),
-                        label=canonical_label(label),
-                    )
-                )
+                # The two class folders may reuse file names: the class keeps ids unique.
+                sources.append(CaseSource.from_files(root, image, image_masks, canonical_label(label),
+                                                     case_id=f"{label.lower()}_{image.stem}"))
         return sources

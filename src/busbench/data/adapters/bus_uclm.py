@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import image_files
-from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -56,20 +55,13 @@ class BusUclmAdapter(DatasetAdapter):
                 log.drop(image, "not listed in INFO.csv: label unknown")
                 continue
             row = info.loc[image.name]
-            label = canonical_label(row["Label"])
+            label = known_label(row["Label"], image, "INFO.csv (Label)", log)
             if label is None:
-                log.drop(image, f"unknown label: Label {row['Label']!r} in INFO.csv")
                 continue
-            sources.append(
-                CaseSource(
-                    case_id=image.stem,
-                    image=image.relative_to(root),
-                    masks=(mask.relative_to(root),) if mask else (),
-                    label=label,
-                    patient_id=image.stem.split("_")[0],
-                    meta={name: row[col] for col, name in META_COLUMNS.items() if col in info.columns},
-                )
-            )
+            sources.append(CaseSource.from_files(
+                root, image, [mask] if mask else [], label, patient_id=image.stem.split("_")[0],
+                meta={name: row[col] for col, name in META_COLUMNS.items() if col in info.columns},
+            ))
         for orphan in masks.values():
             log.drop(orphan, "mask without image: no images/ file of this name")
         return sources

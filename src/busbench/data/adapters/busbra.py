@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import image_files
-from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -55,24 +54,15 @@ class BusBraAdapter(DatasetAdapter):
                 log.drop(image, "not listed in bus_data.csv: label and patient unknown")
                 continue
             info = table.loc[key]
-            label = canonical_label(info["Pathology"])
+            label = known_label(info["Pathology"], image, "bus_data.csv (Pathology)", log)
             if label is None:
-                log.drop(image, f"unknown label: Pathology {info['Pathology']!r} in bus_data.csv")
                 continue
             meta = {name: info[col] for col, name in META_COLUMNS.items() if col in table.columns}
             meta["official_fold_10"] = folds10.get(key, "")
             fold = folds5.get(key, "")
-            sources.append(
-                CaseSource(
-                    case_id=key,
-                    image=image.relative_to(root),
-                    masks=(mask.relative_to(root),) if mask else (),
-                    label=label,
-                    patient_id=str(info["Case"]),
-                    official_fold=int(fold) if fold else None,
-                    meta=meta,
-                )
-            )
+            sources.append(CaseSource.from_files(root, image, [mask] if mask else [], label,
+                                                 patient_id=str(info["Case"]),
+                                                 official_fold=int(fold) if fold else None, meta=meta))
         for orphan in masks.values():
             log.drop(orphan, "mask without image: no Images/bus_*.png of this name")
         return sources

@@ -37,12 +37,5 @@ class BusiAdapter(DatasetAdapter):
             masks = [f for f in files if MASK_SUFFIX in f.stem]
             images = [f for f in files if MASK_SUFFIX not in f.stem]
             for image, image_masks in pair_masks(images, masks, MASK_SUFFIX, log).items():
-                sources.append(
-                    CaseSource(
-                        case_id=image.stem,
-                        image=image.relative_to(root),
-                        masks=tuple(m.relative_to(root) for m in image_masks),
-                        label=label,
-                    )
-                )
+                sources.append(CaseSource.from_files(root, image, image_masks, label))
         return sources

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import image_files, pair_masks
-from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -73,18 +72,9 @@ class FolderAdapter(DatasetAdapter):
                     log.drop(image, f"not listed in {opts.labels_csv}: label unknown")
                     continue
                 raw = labels.loc[image.stem]
-                label = canonical_label(raw["label"])
+                label = known_label(raw["label"], image, str(opts.labels_csv), log)
                 if label is None:
-                    log.drop(image, f"unknown label: {raw['label']!r} in {opts.labels_csv}")
                     continue
                 patient = raw["patient_id"] or None
-            sources.append(
-                CaseSource(
-                    case_id=image.stem,
-                    image=image.relative_to(root),
-                    masks=tuple(m.relative_to(root) for m in image_masks),
-                    label=label,
-                    patient_id=patient,
-                )
-            )
+            sources.append(CaseSource.from_files(root, image, image_masks, label, patient_id=patient))
         return sources

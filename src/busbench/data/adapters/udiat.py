@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import image_files, pair_masks
-from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -61,16 +60,7 @@ class UdiatAdapter(DatasetAdapter):
             if raw is None:
                 log.drop(image, f"not listed in {LABELS_FILE}: label unknown")
                 continue
-            label = canonical_label(raw)
-            if label is None:
-                log.drop(image, f"unknown label: Type {raw!r} in {LABELS_FILE}")
-                continue
-            sources.append(
-                CaseSource(
-                    case_id=image.stem,
-                    image=image.relative_to(root),
-                    masks=tuple(m.relative_to(root) for m in masks),
-                    label=label,
-                )
-            )
+            label = known_label(raw, image, f"{LABELS_FILE} (Type)", log)
+            if label is not None:
+                sources.append(CaseSource.from_files(root, image, masks, label))
         return sources
