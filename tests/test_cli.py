@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,25 @@ def test_run_accepts_shipped_config_names_and_names_bad_settings(
 def test_module_entry_point_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "busbench", "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "prepare" in done.stdout
+
+
+def test_jobs_prints_one_command_per_cell_and_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "grid.yaml"
+    config.write_text(
+        f"name: g\noutput_dir: {tmp_path / 'runs'}\n"
+        "data: {dataset: synthetic, options: {count: 24, size: 40}}\nsplit: {folds: 2}\ninput: {size: 32}\n"
+        "train: {epochs: 1, batch_size: 8}\n"
+        "grid: {models: [{name: unet, kwargs: {base_channels: 4}}, {name: cmunext_s}]}\n"
+    )
+    assert run_cli(monkeypatch, "jobs", str(config), "--set", "train.seed=3") == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4 and all(" --set train.seed=3 " in line for line in lines)
+    assert [line.rsplit(" ", 1)[1] for line in lines] == ["1", "2", "1", "2"]
+    assert list((tmp_path / "runs" / "data").glob("synthetic-*/split.json"))  # data prepared once, up front
+    args = shlex.split(lines[2])[1:]  # cmunext_s, fold 1
+    assert run_cli(monkeypatch, *args) == 0
+    done = sorted(p.parent.relative_to(tmp_path / "runs" / "g") for p in (tmp_path / "runs" / "g").rglob("done.json"))
+    assert [str(p).split("/", 1)[1] for p in done] == ["cmunext_s/fold-1"]
+    assert run_cli(monkeypatch, "run", str(config), "--cell", "nope/unet") == 2
+    assert "not in this experiment" in capsys.readouterr().err

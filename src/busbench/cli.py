@@ -6,6 +6,7 @@ and the fix, with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,7 +31,7 @@ from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
 from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.profile import profile_models
-from busbench.pipeline import run_experiment
+from busbench.pipeline import plan_jobs, run_experiment
 from busbench.report.build import build_report
 from busbench.report.markdown import markdown_table
 from busbench.report.tables import display_table
@@ -172,10 +173,29 @@ def run(
     config: Annotated[str, typer.Argument(help="Experiment YAML file, or the name of a shipped config.")],
     set_: Annotated[list[str], typer.Option("--set", help="Override a setting, e.g. train.epochs=5.")] = [],  # noqa: B006
     fold: Annotated[list[int], typer.Option("--fold", help="Run only this fold (repeatable); for cluster jobs.")] = [],  # noqa: B006
+    cell: Annotated[list[str], typer.Option("--cell", help="Run only this DATASET/MODEL cell (repeatable).")] = [],  # noqa: B006
 ) -> None:
     """Run a benchmark: prepare, split, cache, train every fold, score on the test set, aggregate."""
     cfg = load_config(_config_path(config), set_)
-    _print_summary(run_experiment(cfg, fold or None), cfg)
+    _print_summary(run_experiment(cfg, fold or None, cell or None), cfg)
+
+
+@app.command()
+def jobs(
+    config: Annotated[str, typer.Argument(help="Experiment YAML file, or the name of a shipped config.")],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a setting, e.g. train.epochs=5.")] = [],  # noqa: B006
+) -> None:
+    """Prepare the data once, then print one `busbench run` command per (cell, fold) for a cluster.
+
+    Feed the lines to any scheduler: a SLURM array (`sed -n "${SLURM_ARRAY_TASK_ID}p" jobs.txt | bash`),
+    GNU parallel (`parallel < jobs.txt`) or a Snakemake rule. Finished folds are skipped on reruns, and
+    the job that finishes a cell's last fold writes its tables.
+    """
+    cfg = load_config(_config_path(config), set_)
+    overrides = " ".join(f"--set {shlex.quote(item)}" for item in set_)
+    for cell_name, fold in plan_jobs(cfg):
+        line = f"busbench run {shlex.quote(config)} {overrides} --cell {shlex.quote(cell_name)} --fold {fold}"
+        print(" ".join(line.split()))
 
 
 @app.command()

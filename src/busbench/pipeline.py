@@ -238,7 +238,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     data = prepare_data(cfg)
     document = read_split(data.split_path, data.manifest)
     n_folds = int(document["folds"])
-    cell_dir = cfg.output_dir / cfg.name / cfg.data.key() / cfg.model.key()
+    cell_dir = cfg.output_dir / cfg.name / cell_id(cfg)
     _check_cell_config(cell_dir, cfg)
     _write_json_atomic({**environment(), "device": str(device), "manifest_sha256": data.manifest.sha256,
                         "split_sha256": file_sha256(data.split_path), "test_set_sha256": document["test_set_sha256"]},
@@ -254,9 +254,33 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     return aggregate_cell(cfg, cell_dir, n_folds)
 
 
-def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None) -> pd.DataFrame:
-    """Every cell of the experiment; the combined summary rows of the finished ones."""
-    rows = [row for cell in cfg.cells() for row in run_cell(cell, folds)]
+def cell_id(cfg: ExperimentConfig) -> str:
+    """``<dataset key>/<model key>``: how a cell is named on disk and by ``--cell``."""
+    return f"{cfg.data.key()}/{cfg.model.key()}"
+
+
+def plan_jobs(cfg: ExperimentConfig) -> list[tuple[str, int]]:
+    """Prepare every dataset of the experiment once (so that parallel jobs never race to write
+    it), then list its (cell, fold) jobs."""
+    jobs = []
+    for cell in cfg.cells():
+        data = prepare_data(cell)
+        for other in cell.eval.cross_datasets:
+            prepare_data(cell.model_copy(update={"data": other}))
+        folds = int(read_split(data.split_path, data.manifest)["folds"])
+        jobs += [(cell_id(cell), fold) for fold in range(1, folds + 1)]
+    return jobs
+
+
+def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None,
+                   cells: list[str] | None = None) -> pd.DataFrame:
+    """Every cell of the experiment (or those named in ``cells``); the summary rows of finished ones."""
+    chosen = [cell for cell in cfg.cells() if not cells or cell_id(cell) in cells]
+    if cells and len(chosen) != len(set(cells)):
+        known = ", ".join(cell_id(c) for c in cfg.cells())
+        raise BusbenchError(f"--cell {sorted(set(cells) - {cell_id(c) for c in chosen})}: not in this experiment "
+                            f"(its cells: {known})")
+    rows = [row for cell in chosen for row in run_cell(cell, folds)]
     summary = pd.DataFrame(rows)
     if rows:
         out = cfg.output_dir / cfg.name
