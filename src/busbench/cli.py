@@ -23,7 +23,7 @@ from busbench.data.geometry import RESIZE_MODES
 from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, PrepareResult, prepare_dataset
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split import SPLIT_FILE, SplitSettings, plan_split, write_split
 from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
@@ -32,7 +32,6 @@ from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run,
 from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.profile import profile_models
 from busbench.pipeline import plan_jobs, run_experiment
-from busbench.report.build import build_report
 from busbench.report.markdown import markdown_table
 from busbench.report.tables import display_table
 from busbench.train.device import resolve_device
@@ -40,7 +39,6 @@ from busbench.train.device import resolve_device
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
 
-SPLIT_FILE = "split.json"
 SHOWN_PROBLEMS = 10
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
@@ -289,6 +287,8 @@ def report(
     qualitative: Annotated[bool, typer.Option(help="Predict the best/median/worst images for the grid.")] = True,
 ) -> None:
     """Tables, confidence intervals, paired tests, plots and an HTML page from finished runs."""
+    from busbench.report.build import build_report  # matplotlib: loaded only for this command
+
     built = build_report(results, out, qualitative)
     for dataset, table in built.tables.items():
         print_frame(display_table(table, ("", "")), f"{dataset}: held-out test set", index=False)

@@ -34,7 +34,7 @@ from busbench.data.access import development_split
 from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.split import SplitSettings, plan_split, read_split, write_split
+from busbench.data.split import SPLIT_FILE, SplitSettings, plan_split, read_split, write_split
 from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import (
@@ -54,7 +54,6 @@ from busbench.train.device import autocast_dtype, resolve_device
 from busbench.train.trainer import EpochHook, build_fold_model, train_fold
 
 DONE = "done.json"
-SPLIT_FILE = "split.json"
 # Settings that change how fast a run goes, not what it computes: they may differ on a rerun.
 RUNTIME_KEYS = {("train", "device"), ("train", "workers"), ("train", "threads"), ("eval", "batch_size")}
 CONVENTIONS = (

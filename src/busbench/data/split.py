@@ -25,6 +25,7 @@ from busbench.data.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
 
 SPLIT_FORMAT = "busbench-split/1"
+SPLIT_FILE = "split.json"  # its name beside the manifest
 TEST = "test"
 CV = "cv"
 
