@@ -81,6 +81,15 @@ def test_paired_tests_match_scipy_and_holm(results, tmp_path) -> None:
     assert matrix.loc["model_a", "model_b"] == matrix.loc["model_b", "model_a"] == expected
 
 
+def test_statistics_files_keep_their_row_labels(results, tmp_path) -> None:
+    build_report(results, tmp_path / "out", qualitative=False)
+    ranks = pd.read_csv(tmp_path / "out" / "statistics" / "average_ranks.csv")
+    assert ranks.columns.tolist() == ["model", "average_rank"] and ranks["model"].iloc[0] == "model_a"
+    p_values = pd.read_csv(tmp_path / "out" / "statistics" / "busi_p_values.csv")
+    assert p_values["model"].tolist() == ["model_a", "model_b", "model_c"]
+    assert "| model_b |" in (tmp_path / "out" / "statistics" / "busi_p_values.md").read_text()
+
+
 def test_normal_images_are_reported_separately(results, tmp_path) -> None:
     report = build_report(results, tmp_path / "out", qualitative=False)
     normal = report.normal.set_index("model")

@@ -146,11 +146,13 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
     return plots.qualitative_grid(grid, out)
 
 
-def _write(frame: pd.DataFrame, path: Path, markdown: str | None = None) -> None:
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    """``path``.csv and ``path``.md; a named index (model names, ...) is written as columns."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path.with_suffix(".csv"), index=frame.index.name is not None or isinstance(frame.index, pd.MultiIndex),
-                 lineterminator="\n", float_format="%.6f")
-    path.with_suffix(".md").write_text(markdown if markdown is not None else markdown_table(frame.round(4)))
+    named = frame.index.names != [None]
+    shown = frame.reset_index() if named else frame
+    shown.to_csv(path.with_suffix(".csv"), index=False, lineterminator="\n", float_format="%.6f")
+    path.with_suffix(".md").write_text(markdown_table(shown.round(4)))
 
 
 def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Report:

@@ -83,7 +83,7 @@ def p_value_matrix(comparisons: pd.DataFrame, models: list[str]) -> pd.DataFrame
 def average_ranks(scores: pd.DataFrame, higher_is_better: bool = True) -> pd.Series:
     """Mean rank of each model (columns) over datasets (rows); ties share the average rank."""
     ranks = (-scores if higher_is_better else scores).rank(axis=1, method="average")
-    return ranks.mean(axis=0).sort_values()
+    return ranks.mean(axis=0).sort_values().rename_axis("model")
 
 
 def critical_difference(n_models: int, n_datasets: int) -> float | None:
