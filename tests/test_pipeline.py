@@ -169,3 +169,11 @@ def test_cross_dataset_scores_each_fold_model_on_the_other_test_set(tmp_path: Pa
     test_ids = set(held_out_test_ids(other_dir / "split.json", load_manifest(other_dir)))
     assert set(cross["test_dataset"]) == {other_key} and sorted(cross["fold"].unique()) == [1, 2]
     assert cross.groupby("fold")["case_id"].apply(set).tolist() == [test_ids, test_ids]
+
+
+def test_rgb_input_runs_end_to_end(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path, "train.epochs=1", "input.channels=3", "eval.tta=[hflip]")
+    summary = pipeline.run_experiment(cfg)
+    assert len(summary) == 3 and summary["dice_mean"].between(0, 1).all()
+    cache_dirs = list((tmp_path / "data").glob("synthetic-*/cache/*-c3-*"))
+    assert len(cache_dirs) == 1
