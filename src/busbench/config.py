@@ -103,6 +103,8 @@ class TrainConfig(_Section):
     elastic: bool = False
     grad_clip: float | None = Field(1.0, gt=0.0)
     channels_last: bool = False
+    # Split each batch over every visible GPU (nn.DataParallel); fold jobs on separate GPUs scale better.
+    multi_gpu: bool = False
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
     seed: int = 0
     device: str = "auto"

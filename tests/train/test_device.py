@@ -32,3 +32,15 @@ def test_cuda_autocast_dtype() -> None:
     expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     assert autocast_dtype("auto", cuda) is expected
     assert autocast_dtype("fp16", cuda) is torch.float16
+
+
+def test_multi_gpu_needs_two_cuda_devices() -> None:
+    from torch import nn
+
+    from busbench.train.trainer import spread_over_gpus
+
+    if torch.cuda.device_count() >= 2:
+        assert isinstance(spread_over_gpus(nn.Conv2d(1, 1, 1).cuda(), torch.device("cuda")), nn.DataParallel)
+        return
+    with pytest.raises(BusbenchError, match="train.multi_gpu needs at least 2 CUDA devices"):
+        spread_over_gpus(nn.Conv2d(1, 1, 1), torch.device("cpu"))

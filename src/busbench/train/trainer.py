@@ -62,6 +62,15 @@ def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
     return model
 
 
+def spread_over_gpus(model: nn.Module, device: torch.device) -> nn.Module:
+    """``model`` replicated over every visible GPU, each taking a share of the batch."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.type != "cuda" or gpus < 2:
+        raise BusbenchError(f"train.multi_gpu needs at least 2 CUDA devices and train.device=cuda (found {gpus} "
+                            f"GPU(s), device {device}); set train.multi_gpu=false")
+    return nn.DataParallel(model)
+
+
 def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
     """Freeze (or release) the ``encoder`` of an encoder-decoder model, statistics included."""
     encoder = getattr(model, "encoder", None)
@@ -130,6 +139,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
     model = build_fold_model(cfg).to(device)
     if tc.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    network = spread_over_gpus(model, device) if tc.multi_gpu else model  # checkpoints keep ``model``
     dtype = autocast_dtype(tc.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = build_loss(cfg.loss.name, **cfg.loss.kwargs)
@@ -165,7 +175,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
             image, mask = _to_device(batch, device, tc.channels_last)
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, dtype):
-                logits = model(image)
+                logits = network(image)
             loss = loss_fn(logits.float(), mask)
             scaler.scale(loss).backward()
             if tc.grad_clip is not None:
@@ -176,7 +186,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
             scheduler.step()
             total += float(loss.detach()) * len(image)
             seen += len(image)
-        metrics = validate(model, val_loader, loss_fn, device, dtype, tc.channels_last)
+        metrics = validate(network, val_loader, loss_fn, device, dtype, tc.channels_last)
         score = _score(metrics, tc.select_metric)
         state.epoch = epoch
         if score > state.best_score:
