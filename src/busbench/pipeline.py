@@ -190,11 +190,11 @@ def score_cross_datasets(cfg: ExperimentConfig, cell_dir: Path, folds: int, devi
     if not cfg.eval.cross_datasets or (cell_dir / CROSS_CSV).is_file():
         return
     dtype = autocast_dtype(cfg.train.amp, device)
+    models = [load_fold_model(cfg, cell_dir / f"fold-{k}", device) for k in range(1, folds + 1)]
     frames = []
     for other in cfg.eval.cross_datasets:
         data = prepare_data(cfg.model_copy(update={"data": other}))
-        for fold in range(1, folds + 1):
-            model = load_fold_model(cfg, cell_dir / f"fold-{fold}", device)
+        for fold, model in enumerate(models, start=1):
             scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
                                     {FOLD_MODELS: PostProcessing()}, dtype)
             frames.append(scores.assign(fold=fold, test_dataset=other.key()))

@@ -126,3 +126,13 @@ def test_shape_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError, match="differ in shape"):
         image_metrics(np.zeros((3, 3), bool), np.zeros((3, 4), bool))
     assert math.isfinite(image_metrics(np.ones((3, 3), bool), np.ones((3, 3), bool))["hd95"])
+
+
+def test_dice_score_follows_image_metrics_rules() -> None:
+    from busbench.evaluate.metrics import dice_score
+
+    empty = np.zeros((6, 6), dtype=bool)
+    pairs = [(a, b) for a, b in _random_pairs(20, seed=4) if a.shape == b.shape]
+    pairs += [(empty, empty), (empty, ~empty), (~empty, empty)]
+    for a, b in pairs:
+        assert dice_score(a, b) == pytest.approx(image_metrics(a, b)["dice"])

@@ -15,7 +15,14 @@ from torch.utils.data import Dataset
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 
+
 # (image, mask, seed) -> (image, mask): a random transform drawing only from ``seed``.
+def image_batch(images: np.ndarray) -> torch.Tensor:
+    """uint8 images (N, H, W) or (N, H, W, C) -> float tensor (N, C, H, W) in [0, 1]."""
+    batch = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+    return batch.unsqueeze(1) if batch.ndim == 3 else batch.permute(0, 3, 1, 2)
+
+
 PairTransform = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
@@ -47,8 +54,7 @@ class CachedSegmentationDataset(Dataset):
         if self.transform is not None:
             sample_seed = int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
             image, mask = self.transform(image, mask, sample_seed)
-        image_t = torch.from_numpy(np.ascontiguousarray(image)).float().div_(255.0)
-        image_t = image_t.unsqueeze(0) if image_t.ndim == 2 else image_t.permute(2, 0, 1)
+        image_t = image_batch(image[None])[0]
         mask_t = torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0)
         return {"image": image_t, "mask": mask_t, "case_id": self.case_ids[i]}
 

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from busbench.data.cache import Cache
 from busbench.data.geometry import to_original
+from busbench.data.torch_dataset import image_batch
 from busbench.train.device import autocast
 
 TTA_VIEWS = ("hflip", "vflip", "rot180")
@@ -49,9 +50,7 @@ def cached_batches(cache: Cache, case_ids: list[str], batch_size: int, device: t
     """Batches of cached network inputs (float in [0, 1], N x C x S x S) on ``device``."""
     rows = cache.rows(case_ids)
     for start in range(0, len(rows), batch_size):
-        images = torch.from_numpy(np.array(cache.images[rows[start:start + batch_size]])).float().div_(255.0)
-        images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2)
-        images = images.to(device)
+        images = image_batch(cache.images[rows[start:start + batch_size]]).to(device)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         yield case_ids[start:start + batch_size], images

@@ -25,6 +25,12 @@ METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd9
 BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
 
 
+def dice_score(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Dice alone, with the rules above (both empty 1, one empty 0), for searches that need no HD95."""
+    total = int(np.count_nonzero(pred)) + int(np.count_nonzero(truth))
+    return 1.0 if total == 0 else 2 * int(np.count_nonzero(pred & truth)) / total
+
+
 def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
                   spacing: tuple[float, float] | None = None) -> dict[str, float | str]:
     """All metrics of one image, plus ``empty_case`` ("" when both masks have a lesion)."""

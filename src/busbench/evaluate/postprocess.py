@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import binary_dilation, binary_erosion, binary_fill_holes, label, median_filter
 
-from busbench.evaluate.metrics import image_metrics
+from busbench.evaluate.metrics import dice_score
 
 MIN_GAIN = 1e-4
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -99,7 +99,7 @@ class PostProcessing:
 
 
 def mean_dice(masks: Sequence[np.ndarray], truths: Sequence[np.ndarray], post: PostProcessing) -> float:
-    return float(np.mean([image_metrics(post.apply(m), t)["dice"] for m, t in zip(masks, truths)]))
+    return float(np.mean([dice_score(post.apply(m), t) for m, t in zip(masks, truths)]))
 
 
 def choose_postprocessing(masks: Sequence[np.ndarray], truths: Sequence[np.ndarray]

@@ -25,6 +25,7 @@ from busbench.config import ExperimentConfig
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES
 from busbench.data.geometry import place_image, placement_for, to_original
 from busbench.data.io import UnreadableImageError, read_image
+from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
@@ -104,8 +105,7 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
     """Lesion probability and post-processed mask of one uint8 image, both at its size."""
     cfg = run.config
     placement = placement_for(image.shape[0], image.shape[1], cfg.input.size, cfg.input.resize)
-    placed = torch.from_numpy(place_image(image, placement)).float().div_(255.0)
-    batch = (placed[None, None] if placed.ndim == 2 else placed.permute(2, 0, 1)[None]).to(device)
+    batch = image_batch(place_image(image, placement)[None]).to(device)
     probability = to_original(ensemble_probabilities(run.models, batch, tta, dtype)[0].cpu().numpy(), placement)
     return probability, run.postprocessing.apply(probability >= cfg.eval.threshold)
 

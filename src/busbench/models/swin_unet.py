@@ -20,6 +20,13 @@ from torch import Tensor, nn
 from busbench.models.registry import register_model
 
 
+def relative_position_index(window: int, table_window: int) -> Tensor:
+    """Index into a (2 * table_window - 1)**2 bias table for every pair of positions in a window."""
+    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+    relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + table_window - 1
+    return relative[..., 0] * (2 * table_window - 1) + relative[..., 1]
+
+
 class WindowAttention(nn.Module):
     def __init__(self, dim: int, heads: int, window: int) -> None:
         super().__init__()
@@ -29,10 +36,7 @@ class WindowAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
-        relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + window - 1
-        self.register_buffer("relative_index", relative[..., 0] * (2 * window - 1) + relative[..., 1],
-                             persistent=False)
+        self.register_buffer("relative_index", relative_position_index(window, window), persistent=False)
 
     def forward(self, x: Tensor, window: int, mask: Tensor | None) -> Tensor:
         """``x``: (windows*B, window*window, dim); ``mask``: (windows, N, N) of 0 / -100 or None."""
@@ -50,9 +54,7 @@ class WindowAttention(nn.Module):
     def _index(self, window: int) -> Tensor:
         if window == self.window:
             return self.relative_index
-        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
-        relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + self.window - 1
-        return (relative[..., 0] * (2 * self.window - 1) + relative[..., 1]).to(self.relative_index.device)
+        return relative_position_index(window, self.window).to(self.relative_index.device)
 
 
 def _windows(x: Tensor, w: int) -> Tensor:

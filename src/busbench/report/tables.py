@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from busbench.report.markdown import markdown_table
+
 METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
 LOWER_IS_BETTER = {"hd95", "params_m", "gflops"}
 COST_COLUMNS = {"params_m": "Params (M)", "gflops": "GFLOPs", "fps": "FPS"}
@@ -55,8 +57,6 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    from busbench.report.markdown import markdown_table
-
     return markdown_table(display_table(table, ("**", "**")))
 
 
