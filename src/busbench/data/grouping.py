@@ -1,46 +1,85 @@
 """Groups of images that must stay on one side of every split.
 
-Two images are linked when they share a patient, have identical pixels, or have perceptual
-hashes within ``max_distance`` bits; a group is a connected component of these links (so a chain
-of near-copies is one group).
+Two images are linked when they share a patient or are duplicates (exact or near, see
+``busbench.data.duplicates``), or when the user's link file says they must go together; a group
+is a connected component of these links, so a chain of near-copies is one group. The user's
+cannot-link pairs remove the detector's direct links between them; if they are still joined
+through other images, that is an error naming the chain, since no split can honour both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, shortest_path
 
-from busbench.data.hashing import near_duplicate_pairs
+from busbench.data.duplicates import LINK_COLUMNS
+from busbench.errors import BusbenchError
 
-
-def _same_value_links(values: list[str]) -> list[tuple[int, int]]:
-    """Links each row to the first row with the same value; empty values link nothing."""
-    first: dict[str, int] = {}
-    links = []
-    for i, value in enumerate(values):
-        if value:
-            j = first.setdefault(value, i)
-            if j != i:
-                links.append((j, i))
-    return links
+PATIENT = "same patient"
+MUST_LINK = "must-link (user file)"
 
 
-def leakage_groups(frame: pd.DataFrame, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
-    """Group index per manifest row, and whether each row was linked to another as a duplicate.
+@dataclass(frozen=True)
+class LeakageGroups:
+    """Group index per manifest row, whether each row has a duplicate, and every link used."""
 
-    ``frame`` needs columns patient_id ("" when unknown), pixel_sha256 and phash.
+    labels: np.ndarray
+    duplicated: np.ndarray
+    links: pd.DataFrame  # LINK_COLUMNS: the links that formed the groups
+
+
+def _patient_links(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    first: dict[str, str] = {}
+    for case_id, patient in zip(frame["case_id"], frame["patient_id"].astype(str)):
+        if patient:
+            anchor = first.setdefault(patient, case_id)
+            if anchor != case_id:
+                rows.append((anchor, case_id, PATIENT, 0.0))
+    return pd.DataFrame(rows, columns=LINK_COLUMNS)
+
+
+def _pair_set(pairs: list[tuple[str, str]]) -> set[frozenset[str]]:
+    return {frozenset(p) for p in pairs}
+
+
+def leakage_groups(frame: pd.DataFrame, duplicates: pd.DataFrame,
+                   must_link: list[tuple[str, str]] | None = None,
+                   cannot_link: list[tuple[str, str]] | None = None) -> LeakageGroups:
+    """Connected components of patient, duplicate and must-link links, minus cannot-link pairs.
+
+    ``frame`` needs columns case_id and patient_id ("" when unknown); ``duplicates`` holds
+    ``LINK_COLUMNS`` rows between its case ids.
     """
-    n = len(frame)
-    patient_links = _same_value_links(frame["patient_id"].astype(str).tolist())
-    duplicate_links = _same_value_links(frame["pixel_sha256"].astype(str).tolist())
-    duplicate_links += near_duplicate_pairs(frame["phash"].tolist(), max_distance)
-    links = patient_links + duplicate_links
-    rows = np.array([a for a, _ in links] + list(range(n)), dtype=np.int64)
-    cols = np.array([b for _, b in links] + list(range(n)), dtype=np.int64)
-    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    ids = frame["case_id"].tolist()
+    index = {c: i for i, c in enumerate(ids)}
+    forbidden = _pair_set(cannot_link or [])
+    user = pd.DataFrame([(a, b, MUST_LINK, 0.0) for a, b in must_link or []], columns=LINK_COLUMNS)
+    detected = duplicates[[frozenset((a, b)) not in forbidden for a, b in zip(duplicates["case_a"],
+                                                                              duplicates["case_b"])]]
+    links = pd.concat([df for df in (_patient_links(frame), detected, user) if len(df)] or [user],
+                      ignore_index=True)
+    n = len(ids)
+    rows = np.array([index[a] for a in links["case_a"]] + list(range(n)), dtype=np.int64)
+    cols = np.array([index[b] for b in links["case_b"]] + list(range(n)), dtype=np.int64)
+    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n)).tocsr()
     _, labels = connected_components(graph, directed=False)
+    for a, b in cannot_link or []:
+        if labels[index[a]] == labels[index[b]]:
+            _, predecessors = shortest_path(graph, directed=False, unweighted=True, indices=index[a],
+                                            return_predecessors=True)
+            chain, node = [b], index[b]
+            while predecessors[node] >= 0 and node != index[a]:
+                node = predecessors[node]
+                chain.append(ids[node])
+            raise BusbenchError(
+                f"cannot-link pair ({a}, {b}) is still joined through {' - '.join(reversed(chain))}; add "
+                "cannot-link pairs for the wrong links of that chain, or remove the pair from the link file")
     duplicated = np.zeros(n, dtype=bool)
-    duplicated[[i for pair in duplicate_links for i in pair]] = True
-    return labels.astype(np.int64), duplicated
+    dup_rows = links[links["measure"] != PATIENT]
+    duplicated[[index[c] for c in dup_rows["case_a"]] + [index[c] for c in dup_rows["case_b"]]] = True
+    return LeakageGroups(labels.astype(np.int64), duplicated, links)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.assign import assign_groups
+from busbench.data.duplicates import DuplicateSettings, duplicate_links
 from busbench.data.grouping import leakage_groups
 from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
 from busbench.data.manifest import Manifest
@@ -46,8 +47,10 @@ class SplitSettings:
             raise BusbenchError(f"--test-size must be between 0 and 1 (exclusive), got {self.test_size}")
         if not self.official and self.folds < 2:
             raise BusbenchError(f"--folds must be at least 2, got {self.folds}")
-        if not 0 <= self.near_duplicate_distance <= 64:
-            raise BusbenchError(f"--near-duplicate-distance must be 0..64 bits, got {self.near_duplicate_distance}")
+        self.duplicates().check()
+
+    def duplicates(self) -> DuplicateSettings:
+        return DuplicateSettings(**{f: getattr(self, f) for f in DuplicateSettings.__dataclass_fields__})
 
 
 def test_set_sha256(case_ids: list[str], pixel_hashes: list[str]) -> str:
@@ -91,7 +94,8 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
     """The split document for ``manifest``: every case's role plus what made it."""
     settings.check()
     frame = manifest.frame
-    groups, duplicated = leakage_groups(frame, settings.near_duplicate_distance)
+    leakage = leakage_groups(frame, duplicate_links(manifest, settings.duplicates()))
+    groups, duplicated = leakage.labels, leakage.duplicated
     tertiles = size_tertiles(frame)
     stratum = strata(frame, tertiles)
     if settings.official:
