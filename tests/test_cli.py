@@ -20,7 +20,8 @@ def test_prepare_split_cache_on_synthetic(tmp_path: Path, monkeypatch: pytest.Mo
     assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "1") == 0
     printed = capsys.readouterr().out
     assert "fold 3" in printed and "test set sha256" in printed and "(created)" in printed
-    document = json.loads((out / "split.json").read_text())
+    (split_file,) = out.glob("split-test0.2-seed1-k3-*.json")
+    document = json.loads(split_file.read_text())
     assert document["settings"]["seed"] == 1 and document["folds"] == 3
     assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "1") == 0
     assert "(unchanged)" in capsys.readouterr().out
@@ -41,16 +42,28 @@ def test_user_errors_exit_2_with_a_message_and_no_traceback(tmp_path: Path, monk
     assert "KEY=VALUE" in capsys.readouterr().err
 
 
-def test_changing_a_frozen_split_needs_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_splits_coexist_and_a_changed_manifest_needs_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m"
     run_cli(monkeypatch, "prepare", "synthetic", "--out", str(out), "-o", "count=30", "-o", "size=32")
-    run_cli(monkeypatch, "split", str(out), "--folds", "3")
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "3") == 0
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "2", "--seed", "7") == 0  # another split, beside it
+    assert len(list(out.glob("split-*.json"))) == 2
     capsys.readouterr()
-    assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "7") == 2
-    assert "--force" in capsys.readouterr().err
-    assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--seed", "7", "--force") == 0
+    manifest = out / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join(lines[:-1]) + "\n")  # one image fewer
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "3") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the manifest changed since the split was made" in err and "--force" in err
+    assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--force") == 0
     assert "(replaced)" in capsys.readouterr().out
+
+
+def test_split_help_is_not_cut(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert run_cli(monkeypatch, "split", "--help") == 0
+    assert "Split file (default: beside the manifest, named by its settings)" in capsys.readouterr().out
 
 
 def test_datasets_lists_adapters(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,7 +81,7 @@ def test_demo_runs_the_main_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     printed = capsys.readouterr().out
     assert "Held-out test set, mean ± std over fold models" in printed and "Dice" in printed
     assert (tmp_path / "demo" / "demo" / "summary.md").is_file()
-    assert list((tmp_path / "demo" / "data").glob("synthetic-*/split.json"))
+    assert list((tmp_path / "demo" / "data").glob("synthetic-*/split-*.json"))
 
 
 def test_run_accepts_shipped_config_names_and_names_bad_settings(
@@ -100,7 +113,7 @@ def test_jobs_prints_one_command_per_cell_and_fold(tmp_path: Path, monkeypatch: 
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4 and all(" --set train.seed=3 " in line for line in lines)
     assert [line.rsplit(" ", 1)[1] for line in lines] == ["1", "2", "1", "2"]
-    assert list((tmp_path / "runs" / "data").glob("synthetic-*/split.json"))  # data prepared once, up front
+    assert list((tmp_path / "runs" / "data").glob("synthetic-*/split-*.json"))  # data prepared once, up front
     args = shlex.split(lines[2])[1:]  # cmunext_s, fold 1
     assert run_cli(monkeypatch, *args) == 0
     done = sorted(p.parent.relative_to(tmp_path / "runs" / "g") for p in (tmp_path / "runs" / "g").rglob("done.json"))

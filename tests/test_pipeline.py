@@ -12,7 +12,7 @@ import torch
 from busbench import pipeline
 from busbench.config import ExperimentConfig, GridConfig, load_config
 from busbench.data.access import held_out_test_ids
-from busbench.data.manifest import Manifest, load_manifest
+from busbench.data.manifest import Manifest
 from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
 
@@ -46,9 +46,9 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
             assert (cell / f"fold-{fold}" / name).is_file(), name
     for name in CELL_FILES:
         assert (cell / name).is_file(), name
-    data_dir = tmp_path / "data" / cfg.data.key()
-    manifest = load_manifest(data_dir)
-    test_ids = held_out_test_ids(data_dir / "split.json", manifest)
+    data = pipeline.prepare_data(cfg)
+    manifest = data.manifest
+    test_ids = held_out_test_ids(data.split_path, manifest)
     ensemble = pd.read_csv(cell / "ensemble_metrics.csv", dtype={"case_id": str})
     assert ensemble.groupby("variant")["case_id"].apply(set).to_dict() == {
         "ensemble": set(test_ids), "ensemble + post-processing": set(test_ids)}
@@ -108,19 +108,19 @@ def test_test_cases_never_reach_the_training_loader(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(CachedSegmentationDataset, "__getitem__", recording)
     cfg = tiny(tmp_path, "train.epochs=1")
     pipeline.run_experiment(cfg)
-    data_dir = tmp_path / "data" / cfg.data.key()
-    test_ids = set(held_out_test_ids(data_dir / "split.json", load_manifest(data_dir)))
+    data = pipeline.prepare_data(cfg)
+    test_ids = set(held_out_test_ids(data.split_path, data.manifest))
     assert served and test_ids and not set(served) & test_ids
 
 
 def test_changed_settings_need_a_new_run_name(tmp_path: Path) -> None:
     pipeline.run_cell(tiny(tmp_path, "train.epochs=1"), folds=[1])
-    with pytest.raises(BusbenchError, match="made with other settings"):
+    with pytest.raises(BusbenchError, match=r"made with other settings \(optimizer.lr\)"):
         pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "optimizer.lr=0.1"), folds=[1])
     assert pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "train.workers=0", "train.threads=1"), folds=[1]) == []
     with pytest.raises(BusbenchError, match="folds 1..2"):
         pipeline.run_cell(tiny(tmp_path, "train.epochs=1"), folds=[3])
-    with pytest.raises(BusbenchError, match="a different split already exists"):
+    with pytest.raises(BusbenchError, match=r"made with other settings \(split.seed\)"):
         pipeline.run_cell(tiny(tmp_path, "train.epochs=1", "split.seed=9"), folds=[1])
 
 
@@ -138,7 +138,7 @@ def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeyp
     cfg = tiny(tmp_path, "train.epochs=1")
     pipeline.run_experiment(cfg)
     data = pipeline.prepare_data(cfg)
-    models = [pipeline.load_fold_model(cfg, _cell_dir(cfg) / f"fold-{k}", torch.device("cpu")) for k in (1, 2)]
+    models = pipeline.load_fold_models(cfg, data, _cell_dir(cfg), torch.device("cpu"))
     predicted: list[str] = []
     truths_read: list[str] = []
     original_predict, original_lesion = pipeline.original_size_probabilities, Manifest.lesion
@@ -165,8 +165,8 @@ def test_cross_dataset_scores_each_fold_model_on_the_other_test_set(tmp_path: Pa
     pipeline.run_experiment(cfg)
     cross = pd.read_csv(_cell_dir(cfg) / "cross_dataset_metrics.csv", dtype={"case_id": str})
     other_key = cfg.eval.cross_datasets[0].key()
-    other_dir = tmp_path / "data" / other_key
-    test_ids = set(held_out_test_ids(other_dir / "split.json", load_manifest(other_dir)))
+    target = pipeline.prepare_data(cfg.model_copy(update={"data": cfg.eval.cross_datasets[0]}))
+    test_ids = set(target.test_ids())
     assert set(cross["test_dataset"]) == {other_key} and sorted(cross["fold"].unique()) == [1, 2]
     assert cross.groupby("fold")["case_id"].apply(set).tolist() == [test_ids, test_ids]
 

@@ -15,15 +15,14 @@ import pandas as pd
 import typer
 import yaml
 
-from busbench.config import ExperimentConfig, load_config
+from busbench.config import ExperimentConfig, apply_overrides, load_config, validate_config
 from busbench.console import console, err_console, print_frame
 from busbench.data.adapters import ADAPTERS
 from busbench.data.cache import build_cache
 from busbench.data.geometry import RESIZE_MODES
-from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, PrepareResult, prepare_dataset
-from busbench.data.split import SPLIT_FILE, SplitSettings, plan_split, write_split
+from busbench.data.split import plan_split, read_user_links, split_file_name, write_split
 from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
@@ -89,36 +88,57 @@ def prepare(
     _report_prepare(result, out)
 
 
+def _warn_large_groups(document: dict[str, object], path: Path) -> None:
+    for group in document["large_groups"]:  # type: ignore[union-attr]
+        members = group["members"]
+        measures = sorted({link[2] for link in group["links"]})
+        err_console.print(
+            f"warning: one group of {group['size']} images (more than half a fold) must stay on one side: "
+            f"{', '.join(members[:8])}{' ...' if len(members) > 8 else ''}; linked by {', '.join(measures)}. Its "
+            f"members and links are under large_groups in {path}; if links are wrong, list them as cannot-link "
+            "pairs in a --links-file", markup=False, highlight=False)
+
+
 @app.command()
 def split(
     manifest: Annotated[Path, typer.Argument(help="manifest.csv or its folder.")],
     out: Annotated[
-        Optional[Path], typer.Option(help=f"Split file [default: {SPLIT_FILE} beside the manifest].")
+        Optional[Path], typer.Option(help="Split file (default: beside the manifest, named by its settings).")
     ] = None,
     test_size: Annotated[float, typer.Option(help="Share of images held out for the final test.")] = 0.2,
     folds: Annotated[int, typer.Option(help="Cross-validation folds of the rest.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 42,
     official: Annotated[bool, typer.Option(help="Use the dataset's own partition (BUS-BRA 5-fold-cv.csv).")] = False,
     official_test_fold: Annotated[int, typer.Option(help="With --official: the official fold held out as test.")] = 1,
-    near_duplicate_distance: Annotated[
-        int, typer.Option(help="Max pHash bit distance of near-duplicates.")
-    ] = NEAR_DUPLICATE_DISTANCE,
-    force: Annotated[bool, typer.Option(help="Replace an existing, different split.")] = False,
+    links_file: Annotated[
+        Optional[Path], typer.Option(help="CSV of case_a, case_b, relation (must-link or cannot-link).")
+    ] = None,
+    set_: Annotated[
+        list[str], typer.Option("--set", help="Another split setting, e.g. near_duplicate_distance=8.")
+    ] = [],  # noqa: B006
+    force: Annotated[bool, typer.Option(help="Replace an existing, different split of the same settings.")] = False,
 ) -> None:
     """Freeze the held-out test set and the cross-validation folds."""
     loaded = load_manifest(manifest)
-    settings = SplitSettings(test_size, folds, seed, official, official_test_fold, near_duplicate_distance)
+    raw = {"test_size": test_size, "folds": folds, "seed": seed, "official": official,
+           "official_test_fold": official_test_fold, "links_file": links_file}
+    cfg = validate_config({"split": apply_overrides(raw, set_)}, "busbench split options").split
+    settings = cfg.settings()
     document = plan_split(loaded, settings)
-    path = out or loaded.path.parent / SPLIT_FILE
+    path = out or loaded.path.parent / split_file_name(settings, read_user_links(settings.links_file, loaded))
     status = write_split(document, path, force)
     print_frame(split_summary(document, loaded), f"Split {path} ({status})")
     console.print(f"test set sha256 {document['test_set_sha256']}; manifest sha256 {loaded.sha256}")
-    console.print(f"{document['duplicate_images']} images linked as exact or near duplicates "
-                  f"(pHash distance <= {settings.near_duplicate_distance}); each group kept on one side.")
+    groups = pd.DataFrame(document["cases"]).groupby("group").size()
+    console.print(f"{document['duplicate_images']} images linked as exact or near duplicates; "
+                  f"{len(groups)} groups of images (same patient or duplicates), the largest of {groups.max()}.")
     straddling = groups_across_parts(document)
     if straddling:
         err_console.print(f"warning: the official partition puts {straddling} patient/duplicate groups in more "
                           "than one part; results on it can be optimistic")
+    else:
+        console.print("Each group is on one side of the split.")
+    _warn_large_groups(document, path)
 
 
 @app.command()
@@ -127,7 +147,7 @@ def cache(
     size: Annotated[int, typer.Option(help="Side of the square network input, px.")] = 256,
     mode: Annotated[str, typer.Option(help=f"One of {', '.join(RESIZE_MODES)}.")] = "letterbox",
     channels: Annotated[int, typer.Option(help="1 (grey) or 3 (RGB).")] = 1,
-    out: Annotated[Optional[Path], typer.Option(help="Cache root [default: cache/ beside the manifest].")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Cache root (default: cache/ beside the manifest).")] = None,
 ) -> None:
     """Resize every image and mask once into memory-mappable arrays."""
     built = build_cache(load_manifest(manifest), size, mode, channels, out)  # type: ignore[arg-type]
@@ -220,7 +240,7 @@ def predict(
     out: Annotated[Path, typer.Option("--out", help="Folder for masks/, overlays/ and predictions.csv.")],
     overlays: Annotated[bool, typer.Option(help="Also write the images with the lesion drawn on them.")] = False,
     tta: Annotated[
-        list[str], typer.Option("--tta", help="TTA views (hflip, vflip, rot180) [default: the run's].")
+        list[str], typer.Option("--tta", help="TTA views (hflip, vflip, rot180) (default: the run's).")
     ] = [],  # noqa: B006
     no_tta: Annotated[bool, typer.Option("--no-tta", help="Plain predictions, no test-time augmentation.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -257,7 +277,7 @@ def models() -> None:
 
 @app.command()
 def profile(
-    model: Annotated[list[str], typer.Option("--model", help="Model to profile (repeatable) [default: all].")] = [],  # noqa: B006
+    model: Annotated[list[str], typer.Option("--model", help="Model to profile (repeatable) (default: all).")] = [],  # noqa: B006
     size: Annotated[int, typer.Option(help="Input side, px.")] = 256,
     batch: Annotated[int, typer.Option(help="Batch size of the second throughput and memory figure.")] = 8,
     channels: Annotated[int, typer.Option(help="Input channels.")] = 3,

@@ -18,6 +18,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from busbench.data.duplicates import DuplicateSettings
+from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
+from busbench.data.split import SplitSettings
 from busbench.errors import BusbenchError
 
 
@@ -42,6 +45,16 @@ class SplitConfig(_Section):
     seed: int = 42
     official: bool = False
     official_test_fold: int = 1
+    # CSV of case_a, case_b, relation (must-link | cannot-link); its content is part of the split.
+    links_file: Path | None = None
+    # The near-duplicate detector's settings (busbench.data.duplicates.DuplicateSettings).
+    near_duplicate_distance: int = Field(NEAR_DUPLICATE_DISTANCE, ge=0, le=64)
+
+    def settings(self) -> SplitSettings:
+        """The splitter's settings; the ``near_duplicate_*`` keys go to the duplicate detector."""
+        duplicates = DuplicateSettings(**{name: getattr(self, name) for name in DuplicateSettings.__dataclass_fields__})
+        return SplitSettings(self.test_size, self.folds, self.seed, self.official, self.official_test_fold, duplicates,
+                             None if self.links_file is None else str(self.links_file))
 
 
 class InputConfig(_Section):
@@ -55,6 +68,8 @@ class ModelConfig(_Section):
     kwargs: dict[str, Any] = Field(default_factory=dict)
     # Cross-dataset transfer: start every fold from these weights (a best.pt of another run).
     init_from: Path | None = None
+    # Weights whose training images include a current test image are refused; "allow" is marked in every table.
+    init_from_test_overlap: Literal["refuse", "allow"] = "refuse"
 
     @field_validator("name")
     @classmethod
@@ -122,6 +137,8 @@ class EvalConfig(_Section):
     postprocess: bool = True
     # Cross-dataset generalisation: also score every fold model on these datasets' held-out test sets.
     cross_datasets: list[DataConfig] = Field(default_factory=list)
+    # Their test images that a fold model trained on are dropped (and counted); "keep" is marked in every table.
+    cross_dataset_overlap: Literal["drop", "keep"] = "drop"
 
 
 class GridConfig(_Section):

@@ -2,9 +2,10 @@
 
 Layout under ``output_dir``::
 
-    data/<dataset key>/            manifest, split.json, cache/  (shared by every model: same test set)
+    data/<dataset key>/            manifest, split-<settings>.json, cache/  (shared by every model)
     <name>/<dataset key>/<model>/  config.yaml, environment.json,
-                                   fold-<k>/ {last.pt, best.pt, log.csv, test_metrics.csv, done.json},
+                                   fold-<k>/ {provenance.json, last.pt, best.pt, log.csv, test_metrics.csv,
+                                              done.json},
                                    postprocessing.json (+ _trials.csv), ensemble_metrics.csv,
                                    cross_dataset_metrics.csv (with eval.cross_datasets),
                                    per_image_metrics.csv, fold_summary.csv, summary.csv, summary.md
@@ -14,6 +15,10 @@ A fold is finished when its ``done.json`` exists; it is written last and atomica
 skips finished folds and resumes an interrupted one from its ``last.pt``. Once every fold is done,
 post-processing is chosen on the out-of-fold predictions of the development cases, and the fold
 ensemble is scored on the test set, with and without it.
+
+Every artefact records its provenance (``busbench.data.provenance``). Before a cell does any work,
+each artefact already in it is checked against the current split, so a fold trained before a
+re-split is refused at once, with the fold named, instead of being reused.
 """
 
 from __future__ import annotations
@@ -30,11 +35,21 @@ import yaml
 from torch import nn
 
 from busbench.config import ExperimentConfig
-from busbench.data.access import development_split
+from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
+from busbench.data.overlap import seen_in_training
 from busbench.data.prepare import prepare_dataset
-from busbench.data.split import SPLIT_FILE, SplitSettings, plan_split, read_split, write_split
+from busbench.data.provenance import Provenance, frame_provenance, ids_sha256, with_provenance
+from busbench.data.split import (
+    TEST,
+    plan_split,
+    read_split,
+    read_user_links,
+    split_command,
+    split_file_name,
+    write_split,
+)
 from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import (
@@ -51,11 +66,15 @@ from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
 from busbench.report.markdown import markdown_table
 from busbench.train import checkpoint
 from busbench.train.device import autocast_dtype, resolve_device
+from busbench.train.init_source import check_init_source
 from busbench.train.trainer import EpochHook, build_fold_model, train_fold
 
 DONE = "done.json"
-# Settings that change how fast a run goes, not what it computes: they may differ on a rerun.
-RUNTIME_KEYS = {("train", "device"), ("train", "workers"), ("train", "threads"), ("eval", "batch_size")}
+FOLD_PROVENANCE = "provenance.json"
+# Settings that change where or how fast a run goes, not what it computes: they may differ on a
+# rerun (a copied run folder resumes).
+RUNTIME_KEYS = {(None, "output_dir"), ("train", "device"), ("train", "workers"), ("train", "threads"),
+                ("eval", "batch_size")}
 CONVENTIONS = (
     "Dice, IoU, precision, recall, specificity, accuracy and HD95 (px, {hd95}) per test image at its original "
     "size; a model's score is the mean over test images. 'fold models': mean ± sample std over the {folds} fold "
@@ -66,6 +85,7 @@ CONVENTIONS = (
 )
 ENSEMBLE_CSV = "ensemble_metrics.csv"
 CROSS_CSV = "cross_dataset_metrics.csv"
+CROSS_OVERLAP_CSV = "cross_dataset_overlap.csv"
 POSTPROCESSING_JSON = "postprocessing.json"
 
 
@@ -73,11 +93,28 @@ POSTPROCESSING_JSON = "postprocessing.json"
 class PreparedData:
     manifest: Manifest
     split_path: Path
+    split: dict[str, object]
     cache: Cache
+
+    @property
+    def test_set_sha256(self) -> str:
+        return str(self.split["test_set_sha256"])
+
+    def test_ids(self) -> list[str]:
+        """The held-out test case ids: only for provenance checks and final scoring."""
+        return sorted(c["case_id"] for c in self.split["cases"] if c["set"] == TEST)  # type: ignore[index,union-attr]
+
+    def provenance(self, train_ids: list[str]) -> Provenance:
+        return Provenance(self.manifest.sha256, file_sha256(self.split_path), self.test_set_sha256,
+                          ids_sha256(train_ids))
 
 
 def prepare_data(cfg: ExperimentConfig) -> PreparedData:
-    """Manifest, frozen split and cache of the config's dataset, made once and reused."""
+    """Manifest, frozen split and cache of the config's dataset, made once and reused.
+
+    The split file is named by its settings, so splits of other settings (fold counts, say) live
+    beside it; an existing one is only read, and refused if the manifest changed since.
+    """
     data_dir = cfg.output_dir / "data" / cfg.data.key()
     if not (data_dir / MANIFEST_META).is_file():
         if cfg.data.root is None and cfg.data.dataset != "synthetic":
@@ -87,29 +124,50 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
         root = cfg.data.root or data_dir / "raw"
         prepare_dataset(cfg.data.dataset, root, data_dir, cfg.data.options)
     manifest = load_manifest(data_dir)
-    split_path = data_dir / SPLIT_FILE
-    s = cfg.split
-    settings = SplitSettings(s.test_size, s.folds, s.seed, s.official, s.official_test_fold)
-    write_split(plan_split(manifest, settings), split_path)  # refuses to change a frozen split
+    settings = cfg.split.settings()
+    split_path = data_dir / split_file_name(settings, read_user_links(settings.links_file, manifest))
+    if split_path.is_file():
+        document = read_split(split_path, manifest, split_command(manifest.path, settings))
+    else:
+        document = plan_split(manifest, settings)
+        write_split(document, split_path)
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
-    return PreparedData(manifest, split_path, cache)
+    return PreparedData(manifest, split_path, document, cache)
 
 
 def _comparable(cfg: ExperimentConfig) -> dict[str, object]:
     dumped = cfg.model_dump(mode="json")
     for section, key in RUNTIME_KEYS:
-        dumped[section].pop(key, None)
+        (dumped if section is None else dumped[section]).pop(key, None)
     return dumped
+
+
+def _differences(old: dict[str, object], new: dict[str, object], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested setting dicts."""
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def _started(cell_dir: Path) -> bool:
+    """Whether any fold of the cell has begun (after that its settings are fixed)."""
+    return any(cell_dir.glob("fold-*/*"))
 
 
 def _check_cell_config(cell_dir: Path, cfg: ExperimentConfig) -> None:
     path = cell_dir / "config.yaml"
-    if path.is_file():
+    if path.is_file() and _started(cell_dir):
         old = ExperimentConfig.model_validate(yaml.safe_load(path.read_text()))
-        if _comparable(old) != _comparable(cfg):
+        changed = _differences(_comparable(old), _comparable(cfg))
+        if changed:
             raise BusbenchError(
-                f"{path}: this run folder was made with other settings; give the experiment a new `name` "
-                "(or `output_dir`), or delete the folder to start again"
+                f"{path}: this run folder's folds were made with other settings ({', '.join(changed[:6])}); give "
+                "the experiment a new `name`, or delete the folder to start again"
             )
     cell_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(cfg.to_yaml())
@@ -121,32 +179,97 @@ def _write_json_atomic(payload: dict[str, object], path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _fold_fix(fold_dir: Path) -> str:
+    return (f"Delete {fold_dir} to train fold {fold_dir.name.split('-')[1]} again on the current split, or restore "
+            "the data and split it was made on")
+
+
+def _cell_fix(cell_dir: Path) -> str:
+    return f"Delete {cell_dir} to recompute this cell on the current split, or restore the data it was made on"
+
+
+def fold_provenance(data: PreparedData, development: DevelopmentSplit, fold: int) -> Provenance:
+    return data.provenance(development.train_ids(fold))
+
+
+def cell_provenance(data: PreparedData, development: DevelopmentSplit) -> Provenance:
+    """The ensemble's provenance: it was trained on every development case."""
+    return data.provenance(development.case_ids())
+
+
+def check_cell_artefacts(cell_dir: Path, data: PreparedData, development: DevelopmentSplit) -> None:
+    """Refuse, before any work, a cell holding artefacts made on another split."""
+    for fold_dir in sorted(cell_dir.glob("fold-*")):
+        fold = int(fold_dir.name.split("-")[1])
+        if not any(fold_dir.iterdir()):
+            continue
+        record = fold_dir / FOLD_PROVENANCE
+        recorded = json.loads(record.read_text()) if record.is_file() else None
+        if not 1 <= fold <= development.folds:
+            raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{development.folds}"
+                                f" only. {_fold_fix(fold_dir)}")
+        fold_provenance(data, development, fold).check(recorded, record, _fold_fix(fold_dir))
+    for name in (ENSEMBLE_CSV, CROSS_CSV):
+        if (cell_dir / name).is_file():
+            table = pd.read_csv(cell_dir / name, dtype=str, keep_default_na=False)
+            if name == CROSS_CSV:  # scores on other datasets: the model side is this cell's development data
+                continue
+            cell_provenance(data, development).check(frame_provenance(table, cell_dir / name), cell_dir / name,
+                                                     _cell_fix(cell_dir))
+
+
+def training_images(data: PreparedData, train_ids: list[str]) -> dict[str, object]:
+    """What a checkpoint records of its training images, so that a later use of its weights
+    (``model.init_from``) can check them against another test set."""
+    pixels = data.manifest.frame.set_index("case_id").loc[train_ids, "pixel_sha256"].tolist()
+    return {"manifest": str(data.manifest.path.resolve()), "dataset": data.manifest.dataset,
+            "case_ids": list(train_ids), "pixel_sha256": pixels}
+
+
 def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
              on_epoch_end: EpochHook | None = None) -> None:
     """Train fold model ``fold`` (resuming if interrupted) and score it on the test set."""
     fold_dir = cell_dir / f"fold-{fold}"
-    if (fold_dir / DONE).is_file():
-        return
-    started = time.perf_counter()
     development = development_split(data.split_path, data.manifest)
-    state = train_fold(cfg, development, data.cache, fold, fold_dir, device, on_epoch_end)
+    provenance = fold_provenance(data, development, fold)
+    if (fold_dir / DONE).is_file():
+        provenance.check(json.loads((fold_dir / DONE).read_text()).get("provenance"), fold_dir / DONE,
+                         _fold_fix(fold_dir))
+        return
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(provenance.as_dict(), fold_dir / FOLD_PROVENANCE)
+    started = time.perf_counter()
+    state = train_fold(cfg, development, data.cache, fold, fold_dir, device, on_epoch_end, provenance,
+                       training_images(data, development.train_ids(fold)))
     trained = time.perf_counter()
-    model = load_fold_model(cfg, fold_dir, device)
+    model = load_fold_model(cfg, fold_dir, device, provenance)
     scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
                             {FOLD_MODELS: PostProcessing()}, autocast_dtype(cfg.train.amp, device))
     scores.insert(0, "fold", fold)
-    scores.to_csv(fold_dir / "test_metrics.csv", index=False, lineterminator="\n", float_format="%.6f")
+    with_provenance(scores, provenance).to_csv(fold_dir / "test_metrics.csv", index=False, lineterminator="\n",
+                                               float_format="%.6f")
     _write_json_atomic({"fold": fold, "best_epoch": state.best_epoch, "best_score": state.best_score,
                         "select_metric": cfg.train.select_metric, "epochs_run": state.epoch,
                         "stopped_early": state.stopped_early, "train_seconds": trained - started,
-                        "test_seconds": time.perf_counter() - trained, "test_images": len(scores)},
-                       fold_dir / DONE)
+                        "test_seconds": time.perf_counter() - trained, "test_images": len(scores),
+                        "provenance": provenance.as_dict()}, fold_dir / DONE)
 
 
-def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device) -> nn.Module:
+def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
+                    provenance: Provenance) -> nn.Module:
+    """A fold's selected model, refused if it was trained on another split."""
+    saved = checkpoint.load(fold_dir / checkpoint.BEST, device)
+    provenance.check(saved.get("provenance"), fold_dir / checkpoint.BEST, _fold_fix(fold_dir))
     model = build_fold_model(cfg).to(device)
-    model.load_state_dict(checkpoint.load(fold_dir / checkpoint.BEST, device)["model"])
+    model.load_state_dict(saved["model"])
     return model.eval()
+
+
+def load_fold_models(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path,
+                     device: torch.device) -> list[nn.Module]:
+    development = development_split(data.split_path, data.manifest)
+    return [load_fold_model(cfg, cell_dir / f"fold-{k}", device, fold_provenance(data, development, k))
+            for k in range(1, development.folds + 1)]
 
 
 def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models: list[nn.Module],
@@ -164,12 +287,14 @@ def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models
     return choose_postprocessing(masks, truths)
 
 
-def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, folds: int, device: torch.device) -> None:
+def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, device: torch.device) -> None:
     """Choose post-processing and score the fold ensemble on the test set (once)."""
     if (cell_dir / ENSEMBLE_CSV).is_file():
         return
+    development = development_split(data.split_path, data.manifest)
+    provenance = cell_provenance(data, development)
     dtype = autocast_dtype(cfg.train.amp, device)
-    models = [load_fold_model(cfg, cell_dir / f"fold-{k}", device) for k in range(1, folds + 1)]
+    models = load_fold_models(cfg, data, cell_dir, device)
     variants = {ENSEMBLE: PostProcessing()}
     chosen = PostProcessing()
     if cfg.eval.postprocess:
@@ -177,54 +302,94 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, folds
         trials.to_csv(cell_dir / "postprocessing_trials.csv", index=False, lineterminator="\n", float_format="%.6f")
         variants[ENSEMBLE_POSTPROCESSED] = chosen
     _write_json_atomic({"postprocessing": asdict(chosen), "chosen_on": "out-of-fold development predictions",
-                        "tta": list(cfg.eval.tta), "threshold": cfg.eval.threshold}, cell_dir / POSTPROCESSING_JSON)
+                        "tta": list(cfg.eval.tta), "threshold": cfg.eval.threshold,
+                        "provenance": provenance.as_dict()}, cell_dir / POSTPROCESSING_JSON)
     scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype)
     scores.insert(0, "fold", 0)
     tmp = cell_dir / (ENSEMBLE_CSV + ".tmp")
-    scores.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6f")
+    with_provenance(scores, provenance).to_csv(tmp, index=False, lineterminator="\n", float_format="%.6f")
     os.replace(tmp, cell_dir / ENSEMBLE_CSV)
 
 
-def score_cross_datasets(cfg: ExperimentConfig, cell_dir: Path, folds: int, device: torch.device) -> None:
-    """Each fold model scored on the held-out test set of every ``eval.cross_datasets`` dataset."""
+def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, device: torch.device) -> None:
+    """Each fold model scored on the held-out test set of every ``eval.cross_datasets`` dataset.
+
+    A test image of the other dataset that the fold model trained on (an exact or near-duplicate
+    of one of its training images) is dropped from its scores and counted in
+    ``cross_dataset_overlap.csv``; with ``eval.cross_dataset_overlap: keep`` it is scored and marked.
+    """
     if not cfg.eval.cross_datasets or (cell_dir / CROSS_CSV).is_file():
         return
+    development = development_split(data.split_path, data.manifest)
     dtype = autocast_dtype(cfg.train.amp, device)
-    models = [load_fold_model(cfg, cell_dir / f"fold-{k}", device) for k in range(1, folds + 1)]
-    frames = []
+    models = load_fold_models(cfg, data, cell_dir, device)
+    frames, overlaps = [], []
     for other in cfg.eval.cross_datasets:
-        data = prepare_data(cfg.model_copy(update={"data": other}))
+        target = prepare_data(cfg.model_copy(update={"data": other}))
         for fold, model in enumerate(models, start=1):
-            scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
+            seen = seen_in_training(data.manifest, development.train_ids(fold), target.manifest, target.test_ids(),
+                                    cfg.split.settings().duplicates)
+            scores = score_test_set([model], target.manifest, target.split_path, target.cache, cfg.eval, device,
                                     {FOLD_MODELS: PostProcessing()}, dtype)
-            frames.append(scores.assign(fold=fold, test_dataset=other.key()))
+            scores["seen_in_training"] = scores["case_id"].isin(seen)
+            if cfg.eval.cross_dataset_overlap == "drop":
+                scores = scores[~scores["seen_in_training"]]
+            overlaps.append({"test_dataset": other.key(), "fold": fold, "test_images": len(target.test_ids()),
+                             "seen_in_training": len(seen), "handling": cfg.eval.cross_dataset_overlap,
+                             "case_ids": " ".join(sorted(seen))})
+            frames.append(with_provenance(scores.assign(fold=fold, test_dataset=other.key()),
+                                          target.provenance(development.train_ids(fold))))
+    pd.DataFrame(overlaps).to_csv(cell_dir / CROSS_OVERLAP_CSV, index=False, lineterminator="\n")
     table = pd.concat(frames, ignore_index=True)
     tmp = cell_dir / (CROSS_CSV + ".tmp")
     table.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6f")
     os.replace(tmp, cell_dir / CROSS_CSV)
 
 
-def aggregate_cell(cfg: ExperimentConfig, cell_dir: Path, folds: int) -> list[dict[str, object]]:
+def _read_metrics(path: Path, provenance: Provenance, fix: str) -> pd.DataFrame:
+    """A metrics table, refused if it was made on another split."""
+    table = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False)
+    provenance.check(frame_provenance(table, path), path, fix)
+    return table
+
+
+def protocol_notes(cfg: ExperimentConfig) -> list[str]:
+    """Deviations from the fair protocol that the user asked for, stated in every table."""
+    notes = []
+    if cfg.model.init_from is not None and cfg.model.init_from_test_overlap == "allow":
+        notes.append(f"OVERRIDE: model.init_from weights ({cfg.model.init_from}) were not checked against the test "
+                     "set (model.init_from_test_overlap=allow)")
+    if cfg.eval.cross_datasets and cfg.eval.cross_dataset_overlap == "keep":
+        notes.append("OVERRIDE: cross-dataset scores include test images the model trained on "
+                     "(eval.cross_dataset_overlap=keep)")
+    return notes
+
+
+def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) -> list[dict[str, object]]:
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
-    per_image = pd.concat([pd.read_csv(cell_dir / f"fold-{k}" / "test_metrics.csv", dtype={"case_id": str},
-                                       keep_default_na=False) for k in range(1, folds + 1)])
+    development = development_split(data.split_path, data.manifest)
+    per_image = pd.concat([_read_metrics(cell_dir / f"fold-{k}" / "test_metrics.csv",
+                                         fold_provenance(data, development, k), _fold_fix(cell_dir / f"fold-{k}"))
+                           for k in range(1, development.folds + 1)])
     per_image.to_csv(cell_dir / "per_image_metrics.csv", index=False, lineterminator="\n", float_format="%.6f")
     per_fold = fold_summaries(per_image)
     per_fold.to_csv(cell_dir / "fold_summary.csv", lineterminator="\n", float_format="%.6f")
-    identity = {"dataset": cfg.data.key(), "model": cfg.model.key()}
+    identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
+                "notes": " | ".join(protocol_notes(cfg))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
-    ensemble = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype={"case_id": str}, keep_default_na=False)
+    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data, development), _cell_fix(cell_dir))
     for variant, scores in ensemble.groupby("variant", sort=False):
         rows.append({**identity, "variant": variant, **mean_std(fold_summaries(scores))})
     pd.DataFrame(rows).to_csv(cell_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
-    _write_tables(rows, cfg, folds, cell_dir)
+    _write_tables(rows, cfg, development.folds, cell_dir)
     return rows
 
 
 def _write_tables(rows: list[dict[str, object]], cfg: ExperimentConfig, folds: int, folder: Path) -> None:
     table = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in rows])
     note = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds, tta=", ".join(cfg.eval.tta) or "none")
-    (folder / "summary.md").write_text(markdown_table(table) + "\n" + note + "\n")
+    notes = sorted({n for r in rows for n in str(r.get("notes", "")).split(" | ") if n})
+    (folder / "summary.md").write_text("\n".join([markdown_table(table), note, *notes]) + "\n")
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
@@ -235,22 +400,25 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         torch.set_num_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)
     data = prepare_data(cfg)
-    document = read_split(data.split_path, data.manifest)
-    n_folds = int(document["folds"])
+    development = development_split(data.split_path, data.manifest)
+    n_folds = development.folds
     cell_dir = cfg.output_dir / cfg.name / cell_id(cfg)
     _check_cell_config(cell_dir, cfg)
-    _write_json_atomic({**environment(), "device": str(device), "manifest_sha256": data.manifest.sha256,
-                        "split_sha256": file_sha256(data.split_path), "test_set_sha256": document["test_set_sha256"]},
-                       cell_dir / "environment.json")
+    check_cell_artefacts(cell_dir, data, development)
+    check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
+                      cfg.split.settings().duplicates, str(data.split_path))
+    _write_json_atomic({**environment(), "device": str(device), "split_file": data.split_path.name,
+                        "manifest_sha256": data.manifest.sha256, "split_sha256": file_sha256(data.split_path),
+                        "test_set_sha256": data.test_set_sha256}, cell_dir / "environment.json")
     for fold in folds or range(1, n_folds + 1):
         if not 1 <= fold <= n_folds:
             raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
         run_fold(cfg, data, fold, cell_dir, device, on_epoch_end)
     if not all((cell_dir / f"fold-{k}" / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
-    finish_cell(cfg, data, cell_dir, n_folds, device)
-    score_cross_datasets(cfg, cell_dir, n_folds, device)
-    return aggregate_cell(cfg, cell_dir, n_folds)
+    finish_cell(cfg, data, cell_dir, device)
+    score_cross_datasets(cfg, data, cell_dir, device)
+    return aggregate_cell(cfg, data, cell_dir)
 
 
 def cell_id(cfg: ExperimentConfig) -> str:
@@ -266,7 +434,7 @@ def plan_jobs(cfg: ExperimentConfig) -> list[tuple[str, int]]:
         data = prepare_data(cell)
         for other in cell.eval.cross_datasets:
             prepare_data(cell.model_copy(update={"data": other}))
-        folds = int(read_split(data.split_path, data.manifest)["folds"])
+        folds = int(data.split["folds"])
         jobs += [(cell_id(cell), fold) for fold in range(1, folds + 1)]
     return jobs
 

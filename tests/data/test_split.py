@@ -11,7 +11,15 @@ import pytest
 
 from busbench.data.assign import assign_groups
 from busbench.data.manifest import Manifest, load_manifest
-from busbench.data.split import SplitSettings, plan_split, read_split, split_bytes, write_split
+from busbench.data.split import (
+    SplitSettings,
+    plan_split,
+    read_split,
+    read_user_links,
+    split_bytes,
+    split_file_name,
+    write_split,
+)
 from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 
@@ -103,7 +111,7 @@ def test_a_different_split_is_refused_unless_forced(synthetic_manifest: Manifest
     path = tmp_path / "split.json"
     write_split(plan_split(synthetic_manifest, SplitSettings(folds=3, seed=1)), path)
     other = plan_split(synthetic_manifest, SplitSettings(folds=3, seed=2))
-    with pytest.raises(BusbenchError, match="a different split already exists.*--force"):
+    with pytest.raises(BusbenchError, match="settings differ: seed 1 then, 2 now.*--force"):
         write_split(other, path)
     assert json.loads(path.read_text())["settings"]["seed"] == 1
     assert write_split(other, path, force=True) == "replaced"
@@ -118,8 +126,12 @@ def test_split_is_refused_once_the_manifest_changes(synthetic_manifest: Manifest
     (copy_dir / "manifest.json").write_text((synthetic_manifest.path.parent / "manifest.json").read_text())
     text = synthetic_manifest.path.read_text().replace(",benign,", ",malignant,", 1)
     (copy_dir / "manifest.csv").write_text(text)
-    with pytest.raises(BusbenchError, match="data changed since the split was frozen"):
-        read_split(path, load_manifest(copy_dir))
+    edited = load_manifest(copy_dir)
+    with pytest.raises(BusbenchError, match="the manifest changed since the split was made.*busbench split"):
+        read_split(path, edited)
+    # planning again on the edited manifest says the same, not "settings differ"
+    with pytest.raises(BusbenchError, match="the manifest changed since the split was made"):
+        write_split(plan_split(edited, SplitSettings(folds=3)), path)
 
 
 def test_an_edited_test_set_is_detected(synthetic_manifest: Manifest, tmp_path: Path) -> None:
@@ -154,3 +166,91 @@ def test_summary_counts_add_up(synthetic_manifest: Manifest) -> None:
     labels = [c for c in ("normal", "benign", "malignant") if c in summary.columns]
     assert (summary[labels].sum(axis=1) == summary["images"]).all()
     assert (summary[["small", "medium", "large"]].sum(axis=1) + summary.get("normal", 0) == summary["images"]).all()
+
+
+def test_splits_of_other_fold_counts_coexist_and_share_the_test_set(synthetic_manifest: Manifest) -> None:
+    two, five = SplitSettings(folds=2), SplitSettings(folds=5)
+    assert split_file_name(two) != split_file_name(five)
+    assert split_file_name(two) == split_file_name(SplitSettings(folds=2))
+    first, second = plan_split(synthetic_manifest, two), plan_split(synthetic_manifest, five)
+    assert first["test_set_sha256"] == second["test_set_sha256"]
+    assert first["folds"] == 2 and second["folds"] == 5
+    other_seed = plan_split(synthetic_manifest, SplitSettings(folds=2, seed=7))
+    assert other_seed["test_set_sha256"] != first["test_set_sha256"]
+
+
+def _roles(document: dict) -> dict[str, tuple[str, object]]:
+    return {c["case_id"]: (c["set"], c["fold"]) for c in document["cases"]}
+
+
+def test_must_link_pairs_are_kept_together_and_change_the_checksum(synthetic_manifest: Manifest,
+                                                                    tmp_path: Path) -> None:
+    plain = plan_split(synthetic_manifest, SplitSettings(folds=3))
+    roles = _roles(plain)
+    ids = sorted(roles)
+    test_id = next(c for c in ids if roles[c][0] == "test")
+    cv_ids = [c for c in ids if roles[c][0] == "cv"]
+    links = tmp_path / "links.csv"
+    # five development images tied to one test image: the split must move them together
+    pd.DataFrame({"case_a": [test_id] * 5, "case_b": cv_ids[:5], "relation": ["must-link"] * 5}).to_csv(links,
+                                                                                                     index=False)
+    settings = SplitSettings(folds=3, links_file=str(links))
+    linked = plan_split(synthetic_manifest, settings)
+    new_roles = _roles(linked)
+    assert len({new_roles[c] for c in [test_id, *cv_ids[:5]]}) == 1
+    assert linked["user_links"]["must-link"] == [sorted([test_id, c]) for c in cv_ids[:5]]
+    assert split_bytes(linked) != split_bytes(plain)
+    assert split_file_name(settings, read_user_links(links, synthetic_manifest)) != split_file_name(
+        SplitSettings(folds=3))
+
+
+def test_cannot_link_pairs_cut_a_detected_link(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    document = plan_split(synthetic_manifest, SplitSettings(folds=3))
+    detected = document["duplicate_links"]
+    degree = pd.Series([c for link in detected for c in link[:2]]).value_counts()
+    isolated = [link for link in detected if degree[link[0]] == 1 and degree[link[1]] == 1]
+    assert isolated, "the synthetic fixture plants pairs of near-duplicates"
+    a, b = isolated[0][0], isolated[0][1]
+    links = tmp_path / "links.csv"
+    links.write_text(f"case_a,case_b,relation\n{a},{b},cannot-link\n")
+    cut = plan_split(synthetic_manifest, SplitSettings(folds=3, links_file=str(links)))
+    assert [a, b] not in [link[:2] for link in cut["duplicate_links"]]
+    groups = {c["case_id"]: c["group"] for c in cut["cases"]}
+    assert groups[a] != groups[b]
+
+
+def test_a_cannot_link_pair_still_joined_by_a_chain_is_an_error(synthetic_manifest: Manifest,
+                                                                 tmp_path: Path) -> None:
+    a, middle, b = sorted(synthetic_manifest.frame["case_id"])[:3]
+    links = tmp_path / "links.csv"
+    links.write_text(f"case_a,case_b,relation\n{a},{middle},must-link\n{middle},{b},must-link\n"
+                     f"{a},{b},cannot-link\n")
+    with pytest.raises(BusbenchError, match=f"still joined through {a} - {middle} - {b}"):
+        plan_split(synthetic_manifest, SplitSettings(folds=3, links_file=str(links)))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("case_a,case_b\nx,y\n", "columns \\['relation'\\] are missing"),
+    ("case_a,case_b,relation\nnot-a-case,other,must-link\n", "not in"),
+    ("case_a,case_b,relation\n{a},{b},same\n", "relation \\['same'\\] unknown"),
+])
+def test_bad_link_files_are_named(synthetic_manifest: Manifest, tmp_path: Path, text: str, message: str) -> None:
+    a, b = sorted(synthetic_manifest.frame["case_id"])[:2]
+    links = tmp_path / "links.csv"
+    links.write_text(text.format(a=a, b=b))
+    with pytest.raises(BusbenchError, match=f"links.csv.*{message}"):
+        plan_split(synthetic_manifest, SplitSettings(folds=3, links_file=str(links)))
+
+
+def test_a_group_larger_than_half_a_fold_is_reported_with_its_links(synthetic_manifest: Manifest,
+                                                                     tmp_path: Path) -> None:
+    assert plan_split(synthetic_manifest, SplitSettings(folds=3))["large_groups"] == []
+    ids = sorted(synthetic_manifest.frame["case_id"])[:12]  # 60 images, 3 folds: half a fold is 8
+    links = tmp_path / "links.csv"
+    pd.DataFrame({"case_a": ids[:-1], "case_b": ids[1:], "relation": "must-link"}).to_csv(links, index=False)
+    document = plan_split(synthetic_manifest, SplitSettings(folds=3, links_file=str(links)))
+    assert len(document["large_groups"]) == 1
+    group = document["large_groups"][0]
+    assert set(ids) <= set(group["members"])
+    assert {tuple(sorted(link[:2])) for link in group["links"] if link[2].startswith("must-link")} == {
+        tuple(sorted(p)) for p in zip(ids[:-1], ids[1:])}

@@ -3,32 +3,39 @@
 The test set is cut first, from the whole manifest, then the rest is divided into k folds; both
 cuts are stratified (label x lesion-size tertile) and keep leakage groups (patient, exact and
 near-duplicate images) whole. The split file records each case's role, the settings, the size
-tertiles, the manifest's checksum and a checksum of the test set. It is written without
-timestamps, so the same inputs give the same bytes; it is never silently replaced.
+tertiles, the duplicate links that formed the groups, the manifest's checksum and a checksum of the
+test set. It is written without timestamps, so the same inputs give the same bytes; it is never
+silently replaced.
+
+Its name says its settings (``split_file_name``), so several splits of one dataset (a quick
+2-fold run and the 5-fold benchmark, say) live side by side. The test set depends only on the
+test settings (size, seed, duplicate settings, link file), never on the number of folds, so every
+split with the same test settings holds out the same test images.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from busbench.data.assign import assign_groups
 from busbench.data.duplicates import DuplicateSettings, duplicate_links
-from busbench.data.grouping import leakage_groups
-from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
-from busbench.data.manifest import Manifest
+from busbench.data.grouping import PATIENT, LeakageGroups, leakage_groups
+from busbench.data.manifest import Manifest, file_sha256
 from busbench.data.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
 
-SPLIT_FORMAT = "busbench-split/1"
-SPLIT_FILE = "split.json"  # its name beside the manifest
+SPLIT_FORMAT = "busbench-split/2"
 TEST = "test"
 CV = "cv"
+MUST_LINK_VALUE = "must-link"
+CANNOT_LINK_VALUE = "cannot-link"
 
 
 @dataclass(frozen=True)
@@ -40,17 +47,85 @@ class SplitSettings:
     seed: int = 42
     official: bool = False
     official_test_fold: int = 1
-    near_duplicate_distance: int = NEAR_DUPLICATE_DISTANCE
+    duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
+    # CSV of case_a, case_b, relation (must-link | cannot-link): the user's corrections to the grouping.
+    links_file: str | None = None
 
     def check(self) -> None:
         if not self.official and not 0.0 < self.test_size < 1.0:
             raise BusbenchError(f"--test-size must be between 0 and 1 (exclusive), got {self.test_size}")
         if not self.official and self.folds < 2:
             raise BusbenchError(f"--folds must be at least 2, got {self.folds}")
-        self.duplicates().check()
+        self.duplicates.check()
 
-    def duplicates(self) -> DuplicateSettings:
-        return DuplicateSettings(**{f: getattr(self, f) for f in DuplicateSettings.__dataclass_fields__})
+    def recorded(self, links: UserLinks) -> dict[str, object]:
+        """The settings as the split file records them: the link file by its content, not its path."""
+        recorded = asdict(self)
+        recorded.pop("links_file")
+        recorded["links_sha256"] = links.sha256
+        return recorded
+
+
+@dataclass(frozen=True)
+class UserLinks:
+    """Pairs the user says must (or must never) share a side, from ``split.links_file``."""
+
+    must_link: list[tuple[str, str]] = field(default_factory=list)
+    cannot_link: list[tuple[str, str]] = field(default_factory=list)
+    sha256: str | None = None
+
+
+def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
+    """The link file's pairs, checked against the manifest's case ids."""
+    if path is None:
+        return UserLinks()
+    path = Path(path)
+    if not path.is_file():
+        raise BusbenchError(f"split.links_file {path}: no such file; give a CSV with columns case_a, case_b, "
+                            f"relation ({MUST_LINK_VALUE} or {CANNOT_LINK_VALUE})")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = {"case_a", "case_b", "relation"} - set(table.columns)
+    if missing:
+        raise BusbenchError(f"{path}: columns {sorted(missing)} are missing; the link file needs case_a, case_b, "
+                            "relation")
+    known = set(manifest.frame["case_id"])
+    unknown = sorted((set(table["case_a"]) | set(table["case_b"])) - known)
+    if unknown:
+        raise BusbenchError(f"{path}: case ids {unknown[:5]} are not in {manifest.path}; use its case_id values")
+    relations = set(table["relation"]) - {MUST_LINK_VALUE, CANNOT_LINK_VALUE}
+    if relations:
+        raise BusbenchError(f"{path}: relation {sorted(relations)} unknown; use {MUST_LINK_VALUE} or "
+                            f"{CANNOT_LINK_VALUE}")
+    pairs = {r: sorted(tuple(sorted((a, b))) for a, b, rel in zip(table["case_a"], table["case_b"],
+                                                                   table["relation"]) if rel == r)
+             for r in (MUST_LINK_VALUE, CANNOT_LINK_VALUE)}
+    both = set(pairs[MUST_LINK_VALUE]) & set(pairs[CANNOT_LINK_VALUE])
+    if both:
+        raise BusbenchError(f"{path}: pairs {sorted(both)[:3]} are both must-link and cannot-link; keep one")
+    return UserLinks(pairs[MUST_LINK_VALUE], pairs[CANNOT_LINK_VALUE], file_sha256(path))
+
+
+def split_command(manifest_path: Path, settings: SplitSettings) -> str:
+    """The `busbench split` command that re-makes this split (replacing the file, with --force)."""
+    words = ["busbench split", str(manifest_path)]
+    if settings.official:
+        words += ["--official", f"--official-test-fold {settings.official_test_fold}"]
+    else:
+        words += [f"--test-size {settings.test_size:g}", f"--folds {settings.folds}", f"--seed {settings.seed}"]
+    if settings.links_file:
+        words.append(f"--links-file {settings.links_file}")
+    default = DuplicateSettings()
+    words += [f"--set {name}={getattr(settings.duplicates, name)}" for name in DuplicateSettings.__dataclass_fields__
+              if getattr(settings.duplicates, name) != getattr(default, name)]
+    return " ".join(words + ["--force"])
+
+
+def split_file_name(settings: SplitSettings, links: UserLinks = UserLinks()) -> str:
+    """``split-<what>-<hash of every setting>.json``: one file per settings, side by side."""
+    digest = hashlib.sha256(json.dumps(settings.recorded(links), sort_keys=True).encode()).hexdigest()[:8]
+    if settings.official:
+        return f"split-official-test{settings.official_test_fold}-{digest}.json"
+    return f"split-test{settings.test_size:g}-seed{settings.seed}-k{settings.folds}-{digest}.json"
 
 
 def test_set_sha256(case_ids: list[str], pixel_hashes: list[str]) -> str:
@@ -90,11 +165,26 @@ def _computed_roles(frame: pd.DataFrame, groups: np.ndarray, stratum: np.ndarray
     return is_test, folds
 
 
+def large_groups(leakage: LeakageGroups, frame: pd.DataFrame, limit: float) -> list[dict[str, object]]:
+    """Groups of more than ``limit`` images, with their members and the links that formed them."""
+    sizes = np.bincount(leakage.labels)
+    ids = frame["case_id"].to_numpy()
+    found = []
+    for group in np.flatnonzero(sizes > limit):
+        members = sorted(ids[leakage.labels == group].tolist())
+        inside = leakage.links[leakage.links["case_a"].isin(members)]
+        found.append({"group": int(group), "size": int(sizes[group]), "members": members,
+                      "links": [[a, b, m, v] for a, b, m, v in inside.itertuples(index=False)]})
+    return found
+
+
 def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]:
     """The split document for ``manifest``: every case's role plus what made it."""
     settings.check()
     frame = manifest.frame
-    leakage = leakage_groups(frame, duplicate_links(manifest, settings.duplicates()))
+    links = read_user_links(settings.links_file, manifest)
+    leakage = leakage_groups(frame, duplicate_links(manifest, settings.duplicates), links.must_link,
+                             links.cannot_link)
     groups, duplicated = leakage.labels, leakage.duplicated
     tertiles = size_tertiles(frame)
     stratum = strata(frame, tertiles)
@@ -114,14 +204,21 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
     ]
     test_ids = frame.loc[is_test, "case_id"].tolist()
     test_pixels = frame.loc[is_test, "pixel_sha256"].tolist()
+    n_folds = int(folds.max())
+    half_fold = len(frame) * (1 - float(is_test.mean())) / n_folds / 2
+    duplicate_rows = leakage.links[leakage.links["measure"] != PATIENT]
     return {
         "format": SPLIT_FORMAT,
         "dataset": manifest.dataset,
         "manifest": {"file": manifest.path.name, "sha256": manifest.sha256},
-        "settings": asdict(settings),
-        "folds": int(folds.max()),
+        "settings": settings.recorded(links),
+        "folds": n_folds,
         "size_tertiles": list(tertiles),
         "duplicate_images": int(duplicated.sum()),
+        "duplicate_links": [[a, b, m, v] for a, b, m, v in duplicate_rows.itertuples(index=False)],
+        "user_links": {MUST_LINK_VALUE: [list(p) for p in links.must_link],
+                       CANNOT_LINK_VALUE: [list(p) for p in links.cannot_link]},
+        "large_groups": large_groups(leakage, frame, half_fold),
         "test_set_sha256": test_set_sha256(test_ids, test_pixels),
         "cases": sorted(cases, key=lambda c: c["case_id"]),
     }
@@ -132,11 +229,25 @@ def split_bytes(document: dict[str, object]) -> bytes:
     return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
+def _what_differs(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The first difference between two split documents that a user can act on, in words."""
+    old_sha, new_sha = str(old.get("manifest", {}).get("sha256", "?")), str(new["manifest"]["sha256"])
+    if old_sha != new_sha:
+        return f"the manifest changed since the split was made (sha256 {old_sha[:12]} then, {new_sha[:12]} now)"
+    old_settings, new_settings = old.get("settings", {}), new["settings"]
+    changed = sorted(k for k in set(old_settings) | set(new_settings) if old_settings.get(k) != new_settings.get(k))
+    if changed:
+        return "its settings differ: " + ", ".join(
+            f"{k} {old_settings.get(k)!r} then, {new_settings.get(k)!r} now" for k in changed)
+    return (f"it was made by another version of busbench's splitting (format {old.get('format')!r}, now "
+            f"{new['format']!r}) and assigns cases differently")
+
+
 def write_split(document: dict[str, object], path: Path, force: bool = False) -> str:
     """Write the split file; returns "created", "unchanged" or "replaced".
 
     An existing split with other content is the frozen test set of earlier results: replacing it
-    needs ``force``.
+    needs ``force``, and the refusal says what changed.
     """
     data = split_bytes(document)
     path = Path(path)
@@ -144,11 +255,14 @@ def write_split(document: dict[str, object], path: Path, force: bool = False) ->
         if path.read_bytes() == data:
             return "unchanged"
         if not force:
-            old = json.loads(path.read_text())
+            try:
+                old = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                old = {}
             raise BusbenchError(
-                f"{path}: a different split already exists (settings {old.get('settings')}, manifest "
-                f"{old.get('manifest', {}).get('sha256', '?')[:12]}); its test set is frozen. Pass --force to "
-                "replace it, knowing that every result computed on the old split no longer compares"
+                f"{path}: this split is frozen, and a new one would differ: {_what_differs(old, document)}. "
+                "Restore the data it was made on, or replace it with `busbench split MANIFEST --force` (same "
+                "settings): results made on the old split are then refused by `run` and `report`"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -158,8 +272,9 @@ def write_split(document: dict[str, object], path: Path, force: bool = False) ->
     return status
 
 
-def read_split(path: Path, manifest: Manifest) -> dict[str, object]:
-    """Load a split file and verify it still belongs to ``manifest`` and is intact."""
+def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MANIFEST --force") -> dict[str, object]:
+    """Load a split file and verify it still belongs to ``manifest`` and is intact; ``resplit`` is
+    the command named in the error when the manifest changed."""
     path = Path(path)
     if not path.is_file():
         raise BusbenchError(f"{path}: no split file; create it with `busbench split {manifest.path}`")
@@ -172,9 +287,9 @@ def read_split(path: Path, manifest: Manifest) -> dict[str, object]:
     recorded = document["manifest"]["sha256"]
     if recorded != manifest.sha256:
         raise BusbenchError(
-            f"{path}: made for a manifest with sha256 {recorded[:12]}..., but {manifest.path} now has "
-            f"{manifest.sha256[:12]}...; the data changed since the split was frozen. Restore the manifest, or "
-            "re-run `busbench split --force` and recompute every result"
+            f"{path}: the manifest changed since the split was made ({manifest.path} had sha256 {recorded[:12]}, "
+            f"now {manifest.sha256[:12]}). Restore the manifest, or re-split with `{resplit}`; results made on "
+            "the old split are then refused, folds included"
         )
     frame = manifest.frame.set_index("case_id")
     ids = [c["case_id"] for c in document["cases"]]

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
+from busbench.data.provenance import Provenance
 from busbench.data.torch_dataset import CachedSegmentationDataset, fold_datasets
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import batch_overlap
@@ -131,8 +132,13 @@ def _score(metrics: dict[str, float], select: str) -> float:
 
 
 def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cache, fold: int, fold_dir: Path,
-               device: torch.device, on_epoch_end: EpochHook | None = None) -> TrainingState:
-    """Train (or resume) fold model ``fold`` in ``fold_dir``; returns the final state."""
+               device: torch.device, on_epoch_end: EpochHook | None = None, provenance: Provenance | None = None,
+               training_images: dict[str, object] | None = None) -> TrainingState:
+    """Train (or resume) fold model ``fold`` in ``fold_dir``; returns the final state.
+
+    ``provenance`` is written into both checkpoints and a ``last.pt`` made on another split is
+    refused; ``training_images`` goes into ``best.pt`` for later ``model.init_from`` checks.
+    """
     fold_dir.mkdir(parents=True, exist_ok=True)
     tc = cfg.train
     seed_everything(tc.seed * 1000 + fold)
@@ -154,6 +160,9 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
     last_path = fold_dir / checkpoint.LAST
     if last_path.is_file():
         saved = checkpoint.load(last_path, device)
+        if provenance is not None:
+            provenance.check(saved.get("provenance"), last_path,
+                             f"Delete {fold_dir} to train fold {fold} again on the current split")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -192,7 +201,9 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
         if score > state.best_score:
             state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
             checkpoint.save_atomic({"model": model.state_dict(), "epoch": epoch, "score": score,
-                                    "model_config": cfg.model.model_dump(), "input": cfg.input.model_dump()},
+                                    "model_config": cfg.model.model_dump(), "input": cfg.input.model_dump(),
+                                    "provenance": provenance.as_dict() if provenance else None,
+                                    "training_images": training_images},
                                    fold_dir / checkpoint.BEST)
         else:
             state.bad_epochs += 1
@@ -203,7 +214,8 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
         pd.DataFrame(state.history).to_csv(fold_dir / LOG_CSV, index=False, lineterminator="\n")
         checkpoint.save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                                "state": asdict(state), "rng": checkpoint.rng_state()}, last_path)
+                                "state": asdict(state), "rng": checkpoint.rng_state(),
+                                "provenance": provenance.as_dict() if provenance else None}, last_path)
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     return state
