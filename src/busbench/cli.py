@@ -317,6 +317,21 @@ def report(
     console.print(f"report: {out / 'report.html'} (tables, statistics and plots beside it)")
 
 
+@app.command()
+def audit(
+    data_dir: Annotated[Path, typer.Argument(help="A folder written by `busbench prepare` (manifest.csv).")],
+    out: Annotated[
+        Optional[Path], typer.Option(help="Folder for audit.html and the CSVs [default: DATA_DIR/audit].")
+    ] = None,
+) -> None:
+    """Data-quality report: duplicates, label conflicts, overlays, mask quality, split balance."""
+    from busbench.audit.build import run_audit  # scipy.ndimage and the drawing: loaded only for this command
+
+    done = run_audit(data_dir, out)
+    print_frame(done.summary[["finding", "count"]], "Audit", index=False)
+    console.print(f"audit: {done.out / 'audit.html'} (CSVs beside it)")
+
+
 def main() -> None:
     """Console entry point: user errors become one clear message and exit code 2."""
     try:
