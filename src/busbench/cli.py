@@ -28,6 +28,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
+from busbench.log import last_saved, setup_logging
 from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.profile import profile_models
 from busbench.pipeline import plan_jobs, run_experiment
@@ -39,6 +40,27 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
 
 SHOWN_PROBLEMS = 10
+INTERRUPTED = 130
+
+
+def invocation() -> str:
+    """How this busbench was started, runnable from any folder: the absolute path of the
+    executable, or ``python -m busbench`` when run as a module."""
+    program = Path(sys.argv[0])
+    if program.name == "__main__.py" or not program.exists():
+        return f"{sys.executable} -m busbench"
+    return str(program.resolve())
+
+
+@app.callback()
+def options(
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print warnings and results only, no progress lines.")] = False,
+    log_file: Annotated[
+        Optional[Path], typer.Option("--log-file", help="Also write every progress line to this file.")
+    ] = None,
+) -> None:
+    """Fair, reproducible benchmarking of breast-ultrasound segmentation models."""
+    setup_logging(quiet, log_file)
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
 
@@ -332,10 +354,22 @@ def audit(
     console.print(f"audit: {done.out / 'audit.html'} (CSVs beside it)")
 
 
+def _interrupted_message() -> str:
+    saved = last_saved()
+    what = f"The last thing saved: {saved}." if saved else "Nothing had been saved yet."
+    return (f"interrupted. {what} Finished folds are kept, and a running fold restarts from its last finished "
+            f"epoch. Resume with the same command: {shlex.join([invocation(), *sys.argv[1:]])}")
+
+
 def main() -> None:
-    """Console entry point: user errors become one clear message and exit code 2."""
+    """Console entry point: user errors become one clear message and exit code 2; Ctrl-C says
+    what was saved and how to resume (exit code 130)."""
     try:
         app()
     except BusbenchError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:  # typer turns Ctrl-C (KeyboardInterrupt) into exit code 130
+            err_console.print(_interrupted_message(), markup=False, highlight=False)
+        raise

@@ -63,6 +63,7 @@ from busbench.evaluate.aggregate import (
 from busbench.evaluate.final import score_test_set
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
+from busbench.log import duration, logger, note_saved
 from busbench.report.markdown import markdown_table
 from busbench.train import checkpoint
 from busbench.train.device import autocast_dtype, resolve_device
@@ -122,15 +123,23 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
                 f"data.root is required for dataset {cfg.data.dataset!r}: the folder it was unpacked into"
             )
         root = cfg.data.root or data_dir / "raw"
-        prepare_dataset(cfg.data.dataset, root, data_dir, cfg.data.options)
+        logger.info(f"preparing {cfg.data.dataset} from {root} into {data_dir}")
+        prepared = prepare_dataset(cfg.data.dataset, root, data_dir, cfg.data.options)
+        logger.info(f"manifest: {len(prepared.frame)} images ({len(prepared.log.problems)} files dropped or fixed, "
+                    f"see {data_dir})")
     manifest = load_manifest(data_dir)
     settings = cfg.split.settings()
     split_path = data_dir / split_file_name(settings, read_user_links(settings.links_file, manifest))
     if split_path.is_file():
         document = read_split(split_path, manifest, split_command(manifest.path, settings))
     else:
+        logger.info(f"splitting {len(manifest.frame)} images (duplicate search included)")
         document = plan_split(manifest, settings)
         write_split(document, split_path)
+        logger.info(f"split written: {split_path}")
+    for group in document["large_groups"]:  # type: ignore[union-attr]
+        logger.warning(f"warning: a group of {group['size']} images (more than half a fold) must stay on one side; "
+                       f"see large_groups in {split_path}")
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
     return PreparedData(manifest, split_path, document, cache)
 
@@ -235,6 +244,7 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
     if (fold_dir / DONE).is_file():
         provenance.check(json.loads((fold_dir / DONE).read_text()).get("provenance"), fold_dir / DONE,
                          _fold_fix(fold_dir))
+        logger.info(f"fold {fold}: already done ({fold_dir / DONE}), skipped")
         return
     fold_dir.mkdir(parents=True, exist_ok=True)
     _write_json_atomic(provenance.as_dict(), fold_dir / FOLD_PROVENANCE)
@@ -243,6 +253,7 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
                        training_images(data, development.train_ids(fold)))
     trained = time.perf_counter()
     model = load_fold_model(cfg, fold_dir, device, provenance)
+    logger.info(f"fold {fold}: scoring the best model (epoch {state.best_epoch}) on {len(data.test_ids())} test images")
     scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
                             {FOLD_MODELS: PostProcessing()}, autocast_dtype(cfg.train.amp, device))
     scores.insert(0, "fold", fold)
@@ -253,6 +264,11 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
                         "stopped_early": state.stopped_early, "train_seconds": trained - started,
                         "test_seconds": time.perf_counter() - trained, "test_images": len(scores),
                         "provenance": provenance.as_dict()}, fold_dir / DONE)
+    note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
+    early = " (stopped early)" if state.stopped_early else ""
+    logger.info(f"fold {fold}/{development.folds} done: {state.epoch} epochs{early}, test Dice "
+                f"{scores['dice'].mean():.4f} on {len(scores)} images, {duration(trained - started)} training, "
+                f"{duration(time.perf_counter() - trained)} scoring")
 
 
 def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
@@ -298,12 +314,15 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, devic
     variants = {ENSEMBLE: PostProcessing()}
     chosen = PostProcessing()
     if cfg.eval.postprocess:
+        logger.info(f"choosing post-processing on {len(development.case_ids())} out-of-fold development predictions")
         chosen, trials = choose_cell_postprocessing(cfg, data, models, device, dtype)
+        logger.info(f"post-processing chosen: {chosen.describe()}")
         trials.to_csv(cell_dir / "postprocessing_trials.csv", index=False, lineterminator="\n", float_format="%.6f")
         variants[ENSEMBLE_POSTPROCESSED] = chosen
     _write_json_atomic({"postprocessing": asdict(chosen), "chosen_on": "out-of-fold development predictions",
                         "tta": list(cfg.eval.tta), "threshold": cfg.eval.threshold,
                         "provenance": provenance.as_dict()}, cell_dir / POSTPROCESSING_JSON)
+    logger.info(f"scoring the {len(models)}-model ensemble on {len(data.test_ids())} test images")
     scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype)
     scores.insert(0, "fold", 0)
     tmp = cell_dir / (ENSEMBLE_CSV + ".tmp")
@@ -326,6 +345,8 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
     frames, overlaps = [], []
     for other in cfg.eval.cross_datasets:
         target = prepare_data(cfg.model_copy(update={"data": other}))
+        logger.info(f"cross-dataset: scoring {len(models)} fold models on {other.key()}'s {len(target.test_ids())} "
+                    "test images")
         for fold, model in enumerate(models, start=1):
             seen = seen_in_training(data.manifest, development.train_ids(fold), target.manifest, target.test_ids(),
                                     cfg.split.settings().duplicates)
@@ -410,9 +431,13 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     _write_json_atomic({**environment(), "device": str(device), "split_file": data.split_path.name,
                         "manifest_sha256": data.manifest.sha256, "split_sha256": file_sha256(data.split_path),
                         "test_set_sha256": data.test_set_sha256}, cell_dir / "environment.json")
-    for fold in folds or range(1, n_folds + 1):
+    todo = folds or list(range(1, n_folds + 1))
+    for fold in todo:
         if not 1 <= fold <= n_folds:
             raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
+    logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
+                f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
+    for fold in todo:
         run_fold(cfg, data, fold, cell_dir, device, on_epoch_end)
     if not all((cell_dir / f"fold-{k}" / DONE).is_file() for k in range(1, n_folds + 1)):
         return []

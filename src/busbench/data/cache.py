@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,7 @@ from busbench.data.geometry import RESIZE_MODES, Placement, ResizeMode, place_im
 from busbench.data.io import read_image
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
+from busbench.log import duration, logger
 from busbench.progress import progress
 
 CACHE_META = "meta.json"
@@ -105,6 +107,9 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
     final = root / cache_dir_name(manifest, size, mode, channels)
     if (final / CACHE_META).is_file():
         return open_cache(final, manifest)
+    logger.info(f"caching {len(manifest.frame)} images of {manifest.dataset} at {size} px ({mode}, {channels} "
+                f"channel(s)) into {final}")
+    started = time.perf_counter()
     tmp = final.with_name(final.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -129,4 +134,5 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
     (tmp / CACHE_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+    logger.info(f"cache built in {duration(time.perf_counter() - started)}")
     return open_cache(final, manifest)

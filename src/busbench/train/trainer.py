@@ -28,6 +28,7 @@ from busbench.data.provenance import Provenance
 from busbench.data.torch_dataset import CachedSegmentationDataset, fold_datasets
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import batch_overlap
+from busbench.log import duration, logger, note_saved
 from busbench.models import build_model
 from busbench.models.weights import load_weights
 from busbench.progress import progress
@@ -131,6 +132,17 @@ def _score(metrics: dict[str, float], select: str) -> float:
     return -metrics["val_loss"] if select == "loss" else metrics[f"val_{select}"]
 
 
+def _log_epoch(fold: int, state: TrainingState, epochs: int, per_epoch: float) -> None:
+    """One line per epoch: losses, validation metrics, lr, time and the fold's remaining time
+    (an upper bound: early stopping may end it sooner)."""
+    last = state.history[-1]
+    metrics = " ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("val_"))
+    remaining = "done" if state.finished else f"ETA {duration(per_epoch * (epochs - state.epoch))} (at most)"
+    logger.info(f"fold {fold} epoch {state.epoch}/{epochs} train_loss {last['train_loss']:.4f} {metrics} "
+                f"lr {last['lr']:.2e} {last['seconds']:.1f}s best {state.best_score:.4f} (epoch {state.best_epoch}) "
+                f"{remaining}{' (stopped early)' if state.stopped_early else ''}")
+
+
 def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cache, fold: int, fold_dir: Path,
                device: torch.device, on_epoch_end: EpochHook | None = None, provenance: Provenance | None = None,
                training_images: dict[str, object] | None = None) -> TrainingState:
@@ -170,6 +182,9 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
         state = TrainingState(**saved["state"])
         checkpoint.restore_rng(saved["rng"])
     val_loader = _loader(val_set, cfg, device, shuffle_seed=None)
+    fold_started, resumed_at = time.perf_counter(), state.epoch
+    if resumed_at and not state.finished:
+        logger.info(f"fold {fold}: resuming after epoch {resumed_at} from {last_path}")
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         if state.finished:
             break
@@ -216,6 +231,8 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
                                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
                                 "state": asdict(state), "rng": checkpoint.rng_state(),
                                 "provenance": provenance.as_dict() if provenance else None}, last_path)
+        _log_epoch(fold, state, tc.epochs, (time.perf_counter() - fold_started) / (epoch - resumed_at))
+        note_saved(f"{last_path} (fold {fold}, epoch {epoch} of {tc.epochs})")
         if on_epoch_end is not None:
             on_epoch_end(epoch)
     return state

@@ -1,0 +1,53 @@
+"""Progress lines for long work, written on every output (a terminal, a redirected file, CI,
+SLURM logs), so that a run is never silent for minutes.
+
+Lines go to standard output through the ``busbench`` logger, one per epoch, fold, scoring pass,
+post-processing search, cache build and profiled model; ``--quiet`` keeps warnings only and
+``--log-file`` copies every line to a file. Rich progress bars may show on a terminal as well,
+but they are extras: the lines stay.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger("busbench")
+
+_last_saved: list[str] = []
+
+
+def setup_logging(quiet: bool = False, log_file: Path | None = None) -> None:
+    """Send busbench's lines to stdout (flushed per line) and, if given, to ``log_file``."""
+    logger.handlers.clear()
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    console = logging.StreamHandler(sys.stdout)
+    console.setLevel(logging.WARNING if quiet else logging.INFO)
+    console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(console)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(log_file)
+        to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        logger.addHandler(to_file)
+
+
+def duration(seconds: float) -> str:
+    """``42s``, ``3m07s`` or ``2h05m``: short enough for a log line."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def note_saved(what: str) -> None:
+    """Remember the last thing written to disk, for the message after Ctrl-C."""
+    _last_saved[:] = [what]
+
+
+def last_saved() -> str | None:
+    return _last_saved[0] if _last_saved else None
