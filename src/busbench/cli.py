@@ -31,7 +31,7 @@ from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run,
 from busbench.log import last_saved, setup_logging
 from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.profile import profile_models
-from busbench.pipeline import plan_jobs, run_experiment
+from busbench.pipeline import key_legend, plan_jobs, run_experiment
 from busbench.report.markdown import markdown_table
 from busbench.report.tables import display_table
 from busbench.train.device import resolve_device
@@ -205,6 +205,8 @@ def _print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
     rows = [{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in summary.to_dict("records")]
     print_frame(pd.DataFrame(rows), f"Held-out test set, mean ± std over fold models ({cfg.output_dir / cfg.name})",
                 index=False)
+    for line in key_legend(cfg):
+        console.print(f"  {line}", markup=False, highlight=False)
     console.print("Conventions and per-image metrics: summary.md and per_image_metrics.csv in each run folder.")
 
 

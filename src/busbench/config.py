@@ -33,6 +33,10 @@ class DataConfig(_Section):
     root: Path | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
+    def describe(self) -> str:
+        """What the key's hash stands for, in words."""
+        return f"{self.dataset} at {self.root or '(generated)'}, options {self.options or 'default'}"
+
     def key(self) -> str:
         """Folder name of this dataset's manifest, split and cache under the output folder."""
         identity = json.dumps({"root": str(self.root), "options": self.options}, sort_keys=True, default=str)
@@ -79,6 +83,12 @@ class ModelConfig(_Section):
         if name not in MODELS:
             raise ValueError(f"unknown model {name!r}; registered: {', '.join(sorted(MODELS))}")
         return name
+
+    def describe(self) -> str:
+        """What the key's hash stands for, in words."""
+        parts = [f"kwargs {self.kwargs}"] if self.kwargs else []
+        parts += [f"init_from {self.init_from}"] if self.init_from else []
+        return f"{self.name} with {', '.join(parts)}" if parts else self.name
 
     def key(self) -> str:
         """Folder name of this model's runs: the name, plus a hash of non-default arguments."""

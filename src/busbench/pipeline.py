@@ -406,11 +406,22 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     return rows
 
 
+def key_legend(cfg: ExperimentConfig) -> list[str]:
+    """One line per dataset or model key with a hash: the settings the hash stands for."""
+    lines = {}
+    for cell in cfg.cells():
+        for key, described in ((cell.data.key(), cell.data.describe()), (cell.model.key(), cell.model.describe())):
+            if key != described:
+                lines[key] = f"{key} = {described}"
+    return [lines[k] for k in sorted(lines)]
+
+
 def _write_tables(rows: list[dict[str, object]], cfg: ExperimentConfig, folds: int, folder: Path) -> None:
     table = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in rows])
     note = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds, tta=", ".join(cfg.eval.tta) or "none")
     notes = sorted({n for r in rows for n in str(r.get("notes", "")).split(" | ") if n})
-    (folder / "summary.md").write_text("\n".join([markdown_table(table), note, *notes]) + "\n")
+    legend = ["Keys: " + "; ".join(key_legend(cfg))] if key_legend(cfg) else []
+    (folder / "summary.md").write_text("\n".join([markdown_table(table), note, *legend, *notes]) + "\n")
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
