@@ -86,9 +86,10 @@ def paired_comparisons(scores: pd.DataFrame) -> pd.DataFrame:
             p = 1.0
         else:
             p = float(stats.wilcoxon(differences, zero_method="wilcox", alternative="two-sided").pvalue)
+        matched = differences.size > 0
         rows.append({"model_a": a, "model_b": b, "units": differences.size,
-                     "median_difference": float(np.median(differences)) if differences.size else np.nan,
-                     "rank_biserial": rank_biserial(differences), "p_value": p})
+                     "median_difference": float(np.median(differences)) if matched else np.nan,
+                     "rank_biserial": rank_biserial(differences) if matched else np.nan, "p_value": p})
     table = pd.DataFrame(rows, columns=["model_a", "model_b", "units", "median_difference", "rank_biserial",
                                         "p_value"])
     table["p_holm"] = holm(table["p_value"].tolist()) if len(table) else []
