@@ -46,7 +46,7 @@ def notes(table: pd.DataFrame) -> str:
     lines = [f"CI: {table['ci'].iloc[0]}."]
     if (table["degenerate_folds"] > 0).any():
         lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
-                     "test set's lesion images; their mean is propped up by normal images predicted empty.")
+                     "test set's lesion images: they predict (almost) nothing.")
     return " ".join(lines)
 
 
