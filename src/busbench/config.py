@@ -117,11 +117,20 @@ class ScheduleConfig(_Section):
     min_lr_ratio: float = Field(0.01, ge=0.0, le=1.0)
 
 
+# select_metric values of earlier versions: both averaged over every validation image.
+LEGACY_SELECT_METRICS = {"dice": "image_dice", "iou": "image_iou"}
+
+
 class TrainConfig(_Section):
     epochs: int = Field(100, ge=1)
     batch_size: int = Field(8, ge=1)
     patience: int | None = Field(20, ge=1)
-    select_metric: Literal["dice", "iou", "loss"] = "dice"
+    # Validation score that picks best.pt. "lesion_dice": mean Dice over the validation images that
+    # have a lesion, so a model that predicts nothing scores 0 and is never selected, however many
+    # normal images the fold holds (an empty prediction scores Dice 1 on each of them). False alarms
+    # on normal images are judged on the test set, not here. "image_dice"/"image_iou": the mean over
+    # all validation images (normal ones included, the old "dice"/"iou"); "loss": lowest loss.
+    select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = "lesion_dice"
     # Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this long.
     freeze_encoder_epochs: int = Field(0, ge=0)
     augmentation: Literal["none", "light", "standard", "strong"] = "standard"
@@ -135,6 +144,12 @@ class TrainConfig(_Section):
     device: str = "auto"
     workers: int = Field(0, ge=0)
     threads: int | None = Field(None, ge=1)
+
+    @field_validator("select_metric", mode="before")
+    @classmethod
+    def _renamed_metric(cls, value: object) -> object:
+        """Run folders written before the rename keep loading, with the meaning they had."""
+        return LEGACY_SELECT_METRICS.get(value, value) if isinstance(value, str) else value
 
 
 class EvalConfig(_Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,22 +13,39 @@ from busbench.config import load_config
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
 
 
+def _empty_case(label: str, dice: float) -> str:
+    """Dice 0 on a normal image is a false alarm, on a lesion image a missed lesion (the fakes
+    predict something wherever Dice > 0)."""
+    if dice == 0:
+        return "false_alarm" if label == "normal" else "missed_lesion"
+    return "both_empty" if label == "normal" else ""
+
+
 def write_run(root: Path, dataset: str, model: str, dice: dict[int, list[float]], labels: list[str],
-              **extra: object) -> Path:
-    """A finished run with the given per-image Dice per fold (other metrics derived from it)."""
-    cfg = load_config(None, ["name=exp", f"output_dir={root}", "model.name=unext", "input.size=64",
-                             f"data.options.seed={abs(hash(dataset)) % 1000}"])
-    cell = root / "exp" / dataset / model
+              experiment: str = "exp", test_set: str | None = None, groups: list[int] | None = None,
+              split_seed: int = 42, case_ids: list[str] | None = None, **extra: object) -> Path:
+    """A finished run with the given per-image Dice per fold (other metrics derived from it).
+
+    ``test_set``: the test_set_sha256 its environment.json records (none written without it);
+    ``groups``: the per-image ``group`` column (left out without it).
+    """
+    cfg = load_config(None, [f"name={experiment}", f"output_dir={root}", "model.name=unext", "input.size=64",
+                             f"data.options.seed={abs(hash(dataset)) % 1000}", f"split.seed={split_seed}"])
+    cell = root / experiment / dataset / model
     cell.mkdir(parents=True, exist_ok=True)
     (cell / "config.yaml").write_text(cfg.to_yaml())
+    if test_set is not None:
+        (cell / "environment.json").write_text(json.dumps({"test_set_sha256": test_set, "split_sha256": "s",
+                                                           "manifest_sha256": "m"}))
     for fold, values in dice.items():
         values = np.asarray(values, dtype=float)
-        case_ids = [f"c{i:02d}" for i in range(len(values))]
-        frame = pd.DataFrame({"fold": fold, "variant": "fold models", "case_id": case_ids,
+        frame = pd.DataFrame({"fold": fold, "variant": "fold models",
+                              "case_id": case_ids or [f"c{i:02d}" for i in range(len(values))],
                               "label": labels, "dice": values, "iou": values / (2 - values), "precision": values,
                               "recall": values, "specificity": 1.0, "accuracy": 1.0, "hd95": 10 * (1 - values),
-                              "empty_case": ["false_alarm" if (lab == "normal" and v == 0) else "" for lab, v in
-                                             zip(labels, values)]})
+                              "empty_case": [_empty_case(label, value) for label, value in zip(labels, values)]})
+        if groups is not None:
+            frame.insert(3, "group", groups)
         (cell / f"fold-{fold}").mkdir(exist_ok=True)
         frame.to_csv(cell / f"fold-{fold}" / "test_metrics.csv", index=False)
         pd.DataFrame({"epoch": [1, 2], "lr": [0.1, 0.1], "train_loss": [0.9, 0.5], "val_loss": [0.8, 0.6],

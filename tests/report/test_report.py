@@ -59,6 +59,9 @@ def test_tables_hold_mean_std_and_mark_the_best(results, tmp_path) -> None:
     markdown = (tmp_path / "out" / "tables" / "busi.md").read_text()
     best = f"**{table.loc['model_a', 'dice_mean']:.3f} ± {table.loc['model_a', 'dice_std']:.3f}**"
     assert best in markdown
+    # these runs have no group column: the unit is the image, and the table says so
+    assert "CI: 95 % bootstrap over 10 images (no group column in the per-image CSVs" in markdown
+    assert "degenerate" not in markdown
     latex = (tmp_path / "out" / "tables" / "busi.tex").read_text()
     assert "\\toprule" in latex and "\\bottomrule" in latex and "\\textbf{" in latex and "model\\_a" in latex
     csv = pd.read_csv(tmp_path / "out" / "tables" / "busi.csv")
@@ -82,6 +85,8 @@ def test_paired_tests_match_scipy_and_holm(results, tmp_path) -> None:
 
 
 def test_statistics_files_keep_their_row_labels(results, tmp_path) -> None:
+    for name, scores in (("model_a", A), ("model_b", B), ("model_c", C)):
+        write_run(results, "busbra", name, scores, LABELS)
     build_report(results, tmp_path / "out", qualitative=False)
     ranks = pd.read_csv(tmp_path / "out" / "statistics" / "average_ranks.csv")
     assert ranks.columns.tolist() == ["model", "average_rank"] and ranks["model"].iloc[0] == "model_a"
@@ -99,13 +104,33 @@ def test_normal_images_are_reported_separately(results, tmp_path) -> None:
 
 
 def test_html_page_holds_tables_and_figures(results, tmp_path) -> None:
-    build_report(results, tmp_path / "out", qualitative=False)
+    report = build_report(results, tmp_path / "out", qualitative=False)
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count("<table>") >= 4 and page.count("data:image/png;base64,") >= 4
     assert "model_a" in page and "<b>" in page and "http" not in page.replace("http-equiv", "")
-    for plot in ("busi_dice_boxplot", "busi_dice_vs_cost", "critical_difference"):
+    for plot in ("busi_dice_boxplot", "busi_dice_vs_cost"):
         assert (tmp_path / "out" / "plots" / f"{plot}.png").is_file()
         assert (tmp_path / "out" / "plots" / f"{plot}.pdf").is_file()
+    # one dataset: no ranks, no Friedman test, no CD diagram
+    assert report.ranks is None and report.friedman is None
+    assert not (tmp_path / "out" / "plots" / "critical_difference.png").exists()
+    assert not (tmp_path / "out" / "statistics" / "friedman.csv").exists()
+
+
+def test_friedman_test_and_cd_diagram_across_two_datasets(results, tmp_path) -> None:
+    other = {"model_a": {1: _scores(0.6), 2: _scores(0.6)}, "model_b": {1: _scores(0.7), 2: _scores(0.7)},
+             "model_c": {1: _scores(0.8), 2: _scores(0.8)}}
+    for name, scores in other.items():
+        write_run(results, "busbra", name, scores, LABELS)
+    report = build_report(results, tmp_path / "out", qualitative=False)
+    means = {d: [np.mean([np.mean(s[1]), np.mean(s[2])]) for s in runs] for d, runs in
+             (("busi", (A, B, C)), ("busbra", other.values()))}
+    expected = stats.friedmanchisquare(*zip(means["busi"], means["busbra"]))
+    assert report.friedman["chi2"] == pytest.approx(expected.statistic)
+    assert report.friedman["p_value"] == pytest.approx(expected.pvalue)
+    written = pd.read_csv(tmp_path / "out" / "statistics" / "friedman.csv")
+    assert written.loc[0, "chi2"] == pytest.approx(expected.statistic) and written.loc[0, "datasets"] == 2
+    assert (tmp_path / "out" / "plots" / "critical_difference.png").is_file()
 
 
 def test_cross_dataset_matrix(tmp_path) -> None:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from busbench.config import ExperimentConfig, load_config
+from busbench.config import ExperimentConfig, TrainConfig, load_config
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import Manifest
 from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.errors import BusbenchError
 from busbench.train import checkpoint
 from busbench.train.seeding import seed_everything
-from busbench.train.trainer import LOG_CSV, build_fold_model, train_fold
+from busbench.train.trainer import LOG_CSV, _score, build_fold_model, train_fold, validate
 
 
 class Interrupted(Exception):
@@ -67,11 +69,12 @@ def test_logs_checkpoints_and_selection(fold_inputs, tmp_path: Path) -> None:
     development, cache = fold_inputs
     state = train_fold(tiny_config(epochs=2), development, cache, 2, tmp_path, torch.device("cpu"))
     log = pd.read_csv(tmp_path / LOG_CSV)
-    assert list(log.columns) == ["epoch", "lr", "train_loss", "val_loss", "val_dice", "val_iou", "seconds"]
+    assert list(log.columns) == ["epoch", "lr", "train_loss", "val_loss", "val_dice", "val_iou", "val_lesion_dice",
+                                 "seconds"]
     assert log["epoch"].tolist() == [1, 2]
     best = checkpoint.load(tmp_path / checkpoint.BEST)
-    assert best["epoch"] == state.best_epoch == int(log["val_dice"].idxmax()) + 1
-    assert best["score"] == pytest.approx(log["val_dice"].max())
+    assert best["epoch"] == state.best_epoch == int(log["val_lesion_dice"].idxmax()) + 1
+    assert best["score"] == pytest.approx(log["val_lesion_dice"].max())
     assert best["model_config"] == {"name": "unet", "kwargs": {"base_channels": 4}, "init_from": None}
 
 
@@ -102,3 +105,55 @@ def test_early_stopping_after_patience(fold_inputs, tmp_path: Path) -> None:
     assert state.stopped_early and state.epoch == 3 and state.best_epoch == 1
     again = train_fold(cfg, development, cache, 1, tmp_path, torch.device("cpu"))
     assert again.epoch == 3  # a finished fold is not trained further
+
+
+class _FixedPrediction(torch.nn.Module):
+    """Logits that put a lesion wherever ``predict(image)`` is true."""
+
+    def __init__(self, predict) -> None:
+        super().__init__()
+        self.predict = predict
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.where(self.predict(image), 10.0, -10.0)
+
+
+def _mostly_normal_validation() -> list[dict[str, torch.Tensor]]:
+    """8 normal 8x8 images and 2 with a 4x4 lesion (pixels 2..5); image = mask, plus a bright
+    artefact at pixel (0, 0) of 2 normal images."""
+    batch = []
+    for i in range(10):
+        mask = torch.zeros(1, 8, 8)
+        if i >= 8:
+            mask[:, 2:6, 2:6] = 1
+        image = mask.clone()
+        if i in (0, 1):
+            image[:, 0, 0] = 1
+        batch.append({"image": image, "mask": mask})
+    return batch
+
+
+def test_an_empty_predictor_loses_the_default_selection_on_mostly_normal_validation() -> None:
+    loader = torch.utils.data.DataLoader(_mostly_normal_validation(), batch_size=4)
+    loss, cpu = torch.nn.BCEWithLogitsLoss(), torch.device("cpu")
+    empty = validate(_FixedPrediction(lambda x: torch.zeros_like(x, dtype=torch.bool)), loader, loss, cpu, None, False)
+    # the real model finds the lesion's upper half (8 of 16 pixels: Dice 2*8/24) and falls for both artefacts
+    real = validate(_FixedPrediction(lambda x: (x > 0.5) & (torch.arange(8).view(8, 1) < 4)), loader, loss, cpu,
+                    None, False)
+    assert empty["val_dice"] == pytest.approx(8 / 10) and empty["val_lesion_dice"] == 0.0
+    assert real["val_dice"] == pytest.approx((6 + 2 * 16 / 24) / 10)
+    assert real["val_lesion_dice"] == pytest.approx(16 / 24)
+    assert TrainConfig().select_metric == "lesion_dice"
+    assert _score(real, TrainConfig().select_metric, 1) > _score(empty, TrainConfig().select_metric, 1)
+    assert _score(empty, "image_dice", 1) > _score(real, "image_dice", 1)  # what the old default chose
+
+
+def test_select_metric_plumbing() -> None:
+    metrics = {"val_loss": 0.3, "val_dice": 0.5, "val_iou": 0.4, "val_lesion_dice": math.nan}
+    assert (_score(metrics, "loss", 1), _score(metrics, "image_dice", 1), _score(metrics, "image_iou", 1)) == (
+        -0.3, 0.5, 0.4)
+    with pytest.raises(BusbenchError, match="select_metric=lesion_dice: fold 2's validation cases hold no lesion"):
+        _score(metrics, "lesion_dice", 2)
+    # run folders written before the rename load with the meaning they had
+    assert TrainConfig(select_metric="dice").select_metric == "image_dice"
+    assert TrainConfig(select_metric="iou").select_metric == "image_iou"

@@ -3,6 +3,10 @@
 Each fold model is scored on the same held-out test set; a fold's score is the mean over test
 images, and the table reports the mean and sample standard deviation (ddof=1) of the k fold
 scores. Empty-mask cases are counted per fold model and reported beside every table.
+
+A fold model that misses at least 90 % of the test set's lesion images is flagged as degenerate:
+it has learnt to predict (almost) nothing, and its mean can still look good on a test set rich in
+normal images, where an empty prediction scores Dice 1. The summary counts such fold models.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import pandas as pd
 from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, METRICS, MISSED_LESION
 
 EMPTY_CASES = (BOTH_EMPTY, MISSED_LESION, FALSE_ALARM)
+DEGENERATE = "degenerate"  # a fold model that misses >= DEGENERATE_MISSED_SHARE of the lesion images
+DEGENERATE_MISSED_SHARE = 0.9
 FOLD_MODELS = "fold models"  # mean ± std over the k fold models
 ENSEMBLE = "ensemble"  # the k fold models' probabilities averaged: one model, no std
 ENSEMBLE_POSTPROCESSED = "ensemble + post-processing"
@@ -24,13 +30,19 @@ def fold_summaries(per_image: pd.DataFrame) -> pd.DataFrame:
     summary["test_images"] = grouped.size()
     for case in EMPTY_CASES:
         summary[case] = grouped["empty_case"].apply(lambda s, c=case: int((s == c).sum()))
+    # a lesion image has a non-empty ground truth: found ("") or missed
+    summary["lesion_images"] = grouped["empty_case"].apply(lambda s: int(s.isin(["", MISSED_LESION]).sum()))
+    lesion_images = summary["lesion_images"].where(summary["lesion_images"] > 0)  # none: NaN, never flagged
+    summary["missed_lesion_share"] = summary[MISSED_LESION] / lesion_images
+    summary[DEGENERATE] = summary["missed_lesion_share"] >= DEGENERATE_MISSED_SHARE
     return summary
 
 
 def mean_std(folds: pd.DataFrame) -> dict[str, float]:
-    """Mean and sample std over fold models of every column of ``fold_summaries``."""
-    result: dict[str, float] = {"folds": float(len(folds))}
-    for column in folds.columns:
+    """Mean and sample std over fold models of every column of ``fold_summaries``, and the number
+    of degenerate fold models (``degenerate_folds``)."""
+    result: dict[str, float] = {"folds": float(len(folds)), "degenerate_folds": float(folds[DEGENERATE].sum())}
+    for column in folds.columns.drop(DEGENERATE):
         result[f"{column}_mean"] = float(folds[column].mean())
         result[f"{column}_std"] = float(folds[column].std(ddof=1)) if len(folds) > 1 else 0.0
     return result
@@ -56,4 +68,14 @@ def formatted(row: dict[str, object], digits: int = 3) -> dict[str, str]:
         if name in EMPTY_CASES and not spread:
             places = 0
         out[title] = f"{mean:.{places}f} ± {std:.{places}f}" if spread else f"{mean:.{places}f}"
+    out[DEGENERATE_TITLE] = degenerate_mark(row)
     return out
+
+
+DEGENERATE_TITLE = f"degenerate (miss ≥ {DEGENERATE_MISSED_SHARE:.0%} of lesions)"
+
+
+def degenerate_mark(row: dict[str, object]) -> str:
+    """"" when no model of the row is degenerate, else a visible mark with how many are."""
+    count, folds = int(float(row["degenerate_folds"])), int(float(row["folds"]))  # type: ignore[arg-type]
+    return "" if count == 0 else f"⚠ {count} of {folds}"

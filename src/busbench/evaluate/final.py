@@ -17,6 +17,7 @@ from busbench.config import EvalConfig
 from busbench.data.access import held_out_test_ids
 from busbench.data.cache import Cache
 from busbench.data.manifest import Manifest
+from busbench.data.split import read_split
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.metrics import image_metrics
 from busbench.evaluate.postprocess import PostProcessing
@@ -27,9 +28,12 @@ def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: 
                    dtype: torch.dtype | None = None) -> pd.DataFrame:
     """One row per test image and variant (a named post-processing of the same prediction).
 
-    ``models`` are averaged (one fold model, or all of them as an ensemble) with ``cfg.tta``.
+    ``models`` are averaged (one fold model, or all of them as an ensemble) with ``cfg.tta``. Each
+    row carries the image's ``group`` from the split (its patient and duplicate images): images of
+    one group are not independent, so the report resamples and pairs whole groups.
     """
     case_ids = held_out_test_ids(split_path, manifest)
+    group_of = {case["case_id"]: int(case["group"]) for case in read_split(split_path, manifest)["cases"]}
     rows_by_id = manifest.frame.set_index("case_id", drop=False)
     records = []
     for case_id, probability in original_size_probabilities(models, cache, case_ids, device, cfg.batch_size,
@@ -39,5 +43,6 @@ def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: 
         mask = probability >= cfg.threshold
         for variant, post in variants.items():
             metrics = image_metrics(post.apply(mask), truth, cfg.hd95)
-            records.append({"variant": variant, "case_id": case_id, "label": row["label"], **metrics})
+            records.append({"variant": variant, "case_id": case_id, "group": group_of[case_id], "label": row["label"],
+                            **metrics})
     return pd.DataFrame(records)

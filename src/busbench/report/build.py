@@ -1,12 +1,19 @@
 """`busbench report`: a results folder -> tables, statistics, plots and one HTML page.
 
-Per dataset, every model is scored on the same held-out test images:
+One table per dataset and test set (``tables_by_test_set``): a table and its statistics only
+ever hold runs scored on the same test images.
 
 * a fold model's score on an image is averaged over the k fold models for the per-image
-  statistics (bootstrap CIs, paired tests); the table's mean ± std is over the k fold models;
+  statistics; the table's mean ± std is over the k fold models;
+* the unit of the statistics is the split's group (a patient with her images and their
+  duplicates, ``IndependentUnits``): bootstrap CIs draw whole groups, and the paired tests compare the
+  models' per-group means. Without a ``group`` column (older runs) the unit is the image, and the
+  table says so;
 * the paired tests compare fold-model rows only (ensembles are a different kind of model);
+* fold models that miss at least 90 % of the lesion images are marked in the tables;
 * normal images are also reported on their own: the false-positive rate (share of normal test
-  images with any predicted lesion) and the Dice on lesion images only.
+  images with any predicted lesion) and the Dice on lesion images only;
+* across datasets: average ranks, Friedman's test and, with two or more datasets, the CD diagram.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from busbench.data.io import read_image
 from busbench.data.manifest import load_manifest
@@ -26,14 +35,16 @@ from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
 from busbench.progress import progress
 from busbench.report import plots
-from busbench.report.collect import RunResults, collect_runs
+from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
 from busbench.report.complexity import find_profiles, model_cost
 from busbench.report.html import write_html
 from busbench.report.markdown import markdown_table
 from busbench.report.statistics import (
     average_ranks,
     bootstrap_ci,
+    cluster_means,
     critical_difference,
+    friedman_test,
     p_value_matrix,
     paired_comparisons,
 )
@@ -45,19 +56,57 @@ MAX_QUALITATIVE_MODELS = 6
 
 @dataclass
 class Report:
-    """Everything the HTML page shows; the files are written as they are made."""
+    """Everything the HTML page shows; the files are written as they are made. Tables and their
+    statistics are keyed by ``RunTable.key``."""
 
     out: Path
     runs: list[RunResults]
     skipped: list[str]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # "busi — test set 3f2a9c1b (seed 42, 20 %)"
+    ci_units: dict[str, str] = field(default_factory=dict)  # what the CIs resample and the tests pair
     comparisons: dict[str, pd.DataFrame] = field(default_factory=dict)
     p_values: dict[str, pd.DataFrame] = field(default_factory=dict)
     normal: pd.DataFrame | None = None
     ranks: pd.Series | None = None
     cd: float | None = None
+    friedman: dict[str, float] | None = None  # friedman_test over the ranked datasets
+    ranked_tables: list[str] = field(default_factory=list)  # the table of each dataset the ranks use
     cross: pd.DataFrame | None = None
     figures: dict[str, list[Path]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IndependentUnits:
+    """The independent units of one test set: a cluster label per test image (index: case_id)."""
+
+    clusters: pd.Series
+    grouped: bool  # False: no group column in the per-image CSVs, every image is its own unit
+
+    def description(self) -> str:
+        images = len(self.clusters)
+        if not self.grouped:
+            return (f"95 % bootstrap over {images} images (no group column in the per-image CSVs: images "
+                    "treated as independent)")
+        return f"95 % cluster bootstrap over {self.clusters.nunique()} patients/duplicate groups ({images} images)"
+
+    def paired_unit(self) -> str:
+        return "per-group mean Dice" if self.grouped else "per-image Dice"
+
+
+def independent_units(runs: list[RunResults]) -> IndependentUnits:
+    """Images that any run's split puts in one group form one unit (the runs' splits agree as a
+    rule; where they do not, the linked groups merge)."""
+    frames = [run.per_image for run in runs]
+    images = sorted(set().union(*(frame["case_id"] for frame in frames)))
+    if not all("group" in frame for frame in frames):
+        return IndependentUnits(pd.Series(range(len(images)), index=images), grouped=False)
+    position = {case_id: i for i, case_id in enumerate(images)}
+    links = pd.concat([frame[["case_id", "group"]].assign(run=i) for i, frame in enumerate(frames)])
+    anchor = links.groupby(["run", "group"])["case_id"].transform("first")  # each image linked to its group's first
+    graph = coo_matrix((np.ones(len(links)), (links["case_id"].map(position), anchor.map(position))),
+                       shape=(len(images), len(images)))
+    return IndependentUnits(pd.Series(connected_components(graph, directed=False)[1], index=images), grouped=True)
 
 
 def image_scores(per_image: pd.DataFrame, metric: str) -> pd.Series:
@@ -65,7 +114,8 @@ def image_scores(per_image: pd.DataFrame, metric: str) -> pd.Series:
     return per_image.groupby("case_id")[metric].mean()
 
 
-def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.DataFrame) -> dict[str, object]:
+def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.DataFrame,
+         units: IndependentUnits) -> dict[str, object]:
     summary = mean_std(fold_summaries(per_image))
     name = run.model if variant == FOLD_MODELS else f"{run.model} ({variant})"
     row: dict[str, object] = {"dataset": run.dataset, "model": name, "variant": variant}
@@ -73,51 +123,69 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
         row[f"{metric}_mean"] = summary[f"{metric}_mean"]
         row[f"{metric}_std"] = summary[f"{metric}_std"] if variant == FOLD_MODELS else np.nan
     for metric in ("dice", "hd95"):
-        row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(image_scores(per_image, metric).to_numpy())
+        scores = image_scores(per_image, metric)
+        row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
+            scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
     row.update(model_cost(run.config, profiles))
     row["test_images"] = per_image["case_id"].nunique()
+    row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
+    row["ci"] = units.description()
     return row
 
 
-def dataset_table(runs: list[RunResults], profiles: pd.DataFrame) -> pd.DataFrame:
+def dataset_table(runs: list[RunResults], profiles: pd.DataFrame, units: IndependentUnits) -> pd.DataFrame:
     rows = []
     for run in runs:
-        rows.append(_row(run, FOLD_MODELS, run.per_image, profiles))
+        rows.append(_row(run, FOLD_MODELS, run.per_image, profiles, units))
         if run.ensemble is not None:
             for variant, scores in run.ensemble.groupby("variant", sort=False):
-                rows.append(_row(run, str(variant), scores.assign(fold=0), profiles))
+                rows.append(_row(run, str(variant), scores.assign(fold=0), profiles, units))
     return pd.DataFrame(rows)
 
 
-def normal_and_lesion(runs: list[RunResults]) -> pd.DataFrame:
+def normal_and_lesion(tables: list[RunTable]) -> pd.DataFrame:
     rows = []
-    for run in runs:
-        normal = run.per_image[run.per_image["label"] == "normal"]
-        lesion = run.per_image[run.per_image["label"] != "normal"]
-        fpr = normal.groupby("fold")["empty_case"].apply(lambda s: float((s == FALSE_ALARM).mean()))
-        dice = lesion.groupby("fold")["dice"].mean()
-        rows.append({"dataset": run.dataset, "model": run.model, "normal_images": normal["case_id"].nunique(),
-                     "false_positive_rate_mean": fpr.mean() if len(fpr) else np.nan,
-                     "false_positive_rate_std": fpr.std(ddof=1) if len(fpr) > 1 else np.nan,
-                     "lesion_images": lesion["case_id"].nunique(), "lesion_dice_mean": dice.mean(),
-                     "lesion_dice_std": dice.std(ddof=1) if len(dice) > 1 else np.nan})
+    for table in tables:
+        for run in table.runs:
+            normal = run.per_image[run.per_image["label"] == "normal"]
+            lesion = run.per_image[run.per_image["label"] != "normal"]
+            fpr = normal.groupby("fold")["empty_case"].apply(lambda s: float((s == FALSE_ALARM).mean()))
+            dice = lesion.groupby("fold")["dice"].mean()
+            rows.append({"dataset": run.dataset, "test_set": table.key, "model": run.model,
+                         "normal_images": normal["case_id"].nunique(),
+                         "false_positive_rate_mean": fpr.mean() if len(fpr) else np.nan,
+                         "false_positive_rate_std": fpr.std(ddof=1) if len(fpr) > 1 else np.nan,
+                         "lesion_images": lesion["case_id"].nunique(), "lesion_dice_mean": dice.mean(),
+                         "lesion_dice_std": dice.std(ddof=1) if len(dice) > 1 else np.nan})
     return pd.DataFrame(rows)
 
 
-def cross_dataset_matrix(runs: list[RunResults]) -> pd.DataFrame | None:
-    """Mean Dice of fold models trained on one dataset (rows) and tested on another (columns)."""
+def cross_dataset_matrix(tables: list[RunTable]) -> pd.DataFrame | None:
+    """Mean Dice of fold models trained on one dataset's table (rows) and tested on another (columns)."""
     rows = []
-    for run in runs:
-        rows.append({"model": run.model, "trained_on": run.dataset, "tested_on": run.dataset,
-                     "dice": run.per_image.groupby("fold")["dice"].mean().mean()})
-        if run.cross is not None:
-            for tested_on, scores in run.cross.groupby("test_dataset"):
-                rows.append({"model": run.model, "trained_on": run.dataset, "tested_on": tested_on,
-                             "dice": scores.groupby("fold")["dice"].mean().mean()})
+    for table in tables:
+        for run in table.runs:
+            rows.append({"model": run.model, "trained_on": table.key, "tested_on": table.key,
+                         "dice": run.per_image.groupby("fold")["dice"].mean().mean()})
+            if run.cross is not None:
+                for tested_on, scores in run.cross.groupby("test_dataset"):
+                    rows.append({"model": run.model, "trained_on": table.key, "tested_on": tested_on,
+                                 "dice": scores.groupby("fold")["dice"].mean().mean()})
     frame = pd.DataFrame(rows)
-    if frame["tested_on"].nunique() < 2 or not any(r.cross is not None for r in runs):
+    if frame["tested_on"].nunique() < 2 or not any(r.cross is not None for t in tables for r in t.runs):
         return None
     return frame.pivot_table(index=["model", "trained_on"], columns="tested_on", values="dice")
+
+
+def ranked_tables(tables: list[RunTable]) -> list[RunTable]:
+    """One table per dataset for the ranks across datasets (two test sets of one dataset are not
+    two datasets): the one with the most runs, the first by key on a tie."""
+    chosen: dict[str, RunTable] = {}
+    for table in tables:
+        dataset = table.runs[0].dataset
+        if dataset not in chosen or len(table.runs) > len(chosen[dataset].runs):
+            chosen[dataset] = table
+    return list(chosen.values())
 
 
 def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Path | None:
@@ -147,56 +215,74 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    """``path``.csv and ``path``.md; a named index (model names, ...) is written as columns."""
+    """``path``.csv and ``path``.md; a named index (model names, ...) is written as columns, and a
+    missing value (a test that could not be made) as "n/a" in the Markdown."""
     path.parent.mkdir(parents=True, exist_ok=True)
     named = frame.index.names != [None]
     shown = frame.reset_index() if named else frame
     shown.to_csv(path.with_suffix(".csv"), index=False, lineterminator="\n", float_format="%.6f")
-    path.with_suffix(".md").write_text(markdown_table(shown.round(4)))
+    rounded = shown.round(4)
+    path.with_suffix(".md").write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")))
+
+
+def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
+    """One test set's table, paired tests and figures."""
+    key, units = table.key, independent_units(table.runs)
+    frame = dataset_table(table.runs, profiles, units)
+    report.tables[key], report.titles[key], report.ci_units[key] = frame, table.title, units.description()
+    (report.out / "tables").mkdir(parents=True, exist_ok=True)
+    frame.to_csv(report.out / "tables" / f"{key}.csv", index=False, lineterminator="\n", float_format="%.6f")
+    (report.out / "tables" / f"{key}.md").write_text(f"{table.title}\n\n" + to_markdown(frame))
+    (report.out / "tables" / f"{key}.tex").write_text(
+        to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"))
+    scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
+    comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
+    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))
+    _write(comparisons, report.out / "statistics" / f"{key}_comparisons")
+    _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values")
+    figures = [plots.dice_boxplot(scores, table.title, report.out / "plots" / f"{key}_dice_boxplot"),
+               plots.accuracy_vs_cost(frame[frame["variant"] == FOLD_MODELS], table.title,
+                                      report.out / "plots" / f"{key}_dice_vs_cost")]
+    if qualitative:
+        grid = _qualitative(table.runs, scores, report.out / "plots" / f"{key}_qualitative")
+        figures += [grid] if grid is not None else []
+    figures += [plots.training_curves(run.logs, f"{run.model} on {table.title}",
+                                      report.out / "plots" / f"{key}_{run.model}_training")
+                for run in table.runs if run.logs]
+    report.figures[key] = figures
+
+
+def _report_ranks(report: Report, tables: list[RunTable]) -> None:
+    """Average ranks, Friedman's test and the CD diagram over datasets: only with two or more
+    datasets and two or more models scored on all of them."""
+    chosen = ranked_tables(tables)
+    fold_models = {t.runs[0].dataset: report.tables[t.key].query("variant == @FOLD_MODELS") for t in chosen}
+    dice = pd.DataFrame({dataset: table.set_index("model")["dice_mean"] for dataset, table in fold_models.items()}).T
+    common = dice.dropna(axis=1)
+    if common.shape[0] < 2 or common.shape[1] < 2:
+        return
+    report.ranked_tables = [t.key for t in chosen]
+    report.ranks = average_ranks(common)
+    report.cd = critical_difference(common.shape[1], common.shape[0])
+    report.friedman = friedman_test(common)
+    _write(report.ranks.rename("average_rank").to_frame(), report.out / "statistics" / "average_ranks")
+    _write(pd.DataFrame([{**report.friedman, "tables": ", ".join(report.ranked_tables)}]),
+           report.out / "statistics" / "friedman")
+    report.figures["ranks"] = [plots.critical_difference_diagram(report.ranks, report.cd, common.shape[0],
+                                                                 report.out / "plots" / "critical_difference")]
 
 
 def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Report:
     runs, skipped = collect_runs(results_dir)
     report = Report(Path(out), runs, skipped)
     profiles = find_profiles(results_dir)
-    by_dataset: dict[str, list[RunResults]] = {}
-    for run in runs:
-        by_dataset.setdefault(run.dataset, []).append(run)
-    for dataset, dataset_runs in progress(list(by_dataset.items()), "Reporting", total=len(by_dataset)):
-        table = dataset_table(dataset_runs, profiles)
-        report.tables[dataset] = table
-        (report.out / "tables").mkdir(parents=True, exist_ok=True)
-        table.to_csv(report.out / "tables" / f"{dataset}.csv", index=False, lineterminator="\n", float_format="%.6f")
-        (report.out / "tables" / f"{dataset}.md").write_text(to_markdown(table))
-        (report.out / "tables" / f"{dataset}.tex").write_text(
-            to_latex(table, f"Segmentation on {dataset}: held-out test set, mean ± std over fold models"))
-        scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in dataset_runs})
-        comparisons = paired_comparisons(scores)
-        report.comparisons[dataset], report.p_values[dataset] = comparisons, p_value_matrix(comparisons, list(scores))
-        _write(comparisons, report.out / "statistics" / f"{dataset}_comparisons")
-        _write(report.p_values[dataset], report.out / "statistics" / f"{dataset}_p_values")
-        figures = [plots.dice_boxplot(scores, dataset, report.out / "plots" / f"{dataset}_dice_boxplot"),
-                   plots.accuracy_vs_cost(table[table["variant"] == FOLD_MODELS], dataset,
-                                          report.out / "plots" / f"{dataset}_dice_vs_cost")]
-        if qualitative:
-            grid = _qualitative(dataset_runs, scores, report.out / "plots" / f"{dataset}_qualitative")
-            figures += [grid] if grid is not None else []
-        figures += [plots.training_curves(run.logs, f"{run.model} on {dataset}",
-                                          report.out / "plots" / f"{dataset}_{run.model}_training")
-                    for run in dataset_runs if run.logs]
-        report.figures[dataset] = figures
-    report.normal = normal_and_lesion(runs)
+    tables = tables_by_test_set(runs)
+    for table in progress(tables, "Reporting", total=len(tables)):
+        _report_table(report, table, profiles, qualitative)
+    report.normal = normal_and_lesion(tables)
     _write(report.normal, report.out / "normal_and_lesion_images")
-    dice = pd.DataFrame({d: {t["model"][i]: t["dice_mean"][i] for i in t.index if t["variant"][i] == FOLD_MODELS}
-                         for d, t in report.tables.items()}).T
-    common = dice.dropna(axis=1)
-    if common.shape[1] >= 2:
-        report.ranks = average_ranks(common)
-        report.cd = critical_difference(common.shape[1], common.shape[0])
-        _write(report.ranks.rename("average_rank").to_frame(), report.out / "statistics" / "average_ranks")
-        report.figures["ranks"] = [plots.critical_difference_diagram(report.ranks, report.cd, common.shape[0],
-                                                                     report.out / "plots" / "critical_difference")]
-    report.cross = cross_dataset_matrix(runs)
+    _report_ranks(report, tables)
+    report.cross = cross_dataset_matrix(tables)
     if report.cross is not None:
         _write(report.cross, report.out / "cross_dataset")
     write_html(report)

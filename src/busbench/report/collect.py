@@ -3,10 +3,16 @@
 A run folder is one ``busbench run`` writes (``config.yaml`` beside ``fold-<k>/`` folders). Only
 finished runs (every fold's ``test_metrics.csv`` present) are reported; the others are listed as
 skipped with the reason.
+
+Runs are compared only on the same test images: ``tables_by_test_set`` puts runs of one dataset
+into one table only when their ``environment.json`` records the same ``test_set_sha256``, so
+two split seeds of a dataset make two tables, never one table with mixed paired tests.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,11 +35,32 @@ class RunResults:
     per_image: pd.DataFrame  # fold models: fold, case_id, label, metrics, empty_case
     ensemble: pd.DataFrame | None  # variant, case_id, ... (ensemble rows), if scored
     cross: pd.DataFrame | None  # scores on other datasets' test sets, if any
+    test_set: str  # test_set_sha256 of environment.json, else a sha256 of the scored case ids
+    test_set_source: str  # "environment.json" or "case ids" (environment.json lacks the checksum)
     logs: dict[int, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass
+class RunTable:
+    """Runs of one dataset scored on one test set: one table and its statistics."""
+
+    key: str  # file name: the dataset, or ``<dataset>-<test set>`` when the dataset has several
+    title: str  # e.g. "busi — test set 3f2a9c1b (seed 42, 20 %)"
+    runs: list[RunResults]
 
 
 def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False)
+
+
+def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
+    """The run's test set checksum and where it came from."""
+    environment = path / "environment.json"
+    recorded = json.loads(environment.read_text()).get("test_set_sha256") if environment.is_file() else None
+    if recorded:
+        return str(recorded), "environment.json"
+    ids = "\n".join(sorted(per_image["case_id"].unique()))
+    return hashlib.sha256(ids.encode()).hexdigest(), "case ids"
 
 
 def load_run(path: Path) -> RunResults | str:
@@ -48,7 +75,8 @@ def load_run(path: Path) -> RunResults | str:
     cross = _read(path / CROSS_CSV) if (path / CROSS_CSV).is_file() else None
     logs = {int(f.name.split("-")[1]): pd.read_csv(f / "log.csv") for f in folds if (f / "log.csv").is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
-    return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross, logs)
+    return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
+                      *test_set_identity(path, per_image), logs)
 
 
 def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
@@ -64,3 +92,31 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
         raise BusbenchError(f"{results_dir}: no finished busbench runs found; run `busbench run CONFIG` first"
                             + (f" ({len(skipped)} unfinished)" if skipped else ""))
     return runs, skipped
+
+
+def _split_description(run: RunResults) -> str:
+    split = run.config.split
+    if split.official:
+        return f"official fold {split.official_test_fold}"
+    return f"seed {split.seed}, {split.test_size * 100:g} %"
+
+
+def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
+    """One table per (dataset, test set); two runs of one model name in one table are an error."""
+    grouped: dict[tuple[str, str], list[RunResults]] = {}
+    for run in runs:
+        grouped.setdefault((run.dataset, run.test_set), []).append(run)
+    per_dataset = pd.Series([dataset for dataset, _ in grouped]).value_counts()
+    tables = []
+    for (dataset, test_set), members in sorted(grouped.items()):
+        seen: dict[str, Path] = {}
+        for run in members:
+            if run.model in seen:
+                raise BusbenchError(f"{seen[run.model]} and {run.path}: two runs of model {run.model!r} on one test "
+                                    f"set of {dataset}; report them from separate results folders, or rename one")
+            seen[run.model] = run.path
+        source = "" if members[0].test_set_source == "environment.json" else ", from case ids"
+        title = f"{dataset} — test set {test_set[:8]} ({_split_description(members[0])}{source})"
+        key = dataset if per_dataset[dataset] == 1 else f"{dataset}-{test_set[:8]}"
+        tables.append(RunTable(key, title, members))
+    return tables

@@ -3,13 +3,16 @@
 Model | Dice | IoU | HD95 | Precision | Recall (mean ± std over fold models) | Dice 95 % CI |
 HD95 95 % CI | Params (M) | GFLOPs | FPS, then the fold ensemble rows. The best value of each column
 is marked (bold): highest for overlap metrics and FPS, lowest for HD95, parameters and GFLOPs.
-Written as CSV (numbers), Markdown and LaTeX (booktabs).
+A model with degenerate fold models (missing at least 90 % of the lesion images) carries a
+visible mark after its name. Every table states the unit its CIs resample (``ci``). Written as
+CSV (numbers), Markdown and LaTeX (booktabs).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from busbench.evaluate.aggregate import DEGENERATE_MISSED_SHARE, degenerate_mark
 from busbench.report.markdown import markdown_table
 
 METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
@@ -33,9 +36,23 @@ def _cell(row: pd.Series, column: str, digits: int) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def _model_name(row: pd.Series) -> str:
+    mark = degenerate_mark(row.to_dict())
+    return f"{row['model']} {mark} degenerate" if mark else str(row["model"])
+
+
+def notes(table: pd.DataFrame) -> str:
+    """What a reader needs beside the numbers: the CI unit, and what a degenerate mark means."""
+    lines = [f"CI: {table['ci'].iloc[0]}."]
+    if (table["degenerate_folds"] > 0).any():
+        lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
+                     "test set's lesion images: they predict (almost) nothing.")
+    return " ".join(lines)
+
+
 def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     """Strings for a dataset table; best values wrapped in ``bold`` (prefix, suffix)."""
-    out = pd.DataFrame({"Model": table["model"]})
+    out = pd.DataFrame({"Model": [_model_name(row) for _, row in table.iterrows()]})
     for column, title in METRIC_COLUMNS.items():
         digits = 2 if column == "hd95" else 3
         best = best_rows(table, column)
@@ -57,11 +74,12 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    return markdown_table(display_table(table, ("**", "**")))
+    return markdown_table(display_table(table, ("**", "**"))) + "\n" + notes(table) + "\n"
 
 
 def _latex_escape(text: str) -> str:
-    for char, escaped in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
+    for char, escaped in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
+                          ("±", "$\\pm$"), ("–", "--"), ("—", "---"), ("≥", "$\\geq$"), ("⚠", "(!)")):
         text = text.replace(char, escaped)
     return text
 
@@ -71,12 +89,11 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
     shown = display_table(table, (start, end))
     header = " & ".join(_latex_escape(c) for c in shown.columns)
     lines = [
-        "\\begin{table}[t]", "\\centering", f"\\caption{{{_latex_escape(caption)}}}",
+        "\\begin{table}[t]", "\\centering", f"\\caption{{{_latex_escape(caption + '. ' + notes(table))}}}",
         "\\begin{tabular}{l" + "c" * (len(shown.columns) - 1) + "}", "\\toprule", header + " \\\\", "\\midrule",
     ]
     for _, row in shown.iterrows():
-        cells = [_latex_escape(str(v)).replace("±", "$\\pm$").replace("–", "--").replace(start, "\\textbf{")
-                 .replace(end, "}") for v in row]
+        cells = [_latex_escape(str(v)).replace(start, "\\textbf{").replace(end, "}") for v in row]
         lines.append(" & ".join(cells) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return "\n".join(lines) + "\n"

@@ -112,9 +112,10 @@ def _to_device(batch: dict[str, object], device: torch.device,
 @torch.no_grad()
 def validate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
              dtype: torch.dtype | None, channels_last: bool) -> dict[str, float]:
-    """Mean loss, Dice and IoU over validation images at the network's resolution."""
+    """Mean loss, Dice and IoU over validation images at the network's resolution, and the Dice
+    over the images with a lesion only (NaN without any), which an empty prediction cannot win."""
     model.eval()
-    losses, dices, ious = [], [], []
+    losses, dices, ious, has_lesion = [], [], [], []
     for batch in loader:
         image, mask = _to_device(batch, device, channels_last)
         with autocast(device, dtype):
@@ -123,13 +124,25 @@ def validate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: t
         dice, iou = batch_overlap(logits > 0, mask > 0.5)
         dices.append(dice)
         ious.append(iou)
+        has_lesion.append((mask > 0.5).flatten(1).any(1).cpu())
     n = sum(len(d) for d in dices)
-    return {"val_loss": sum(losses) / n, "val_dice": float(torch.cat(dices).mean()),
-            "val_iou": float(torch.cat(ious).mean())}
+    dice, lesion = torch.cat(dices).cpu(), torch.cat(has_lesion)
+    return {"val_loss": sum(losses) / n, "val_dice": float(dice.mean()), "val_iou": float(torch.cat(ious).mean()),
+            "val_lesion_dice": float(dice[lesion].mean()) if lesion.any() else math.nan}
 
 
-def _score(metrics: dict[str, float], select: str) -> float:
-    return -metrics["val_loss"] if select == "loss" else metrics[f"val_{select}"]
+# train.select_metric -> the ``validate`` value it maximises (the loss is minimised)
+SELECTED_VALUE = {"lesion_dice": "val_lesion_dice", "image_dice": "val_dice", "image_iou": "val_iou"}
+
+
+def _score(metrics: dict[str, float], select: str, fold: int) -> float:
+    if select == "loss":
+        return -metrics["val_loss"]
+    score = metrics[SELECTED_VALUE[select]]
+    if math.isnan(score):
+        raise BusbenchError(f"train.select_metric={select}: fold {fold}'s validation cases hold no lesion image, so "
+                            "it cannot be scored; split with fewer folds or set train.select_metric=loss")
+    return score
 
 
 def _log_epoch(fold: int, state: TrainingState, epochs: int, per_epoch: float) -> None:
@@ -211,7 +224,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
             total += float(loss.detach()) * len(image)
             seen += len(image)
         metrics = validate(network, val_loader, loss_fn, device, dtype, tc.channels_last)
-        score = _score(metrics, tc.select_metric)
+        score = _score(metrics, tc.select_metric, fold)
         state.epoch = epoch
         if score > state.best_score:
             state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
