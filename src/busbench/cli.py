@@ -28,7 +28,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
-from busbench.log import last_saved, setup_logging
+from busbench.log import last_saved, progress_to_stderr, setup_logging
 from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.profile import profile_models
 from busbench.pipeline import key_legend, plan_jobs, run_experiment
@@ -233,6 +233,7 @@ def jobs(
     GNU parallel (`parallel < jobs.txt`) or a Snakemake rule. Finished folds are skipped on reruns, and
     the job that finishes a cell's last fold writes its tables.
     """
+    progress_to_stderr()
     cfg = load_config(_config_path(config), set_)
     overrides = " ".join(f"--set {shlex.quote(item)}" for item in set_)
     for cell_name, fold in plan_jobs(cfg):

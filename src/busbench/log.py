@@ -18,12 +18,29 @@ logger = logging.getLogger("busbench")
 _last_saved: list[str] = []
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` (or, for commands whose stdout is their product, such as
+    ``jobs``, ``sys.stderr``) is at the time: test capture replaces them, and a stream captured at
+    start-up may be closed by the time a later line is written."""
+
+    to_stderr = False
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr if self.to_stderr else sys.stdout
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def setup_logging(quiet: bool = False, log_file: Path | None = None) -> None:
     """Send busbench's lines to stdout (flushed per line) and, if given, to ``log_file``."""
     logger.handlers.clear()
+    _StdoutHandler.to_stderr = False
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    console = logging.StreamHandler(sys.stdout)
+    console = _StdoutHandler()
     console.setLevel(logging.WARNING if quiet else logging.INFO)
     console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     logger.addHandler(console)
@@ -32,6 +49,11 @@ def setup_logging(quiet: bool = False, log_file: Path | None = None) -> None:
         to_file = logging.FileHandler(log_file)
         to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(to_file)
+
+
+def progress_to_stderr() -> None:
+    """Keep standard output for a command's product (``busbench jobs > jobs.txt``)."""
+    _StdoutHandler.to_stderr = True
 
 
 def duration(seconds: float) -> str:
