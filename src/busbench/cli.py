@@ -22,7 +22,7 @@ from busbench.data.cache import build_cache
 from busbench.data.geometry import RESIZE_MODES
 from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
 from busbench.data.manifest import load_manifest
-from busbench.data.prepare import PROBLEMS_CSV, PrepareResult, prepare_dataset
+from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
 from busbench.data.split import SPLIT_FILE, SplitSettings, plan_split, write_split
 from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
@@ -39,7 +39,6 @@ from busbench.train.device import resolve_device
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
 
-SHOWN_PROBLEMS = 10
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
 
@@ -75,10 +74,15 @@ def _report_prepare(result: PrepareResult, out: Path) -> None:
 def prepare(
     dataset: Annotated[str, typer.Argument(help=f"Dataset adapter: {', '.join(sorted(ADAPTERS))}.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for manifest.csv (outside the dataset).")],
-    root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder as distributed.")] = None,
+    root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder (a public one as distributed).")] = None,
     option: Annotated[list[str], typer.Option("-o", "--option", help="Adapter option KEY=VALUE.")] = [],  # noqa: B006
 ) -> None:
-    """Read a dataset in its authors' layout and write its manifest."""
+    """Read a public dataset in its authors' layout, or your own folder (`folder`), and write its manifest.
+
+    Your own folder pairs images and masks by stem, by templates (-o image=images/{id}.png
+    -o mask=masks/mask_{id}.png), by regexes with a group (?P<id>...), or by a CSV (-o pairs_csv=list.csv);
+    -o name=NAME names it in tables. A failed prepare still writes prepare_problems.csv.
+    """
     if root is None:
         if dataset != "synthetic":
             raise BusbenchError(f"--root is required for dataset {dataset!r}: the folder the dataset was unpacked into")
