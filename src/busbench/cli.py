@@ -74,7 +74,7 @@ def _report_prepare(result: PrepareResult, out: Path) -> None:
 def prepare(
     dataset: Annotated[str, typer.Argument(help=f"Dataset adapter: {', '.join(sorted(ADAPTERS))}.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for manifest.csv (outside the dataset).")],
-    root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder (a public one as distributed).")] = None,
+    root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder.")] = None,
     option: Annotated[list[str], typer.Option("-o", "--option", help="Adapter option KEY=VALUE.")] = [],  # noqa: B006
 ) -> None:
     """Read a public dataset in its authors' layout, or your own folder (`folder`), and write its manifest.
