@@ -233,18 +233,18 @@ def predict(
     unknown = sorted(set(tta) - set(TTA_VIEWS))
     if unknown:
         raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
+    inputs = collect_inputs(input_)
     torch_device = resolve_device(device)
     trained = load_run(run, torch_device)
     views = [] if no_tta else (tta or None)
-    table = predict_images(trained, collect_inputs(input_), out, torch_device, views, overlays)
+    for path in inputs.skipped:
+        err_console.print(f"skipped: {path}: not an image file", markup=False, highlight=False)
+    table = predict_images(trained, inputs.images, out, torch_device, views, overlays)
     failed = table[table["error"] != ""]
     for _, row in failed.iterrows():
         err_console.print(f"warning: {row['error']}", markup=False, highlight=False)
-    done = len(table) - len(failed)
-    console.print(f"{done} masks written to {out / 'masks'} with {len(trained.models)} fold models "
-                  f"(post-processing: {trained.postprocessing.describe()}); table: {out / PREDICTIONS_CSV}")
-    if done == 0:
-        raise BusbenchError(f"--input {input_}: no image could be read (see the warnings above)")
+    console.print(f"{len(table) - len(failed)} masks written to {out / 'masks'} with {len(trained.models)} fold "
+                  f"models (post-processing: {trained.postprocessing.describe()}); table: {out / PREDICTIONS_CSV}")
 
 
 @app.command()
