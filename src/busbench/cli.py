@@ -40,6 +40,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
+# How job lines call busbench: a bare `busbench` is on PATH only inside the activated environment.
+BUSBENCH = f"{shlex.quote(sys.executable)} -m busbench"
 
 
 def _parse_options(pairs: list[str]) -> dict[str, object]:
@@ -189,14 +191,15 @@ def jobs(
 ) -> None:
     """Prepare the data once, then print one `busbench run` command per (cell, fold) for a cluster.
 
-    Feed the lines to any scheduler: a SLURM array (`sed -n "${SLURM_ARRAY_TASK_ID}p" jobs.txt | bash`),
+    Each line starts with this Python's absolute path and `-m busbench`, so it runs without the virtual
+    environment on PATH. Feed the lines to any scheduler: a SLURM array (`sed -n "${SLURM_ARRAY_TASK_ID}p" jobs.txt | bash`),
     GNU parallel (`parallel < jobs.txt`) or a Snakemake rule. Finished folds are skipped on reruns, and
     the job that finishes a cell's last fold writes its tables.
     """
     cfg = load_config(_config_path(config), set_)
     overrides = " ".join(f"--set {shlex.quote(item)}" for item in set_)
     for cell_name, fold in plan_jobs(cfg):
-        line = f"busbench run {shlex.quote(config)} {overrides} --cell {shlex.quote(cell_name)} --fold {fold}"
+        line = f"{BUSBENCH} run {shlex.quote(config)} {overrides} --cell {shlex.quote(cell_name)} --fold {fold}"
         print(" ".join(line.split()))
 
 
