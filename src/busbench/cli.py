@@ -192,7 +192,9 @@ def jobs(
     """Prepare the data once, then print one `busbench run` command per (cell, fold) for a cluster.
 
     Each line starts with this Python's absolute path and `-m busbench`, so it runs without the virtual
-    environment on PATH. Feed the lines to any scheduler: a SLURM array (`sed -n "${SLURM_ARRAY_TASK_ID}p" jobs.txt | bash`),
+    environment on PATH.
+
+    Feed the lines to any scheduler: a SLURM array (`sed -n "${SLURM_ARRAY_TASK_ID}p" jobs.txt | bash`),
     GNU parallel (`parallel < jobs.txt`) or a Snakemake rule. Finished folds are skipped on reruns, and
     the job that finishes a cell's last fold writes its tables.
     """
