@@ -120,3 +120,10 @@ def test_a_busi_mask_gap_is_kept_and_logged_when_allowed(tmp_path: Path) -> None
     result = prepare_dataset("busi", tmp_path / "data", tmp_path / "out", {"allow_mask_gaps": True})
     assert len(result.frame) == 3
     assert [(p.action, p.reason.split(":")[0]) for p in result.log.problems] == [("fixed", "mask series gap")] * 2
+
+
+def test_a_layout_error_still_writes_the_problem_file(tmp_path: Path) -> None:
+    (tmp_path / "mine" / "images").mkdir(parents=True)
+    with pytest.raises(BusbenchError, match="masks: not found"):
+        prepare_dataset("folder", tmp_path / "mine", tmp_path / "out")
+    assert list(pd.read_csv(tmp_path / "out" / PROBLEMS_CSV).columns) == ["file", "action", "reason"]

@@ -148,7 +148,12 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
     root, out_dir = Path(root), Path(out_dir)
     _check_out_dir(root, out_dir)
     log = ProblemLog()
-    sources = adapter.discover(root, log)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems_csv = out_dir / PROBLEMS_CSV
+    try:
+        sources = adapter.discover(root, log)
+    finally:  # a failed prepare always leaves its problem file, even if a layout error stopped it early
+        log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
     seen: set[str] = set()
     rows = []
     for source in progress(sources, f"Reading {dataset}", total=len(sources)):
@@ -159,8 +164,6 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
         row = _case_row(source, root, dataset, log)
         if row is not None:
             rows.append(row)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    problems_csv = out_dir / PROBLEMS_CSV
     log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
     if not rows:
         first = "".join(f"\n  {p.action}: {p.file}: {p.reason}" for p in log.problems[:SHOWN_PROBLEMS])

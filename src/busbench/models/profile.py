@@ -157,7 +157,9 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
         "macs_g": flops / 2 / 1e9,
         "gflops": flops / 1e9,
         "fps_batch1": images_per_second(model, one, warmup, iterations, seconds, report, name),
-        f"fps_batch{batch}": images_per_second(model, many, warmup, iterations, seconds, report, name),
+        # the memory measurement already ran batch N once: it stands for one warm-up run
+        f"fps_batch{batch}": images_per_second(model, many, warmup if memory is None else max(warmup - 1, 0),
+                                               iterations, seconds, report, name),
         f"peak_memory_mb_batch{batch}": memory,
         "input": f"{in_channels}x{size}x{size}",
         "device": str(device),
