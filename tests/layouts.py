@@ -42,16 +42,16 @@ def make_bus_uclm(root: Path) -> dict[str, object]:
     for i, case in enumerate(data):
         name = f"{['ALWI', 'BEKO', 'CAMU'][i // 2]}_{i:03d}.png"
         image = case.image
-        if i == 1:  # the quirk: an RGBA image of another size than its mask (same aspect ratio)
-            big = np.array(Image.fromarray(image).resize((image.shape[1] * 2, image.shape[0] * 2)))
-            image = np.dstack([big] * 3 + [np.full(big.shape, 255, np.uint8)])
+        if i == 1:  # the release's quirk: an RGBA image of another crop (size and aspect ratio) than its mask
+            wide = np.array(Image.fromarray(image).resize((image.shape[1] * 2, image.shape[0] * 3 // 2)))
+            image = np.dstack([wide] * 3 + [np.full(wide.shape, 255, np.uint8)])
         save(root / "images" / name, image)
         save(root / "masks" / name, coloured_mask(case.mask, case.label))
         rows.append((name, case.label.capitalize(), "0.1", "No", "No", "No"))
     table = pd.DataFrame(rows, columns=["Image", "Label", "Resolution", "Doppler", "Marks", "Combined"])
     text = table.to_csv(sep=";", index=False, lineterminator="\n")
     (root / "INFO.csv").write_bytes("\ufeff".encode() + text.encode())
-    return {"cases": data, "names": [r[0] for r in rows], "resized": rows[1][0]}
+    return {"cases": data, "names": [r[0] for r in rows], "dropped": rows[1][0]}
 
 
 def make_bus_uc(root: Path) -> list[SyntheticCase]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -114,8 +115,11 @@ def test_jobs_prints_one_command_per_cell_and_fold(tmp_path: Path, monkeypatch: 
     assert len(lines) == 4 and all(" --set train.seed=3 " in line for line in lines)
     assert [line.rsplit(" ", 1)[1] for line in lines] == ["1", "2", "1", "2"]
     assert list((tmp_path / "runs" / "data").glob("synthetic-*/split-*.json"))  # data prepared once, up front
-    args = shlex.split(lines[2])[1:]  # cmunext_s, fold 1
-    assert run_cli(monkeypatch, *args) == 0
+    words = shlex.split(lines[2])  # cmunext_s, fold 1
+    assert words[:3] == [sys.executable, "-m", "busbench"] and Path(words[0]).is_absolute()
+    bare_path = {"PATH": "/nonexistent", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    assert subprocess.run([*words[:3], "--help"], env=bare_path, capture_output=True, check=False).returncode == 0
+    assert run_cli(monkeypatch, *words[3:]) == 0
     done = sorted(p.parent.relative_to(tmp_path / "runs" / "g") for p in (tmp_path / "runs" / "g").rglob("done.json"))
     assert [str(p).split("/", 1)[1] for p in done] == ["cmunext_s/fold-1"]
     assert run_cli(monkeypatch, "run", str(config), "--cell", "nope/unet") == 2

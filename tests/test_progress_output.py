@@ -77,7 +77,7 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path: Path) -> None:
     code, message = _interrupt_after(["run", str(config)], "fold 1 epoch 2/200", log)
     assert code == 130
     assert "interrupted." in message and "fold-1/last.pt (fold 1, epoch" in message
-    assert f"Resume with the same command: {BUSBENCH} run {config}" in message
+    assert f"Resume with the same command: {sys.executable} -m busbench run {config}" in message
     code, _ = _interrupt_after(["run", str(config)], "fold 1 epoch ", log)
     assert code == 130
     assert "fold 1: resuming after epoch" in log.read_text()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from busbench.data.duplicates import DuplicateSettings
 from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
@@ -184,6 +184,15 @@ class ExperimentConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     grid: GridConfig | None = None
+
+    @model_validator(mode="after")
+    def _input_size_suits_every_model(self) -> ExperimentConfig:
+        """A size a model cannot take fails here, not after prepare, split and cache have run."""
+        from busbench.models import check_input_size
+
+        for cell in self.cells():
+            check_input_size(cell.model.name, self.input.size, cell.model.kwargs)
+        return self
 
     def cells(self) -> list[ExperimentConfig]:
         """One configuration per (dataset, model) of the grid; just this one without a grid."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from layouts import cases, make_bus_uc, make_bus_uclm, make_pairs, make_udiat
+from layouts import cases, make_bus_uc, make_bus_uclm, make_pairs, make_udiat, mask_u8, save
 
 from busbench.data.adapters import ADAPTERS, build_adapter
 from busbench.data.manifest import load_manifest
@@ -20,18 +20,28 @@ def test_bus_uclm_reads_bom_semicolon_info_colour_masks_and_patients(tmp_path: P
     expected = make_bus_uclm(tmp_path / "uclm")
     result = prepare_dataset("bus_uclm", tmp_path / "uclm", tmp_path / "out")
     frame = result.frame.set_index("case_id")
-    assert len(frame) == 6
+    dropped = Path(expected["dropped"]).stem
+    assert len(frame) == 5 and dropped not in frame.index
     for name, case in zip(expected["names"], expected["cases"]):
+        if Path(name).stem == dropped:
+            continue
         row = frame.loc[Path(name).stem]
         assert row["label"] == case.label
         assert row["patient_id"] == name[:4]
         assert np.isclose(row["lesion_area_fraction"], case.mask.mean())
     assert frame["patient_id"].nunique() == 3
     assert frame.loc["ALWI_000", "meta_doppler"] == "No"
-    resized = Path(expected["resized"]).stem
-    assert bool(frame.loc[resized, "image_resized_to_mask"])
-    assert [(p.action, p.reason.split(":")[0]) for p in result.log.problems] == [("fixed", "size mismatch")]
-    assert expected["resized"] in result.log.problems[0].file
+    assert not frame["image_resized_to_mask"].any()
+
+
+def test_bus_uclm_rgba_image_of_another_crop_is_dropped_with_advice(tmp_path: Path) -> None:
+    expected = make_bus_uclm(tmp_path / "uclm")
+    problems = prepare_dataset("bus_uclm", tmp_path / "uclm", tmp_path / "out").log.problems
+    assert [(p.action, p.reason.split(":")[0]) for p in problems] == [("dropped", "size mismatch")]
+    assert problems[0].file.endswith(expected["dropped"])
+    h, w = expected["cases"][1].mask.shape
+    assert f"image {2 * w}x{3 * h // 2} vs mask {w}x{h}" in problems[0].reason
+    assert "report this exclusion" in problems[0].reason and "re-export" not in problems[0].reason
 
 
 def test_bus_uc_reads_both_classes_with_reused_names(tmp_path: Path) -> None:
@@ -92,7 +102,7 @@ def test_synthetic_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:
 def test_unknown_adapter_and_bad_options_are_named() -> None:
     with pytest.raises(BusbenchError, match=r"unknown dataset 'busx'.*busi"):
         build_adapter("busx")
-    with pytest.raises(BusbenchError, match=r"mask_sufix.*valid options: images_dir, masks_dir, mask_suffix"):
+    with pytest.raises(BusbenchError, match=r"mask_sufix.*valid options: name, images_dir, masks_dir, mask_suffix"):
         build_adapter("folder", {"mask_sufix": "_m"})
     with pytest.raises(BusbenchError, match="count"):
         build_adapter("synthetic", {"count": "many"})
@@ -104,3 +114,89 @@ def test_wrong_root_says_what_layout_is_expected(tmp_path: Path, dataset: str) -
     (tmp_path / "empty").mkdir()
     with pytest.raises(BusbenchError, match=str(tmp_path / "empty")):
         prepare_dataset(dataset, tmp_path / "empty", tmp_path / "out")
+
+
+def _flat_folder(root: Path, count: int) -> list:
+    """One flat folder of ``Test_Image_N.png`` with ``mask_N.png``, N = 1..count, plus a stray file."""
+    data = cases(count, seed=21)
+    for n, case in enumerate(data, start=1):
+        save(root / f"Test_Image_{n}.png", case.image)
+        save(root / f"mask_{n}.png", mask_u8(case.mask))
+    save(root / "thumbnail.png", data[0].image)
+    return data
+
+
+def test_folder_pairs_a_flat_folder_by_templates_in_natural_order(tmp_path: Path) -> None:
+    data = _flat_folder(tmp_path / "mine", 11)
+    result = prepare_dataset("folder", tmp_path / "mine", tmp_path / "out",
+                             {"image": "Test_Image_{id}.png", "mask": "mask_{id}.png", "name": "clinic_a"})
+    written = pd.read_csv(tmp_path / "out" / "manifest.csv", dtype=str)
+    assert written["case_id"].tolist() == [str(n) for n in range(1, 12)]  # 1, 2, ..., 10, 11
+    assert set(written["dataset"]) == {"clinic_a"}
+    row = written.set_index("case_id").loc["10"]
+    assert row["image_path"] == "Test_Image_10.png" and json.loads(row["mask_paths"]) == ["mask_10.png"]
+    assert np.isclose(float(row["lesion_area_fraction"]), data[9].mask.mean())
+    assert [(Path(p.file).name, p.reason.split(":")[0]) for p in result.log.problems] == [
+        ("thumbnail.png", "unpaired file")]
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["dataset"] == "clinic_a"
+
+
+def test_folder_pairs_subfolders_by_regex_and_merges_several_masks(tmp_path: Path) -> None:
+    data = [c for c in cases(8, seed=22) if c.label != "normal"][:3]
+    root = tmp_path / "mine"
+    for n, case in enumerate(data):
+        save(root / "img" / f"case{n}.png", case.image)
+        half = case.mask.copy()
+        half[: half.shape[0] // 2] = False
+        save(root / "gt" / f"case{n}_seg.png", mask_u8(case.mask & ~half))
+        save(root / "gt" / f"case{n}_seg2.png", mask_u8(half))
+    frame = prepare_dataset("folder", root, tmp_path / "out", {
+        "image_regex": r"img/case(?P<id>\d+)\.png", "mask_regex": r"gt/case(?P<id>\d+)_seg\d*\.png",
+    }).frame.set_index("case_id")
+    assert list(frame.index) == ["0", "1", "2"]
+    for n, case in enumerate(data):
+        assert json.loads(frame.loc[str(n), "mask_paths"]) == [f"gt/case{n}_seg.png", f"gt/case{n}_seg2.png"]
+        assert np.isclose(frame.loc[str(n), "lesion_area_fraction"], case.mask.mean())  # the union of both
+
+
+def test_folder_pairs_from_a_csv_with_labels_and_patients(tmp_path: Path) -> None:
+    data = [c for c in cases(8, seed=23) if c.label != "normal"][:3]
+    root = tmp_path / "mine"
+    rows = []
+    for n, case in enumerate(data):
+        save(root / "a" / f"scan{n}.png", case.image)
+        save(root / "b" / f"{n}.png", mask_u8(case.mask))
+        rows.append((f"a/scan{n}.png", f"b/{n}.png", case.label, f"P{n // 2}"))
+    rows.append(("a/missing.png", "b/9.png", "benign", "P9"))
+    pd.DataFrame(rows, columns=["image", "mask", "label", "patient_id"]).to_csv(root / "list.csv", index=False)
+    result = prepare_dataset("folder", root, tmp_path / "out", {"pairs_csv": "list.csv"})
+    frame = result.frame.set_index("case_id")
+    assert frame["label"].tolist() == [c.label for c in data]
+    assert frame["patient_id"].tolist() == ["P0", "P0", "P1"]
+    assert [p.reason.split(":")[0] for p in result.log.problems] == ["listed file not found"]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"image": "{id}.png"}, "give both"),
+    ({"image": "x.png", "mask": "m_{id}.png"}, "exactly once"),
+    ({"image_regex": r"(\d+)\.png", "mask_regex": r"m(?P<id>\d+)\.png"}, "named group"),
+    ({"image": "{id}.png", "mask": "m{id}.png", "pairs_csv": "l.csv"}, "choose one way of pairing"),
+    ({"name": "my data"}, "names cache folders"),
+])
+def test_folder_pairing_options_are_checked(options: dict[str, object], message: str) -> None:
+    with pytest.raises(BusbenchError, match=message):
+        build_adapter("folder", options)
+
+
+def test_failed_pairing_writes_the_problems_and_names_them(tmp_path: Path) -> None:
+    _flat_folder(tmp_path / "mine", 3)
+    with pytest.raises(BusbenchError) as caught:
+        prepare_dataset("folder", tmp_path / "mine", tmp_path / "out",
+                        {"image": "Image_{id}.png", "mask": "mask_{id}.png"})  # a typo: no image matches
+    message = str(caught.value)
+    problems = pd.read_csv(tmp_path / "out" / "prepare_problems.csv")
+    reasons = problems["reason"].str.split(":").str[0].value_counts().to_dict()
+    assert reasons == {"unpaired file": 3 + 1, "mask without image": 3}  # 3 images and the thumbnail; 3 masks
+    assert str(tmp_path / "out" / "prepare_problems.csv") in message
+    assert "Test_Image_1.png: unpaired file" in message and "pairing options" in message
+    assert "authors distribute" not in message

@@ -90,3 +90,40 @@ def test_a_dataset_with_no_usable_case_is_an_error(tmp_path: Path) -> None:
     (base / "benign" / "benign (1).png").write_bytes(b"junk")
     with pytest.raises(BusbenchError, match="no usable busi cases"):
         prepare_dataset("busi", tmp_path / "data", tmp_path / "out")
+
+
+def _busi_with_gaps(root: Path) -> list:
+    """Three lesion cases: (1) complete _mask + _mask_1, (2) only _mask_1, (3) _mask and _mask_2."""
+    data = [c for c in cases(12, seed=14) if c.label != "normal"][:3]
+    base = make_busi(root, data)
+    for i, case in enumerate(data, start=1):
+        folder, stem = base / case.label, f"{case.label} ({i})"
+        save(folder / f"{stem}_mask_{2 if i == 3 else 1}.png", mask_u8(case.mask))
+        if i == 2:
+            (folder / f"{stem}_mask.png").unlink()
+    return data
+
+
+def test_a_gap_in_a_busi_mask_series_drops_the_case(tmp_path: Path) -> None:
+    data = _busi_with_gaps(tmp_path / "data")
+    result = prepare_dataset("busi", tmp_path / "data", tmp_path / "out")
+    assert result.frame["case_id"].tolist() == [f"{data[0].label} (1)"]
+    gaps = {Path(p.file).name: p.reason for p in result.log.problems}
+    assert set(gaps) == {f"{data[1].label} (2).png", f"{data[2].label} (3).png"}
+    assert f"{data[1].label} (2)_mask missing" in gaps[f"{data[1].label} (2).png"]
+    assert f"{data[2].label} (3)_mask_1 missing" in gaps[f"{data[2].label} (3).png"]
+    assert all(p.action == "dropped" and "allow_mask_gaps" in p.reason for p in result.log.problems)
+
+
+def test_a_busi_mask_gap_is_kept_and_logged_when_allowed(tmp_path: Path) -> None:
+    _busi_with_gaps(tmp_path / "data")
+    result = prepare_dataset("busi", tmp_path / "data", tmp_path / "out", {"allow_mask_gaps": True})
+    assert len(result.frame) == 3
+    assert [(p.action, p.reason.split(":")[0]) for p in result.log.problems] == [("fixed", "mask series gap")] * 2
+
+
+def test_a_layout_error_still_writes_the_problem_file(tmp_path: Path) -> None:
+    (tmp_path / "mine" / "images").mkdir(parents=True)
+    with pytest.raises(BusbenchError, match="masks: not found"):
+        prepare_dataset("folder", tmp_path / "mine", tmp_path / "out")
+    assert list(pd.read_csv(tmp_path / "out" / PROBLEMS_CSV).columns) == ["file", "action", "reason"]

@@ -30,7 +30,8 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_predict_writes_one_mask_per_image_at_its_size(run_dir: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     images = tmp_path / "new"
     images.mkdir()
     sizes = {}
@@ -41,9 +42,11 @@ def test_predict_writes_one_mask_per_image_at_its_size(run_dir: Path, tmp_path: 
     Image.fromarray(np.dstack([generate_cases(1, 30, seed=6)[0].image] * 3)).save(images / "rgb.jpg")
     sizes["rgb"] = (24, 30)
     (images / "broken.png").write_bytes(b"not an image")
+    (images / "notes.txt").write_text("the scans of Tuesday")
     out = tmp_path / "out"
     assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(images), "--out", str(out),
                 "--overlays") == 0
+    assert f"skipped: {images / 'notes.txt'}: not an image file" in capsys.readouterr().err
     for stem, shape in sizes.items():
         mask = np.array(Image.open(out / "masks" / f"{stem}.png"))
         assert mask.shape == shape and set(np.unique(mask)) <= {0, 255}
@@ -55,6 +58,11 @@ def test_predict_writes_one_mask_per_image_at_its_size(run_dir: Path, tmp_path: 
     good = table[table["error"] == ""]
     assert len(good) == 4 and (good["max_probability"].astype(float).between(0, 1)).all()
     assert (good["lesion_area_fraction"].astype(float) <= 1).all()
+    rows = {Path(r["image"]).name: r for r in pd.read_csv(out / "predictions.csv", dtype=str,
+                                                          keep_default_na=False).to_dict("records")}
+    height, width = sizes["scan0"]
+    assert (rows["scan0.png"]["width"], rows["scan0.png"]["height"]) == (str(width), str(height))  # as integers
+    assert rows["scan0.png"]["lesion_area_px"].isdigit() and rows["broken.png"]["width"] == ""
 
 
 def test_tta_choice_changes_only_the_probabilities(run_dir: Path, tmp_path: Path,
@@ -85,8 +93,15 @@ def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monke
     (only_broken / "x.png").write_bytes(b"junk")
     assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
                 str(tmp_path / "o")) == 2
-    err = capsys.readouterr().err
-    assert "x.png" in err and "no image could be read" in err
+    printed = capsys.readouterr()
+    assert "x.png" in printed.err and "no image could be read" in printed.err
+    assert "masks written" not in printed.out and not (tmp_path / "o").exists()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a scan")
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(notes), "--out",
+                   str(tmp_path / "n")) == 2
+    printed = capsys.readouterr()
+    assert "notes.txt: not an image file" in printed.err and printed.out == "" and not (tmp_path / "n").exists()
     assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
                 str(tmp_path / "o"), "--tta", "transpose") == 2
 

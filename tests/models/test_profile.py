@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 import torch
 from cli_runner import run_cli
 from torch import nn
 
-from busbench.models.profile import count_flops, peak_memory_mb, profile_models
+from busbench.errors import BusbenchError
+from busbench.models.profile import count_flops, peak_memory_mb, profile_models, timed_runs
 
 
 def test_flops_by_hand() -> None:
@@ -20,6 +22,35 @@ def test_flops_by_hand() -> None:
     assert count_flops(transposed, torch.zeros(1, 3, 2, 2)) == 2 * 240
     linear = nn.Linear(10, 4)
     assert count_flops(linear, torch.zeros(3, 10)) == 2 * 3 * 10 * 4
+
+
+def test_attention_flops_by_hand() -> None:
+    # in-projections of q, k, v and the out-projection: 4 L E^2 MACs; q k^T and attention x v: 2 L^2 E
+    length, dim = 10, 16
+    attention = nn.MultiheadAttention(dim, num_heads=2, batch_first=True).eval()
+
+    class SelfAttention(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return attention(x, x, x, need_weights=False)[0]
+
+    expected_macs = 4 * length * dim**2 + 2 * length**2 * dim
+    assert count_flops(SelfAttention(), torch.zeros(1, length, dim)) == 2 * expected_macs
+    assert torch.backends.mha.get_fastpath_enabled()  # the fast path is restored for real inference
+
+
+class Sleeper(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(0.05)
+        return x
+
+
+def test_timing_stops_at_the_iteration_or_time_limit() -> None:
+    x = torch.zeros(1, 1)
+    assert len(timed_runs(Sleeper(), x, warmup=1, iterations=3, seconds=float("inf"))) == 3
+    started = time.perf_counter()
+    times = timed_runs(Sleeper(), x, warmup=1, iterations=1000, seconds=0.3)
+    assert 1 <= len(times) <= 6 and time.perf_counter() - started < 1.0
+    assert len(timed_runs(Sleeper(), x, warmup=1, iterations=5, seconds=0.0)) == 1  # at least one timed run
 
 
 def test_profile_table_fields() -> None:
@@ -51,5 +82,19 @@ def test_models_and_profile_commands(tmp_path, monkeypatch: pytest.MonkeyPatch,
     assert run("profile", "--model", "cmunext_s", "--size", "32", "--batch", "2", "--iterations", "1",
                "--out", str(tmp_path)) == 0
     assert (tmp_path / "profile.csv").is_file() and "cmunext_s" in (tmp_path / "profile.md").read_text()
+    printed = capsys.readouterr().out
+    for line in ("cmunext_s: 0.", "M parameters", "GMACs", "cmunext_s: batch 1:", "cmunext_s: batch 2:"):
+        assert line in printed  # a line per measurement, also when the output is not a terminal
     assert run("profile", "--model", "resnet") == 2
     assert "registered models" in capsys.readouterr().err
+    assert run("profile", "--model", "unext", "--size", "48") == 2
+    assert "--size=48 does not suit model 'unext'" in capsys.readouterr().err
+    assert run("profile", "--help") == 0
+    assert "under a minute" in capsys.readouterr().out
+
+
+def test_profile_passes_the_size_argument_itself() -> None:
+    table = profile_models(["medt"], size=128, batch=1, in_channels=1, iterations=1, seconds=0.0)
+    assert table.loc[0, "input"] == "1x128x128" and table.loc[0, "gflops"] > 0
+    with pytest.raises(BusbenchError, match="--size=224 does not suit model 'medt'.*128 or 256"):
+        profile_models(["medt"], size=224)

@@ -7,12 +7,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from fake_results import write_run
 from PIL import Image
 from test_report import LABELS, A, B
 
+from busbench.report import plots
 from busbench.report.build import build_report
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -47,3 +50,56 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert pixels.std() > 10  # not a blank page
     blue = (abs(pixels[..., 0] - 31) < 30) & (abs(pixels[..., 1] - 119) < 30) & (abs(pixels[..., 2] - 180) < 30)
     assert blue.sum() > 200  # matplotlib's default blue: the embedded figures were decoded and drawn
+
+
+def test_one_model_report_has_readable_headers_and_says_why_statistics_are_missing(tmp_path: Path) -> None:
+    write_run(tmp_path / "runs", "busi", "model_a", A, LABELS)
+    build_report(tmp_path / "runs", tmp_path / "out", qualitative=False)
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<th>False-positive rate (mean)</th>" in page and "false_positive_rate_mean" not in page
+    assert "<th>Lesion Dice (mean)</th>" in page
+    assert "No paired comparisons: they need at least two models on this dataset, and only model_a" in page
+    assert "No average ranks across datasets" in page
+
+
+def captured_figure(monkeypatch: pytest.MonkeyPatch) -> list[plt.Figure]:
+    """The figures the plot functions would save, kept open for inspection."""
+    figures: list[plt.Figure] = []
+    monkeypatch.setattr(plots, "save", lambda figure, path: figures.append(figure) or path)
+    return figures
+
+
+def test_qualitative_panels_fill_the_prediction_and_show_its_dice(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    image = np.full((40, 40), 90, np.uint8)
+    truth = np.zeros((40, 40), bool)
+    truth[10:30, 10:30] = True                     # 400 px
+    large = np.zeros((40, 40), bool)
+    large[2:38, 2:38] = True                       # 1296 px, covering the truth: Dice = 800 / 1696
+    plots.qualitative_grid([("best: x", image, truth, {"m": large})], tmp_path / "grid")
+    rendered = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB")).astype(int)
+    figures = captured_figure(monkeypatch)
+    plots.qualitative_grid([("best: x", image, truth, {"m": large})], tmp_path / "grid2")
+    axes = figures[0].axes
+    assert axes[2].get_xlabel() == f"Dice {800 / 1696:.3f}" and axes[1].get_xlabel() == ""
+    third = rendered[:, 2 * rendered.shape[1] // 3:]  # the prediction panel
+    red = (third[..., 0] > third[..., 1] + 40) & (third[..., 0] > third[..., 2] + 40)
+    panel = (abs(third - 90).sum(axis=2) < 200) | red   # grey image or red fill: the panel's area
+    assert red.sum() > 0.5 * panel.sum()  # filled, not a thin outline
+
+
+def test_single_epoch_curves_have_markers_and_narrow_titles_fit(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = captured_figure(monkeypatch)
+    log = pd.DataFrame({"epoch": [1], "train_loss": [0.5], "val_dice": [0.7]})
+    plots.training_curves({1: log, 2: log}, "unet_efficientnet_b4 on synthetic-1a2b3c4d", tmp_path / "c")
+    lines = [line for axis in figures[0].axes for line in axis.get_lines()]
+    assert len(lines) == 4 and all(line.get_marker() == "o" for line in lines)
+    plots.dice_boxplot(pd.DataFrame({"unet": [0.5, 0.7, 0.9]}), "synthetic-1a2b3c4d (held-out test set)",
+                       tmp_path / "b")
+    figure = figures[1]
+    figure.tight_layout()
+    figure.canvas.draw()
+    title = figure.axes[0].title.get_window_extent()
+    width = figure.get_size_inches()[0] * figure.dpi
+    assert title.x0 >= 0 and title.x1 <= width

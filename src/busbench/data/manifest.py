@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from busbench.data.adapters.pairing import natural_key
 from busbench.data.io import read_mask
 from busbench.errors import BusbenchError
 
@@ -80,7 +81,7 @@ def write_manifest(frame: pd.DataFrame, out_dir: Path, meta: dict[str, object]) 
     """Write ``manifest.csv`` and ``manifest.json`` into ``out_dir``; returns the CSV path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     meta_cols = sorted(c for c in frame.columns if c.startswith(META_PREFIX))
-    ordered = frame[CORE_COLUMNS + meta_cols].sort_values("case_id", kind="stable")
+    ordered = frame[CORE_COLUMNS + meta_cols].sort_values("case_id", key=lambda ids: ids.map(natural_key))
     csv_path = out_dir / MANIFEST_CSV
     ordered.to_csv(csv_path, index=False, float_format="%.8f", lineterminator="\n")
     meta = {**meta, "manifest_sha256": file_sha256(csv_path), "cases": len(ordered)}

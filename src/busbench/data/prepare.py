@@ -9,7 +9,8 @@ logged) or the case is dropped (and logged), never silently passed on:
 * non-binary mask: thresholded at 128 of 255 (fixed, see ``busbench.data.io``);
 * image and mask of different sizes: if their aspect ratios agree within 2 %, the image is
   resized to the mask when it is loaded (fixed; masks are the reference geometry because the
-  metrics are computed on them), otherwise dropped;
+  metrics are computed on them), otherwise dropped: another aspect ratio means another crop, and
+  stretching would misplace the lesion;
 * a normal label with a lesion in its mask, or a lesion label with an empty mask: dropped.
 """
 
@@ -35,6 +36,7 @@ from busbench.progress import progress
 
 ASPECT_TOLERANCE = 0.02
 PROBLEMS_CSV = "prepare_problems.csv"
+SHOWN_PROBLEMS = 5
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ def _check_geometry(source: CaseSource, root: Path, image_shape: tuple[int, int]
     if abs((iw / ih) / (mw / mh) - 1.0) <= ASPECT_TOLERANCE:
         log.fix(root / source.image, f"size mismatch: {sizes}; image resized to the mask when loaded")
         return True
-    log.drop(root / source.image, f"size mismatch: {sizes} with different aspect ratios; re-export the pair")
+    log.drop(root / source.image, f"size mismatch: {sizes} with different aspect ratios (another crop), so "
+             "the mask cannot be mapped onto the image; for a published dataset report this exclusion with "
+             "your results, for your own data export the image at the mask's geometry")
     return None
 
 
@@ -140,34 +144,42 @@ def _check_out_dir(root: Path, out_dir: Path) -> None:
 def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, object] | None = None) -> PrepareResult:
     """Read dataset ``name`` at ``root`` and write its manifest and problem log into ``out_dir``."""
     adapter = build_adapter(name, options)
-    root = Path(root)
-    _check_out_dir(root, Path(out_dir))
+    dataset = adapter.dataset_name
+    root, out_dir = Path(root), Path(out_dir)
+    _check_out_dir(root, out_dir)
     log = ProblemLog()
-    sources = adapter.discover(root, log)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems_csv = out_dir / PROBLEMS_CSV
+    try:
+        sources = adapter.discover(root, log)
+    finally:  # a failed prepare always leaves its problem file, even if a layout error stopped it early
+        log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
     seen: set[str] = set()
     rows = []
-    for source in progress(sources, f"Reading {name}", total=len(sources)):
+    for source in progress(sources, f"Reading {dataset}", total=len(sources)):
         if source.case_id in seen:
             log.drop(root / source.image, f"duplicate case id: {source.case_id!r} is listed twice")
             continue
         seen.add(source.case_id)
-        row = _case_row(source, root, name, log)
+        row = _case_row(source, root, dataset, log)
         if row is not None:
             rows.append(row)
+    log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
     if not rows:
+        first = "".join(f"\n  {p.action}: {p.file}: {p.reason}" for p in log.problems[:SHOWN_PROBLEMS])
         raise BusbenchError(
-            f"{root}: no usable {name} cases found ({len(log.problems)} problems); check --root points "
-            f"at the folder laid out as the {name} authors distribute it"
+            f"{root}: no usable {dataset} cases found ({len(log.problems)} problems, all in {problems_csv}); "
+            f"{adapter.layout_hint}" + (f"\nFirst problems:{first}" if first else "")
         )
     frame = pd.DataFrame(rows)
     meta = {
-        "dataset": name,
+        "dataset": dataset,
+        "adapter": name,
         "root": str(root.resolve()),
         "options": adapter.options.model_dump(mode="json"),
         "busbench_version": __version__,
         "dropped": sum(p.action == "dropped" for p in log.problems),
         "fixed": sum(p.action == "fixed" for p in log.problems),
     }
-    manifest_path = write_manifest(frame, Path(out_dir), meta)
-    log.to_frame().to_csv(Path(out_dir) / PROBLEMS_CSV, index=False, lineterminator="\n")
+    manifest_path = write_manifest(frame, out_dir, meta)
     return PrepareResult(manifest_path, frame, log)

@@ -22,7 +22,7 @@ from PIL import Image
 from torch import nn
 
 from busbench.config import ExperimentConfig
-from busbench.data.adapters.pairing import IMAGE_SUFFIXES
+from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
 from busbench.data.io import UnreadableImageError, read_image
 from busbench.data.torch_dataset import image_batch
@@ -36,6 +36,7 @@ from busbench.train.device import autocast_dtype
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
+INTEGER_COLUMNS = ("width", "height", "lesion_area_px")
 
 
 @dataclass(frozen=True)
@@ -73,17 +74,29 @@ def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
     return TrainedRun(run_dir, config, models, post)
 
 
-def collect_inputs(source: Path) -> list[Path]:
-    """An image file, or the image files directly in a folder (sorted)."""
+@dataclass(frozen=True)
+class Inputs:
+    """The images to predict and the other files beside them, which are skipped (and said so)."""
+
+    images: list[Path]
+    skipped: list[Path]
+
+
+def collect_inputs(source: Path) -> Inputs:
+    """An image file, or the image files directly in a folder (sorted); checked before any work."""
     source = Path(source)
+    expected = ", ".join(sorted(IMAGE_SUFFIXES))
     if source.is_file():
-        return [source]
+        if not is_image_file(source):
+            raise BusbenchError(f"--input {source}: not an image file (expected one of {expected})")
+        return Inputs([source], [])
     if not source.is_dir():
         raise BusbenchError(f"--input {source}: no such file or folder")
-    images = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
+    images = [p for p in files if is_image_file(p)]
     if not images:
-        raise BusbenchError(f"--input {source}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
-    return images
+        raise BusbenchError(f"--input {source}: no image files ({expected}) in this folder")
+    return Inputs(images, [p for p in files if not is_image_file(p)])
 
 
 def _output_names(paths: list[Path]) -> list[str]:
@@ -112,13 +125,13 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
 
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
                    tta: list[str] | None = None, with_overlays: bool = False) -> pd.DataFrame:
-    """Predict every input; unreadable files get a row with the error instead of a mask."""
+    """Predict every input; unreadable files get a row with the error instead of a mask.
+
+    When no input can be read, nothing is written and the error lists why.
+    """
     cfg = run.config
     views = list(cfg.eval.tta) if tta is None else tta
     dtype = autocast_dtype(cfg.train.amp, device)
-    (out_dir / "masks").mkdir(parents=True, exist_ok=True)
-    if with_overlays:
-        (out_dir / "overlays").mkdir(parents=True, exist_ok=True)
     records = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:
@@ -127,6 +140,8 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
             records.append({"image": str(path), "error": str(exc)})
             continue
         probability, mask = predict_image(run, image, device, views, dtype)
+        for folder in ("masks", "overlays") if with_overlays else ("masks",):
+            (out_dir / folder).mkdir(parents=True, exist_ok=True)
         Image.fromarray(mask.astype(np.uint8) * 255).save(out_dir / "masks" / name)
         if with_overlays:
             grey = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
@@ -137,6 +152,9 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
             "max_probability": float(probability.max()),
             "mean_lesion_probability": float(probability[mask].mean()) if mask.any() else 0.0, "error": "",
         })
-    table = pd.DataFrame(records)
+    if all(r["error"] for r in records):
+        reasons = "; ".join(str(r["error"]) for r in records[:3])
+        raise BusbenchError(f"--input: no image could be read ({reasons}); nothing was written to {out_dir}")
+    table = pd.DataFrame(records).astype({column: "Int64" for column in INTEGER_COLUMNS})
     table.to_csv(out_dir / PREDICTIONS_CSV, index=False, lineterminator="\n", float_format="%.6f")
     return table

@@ -14,6 +14,13 @@ from busbench.models import (  # noqa: F401  (registration)
     unet_plus_plus,
     unext,
 )
-from busbench.models.registry import MODELS, ModelEntry, build_model, count_parameters, register_model
+from busbench.models.registry import (
+    MODELS,
+    ModelEntry,
+    build_model,
+    check_input_size,
+    count_parameters,
+    register_model,
+)
 
-__all__ = ["MODELS", "ModelEntry", "build_model", "count_parameters", "register_model"]
+__all__ = ["MODELS", "ModelEntry", "build_model", "check_input_size", "count_parameters", "register_model"]

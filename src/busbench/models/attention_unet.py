@@ -28,7 +28,7 @@ class AttentionGate(nn.Module):
 
 
 @register_model("attention_unet", paper="Oktay et al., MIDL 2018", reference_params_m=34.87,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16,
+                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 8})
 class AttentionUNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:

@@ -53,7 +53,7 @@ class MultiScaleAttentionGate(nn.Module):
 
 
 @register_model("cmunet", paper="Tang et al., ISBI 2023", reference_params_m=49.93,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16,
+                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 8, "mixer_layers": 1})
 class CMUNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64, mixer_layers: int = 7,

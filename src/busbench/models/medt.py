@@ -129,6 +129,7 @@ def _up(conv: nn.Conv2d, x: Tensor) -> Tensor:
 
 @register_model("medt", paper="Valanarasu et al., MICCAI 2021", reference_params_m=1.37,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024), 256 px", min_size=128,
+                size_multiple=128, size_kwarg="img_size",
                 test_kwargs={"img_size": 128})
 class MedT(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, img_size: int = 256, scale: float = 0.125) -> None:

@@ -5,8 +5,13 @@
   multiply-adds of convolutions, transposed convolutions and matrix products exactly from the
   traced operations (thop over-counts transposed convolutions); GFLOPs = 2 x MACs / 1e9, the
   convention of the BUS benchmark tables. Element-wise operations are not counted, as in fvcore.
+  Attention is counted on its math path: the fused fast path of ``nn.MultiheadAttention`` in
+  inference is one opaque operation the counter sees as 0 FLOPs (TransUNet: 30.0 instead of 38.4
+  GMACs at 256 px).
 * Throughput: images per second of inference at batch 1 and batch N, after warm-up iterations,
   with the device synchronised around each timed iteration on CUDA; the median iteration counts.
+  Timing stops after ``iterations`` timed runs or ``seconds`` (warm-up included), whichever comes
+  first, with at least one timed run, so a large model on a small CPU still finishes.
 * Peak memory: on CUDA, the peak allocated by one batch-N inference; on the CPU (Linux/glibc),
   the rise of the process's peak resident memory during it (``VmHWM``, reset first). For that
   figure to mean anything, glibc's mmap threshold is fixed at 128 KiB, so every tensor larger than
@@ -19,18 +24,35 @@ from __future__ import annotations
 import ctypes
 import statistics
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from busbench.models.registry import build_model, count_parameters
+from busbench.models.registry import MODELS, build_model, check_input_size, count_parameters
+
+Report = Callable[[str], None]
+
+
+@contextmanager
+def countable_attention() -> Iterator[None]:
+    """Attention as matrix products the FLOP counter sees: no fused fast path, the math kernel."""
+    fast_path = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast_path)
 
 
 def count_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
     """FLOPs (2 per multiply-add) of one forward pass on ``x``."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), countable_attention(), FlopCounterMode(display=False) as counter:
         model(x)
     return int(counter.get_total_flops())
 
@@ -40,8 +62,10 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def images_per_second(model: torch.nn.Module, x: torch.Tensor, warmup: int, iterations: int) -> float:
-    times = []
+def timed_runs(model: torch.nn.Module, x: torch.Tensor, warmup: int, iterations: int, seconds: float) -> list[float]:
+    """Durations of up to ``iterations`` runs after ``warmup``, stopping once ``seconds`` have passed."""
+    times: list[float] = []
+    started_all = time.perf_counter()
     with torch.no_grad():
         for i in range(warmup + iterations):
             _synchronise(x.device)
@@ -50,7 +74,19 @@ def images_per_second(model: torch.nn.Module, x: torch.Tensor, warmup: int, iter
             _synchronise(x.device)
             if i >= warmup:
                 times.append(time.perf_counter() - started)
-    return x.shape[0] / statistics.median(times)
+            if times and time.perf_counter() - started_all >= seconds:
+                break
+    return times
+
+
+def images_per_second(model: torch.nn.Module, x: torch.Tensor, warmup: int, iterations: int,
+                      seconds: float = float("inf"), report: Report | None = None, label: str = "") -> float:
+    times = timed_runs(model, x, warmup, iterations, seconds)
+    speed = x.shape[0] / statistics.median(times)
+    if report:
+        report(f"{label}: batch {x.shape[0]}: {speed:.2f} images/s (median of {len(times)} timed runs, "
+               f"{sum(times):.1f} s)")
+    return speed
 
 
 M_MMAP_THRESHOLD = -3
@@ -95,21 +131,35 @@ def peak_memory_mb(model: torch.nn.Module, x: torch.Tensor) -> float | None:
     return None if before is None or peak is None else max(peak - before, 0) / 1024
 
 
-def profile_model(name: str, size: int, batch: int, in_channels: int, device: torch.device, warmup: int = 3,
-                  iterations: int = 10, **kwargs: object) -> dict[str, object]:
+def _ignore(_: str) -> None:
+    """The default ``report``: profile silently."""
+
+
+def profile_model(name: str, size: int, batch: int, in_channels: int, device: torch.device, warmup: int = 1,
+                  iterations: int = 10, seconds: float = 10.0, report: Report = _ignore,
+                  **kwargs: object) -> dict[str, object]:
+    """One model's row; ``report`` receives a line as each figure is measured."""
+    kwargs = {**MODELS[name].size_kwargs(size), **kwargs}
     torch.manual_seed(0)
     model = build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
+    params_m = count_parameters(model) / 1e6
+    report(f"{name}: {params_m:.2f} M parameters; measuring peak memory at batch {batch}")
     one = torch.rand(1, in_channels, size, size, device=device)
     many = torch.rand(batch, in_channels, size, size, device=device)
     memory = peak_memory_mb(model, many)  # first, before timing runs leave memory resident
+    shown = "not measurable here" if memory is None else f"{memory:.0f} MB"
+    report(f"{name}: peak memory at batch {batch}: {shown}")
     flops = count_flops(model, one)
+    report(f"{name}: {flops / 2e9:.2f} GMACs, {flops / 1e9:.2f} GFLOPs per image")
     return {
         "model": name,
-        "params_m": count_parameters(model) / 1e6,
+        "params_m": params_m,
         "macs_g": flops / 2 / 1e9,
         "gflops": flops / 1e9,
-        "fps_batch1": images_per_second(model, one, warmup, iterations),
-        f"fps_batch{batch}": images_per_second(model, many, warmup, iterations),
+        "fps_batch1": images_per_second(model, one, warmup, iterations, seconds, report, name),
+        # the memory measurement already ran batch N once: it stands for one warm-up run
+        f"fps_batch{batch}": images_per_second(model, many, warmup if memory is None else max(warmup - 1, 0),
+                                               iterations, seconds, report, name),
         f"peak_memory_mb_batch{batch}": memory,
         "input": f"{in_channels}x{size}x{size}",
         "device": str(device),
@@ -117,6 +167,11 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
 
 
 def profile_models(names: list[str], size: int = 256, batch: int = 8, in_channels: int = 3,
-                   device: torch.device | None = None, warmup: int = 3, iterations: int = 10) -> pd.DataFrame:
+                   device: torch.device | None = None, warmup: int = 1, iterations: int = 10,
+                   seconds: float = 10.0, report: Report = _ignore) -> pd.DataFrame:
+    """Profile each model; every size is checked first, so a bad one fails before any work."""
+    for name in names:
+        check_input_size(name, size, MODELS[name].size_kwargs(size), setting="--size")
     device = device or torch.device("cpu")
-    return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations) for n in names])
+    return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations, seconds, report)
+                         for n in names])

@@ -1,11 +1,14 @@
 """The model registry: architectures add themselves with ``@register_model`` and are built by name.
 
 Every entry names its paper and, where one is published, the reference parameter count for the
-stated configuration (3 input channels, 1 output class), which the tests check ours against.
+stated configuration (3 input channels, 1 output class), which the tests check ours against. It
+also declares the input sides it accepts (a multiple of its total down-sampling, from a minimum),
+so a wrong ``input.size`` is refused when the config is read, not after hours of preparation.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,25 +27,66 @@ class ModelEntry:
     reference_params_m: float | None = None  # millions, for in_channels=3, num_classes=1
     reference_source: str = ""
     min_size: int = 32  # smallest input side (px) the architecture supports
+    size_multiple: int = 32  # the input side must be a multiple of this (the total down-sampling)
+    size_kwarg: str | None = None  # a builder argument that must equal the input side (MedT's img_size)
     test_kwargs: dict[str, object] = field(default_factory=dict)  # a small variant for fast tests
+
+    def accepts(self, size: int) -> bool:
+        return size >= self.min_size and size % self.size_multiple == 0
+
+    def nearest_sizes(self, size: int) -> list[int]:
+        """The valid sides just below and just above ``size`` (one where none is below)."""
+        below = size - size % self.size_multiple
+        candidates = [below, below + self.size_multiple] if below >= self.min_size else [self.min_size]
+        return [c for c in candidates if c != size]
+
+    def size_kwargs(self, size: int) -> dict[str, object]:
+        """Builder arguments that depend on the input side."""
+        return {self.size_kwarg: size} if self.size_kwarg else {}
+
+    def size_kwarg_default(self) -> object:
+        parameter = inspect.signature(self.builder).parameters[self.size_kwarg or ""]
+        return parameter.default
 
 
 MODELS: dict[str, ModelEntry] = {}
 
 
 def register_model(name: str, paper: str, reference_params_m: float | None = None, reference_source: str = "",
-                   min_size: int = 32, test_kwargs: dict[str, object] | None = None
-                   ) -> Callable[[ModelBuilder], ModelBuilder]:
+                   min_size: int = 32, size_multiple: int = 32, size_kwarg: str | None = None,
+                   test_kwargs: dict[str, object] | None = None) -> Callable[[ModelBuilder], ModelBuilder]:
     """Decorator adding a model class or builder function to the registry."""
 
     def add(builder: ModelBuilder) -> ModelBuilder:
         if name in MODELS:
             raise ValueError(f"model {name!r} is registered twice")
         MODELS[name] = ModelEntry(name, builder, paper, reference_params_m, reference_source, min_size,
-                                  dict(test_kwargs or {}))
+                                  size_multiple, size_kwarg, dict(test_kwargs or {}))
         return builder
 
     return add
+
+
+def check_input_size(name: str, size: int, kwargs: dict[str, object] | None = None, setting: str = "input.size"
+                     ) -> None:
+    """Refuse an input side model ``name`` cannot take, naming the nearest sides it can.
+
+    ``kwargs`` are the model arguments of a config: a size argument among them must match ``size``.
+    """
+    entry = MODELS[name]
+    if not entry.accepts(size):
+        nearest = " or ".join(str(s) for s in entry.nearest_sizes(size))
+        raise BusbenchError(
+            f"{setting}={size} does not suit model {name!r}: it needs a multiple of {entry.size_multiple} px, "
+            f"at least {entry.min_size}; nearest valid sizes: {nearest}"
+        )
+    if entry.size_kwarg:
+        given = (kwargs or {}).get(entry.size_kwarg, entry.size_kwarg_default())
+        if given != size:
+            raise BusbenchError(
+                f"model {name!r} is built for {entry.size_kwarg}={given} but {setting}={size}: "
+                f"set model.kwargs.{entry.size_kwarg}={size}"
+            )
 
 
 def build_model(name: str, in_channels: int = 3, num_classes: int = 1, **kwargs: object) -> nn.Module:

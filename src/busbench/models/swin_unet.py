@@ -136,7 +136,7 @@ class PatchExpand(nn.Module):
 
 
 @register_model("swin_unet", paper="Cao et al., ECCV Workshops 2022 (Swin-T)", reference_params_m=27.14,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32,
+                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32, size_multiple=32,
                 test_kwargs={"embed_dim": 12, "heads": (1, 1, 2, 2)})
 class SwinUnet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, embed_dim: int = 96,

@@ -50,6 +50,7 @@ class DecoderConv(nn.Sequential):
 
 @register_model("ukan", paper="Li et al., AAAI 2025", reference_params_m=6.36,
                 reference_source="official code, embed dims 128/160/256, counted layer by layer", min_size=32,
+                size_multiple=32,
                 test_kwargs={"embed_dims": (32, 40, 64)})
 class UKAN(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, embed_dims: tuple[int, int, int] = (128, 160, 256)

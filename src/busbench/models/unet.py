@@ -17,7 +17,7 @@ from busbench.models.registry import register_model
 
 
 @register_model("unet", paper="Ronneberger et al., MICCAI 2015", reference_params_m=34.53,
-                reference_source="CMUNeXt (Tang et al., ISBI 2024), Table 1", min_size=16,
+                reference_source="CMUNeXt (Tang et al., ISBI 2024), Table 1", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 8})
 class UNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:

@@ -18,7 +18,7 @@ from busbench.models.registry import register_model
 
 
 @register_model("unet3plus", paper="Huang et al., ICASSP 2020", reference_params_m=26.97,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16,
+                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=8,
                 test_kwargs={"base_channels": 8})
 class UNet3Plus(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:

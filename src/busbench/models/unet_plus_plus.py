@@ -18,7 +18,7 @@ from busbench.models.registry import register_model
 
 
 @register_model("unet_plus_plus", paper="Zhou et al., DLMIA 2018", reference_params_m=9.04,
-                reference_source="Zhou et al. 2018, Table 1 (UNet++)", min_size=16,
+                reference_source="Zhou et al. 2018, Table 1 (UNet++)", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 4})
 class UNetPlusPlus(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 32,

@@ -74,7 +74,7 @@ class TokenizedStage(nn.Module):
 
 
 @register_model("unext", paper="Valanarasu & Patel, MICCAI 2022", reference_params_m=1.47,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32)
+                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32, size_multiple=32)
 class UNeXt(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, widths: tuple[int, int, int] = (16, 32, 128),
                  embed_dims: tuple[int, int] = (160, 256)) -> None:

@@ -25,9 +25,29 @@ img { max-width: 100%; margin: 0.5em 0; }
 """
 
 
-def _table(frame: pd.DataFrame, index: bool = False) -> str:
+# Column names as a reader expects them: whole names, then phrases, then single words.
+HEADERS = {"p_value": "p-value", "p_holm": "p (Holm)", "rank_biserial": "rank-biserial r"}
+PHRASES = {"false_positive_rate": "false-positive rate", "model_a": "model A", "model_b": "model B",
+           "trained_on": "trained on", "tested_on": "tested on", "params_m": "parameters (M)"}
+WORDS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "gflops": "GFLOPs", "fps": "images/s",
+         "mean": "(mean)", "std": "(std)"}
+
+
+def readable_header(column: object) -> str:
+    """``false_positive_rate_mean`` -> ``False-positive rate (mean)``; headers already readable stay."""
+    text = str(column)
+    if text in HEADERS:
+        return HEADERS[text]
+    for phrase, words in PHRASES.items():
+        text = text.replace(phrase, words)
+    joined = " ".join(WORDS.get(part, part) for part in text.split("_"))
+    return joined[:1].upper() + joined[1:]
+
+
+def _table(frame: pd.DataFrame, index: bool = False, readable: bool = True) -> str:
+    """An HTML table; ``readable``: headers rewritten by ``readable_header`` (not for dataset names)."""
     shown = frame.reset_index() if index else frame
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    head = "".join(f"<th>{html.escape(readable_header(c) if readable else str(c))}</th>" for c in shown.columns)
     body = []
     for _, row in shown.iterrows():
         cells = []
@@ -64,12 +84,19 @@ def write_html(report: Report) -> Path:
             parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
             parts.append(_table(matrix.round(4).astype(object).where(matrix.notna(), "–"), index=True))
             parts.append(_table(report.comparisons[dataset].round(4)))
+        else:
+            parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
+                         f"dataset, and only {html.escape(', '.join(map(str, matrix.index)) or 'none')} was run. "
+                         "Add models to the grid to compare them.</p>")
         parts.extend(_figure(p) for p in report.figures.get(dataset, []))
     if report.normal is not None:
         parts.append("<h2>Normal and lesion images</h2><p class='note'>False-positive rate: share of normal test "
                      "images with any predicted lesion. Dice on lesion images only.</p>")
         parts.append(_table(report.normal.round(4)))
-    if report.ranks is not None:
+    if report.ranks is None:
+        parts.append("<p class='note'>No average ranks across datasets: they need at least two models run on "
+                     "the same datasets.</p>")
+    else:
         parts.append("<h2>Average ranks across datasets</h2>")
         parts.append(_table(report.ranks.rename("average rank").round(3).to_frame(), index=True))
         if report.cd is not None:
@@ -77,7 +104,9 @@ def write_html(report: Report) -> Path:
         parts.extend(_figure(p) for p in report.figures.get("ranks", []))
     if report.cross is not None:
         parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
-        parts.append(_table(report.cross.round(3), index=True))
+        cross = report.cross.round(3)
+        parts.append(_table(cross.rename_axis(index=[readable_header(n) for n in cross.index.names]), index=True,
+                            readable=False))
     parts.append("</body></html>")
     path = report.out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

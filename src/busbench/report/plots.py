@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -10,8 +11,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+
+from busbench.evaluate.metrics import dice_score  # noqa: E402
 
 DPI = 150
+MARKED_POINTS = 20  # curves with this many points or fewer show a marker at each: one epoch is a dot
+TITLE_CHARS_PER_INCH = 9  # at the default title size, to wrap titles inside narrow figures
+FILL_ALPHA = 0.35
+
+
+def wrapped(title: str, width_inches: float) -> str:
+    """``title`` broken into lines that fit a figure ``width_inches`` wide."""
+    return "\n".join(textwrap.wrap(title, max(8, int(width_inches * TITLE_CHARS_PER_INCH)))) or title
 
 
 def save(figure: plt.Figure, path: Path) -> Path:
@@ -26,12 +38,13 @@ def save(figure: plt.Figure, path: Path) -> Path:
 
 def dice_boxplot(scores: pd.DataFrame, title: str, path: Path) -> Path:
     """Per-image Dice (columns: models) as box plots."""
-    figure, axis = plt.subplots(figsize=(1.2 + 0.9 * scores.shape[1], 3.6))
+    width = max(3.2, 1.2 + 0.9 * scores.shape[1])
+    figure, axis = plt.subplots(figsize=(width, 3.6))
     axis.boxplot([scores[c].to_numpy() for c in scores.columns], showmeans=True)
     axis.set_xticks(range(1, scores.shape[1] + 1), scores.columns, rotation=30, ha="right")
     axis.set_ylabel("Dice per test image")
     axis.set_ylim(-0.02, 1.02)
-    axis.set_title(title)
+    axis.set_title(wrapped(title, width - 0.8))
     return save(figure, path)
 
 
@@ -39,9 +52,10 @@ def training_curves(logs: dict[int, pd.DataFrame], title: str, path: Path) -> Pa
     """Training loss and validation Dice per epoch, one line per fold."""
     figure, (loss_axis, dice_axis) = plt.subplots(1, 2, figsize=(8, 3.2))
     for fold, log in sorted(logs.items()):
-        loss_axis.plot(log["epoch"], log["train_loss"], label=f"fold {fold}")
-        dice_axis.plot(log["epoch"], log["val_dice"], label=f"fold {fold}")
-    loss_axis.set(xlabel="epoch", ylabel="training loss", title=title)
+        marker = "o" if len(log) <= MARKED_POINTS else None
+        loss_axis.plot(log["epoch"], log["train_loss"], marker=marker, markersize=4, label=f"fold {fold}")
+        dice_axis.plot(log["epoch"], log["val_dice"], marker=marker, markersize=4, label=f"fold {fold}")
+    loss_axis.set(xlabel="epoch", ylabel="training loss", title=wrapped(title, 3.4))
     dice_axis.set(xlabel="epoch", ylabel="validation Dice", ylim=(0, 1))
     dice_axis.legend(fontsize=7)
     return save(figure, path)
@@ -80,20 +94,32 @@ def critical_difference_diagram(ranks: pd.Series, cd: float | None, n_datasets: 
     return save(figure, path)
 
 
+def draw_mask(axis: plt.Axes, mask: np.ndarray, colour: str) -> None:
+    """A translucent fill and a solid outline: large and thin lesions both stay visible."""
+    if not mask.any():
+        return
+    fill = np.zeros(mask.shape + (4,))
+    fill[mask] = to_rgba(colour, FILL_ALPHA)
+    axis.imshow(fill, interpolation="nearest")
+    axis.contour(mask.astype(float), levels=[0.5], colors=colour, linewidths=1)
+
+
 def qualitative_grid(rows: list[tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]], path: Path) -> Path:
-    """Rows of (title, image, ground truth, {model: prediction}); masks drawn as contours."""
+    """Rows of (title, image, ground truth, {model: prediction}); each prediction panel shows its Dice."""
     models = list(rows[0][3])
-    figure, axes = plt.subplots(len(rows), 2 + len(models), figsize=(2.2 * (2 + len(models)), 2.2 * len(rows)),
+    figure, axes = plt.subplots(len(rows), 2 + len(models), figsize=(2.2 * (2 + len(models)), 2.4 * len(rows)),
                                 squeeze=False)
     for r, (title, image, truth, predictions) in enumerate(rows):
         panels = [("image", None), ("ground truth", truth)] + list(predictions.items())
         for c, (name, mask) in enumerate(panels):
             axis = axes[r, c]
-            axis.imshow(image, cmap="gray")
-            if mask is not None and mask.any():
-                axis.contour(mask.astype(float), levels=[0.5], colors="red" if c > 1 else "lime", linewidths=1)
+            axis.imshow(image, cmap="gray", vmin=0, vmax=255)  # as stored, not stretched
+            if mask is not None:
+                draw_mask(axis, mask, "red" if c > 1 else "lime")
             axis.set_xticks([])
             axis.set_yticks([])
+            if c > 1:
+                axis.set_xlabel(f"Dice {dice_score(mask, truth):.3f}", fontsize=8)
             if r == 0:
                 axis.set_title(name, fontsize=8)
         axes[r, 0].set_ylabel(title, fontsize=8)

@@ -59,9 +59,16 @@ class DatasetAdapter:
     name: ClassVar[str]
     citation: ClassVar[str] = ""
     Options: ClassVar[type[AdapterOptions]] = AdapterOptions
+    # What to check when no case could be read, for the error that says so.
+    layout_hint: ClassVar[str] = "check --root points at the folder laid out as the dataset's authors distribute it"
 
     def __init__(self, options: AdapterOptions) -> None:
         self.options = options
+
+    @property
+    def dataset_name(self) -> str:
+        """The name in manifests, tables and cache folders; an option where users name their data."""
+        return self.name
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         raise NotImplementedError

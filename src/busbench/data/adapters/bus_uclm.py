@@ -5,8 +5,10 @@ Layout: ``images/ALWI_000.png``, ``masks/ALWI_000.png`` and ``INFO.csv`` (``;``-
 UTF-8 byte-order mark; columns Image, Label (Normal/Benign/Malignant), Resolution, Doppler,
 Marks, Combined). Masks are RGB, green lesion for benign and red for malignant, black for normal:
 any lit pixel is lesion and the label comes from INFO.csv. The four letters before ``_`` name the
-patient. Some images are RGBA and of another size than their mask: ``prepare`` logs them and
-resizes the image to its mask where the aspect ratio agrees (see ``busbench.data.prepare``).
+patient. Some images of the release are RGBA and of another size *and aspect ratio* than their
+mask (another crop of the scan): ``prepare`` cannot map such a mask onto its image and drops the
+case, logged in ``prepare_problems.csv``; in the release this removes every image of one patient.
+Report the exclusion with results on BUS-UCLM.
 """
 
 from __future__ import annotations

@@ -2,14 +2,16 @@
 
 Layout: ``Dataset_BUSI_with_GT/{benign,malignant,normal}/benign (12).png`` with the mask
 ``benign (12)_mask.png`` in the same folder and, for images with several lesions, extra masks
-``_mask_1``, ``_mask_2``: the lesion is their union. Patients are not given.
+``_mask_1``, ``_mask_2``: the lesion is their union. Patients are not given. A case whose mask
+series has a gap (``_mask_1`` without ``_mask``, ``_mask_2`` without ``_mask_1``) lost part of its
+lesion: it is dropped and logged unless ``-o allow_mask_gaps=true``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, register_adapter
 from busbench.data.adapters.pairing import image_files, pair_masks
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
@@ -19,9 +21,14 @@ CLASSES = ("benign", "malignant", "normal")
 MASK_SUFFIX = "_mask"
 
 
+class BusiOptions(AdapterOptions):
+    allow_mask_gaps: bool = False
+
+
 @register_adapter("busi")
 class BusiAdapter(DatasetAdapter):
     citation = "Al-Dhabyani W. et al., Data in Brief 28 (2020) 104863"
+    Options = BusiOptions
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         base = root / FOLDER if (root / FOLDER).is_dir() else root
@@ -31,11 +38,12 @@ class BusiAdapter(DatasetAdapter):
                 f"{base}: BUSI class folders {missing} not found; --root must be {FOLDER}/ "
                 "(or its parent) holding benign/, malignant/ and normal/"
             )
+        allow_gaps = self.options.allow_mask_gaps  # type: ignore[attr-defined]
         sources = []
         for label in CLASSES:
             files = image_files(base / label, log)
             masks = [f for f in files if MASK_SUFFIX in f.stem]
             images = [f for f in files if MASK_SUFFIX not in f.stem]
-            for image, image_masks in pair_masks(images, masks, MASK_SUFFIX, log).items():
+            for image, image_masks in pair_masks(images, masks, MASK_SUFFIX, log, allow_gaps).items():
                 sources.append(CaseSource.from_files(root, image, image_masks, label))
         return sources

@@ -1,28 +1,91 @@
-"""Any folder of image/mask pairs: ``images/<stem>.png`` with ``masks/<stem><suffix>.png``.
+"""Any folder of a user's own image/mask pairs, paired in one of four ways.
 
-Options: ``images_dir``, ``masks_dir``, ``mask_suffix`` (e.g. ``_mask``; extra masks
-``<stem><suffix>_1`` are merged) and ``labels_csv``, a CSV beside the folders with columns
-``image`` (file name or stem), ``label`` and optionally ``patient_id``. Without labels an image
-is ``normal`` when its mask is empty and ``lesion`` otherwise.
+* by stem (default): ``images/<stem>.png`` with ``masks/<stem><mask_suffix>.png`` (options
+  ``images_dir``, ``masks_dir``, ``mask_suffix``; extra masks ``<stem><suffix>_1`` are merged);
+* by templates: ``-o image=images/{id}.png -o mask=masks/mask_{id}.png``, paths under --root in
+  which ``{id}`` stands for the case id (one flat folder works too: ``image=Test_Image_{id}.png``);
+* by regular expressions with a named group ``id``: ``image_regex``, ``mask_regex``, matched
+  against whole paths under --root; several masks with one id are merged;
+* by a list: ``pairs_csv``, a CSV with columns ``image``, ``mask`` (several separated by ``;``)
+  and optionally ``label`` and ``patient_id``.
+
+``labels_csv`` (columns ``image``: file name, stem or case id; ``label``; optionally
+``patient_id``) adds labels to the first three. Without labels an image is ``normal`` when its mask
+is empty and ``lesion`` otherwise. ``name`` is the dataset's name in manifests, tables and cache
+folders, so two user datasets are told apart.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
+from pydantic import field_validator, model_validator
 
 from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, known_label, register_adapter
-from busbench.data.adapters.pairing import image_files, pair_masks
+from busbench.data.adapters.pairing import (
+    image_files,
+    is_image_file,
+    log_non_image,
+    natural_key,
+    natural_path_key,
+    pair_masks,
+)
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
+ID_GROUP = "id"
+
 
 class FolderOptions(AdapterOptions):
+    name: str = "folder"
     images_dir: str = "images"
     masks_dir: str = "masks"
     mask_suffix: str = ""
+    image: str | None = None
+    mask: str | None = None
+    image_regex: str | None = None
+    mask_regex: str | None = None
+    pairs_csv: str | None = None
     labels_csv: str | None = None
+    allow_mask_gaps: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _file_name_safe(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError(f"{name!r} must be letters, digits, '_', '.' or '-' (it names cache folders)")
+        return name
+
+    @model_validator(mode="after")
+    def _one_pairing(self) -> FolderOptions:
+        modes = {
+            "image=/mask=": (self.image, self.mask),
+            "image_regex=/mask_regex=": (self.image_regex, self.mask_regex),
+            "pairs_csv=": (self.pairs_csv, self.pairs_csv),
+        }
+        chosen = [key for key, values in modes.items() if any(values)]
+        if len(chosen) > 1:
+            raise ValueError(f"choose one way of pairing, not {' and '.join(chosen)}")
+        for key, values in modes.items():
+            if any(values) and not all(values):
+                raise ValueError(f"{key} go together: give both")
+        for template in (self.image, self.mask):
+            if template is not None and template.count("{id}") != 1:
+                raise ValueError(f"template {template!r} must contain {{id}} exactly once")
+        for regex in (self.image_regex, self.mask_regex):
+            if regex is not None and f"(?P<{ID_GROUP}>" not in regex:
+                raise ValueError(f"regex {regex!r} needs a named group (?P<id>...) for the case id")
+        if self.pairs_csv and self.labels_csv:
+            raise ValueError("pairs_csv carries its own label and patient_id columns: drop labels_csv")
+        return self
+
+
+def template_regex(template: str) -> str:
+    """``images/{id}.png`` -> a regex matching that path with ``id`` as a named group."""
+    before, after = template.split("{id}")
+    return f"{re.escape(before)}(?P<{ID_GROUP}>[^/]+?){re.escape(after)}"
 
 
 def read_labels_csv(path: Path) -> pd.DataFrame:
@@ -42,39 +105,145 @@ def read_labels_csv(path: Path) -> pd.DataFrame:
     return frame.set_index("stem")
 
 
+def _compile(regex: str, option: str) -> re.Pattern[str]:
+    try:
+        return re.compile(regex)
+    except re.error as exc:
+        raise BusbenchError(f"-o {option}={regex!r}: not a valid regular expression ({exc})") from exc
+
+
+def pair_by_patterns(root: Path, image_regex: str, mask_regex: str,
+                     log: ProblemLog) -> dict[str, tuple[Path, list[Path]]]:
+    """Case id -> (image, masks) for every file under ``root`` whose path matches a pattern.
+
+    A path matching both patterns is a mask (``{id}.png`` also matches ``{id}_mask.png``). Image
+    files matching neither, and non-image files beside matched ones, are logged.
+    """
+    image_pattern, mask_pattern = _compile(image_regex, "image"), _compile(mask_regex, "mask")
+    images: dict[str, Path] = {}
+    masks: dict[str, list[Path]] = {}
+    unmatched, others, folders = [], [], set()
+    for path in sorted(root.rglob("*"), key=natural_path_key):
+        relative = path.relative_to(root).as_posix()
+        if path.is_dir() or any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if not is_image_file(path):
+            others.append(path)
+            continue
+        if match := mask_pattern.fullmatch(relative):
+            masks.setdefault(match.group(ID_GROUP), []).append(path)
+        elif match := image_pattern.fullmatch(relative):
+            case_id = match.group(ID_GROUP)
+            if case_id in images:
+                log.drop(path, f"duplicate case id: {case_id!r} also names {images[case_id].relative_to(root)}")
+                continue
+            images[case_id] = path
+        else:
+            unmatched.append(path)
+            continue
+        folders.add(path.parent)
+    for path in unmatched:
+        log.drop(path, f"unpaired file: matches neither image={image_regex!r} nor mask={mask_regex!r}")
+    for path in others:
+        if path.parent in folders:
+            log_non_image(path, log)
+    for case_id, found in masks.items():
+        if case_id not in images:
+            for mask in found:
+                log.drop(mask, f"mask without image: no image matches id {case_id!r}")
+    return {case_id: (image, masks.get(case_id, [])) for case_id, image in images.items()}
+
+
+def read_pairs_csv(root: Path, name: str, log: ProblemLog) -> list[CaseSource]:
+    """Cases listed in ``pairs_csv``; listed files that do not exist are logged and dropped."""
+    path = root / name
+    if not path.is_file():
+        raise BusbenchError(f"{path}: pairs_csv not found; give a path relative to --root")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in ("image", "mask"):
+        if column not in frame.columns:
+            raise BusbenchError(f"{path}: column {column!r} missing; expected image,mask[,label][,patient_id]")
+    sources = []
+    for row in frame.to_dict("records"):
+        image = root / row["image"]
+        masks = [root / m.strip() for m in row["mask"].split(";") if m.strip()]
+        missing = [p for p in (image, *masks) if not p.is_file()]
+        if missing:
+            log.drop(image, f"listed file not found: {', '.join(str(p) for p in missing)} (row of {name})")
+            continue
+        label = None
+        if row.get("label"):
+            label = known_label(row["label"], image, f"{name} (label)", log)
+            if label is None:
+                continue
+        sources.append(CaseSource.from_files(root, image, masks, label, patient_id=row.get("patient_id") or None))
+    return sources
+
+
 @register_adapter("folder")
 class FolderAdapter(DatasetAdapter):
     Options = FolderOptions
+    layout_hint = ("check the pairing options (image=/mask= templates, image_regex=/mask_regex=, "
+                   "pairs_csv=, or images_dir/masks_dir/mask_suffix) against the file names under --root")
+
+    @property
+    def dataset_name(self) -> str:
+        return self.options.name  # type: ignore[attr-defined,no-any-return]
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
+        opts: FolderOptions = self.options  # type: ignore[assignment]
+        if opts.pairs_csv:
+            sources = read_pairs_csv(root, opts.pairs_csv, log)
+        elif opts.image and opts.mask:
+            sources = self._from_patterns(root, template_regex(opts.image), template_regex(opts.mask), log)
+        elif opts.image_regex and opts.mask_regex:
+            sources = self._from_patterns(root, opts.image_regex, opts.mask_regex, log)
+        else:
+            sources = self._by_stem(root, log)
+        if opts.labels_csv:
+            sources = self._labelled(sources, root, read_labels_csv(root / opts.labels_csv), opts.labels_csv, log)
+        return sorted(sources, key=lambda s: natural_key(s.case_id))
+
+    def _from_patterns(self, root: Path, image_regex: str, mask_regex: str, log: ProblemLog) -> list[CaseSource]:
+        pairs = pair_by_patterns(root, image_regex, mask_regex, log)
+        return [CaseSource.from_files(root, image, masks, None, case_id=case_id)
+                for case_id, (image, masks) in pairs.items()]
+
+    def _by_stem(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         opts: FolderOptions = self.options  # type: ignore[assignment]
         images_dir, masks_dir = root / opts.images_dir, root / opts.masks_dir
         for folder, key in ((images_dir, "images_dir"), (masks_dir, "masks_dir")):
             if not folder.is_dir():
-                raise BusbenchError(f"{folder}: not found; set -o {key}=... to the folder name under --root")
-        labels = read_labels_csv(root / opts.labels_csv) if opts.labels_csv else None
-        same_folder = images_dir.resolve() == masks_dir.resolve()
+                raise BusbenchError(
+                    f"{folder}: not found; set -o {key}=... to the folder name under --root, or pair by "
+                    "pattern: -o image=DIR/{id}.png -o mask=DIR/{id}_mask.png"
+                )
         files = image_files(images_dir, log)
-        if same_folder:
+        if images_dir.resolve() == masks_dir.resolve():
             if not opts.mask_suffix:
                 raise BusbenchError(
-                    "images_dir and masks_dir are the same folder: set -o mask_suffix=_mask (or similar)"
+                    "images_dir and masks_dir are the same folder: set -o mask_suffix=_mask (or similar), "
+                    "or pair by pattern: -o image={id}.png -o mask=mask_{id}.png"
                 )
             masks = [f for f in files if opts.mask_suffix in f.stem]
             images = [f for f in files if opts.mask_suffix not in f.stem]
         else:
             images, masks = files, image_files(masks_dir, log)
-        sources = []
-        for image, image_masks in pair_masks(images, masks, opts.mask_suffix, log).items():
-            label, patient = None, None
-            if labels is not None:
-                if image.stem not in labels.index:
-                    log.drop(image, f"not listed in {opts.labels_csv}: label unknown")
-                    continue
-                raw = labels.loc[image.stem]
-                label = known_label(raw["label"], image, str(opts.labels_csv), log)
-                if label is None:
-                    continue
-                patient = raw["patient_id"] or None
-            sources.append(CaseSource.from_files(root, image, image_masks, label, patient_id=patient))
-        return sources
+        pairs = pair_masks(images, masks, opts.mask_suffix, log, opts.allow_mask_gaps)
+        return [CaseSource.from_files(root, image, image_masks, None) for image, image_masks in pairs.items()]
+
+    @staticmethod
+    def _labelled(sources: list[CaseSource], root: Path, labels: pd.DataFrame, where: str,
+                  log: ProblemLog) -> list[CaseSource]:
+        labelled = []
+        for source in sources:
+            key = next((k for k in (source.image.stem, source.case_id) if k in labels.index), None)
+            if key is None:
+                log.drop(root / source.image, f"not listed in {where}: label unknown")
+                continue
+            raw = labels.loc[key]
+            label = known_label(raw["label"], root / source.image, where, log)
+            if label is not None:
+                labelled.append(CaseSource(source.case_id, source.image, source.masks, label,
+                                           patient_id=raw["patient_id"] or None))
+        return labelled

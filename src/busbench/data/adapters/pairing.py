@@ -10,16 +10,34 @@ from busbench.data.problems import ProblemLog
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
 
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading digit runs as numbers, so ``case2`` comes before ``case10``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
+
+
+def natural_path_key(path: Path) -> tuple[tuple[int, int | str], ...]:
+    """Natural sort key of a path, extension left out so ``a_seg.png`` precedes ``a_seg2.png``."""
+    return natural_key(path.with_suffix("").as_posix())
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def log_non_image(path: Path, log: ProblemLog) -> None:
+    log.drop(path, "not an image file: skipped (expected one of " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
+
+
 def image_files(folder: Path, log: ProblemLog) -> list[Path]:
     """Image files directly in ``folder``, sorted; other non-hidden files are logged as dropped."""
     found = []
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.is_dir():
             continue
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+        if is_image_file(path):
             found.append(path)
         else:
-            log.drop(path, "not an image file: skipped (expected one of " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
+            log_non_image(path, log)
     return found
 
 
@@ -27,11 +45,35 @@ def mask_stem_pattern(suffix: str) -> re.Pattern[str]:
     """Matches a mask's stem ``<image stem><suffix>`` or ``<image stem><suffix>_<n>`` (extra masks)."""
     if not suffix:
         return re.compile(r"^(?P<stem>.+)$")
-    return re.compile(rf"^(?P<stem>.+?){re.escape(suffix)}(?:_\d+)?$")
+    return re.compile(rf"^(?P<stem>.+?){re.escape(suffix)}(?:_(?P<number>\d+))?$")
 
 
-def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemLog) -> dict[Path, list[Path]]:
-    """Map each image to its masks (sorted); masks without an image are logged as dropped."""
+def series_gap(masks: list[Path], suffix: str) -> list[str]:
+    """Mask names missing from a series ``<stem><suffix>``, ``<stem><suffix>_1``, ``_2``, ...
+
+    A series with a gap is a mask file lost in copying: the union of the rest is part of the lesion.
+    """
+    if not suffix or not masks:
+        return []
+    pattern = mask_stem_pattern(suffix)
+    numbers = set()
+    stem = ""
+    for mask in masks:
+        match = pattern.match(mask.stem)
+        if match:
+            stem = match.group("stem")
+            numbers.add(int(match.group("number") or 0))
+    expected = range(max(numbers) + 1)
+    return [f"{stem}{suffix}" + (f"_{n}" if n else "") for n in expected if n not in numbers]
+
+
+def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemLog,
+               allow_mask_gaps: bool = False) -> dict[Path, list[Path]]:
+    """Map each image to its masks (sorted); masks without an image are logged as dropped.
+
+    An image whose mask series has a gap is dropped (logged) unless ``allow_mask_gaps``, when it is
+    kept with the masks present (logged as fixed).
+    """
     by_stem = {img.stem: img for img in images}
     pattern = mask_stem_pattern(suffix)
     paired: dict[Path, list[Path]] = {img: [] for img in images}
@@ -42,4 +84,16 @@ def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemL
             log.drop(mask, "mask without image: no image file has this mask's name")
         else:
             paired[image].append(mask)
-    return {img: sorted(found) for img, found in paired.items()}
+    kept = {}
+    for image, found in paired.items():
+        missing = series_gap(found, suffix)
+        if missing and not allow_mask_gaps:
+            log.drop(image, f"mask series gap: {', '.join(missing)} missing while "
+                     f"{', '.join(m.name for m in sorted(found))} exist; restore the file, or set "
+                     "-o allow_mask_gaps=true to keep the case with the masks present")
+            continue
+        if missing:
+            log.fix(image, f"mask series gap: {', '.join(missing)} missing; kept with the masks present "
+                    "(allow_mask_gaps=true)")
+        kept[image] = sorted(found, key=natural_path_key)
+    return kept
