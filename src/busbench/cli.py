@@ -34,6 +34,7 @@ from busbench.models.profile import profile_models
 from busbench.pipeline import key_legend, plan_jobs, run_experiment
 from busbench.report.markdown import markdown_table
 from busbench.report.tables import display_table
+from busbench.report.tables import notes as table_notes
 from busbench.train.device import resolve_device
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -345,7 +346,9 @@ def report(
 
     built = build_report(results, out, qualitative)
     for dataset, table in built.tables.items():
-        print_frame(display_table(table, ("", "")), f"{dataset}: held-out test set", index=False)
+        print_frame(display_table(table, ("", "")), f"{built.titles.get(dataset, dataset)}: held-out test set",
+                    index=False)
+        console.print(table_notes(table), markup=False, highlight=False)
     for reason in built.skipped:
         err_console.print(f"skipped: {reason}", markup=False, highlight=False)
     console.print(f"report: {out / 'report.html'} (tables, statistics and plots beside it)")

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
+from browser import CHROMIUM_FLAGS, chromium
 from PIL import Image
 
 from busbench.audit.page import SECTIONS
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "report"))
-from test_html_browser import CHROMIUM_FLAGS, chromium  # noqa: E402
 
 
 def test_audit_page_renders_in_headless_chromium(audited: tuple[Path, dict[str, str]], tmp_path: Path) -> None:

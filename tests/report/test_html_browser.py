@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,26 +9,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from browser import CHROMIUM_FLAGS, chromium
 from fake_results import write_run
 from PIL import Image
 from test_report import LABELS, A, B
 
 from busbench.report import plots
 from busbench.report.build import build_report
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars"]
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        message = "headless Chromium not found (Debian package `chromium`)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI installs it in .ci/run")
-        pytest.skip(message)
-    return found
 
 
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:

@@ -166,5 +166,6 @@ def test_an_empty_results_folder_is_an_error(tmp_path) -> None:
 def test_report_command(results, tmp_path, monkeypatch, capsys) -> None:
     assert run_cli(monkeypatch, "report", str(results), "--out", str(tmp_path / "out"), "--no-qualitative") == 0
     printed = capsys.readouterr().out
-    assert "busi: held-out test set" in printed and "report.html" in printed
+    assert "busi — test set " in printed and ": held-out test set" in printed and "report.html" in printed
+    assert "CI: 95 % cluster bootstrap" in printed or "CI: 95 %" in printed
     assert (tmp_path / "out" / "report.html").is_file()

@@ -97,6 +97,21 @@ def test_a_fold_model_missing_the_lesions_is_marked_in_the_tables(tmp_path) -> N
     assert "model\\_a (!) 1 of 2 degenerate" in (tmp_path / "out" / "tables" / "busi.tex").read_text()
 
 
+def test_a_protocol_override_is_marked_in_every_table(tmp_path) -> None:
+    root = tmp_path / "runs"
+    cell = write_run(root, "busi", "model_a", A, LABELS)
+    write_run(root, "busi", "model_b", B, LABELS)
+    config = cell / "config.yaml"
+    config.write_text(config.read_text().replace("init_from: null", "init_from: /elsewhere/best.pt").replace(
+        "init_from_test_overlap: refuse", "init_from_test_overlap: allow"))
+    build_report(root, tmp_path / "out", qualitative=False)
+    markdown = (tmp_path / "out" / "tables" / "busi.md").read_text()
+    assert "| model_a † |" in markdown and "| model_b |" in markdown
+    assert "† OVERRIDE: model.init_from weights (/elsewhere/best.pt) were not checked against the test set" in markdown
+    assert "OVERRIDE" in (tmp_path / "out" / "tables" / "busi.tex").read_text()
+    assert "OVERRIDE: model.init_from" in (tmp_path / "out" / "report.html").read_text()
+
+
 def test_an_impossible_pairing_shows_n_a_never_a_p_value(tmp_path) -> None:
     root = tmp_path / "runs"  # one recorded test set, but disjoint scored images: nothing to pair
     write_run(root, "busi", "model_a", A, LABELS, test_set=SHA_1)

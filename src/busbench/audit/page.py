@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from busbench.audit.overlays import detect_overlays
 from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
 from busbench.data.io import read_image
-from busbench.report.html import STYLE, _figure, _table
+from busbench.report.html import STYLE, html_figure, html_table
 
 if TYPE_CHECKING:
     from busbench.audit.build import Audit
@@ -41,7 +41,7 @@ class _Sheets:
         parts = []
         for start in range(0, len(tiles), PER_SHEET):
             path = self.audit.out / SHEETS_DIR / sheet_name(f"{name}-{start // PER_SHEET + 1}")
-            parts.append(_figure(write_sheet(tiles[start:start + PER_SHEET], path)))
+            parts.append(html_figure(write_sheet(tiles[start:start + PER_SHEET], path)))
         return "".join(parts)
 
 
@@ -73,7 +73,7 @@ def _conflicts(audit: Audit, sheets: _Sheets) -> list[str]:
     parts = [_note("Copies of one image under different labels; each thumbnail shows its own mask in green.")]
     if conflicts.empty:
         return parts + ["<p>None found.</p>"]
-    parts.append(_table(conflicts))
+    parts.append(html_table(conflicts))
     for i, row in enumerate(conflicts.itertuples(index=False), start=1):
         tiles = [sheets.tile(row.case_a, f"{row.case_a} ({row.label_a})"),
                  sheets.tile(row.case_b, f"{row.case_b} ({row.label_b})")]
@@ -88,7 +88,7 @@ def _overlays(audit: Audit, sheets: _Sheets) -> list[str]:
     parts = [_note("Detected overlay pixels in magenta, lesion outline in green. Marks: at least 3 small blobs "
                    "over 100 grey levels brighter than their surroundings, or yellow graphics; Doppler: red, "
                    "orange or blue pixels. On 102 BUSI images labelled by eye the marks flag is right on 90 %."),
-             _table(flagged[["case_id", "label", "marks", "doppler", "touches_lesion"]].head(MAX_FLAGGED))]
+             html_table(flagged[["case_id", "label", "marks", "doppler", "touches_lesion"]].head(MAX_FLAGGED))]
     tiles = [sheets.tile(c, c, overlay=True) for c in flagged["case_id"].head(MAX_FLAGGED)]
     if len(flagged) > MAX_FLAGGED:
         parts.append(_note(f"The first {MAX_FLAGGED} of {len(flagged)} are shown; all are in overlays.csv."))
@@ -112,7 +112,7 @@ def _balance(audit: Audit) -> list[str]:
         return ["<p>No split file beside the manifest; run `busbench split` to see its balance here.</p>"]
     parts = []
     for name, table in audit.balance.items():
-        parts += [f"<h3>{html.escape(name)}</h3>", _table(table, index=True)]
+        parts += [f"<h3>{html.escape(name)}</h3>", html_table(table, index=True)]
     return parts
 
 
@@ -120,7 +120,7 @@ def write_page(audit: Audit) -> None:
     """Draw the sheets and write ``audit.html`` into ``audit.out``."""
     sheets = _Sheets(audit)
     dataset = html.escape(audit.manifest.dataset)
-    body = {"summary": [_table(audit.summary)], "duplicates": _duplicates(audit, sheets),
+    body = {"summary": [html_table(audit.summary)], "duplicates": _duplicates(audit, sheets),
             "conflicts": _conflicts(audit, sheets), "overlays": _overlays(audit, sheets),
             "masks": _masks(audit, sheets), "balance": _balance(audit)}
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench audit: {dataset}</title>"

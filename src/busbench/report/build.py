@@ -33,6 +33,7 @@ from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
+from busbench.pipeline import protocol_notes
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
@@ -130,6 +131,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()
+    row["protocol"] = " | ".join(protocol_notes(run.config))
     return row
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from busbench.report.tables import display_table
+from busbench.report.tables import notes as table_notes
 
 if TYPE_CHECKING:
     from busbench.report.build import Report
@@ -44,7 +45,7 @@ def readable_header(column: object) -> str:
     return joined[:1].upper() + joined[1:]
 
 
-def _table(frame: pd.DataFrame, index: bool = False, readable: bool = True) -> str:
+def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) -> str:
     """An HTML table; ``readable``: headers rewritten by ``readable_header`` (not for dataset names)."""
     shown = frame.reset_index() if index else frame
     head = "".join(f"<th>{html.escape(readable_header(c) if readable else str(c))}</th>" for c in shown.columns)
@@ -59,7 +60,8 @@ def _table(frame: pd.DataFrame, index: bool = False, readable: bool = True) -> s
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _figure(path: Path) -> str:
+def html_figure(path: Path) -> str:
+    """A PNG embedded as a data URI, so the page needs no file beside it."""
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
@@ -72,40 +74,49 @@ def write_html(report: Report) -> Path:
     if report.skipped:
         parts.append("<p class='note'>Skipped: " + "; ".join(html.escape(s) for s in report.skipped) + "</p>")
     parts.append("<p class='note'>Every model is scored on its dataset's held-out test set, at the original image "
-                 "size. Mean ± sample std over the fold models; 95 % CIs: percentile bootstrap over test images of "
-                 "the per-image score averaged over fold models; the best value of each column in bold. Paired "
-                 "tests: Wilcoxon signed-rank on per-image Dice, Holm-corrected across pairs. Empty masks: both "
-                 "empty, Dice 1 and HD95 0; one empty, Dice 0 and HD95 the image diagonal.</p>")
+                 "size; a table holds only runs scored on one test set (the same test-set checksum). Mean ± sample "
+                 "std over the fold models; 95 % CIs: bootstrap of the per-image score averaged over fold models, "
+                 "resampling whole patient/duplicate groups (each table states its unit); the best value of each "
+                 "column in bold. Paired tests: Wilcoxon signed-rank on per-group mean Dice, Holm-corrected across "
+                 "pairs (n/a where nothing can be compared). Empty masks: both empty, Dice 1 and HD95 0; one empty, "
+                 "Dice 0 and HD95 the image diagonal.</p>")
     for dataset, table in report.tables.items():
-        parts.append(f"<h2>{html.escape(dataset)}</h2>")
-        parts.append(_table(display_table(table, ("**", "**"))))
+        parts.append(f"<h2>{html.escape(report.titles.get(dataset, dataset))}</h2>")
+        parts.append(html_table(display_table(table, ("**", "**"))))
+        parts.append(f"<p class='note'>{html.escape(table_notes(table))}</p>")
         matrix = report.p_values[dataset]
         if matrix.shape[0] > 1:
             parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
-            parts.append(_table(matrix.round(4).astype(object).where(matrix.notna(), "–"), index=True))
-            parts.append(_table(report.comparisons[dataset].round(4)))
+            parts.append(html_table(matrix.round(4).astype(object).where(matrix.notna(), "–"), index=True))
+            parts.append(html_table(report.comparisons[dataset].round(4)))
         else:
             parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
                          f"dataset, and only {html.escape(', '.join(map(str, matrix.index)) or 'none')} was run. "
                          "Add models to the grid to compare them.</p>")
-        parts.extend(_figure(p) for p in report.figures.get(dataset, []))
+        parts.extend(html_figure(p) for p in report.figures.get(dataset, []))
     if report.normal is not None:
         parts.append("<h2>Normal and lesion images</h2><p class='note'>False-positive rate: share of normal test "
                      "images with any predicted lesion. Dice on lesion images only.</p>")
-        parts.append(_table(report.normal.round(4)))
+        parts.append(html_table(report.normal.round(4)))
     if report.ranks is None:
         parts.append("<p class='note'>No average ranks across datasets: they need at least two models run on "
                      "the same datasets.</p>")
     else:
         parts.append("<h2>Average ranks across datasets</h2>")
-        parts.append(_table(report.ranks.rename("average rank").round(3).to_frame(), index=True))
+        parts.append(html_table(report.ranks.rename("average rank").round(3).to_frame(), index=True))
+        if report.friedman is not None:
+            f = report.friedman
+            parts.append(f"<p class='note'>Friedman test over {len(report.ranked_tables)} datasets: chi-square "
+                         f"{f['chi2']:.3f} (df {f['df']:.0f}), p = {f['p_value']:.4g}; Iman-Davenport F "
+                         f"{f['iman_davenport_f']:.3f} (df {f['f_df1']:.0f}, {f['f_df2']:.0f}), "
+                         f"p = {f['f_p_value']:.4g}.</p>")
         if report.cd is not None:
             parts.append(f"<p class='note'>Nemenyi critical difference at 0.05: {report.cd:.3f}.</p>")
-        parts.extend(_figure(p) for p in report.figures.get("ranks", []))
+        parts.extend(html_figure(p) for p in report.figures.get("ranks", []))
     if report.cross is not None:
         parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
         cross = report.cross.round(3)
-        parts.append(_table(cross.rename_axis(index=[readable_header(n) for n in cross.index.names]), index=True,
+        parts.append(html_table(cross.rename_axis(index=[readable_header(n) for n in cross.index.names]), index=True,
                             readable=False))
     parts.append("</body></html>")
     path = report.out / "report.html"

@@ -38,7 +38,8 @@ def _cell(row: pd.Series, column: str, digits: int) -> str:
 
 def _model_name(row: pd.Series) -> str:
     mark = degenerate_mark(row.to_dict())
-    return f"{row['model']} {mark} degenerate" if mark else str(row["model"])
+    name = f"{row['model']} {mark} degenerate" if mark else str(row["model"])
+    return f"{name} †" if row.get("protocol") else name
 
 
 def notes(table: pd.DataFrame) -> str:
@@ -47,6 +48,9 @@ def notes(table: pd.DataFrame) -> str:
     if (table["degenerate_folds"] > 0).any():
         lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
                      "test set's lesion images: they predict (almost) nothing.")
+    overrides = sorted({n for cell in table.get("protocol", pd.Series(dtype=str)).fillna("") for n in
+                        str(cell).split(" | ") if n})
+    lines += [f"† {n}." for n in overrides]
     return " ".join(lines)
 
 
