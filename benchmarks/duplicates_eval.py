@@ -17,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from busbench.data.duplicates import DuplicateSettings, duplicate_links
 from busbench.data.hashing import hamming_matrix
@@ -42,8 +44,22 @@ def old_rule(manifest: Manifest) -> set[frozenset[str]]:
     return {frozenset((ids[a], ids[b])) for a, b in zip(i, j)}
 
 
-def scores(labelled: pd.DataFrame, linked: set[frozenset[str]]) -> str:
-    predicted = np.array([frozenset((a, b)) in linked for a, b in zip(labelled["case_a"], labelled["case_b"])])
+def same_group(manifest: Manifest, linked: set[frozenset[str]]) -> dict[str, int]:
+    """Group label per case id: connected components of the links."""
+    ids = manifest.frame["case_id"].tolist()
+    index = {c: i for i, c in enumerate(ids)}
+    pairs = [tuple(p) for p in linked if len(p) == 2]
+    rows = [index[a] for a, _ in pairs]
+    cols = [index[b] for _, b in pairs]
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(ids), len(ids)))
+    return dict(zip(ids, connected_components(graph, directed=False)[1].tolist()))
+
+
+def scores(labelled: pd.DataFrame, linked: set[frozenset[str]], group: dict[str, int] | None = None) -> str:
+    """Recall and precision over the labelled pairs: a pair counts as linked when it is linked
+    directly, or, with ``group``, when both cases end up in one group."""
+    predicted = np.array([frozenset((a, b)) in linked if group is None else group[a] == group[b]
+                          for a, b in zip(labelled["case_a"], labelled["case_b"])])
     truth = labelled["duplicate"].to_numpy() == 1
     hits = int((predicted & truth).sum())
     recall = f"{hits}/{int(truth.sum())}" if truth.any() else "-"
@@ -65,12 +81,18 @@ def main(data: Path) -> None:
             links = duplicate_links(manifest, settings)
             seconds = time.perf_counter() - start
             new, old = linked_pairs(links), old_rule(manifest)
+            groups = {"new": same_group(manifest, new), "old": same_group(manifest, old)}
             labelled = pairs[pairs["dataset"] == dataset]
             print(f"\n{dataset}: {len(manifest.frame)} images, {len(links)} links in {seconds:.1f} s "
                   f"({links['measure'].value_counts().to_dict()})")
-            print(f"  {'all':<16} new: {scores(labelled, new)}\n  {'':<16} old: {scores(labelled, old)}")
-            for kind, rows in labelled.groupby("kind"):
-                print(f"  {kind:<16} new: {scores(rows, new)}\n  {'':<16} old: {scores(rows, old)}")
+            for name, group in groups.items():
+                sizes = np.bincount(list(group.values()))
+                print(f"  {name} groups: {int((sizes > 1).sum())} of 2+ images holding {int(sizes[sizes > 1].sum())}"
+                      f" images, largest {int(sizes.max())}")
+            for kind, rows in [("all", labelled), *labelled.groupby("kind")]:
+                print(f"  {kind:<16} new link : {scores(rows, new)}\n  {'':<16} new group: "
+                      f"{scores(rows, new, groups['new'])}\n  {'':<16} old link : {scores(rows, old)}\n"
+                      f"  {'':<16} old group: {scores(rows, old, groups['old'])}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from busbench.data.duplicates import DuplicateSettings
 from busbench.errors import BusbenchError
 
 
@@ -42,6 +43,11 @@ class SplitConfig(_Section):
     seed: int = 42
     official: bool = False
     official_test_fold: int = 1
+    near_duplicate_distance: int = Field(DuplicateSettings.near_duplicate_distance, ge=0, le=64)
+    near_duplicate_inliers: int = Field(DuplicateSettings.near_duplicate_inliers, ge=3)
+    near_duplicate_spread: float = Field(DuplicateSettings.near_duplicate_spread, ge=0.0, le=1.0)
+    near_duplicate_correlation: float = Field(DuplicateSettings.near_duplicate_correlation, ge=-1.0, le=1.0)
+    near_duplicate_max_scale: float = Field(DuplicateSettings.near_duplicate_max_scale, ge=1.0)
 
 
 class InputConfig(_Section):

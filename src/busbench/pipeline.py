@@ -89,7 +89,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     manifest = load_manifest(data_dir)
     split_path = data_dir / SPLIT_FILE
     s = cfg.split
-    settings = SplitSettings(s.test_size, s.folds, s.seed, s.official, s.official_test_fold)
+    settings = SplitSettings(**s.model_dump())
     write_split(plan_split(manifest, settings), split_path)  # refuses to change a frozen split
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
     return PreparedData(manifest, split_path, cache)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.alignment import aligned_correlation, thumbnail
-from busbench.data.hashing import hamming_matrix, perceptual_hash
+from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE, hamming_matrix, perceptual_hash
 from busbench.data.io import read_image
 from busbench.data.keypoints import Keypoints, keypoints, match, shared_buckets
 from busbench.data.manifest import Manifest
@@ -40,7 +40,7 @@ IDENTICAL = "identical pixels"
 KEYPOINTS = "matched keypoints"
 CORRELATION = "aligned correlation"
 _MIN_VOTES = 3  # shared descriptor buckets before a pair is worth matching
-_KEYPOINT_NEIGHBOURS = 6  # candidates per image by shared buckets
+_KEYPOINT_NEIGHBOURS = 4  # candidates per image by shared buckets
 _HASH_NEIGHBOURS = 3  # candidates per image by perceptual hash
 
 
@@ -48,9 +48,9 @@ _HASH_NEIGHBOURS = 3  # candidates per image by perceptual hash
 class DuplicateSettings:
     """How near-duplicates are found; every field is also a ``split.<field>`` config key."""
 
-    # pHash bits (of the image without its overlay) within which a neighbour is checked
-    near_duplicate_distance: int = 22
-    near_duplicate_inliers: int = 12  # RANSAC inliers of one similarity transform
+    # pHash bits (of the image without its overlay) within which a neighbour's correlation is checked
+    near_duplicate_distance: int = NEAR_DUPLICATE_DISTANCE
+    near_duplicate_inliers: int = 10  # RANSAC inliers of one similarity transform
     near_duplicate_spread: float = 0.03  # fraction of the image the inliers' bounding box covers
     near_duplicate_correlation: float = 0.95  # aligned correlation of the blurred images
     near_duplicate_max_scale: float = 1.4  # largest zoom between two copies
@@ -94,38 +94,40 @@ def _describe(manifest: Manifest, ids: list[str]) -> _Described:
                       [thumbnail(f) for f in filled])
 
 
-def _nearest(score: np.ndarray, rows: np.ndarray, cols: np.ndarray, per_image: int, n: int,
-             larger_is_closer: bool) -> set[tuple[int, int]]:
-    """The ``per_image`` best-scored pairs of each image among the pairs (rows, cols)."""
-    order = np.argsort(-score if larger_is_closer else score, kind="stable")
-    taken = np.zeros(n, dtype=np.int64)
-    chosen = set()
-    for k in order:
-        i, j = int(rows[k]), int(cols[k])
-        if taken[i] < per_image or taken[j] < per_image:
-            chosen.add((min(i, j), max(i, j)))
-            taken[i] += 1
-            taken[j] += 1
-    return chosen
+def _nearest(score: np.ndarray, rows: np.ndarray, cols: np.ndarray, per_image: int) -> set[tuple[int, int]]:
+    """Pairs (rows, cols) that are among the ``per_image`` lowest-scored pairs of either image."""
+    owner = np.concatenate([rows, cols])
+    other = np.concatenate([cols, rows])
+    order = np.lexsort((other, np.concatenate([score, score]), owner))
+    owner, other = owner[order], other[order]
+    start = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    rank = np.arange(owner.size) - np.repeat(start, np.diff(np.r_[start, owner.size]))
+    keep = rank < per_image
+    return set(zip(np.minimum(owner, other)[keep].tolist(), np.maximum(owner, other)[keep].tolist()))
 
 
-def _candidates(described: _Described, settings: DuplicateSettings, split_at: int | None) -> list[tuple[int, int]]:
-    n = len(described.ids)
+def _candidates(described: _Described, distance: np.ndarray, settings: DuplicateSettings,
+                split_at: int | None) -> list[tuple[int, int]]:
+    """Pairs worth checking; with ``split_at``, only pairs across it, so that neighbours within one
+    set do not crowd out the pairs asked for."""
     first, second, votes = shared_buckets(described.keypoints)
-    enough = votes >= _MIN_VOTES
-    chosen = _nearest(votes[enough], first[enough], second[enough], _KEYPOINT_NEIGHBOURS, n, True)
-    distance = hamming_matrix(described.hashes).astype(np.int64)
     near_i, near_j = np.nonzero(np.triu(distance <= settings.near_duplicate_distance, k=1))
-    chosen |= _nearest(distance[near_i, near_j], near_i, near_j, _HASH_NEIGHBOURS, n, False)
+    keep = votes >= _MIN_VOTES
+    keep_near = np.ones(near_i.size, dtype=bool)
     if split_at is not None:
-        chosen = {(i, j) for i, j in chosen if i < split_at <= j}
+        keep &= (first < split_at) & (second >= split_at)
+        keep_near = (near_i < split_at) & (near_j >= split_at)
+    chosen = _nearest(-votes[keep], first[keep], second[keep], _KEYPOINT_NEIGHBOURS)
+    chosen |= _nearest(distance[near_i, near_j][keep_near], near_i[keep_near], near_j[keep_near], _HASH_NEIGHBOURS)
     return sorted(chosen)
 
 
-def _check(described: _Described, i: int, j: int, settings: DuplicateSettings) -> tuple[str, float] | None:
+def _check(described: _Described, i: int, j: int, bits: int, settings: DuplicateSettings) -> tuple[str, float] | None:
     found = match(described.keypoints[i], described.keypoints[j], settings.near_duplicate_max_scale)
     if found.inliers >= settings.near_duplicate_inliers and found.spread >= settings.near_duplicate_spread:
         return KEYPOINTS, float(found.inliers)
+    if bits > settings.near_duplicate_distance:
+        return None
     correlation = aligned_correlation(described.thumbnails[i], described.thumbnails[j])
     if correlation >= settings.near_duplicate_correlation:
         return CORRELATION, round(correlation, 4)
@@ -143,9 +145,10 @@ def _links(described: _Described, settings: DuplicateSettings, split_at: int | N
         identical[split_at:, :] = False
         identical[:, :split_at] = False
     rows = [(i, j, IDENTICAL, 0.0) for i, j in zip(*np.nonzero(identical))]
-    for i, j in _candidates(described, settings, split_at):
+    distance = hamming_matrix(described.hashes).astype(np.int64)
+    for i, j in _candidates(described, distance, settings, split_at):
         if not identical[i, j]:
-            found = _check(described, i, j, settings)
+            found = _check(described, i, j, int(distance[i, j]), settings)
             if found is not None:
                 rows.append((i, j, *found))
     rows.sort(key=lambda row: (row[0], row[1]))

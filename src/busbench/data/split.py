@@ -41,6 +41,10 @@ class SplitSettings:
     official: bool = False
     official_test_fold: int = 1
     near_duplicate_distance: int = NEAR_DUPLICATE_DISTANCE
+    near_duplicate_inliers: int = DuplicateSettings.near_duplicate_inliers
+    near_duplicate_spread: float = DuplicateSettings.near_duplicate_spread
+    near_duplicate_correlation: float = DuplicateSettings.near_duplicate_correlation
+    near_duplicate_max_scale: float = DuplicateSettings.near_duplicate_max_scale
 
     def check(self) -> None:
         if not self.official and not 0.0 < self.test_size < 1.0:
