@@ -17,10 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from busbench.data.duplicates import DuplicateSettings, duplicate_links
+from busbench.data.duplicates import LINK_COLUMNS, DuplicateSettings, duplicate_links
+from busbench.data.grouping import leakage_groups
 from busbench.data.hashing import hamming_matrix
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
@@ -45,14 +44,11 @@ def old_rule(manifest: Manifest) -> set[frozenset[str]]:
 
 
 def same_group(manifest: Manifest, linked: set[frozenset[str]]) -> dict[str, int]:
-    """Group label per case id: connected components of the links."""
-    ids = manifest.frame["case_id"].tolist()
-    index = {c: i for i, c in enumerate(ids)}
-    pairs = [tuple(p) for p in linked if len(p) == 2]
-    rows = [index[a] for a, _ in pairs]
-    cols = [index[b] for _, b in pairs]
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(ids), len(ids)))
-    return dict(zip(ids, connected_components(graph, directed=False)[1].tolist()))
+    """Group label per case id from these links alone (patients left out)."""
+    pairs = [sorted(p) for p in linked if len(p) == 2]
+    links = pd.DataFrame([(a, b, "link", 0.0) for a, b in pairs], columns=LINK_COLUMNS)
+    frame = manifest.frame[["case_id"]].assign(patient_id="")
+    return dict(zip(frame["case_id"], leakage_groups(frame, links).labels.tolist()))
 
 
 def scores(labelled: pd.DataFrame, linked: set[frozenset[str]], group: dict[str, int] | None = None) -> str:
