@@ -86,7 +86,7 @@ class _Described:
 
 def _describe(manifest: Manifest, ids: list[str]) -> _Described:
     rows = manifest.frame.set_index("case_id").loc[ids]
-    images = [read_image(manifest.root / path) for path in rows["image_path"]]
+    images = [read_image(manifest.image_file(row)) for _, row in rows.iterrows()]
     constant = constant_pixels(images)
     filled = [fill_constant(image, mask) for image, mask in zip(images, constant)]
     return _Described(list(ids), rows["pixel_sha256"].tolist(), [perceptual_hash(f) for f in filled],

@@ -39,15 +39,14 @@ class Keypoints:
 
 @dataclass(frozen=True)
 class Match:
-    """RANSAC inliers of the best similarity transform, the fraction of the first image their
-    bounding box covers, and the transform's scale."""
+    """RANSAC inliers of the best similarity transform and the fraction of the first image their
+    bounding box covers."""
 
     inliers: int
     spread: float
-    scale: float
 
 
-NO_MATCH = Match(0, 0.0, 1.0)
+NO_MATCH = Match(0, 0.0)
 
 
 def keypoints(grey: np.ndarray, constant: np.ndarray) -> Keypoints:
@@ -110,4 +109,4 @@ def match(a: Keypoints, b: Keypoints, max_scale: float) -> Match:
         return NO_MATCH
     kept = source[inlier.ravel() == 1]
     extent = kept.max(axis=0) - kept.min(axis=0)
-    return Match(len(kept), float(extent[0] * extent[1] / (a.shape[0] * a.shape[1])), scale)
+    return Match(len(kept), float(extent[0] * extent[1] / (a.shape[0] * a.shape[1])))
