@@ -19,7 +19,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from busbench.data.duplicates import DuplicateSettings
-from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE
 from busbench.data.split import SplitSettings
 from busbench.errors import BusbenchError
 
@@ -52,7 +51,11 @@ class SplitConfig(_Section):
     # CSV of case_a, case_b, relation (must-link | cannot-link); its content is part of the split.
     links_file: Path | None = None
     # The near-duplicate detector's settings (busbench.data.duplicates.DuplicateSettings).
-    near_duplicate_distance: int = Field(NEAR_DUPLICATE_DISTANCE, ge=0, le=64)
+    near_duplicate_distance: int = Field(DuplicateSettings.near_duplicate_distance, ge=0, le=64)
+    near_duplicate_inliers: int = Field(DuplicateSettings.near_duplicate_inliers, ge=3)
+    near_duplicate_spread: float = Field(DuplicateSettings.near_duplicate_spread, ge=0.0, le=1.0)
+    near_duplicate_correlation: float = Field(DuplicateSettings.near_duplicate_correlation, ge=-1.0, le=1.0)
+    near_duplicate_max_scale: float = Field(DuplicateSettings.near_duplicate_max_scale, ge=1.0)
 
     def settings(self) -> SplitSettings:
         """The splitter's settings; the ``near_duplicate_*`` keys go to the duplicate detector."""

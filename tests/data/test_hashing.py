@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from busbench.data.hashing import hamming_matrix, near_duplicate_pairs, perceptual_hash, pixel_sha256
+from busbench.data.hashing import hamming_matrix, perceptual_hash, pixel_sha256
 from busbench.data.synthetic import generate_cases
 
 
@@ -32,9 +32,3 @@ def test_hamming_matrix_counts_differing_bits() -> None:
     dist = hamming_matrix(["0000000000000000", "000000000000000f", "ffffffffffffffff"])
     assert dist.tolist() == [[0, 4, 64], [4, 0, 60], [64, 60, 0]]
 
-
-def test_near_duplicate_pairs_respects_the_distance() -> None:
-    hashes = ["0000000000000000", "0000000000000003", "00000000000000ff"]
-    assert near_duplicate_pairs(hashes, 2) == [(0, 1)]
-    assert near_duplicate_pairs(hashes, 8) == [(0, 1), (0, 2), (1, 2)]
-    assert near_duplicate_pairs(hashes[:1]) == []

@@ -4,8 +4,10 @@
   another PNG mode or with other metadata still matches (BUSI ``malignant (145).png`` and
   ``benign (433).png`` are such a pair).
 * ``perceptual_hash`` is the DCT hash (pHash): grey image area-resized to 32x32, 2-D DCT-II,
-  the 8x8 lowest frequencies without the DC term compared with their median, 64 bits. Two images
-  whose hashes differ in at most ``NEAR_DUPLICATE_DISTANCE`` bits are called near-duplicates.
+  the 8x8 lowest frequencies without the DC term compared with their median, 64 bits. A hash alone
+  cannot tell near-duplicates (BUSI re-crops differ by 14-18 bits, unrelated BUS-BRA scans of one
+  device by 10), so ``busbench.data.duplicates`` only uses it to pick which pairs to check further:
+  those within ``NEAR_DUPLICATE_DISTANCE`` bits.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import cv2
 import numpy as np
 from scipy.fft import dctn
 
-# Chosen on BUSI: pairs at <= 8 bits were the same scan slightly shifted, at 10 re-imaged views of
-# one lesion or near copies, at 12 different images. Distances are even (every hash has 31 set bits).
-NEAR_DUPLICATE_DISTANCE = 10
+# Labelled BUSI pairs: consecutive frames of one lesion lie at 6-22 bits. Distances are even (every
+# hash has 31 set bits).
+NEAR_DUPLICATE_DISTANCE = 22
 _HASH_GRID = 32
 _HASH_BITS_SIDE = 8
 
@@ -45,11 +47,3 @@ def hamming_matrix(hashes: list[str]) -> np.ndarray:
     values = np.array([int(h, 16) for h in hashes], dtype=np.uint64)
     return np.bitwise_count(values[:, None] ^ values[None, :]).astype(np.uint8)
 
-
-def near_duplicate_pairs(hashes: list[str], max_distance: int = NEAR_DUPLICATE_DISTANCE) -> list[tuple[int, int]]:
-    """Index pairs (i < j) whose perceptual hashes differ in at most ``max_distance`` bits."""
-    if len(hashes) < 2:
-        return []
-    dist = hamming_matrix(hashes)
-    i, j = np.nonzero(np.triu(dist <= max_distance, k=1))
-    return list(zip(i.tolist(), j.tolist()))

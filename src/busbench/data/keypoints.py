@@ -1,0 +1,112 @@
+"""Local-feature matching: do two images show one scene under crop, shift, zoom or overlays?
+
+ORB keypoints (corners with 256-bit binary descriptors, found on a scale pyramid) are matched with
+the ratio test, and a similarity transform (shift, rotation, uniform scale) is fitted with RANSAC.
+A pair is one scene when many matches agree on one transform *and* they cover a real part of the
+image: burnt-in text of two different scans ("MAMA DIREITA") also agrees on a shift, but only
+over a small area. Calipers and text added to one copy only cost a few matches.
+
+Matching every pair is quadratic, so candidates come from locality-sensitive hashing: fixed
+random 16-bit subsets of the descriptor bits are bucket keys, and image pairs that share many
+buckets are matched. The subsets come from a fixed seed, so the links are reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_FEATURES = 250
+_RATIO = 0.8  # Lowe's ratio test
+_REPROJECTION_PX = 5.0
+_TABLES = 8
+_KEY_BITS = 16
+_BUCKET_CAP = 24  # larger buckets are textureless patterns shared by everything
+_SEED = 20231125
+_OVERLAY_MARGIN_PX = 8  # ORB reads a 31 px patch: keep it off the device's overlay
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    """ORB keypoints of one image: positions (k, 2), descriptors (k, 32) and the image shape."""
+
+    points: np.ndarray
+    descriptors: np.ndarray
+    shape: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Match:
+    """RANSAC inliers of the best similarity transform and the fraction of the first image their
+    bounding box covers."""
+
+    inliers: int
+    spread: float
+
+
+NO_MATCH = Match(0, 0.0)
+
+
+def keypoints(grey: np.ndarray, constant: np.ndarray) -> Keypoints:
+    """ORB keypoints of a grey uint8 image, none on or next to the ``constant`` overlay pixels."""
+    allowed = np.full(grey.shape, 255, dtype=np.uint8)
+    if constant.any():
+        near_overlay = cv2.dilate(constant.astype(np.uint8), np.ones((2 * _OVERLAY_MARGIN_PX + 1,) * 2, np.uint8))
+        allowed[near_overlay > 0] = 0
+    found, descriptors = cv2.ORB_create(nfeatures=_FEATURES).detectAndCompute(grey, allowed)
+    if descriptors is None or not found:
+        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), grey.shape)
+    return Keypoints(np.float32([k.pt for k in found]), descriptors, grey.shape)
+
+
+def shared_buckets(features: list[Keypoints]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image pairs (i < j) whose descriptors share hash buckets, and how many times they do."""
+    n = len(features)
+    counts = [len(f.descriptors) for f in features]
+    if n < 2 or sum(counts) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    bits = np.unpackbits(np.concatenate([f.descriptors for f in features]), axis=1)
+    rng = np.random.default_rng(_SEED)
+    codes = []
+    for _ in range(_TABLES):
+        key = np.packbits(bits[:, rng.choice(bits.shape[1], _KEY_BITS, replace=False)], axis=1)
+        key = key[:, 0].astype(np.int64) << 8 | key[:, 1]
+        order = np.argsort(key, kind="stable")
+        key, who = key[order], owner[order]
+        start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+        size = np.diff(np.r_[start, key.size])
+        small = np.repeat(size <= _BUCKET_CAP, size)
+        for offset in range(1, _BUCKET_CAP):
+            same = (key[offset:] == key[:-offset]) & small[offset:]
+            a, b = who[:-offset][same], who[offset:][same]
+            keep = a != b
+            codes.append(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep])
+    pair_codes, votes = np.unique(np.concatenate(codes), return_counts=True)
+    return pair_codes // n, pair_codes % n, votes
+
+
+def match(a: Keypoints, b: Keypoints, max_scale: float) -> Match:
+    """The similarity transform most matches of ``a`` to ``b`` agree on, if its scale is within
+    ``1/max_scale .. max_scale``."""
+    if len(a.descriptors) < 3 or len(b.descriptors) < 3:
+        return NO_MATCH
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < _RATIO * p[1].distance]
+    if len(good) < 3:
+        return NO_MATCH
+    source = a.points[[m.queryIdx for m in good]]
+    target = b.points[[m.trainIdx for m in good]]
+    transform, inlier = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC,
+                                                    ransacReprojThreshold=_REPROJECTION_PX)
+    if transform is None:
+        return NO_MATCH
+    scale = float(np.hypot(transform[0, 0], transform[1, 0]))
+    if not 1.0 / max_scale <= scale <= max_scale:
+        return NO_MATCH
+    kept = source[inlier.ravel() == 1]
+    extent = kept.max(axis=0) - kept.min(axis=0)
+    return Match(len(kept), float(extent[0] * extent[1] / (a.shape[0] * a.shape[1])))
