@@ -23,8 +23,9 @@ from busbench.data.grouping import leakage_groups
 from busbench.data.hashing import hamming_matrix
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
+from busbench.data.reviewed import REVIEWED_PAIRS
 
-PAIRS = Path(__file__).resolve().parent.parent / "tests" / "data" / "duplicate_pairs.csv"
+PAIRS = REVIEWED_PAIRS
 FOLDERS = {"busi": "Dataset_BUSI_with_GT", "busbra": "BUSBRA"}
 OLD_PHASH_BITS = 10
 

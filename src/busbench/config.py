@@ -50,6 +50,8 @@ class SplitConfig(_Section):
     official_test_fold: int = 1
     # CSV of case_a, case_b, relation (must-link | cannot-link); its content is part of the split.
     links_file: Path | None = None
+    # Keep the reviewed duplicate pairs that busbench ships for BUSI and BUS-BRA together.
+    reviewed_links: bool = True
     # The near-duplicate detector's settings (busbench.data.duplicates.DuplicateSettings).
     near_duplicate_distance: int = Field(DuplicateSettings.near_duplicate_distance, ge=0, le=64)
     near_duplicate_inliers: int = Field(DuplicateSettings.near_duplicate_inliers, ge=3)
@@ -61,7 +63,7 @@ class SplitConfig(_Section):
         """The splitter's settings; the ``near_duplicate_*`` keys go to the duplicate detector."""
         duplicates = DuplicateSettings(**{name: getattr(self, name) for name in DuplicateSettings.__dataclass_fields__})
         return SplitSettings(self.test_size, self.folds, self.seed, self.official, self.official_test_fold, duplicates,
-                             None if self.links_file is None else str(self.links_file))
+                             None if self.links_file is None else str(self.links_file), self.reviewed_links)
 
 
 class InputConfig(_Section):

@@ -1,6 +1,6 @@
 """The detector against pairs of real BUSI and BUS-BRA images labelled by eye.
 
-``duplicate_pairs.csv`` holds pairs found by several generators (pHash at larger distances,
+``busbench/data/reviewed_pairs.csv`` holds pairs found by several generators (pHash at larger distances,
 thumbnail correlation, ORB matching, similar mask shapes, consecutive file numbers, and the
 detector's own near misses) and labelled by looking at them side by side, zoomed pairs after
 warping one onto the other. The bounds are the measured values with a small margin: recall
@@ -10,8 +10,6 @@ a threshold set to zero or to "link everything" breaks them.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +17,9 @@ import pytest
 from busbench.data.duplicates import DuplicateSettings, cross_duplicate_links, duplicate_links
 from busbench.data.grouping import leakage_groups
 from busbench.data.manifest import Manifest
+from busbench.data.reviewed import reviewed_pairs
 
-PAIRS = pd.read_csv(Path(__file__).parent / "duplicate_pairs.csv")
+PAIRS = reviewed_pairs()
 
 
 @pytest.fixture(scope="module")

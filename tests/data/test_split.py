@@ -8,9 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli
+from layouts import cases, make_bus_uc, make_bus_uclm, make_busi, make_udiat
 
 from busbench.data.assign import assign_groups
 from busbench.data.manifest import Manifest, load_manifest
+from busbench.data.prepare import prepare_dataset
+from busbench.data.reviewed import reviewed_pairs
 from busbench.data.split import (
     SplitSettings,
     plan_split,
@@ -254,3 +258,59 @@ def test_a_group_larger_than_half_a_fold_is_reported_with_its_links(synthetic_ma
     assert set(ids) <= set(group["members"])
     assert {tuple(sorted(link[:2])) for link in group["links"] if link[2].startswith("must-link")} == {
         tuple(sorted(p)) for p in zip(ids[:-1], ids[1:])}
+
+
+def _part(document: dict) -> dict[str, tuple[str, object]]:
+    return {c["case_id"]: (c["set"], c["fold"]) for c in document["cases"]}
+
+
+def _straddling_reviewed_pairs(document: dict, dataset: str) -> list[tuple[str, str]]:
+    pairs = reviewed_pairs()
+    positives = pairs[(pairs["dataset"] == dataset) & (pairs["duplicate"] == 1)]
+    part = _part(document)
+    return [(a, b) for a, b in zip(positives["case_a"], positives["case_b"]) if part[a] != part[b]]
+
+
+def test_no_reviewed_busi_duplicate_straddles_the_default_split(busi_manifest: Manifest) -> None:
+    document = plan_split(busi_manifest, SplitSettings())
+    assert _straddling_reviewed_pairs(document, "busi") == []
+    # the detector alone leaves some reviewed duplicates apart: the shipped pairs are what keeps them together
+    detector_only = plan_split(busi_manifest, SplitSettings(reviewed_links=False))
+    assert _straddling_reviewed_pairs(detector_only, "busi")
+    assert document["large_groups"] == []
+
+
+def test_no_busbra_patient_or_reviewed_duplicate_straddles_the_default_split(busbra_manifest: Manifest) -> None:
+    document = plan_split(busbra_manifest, SplitSettings())
+    part = _part(document)
+    patients = busbra_manifest.frame.groupby("patient_id")["case_id"].apply(list)
+    assert all(len({part[c] for c in cases}) == 1 for cases in patients)
+    assert _straddling_reviewed_pairs(document, "busbra") == []
+    assert document["large_groups"] == []
+
+
+@pytest.mark.parametrize("adapter", ["bus_uclm", "bus_uc", "udiat", "busi", "synthetic"])
+def test_every_group_larger_than_half_a_fold_on_the_adapter_fixtures_is_warned(
+        adapter: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "raw"
+    options: dict[str, object] = {}
+    if adapter == "bus_uclm":
+        make_bus_uclm(root)
+    elif adapter == "bus_uc":
+        make_bus_uc(root)
+    elif adapter == "udiat":
+        make_udiat(root)
+    elif adapter == "busi":
+        root = make_busi(root, cases(12, seed=4))
+    else:
+        options = {"count": 40, "size": 48, "seed": 2, "near_duplicate_rate": 0.2}
+    prepare_dataset(adapter, root, tmp_path / "m", options)
+    manifest = load_manifest(tmp_path / "m")
+    document = plan_split(manifest, SplitSettings(folds=2))
+    sizes = pd.DataFrame(document["cases"]).groupby("group").size()
+    half_fold = len(manifest.frame) * (1 - sum(c["set"] == "test" for c in document["cases"]) / len(manifest.frame)) / 4
+    too_large = set(sizes[sizes > half_fold].index)
+    assert {g["group"] for g in document["large_groups"]} == too_large
+    assert run_cli(monkeypatch, "split", str(tmp_path / "m"), "--folds", "2") == 0
+    warned = capsys.readouterr().err.count("warning: one group of")
+    assert warned == len(too_large)

@@ -17,7 +17,7 @@ Near-duplicates are found in two steps, because comparing every pair properly is
 Pixels that the device draws on every image of a size are ignored throughout
 (``busbench.data.overlay``), so a shared frame, body marker or text never links two patients.
 The thresholds were chosen on a labelled set of BUSI and BUS-BRA pairs
-(``tests/data/duplicate_pairs.csv``, ``benchmarks/duplicates_eval.py``).
+(``busbench/data/reviewed_pairs.csv``, ``benchmarks/duplicates_eval.py``).
 """
 
 from __future__ import annotations

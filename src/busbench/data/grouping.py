@@ -21,6 +21,7 @@ from busbench.errors import BusbenchError
 
 PATIENT = "same patient"
 MUST_LINK = "must-link (user file)"
+REVIEWED = "reviewed duplicate (busbench)"
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,18 @@ def _pair_set(pairs: list[tuple[str, str]]) -> set[frozenset[str]]:
 
 def leakage_groups(frame: pd.DataFrame, duplicates: pd.DataFrame,
                    must_link: list[tuple[str, str]] | None = None,
-                   cannot_link: list[tuple[str, str]] | None = None) -> LeakageGroups:
+                   cannot_link: list[tuple[str, str]] | None = None,
+                   reviewed: list[tuple[str, str]] | None = None) -> LeakageGroups:
     """Connected components of patient, duplicate and must-link links, minus cannot-link pairs.
 
     ``frame`` needs columns case_id and patient_id ("" when unknown); ``duplicates`` holds
-    ``LINK_COLUMNS`` rows between its case ids.
+    ``LINK_COLUMNS`` rows between its case ids; ``reviewed`` are known duplicate pairs.
     """
     ids = frame["case_id"].tolist()
     index = {c: i for i, c in enumerate(ids)}
     forbidden = _pair_set(cannot_link or [])
-    user = pd.DataFrame([(a, b, MUST_LINK, 0.0) for a, b in must_link or []], columns=LINK_COLUMNS)
+    user = pd.DataFrame([(a, b, MUST_LINK, 0.0) for a, b in must_link or []]
+                        + [(a, b, REVIEWED, 0.0) for a, b in reviewed or []], columns=LINK_COLUMNS)
     detected = duplicates[[frozenset((a, b)) not in forbidden for a, b in zip(duplicates["case_a"],
                                                                               duplicates["case_b"])]]
     links = pd.concat([df for df in (_patient_links(frame), detected, user) if len(df)] or [user],

@@ -28,6 +28,7 @@ from busbench.data.assign import assign_groups
 from busbench.data.duplicates import DuplicateSettings, duplicate_links
 from busbench.data.grouping import PATIENT, LeakageGroups, leakage_groups
 from busbench.data.manifest import Manifest, file_sha256
+from busbench.data.reviewed import reviewed_duplicates, reviewed_pairs_sha256
 from busbench.data.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
 
@@ -50,6 +51,8 @@ class SplitSettings:
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     # CSV of case_a, case_b, relation (must-link | cannot-link): the user's corrections to the grouping.
     links_file: str | None = None
+    # Keep the duplicates of busbench's reviewed pairs (busbench.data.reviewed) together.
+    reviewed_links: bool = True
 
     def check(self) -> None:
         if not self.official and not 0.0 < self.test_size < 1.0:
@@ -63,6 +66,8 @@ class SplitSettings:
         recorded = asdict(self)
         recorded.pop("links_file")
         recorded["links_sha256"] = links.sha256
+        if self.reviewed_links:
+            recorded["reviewed_pairs_sha256"] = reviewed_pairs_sha256()
         return recorded
 
 
@@ -183,8 +188,10 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
     settings.check()
     frame = manifest.frame
     links = read_user_links(settings.links_file, manifest)
+    cut = {frozenset(p) for p in links.cannot_link}
+    reviewed = [p for p in reviewed_duplicates(manifest) if frozenset(p) not in cut] if settings.reviewed_links else []
     leakage = leakage_groups(frame, duplicate_links(manifest, settings.duplicates), links.must_link,
-                             links.cannot_link)
+                             links.cannot_link, reviewed)
     groups, duplicated = leakage.labels, leakage.duplicated
     tertiles = size_tertiles(frame)
     stratum = strata(frame, tertiles)
@@ -218,6 +225,7 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
         "duplicate_links": [[a, b, m, v] for a, b, m, v in duplicate_rows.itertuples(index=False)],
         "user_links": {MUST_LINK_VALUE: [list(p) for p in links.must_link],
                        CANNOT_LINK_VALUE: [list(p) for p in links.cannot_link]},
+        "reviewed_links": [list(p) for p in reviewed],
         "large_groups": large_groups(leakage, frame, half_fold),
         "test_set_sha256": test_set_sha256(test_ids, test_pixels),
         "cases": sorted(cases, key=lambda c: c["case_id"]),
