@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.assign import assign_groups
+from busbench.data.csv_input import read_user_csv
 from busbench.data.duplicates import DuplicateSettings, duplicate_links
 from busbench.data.grouping import PATIENT, LeakageGroups, leakage_groups
 from busbench.data.manifest import Manifest, file_sha256
@@ -85,14 +86,8 @@ def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
     if path is None:
         return UserLinks()
     path = Path(path)
-    if not path.is_file():
-        raise BusbenchError(f"split.links_file {path}: no such file; give a CSV with columns case_a, case_b, "
-                            f"relation ({MUST_LINK_VALUE} or {CANNOT_LINK_VALUE})")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = {"case_a", "case_b", "relation"} - set(table.columns)
-    if missing:
-        raise BusbenchError(f"{path}: columns {sorted(missing)} are missing; the link file needs case_a, case_b, "
-                            "relation")
+    table = read_user_csv(path, "split.links_file (--links-file)", ("case_a", "case_b", "relation"),
+                          f"case_a, case_b, relation ({MUST_LINK_VALUE} or {CANNOT_LINK_VALUE})")
     known = set(manifest.frame["case_id"])
     unknown = sorted((set(table["case_a"]) | set(table["case_b"])) - known)
     if unknown:

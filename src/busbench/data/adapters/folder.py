@@ -32,6 +32,7 @@ from busbench.data.adapters.pairing import (
     natural_path_key,
     pair_masks,
 )
+from busbench.data.csv_input import read_user_csv
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -90,12 +91,7 @@ def template_regex(template: str) -> str:
 
 def read_labels_csv(path: Path) -> pd.DataFrame:
     """Labels table indexed by image stem, with ``label`` and ``patient_id`` columns."""
-    if not path.is_file():
-        raise BusbenchError(f"{path}: labels_csv not found; give a path relative to --root or leave it unset")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for column in ("image", "label"):
-        if column not in frame.columns:
-            raise BusbenchError(f"{path}: column {column!r} missing; expected columns image,label[,patient_id]")
+    frame = read_user_csv(path, "labels_csv (relative to --root)", ("image", "label"), "image,label[,patient_id]")
     if "patient_id" not in frame.columns:
         frame["patient_id"] = ""
     frame["stem"] = [Path(name).stem for name in frame["image"]]
@@ -156,13 +152,8 @@ def pair_by_patterns(root: Path, image_regex: str, mask_regex: str,
 
 def read_pairs_csv(root: Path, name: str, log: ProblemLog) -> list[CaseSource]:
     """Cases listed in ``pairs_csv``; listed files that do not exist are logged and dropped."""
-    path = root / name
-    if not path.is_file():
-        raise BusbenchError(f"{path}: pairs_csv not found; give a path relative to --root")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for column in ("image", "mask"):
-        if column not in frame.columns:
-            raise BusbenchError(f"{path}: column {column!r} missing; expected image,mask[,label][,patient_id]")
+    frame = read_user_csv(root / name, "pairs_csv (relative to --root)", ("image", "mask"),
+                          "image,mask[,label][,patient_id]")
     sources = []
     for row in frame.to_dict("records"):
         image = root / row["image"]
