@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 BUSBENCH = Path(sys.executable).parent / "busbench"
@@ -81,3 +82,14 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path: Path) -> None:
     code, _ = _interrupt_after(["run", str(config)], "fold 1 epoch ", log)
     assert code == 130
     assert "fold 1: resuming after epoch" in log.read_text()
+
+
+def test_a_swallowed_interrupt_still_stops_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from busbench import interrupt, pipeline
+    from busbench.config import load_config
+
+    cfg = load_config(_config(tmp_path, 3))
+    monkeypatch.setattr(interrupt, "_received", [signal.SIGINT])  # Ctrl-C came, its first raise was lost
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_cell(cfg)
+    assert not list((tmp_path / "runs").rglob("last.pt")), "training must stop within the first epoch"

@@ -15,6 +15,7 @@ import pandas as pd
 import typer
 import yaml
 
+from busbench import interrupt
 from busbench.config import ExperimentConfig, apply_overrides, load_config, validate_config
 from busbench.console import console, err_console, print_frame
 from busbench.data.adapters import ADAPTERS
@@ -379,6 +380,7 @@ def _interrupted_message() -> str:
 def main() -> None:
     """Console entry point: user errors become one clear message and exit code 2; Ctrl-C says
     what was saved and how to resume (exit code 130)."""
+    interrupt.install()
     try:
         app()
     except BusbenchError as exc:

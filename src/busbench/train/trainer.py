@@ -28,6 +28,7 @@ from busbench.data.provenance import Provenance
 from busbench.data.torch_dataset import CachedSegmentationDataset, fold_datasets
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import batch_overlap
+from busbench.interrupt import raise_if_interrupted
 from busbench.log import duration, logger, note_saved
 from busbench.models import build_model
 from busbench.models.weights import load_weights
@@ -223,6 +224,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
             scheduler.step()
             total += float(loss.detach()) * len(image)
             seen += len(image)
+            raise_if_interrupted()
         metrics = validate(network, val_loader, loss_fn, device, dtype, tc.channels_last)
         score = _score(metrics, tc.select_metric, fold)
         state.epoch = epoch
