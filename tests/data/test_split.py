@@ -314,3 +314,19 @@ def test_every_group_larger_than_half_a_fold_on_the_adapter_fixtures_is_warned(
     assert run_cli(monkeypatch, "split", str(tmp_path / "m"), "--folds", "2") == 0
     warned = capsys.readouterr().err.count("warning: one group of")
     assert warned == len(too_large)
+
+
+def test_groups_across_parts_counts_a_group_split_between_test_and_a_fold() -> None:
+    cases = [{"case_id": "a", "set": "test", "fold": None, "group": 0},
+             {"case_id": "b", "set": "cv", "fold": 2, "group": 0},
+             {"case_id": "c", "set": "cv", "fold": 1, "group": 1},
+             {"case_id": "d", "set": "cv", "fold": 3, "group": 1},
+             {"case_id": "e", "set": "test", "fold": None, "group": 2},
+             {"case_id": "f", "set": "test", "fold": None, "group": 2}]
+    assert groups_across_parts({"cases": cases}) == 2
+
+
+def test_the_official_busbra_partition_separates_reviewed_duplicates(busbra_manifest: Manifest) -> None:
+    document = plan_split(busbra_manifest, SplitSettings(official=True))
+    assert groups_across_parts(document) >= 3  # same frames zoomed and filed under two patients
+    assert len(_straddling_reviewed_pairs(document, "busbra")) >= 3

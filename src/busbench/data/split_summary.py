@@ -35,5 +35,6 @@ def split_summary(document: dict[str, object], manifest: Manifest) -> pd.DataFra
 def groups_across_parts(document: dict[str, object]) -> int:
     """How many leakage groups have images in more than one part (0 for a computed split)."""
     roles = pd.DataFrame(document["cases"])
-    roles["part"] = roles["set"] + roles["fold"].astype(str)
+    # "test" or "fold k": a test case's fold is empty, and NaN must not hide it from the count
+    roles["part"] = [TEST if s == TEST else f"fold {int(f)}" for s, f in zip(roles["set"], roles["fold"])]
     return int((roles.groupby("group")["part"].nunique() > 1).sum())
