@@ -183,7 +183,7 @@ def test_cross_dataset_test_images_seen_in_training_are_dropped_and_counted(tmp_
     data = pipeline.prepare_data(cfg)
     target = pipeline.prepare_data(cfg.model_copy(update={"data": cfg.eval.cross_datasets[0]}))
     source_pixels, target_pixels = _pixels(data.manifest.path.parent), _pixels(target.manifest.path.parent)
-    development = pipeline.development_split(data.split_path, data.manifest)
+    development = data.development
     overlap = pd.read_csv(_cell(cfg) / "cross_dataset_overlap.csv", keep_default_na=False)
     cross = pd.read_csv(_cell(cfg) / "cross_dataset_metrics.csv", dtype={"case_id": str})
     total_seen = 0
@@ -202,3 +202,15 @@ def test_cross_dataset_test_images_seen_in_training_are_dropped_and_counted(tmp_
         total_seen += len(seen)
     assert total_seen > 0
     assert ("OVERRIDE" in (_cell(cfg) / "summary.md").read_text()) == (handling == "keep")
+
+
+def test_cross_dataset_scores_of_models_trained_on_other_cases_are_refused(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path, *SOURCE, f"eval.cross_datasets=[{TARGET}]")
+    assert pipeline.run_cell(cfg)
+    path = _cell(cfg) / "cross_dataset_metrics.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[table["fold"] == "2", "train_ids_sha256"] = "0" * 64
+    table.to_csv(path, index=False)
+    with pytest.raises(BusbenchError, match=r"cross_dataset_metrics.csv: made by fold models trained on other "
+                                            r"cases \(fold 2\)"):
+        pipeline.run_cell(cfg)

@@ -27,6 +27,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -37,8 +38,8 @@ from torch import nn
 from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
+from busbench.data.duplicates import cross_duplicate_links
 from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
-from busbench.data.overlap import seen_in_training
 from busbench.data.prepare import prepare_dataset
 from busbench.data.provenance import Provenance, frame_provenance, ids_sha256, with_provenance
 from busbench.data.split import (
@@ -101,13 +102,21 @@ class PreparedData:
     def test_set_sha256(self) -> str:
         return str(self.split["test_set_sha256"])
 
+    @cached_property
+    def split_sha256(self) -> str:
+        return file_sha256(self.split_path)
+
+    @cached_property
+    def development(self) -> DevelopmentSplit:
+        """The cross-validation folds without the test cases, read once for the whole cell."""
+        return development_split(self.split_path, self.manifest)
+
     def test_ids(self) -> list[str]:
         """The held-out test case ids: only for provenance checks and final scoring."""
         return sorted(c["case_id"] for c in self.split["cases"] if c["set"] == TEST)  # type: ignore[index,union-attr]
 
     def provenance(self, train_ids: list[str]) -> Provenance:
-        return Provenance(self.manifest.sha256, file_sha256(self.split_path), self.test_set_sha256,
-                          ids_sha256(train_ids))
+        return Provenance(self.manifest.sha256, self.split_sha256, self.test_set_sha256, ids_sha256(train_ids))
 
 
 def prepare_data(cfg: ExperimentConfig) -> PreparedData:
@@ -197,34 +206,38 @@ def _cell_fix(cell_dir: Path) -> str:
     return f"Delete {cell_dir} to recompute this cell on the current split, or restore the data it was made on"
 
 
-def fold_provenance(data: PreparedData, development: DevelopmentSplit, fold: int) -> Provenance:
-    return data.provenance(development.train_ids(fold))
+def fold_provenance(data: PreparedData, fold: int) -> Provenance:
+    return data.provenance(data.development.train_ids(fold))
 
 
-def cell_provenance(data: PreparedData, development: DevelopmentSplit) -> Provenance:
+def cell_provenance(data: PreparedData) -> Provenance:
     """The ensemble's provenance: it was trained on every development case."""
-    return data.provenance(development.case_ids())
+    return data.provenance(data.development.case_ids())
 
 
-def check_cell_artefacts(cell_dir: Path, data: PreparedData, development: DevelopmentSplit) -> None:
+def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
     """Refuse, before any work, a cell holding artefacts made on another split."""
+    folds = data.development.folds
     for fold_dir in sorted(cell_dir.glob("fold-*")):
         fold = int(fold_dir.name.split("-")[1])
         if not any(fold_dir.iterdir()):
             continue
         record = fold_dir / FOLD_PROVENANCE
         recorded = json.loads(record.read_text()) if record.is_file() else None
-        if not 1 <= fold <= development.folds:
-            raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{development.folds}"
-                                f" only. {_fold_fix(fold_dir)}")
-        fold_provenance(data, development, fold).check(recorded, record, _fold_fix(fold_dir))
-    for name in (ENSEMBLE_CSV, CROSS_CSV):
-        if (cell_dir / name).is_file():
-            table = pd.read_csv(cell_dir / name, dtype=str, keep_default_na=False)
-            if name == CROSS_CSV:  # scores on other datasets: the model side is this cell's development data
-                continue
-            cell_provenance(data, development).check(frame_provenance(table, cell_dir / name), cell_dir / name,
-                                                     _cell_fix(cell_dir))
+        if not 1 <= fold <= folds:
+            raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{folds} only. "
+                                f"{_fold_fix(fold_dir)}")
+        fold_provenance(data, fold).check(recorded, record, _fold_fix(fold_dir))
+    if (cell_dir / ENSEMBLE_CSV).is_file():
+        table = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype=str, keep_default_na=False)
+        cell_provenance(data).check(frame_provenance(table, cell_dir / ENSEMBLE_CSV), cell_dir / ENSEMBLE_CSV,
+                                    _cell_fix(cell_dir))
+    if (cell_dir / CROSS_CSV).is_file():  # other datasets' test sets: only the models' training cases are ours
+        cross = pd.read_csv(cell_dir / CROSS_CSV, dtype=str, keep_default_na=False)
+        for fold, rows in cross.groupby("fold"):
+            if set(rows["train_ids_sha256"]) != {fold_provenance(data, int(fold)).train_ids_sha256}:
+                raise BusbenchError(f"{cell_dir / CROSS_CSV}: made by fold models trained on other cases (fold "
+                                    f"{fold}) than the current split's. {_cell_fix(cell_dir)}")
 
 
 def training_images(data: PreparedData, train_ids: list[str]) -> dict[str, object]:
@@ -239,8 +252,8 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
              on_epoch_end: EpochHook | None = None) -> None:
     """Train fold model ``fold`` (resuming if interrupted) and score it on the test set."""
     fold_dir = cell_dir / f"fold-{fold}"
-    development = development_split(data.split_path, data.manifest)
-    provenance = fold_provenance(data, development, fold)
+    development = data.development
+    provenance = fold_provenance(data, fold)
     if (fold_dir / DONE).is_file():
         provenance.check(json.loads((fold_dir / DONE).read_text()).get("provenance"), fold_dir / DONE,
                          _fold_fix(fold_dir))
@@ -283,16 +296,15 @@ def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
 
 def load_fold_models(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path,
                      device: torch.device) -> list[nn.Module]:
-    development = development_split(data.split_path, data.manifest)
-    return [load_fold_model(cfg, cell_dir / f"fold-{k}", device, fold_provenance(data, development, k))
-            for k in range(1, development.folds + 1)]
+    return [load_fold_model(cfg, cell_dir / f"fold-{k}", device, fold_provenance(data, k))
+            for k in range(1, data.development.folds + 1)]
 
 
 def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models: list[nn.Module],
                                device: torch.device, dtype: torch.dtype | None) -> tuple[PostProcessing, pd.DataFrame]:
     """Post-processing chosen on out-of-fold predictions: each development case predicted by the
     fold model that did not train on it. Reads development cases only."""
-    development = development_split(data.split_path, data.manifest)
+    development = data.development
     rows = data.manifest.frame.set_index("case_id", drop=False)
     masks, truths = [], []
     for fold, model in enumerate(models, start=1):
@@ -307,8 +319,8 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, devic
     """Choose post-processing and score the fold ensemble on the test set (once)."""
     if (cell_dir / ENSEMBLE_CSV).is_file():
         return
-    development = development_split(data.split_path, data.manifest)
-    provenance = cell_provenance(data, development)
+    development = data.development
+    provenance = cell_provenance(data)
     dtype = autocast_dtype(cfg.train.amp, device)
     models = load_fold_models(cfg, data, cell_dir, device)
     variants = {ENSEMBLE: PostProcessing()}
@@ -339,7 +351,7 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
     """
     if not cfg.eval.cross_datasets or (cell_dir / CROSS_CSV).is_file():
         return
-    development = development_split(data.split_path, data.manifest)
+    development = data.development
     dtype = autocast_dtype(cfg.train.amp, device)
     models = load_fold_models(cfg, data, cell_dir, device)
     frames, overlaps = [], []
@@ -347,9 +359,11 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
         target = prepare_data(cfg.model_copy(update={"data": other}))
         logger.info(f"cross-dataset: scoring {len(models)} fold models on {other.key()}'s {len(target.test_ids())} "
                     "test images")
+        # one duplicate search for every development image; each fold keeps the links of its training images
+        links = cross_duplicate_links(data.manifest, development.case_ids(), target.manifest, target.test_ids(),
+                                      cfg.split.settings().duplicates)
         for fold, model in enumerate(models, start=1):
-            seen = seen_in_training(data.manifest, development.train_ids(fold), target.manifest, target.test_ids(),
-                                    cfg.split.settings().duplicates)
+            seen = set(links.loc[links["case_a"].isin(set(development.train_ids(fold))), "case_b"])
             scores = score_test_set([model], target.manifest, target.split_path, target.cache, cfg.eval, device,
                                     {FOLD_MODELS: PostProcessing()}, dtype)
             scores["seen_in_training"] = scores["case_id"].isin(seen)
@@ -388,17 +402,17 @@ def protocol_notes(cfg: ExperimentConfig) -> list[str]:
 
 def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) -> list[dict[str, object]]:
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
-    development = development_split(data.split_path, data.manifest)
+    development = data.development
     per_image = pd.concat([_read_metrics(cell_dir / f"fold-{k}" / "test_metrics.csv",
-                                         fold_provenance(data, development, k), _fold_fix(cell_dir / f"fold-{k}"))
-                           for k in range(1, development.folds + 1)])
+                                         fold_provenance(data, k), _fold_fix(cell_dir / f"fold-{k}"))
+                           for k in range(1, data.development.folds + 1)])
     per_image.to_csv(cell_dir / "per_image_metrics.csv", index=False, lineterminator="\n", float_format="%.6f")
     per_fold = fold_summaries(per_image)
     per_fold.to_csv(cell_dir / "fold_summary.csv", lineterminator="\n", float_format="%.6f")
     identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
                 "notes": " | ".join(protocol_notes(cfg))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
-    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data, development), _cell_fix(cell_dir))
+    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data), _cell_fix(cell_dir))
     for variant, scores in ensemble.groupby("variant", sort=False):
         rows.append({**identity, "variant": variant, **mean_std(fold_summaries(scores))})
     pd.DataFrame(rows).to_csv(cell_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
@@ -432,15 +446,15 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         torch.set_num_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)
     data = prepare_data(cfg)
-    development = development_split(data.split_path, data.manifest)
+    development = data.development
     n_folds = development.folds
     cell_dir = cfg.output_dir / cfg.name / cell_id(cfg)
     _check_cell_config(cell_dir, cfg)
-    check_cell_artefacts(cell_dir, data, development)
+    check_cell_artefacts(cell_dir, data)
     check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
                       cfg.split.settings().duplicates, str(data.split_path))
     _write_json_atomic({**environment(), "device": str(device), "split_file": data.split_path.name,
-                        "manifest_sha256": data.manifest.sha256, "split_sha256": file_sha256(data.split_path),
+                        "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
                         "test_set_sha256": data.test_set_sha256}, cell_dir / "environment.json")
     todo = folds or list(range(1, n_folds + 1))
     for fold in todo:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from busbench.data.duplicates import DuplicateSettings
+from busbench.data.duplicates import DuplicateSettings, cross_duplicate_links
 from busbench.data.manifest import Manifest, load_manifest
-from busbench.data.overlap import seen_in_training
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
 
@@ -37,7 +36,9 @@ def init_source_overlap(source: Path, test_manifest: Manifest, test_ids: list[st
                             f"manifest, or {OVERRIDE}") from exc
     known = set(source_manifest.frame["case_id"])
     train_ids = [c for c in record["case_ids"] if c in known]
-    return exact | seen_in_training(source_manifest, train_ids, test_manifest, test_ids, settings)
+    if not train_ids:
+        return exact
+    return exact | set(cross_duplicate_links(source_manifest, train_ids, test_manifest, test_ids, settings)["case_b"])
 
 
 def check_init_source(source: Path | None, handling: str, test_manifest: Manifest, test_ids: list[str],
