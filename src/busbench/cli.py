@@ -23,7 +23,7 @@ from busbench.data.cache import build_cache
 from busbench.data.geometry import RESIZE_MODES
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
-from busbench.data.split import plan_split, read_user_links, split_file_name, write_split
+from busbench.data.split import large_group_warnings, plan_split, read_user_links, split_file_name, write_split
 from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
@@ -111,17 +111,6 @@ def prepare(
     _report_prepare(result, out)
 
 
-def _warn_large_groups(document: dict[str, object], path: Path) -> None:
-    for group in document["large_groups"]:  # type: ignore[union-attr]
-        members = group["members"]
-        measures = sorted({link[2] for link in group["links"]})
-        err_console.print(
-            f"warning: one group of {group['size']} images (more than half a fold) must stay on one side: "
-            f"{', '.join(members[:8])}{' ...' if len(members) > 8 else ''}; linked by {', '.join(measures)}. Its "
-            f"members and links are under large_groups in {path}; if links are wrong, list them as cannot-link "
-            "pairs in a --links-file", markup=False, highlight=False)
-
-
 @app.command()
 def split(
     manifest: Annotated[Path, typer.Argument(help="manifest.csv or its folder.")],
@@ -161,7 +150,8 @@ def split(
                           "than one part; results on it can be optimistic")
     else:
         console.print("Each group is on one side of the split.")
-    _warn_large_groups(document, path)
+    for line in large_group_warnings(document, path):
+        err_console.print(line, markup=False, highlight=False)
 
 
 @app.command()

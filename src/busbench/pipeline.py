@@ -44,6 +44,7 @@ from busbench.data.prepare import prepare_dataset
 from busbench.data.provenance import Provenance, frame_provenance, ids_sha256, with_provenance
 from busbench.data.split import (
     TEST,
+    large_group_warnings,
     plan_split,
     read_split,
     read_user_links,
@@ -146,9 +147,8 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
         document = plan_split(manifest, settings)
         write_split(document, split_path)
         logger.info(f"split written: {split_path}")
-    for group in document["large_groups"]:  # type: ignore[union-attr]
-        logger.warning(f"warning: a group of {group['size']} images (more than half a fold) must stay on one side; "
-                       f"see large_groups in {split_path}")
+    for line in large_group_warnings(document, split_path):
+        logger.warning(line)
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
     return PreparedData(manifest, split_path, document, cache)
 

@@ -12,6 +12,7 @@ from cli_runner import run_cli
 from layouts import cases, make_bus_uc, make_bus_uclm, make_busi, make_udiat
 
 from busbench.data.assign import assign_groups
+from busbench.data.grouping import leakage_groups
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.reviewed import reviewed_pairs
@@ -330,3 +331,13 @@ def test_the_official_busbra_partition_separates_reviewed_duplicates(busbra_mani
     document = plan_split(busbra_manifest, SplitSettings(official=True))
     assert groups_across_parts(document) >= 3  # same frames zoomed and filed under two patients
     assert len(_straddling_reviewed_pairs(document, "busbra")) >= 3
+
+
+def test_cannot_link_cuts_reviewed_links_but_never_the_users_must_links() -> None:
+    frame = pd.DataFrame({"case_id": ["a", "b", "c", "d"], "patient_id": ""})
+    none = pd.DataFrame(columns=["case_a", "case_b", "measure", "value"])
+    groups = leakage_groups(frame, none, must_link=[("c", "d")], reviewed=[("a", "b")]).labels
+    assert groups[0] == groups[1] and groups[2] == groups[3]
+    cut = leakage_groups(frame, none, must_link=[("c", "d")], cannot_link=[("a", "b")], reviewed=[("a", "b")])
+    assert cut.labels[0] != cut.labels[1] and cut.labels[2] == cut.labels[3]
+    assert [tuple(x) for x in cut.links[["case_a", "case_b"]].to_numpy()] == [("c", "d")]

@@ -52,7 +52,8 @@ def leakage_groups(frame: pd.DataFrame, duplicates: pd.DataFrame,
                    must_link: list[tuple[str, str]] | None = None,
                    cannot_link: list[tuple[str, str]] | None = None,
                    reviewed: list[tuple[str, str]] | None = None) -> LeakageGroups:
-    """Connected components of patient, duplicate and must-link links, minus cannot-link pairs.
+    """Connected components of patient, duplicate, reviewed and must-link links; a cannot-link pair
+    cuts a detected or reviewed link between its two images.
 
     ``frame`` needs columns case_id and patient_id ("" when unknown); ``duplicates`` holds
     ``LINK_COLUMNS`` rows between its case ids; ``reviewed`` are known duplicate pairs.
@@ -60,12 +61,12 @@ def leakage_groups(frame: pd.DataFrame, duplicates: pd.DataFrame,
     ids = frame["case_id"].tolist()
     index = {c: i for i, c in enumerate(ids)}
     forbidden = _pair_set(cannot_link or [])
-    user = pd.DataFrame([(a, b, MUST_LINK, 0.0) for a, b in must_link or []]
-                        + [(a, b, REVIEWED, 0.0) for a, b in reviewed or []], columns=LINK_COLUMNS)
-    detected = duplicates[[frozenset((a, b)) not in forbidden for a, b in zip(duplicates["case_a"],
-                                                                              duplicates["case_b"])]]
-    links = pd.concat([df for df in (_patient_links(frame), detected, user) if len(df)] or [user],
-                      ignore_index=True)
+    user = pd.DataFrame([(a, b, MUST_LINK, 0.0) for a, b in must_link or []], columns=LINK_COLUMNS)
+    known = pd.DataFrame([(a, b, REVIEWED, 0.0) for a, b in reviewed or []], columns=LINK_COLUMNS)
+    # the user's cannot-link pairs cut what busbench found or knew, never the user's own must-links
+    found = pd.concat([df for df in (duplicates, known) if len(df)] or [known], ignore_index=True)
+    found = found[[frozenset((a, b)) not in forbidden for a, b in zip(found["case_a"], found["case_b"])]]
+    links = pd.concat([df for df in (_patient_links(frame), found, user) if len(df)] or [user], ignore_index=True)
     n = len(ids)
     rows = np.array([index[a] for a in links["case_a"]] + list(range(n)), dtype=np.int64)
     cols = np.array([index[b] for b in links["case_b"]] + list(range(n)), dtype=np.int64)

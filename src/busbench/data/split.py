@@ -27,7 +27,7 @@ import pandas as pd
 from busbench.data.assign import assign_groups
 from busbench.data.csv_input import read_user_csv
 from busbench.data.duplicates import DuplicateSettings, duplicate_links
-from busbench.data.grouping import PATIENT, LeakageGroups, leakage_groups
+from busbench.data.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
 from busbench.data.manifest import Manifest, file_sha256
 from busbench.data.reviewed import reviewed_duplicates, reviewed_pairs_sha256
 from busbench.data.stratify import size_tertiles, strata
@@ -178,13 +178,26 @@ def large_groups(leakage: LeakageGroups, frame: pd.DataFrame, limit: float) -> l
     return found
 
 
+def large_group_warnings(document: dict[str, Any], path: Path) -> list[str]:
+    """One line per group of more than half a fold: its members, the measures that linked them,
+    and what to do if a link is wrong (``split`` and ``run`` both print these)."""
+    lines = []
+    for group in document["large_groups"]:
+        members = group["members"]
+        measures = sorted({link[2] for link in group["links"]})
+        lines.append(f"warning: one group of {group['size']} images (more than half a fold) must stay on one side: "
+                     f"{', '.join(members[:8])}{' ...' if len(members) > 8 else ''}; linked by {', '.join(measures)}. "
+                     f"Its members and links are under large_groups in {path}; if links are wrong, list them as "
+                     "cannot-link pairs in a links file (split.links_file, --links-file)")
+    return lines
+
+
 def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]:
     """The split document for ``manifest``: every case's role plus what made it."""
     settings.check()
     frame = manifest.frame
     links = read_user_links(settings.links_file, manifest)
-    cut = {frozenset(p) for p in links.cannot_link}
-    reviewed = [p for p in reviewed_duplicates(manifest) if frozenset(p) not in cut] if settings.reviewed_links else []
+    reviewed = reviewed_duplicates(manifest) if settings.reviewed_links else []
     leakage = leakage_groups(frame, duplicate_links(manifest, settings.duplicates), links.must_link,
                              links.cannot_link, reviewed)
     groups, duplicated = leakage.labels, leakage.duplicated
@@ -220,7 +233,7 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
         "duplicate_links": [[a, b, m, v] for a, b, m, v in duplicate_rows.itertuples(index=False)],
         "user_links": {MUST_LINK_VALUE: [list(p) for p in links.must_link],
                        CANNOT_LINK_VALUE: [list(p) for p in links.cannot_link]},
-        "reviewed_links": [list(p) for p in reviewed],
+        "reviewed_links": [[a, b] for a, b, m, _ in leakage.links.itertuples(index=False) if m == REVIEWED],
         "large_groups": large_groups(leakage, frame, half_fold),
         "test_set_sha256": test_set_sha256(test_ids, test_pixels),
         "cases": sorted(cases, key=lambda c: c["case_id"]),
