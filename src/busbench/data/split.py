@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.assign import assign_groups
-from busbench.data.csv_input import read_user_csv
+from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.duplicates import DuplicateSettings, duplicate_links
 from busbench.data.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
 from busbench.data.manifest import Manifest, file_sha256
@@ -86,7 +86,7 @@ def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
     if path is None:
         return UserLinks()
     path = Path(path)
-    table = read_user_csv(path, "split.links_file (--links-file)", ("case_a", "case_b", "relation"),
+    table = read_csv_with_columns(path, "split.links_file (--links-file)", ("case_a", "case_b", "relation"),
                           f"case_a, case_b, relation ({MUST_LINK_VALUE} or {CANNOT_LINK_VALUE})")
     known = set(manifest.frame["case_id"])
     unknown = sorted((set(table["case_a"]) | set(table["case_b"])) - known)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import image_files
+from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -24,13 +25,8 @@ META_COLUMNS = {"Histology": "histology", "BIRADS": "birads", "Device": "device"
 
 
 def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise BusbenchError(f"{path}: BUS-BRA file missing; it ships with the dataset, restore it")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    absent = [c for c in columns if c not in frame.columns]
-    if absent:
-        raise BusbenchError(f"{path}: columns {absent} missing (found {list(frame.columns)})")
-    return frame.set_index("ID")
+    return read_csv_with_columns(path, "BUS-BRA's own file", tuple(columns), ", ".join(columns),
+                                 "it ships with the dataset, restore it").set_index("ID")
 
 
 @register_adapter("busbra")

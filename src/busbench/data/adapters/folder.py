@@ -32,7 +32,7 @@ from busbench.data.adapters.pairing import (
     natural_path_key,
     pair_masks,
 )
-from busbench.data.csv_input import read_user_csv
+from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -91,7 +91,8 @@ def template_regex(template: str) -> str:
 
 def read_labels_csv(path: Path) -> pd.DataFrame:
     """Labels table indexed by image stem, with ``label`` and ``patient_id`` columns."""
-    frame = read_user_csv(path, "labels_csv (relative to --root)", ("image", "label"), "image,label[,patient_id]")
+    frame = read_csv_with_columns(path, "labels_csv (relative to --root)", ("image", "label"),
+                                  "image,label[,patient_id]")
     if "patient_id" not in frame.columns:
         frame["patient_id"] = ""
     frame["stem"] = [Path(name).stem for name in frame["image"]]
@@ -152,7 +153,7 @@ def pair_by_patterns(root: Path, image_regex: str, mask_regex: str,
 
 def read_pairs_csv(root: Path, name: str, log: ProblemLog) -> list[CaseSource]:
     """Cases listed in ``pairs_csv``; listed files that do not exist are logged and dropped."""
-    frame = read_user_csv(root / name, "pairs_csv (relative to --root)", ("image", "mask"),
+    frame = read_csv_with_columns(root / name, "pairs_csv (relative to --root)", ("image", "mask"),
                           "image,mask[,label][,patient_id]")
     sources = []
     for row in frame.to_dict("records"):
