@@ -65,7 +65,6 @@ class Report:
     skipped: list[str]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # "busi — test set 3f2a9c1b (seed 42, 20 %)"
-    ci_units: dict[str, str] = field(default_factory=dict)  # what the CIs resample and the tests pair
     comparisons: dict[str, pd.DataFrame] = field(default_factory=dict)
     p_values: dict[str, pd.DataFrame] = field(default_factory=dict)
     normal: pd.DataFrame | None = None
@@ -231,7 +230,7 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     """One test set's table, paired tests and figures."""
     key, units = table.key, independent_units(table.runs)
     frame = dataset_table(table.runs, profiles, units)
-    report.tables[key], report.titles[key], report.ci_units[key] = frame, table.title, units.description()
+    report.tables[key], report.titles[key] = frame, table.title
     (report.out / "tables").mkdir(parents=True, exist_ok=True)
     frame.to_csv(report.out / "tables" / f"{key}.csv", index=False, lineterminator="\n", float_format="%.6f")
     (report.out / "tables" / f"{key}.md").write_text(f"{table.title}\n\n" + to_markdown(frame))
