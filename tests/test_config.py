@@ -9,7 +9,8 @@ import pytest
 from busbench.config import ExperimentConfig, apply_overrides, load_config
 from busbench.errors import BusbenchError
 
-SHIPPED = Path(__file__).resolve().parent.parent / "src" / "busbench" / "configs"
+REPOSITORY = Path(__file__).resolve().parent.parent
+SHIPPED = REPOSITORY / "src" / "busbench" / "configs"
 
 
 def test_yaml_and_overrides(tmp_path: Path) -> None:
@@ -68,7 +69,8 @@ def test_grid_expands_to_cells() -> None:
     assert len({c.model.key() for c in cells}) == 2
 
 
-@pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted([*SHIPPED.glob("*.yaml"), *(REPOSITORY / "benchmarks").glob("*.yaml")]),
+                         ids=lambda p: p.stem)
 def test_shipped_configs_validate(path: Path) -> None:
     cfg = load_config(path)
     assert cfg.name
@@ -78,3 +80,12 @@ def test_overrides_do_not_touch_the_input() -> None:
     raw = {"train": {"epochs": 1}}
     assert apply_overrides(raw, ["train.epochs=2"]) == {"train": {"epochs": 2}}
     assert raw == {"train": {"epochs": 1}}
+
+
+def test_model_label_names_the_run_folder() -> None:
+    labelled = load_config(None, ["model.name=unet", "model.kwargs.base_channels=8", "model.label=unet_w8"])
+    unlabelled = load_config(None, ["model.name=unet", "model.kwargs.base_channels=8"])
+    assert labelled.model.key() == "unet_w8"
+    assert unlabelled.model.key().startswith("unet-") and unlabelled.model.key() != "unet"
+    with pytest.raises(BusbenchError, match="model.label"):
+        load_config(None, ["model.label=../elsewhere"])

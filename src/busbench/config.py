@@ -75,6 +75,9 @@ class InputConfig(_Section):
 class ModelConfig(_Section):
     name: str = "unet"
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    # The name in tables and of the run folder, e.g. "unet_w8" for a U-Net of width 8 (default: the
+    # model name, plus a hash of non-default arguments).
+    label: str | None = Field(None, pattern=r"^[A-Za-z0-9_.+-]+$")
     # Cross-dataset transfer: start every fold from these weights (a best.pt of another run).
     init_from: Path | None = None
     # Weights whose training images include a current test image are refused; "allow" is marked in every table.
@@ -96,7 +99,9 @@ class ModelConfig(_Section):
         return f"{self.name} with {', '.join(parts)}" if parts else self.name
 
     def key(self) -> str:
-        """Folder name of this model's runs: the name, plus a hash of non-default arguments."""
+        """Folder name of this model's runs: the label, or the name plus a hash of non-default arguments."""
+        if self.label:
+            return self.label
         if not self.kwargs and self.init_from is None:
             return self.name
         identity = json.dumps({"kwargs": self.kwargs, "init_from": str(self.init_from)}, sort_keys=True, default=str)
