@@ -48,6 +48,9 @@ class SplitConfig(_Section):
     seed: int = 42
     official: bool = False
     official_test_fold: int = 1
+    # "grouped" (busbench's fair split) or "image_level": image by image, stratified by label only,
+    # as published BUS benchmarks split (leaky: duplicates and patients cross sides; named in every table).
+    protocol: Literal["grouped", "image_level"] = "grouped"
     # CSV of case_a, case_b, relation (must-link | cannot-link); its content is part of the split.
     links_file: Path | None = None
     # Keep the reviewed duplicate pairs that busbench ships for BUSI and BUS-BRA together.
@@ -63,7 +66,8 @@ class SplitConfig(_Section):
         """The splitter's settings; the ``near_duplicate_*`` keys go to the duplicate detector."""
         duplicates = DuplicateSettings(**{name: getattr(self, name) for name in DuplicateSettings.__dataclass_fields__})
         return SplitSettings(self.test_size, self.folds, self.seed, self.official, self.official_test_fold, duplicates,
-                             None if self.links_file is None else str(self.links_file), self.reviewed_links)
+                             None if self.links_file is None else str(self.links_file), self.reviewed_links,
+                             self.protocol)
 
 
 class InputConfig(_Section):

@@ -36,6 +36,9 @@ from busbench.errors import BusbenchError
 SPLIT_FORMAT = "busbench-split/2"
 TEST = "test"
 CV = "cv"
+GROUPED = "grouped"
+IMAGE_LEVEL = "image_level"
+PROTOCOLS = (GROUPED, IMAGE_LEVEL)
 MUST_LINK_VALUE = "must-link"
 CANNOT_LINK_VALUE = "cannot-link"
 
@@ -54,6 +57,9 @@ class SplitSettings:
     links_file: str | None = None
     # Keep the duplicates of busbench's reviewed pairs (busbench.data.reviewed) together.
     reviewed_links: bool = True
+    # "grouped": busbench's split (patients and duplicates kept on one side). "image_level": the leaky
+    # split of published benchmarks, which cuts image by image (busbench.data.image_level).
+    protocol: str = GROUPED
 
     def check(self) -> None:
         if not self.official and not 0.0 < self.test_size < 1.0:
@@ -66,6 +72,8 @@ class SplitSettings:
         """The settings as the split file records them: the link file by its content, not its path."""
         recorded = asdict(self)
         recorded.pop("links_file")
+        if self.protocol == GROUPED:  # the default: splits made before the setting existed keep their name
+            recorded.pop("protocol")
         recorded["links_sha256"] = links.sha256
         if self.reviewed_links:
             recorded["reviewed_pairs_sha256"] = reviewed_pairs_sha256()
