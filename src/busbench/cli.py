@@ -228,11 +228,50 @@ def jobs(
     the job that finishes a cell's last fold writes its tables.
     """
     progress_to_stderr()
+    for line in _job_lines(config, set_):
+        print(line)
+
+
+def _job_lines(config: str, set_: list[str]) -> list[str]:
+    """One `busbench run` line per (cell, fold) of the config with these overrides."""
     cfg = load_config(_config_path(config), set_)
     overrides = " ".join(f"--set {shlex.quote(item)}" for item in set_)
-    for cell_name, fold in plan_jobs(cfg):
-        line = f"{BUSBENCH} run {shlex.quote(config)} {overrides} --cell {shlex.quote(cell_name)} --fold {fold}"
-        print(" ".join(line.split()))
+    return [" ".join(f"{BUSBENCH} run {shlex.quote(config)} {overrides} --cell {shlex.quote(cell_name)} "
+                     f"--fold {fold}".split()) for cell_name, fold in plan_jobs(cfg)]
+
+
+@app.command()
+def delta(
+    config: Annotated[str, typer.Argument(help="Experiment YAML file, or the name of a shipped config.")],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a setting, e.g. train.epochs=5.")] = [],  # noqa: B006
+    jobs: Annotated[bool, typer.Option("--jobs", help="Print the runs of both protocols as job lines instead.")
+                    ] = False,
+) -> None:
+    """The fairness delta: the same models under the image-level split of published benchmarks and
+    under busbench's grouped split, with how many test images have a copy or same-patient image in
+    training and the Dice on those images versus the rest.
+
+    Runs both (finished folds are reused), then writes delta.csv and delta.md to OUTPUT_DIR/<name>-delta.
+    With --jobs it prints the fold jobs of both instead (for GNU parallel or a cluster); run
+    `busbench delta CONFIG` again when they are done.
+    """
+    from busbench.report.delta import fairness_delta, protocol_configs, write_delta
+
+    cfg = load_config(_config_path(config), set_)
+    configs = protocol_configs(cfg)
+    if jobs:
+        progress_to_stderr()
+        for variant in configs.values():
+            for line in _job_lines(config, [*set_, f"split.protocol={variant.split.protocol}", f"name={variant.name}"]):
+                print(line)
+        return
+    for variant in configs.values():
+        run_experiment(variant)
+    table = fairness_delta(configs)
+    out = cfg.output_dir / f"{cfg.name}-delta"
+    write_delta(table, out)
+    print_frame(table, "Fairness delta: image-level (leaky) vs grouped split", index=False)
+    console.print(f"written: {out / 'delta.csv'}, {out / 'delta.md'}")
 
 
 @app.command()

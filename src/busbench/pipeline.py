@@ -43,6 +43,7 @@ from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_ma
 from busbench.data.prepare import prepare_dataset
 from busbench.data.provenance import Provenance, frame_provenance, ids_sha256, with_provenance
 from busbench.data.split import (
+    IMAGE_LEVEL,
     TEST,
     large_group_warnings,
     plan_split,
@@ -388,9 +389,15 @@ def _read_metrics(path: Path, provenance: Provenance, fix: str) -> pd.DataFrame:
     return table
 
 
+LEAKY_SPLIT_NOTE = ("LEAKY SPLIT: split: image-level (duplicates and patients not grouped; split.protocol="
+                    "image_level), as published benchmarks split: test images can have copies in training")
+
+
 def protocol_notes(cfg: ExperimentConfig) -> list[str]:
     """Deviations from the fair protocol that the user asked for, stated in every table."""
     notes = []
+    if cfg.split.protocol == IMAGE_LEVEL:
+        notes.append(LEAKY_SPLIT_NOTE)
     if cfg.model.init_from is not None and cfg.model.init_from_test_overlap == "allow":
         notes.append(f"OVERRIDE: model.init_from weights ({cfg.model.init_from}) were not checked against the test "
                      "set (model.init_from_test_overlap=allow)")

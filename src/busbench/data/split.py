@@ -28,6 +28,7 @@ from busbench.data.assign import assign_groups
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.duplicates import DuplicateSettings, duplicate_links
 from busbench.data.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
+from busbench.data.image_level import image_level_roles
 from busbench.data.manifest import Manifest, file_sha256
 from busbench.data.reviewed import reviewed_duplicates, reviewed_pairs_sha256
 from busbench.data.stratify import size_tertiles, strata
@@ -66,6 +67,11 @@ class SplitSettings:
             raise BusbenchError(f"--test-size must be between 0 and 1 (exclusive), got {self.test_size}")
         if not self.official and self.folds < 2:
             raise BusbenchError(f"--folds must be at least 2, got {self.folds}")
+        if self.protocol not in PROTOCOLS:
+            raise BusbenchError(f"split.protocol {self.protocol!r} unknown; use one of {', '.join(PROTOCOLS)}")
+        if self.official and self.protocol != GROUPED:
+            raise BusbenchError("--official uses the dataset's own partition; it cannot be combined with "
+                                f"split.protocol={self.protocol}")
         self.duplicates.check()
 
     def recorded(self, links: UserLinks) -> dict[str, object]:
@@ -213,6 +219,8 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
     stratum = strata(frame, tertiles)
     if settings.official:
         is_test, folds = _official_roles(manifest, settings)
+    elif settings.protocol == IMAGE_LEVEL:
+        is_test, folds = image_level_roles(manifest, settings.test_size, settings.folds, settings.seed)
     else:
         if len(np.unique(groups)) < settings.folds + 1:
             raise BusbenchError(

@@ -98,7 +98,8 @@ def _split_description(run: RunResults) -> str:
     split = run.config.split
     if split.official:
         return f"official fold {split.official_test_fold}"
-    return f"seed {split.seed}, {split.test_size * 100:g} %"
+    leaky = ", image-level split (leaky)" if split.protocol == "image_level" else ""
+    return f"seed {split.seed}, {split.test_size * 100:g} %{leaky}"
 
 
 def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:

@@ -73,6 +73,13 @@ class DatasetAdapter:
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         raise NotImplementedError
 
+    @classmethod
+    def listing_order(cls, root: Path) -> list[Path] | None:
+        """The image files in the order the dataset's reference benchmark code lists them, for the
+        image-level split that reproduces its test set (busbench.data.image_level); None: unknown,
+        the manifest's order is used."""
+        return None
+
 
 ADAPTERS: dict[str, type[DatasetAdapter]] = {}
 

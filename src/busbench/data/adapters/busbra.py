@@ -33,6 +33,12 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
 class BusBraAdapter(DatasetAdapter):
     citation = "Gómez-Flores W. et al., Medical Physics 51 (2024)"
 
+    @classmethod
+    def listing_order(cls, root: Path) -> list[Path]:
+        """Awesome-BUS's order (data/prepare_datasets.py): the rows of bus_data.csv."""
+        base = root / FOLDER if (root / FOLDER).is_dir() else root
+        return [base / "Images" / f"{case}.png" for case in _read_csv(base / "bus_data.csv", ["ID"]).index]
+
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         base = root / FOLDER if (root / FOLDER).is_dir() else root
         for sub in ("Images", "Masks"):

@@ -9,6 +9,7 @@ lesion: it is dropped and logged unless ``-o allow_mask_gaps=true``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, register_adapter
@@ -29,6 +30,15 @@ class BusiOptions(AdapterOptions):
 class BusiAdapter(DatasetAdapter):
     citation = "Al-Dhabyani W. et al., Data in Brief 28 (2020) 104863"
     Options = BusiOptions
+
+    @classmethod
+    def listing_order(cls, root: Path) -> list[Path]:
+        """Awesome-BUS's order (data/prepare_datasets.py): the class folders benign, malignant, normal,
+        each in directory order (``Path.glob("*.png")``, i.e. ``os.scandir``), masks skipped. Directory
+        order is the file system's, so a split made this way is frozen in its split file."""
+        base = root / FOLDER if (root / FOLDER).is_dir() else root
+        return [Path(entry.path) for label in CLASSES for entry in os.scandir(base / label)
+                if entry.name.endswith(".png") and MASK_SUFFIX not in Path(entry.name).stem]
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         base = root / FOLDER if (root / FOLDER).is_dir() else root

@@ -1,0 +1,97 @@
+"""The fairness delta: how much of a published-style number is leakage.
+
+The same model and settings are trained twice: under the image-level split of published BUS
+benchmarks (``split.protocol: image_level``) and under busbench's grouped split. Each is scored on
+its own held-out test set. For the image-level split, a test image is *leaked* for a fold model
+when an image of its leakage group (a duplicate, a near-duplicate or the same patient, as the split
+file's groups record them) is among that fold model's training images; Dice on leaked images and on
+the rest says how much the leak inflates the score. Under the grouped split no test image is
+leaked, by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from busbench.config import ExperimentConfig
+from busbench.data.split import CV, GROUPED, IMAGE_LEVEL, TEST
+from busbench.evaluate.aggregate import FOLD_MODELS
+from busbench.report.markdown import markdown_table
+
+PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
+DELTA_CSV = "delta.csv"
+DELTA_MD = "delta.md"
+
+
+def protocol_configs(cfg: ExperimentConfig) -> dict[str, ExperimentConfig]:
+    """The config under each protocol. Its own protocol keeps its name (its runs are reused); the
+    other one's runs go to ``<name>-<protocol>``."""
+    configs = {}
+    for protocol in (IMAGE_LEVEL, GROUPED):
+        name = cfg.name if cfg.split.protocol == protocol else f"{cfg.name}-{protocol.replace('_', '-')}"
+        configs[protocol] = cfg.model_copy(update={"name": name,
+                                                   "split": cfg.split.model_copy(update={"protocol": protocol})})
+    return configs
+
+
+def leaked_test_ids(split: dict[str, object], fold: int) -> set[str]:
+    """Test images with a member of their leakage group among fold ``fold``'s training images."""
+    cases = split["cases"]
+    training_groups = {c["group"] for c in cases if c["set"] == CV and c["fold"] != fold}  # type: ignore[union-attr]
+    return {c["case_id"] for c in cases if c["set"] == TEST and c["group"] in training_groups}  # type: ignore[union-attr]
+
+
+def _mean_std(values: list[float], digits: int = 3) -> str:
+    finite = [v for v in values if np.isfinite(v)]
+    if not finite:
+        return "n/a"
+    if len(finite) == 1:
+        return f"{finite[0]:.{digits}f}"
+    return f"{np.mean(finite):.{digits}f} ± {np.std(finite, ddof=1):.{digits}f}"
+
+
+def protocol_row(per_image: pd.DataFrame, split: dict[str, object]) -> dict[str, object]:
+    """Scores of one protocol's fold models on its test set, split into leaked and other images."""
+    scores = per_image[per_image["variant"] == FOLD_MODELS] if "variant" in per_image else per_image
+    test_ids = {c["case_id"] for c in split["cases"] if c["set"] == TEST}  # type: ignore[union-attr]
+    dice, hd95, leaked_dice, other_dice, leaked_counts, ever_leaked = [], [], [], [], [], set()
+    for fold, fold_scores in scores.groupby("fold"):
+        leaked = leaked_test_ids(split, int(fold))
+        ever_leaked |= leaked
+        is_leaked = fold_scores["case_id"].isin(leaked)
+        dice.append(float(fold_scores["dice"].mean()))
+        hd95.append(float(fold_scores["hd95"].mean()))
+        leaked_dice.append(float(fold_scores.loc[is_leaked, "dice"].mean()) if is_leaked.any() else np.nan)
+        other_dice.append(float(fold_scores.loc[~is_leaked, "dice"].mean()) if (~is_leaked).any() else np.nan)
+        leaked_counts.append(len(leaked))
+    return {"test images": len(test_ids), "leaked test images (any fold model)": len(ever_leaked),
+            "leaked per fold model": f"{np.mean(leaked_counts):.1f}", "Dice": _mean_std(dice),
+            "HD95": _mean_std(hd95, 2), "Dice, leaked images": _mean_std(leaked_dice),
+            "Dice, other images": _mean_std(other_dice)}
+
+
+def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
+    """One row per (cell, protocol) from finished runs of ``protocol_configs``."""
+    rows = []
+    for protocol, cfg in configs.items():
+        for cell in cfg.cells():
+            cell_dir = cell.output_dir / cell.name / cell.data.key() / cell.model.key()
+            environment = json.loads((cell_dir / "environment.json").read_text())
+            split = json.loads((cell.output_dir / "data" / cell.data.key() / environment["split_file"]).read_text())
+            per_image = pd.read_csv(cell_dir / "per_image_metrics.csv", dtype={"case_id": str})
+            rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
+                         **protocol_row(per_image, split)})
+    return pd.DataFrame(rows)
+
+
+def write_delta(table: pd.DataFrame, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / DELTA_CSV, index=False, lineterminator="\n")
+    note = ("Fold models' mean ± std, each protocol on its own held-out test set. A test image is leaked for a fold "
+            "model when a duplicate, near-duplicate or same-patient image of it is among that model's training "
+            "images (the leakage groups of busbench's split files).")
+    (out / DELTA_MD).write_text(markdown_table(table) + "\n" + note + "\n")
