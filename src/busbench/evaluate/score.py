@@ -139,10 +139,10 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
     return with_provenance(pd.DataFrame(records), data.provenance()), masks
 
 
-def score_notes(method: str, scores: pd.DataFrame, folder: Path) -> list[str]:
+def score_notes(method: str, scores: pd.DataFrame) -> list[str]:
     """What every table must say of this method's row."""
-    notes = [f"{method}: outside predictions ({folder}) scored by `busbench score`: one prediction set, so no "
-             "std over fold models and no Params/GFLOPs"]
+    notes = [f"{method}: outside predictions scored by `busbench score` (its score.json names them): one "
+             "prediction set, so no std over fold models and no Params/GFLOPs"]
     missing = scores.loc[scores["missing"], "case_id"].tolist()
     if missing:
         notes.append(f"{method}: {len(missing)} test images without a prediction scored as empty (--missing empty): "
@@ -178,7 +178,7 @@ def score_method(data: SplitData, data_dir: Path, folder: Path, method: str, out
         old.unlink()
     for case_id, mask in masks.items():
         Image.fromarray(mask.astype(np.uint8) * 255).save(run_dir / "masks" / f"{case_id}.png")
-    notes = score_notes(method, scores, folder)
+    notes = score_notes(method, scores)
     provenance = data.provenance()
     scores.to_csv(run_dir / TEST_METRICS_CSV, index=False, lineterminator="\n", float_format="%.6f")
     identity = {"split_file": data.split_path.name, **{k: v for k, v in provenance.as_dict().items()
