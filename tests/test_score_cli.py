@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from cli_runner import run_cli
+from PIL import Image
 
 from busbench import pipeline
 from busbench.config import load_config
+from busbench.report import plots
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +50,21 @@ def test_predictions_of_exported_test_images_join_the_report(trained: tuple[Path
         assert set(scored[column]) == set(ensemble[column])
 
     report = tmp_path / "report"
+    drawn = []
+    monkeypatch.setattr(plots, "qualitative_grid", lambda grid, path: drawn.extend(grid) or None)
     assert run_cli(monkeypatch, "report", str(out), "--out", str(report)) == 0
+    for title, _, _, predictions in drawn:  # the grid shows the outside method's masks as scored
+        case_id = title.split(": ", 1)[1]
+        mask = np.asarray(Image.open(predicted / "masks" / f"{case_id}.png")) > 0
+        assert np.array_equal(predictions["outside"], mask)
+    assert len(drawn) == 3
     tables = list((report / "tables").glob("*.csv"))
     assert len(tables) == 1  # one test set: one table holding both
     table = pd.read_csv(tables[0]).set_index("model")
     zoo = run_dir.name  # the model key: unet with a hash of its arguments
     assert {zoo, "outside"} <= set(table.index)
     assert table.loc["outside", "dice_mean"] == pytest.approx(scored["dice"].mean(), abs=1e-6)
+    assert pd.isna(table.loc["outside", "params_m"]) and pd.isna(table.loc["outside", "gflops"])
     assert pd.isna(table.loc["outside", "dice_std"]) and not pd.isna(table.loc[zoo, "dice_std"])
     markdown = tables[0].with_suffix(".md").read_text()
     assert "| outside † |" in markdown and "† outside: outside predictions" in markdown

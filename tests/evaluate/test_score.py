@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -153,3 +154,79 @@ def test_several_split_files_need_split(squares: SquareData, tmp_path: Path) -> 
     with pytest.raises(BusbenchError, match=r"holds 2 split files \(split-other.json, split-test.json\).*--split"):
         load_split_data(data_dir)
     assert load_split_data(data_dir, Path("split-test.json")).split_path == data_dir / "split-test.json"
+    for split in data_dir.glob("split-*.json"):
+        split.unlink()
+    with pytest.raises(BusbenchError, match=r"no split file; create one with `busbench split"):
+        load_split_data(data_dir)
+    with pytest.raises(BusbenchError, match=r"no manifest.csv; give the folder `busbench prepare` wrote"):
+        load_split_data(tmp_path)
+
+
+@pytest.mark.parametrize(("name", "write", "message"), [
+    ("colour.png", lambda p: Image.fromarray(np.dstack([np.eye(3, dtype=np.uint8) * 255, np.zeros((3, 3, 2),
+                                                                                                    np.uint8)])).save(p),
+     r"colour.png: a colour PNG \(RGB\); save predictions as grey"),
+    ("stack.npy", lambda p: np.save(p, np.zeros((2, 3, 3))), r"stack.npy: has shape \(2, 3, 3\); save one 2-D map"),
+    ("words.npy", lambda p: np.save(p, np.array([["a"] * 3] * 3)), r"words.npy: holds <U1 values"),
+    ("broken.png", lambda p: p.write_bytes(b"not a png"), r"broken.png: not a readable image"),
+])
+def test_unusable_prediction_files_are_named(tmp_path: Path, name: str, write: object, message: str) -> None:
+    write(tmp_path / name)  # type: ignore[operator]
+    with pytest.raises(BusbenchError, match=message):
+        read_prediction(tmp_path / name, (3, 3), 0.5)
+
+
+def test_grey_rgb_pngs_and_boolean_arrays_are_masks(tmp_path: Path) -> None:
+    grey = np.array([[0, 255, 0]], dtype=np.uint8)
+    Image.fromarray(np.dstack([grey] * 3)).save(tmp_path / "rgb.png")
+    np.save(tmp_path / "b.npy", grey > 0)
+    for name in ("rgb.png", "b.npy"):
+        assert read_prediction(tmp_path / name, (1, 3), None).mask.tolist() == [[False, True, False]]
+
+
+def test_two_files_of_one_case_and_bad_names_are_refused(squares: SquareData, tmp_path: Path) -> None:
+    predictions = _write(tmp_path / "both", {c: squares.truth(c) for c in squares.test_ids})
+    case_id = squares.test_ids[0]
+    np.save(predictions / f"{case_id}.npy", squares.truth(case_id))
+    with pytest.raises(BusbenchError, match=rf"{re.escape(case_id)}.npy and {re.escape(case_id)}.png are both"):
+        _score(squares, predictions, tmp_path / "out")
+    (predictions / f"{case_id}.npy").unlink()
+    with pytest.raises(BusbenchError, match=r"--name 'my method'"):
+        score_method(load_split_data(squares.data_dir), squares.data_dir, predictions, "my method", tmp_path,
+                     ScoreOptions())
+    trained = tmp_path / "unet" / "busi-squares" / "unet"
+    trained.mkdir(parents=True)
+    (trained / "config.yaml").write_text("name: unet\n")
+    with pytest.raises(BusbenchError, match=r"a trained run of `busbench run`"):
+        score_method(load_split_data(squares.data_dir), squares.data_dir, predictions, "unet", tmp_path,
+                     ScoreOptions())
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--missing", "zero"], "--missing 'zero': use error or empty"),
+    (["--hd95", "max"], "--hd95 'max': use pooled or max-directed"),
+    (["--threshold", "50"], "--threshold 50.0: give a probability in (0, 1]"),
+    (["--split", "split-none.json"], "--split split-none.json: no such split file"),
+    (["--case-map", "nowhere.csv"], "nowhere.csv: --case-map not found; give the case_ids.csv"),
+])
+def test_bad_score_options_are_named(squares: SquareData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:
+    predictions = _write(tmp_path / "p", {c: squares.truth(c) for c in squares.test_ids})
+    assert run_cli(monkeypatch, "score", str(squares.data_dir), "--predictions", str(predictions), "--name", "m",
+                   "--out", str(tmp_path / "out"), *extra) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_default_output_folder_is_the_one_holding_the_data(squares: SquareData, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    predictions = _write(tmp_path / "p", {c: squares.truth(c) for c in squares.test_ids})
+    elsewhere = tmp_path / "prepared"
+    shutil.copytree(squares.data_dir, elsewhere)
+    args = ["--predictions", str(predictions), "--name", "m"]
+    assert run_cli(monkeypatch, "score", str(elsewhere), *args) == 2
+    assert "not inside an OUTPUT_DIR/data/ folder; give --out" in capsys.readouterr().err
+    output_dir = tmp_path / "results"
+    shutil.copytree(squares.data_dir, output_dir / "data" / "busi-squares")
+    assert run_cli(monkeypatch, "score", str(output_dir / "data" / "busi-squares"), *args) == 0
+    assert (output_dir / "m" / "busi-squares" / "m" / "test_metrics.csv").is_file()
