@@ -16,6 +16,8 @@ from PIL import Image
 from square_data import HEIGHT, SIDE, SIZE, SquareData, make_square_data
 
 from busbench.data.export import load_split_data
+from busbench.data.manifest import load_manifest
+from busbench.data.split import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
 from busbench.evaluate.prediction_files import read_prediction
 from busbench.evaluate.score import ScoreOptions, score_method
@@ -230,3 +232,20 @@ def test_the_default_output_folder_is_the_one_holding_the_data(squares: SquareDa
     shutil.copytree(squares.data_dir, output_dir / "data" / "busi-squares")
     assert run_cli(monkeypatch, "score", str(output_dir / "data" / "busi-squares"), *args) == 0
     assert (output_dir / "m" / "busi-squares" / "m" / "test_metrics.csv").is_file()
+
+
+def test_a_method_scored_on_another_split_is_not_replaced(squares: SquareData, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data" / "busi-squares"
+    shutil.copytree(squares.data_dir, data_dir)
+    manifest = load_manifest(data_dir)
+    write_split(plan_split(manifest, SplitSettings(test_size=0.25, folds=2, seed=2)), data_dir / "split-other.json")
+    for split in ("split-test.json", "split-test.json"):  # a rescore on the same split replaces the folder
+        test_ids = load_split_data(data_dir, Path(split)).ids("test")
+        chosen = tmp_path / split
+        shutil.rmtree(chosen, ignore_errors=True)
+        _write(chosen, {c: squares.truth(c) for c in test_ids})
+        score_method(load_split_data(data_dir, Path(split)), data_dir, chosen, "m", tmp_path / "out", ScoreOptions())
+    other = load_split_data(data_dir, Path("split-other.json"))
+    other_predictions = _write(tmp_path / "other", {c: squares.truth(c) for c in other.ids("test")})
+    with pytest.raises(BusbenchError, match=r"'m' was scored on another split file there"):
+        score_method(other, data_dir, other_predictions, "m", tmp_path / "out", ScoreOptions())

@@ -9,6 +9,7 @@ different sizes, so a prediction of it has the ground truth's geometry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +62,14 @@ class SplitData:
         return Provenance(self.manifest.sha256, file_sha256(self.split_path), str(self.split["test_set_sha256"]),
                           ids_sha256(self.ids(CV)))
 
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        """The manifest's rows by case id."""
+        return self.manifest.frame.set_index("case_id", drop=False)
+
     def image(self, case_id: str) -> np.ndarray:
         """A case's grey image at its original (ground-truth) size."""
-        row = self.manifest.frame.set_index("case_id", drop=False).loc[case_id]
-        return _load_pair(self.manifest, row, 1)[0]
+        return _load_pair(self.manifest, self.rows.loc[case_id], 1)[0]
 
 
 def load_split_data(data_dir: Path, split: Path | None = None) -> SplitData:

@@ -58,14 +58,13 @@ def export_nnunet(data: SplitData, raw_dir: Path, dataset_id: int, name: str) ->
     for sub in ("imagesTr", "labelsTr", "imagesTs"):
         (folder / sub).mkdir()
     cases = nnunet_ids(data, name)
-    rows_by_id = data.manifest.frame.set_index("case_id", drop=False)
     for case in cases.itertuples(index=False):
         image = data.image(case.case_id)
         if case.set == TEST:
             Image.fromarray(image).save(folder / "imagesTs" / f"{case.nnunet_id}_0000.png")
             continue
         Image.fromarray(image).save(folder / "imagesTr" / f"{case.nnunet_id}_0000.png")
-        label = data.manifest.lesion(rows_by_id.loc[case.case_id]).astype("uint8")
+        label = data.manifest.lesion(data.rows.loc[case.case_id]).astype("uint8")
         Image.fromarray(label).save(folder / "labelsTr" / f"{case.nnunet_id}.png")
     development = cases[cases["set"] == CV]
     (folder / "dataset.json").write_text(json.dumps({

@@ -120,10 +120,9 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
     files = prediction_files(folder, case_map)
     check_cases(files, data, folder, options.missing)
     group_of = {c["case_id"]: int(c["group"]) for c in data.split["cases"]}  # type: ignore[index,union-attr]
-    rows_by_id = data.manifest.frame.set_index("case_id", drop=False)
     records, masks = [], {}
     for case_id in sorted(data.ids(TEST)):
-        row = rows_by_id.loc[case_id]
+        row = data.rows.loc[case_id]
         truth = data.manifest.lesion(row)
         path = files.get(case_id)
         if path is None:
@@ -172,6 +171,11 @@ def score_method(data: SplitData, data_dir: Path, folder: Path, method: str, out
                  options: ScoreOptions) -> tuple[Path, dict[str, object]]:
     """Score ``folder`` and write the run folder; returns it and the method's summary row."""
     run_dir = run_folder(out, data_dir, method)
+    if (run_dir / SCORE_JSON).is_file():
+        before = json.loads((run_dir / SCORE_JSON).read_text())["provenance"]["split_sha256"]
+        if before != data.provenance().split_sha256:
+            raise BusbenchError(f"{run_dir}: {method!r} was scored on another split file there; give this score "
+                                "another --name or --out (or delete that folder)")
     scores, masks = score_predictions(data, folder, options)
     (run_dir / "masks").mkdir(parents=True, exist_ok=True)
     for old in (run_dir / "masks").glob("*.png"):  # a rescore replaces every mask
