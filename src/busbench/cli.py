@@ -402,7 +402,7 @@ def score(
         raise BusbenchError(f"--threshold {threshold}: give a probability in (0, 1]")
     data = load_split_data(data_dir, split)
     options = ScoreOptions(threshold, missing, resize, case_map, hd95)  # type: ignore[arg-type]
-    run_dir, row = score_method(data, data_dir, predictions, name, _scoring_out(data_dir, out), options)
+    run_dir, row = score_method(data, predictions, name, _scoring_out(data_dir, out), options)
     print_frame(pd.DataFrame([formatted(row)]).drop(columns="variant"), f"{name} on the test set of "
                 f"{data.split_path.name}", index=False)
     for note in str(row["notes"]).split(" | "):

@@ -36,7 +36,7 @@ def _write(folder: Path, masks: dict[str, np.ndarray], scale: int = 255) -> Path
 
 
 def _score(squares: SquareData, predictions: Path, out: Path, **options: object) -> pd.DataFrame:
-    run_dir, _ = score_method(load_split_data(squares.data_dir), squares.data_dir, predictions, "outside", out,
+    run_dir, _ = score_method(load_split_data(squares.data_dir), predictions, "outside", out,
                               ScoreOptions(**options))  # type: ignore[arg-type]
     return pd.read_csv(run_dir / "test_metrics.csv", keep_default_na=False).set_index("case_id")
 
@@ -130,6 +130,9 @@ def test_missing_predictions_are_an_error_or_scored_empty_and_said(squares: Squa
     scores = pd.read_csv(tmp_path / "out/partial/busi-squares/partial/test_metrics.csv", keep_default_na=False)
     assert sorted(scores.loc[scores["missing"], "case_id"]) == sorted(absent)
     assert (scores.loc[scores["missing"], "empty_case"] == "missed_lesion").all()
+    summary = (tmp_path / "out/partial/busi-squares/partial/summary.md").read_text()
+    assert "| partial | prediction set |" in summary
+    assert "† partial: 2 test images without a prediction scored as empty (--missing empty)" in summary
 
 
 def test_a_development_case_prediction_is_refused(squares: SquareData, tmp_path: Path,
@@ -194,13 +197,13 @@ def test_two_files_of_one_case_and_bad_names_are_refused(squares: SquareData, tm
         _score(squares, predictions, tmp_path / "out")
     (predictions / f"{case_id}.npy").unlink()
     with pytest.raises(BusbenchError, match=r"--name 'my method'"):
-        score_method(load_split_data(squares.data_dir), squares.data_dir, predictions, "my method", tmp_path,
+        score_method(load_split_data(squares.data_dir), predictions, "my method", tmp_path,
                      ScoreOptions())
     trained = tmp_path / "unet" / "busi-squares" / "unet"
     trained.mkdir(parents=True)
     (trained / "config.yaml").write_text("name: unet\n")
     with pytest.raises(BusbenchError, match=r"a trained run of `busbench run`"):
-        score_method(load_split_data(squares.data_dir), squares.data_dir, predictions, "unet", tmp_path,
+        score_method(load_split_data(squares.data_dir), predictions, "unet", tmp_path,
                      ScoreOptions())
 
 
@@ -244,8 +247,8 @@ def test_a_method_scored_on_another_split_is_not_replaced(squares: SquareData, t
         chosen = tmp_path / split
         shutil.rmtree(chosen, ignore_errors=True)
         _write(chosen, {c: squares.truth(c) for c in test_ids})
-        score_method(load_split_data(data_dir, Path(split)), data_dir, chosen, "m", tmp_path / "out", ScoreOptions())
+        score_method(load_split_data(data_dir, Path(split)), chosen, "m", tmp_path / "out", ScoreOptions())
     other = load_split_data(data_dir, Path("split-other.json"))
     other_predictions = _write(tmp_path / "other", {c: squares.truth(c) for c in other.ids("test")})
     with pytest.raises(BusbenchError, match=r"'m' was scored on another split file there"):
-        score_method(other, data_dir, other_predictions, "m", tmp_path / "out", ScoreOptions())
+        score_method(other, other_predictions, "m", tmp_path / "out", ScoreOptions())

@@ -92,9 +92,9 @@ def prediction_files(folder: Path, case_map: dict[str, str] | None) -> dict[str,
     return found
 
 
-def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: str) -> list[str]:
-    """Refuse files that are not test cases; return the test cases without a prediction (refused
-    unless ``missing`` is "empty")."""
+def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: str) -> None:
+    """Refuse files that are not test cases, and test cases without a prediction unless ``missing``
+    is "empty"."""
     test, development = set(data.ids(TEST)), set(data.ids(CV))
     seen = [f"{path.name} (development case {case_id!r})" for case_id, path in files.items() if case_id in development]
     unknown = [path.name for case_id, path in files.items() if case_id not in test and case_id not in development]
@@ -110,7 +110,6 @@ def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: 
         raise BusbenchError(f"{folder}: no prediction for {len(absent)} of {len(test)} test cases: {_listed(absent)}. "
                             "Predict every image of `busbench export-test`, or pass --missing empty to score "
                             "them as empty predictions (said in every table)")
-    return absent
 
 
 def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
@@ -153,24 +152,20 @@ def score_notes(method: str, scores: pd.DataFrame) -> list[str]:
     return notes
 
 
-def split_settings(data: SplitData) -> dict[str, object]:
-    return dict(data.split["settings"])  # type: ignore[arg-type]
-
-
-def run_folder(out: Path, data_dir: Path, method: str) -> Path:
+def run_folder(out: Path, data: SplitData, method: str) -> Path:
     """``out/<method>/<dataset key>/<method>``, laid out as `busbench run` lays out a cell."""
     if not SAFE_METHOD.fullmatch(method):
         raise BusbenchError(f"--name {method!r}: use letters, digits and _ . + - (it names the run folder)")
-    folder = Path(out) / method / Path(data_dir).resolve().name / method
+    folder = Path(out) / method / data.manifest.path.parent.resolve().name / method  # the dataset key
     if (folder / "config.yaml").is_file():
         raise BusbenchError(f"{folder}: a trained run of `busbench run`; give the method another --name or --out")
     return folder
 
 
-def score_method(data: SplitData, data_dir: Path, folder: Path, method: str, out: Path,
+def score_method(data: SplitData, folder: Path, method: str, out: Path,
                  options: ScoreOptions) -> tuple[Path, dict[str, object]]:
     """Score ``folder`` and write the run folder; returns it and the method's summary row."""
-    run_dir = run_folder(out, data_dir, method)
+    run_dir = run_folder(out, data, method)
     if (run_dir / SCORE_JSON).is_file():
         before = json.loads((run_dir / SCORE_JSON).read_text())["provenance"]["split_sha256"]
         if before != data.provenance().split_sha256:
@@ -191,15 +186,21 @@ def score_method(data: SplitData, data_dir: Path, folder: Path, method: str, out
     record = {"method": method, "predictions": str(folder.resolve()), "threshold": options.threshold,
               "missing": options.missing, "resize": options.resize, "hd95": options.hd95,
               "case_map": None if options.case_map is None else str(options.case_map.resolve()),
-              "split_settings": split_settings(data), "notes": notes, "provenance": provenance.as_dict(),
+              "split_settings": data.split["settings"], "notes": notes, "provenance": provenance.as_dict(),
               "trained_on": "assumed: the split's development cases (cv), as a fold ensemble"}
     (run_dir / SCORE_JSON).write_text(json.dumps(record, indent=2, default=str) + "\n")
     row = {"dataset": run_dir.parent.name, "model": method, "variant": PREDICTION_SET,
            "test_set_sha256": provenance.test_set_sha256, "notes": " | ".join(notes),
            **mean_std(fold_summaries(scores))}
-    pd.DataFrame([row]).to_csv(run_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
-    shown = pd.DataFrame([{"dataset": row["dataset"], "model": method, **formatted(row)}])
-    threshold = "" if options.threshold is None else f" Probability maps: lesion where p >= {options.threshold:g}."
-    (run_dir / "summary.md").write_text(markdown_table(shown) + "\n" + f"HD95 convention: {options.hd95}."
-                                        + threshold + "\n" + "\n".join(f"† {n}." for n in notes) + "\n")
+    _write_summary(run_dir, row, options)
     return run_dir, row
+
+
+def _write_summary(run_dir: Path, row: dict[str, object], options: ScoreOptions) -> None:
+    """summary.csv and summary.md, as a trained cell has them."""
+    pd.DataFrame([row]).to_csv(run_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
+    shown = pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}])
+    threshold = "" if options.threshold is None else f" Probability maps: lesion where p >= {options.threshold:g}."
+    notes = [f"† {n}." for n in str(row["notes"]).split(" | ")]
+    (run_dir / "summary.md").write_text("\n".join([markdown_table(shown), f"HD95 convention: {options.hd95}."
+                                                   + threshold, *notes]) + "\n")
