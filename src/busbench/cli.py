@@ -20,6 +20,8 @@ from busbench.config import ExperimentConfig, apply_overrides, load_config, vali
 from busbench.console import console, err_console, print_frame
 from busbench.data.adapters import ADAPTERS
 from busbench.data.cache import build_cache
+from busbench.data.export import export_test_images, load_split_data
+from busbench.data.export_nnunet import export_nnunet
 from busbench.data.geometry import RESIZE_MODES
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
@@ -29,6 +31,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
+from busbench.evaluate.score import ScoreOptions, score_method
 from busbench.log import last_saved, progress_to_stderr, setup_logging
 from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.profile import profile_models
@@ -397,6 +400,90 @@ def audit(
     done = run_audit(data_dir, out)
     print_frame(done.summary[["finding", "count"]], "Audit", index=False)
     console.print(f"audit: {done.out / 'audit.html'} (CSVs beside it)")
+
+
+def _scoring_out(data_dir: Path, out: Path | None) -> Path:
+    """Where a scored run goes: --out, else the output_dir that holds DATA_DIR (OUTPUT_DIR/data/<key>),
+    so that `busbench report OUTPUT_DIR` shows it beside the models trained there."""
+    if out is not None:
+        return out
+    if data_dir.resolve().parent.name != "data":
+        raise BusbenchError(f"{data_dir}: not inside an OUTPUT_DIR/data/ folder; give --out OUTPUT_DIR")
+    return data_dir.resolve().parent.parent
+
+
+@app.command()
+def score(
+    data_dir: Annotated[Path, typer.Argument(help="The prepared dataset folder: manifest.csv and split-*.json.")],
+    predictions: Annotated[Path, typer.Option(help="Folder of <case id>.png or .npy predictions of the test set.")],
+    name: Annotated[str, typer.Option(help="The method's name in tables and its run folder.")],
+    threshold: Annotated[
+        Optional[float], typer.Option(help="Probability maps: lesion where p >= this (p = value/255 for 8-bit PNGs, "
+                                      "value/65535 for 16-bit). Required for maps; masks ignore it.")
+    ] = None,
+    split: Annotated[Optional[Path], typer.Option(help="Split file, when DATA_DIR holds several.")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Results folder (default: the OUTPUT_DIR holding DATA_DIR).")
+    ] = None,
+    missing: Annotated[str, typer.Option(help="error, or empty: score absent test cases as empty.")] = "error",
+    resize: Annotated[bool, typer.Option(help="Fit predictions of another size to the image (marked).")] = False,
+    case_map: Annotated[
+        Optional[Path], typer.Option(help="case_ids.csv of `busbench export nnunet`: file names are nnU-Net ids.")
+    ] = None,
+    hd95: Annotated[str, typer.Option(help="HD95 convention: pooled or max-directed.")] = "pooled",
+) -> None:
+    """Score an outside method's test-set predictions like a zoo model, for `busbench report`."""
+    if missing not in ("error", "empty"):
+        raise BusbenchError(f"--missing {missing!r}: use error or empty")
+    if hd95 not in ("pooled", "max-directed"):
+        raise BusbenchError(f"--hd95 {hd95!r}: use pooled or max-directed")
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise BusbenchError(f"--threshold {threshold}: give a probability in (0, 1]")
+    data = load_split_data(data_dir, split)
+    options = ScoreOptions(threshold, missing, resize, case_map, hd95)  # type: ignore[arg-type]
+    run_dir, row = score_method(data, predictions, name, _scoring_out(data_dir, out), options)
+    print_frame(pd.DataFrame([formatted(row)]).drop(columns="variant"), f"{name} on the test set of "
+                f"{data.split_path.name}", index=False)
+    for note in str(row["notes"]).split(" | "):
+        console.print(f"† {note}", markup=False, highlight=False)
+    console.print(f"run folder: {run_dir}; `busbench report {_scoring_out(data_dir, out)}` shows it with the models "
+                  "trained on this split", markup=False, highlight=False)
+
+
+@app.command("export-test")
+def export_test(
+    data_dir: Annotated[Path, typer.Argument(help="The prepared dataset folder: manifest.csv and split-*.json.")],
+    out: Annotated[Path, typer.Option(help="A new folder for <case id>.png and cases.csv.")],
+    split: Annotated[Optional[Path], typer.Option(help="Split file, when DATA_DIR holds several.")] = None,
+) -> None:
+    """Write the held-out test images (only those, no masks) for an outside method to predict."""
+    table = export_test_images(load_split_data(data_dir, split), out)
+    console.print(f"{len(table)} test images written to {out} (cases.csv beside them); predict each as "
+                  f"<case id>.png, then `busbench score {data_dir} --predictions DIR --name METHOD`",
+                  markup=False, highlight=False)
+
+
+export_app = typer.Typer(no_args_is_help=True, help="Export a prepared dataset and its split for other frameworks.")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("nnunet")
+def export_nnunet_command(
+    data_dir: Annotated[Path, typer.Argument(help="The prepared dataset folder: manifest.csv and split-*.json.")],
+    dataset_id: Annotated[int, typer.Option(help="nnU-Net dataset id (500-999 for your own).")],
+    out: Annotated[Path, typer.Option(help="The nnUNet_raw folder.")],
+    split: Annotated[Optional[Path], typer.Option(help="Split file, when DATA_DIR holds several.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Dataset name, letters and digits (default: the dataset's).")
+                    ] = None,
+) -> None:
+    """nnU-Net v2 raw format on busbench's split: images, labels, dataset.json, splits_final.json."""
+    data = load_split_data(data_dir, split)
+    chosen = name or "".join(ch for ch in data.manifest.dataset.upper() if ch.isalnum())
+    folder = export_nnunet(data, out, dataset_id, chosen)
+    console.print(f"written: {folder}. Copy {folder / 'splits_final.json'} to nnUNet_preprocessed/{folder.name}/ "
+                  f"after nnUNetv2_plan_and_preprocess -d {dataset_id}; score nnU-Net's test predictions with "
+                  f"`busbench score {data_dir} --predictions PREDS --name nnunet --case-map "
+                  f"{folder / 'case_ids.csv'}`", markup=False, highlight=False)
 
 
 def _interrupted_message() -> str:

@@ -27,13 +27,12 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from busbench.data.io import read_image
+from busbench.data.io import read_image, read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
-from busbench.pipeline import protocol_notes
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
@@ -121,16 +120,17 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
     row: dict[str, object] = {"dataset": run.dataset, "model": name, "variant": variant}
     for metric in REPORTED:
         row[f"{metric}_mean"] = summary[f"{metric}_mean"]
-        row[f"{metric}_std"] = summary[f"{metric}_std"] if variant == FOLD_MODELS else np.nan
+        # one fold model (an outside method's one prediction set) has no spread to show
+        row[f"{metric}_std"] = summary[f"{metric}_std"] if variant == FOLD_MODELS and summary["folds"] > 1 else np.nan
     for metric in ("dice", "hd95"):
         scores = image_scores(per_image, metric)
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
             scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
-    row.update(model_cost(run.config, profiles))
+    row.update(model_cost(run.config, profiles) if run.config else {"params_m": None, "gflops": None, "fps": None})
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()
-    row["protocol"] = " | ".join(protocol_notes(run.config))
+    row["protocol"] = " | ".join(run.notes)
     return row
 
 
@@ -201,7 +201,8 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
     median = scores.loc[[c for c in scores.index if c in lesion_ids] or list(scores.index)].median(axis=1).sort_values()
     picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
     device = torch.device("cpu")
-    trained = {run.model: load_trained_run(run.path, device) for run in runs[:MAX_QUALITATIVE_MODELS]}
+    shown = runs[:MAX_QUALITATIVE_MODELS]
+    trained = {run.model: load_trained_run(run.path, device) for run in shown if run.config is not None}
     grid = []
     for title, case_id in picks.items():
         row = rows_by_id.loc[case_id]
@@ -211,6 +212,8 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
             return None
         predictions = {name: predict_image(run, read_image(manifest.image_file(row), run.config.input.channels),
                                            device, list(run.config.eval.tta))[1] for name, run in trained.items()}
+        predictions.update({run.model: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
+                            for run in shown if run.config is None})
         grid.append((f"{title}: {case_id}", grey, truth, predictions))
     return plots.qualitative_grid(grid, out)
 

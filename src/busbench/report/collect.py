@@ -1,8 +1,9 @@
 """Gathering results: every (dataset, model) run folder under a results folder, from its files.
 
-A run folder is one ``busbench run`` writes (``config.yaml`` beside ``fold-<k>/`` folders). Only
-finished runs (every fold's ``test_metrics.csv`` present) are reported; the others are listed as
-skipped with the reason.
+A run folder is one ``busbench run`` writes (``config.yaml`` beside ``fold-<k>/`` folders), or one
+``busbench score`` writes for an outside method (``score.json`` beside ``test_metrics.csv``: one
+prediction set, reported like an ensemble, without a std). Only finished runs (every fold's
+``test_metrics.csv`` present) are reported; the others are listed as skipped with the reason.
 
 Runs are compared only on the same test images: ``tables_by_test_set`` puts runs of one dataset
 into one table only when their ``environment.json`` records the same ``test_set_sha256``, so
@@ -21,15 +22,17 @@ import yaml
 
 from busbench.config import ExperimentConfig
 from busbench.errors import BusbenchError
-from busbench.pipeline import CROSS_CSV, ENSEMBLE_CSV
+from busbench.evaluate.score import SCORE_JSON, TEST_METRICS_CSV
+from busbench.pipeline import CROSS_CSV, ENSEMBLE_CSV, protocol_notes
 
 
 @dataclass
 class RunResults:
-    """One trained (dataset, model) cell and its scores."""
+    """One (dataset, model) cell and its scores: trained by ``busbench run``, or an outside method's
+    predictions scored by ``busbench score`` (no config)."""
 
     path: Path
-    config: ExperimentConfig
+    config: ExperimentConfig | None
     dataset: str
     model: str
     per_image: pd.DataFrame  # fold models: fold, case_id, label, metrics, empty_case
@@ -38,6 +41,8 @@ class RunResults:
     test_set: str  # test_set_sha256 of environment.json, else a sha256 of the scored case ids
     test_set_source: str  # "environment.json" or "case ids" (environment.json lacks the checksum)
     logs: dict[int, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what every table says of the row (marked †)
+    split_settings: dict[str, object] = field(default_factory=dict)  # test_size, seed, official, ...
 
 
 @dataclass
@@ -76,7 +81,16 @@ def load_run(path: Path) -> RunResults | str:
     logs = {int(f.name.split("-")[1]): pd.read_csv(f / "log.csv") for f in folds if (f / "log.csv").is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
-                      *test_set_identity(path, per_image), logs)
+                      *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump())
+
+
+def load_scored_run(path: Path) -> RunResults:
+    """An outside method's run folder (``busbench score``): its one prediction set as fold 0."""
+    record = json.loads((path / SCORE_JSON).read_text())
+    per_image = _read(path / TEST_METRICS_CSV)
+    return RunResults(path, None, path.parent.name, path.name, per_image, None, None,
+                      *test_set_identity(path, per_image), notes=list(record["notes"]),
+                      split_settings=dict(record["split_settings"]))
 
 
 def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
@@ -88,6 +102,7 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
     for config in sorted(results_dir.rglob("config.yaml")):
         loaded = load_run(config.parent)
         (skipped if isinstance(loaded, str) else runs).append(loaded)
+    runs += [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]
     if not runs:
         raise BusbenchError(f"{results_dir}: no finished busbench runs found; run `busbench run CONFIG` first"
                             + (f" ({len(skipped)} unfinished)" if skipped else ""))
@@ -95,11 +110,11 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
 
 
 def _split_description(run: RunResults) -> str:
-    split = run.config.split
-    if split.official:
-        return f"official fold {split.official_test_fold}"
-    leaky = ", image-level split (leaky)" if split.protocol == "image_level" else ""
-    return f"seed {split.seed}, {split.test_size * 100:g} %{leaky}"
+    split = run.split_settings
+    if split["official"]:
+        return f"official fold {split['official_test_fold']}"
+    leaky = ", image-level split (leaky)" if split.get("protocol") == "image_level" else ""
+    return f"seed {split['seed']}, {float(split['test_size']) * 100:g} %{leaky}"  # type: ignore[arg-type]
 
 
 def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
