@@ -113,6 +113,19 @@ def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
     return steps
 
 
+def _seed_each(transform: A.BasicTransform | A.BaseCompose, seed: np.random.SeedSequence) -> None:
+    """Give ``transform`` and every transform inside it a seed of its own.
+
+    albumentations 2 hands every transform of a composition the composition's seed, so their first
+    random draws coincide: reseeded per sample, two flips of p=0.5 would always fire together, and
+    every step of a preset would fire or not as one.
+    """
+    transform.set_random_seed(int(seed.generate_state(1)[0]))
+    children = getattr(transform, "transforms", [])
+    for child, child_seed in zip(children, seed.spawn(len(children))):
+        _seed_each(child, child_seed)
+
+
 class PairAugmentation:
     """Applies a preset to an (image, mask) pair with a given seed."""
 
@@ -121,6 +134,6 @@ class PairAugmentation:
         self.compose = A.Compose(_transforms(preset, elastic), seed=0)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        self.compose.set_random_seed(seed)
+        _seed_each(self.compose, np.random.SeedSequence(seed))
         out = self.compose(image=image, mask=mask)
         return out["image"], out["mask"]
