@@ -113,17 +113,9 @@ def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
     return steps
 
 
-def _seed_each(transform: A.BasicTransform | A.BaseCompose, seed: np.random.SeedSequence) -> None:
-    """Give ``transform`` and every transform inside it a seed of its own.
-
-    albumentations 2 hands every transform of a composition the composition's seed, so their first
-    random draws coincide: reseeded per sample, two flips of p=0.5 would always fire together, and
-    every step of a preset would fire or not as one.
-    """
-    transform.set_random_seed(int(seed.generate_state(1)[0]))
-    children = getattr(transform, "transforms", [])
-    for child, child_seed in zip(children, seed.spawn(len(children))):
-        _seed_each(child, child_seed)
+def _every_transform(transform: A.BasicTransform | A.BaseCompose) -> list[A.BasicTransform | A.BaseCompose]:
+    """``transform`` and every transform inside it, each composition before its children."""
+    return [transform, *(t for child in getattr(transform, "transforms", []) for t in _every_transform(child))]
 
 
 class PairAugmentation:
@@ -132,8 +124,14 @@ class PairAugmentation:
     def __init__(self, preset: str = "standard", elastic: bool = False) -> None:
         self.preset, self.elastic = preset, elastic
         self.compose = A.Compose(_transforms(preset, elastic), seed=0)
+        self.transforms = _every_transform(self.compose)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        _seed_each(self.compose, np.random.SeedSequence(seed))
+        # albumentations 2 hands every transform of a composition the composition's seed, so their
+        # first random draws coincide: reseeded per sample, two flips of p=0.5 would always fire
+        # together. Each transform gets a seed of its own instead, set after its composition's.
+        own_seeds = np.random.SeedSequence(seed).generate_state(len(self.transforms))
+        for transform, own_seed in zip(self.transforms, own_seeds):
+            transform.set_random_seed(int(own_seed))
         out = self.compose(image=image, mask=mask)
         return out["image"], out["mask"]
