@@ -147,7 +147,8 @@ class TrainConfig(_Section):
     select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = "lesion_dice"
     # Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this long.
     freeze_encoder_epochs: int = Field(0, ge=0)
-    augmentation: Literal["none", "light", "standard", "strong"] = "standard"
+    # busbench's own presets, or a seed's recipe reproduced as it ran (busbench.train.augment).
+    augmentation: Literal["none", "light", "standard", "strong", "awesome_bus", "cmunext", "ccf_bdci_2021"] = "standard"
     elastic: bool = False
     grad_clip: float | None = Field(1.0, gt=0.0)
     channels_last: bool = False
@@ -168,6 +169,12 @@ class TrainConfig(_Section):
 
 class EvalConfig(_Section):
     hd95: Literal["pooled", "max-directed"] = "pooled"
+    # Where HD95 is measured: on the original image (default), or, as some published benchmarks do,
+    # on the network's input square ("network": letterbox padding included, pixels of that size).
+    hd95_space: Literal["original", "network"] = "original"
+    # HD95 when one mask is empty: the image diagonal (default), or "drop_false_alarms": a lesion
+    # predicted on a normal image is left out of the HD95 mean (a missed lesion still scores the diagonal).
+    hd95_empty: Literal["diagonal", "drop_false_alarms"] = "diagonal"
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
     batch_size: int = Field(16, ge=1)
     # Test-time augmentation views averaged with the plain image, for every prediction.

@@ -65,6 +65,7 @@ from busbench.evaluate.aggregate import (
 )
 from busbench.evaluate.final import score_test_set
 from busbench.evaluate.inference import original_size_probabilities
+from busbench.evaluate.metrics import CSV_MISSING, convention_notes
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
 from busbench.log import duration, logger, note_saved
 from busbench.report.markdown import markdown_table
@@ -384,7 +385,7 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
 
 def _read_metrics(path: Path, provenance: Provenance, fix: str) -> pd.DataFrame:
     """A metrics table, refused if it was made on another split."""
-    table = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False)
+    table = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
     provenance.check(frame_provenance(table, path), path, fix)
     return table
 
@@ -404,6 +405,7 @@ def protocol_notes(cfg: ExperimentConfig) -> list[str]:
     if cfg.eval.cross_datasets and cfg.eval.cross_dataset_overlap == "keep":
         notes.append("OVERRIDE: cross-dataset scores include test images the model trained on "
                      "(eval.cross_dataset_overlap=keep)")
+    notes += convention_notes(cfg.eval.hd95_space, cfg.eval.hd95_empty, cfg.input.size)
     return notes
 
 

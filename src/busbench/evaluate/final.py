@@ -1,6 +1,10 @@
 """Final evaluation: fold models and their ensemble scored on the held-out test set at the
 original resolution.
 
+With ``eval.hd95_space: network`` (a published benchmark's convention) HD95 alone is measured in
+the network's input square: the scored mask and the ground truth are placed there as the cache
+places masks, letterbox padding included.
+
 This is the one place in busbench that reads the test cases (``held_out_test_ids``).
 """
 
@@ -16,6 +20,7 @@ from torch import nn
 from busbench.config import EvalConfig
 from busbench.data.access import held_out_test_ids
 from busbench.data.cache import Cache
+from busbench.data.geometry import place_mask
 from busbench.data.manifest import Manifest
 from busbench.data.split import read_split
 from busbench.evaluate.inference import original_size_probabilities
@@ -41,8 +46,12 @@ def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: 
         row = rows_by_id.loc[case_id]
         truth = manifest.lesion(row)
         mask = probability >= cfg.threshold
+        placement = cache.placement(case_id)
         for variant, post in variants.items():
-            metrics = image_metrics(post.apply(mask), truth, cfg.hd95)
+            scored = post.apply(mask)
+            on_network = (place_mask(scored, placement), place_mask(truth, placement)) \
+                if cfg.hd95_space == "network" else None
+            metrics = image_metrics(scored, truth, cfg.hd95, hd95_empty=cfg.hd95_empty, hd95_masks=on_network)
             records.append({"variant": variant, "case_id": case_id, "group": group_of[case_id], "label": row["label"],
                             **metrics})
     return pd.DataFrame(records)

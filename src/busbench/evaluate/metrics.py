@@ -10,11 +10,21 @@ Counts TP, FP, FN, TN are taken on the prediction and ground truth at the origin
   such images are counted (``empty_case``) and reported beside every table, never dropped.
 * Specificity = TN/(TN+FP) (1 when the ground truth covers the whole image), accuracy =
   (TP+TN)/pixels: always defined.
+
+Two HD95 conventions of published benchmarks can be chosen instead, to rerun their protocol
+(Awesome-BUS, src/utils/metrics.py and test.py); tables name them when they are used:
+
+* ``hd95_empty="drop_false_alarms"``: a lesion predicted on a normal image has no HD95 (NaN, written
+  as an empty cell), so it is left out of the HD95 mean; its Dice is still 0 and it is counted.
+* HD95 on other masks than the rest (``hd95_masks``): the final scoring passes the prediction and
+  ground truth placed in the network's input square for ``eval.hd95_space: network``, where
+  distances are in network pixels and the diagonal is the square's.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import torch
@@ -23,6 +33,36 @@ from busbench.evaluate.surface import HD95Convention, hd95_nonempty
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
 BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
+HD95Empty = Literal["diagonal", "drop_false_alarms"]
+# Reading a metrics CSV: an HD95 left out under "drop_false_alarms" is an empty cell, read as NaN.
+CSV_MISSING = {"hd95": [""]}
+
+
+def hd95_score(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
+               spacing: tuple[float, float] | None = None, empty: HD95Empty = "diagonal") -> float:
+    """HD95 of two boolean masks with the empty-mask rules above (NaN: left out of the mean)."""
+    has_pred, has_truth = bool(pred.any()), bool(truth.any())
+    if has_pred and has_truth:
+        return hd95_nonempty(pred, truth, convention, spacing)
+    if not has_pred and not has_truth:
+        return 0.0
+    if has_pred and empty == "drop_false_alarms":
+        return math.nan
+    sy, sx = spacing or (1.0, 1.0)
+    return math.hypot(truth.shape[0] * sy, truth.shape[1] * sx)
+
+
+def convention_notes(hd95_space: str, hd95_empty: HD95Empty, input_size: int) -> list[str]:
+    """The non-default HD95 conventions in words, for the notes under every table: a figure measured
+    this way is not comparable with busbench's default one."""
+    notes = []
+    if hd95_space == "network":
+        notes.append(f"PROTOCOL: HD95 measured on the {input_size} px network input (eval.hd95_space=network: "
+                     "network pixels, letterbox padding included), not at each image's original size")
+    if hd95_empty == "drop_false_alarms":
+        notes.append("PROTOCOL: false alarms on normal images are left out of the HD95 mean "
+                     "(eval.hd95_empty=drop_false_alarms); their Dice is still 0 and they are counted")
+    return notes
 
 
 def dice_score(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -32,11 +72,17 @@ def dice_score(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
-                  spacing: tuple[float, float] | None = None) -> dict[str, float | str]:
-    """All metrics of one image, plus ``empty_case`` ("" when both masks have a lesion)."""
+                  spacing: tuple[float, float] | None = None, hd95_empty: HD95Empty = "diagonal",
+                  hd95_masks: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float | str]:
+    """All metrics of one image, plus ``empty_case`` ("" when both masks have a lesion).
+
+    ``hd95_masks`` (prediction, ground truth) are the masks HD95 is measured on when they are not
+    ``pred`` and ``truth`` (the network-size convention); the other metrics always use these.
+    """
     if pred.shape != truth.shape:
         raise ValueError(f"prediction {pred.shape} and ground truth {truth.shape} differ in shape")
     pred, truth = pred.astype(bool, copy=False), truth.astype(bool, copy=False)
+    hd_pred, hd_truth = (pred, truth) if hd95_masks is None else (m.astype(bool) for m in hd95_masks)
     size = truth.size
     tp = int(np.count_nonzero(pred & truth))
     n_pred, n_truth = int(np.count_nonzero(pred)), int(np.count_nonzero(truth))
@@ -45,16 +91,15 @@ def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Conventio
     result: dict[str, float | str] = {
         "specificity": tn / (tn + fp) if tn + fp else 1.0,
         "accuracy": (tp + tn) / size,
+        "hd95": hd95_score(hd_pred, hd_truth, convention, spacing, hd95_empty),
     }
     if n_pred and n_truth:
         result.update(dice=2 * tp / (2 * tp + fp + fn), iou=tp / (tp + fp + fn), precision=tp / n_pred,
-                      recall=tp / n_truth, hd95=hd95_nonempty(pred, truth, convention, spacing), empty_case="")
+                      recall=tp / n_truth, empty_case="")
     elif not n_pred and not n_truth:
-        result.update(dice=1.0, iou=1.0, precision=1.0, recall=1.0, hd95=0.0, empty_case=BOTH_EMPTY)
+        result.update(dice=1.0, iou=1.0, precision=1.0, recall=1.0, empty_case=BOTH_EMPTY)
     else:
-        sy, sx = spacing or (1.0, 1.0)
-        diagonal = math.hypot(truth.shape[0] * sy, truth.shape[1] * sx)
-        result.update(dice=0.0, iou=0.0, precision=0.0, recall=0.0, hd95=diagonal,
+        result.update(dice=0.0, iou=0.0, precision=0.0, recall=0.0,
                       empty_case=MISSED_LESION if n_truth else FALSE_ALARM)
     return result
 

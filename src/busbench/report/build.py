@@ -123,7 +123,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
         # one fold model (an outside method's one prediction set) has no spread to show
         row[f"{metric}_std"] = summary[f"{metric}_std"] if variant == FOLD_MODELS and summary["folds"] > 1 else np.nan
     for metric in ("dice", "hd95"):
-        scores = image_scores(per_image, metric)
+        scores = image_scores(per_image, metric).dropna()  # HD95 of dropped false alarms: NaN
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
             scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
     row.update(model_cost(run.config, profiles) if run.config else {"params_m": None, "gflops": None, "fps": None})

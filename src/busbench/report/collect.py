@@ -22,6 +22,7 @@ import yaml
 
 from busbench.config import ExperimentConfig
 from busbench.errors import BusbenchError
+from busbench.evaluate.metrics import CSV_MISSING
 from busbench.evaluate.score import SCORE_JSON, TEST_METRICS_CSV
 from busbench.pipeline import CROSS_CSV, ENSEMBLE_CSV, protocol_notes
 
@@ -55,7 +56,7 @@ class RunTable:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False)
+    return pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
 
 
 def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
