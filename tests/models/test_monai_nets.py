@@ -83,3 +83,4 @@ def test_a_short_run_with_a_monai_network_records_its_origin(tmp_path: Path) -> 
     assert cfg.model.key().startswith("monai.SegResNet-")
     origin = json.loads((cell / "environment.json").read_text())["model_origin"]
     assert origin.startswith("MONAI 1.") and origin in (cell / "summary.md").read_text()
+

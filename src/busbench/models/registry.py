@@ -4,6 +4,10 @@ Every entry names its paper and, where one is published, the reference parameter
 stated configuration (3 input channels, 1 output class), which the tests check ours against. It
 also declares the input sides it accepts (a multiple of its total down-sampling, from a minimum),
 so a wrong ``input.size`` is refused when the config is read, not after hours of preparation.
+
+``resolve_model`` is the one lookup every caller uses (config, trainer, predict, profile, report):
+busbench's own names, then optional libraries' (``monai.UNet``), then an installed plugin's entry
+point, then an import path ``module:attribute`` (``plugins.py``).
 """
 
 from __future__ import annotations
