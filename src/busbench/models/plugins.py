@@ -47,12 +47,17 @@ def is_import_path(name: str) -> bool:
     return bool(sep and module and attribute)
 
 
+def _one_line(exc: BaseException) -> str:
+    """A plugin's exception in the one-line error: multi-line messages (torch's) are joined."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
 def _import_module(module_name: str, name: str, setting: str) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except Exception as exc:  # a plugin's own import-time error is as much the user's to fix
         raise BusbenchError(
-            f"{setting}={name}: cannot import module {module_name!r} ({type(exc).__name__}: {exc}); install the "
+            f"{setting}={name}: cannot import module {module_name!r} ({_one_line(exc)}); install the "
             "package that provides it or put its folder on PYTHONPATH"
         ) from exc
 
@@ -125,7 +130,7 @@ def _checked_output(name: str, kwargs_json: str, size: int, channels: int, setti
             output = model(torch.zeros(1, channels, size, size))
     except Exception as exc:  # whatever the plugin raises, it cannot take this input
         raise BusbenchError(
-            f"{setting}={name}: the model fails on a {shape} input ({type(exc).__name__}: {exc}); choose an "
+            f"{setting}={name}: the model fails on a {shape} input ({_one_line(exc)}); choose an "
             "input.size it accepts, or declare min_size / size_multiple on the builder"
         ) from exc
     first = output[0] if isinstance(output, list | tuple) and output else output
