@@ -33,7 +33,8 @@ from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
 from busbench.evaluate.score import ScoreOptions, score_method
 from busbench.log import last_saved, progress_to_stderr, setup_logging
-from busbench.models import MODELS, build_model, count_parameters
+from busbench.models import available_models, build_model, count_parameters, resolve_model
+from busbench.models.plugins import entry_point_names
 from busbench.models.profile import profile_models
 from busbench.pipeline import key_legend, plan_jobs, run_experiment
 from busbench.report.markdown import markdown_table
@@ -325,20 +326,28 @@ def predict(
 
 
 @app.command()
-def models() -> None:
-    """List the registered models with their parameters and the published reference."""
+def models(
+    name: Annotated[list[str], typer.Argument(help="Only these models; an import path module:attribute too.")] = [],  # noqa: B006
+) -> None:
+    """List the models with their parameters, the published reference and, for outside code, its origin.
+
+    That is busbench's own models, MONAI's when it is installed (busbench[monai]), and those installed
+    plugin packages register (entry point group busbench.models).
+    """
     rows = []
-    for name, entry in sorted(MODELS.items()):
-        ours = count_parameters(build_model(name)) / 1e6
+    for model_name in name or [*sorted(available_models()), *entry_point_names()]:
+        entry = resolve_model(model_name, "busbench models NAME")
+        ours = count_parameters(build_model(model_name)) / 1e6
         reference = f"{entry.reference_params_m:.2f}" if entry.reference_params_m else "-"
-        rows.append((name, f"{ours:.2f}", reference, entry.paper))
-    print_frame(pd.DataFrame(rows, columns=["model", "params (M)", "published (M)", "paper"]),
+        rows.append((model_name, f"{ours:.2f}", reference, entry.paper, entry.origin or "busbench"))
+    print_frame(pd.DataFrame(rows, columns=["model", "params (M)", "published (M)", "paper", "origin"]),
                 "Models (3-channel input, 1 output class)", index=False)
 
 
 @app.command()
 def profile(
-    model: Annotated[list[str], typer.Option("--model", help="Model to profile (repeatable) (default: all).")] = [],  # noqa: B006
+    model: Annotated[list[str], typer.Option("--model", help="Model to profile (repeatable), or module:attribute "
+                                                      "(default: all but plugins).")] = [],  # noqa: B006
     size: Annotated[int, typer.Option(help="Input side, px (checked against each model's valid sizes).")] = 256,
     batch: Annotated[int, typer.Option(help="Batch size of the second throughput and memory figure.")] = 8,
     channels: Annotated[int, typer.Option(help="Input channels.")] = 3,
@@ -353,10 +362,7 @@ def profile(
     takes about 2 x --seconds plus one batch for memory and one image for FLOPs: a 256 px U-Net takes
     under a minute on 2 CPU cores. A line is printed per measurement as it is taken.
     """
-    names = model or sorted(MODELS)
-    unknown = [n for n in names if n not in MODELS]
-    if unknown:
-        raise BusbenchError(f"--model {unknown}: unknown; registered models: {', '.join(sorted(MODELS))}")
+    names = model or sorted(available_models())
     table = profile_models(names, size, batch, channels, resolve_device(device), iterations=iterations,
                            seconds=seconds, report=lambda line: console.print(line, markup=False, highlight=False))
     shown = table.round(3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,12 +77,15 @@ class InputConfig(_Section):
     resize: Literal["letterbox", "resize"] = "letterbox"
 
 
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")  # a model key usable as a folder name and in --cell
+
+
 class ModelConfig(_Section):
     name: str = "unet"
     kwargs: dict[str, Any] = Field(default_factory=dict)
     # The name in tables and of the run folder, e.g. "unet_w8" for a U-Net of width 8 (default: the
     # model name, plus a hash of non-default arguments).
-    label: str | None = Field(None, pattern=r"^[A-Za-z0-9_.+-]+$")
+    label: str | None = Field(None, pattern=FOLDER_NAME.pattern)
     # Cross-dataset transfer: start every fold from these weights (a best.pt of another run).
     init_from: Path | None = None
     # Weights whose training images include a current test image are refused; "allow" is marked in every table.
@@ -90,26 +94,43 @@ class ModelConfig(_Section):
     @field_validator("name")
     @classmethod
     def _registered(cls, name: str) -> str:
-        from busbench.models import MODELS
+        """Registered, a plugin's entry point, or an import path; a plugin that cannot load is a one-line error."""
+        from busbench.models.registry import UnknownModelError, resolve_model
 
-        if name not in MODELS:
-            raise ValueError(f"unknown model {name!r}; registered: {', '.join(sorted(MODELS))}")
+        try:
+            resolve_model(name)
+        except UnknownModelError as exc:
+            raise ValueError(str(exc)) from exc
         return name
 
     def describe(self) -> str:
-        """What the key's hash stands for, in words."""
+        """What the key's hash stands for, in words; a plugin's or MONAI's origin included."""
+        from busbench.models.registry import resolve_model
+
+        origin = resolve_model(self.name).origin
         parts = [f"kwargs {self.kwargs}"] if self.kwargs else []
         parts += [f"init_from {self.init_from}"] if self.init_from else []
+        parts += [f"origin {origin}"] if origin else []
         return f"{self.name} with {', '.join(parts)}" if parts else self.name
 
     def key(self) -> str:
-        """Folder name of this model's runs: the label, or the name plus a hash of non-default arguments."""
+        """Folder name of this model's runs: the label, or the name plus a hash of non-default arguments.
+
+        A name that is no folder name (an import path ``pkg.mod:build``) becomes its last part plus a
+        hash of the whole name (``build-1a2b3c4d``).
+        """
         if self.label:
             return self.label
-        if not self.kwargs and self.init_from is None:
+        readable = FOLDER_NAME.fullmatch(self.name) is not None
+        if readable and not self.kwargs and self.init_from is None:
             return self.name
-        identity = json.dumps({"kwargs": self.kwargs, "init_from": str(self.init_from)}, sort_keys=True, default=str)
-        return f"{self.name}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+        identity: dict[str, object] = {"kwargs": self.kwargs, "init_from": str(self.init_from)}
+        stem = self.name
+        if not readable:
+            identity["name"] = self.name
+            stem = re.sub(r"[^A-Za-z0-9_.+-]", "_", re.split(r"[:./]", self.name)[-1]).strip(".") or "model"
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return f"{stem}-{digest}"
 
 
 class LossConfig(_Section):
@@ -212,7 +233,7 @@ class ExperimentConfig(_Section):
         from busbench.models import check_input_size
 
         for cell in self.cells():
-            check_input_size(cell.model.name, self.input.size, cell.model.kwargs)
+            check_input_size(cell.model.name, self.input.size, cell.model.kwargs, channels=self.input.channels)
         return self
 
     def cells(self) -> list[ExperimentConfig]:

@@ -68,6 +68,7 @@ from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.metrics import CSV_MISSING, convention_notes
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
 from busbench.log import duration, logger, note_saved
+from busbench.models import resolve_model
 from busbench.report.markdown import markdown_table
 from busbench.train import checkpoint
 from busbench.train.device import autocast_dtype, resolve_device
@@ -464,7 +465,8 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
                       cfg.split.settings().duplicates, str(data.split_path))
     _write_json_atomic({**environment(), "device": str(device), "split_file": data.split_path.name,
                         "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
-                        "test_set_sha256": data.test_set_sha256}, cell_dir / "environment.json")
+                        "test_set_sha256": data.test_set_sha256,
+                        "model_origin": resolve_model(cfg.model.name).origin}, cell_dir / "environment.json")
     todo = folds or list(range(1, n_folds + 1))
     for fold in todo:
         if not 1 <= fold <= n_folds:

@@ -1,4 +1,4 @@
-"""Segmentation architectures, one file each, registered by name."""
+"""Segmentation architectures, one file each, registered by name; MONAI's and plugins' resolved by name too."""
 
 from busbench.models import (  # noqa: F401  (registration)
     attention_unet,
@@ -6,6 +6,7 @@ from busbench.models import (  # noqa: F401  (registration)
     cmunext,
     encoder_decoder,
     medt,
+    monai_nets,
     swin_unet,
     transunet,
     ukan,
@@ -17,10 +18,13 @@ from busbench.models import (  # noqa: F401  (registration)
 from busbench.models.registry import (
     MODELS,
     ModelEntry,
+    available_models,
     build_model,
     check_input_size,
     count_parameters,
     register_model,
+    resolve_model,
 )
 
-__all__ = ["MODELS", "ModelEntry", "build_model", "check_input_size", "count_parameters", "register_model"]
+__all__ = ["MODELS", "ModelEntry", "available_models", "build_model", "check_input_size", "count_parameters",
+           "register_model", "resolve_model"]

@@ -33,7 +33,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from busbench.models.registry import MODELS, build_model, check_input_size, count_parameters
+from busbench.models.registry import build_model, check_input_size, count_parameters, resolve_model
 
 Report = Callable[[str], None]
 
@@ -139,7 +139,7 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
                   iterations: int = 10, seconds: float = 10.0, report: Report = _ignore,
                   **kwargs: object) -> dict[str, object]:
     """One model's row; ``report`` receives a line as each figure is measured."""
-    kwargs = {**MODELS[name].size_kwargs(size), **kwargs}
+    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **kwargs}
     torch.manual_seed(0)
     model = build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
     params_m = count_parameters(model) / 1e6
@@ -171,7 +171,8 @@ def profile_models(names: list[str], size: int = 256, batch: int = 8, in_channel
                    seconds: float = 10.0, report: Report = _ignore) -> pd.DataFrame:
     """Profile each model; every size is checked first, so a bad one fails before any work."""
     for name in names:
-        check_input_size(name, size, MODELS[name].size_kwargs(size), setting="--size")
+        check_input_size(name, size, resolve_model(name, "--model").size_kwargs(size), setting="--size",
+                         channels=in_channels, model_setting="--model")
     device = device or torch.device("cpu")
     return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations, seconds, report)
                          for n in names])

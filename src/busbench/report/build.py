@@ -36,7 +36,7 @@ from busbench.evaluate.predict import predict_image
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
-from busbench.report.complexity import find_profiles, model_cost
+from busbench.report.complexity import find_profiles, model_cost, model_origin
 from busbench.report.html import write_html
 from busbench.report.markdown import markdown_table
 from busbench.report.statistics import (
@@ -131,6 +131,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()
     row["protocol"] = " | ".join(run.notes)
+    row["origin"] = model_origin(run.path, run.config) if run.config is not None else ""
     return row
 
 

@@ -1,13 +1,16 @@
-"""Params, GFLOPs and FPS of each reported model, for the table's cost columns.
+"""Params, GFLOPs and FPS of each reported model, for the table's cost columns, and where its code came from.
 
 Parameters and GFLOPs (torch's FLOP counter, 2 x MACs, one image at the run's input size) are
 computed from the run's configuration. FPS comes from ``profile.csv`` files that
 ``busbench profile --out`` wrote under the results folder, when one lists the model; measuring
-speed is left to that command, on the machine whose speed matters.
+speed is left to that command, on the machine whose speed matters. The origin of code from outside
+busbench (a plugin's module and version or source sha256, MONAI's version) is the one the run
+recorded in its ``environment.json`` when it trained.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pandas as pd
 import torch
 
 from busbench.config import ExperimentConfig
-from busbench.models import build_model, count_parameters
+from busbench.models import build_model, count_parameters, resolve_model
 from busbench.models.profile import count_flops
 
 
@@ -36,6 +39,13 @@ def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, fl
         if not match.empty:
             fps = float(match["fps_batch1"].iloc[0])
     return {"params_m": params, "gflops": gflops, "fps": fps}
+
+
+def model_origin(run_dir: Path, config: ExperimentConfig) -> str:
+    """The origin recorded when the run trained; for runs older than that record, today's."""
+    environment = Path(run_dir) / "environment.json"
+    recorded = json.loads(environment.read_text()).get("model_origin") if environment.is_file() else None
+    return str(recorded) if recorded is not None else resolve_model(config.model.name).origin
 
 
 def find_profiles(results_dir: Path) -> pd.DataFrame:

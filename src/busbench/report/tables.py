@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from busbench.evaluate.aggregate import DEGENERATE_MISSED_SHARE, degenerate_mark
+from busbench.evaluate.aggregate import DEGENERATE_MISSED_SHARE, FOLD_MODELS, degenerate_mark
 from busbench.report.markdown import markdown_table
 
 METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
@@ -51,6 +51,9 @@ def notes(table: pd.DataFrame) -> str:
     overrides = sorted({n for cell in table.get("protocol", pd.Series(dtype=str)).fillna("") for n in
                         str(cell).split(" | ") if n})
     lines += [f"† {n}." for n in overrides]
+    if "origin" in table:  # code from outside busbench: which module and version, or source sha256
+        runs = table[table["variant"] == FOLD_MODELS]
+        lines += [f"{model}: {origin}." for model, origin in zip(runs["model"], runs["origin"].fillna("")) if origin]
     return " ".join(lines)
 
 
