@@ -6,6 +6,7 @@ from busbench.models import (  # noqa: F401  (registration)
     cmunext,
     encoder_decoder,
     medt,
+    nnunet_2d,
     swin_unet,
     transunet,
     ukan,
