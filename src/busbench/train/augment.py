@@ -43,6 +43,18 @@ def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
     return steps
 
 
+def seed_each_transform(compose: A.BaseCompose, seed: int) -> None:
+    """Give every transform (nested ones too) its own random stream derived from ``seed``.
+
+    albumentations' ``set_random_seed`` hands the same seed to every transform, so their draws
+    coincide: two transforms of probability 0.5 would always fire together, never one alone.
+    """
+    nodes: list[A.BasicTransform | A.BaseCompose] = [compose]
+    for index, node in enumerate(nodes):  # parents first: seeding a compose re-seeds its children
+        node.set_random_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
+        nodes.extend(getattr(node, "transforms", []))
+
+
 class PairAugmentation:
     """Applies a preset to an (image, mask) pair with a given seed."""
 
@@ -51,6 +63,6 @@ class PairAugmentation:
         self.compose = A.Compose(_transforms(preset, elastic), seed=0)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        self.compose.set_random_seed(seed)
+        seed_each_transform(self.compose, seed)
         out = self.compose(image=image, mask=mask)
         return out["image"], out["mask"]
