@@ -147,7 +147,7 @@ class TrainConfig(_Section):
     select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = "lesion_dice"
     # Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this long.
     freeze_encoder_epochs: int = Field(0, ge=0)
-    augmentation: Literal["none", "light", "standard", "strong"] = "standard"
+    augmentation: Literal["none", "light", "standard", "strong", "nnunet"] = "standard"
     elastic: bool = False
     grad_clip: float | None = Field(1.0, gt=0.0)
     channels_last: bool = False

@@ -5,6 +5,19 @@ below a lesion, so a vertical flip would make anatomically impossible images. Af
 small (probe pressure and position), brightness/contrast imitate gain settings, and multiplicative
 per-pixel noise imitates speckle. Elastic deformation is an option on any preset.
 
+``nnunet`` is nnU-Net v2's default training augmentation (nnUNetTrainer) with its probabilities,
+for the ``nnunet_2d`` preset. Where it differs:
+
+* rotation +-30 deg (nnU-Net's 3-D range) instead of its 2-D +-180 deg, and mirroring along the
+  lateral (horizontal) axis only: B-mode images have an anatomical up and down;
+* nnU-Net applies blur and low resolution to each channel with probability 0.5 after choosing the
+  transform, so for one channel the probabilities here are the products (0.1, 0.125);
+* images are uint8 here, not z-scored: Gaussian noise of standard deviation up to 0.1 of the
+  image's becomes up to 0.02 of the range (BUSI's median image standard deviation is 0.20 of the
+  range), and brightness saturates at 255;
+* gamma is drawn as nnU-Net does (below or above 1 with equal chance) but does not restore the
+  image's mean and standard deviation afterwards.
+
 Each sample is augmented with its own seed (from the run seed, the epoch and the sample index),
 so an epoch is the same whichever worker loads which sample, and a resumed run sees exactly the
 augmentations an uninterrupted run would have seen.
@@ -14,18 +27,60 @@ from __future__ import annotations
 
 import os
 
+import cv2
 import numpy as np
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # never reach the network at import
 import albumentations as A  # noqa: E402
 
-PRESETS = ("none", "light", "standard", "strong")
+PRESETS = ("none", "light", "standard", "strong", "nnunet")
+
+
+class ContrastAroundMean(A.ImageOnlyTransform):
+    """nnU-Net's contrast: scale the distance to the image mean, then clip to the image's own range."""
+
+    def __init__(self, low: float = 0.75, high: float = 1.25, p: float = 0.5) -> None:
+        super().__init__(p=p)
+        self.low, self.high = low, high
+
+    def get_params(self) -> dict[str, float]:
+        below = self.py_random.random() < 0.5  # nnU-Net's BGContrast: below or above 1, equally likely
+        return {"factor": self.py_random.uniform(self.low, 1.0) if below else self.py_random.uniform(1.0, self.high)}
+
+    def apply(self, img: np.ndarray, factor: float = 1.0, **params: object) -> np.ndarray:
+        mean = img.mean()
+        out = np.clip((img.astype(np.float32) - mean) * factor + mean, img.min(), img.max())
+        return np.rint(out).astype(img.dtype)
+
+
+def _gamma(p: float) -> A.BasicTransform:
+    """Gamma 0.7-1.5, below or above 1 with equal chance (nnU-Net's BGContrast)."""
+    return A.OneOf([A.RandomGamma((70, 100), p=1.0), A.RandomGamma((100, 150), p=1.0)], p=p)
+
+
+def nnunet_transforms() -> list[A.BasicTransform]:
+    """nnU-Net's default augmentation, in its order (see the module docstring for the differences)."""
+    return [
+        A.Affine(rotate=(-30, 30), p=0.2),
+        A.Affine(scale=(0.7, 1.4), p=0.2),
+        A.GaussNoise(std_range=(0.0, 0.02), p=0.1),
+        A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.1),
+        A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.15),
+        ContrastAroundMean(0.75, 1.25, p=0.15),
+        A.Downscale(scale_range=(0.5, 1.0), interpolation_pair={"downscale": cv2.INTER_NEAREST,
+                                                                "upscale": cv2.INTER_CUBIC}, p=0.125),
+        A.Sequential([A.InvertImg(p=1.0), _gamma(1.0), A.InvertImg(p=1.0)], p=0.1),
+        _gamma(0.3),
+        A.HorizontalFlip(p=0.5),
+    ]
 
 
 def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
     if preset not in PRESETS:
         raise ValueError(f"augmentation preset must be one of {PRESETS}, got {preset!r}")
-    if preset == "none":
+    if preset == "nnunet":
+        steps = nnunet_transforms()
+    elif preset == "none":
         steps: list[A.BasicTransform] = []
     elif preset == "light":
         steps = [A.HorizontalFlip(p=0.5), A.RandomBrightnessContrast(0.1, 0.1, p=0.5)]
