@@ -168,8 +168,9 @@ class TrainConfig(_Section):
     select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = "lesion_dice"
     # Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this long.
     freeze_encoder_epochs: int = Field(0, ge=0)
-    # busbench's own presets, or a seed's recipe reproduced as it ran (busbench.train.augment).
-    augmentation: Literal["none", "light", "standard", "strong", "awesome_bus", "cmunext", "ccf_bdci_2021"] = "standard"
+    # busbench's own presets, nnU-Net's, or a seed's recipe reproduced as it ran (busbench.train.augment).
+    augmentation: Literal["none", "light", "standard", "strong", "nnunet", "awesome_bus", "cmunext",
+                          "ccf_bdci_2021"] = "standard"
     elastic: bool = False
     grad_clip: float | None = Field(1.0, gt=0.0)
     channels_last: bool = False

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from busbench.config import ScheduleConfig
-from busbench.train.augment import PRESETS, PairAugmentation
+from busbench.train.augment import PRESETS, A, PairAugmentation, seed_each_transform  # A: imported off-line
 from busbench.train.optim import lr_factor
 
 
@@ -34,6 +34,21 @@ def test_no_vertical_flips() -> None:
     for seed in range(20):
         out, _ = augment(image, np.zeros_like(image), seed)
         assert out[:4].mean() > out[-4:].mean() + 100
+
+
+def test_each_transform_draws_independently() -> None:
+    """albumentations seeds every transform alike, so two p=0.5 flips would fire together or not at all."""
+    mask = np.zeros((8, 8), np.uint8)
+    mask[1, 2] = 1
+    compose = A.Compose([A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)], seed=0)
+    outcomes = []
+    for seed in range(400):
+        seed_each_transform(compose, seed)
+        out = compose(image=mask, mask=mask)["mask"]
+        outcomes.append((np.array_equal(out, mask), np.array_equal(out, np.fliplr(mask)),
+                         np.array_equal(out, np.flipud(mask)), np.array_equal(out, mask[::-1, ::-1])))
+    shares = np.mean(outcomes, axis=0)  # none, horizontal only, vertical only, both: 1/4 each
+    assert np.all(np.abs(shares - 0.25) < 0.07), shares
 
 
 def test_warmup_then_cosine_and_poly() -> None:

@@ -65,3 +65,19 @@ def test_unknown_loss_and_bad_kwargs_are_named() -> None:
         build_loss("iou")
     with pytest.raises(BusbenchError, match="loss.kwargs for 'focal'"):
         build_loss("focal", beta=1)
+
+
+def test_batch_dice_pools_the_batch_by_hand() -> None:
+    # image 1: one lesion pixel predicted 0.5; image 2: empty mask, one pixel predicted 0.5, rest ~0
+    target = torch.zeros(2, 1, 2, 2)
+    target[0, 0, 0, 0] = 1
+    logits = torch.full((2, 1, 2, 2), -30.0)
+    logits[0, 0, 0, 0] = logits[1, 0, 0, 0] = 0.0
+    smooth = 1e-5
+    pooled = 1 - (2 * 0.5 + smooth) / (0.5 + 0.5 + 1 + smooth)  # overlap 0.5, predicted 1.0, true 1
+    per_image = ((1 - (2 * 0.5 + smooth) / (0.5 + 1 + smooth)) + (1 - smooth / (0.5 + smooth))) / 2
+    assert float(build_loss("dice", batch_dice=True, smooth=smooth)(logits, target)) == pytest.approx(pooled, rel=1e-5)
+    assert float(build_loss("dice", smooth=smooth)(logits, target)) == pytest.approx(per_image, rel=1e-5)
+    nnunet = build_loss("bce_dice", batch_dice=True, smooth=smooth)(logits, target)
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    assert float(nnunet) == pytest.approx(float(bce) + pooled, rel=1e-5)

@@ -7,6 +7,7 @@ from busbench.models import (  # noqa: F401  (registration)
     encoder_decoder,
     medt,
     monai_nets,
+    nnunet_2d,
     swin_unet,
     transunet,
     ukan,

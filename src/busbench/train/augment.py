@@ -12,6 +12,19 @@ they ran, so that their numbers can be rerun under busbench's protocol; ``cmunex
 anatomy argument above rules out for busbench's own presets. Each function names its source and
 what could not be reproduced exactly; the shipped configs of the same names use them.
 
+``nnunet`` is nnU-Net v2's default training augmentation (nnUNetTrainer) with its probabilities,
+for the ``nnunet_2d`` preset. Where it differs:
+
+* rotation +-30 deg (nnU-Net's 3-D range) instead of its 2-D +-180 deg, and mirroring along the
+  lateral (horizontal) axis only: B-mode images have an anatomical up and down;
+* nnU-Net applies blur and low resolution to each channel with probability 0.5 after choosing the
+  transform, so for one channel the probabilities here are the products (0.1, 0.125);
+* images are uint8 here, not z-scored: Gaussian noise of standard deviation up to 0.1 of the
+  image's becomes up to 0.02 of the range (BUSI's median image standard deviation is 0.20 of the
+  range), and brightness saturates at 255;
+* gamma is drawn as nnU-Net does (below or above 1 with equal chance) but does not restore the
+  image's mean and standard deviation afterwards.
+
 Each sample is augmented with its own seed (from the run seed, the epoch and the sample index),
 so an epoch is the same whichever worker loads which sample, and a resumed run sees exactly the
 augmentations an uninterrupted run would have seen.
@@ -21,6 +34,7 @@ from __future__ import annotations
 
 import os
 
+import cv2
 import numpy as np
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # never reach the network at import
@@ -87,7 +101,46 @@ def _ccf_bdci_2021() -> list[A.BasicTransform]:
 
 # Recipes of published work, reproduced as they ran (see the module docstring).
 SEED_PRESETS = {"awesome_bus": _awesome_bus, "cmunext": _cmunext, "ccf_bdci_2021": _ccf_bdci_2021}
-PRESETS = ("none", "light", "standard", "strong", *SEED_PRESETS)
+PRESETS = ("none", "light", "standard", "strong", "nnunet", *SEED_PRESETS)
+
+
+class ContrastAroundMean(A.ImageOnlyTransform):
+    """nnU-Net's contrast: scale the distance to the image mean, then clip to the image's own range."""
+
+    def __init__(self, low: float = 0.75, high: float = 1.25, p: float = 0.5) -> None:
+        super().__init__(p=p)
+        self.low, self.high = low, high
+
+    def get_params(self) -> dict[str, float]:
+        below = self.py_random.random() < 0.5  # nnU-Net's BGContrast: below or above 1, equally likely
+        return {"factor": self.py_random.uniform(self.low, 1.0) if below else self.py_random.uniform(1.0, self.high)}
+
+    def apply(self, img: np.ndarray, factor: float = 1.0, **params: object) -> np.ndarray:
+        mean = img.mean()
+        out = np.clip((img.astype(np.float32) - mean) * factor + mean, img.min(), img.max())
+        return np.rint(out).astype(img.dtype)
+
+
+def _gamma(p: float) -> A.BasicTransform:
+    """Gamma 0.7-1.5, below or above 1 with equal chance (nnU-Net's BGContrast)."""
+    return A.OneOf([A.RandomGamma((70, 100), p=1.0), A.RandomGamma((100, 150), p=1.0)], p=p)
+
+
+def nnunet_transforms() -> list[A.BasicTransform]:
+    """nnU-Net's default augmentation, in its order (see the module docstring for the differences)."""
+    return [
+        A.Affine(rotate=(-30, 30), p=0.2),
+        A.Affine(scale=(0.7, 1.4), p=0.2),
+        A.GaussNoise(std_range=(0.0, 0.02), p=0.1),
+        A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.1),
+        A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.15),
+        ContrastAroundMean(0.75, 1.25, p=0.15),
+        A.Downscale(scale_range=(0.5, 1.0), interpolation_pair={"downscale": cv2.INTER_NEAREST,
+                                                                "upscale": cv2.INTER_CUBIC}, p=0.125),
+        A.Sequential([A.InvertImg(p=1.0), _gamma(1.0), A.InvertImg(p=1.0)], p=0.1),
+        _gamma(0.3),
+        A.HorizontalFlip(p=0.5),
+    ]
 
 
 def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
@@ -95,6 +148,8 @@ def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
         raise ValueError(f"augmentation preset must be one of {PRESETS}, got {preset!r}")
     if preset in SEED_PRESETS:
         steps = SEED_PRESETS[preset]()
+    elif preset == "nnunet":
+        steps = nnunet_transforms()
     elif preset == "none":
         steps: list[A.BasicTransform] = []
     elif preset == "light":
@@ -113,9 +168,16 @@ def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
     return steps
 
 
-def _every_transform(transform: A.BasicTransform | A.BaseCompose) -> list[A.BasicTransform | A.BaseCompose]:
-    """``transform`` and every transform inside it, each composition before its children."""
-    return [transform, *(t for child in getattr(transform, "transforms", []) for t in _every_transform(child))]
+def seed_each_transform(compose: A.BaseCompose, seed: int) -> None:
+    """Give every transform (nested ones too) its own random stream derived from ``seed``.
+
+    albumentations' ``set_random_seed`` hands the same seed to every transform, so their draws
+    coincide: two transforms of probability 0.5 would always fire together, never one alone.
+    """
+    nodes: list[A.BasicTransform | A.BaseCompose] = [compose]
+    for index, node in enumerate(nodes):  # parents first: seeding a compose re-seeds its children
+        node.set_random_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
+        nodes.extend(getattr(node, "transforms", []))
 
 
 class PairAugmentation:
@@ -124,14 +186,8 @@ class PairAugmentation:
     def __init__(self, preset: str = "standard", elastic: bool = False) -> None:
         self.preset, self.elastic = preset, elastic
         self.compose = A.Compose(_transforms(preset, elastic), seed=0)
-        self.transforms = _every_transform(self.compose)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        # albumentations 2 hands every transform of a composition the composition's seed, so their
-        # first random draws coincide: reseeded per sample, two flips of p=0.5 would always fire
-        # together. Each transform gets a seed of its own instead, set after its composition's.
-        own_seeds = np.random.SeedSequence(seed).generate_state(len(self.transforms))
-        for transform, own_seed in zip(self.transforms, own_seeds):
-            transform.set_random_seed(int(own_seed))
+        seed_each_transform(self.compose, seed)
         out = self.compose(image=image, mask=mask)
         return out["image"], out["mask"]

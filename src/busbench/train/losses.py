@@ -4,8 +4,13 @@ Region losses (Dice, Tversky, Lovász) are computed per image and averaged, with
 that normal images (empty masks) give a defined, low loss when the prediction is empty too.
 
 * ``bce``: binary cross-entropy.
-* ``dice``: 1 - soft Dice (Milletari et al., V-Net, 3DV 2016).
-* ``bce_dice``: ``bce_weight`` x BCE + ``dice_weight`` x Dice loss.
+* ``dice``: 1 - soft Dice (Milletari et al., V-Net, 3DV 2016). ``batch_dice=True`` computes one
+  Dice over the whole batch instead of one per image, and ``smooth`` replaces the smoothing 1.
+* ``bce_dice``: ``bce_weight`` x BCE + ``dice_weight`` x Dice loss (``batch_dice``, ``smooth`` as
+  for ``dice``). With ``batch_dice: true, smooth: 1.0e-5`` and weights 1:1 it is nnU-Net's Dice + CE:
+  BCE on one logit z is the 2-class cross-entropy of logits (0, z), sigmoid(z) is that softmax's
+  foreground probability, and nnU-Net's Dice leaves out the background class. nnU-Net minimises
+  -Dice rather than 1 - Dice; the constant changes no gradient.
 * ``focal``: Lin et al., "Focal loss for dense object detection", ICCV 2017 (gamma, alpha).
 * ``tversky``: Salehi et al., MLMI 2017; alpha weighs false positives, beta false negatives.
 * ``lovasz``: Lovász hinge, Berman et al., "The Lovász-Softmax loss", CVPR 2018.
@@ -29,19 +34,26 @@ def _flat(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class DiceLoss(nn.Module):
+    def __init__(self, batch_dice: bool = False, smooth: float = SMOOTH) -> None:
+        super().__init__()
+        self.batch_dice, self.smooth = batch_dice, smooth
+
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         logits, target = _flat(logits, target)
+        if self.batch_dice:  # the batch as one image: nnU-Net's choice for 2-D
+            logits, target = logits.reshape(1, -1), target.reshape(1, -1)
         prob = torch.sigmoid(logits)
         overlap = (prob * target).sum(1)
-        dice = (2 * overlap + SMOOTH) / (prob.sum(1) + target.sum(1) + SMOOTH)
+        dice = (2 * overlap + self.smooth) / (prob.sum(1) + target.sum(1) + self.smooth)
         return (1 - dice).mean()
 
 
 class BCEDiceLoss(nn.Module):
-    def __init__(self, bce_weight: float = 1.0, dice_weight: float = 1.0) -> None:
+    def __init__(self, bce_weight: float = 1.0, dice_weight: float = 1.0, batch_dice: bool = False,
+                 smooth: float = SMOOTH) -> None:
         super().__init__()
         self.bce_weight, self.dice_weight = bce_weight, dice_weight
-        self.dice = DiceLoss()
+        self.dice = DiceLoss(batch_dice, smooth)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         bce = F.binary_cross_entropy_with_logits(logits.float(), target.float())

@@ -35,6 +35,7 @@ from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
+from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import autocast, autocast_dtype
 from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer, lr_factor
@@ -174,7 +175,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
     network = spread_over_gpus(model, device) if tc.multi_gpu else model  # checkpoints keep ``model``
     dtype = autocast_dtype(tc.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    loss_fn = build_loss(cfg.loss.name, **cfg.loss.kwargs)
+    loss_fn = DeepSupervisionLoss(build_loss(cfg.loss.name, **cfg.loss.kwargs))  # a model may return a list
     augmentation = None
     if tc.augmentation != "none" or tc.elastic:
         augmentation = PairAugmentation(tc.augmentation, tc.elastic)
@@ -214,7 +215,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, dtype):
                 logits = network(image)
-            loss = loss_fn(logits.float(), mask)
+            loss = loss_fn(logits, mask)
             scaler.scale(loss).backward()
             if tc.grad_clip is not None:
                 scaler.unscale_(optimizer)
