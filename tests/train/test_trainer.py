@@ -76,7 +76,7 @@ def test_logs_checkpoints_and_selection(fold_inputs, tmp_path: Path) -> None:
     assert best["epoch"] == state.best_epoch == int(log["val_lesion_dice"].idxmax()) + 1
     assert best["score"] == pytest.approx(log["val_lesion_dice"].max())
     assert best["model_config"] == {"name": "unet", "kwargs": {"base_channels": 4}, "init_from": None,
-                                   "init_from_test_overlap": "refuse"}
+                                   "init_from_test_overlap": "refuse", "label": None}
 
 
 def test_bf16_and_channels_last_train(fold_inputs, tmp_path: Path) -> None:
