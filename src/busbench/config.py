@@ -158,6 +158,9 @@ LEGACY_SELECT_METRICS = {"dice": "image_dice", "iou": "image_iou"}
 
 class TrainConfig(_Section):
     epochs: int = Field(100, ge=1)
+    # Fixed-length epochs of this many batches, the training images repeated with fresh augmentations
+    # (nnU-Net: 250); unset: one pass over the training images.
+    iterations_per_epoch: int | None = Field(None, ge=1)
     batch_size: int = Field(8, ge=1)
     patience: int | None = Field(20, ge=1)
     # Validation score that picks best.pt. "lesion_dice": mean Dice over the validation images that

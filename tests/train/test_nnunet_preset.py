@@ -27,7 +27,7 @@ def test_preset_holds_nnunets_settings() -> None:
     assert cfg.loss.name == "bce_dice" and cfg.loss.kwargs["batch_dice"] is True
     assert cfg.train.augmentation == "nnunet" and cfg.train.patience is None
     # 250,000 iterations as nnU-Net (1000 x 250): BUSI folds train on 499-500 images, 16 batches of 31
-    assert cfg.train.epochs * (499 // cfg.train.batch_size) == 1000 * 250
+    assert (cfg.train.epochs, cfg.train.iterations_per_epoch) == (1000, 250)  # nnU-Net: 1000 epochs x 250 batches
 
 
 def test_preset_runs_one_epoch_with_deep_supervision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,10 @@ from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import Manifest
 from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampler
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
+from busbench.train.augment import PairAugmentation
 from busbench.train.seeding import seed_everything
 from busbench.train.trainer import LOG_CSV, _score, build_fold_model, train_fold, validate
 
@@ -158,3 +160,22 @@ def test_select_metric_plumbing() -> None:
     # run folders written before the rename load with the meaning they had
     assert TrainConfig(select_metric="dice").select_metric == "image_dice"
     assert TrainConfig(select_metric="iou").select_metric == "image_iou"
+
+
+def test_fixed_length_epochs_repeat_cases_with_fresh_augmentations(fold_inputs, tmp_path: Path) -> None:
+    sampler = RepeatedSampler(5, 12, torch.Generator().manual_seed(0))
+    order = list(sampler)
+    assert len(order) == len(sampler) == 12 and len(set(order)) == 12  # every repeat has an index of its own
+    assert sorted(i % 5 for i in order[:10]) == sorted(list(range(5)) * 2)  # whole passes over the cases
+    development, cache = fold_inputs
+    dataset = CachedSegmentationDataset(cache, development.train_ids(1)[:5], PairAugmentation("strong"), seed=1)
+    first, again = dataset[2], dataset[7]  # case 2 and its repeat
+    assert first["case_id"] == again["case_id"] and not torch.equal(first["image"], again["image"])
+
+    steps = []
+    cfg = tiny_config(epochs=2, iterations_per_epoch=3, batch_size=2)
+    train_fold(cfg, development, cache, 1, tmp_path, torch.device("cpu"),
+               on_epoch_end=lambda epoch: steps.append(epoch))
+    assert steps == [1, 2]
+    saved = checkpoint.load(tmp_path / checkpoint.LAST)
+    assert saved["scheduler"]["last_epoch"] == 6  # 2 epochs x 3 batches, however many training images

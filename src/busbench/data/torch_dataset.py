@@ -6,11 +6,11 @@ for training and validation cannot include the held-out test set.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
@@ -49,14 +49,34 @@ class CachedSegmentationDataset(Dataset):
         return len(self.rows)
 
     def __getitem__(self, i: int) -> dict[str, object]:
-        image = np.array(self.cache.images[self.rows[i]])  # a writable copy out of the memory map
-        mask = np.array(self.cache.masks[self.rows[i]])
+        """Sample ``i``; an index past the end (``RepeatedSampler``) is case ``i % len`` again, with an
+        augmentation of its own."""
+        row = i % len(self.rows)
+        image = np.array(self.cache.images[self.rows[row]])  # a writable copy out of the memory map
+        mask = np.array(self.cache.masks[self.rows[row]])
         if self.transform is not None:
             sample_seed = int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
             image, mask = self.transform(image, mask, sample_seed)
         image_t = image_batch(image[None])[0]
         mask_t = torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0)
-        return {"image": image_t, "mask": mask_t, "case_id": self.case_ids[i]}
+        return {"image": image_t, "mask": mask_t, "case_id": self.case_ids[row]}
+
+
+class RepeatedSampler(Sampler[int]):
+    """``num_samples`` indices over ``size`` cases: whole random permutations one after another, the
+    k-th offset by k x ``size`` so that every repeat of a case draws a fresh augmentation. Gives
+    nnU-Net's fixed-length epochs (a number of iterations, not one pass over the data)."""
+
+    def __init__(self, size: int, num_samples: int, generator: torch.Generator) -> None:
+        self.size, self.num_samples, self.generator = size, num_samples, generator
+
+    def __iter__(self) -> Iterator[int]:
+        repeats = -(-self.num_samples // self.size)
+        order = torch.cat([torch.randperm(self.size, generator=self.generator) + k * self.size for k in range(repeats)])
+        return iter(order[: self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 def fold_datasets(

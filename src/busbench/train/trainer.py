@@ -25,7 +25,7 @@ from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 from busbench.data.provenance import Provenance
-from busbench.data.torch_dataset import CachedSegmentationDataset, fold_datasets
+from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampler, fold_datasets
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import batch_overlap
 from busbench.interrupt import raise_if_interrupted
@@ -90,11 +90,15 @@ def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
 def _loader(dataset: CachedSegmentationDataset, cfg: ExperimentConfig, device: torch.device,
             shuffle_seed: int | None) -> DataLoader:
     generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
+    iterations = cfg.train.iterations_per_epoch
+    sampler = (RepeatedSampler(len(dataset), iterations * cfg.train.batch_size, generator)
+               if iterations and generator is not None else None)
     return DataLoader(
         dataset,
         batch_size=cfg.train.batch_size,
-        shuffle=shuffle_seed is not None,
-        generator=generator,
+        shuffle=shuffle_seed is not None and sampler is None,
+        sampler=sampler,
+        generator=generator if sampler is None else None,
         num_workers=cfg.train.workers,
         pin_memory=device.type == "cuda",
         drop_last=shuffle_seed is not None and len(dataset) > cfg.train.batch_size,
