@@ -23,16 +23,17 @@ from busbench.models.profile import count_flops
 
 
 @cache
-def _params_and_gflops(name: str, kwargs: tuple[tuple[str, object], ...], channels: int, size: int
-                       ) -> tuple[float, float]:
-    model = build_model(name, in_channels=channels, num_classes=1, **dict(kwargs)).eval()
+def _params_and_gflops(name: str, kwargs_json: str, channels: int, size: int) -> tuple[float, float]:
+    """Cached by the model's arguments as JSON: they may hold lists (MONAI's ``features``)."""
+    model = build_model(name, in_channels=channels, num_classes=1, **json.loads(kwargs_json)).eval()
     flops = count_flops(model, torch.zeros(1, channels, size, size))
     return count_parameters(model) / 1e6, flops / 1e9
 
 
 def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, float | None]:
-    kwargs = tuple(sorted((k, v) for k, v in config.model.kwargs.items() if k != "encoder_weights"))
-    params, gflops = _params_and_gflops(config.model.name, kwargs, config.input.channels, config.input.size)
+    kwargs = {k: v for k, v in config.model.kwargs.items() if k != "encoder_weights"}
+    params, gflops = _params_and_gflops(config.model.name, json.dumps(kwargs, sort_keys=True), config.input.channels,
+                                        config.input.size)
     fps = None
     if not profiles.empty:
         match = profiles[profiles["model"] == config.model.name]
