@@ -12,13 +12,14 @@ Loops, all on the same network weights, the same image and mask tensors, size an
   batch read back with ``.item()`` and two pandas ``MetricTracker`` updates. Its tqdm bar and
   wandb calls are left out (not installed here; wandb is off in the seeds' default config).
 
-The loops take turns in rounds (``--rounds``, each loop ``--seconds`` per round, after warm-up
-steps), so load from other processes falls on all of them; the median round counts.
+The loops take turns step by step (after warm-up steps) for ``--seconds`` in all, so load from
+other processes falls on all of them alike; each loop's median step time counts.
 
 Training FLOPs per image are counted, not estimated: forward and backward under torch's
 ``FlopCounterMode`` (about 3 x the forward; the first layer needs no input gradient). Achieved
 GFLOP/s divide them by the step time and are set against the peak of a large ``torch.matmul`` in
-the loop's precision (bf16 for bf16 autocast, else fp32) at the same thread count.
+the loop's precision (bf16 for bf16 autocast, else fp32) at the same thread count, itself timed
+in the rotation: "% peak" is a ratio of two speeds under the same load.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/train_speed.py --models unext cmunext --sizes 224 256
     ... --compile   # adds busbench + torch.compile (inductor), with its compile time
@@ -47,16 +48,18 @@ from busbench.train.trainer import train_step
 Step = Callable[[], None]
 
 
-def matmul_peak_gflops(dtype: torch.dtype, n: int = 2048, seconds: float = 2.0) -> float:
-    """The best GFLOP/s of an n x n matmul in ``dtype`` over repeated runs (``seconds`` in all)."""
-    a, b = torch.rand(n, n, dtype=dtype), torch.rand(n, n, dtype=dtype)
-    torch.matmul(a, b)
-    best, started = 0.0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        t = time.perf_counter()
+MATMUL_SIDE = 2048
+
+
+def matmul_step(dtype: torch.dtype) -> Step:
+    """A large square matmul in ``dtype``: the CPU's attainable peak, timed in the same rotation as
+    the training steps so that both see the same load from other processes."""
+    a, b = torch.rand(MATMUL_SIDE, MATMUL_SIDE, dtype=dtype), torch.rand(MATMUL_SIDE, MATMUL_SIDE, dtype=dtype)
+
+    def step() -> None:
         torch.matmul(a, b)
-        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
-    return best
+
+    return step
 
 
 def training_flops_per_image(model: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
@@ -142,15 +145,16 @@ def awesome_bus_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> S
     return step
 
 
-def images_per_second(step: Step, batch: int, seconds: float) -> float:
-    """Median images/s of the steps that fit in ``seconds`` (at least two)."""
-    times: list[float] = []
+def alternating_step_times(steps: dict[str, Step], seconds: float, minimum: int = 3) -> dict[str, list[float]]:
+    """Each step's durations, the steps taking turns one at a time until ``seconds`` have passed."""
+    times: dict[str, list[float]] = {label: [] for label in steps}
     started = time.perf_counter()
-    while len(times) < 2 or time.perf_counter() - started < seconds:
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return batch / statistics.median(times)
+    while min(map(len, times.values())) < minimum or time.perf_counter() - started < seconds:
+        for label, step in steps.items():
+            t = time.perf_counter()
+            step()
+            times[label].append(time.perf_counter() - t)
+    return times
 
 
 def lesion_masks(batch: int, size: int, generator: torch.Generator) -> torch.Tensor:
@@ -163,7 +167,7 @@ def lesion_masks(batch: int, size: int, generator: torch.Generator) -> torch.Ten
     return inside.float()[:, None]
 
 
-def measure(name: str, size: int, args: argparse.Namespace, peaks: dict[str, float]) -> dict[str, object]:
+def measure(name: str, size: int, args: argparse.Namespace) -> dict[str, object]:
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(args.batch, args.channels, size, size, generator=generator)
     mask = lesion_masks(args.batch, size, generator)
@@ -192,15 +196,16 @@ def measure(name: str, size: int, args: argparse.Namespace, peaks: dict[str, flo
     for step, _ in loops.values():
         for _ in range(args.warmup):
             step()
-    speeds: dict[str, list[float]] = {label: [] for label in loops}
-    for _ in range(args.rounds):
-        for label, (step, _) in loops.items():
-            speeds[label].append(images_per_second(step, args.batch, args.seconds))
-    row: dict[str, object] = {"model": name, "size": size, "batch": args.batch,
-                              "fwd GFLOP/img": forward / 1e9, "train GFLOP/img": training / 1e9}
-    base = statistics.median(speeds["plain fp32"])
+    peak_steps = {"fp32": matmul_step(torch.float32), "bf16": matmul_step(torch.bfloat16)}
+    times = alternating_step_times({**{label: step for label, (step, _) in loops.items()}, **peak_steps},
+                                   args.seconds)
+    peaks = {precision: 2 * MATMUL_SIDE**3 / statistics.median(times[precision]) / 1e9 for precision in peak_steps}
+    row: dict[str, object] = {"model": name, "size": size, "batch": args.batch, "steps": len(times["plain fp32"]),
+                              "fwd GFLOP/img": forward / 1e9, "train GFLOP/img": training / 1e9,
+                              "peak fp32 GFLOP/s": peaks["fp32"], "peak bf16 GFLOP/s": peaks["bf16"]}
+    base = args.batch / statistics.median(times["plain fp32"])
     for label, (_, precision) in loops.items():
-        speed = statistics.median(speeds[label])
+        speed = args.batch / statistics.median(times[label])
         row[f"{label} img/s"] = speed
         row[f"{label} / plain"] = speed / base
         row[f"{label} % peak"] = 100 * speed * training / 1e9 / peaks[precision]
@@ -216,24 +221,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=10.0, help="per loop and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=60.0, help="of alternating steps per model and size")
     parser.add_argument("--warmup", type=int, default=2, help="steps per loop before timing")
     parser.add_argument("--amp", choices=["bf16", "off"], default="bf16", help="busbench's autocast (train.amp)")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--compile", action="store_true", help="also time busbench with train.compile=true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    peaks = {"fp32": matmul_peak_gflops(torch.float32), "bf16": matmul_peak_gflops(torch.bfloat16)}
-    print(f"matmul peak at {args.threads} thread(s): fp32 {peaks['fp32']:.1f} GFLOP/s, "
-          f"bf16 {peaks['bf16']:.1f} GFLOP/s")
     rows = []
     for name in args.models:
         for size in args.sizes:
-            rows.append(measure(name, size, args, peaks))
+            rows.append(measure(name, size, args))
             print(pd.DataFrame(rows[-1:]).T.to_string(header=False, float_format=lambda v: f"{v:.3g}"), flush=True)
     table = pd.DataFrame(rows)
-    ratios = [c for c in table.columns if c.endswith(("/ plain", "% peak", "img/s", "compile s"))]
+    ratios = [c for c in table.columns if c.endswith(("/ plain", "% peak", "img/s", "compile s", "GFLOP/s"))]
     print("\n" + table[["model", "size", "batch", *ratios]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
