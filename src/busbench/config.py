@@ -177,6 +177,8 @@ class TrainConfig(_Section):
     elastic: bool = False
     grad_clip: float | None = Field(1.0, gt=0.0)
     channels_last: bool = False
+    # torch.compile the network for training, validation and test inference (busbench.train.compile).
+    compile: bool = False
     # Split each batch over every visible GPU (nn.DataParallel); fold jobs on separate GPUs scale better.
     multi_gpu: bool = False
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"

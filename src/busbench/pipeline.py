@@ -71,6 +71,7 @@ from busbench.log import duration, logger, note_saved
 from busbench.models import resolve_model
 from busbench.report.markdown import markdown_table
 from busbench.train import checkpoint
+from busbench.train.compile import compile_network
 from busbench.train.device import autocast_dtype, resolve_device
 from busbench.train.init_source import check_init_source
 from busbench.train.trainer import EpochHook, build_fold_model, train_fold
@@ -294,7 +295,7 @@ def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
     provenance.check(saved.get("provenance"), fold_dir / checkpoint.BEST, _fold_fix(fold_dir))
     model = build_fold_model(cfg).to(device)
     model.load_state_dict(saved["model"])
-    return model.eval()
+    return compile_network(model.eval(), cfg.train.compile, device)
 
 
 def load_fold_models(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path,

@@ -8,6 +8,9 @@
   Attention is counted on its math path: the fused fast path of ``nn.MultiheadAttention`` in
   inference is one opaque operation the counter sees as 0 FLOPs (TransUNet: 30.0 instead of 38.4
   GMACs at 256 px).
+* MACs @224: the same count at 1 x C x 224 x 224, the input at which the BUS benchmark seeds call
+  thop and print its MAC count as "GFLOPs", so a row can be set beside a published one. A model
+  that cannot take 224 px is counted at the nearest side it accepts, which the table names.
 * Throughput: images per second of inference at batch 1 and batch N, after warm-up iterations,
   with the device synchronised around each timed iteration on CUDA; the median iteration counts.
   Timing stops after ``iterations`` timed runs or ``seconds`` (warm-up included), whichever comes
@@ -55,6 +58,26 @@ def count_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
     with torch.no_grad(), countable_attention(), FlopCounterMode(display=False) as counter:
         model(x)
     return int(counter.get_total_flops())
+
+
+PUBLISHED_SIZE = 224
+
+
+def published_size(name: str) -> int:
+    """224, or the side nearest to it that model ``name`` accepts (the larger one on a tie)."""
+    entry = resolve_model(name)
+    if entry.accepts(PUBLISHED_SIZE):
+        return PUBLISHED_SIZE
+    return min(entry.nearest_sizes(PUBLISHED_SIZE), key=lambda side: (abs(side - PUBLISHED_SIZE), -side))
+
+
+def published_macs(name: str, in_channels: int, **kwargs: object) -> tuple[float, int]:
+    """GMACs of model ``name`` at the published convention's input, and the side used."""
+    size = published_size(name)
+    torch.manual_seed(0)
+    model = build_model(name, in_channels=in_channels, num_classes=1,
+                        **{**kwargs, **resolve_model(name).size_kwargs(size)}).eval()
+    return count_flops(model, torch.zeros(1, in_channels, size, size)) / 2 / 1e9, size
 
 
 def _synchronise(device: torch.device) -> None:
@@ -151,11 +174,16 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
     report(f"{name}: peak memory at batch {batch}: {shown}")
     flops = count_flops(model, one)
     report(f"{name}: {flops / 2e9:.2f} GMACs, {flops / 1e9:.2f} GFLOPs per image")
+    macs_224, side_224 = published_macs(name, in_channels, **{k: v for k, v in kwargs.items()
+                                                              if k != resolve_model(name).size_kwarg})
+    report(f"{name}: {macs_224:.2f} GMACs at {in_channels}x{side_224}x{side_224} (published 'GFLOPs')")
     return {
         "model": name,
         "params_m": params_m,
         "macs_g": flops / 2 / 1e9,
         "gflops": flops / 1e9,
+        "macs_g_224": macs_224,
+        "size_224": side_224,
         "fps_batch1": images_per_second(model, one, warmup, iterations, seconds, report, name),
         # the memory measurement already ran batch N once: it stands for one warm-up run
         f"fps_batch{batch}": images_per_second(model, many, warmup if memory is None else max(warmup - 1, 0),

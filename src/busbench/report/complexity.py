@@ -1,11 +1,12 @@
 """Params, GFLOPs and FPS of each reported model, for the table's cost columns, and where its code came from.
 
 Parameters and GFLOPs (torch's FLOP counter, 2 x MACs, one image at the run's input size) are
-computed from the run's configuration. FPS comes from ``profile.csv`` files that
-``busbench profile --out`` wrote under the results folder, when one lists the model; measuring
-speed is left to that command, on the machine whose speed matters. The origin of code from outside
-busbench (a plugin's module and version or source sha256, MONAI's version) is the one the run
-recorded in its ``environment.json`` when it trained.
+computed from the run's configuration, and so are the MACs at 1 x C x 224 x 224 that published BUS
+tables print as "GFLOPs" (thop's count at the seeds' input), for comparison with them. FPS comes
+from ``profile.csv`` files that ``busbench profile --out`` wrote under the results folder, when one
+lists the model; measuring speed is left to that command, on the machine whose speed matters. The
+origin of code from outside busbench (a plugin's module and version or source sha256, MONAI's
+version) is the one the run recorded in its ``environment.json`` when it trained.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 
 from busbench.config import ExperimentConfig
 from busbench.models import build_model, count_parameters, resolve_model
-from busbench.models.profile import count_flops
+from busbench.models.profile import count_flops, published_macs
 
 
 @cache
@@ -30,16 +31,22 @@ def _params_and_gflops(name: str, kwargs_json: str, channels: int, size: int) ->
     return count_parameters(model) / 1e6, flops / 1e9
 
 
+@cache
+def _published_macs(name: str, kwargs_json: str, channels: int) -> tuple[float, int]:
+    size_kwarg = resolve_model(name).size_kwarg
+    return published_macs(name, channels, **{k: v for k, v in json.loads(kwargs_json).items() if k != size_kwarg})
+
+
 def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, float | None]:
-    kwargs = {k: v for k, v in config.model.kwargs.items() if k != "encoder_weights"}
-    params, gflops = _params_and_gflops(config.model.name, json.dumps(kwargs, sort_keys=True), config.input.channels,
-                                        config.input.size)
+    kwargs = json.dumps({k: v for k, v in config.model.kwargs.items() if k != "encoder_weights"}, sort_keys=True)
+    params, gflops = _params_and_gflops(config.model.name, kwargs, config.input.channels, config.input.size)
+    macs_224, size_224 = _published_macs(config.model.name, kwargs, config.input.channels)
     fps = None
     if not profiles.empty:
         match = profiles[profiles["model"] == config.model.name]
         if not match.empty:
             fps = float(match["fps_batch1"].iloc[0])
-    return {"params_m": params, "gflops": gflops, "fps": fps}
+    return {"params_m": params, "gflops": gflops, "macs_g_224": macs_224, "size_224": size_224, "fps": fps}
 
 
 def model_origin(run_dir: Path, config: ExperimentConfig) -> str:

@@ -1,10 +1,10 @@
 """Publication tables: one per dataset, like the published BUS benchmark tables.
 
 Model | Dice | IoU | HD95 | Precision | Recall (mean ± std over fold models) | Dice 95 % CI |
-HD95 95 % CI | Params (M) | GFLOPs | FPS, then the fold ensemble rows. The best value of each column
-is marked (bold): highest for overlap metrics and FPS, lowest for HD95, parameters and GFLOPs.
-A model with degenerate fold models (missing at least 90 % of the lesion images) carries a
-visible mark after its name. Every table states the unit its CIs resample (``ci``). Written as
+HD95 95 % CI | Params (M) | GFLOPs | MACs (G) @224 (published 'GFLOPs') | FPS, then the fold ensemble
+rows. The best value of each column is marked (bold): highest for overlap metrics and FPS, lowest
+for HD95, parameters and compute. A model with degenerate fold models (missing at least 90 % of the
+lesion images) carries a visible mark after its name. Every table states the unit its CIs resample (``ci``). Written as
 CSV (numbers), Markdown and LaTeX (booktabs).
 """
 
@@ -16,8 +16,11 @@ from busbench.evaluate.aggregate import DEGENERATE_MISSED_SHARE, FOLD_MODELS, de
 from busbench.report.markdown import markdown_table
 
 METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
-LOWER_IS_BETTER = {"hd95", "params_m", "gflops"}
-COST_COLUMNS = {"params_m": "Params (M)", "gflops": "GFLOPs", "fps": "FPS"}
+LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}
+COST_COLUMNS = {"params_m": "Params (M)", "gflops": "GFLOPs", "macs_g_224": "MACs (G) @224 (published 'GFLOPs')",
+                "fps": "FPS"}
+PUBLISHED_NOTE = ("GFLOPs: 2 x multiply-adds at the run's input size; MACs (G) @224: multiply-adds at "
+                  "1 x C x 224 x 224, what published BUS tables (thop) call GFLOPs")
 
 
 def best_rows(table: pd.DataFrame, column: str) -> set[int]:
@@ -44,7 +47,7 @@ def _model_name(row: pd.Series) -> str:
 
 def notes(table: pd.DataFrame) -> str:
     """What a reader needs beside the numbers: the CI unit, and what a degenerate mark means."""
-    lines = [f"CI: {table['ci'].iloc[0]}."]
+    lines = [f"CI: {table['ci'].iloc[0]}.", PUBLISHED_NOTE + _other_sides(table) + "."]
     if (table["degenerate_folds"] > 0).any():
         lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
                      "test set's lesion images: they predict (almost) nothing.")
@@ -55,6 +58,13 @@ def notes(table: pd.DataFrame) -> str:
         runs = table[table["variant"] == FOLD_MODELS]
         lines += [f"{model}: {origin}." for model, origin in zip(runs["model"], runs["origin"].fillna("")) if origin]
     return " ".join(lines)
+
+
+def _other_sides(table: pd.DataFrame) -> str:
+    """The models counted at another side than 224 px, because they cannot take it."""
+    other = table[table["size_224"] != 224] if "size_224" in table else table.iloc[:0]
+    counted = sorted({f"{model} at {int(side)} px" for model, side in zip(other["model"], other["size_224"])})
+    return f" ({', '.join(counted)}: the nearest side the model takes)" if counted else ""
 
 
 def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
@@ -75,6 +85,8 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
         values = []
         for i, value in table[column].items():
             text = "–" if pd.isna(value) else (f"{value:.1f}" if column == "fps" else f"{value:.2f}")
+            if column == "macs_g_224" and text != "–" and table.at[i, "size_224"] != 224:
+                text += f" @{int(table.at[i, 'size_224'])}"
             values.append(bold[0] + text + bold[1] if i in best and text != "–" else text)
         out[title] = values
     return out

@@ -35,6 +35,7 @@ from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
+from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import autocast, autocast_dtype
 from busbench.train.losses import build_loss
@@ -115,6 +116,23 @@ def _to_device(batch: dict[str, object], device: torch.device,
     return image, mask
 
 
+def train_step(network: nn.Module, image: torch.Tensor, mask: torch.Tensor, loss_fn: nn.Module,
+               optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, dtype: torch.dtype | None,
+               grad_clip: float | None) -> torch.Tensor:
+    """One optimiser step on a batch; its own function so benchmarks/train_speed.py times this very code."""
+    optimizer.zero_grad(set_to_none=True)
+    with autocast(image.device, dtype):
+        logits = network(image)
+    loss = loss_fn(logits.float() if isinstance(logits, torch.Tensor) else logits, mask)  # a list: deep supervision
+    scaler.scale(loss).backward()
+    if grad_clip is not None:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(network.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach()
+
+
 @torch.no_grad()
 def validate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
              dtype: torch.dtype | None, channels_last: bool) -> dict[str, float]:
@@ -177,6 +195,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
     if tc.channels_last:
         model = model.to(memory_format=torch.channels_last)
     network = spread_over_gpus(model, device) if tc.multi_gpu else model  # checkpoints keep ``model``
+    network = compile_network(network, tc.compile, device)
     dtype = autocast_dtype(tc.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = DeepSupervisionLoss(build_loss(cfg.loss.name, **cfg.loss.kwargs))  # a model may return a list
@@ -216,18 +235,9 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
         total, seen = 0.0, 0
         for batch in progress(loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(loader)):
             image, mask = _to_device(batch, device, tc.channels_last)
-            optimizer.zero_grad(set_to_none=True)
-            with autocast(device, dtype):
-                logits = network(image)
-            loss = loss_fn(logits, mask)
-            scaler.scale(loss).backward()
-            if tc.grad_clip is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
+            loss = train_step(network, image, mask, loss_fn, optimizer, scaler, dtype, tc.grad_clip)
             scheduler.step()
-            total += float(loss.detach()) * len(image)
+            total += float(loss) * len(image)
             seen += len(image)
             raise_if_interrupted()
         metrics = validate(network, val_loader, loss_fn, device, dtype, tc.channels_last)

@@ -1,0 +1,46 @@
+"""The report's compute columns in both conventions: GFLOPs at the run's size and MACs at 224 px."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from fake_results import write_run
+
+from busbench.report.build import build_report
+from busbench.report.tables import to_markdown
+
+LABEL_224 = "MACs (G) @224 (published 'GFLOPs')"
+
+
+def test_report_shows_both_conventions_with_their_labels(tmp_path) -> None:
+    root = tmp_path / "runs"
+    write_run(root, "busi", "unext_run", {1: [0.8] * 4, 2: [0.7] * 4}, ["benign"] * 4)
+    build_report(root, tmp_path / "out", qualitative=False)
+    csv = pd.read_csv(tmp_path / "out" / "tables" / "busi.csv")
+    row = csv.iloc[0]
+    # UNeXt is convolutions and per-pixel token MLPs only: its multiply-adds grow with the pixel count,
+    # so the 224 px count is the 64 px count (GFLOPs / 2) times (224 / 64)^2.
+    assert row["macs_g_224"] == pytest.approx(row["gflops"] / 2 * (224 / 64) ** 2, rel=1e-4)  # CSV: 6 digits
+    assert row["size_224"] == 224
+    markdown = (tmp_path / "out" / "tables" / "busi.md").read_text()
+    lines = markdown.splitlines()
+    header = next(line for line in lines if line.startswith("| Model |"))
+    assert "| GFLOPs |" in header and f"| {LABEL_224} |" in header
+    cells = lines[lines.index(header) + 2].split(" | ")
+    assert cells[header.split(" | ").index(LABEL_224)] == f"**{row['macs_g_224']:.2f}**"  # the only row is the best
+    assert "what published BUS tables (thop) call GFLOPs" in markdown
+    assert "nearest side" not in markdown
+
+
+def test_a_model_counted_at_another_side_says_so() -> None:
+    table = pd.DataFrame({
+        "model": ["medt", "unext"], "dice_mean": [0.7, 0.8], "dice_std": [0.01, 0.02], "ci": ["95 % bootstrap"] * 2,
+        "degenerate_folds": [0, 0], "folds": [5, 5], "params_m": [1.4, 1.5], "gflops": [4.0, 0.5],
+        "macs_g_224": [2.66, 0.43], "size_224": [256, 224], "fps": [None, 30.0],
+        **{f"{m}_{s}": [0.5, 0.5] for m in ("iou", "hd95", "precision", "recall") for s in ("mean", "std")},
+        **{f"{m}_ci_{s}": [0.4, 0.6] for m in ("dice", "hd95") for s in ("low", "high")},
+    })
+    markdown = to_markdown(table)
+    medt_row, unext_row = markdown.splitlines()[2], markdown.splitlines()[3]
+    assert "2.66 @256" in medt_row and "**0.43**" in unext_row and "@224" not in unext_row
+    assert "(medt at 256 px: the nearest side the model takes)" in markdown
