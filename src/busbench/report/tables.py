@@ -62,7 +62,7 @@ def notes(table: pd.DataFrame) -> str:
 
 def _other_sides(table: pd.DataFrame) -> str:
     """The models counted at another side than 224 px, because they cannot take it."""
-    other = table[table["size_224"] != 224] if "size_224" in table else table.iloc[:0]
+    other = table[table["size_224"].notna() & (table["size_224"] != 224)] if "size_224" in table else table.iloc[:0]
     counted = sorted({f"{model} at {int(side)} px" for model, side in zip(other["model"], other["size_224"])})
     return f" ({', '.join(counted)}: the nearest side the model takes)" if counted else ""
 
