@@ -295,7 +295,7 @@ def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
     provenance.check(saved.get("provenance"), fold_dir / checkpoint.BEST, _fold_fix(fold_dir))
     model = build_fold_model(cfg).to(device)
     model.load_state_dict(saved["model"])
-    return compile_network(model.eval(), cfg.train.compile, device)
+    return compile_network(model.eval(), cfg.eval.compile, device, setting="eval.compile")
 
 
 def load_fold_models(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path,

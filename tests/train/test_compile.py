@@ -103,3 +103,26 @@ def test_inductor_compiles_a_tiny_network() -> None:
         expected, got = network(x), compile_network(network, True, CPU)(x)
     assert torch.allclose(got, expected, atol=1e-5)
     assert time.perf_counter() - started < 60
+
+
+def test_eval_compile_compiles_the_fold_models_for_test_inference(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from busbench.config import load_config
+    from busbench.pipeline import run_experiment
+
+    compiled: list[nn.Module] = []
+    real_compile = torch.compile
+    monkeypatch.setattr(compile.torch, "compile",
+                        lambda network, backend: compiled.append(network) or real_compile(network, backend="eager"))
+    settings = [f"output_dir={tmp_path}", "data.options.count=30", "data.options.size=40", "split.folds=2",
+                "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.tta=[]",
+                "eval.postprocess=false", "train.threads=1"]
+    plain = run_experiment(load_config(None, [*settings, "name=plain"]))
+    assert not compiled
+    scored = run_experiment(load_config(None, [*settings, "name=compiled", "eval.compile=true"]))
+    assert len(compiled) >= 2 and all(not isinstance(m, torch._dynamo.eval_frame.OptimizedModule) for m in compiled)
+    assert scored["dice_mean"].tolist() == pytest.approx(plain["dice_mean"].tolist(), abs=1e-5)
+    with pytest.raises(BusbenchError, match="eval.compile=true needs a C"):
+        monkeypatch.setattr(compile.torch, "compile", real_compile)
+        monkeypatch.setattr(compile.shutil, "which", lambda _: None)
+        compile_network(_tiny_network(), True, CPU, setting="eval.compile")

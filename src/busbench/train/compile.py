@@ -1,4 +1,5 @@
-"""``train.compile``: the network through ``torch.compile`` for training, validation and test inference.
+"""``train.compile`` (training and validation) and ``eval.compile`` (test inference): the network
+through ``torch.compile``.
 
 Off by default: it costs a compilation per model and mode (training, evaluation) before the first
 step, and on the 2-core development CPU (AMD EPYC, bf16 autocast, channels-last, 256 px, batch 8)
@@ -22,7 +23,8 @@ from busbench.errors import BusbenchError
 CPU_COMPILERS = ("g++", "clang++", "c++")
 
 
-def compile_network(network: nn.Module, enabled: bool, device: torch.device, backend: str = "inductor") -> nn.Module:
+def compile_network(network: nn.Module, enabled: bool, device: torch.device, backend: str = "inductor",
+                    setting: str = "train.compile") -> nn.Module:
     """``network`` compiled when ``enabled``, else itself.
 
     Inductor writes C++ for the CPU: without a compiler it would fail at the first step, deep in
@@ -32,6 +34,6 @@ def compile_network(network: nn.Module, enabled: bool, device: torch.device, bac
         return network
     if backend == "inductor" and device.type == "cpu" and not (
             os.environ.get("CXX") or any(shutil.which(c) for c in CPU_COMPILERS)):
-        raise BusbenchError(f"train.compile=true needs a C++ compiler on the CPU (one of {', '.join(CPU_COMPILERS)} "
-                            "on PATH, or CXX set); install one (e.g. apt-get install g++) or set train.compile=false")
+        raise BusbenchError(f"{setting}=true needs a C++ compiler on the CPU (one of {', '.join(CPU_COMPILERS)} "
+                            f"on PATH, or CXX set); install one (e.g. apt-get install g++) or set {setting}=false")
     return torch.compile(network, backend=backend)
