@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The CPU-scale BUSI table and the fairness delta (README, "Results on BUSI"), on 2 cores:
+# GNU parallel runs two fold jobs of one thread each. Rerunning skips finished folds.
+#   bash benchmarks/busi_cpu_table.sh [OUT]     (default OUT: benchmarks/results/busi-cpu)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-benchmarks/results/busi-cpu}
+BUSBENCH=${BUSBENCH:-busbench}
+CONFIG=benchmarks/busi_cpu_table.yaml
+DELTA=(--set 'grid.models=[{name: unext}]')
+mkdir -p "$OUT"
+{
+  $BUSBENCH jobs "$CONFIG"
+  # the delta's image-level runs; its grouped runs are the table's unext cell
+  $BUSBENCH delta "$CONFIG" "${DELTA[@]}" --jobs | grep -- '--set split.protocol=image_level'
+} > "$OUT/jobs.txt"
+started=$(date +%s)
+OMP_NUM_THREADS=1 parallel -j 2 --joblog "$OUT/joblog.txt" < "$OUT/jobs.txt"
+echo "training wall time: $(( $(date +%s) - started )) s on $(nproc) cores" | tee "$OUT/wall_time.txt"
+$BUSBENCH report runs/benchmarks/busi-cpu --out "$OUT/report"
+$BUSBENCH delta "$CONFIG" "${DELTA[@]}"
+cp runs/benchmarks/busi-cpu-delta/delta.csv runs/benchmarks/busi-cpu-delta/delta.md "$OUT/"
