@@ -82,6 +82,12 @@ def test_delta_runs_both_protocols_and_counts_leaks(tmp_path: Path, monkeypatch:
         assert row["leaked test images (any fold model)"] == len(truth)
         if protocol == "grouped":
             assert len(truth) == 0 and pd.isna(row["Dice, leaked images"])  # "n/a" in the file
+            assert pd.isna(row["Dice, leaked lesion images"]) and not pd.isna(row["Dice, other lesion images"])
+        else:  # the leaked images' Dice, from the per-image scores and the true leaks, fold by fold
+            scores = pd.read_csv(cell / "per_image_metrics.csv", dtype={"case_id": str})
+            per_fold = [scores[(scores["fold"] == k) & scores["case_id"].isin(_true_leaks(split, group, k))]["dice"]
+                        .mean() for k in (1, 2)]
+            assert float(row["Dice, leaked images"].split(" ± ")[0]) == pytest.approx(np.mean(per_fold), abs=5e-4)
     leaky = table.iloc[0]
     assert leaky["leaked test images (any fold model)"] > 0  # 30 % near-copies: some cross the image-level split
     assert (tmp_path / "runs" / "d-delta" / "delta.md").read_text().startswith("| dataset | model | protocol")

@@ -24,6 +24,9 @@ from busbench.report.markdown import markdown_table
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
 DELTA_CSV = "delta.csv"
+# Dice on leaked images and on the rest; then on lesion images only, since a normal image scores
+# Dice 1 or 0 (predicted empty or a false alarm) and the two groups hold different shares of them.
+SUBSETS = ("Dice, leaked images", "Dice, other images", "Dice, leaked lesion images", "Dice, other lesion images")
 DELTA_MD = "delta.md"
 
 
@@ -58,20 +61,21 @@ def protocol_row(per_image: pd.DataFrame, split: dict[str, object]) -> dict[str,
     """Scores of one protocol's fold models on its test set, split into leaked and other images."""
     scores = per_image[per_image["variant"] == FOLD_MODELS] if "variant" in per_image else per_image
     test_ids = {c["case_id"] for c in split["cases"] if c["set"] == TEST}  # type: ignore[union-attr]
-    dice, hd95, leaked_dice, other_dice, leaked_counts, ever_leaked = [], [], [], [], [], set()
+    dice, hd95, leaked_counts, ever_leaked = [], [], [], set()
+    subsets: dict[str, list[float]] = {name: [] for name in SUBSETS}
     for fold, fold_scores in scores.groupby("fold"):
         leaked = leaked_test_ids(split, int(fold))
         ever_leaked |= leaked
         is_leaked = fold_scores["case_id"].isin(leaked)
+        lesion = fold_scores["label"] != "normal"
         dice.append(float(fold_scores["dice"].mean()))
         hd95.append(float(fold_scores["hd95"].mean()))
-        leaked_dice.append(float(fold_scores.loc[is_leaked, "dice"].mean()) if is_leaked.any() else np.nan)
-        other_dice.append(float(fold_scores.loc[~is_leaked, "dice"].mean()) if (~is_leaked).any() else np.nan)
+        for name, chosen in zip(SUBSETS, (is_leaked, ~is_leaked, is_leaked & lesion, ~is_leaked & lesion)):
+            subsets[name].append(float(fold_scores.loc[chosen, "dice"].mean()) if chosen.any() else np.nan)
         leaked_counts.append(len(leaked))
     return {"test images": len(test_ids), "leaked test images (any fold model)": len(ever_leaked),
             "leaked per fold model": f"{np.mean(leaked_counts):.1f}", "Dice": _mean_std(dice),
-            "HD95": _mean_std(hd95, 2), "Dice, leaked images": _mean_std(leaked_dice),
-            "Dice, other images": _mean_std(other_dice)}
+            "HD95": _mean_std(hd95, 2), **{name: _mean_std(values) for name, values in subsets.items()}}
 
 
 def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
