@@ -44,3 +44,14 @@ def test_a_model_counted_at_another_side_says_so() -> None:
     medt_row, unext_row = markdown.splitlines()[2], markdown.splitlines()[3]
     assert "2.66 @256" in medt_row and "**0.43**" in unext_row and "@224" not in unext_row
     assert "(medt at 256 px: the nearest side the model takes)" in markdown
+
+
+def test_fps_of_a_profile_applies_only_to_the_default_model_of_that_name() -> None:
+    from busbench.config import load_config
+    from busbench.report.complexity import model_cost
+
+    profiles = pd.DataFrame({"model": ["unet"], "fps_batch1": [12.5]})
+    default = load_config(None, ["model.name=unet", "input.size=32"])
+    narrow = load_config(None, ["model.name=unet", "input.size=32", "model.kwargs.base_channels=8"])
+    assert model_cost(default, profiles)["fps"] == 12.5
+    assert model_cost(narrow, profiles)["fps"] is None  # a width-8 U-Net is not the profiled one

@@ -42,7 +42,7 @@ def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, fl
     params, gflops = _params_and_gflops(config.model.name, kwargs, config.input.channels, config.input.size)
     macs_224, size_224 = _published_macs(config.model.name, kwargs, config.input.channels)
     fps = None
-    if not profiles.empty:
+    if not profiles.empty and not config.model.kwargs:  # profiles measure the default model of each name
         match = profiles[profiles["model"] == config.model.name]
         if not match.empty:
             fps = float(match["fps_batch1"].iloc[0])
