@@ -17,6 +17,10 @@ mkdir -p "$OUT"
 started=$(date +%s)
 OMP_NUM_THREADS=1 parallel -j 2 --joblog "$OUT/joblog.txt" < "$OUT/jobs.txt"
 echo "training wall time: $(( $(date +%s) - started )) s on $(nproc) cores" | tee "$OUT/wall_time.txt"
-$BUSBENCH report runs/benchmarks/busi-cpu --out "$OUT/report"
+# FPS for the table (profiles measure each name's default width, so unet_w8 has none)
+$BUSBENCH profile --model unext --model cmunext_s --size 128 --channels 1 --device cpu --out runs/benchmarks/busi-cpu/profile
+cp runs/benchmarks/busi-cpu/profile/profile.csv runs/benchmarks/busi-cpu/profile/profile.md "$OUT/"
+# no qualitative figure: it would copy dataset images into the results
+$BUSBENCH report runs/benchmarks/busi-cpu --out "$OUT/report" --no-qualitative
 $BUSBENCH delta "$CONFIG" "${DELTA[@]}"
 cp runs/benchmarks/busi-cpu-delta/delta.csv runs/benchmarks/busi-cpu-delta/delta.md "$OUT/"
