@@ -45,6 +45,7 @@ run "$PYTHON" - "$OUT/amp_steps.csv" <<'PY'
 import sys, time
 import torch
 from busbench.models import build_model
+from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.losses import build_loss
 from busbench.train.trainer import train_step
 
@@ -57,7 +58,7 @@ for name in ("unext", "cmunext"):
         model = build_model(name, in_channels=1).to(device).to(memory_format=torch.channels_last).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
-        loss_fn = build_loss("bce_dice")
+        loss_fn = DeepSupervisionLoss(build_loss("bce_dice"))  # as the trainer wraps it
         losses = [float(train_step(model, x, mask, loss_fn, optimizer, scaler, dtype, 1.0)) for _ in range(5)]
         torch.cuda.synchronize()
         started = time.perf_counter()

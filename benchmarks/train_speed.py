@@ -41,6 +41,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from busbench.config import OptimizerConfig
 from busbench.models import build_model
 from busbench.train.compile import compile_network
+from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer
 from busbench.train.trainer import train_step
@@ -80,7 +81,7 @@ def busbench_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, amp: st
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     network = compile_network(model, compile_it, x.device)
-    loss_fn = build_loss("bce_dice")
+    loss_fn = DeepSupervisionLoss(build_loss("bce_dice"))  # as the trainer wraps it
     optimizer = build_optimizer(OptimizerConfig(), model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     scaler = torch.amp.GradScaler("cpu", enabled=False)

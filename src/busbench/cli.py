@@ -447,12 +447,13 @@ def score(
         raise BusbenchError(f"--threshold {threshold}: give a probability in (0, 1]")
     data = load_split_data(data_dir, split)
     options = ScoreOptions(threshold, missing, resize, case_map, hd95)  # type: ignore[arg-type]
-    run_dir, row = score_method(data, predictions, name, _scoring_out(data_dir, out), options)
+    results = _scoring_out(data_dir, out)
+    run_dir, row = score_method(data, predictions, name, results, options)
     print_frame(pd.DataFrame([formatted(row)]).drop(columns="variant"), f"{name} on the test set of "
                 f"{data.split_path.name}", index=False)
     for note in str(row["notes"]).split(" | "):
         console.print(f"† {note}", markup=False, highlight=False)
-    console.print(f"run folder: {run_dir}; `busbench report {_scoring_out(data_dir, out)}` shows it with the models "
+    console.print(f"run folder: {run_dir}; `busbench report {results}` shows it with the models "
                   "trained on this split", markup=False, highlight=False)
 
 

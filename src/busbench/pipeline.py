@@ -45,6 +45,7 @@ from busbench.data.provenance import Provenance, frame_provenance, ids_sha256, w
 from busbench.data.split import (
     IMAGE_LEVEL,
     TEST,
+    case_ids,
     large_group_warnings,
     plan_split,
     read_split,
@@ -118,7 +119,7 @@ class PreparedData:
 
     def test_ids(self) -> list[str]:
         """The held-out test case ids: only for provenance checks and final scoring."""
-        return sorted(c["case_id"] for c in self.split["cases"] if c["set"] == TEST)  # type: ignore[index,union-attr]
+        return case_ids(self.split, TEST)
 
     def provenance(self, train_ids: list[str]) -> Provenance:
         return Provenance(self.manifest.sha256, self.split_sha256, self.test_set_sha256, ids_sha256(train_ids))

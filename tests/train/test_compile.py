@@ -17,6 +17,7 @@ from busbench.data.split import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint, compile
 from busbench.train.compile import compile_network
+from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.losses import build_loss
 from busbench.train.trainer import train_fold, train_step
 
@@ -34,7 +35,7 @@ def _train(network: nn.Module, model: nn.Module, steps: int) -> list[float]:
     mask = (torch.rand(4, 1, 16, 16, generator=generator) > 0.7).float()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
-    loss_fn = build_loss("bce_dice")
+    loss_fn = DeepSupervisionLoss(build_loss("bce_dice"))  # as the trainer wraps it
     return [float(train_step(network, image, mask, loss_fn, optimizer, scaler, None, 1.0)) for _ in range(steps)]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from busbench.data.manifest import Manifest, file_sha256
-from busbench.data.split import CV, TEST, read_split
+from busbench.data.split import TEST, case_ids, development_folds, read_split
 from busbench.errors import BusbenchError
 
 
@@ -48,12 +48,10 @@ class DevelopmentSplit:
 def development_split(split_path: Path, manifest: Manifest) -> DevelopmentSplit:
     """The development part of a verified split."""
     document = read_split(split_path, manifest)
-    fold_of = {c["case_id"]: int(c["fold"]) for c in document["cases"] if c["set"] == CV}
     return DevelopmentSplit(Path(split_path), file_sha256(Path(split_path)), int(document["folds"]),
-                            MappingProxyType(fold_of))
+                            MappingProxyType(development_folds(document)))
 
 
 def held_out_test_ids(split_path: Path, manifest: Manifest) -> list[str]:
     """The held-out test cases of a verified split. Final evaluation only."""
-    document = read_split(split_path, manifest)
-    return sorted(c["case_id"] for c in document["cases"] if c["set"] == TEST)
+    return case_ids(read_split(split_path, manifest), TEST)

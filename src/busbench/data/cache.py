@@ -35,7 +35,8 @@ def cache_dir_name(manifest: Manifest, size: int, mode: ResizeMode, channels: in
     return f"{manifest.dataset}-{size}px-{mode}-c{channels}-{manifest.sha256[:12]}"
 
 
-def _load_pair(manifest: Manifest, row: pd.Series, channels: int) -> tuple[np.ndarray, np.ndarray]:
+def load_pair(manifest: Manifest, row: pd.Series, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """A case's image and lesion mask at the mask's (the ground truth's) size."""
     image = read_image(manifest.image_file(row), channels)
     lesion = manifest.lesion(row)
     if image.shape[:2] != lesion.shape:  # logged by `prepare`: the image is fitted to its mask
@@ -120,7 +121,7 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
     masks = np.lib.format.open_memmap(tmp / "masks.npy", mode="w+", dtype=np.uint8, shape=(n, size, size))
     placements = []
     for i, (_, row) in enumerate(progress(frame.iterrows(), f"Caching {manifest.dataset} at {size}px", total=n)):
-        image, lesion = _load_pair(manifest, row, channels)
+        image, lesion = load_pair(manifest, row, channels)
         p = placement_for(lesion.shape[0], lesion.shape[1], size, mode)
         images[i] = place_image(image, p)
         masks[i] = place_mask(lesion, p)

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from busbench.data.cache import _load_pair
+from busbench.data.cache import load_pair
 from busbench.data.manifest import MANIFEST_CSV, Manifest, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
-from busbench.data.split import CV, TEST, read_split
+from busbench.data.split import CV, TEST, case_ids, development_folds, read_split
 from busbench.errors import BusbenchError
 
 CASES_CSV = "cases.csv"
@@ -51,12 +51,12 @@ class SplitData:
     split: dict[str, object]
 
     def ids(self, role: str) -> list[str]:
-        return [c["case_id"] for c in self.split["cases"] if c["set"] == role]  # type: ignore[index,union-attr]
+        return case_ids(self.split, role)
 
     def fold_of(self) -> dict[str, int]:
-        """Development case id -> its cross-validation fold (1..k)."""
-        return {c["case_id"]: int(c["fold"]) for c in self.split["cases"] if c["set"] == CV}  # type: ignore[index,union-attr]
+        return development_folds(self.split)
 
+    @cached_property
     def provenance(self) -> Provenance:
         """The provenance of a method trained on the development cases (all folds), like a fold ensemble."""
         return Provenance(self.manifest.sha256, file_sha256(self.split_path), str(self.split["test_set_sha256"]),
@@ -67,9 +67,9 @@ class SplitData:
         """The manifest's rows by case id."""
         return self.manifest.frame.set_index("case_id", drop=False)
 
-    def image(self, case_id: str) -> np.ndarray:
-        """A case's grey image at its original (ground-truth) size."""
-        return _load_pair(self.manifest, self.rows.loc[case_id], 1)[0]
+    def pair(self, case_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """A case's grey image and lesion mask at its original (ground-truth) size."""
+        return load_pair(self.manifest, self.rows.loc[case_id], 1)
 
 
 def load_split_data(data_dir: Path, split: Path | None = None) -> SplitData:
@@ -96,7 +96,7 @@ def export_test_images(data: SplitData, out: Path) -> pd.DataFrame:
     out = empty_folder(out)
     rows = []
     for case_id in sorted(data.ids(TEST)):
-        image = data.image(case_id)
+        image, _ = data.pair(case_id)
         Image.fromarray(image).save(out / f"{case_id}.png")
         rows.append({"case_id": case_id, "file": f"{case_id}.png", "width": image.shape[1], "height": image.shape[0]})
     table = pd.DataFrame(rows)

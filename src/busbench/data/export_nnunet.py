@@ -59,13 +59,12 @@ def export_nnunet(data: SplitData, raw_dir: Path, dataset_id: int, name: str) ->
         (folder / sub).mkdir()
     cases = nnunet_ids(data, name)
     for case in cases.itertuples(index=False):
-        image = data.image(case.case_id)
+        image, lesion = data.pair(case.case_id)
         if case.set == TEST:
             Image.fromarray(image).save(folder / "imagesTs" / f"{case.nnunet_id}_0000.png")
             continue
         Image.fromarray(image).save(folder / "imagesTr" / f"{case.nnunet_id}_0000.png")
-        label = data.manifest.lesion(data.rows.loc[case.case_id]).astype("uint8")
-        Image.fromarray(label).save(folder / "labelsTr" / f"{case.nnunet_id}.png")
+        Image.fromarray(lesion.astype("uint8")).save(folder / "labelsTr" / f"{case.nnunet_id}.png")
     development = cases[cases["set"] == CV]
     (folder / "dataset.json").write_text(json.dumps({
         "channel_names": {"0": "ultrasound"},

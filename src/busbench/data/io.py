@@ -36,7 +36,7 @@ class DecodedMask:
     threshold: int | None = None
 
 
-def _open(path: Path) -> Image.Image:
+def open_image(path: Path) -> Image.Image:
     try:
         with Image.open(path) as img:
             img.load()
@@ -64,7 +64,7 @@ def read_image(path: Path, channels: int = 1) -> np.ndarray:
     """Decode an image as uint8, (H, W) for ``channels=1`` or (H, W, 3) for ``channels=3``."""
     if channels not in (1, 3):
         raise BusbenchError(f"channels must be 1 or 3, got {channels}")
-    img = _open(Path(path))
+    img = open_image(Path(path))
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         grey = _to_uint8(np.asarray(img))
         return grey if channels == 1 else np.repeat(grey[..., None], 3, axis=2)
@@ -76,13 +76,13 @@ def read_image(path: Path, channels: int = 1) -> np.ndarray:
 
 def image_size(path: Path) -> tuple[int, int]:
     """(height, width) of an image file, decoding it fully so that corrupt files are caught."""
-    img = _open(Path(path))
+    img = open_image(Path(path))
     return img.height, img.width
 
 
 def read_mask(path: Path) -> DecodedMask:
     """Decode a lesion mask to a boolean array, applying the module's binarisation rules."""
-    img = _open(Path(path))
+    img = open_image(Path(path))
     if img.mode == "1":
         return DecodedMask(np.asarray(img, dtype=bool))
     if img.mode == "P":

@@ -150,6 +150,16 @@ def test_set_sha256(case_ids: list[str], pixel_hashes: list[str]) -> str:
     return digest.hexdigest()
 
 
+def case_ids(document: dict[str, Any], role: str) -> list[str]:
+    """The sorted case ids of one role (``TEST`` or ``CV``) in a split document."""
+    return sorted(c["case_id"] for c in document["cases"] if c["set"] == role)
+
+
+def development_folds(document: dict[str, Any]) -> dict[str, int]:
+    """Development case id -> its cross-validation fold (1..k)."""
+    return {c["case_id"]: int(c["fold"]) for c in document["cases"] if c["set"] == CV}
+
+
 def _official_roles(manifest: Manifest, settings: SplitSettings) -> tuple[np.ndarray, np.ndarray]:
     official = manifest.frame["official_fold"]
     if official.isna().any():
@@ -327,7 +337,7 @@ def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MA
     ids = [c["case_id"] for c in document["cases"]]
     if sorted(ids) != sorted(frame.index):
         raise BusbenchError(f"{path}: its cases differ from {manifest.path}'s; recreate the split")
-    test_ids = [c["case_id"] for c in document["cases"] if c["set"] == TEST]
+    test_ids = case_ids(document, TEST)
     if test_set_sha256(test_ids, frame.loc[test_ids, "pixel_sha256"].tolist()) != document["test_set_sha256"]:
         raise BusbenchError(f"{path}: the test set does not match its checksum; the file was edited. Restore it")
     return document

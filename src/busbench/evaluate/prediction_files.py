@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from busbench.data.io import UnreadableImageError, _open
+from busbench.data.io import UnreadableImageError, open_image
 from busbench.errors import BusbenchError
 
 PREDICTION_SUFFIXES = (".png", ".npy")
@@ -52,7 +52,7 @@ def _read_array(path: Path) -> tuple[np.ndarray, float]:
             raise BusbenchError(f"{path}: values outside [0, 1] (or NaN); save probabilities, not logits")
         return array, 1.0
     try:
-        image = _open(path)
+        image = open_image(path)
     except UnreadableImageError as exc:
         raise BusbenchError(str(exc)) from exc
     if image.mode == "1":

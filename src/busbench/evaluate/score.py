@@ -134,7 +134,7 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
                         "label": row["label"], **image_metrics(mask, truth, options.hd95),
                         "prediction": path.name if path is not None else "", "missing": path is None,
                         "resized": resized, "thresholded": thresholded})
-    return with_provenance(pd.DataFrame(records), data.provenance()), masks
+    return with_provenance(pd.DataFrame(records), data.provenance), masks
 
 
 def score_notes(method: str, scores: pd.DataFrame) -> list[str]:
@@ -168,7 +168,7 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
     run_dir = run_folder(out, data, method)
     if (run_dir / SCORE_JSON).is_file():
         before = json.loads((run_dir / SCORE_JSON).read_text())["provenance"]["split_sha256"]
-        if before != data.provenance().split_sha256:
+        if before != data.provenance.split_sha256:
             raise BusbenchError(f"{run_dir}: {method!r} was scored on another split file there; give this score "
                                 "another --name or --out (or delete that folder)")
     scores, masks = score_predictions(data, folder, options)
@@ -178,7 +178,7 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
     for case_id, mask in masks.items():
         Image.fromarray(mask.astype(np.uint8) * 255).save(run_dir / "masks" / f"{case_id}.png")
     notes = score_notes(method, scores)
-    provenance = data.provenance()
+    provenance = data.provenance
     scores.to_csv(run_dir / TEST_METRICS_CSV, index=False, lineterminator="\n", float_format="%.6f")
     identity = {"split_file": data.split_path.name, **{k: v for k, v in provenance.as_dict().items()
                                                        if k != "train_ids_sha256"}}

@@ -72,7 +72,8 @@ def published_size(name: str) -> int:
 
 
 def published_macs(name: str, in_channels: int, **kwargs: object) -> tuple[float, int]:
-    """GMACs of model ``name`` at the published convention's input, and the side used."""
+    """GMACs of model ``name`` at the published convention's input, and the side used; a size
+    argument in ``kwargs`` (MedT's img_size) is replaced by that side."""
     size = published_size(name)
     torch.manual_seed(0)
     model = build_model(name, in_channels=in_channels, num_classes=1,
@@ -174,8 +175,7 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
     report(f"{name}: peak memory at batch {batch}: {shown}")
     flops = count_flops(model, one)
     report(f"{name}: {flops / 2e9:.2f} GMACs, {flops / 1e9:.2f} GFLOPs per image")
-    macs_224, side_224 = published_macs(name, in_channels, **{k: v for k, v in kwargs.items()
-                                                              if k != resolve_model(name).size_kwarg})
+    macs_224, side_224 = published_macs(name, in_channels, **kwargs)
     report(f"{name}: {macs_224:.2f} GMACs at {in_channels}x{side_224}x{side_224} (published 'GFLOPs')")
     return {
         "model": name,

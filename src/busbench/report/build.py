@@ -36,7 +36,7 @@ from busbench.evaluate.predict import predict_image
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
-from busbench.report.complexity import find_profiles, model_cost, model_origin
+from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
 from busbench.report.html import write_html
 from busbench.report.markdown import markdown_table
 from busbench.report.statistics import (
@@ -126,7 +126,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
         scores = image_scores(per_image, metric).dropna()  # HD95 of dropped false alarms: NaN
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
             scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
-    row.update(model_cost(run.config, profiles) if run.config else {"params_m": None, "gflops": None, "fps": None})
+    row.update(model_cost(run.config, profiles) if run.config else NO_COST)
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()

@@ -33,8 +33,11 @@ def _params_and_gflops(name: str, kwargs_json: str, channels: int, size: int) ->
 
 @cache
 def _published_macs(name: str, kwargs_json: str, channels: int) -> tuple[float, int]:
-    size_kwarg = resolve_model(name).size_kwarg
-    return published_macs(name, channels, **{k: v for k, v in json.loads(kwargs_json).items() if k != size_kwarg})
+    return published_macs(name, channels, **json.loads(kwargs_json))
+
+
+NO_COST: dict[str, float | None] = {"params_m": None, "gflops": None, "macs_g_224": None, "size_224": None,
+                                    "fps": None}  # an outside method's predictions: no network to count
 
 
 def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, float | None]:

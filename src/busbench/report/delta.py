@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.config import ExperimentConfig
-from busbench.data.split import CV, GROUPED, IMAGE_LEVEL, TEST
+from busbench.data.split import CV, GROUPED, IMAGE_LEVEL, TEST, case_ids
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.report.markdown import markdown_table
 
@@ -60,7 +60,7 @@ def _mean_std(values: list[float], digits: int = 3) -> str:
 def protocol_row(per_image: pd.DataFrame, split: dict[str, object]) -> dict[str, object]:
     """Scores of one protocol's fold models on its test set, split into leaked and other images."""
     scores = per_image[per_image["variant"] == FOLD_MODELS] if "variant" in per_image else per_image
-    test_ids = {c["case_id"] for c in split["cases"] if c["set"] == TEST}  # type: ignore[union-attr]
+    test_ids = case_ids(split, TEST)
     dice, hd95, leaked_counts, ever_leaked = [], [], [], set()
     subsets: dict[str, list[float]] = {name: [] for name in SUBSETS}
     for fold, fold_scores in scores.groupby("fold"):
