@@ -9,7 +9,8 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, batch_overlap, image_metrics
+from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, image_metrics
+from busbench.train.overlap import batch_overlap
 from busbench.evaluate.surface import hd95_nonempty, surface_distances
 
 
