@@ -18,7 +18,7 @@ ever hold runs scored on the same test images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +33,13 @@ from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
+from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
 from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
+from busbench.report.contents import Report
 from busbench.report.html import write_html
-from busbench.report.markdown import markdown_table
 from busbench.report.statistics import (
     average_ranks,
     bootstrap_ci,
@@ -52,27 +53,6 @@ from busbench.report.tables import to_latex, to_markdown
 
 REPORTED = ("dice", "iou", "hd95", "precision", "recall")
 MAX_QUALITATIVE_MODELS = 6
-
-
-@dataclass
-class Report:
-    """Everything the HTML page shows; the files are written as they are made. Tables and their
-    statistics are keyed by ``RunTable.key``."""
-
-    out: Path
-    runs: list[RunResults]
-    skipped: list[str]
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)  # "busi — test set 3f2a9c1b (seed 42, 20 %)"
-    comparisons: dict[str, pd.DataFrame] = field(default_factory=dict)
-    p_values: dict[str, pd.DataFrame] = field(default_factory=dict)
-    normal: pd.DataFrame | None = None
-    ranks: pd.Series | None = None
-    cd: float | None = None
-    friedman: dict[str, float] | None = None  # friedman_test over the ranked datasets
-    ranked_tables: list[str] = field(default_factory=list)  # the table of each dataset the ranks use
-    cross: pd.DataFrame | None = None
-    figures: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,12 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from busbench.report.contents import Report
 from busbench.report.tables import display_table
 from busbench.report.tables import notes as table_notes
-
-if TYPE_CHECKING:
-    from busbench.report.build import Report
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
