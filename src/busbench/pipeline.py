@@ -38,11 +38,11 @@ from torch import nn
 from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
-from busbench.data.duplicates import cross_duplicate_links
+from busbench.data.duplicates.links import cross_duplicate_links
 from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.provenance import Provenance, frame_provenance, ids_sha256, with_provenance
-from busbench.data.split import (
+from busbench.data.split.split_file import (
     IMAGE_LEVEL,
     TEST,
     case_ids,

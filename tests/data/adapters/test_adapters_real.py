@@ -9,7 +9,7 @@ import pandas as pd
 
 from busbench.data.io import read_mask
 from busbench.data.manifest import Manifest
-from busbench.data.split import SplitSettings, plan_split
+from busbench.data.split.split_file import SplitSettings, plan_split
 
 
 def test_busi_counts_labels_and_keeps_normal_images(busi_manifest: Manifest) -> None:

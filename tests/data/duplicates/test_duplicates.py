@@ -17,8 +17,8 @@ import pytest
 from pydantic import ValidationError
 
 from busbench.config import SplitConfig
-from busbench.data import overlay
-from busbench.data.duplicates import (
+from busbench.data.duplicates import overlay
+from busbench.data.duplicates.links import (
     CORRELATION,
     IDENTICAL,
     KEYPOINTS,
@@ -29,7 +29,7 @@ from busbench.data.duplicates import (
 )
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.split import SplitSettings
+from busbench.data.split.split_file import SplitSettings
 from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
 from tests.layouts import save

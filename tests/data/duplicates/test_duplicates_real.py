@@ -1,6 +1,6 @@
 """The detector against pairs of real BUSI and BUS-BRA images labelled by eye.
 
-``busbench/data/reviewed_pairs.csv`` holds pairs found by several generators (pHash at larger distances,
+``busbench/data/duplicates/reviewed_pairs.csv`` holds pairs found by several generators (pHash at larger distances,
 thumbnail correlation, ORB matching, similar mask shapes, consecutive file numbers, and the
 detector's own near misses) and labelled by looking at them side by side, zoomed pairs after
 warping one onto the other. The bounds are the measured values with a small margin: recall
@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from busbench.data.duplicates import DuplicateSettings, cross_duplicate_links, duplicate_links
-from busbench.data.grouping import leakage_groups
+from busbench.data.duplicates.links import DuplicateSettings, cross_duplicate_links, duplicate_links
+from busbench.data.duplicates.reviewed import reviewed_pairs
 from busbench.data.manifest import Manifest
-from busbench.data.reviewed import reviewed_pairs
+from busbench.data.split.grouping import leakage_groups
 
 PAIRS = reviewed_pairs()
 

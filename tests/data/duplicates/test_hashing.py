@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from busbench.data.hashing import hamming_matrix, perceptual_hash, pixel_sha256
+from busbench.data.duplicates.hashing import hamming_matrix, perceptual_hash, pixel_sha256
 from busbench.data.synthetic import generate_cases
 
 

@@ -15,7 +15,7 @@ import pytest
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from busbench.data.manifest import Manifest
-from busbench.data.split import SplitSettings, plan_split, split_file_name
+from busbench.data.split.split_file import SplitSettings, plan_split, split_file_name
 from busbench.errors import BusbenchError
 
 

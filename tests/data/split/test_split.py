@@ -11,12 +11,12 @@ import pytest
 from cli_runner import run_cli
 from layouts import cases, make_bus_uc, make_bus_uclm, make_busi, make_udiat
 
-from busbench.data.assign import assign_groups
-from busbench.data.grouping import leakage_groups
+from busbench.data.duplicates.reviewed import reviewed_pairs
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.reviewed import reviewed_pairs
-from busbench.data.split import (
+from busbench.data.split.assign import assign_groups
+from busbench.data.split.grouping import leakage_groups
+from busbench.data.split.split_file import (
     SplitSettings,
     plan_split,
     read_split,
@@ -25,7 +25,7 @@ from busbench.data.split import (
     split_file_name,
     write_split,
 )
-from busbench.data.split_summary import groups_across_parts, split_summary
+from busbench.data.split.summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 
 

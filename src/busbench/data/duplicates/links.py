@@ -7,7 +7,7 @@ set: ``model.init_from`` and ``eval.cross_datasets``).
 
 Near-duplicates are found in two steps, because comparing every pair properly is too slow:
 
-1. candidates: pairs that share many hashed keypoint descriptors (``busbench.data.keypoints``),
+1. candidates: pairs that share many hashed keypoint descriptors (``busbench.data.duplicates.keypoints``),
    and each image's nearest neighbours by perceptual hash of the image without its overlay;
 2. checks: a candidate is linked when its keypoints agree on one similarity transform over a real
    part of the image (measure "matched keypoints": same frame re-cropped, shifted, zoomed, with or
@@ -15,9 +15,9 @@ Near-duplicates are found in two steps, because comparing every pair properly is
    (measure "aligned correlation": consecutive frames under small probe motion).
 
 Pixels that the device draws on every image of a size are ignored throughout
-(``busbench.data.overlay``), so a shared frame, body marker or text never links two patients.
+(``busbench.data.duplicates.overlay``), so a shared frame, body marker or text never links two patients.
 The thresholds were chosen on a labelled set of BUSI and BUS-BRA pairs
-(``busbench/data/reviewed_pairs.csv``, ``benchmarks/duplicates_eval.py``).
+(``busbench/data/duplicates/reviewed_pairs.csv``, ``benchmarks/duplicates_eval.py``).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from busbench.data.alignment import aligned_correlation, thumbnail
-from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE, hamming_matrix, perceptual_hash
+from busbench.data.duplicates.alignment import aligned_correlation, thumbnail
+from busbench.data.duplicates.hashing import NEAR_DUPLICATE_DISTANCE, hamming_matrix, perceptual_hash
+from busbench.data.duplicates.keypoints import Keypoints, keypoints, match, shared_buckets
+from busbench.data.duplicates.overlay import constant_pixels, fill_constant
 from busbench.data.io import read_image
-from busbench.data.keypoints import Keypoints, keypoints, match, shared_buckets
 from busbench.data.manifest import Manifest
-from busbench.data.overlay import constant_pixels, fill_constant
 from busbench.errors import BusbenchError
 
 LINK_COLUMNS = ["case_a", "case_b", "measure", "value"]

@@ -19,7 +19,7 @@ from PIL import Image
 from busbench.data.cache import load_pair
 from busbench.data.manifest import MANIFEST_CSV, Manifest, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
-from busbench.data.split import CV, TEST, case_ids, development_folds, read_split
+from busbench.data.split.split_file import CV, TEST, case_ids, development_folds, read_split
 from busbench.errors import BusbenchError
 
 CASES_CSV = "cases.csv"

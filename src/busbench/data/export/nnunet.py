@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from busbench.data.export import SplitData, empty_folder
-from busbench.data.split import CV, TEST
+from busbench.data.export.held_out import SplitData, empty_folder
+from busbench.data.split.split_file import CV, TEST
 from busbench.errors import BusbenchError
 
 CASE_MAP_CSV = "case_ids.csv"

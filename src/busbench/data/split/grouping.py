@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
 
-from busbench.data.duplicates import LINK_COLUMNS
+from busbench.data.duplicates.links import LINK_COLUMNS
 from busbench.errors import BusbenchError
 
 PATIENT = "same patient"

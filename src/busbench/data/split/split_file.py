@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from busbench.data.assign import assign_groups
 from busbench.data.csv_files import read_csv_with_columns
-from busbench.data.duplicates import DuplicateSettings, duplicate_links
-from busbench.data.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
-from busbench.data.image_level import image_level_roles
+from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
+from busbench.data.duplicates.reviewed import reviewed_duplicates, reviewed_pairs_sha256
 from busbench.data.manifest import Manifest, file_sha256
-from busbench.data.reviewed import reviewed_duplicates, reviewed_pairs_sha256
-from busbench.data.stratify import size_tertiles, strata
+from busbench.data.split.assign import assign_groups
+from busbench.data.split.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
+from busbench.data.split.image_level import image_level_roles
+from busbench.data.split.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
 
 SPLIT_FORMAT = "busbench-split/2"
@@ -56,10 +56,10 @@ class SplitSettings:
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     # CSV of case_a, case_b, relation (must-link | cannot-link): the user's corrections to the grouping.
     links_file: str | None = None
-    # Keep the duplicates of busbench's reviewed pairs (busbench.data.reviewed) together.
+    # Keep the duplicates of busbench's reviewed pairs (busbench.data.duplicates.reviewed) together.
     reviewed_links: bool = True
     # "grouped": busbench's split (patients and duplicates kept on one side). "image_level": the leaky
-    # split of published benchmarks, which cuts image by image (busbench.data.image_level).
+    # split of published benchmarks, which cuts image by image (busbench.data.split.image_level).
     protocol: str = GROUPED
 
     def check(self) -> None:

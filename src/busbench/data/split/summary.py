@@ -6,8 +6,8 @@ import pandas as pd
 
 from busbench.data.labels import LABELS
 from busbench.data.manifest import Manifest
-from busbench.data.split import TEST
-from busbench.data.stratify import SIZE_BINS
+from busbench.data.split.split_file import TEST
+from busbench.data.split.stratify import SIZE_BINS
 
 
 def split_summary(document: dict[str, object], manifest: Manifest) -> pd.DataFrame:
