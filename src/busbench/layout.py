@@ -61,6 +61,11 @@ def data_folder(output_dir: Path, dataset_key: str) -> Path:
     return Path(output_dir) / DATA / dataset_key
 
 
+def dataset_key(data_dir: Path) -> str:
+    """The dataset key a data folder was prepared under (its name)."""
+    return Path(data_dir).resolve().name
+
+
 def cell_folder(output_dir: Path, name: str, cell_id: str) -> Path:
     """``<output_dir>/<name>/<dataset key>/<model key>``: one (dataset, model) cell."""
     return Path(output_dir) / name / cell_id

@@ -33,6 +33,7 @@ from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
+from busbench.layout import cell_data_folder, write_csv
 from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
@@ -173,7 +174,7 @@ def ranked_tables(tables: list[RunTable]) -> list[RunTable]:
 def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Path | None:
     """Best, median and worst lesion image of the test set (by the median Dice over models; normal
     images would all be trivially "best"), with each model's prediction."""
-    data_dir = runs[0].path.parents[2] / "data" / runs[0].dataset
+    data_dir = cell_data_folder(runs[0].path)
     if not (data_dir / "manifest.csv").is_file():
         return None
     manifest = load_manifest(data_dir)
@@ -205,7 +206,7 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     named = frame.index.names != [None]
     shown = frame.reset_index() if named else frame
-    shown.to_csv(path.with_suffix(".csv"), index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(shown, path.with_suffix(".csv"))
     rounded = shown.round(4)
     path.with_suffix(".md").write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")))
 
@@ -216,7 +217,7 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     frame = dataset_table(table.runs, profiles, units)
     report.tables[key], report.titles[key] = frame, table.title
     (report.out / "tables").mkdir(parents=True, exist_ok=True)
-    frame.to_csv(report.out / "tables" / f"{key}.csv", index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(frame, report.out / "tables" / f"{key}.csv")
     (report.out / "tables" / f"{key}.md").write_text(f"{table.title}\n\n" + to_markdown(frame))
     (report.out / "tables" / f"{key}.tex").write_text(
         to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from busbench.evaluate.aggregate import DEGENERATE_MISSED_SHARE, FOLD_MODELS, degenerate_mark
-from busbench.report.markdown import markdown_table
+from busbench.markdown import markdown_table
 
 METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
 LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}

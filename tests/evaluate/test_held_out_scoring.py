@@ -9,8 +9,8 @@ import torch
 from busbench.config import EvalConfig
 from busbench.data.cache import build_cache
 from busbench.data.manifest import Manifest
-from busbench.data.split import SplitSettings, plan_split, write_split
-from busbench.evaluate.final import score_test_set
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
+from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.postprocess import PostProcessing
 
 

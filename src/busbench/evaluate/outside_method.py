@@ -32,20 +32,31 @@ import pandas as pd
 from PIL import Image
 
 from busbench.data.csv_files import read_csv_with_columns
-from busbench.data.export import SplitData
-from busbench.data.export_nnunet import CASE_ID, NNUNET_ID
+from busbench.data.export.held_out import SplitData
+from busbench.data.export.nnunet import CASE_ID, NNUNET_ID
 from busbench.data.provenance import with_provenance
-from busbench.data.split import CV, TEST
+from busbench.data.split.split_file import CV, TEST
 from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
 from busbench.evaluate.metrics import image_metrics
 from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
 from busbench.evaluate.surface import HD95Convention
-from busbench.report.markdown import markdown_table
+from busbench.layout import (
+    CONFIG_YAML,
+    ENVIRONMENT_JSON,
+    MASKS,
+    SCORE_JSON,
+    SUMMARY_CSV,
+    SUMMARY_MD,
+    TEST_METRICS_CSV,
+    dataset_key,
+    write_csv,
+    write_json,
+    write_text,
+)
+from busbench.markdown import markdown_table
 
-SCORE_JSON = "score.json"
-TEST_METRICS_CSV = "test_metrics.csv"
 PREDICTION_SET = "prediction set"  # the variant of an outside method's one set of predictions
 SAFE_METHOD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 SHOWN_IDS = 10
@@ -156,8 +167,8 @@ def run_folder(out: Path, data: SplitData, method: str) -> Path:
     """``out/<method>/<dataset key>/<method>``, laid out as `busbench run` lays out a cell."""
     if not SAFE_METHOD.fullmatch(method):
         raise BusbenchError(f"--name {method!r}: use letters, digits and _ . + - (it names the run folder)")
-    folder = Path(out) / method / data.manifest.path.parent.resolve().name / method  # the dataset key
-    if (folder / "config.yaml").is_file():
+    folder = Path(out) / method / dataset_key(data.manifest.path.parent) / method
+    if (folder / CONFIG_YAML).is_file():
         raise BusbenchError(f"{folder}: a trained run of `busbench run`; give the method another --name or --out")
     return folder
 
@@ -172,23 +183,23 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
             raise BusbenchError(f"{run_dir}: {method!r} was scored on another split file there; give this score "
                                 "another --name or --out (or delete that folder)")
     scores, masks = score_predictions(data, folder, options)
-    (run_dir / "masks").mkdir(parents=True, exist_ok=True)
-    for old in (run_dir / "masks").glob("*.png"):  # a rescore replaces every mask
+    (run_dir / MASKS).mkdir(parents=True, exist_ok=True)
+    for old in (run_dir / MASKS).glob("*.png"):  # a rescore replaces every mask
         old.unlink()
     for case_id, mask in masks.items():
-        Image.fromarray(mask.astype(np.uint8) * 255).save(run_dir / "masks" / f"{case_id}.png")
+        Image.fromarray(mask.astype(np.uint8) * 255).save(run_dir / MASKS / f"{case_id}.png")
     notes = score_notes(method, scores)
     provenance = data.provenance
-    scores.to_csv(run_dir / TEST_METRICS_CSV, index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(scores, run_dir / TEST_METRICS_CSV)
     identity = {"split_file": data.split_path.name, **{k: v for k, v in provenance.as_dict().items()
                                                        if k != "train_ids_sha256"}}
-    (run_dir / "environment.json").write_text(json.dumps({**environment(), **identity}, indent=2, default=str) + "\n")
+    write_json({**environment(), **identity}, run_dir / ENVIRONMENT_JSON, sort_keys=False)
     record = {"method": method, "predictions": str(folder.resolve()), "threshold": options.threshold,
               "missing": options.missing, "resize": options.resize, "hd95": options.hd95,
               "case_map": None if options.case_map is None else str(options.case_map.resolve()),
               "split_settings": data.split["settings"], "notes": notes, "provenance": provenance.as_dict(),
               "trained_on": "assumed: the split's development cases (cv), as a fold ensemble"}
-    (run_dir / SCORE_JSON).write_text(json.dumps(record, indent=2, default=str) + "\n")
+    write_json(record, run_dir / SCORE_JSON, sort_keys=False)
     row = {"dataset": run_dir.parent.name, "model": method, "variant": PREDICTION_SET,
            "test_set_sha256": provenance.test_set_sha256, "notes": " | ".join(notes),
            **mean_std(fold_summaries(scores))}
@@ -198,9 +209,9 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
 
 def _write_summary(run_dir: Path, row: dict[str, object], options: ScoreOptions) -> None:
     """summary.csv and summary.md, as a trained cell has them."""
-    pd.DataFrame([row]).to_csv(run_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(pd.DataFrame([row]), run_dir / SUMMARY_CSV)
     shown = pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}])
     threshold = "" if options.threshold is None else f" Probability maps: lesion where p >= {options.threshold:g}."
     notes = [f"† {n}." for n in str(row["notes"]).split(" | ")]
-    (run_dir / "summary.md").write_text("\n".join([markdown_table(shown), f"HD95 convention: {options.hd95}."
-                                                   + threshold, *notes]) + "\n")
+    write_text("\n".join([markdown_table(shown), f"HD95 convention: {options.hd95}." + threshold, *notes]) + "\n",
+               run_dir / SUMMARY_MD)

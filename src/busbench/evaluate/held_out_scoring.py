@@ -22,7 +22,7 @@ from busbench.data.access import held_out_test_ids
 from busbench.data.cache import Cache
 from busbench.data.geometry import place_mask
 from busbench.data.manifest import Manifest
-from busbench.data.split import read_split
+from busbench.data.split.split_file import read_split
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.metrics import image_metrics
 from busbench.evaluate.postprocess import PostProcessing

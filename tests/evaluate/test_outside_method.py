@@ -15,12 +15,12 @@ from cli_runner import run_cli
 from PIL import Image
 from square_data import HEIGHT, SIDE, SIZE, SquareData, make_square_data
 
-from busbench.data.export import load_split_data
+from busbench.data.export.held_out import load_split_data
 from busbench.data.manifest import load_manifest
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
+from busbench.evaluate.outside_method import ScoreOptions, score_method
 from busbench.evaluate.prediction_files import read_prediction
-from busbench.evaluate.score import ScoreOptions, score_method
 
 
 @pytest.fixture(scope="module")
