@@ -208,8 +208,6 @@ def test_two_files_of_one_case_and_bad_names_are_refused(squares: SquareData, tm
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--missing", "zero"], "--missing 'zero': use error or empty"),
-    (["--hd95", "max"], "--hd95 'max': use pooled or max-directed"),
     (["--threshold", "50"], "--threshold 50.0: give a probability in (0, 1]"),
     (["--split", "split-none.json"], "--split split-none.json: no such split file"),
     (["--case-map", "nowhere.csv"], "nowhere.csv: --case-map not found; give the case_ids.csv"),
