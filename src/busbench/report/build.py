@@ -33,7 +33,7 @@ from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
-from busbench.layout import cell_data_folder, write_csv
+from busbench.layout import cell_data_folder, write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
@@ -208,7 +208,7 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     shown = frame.reset_index() if named else frame
     write_csv(shown, path.with_suffix(".csv"))
     rounded = shown.round(4)
-    path.with_suffix(".md").write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")))
+    write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")), path.with_suffix(".md"))
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
@@ -218,9 +218,9 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     report.tables[key], report.titles[key] = frame, table.title
     (report.out / "tables").mkdir(parents=True, exist_ok=True)
     write_csv(frame, report.out / "tables" / f"{key}.csv")
-    (report.out / "tables" / f"{key}.md").write_text(f"{table.title}\n\n" + to_markdown(frame))
-    (report.out / "tables" / f"{key}.tex").write_text(
-        to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"))
+    write_text(f"{table.title}\n\n" + to_markdown(frame), report.out / "tables" / f"{key}.md")
+    write_text(to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"),
+               report.out / "tables" / f"{key}.tex")
     scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
     report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from busbench.layout import write_text
 from busbench.report.contents import Report
 from busbench.report.tables import display_table
 from busbench.report.tables import notes as table_notes
@@ -118,6 +119,6 @@ def write_html(report: Report) -> Path:
     parts.append("</body></html>")
     path = report.out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts))
+    write_text("\n".join(parts), path)
     return path
 
