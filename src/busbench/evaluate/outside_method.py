@@ -112,14 +112,14 @@ def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: 
     if seen:
         raise BusbenchError(f"{folder}: {len(seen)} predictions of development cases: {_listed(seen)}. A "
                             "development-set prediction must never enter test scoring; predict only the images "
-                            "`busbench export-test` wrote")
+                            "`busbench export test` wrote")
     if unknown:
         raise BusbenchError(f"{folder}: {len(unknown)} files name no case of {data.manifest.path}: "
                             f"{_listed(unknown)}; remove them (nnU-Net ids need --case-map case_ids.csv)")
     absent = sorted(test - set(files))
     if absent and missing != "empty":
         raise BusbenchError(f"{folder}: no prediction for {len(absent)} of {len(test)} test cases: {_listed(absent)}. "
-                            "Predict every image of `busbench export-test`, or pass --missing empty to score "
+                            "Predict every image of `busbench export test`, or pass --missing empty to score "
                             "them as empty predictions (said in every table)")
 
 
