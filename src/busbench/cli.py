@@ -40,7 +40,7 @@ from busbench.pipeline import key_legend, plan_jobs, run_experiment
 from busbench.report.markdown import markdown_table
 from busbench.report.tables import display_table
 from busbench.report.tables import notes as table_notes
-from busbench.train.device import resolve_device
+from busbench.train.device import autocast_dtype, resolve_device
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
@@ -306,6 +306,8 @@ def predict(
     ] = [],  # noqa: B006
     no_tta: Annotated[bool, typer.Option("--no-tta", help="Plain predictions, no test-time augmentation.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    amp: Annotated[Optional[str], typer.Option(help="auto, off, bf16 or fp16 (default: the run's train.amp; "
+                                                    "fp16 runs are predicted in fp32 on the CPU).")] = None,
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
     unknown = sorted(set(tta) - set(TTA_VIEWS))
@@ -317,7 +319,7 @@ def predict(
     views = [] if no_tta else (tta or None)
     for path in inputs.skipped:
         err_console.print(f"skipped: {path}: not an image file", markup=False, highlight=False)
-    table = predict_images(trained, inputs.images, out, torch_device, views, overlays)
+    table = predict_images(trained, inputs.images, out, torch_device, views, overlays, amp)
     failed = table[table["error"] != ""]
     for _, row in failed.iterrows():
         err_console.print(f"warning: {row['error']}", markup=False, highlight=False)
@@ -355,6 +357,8 @@ def profile(
     iterations: Annotated[int, typer.Option(help="Most timed iterations per throughput figure.")] = 10,
     seconds: Annotated[float, typer.Option(help="Most seconds per throughput figure, warm-up included.")] = 10.0,
     out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
+    amp: Annotated[str, typer.Option(help="Precision of the speed and memory figures: off (fp32), auto, bf16 "
+                                          "or fp16, as train.amp.")] = "off",
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 
@@ -363,8 +367,10 @@ def profile(
     under a minute on 2 CPU cores. A line is printed per measurement as it is taken.
     """
     names = model or sorted(available_models())
-    table = profile_models(names, size, batch, channels, resolve_device(device), iterations=iterations,
-                           seconds=seconds, report=lambda line: console.print(line, markup=False, highlight=False))
+    torch_device = resolve_device(device)
+    table = profile_models(names, size, batch, channels, torch_device, iterations=iterations, seconds=seconds,
+                           report=lambda line: console.print(line, markup=False, highlight=False),
+                           dtype=autocast_dtype(amp, torch_device, "--amp"))
     shown = table.round(3)
     print_frame(shown, f"Profile at {channels}x{size}x{size}", index=False)
     if out is not None:

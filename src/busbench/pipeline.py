@@ -292,7 +292,7 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
 def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
                     provenance: Provenance) -> nn.Module:
     """A fold's selected model, refused if it was trained on another split."""
-    saved = checkpoint.load(fold_dir / checkpoint.BEST, device)
+    saved = checkpoint.load(fold_dir / checkpoint.BEST)
     provenance.check(saved.get("provenance"), fold_dir / checkpoint.BEST, _fold_fix(fold_dir))
     model = build_fold_model(cfg).to(device)
     model.load_state_dict(saved["model"])
@@ -465,7 +465,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     check_cell_artefacts(cell_dir, data)
     check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
                       cfg.split.settings().duplicates, str(data.split_path))
-    _write_json_atomic({**environment(), "device": str(device), "split_file": data.split_path.name,
+    _write_json_atomic({**environment(device), "device": str(device), "split_file": data.split_path.name,
                         "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
                         "test_set_sha256": data.test_set_sha256,
                         "model_origin": resolve_model(cfg.model.name).origin}, cell_dir / "environment.json")

@@ -25,22 +25,24 @@ from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 from busbench.data.provenance import Provenance
-from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampler, fold_datasets
+from busbench.data.torch_dataset import fold_datasets
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import batch_overlap
 from busbench.interrupt import raise_if_interrupted
 from busbench.log import duration, logger, note_saved
 from busbench.models import build_model
+from busbench.models.precision import AutocastForward, autocast
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.device import autocast, autocast_dtype
+from busbench.train.device import autocast_dtype, replica_devices
+from busbench.train.loaders import training_loader, validation_loader
 from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer, lr_factor
-from busbench.train.seeding import seed_everything
+from busbench.train.seeding import deterministic_default, seed_everything
 
 LOG_CSV = "log.csv"
 EpochHook = Callable[[int], None]
@@ -67,13 +69,15 @@ def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
     return model
 
 
-def spread_over_gpus(model: nn.Module, device: torch.device) -> nn.Module:
-    """``model`` replicated over every visible GPU, each taking a share of the batch."""
+def spread_over_gpus(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -> nn.Module:
+    """``model`` replicated over every visible GPU, ``device`` first, each replica taking a share of
+    the batch under the configured autocast (``AutocastForward``)."""
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if device.type != "cuda" or gpus < 2:
         raise BusbenchError(f"train.multi_gpu needs at least 2 CUDA devices and train.device=cuda (found {gpus} "
                             f"GPU(s), device {device}); set train.multi_gpu=false")
-    return nn.DataParallel(model)
+    ids = replica_devices(device, gpus)
+    return nn.DataParallel(AutocastForward(model, dtype), device_ids=ids, output_device=ids[0])
 
 
 def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
@@ -86,25 +90,6 @@ def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
         parameter.requires_grad_(not frozen)
     if frozen:
         encoder.eval()
-
-
-def _loader(dataset: CachedSegmentationDataset, cfg: ExperimentConfig, device: torch.device,
-            shuffle_seed: int | None) -> DataLoader:
-    generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
-    iterations = cfg.train.iterations_per_epoch
-    sampler = (RepeatedSampler(len(dataset), iterations * cfg.train.batch_size, generator)
-               if iterations and generator is not None else None)
-    return DataLoader(
-        dataset,
-        batch_size=cfg.train.batch_size,
-        shuffle=shuffle_seed is not None and sampler is None,
-        sampler=sampler,
-        generator=generator if sampler is None else None,
-        num_workers=cfg.train.workers,
-        pin_memory=device.type == "cuda",
-        drop_last=shuffle_seed is not None and len(dataset) > cfg.train.batch_size,
-        persistent_workers=False,
-    )
 
 
 def _to_device(batch: dict[str, object], device: torch.device,
@@ -190,26 +175,27 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
     """
     fold_dir.mkdir(parents=True, exist_ok=True)
     tc = cfg.train
-    seed_everything(tc.seed * 1000 + fold)
+    seed_everything(tc.seed * 1000 + fold, deterministic_default(tc.deterministic, device))
     model = build_fold_model(cfg).to(device)
     if tc.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    network = spread_over_gpus(model, device) if tc.multi_gpu else model  # checkpoints keep ``model``
-    network = compile_network(network, tc.compile, device)
     dtype = autocast_dtype(tc.amp, device)
+    network = spread_over_gpus(model, device, dtype) if tc.multi_gpu else model  # checkpoints keep ``model``
+    network = compile_network(network, tc.compile, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = DeepSupervisionLoss(build_loss(cfg.loss.name, **cfg.loss.kwargs))  # a model may return a list
     augmentation = None
     if tc.augmentation != "none" or tc.elastic:
         augmentation = PairAugmentation(tc.augmentation, tc.elastic)
     train_set, val_set = fold_datasets(development, cache, fold, augmentation, seed=tc.seed * 1000 + fold)
-    steps = len(_loader(train_set, cfg, device, shuffle_seed=0))
+    train_loader = training_loader(train_set, tc, device, seed=tc.seed * 100_003 + fold * 1009)
+    steps = len(train_loader)
     optimizer = build_optimizer(cfg.optimizer, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, steps, tc.epochs))
     state = TrainingState()
     last_path = fold_dir / checkpoint.LAST
     if last_path.is_file():
-        saved = checkpoint.load(last_path, device)
+        saved = checkpoint.load(last_path)
         if provenance is not None:
             provenance.check(saved.get("provenance"), last_path,
                              f"Delete {fold_dir} to train fold {fold} again on the current split")
@@ -219,7 +205,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
         scaler.load_state_dict(saved["scaler"])
         state = TrainingState(**saved["state"])
         checkpoint.restore_rng(saved["rng"])
-    val_loader = _loader(val_set, cfg, device, shuffle_seed=None)
+    val_loader = validation_loader(val_set, tc, device)
     fold_started, resumed_at = time.perf_counter(), state.epoch
     if resumed_at and not state.finished:
         logger.info(f"fold {fold}: resuming after epoch {resumed_at} from {last_path}")
@@ -230,14 +216,14 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
         model.train()
         if tc.freeze_encoder_epochs:
             set_encoder_frozen(model, epoch <= tc.freeze_encoder_epochs)
-        train_set.set_epoch(epoch)
-        loader = _loader(train_set, cfg, device, shuffle_seed=tc.seed * 100_003 + fold * 1009 + epoch)
-        total, seen = 0.0, 0
-        for batch in progress(loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(loader)):
+        train_loader.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
+        # summed on the device, read once per epoch: reading a loss every step would make the CPU wait for the GPU
+        total, seen = torch.zeros((), dtype=torch.float64, device=device), 0
+        for batch in progress(train_loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(train_loader)):
             image, mask = _to_device(batch, device, tc.channels_last)
             loss = train_step(network, image, mask, loss_fn, optimizer, scaler, dtype, tc.grad_clip)
             scheduler.step()
-            total += float(loss) * len(image)
+            total += loss.double() * len(image)
             seen += len(image)
             raise_if_interrupted()
         metrics = validate(network, val_loader, loss_fn, device, dtype, tc.channels_last)
@@ -252,7 +238,7 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
                                    fold_dir / checkpoint.BEST)
         else:
             state.bad_epochs += 1
-        state.history.append({"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / seen,
+        state.history.append({"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": float(total) / seen,
                               **metrics, "seconds": time.perf_counter() - started})
         state.stopped_early = tc.patience is not None and state.bad_epochs >= tc.patience
         state.finished = state.stopped_early or epoch == tc.epochs
