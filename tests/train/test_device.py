@@ -169,3 +169,18 @@ def test_environment_names_the_gpu_used(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: f"GPU {torch.device(device).index}")
     assert environment(torch.device("cuda:1"))["cuda"] == "GPU 1"
     assert environment(torch.device("cpu"))["cuda"] is None
+
+
+def test_shipped_configs_leave_the_precision_to_the_device() -> None:
+    """bf16 forced on a T4 is emulated (slow) and was the default of every shipped config; only recipes
+    that fix the precision (the seeds' fp32, the CPU-sized demo) still do."""
+    from pathlib import Path
+
+    import busbench
+    from busbench.config import load_config
+
+    fixed = {"awesome_bus": "off", "cmunext": "off", "ccf_bdci_2021": "off", "demo": "bf16"}
+    configs = sorted((Path(busbench.__file__).parent / "configs").glob("*.yaml"))
+    assert len(configs) >= 10
+    for path in configs:
+        assert load_config(path).train.amp == fixed.get(path.stem, "auto"), path.name
