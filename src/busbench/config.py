@@ -178,7 +178,8 @@ class TrainConfig(_Section):
     grad_clip: float | None = Field(1.0, gt=0.0)
     channels_last: bool = False
     # torch.compile the network for training and validation (busbench.train.compile); on the 2-core
-    # CPU it slowed training. eval.compile does the same for test inference, where it helped.
+    # CPU it slowed training. eval.compile does the same for test inference, where it helped. Needs a
+    # C++ compiler on the CPU and a C compiler (Triton) on CUDA, checked before training starts.
     compile: bool = False
     # Split each batch over every visible GPU (nn.DataParallel), train.device first; fold jobs on
     # separate GPUs scale better. Each GPU computes batch-norm statistics over its share of the batch.
