@@ -25,7 +25,7 @@ from busbench.data.access import development_split
 from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.models import build_model
 from busbench.models.precision import autocast

@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from busbench.data.duplicates import DuplicateSettings
-from busbench.data.split import SplitSettings
+from busbench.data.duplicates.links import DuplicateSettings
+from busbench.data.split.split_file import SplitSettings
 from busbench.errors import BusbenchError
 
 
@@ -56,7 +56,7 @@ class SplitConfig(_Section):
     links_file: Path | None = None
     # Keep the reviewed duplicate pairs that busbench ships for BUSI and BUS-BRA together.
     reviewed_links: bool = True
-    # The near-duplicate detector's settings (busbench.data.duplicates.DuplicateSettings).
+    # The near-duplicate detector's settings (busbench.data.duplicates.links.DuplicateSettings).
     near_duplicate_distance: int = Field(DuplicateSettings.near_duplicate_distance, ge=0, le=64)
     near_duplicate_inliers: int = Field(DuplicateSettings.near_duplicate_inliers, ge=3)
     near_duplicate_spread: float = Field(DuplicateSettings.near_duplicate_spread, ge=0.0, le=1.0)

@@ -11,7 +11,7 @@ import torch
 from test_trainer import Interrupted, fold_inputs, tiny_config  # noqa: F401  (fold_inputs: a fixture)
 
 from busbench.train import checkpoint
-from busbench.train.trainer import train_fold
+from busbench.train.trainer import FoldJob, train_fold
 
 CPU = torch.device("cpu")
 
@@ -37,7 +37,7 @@ def test_resume_loads_last_pt_on_the_cpu(fold_inputs, tmp_path: Path,  # noqa: F
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_fold(cfg, development, cache, 1, tmp_path, CPU, stop)
+        train_fold(cfg, FoldJob(development, cache, 1, tmp_path), CPU, stop)
     real_load = torch.load
 
     def load_as_on_a_gpu(path: object, map_location: object = None, **kwargs: object) -> object:
@@ -45,7 +45,7 @@ def test_resume_loads_last_pt_on_the_cpu(fold_inputs, tmp_path: Path,  # noqa: F
                          else "meta", **kwargs)
 
     monkeypatch.setattr(checkpoint.torch, "load", load_as_on_a_gpu)
-    state = train_fold(cfg, development, cache, 1, tmp_path, CPU)
+    state = train_fold(cfg, FoldJob(development, cache, 1, tmp_path), CPU)
     assert state.finished and state.epoch == 2
 
 

@@ -30,6 +30,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.surface import boundary
+from busbench.layout import BEST, CONFIG_YAML, POSTPROCESSING_JSON, fold_folders, write_csv
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.device import inference_dtype
@@ -52,14 +53,14 @@ class TrainedRun:
 def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
     """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
+    config_path = run_dir / CONFIG_YAML
     if not config_path.is_file():
-        cells = sorted(p.parent for p in run_dir.rglob("config.yaml"))
+        cells = sorted(p.parent for p in run_dir.rglob(CONFIG_YAML))
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
                             "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
     config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
-    weights = sorted(run_dir.glob("fold-*/" + checkpoint.BEST))
+    weights = [fold / BEST for fold in fold_folders(run_dir) if (fold / BEST).is_file()]
     if not weights:
         raise BusbenchError(f"{run_dir}: no trained fold models (fold-*/best.pt); train them with `busbench run`")
     models = []
@@ -67,7 +68,7 @@ def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
         model = build_fold_model(config).to(device)
         model.load_state_dict(checkpoint.load(path)["model"])
         models.append(model.eval())
-    post_path = run_dir / "postprocessing.json"
+    post_path = run_dir / POSTPROCESSING_JSON
     post = PostProcessing()
     if post_path.is_file():
         post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"])
@@ -159,5 +160,5 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
         reasons = "; ".join(str(r["error"]) for r in records[:3])
         raise BusbenchError(f"--input: no image could be read ({reasons}); nothing was written to {out_dir}")
     table = pd.DataFrame(records).astype({column: "Int64" for column in INTEGER_COLUMNS})
-    table.to_csv(out_dir / PREDICTIONS_CSV, index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(table, out_dir / PREDICTIONS_CSV)
     return table

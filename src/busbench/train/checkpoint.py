@@ -7,7 +7,6 @@ optimiser, schedule, scaler, the trainer's counters and every random generator's
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,14 @@ from typing import Any
 import numpy as np
 import torch
 
-LAST = "last.pt"
-BEST = "best.pt"
+from busbench.layout import BEST as BEST
+from busbench.layout import LAST as LAST
+from busbench.layout import atomic_path
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def rng_state() -> dict[str, Any]:
