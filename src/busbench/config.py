@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -178,14 +178,24 @@ class TrainConfig(_Section):
     grad_clip: float | None = Field(1.0, gt=0.0)
     channels_last: bool = False
     # torch.compile the network for training and validation (busbench.train.compile); on the 2-core
-    # CPU it slowed training. eval.compile does the same for test inference, where it helped.
+    # CPU it slowed training. eval.compile does the same for test inference, where it helped. Needs a
+    # C++ compiler on the CPU and a C compiler (Triton) on CUDA, checked before training starts.
     compile: bool = False
-    # Split each batch over every visible GPU (nn.DataParallel); fold jobs on separate GPUs scale better.
+    # Split each batch over every visible GPU (nn.DataParallel), train.device first; fold jobs on
+    # separate GPUs scale better. Each GPU computes batch-norm statistics over its share of the batch.
     multi_gpu: bool = False
+    # Mixed precision (busbench.train.device): "auto" is bf16 on GPUs with native bf16, fp16 with a
+    # gradient scaler on older ones (T4, V100, RTX 20xx), full precision on the CPU; "bf16" forces bf16
+    # (2.0-2.4x faster training steps on the 2-core development CPU), "fp16" needs CUDA, "off" is fp32.
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
     seed: int = 0
     device: str = "auto"
-    workers: int = Field(0, ge=0)
+    # Data-loader processes that augment while the device computes; "auto": on CUDA the cores this
+    # process may use less one (at most 8), on the CPU 0. They persist across epochs and prefetch.
+    workers: Annotated[int, Field(ge=0)] | Literal["auto"] = "auto"
+    # Deterministic kernels (busbench.train.seeding); unset: on for the CPU, where runs then repeat bit
+    # for bit, off for CUDA (cuDNN benchmark mode), where some backward kernels are never deterministic.
+    deterministic: bool | None = None
     threads: int | None = Field(None, ge=1)
 
     @field_validator("select_metric", mode="before")

@@ -128,3 +128,14 @@ def test_eval_compile_compiles_the_fold_models_for_test_inference(tmp_path: Path
         monkeypatch.setattr(compile.torch, "compile", real_compile)
         monkeypatch.setattr(compile.shutil, "which", lambda _: None)
         compile_network(_tiny_network(), True, CPU, setting="eval.compile")
+
+
+def test_inductor_on_cuda_needs_a_c_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Triton builds a C launcher per kernel: without cc/gcc/clang a one-line error, not a traceback at step 1."""
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setattr(compile.shutil, "which", lambda _: None)
+    with pytest.raises(BusbenchError, match=r"train.compile=true needs a C compiler \(one of cc, gcc, clang"):
+        compile_network(_tiny_network(), True, torch.device("cuda"))
+    monkeypatch.setenv("CC", "/opt/gcc/bin/gcc")
+    compiled = compile_network(_tiny_network(), True, torch.device("cuda"))  # compiles lazily, at the first call
+    assert isinstance(compiled, torch._dynamo.eval_frame.OptimizedModule)

@@ -31,6 +31,8 @@ def predict(
     ] = [],  # noqa: B006
     no_tta: Annotated[bool, typer.Option("--no-tta", help="Plain predictions, no test-time augmentation.")] = False,
     device: DeviceOption = "auto",
+    amp: Annotated[Optional[str], typer.Option(help="auto, off, bf16 or fp16 (default: the run's train.amp; "
+                                                    "fp16 runs are predicted in fp32 on the CPU).")] = None,
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
     unknown = sorted(set(tta) - set(TTA_VIEWS))
@@ -42,7 +44,7 @@ def predict(
     views = [] if no_tta else (tta or None)
     for path in inputs.skipped:
         err_console.print(f"skipped: {path}: not an image file", markup=False, highlight=False)
-    table = predict_images(trained, inputs.images, out, torch_device, views, overlays)
+    table = predict_images(trained, inputs.images, out, torch_device, views, overlays, amp)
     failed = table[table["error"] != ""]
     for _, row in failed.iterrows():
         err_console.print(f"warning: {row['error']}", markup=False, highlight=False)

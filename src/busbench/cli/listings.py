@@ -15,7 +15,7 @@ from busbench.markdown import markdown_table
 from busbench.models import available_models, build_model, count_parameters, resolve_model
 from busbench.models.plugins import entry_point_names
 from busbench.models.profile import profile_models
-from busbench.train.device import resolve_device
+from busbench.train.device import autocast_dtype, resolve_device
 
 
 def models(
@@ -52,6 +52,8 @@ def profile(
     iterations: Annotated[int, typer.Option(help="Most timed iterations per throughput figure.")] = 10,
     seconds: Annotated[float, typer.Option(help="Most seconds per throughput figure, warm-up included.")] = 10.0,
     out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
+    amp: Annotated[str, typer.Option(help="Precision of the speed and memory figures: off (fp32), auto, bf16 "
+                                          "or fp16, as train.amp.")] = "off",
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 
@@ -60,8 +62,10 @@ def profile(
     under a minute on 2 CPU cores. A line is printed per measurement as it is taken.
     """
     names = model or sorted(available_models())
-    table = profile_models(names, size, batch, channels, resolve_device(device), iterations=iterations,
-                           seconds=seconds, report=lambda line: console.print(line, markup=False, highlight=False))
+    torch_device = resolve_device(device)
+    table = profile_models(names, size, batch, channels, torch_device, iterations=iterations, seconds=seconds,
+                           report=lambda line: console.print(line, markup=False, highlight=False),
+                           dtype=autocast_dtype(amp, torch_device, "--amp"))
     shown = table.round(3)
     print_frame(shown, f"Profile at {channels}x{size}x{size}", index=False)
     if out is not None:

@@ -33,7 +33,7 @@ from busbench.evaluate.surface import boundary
 from busbench.layout import BEST, CONFIG_YAML, POSTPROCESSING_JSON, fold_folders, write_csv
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.device import autocast_dtype
+from busbench.train.device import inference_dtype
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -66,7 +66,7 @@ def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
     models = []
     for path in weights:
         model = build_fold_model(config).to(device)
-        model.load_state_dict(checkpoint.load(path, device)["model"])
+        model.load_state_dict(checkpoint.load(path)["model"])
         models.append(model.eval())
     post_path = run_dir / POSTPROCESSING_JSON
     post = PostProcessing()
@@ -125,14 +125,17 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
 
 
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
-                   tta: list[str] | None = None, with_overlays: bool = False) -> pd.DataFrame:
+                   tta: list[str] | None = None, with_overlays: bool = False, amp: str | None = None) -> pd.DataFrame:
     """Predict every input; unreadable files get a row with the error instead of a mask.
+
+    ``amp`` (``--amp``) replaces the run's ``train.amp``; either way the precision suits ``device``
+    (a run trained in fp16 is predicted in fp32 on the CPU).
 
     When no input can be read, nothing is written and the error lists why.
     """
     cfg = run.config
     views = list(cfg.eval.tta) if tta is None else tta
-    dtype = autocast_dtype(cfg.train.amp, device)
+    dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
     records = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:

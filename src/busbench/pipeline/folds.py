@@ -67,7 +67,7 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
 def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
                     provenance: Provenance) -> nn.Module:
     """A fold's selected model, refused if it was trained on another split."""
-    saved = checkpoint.load(fold_dir / BEST, device)
+    saved = checkpoint.load(fold_dir / BEST)
     provenance.check(saved.get("provenance"), fold_dir / BEST, fold_fix(fold_dir))
     model = build_fold_model(cfg).to(device)
     model.load_state_dict(saved["model"])

@@ -41,7 +41,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     check_cell_artefacts(cell_dir, data)
     check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
                       cfg.split.settings().duplicates, str(data.split_path))
-    write_json({**environment(), "device": str(device), "split_file": data.split_path.name,
+    write_json({**environment(device), "device": str(device), "split_file": data.split_path.name,
                 "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
                 "test_set_sha256": data.test_set_sha256,
                 "model_origin": resolve_model(cfg.model.name).origin}, cell_dir / ENVIRONMENT_JSON)

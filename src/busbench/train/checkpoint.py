@@ -36,9 +36,15 @@ def restore_rng(state: dict[str, Any]) -> None:
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # One state per GPU visible when saved; a run resumed with fewer (CUDA_VISIBLE_DEVICES
+        # changed) restores those it has, as set_rng_state_all would fail on the missing ones.
+        for index, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
 
 
-def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+def load(path: Path) -> dict[str, Any]:
+    """A checkpoint with every tensor on the CPU: the RNG states must be CPU byte tensors
+    (``torch.set_rng_state`` refuses others), and ``load_state_dict`` moves weights and optimiser
+    state to wherever the model is."""
     # Our own files hold numpy RNG state and plain Python objects besides tensors.
-    return torch.load(path, map_location=device, weights_only=False)
+    return torch.load(path, map_location="cpu", weights_only=False)
