@@ -27,7 +27,8 @@ class AttentionGate(nn.Module):
         return skip * self.psi(torch.relu(self.w_gate(gate) + self.w_skip(skip)))
 
 
-@register_model("attention_unet", paper="Oktay et al., MIDL 2018", reference_params_m=34.87,
+@register_model("attention_unet", display_name="Attention U-Net",
+                paper="Oktay et al., MIDL 2018", reference_params_m=34.87,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 8})
 class AttentionUNet(nn.Module):

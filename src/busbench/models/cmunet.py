@@ -52,7 +52,8 @@ class MultiScaleAttentionGate(nn.Module):
         return x + x * self.vote(mixed)
 
 
-@register_model("cmunet", paper="Tang et al., ISBI 2023", reference_params_m=49.93,
+@register_model("cmunet", display_name="CMU-Net",
+                paper="Tang et al., ISBI 2023", reference_params_m=49.93,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 8, "mixer_layers": 1})
 class CMUNet(nn.Module):

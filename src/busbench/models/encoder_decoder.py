@@ -103,7 +103,10 @@ def _register(decoder: str, encoder: str) -> None:
 
     reference = {"unet_resnet34": (24.44, "segmentation_models_pytorch Unet('resnet34')")}.get(
         f"{decoder}_{encoder}", (None, ""))
-    register_model(f"{decoder}_{encoder}", paper=f"{papers[decoder]} on {encoder} ({encoder_paper})",
+    titles = {"unet": "U-Net", "linknet": "LinkNet"}
+    encoder_title = encoder.replace("resnet", "ResNet-").replace("efficientnet_b", "EfficientNet-B")
+    register_model(f"{decoder}_{encoder}", display_name=f"{titles[decoder]} ({encoder_title})",
+                   paper=f"{papers[decoder]} on {encoder} ({encoder_paper})",
                    reference_params_m=reference[0], reference_source=reference[1], min_size=32, size_multiple=32)(build)
 
 

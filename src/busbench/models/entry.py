@@ -7,6 +7,7 @@ without importing each other.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,15 @@ from torch import nn
 from busbench.errors import BusbenchError
 
 ModelBuilder = Callable[..., nn.Module]
+
+
+def default_display_name(name: str) -> str:
+    """A readable name for a model without a registered one: ``monai.UNet`` -> ``UNet (MONAI)``,
+    ``my_pkg.nets:build_net`` -> ``build_net`` (a plugin), a plugin entry point's name as it is."""
+    if name.startswith("monai."):
+        return f"{name.removeprefix('monai.')} (MONAI)"
+    last = re.split(r"[:./]", name)[-1] or name
+    return last
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,11 @@ class ModelEntry:
     test_kwargs: dict[str, object] = field(default_factory=dict)  # a small variant for fast tests
     origin: str = ""  # where code from outside busbench came from (module, distribution version or sha256)
     plugin: bool = False  # not tested by busbench: its output is checked by a forward pass before use
+    display_name: str = ""  # how tables and figures name it ("CMUNeXt-S"); empty: derived from ``name``
+
+    def title(self) -> str:
+        """The name a reader sees: the registered display name, else the registry name as written."""
+        return self.display_name or default_display_name(self.name)
 
     def accepts(self, size: int) -> bool:
         return size >= self.min_size and size % self.size_multiple == 0

@@ -127,7 +127,8 @@ def _up(conv: nn.Conv2d, x: Tensor) -> Tensor:
     return F.relu(F.interpolate(conv(x), scale_factor=2, mode="bilinear", align_corners=False))
 
 
-@register_model("medt", paper="Valanarasu et al., MICCAI 2021", reference_params_m=1.37,
+@register_model("medt", display_name="MedT",
+                paper="Valanarasu et al., MICCAI 2021", reference_params_m=1.37,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024), 256 px", min_size=128,
                 size_multiple=128, size_kwarg="img_size",
                 test_kwargs={"img_size": 128})

@@ -15,6 +15,7 @@ from typing import Any
 
 from torch import nn
 
+from busbench.models.entry import default_display_name
 from busbench.models.registry import OPTIONAL_MODELS, ModelBuilder, ModelEntry
 
 DEEPEST_LEVELS = 5  # DynUNet: at most 5 halvings, as nnU-Net's 2-D configurations
@@ -100,7 +101,8 @@ def register_monai_networks() -> None:
         if name in NEED_EINOPS and importlib.util.find_spec("einops") is None:
             continue
         OPTIONAL_MODELS[name] = ModelEntry(name, builder, paper, min_size=min_size, size_multiple=multiple,
-                                           size_kwarg=size_kwarg, test_kwargs=test_kwargs, origin=origin)
+                                           size_kwarg=size_kwarg, test_kwargs=test_kwargs, origin=origin,
+                                           display_name=default_display_name(name))
 
 
 register_monai_networks()

@@ -80,7 +80,8 @@ class Stage(nn.Sequential):
         super().__init__(ConvNormAct(in_channels, out_channels, stride), ConvNormAct(out_channels, out_channels))
 
 
-@register_model("nnunet_2d", paper="Isensee et al., Nature Methods 2021; nnU-Net Revisited, MICCAI 2024",
+@register_model("nnunet_2d", display_name="nnU-Net 2-D",
+                paper="Isensee et al., Nature Methods 2021; nnU-Net Revisited, MICCAI 2024",
                 min_size=64, size_multiple=16, size_kwarg="img_size",
                 test_kwargs={"img_size": 64, "base_features": 4, "max_features": 16, "deep_supervision": False})
 class NNUNet2D(nn.Module):

@@ -118,7 +118,8 @@ def load_plugin(name: str, setting: str = "model.name") -> ModelEntry | None:
     return ModelEntry(name, builder, paper="your own model (plugin)",
                       min_size=_declared_size(builder, "min_size", name, setting),
                       size_multiple=_declared_size(builder, "size_multiple", name, setting),
-                      origin=_origin(target, module, distribution), plugin=True)
+                      origin=_origin(target, module, distribution), plugin=True,
+                      display_name=str(getattr(builder, "display_name", "")))
 
 
 @cache

@@ -30,14 +30,16 @@ class UnknownModelError(BusbenchError):
 
 def register_model(name: str, paper: str, reference_params_m: float | None = None, reference_source: str = "",
                    min_size: int = 32, size_multiple: int = 32, size_kwarg: str | None = None,
-                   test_kwargs: dict[str, object] | None = None) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Decorator adding a model class or builder function to the registry."""
+                   test_kwargs: dict[str, object] | None = None,
+                   display_name: str = "") -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator adding a model class or builder function to the registry; ``display_name`` is how
+    tables and figures name it (as its paper writes it: "CMUNeXt-S")."""
 
     def add(builder: ModelBuilder) -> ModelBuilder:
         if name in MODELS:
             raise ValueError(f"model {name!r} is registered twice")
         MODELS[name] = ModelEntry(name, builder, paper, reference_params_m, reference_source, min_size,
-                                  size_multiple, size_kwarg, dict(test_kwargs or {}))
+                                  size_multiple, size_kwarg, dict(test_kwargs or {}), display_name=display_name)
         return builder
 
     return add

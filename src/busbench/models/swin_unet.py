@@ -135,7 +135,8 @@ class PatchExpand(nn.Module):
         return self.norm(x.reshape(b, h * s, w * s, self.out_dim))
 
 
-@register_model("swin_unet", paper="Cao et al., ECCV Workshops 2022 (Swin-T)", reference_params_m=27.14,
+@register_model("swin_unet", display_name="Swin-Unet",
+                paper="Cao et al., ECCV Workshops 2022 (Swin-T)", reference_params_m=27.14,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32, size_multiple=32,
                 test_kwargs={"embed_dim": 12, "heads": (1, 1, 2, 2)})
 class SwinUnet(nn.Module):

@@ -104,7 +104,8 @@ class CupBlock(nn.Module):
         return self.convs(x if skip is None else torch.cat([x, skip], dim=1))
 
 
-@register_model("transunet", paper="Chen et al., arXiv:2102.04306 (2021), R50-ViT-B/16", reference_params_m=105.32,
+@register_model("transunet", display_name="TransUNet",
+                paper="Chen et al., arXiv:2102.04306 (2021), R50-ViT-B/16", reference_params_m=105.32,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024), 256 px", min_size=32,
                 size_multiple=16,
                 test_kwargs={"hidden": 48, "layers": 1, "heads": 2, "mlp_dim": 96, "units": (1, 1, 1)})

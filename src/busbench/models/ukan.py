@@ -48,7 +48,8 @@ class DecoderConv(nn.Sequential):
                          nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
-@register_model("ukan", paper="Li et al., AAAI 2025", reference_params_m=6.36,
+@register_model("ukan", display_name="U-KAN",
+                paper="Li et al., AAAI 2025", reference_params_m=6.36,
                 reference_source="official code, embed dims 128/160/256, counted layer by layer", min_size=32,
                 size_multiple=32,
                 test_kwargs={"embed_dims": (32, 40, 64)})

@@ -16,7 +16,8 @@ from busbench.models.blocks import DoubleConv, UNetEncoder, UpConv
 from busbench.models.registry import register_model
 
 
-@register_model("unet", paper="Ronneberger et al., MICCAI 2015", reference_params_m=34.53,
+@register_model("unet", display_name="U-Net",
+                paper="Ronneberger et al., MICCAI 2015", reference_params_m=34.53,
                 reference_source="CMUNeXt (Tang et al., ISBI 2024), Table 1", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 8})
 class UNet(nn.Module):

@@ -17,7 +17,8 @@ from busbench.models.blocks import ConvBNReLU, UNetEncoder
 from busbench.models.registry import register_model
 
 
-@register_model("unet3plus", paper="Huang et al., ICASSP 2020", reference_params_m=26.97,
+@register_model("unet3plus", display_name="U-Net 3+",
+                paper="Huang et al., ICASSP 2020", reference_params_m=26.97,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=8,
                 test_kwargs={"base_channels": 8})
 class UNet3Plus(nn.Module):

@@ -17,7 +17,8 @@ from busbench.models.blocks import DoubleConv
 from busbench.models.registry import register_model
 
 
-@register_model("unet_plus_plus", paper="Zhou et al., DLMIA 2018", reference_params_m=9.04,
+@register_model("unet_plus_plus", display_name="U-Net++",
+                paper="Zhou et al., DLMIA 2018", reference_params_m=9.04,
                 reference_source="Zhou et al. 2018, Table 1 (UNet++)", min_size=16, size_multiple=16,
                 test_kwargs={"base_channels": 4})
 class UNetPlusPlus(nn.Module):

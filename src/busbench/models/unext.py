@@ -73,7 +73,8 @@ class TokenizedStage(nn.Module):
         return layer_norm_2d(self.norm, self.block(layer_norm_2d(self.embed_norm, self.embed(x))))
 
 
-@register_model("unext", paper="Valanarasu & Patel, MICCAI 2022", reference_params_m=1.47,
+@register_model("unext", display_name="UNeXt",
+                paper="Valanarasu & Patel, MICCAI 2022", reference_params_m=1.47,
                 reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32, size_multiple=32)
 class UNeXt(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, widths: tuple[int, int, int] = (16, 32, 128),

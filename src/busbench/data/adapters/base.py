@@ -57,6 +57,7 @@ class DatasetAdapter:
     """Lists the cases of one dataset layout. Subclasses set ``name`` and ``Options``."""
 
     name: ClassVar[str]
+    display_name: ClassVar[str]  # how tables and titles name the dataset ("BUS-BRA")
     citation: ClassVar[str] = ""
     Options: ClassVar[type[AdapterOptions]] = AdapterOptions
     # What to check when no case could be read, for the error that says so.
@@ -84,13 +85,13 @@ class DatasetAdapter:
 ADAPTERS: dict[str, type[DatasetAdapter]] = {}
 
 
-def register_adapter(name: str) -> Callable[[type[DatasetAdapter]], type[DatasetAdapter]]:
-    """Class decorator adding an adapter to the registry under ``name``."""
+def register_adapter(name: str, display_name: str) -> Callable[[type[DatasetAdapter]], type[DatasetAdapter]]:
+    """Class decorator adding an adapter to the registry under ``name``, shown as ``display_name``."""
 
     def add(cls: type[DatasetAdapter]) -> type[DatasetAdapter]:
         if name in ADAPTERS:
             raise ValueError(f"dataset adapter {name!r} is registered twice")
-        cls.name = name
+        cls.name, cls.display_name = name, display_name
         ADAPTERS[name] = cls
         return cls
 

@@ -19,7 +19,7 @@ FOLDER = "BUS_UC"
 CLASSES = ("Benign", "Malignant")
 
 
-@register_adapter("bus_uc")
+@register_adapter("bus_uc", "BUS-UC")
 class BusUcAdapter(DatasetAdapter):
     citation = "Iqbal A., Sharif M., Mendeley Data (2023), doi:10.17632/3ksd7w7jkx.1"
 

@@ -40,7 +40,7 @@ def _read_info(path: Path) -> pd.DataFrame:
     return frame.set_index("Image")
 
 
-@register_adapter("bus_uclm")
+@register_adapter("bus_uclm", "BUS-UCLM")
 class BusUclmAdapter(DatasetAdapter):
     citation = "Vallez N. et al., Scientific Data 12 (2025)"
 

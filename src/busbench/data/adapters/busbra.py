@@ -29,7 +29,7 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
                                  "it ships with the dataset, restore it").set_index("ID")
 
 
-@register_adapter("busbra")
+@register_adapter("busbra", "BUS-BRA")
 class BusBraAdapter(DatasetAdapter):
     citation = "Gómez-Flores W. et al., Medical Physics 51 (2024)"
 

@@ -26,7 +26,7 @@ class BusiOptions(AdapterOptions):
     allow_mask_gaps: bool = False
 
 
-@register_adapter("busi")
+@register_adapter("busi", "BUSI")
 class BusiAdapter(DatasetAdapter):
     citation = "Al-Dhabyani W. et al., Data in Brief 28 (2020) 104863"
     Options = BusiOptions

@@ -172,7 +172,7 @@ def read_pairs_csv(root: Path, name: str, log: ProblemLog) -> list[CaseSource]:
     return sources
 
 
-@register_adapter("folder")
+@register_adapter("folder", "Folder")
 class FolderAdapter(DatasetAdapter):
     Options = FolderOptions
     layout_hint = ("check the pairing options (image=/mask= templates, image_regex=/mask_regex=, "

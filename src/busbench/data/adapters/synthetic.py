@@ -29,7 +29,7 @@ class SyntheticOptions(AdapterOptions):
     near_duplicate_rate: float = Field(0.03, ge=0.0, le=0.5)
 
 
-@register_adapter("synthetic")
+@register_adapter("synthetic", "Synthetic")
 class SyntheticAdapter(DatasetAdapter):
     Options = SyntheticOptions
     citation = "busbench synthetic BUS generator"

@@ -43,7 +43,7 @@ def _read_labels(path: Path) -> dict[str, str]:
     return {_name_key(n): t for n, t in zip(frame["Image"], frame["Type"]) if str(n).strip() not in ("", "nan")}
 
 
-@register_adapter("udiat")
+@register_adapter("udiat", "UDIAT")
 class UdiatAdapter(DatasetAdapter):
     citation = "Yap M. H. et al., IEEE JBHI 22(4) (2018) 1218-1226"
 
