@@ -23,14 +23,18 @@ def _empty_case(label: str, dice: float) -> str:
 
 def write_run(root: Path, dataset: str, model: str, dice: dict[int, list[float]], labels: list[str],
               experiment: str = "exp", test_set: str | None = None, groups: list[int] | None = None,
-              split_seed: int = 42, case_ids: list[str] | None = None, **extra: object) -> Path:
+              split_seed: int = 42, case_ids: list[str] | None = None, settings: tuple[str, ...] = (),
+              **extra: object) -> Path:
     """A finished run with the given per-image Dice per fold (other metrics derived from it).
 
     ``test_set``: the test_set_sha256 its environment.json records (none written without it);
-    ``groups``: the per-image ``group`` column (left out without it).
+    ``groups``: the per-image ``group`` column (left out without it); ``settings``: config overrides
+    (``model.name=cmunext_s``); without a model.label among them the folder name is the label.
     """
     cfg = load_config(None, [f"name={experiment}", f"output_dir={root}", "model.name=unext", "input.size=64",
-                             f"data.options.seed={abs(hash(dataset)) % 1000}", f"split.seed={split_seed}"])
+                             f"data.options.seed={abs(hash(dataset)) % 1000}", f"split.seed={split_seed}",
+                             *([] if any(s.startswith("model.label=") for s in settings) else [f"model.label={model}"]),
+                             *settings])
     cell = root / experiment / dataset / model
     cell.mkdir(parents=True, exist_ok=True)
     (cell / "config.yaml").write_text(cfg.to_yaml())
@@ -49,7 +53,8 @@ def write_run(root: Path, dataset: str, model: str, dice: dict[int, list[float]]
         (cell / f"fold-{fold}").mkdir(exist_ok=True)
         frame.to_csv(cell / f"fold-{fold}" / "test_metrics.csv", index=False)
         pd.DataFrame({"epoch": [1, 2], "lr": [0.1, 0.1], "train_loss": [0.9, 0.5], "val_loss": [0.8, 0.6],
-                      "val_dice": [0.4, 0.6], "val_iou": [0.3, 0.5], "seconds": [1, 1]}).to_csv(
+                      "val_dice": [0.4, 0.6], "val_iou": [0.3, 0.5], "val_lesion_dice": [0.5, 0.45],
+                      "seconds": [1, 1]}).to_csv(
             cell / f"fold-{fold}" / "log.csv", index=False)
     for name, frame in extra.items():
         frame.to_csv(cell / name, index=False)

@@ -23,24 +23,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from busbench.data.io import read_image, read_mask
-from busbench.data.manifest import load_manifest
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
-from busbench.evaluate.predict import load_run as load_trained_run
-from busbench.evaluate.predict import predict_image
-from busbench.layout import cell_data_folder, write_csv, write_text
+from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
-from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
+from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin, row_cost
 from busbench.report.contents import Report
-from busbench.report.html import write_html
+from busbench.report.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
+from busbench.report.html import readable_header, write_html
+from busbench.report.qualitative import qualitative_figure
+from busbench.report.setup import dataset_setup, model_setup, software_setup
 from busbench.report.statistics import (
     average_ranks,
     bootstrap_ci,
@@ -50,10 +48,21 @@ from busbench.report.statistics import (
     p_value_matrix,
     paired_comparisons,
 )
-from busbench.report.tables import to_latex, to_markdown
+from busbench.report.tables import (
+    ROW_NAMES,
+    accuracy_numbers,
+    cost_notes,
+    cost_numbers,
+    cost_table,
+    display_table,
+    latex_escape,
+    notes,
+    to_latex,
+    to_markdown,
+)
+from busbench.train.trainer import SELECTED_VALUE
 
 REPORTED = ("dice", "iou", "hd95", "precision", "recall")
-MAX_QUALITATIVE_MODELS = 6
 
 
 @dataclass(frozen=True)
@@ -97,8 +106,8 @@ def image_scores(per_image: pd.DataFrame, metric: str) -> pd.Series:
 def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.DataFrame,
          units: IndependentUnits) -> dict[str, object]:
     summary = mean_std(fold_summaries(per_image))
-    name = run.model if variant == FOLD_MODELS else f"{run.model} ({variant})"
-    row: dict[str, object] = {"dataset": run.dataset, "model": name, "variant": variant}
+    row: dict[str, object] = {"dataset": run.dataset_title, "model": run.title, "variant": variant,
+                              "row": ROW_NAMES.get(variant, variant)}
     for metric in REPORTED:
         row[f"{metric}_mean"] = summary[f"{metric}_mean"]
         # one fold model (an outside method's one prediction set) has no spread to show
@@ -107,7 +116,11 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
         scores = image_scores(per_image, metric).dropna()  # HD95 of dropped false alarms: NaN
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
             scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
-    row.update(model_cost(run.config, profiles) if run.config else NO_COST)
+    if run.config is None:
+        row.update(NO_COST, networks=None, views=None, forward_passes=None)
+    else:  # a fold model runs alone; an ensemble runs every fold model; each on every test-time view
+        networks = 1 if variant == FOLD_MODELS else run.per_image["fold"].nunique()
+        row.update(row_cost(model_cost(run.config, profiles), networks, 1 + len(run.config.eval.tta)))
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()
@@ -134,7 +147,7 @@ def normal_and_lesion(tables: list[RunTable]) -> pd.DataFrame:
             lesion = run.per_image[run.per_image["label"] != "normal"]
             fpr = normal.groupby("fold")["empty_case"].apply(lambda s: float((s == FALSE_ALARM).mean()))
             dice = lesion.groupby("fold")["dice"].mean()
-            rows.append({"dataset": run.dataset, "test_set": table.key, "model": run.model,
+            rows.append({"dataset": table.title, "model": run.title,
                          "normal_images": normal["case_id"].nunique(),
                          "false_positive_rate_mean": fpr.mean() if len(fpr) else np.nan,
                          "false_positive_rate_std": fpr.std(ddof=1) if len(fpr) > 1 else np.nan,
@@ -145,14 +158,16 @@ def normal_and_lesion(tables: list[RunTable]) -> pd.DataFrame:
 
 def cross_dataset_matrix(tables: list[RunTable]) -> pd.DataFrame | None:
     """Mean Dice of fold models trained on one dataset's table (rows) and tested on another (columns)."""
+    titles = {table.runs[0].dataset: table.title for table in tables}
     rows = []
     for table in tables:
         for run in table.runs:
-            rows.append({"model": run.model, "trained_on": table.key, "tested_on": table.key,
+            rows.append({"model": run.title, "trained_on": table.title, "tested_on": table.title,
                          "dice": run.per_image.groupby("fold")["dice"].mean().mean()})
             if run.cross is not None:
                 for tested_on, scores in run.cross.groupby("test_dataset"):
-                    rows.append({"model": run.model, "trained_on": table.key, "tested_on": tested_on,
+                    rows.append({"model": run.title, "trained_on": table.title,
+                                 "tested_on": titles.get(str(tested_on), tested_on),
                                  "dice": scores.groupby("fold")["dice"].mean().mean()})
     frame = pd.DataFrame(rows)
     if frame["tested_on"].nunique() < 2 or not any(r.cross is not None for t in tables for r in t.runs):
@@ -171,91 +186,118 @@ def ranked_tables(tables: list[RunTable]) -> list[RunTable]:
     return list(chosen.values())
 
 
-def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Path | None:
-    """Best, median and worst lesion image of the test set (by the median Dice over models; normal
-    images would all be trivially "best"), with each model's prediction."""
-    data_dir = cell_data_folder(runs[0].path)
-    if not (data_dir / "manifest.csv").is_file():
-        return None
-    manifest = load_manifest(data_dir)
-    rows_by_id = manifest.frame.set_index("case_id", drop=False)
-    lesion_ids = set(runs[0].per_image.loc[runs[0].per_image["label"] != "normal", "case_id"])
-    median = scores.loc[[c for c in scores.index if c in lesion_ids] or list(scores.index)].median(axis=1).sort_values()
-    picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
-    device = torch.device("cpu")
-    shown = runs[:MAX_QUALITATIVE_MODELS]
-    trained = {run.model: load_trained_run(run.path, device) for run in shown if run.config is not None}
-    grid = []
-    for title, case_id in picks.items():
-        row = rows_by_id.loc[case_id]
-        truth = manifest.lesion(row)
-        grey = read_image(manifest.image_file(row))
-        if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown
-            return None
-        predictions = {name: predict_image(run, read_image(manifest.image_file(row), run.config.input.channels),
-                                           device, list(run.config.eval.tta))[1] for name, run in trained.items()}
-        predictions.update({run.model: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
-                            for run in shown if run.config is None})
-        grid.append((f"{title}: {case_id}", grey, truth, predictions))
-    return plots.qualitative_grid(grid, out)
-
-
 def _write(frame: pd.DataFrame, path: Path) -> None:
     """``path``.csv and ``path``.md; a named index (model names, ...) is written as columns, and a
-    missing value (a test that could not be made) as "n/a" in the Markdown."""
+    missing value (a test that could not be made) as "n/a" in the Markdown, under readable headers."""
     path.parent.mkdir(parents=True, exist_ok=True)
     named = frame.index.names != [None]
     shown = frame.reset_index() if named else frame
     write_csv(shown, path.with_suffix(".csv"))
     rounded = shown.round(4)
-    write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")), path.with_suffix(".md"))
+    readable = rounded.astype(object).where(rounded.notna(), "n/a").rename(columns=readable_header)
+    write_text(markdown_table(readable), path.with_suffix(".md"))
+
+
+def _publish(shown: pd.DataFrame, numbers: pd.DataFrame, caption: str, note: str, path: Path,
+             below: dict[str, str] | None = None) -> None:
+    """One publication table as ``path``.csv (its numbers), .md and .tex (its strings and notes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(numbers, path.with_suffix(".csv"))
+    write_text(f"{caption}\n\n" + to_markdown(shown.replace({"\x00B": "**", "\x00E": "**"}, regex=True), note),
+               path.with_suffix(".md"))
+    write_text(to_latex(shown, caption, note, path.name, below), path.with_suffix(".tex"))
+
+
+def _report_tables(report: Report, table: RunTable, frame: pd.DataFrame, units: IndependentUnits) -> None:
+    """The accuracy, cost and false-alarm tables of one test set (CSV, Markdown, LaTeX)."""
+    folder, title = report.out / "tables", table.title
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(frame, folder / f"{table.key}.csv")  # every number of both tables
+    bold = ("\x00B", "\x00E")
+    _publish(display_table(frame, bold), accuracy_numbers(frame),
+             f"Segmentation accuracy on {title}: held-out test set", notes(frame), folder / f"{table.key}_accuracy",
+             below={"Dice 95 % CI": "Dice", "HD95 95 % CI": "HD95 (px)"})
+    _publish(cost_table(frame, bold), cost_numbers(frame), f"Cost per test image on {title}", cost_notes(frame),
+             folder / f"{table.key}_cost")
+    alarms = false_alarms(table.runs, units.clusters)
+    report.false_alarms[table.key] = alarms
+    _publish(false_alarm_display(alarms), alarms, f"False alarms on {title}: normal test images with any "
+             "predicted lesion", FALSE_ALARM_NOTE + f" CI: {units.description()}.",
+             folder / f"{table.key}_false_alarms")
+
+
+def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores: pd.DataFrame,
+                    qualitative: bool) -> None:
+    key, plots_dir = table.key, report.out / "plots"
+    figures = [plots.forest_plot(frame, f"Dice on {table.title}", plots_dir / f"{key}_dice_forest"),
+               plots.dice_boxplot(scores, table.title, plots_dir / f"{key}_dice_boxplot"),
+               plots.accuracy_vs_cost(frame, f"Dice against cost on {table.title}", plots_dir / f"{key}_dice_vs_cost")]
+    if qualitative:
+        grid = qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative")
+        figures += [grid] if grid is not None else []
+    for run in table.runs:
+        if run.logs and run.config is not None:
+            selected = SELECTED_VALUE.get(run.config.train.select_metric, "val_loss")
+            figures.append(plots.training_curves(run.logs, selected, f"{run.title} on {table.title}",
+                                                 plots_dir / f"{key}_{run.model}_training"))
+    report.figures[key] = figures
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
-    """One test set's table, paired tests and figures."""
+    """One test set's tables, paired tests and figures."""
     key, units = table.key, independent_units(table.runs)
     frame = dataset_table(table.runs, profiles, units)
     report.tables[key], report.titles[key] = frame, table.title
-    (report.out / "tables").mkdir(parents=True, exist_ok=True)
-    write_csv(frame, report.out / "tables" / f"{key}.csv")
-    write_text(f"{table.title}\n\n" + to_markdown(frame), report.out / "tables" / f"{key}.md")
-    write_text(to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"),
-               report.out / "tables" / f"{key}.tex")
-    scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
+    _report_tables(report, table, frame, units)
+    scores = pd.DataFrame({run.title: image_scores(run.per_image, "dice") for run in table.runs})
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
     report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))
     _write(comparisons, report.out / "statistics" / f"{key}_comparisons")
     _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values")
-    figures = [plots.dice_boxplot(scores, table.title, report.out / "plots" / f"{key}_dice_boxplot"),
-               plots.accuracy_vs_cost(frame[frame["variant"] == FOLD_MODELS], table.title,
-                                      report.out / "plots" / f"{key}_dice_vs_cost")]
-    if qualitative:
-        grid = _qualitative(table.runs, scores, report.out / "plots" / f"{key}_qualitative")
-        figures += [grid] if grid is not None else []
-    figures += [plots.training_curves(run.logs, f"{run.model} on {table.title}",
-                                      report.out / "plots" / f"{key}_{run.model}_training")
-                for run in table.runs if run.logs]
-    report.figures[key] = figures
+    _report_figures(report, table, frame, scores, qualitative)
 
 
 def _report_ranks(report: Report, tables: list[RunTable]) -> None:
     """Average ranks, Friedman's test and the CD diagram over datasets: only with two or more
-    datasets and two or more models scored on all of them."""
+    datasets and two or more models scored on all of them; otherwise ``ranks_note`` says what is missing."""
     chosen = ranked_tables(tables)
-    fold_models = {t.runs[0].dataset: report.tables[t.key].query("variant == @FOLD_MODELS") for t in chosen}
+    fold_models = {t.runs[0].dataset_title: report.tables[t.key].query("variant == @FOLD_MODELS") for t in chosen}
     dice = pd.DataFrame({dataset: table.set_index("model")["dice_mean"] for dataset, table in fold_models.items()}).T
     common = dice.dropna(axis=1)
-    if common.shape[0] < 2 or common.shape[1] < 2:
+    if common.shape[0] < 2:
+        report.ranks_note = (f"No average ranks across datasets: they need two or more datasets, and these runs "
+                             f"hold {common.shape[0]} ({', '.join(map(str, dice.index))}).")
+        return
+    if common.shape[1] < 2:
+        report.ranks_note = ("No average ranks across datasets: they need two or more models run on every dataset, "
+                             f"and {common.shape[1]} was.")
         return
     report.ranked_tables = [t.key for t in chosen]
     report.ranks = average_ranks(common)
     report.cd = critical_difference(common.shape[1], common.shape[0])
     report.friedman = friedman_test(common)
     _write(report.ranks.rename("average_rank").to_frame(), report.out / "statistics" / "average_ranks")
-    _write(pd.DataFrame([{**report.friedman, "tables": ", ".join(report.ranked_tables)}]),
+    _write(pd.DataFrame([{**report.friedman, "tables": ", ".join(t.title for t in chosen)}]),
            report.out / "statistics" / "friedman")
     report.figures["ranks"] = [plots.critical_difference_diagram(report.ranks, report.cd, common.shape[0],
                                                                  report.out / "plots" / "critical_difference")]
+
+
+def _report_setup(report: Report, tables: list[RunTable]) -> None:
+    """The setup section (and legend of keys and checksums) as setup.md and setup.tex."""
+    report.setup = {"Datasets and splits": dataset_setup(tables), "Models and training": model_setup(tables),
+                    "Software and machine": software_setup(report.runs)}
+    markdown, latex = ["# Setup\n"], []
+    for heading, frame in report.setup.items():
+        markdown += [f"## {heading}\n", markdown_table(frame.fillna("–"))]
+        latex += [f"\\subsection*{{{latex_escape(heading)}}}", "\\begin{small}", "\\begin{description}"]
+        for _, row in frame.fillna("–").iterrows():  # one item per row: wide records do not fit a tabular
+            first, *rest = [f"{latex_escape(str(c))}: {latex_escape(str(v))}" for c, v in row.items()]
+            latex.append(f"\\item[{first.split(': ', 1)[1]}] " + "; ".join(rest) + ".")
+        latex += ["\\end{description}", "\\end{small}", ""]
+    report.out.mkdir(parents=True, exist_ok=True)
+    write_text("\n".join(markdown), report.out / "setup.md")
+    write_text("\n".join(latex), report.out / "setup.tex")
 
 
 def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Report:
@@ -263,6 +305,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report = Report(Path(out), runs, skipped)
     profiles = find_profiles(results_dir)
     tables = tables_by_test_set(runs)
+    _report_setup(report, tables)
     for table in progress(tables, "Reporting", total=len(tables)):
         _report_table(report, table, profiles, qualitative)
     report.normal = normal_and_lesion(tables)

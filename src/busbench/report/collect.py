@@ -35,6 +35,7 @@ from busbench.layout import (
     fold_folders,
     fold_number,
 )
+from busbench.report.names import dataset_title, model_title, unique_titles
 
 
 @dataclass
@@ -54,6 +55,8 @@ class RunResults:
     logs: dict[int, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what every table says of the row (marked †)
     split_settings: dict[str, object] = field(default_factory=dict)  # test_size, seed, official, ...
+    title: str = ""  # the model as tables and figures name it ("U-Net (width 8)"); unique within its table
+    dataset_title: str = ""  # "BUS-BRA"
 
 
 @dataclass
@@ -61,7 +64,7 @@ class RunTable:
     """Runs of one dataset scored on one test set: one table and its statistics."""
 
     key: str  # file name: the dataset, or ``<dataset>-<test set>`` when the dataset has several
-    title: str  # e.g. "busi — test set 3f2a9c1b (seed 42, 20 %)"
+    title: str  # e.g. "BUSI, seed 42, 20 % test split"; the key and test-set checksum are in the legend
     runs: list[RunResults]
 
 
@@ -92,7 +95,8 @@ def load_run(path: Path) -> RunResults | str:
     logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
-                      *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump())
+                      *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump(),
+                      model_title(config.model), dataset_title(config.data))
 
 
 def load_scored_run(path: Path) -> RunResults:
@@ -101,7 +105,7 @@ def load_scored_run(path: Path) -> RunResults:
     per_image = _read(path / TEST_METRICS_CSV)
     return RunResults(path, None, path.parent.name, path.name, per_image, None, None,
                       *test_set_identity(path, per_image), notes=list(record["notes"]),
-                      split_settings=dict(record["split_settings"]))
+                      split_settings=dict(record["split_settings"]), title=path.name, dataset_title=path.parent.name)
 
 
 def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
@@ -120,12 +124,12 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
     return runs, skipped
 
 
-def _split_description(run: RunResults) -> str:
+def split_description(run: RunResults) -> str:
     split = run.split_settings
     if split["official"]:
-        return f"official fold {split['official_test_fold']}"
+        return f"official test fold {split['official_test_fold']}"
     leaky = ", image-level split (leaky)" if split.get("protocol") == "image_level" else ""
-    return f"seed {split['seed']}, {float(split['test_size']) * 100:g} %{leaky}"  # type: ignore[arg-type]
+    return f"split seed {split['seed']}, {float(split['test_size']) * 100:g} % test{leaky}"  # type: ignore[arg-type]
 
 
 def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
@@ -134,6 +138,7 @@ def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
     for run in runs:
         grouped.setdefault((run.dataset, run.test_set), []).append(run)
     per_dataset = pd.Series([dataset for dataset, _ in grouped]).value_counts()
+    dataset_titles = unique_titles({runs[0].dataset: runs[0].dataset_title for runs in grouped.values()})
     tables = []
     for (dataset, test_set), members in sorted(grouped.items()):
         seen: dict[str, Path] = {}
@@ -142,8 +147,12 @@ def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
                 raise BusbenchError(f"{seen[run.model]} and {run.path}: two runs of model {run.model!r} on one test "
                                     f"set of {dataset}; report them from separate results folders, or rename one")
             seen[run.model] = run.path
-        source = "" if members[0].test_set_source == "environment.json" else ", from case ids"
-        title = f"{dataset} — test set {test_set[:8]} ({_split_description(members[0])}{source})"
-        key = dataset if per_dataset[dataset] == 1 else f"{dataset}-{test_set[:8]}"
-        tables.append(RunTable(key, title, members))
+        for run, title in zip(members, unique_titles({run.model: run.title for run in members}).values()):
+            run.title = title
+        key = f"{dataset}-{test_set[:8]}" if per_dataset[dataset] > 1 else dataset
+        tables.append(RunTable(key, f"{dataset_titles[dataset]}, {split_description(members[0])}", members))
+    titles = [table.title for table in tables]
+    for table in tables:  # two test sets of one split description (other manifests): numbered, checksums in the legend
+        alike = [t.key for t, title in zip(tables, titles) if title == table.title]
+        table.title += f" (test set {alike.index(table.key) + 1})" if len(alike) > 1 else ""
     return tables

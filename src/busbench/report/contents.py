@@ -20,13 +20,16 @@ class Report:
     runs: list[RunResults]
     skipped: list[str]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)  # "busi — test set 3f2a9c1b (seed 42, 20 %)"
+    titles: dict[str, str] = field(default_factory=dict)  # "BUSI, split seed 42, 20 % test"
+    setup: dict[str, pd.DataFrame] = field(default_factory=dict)  # heading -> setup table (and legend of keys)
     comparisons: dict[str, pd.DataFrame] = field(default_factory=dict)
     p_values: dict[str, pd.DataFrame] = field(default_factory=dict)
+    false_alarms: dict[str, pd.DataFrame] = field(default_factory=dict)  # per table: share of normal images flagged
     normal: pd.DataFrame | None = None
     ranks: pd.Series | None = None
     cd: float | None = None
     friedman: dict[str, float] | None = None  # friedman_test over the ranked datasets
     ranked_tables: list[str] = field(default_factory=list)  # the table of each dataset the ranks use
+    ranks_note: str = ""  # why there are no ranks, when there are none
     cross: pd.DataFrame | None = None
     figures: dict[str, list[Path]] = field(default_factory=dict)

@@ -11,7 +11,8 @@ import pandas as pd
 
 from busbench.layout import write_text
 from busbench.report.contents import Report
-from busbench.report.tables import display_table
+from busbench.report.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
+from busbench.report.tables import cost_notes, cost_table, display_table
 from busbench.report.tables import notes as table_notes
 
 STYLE = """
@@ -64,10 +65,63 @@ def html_figure(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
+def _setup_section(report: Report) -> list[str]:
+    parts = ["<h2>Setup</h2><p class='note'>From the run folders (config.yaml, environment.json, log.csv, "
+             "postprocessing.json, the split file). The keys and checksums here are the legend of the run "
+             "folders; tables and figures name models and datasets as their papers do.</p>"]
+    for heading, frame in report.setup.items():
+        parts += [f"<h3>{html.escape(heading)}</h3>", html_table(frame.fillna("–"), readable=False)]
+    return parts
+
+
+def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
+    parts = [f"<h2>{html.escape(report.titles.get(key, key))}</h2>", "<h3>Accuracy</h3>",
+             html_table(display_table(table, ("**", "**")), readable=False),
+             f"<p class='note'>{html.escape(table_notes(table))}</p>"]
+    alarms = report.false_alarms.get(key)
+    if alarms is not None:
+        parts += ["<h3>False alarms on normal images</h3>", html_table(false_alarm_display(alarms), readable=False),
+                  f"<p class='note'>{html.escape(FALSE_ALARM_NOTE)}</p>"]
+    parts += ["<h3>Cost per test image</h3>", html_table(cost_table(table, ("**", "**")), readable=False),
+              f"<p class='note'>{html.escape(cost_notes(table))}</p>"]
+    matrix = report.p_values[key]
+    if matrix.shape[0] > 1:
+        parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
+        shown = matrix.round(4).astype(object).where(matrix.notna(), "–").rename_axis("Model")
+        parts.append(html_table(shown, index=True, readable=False))  # model names stay as they are
+        comparisons = report.comparisons[key].round(4)
+        parts.append(html_table(comparisons.rename(columns=readable_header), readable=False))
+    else:
+        parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
+                     f"dataset, and only {html.escape(', '.join(map(str, matrix.index)) or 'none')} was run. "
+                     "Add models to the grid to compare them.</p>")
+    parts.extend(html_figure(p) for p in report.figures.get(key, []))
+    return parts
+
+
+def _ranks_section(report: Report) -> list[str]:
+    if report.ranks is None:
+        return [f"<p class='note'>{html.escape(report.ranks_note)}</p>"]
+    parts = ["<h2>Average ranks across datasets</h2>",
+             html_table(report.ranks.rename("Average rank").round(3).to_frame().rename_axis("Model"), index=True,
+                        readable=False)]
+    if report.friedman is not None:
+        f = report.friedman
+        parts.append(f"<p class='note'>Friedman test over {len(report.ranked_tables)} datasets: chi-square "
+                     f"{f['chi2']:.3f} (df {f['df']:.0f}), p = {f['p_value']:.4g}; Iman-Davenport F "
+                     f"{f['iman_davenport_f']:.3f} (df {f['f_df1']:.0f}, {f['f_df2']:.0f}), "
+                     f"p = {f['f_p_value']:.4g}.</p>")
+    if report.cd is not None:
+        parts.append(f"<p class='note'>Nemenyi critical difference at 0.05 ({len(report.ranks)} models, "
+                     f"studentized range): {report.cd:.3f}.</p>")
+    parts.extend(html_figure(p) for p in report.figures.get("ranks", []))
+    return parts
+
+
 def write_html(report: Report) -> Path:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench report</title>"
              f"<style>{STYLE}</style></head><body><h1>busbench report</h1>"]
-    parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.model} on {r.dataset}")
+    parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.title} on {r.dataset_title}")
                                                              for r in report.runs) + ".</p>")
     if report.skipped:
         parts.append("<p class='note'>Skipped: " + "; ".join(html.escape(s) for s in report.skipped) + "</p>")
@@ -78,47 +132,21 @@ def write_html(report: Report) -> Path:
                  "column in bold. Paired tests: Wilcoxon signed-rank on per-group mean Dice, Holm-corrected across "
                  "pairs (n/a where nothing can be compared). Empty masks: both empty, Dice 1 and HD95 0; one empty, "
                  "Dice 0 and HD95 the image diagonal.</p>")
-    for dataset, table in report.tables.items():
-        parts.append(f"<h2>{html.escape(report.titles.get(dataset, dataset))}</h2>")
-        parts.append(html_table(display_table(table, ("**", "**"))))
-        parts.append(f"<p class='note'>{html.escape(table_notes(table))}</p>")
-        matrix = report.p_values[dataset]
-        if matrix.shape[0] > 1:
-            parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
-            parts.append(html_table(matrix.round(4).astype(object).where(matrix.notna(), "–"), index=True))
-            parts.append(html_table(report.comparisons[dataset].round(4)))
-        else:
-            parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
-                         f"dataset, and only {html.escape(', '.join(map(str, matrix.index)) or 'none')} was run. "
-                         "Add models to the grid to compare them.</p>")
-        parts.extend(html_figure(p) for p in report.figures.get(dataset, []))
+    parts += _setup_section(report)
+    for key, table in report.tables.items():
+        parts += _table_section(report, key, table)
     if report.normal is not None:
         parts.append("<h2>Normal and lesion images</h2><p class='note'>False-positive rate: share of normal test "
                      "images with any predicted lesion. Dice on lesion images only.</p>")
         parts.append(html_table(report.normal.round(4)))
-    if report.ranks is None:
-        parts.append("<p class='note'>No average ranks across datasets: they need at least two models run on "
-                     "the same datasets.</p>")
-    else:
-        parts.append("<h2>Average ranks across datasets</h2>")
-        parts.append(html_table(report.ranks.rename("average rank").round(3).to_frame(), index=True))
-        if report.friedman is not None:
-            f = report.friedman
-            parts.append(f"<p class='note'>Friedman test over {len(report.ranked_tables)} datasets: chi-square "
-                         f"{f['chi2']:.3f} (df {f['df']:.0f}), p = {f['p_value']:.4g}; Iman-Davenport F "
-                         f"{f['iman_davenport_f']:.3f} (df {f['f_df1']:.0f}, {f['f_df2']:.0f}), "
-                         f"p = {f['f_p_value']:.4g}.</p>")
-        if report.cd is not None:
-            parts.append(f"<p class='note'>Nemenyi critical difference at 0.05: {report.cd:.3f}.</p>")
-        parts.extend(html_figure(p) for p in report.figures.get("ranks", []))
+    parts += _ranks_section(report)
     if report.cross is not None:
         parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
         cross = report.cross.round(3)
         parts.append(html_table(cross.rename_axis(index=[readable_header(n) for n in cross.index.names]), index=True,
-                            readable=False))
+                                readable=False))
     parts.append("</body></html>")
     path = report.out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text("\n".join(parts), path)
     return path
-

@@ -1,4 +1,4 @@
-"""Report figures (matplotlib, Agg backend), each saved as PNG and PDF."""
+"""Report figures (matplotlib, Agg backend), each saved as PNG (for the page) and PDF (vector, for a paper)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
 from busbench.evaluate.metrics import dice_score  # noqa: E402
 
@@ -19,11 +21,15 @@ DPI = 150
 MARKED_POINTS = 20  # curves with this many points or fewer show a marker at each: one epoch is a dot
 TITLE_CHARS_PER_INCH = 9  # at the default title size, to wrap titles inside narrow figures
 FILL_ALPHA = 0.35
+FOLD_ROW = "fold models"
+# the report table's row types (busbench.report.tables.ROW_NAMES) and their colours
+ROW_COLOURS = {FOLD_ROW: "tab:blue", "ensemble": "tab:red", "ens. + PP": "tab:purple"}
 
 
-def wrapped(title: str, width_inches: float) -> str:
-    """``title`` broken into lines that fit a figure ``width_inches`` wide."""
-    return "\n".join(textwrap.wrap(title, max(8, int(width_inches * TITLE_CHARS_PER_INCH)))) or title
+def wrapped(title: str, width_inches: float, fontsize: float = 12) -> str:
+    """``title`` broken into lines that fit a figure ``width_inches`` wide at ``fontsize`` points."""
+    per_inch = TITLE_CHARS_PER_INCH * 12 / fontsize
+    return "\n".join(textwrap.wrap(title, max(8, int(width_inches * per_inch)), break_on_hyphens=False)) or title
 
 
 def save(figure: plt.Figure, path: Path) -> Path:
@@ -37,39 +43,112 @@ def save(figure: plt.Figure, path: Path) -> Path:
 
 
 def dice_boxplot(scores: pd.DataFrame, title: str, path: Path) -> Path:
-    """Per-image Dice (columns: models) as box plots."""
-    width = max(3.2, 1.2 + 0.9 * scores.shape[1])
-    figure, axis = plt.subplots(figsize=(width, 3.6))
-    axis.boxplot([scores[c].to_numpy() for c in scores.columns], showmeans=True)
+    """Per-image Dice (columns: models) as box plots, with the mean and median named in a legend."""
+    width = max(4.0, 1.6 + 0.9 * scores.shape[1])
+    figure, axis = plt.subplots(figsize=(width, 3.8))
+    axis.boxplot([scores[c].dropna().to_numpy() for c in scores.columns], showmeans=True,
+                 medianprops={"color": "tab:orange"}, meanprops={"marker": "^", "markerfacecolor": "tab:green",
+                                                                 "markeredgecolor": "tab:green"})
     axis.set_xticks(range(1, scores.shape[1] + 1), scores.columns, rotation=30, ha="right")
     axis.set_ylabel("Dice per test image")
     axis.set_ylim(-0.02, 1.02)
-    axis.set_title(wrapped(title, width - 0.8))
+    axis.legend(handles=[Line2D([], [], color="tab:orange", label="median"),
+                         Line2D([], [], marker="^", linestyle="", color="tab:green", label="mean"),
+                         Line2D([], [], marker="o", linestyle="", markerfacecolor="none", color="black",
+                                label="outlier (> 1.5 IQR)")], fontsize=7, loc="lower left")
+    axis.set_title(wrapped(title, width - 0.6, 9), fontsize=9)
     return save(figure, path)
 
 
-def training_curves(logs: dict[int, pd.DataFrame], title: str, path: Path) -> Path:
-    """Training loss and validation Dice per epoch, one line per fold."""
-    figure, (loss_axis, dice_axis) = plt.subplots(1, 2, figsize=(8, 3.2))
-    for fold, log in sorted(logs.items()):
-        marker = "o" if len(log) <= MARKED_POINTS else None
-        loss_axis.plot(log["epoch"], log["train_loss"], marker=marker, markersize=4, label=f"fold {fold}")
-        dice_axis.plot(log["epoch"], log["val_dice"], marker=marker, markersize=4, label=f"fold {fold}")
-    loss_axis.set(xlabel="epoch", ylabel="training loss", title=wrapped(title, 3.4))
-    dice_axis.set(xlabel="epoch", ylabel="validation Dice", ylim=(0, 1))
-    dice_axis.legend(fontsize=7)
+def forest_plot(table: pd.DataFrame, title: str, path: Path) -> Path:
+    """Mean Dice with its 95 % CI, one line per model and row type (``table``: the report table)."""
+    labels = [f"{m}, {r}" for m, r in zip(table["model"], table["row"])]
+    height = 1.0 + 0.32 * len(table)
+    figure, axis = plt.subplots(figsize=(6.0, height))
+    y = np.arange(len(table))[::-1]
+    for (row_type, colour), marker in zip(ROW_COLOURS.items(), "osD"):
+        rows = (table["row"] == row_type).to_numpy()
+        if not rows.any():
+            continue
+        part = table[rows]
+        axis.errorbar(part["dice_mean"], y[rows], xerr=[part["dice_mean"] - part["dice_ci_low"],
+                                                        part["dice_ci_high"] - part["dice_mean"]],
+                      fmt=marker, color=colour, capsize=3, label=row_type)
+    axis.set_yticks(y, labels, fontsize=8)
+    axis.set_xlabel("Dice (mean, 95 % CI)")
+    axis.grid(axis="x", alpha=0.3)
+    axis.legend(fontsize=7, loc="best")
+    axis.set_title(wrapped(title, 5.0, 9), fontsize=9)
     return save(figure, path)
+
+
+class PlainLogFormatter(LogFormatter):
+    """Minor log-axis labels as plain numbers (0.3), shown only where a panel spans few decades."""
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        return f"{x:g}"
+
+
+def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
+    """The rows no other row beats on both cost (lower) and Dice (higher), by cost."""
+    ordered = points.sort_values(["cost", "dice"], ascending=[True, False])
+    return ordered[ordered["dice"] > ordered["dice"].cummax().shift(fill_value=-np.inf)]
 
 
 def accuracy_vs_cost(table: pd.DataFrame, title: str, path: Path) -> Path:
-    """Mean Dice against GFLOPs and against parameters (log scales), one point per model."""
-    figure, axes = plt.subplots(1, 2, figsize=(8, 3.4))
-    for axis, column, label in ((axes[0], "gflops", "GFLOPs"), (axes[1], "params_m", "parameters (M)")):
-        axis.scatter(table[column], table["dice_mean"])
-        for _, row in table.iterrows():
-            axis.annotate(row["model"], (row[column], row["dice_mean"]), fontsize=7, xytext=(3, 3),
+    """Mean Dice against GFLOPs per image and against parameters (log scales), single models and
+    ensembles with their own markers; the Pareto front of each panel drawn as a step line."""
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
+    for axis, column, label in ((axes[0], "gflops", "GFLOPs per image (what the row runs)"),
+                                (axes[1], "params_m", "parameters (M, networks held)")):
+        points = table.assign(cost=table[column], dice=table["dice_mean"]).dropna(subset=["cost", "dice"])
+        for (row_type, colour), marker in zip(ROW_COLOURS.items(), "osD"):
+            part = points[points["row"] == row_type]
+            axis.scatter(part["cost"], part["dice"], color=colour, marker=marker, label=row_type, zorder=3)
+        for _, group in points.groupby("model", sort=False):  # each ensemble joined to its fold models
+            axis.plot(group["cost"], group["dice"], color="lightgrey", linewidth=0.8, zorder=1)
+        front = pareto_front(points)
+        axis.step(front["cost"], front["dice"], where="post", color="grey", linestyle="--", linewidth=1,
+                  label="Pareto front", zorder=2)
+        for _, row in points[points["row"] == FOLD_ROW].iterrows():
+            axis.annotate(str(row["model"]), (row["cost"], row["dice"]), fontsize=7, xytext=(4, -9),
                           textcoords="offset points")
-        axis.set(xscale="log", xlabel=label, ylabel="Dice (mean over fold models)", title=title)
+        axis.set(xscale="log", xlabel=label)
+        axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 0.5, not 5 x 10^-1
+        axis.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("Dice (mean)")
+    axes[1].legend(fontsize=7, loc="lower right")
+    figure.suptitle(wrapped(title, 8.5, 9), fontsize=9)
+    return save(figure, path)
+
+
+def training_curves(logs: dict[int, pd.DataFrame], selected: str, title: str, path: Path) -> Path:
+    """Training loss and the selection metric per epoch, one line per fold; a star marks the epoch
+    whose weights became best.pt (the best value of ``selected``, a log.csv column)."""
+    figure, (loss_axis, metric_axis) = plt.subplots(1, 2, figsize=(8, 3.4))
+    shown = selected if any(selected in log for log in logs.values()) else "val_dice"  # logs older than the metric
+    for fold, log in sorted(logs.items()):
+        marker = "o" if len(log) <= MARKED_POINTS else None
+        line = loss_axis.plot(log["epoch"], log["train_loss"], marker=marker, markersize=3, label=f"fold {fold}")[0]
+        if shown not in log:
+            continue
+        metric_axis.plot(log["epoch"], log[shown], marker=marker, markersize=3, color=line.get_color(),
+                         label=f"fold {fold}")
+        values = log[shown].dropna()
+        if not values.empty and shown == selected:
+            best = values.idxmin() if selected == "val_loss" else values.idxmax()
+            metric_axis.plot(log.loc[best, "epoch"], log.loc[best, selected], marker="*", markersize=12,
+                             color=line.get_color(), markeredgecolor="black", linestyle="")
+    loss_axis.set(xlabel="epoch", ylabel="training loss")
+    metric_axis.set(xlabel="epoch", ylabel=f"{shown} (selects best.pt)" if shown == selected else
+                    f"{shown} ({selected}, which selected best.pt, not logged)")
+    if shown != "val_loss":
+        metric_axis.set_ylim(0, 1)
+    handles, labels = metric_axis.get_legend_handles_labels()
+    handles.append(Line2D([], [], marker="*", markersize=10, linestyle="", color="grey", markeredgecolor="black"))
+    metric_axis.legend(handles, [*labels, "chosen epoch"], fontsize=7)
+    figure.suptitle(wrapped(title, 7.5, 9), fontsize=9)
     return save(figure, path)
 
 

@@ -15,7 +15,9 @@ nominal 95 % image bootstrap covers about 86 %), so resampling and pairing use w
 * ``friedman_test``: Friedman's chi-square over datasets (with the correction for ties) and the
   Iman-Davenport F, which is less conservative (Demšar, JMLR 2006).
 * ``average_ranks`` / ``critical_difference``: Friedman ranks over datasets (rank 1 = best) and
-  the Nemenyi critical difference (Demšar 2006) for a CD diagram.
+  the Nemenyi critical difference (Demšar 2006) for a CD diagram, for any number of models: the
+  studentized range quantile for k models and infinite degrees of freedom, divided by sqrt(2)
+  (Demšar's Table 5 tabulates it for 2..10 models).
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ import pandas as pd
 from scipy import stats
 
 BOOTSTRAP_RESAMPLES = 10_000
-# Studentized range statistic / sqrt(2) at alpha 0.05, for k = 2..10 models (Demšar 2006, Table 5)
-NEMENYI_Q05 = {2: 1.960, 3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3.031, 9: 3.102, 10: 3.164}
 
 
 def bootstrap_ci(values: np.ndarray, clusters: np.ndarray | None = None, level: float = 0.95,
@@ -127,7 +127,12 @@ def friedman_test(scores: pd.DataFrame, higher_is_better: bool = True) -> dict[s
             "f_df2": float(df2), "f_p_value": float(stats.f.sf(f, df1, df2)) if np.isfinite(f) else 0.0}
 
 
-def critical_difference(n_models: int, n_datasets: int) -> float | None:
-    """Nemenyi critical difference at alpha 0.05 (None outside the tabulated 2..10 models)."""
-    q = NEMENYI_Q05.get(n_models)
-    return None if q is None else q * float(np.sqrt(n_models * (n_models + 1) / (6.0 * n_datasets)))
+def nemenyi_q(n_models: int, alpha: float = 0.05) -> float:
+    """q_alpha of the Nemenyi test: the studentized range's 1 - alpha quantile for ``n_models``
+    means and infinite degrees of freedom, / sqrt(2)."""
+    return float(stats.studentized_range.ppf(1 - alpha, n_models, np.inf)) / float(np.sqrt(2))
+
+
+def critical_difference(n_models: int, n_datasets: int, alpha: float = 0.05) -> float:
+    """Nemenyi critical difference of average ranks at ``alpha`` (Demšar 2006)."""
+    return nemenyi_q(n_models, alpha) * float(np.sqrt(n_models * (n_models + 1) / (6.0 * n_datasets)))

@@ -1,0 +1,50 @@
+"""The names a reader sees: models and datasets as papers print them ("CMUNeXt-S", "BUS-BRA"), never
+the run folders' hash keys (``unet-1a2b3c4d``, ``busi-6945e458``). The keys appear once, in the
+legend (``legend``), which says what each name stands for.
+
+A model variant (``model.kwargs``) is its display name plus its arguments in words: U-Net with
+``base_channels: 8`` is "U-Net (width 8)". Two runs of one table that would still share a name
+are told apart by their folder key.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from busbench.config import DataConfig, ModelConfig
+from busbench.data.adapters import ADAPTERS
+from busbench.models.registry import UnknownModelError, resolve_model
+
+KWARG_WORDS = {"base_channels": "width", "encoder_weights": "weights"}  # arguments named as papers do
+
+
+def _argument(name: str, value: object) -> str:
+    shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return f"{KWARG_WORDS.get(name, name.replace('_', ' '))} {shown}"
+
+
+def model_title(model: ModelConfig) -> str:
+    """The registered display name, with the variant's arguments in words."""
+    try:
+        title = resolve_model(model.name).title()
+    except UnknownModelError:  # a plugin no longer installed: its name as recorded
+        title = model.name
+    details = [_argument(k, v) for k, v in sorted(model.kwargs.items()) if v is not None]
+    details += ["fine-tuned"] if model.init_from is not None else []
+    return f"{title} ({', '.join(details)})" if details else title
+
+
+def dataset_title(data: DataConfig) -> str:
+    """The adapter's display name; a user's own folder dataset by the name its options give it."""
+    adapter = ADAPTERS.get(data.dataset)
+    if adapter is None:
+        return data.dataset
+    if data.dataset == "folder" and data.options.get("name"):
+        return str(data.options["name"])
+    return adapter.display_name
+
+
+def unique_titles(titles: dict[str, str]) -> dict[str, str]:
+    """Key -> title, where titles two keys share carry their key: "UNeXt (unext-1a2b3c4d)"."""
+    counts = pd.Series(list(titles.values())).value_counts()
+    return {key: f"{title} ({key})" if counts[title] > 1 else title for key, title in titles.items()}

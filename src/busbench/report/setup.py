@@ -1,0 +1,129 @@
+"""The setup a paper states beside its numbers, read from the run folders alone: per dataset the
+images per class and part, the split protocol and its checksums; per model the input, training
+recipe, test-time views, post-processing chosen, seeds and wall time; the software and machine.
+
+It is also the legend of the report: the run folders' keys (``busi-6945e458``, ``unet_w8``) and
+checksums appear here once, beside the display names every table and figure uses.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from busbench.data.manifest import load_manifest
+from busbench.data.split.split_file import CV
+from busbench.evaluate.postprocess import PostProcessing
+from busbench.layout import ENVIRONMENT_JSON, POSTPROCESSING_JSON, cell_data_folder
+from busbench.report.collect import RunResults, RunTable, split_description
+from busbench.train.trainer import SELECTED_VALUE
+
+CHECKSUM_CHARS = 12
+LABELS = ("benign", "malignant", "normal")
+
+
+def _environment(run: RunResults) -> dict[str, object]:
+    path = run.path / ENVIRONMENT_JSON
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _counts(labels: pd.Series) -> str:
+    counts = labels.value_counts()
+    known = [f"{counts.get(label, 0)} {label}" for label in LABELS if label in counts or label != "normal"]
+    other = [f"{n} {label}" for label, n in counts.items() if label not in LABELS]
+    return f"{len(labels)} ({', '.join(known + other)})"
+
+
+def _development_labels(run: RunResults) -> pd.Series | None:
+    """The development images' labels from the split file and manifest the run used, when the
+    results folder holds its data folder."""
+    data_dir, split_file = cell_data_folder(run.path), _environment(run).get("split_file")
+    if not split_file or not (data_dir / str(split_file)).is_file() or not (data_dir / "manifest.csv").is_file():
+        return None
+    document = json.loads((data_dir / str(split_file)).read_text())
+    labels = load_manifest(data_dir).frame.set_index("case_id")["label"]
+    return labels.reindex([c["case_id"] for c in document["cases"] if c["set"] == CV]).dropna()
+
+
+def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
+    """One row per table: its dataset, the images per class and part, the split and its checksums."""
+    rows = []
+    for table in tables:
+        run = table.runs[0]
+        environment = _environment(run)
+        test = run.per_image.drop_duplicates("case_id")["label"]
+        development = _development_labels(run)
+        protocol = run.split_settings.get("protocol", "grouped")
+        folds = run.split_settings.get("folds")
+        rows.append({
+            "Dataset": table.title, "Key": run.dataset,
+            "Development images": _counts(development) if development is not None else "data folder not in results",
+            "Test images": _counts(test),
+            "Split": f"{protocol}, {split_description(run)}, {folds}-fold cross-validation",
+            "Test set sha256": run.test_set[:CHECKSUM_CHARS] + f" (from {run.test_set_source})",
+            "Split file": f"{environment.get('split_file', '–')}, sha256 "
+                          f"{str(environment.get('split_sha256', '–'))[:CHECKSUM_CHARS]}",
+            "Manifest sha256": str(environment.get("manifest_sha256", "–"))[:CHECKSUM_CHARS],
+        })
+    return pd.DataFrame(rows)
+
+
+def _postprocessing(run: RunResults) -> str:
+    path = run.path / POSTPROCESSING_JSON
+    if not path.is_file():
+        return "not chosen (eval.postprocess off or no ensemble)"
+    return PostProcessing(**json.loads(path.read_text())["postprocessing"]).describe()
+
+
+def _epochs_and_seconds(run: RunResults) -> tuple[str, float]:
+    if not run.logs:
+        return "–", float("nan")
+    epochs = [len(log) for log in run.logs.values()]
+    seconds = sum(float(log["seconds"].sum()) for log in run.logs.values() if "seconds" in log)
+    return f"{sum(epochs) / len(epochs):.1f} of {run.config.train.epochs if run.config else '?'}", seconds
+
+
+def model_setup(tables: list[RunTable]) -> pd.DataFrame:
+    """One row per (table, model): how it was trained and evaluated, and what its name stands for."""
+    rows = []
+    for table in tables:
+        for run in table.runs:
+            if run.config is None:
+                rows.append({"Model": run.title, "Dataset": table.title, "Key": run.model,
+                             "Model arguments": "outside method: predictions scored by `busbench score`"})
+                continue
+            c = run.config
+            epochs, seconds = _epochs_and_seconds(run)
+            warmup = f", warm-up {c.schedule.warmup_epochs} epochs" if c.schedule.warmup_epochs else ""
+            rows.append({
+                "Model": run.title, "Dataset": table.title, "Key": run.model, "Model arguments": c.model.describe(),
+                "Input": f"{c.input.size} px, {c.input.channels} ch, {c.input.resize}",
+                "Epochs run (mean)": epochs, "Batch": c.train.batch_size,
+                "Optimiser": f"{c.optimizer.name}, lr {c.optimizer.lr:g}, wd {c.optimizer.weight_decay:g}",
+                "Schedule": c.schedule.name + warmup, "Loss": c.loss.name, "Augmentation": c.train.augmentation,
+                "Selected by": SELECTED_VALUE.get(c.train.select_metric, "val_loss"),
+                "Precision": c.train.amp, "TTA views": ", ".join(["plain", *c.eval.tta]),
+                "Post-processing": _postprocessing(run),
+                "Seeds": f"train {c.train.seed}, split {c.split.seed}",
+                "Training time (min, all folds)": round(seconds / 60, 1) if seconds == seconds else "–",
+            })
+    return pd.DataFrame(rows)
+
+
+def software_setup(runs: list[RunResults]) -> pd.DataFrame:
+    """The versions and machines the runs recorded (one row per distinct combination)."""
+    rows = []
+    for run in runs:
+        environment = _environment(run)
+        libraries = environment.get("libraries") or {}
+        rows.append({"Device": environment.get("cuda") or environment.get("device", "–"),
+                     "Processor": environment.get("processor", "–"), "Threads": environment.get("torch_threads", "–"),
+                     "busbench": environment.get("busbench", "–"),
+                     "Commit": str(environment.get("git_commit") or "–")[:CHECKSUM_CHARS],
+                     "torch": libraries.get("torch", "–") if isinstance(libraries, dict) else "–",
+                     "Python": environment.get("python", "–")})
+    frame = pd.DataFrame(rows).astype(str)
+    return frame.groupby(list(frame.columns), sort=False).size().rename("Runs").reset_index()
+
+
