@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.config import load_config
+from busbench.data.adapters import ADAPTERS
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
 
@@ -31,7 +32,9 @@ def write_run(root: Path, dataset: str, model: str, dice: dict[int, list[float]]
     ``groups``: the per-image ``group`` column (left out without it); ``settings``: config overrides
     (``model.name=cmunext_s``); without a model.label among them the folder name is the label.
     """
+    adapter = dataset if dataset in ADAPTERS else "synthetic"  # "busi" is shown as BUSI
     cfg = load_config(None, [f"name={experiment}", f"output_dir={root}", "model.name=unext", "input.size=64",
+                             f"data.dataset={adapter}",
                              f"data.options.seed={abs(hash(dataset)) % 1000}", f"split.seed={split_seed}",
                              *([] if any(s.startswith("model.label=") for s in settings) else [f"model.label={model}"]),
                              *settings])

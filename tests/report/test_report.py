@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,29 +50,34 @@ def _fold_avg(scores: dict[int, list[float]]) -> np.ndarray:
     return np.mean([scores[1], scores[2]], axis=0)
 
 
+def _keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame indexed by display names ("UNeXt (model_a)": every fake run is a UNeXt) by run key."""
+    return frame.rename(index=lambda title: title.removeprefix("UNeXt (").removesuffix(")"))
+
+
 def test_tables_hold_mean_std_and_mark_the_best(results, tmp_path) -> None:
     report = build_report(results, tmp_path / "out", qualitative=False)
-    table = report.tables["busi"].set_index("model")
+    table = _keys(report.tables["busi"].set_index("model"))
     fold_means = [np.mean(A[1]), np.mean(A[2])]
     assert table.loc["model_a", "dice_mean"] == pytest.approx(np.mean(fold_means))
     assert table.loc["model_a", "dice_std"] == pytest.approx(np.std(fold_means, ddof=1))
     low, high = bootstrap_ci(_fold_avg(A))
     assert (table.loc["model_a", "dice_ci_low"], table.loc["model_a", "dice_ci_high"]) == pytest.approx((low, high))
-    markdown = (tmp_path / "out" / "tables" / "busi.md").read_text()
+    markdown = (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
     best = f"**{table.loc['model_a', 'dice_mean']:.3f} ± {table.loc['model_a', 'dice_std']:.3f}**"
     assert best in markdown
     # these runs have no group column: the unit is the image, and the table says so
     assert "CI: 95 % bootstrap over 10 images (no group column in the per-image CSVs" in markdown
     assert "degenerate" not in markdown
-    latex = (tmp_path / "out" / "tables" / "busi.tex").read_text()
+    latex = (tmp_path / "out" / "tables" / "busi_accuracy.tex").read_text()
     assert "\\toprule" in latex and "\\bottomrule" in latex and "\\textbf{" in latex and "model\\_a" in latex
     csv = pd.read_csv(tmp_path / "out" / "tables" / "busi.csv")
-    assert set(csv["model"]) == {"model_a", "model_b", "model_c"} and "gflops" in csv
+    assert set(csv["model"]) == {"UNeXt (model_a)", "UNeXt (model_b)", "UNeXt (model_c)"} and "gflops" in csv
 
 
 def test_paired_tests_match_scipy_and_holm(results, tmp_path) -> None:
     report = build_report(results, tmp_path / "out", qualitative=False)
-    comparisons = report.comparisons["busi"].set_index(["model_a", "model_b"])
+    comparisons = _keys(report.comparisons["busi"].set_index(["model_a", "model_b"]))
     a, b, c = _fold_avg(A), _fold_avg(B), _fold_avg(C)
     raw = {("model_a", "model_b"): stats.wilcoxon(a, b).pvalue, ("model_a", "model_c"): stats.wilcoxon(a, c).pvalue,
            ("model_b", "model_c"): stats.wilcoxon(b, c).pvalue}
@@ -79,7 +86,7 @@ def test_paired_tests_match_scipy_and_holm(results, tmp_path) -> None:
     ordered = sorted(raw.values())
     expected_min = min(1.0, 3 * ordered[0])
     assert comparisons["p_holm"].min() == pytest.approx(expected_min)
-    matrix = report.p_values["busi"]
+    matrix = _keys(report.p_values["busi"]).rename(columns=lambda t: t.removeprefix("UNeXt (").removesuffix(")"))
     expected = comparisons.loc[("model_a", "model_b"), "p_holm"]
     assert matrix.loc["model_a", "model_b"] == matrix.loc["model_b", "model_a"] == expected
 
@@ -89,15 +96,17 @@ def test_statistics_files_keep_their_row_labels(results, tmp_path) -> None:
         write_run(results, "busbra", name, scores, LABELS)
     build_report(results, tmp_path / "out", qualitative=False)
     ranks = pd.read_csv(tmp_path / "out" / "statistics" / "average_ranks.csv")
-    assert ranks.columns.tolist() == ["model", "average_rank"] and ranks["model"].iloc[0] == "model_a"
+    assert ranks.columns.tolist() == ["model", "average_rank"] and ranks["model"].iloc[0] == "UNeXt (model_a)"
     p_values = pd.read_csv(tmp_path / "out" / "statistics" / "busi_p_values.csv")
-    assert p_values["model"].tolist() == ["model_a", "model_b", "model_c"]
-    assert "| model_b |" in (tmp_path / "out" / "statistics" / "busi_p_values.md").read_text()
+    assert p_values["model"].tolist() == ["UNeXt (model_a)", "UNeXt (model_b)", "UNeXt (model_c)"]
+    markdown = (tmp_path / "out" / "statistics" / "busi_p_values.md").read_text()
+    assert markdown.startswith("| Model | UNeXt (model_a) | UNeXt (model_b) |")  # names kept, not "Unext (model a)"
+    assert "| Average rank |" in (tmp_path / "out" / "statistics" / "average_ranks.md").read_text()
 
 
 def test_normal_images_are_reported_separately(results, tmp_path) -> None:
     report = build_report(results, tmp_path / "out", qualitative=False)
-    normal = report.normal.set_index("model")
+    normal = _keys(report.normal.set_index("model"))
     assert normal.loc["model_a", "normal_images"] == 2 and normal.loc["model_a", "lesion_images"] == 8
     assert normal.loc["model_a", "false_positive_rate_mean"] == pytest.approx((0.5 + 0.0) / 2)
     assert normal.loc["model_a", "lesion_dice_mean"] == pytest.approx(np.mean([np.mean(A[1][:8]), np.mean(A[2][:8])]))
@@ -107,8 +116,9 @@ def test_html_page_holds_tables_and_figures(results, tmp_path) -> None:
     report = build_report(results, tmp_path / "out", qualitative=False)
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count("<table>") >= 4 and page.count("data:image/png;base64,") >= 4
-    assert "model_a" in page and "<b>" in page and "http" not in page.replace("http-equiv", "")
-    for plot in ("busi_dice_boxplot", "busi_dice_vs_cost"):
+    text = re.sub(r"base64,[^\"]+", "", page)  # a figure's bytes may spell anything
+    assert "UNeXt (model_a)" in page and "<b>" in page and "http" not in text.replace("http-equiv", "")
+    for plot in ("busi_dice_boxplot", "busi_dice_vs_cost", "busi_dice_forest", "busi_model_a_training"):
         assert (tmp_path / "out" / "plots" / f"{plot}.png").is_file()
         assert (tmp_path / "out" / "plots" / f"{plot}.pdf").is_file()
     # one dataset: no ranks, no Friedman test, no CD diagram
@@ -140,8 +150,9 @@ def test_cross_dataset_matrix(tmp_path) -> None:
     write_run(root, "busi", "model_a", A, LABELS, **{"cross_dataset_metrics.csv": cross})
     report = build_report(root, tmp_path / "out", qualitative=False)
     matrix = report.cross
-    assert matrix.loc[("model_a", "busi"), "busbra"] == pytest.approx(np.mean([0.6, 0.5]))
-    assert matrix.loc[("model_a", "busi"), "busi"] == pytest.approx(np.mean([np.mean(A[1]), np.mean(A[2])]))
+    trained = ("UNeXt", "BUSI, split seed 42, 20 % test")
+    assert matrix.loc[trained, "busbra"] == pytest.approx(np.mean([0.6, 0.5]))  # a data key no table here names
+    assert matrix.loc[trained, trained[1]] == pytest.approx(np.mean([np.mean(A[1]), np.mean(A[2])]))
 
 
 def test_statistics_by_hand_and_against_scipy() -> None:
@@ -153,7 +164,7 @@ def test_statistics_by_hand_and_against_scipy() -> None:
     assert bootstrap_ci(values) == pytest.approx((scipy_ci.low, scipy_ci.high), abs=0.004)
     ranks = average_ranks(pd.DataFrame({"a": [0.9, 0.8], "b": [0.7, 0.85], "c": [0.5, 0.5]}))
     assert ranks.to_dict() == {"a": 1.5, "b": 1.5, "c": 3.0}
-    assert critical_difference(3, 6) == pytest.approx(2.343 * np.sqrt(3 * 4 / 36))
+    assert critical_difference(3, 6) == pytest.approx(2.343 * np.sqrt(3 * 4 / 36), rel=1e-3)
     same = paired_comparisons(pd.DataFrame({"a": [0.5, 0.6], "b": [0.5, 0.6]}))
     assert same.loc[0, "p_value"] == 1.0
 
@@ -166,6 +177,6 @@ def test_an_empty_results_folder_is_an_error(tmp_path) -> None:
 def test_report_command(results, tmp_path, monkeypatch, capsys) -> None:
     assert run_cli(monkeypatch, "report", str(results), "--out", str(tmp_path / "out"), "--no-qualitative") == 0
     printed = capsys.readouterr().out
-    assert "busi — test set " in printed and ": held-out test set" in printed and "report.html" in printed
+    assert "BUSI, split seed 42, 20 % test: held-out test set" in printed and "report.html" in printed
     assert "CI: 95 % cluster bootstrap" in printed or "CI: 95 %" in printed
     assert (tmp_path / "out" / "report.html").is_file()

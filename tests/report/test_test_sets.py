@@ -27,17 +27,19 @@ def test_two_split_seeds_of_one_dataset_make_two_tables(tmp_path) -> None:
     write_run(root, "busi", "model_c", C, LABELS, test_set=SHA_1)
     write_run(root, "busi", "model_b", B, LABELS, experiment="seed7", test_set=SHA_2, split_seed=7)
     report = build_report(root, tmp_path / "out", qualitative=False)
-    assert report.titles == {"busi-3f2a9c1b": "busi — test set 3f2a9c1b (seed 42, 20 %)",
-                             "busi-77aa00ee": "busi — test set 77aa00ee (seed 7, 20 %)"}
-    assert report.tables["busi-3f2a9c1b"]["model"].tolist() == ["model_a", "model_c"]
-    assert report.tables["busi-77aa00ee"]["model"].tolist() == ["model_b"]
+    assert report.titles == {"busi-3f2a9c1b": "BUSI, split seed 42, 20 % test",
+                             "busi-77aa00ee": "BUSI, split seed 7, 20 % test"}
+    assert report.tables["busi-3f2a9c1b"]["model"].tolist() == ["UNeXt (model_a)", "UNeXt (model_c)"]
+    assert report.tables["busi-77aa00ee"]["model"].tolist() == ["UNeXt"]  # alone in its table: no key needed
     pairs = report.comparisons["busi-3f2a9c1b"][["model_a", "model_b"]].values.tolist()
-    assert pairs == [["model_a", "model_c"]] and report.comparisons["busi-77aa00ee"].empty
+    assert pairs == [["UNeXt (model_a)", "UNeXt (model_c)"]] and report.comparisons["busi-77aa00ee"].empty
     assert report.comparisons["busi-3f2a9c1b"].loc[0, "p_value"] == pytest.approx(
         stats.wilcoxon(_fold_avg(A), _fold_avg(C)).pvalue)
-    markdown = (tmp_path / "out" / "tables" / "busi-77aa00ee.md").read_text()
-    assert markdown.startswith("busi — test set 77aa00ee (seed 7, 20 %)") and "model_b" in markdown
-    assert set(report.normal["test_set"]) == {"busi-3f2a9c1b", "busi-77aa00ee"}
+    markdown = (tmp_path / "out" / "tables" / "busi-77aa00ee_accuracy.md").read_text()
+    assert markdown.startswith("Segmentation accuracy on BUSI, split seed 7, 20 % test") and "| UNeXt |" in markdown
+    assert "77aa00ee" not in markdown and "model_b" not in markdown  # keys only in the setup's legend
+    assert set(report.normal["dataset"]) == {"BUSI, split seed 42, 20 % test", "BUSI, split seed 7, 20 % test"}
+    assert report.setup["Datasets and splits"]["Test set sha256"].str[:8].tolist() == ["3f2a9c1b", "77aa00ee"]
     assert report.ranks is None  # two test sets of one dataset are not two datasets
 
 
@@ -49,7 +51,9 @@ def test_without_environment_json_the_scored_case_ids_decide(tmp_path) -> None:
     write_run(root, "busi", "model_b", B, LABELS, experiment="other", case_ids=others)
     report = build_report(root, tmp_path / "out", qualitative=False)
     assert sorted(len(t) for t in report.tables.values()) == [1, 2]
-    assert all(title.endswith(", from case ids)") for title in report.titles.values())
+    assert sorted(report.titles.values()) == ["BUSI, split seed 42, 20 % test (test set 1)",
+                                              "BUSI, split seed 42, 20 % test (test set 2)"]
+    assert report.setup["Datasets and splits"]["Test set sha256"].str.endswith("(from case ids)").all()
 
 
 def test_two_runs_of_one_model_on_one_test_set_are_an_error_naming_both(tmp_path) -> None:
@@ -66,10 +70,10 @@ def test_groups_are_the_unit_of_intervals_and_paired_tests(tmp_path) -> None:
     write_run(root, "busi", "model_a", A, LABELS, test_set=SHA_1, groups=GROUPS)
     write_run(root, "busi", "model_b", B, LABELS, test_set=SHA_1, groups=GROUPS)
     report = build_report(root, tmp_path / "out", qualitative=False)
-    table = report.tables["busi"].set_index("model")
+    table = report.tables["busi"].set_index("model").rename(index=lambda title: title[7:-1])  # UNeXt (model_a)
     expected_ci = "95 % cluster bootstrap over 6 patients/duplicate groups (10 images)"
     assert table["ci"].eq(expected_ci).all()
-    assert f"CI: {expected_ci}." in (tmp_path / "out" / "tables" / "busi.md").read_text()
+    assert f"CI: {expected_ci}." in (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
     assert (table.loc["model_a", "dice_ci_low"], table.loc["model_a", "dice_ci_high"]) == pytest.approx(
         bootstrap_ci(_fold_avg(A), np.array(GROUPS)))
     # the paired test on per-group means, averaged by hand
@@ -90,11 +94,11 @@ def test_a_fold_model_missing_the_lesions_is_marked_in_the_tables(tmp_path) -> N
     write_run(root, "busi", "model_a", missing, LABELS)
     write_run(root, "busi", "model_b", B, LABELS)
     report = build_report(root, tmp_path / "out", qualitative=False)
-    assert report.tables["busi"].set_index("model").loc["model_a", "degenerate_folds"] == 1
-    markdown = (tmp_path / "out" / "tables" / "busi.md").read_text()
-    assert "| model_a ⚠ 1 of 2 degenerate |" in markdown and "| model_b |" in markdown
+    assert report.tables["busi"].set_index("model").loc["UNeXt (model_a)", "degenerate_folds"] == 1
+    markdown = (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
+    assert "| UNeXt (model_a) ⚠ 1 of 2 degenerate |" in markdown and "| UNeXt (model_b) |" in markdown
     assert "miss at least 90% of the test set's lesion images" in markdown
-    assert "model\\_a (!) 1 of 2 degenerate" in (tmp_path / "out" / "tables" / "busi.tex").read_text()
+    assert "UNeXt (model\\_a) (!) 1 of 2 degenerate" in (tmp_path / "out" / "tables" / "busi_accuracy.tex").read_text()
 
 
 def test_a_protocol_override_is_marked_in_every_table(tmp_path) -> None:
@@ -105,10 +109,10 @@ def test_a_protocol_override_is_marked_in_every_table(tmp_path) -> None:
     config.write_text(config.read_text().replace("init_from: null", "init_from: /elsewhere/best.pt").replace(
         "init_from_test_overlap: refuse", "init_from_test_overlap: allow"))
     build_report(root, tmp_path / "out", qualitative=False)
-    markdown = (tmp_path / "out" / "tables" / "busi.md").read_text()
-    assert "| model_a † |" in markdown and "| model_b |" in markdown
+    markdown = (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
+    assert "| UNeXt (fine-tuned) † |" in markdown and "| UNeXt |" in markdown
     assert "† OVERRIDE: model.init_from weights (/elsewhere/best.pt) were not checked against the test set" in markdown
-    assert "OVERRIDE" in (tmp_path / "out" / "tables" / "busi.tex").read_text()
+    assert "OVERRIDE" in (tmp_path / "out" / "tables" / "busi_accuracy.tex").read_text()
     assert "OVERRIDE: model.init_from" in (tmp_path / "out" / "report.html").read_text()
 
 
@@ -119,13 +123,14 @@ def test_an_impossible_pairing_shows_n_a_never_a_p_value(tmp_path) -> None:
               case_ids=[f"d{i:02d}" for i in range(10)])
     write_run(root, "busi", "model_c", C, LABELS, test_set=SHA_1, experiment="third")
     report = build_report(root, tmp_path / "out", qualitative=False)
-    comparisons = report.comparisons["busi"].set_index(["model_a", "model_b"])
+    comparisons = report.comparisons["busi"].set_index(["model_a", "model_b"]).rename(
+        index=lambda title: title[7:-1])  # UNeXt (model_a) -> model_a
     assert np.isnan(comparisons.loc[("model_a", "model_b"), "p_holm"])
     assert comparisons.loc[("model_a", "model_c"), "p_holm"] == pytest.approx(
         comparisons.loc[("model_a", "model_c"), "p_value"])  # one finite p-value: nothing to correct
     written = pd.read_csv(tmp_path / "out" / "statistics" / "busi_comparisons.csv")
     assert written["p_holm"].isna().sum() == 2
-    assert "| model_a | model_b | 0 | n/a | n/a | n/a | n/a |" in (
+    assert "| UNeXt (model_a) | UNeXt (model_b) | 0 | n/a | n/a | n/a | n/a |" in (
         tmp_path / "out" / "statistics" / "busi_comparisons.md").read_text()
 
 
@@ -137,8 +142,8 @@ def test_ranks_take_one_test_set_per_dataset_the_one_with_most_runs(tmp_path) ->
     write_run(root, "busi", "model_a", B, LABELS, experiment="seed7", test_set=SHA_2, split_seed=7)
     report = build_report(root, tmp_path / "out", qualitative=False)
     assert report.ranked_tables == ["busbra", "busi-3f2a9c1b"]
-    assert report.friedman["datasets"] == 2 and report.ranks.to_dict() == {"model_a": 1.0, "model_c": 2.0,
-                                                                           "model_b": 3.0}
+    assert report.friedman["datasets"] == 2 and report.ranks.to_dict() == {
+        "UNeXt (model_a)": 1.0, "UNeXt (model_c)": 2.0, "UNeXt (model_b)": 3.0}
 
 
 def test_groups_linked_by_any_run_merge_into_one_unit(tmp_path) -> None:

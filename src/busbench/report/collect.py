@@ -148,7 +148,7 @@ def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
                                     f"set of {dataset}; report them from separate results folders, or rename one")
             seen[run.model] = run.path
         for run, title in zip(members, unique_titles({run.model: run.title for run in members}).values()):
-            run.title = title
+            run.title, run.dataset_title = title, dataset_titles[dataset]
         key = f"{dataset}-{test_set[:8]}" if per_dataset[dataset] > 1 else dataset
         tables.append(RunTable(key, f"{dataset_titles[dataset]}, {split_description(members[0])}", members))
     titles = [table.title for table in tables]

@@ -51,10 +51,13 @@ def _profiled_fps(config: ExperimentConfig, profiles: pd.DataFrame) -> tuple[flo
         return None, f"not profiled: `busbench profile` measures {name}'s default arguments, not model.kwargs"
     if profiles.empty or "model" not in profiles:
         return None, f"not profiled: run {command}"
-    match = profiles[(profiles["model"] == name) & (profiles["input"] == f"{channels}x{size}x{size}")]
+    match = profiles[profiles["model"] == name]
+    if "input" in match:  # profile.csv files older than the input column: any input
+        match = match[match["input"] == f"{channels}x{size}x{size}"]
     if match.empty:
         return None, f"not profiled at {channels}x{size}x{size}: run {command}"
-    return float(match["fps_batch1"].iloc[0]), f"busbench profile, batch 1, {match['device'].iloc[0]}"
+    device = match["device"].iloc[0] if "device" in match else "device not recorded"
+    return float(match["fps_batch1"].iloc[0]), f"busbench profile, batch 1, {device}"
 
 
 def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -34,10 +35,13 @@ WORDS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "gflops": "GFLOPs", "fps"
 
 
 def readable_header(column: object) -> str:
-    """``false_positive_rate_mean`` -> ``False-positive rate (mean)``; headers already readable stay."""
+    """``false_positive_rate_mean`` -> ``False-positive rate (mean)``; anything but a snake_case column
+    name (a model's display name) stays as it is."""
     text = str(column)
     if text in HEADERS:
         return HEADERS[text]
+    if not re.fullmatch(r"[a-z0-9_]+", text):  # a model's or dataset's name ("CMUNeXt-S"): kept as it is
+        return text
     for phrase, words in PHRASES.items():
         text = text.replace(phrase, words)
     joined = " ".join(WORDS.get(part, part) for part in text.split("_"))
