@@ -290,7 +290,7 @@ def _report_setup(report: Report, tables: list[RunTable]) -> None:
     markdown, latex = ["# Setup\n"], []
     for heading, frame in report.setup.items():
         markdown += [f"## {heading}\n", markdown_table(frame.fillna("–"))]
-        latex += [f"\\subsection*{{{latex_escape(heading)}}}", "\\begin{small}", "\\begin{description}"]
+        latex += [f"\\subsection*{{{latex_escape(heading)}}}", "\\begin{small}\\sloppy", "\\begin{description}"]
         for _, row in frame.fillna("–").iterrows():  # one item per row: wide records do not fit a tabular
             first, *rest = [f"{latex_escape(str(c))}: {latex_escape(str(v))}" for c, v in row.items()]
             latex.append(f"\\item[{first.split(': ', 1)[1]}] " + "; ".join(rest) + ".")

@@ -63,10 +63,14 @@ def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+FIGURE_KINDS = ("dice_forest", "dice_boxplot", "dice_vs_cost", "qualitative", "training", "critical_difference")
+
+
 def html_figure(path: Path) -> str:
     """A PNG embedded as a data URI, so the page needs no file beside it."""
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
+    kind = next((k for k in FIGURE_KINDS if path.stem.endswith(k)), "figure")  # the stem holds run keys
+    return f'<figure><img alt="{html.escape(kind.replace("_", " "))}" src="data:image/png;base64,{data}"></figure>'
 
 
 def _setup_section(report: Report) -> list[str]:
