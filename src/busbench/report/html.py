@@ -22,6 +22,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 img { max-width: 100%; margin: 0.5em 0; }
+.wide { overflow-x: auto; }
 .note { color: #555; font-size: 0.85em; }
 """
 
@@ -60,7 +61,7 @@ def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) 
             cells.append(f"<td>{text.replace('**', '')}</td>" if "**" not in text else
                          f"<td><b>{text.replace('**', '')}</b></td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
 FIGURE_KINDS = ("dice_forest", "dice_boxplot", "dice_vs_cost", "qualitative", "training", "critical_difference")
@@ -78,7 +79,10 @@ def _setup_section(report: Report) -> list[str]:
              "postprocessing.json, the split file). The keys and checksums here are the legend of the run "
              "folders; tables and figures name models and datasets as their papers do.</p>"]
     for heading, frame in report.setup.items():
-        parts += [f"<h3>{html.escape(heading)}</h3>", html_table(frame.fillna("–"), readable=False)]
+        shown = frame.fillna("–")
+        if "Model" in shown:  # a record per model has more fields than a page is wide: one column per model
+            shown = shown.astype(str).set_index("Model").T.rename_axis("Setting")
+        parts += [f"<h3>{html.escape(heading)}</h3>", html_table(shown, index="Model" in frame, readable=False)]
     return parts
 
 
