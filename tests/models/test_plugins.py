@@ -192,7 +192,9 @@ def test_run_by_import_path_then_predict_profile_and_report(plugin_path: Path, t
 
     assert run_cli(monkeypatch, "report", str(tmp_path / "runs"), "--out", str(tmp_path / "report")) == 0
     tables = "".join(p.read_text() for p in (tmp_path / "report" / "tables").glob("*.md"))
-    assert "build_model-" in tables and f"{cell.name}: {origin}." in tables
+    # the plugin's display name (its builder's name) with its arguments; the hashed key only in the legend
+    assert "build_model-" not in tables and f"build_model (width 3): {origin}." in tables
+    assert cell.name in (tmp_path / "report" / "setup.md").read_text()
     assert origin in capsys.readouterr().out
 
 
