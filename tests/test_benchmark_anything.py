@@ -13,6 +13,7 @@ from cli_runner import run_cli
 from busbench import pipeline
 from busbench.config import load_config
 from busbench.report import plots
+from busbench.report.names import model_title
 
 pytest.importorskip("monai", reason="MONAI is an optional extra: pip install 'busbench[monai]'")
 
@@ -50,14 +51,15 @@ def test_plugin_monai_nnunet_and_outside_method_share_one_table(tmp_path: Path,
 
     monkeypatch.setattr(plots, "qualitative_grid", lambda grid, path: None)
     assert run_cli(monkeypatch, "report", str(out), "--out", str(tmp_path / "report")) == 0
-    tables = list((tmp_path / "report" / "tables").glob("*.csv"))
+    tables = list((tmp_path / "report" / "tables").glob("*_accuracy.csv"))
     assert len(tables) == 1  # one dataset, one test set: one table
-    table = pd.read_csv(tables[0]).set_index("model")
-    basic_unet = next(m for m in table.index if m.startswith("BasicUNet") or m.startswith("monai"))
-    assert {"lab_net", nnunet_run.name, basic_unet, "outside"} <= set(table.index)
+    table = pd.read_csv(tables[0].with_name(tables[0].name.replace("_accuracy", ""))).set_index("model")
+    basic_unet = next(m for m in table.index if m.startswith("BasicUNet (MONAI)"))
+    nnunet = model_title(load_config(nnunet_run / "config.yaml").model)
+    assert nnunet.startswith("nnU-Net 2-D (") and {"lab_net", nnunet, basic_unet, "outside"} <= set(table.index)
     assert table["test_images"].nunique() == 1
     markdown = tables[0].with_suffix(".md").read_text()
     assert "lab_net: lab_models:build" in markdown  # where the plugin came from
     comparisons = pd.read_csv(next((tmp_path / "report" / "statistics").glob("*_comparisons.csv")))
     pairs = {frozenset(p) for p in comparisons[["model_a", "model_b"]].itertuples(index=False)}
-    assert frozenset({"lab_net", "outside"}) in pairs and frozenset({basic_unet, nnunet_run.name}) in pairs
+    assert frozenset({"lab_net", "outside"}) in pairs and frozenset({basic_unet, nnunet}) in pairs

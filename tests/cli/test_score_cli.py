@@ -15,6 +15,7 @@ from PIL import Image
 from busbench import pipeline
 from busbench.config import load_config
 from busbench.report import plots
+from busbench.report.names import model_title
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +59,12 @@ def test_predictions_of_exported_test_images_join_the_report(trained: tuple[Path
         mask = np.asarray(Image.open(predicted / "masks" / f"{case_id}.png")) > 0
         assert np.array_equal(predictions["outside"], mask)
     assert len(drawn) == 3
-    tables = list((report / "tables").glob("*.csv"))
+    tables = list((report / "tables").glob("*_accuracy.csv"))
     assert len(tables) == 1  # one test set: one table holding both
-    table = pd.read_csv(tables[0]).set_index("model")
-    zoo = run_dir.name  # the model key: unet with a hash of its arguments
-    assert {zoo, "outside"} <= set(table.index)
+    numbers = tables[0].with_name(tables[0].name.replace("_accuracy", ""))
+    table = pd.read_csv(numbers).query("variant == 'fold models'").set_index("model")  # one row per model
+    zoo = model_title(load_config(run_dir / "config.yaml").model)  # "U-Net (width 4)", its key in the legend
+    assert zoo == "U-Net (width 4)" and {zoo, "outside"} <= set(table.index)
     assert table.loc["outside", "dice_mean"] == pytest.approx(scored["dice"].mean(), abs=1e-6)
     assert pd.isna(table.loc["outside", "params_m"]) and pd.isna(table.loc["outside", "gflops"])
     assert pd.isna(table.loc["outside", "dice_std"]) and not pd.isna(table.loc[zoo, "dice_std"])

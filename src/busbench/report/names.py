@@ -3,8 +3,9 @@ the run folders' hash keys (``unet-1a2b3c4d``, ``busi-6945e458``). The keys appe
 legend (``legend``), which says what each name stands for.
 
 A model variant (``model.kwargs``) is its display name plus its arguments in words: U-Net with
-``base_channels: 8`` is "U-Net (width 8)". Two runs of one table that would still share a name
-are told apart by their folder key.
+``base_channels: 8`` is "U-Net (width 8)". A plugin without a display name of its own is named by the
+config's ``model.label`` where it has one. Two runs of one table that would still share a name are
+told apart by their folder key.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ def _argument(name: str, value: object) -> str:
 def model_title(model: ModelConfig) -> str:
     """The registered display name, with the variant's arguments in words."""
     try:
-        title = resolve_model(model.name).title()
-    except UnknownModelError:  # a plugin no longer installed: its name as recorded
-        title = model.name
+        entry = resolve_model(model.name)
+    except UnknownModelError:  # a plugin no longer installed: its label or name as recorded
+        return model.label or model.name
+    if not entry.display_name and model.label:  # a plugin without a display name: the user's label names it
+        return model.label
+    title = entry.title()
     details = [_argument(k, v) for k, v in sorted(model.kwargs.items()) if v is not None]
     details += ["fine-tuned"] if model.init_from is not None else []
     return f"{title} ({', '.join(details)})" if details else title
