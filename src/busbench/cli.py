@@ -17,6 +17,8 @@ import yaml
 
 from busbench import interrupt
 from busbench.config import ExperimentConfig, apply_overrides, load_config, validate_config
+from busbench.config_checks import run_warnings
+from busbench.config_reference import schema_json
 from busbench.console import console, err_console, print_frame
 from busbench.data.adapters import ADAPTERS
 from busbench.data.cache import build_cache
@@ -214,6 +216,8 @@ def run(
 ) -> None:
     """Run a benchmark: prepare, split, cache, train every fold, score on the test set, aggregate."""
     cfg = load_config(_config_path(config), set_)
+    for line in run_warnings(cfg):
+        err_console.print(line, markup=False, highlight=False)
     _print_summary(run_experiment(cfg, fold or None, cell or None), cfg)
 
 
@@ -283,6 +287,25 @@ def configs() -> None:
     """List the shipped experiment configs (usable by name in `busbench run`)."""
     for name, path in _shipped_configs().items():
         console.print(f"{name:10s} {path}", highlight=False)
+
+
+config_app = typer.Typer(no_args_is_help=True, help="Print a config with every setting resolved, or the schema.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    config: Annotated[str, typer.Argument(help="Experiment YAML file, or the name of a shipped config.")],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a setting, e.g. train.epochs=5.")] = [],  # noqa: B006
+) -> None:
+    """Print the fully resolved YAML: defaults filled in, overrides applied, dataset folders expanded."""
+    print(load_config(_config_path(config), set_).to_yaml(), end="")
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON schema of an experiment config, with a description of every key."""
+    print(schema_json())
 
 
 @app.command()
