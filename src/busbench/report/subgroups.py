@@ -54,14 +54,16 @@ def _true_areas(table: RunTable, lesion_ids: pd.Index, manifest: pd.DataFrame | 
 
 
 def size_tertiles(areas: pd.Series) -> pd.Series:
-    """Each image's tertile of ``areas`` (index: case_id), named with its area range in pixels."""
+    """Each image's tertile of ``areas`` (index: case_id), named with its area range in pixels, in
+    the order small, medium, large."""
     ordered = areas.sort_index()
     parts = pd.qcut(ordered.rank(method="first"), 3, labels=list(SIZE_NAMES))
     names = {}
     for name in SIZE_NAMES:
         values = ordered[parts == name]
         names[name] = f"{name} ({values.min():.0f}-{values.max():.0f} px)" if len(values) else name
-    return parts.astype(str).map(names)
+    return pd.Series(pd.Categorical(parts.astype(str).map(names), categories=[names[n] for n in SIZE_NAMES]),
+                     index=ordered.index)
 
 
 def subgroup_labels(table: RunTable) -> pd.DataFrame:
@@ -99,7 +101,7 @@ def subgroup_table(table: RunTable, clusters: pd.Series) -> tuple[pd.DataFrame, 
     rows, tests = [], []
     for factor in labels.columns:
         family = []
-        for subgroup, members in labels.groupby(factor).groups.items():
+        for subgroup, members in labels.groupby(factor, observed=True).groups.items():
             ids = pd.Index(members)
             units = clusters.reindex(ids)
             for run in table.runs:
