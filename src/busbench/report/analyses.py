@@ -114,9 +114,9 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
         if not bins.empty:
             figures[table.key].append(analysis_plots.reliability_diagram(
                 bins, title, out / "plots" / f"{table.key}_reliability"))
-    analyses = Analyses(*(_concat(parts[name]) for name in (
-        "subgroups", "comparisons", "detection", "morphology", "morphology_summary", "calibration", "bins")),
-        figures=figures, notes=notes)
+    analyses = Analyses(_concat(parts["subgroups"]), _concat(parts["comparisons"]), _concat(parts["detection"]),
+                        _concat(parts["morphology"]), _concat(parts["morphology_summary"]),
+                        _concat(parts["calibration"]), _concat(parts["bins"]), figures, notes)
     out.mkdir(parents=True, exist_ok=True)
     # the three main files are always written (a header at least); the others where they hold rows
     _write(analyses.subgroups, out, "subgroups", subgroup_display(analyses.subgroups))

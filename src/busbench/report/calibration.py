@@ -75,7 +75,8 @@ def read_counts(run: RunResults) -> pd.DataFrame | None:
 
 def calibration_tables(table: RunTable, clusters: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``calibration.csv`` rows (one per run of the test set) and ``calibration_bins.csv`` rows."""
-    rows, bins = [], []
+    rows: list[dict[str, object]] = []
+    bins: list[pd.DataFrame] = []
     for run in table.runs:
         identity = {"test_set": table.key, "dataset": run.dataset, "model": run.model, "variant": ENSEMBLE}
         counts = read_counts(run)

@@ -46,4 +46,4 @@ def image_means(per_image: pd.DataFrame, column: str) -> pd.Series:
 
 def recorded(per_image: pd.DataFrame, column: str) -> bool:
     """Whether the per-image scores carry ``column`` with at least one value."""
-    return column in per_image and pd.to_numeric(per_image[column], errors="coerce").notna().any()
+    return column in per_image and bool(pd.to_numeric(per_image[column], errors="coerce").notna().any())

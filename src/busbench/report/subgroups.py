@@ -121,7 +121,7 @@ def subgroup_table(table: RunTable, clusters: pd.Series) -> tuple[pd.DataFrame, 
                 if scores.shape[1] < 2:
                     continue
                 compared = paired_comparisons(cluster_means(scores, clusters))
-                family.append(compared.assign(test_set=table.key, factor=factor, subgroup=subgroup, metric=metric,
+                family.append(compared.assign(test_set=table.key, factor=factor, subgroup=str(subgroup), metric=metric,
                                               variant=FOLD_MODELS))
         if family:
             joined = pd.concat(family, ignore_index=True)
