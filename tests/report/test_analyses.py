@@ -65,7 +65,7 @@ def _write_manifest(root: Path) -> None:
     data.mkdir(parents=True)
     lesion_area = [0.01 * (i + 1) if label != "normal" else 0.0 for i, label in enumerate(LABELS)]
     pd.DataFrame({"case_id": IDS, "label": LABELS, "width": 40, "height": 30, "lesion_area_fraction": lesion_area,
-                  "meta_device": DEVICES, "meta_official_fold_10": [i % 10 for i in range(len(IDS))],
+                  "meta_device": DEVICES, "meta_official_fold_10": [i % 5 for i in range(len(IDS))],
                   "meta_histology": [f"h{i}" for i in range(len(IDS))]}).to_csv(data / "manifest.csv", index=False)
 
 
