@@ -164,3 +164,20 @@ def test_runs_without_the_new_columns_say_not_recorded(tmp_path) -> None:
     assert calibration["note"].iloc[0].startswith("not recorded")
     page = (report.out / "report.html").read_text()
     assert "Image-level lesion detection" in page and "shapes not recorded" in page
+
+
+def test_busbra_manifest_columns_become_subgroups(busbra_manifest, tmp_path) -> None:
+    """The BUS-BRA adapter's manifest: device, BI-RADS and side are subgroups; histology (28 values),
+    the 10-fold assignment and the original sizes are not."""
+    frame = busbra_manifest.frame.sort_values("case_id").iloc[::25]  # 75 images of the real manifest
+    ids, labels = frame["case_id"].tolist(), frame["label"].tolist()
+    root = tmp_path / "runs"
+    write_run(root, "busbra", "model_a", {1: [0.7] * len(ids)}, labels, case_ids=ids)
+    (root / "data" / "busbra").mkdir(parents=True)
+    busbra_manifest.frame.to_csv(root / "data" / "busbra" / "manifest.csv", index=False)
+    build_report(root, tmp_path / "out", qualitative=False)
+    subgroups = pd.read_csv(tmp_path / "out" / "subgroups.csv", dtype={"subgroup": str})
+    assert set(subgroups["factor"]) == {"class", "lesion size", "device", "birads", "side"}
+    for factor in ("device", "birads", "side"):
+        counted = subgroups[subgroups["factor"] == factor].set_index("subgroup")["images"].to_dict()
+        assert counted == frame[f"meta_{factor}"].astype(str).value_counts().to_dict()
