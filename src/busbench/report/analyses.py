@@ -55,11 +55,12 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(kept, ignore_index=True) if kept else (frames[0] if frames else pd.DataFrame())
 
 
-def _interval(row: pd.Series, metric: str, places: int) -> str:
-    if pd.isna(row[f"{metric}_mean"]):
+def interval_text(row: pd.Series, name: str, places: int, value: str | None = None) -> str:
+    """``value [low, high]`` of ``row``'s ``value`` column (default ``<name>_mean``) and ``<name>_ci_*``."""
+    column = value or f"{name}_mean"
+    if pd.isna(row.get(column)):
         return "–"
-    return (f"{row[f'{metric}_mean']:.{places}f} [{row[f'{metric}_ci_low']:.{places}f}, "
-            f"{row[f'{metric}_ci_high']:.{places}f}]")
+    return f"{row[column]:.{places}f} [{row[f'{name}_ci_low']:.{places}f}, {row[f'{name}_ci_high']:.{places}f}]"
 
 
 def subgroup_display(subgroups: pd.DataFrame) -> pd.DataFrame:
@@ -67,8 +68,8 @@ def subgroup_display(subgroups: pd.DataFrame) -> pd.DataFrame:
     shown = subgroups[subgroups["variant"] == FOLD_MODELS]
     return pd.DataFrame({"Test set": shown["test_set"], "Factor": shown["factor"], "Subgroup": shown["subgroup"],
                          "Model": shown["model"], "n": shown["images"],
-                         "Dice [95% CI]": [_interval(r, "dice", 3) for _, r in shown.iterrows()],
-                         "HD95 [95% CI]": [_interval(r, "hd95", 1) for _, r in shown.iterrows()]})
+                         "Dice [95% CI]": [interval_text(r, "dice", 3) for _, r in shown.iterrows()],
+                         "HD95 [95% CI]": [interval_text(r, "hd95", 1) for _, r in shown.iterrows()]})
 
 
 def subgroup_latex(subgroups: pd.DataFrame) -> str:
