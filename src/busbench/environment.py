@@ -27,7 +27,7 @@ def git_commit(where: Path | None = None) -> str | None:
 
 
 def environment() -> dict[str, object]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)

@@ -15,6 +15,7 @@ from busbench.data.prepare import prepare_dataset
 from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.split_file import (
     TEST,
+    SplitDocument,
     case_ids,
     large_group_warnings,
     plan_split,
@@ -33,7 +34,7 @@ from busbench.log import logger
 class PreparedData:
     manifest: Manifest
     split_path: Path
-    split: dict[str, object]
+    split: SplitDocument
     cache: Cache
 
     @property

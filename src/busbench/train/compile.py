@@ -36,4 +36,6 @@ def compile_network(network: nn.Module, enabled: bool, device: torch.device, bac
             os.environ.get("CXX") or any(shutil.which(c) for c in CPU_COMPILERS)):
         raise BusbenchError(f"{setting}=true needs a C++ compiler on the CPU (one of {', '.join(CPU_COMPILERS)} "
                             f"on PATH, or CXX set); install one (e.g. apt-get install g++) or set {setting}=false")
-    return torch.compile(network, backend=backend)
+    compiled = torch.compile(network, backend=backend)
+    assert isinstance(compiled, nn.Module)  # an OptimizedModule; torch.compile's stubs only say callable
+    return compiled
