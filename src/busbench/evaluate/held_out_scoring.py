@@ -21,7 +21,7 @@ from busbench.config import EvalConfig
 from busbench.data.access import held_out_test_ids
 from busbench.data.cache import Cache
 from busbench.data.geometry import place_mask
-from busbench.data.manifest import Manifest
+from busbench.data.manifest import Manifest, case_row
 from busbench.data.split.split_file import read_split
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.metrics import image_metrics
@@ -48,7 +48,7 @@ def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: 
     records = []
     for case_id, probability in original_size_probabilities(models, cache, case_ids, device, cfg.batch_size,
                                                             dtype, cfg.tta):
-        row = rows_by_id.loc[case_id]
+        row = case_row(rows_by_id, case_id)
         truth = manifest.lesion(row)
         mask = probability >= cfg.threshold
         placement = cache.placement(case_id)

@@ -13,6 +13,7 @@ from torch import nn
 
 from busbench.config import ExperimentConfig
 from busbench.data.duplicates.links import cross_duplicate_links
+from busbench.data.manifest import case_row
 from busbench.data.provenance import with_provenance
 from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_MODELS
 from busbench.evaluate.held_out_scoring import score_test_set
@@ -46,7 +47,7 @@ def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models
         for case_id, probability in original_size_probabilities([model], data.cache, development.val_ids(fold), device,
                                                                 cfg.eval.batch_size, dtype, cfg.eval.tta):
             masks.append(probability >= cfg.eval.threshold)
-            truths.append(data.manifest.lesion(rows.loc[case_id]))
+            truths.append(data.manifest.lesion(case_row(rows, case_id)))
     return choose_postprocessing(masks, truths)
 
 

@@ -225,7 +225,7 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
                report.out / "tables" / f"{key}.tex")
     scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
-    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))
+    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, scores.columns.tolist())
     _write(comparisons, report.out / "statistics" / f"{key}_comparisons")
     _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values")
     figures = [plots.dice_boxplot(scores, table.title, report.out / "plots" / f"{key}_dice_boxplot"),

@@ -111,8 +111,8 @@ def paired_comparisons(scores: pd.DataFrame) -> pd.DataFrame:
 def p_value_matrix(comparisons: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """Square matrix of Holm-adjusted p-values (diagonal empty)."""
     matrix = pd.DataFrame(np.nan, index=pd.Index(models, name="model"), columns=models)
-    for row in comparisons.itertuples():
-        matrix.loc[row.model_a, row.model_b] = matrix.loc[row.model_b, row.model_a] = row.p_holm
+    for a, b, p in zip(comparisons["model_a"], comparisons["model_b"], comparisons["p_holm"]):
+        matrix.loc[a, b] = matrix.loc[b, a] = p
     return matrix
 
 
