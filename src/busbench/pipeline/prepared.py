@@ -10,11 +10,11 @@ from pathlib import Path
 from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
-from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
-from busbench.data.prepare import prepare_dataset
+from busbench.data.manifest import Manifest, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.split_file import (
     TEST,
+    SplitDocument,
     case_ids,
     large_group_warnings,
     plan_split,
@@ -24,16 +24,15 @@ from busbench.data.split.split_file import (
     split_file_name,
     write_split,
 )
-from busbench.errors import BusbenchError
-from busbench.layout import data_folder
 from busbench.log import logger
+from busbench.pipeline.dataset_folder import dataset_folder
 
 
 @dataclass(frozen=True)
 class PreparedData:
     manifest: Manifest
     split_path: Path
-    split: dict[str, object]
+    split: SplitDocument
     cache: Cache
 
     @property
@@ -63,17 +62,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     The split file is named by its settings, so splits of other settings (fold counts, say) live
     beside it; an existing one is only read, and refused if the manifest changed since.
     """
-    data_dir = data_folder(cfg.output_dir, cfg.data.key())
-    if not (data_dir / MANIFEST_META).is_file():
-        if cfg.data.root is None and cfg.data.dataset != "synthetic":
-            raise BusbenchError(
-                f"data.root is required for dataset {cfg.data.dataset!r}: the folder it was unpacked into"
-            )
-        root = cfg.data.root or data_dir / "raw"
-        logger.info(f"preparing {cfg.data.dataset} from {root} into {data_dir}")
-        prepared = prepare_dataset(cfg.data.dataset, root, data_dir, cfg.data.options)
-        logger.info(f"manifest: {len(prepared.frame)} images ({len(prepared.log.problems)} files dropped or fixed, "
-                    f"see {data_dir})")
+    data_dir = dataset_folder(cfg)
     manifest = load_manifest(data_dir)
     settings = cfg.split.settings()
     split_path = data_dir / split_file_name(settings, read_user_links(settings.links_file, manifest))

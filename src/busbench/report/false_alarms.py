@@ -22,7 +22,7 @@ def false_alarms(runs: list[RunResults], clusters: pd.Series) -> pd.DataFrame:
     95 % cluster-bootstrap CI (a fold-model row: each image's share of fold models that flag it)."""
     rows = []
     for run in runs:
-        variants = [(FOLD_MODELS, run.per_image)]
+        variants: list[tuple[object, pd.DataFrame]] = [(FOLD_MODELS, run.per_image)]
         variants += list(run.ensemble.groupby("variant", sort=False)) if run.ensemble is not None else []
         for variant, scores in variants:
             normal = scores[scores["label"] == "normal"]

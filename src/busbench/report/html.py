@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -130,7 +131,8 @@ def _ranks_section(report: Report) -> list[str]:
     return parts
 
 
-def write_html(report: Report) -> Path:
+def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
+    """The page; ``analyses``: the HTML parts of ``report.analyses_page``, placed before the cross-dataset part."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench report</title>"
              f"<style>{STYLE}</style></head><body><h1>busbench report</h1>"]
     parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.title} on {r.dataset_title}")
@@ -152,6 +154,7 @@ def write_html(report: Report) -> Path:
                      "images with any predicted lesion. Dice on lesion images only.</p>")
         parts.append(html_table(report.normal.round(4)))
     parts += _ranks_section(report)
+    parts.extend(analyses)
     if report.cross is not None:
         parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
         cross = report.cross.round(3)

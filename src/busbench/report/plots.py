@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
 from busbench.evaluate.metrics import dice_score  # noqa: E402
+from busbench.layout import atomic_path  # noqa: E402
 
 DPI = 150
 MARKED_POINTS = 20  # curves with this many points or fewer show a marker at each: one epoch is a dot
@@ -36,8 +37,9 @@ def save(figure: plt.Figure, path: Path) -> Path:
     """Write ``path``.png and ``path``.pdf; returns the PNG."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(path.with_suffix(".png"), dpi=DPI)
-    figure.savefig(path.with_suffix(".pdf"))
+    for suffix, dpi in ((".png", DPI), (".pdf", "figure")):
+        with atomic_path(path.with_suffix(suffix)) as tmp:
+            figure.savefig(tmp, format=suffix[1:], dpi=dpi)
     plt.close(figure)
     return path.with_suffix(".png")
 
@@ -137,8 +139,8 @@ def training_curves(logs: dict[int, pd.DataFrame], selected: str, title: str, pa
                          label=f"fold {fold}")
         values = log[shown].dropna()
         if not values.empty and shown == selected:
-            best = values.idxmin() if selected == "val_loss" else values.idxmax()
-            metric_axis.plot(log.loc[best, "epoch"], log.loc[best, selected], marker="*", markersize=12,
+            best = int(values.to_numpy().argmin() if selected == "val_loss" else values.to_numpy().argmax())
+            metric_axis.plot(log["epoch"].loc[values.index[best]], values.iloc[best], marker="*", markersize=12,
                              color=line.get_color(), markeredgecolor="black", linestyle="")
     loss_axis.set(xlabel="epoch", ylabel="training loss")
     metric_axis.set(xlabel="epoch", ylabel=f"{shown} (selects best.pt)" if shown == selected else
@@ -197,7 +199,7 @@ def qualitative_grid(rows: list[tuple[str, np.ndarray, np.ndarray, dict[str, np.
                 draw_mask(axis, mask, "red" if c > 1 else "lime")
             axis.set_xticks([])
             axis.set_yticks([])
-            if c > 1:
+            if c > 1 and mask is not None:  # a model's prediction
                 axis.set_xlabel(f"Dice {dice_score(mask, truth):.3f}", fontsize=8)
             if r == 0:
                 axis.set_title(name, fontsize=8)

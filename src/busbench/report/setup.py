@@ -96,17 +96,17 @@ def model_setup(tables: list[RunTable]) -> pd.DataFrame:
             c = run.config
             epochs, seconds = _epochs_and_seconds(run)
             warmup = f", warm-up {c.schedule.warmup_epochs} epochs" if c.schedule.warmup_epochs else ""
-            rows.append({
+            rows.append({  # every value as shown
                 "Model": run.title, "Dataset": table.title, "Key": run.model, "Model arguments": c.model.describe(),
                 "Input": f"{c.input.size} px, {c.input.channels} ch, {c.input.resize}",
-                "Epochs run (mean)": epochs, "Batch": c.train.batch_size,
+                "Epochs run (mean)": epochs, "Batch": str(c.train.batch_size),
                 "Optimiser": f"{c.optimizer.name}, lr {c.optimizer.lr:g}, wd {c.optimizer.weight_decay:g}",
                 "Schedule": c.schedule.name + warmup, "Loss": c.loss.name, "Augmentation": c.train.augmentation,
                 "Selected by": SELECTED_VALUE.get(c.train.select_metric, "val_loss"),
                 "Precision": c.train.amp, "TTA views": ", ".join(["plain", *c.eval.tta]),
                 "Post-processing": _postprocessing(run),
                 "Seeds": f"train {c.train.seed}, split {c.split.seed}",
-                "Training time (min, all folds)": round(seconds / 60, 1) if seconds == seconds else "–",
+                "Training time (min, all folds)": f"{seconds / 60:.1f}" if seconds == seconds else "–",
             })
     return pd.DataFrame(rows)
 

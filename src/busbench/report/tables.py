@@ -50,14 +50,14 @@ def best_rows(table: pd.DataFrame, column: str) -> set[int]:
 
 
 def _cell(row: pd.Series, column: str) -> str:
-    return mean_std_text(row.get(f"{column}_mean"), row.get(f"{column}_std"), metric_places(column))
+    return mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
 
 
 def _model_names(table: pd.DataFrame) -> list[str]:
     """The model's name on its first row (with its marks), blank on its ensemble rows below."""
     names, previous = [], None
     for _, row in table.iterrows():
-        mark = degenerate_mark(row.to_dict())
+        mark = degenerate_mark(row)
         name = f"{row['model']} {mark} degenerate" if mark else str(row["model"])
         name = f"{name} †" if row.get("protocol") else name
         names.append("" if row["model"] == previous else name)
@@ -93,16 +93,13 @@ def accuracy_numbers(table: pd.DataFrame) -> pd.DataFrame:
                       table[columns]], axis=1)
 
 
-def _cost_text(table: pd.DataFrame, i: int, column: str) -> str:
-    value = table.at[i, column]
+def _cost_text(value: float, column: str, size_224: float) -> str:
     if pd.isna(value):
         return "–"
     if column == "forward_passes":
         return f"{int(value)}"
     text = f"{value:.1f}" if column == "fps" else f"{value:.2f}"
-    if column == "macs_g_224" and table.at[i, "size_224"] != 224:
-        text += f" @{int(table.at[i, 'size_224'])}"
-    return text
+    return text + (f" @{int(size_224)}" if column == "macs_g_224" and size_224 != 224 else "")
 
 
 def cost_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
@@ -110,7 +107,8 @@ def cost_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     out = _frame(table)
     for column, title in COST_COLUMNS.items():
         best = best_rows(table, column) if column != "forward_passes" else set()
-        texts = [_cost_text(table, i, column) for i in table.index]
+        values, sizes = pd.to_numeric(table[column], errors="coerce"), pd.to_numeric(table["size_224"], errors="coerce")
+        texts = [_cost_text(float(value), column, float(size)) for value, size in zip(values, sizes)]
         out[title] = [bold[0] + t + bold[1] if i in best and t != "–" else t for i, t in zip(table.index, texts)]
     return out
 

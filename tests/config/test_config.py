@@ -9,7 +9,7 @@ import pytest
 from busbench.config import ExperimentConfig, apply_overrides, load_config
 from busbench.errors import BusbenchError
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "src" / "busbench" / "configs"
 
 
