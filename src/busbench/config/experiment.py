@@ -190,6 +190,10 @@ class TrainConfig(_Section):
         "Fixed-length epochs of this many batches, the training images repeated with fresh augmentations (nnU-Net: "
         "250); unset: one pass over the training images."))
     batch_size: int = Field(8, ge=1, description="Training batch size.")
+    drop_last: bool = Field(True, description=(
+        "Drop each epoch's last partial batch (when the training images outnumber train.batch_size), so every "
+        "step sees a full batch; false keeps it, as PyTorch's DataLoader does by default and the Awesome-BUS and "
+        "CMUNeXt code do. With train.iterations_per_epoch every batch is full either way."))
     patience: int | None = Field(20, ge=1, description=(
         "Stop after this many epochs without a better validation score; null: never stop early."))
     select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = Field("lesion_dice", description=(
