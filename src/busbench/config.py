@@ -28,10 +28,23 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # usable as a folder name and in --cell; no "..", no "/"
+
+
+def folder_name(value: str | None) -> str | None:
+    """A setting that becomes a folder under ``output_dir`` must stay a plain name, never a path."""
+    if value is not None and not FOLDER_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} names a folder under output_dir: use letters, digits and _ . + - only, starting "
+                         "with a letter or digit (no '/', no '..')")
+    return value
+
+
 class DataConfig(_Section):
     dataset: str = "synthetic"
     root: Path | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+
+    _plain_dataset = field_validator("dataset")(folder_name)
 
     def describe(self) -> str:
         """What the key's hash stands for, in words."""
@@ -77,19 +90,18 @@ class InputConfig(_Section):
     resize: Literal["letterbox", "resize"] = "letterbox"
 
 
-FOLDER_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")  # a model key usable as a folder name and in --cell
-
-
 class ModelConfig(_Section):
     name: str = "unet"
     kwargs: dict[str, Any] = Field(default_factory=dict)
     # The name in tables and of the run folder, e.g. "unet_w8" for a U-Net of width 8 (default: the
     # model name, plus a hash of non-default arguments).
-    label: str | None = Field(None, pattern=FOLDER_NAME.pattern)
+    label: str | None = None
     # Cross-dataset transfer: start every fold from these weights (a best.pt of another run).
     init_from: Path | None = None
     # Weights whose training images include a current test image are refused; "allow" is marked in every table.
     init_from_test_overlap: Literal["refuse", "allow"] = "refuse"
+
+    _plain_label = field_validator("label")(folder_name)
 
     @field_validator("name")
     @classmethod
@@ -236,6 +248,8 @@ class ExperimentConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     grid: GridConfig | None = None
+
+    _plain_name = field_validator("name")(folder_name)
 
     @model_validator(mode="after")
     def _input_size_suits_every_model(self) -> ExperimentConfig:

@@ -27,6 +27,7 @@ from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
 from busbench.data.hashing import perceptual_hash, pixel_sha256
+from busbench.data.integrity import MTIMES, file_columns, modification_times
 from busbench.data.io import UnreadableImageError, read_image, read_mask
 from busbench.data.labels import LESION, NORMAL
 from busbench.data.manifest import META_PREFIX, write_manifest
@@ -127,6 +128,7 @@ def _case_row(source: CaseSource, root: Path, dataset: str, log: ProblemLog) -> 
         "phash": perceptual_hash(grey),
         "image_resized_to_mask": resize,
         "official_fold": source.official_fold,
+        **file_columns(root, [source.image.as_posix(), *(m.as_posix() for m in source.masks)]),
     }
     row.update({f"{META_PREFIX}{key}": value for key, value in source.meta.items()})
     return row
@@ -180,6 +182,7 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
         "busbench_version": __version__,
         "dropped": sum(p.action == "dropped" for p in log.problems),
         "fixed": sum(p.action == "fixed" for p in log.problems),
+        MTIMES: modification_times(root, frame),
     }
     manifest_path = write_manifest(frame, out_dir, meta)
     return PrepareResult(manifest_path, frame, log)

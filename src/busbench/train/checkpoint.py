@@ -3,17 +3,25 @@
 ``last.pt`` holds everything needed to continue exactly where training stopped (model,
 optimiser, schedule, scaler, the trainer's counters and every random generator's state);
 ``best.pt`` holds the selected weights with what is needed to rebuild the model.
+
+Both hold only tensors and plain data (numbers, strings, lists, tuples, dicts), and every
+checkpoint is read with ``torch.load(weights_only=True)``: trained runs are shared (a colleague's
+fold models for ``predict``, ``model.init_from``), and a full unpickler would run whatever code a
+crafted file names the moment it is loaded. Such a file is refused instead.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from busbench.errors import BusbenchError
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -26,7 +34,15 @@ def save_atomic(payload: dict[str, Any], path: Path) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every generator's state as tensors and plain data (loadable with ``weights_only=True``)."""
+    numpy_state = np.random.get_state(legacy=False)
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {"bit_generator": numpy_state["bit_generator"], "pos": int(numpy_state["state"]["pos"]),
+                  "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
+                  "has_gauss": int(numpy_state["has_gauss"]), "gauss": float(numpy_state["gauss"])},
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -34,12 +50,21 @@ def rng_state() -> dict[str, Any]:
 
 def restore_rng(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    saved = state["numpy"]
+    np.random.set_state({"bit_generator": saved["bit_generator"], "has_gauss": saved["has_gauss"],
+                         "gauss": saved["gauss"],
+                         "state": {"key": saved["key"].numpy().astype(np.uint32), "pos": saved["pos"]}})
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    # Our own files hold numpy RNG state and plain Python objects besides tensors.
-    return torch.load(path, map_location=device, weights_only=False)
+    """A checkpoint's tensors and plain data; a file that would need to run code to load is refused."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise BusbenchError(f"{path}: refused, it holds Python objects beyond tensors and plain data, which could run "
+                            "code when loaded (a crafted file, or one written by an older busbench); use "
+                            "checkpoints written by this busbench, or train this fold again") from exc
+

@@ -246,7 +246,8 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
         if score > state.best_score:
             state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
             checkpoint.save_atomic({"model": model.state_dict(), "epoch": epoch, "score": score,
-                                    "model_config": cfg.model.model_dump(), "input": cfg.input.model_dump(),
+                                    "model_config": cfg.model.model_dump(mode="json"),
+                                    "input": cfg.input.model_dump(mode="json"),
                                     "provenance": provenance.as_dict() if provenance else None,
                                     "training_images": training_images},
                                    fold_dir / checkpoint.BEST)
