@@ -306,6 +306,8 @@ def predict(
     ] = [],  # noqa: B006
     no_tta: Annotated[bool, typer.Option("--no-tta", help="Plain predictions, no test-time augmentation.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    allow_partial: Annotated[bool, typer.Option(help="Predict with an unfinished run's finished folds, without "
+                                                "post-processing (said in predictions.csv).")] = False,
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
     unknown = sorted(set(tta) - set(TTA_VIEWS))
@@ -313,7 +315,9 @@ def predict(
         raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
     inputs = collect_inputs(input_)
     torch_device = resolve_device(device)
-    trained = load_run(run, torch_device)
+    trained = load_run(run, torch_device, allow_partial)
+    if trained.partial:
+        err_console.print(f"warning: {trained.partial}", markup=False, highlight=False)
     views = [] if no_tta else (tta or None)
     for path in inputs.skipped:
         err_console.print(f"skipped: {path}: not an image file", markup=False, highlight=False)

@@ -68,6 +68,7 @@ from busbench.evaluate.final import score_test_set
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.metrics import CSV_MISSING, convention_notes
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
+from busbench.evaluate.table_checks import check_cross_table, check_test_ids
 from busbench.log import duration, logger, note_saved
 from busbench.models import resolve_model
 from busbench.report.markdown import markdown_table
@@ -77,7 +78,7 @@ from busbench.train.device import autocast_dtype, resolve_device
 from busbench.train.init_source import check_init_source
 from busbench.train.trainer import EpochHook, build_fold_model, train_fold
 
-DONE = "done.json"
+DONE = checkpoint.DONE
 FOLD_PROVENANCE = "provenance.json"
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
 # rerun (a copied run folder resumes).
@@ -233,6 +234,9 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
             raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{folds} only. "
                                 f"{_fold_fix(fold_dir)}")
         fold_provenance(data, fold).check(recorded, record, _fold_fix(fold_dir))
+        if (fold_dir / DONE).is_file():
+            checkpoint.verify_checkpoints(fold_dir, json.loads((fold_dir / DONE).read_text()).get("checkpoints"),
+                                          fold_dir / DONE, _fold_fix(fold_dir))
     if (cell_dir / ENSEMBLE_CSV).is_file():
         table = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype=str, keep_default_na=False)
         cell_provenance(data).check(frame_provenance(table, cell_dir / ENSEMBLE_CSV), cell_dir / ENSEMBLE_CSV,
@@ -243,6 +247,8 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
             if set(rows["train_ids_sha256"]) != {fold_provenance(data, int(fold)).train_ids_sha256}:
                 raise BusbenchError(f"{cell_dir / CROSS_CSV}: made by fold models trained on other cases (fold "
                                     f"{fold}) than the current split's. {_cell_fix(cell_dir)}")
+        check_cross_table(cross, cell_dir / CROSS_CSV, cell_dir / CROSS_OVERLAP_CSV,
+                          f"Delete {cell_dir / CROSS_CSV} to score the other datasets again")
 
 
 def training_images(data: PreparedData, train_ids: list[str]) -> dict[str, object]:
@@ -281,6 +287,7 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
                         "select_metric": cfg.train.select_metric, "epochs_run": state.epoch,
                         "stopped_early": state.stopped_early, "train_seconds": trained - started,
                         "test_seconds": time.perf_counter() - trained, "test_images": len(scores),
+                        "checkpoints": checkpoint.checkpoint_digests(fold_dir),
                         "provenance": provenance.as_dict()}, fold_dir / DONE)
     note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
     early = " (stopped early)" if state.stopped_early else ""
@@ -386,10 +393,12 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
     os.replace(tmp, cell_dir / CROSS_CSV)
 
 
-def _read_metrics(path: Path, provenance: Provenance, fix: str) -> pd.DataFrame:
-    """A metrics table, refused if it was made on another split."""
+def _read_metrics(path: Path, provenance: Provenance, fix: str, test_ids: list[str], by: list[str],
+                  rescore: str) -> pd.DataFrame:
+    """A metrics table, refused if it was made on another split or does not hold its test ids once each."""
     table = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
     provenance.check(frame_provenance(table, path), path, fix)
+    check_test_ids(table, path, test_ids, rescore, by)
     return table
 
 
@@ -415,8 +424,9 @@ def protocol_notes(cfg: ExperimentConfig) -> list[str]:
 def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) -> list[dict[str, object]]:
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
     development = data.development
-    per_image = pd.concat([_read_metrics(cell_dir / f"fold-{k}" / "test_metrics.csv",
-                                         fold_provenance(data, k), _fold_fix(cell_dir / f"fold-{k}"))
+    per_image = pd.concat([_read_metrics(cell_dir / f"fold-{k}" / "test_metrics.csv", fold_provenance(data, k),
+                                         _fold_fix(cell_dir / f"fold-{k}"), data.test_ids(), ["fold"],
+                                         f"Delete {cell_dir / f'fold-{k}' / DONE} to score fold {k} again")
                            for k in range(1, data.development.folds + 1)])
     per_image.to_csv(cell_dir / "per_image_metrics.csv", index=False, lineterminator="\n", float_format="%.6f")
     per_fold = fold_summaries(per_image)
@@ -424,7 +434,8 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
                 "notes": " | ".join(protocol_notes(cfg))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
-    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data), _cell_fix(cell_dir))
+    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data), _cell_fix(cell_dir), data.test_ids(),
+                             ["variant"], f"Delete {cell_dir / ENSEMBLE_CSV} to score the ensemble again")
     for variant, scores in ensemble.groupby("variant", sort=False):
         rows.append({**identity, "variant": variant, **mean_std(fold_summaries(scores))})
     pd.DataFrame(rows).to_csv(cell_dir / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")

@@ -6,6 +6,10 @@ probabilities averaged, mapped back to the original size, thresholded and post-p
 steps chosen for the run. Outputs: ``masks/<name>.png`` (0/255, original size), optionally
 ``overlays/<name>.png``, and ``predictions.csv`` with the lesion area and two confidence values:
 the highest lesion probability in the image and the mean probability inside the predicted lesion.
+
+Only a finished run predicts: every fold's ``done.json`` (its ``best.pt`` checked against the hash
+recorded there) and the chosen post-processing. ``allow_partial`` predicts with the finished folds
+only, without post-processing, and says so in ``predictions.csv`` (column ``partial_run``).
 """
 
 from __future__ import annotations
@@ -47,9 +51,18 @@ class TrainedRun:
     config: ExperimentConfig
     models: list[nn.Module]
     postprocessing: PostProcessing
+    partial: str = ""  # what an --allow-partial prediction lacks; empty for a finished run
 
 
-def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
+def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
+    """Folds without ``done.json``: begun, or (for a split of known fold count) not begun."""
+    begun = {int(p.name.split("-")[1]): p for p in run_dir.glob("fold-*") if p.name.split("-")[1].isdigit()}
+    expected = set(range(1, config.split.folds + 1)) if not config.split.official else set(begun)
+    return [f"fold-{k}" for k in sorted(expected | set(begun))
+            if k not in begun or not (begun[k] / checkpoint.DONE).is_file()]
+
+
+def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -> TrainedRun:
     """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.yaml"
@@ -59,19 +72,28 @@ def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
                             "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
     config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
-    weights = sorted(run_dir.glob("fold-*/" + checkpoint.BEST))
-    if not weights:
-        raise BusbenchError(f"{run_dir}: no trained fold models (fold-*/best.pt); train them with `busbench run`")
-    models = []
-    for path in weights:
-        model = build_fold_model(config).to(device)
-        model.load_state_dict(checkpoint.load(path, device)["model"])
-        models.append(model.eval())
+    unfinished = _unfinished_folds(run_dir, config)
     post_path = run_dir / "postprocessing.json"
-    post = PostProcessing()
-    if post_path.is_file():
-        post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"])
-    return TrainedRun(run_dir, config, models, post)
+    finished = sorted(run_dir.glob(f"fold-*/{checkpoint.DONE}"), key=lambda p: int(p.parent.name.split("-")[1]))
+    partial = ""
+    if unfinished or not post_path.is_file():
+        lacking = f"{', '.join(unfinished)} unfinished" if unfinished else "post-processing not chosen yet"
+        if not allow_partial or not finished:
+            raise BusbenchError(f"{run_dir}: unfinished run ({lacking}); finish it with `busbench run`, or pass "
+                                "--allow-partial to predict with its finished fold models only and no post-processing "
+                                f"(said in {PREDICTIONS_CSV})")
+        partial = (f"partial run: {len(finished)} finished fold models ({lacking}), no post-processing "
+                   "(--allow-partial)")
+    models = []
+    for done in finished:
+        fold_dir = done.parent
+        checkpoint.verify_checkpoints(fold_dir, json.loads(done.read_text()).get("checkpoints"), done,
+                                      f"Delete {fold_dir} and train the fold again with `busbench run`")
+        model = build_fold_model(config).to(device)
+        model.load_state_dict(checkpoint.load(fold_dir / checkpoint.BEST, device)["model"])
+        models.append(model.eval())
+    post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
+    return TrainedRun(run_dir, config, models, post, partial)
 
 
 @dataclass(frozen=True)
@@ -156,5 +178,7 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
         reasons = "; ".join(str(r["error"]) for r in records[:3])
         raise BusbenchError(f"--input: no image could be read ({reasons}); nothing was written to {out_dir}")
     table = pd.DataFrame(records).astype({column: "Int64" for column in INTEGER_COLUMNS})
+    if run.partial:
+        table["partial_run"] = run.partial
     table.to_csv(out_dir / PREDICTIONS_CSV, index=False, lineterminator="\n", float_format="%.6f")
     return table

@@ -20,6 +20,7 @@ import pandas as pd
 from busbench.config import ExperimentConfig
 from busbench.data.split import CV, GROUPED, IMAGE_LEVEL, TEST, case_ids
 from busbench.evaluate.aggregate import FOLD_MODELS
+from busbench.evaluate.table_checks import check_test_ids
 from busbench.report.markdown import markdown_table
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
@@ -87,6 +88,8 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
             environment = json.loads((cell_dir / "environment.json").read_text())
             split = json.loads((cell.output_dir / "data" / cell.data.key() / environment["split_file"]).read_text())
             per_image = pd.read_csv(cell_dir / "per_image_metrics.csv", dtype={"case_id": str})
+            check_test_ids(per_image, cell_dir / "per_image_metrics.csv", case_ids(split, TEST),
+                           f"Run `busbench run` on {cell_dir} again to rewrite it", by=["fold"])
             rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)

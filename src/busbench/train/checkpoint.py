@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from busbench.data.integrity import file_sha256
 from busbench.errors import BusbenchError
 
 LAST = "last.pt"
 BEST = "best.pt"
+DONE = "done.json"  # a finished fold's record, with its best.pt's hash
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
@@ -68,3 +70,20 @@ def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
                             "code when loaded (a crafted file, or one written by an older busbench); use "
                             "checkpoints written by this busbench, or train this fold again") from exc
 
+
+
+def checkpoint_digests(fold_dir: Path) -> dict[str, str]:
+    """SHA-256 of a finished fold's ``best.pt``, recorded in its ``done.json``."""
+    return {BEST: file_sha256(fold_dir / BEST)}
+
+
+def verify_checkpoints(fold_dir: Path, recorded: dict[str, str] | None, record: Path, fix: str) -> None:
+    """Refuse a finished fold whose ``best.pt`` is missing or differs from the hash recorded when it
+    finished (a corrupt copy, a disk error, a file replaced by hand). Older records without hashes pass."""
+    for name, sha256 in (recorded or {}).items():
+        path = fold_dir / name
+        if not path.is_file():
+            raise BusbenchError(f"{path}: missing, though {record} records it as the fold's model. {fix}")
+        if file_sha256(path) != sha256:
+            raise BusbenchError(f"{path}: differs from the checkpoint {record} recorded when the fold finished "
+                                f"(corrupt or replaced). {fix}")
