@@ -29,7 +29,6 @@ import pandas as pd
 
 from busbench.data.alignment import aligned_correlation, thumbnail
 from busbench.data.hashing import NEAR_DUPLICATE_DISTANCE, hamming_matrix, perceptual_hash
-from busbench.data.io import read_image
 from busbench.data.keypoints import Keypoints, keypoints, match, shared_buckets
 from busbench.data.manifest import Manifest
 from busbench.data.overlay import constant_pixels, fill_constant
@@ -86,7 +85,7 @@ class _Described:
 
 def _describe(manifest: Manifest, ids: list[str]) -> _Described:
     rows = manifest.frame.set_index("case_id").loc[ids]
-    images = [read_image(manifest.image_file(row)) for _, row in rows.iterrows()]
+    images = [manifest.image(row) for _, row in rows.iterrows()]
     constant = constant_pixels(images)
     filled = [fill_constant(image, mask) for image, mask in zip(images, constant)]
     return _Described(list(ids), rows["pixel_sha256"].tolist(), [perceptual_hash(f) for f in filled],

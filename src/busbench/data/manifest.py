@@ -17,7 +17,7 @@ import pandas as pd
 
 from busbench.data.adapters.pairing import natural_key
 from busbench.data.integrity import FILE_BYTES, FILE_SHA256, file_sha256, verify_dataset_files
-from busbench.data.io import read_mask
+from busbench.data.io import read_image, read_mask
 from busbench.errors import BusbenchError
 
 MANIFEST_CSV = "manifest.csv"
@@ -37,6 +37,7 @@ CORE_COLUMNS = [
     "phash",
     "image_resized_to_mask",
     "official_fold",
+    "white_level",
     FILE_BYTES,
     FILE_SHA256,
 ]
@@ -58,6 +59,10 @@ class Manifest:
 
     def image_file(self, row: pd.Series) -> Path:
         return self.root / row["image_path"]
+
+    def image(self, row: pd.Series, channels: int = 1) -> np.ndarray:
+        """A case's image as uint8, scaled as ``prepare`` decided for the whole dataset."""
+        return read_image(self.image_file(row), channels, int(row["white_level"]))
 
     def mask_files(self, row: pd.Series) -> list[Path]:
         return [self.root / p for p in json.loads(row["mask_paths"])]

@@ -28,12 +28,13 @@ from torch import nn
 from busbench.config import ExperimentConfig
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
-from busbench.data.io import UnreadableImageError, read_image
+from busbench.data.io import UnreadableImageError, intensity_scale, read_image
 from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.surface import boundary
+from busbench.log import logger
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.device import autocast_dtype
@@ -154,10 +155,13 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
     cfg = run.config
     views = list(cfg.eval.tta) if tta is None else tta
     dtype = autocast_dtype(cfg.train.amp, device)
+    scale = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
+    if scale.maximum is not None:
+        logger.info(f"--input: {scale.describe()}")
     records = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:
-            image = read_image(path, cfg.input.channels)
+            image = read_image(path, cfg.input.channels, scale.white)
         except UnreadableImageError as exc:
             records.append({"image": str(path), "error": str(exc)})
             continue

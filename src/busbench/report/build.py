@@ -27,7 +27,7 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from busbench.data.io import read_image, read_mask
+from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
@@ -208,10 +208,10 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
     for title, case_id in picks.items():
         row = rows_by_id.loc[case_id]
         truth = manifest.lesion(row)
-        grey = read_image(manifest.image_file(row))
+        grey = manifest.image(row)
         if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown
             return None
-        predictions = {name: predict_image(run, read_image(manifest.image_file(row), run.config.input.channels),
+        predictions = {name: predict_image(run, manifest.image(row, run.config.input.channels),
                                            device, list(run.config.eval.tta))[1] for name, run in trained.items()}
         predictions.update({run.model: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
                             for run in shown if run.config is None})
