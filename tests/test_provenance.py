@@ -110,6 +110,10 @@ def test_every_artefact_made_on_another_split_is_refused(tmp_path: Path, artefac
         provenance = cell / "fold-1" / "provenance.json"
         provenance.write_text(provenance.read_text())  # kept valid: the artefact's own record must catch it
     _tamper(cell / artefact)
+    if artefact.endswith(checkpoint.BEST):  # its hash in done.json would refuse it first: record the new one
+        done = cell / "fold-1" / checkpoint.DONE
+        done.write_text(json.dumps({**json.loads(done.read_text()),
+                                    "checkpoints": checkpoint.checkpoint_digests(cell / "fold-1")}))
     for name in also_delete:
         (cell / name).unlink()
     with pytest.raises(BusbenchError, match=rf"{artefact}: made on another split: the split file is another one"):

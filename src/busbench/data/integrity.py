@@ -105,7 +105,8 @@ def _record_times(meta: dict[str, object], times: dict[str, int], meta_path: Pat
 
 def prepare_command(meta: dict[str, object], out_dir: Path) -> str:
     """The ``busbench prepare`` line that rebuilds this manifest from its dataset folder."""
-    options = meta.get("options") or {}
+    options = meta.get("options")
     given = "".join(" -o " + shlex.quote(f"{key}={value if isinstance(value, str) else json.dumps(value)}")
-                    for key, value in sorted(options.items()) if value not in (None, [], {}))  # type: ignore[union-attr]
+                    for key, value in sorted(options.items() if isinstance(options, dict) else [])
+                    if value not in (None, [], {}))
     return f"busbench prepare {meta.get('adapter')} --root {meta.get('root')} --out {out_dir}{given}"
