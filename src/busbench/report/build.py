@@ -203,7 +203,9 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
     picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
     device = torch.device("cpu")
     shown = runs[:MAX_QUALITATIVE_MODELS]
-    trained = {run.model: load_trained_run(run.path, device) for run in shown if run.config is not None}
+    # the report shows every scored run, also one whose ensemble is not made yet (its figure without post-processing)
+    trained = {run.model: load_trained_run(run.path, device, allow_partial=True) for run in shown
+               if run.config is not None}
     grid = []
     for title, case_id in picks.items():
         row = rows_by_id.loc[case_id]
