@@ -18,7 +18,8 @@ from busbench import pipeline
 from busbench.config import load_config
 from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
-from busbench.evaluate.predict import collect_inputs, load_run, overlay
+from busbench.evaluate import predict
+from busbench.evaluate.predict import collect_inputs, load_run, overlay, predict_images
 from busbench.train import checkpoint
 
 
@@ -182,3 +183,25 @@ def test_a_shared_run_whose_best_pt_carries_code_is_refused_without_running_it(r
     assert not marker.exists()
     pickle.loads(pickle.dumps(_Payload(marker)))  # the payload is real: unpickled in full, it runs
     assert marker.read_text() == "ran"
+
+
+def test_sixteen_bit_inputs_holding_twelve_bit_data_are_read_as_their_eight_bit_version(
+        run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    eight = generate_cases(1, 48, seed=8)[0].image.copy()
+    eight[0, 0] = 255
+    twelve = np.rint(eight.astype(np.float64) * 4095 / 255).astype(np.uint16)  # largest value 4095: 12-bit
+    for folder, image in (("eight", eight), ("twelve", twelve)):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(image).save(tmp_path / folder / "scan.png")
+    seen: list[np.ndarray] = []
+    real = predict.predict_image
+
+    def spy(run: object, image: np.ndarray, *args: object) -> tuple[np.ndarray, np.ndarray]:
+        seen.append(image)
+        return real(run, image, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(predict, "predict_image", spy)
+    run = load_run(run_dir, torch.device("cpu"))
+    for folder in ("eight", "twelve"):
+        predict_images(run, [tmp_path / folder / "scan.png"], tmp_path / f"out-{folder}", torch.device("cpu"))
+    assert np.abs(seen[0].astype(int) - seen[1].astype(int)).max() <= 1  # not 4095 / 257: near-black
