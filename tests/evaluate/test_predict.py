@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from cli_runner import run_cli
 from PIL import Image
 
@@ -20,6 +21,7 @@ from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
 from busbench.evaluate import predict
 from busbench.evaluate.predict import collect_inputs, load_run, overlay, predict_images
+from busbench.layout import BEST, DONE
 from busbench.train import checkpoint
 
 
@@ -128,7 +130,7 @@ def _copy(run_dir: Path, tmp_path: Path) -> Path:
 def test_an_unfinished_run_is_refused_unless_allow_partial_which_predictions_csv_states(
         run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     run = _copy(run_dir, tmp_path)
-    (run / "fold-2" / checkpoint.DONE).unlink()  # fold 2 still training: its best.pt exists
+    (run / "fold-2" / DONE).unlink()  # fold 2 still training: its best.pt exists
     with pytest.raises(BusbenchError, match=rf"{run}: unfinished run \(fold-2 unfinished\).*--allow-partial"):
         load_run(run, torch.device("cpu"))
     image = tmp_path / "one.png"
@@ -148,7 +150,7 @@ def test_a_corrupt_best_pt_of_a_finished_fold_is_refused_by_run_and_predict(run_
     copy = tmp_path / "out"
     shutil.copytree(run_dir.parents[2], copy, ignore=shutil.ignore_patterns("*.npy"))
     run = copy / run_dir.relative_to(run_dir.parents[2])
-    best = run / "fold-1" / checkpoint.BEST
+    best = run / "fold-1" / BEST
     raw = bytearray(best.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     best.write_bytes(bytes(raw))
@@ -172,10 +174,10 @@ class _Payload:
 def test_a_shared_run_whose_best_pt_carries_code_is_refused_without_running_it(run_dir: Path,
                                                                                tmp_path: Path) -> None:
     run = _copy(run_dir, tmp_path)
-    best, marker = run / "fold-1" / checkpoint.BEST, tmp_path / "payload-ran"
+    best, marker = run / "fold-1" / BEST, tmp_path / "payload-ran"
     saved = torch.load(best, weights_only=True)
     torch.save({**saved, "extra": _Payload(marker)}, best)
-    done = run / "fold-1" / checkpoint.DONE  # a crafted run records the crafted file's hash
+    done = run / "fold-1" / DONE  # a crafted run records the crafted file's hash
     record = json.loads(done.read_text())
     done.write_text(json.dumps({**record, "checkpoints": checkpoint.checkpoint_digests(best.parent)}))
     with pytest.raises(BusbenchError, match=rf"{best}: refused, it holds Python objects"):
@@ -205,3 +207,24 @@ def test_sixteen_bit_inputs_holding_twelve_bit_data_are_read_as_their_eight_bit_
     for folder in ("eight", "twelve"):
         predict_images(run, [tmp_path / folder / "scan.png"], tmp_path / f"out-{folder}", torch.device("cpu"))
     assert np.abs(seen[0].astype(int) - seen[1].astype(int)).max() <= 1  # not 4095 / 257: near-black
+
+
+def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp16 autocast has no CPU path busbench uses: such a run is predicted in fp32 there; --amp overrides."""
+    fp16_run = tmp_path / "fp16-run"
+    shutil.copytree(run_dir, fp16_run)
+    config = yaml.safe_load((fp16_run / "config.yaml").read_text())
+    config["train"]["amp"] = "fp16"  # as a run trained on a GPU with amp: fp16 (or auto on a T4) records it
+    (fp16_run / "config.yaml").write_text(yaml.safe_dump(config))
+    image = tmp_path / "one.png"
+    Image.fromarray(generate_cases(1, 48, seed=8)[0].image).save(image)
+    for name, extra in (("fp16", []), ("fp32", ["--amp", "off"]), ("bf16", ["--amp", "bf16"])):
+        assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
+                       str(tmp_path / name), "--device", "cpu", *extra) == 0
+    probability = {name: pd.read_csv(tmp_path / name / "predictions.csv")["max_probability"].iloc[0]
+                   for name in ("fp16", "fp32", "bf16")}
+    assert probability["fp16"] == probability["fp32"] and probability["bf16"] == pytest.approx(probability["fp32"],
+                                                                                              abs=0.05)
+    assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
+                   str(tmp_path / "bad"), "--amp", "half") == 2

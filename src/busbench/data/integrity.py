@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shlex
 from pathlib import Path
 
 import pandas as pd
 
 from busbench.errors import BusbenchError
+from busbench.layout import write_json
 
 FILE_BYTES = "file_bytes"
 FILE_SHA256 = "file_sha256"
@@ -95,12 +95,10 @@ def verify_dataset_files(frame: pd.DataFrame, root: Path, meta: dict[str, object
 
 
 def _record_times(meta: dict[str, object], times: dict[str, int], meta_path: Path) -> None:
-    tmp = meta_path.with_name(f"{meta_path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps({**meta, MTIMES: times}, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, meta_path)
+        write_json({**meta, MTIMES: times}, meta_path)
     except OSError:  # a read-only data folder: the files are hashed again next time, nothing is lost
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 def prepare_command(meta: dict[str, object], out_dir: Path) -> str:

@@ -28,7 +28,7 @@ import pandas as pd
 from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
-from busbench.data.hashing import perceptual_hash, pixel_sha256
+from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
 from busbench.data.integrity import MTIMES, file_columns, modification_times
 from busbench.data.io import IntensityScale, UnreadableImageError, intensity_scale, read_image, read_mask
 from busbench.data.labels import LESION, NORMAL

@@ -34,10 +34,20 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.surface import boundary
+from busbench.layout import (
+    BEST,
+    CONFIG_YAML,
+    DONE,
+    POSTPROCESSING_JSON,
+    fold_folder,
+    fold_folders,
+    fold_number,
+    write_csv,
+)
 from busbench.log import logger
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.device import autocast_dtype
+from busbench.train.device import inference_dtype
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -57,25 +67,25 @@ class TrainedRun:
 
 def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
     """Folds without ``done.json``: begun, or (for a split of known fold count) not begun."""
-    begun = {int(p.name.split("-")[1]): p for p in run_dir.glob("fold-*") if p.name.split("-")[1].isdigit()}
+    begun = {fold_number(folder): folder for folder in fold_folders(run_dir)}
     expected = set(range(1, config.split.folds + 1)) if not config.split.official else set(begun)
-    return [f"fold-{k}" for k in sorted(expected | set(begun))
-            if k not in begun or not (begun[k] / checkpoint.DONE).is_file()]
+    return [fold_folder(run_dir, k).name for k in sorted(expected | set(begun))
+            if k not in begun or not (begun[k] / DONE).is_file()]
 
 
 def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -> TrainedRun:
     """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
+    config_path = run_dir / CONFIG_YAML
     if not config_path.is_file():
-        cells = sorted(p.parent for p in run_dir.rglob("config.yaml"))
+        cells = sorted(p.parent for p in run_dir.rglob(CONFIG_YAML))
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
                             "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
     config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
     unfinished = _unfinished_folds(run_dir, config)
-    post_path = run_dir / "postprocessing.json"
-    finished = sorted(run_dir.glob(f"fold-*/{checkpoint.DONE}"), key=lambda p: int(p.parent.name.split("-")[1]))
+    post_path = run_dir / POSTPROCESSING_JSON
+    finished = [fold for fold in fold_folders(run_dir) if (fold / DONE).is_file()]
     partial = ""
     if unfinished or not post_path.is_file():
         lacking = f"{', '.join(unfinished)} unfinished" if unfinished else "post-processing not chosen yet"
@@ -86,12 +96,12 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -
         partial = (f"partial run: {len(finished)} finished fold models ({lacking}), no post-processing "
                    "(--allow-partial)")
     models = []
-    for done in finished:
-        fold_dir = done.parent
+    for fold_dir in finished:
+        done = fold_dir / DONE
         checkpoint.verify_checkpoints(fold_dir, json.loads(done.read_text()).get("checkpoints"), done,
                                       f"Delete {fold_dir} and train the fold again with `busbench run`")
         model = build_fold_model(config).to(device)
-        model.load_state_dict(checkpoint.load(fold_dir / checkpoint.BEST, device)["model"])
+        model.load_state_dict(checkpoint.load(fold_dir / BEST)["model"])
         models.append(model.eval())
     post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
     return TrainedRun(run_dir, config, models, post, partial)
@@ -147,14 +157,17 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
 
 
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
-                   tta: list[str] | None = None, with_overlays: bool = False) -> pd.DataFrame:
+                   tta: list[str] | None = None, with_overlays: bool = False, amp: str | None = None) -> pd.DataFrame:
     """Predict every input; unreadable files get a row with the error instead of a mask.
+
+    ``amp`` (``--amp``) replaces the run's ``train.amp``; either way the precision suits ``device``
+    (a run trained in fp16 is predicted in fp32 on the CPU).
 
     When no input can be read, nothing is written and the error lists why.
     """
     cfg = run.config
     views = list(cfg.eval.tta) if tta is None else tta
-    dtype = autocast_dtype(cfg.train.amp, device)
+    dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
     scale = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
     if scale.maximum is not None:
         logger.info(f"--input: {scale.describe()}")
@@ -184,5 +197,5 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
     table = pd.DataFrame(records).astype({column: "Int64" for column in INTEGER_COLUMNS})
     if run.partial:
         table["partial_run"] = run.partial
-    table.to_csv(out_dir / PREDICTIONS_CSV, index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(table, out_dir / PREDICTIONS_CSV)
     return table

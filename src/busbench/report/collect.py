@@ -25,12 +25,25 @@ import pandas as pd
 import yaml
 
 from busbench.config import ExperimentConfig
-from busbench.data.split import TEST, case_ids
+from busbench.data.split.split_file import TEST, case_ids
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import CSV_MISSING
-from busbench.evaluate.score import SCORE_JSON, TEST_METRICS_CSV
+from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids
-from busbench.pipeline import CROSS_CSV, CROSS_OVERLAP_CSV, DONE, ENSEMBLE_CSV, protocol_notes
+from busbench.layout import (
+    CONFIG_YAML,
+    CROSS_CSV,
+    CROSS_OVERLAP_CSV,
+    DONE,
+    ENSEMBLE_CSV,
+    ENVIRONMENT_JSON,
+    LOG_CSV,
+    SCORE_JSON,
+    TEST_METRICS_CSV,
+    cell_data_folder,
+    fold_folders,
+    fold_number,
+)
 
 
 @dataclass
@@ -67,7 +80,7 @@ def _read(path: Path) -> pd.DataFrame:
 
 def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
     """The run's test set checksum and where it came from."""
-    environment = path / "environment.json"
+    environment = path / ENVIRONMENT_JSON
     recorded = json.loads(environment.read_text()).get("test_set_sha256") if environment.is_file() else None
     if recorded:
         return str(recorded), "environment.json"
@@ -77,9 +90,9 @@ def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
 
 def split_test_ids(path: Path) -> list[str] | None:
     """The test ids of the split a run folder records, if its results folder still holds that split."""
-    environment = path / "environment.json"
+    environment = path / ENVIRONMENT_JSON
     split_file = json.loads(environment.read_text()).get("split_file") if environment.is_file() else None
-    split_path = path.parents[2] / "data" / path.parent.name / str(split_file)
+    split_path = cell_data_folder(path) / str(split_file)
     return case_ids(json.loads(split_path.read_text()), TEST) if split_file and split_path.is_file() else None
 
 
@@ -89,22 +102,22 @@ def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
     done = fold_dir / DONE
     recorded = json.loads(done.read_text()).get("test_images") if done.is_file() else None
     if recorded is not None and len(set(ids)) != int(recorded):
-        raise BusbenchError(f"{fold_dir / 'test_metrics.csv'}: {len(set(ids))} test ids where {done} records "
+        raise BusbenchError(f"{fold_dir / TEST_METRICS_CSV}: {len(set(ids))} test ids where {done} records "
                             f"{recorded}; the file was cut or edited. Delete {done} to score the fold again")
     return ids
 
 
 def load_run(path: Path) -> RunResults | str:
     """A finished run folder's results, or the reason it cannot be reported."""
-    config = ExperimentConfig.model_validate(yaml.safe_load((path / "config.yaml").read_text()))
-    folds = sorted(path.glob("fold-*"), key=lambda p: int(p.name.split("-")[1]))
-    missing = [f.name for f in folds if not (f / "test_metrics.csv").is_file()]
+    config = ExperimentConfig.model_validate(yaml.safe_load((path / CONFIG_YAML).read_text()))
+    folds = fold_folders(path)
+    missing = [f.name for f in folds if not (f / TEST_METRICS_CSV).is_file()]
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
-    tables = {f: _read(f / "test_metrics.csv") for f in folds}
+    tables = {f: _read(f / TEST_METRICS_CSV) for f in folds}
     test_ids = split_test_ids(path) or _fold_test_ids(folds[0], tables[folds[0]])
     for fold_dir, table in tables.items():
-        check_test_ids(table, fold_dir / "test_metrics.csv", test_ids, f"Delete {fold_dir / DONE} to score the "
+        check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, f"Delete {fold_dir / DONE} to score the "
                        "fold again")
     per_image = pd.concat(tables.values(), ignore_index=True)
     ensemble = _read(path / ENSEMBLE_CSV) if (path / ENSEMBLE_CSV).is_file() else None
@@ -115,7 +128,7 @@ def load_run(path: Path) -> RunResults | str:
     if cross is not None:
         check_cross_table(cross, path / CROSS_CSV, path / CROSS_OVERLAP_CSV, f"Delete {path / CROSS_CSV} to score "
                           "the other datasets again")
-    logs = {int(f.name.split("-")[1]): pd.read_csv(f / "log.csv") for f in folds if (f / "log.csv").is_file()}
+    logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
                       *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump())
@@ -138,7 +151,7 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
     if not results_dir.is_dir():
         raise BusbenchError(f"{results_dir}: no such folder; give the output_dir of `busbench run`")
     runs, skipped = [], []
-    for config in sorted(results_dir.rglob("config.yaml")):
+    for config in sorted(results_dir.rglob(CONFIG_YAML)):
         loaded = load_run(config.parent)
         (skipped if isinstance(loaded, str) else runs).append(loaded)
     runs += [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]

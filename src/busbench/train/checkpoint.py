@@ -12,7 +12,6 @@ crafted file names the moment it is loaded. Such a file is refused instead.
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
 from pathlib import Path
@@ -23,16 +22,14 @@ import torch
 
 from busbench.data.integrity import file_sha256
 from busbench.errors import BusbenchError
-
-LAST = "last.pt"
-BEST = "best.pt"
-DONE = "done.json"  # a finished fold's record, with its best.pt's hash
+from busbench.layout import BEST as BEST
+from busbench.layout import LAST as LAST
+from busbench.layout import atomic_path
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def rng_state() -> dict[str, Any]:
@@ -52,24 +49,28 @@ def rng_state() -> dict[str, Any]:
 
 def restore_rng(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])  # first: a state loaded off the CPU fails here, with torch's message
     saved = state["numpy"]
     np.random.set_state({"bit_generator": saved["bit_generator"], "has_gauss": saved["has_gauss"],
                          "gauss": saved["gauss"],
                          "state": {"key": saved["key"].numpy().astype(np.uint32), "pos": saved["pos"]}})
-    torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # One state per GPU visible when saved; a run resumed with fewer (CUDA_VISIBLE_DEVICES
+        # changed) restores those it has, as set_rng_state_all would fail on the missing ones.
+        for index, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
 
 
-def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """A checkpoint's tensors and plain data; a file that would need to run code to load is refused."""
+def load(path: Path) -> dict[str, Any]:
+    """A checkpoint's tensors and plain data, every tensor on the CPU: the RNG states must be CPU byte
+    tensors (``torch.set_rng_state`` refuses others), and ``load_state_dict`` moves weights and optimiser
+    state to wherever the model is. A file that would need to run code to load is refused."""
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise BusbenchError(f"{path}: refused, it holds Python objects beyond tensors and plain data, which could run "
                             "code when loaded (a crafted file, or one written by an older busbench); use "
                             "checkpoints written by this busbench, or train this fold again") from exc
-
 
 
 def checkpoint_digests(fold_dir: Path) -> dict[str, str]:
