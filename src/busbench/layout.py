@@ -7,8 +7,8 @@ One module owns the file names, so the steps that write a run (``pipeline``, ``t
     <output_dir>/<name>/<dataset key>/<model key>/            a cell (``cell_folder``)
         config.yaml, environment.json, fold-<k>/ (``fold_folder``: provenance.json, last.pt,
         best.pt, log.csv, test_metrics.csv, done.json), postprocessing.json (+ _trials.csv),
-        ensemble_metrics.csv, cross_dataset_metrics.csv (+ _overlap.csv), per_image_metrics.csv,
-        fold_summary.csv, summary.csv, summary.md
+        ensemble_metrics.csv, ensemble_calibration.csv, cross_dataset_metrics.csv (+ _overlap.csv),
+        per_image_metrics.csv, fold_summary.csv, summary.csv, summary.md
     <output_dir>/<method>/<dataset key>/<method>/             an outside method (``busbench score``):
         score.json, environment.json, test_metrics.csv, masks/, summary.csv, summary.md
 
@@ -44,6 +44,7 @@ TEST_METRICS_CSV = "test_metrics.csv"
 POSTPROCESSING_JSON = "postprocessing.json"
 POSTPROCESSING_TRIALS_CSV = "postprocessing_trials.csv"
 ENSEMBLE_CSV = "ensemble_metrics.csv"
+ENSEMBLE_CALIBRATION_CSV = "ensemble_calibration.csv"
 CROSS_CSV = "cross_dataset_metrics.csv"
 CROSS_OVERLAP_CSV = "cross_dataset_overlap.csv"
 PER_IMAGE_CSV = "per_image_metrics.csv"

@@ -41,6 +41,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
 from busbench.evaluate.metrics import image_metrics
 from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
+from busbench.evaluate.shape import shape_columns
 from busbench.evaluate.surface import HD95Convention
 from busbench.layout import (
     CONFIG_YAML,
@@ -142,7 +143,7 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
             mask, resized, thresholded = read.mask, read.resized, read.thresholded
         masks[case_id] = mask
         records.append({"fold": 0, "variant": PREDICTION_SET, "case_id": case_id, "group": group_of[case_id],
-                        "label": row["label"], **image_metrics(mask, truth, options.hd95),
+                        "label": row["label"], **image_metrics(mask, truth, options.hd95), **shape_columns(mask, truth),
                         "prediction": path.name if path is not None else "", "missing": path is None,
                         "resized": resized, "thresholded": thresholded})
     return with_provenance(pd.DataFrame(records), data.provenance), masks

@@ -18,9 +18,11 @@ from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_M
 from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
+from busbench.evaluate.reliability_counts import ReliabilityCounts
 from busbench.layout import (
     CROSS_CSV,
     CROSS_OVERLAP_CSV,
+    ENSEMBLE_CALIBRATION_CSV,
     ENSEMBLE_CSV,
     POSTPROCESSING_JSON,
     POSTPROCESSING_TRIALS_CSV,
@@ -68,7 +70,10 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, devic
                 "tta": list(cfg.eval.tta), "threshold": cfg.eval.threshold,
                 "provenance": provenance.as_dict()}, cell_dir / POSTPROCESSING_JSON)
     logger.info(f"scoring the {len(models)}-model ensemble on {len(data.test_ids())} test images")
-    scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype)
+    calibration = ReliabilityCounts()
+    scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype,
+                            calibration)
+    write_csv(calibration.frame(), cell_dir / ENSEMBLE_CALIBRATION_CSV, float_format=None)
     scores.insert(0, "fold", 0)
     write_csv(with_provenance(scores, provenance), cell_dir / ENSEMBLE_CSV)
 

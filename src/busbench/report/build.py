@@ -37,6 +37,8 @@ from busbench.layout import cell_data_folder, write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
+from busbench.report.analyses import report_analyses
+from busbench.report.analyses_page import analyses_html
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
 from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
 from busbench.report.contents import Report
@@ -273,5 +275,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report.cross = cross_dataset_matrix(tables)
     if report.cross is not None:
         _write(report.cross, report.out / "cross_dataset")
-    write_html(report)
+    analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
+                               report.titles)  # subgroups, detection, morphology, calibration
+    write_html(report, analyses_html(analyses, report.titles))
     return report

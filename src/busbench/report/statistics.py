@@ -46,6 +46,18 @@ def bootstrap_ci(values: np.ndarray, clusters: np.ndarray | None = None, level: 
     return float(low), float(high)
 
 
+def cluster_draw_weights(clusters: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> np.ndarray:
+    """(resamples x values): how often each value's cluster is drawn in each of ``bootstrap_ci``'s draws
+    (same seed, same draws), for statistics that are not a mean (AUROC, ECE): a draw's statistic is
+    computed with each image weighted by its count."""
+    codes = pd.factorize(np.asarray(clusters))[0]
+    n = int(codes.max()) + 1
+    drawn = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    counts = np.zeros((resamples, n))
+    np.add.at(counts, (np.arange(resamples)[:, None], drawn), 1.0)
+    return counts[:, codes]
+
+
 def cluster_means(scores: pd.DataFrame, clusters: pd.Series) -> pd.DataFrame:
     """Mean of each column of ``scores`` (rows: images) per cluster (``clusters``: image -> label)."""
     return scores.groupby(clusters.reindex(scores.index).to_numpy()).mean()
