@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from busbench.data.io import read_image, read_mask
+from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
@@ -33,15 +33,17 @@ def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) 
     picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
     device = torch.device("cpu")
     shown = runs[:MAX_QUALITATIVE_MODELS]
-    trained = {run.title: load_trained_run(run.path, device) for run in shown if run.config is not None}
+    # the report shows every scored run, also one whose ensemble is not made yet (its figure without post-processing)
+    trained = {run.title: load_trained_run(run.path, device, allow_partial=True) for run in shown
+               if run.config is not None}
     grid = []
     for title, case_id in picks.items():
         row = rows_by_id.loc[case_id]
         truth = manifest.lesion(row)
-        grey = read_image(manifest.image_file(row))
+        grey = manifest.image(row)
         if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown
             return None
-        predictions = {name: predict_image(run, read_image(manifest.image_file(row), run.config.input.channels),
+        predictions = {name: predict_image(run, manifest.image(row, run.config.input.channels),
                                            device, list(run.config.eval.tta))[1] for name, run in trained.items()}
         predictions.update({run.title: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
                             for run in shown if run.config is None})
