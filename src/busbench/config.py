@@ -218,6 +218,18 @@ class EvalConfig(_Section):
     cross_dataset_overlap: Literal["drop", "keep"] = "drop"
 
 
+class TrackingConfig(_Section):
+    """Experiment trackers, off by default; each is an optional extra (busbench.train.tracking)."""
+
+    tensorboard: bool = Field(False, description=(
+        "Write TensorBoard event files per fold to <run>/fold-<k>/tensorboard: losses, validation metrics and "
+        "learning rate per epoch, test metrics at the end. Needs `pip install 'busbench[tensorboard]'`."))
+    mlflow: bool = Field(False, description=(
+        "Log one MLflow run per fold (experiment = `name`): the config as params, metrics per epoch, test "
+        "metrics, the fold's and the cell's summary files as artifacts; to MLFLOW_TRACKING_URI when set, else "
+        "to the local store <output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
+
+
 class GridConfig(_Section):
     datasets: list[DataConfig] = Field(default_factory=list)
     models: list[ModelConfig] = Field(default_factory=list)
@@ -235,6 +247,7 @@ class ExperimentConfig(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     grid: GridConfig | None = None
 
     @model_validator(mode="after")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -72,17 +73,19 @@ from busbench.log import duration, logger, note_saved
 from busbench.models import resolve_model
 from busbench.report.markdown import markdown_table
 from busbench.train import checkpoint
+from busbench.train.callbacks import EpochCallback
 from busbench.train.compile import compile_network
 from busbench.train.device import autocast_dtype, resolve_device
 from busbench.train.init_source import check_init_source
-from busbench.train.trainer import EpochHook, build_fold_model, train_fold
+from busbench.train.tracking import fold_trackers, log_cell_summary
+from busbench.train.trainer import LOG_CSV, build_fold_model, train_fold
 
 DONE = "done.json"
 FOLD_PROVENANCE = "provenance.json"
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
 # rerun (a copied run folder resumes).
 RUNTIME_KEYS = {(None, "output_dir"), ("train", "device"), ("train", "workers"), ("train", "threads"),
-                ("eval", "batch_size")}
+                ("eval", "batch_size"), ("tracking", "tensorboard"), ("tracking", "mlflow")}
 CONVENTIONS = (
     "Dice, IoU, precision, recall, specificity, accuracy and HD95 (px, {hd95}) per test image at its original "
     "size; a model's score is the mean over test images. 'fold models': mean ± sample std over the {folds} fold "
@@ -254,7 +257,7 @@ def training_images(data: PreparedData, train_ids: list[str]) -> dict[str, objec
 
 
 def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
-             on_epoch_end: EpochHook | None = None) -> None:
+             callbacks: Sequence[EpochCallback] = ()) -> None:
     """Train fold model ``fold`` (resuming if interrupted) and score it on the test set."""
     fold_dir = cell_dir / f"fold-{fold}"
     development = data.development
@@ -267,7 +270,8 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
     fold_dir.mkdir(parents=True, exist_ok=True)
     _write_json_atomic(provenance.as_dict(), fold_dir / FOLD_PROVENANCE)
     started = time.perf_counter()
-    state = train_fold(cfg, development, data.cache, fold, fold_dir, device, on_epoch_end, provenance,
+    trackers = fold_trackers(cfg, fold_dir, fold, cell_id(cfg))
+    state = train_fold(cfg, development, data.cache, fold, fold_dir, device, [*callbacks, *trackers], provenance,
                        training_images(data, development.train_ids(fold)))
     trained = time.perf_counter()
     model = load_fold_model(cfg, fold_dir, device, provenance)
@@ -283,6 +287,9 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
                         "test_seconds": time.perf_counter() - trained, "test_images": len(scores),
                         "provenance": provenance.as_dict()}, fold_dir / DONE)
     note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
+    for tracker in trackers:
+        tracker.finish(fold_summaries(scores).iloc[0].to_dict(),
+                       [fold_dir / name for name in (LOG_CSV, "test_metrics.csv", DONE)])
     early = " (stopped early)" if state.stopped_early else ""
     logger.info(f"fold {fold}/{development.folds} done: {state.epoch} epochs{early}, test Dice "
                 f"{scores['dice'].mean():.4f} on {len(scores)} images, {duration(trained - started)} training, "
@@ -451,7 +458,7 @@ def _write_tables(rows: list[dict[str, object]], cfg: ExperimentConfig, folds: i
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
-             on_epoch_end: EpochHook | None = None) -> list[dict[str, object]]:
+             callbacks: Sequence[EpochCallback] = ()) -> list[dict[str, object]]:
     """Run one (dataset, model) cell: the requested folds (all by default); once all are done,
     post-processing, the ensemble and the tables. Returns the summary rows (none until then)."""
     if cfg.train.threads:
@@ -476,12 +483,14 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
     for fold in todo:
-        run_fold(cfg, data, fold, cell_dir, device, on_epoch_end)
+        run_fold(cfg, data, fold, cell_dir, device, callbacks)
     if not all((cell_dir / f"fold-{k}" / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
     finish_cell(cfg, data, cell_dir, device)
     score_cross_datasets(cfg, data, cell_dir, device)
-    return aggregate_cell(cfg, data, cell_dir)
+    rows = aggregate_cell(cfg, data, cell_dir)
+    log_cell_summary(cfg, cell_dir)
+    return rows
 
 
 def cell_id(cfg: ExperimentConfig) -> str:

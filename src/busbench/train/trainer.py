@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,12 +29,13 @@ from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampl
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import batch_overlap
 from busbench.interrupt import raise_if_interrupted
-from busbench.log import duration, logger, note_saved
+from busbench.log import logger, note_saved
 from busbench.models import build_model
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
+from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import autocast, autocast_dtype
@@ -43,7 +44,6 @@ from busbench.train.optim import build_optimizer, lr_factor
 from busbench.train.seeding import seed_everything
 
 LOG_CSV = "log.csv"
-EpochHook = Callable[[int], None]
 
 
 @dataclass
@@ -169,22 +169,12 @@ def _score(metrics: dict[str, float], select: str, fold: int) -> float:
     return score
 
 
-def _log_epoch(fold: int, state: TrainingState, epochs: int, per_epoch: float) -> None:
-    """One line per epoch: losses, validation metrics, lr, time and the fold's remaining time
-    (an upper bound: early stopping may end it sooner)."""
-    last = state.history[-1]
-    metrics = " ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("val_"))
-    remaining = "done" if state.finished else f"ETA {duration(per_epoch * (epochs - state.epoch))} (at most)"
-    logger.info(f"fold {fold} epoch {state.epoch}/{epochs} train_loss {last['train_loss']:.4f} {metrics} "
-                f"lr {last['lr']:.2e} {last['seconds']:.1f}s best {state.best_score:.4f} (epoch {state.best_epoch}) "
-                f"{remaining}{' (stopped early)' if state.stopped_early else ''}")
-
-
 def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cache, fold: int, fold_dir: Path,
-               device: torch.device, on_epoch_end: EpochHook | None = None, provenance: Provenance | None = None,
+               device: torch.device, callbacks: Sequence[EpochCallback] = (), provenance: Provenance | None = None,
                training_images: dict[str, object] | None = None) -> TrainingState:
     """Train (or resume) fold model ``fold`` in ``fold_dir``; returns the final state.
 
+    After each epoch, the progress line and then each of ``callbacks`` receive its ``EpochRecord``.
     ``provenance`` is written into both checkpoints and a ``last.pt`` made on another split is
     refused; ``training_images`` goes into ``best.pt`` for later ``model.init_from`` checks.
     """
@@ -261,8 +251,10 @@ def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cach
                                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
                                 "state": asdict(state), "rng": checkpoint.rng_state(),
                                 "provenance": provenance.as_dict() if provenance else None}, last_path)
-        _log_epoch(fold, state, tc.epochs, (time.perf_counter() - fold_started) / (epoch - resumed_at))
         note_saved(f"{last_path} (fold {fold}, epoch {epoch} of {tc.epochs})")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
+        record = EpochRecord(fold, epoch, tc.epochs, dict(state.history[-1]), state.best_score, state.best_epoch,
+                             state.finished, state.stopped_early,
+                             (time.perf_counter() - fold_started) / (epoch - resumed_at))
+        for callback in (log_progress, *callbacks):
+            callback(record)
     return state
