@@ -30,7 +30,7 @@ from busbench.data.split_summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
-from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
+from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, predict_images
 from busbench.evaluate.score import ScoreOptions, score_method
 from busbench.log import last_saved, progress_to_stderr, setup_logging
 from busbench.models import available_models, build_model, count_parameters, resolve_model
@@ -306,14 +306,18 @@ def predict(
     ] = [],  # noqa: B006
     no_tta: Annotated[bool, typer.Option("--no-tta", help="Plain predictions, no test-time augmentation.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    engine: Annotated[str, typer.Option(help="pytorch, or onnxruntime with --run a folder of `busbench export "
+                                        "onnx` (busbench[onnx]).")] = "pytorch",
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
+    from busbench.deploy.engines import load_trained
+
     unknown = sorted(set(tta) - set(TTA_VIEWS))
     if unknown:
         raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
     inputs = collect_inputs(input_)
     torch_device = resolve_device(device)
-    trained = load_run(run, torch_device)
+    trained = load_trained(run, engine, torch_device)
     views = [] if no_tta else (tta or None)
     for path in inputs.skipped:
         err_console.print(f"skipped: {path}: not an image file", markup=False, highlight=False)
@@ -355,6 +359,8 @@ def profile(
     iterations: Annotated[int, typer.Option(help="Most timed iterations per throughput figure.")] = 10,
     seconds: Annotated[float, typer.Option(help="Most seconds per throughput figure, warm-up included.")] = 10.0,
     out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
+    engine: Annotated[str, typer.Option(help="pytorch, or onnxruntime: also measure ONNX Runtime's images/s and "
+                                        "its ratio to PyTorch's (busbench[onnx]).")] = "pytorch",
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 
@@ -362,9 +368,20 @@ def profile(
     takes about 2 x --seconds plus one batch for memory and one image for FLOPs: a 256 px U-Net takes
     under a minute on 2 CPU cores. A line is printed per measurement as it is taken.
     """
+    from busbench.deploy.engines import with_onnxruntime_speed
+    from busbench.deploy.onnx_runtime import check_engine
+
+    check_engine(engine)
     names = model or sorted(available_models())
+
+    def report(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
     table = profile_models(names, size, batch, channels, resolve_device(device), iterations=iterations,
-                           seconds=seconds, report=lambda line: console.print(line, markup=False, highlight=False))
+                           seconds=seconds, report=report)
+    if engine == "onnxruntime":
+        table = with_onnxruntime_speed(table, size, batch, channels, resolve_device(device), iterations, seconds,
+                                       report)
     shown = table.round(3)
     print_frame(shown, f"Profile at {channels}x{size}x{size}", index=False)
     if out is not None:
@@ -470,7 +487,8 @@ def export_test(
                   markup=False, highlight=False)
 
 
-export_app = typer.Typer(no_args_is_help=True, help="Export a prepared dataset and its split for other frameworks.")
+export_app = typer.Typer(no_args_is_help=True, help="Export a prepared dataset and its split, or a run's models, "
+                                                    "for other frameworks.")
 app.add_typer(export_app, name="export")
 
 
@@ -491,6 +509,20 @@ def export_nnunet_command(
                   f"after nnUNetv2_plan_and_preprocess -d {dataset_id}; score nnU-Net's test predictions with "
                   f"`busbench score {data_dir} --predictions PREDS --name nnunet --case-map "
                   f"{folder / 'case_ids.csv'}`", markup=False, highlight=False)
+
+
+@export_app.command("onnx")
+def export_onnx_command(
+    run: Annotated[Path, typer.Argument(help="A run folder: OUTPUT_DIR/<name>/<dataset>/<model>.")],
+    out: Annotated[Path, typer.Option(help="Folder for fold-<k>.onnx and busbench_onnx.json.")],
+) -> None:
+    """Each fold model as ONNX (dynamic batch), checked against PyTorch, with what predict needs in a JSON."""
+    from busbench.deploy.onnx_export import OPSET, export_run
+
+    written = export_run(run, out)
+    console.print(f"written: {written} and the fold models beside it (ONNX opset {OPSET}, dynamic batch); predict "
+                  f"with `busbench predict --engine onnxruntime --run {out} --input IMAGES --out DIR`",
+                  markup=False, highlight=False)
 
 
 def _interrupted_message() -> str:
