@@ -106,3 +106,10 @@ def test_tracking_is_off_by_default_and_a_missing_extra_is_one_line(tmp_path: Pa
     hide_packages(monkeypatch, "tensorboard", "torch.utils.tensorboard")
     with pytest.raises(BusbenchError, match=r"pip install 'busbench\[tensorboard\]'"):
         fold_trackers(tiny(tmp_path, "tracking.tensorboard=true"), tmp_path, 1, "cell")
+
+
+def test_turning_tracking_off_is_no_change_of_settings(tracked_run: tuple[ExperimentConfig, Path]) -> None:
+    cfg, _ = tracked_run
+    untracked = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"tensorboard": False,
+                                                                                   "mlflow": False})})
+    assert not pipeline.run_experiment(untracked).empty  # the finished folds are reused, not refused
