@@ -307,7 +307,7 @@ def predict(
     no_tta: Annotated[bool, typer.Option("--no-tta", help="Plain predictions, no test-time augmentation.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     engine: Annotated[str, typer.Option(help="pytorch, or onnxruntime with --run a folder of `busbench export "
-                                        "onnx` (busbench[onnx]).")] = "pytorch",
+                                        "onnx` (the onnx extra).")] = "pytorch",
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
     from busbench.deploy.engines import load_trained
@@ -360,7 +360,7 @@ def profile(
     seconds: Annotated[float, typer.Option(help="Most seconds per throughput figure, warm-up included.")] = 10.0,
     out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
     engine: Annotated[str, typer.Option(help="pytorch, or onnxruntime: also measure ONNX Runtime's images/s and "
-                                        "its ratio to PyTorch's (busbench[onnx]).")] = "pytorch",
+                                        "its ratio to PyTorch's (the onnx extra).")] = "pytorch",
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 
