@@ -12,7 +12,8 @@ trainer, so they log exactly the values of ``log.csv`` and the progress line.
   (``train_loss``, ``val_dice``, ...), the test scores (``test_dice``, ...), and the fold's
   files and, once every fold is done, the cell's summary files as artifacts. The store is
   ``MLFLOW_TRACKING_URI`` when set, else a local file store ``<output_dir>/mlruns`` (view it with
-  ``mlflow ui --backend-store-uri <output_dir>/mlruns``). An interrupted fold resumes its run.
+  ``mlflow ui --backend-store-uri <output_dir>/mlruns`` of the full ``mlflow`` package). An interrupted
+  fold resumes its run.
 """
 
 from __future__ import annotations
