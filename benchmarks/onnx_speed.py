@@ -26,8 +26,8 @@ import torch
 from busbench.deploy.onnx_export import export_checked
 from busbench.deploy.onnx_runtime import OnnxRuntimeModel
 from busbench.evaluate.inference import ensemble_probabilities
+from busbench.markdown import markdown_table
 from busbench.models.profile import profiled_model
-from busbench.report.markdown import markdown_table
 
 Forward = Callable[[], torch.Tensor]
 

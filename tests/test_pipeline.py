@@ -15,6 +15,8 @@ from busbench.data.access import held_out_test_ids
 from busbench.data.manifest import Manifest
 from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
+from busbench.pipeline import ensemble
+from busbench.pipeline import folds as fold_steps
 from busbench.train.callbacks import EpochRecord
 
 FOLD_FILES = ("last.pt", "best.pt", "log.csv", "test_metrics.csv", "done.json")
@@ -79,7 +81,7 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
     def must_not_train(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished fold was trained again")
 
-    monkeypatch.setattr(pipeline, "train_fold", must_not_train)
+    monkeypatch.setattr(fold_steps, "train_fold", must_not_train)
     again = pipeline.run_experiment(cfg)
     assert again.loc[0, "dice_mean"] == summary.loc[0, "dice_mean"]
 
@@ -144,7 +146,7 @@ def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeyp
     models = pipeline.load_fold_models(cfg, data, _cell_dir(cfg), torch.device("cpu"))
     predicted: list[str] = []
     truths_read: list[str] = []
-    original_predict, original_lesion = pipeline.original_size_probabilities, Manifest.lesion
+    original_predict, original_lesion = ensemble.original_size_probabilities, Manifest.lesion
 
     def recording_predict(models_, cache, case_ids, *args, **kwargs):
         predicted.extend(case_ids)
@@ -154,7 +156,7 @@ def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeyp
         truths_read.append(str(row["case_id"]))
         return original_lesion(self, row)
 
-    monkeypatch.setattr(pipeline, "original_size_probabilities", recording_predict)
+    monkeypatch.setattr(ensemble, "original_size_probabilities", recording_predict)
     monkeypatch.setattr(Manifest, "lesion", recording_lesion)
     pipeline.choose_cell_postprocessing(cfg, data, models, torch.device("cpu"), None)
     test_ids = set(held_out_test_ids(data.split_path, data.manifest))

@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import busbench
 from busbench import pipeline
 from busbench.config import load_config
 from busbench.report.build import build_report
 from tests.cli_runner import run_cli
 
-SHIPPED = Path(pipeline.__file__).parent / "configs"
+SHIPPED = Path(busbench.__file__).parent / "configs"
 PRESETS = ("awesome_bus", "cmunext", "ccf_bdci_2021")
 # Small model variants, so that one epoch takes seconds on a shared CPU; the recipes keep theirs.
 SMALL_MODELS = {"unet": ["model.kwargs.base_channels=4"], "cmunext": ["model.name=cmunext_s"],

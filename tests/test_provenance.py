@@ -20,7 +20,7 @@ from PIL import Image
 from busbench import pipeline
 from busbench.config import ExperimentConfig, load_config
 from busbench.data.manifest import load_manifest
-from busbench.data.split import plan_split, write_split
+from busbench.data.split.split_file import plan_split, write_split
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
 from busbench.train.init_source import init_source_overlap

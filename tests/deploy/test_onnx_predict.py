@@ -16,8 +16,10 @@ from PIL import Image
 from busbench import pipeline
 from busbench.config import ExperimentConfig, load_config
 from busbench.data.synthetic import generate_cases
-from busbench.deploy.onnx_export import DEPLOY_JSON, OPSET, load_onnx_run
+from busbench.deploy.engines import load_trained
+from busbench.deploy.onnx_export import OPSET, load_onnx_run
 from busbench.errors import BusbenchError
+from busbench.layout import ONNX_JSON
 from busbench.train import checkpoint
 from busbench.train.trainer import build_fold_model
 
@@ -71,7 +73,7 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     exported = tmp_path / "onnx"
     assert run_cli(monkeypatch, "export", "onnx", str(run_dir), "--out", str(exported)) == 0
     assert f"ONNX opset {OPSET}, dynamic batch" in capsys.readouterr().out
-    spec = json.loads((exported / DEPLOY_JSON).read_text())
+    spec = json.loads((exported / ONNX_JSON).read_text())
     assert spec["models"] == ["fold-1.onnx", "fold-2.onnx"] and spec["opset"] == OPSET
     assert spec["input"]["size"] == 32 and spec["input"]["channels"] == 1 and spec["input"]["resize"] == "letterbox"
     assert spec["tta"] == ["hflip", "rot180"] and spec["postprocessing"] == POSTPROCESSING
@@ -96,12 +98,15 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
 
 def test_engine_errors_are_one_line(run_dir: Path, images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the usage error's box on one line
     assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--engine", "tensorrt", "--input", str(images),
                    "--out", str(tmp_path / "x")) == 2
-    assert "--engine 'tensorrt': choose pytorch or onnxruntime" in capsys.readouterr().err
+    assert "'tensorrt' is not one of 'pytorch', 'onnxruntime'" in capsys.readouterr().err
+    with pytest.raises(BusbenchError, match=r"^--engine 'tensorrt': choose pytorch or onnxruntime$"):
+        load_trained(run_dir, "tensorrt", torch.device("cpu"))  # the API's callers, without the command line
     assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--engine", "onnxruntime", "--input", str(images),
                    "--out", str(tmp_path / "x")) == 2
-    assert f"no {DEPLOY_JSON}; with --engine onnxruntime, --run is a folder written by `busbench export onnx" \
+    assert f"no {ONNX_JSON}; with --engine onnxruntime, --run is a folder written by `busbench export onnx" \
         in " ".join(capsys.readouterr().err.split())
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if busbench[onnx] were not installed
     with pytest.raises(BusbenchError, match=r"pip install 'busbench\[onnx\]'$"):

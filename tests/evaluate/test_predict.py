@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from cli_runner import run_cli
 from PIL import Image
 
@@ -112,3 +114,24 @@ def test_overlay_marks_the_lesion() -> None:
     drawn = overlay(np.full((10, 10), 100, np.uint8), mask)
     assert tuple(drawn[3, 3]) == (255, 0, 0) and tuple(drawn[0, 0]) == (100, 100, 100)
     assert drawn[5, 5, 0] > drawn[5, 5, 1]
+
+
+def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp16 autocast has no CPU path busbench uses: such a run is predicted in fp32 there; --amp overrides."""
+    fp16_run = tmp_path / "fp16-run"
+    shutil.copytree(run_dir, fp16_run)
+    config = yaml.safe_load((fp16_run / "config.yaml").read_text())
+    config["train"]["amp"] = "fp16"  # as a run trained on a GPU with amp: fp16 (or auto on a T4) records it
+    (fp16_run / "config.yaml").write_text(yaml.safe_dump(config))
+    image = tmp_path / "one.png"
+    Image.fromarray(generate_cases(1, 48, seed=8)[0].image).save(image)
+    for name, extra in (("fp16", []), ("fp32", ["--amp", "off"]), ("bf16", ["--amp", "bf16"])):
+        assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
+                       str(tmp_path / name), "--device", "cpu", *extra) == 0
+    probability = {name: pd.read_csv(tmp_path / name / "predictions.csv")["max_probability"].iloc[0]
+                   for name in ("fp16", "fp32", "bf16")}
+    assert probability["fp16"] == probability["fp32"] and probability["bf16"] == pytest.approx(probability["fp32"],
+                                                                                              abs=0.05)
+    assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
+                   str(tmp_path / "bad"), "--amp", "half") == 2

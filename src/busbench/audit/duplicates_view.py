@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from busbench.data.duplicates import DuplicateSettings, duplicate_links
-from busbench.data.grouping import PATIENT, leakage_groups
+from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
 from busbench.data.manifest import Manifest
+from busbench.data.split.grouping import PATIENT, leakage_groups
 
 
 @dataclass(frozen=True)

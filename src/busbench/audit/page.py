@@ -5,15 +5,12 @@ HTML helpers."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
+from busbench.audit.findings import Audit
 from busbench.audit.overlays import detect_overlays
 from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
 from busbench.data.io import read_image
 from busbench.report.html import STYLE, html_figure, html_table
-
-if TYPE_CHECKING:
-    from busbench.audit.build import Audit
 
 AUDIT_HTML = "audit.html"
 SHEETS_DIR = "sheets"

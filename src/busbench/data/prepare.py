@@ -26,7 +26,7 @@ import pandas as pd
 from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
-from busbench.data.hashing import perceptual_hash, pixel_sha256
+from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
 from busbench.data.io import UnreadableImageError, read_image, read_mask
 from busbench.data.labels import LESION, NORMAL
 from busbench.data.manifest import META_PREFIX, write_manifest

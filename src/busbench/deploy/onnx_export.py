@@ -25,10 +25,9 @@ from busbench.deploy.onnx_runtime import INPUT_NAME, OUTPUT_NAME, OnnxRuntimeMod
 from busbench.errors import BusbenchError
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.predict import TrainedRun, load_run
-from busbench.train import checkpoint
+from busbench.layout import BEST, ONNX_JSON, ONNX_SUFFIX, atomic_path, fold_folders, write_json
 
 OPSET = 17
-DEPLOY_JSON = "busbench_onnx.json"
 FORMAT = "busbench-onnx/1"
 PARITY_TOLERANCE = 1e-4  # max |probability difference| between PyTorch and ONNX Runtime on random images
 ENSEMBLE = ("the mean of sigmoid(logits) over every model and every view: the plain image and each TTA view "
@@ -76,12 +75,14 @@ def export_run(run_dir: Path, out: Path) -> Path:
     import_onnxruntime()
     trained = load_run(run_dir, torch.device("cpu"))
     cfg = trained.config
-    folds = [path.parent.name for path in sorted(Path(run_dir).glob("fold-*/" + checkpoint.BEST))]
+    folds = [folder.name for folder in fold_folders(Path(run_dir)) if (folder / BEST).is_file()]  # load_run's order
     out.mkdir(parents=True, exist_ok=True)
     parity = {}
     for fold, model in zip(folds, trained.models):
-        data, parity[f"{fold}.onnx"] = export_checked(model, cfg.input.channels, cfg.input.size, cfg.model.name)
-        (out / f"{fold}.onnx").write_bytes(data)
+        data, parity[f"{fold}{ONNX_SUFFIX}"] = export_checked(model, cfg.input.channels, cfg.input.size,
+                                                              cfg.model.name)
+        with atomic_path(out / f"{fold}{ONNX_SUFFIX}") as tmp:
+            tmp.write_bytes(data)
     import onnx
 
     description = {
@@ -99,16 +100,16 @@ def export_run(run_dir: Path, out: Path) -> Path:
         "source_run": str(Path(run_dir).resolve()), "max_probability_difference": parity,
         "exported_with": {"torch": torch.__version__, "onnx": onnx.__version__},
     }
-    (out / DEPLOY_JSON).write_text(json.dumps(description, indent=2, default=str) + "\n")
-    return out / DEPLOY_JSON
+    write_json(description, out / ONNX_JSON, sort_keys=False)
+    return out / ONNX_JSON
 
 
 def load_onnx_run(export_dir: Path, device: torch.device) -> TrainedRun:
     """An exported run for ``predict``: ONNX Runtime models with the run's input, TTA and post-processing."""
     export_dir = Path(export_dir)
-    path = export_dir / DEPLOY_JSON
+    path = export_dir / ONNX_JSON
     if not path.is_file():
-        raise BusbenchError(f"{export_dir}: no {DEPLOY_JSON}; with --engine onnxruntime, --run is a folder written by "
+        raise BusbenchError(f"{export_dir}: no {ONNX_JSON}; with --engine onnxruntime, --run is a folder written by "
                             "`busbench export onnx RUN --out DIR`")
     spec = json.loads(path.read_text())
     if spec.get("format") != FORMAT:

@@ -48,10 +48,31 @@ def mean_std(folds: pd.DataFrame) -> dict[str, float]:
     return result
 
 
+METRIC_TITLES = {"dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall",
+                 "specificity": "Specificity", "accuracy": "Accuracy", "hd95": "HD95"}
+
+
+def metric_title(name: str, unit: bool = True) -> str:
+    """A metric's column title: ``HD95 (px)`` in run summaries; without the unit (``unit=False``)
+    in publication tables, whose columns are as the published tables name them."""
+    return METRIC_TITLES[name] + (" (px)" if unit and name == "hd95" else "")
+
+
+def metric_places(name: str, digits: int = 3) -> int:
+    """Decimals shown for a metric: HD95 is in pixels, two decimals are plenty."""
+    return 2 if name == "hd95" else digits
+
+
+def mean_std_text(mean: float, std: float | None, places: int) -> str:
+    """``mean ± std``, or the mean alone where there is no std (an ensemble, one prediction set)."""
+    if std is None or pd.isna(std):
+        return f"{mean:.{places}f}"
+    return f"{mean:.{places}f} ± {std:.{places}f}"
+
+
 COLUMN_TITLES = {
-    "dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall", "specificity": "Specificity",
-    "accuracy": "Accuracy", "hd95": "HD95 (px)", "test_images": "test images", BOTH_EMPTY: "normal, predicted empty",
-    MISSED_LESION: "missed lesions", FALSE_ALARM: "false alarms",
+    **{name: metric_title(name) for name in METRIC_TITLES}, "test_images": "test images",
+    BOTH_EMPTY: "normal, predicted empty", MISSED_LESION: "missed lesions", FALSE_ALARM: "false alarms",
 }
 
 
@@ -64,10 +85,8 @@ def formatted(row: dict[str, object], digits: int = 3) -> dict[str, str]:
         if name == "test_images":
             out[title] = f"{mean:.0f}"
             continue
-        places = 2 if name == "hd95" else (1 if name in EMPTY_CASES else digits)
-        if name in EMPTY_CASES and not spread:
-            places = 0
-        out[title] = f"{mean:.{places}f} ± {std:.{places}f}" if spread else f"{mean:.{places}f}"
+        places = (1 if spread else 0) if name in EMPTY_CASES else metric_places(name, digits)
+        out[title] = mean_std_text(mean, std if spread else None, places)
     out[DEGENERATE_TITLE] = degenerate_mark(row)
     return out
 

@@ -27,7 +27,6 @@ import math
 from typing import Literal
 
 import numpy as np
-import torch
 
 from busbench.evaluate.surface import HD95Convention, hd95_nonempty
 
@@ -103,18 +102,3 @@ def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Conventio
                       empty_case=MISSED_LESION if n_truth else FALSE_ALARM)
     return result
 
-
-def batch_overlap(pred: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image Dice and IoU of boolean (N, ...) tensors, with the empty-mask rules above.
-
-    Used for validation at the network's resolution during training; final scores use
-    ``image_metrics`` at the original resolution.
-    """
-    pred, truth = pred.flatten(1).bool(), truth.flatten(1).bool()
-    tp = (pred & truth).sum(1).double()
-    n_pred, n_truth = pred.sum(1).double(), truth.sum(1).double()
-    both_empty = (n_pred == 0) & (n_truth == 0)
-    denominator = n_pred + n_truth
-    dice = torch.where(both_empty, 1.0, 2 * tp / denominator.clamp_min(1))
-    iou = torch.where(both_empty, 1.0, tp / (denominator - tp).clamp_min(1))
-    return dice, iou

@@ -30,9 +30,10 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.surface import boundary
+from busbench.layout import BEST, CONFIG_YAML, POSTPROCESSING_JSON, fold_folders, write_csv
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.device import autocast_dtype
+from busbench.train.device import inference_dtype
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -52,22 +53,22 @@ class TrainedRun:
 def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
     """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
+    config_path = run_dir / CONFIG_YAML
     if not config_path.is_file():
-        cells = sorted(p.parent for p in run_dir.rglob("config.yaml"))
+        cells = sorted(p.parent for p in run_dir.rglob(CONFIG_YAML))
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
                             "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
     config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
-    weights = sorted(run_dir.glob("fold-*/" + checkpoint.BEST))
+    weights = [fold / BEST for fold in fold_folders(run_dir) if (fold / BEST).is_file()]
     if not weights:
         raise BusbenchError(f"{run_dir}: no trained fold models (fold-*/best.pt); train them with `busbench run`")
     models = []
     for path in weights:
         model = build_fold_model(config).to(device)
-        model.load_state_dict(checkpoint.load(path, device)["model"])
+        model.load_state_dict(checkpoint.load(path)["model"])
         models.append(model.eval())
-    post_path = run_dir / "postprocessing.json"
+    post_path = run_dir / POSTPROCESSING_JSON
     post = PostProcessing()
     if post_path.is_file():
         post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"])
@@ -124,14 +125,17 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
 
 
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
-                   tta: list[str] | None = None, with_overlays: bool = False) -> pd.DataFrame:
+                   tta: list[str] | None = None, with_overlays: bool = False, amp: str | None = None) -> pd.DataFrame:
     """Predict every input; unreadable files get a row with the error instead of a mask.
+
+    ``amp`` (``--amp``) replaces the run's ``train.amp``; either way the precision suits ``device``
+    (a run trained in fp16 is predicted in fp32 on the CPU).
 
     When no input can be read, nothing is written and the error lists why.
     """
     cfg = run.config
     views = list(cfg.eval.tta) if tta is None else tta
-    dtype = autocast_dtype(cfg.train.amp, device)
+    dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
     records = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:
@@ -156,5 +160,5 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
         reasons = "; ".join(str(r["error"]) for r in records[:3])
         raise BusbenchError(f"--input: no image could be read ({reasons}); nothing was written to {out_dir}")
     table = pd.DataFrame(records).astype({column: "Int64" for column in INTEGER_COLUMNS})
-    table.to_csv(out_dir / PREDICTIONS_CSV, index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(table, out_dir / PREDICTIONS_CSV)
     return table

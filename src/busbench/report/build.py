@@ -18,7 +18,7 @@ ever hold runs scored on the same test images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +33,14 @@ from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
+from busbench.layout import cell_data_folder, write_csv, write_text
+from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
 from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
+from busbench.report.contents import Report
 from busbench.report.html import write_html
-from busbench.report.markdown import markdown_table
 from busbench.report.statistics import (
     average_ranks,
     bootstrap_ci,
@@ -52,27 +54,6 @@ from busbench.report.tables import to_latex, to_markdown
 
 REPORTED = ("dice", "iou", "hd95", "precision", "recall")
 MAX_QUALITATIVE_MODELS = 6
-
-
-@dataclass
-class Report:
-    """Everything the HTML page shows; the files are written as they are made. Tables and their
-    statistics are keyed by ``RunTable.key``."""
-
-    out: Path
-    runs: list[RunResults]
-    skipped: list[str]
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)  # "busi — test set 3f2a9c1b (seed 42, 20 %)"
-    comparisons: dict[str, pd.DataFrame] = field(default_factory=dict)
-    p_values: dict[str, pd.DataFrame] = field(default_factory=dict)
-    normal: pd.DataFrame | None = None
-    ranks: pd.Series | None = None
-    cd: float | None = None
-    friedman: dict[str, float] | None = None  # friedman_test over the ranked datasets
-    ranked_tables: list[str] = field(default_factory=list)  # the table of each dataset the ranks use
-    cross: pd.DataFrame | None = None
-    figures: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,7 +174,7 @@ def ranked_tables(tables: list[RunTable]) -> list[RunTable]:
 def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Path | None:
     """Best, median and worst lesion image of the test set (by the median Dice over models; normal
     images would all be trivially "best"), with each model's prediction."""
-    data_dir = runs[0].path.parents[2] / "data" / runs[0].dataset
+    data_dir = cell_data_folder(runs[0].path)
     if not (data_dir / "manifest.csv").is_file():
         return None
     manifest = load_manifest(data_dir)
@@ -225,9 +206,9 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     named = frame.index.names != [None]
     shown = frame.reset_index() if named else frame
-    shown.to_csv(path.with_suffix(".csv"), index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(shown, path.with_suffix(".csv"))
     rounded = shown.round(4)
-    path.with_suffix(".md").write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")))
+    write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")), path.with_suffix(".md"))
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
@@ -236,10 +217,10 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     frame = dataset_table(table.runs, profiles, units)
     report.tables[key], report.titles[key] = frame, table.title
     (report.out / "tables").mkdir(parents=True, exist_ok=True)
-    frame.to_csv(report.out / "tables" / f"{key}.csv", index=False, lineterminator="\n", float_format="%.6f")
-    (report.out / "tables" / f"{key}.md").write_text(f"{table.title}\n\n" + to_markdown(frame))
-    (report.out / "tables" / f"{key}.tex").write_text(
-        to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"))
+    write_csv(frame, report.out / "tables" / f"{key}.csv")
+    write_text(f"{table.title}\n\n" + to_markdown(frame), report.out / "tables" / f"{key}.md")
+    write_text(to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"),
+               report.out / "tables" / f"{key}.tex")
     scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
     report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))

@@ -23,8 +23,18 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import CSV_MISSING
-from busbench.evaluate.score import SCORE_JSON, TEST_METRICS_CSV
-from busbench.pipeline import CROSS_CSV, ENSEMBLE_CSV, protocol_notes
+from busbench.evaluate.protocol import protocol_notes
+from busbench.layout import (
+    CONFIG_YAML,
+    CROSS_CSV,
+    ENSEMBLE_CSV,
+    ENVIRONMENT_JSON,
+    LOG_CSV,
+    SCORE_JSON,
+    TEST_METRICS_CSV,
+    fold_folders,
+    fold_number,
+)
 
 
 @dataclass
@@ -61,7 +71,7 @@ def _read(path: Path) -> pd.DataFrame:
 
 def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
     """The run's test set checksum and where it came from."""
-    environment = path / "environment.json"
+    environment = path / ENVIRONMENT_JSON
     recorded = json.loads(environment.read_text()).get("test_set_sha256") if environment.is_file() else None
     if recorded:
         return str(recorded), "environment.json"
@@ -71,15 +81,15 @@ def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
 
 def load_run(path: Path) -> RunResults | str:
     """A finished run folder's results, or the reason it cannot be reported."""
-    config = ExperimentConfig.model_validate(yaml.safe_load((path / "config.yaml").read_text()))
-    folds = sorted(path.glob("fold-*"), key=lambda p: int(p.name.split("-")[1]))
-    missing = [f.name for f in folds if not (f / "test_metrics.csv").is_file()]
+    config = ExperimentConfig.model_validate(yaml.safe_load((path / CONFIG_YAML).read_text()))
+    folds = fold_folders(path)
+    missing = [f.name for f in folds if not (f / TEST_METRICS_CSV).is_file()]
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
-    per_image = pd.concat([_read(f / "test_metrics.csv") for f in folds], ignore_index=True)
+    per_image = pd.concat([_read(f / TEST_METRICS_CSV) for f in folds], ignore_index=True)
     ensemble = _read(path / ENSEMBLE_CSV) if (path / ENSEMBLE_CSV).is_file() else None
     cross = _read(path / CROSS_CSV) if (path / CROSS_CSV).is_file() else None
-    logs = {int(f.name.split("-")[1]): pd.read_csv(f / "log.csv") for f in folds if (f / "log.csv").is_file()}
+    logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
                       *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump())
@@ -100,7 +110,7 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
     if not results_dir.is_dir():
         raise BusbenchError(f"{results_dir}: no such folder; give the output_dir of `busbench run`")
     runs, skipped = [], []
-    for config in sorted(results_dir.rglob("config.yaml")):
+    for config in sorted(results_dir.rglob(CONFIG_YAML)):
         loaded = load_run(config.parent)
         (skipped if isinstance(loaded, str) else runs).append(loaded)
     runs += [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]

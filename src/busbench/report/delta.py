@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from busbench.config import ExperimentConfig
-from busbench.data.split import CV, GROUPED, IMAGE_LEVEL, TEST, case_ids
+from busbench.data.split.split_file import CV, GROUPED, IMAGE_LEVEL, TEST, case_ids
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.markdown import markdown_table
+from busbench.layout import ENVIRONMENT_JSON, PER_IMAGE_CSV, cell_folder, data_folder, write_csv, write_text
+from busbench.markdown import markdown_table
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
 DELTA_CSV = "delta.csv"
@@ -83,10 +84,10 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
     rows = []
     for protocol, cfg in configs.items():
         for cell in cfg.cells():
-            cell_dir = cell.output_dir / cell.name / cell.data.key() / cell.model.key()
-            environment = json.loads((cell_dir / "environment.json").read_text())
-            split = json.loads((cell.output_dir / "data" / cell.data.key() / environment["split_file"]).read_text())
-            per_image = pd.read_csv(cell_dir / "per_image_metrics.csv", dtype={"case_id": str})
+            cell_dir = cell_folder(cell.output_dir, cell.name, f"{cell.data.key()}/{cell.model.key()}")
+            environment = json.loads((cell_dir / ENVIRONMENT_JSON).read_text())
+            split = json.loads((data_folder(cell.output_dir, cell.data.key()) / environment["split_file"]).read_text())
+            per_image = pd.read_csv(cell_dir / PER_IMAGE_CSV, dtype={"case_id": str})
             rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)
@@ -94,8 +95,8 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
 
 def write_delta(table: pd.DataFrame, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / DELTA_CSV, index=False, lineterminator="\n")
+    write_csv(table, out / DELTA_CSV, float_format=None)
     note = ("Fold models' mean ± std, each protocol on its own held-out test set. A test image is leaked for a fold "
             "model when a duplicate, near-duplicate or same-patient image of it is among that model's training "
             "images (the leakage groups of busbench's split files).")
-    (out / DELTA_MD).write_text(markdown_table(table) + "\n" + note + "\n")
+    write_text(markdown_table(table) + "\n" + note + "\n", out / DELTA_MD)

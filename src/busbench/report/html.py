@@ -6,15 +6,13 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from busbench.layout import write_text
+from busbench.report.contents import Report
 from busbench.report.tables import display_table
 from busbench.report.tables import notes as table_notes
-
-if TYPE_CHECKING:
-    from busbench.report.build import Report
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -121,6 +119,6 @@ def write_html(report: Report) -> Path:
     parts.append("</body></html>")
     path = report.out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts))
+    write_text("\n".join(parts), path)
     return path
 

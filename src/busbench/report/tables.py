@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from busbench.evaluate.aggregate import DEGENERATE_MISSED_SHARE, FOLD_MODELS, degenerate_mark
-from busbench.report.markdown import markdown_table
+from busbench.evaluate.aggregate import (
+    DEGENERATE_MISSED_SHARE,
+    FOLD_MODELS,
+    degenerate_mark,
+    mean_std_text,
+    metric_places,
+    metric_title,
+)
+from busbench.markdown import markdown_table
 
-METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
+METRIC_COLUMNS = ("dice", "iou", "hd95", "precision", "recall")  # titled without units, as published tables
 LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}
 COST_COLUMNS = {"params_m": "Params (M)", "gflops": "GFLOPs", "macs_g_224": "MACs (G) @224 (published 'GFLOPs')",
                 "fps": "FPS"}
@@ -32,11 +39,8 @@ def best_rows(table: pd.DataFrame, column: str) -> set[int]:
     return set(values.index[values == target])
 
 
-def _cell(row: pd.Series, column: str, digits: int) -> str:
-    mean, std = row.get(f"{column}_mean"), row.get(f"{column}_std")
-    if pd.isna(std):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+def _cell(row: pd.Series, column: str) -> str:
+    return mean_std_text(row.get(f"{column}_mean"), row.get(f"{column}_std"), metric_places(column))
 
 
 def _model_name(row: pd.Series) -> str:
@@ -70,14 +74,13 @@ def _other_sides(table: pd.DataFrame) -> str:
 def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     """Strings for a dataset table; best values wrapped in ``bold`` (prefix, suffix)."""
     out = pd.DataFrame({"Model": [_model_name(row) for _, row in table.iterrows()]})
-    for column, title in METRIC_COLUMNS.items():
-        digits = 2 if column == "hd95" else 3
+    for column in METRIC_COLUMNS:
         best = best_rows(table, column)
-        out[title] = [bold[0] + _cell(r, column, digits) + bold[1] if i in best else _cell(r, column, digits)
-                      for i, r in table.iterrows()]
+        out[metric_title(column, unit=False)] = [bold[0] + _cell(r, column) + bold[1] if i in best else _cell(r, column)
+                                                 for i, r in table.iterrows()]
     for column in ("dice", "hd95"):
-        digits = 2 if column == "hd95" else 3
-        out[f"{METRIC_COLUMNS[column]} 95% CI"] = [
+        digits = metric_places(column)
+        out[f"{metric_title(column, unit=False)} 95% CI"] = [
             f"[{r[f'{column}_ci_low']:.{digits}f}, {r[f'{column}_ci_high']:.{digits}f}]" for _, r in table.iterrows()
         ]
     for column, title in COST_COLUMNS.items():

@@ -7,7 +7,6 @@ optimiser, schedule, scaler, the trainer's counters and every random generator's
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,14 @@ from typing import Any
 import numpy as np
 import torch
 
-LAST = "last.pt"
-BEST = "best.pt"
+from busbench.layout import BEST as BEST
+from busbench.layout import LAST as LAST
+from busbench.layout import atomic_path
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def rng_state() -> dict[str, Any]:
@@ -37,9 +36,15 @@ def restore_rng(state: dict[str, Any]) -> None:
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # One state per GPU visible when saved; a run resumed with fewer (CUDA_VISIBLE_DEVICES
+        # changed) restores those it has, as set_rng_state_all would fail on the missing ones.
+        for index, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
 
 
-def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+def load(path: Path) -> dict[str, Any]:
+    """A checkpoint with every tensor on the CPU: the RNG states must be CPU byte tensors
+    (``torch.set_rng_state`` refuses others), and ``load_state_dict`` moves weights and optimiser
+    state to wherever the model is."""
     # Our own files hold numpy RNG state and plain Python objects besides tensors.
-    return torch.load(path, map_location=device, weights_only=False)
+    return torch.load(path, map_location="cpu", weights_only=False)

@@ -28,12 +28,21 @@ from typing import Any, Protocol
 
 from busbench.config import ExperimentConfig
 from busbench.errors import BusbenchError
+from busbench.layout import (
+    ENSEMBLE_CSV,
+    FOLD_PREFIX,
+    FOLD_SUMMARY_CSV,
+    MLFLOW_RUN,
+    MLFLOW_STORE,
+    POSTPROCESSING_JSON,
+    SUMMARY_CSV,
+    SUMMARY_MD,
+    TENSORBOARD_DIR,
+    write_json,
+)
 from busbench.train.callbacks import EpochRecord
 
-TENSORBOARD_DIR = "tensorboard"
-MLFLOW_STORE = "mlruns"
-MLFLOW_RUN = "mlflow_run.json"  # the fold's run id, so a resumed fold logs into the same run
-CELL_ARTIFACTS = ("summary.csv", "summary.md", "fold_summary.csv", "ensemble_metrics.csv", "postprocessing.json")
+CELL_ARTIFACTS = (SUMMARY_CSV, SUMMARY_MD, FOLD_SUMMARY_CSV, ENSEMBLE_CSV, POSTPROCESSING_JSON)
 MLFLOW_BATCH = 100  # MLflow's most params per log_batch call
 NOT_LOGGED = ("epoch",)  # the step, not a value
 
@@ -150,7 +159,7 @@ class MlflowTracker:
         for start in range(0, len(params), MLFLOW_BATCH):
             self.client.log_batch(self.run_id, params=params[start:start + MLFLOW_BATCH])
         fold_dir.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps({"tracking_uri": uri, "run_id": self.run_id}, indent=2) + "\n")
+        write_json({"tracking_uri": uri, "run_id": self.run_id}, saved)
 
     def _log(self, values: dict[str, float], step: int) -> None:
         from mlflow.entities import Metric
@@ -185,7 +194,7 @@ def log_cell_summary(cfg: ExperimentConfig, cell_dir: Path) -> None:
         return
     mlflow_uri(cfg.output_dir)  # the file store's opt-in
     files = [cell_dir / name for name in CELL_ARTIFACTS if (cell_dir / name).is_file()]
-    for saved in sorted(cell_dir.glob(f"fold-*/{MLFLOW_RUN}")):
+    for saved in sorted(cell_dir.glob(f"{FOLD_PREFIX}*/{MLFLOW_RUN}")):
         run = json.loads(saved.read_text())
         client = _client(run["tracking_uri"])
         for path in files:

@@ -76,7 +76,7 @@ class DatasetAdapter:
     @classmethod
     def listing_order(cls, root: Path) -> list[Path] | None:
         """The image files in the order the dataset's reference benchmark code lists them, for the
-        image-level split that reproduces its test set (busbench.data.image_level); None: unknown,
+        image-level split that reproduces its test set (busbench.data.split.image_level); None: unknown,
         the manifest's order is used."""
         return None
 

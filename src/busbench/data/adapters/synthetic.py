@@ -29,7 +29,10 @@ class SyntheticOptions(AdapterOptions):
     near_duplicate_rate: float = Field(0.03, ge=0.0, le=0.5)
 
 
-@register_adapter("synthetic")
+SYNTHETIC = "synthetic"  # the dataset name of the embedded generator, which needs no data.root
+
+
+@register_adapter(SYNTHETIC)
 class SyntheticAdapter(DatasetAdapter):
     Options = SyntheticOptions
     citation = "busbench synthetic BUS generator"
