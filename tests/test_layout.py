@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from busbench.layout import (
     atomic_path,
@@ -17,6 +19,7 @@ from busbench.layout import (
     fold_number,
     write_csv,
     write_json,
+    write_png,
 )
 
 
@@ -56,3 +59,10 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
 def test_json_is_indented_and_sorted(tmp_path: Path) -> None:
     write_json({"b": 1, "a": tmp_path}, tmp_path / "x.json")
     assert (tmp_path / "x.json").read_text() == f'{{\n  "a": "{tmp_path}",\n  "b": 1\n}}\n'
+
+
+def test_png_is_written_through_a_temporary_name(tmp_path: Path) -> None:
+    pixels = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    write_png(pixels, tmp_path / "case.png")  # the temporary name ends in .tmp: the format is given, not guessed
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "case.png")), pixels)
+    assert [p.name for p in tmp_path.iterdir()] == ["case.png"]

@@ -17,6 +17,7 @@ from busbench.data.io import read_image
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.split.split_file import read_split
 from busbench.data.split.summary import split_summary
+from busbench.layout import write_csv
 from busbench.progress import progress
 
 AUDIT_DIR = "audit"
@@ -49,9 +50,9 @@ def _write_csvs(audit: Audit) -> None:
               "duplicate_links.csv": audit.duplicates.links, "label_conflicts.csv": audit.duplicates.conflicts,
               "overlays.csv": audit.overlays, "masks.csv": audit.masks}
     for name, table in tables.items():
-        table.to_csv(audit.out / name, index=False, lineterminator="\n")
+        write_csv(table, audit.out / name, float_format=None)
     for name, table in audit.balance.items():
-        table.to_csv(audit.out / f"balance_{Path(name).stem}.csv", lineterminator="\n")
+        write_csv(table, audit.out / f"balance_{Path(name).stem}.csv", float_format=None, index=True)
 
 
 def run_audit(data_dir: Path, out: Path | None = None) -> Audit:

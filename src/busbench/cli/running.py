@@ -28,7 +28,7 @@ def print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
     if summary.empty:
         console.print("Not every fold is finished yet: the summary is written when the last one is.")
         return
-    rows = [{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in summary.to_dict("records")]
+    rows = [{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for _, r in summary.iterrows()]
     print_frame(pd.DataFrame(rows), f"Held-out test set, mean ± std over fold models ({cfg.output_dir / cfg.name})",
                 index=False)
     for line in key_legend(cfg):

@@ -19,6 +19,7 @@ import pandas as pd
 from busbench.data.adapters.pairing import natural_key
 from busbench.data.io import read_mask
 from busbench.errors import BusbenchError
+from busbench.layout import write_csv, write_json
 
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_META = "manifest.json"
@@ -77,15 +78,24 @@ class Manifest:
         return lesion
 
 
+def case_row(rows: pd.DataFrame, case_id: str) -> pd.Series:
+    """``case_id``'s row of a manifest frame indexed by case id (``set_index("case_id", drop=False)``)."""
+    row = rows.loc[case_id]
+    if isinstance(row, pd.DataFrame):  # prepare never writes one; a manifest edited by hand can
+        raise BusbenchError(f"case id {case_id!r} is listed {len(row)} times in the manifest; "
+                            "re-run `busbench prepare`")
+    return row
+
+
 def write_manifest(frame: pd.DataFrame, out_dir: Path, meta: dict[str, object]) -> Path:
     """Write ``manifest.csv`` and ``manifest.json`` into ``out_dir``; returns the CSV path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     meta_cols = sorted(c for c in frame.columns if c.startswith(META_PREFIX))
     ordered = frame[CORE_COLUMNS + meta_cols].sort_values("case_id", key=lambda ids: ids.map(natural_key))
     csv_path = out_dir / MANIFEST_CSV
-    ordered.to_csv(csv_path, index=False, float_format="%.8f", lineterminator="\n")
+    write_csv(ordered, csv_path, float_format="%.8f")
     meta = {**meta, "manifest_sha256": file_sha256(csv_path), "cases": len(ordered)}
-    (out_dir / MANIFEST_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    write_json(meta, out_dir / MANIFEST_META)
     return csv_path
 
 

@@ -32,6 +32,7 @@ from busbench.data.labels import LESION, NORMAL
 from busbench.data.manifest import META_PREFIX, write_manifest
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
+from busbench.layout import write_csv
 from busbench.progress import progress
 
 ASPECT_TOLERANCE = 0.02
@@ -153,7 +154,7 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
     try:
         sources = adapter.discover(root, log)
     finally:  # a failed prepare always leaves its problem file, even if a layout error stopped it early
-        log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
+        write_csv(log.to_frame(), problems_csv, float_format=None)
     seen: set[str] = set()
     rows = []
     for source in progress(sources, f"Reading {dataset}", total=len(sources)):
@@ -164,7 +165,7 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
         row = _case_row(source, root, dataset, log)
         if row is not None:
             rows.append(row)
-    log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
+    write_csv(log.to_frame(), problems_csv, float_format=None)
     if not rows:
         first = "".join(f"\n  {p.action}: {p.file}: {p.reason}" for p in log.problems[:SHOWN_PROBLEMS])
         raise BusbenchError(

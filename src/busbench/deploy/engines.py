@@ -32,5 +32,6 @@ def with_onnxruntime_speed(table: pd.DataFrame, size: int, batch: int, channels:
             x = torch.rand(images, channels, size, size, device=device)
             speed = images_per_second(runtime, x, 1, iterations, seconds, report, f"{name} (onnxruntime)")
             table.loc[row, f"onnxruntime_fps_batch{images}"] = speed
-            table.loc[row, f"onnxruntime_speedup_batch{images}"] = speed / float(table.loc[row, f"fps_batch{images}"])
+            pytorch_speed = float(table[f"fps_batch{images}"].iloc[row])
+            table.loc[row, f"onnxruntime_speedup_batch{images}"] = speed / pytorch_speed
     return table

@@ -25,7 +25,7 @@ from busbench.deploy.onnx_runtime import INPUT_NAME, OUTPUT_NAME, OnnxRuntimeMod
 from busbench.errors import BusbenchError
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.predict import TrainedRun, load_run
-from busbench.layout import BEST, ONNX_JSON, ONNX_SUFFIX, atomic_path, fold_folders, write_json
+from busbench.layout import BEST, ONNX_JSON, ONNX_SUFFIX, fold_folders, write_bytes, write_json
 
 OPSET = 17
 FORMAT = "busbench-onnx/1"
@@ -44,7 +44,9 @@ def onnx_bytes(model: nn.Module, channels: int, size: int, name: str) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation notice and tracer warnings
         try:
-            torch.onnx.export(model.eval(), (example,), buffer, dynamo=False, opset_version=OPSET,
+            # the TorchScript exporter writes to a file object too; torch's annotation names paths only
+            torch.onnx.export(model.eval(), (example,), buffer,  # type: ignore[arg-type]
+                              dynamo=False, opset_version=OPSET,
                               input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                               dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
         except Exception as exc:  # the exporter raises many types; each is reported the same way
@@ -81,8 +83,7 @@ def export_run(run_dir: Path, out: Path) -> Path:
     for fold, model in zip(folds, trained.models):
         data, parity[f"{fold}{ONNX_SUFFIX}"] = export_checked(model, cfg.input.channels, cfg.input.size,
                                                               cfg.model.name)
-        with atomic_path(out / f"{fold}{ONNX_SUFFIX}") as tmp:
-            tmp.write_bytes(data)
+        write_bytes(data, out / f"{fold}{ONNX_SUFFIX}")
     import onnx
 
     description = {

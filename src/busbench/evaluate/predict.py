@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
-from PIL import Image
 from torch import nn
 
 from busbench.config import ExperimentConfig
@@ -30,7 +29,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.surface import boundary
-from busbench.layout import BEST, CONFIG_YAML, POSTPROCESSING_JSON, fold_folders, write_csv
+from busbench.layout import BEST, CONFIG_YAML, POSTPROCESSING_JSON, fold_folders, write_csv, write_png
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.device import inference_dtype
@@ -134,9 +133,9 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
     When no input can be read, nothing is written and the error lists why.
     """
     cfg = run.config
-    views = list(cfg.eval.tta) if tta is None else tta
+    views: list[str] = list(cfg.eval.tta) if tta is None else tta
     dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
-    records = []
+    records: list[dict[str, object]] = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:
             image = read_image(path, cfg.input.channels)
@@ -146,10 +145,10 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
         probability, mask = predict_image(run, image, device, views, dtype)
         for folder in ("masks", "overlays") if with_overlays else ("masks",):
             (out_dir / folder).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(mask.astype(np.uint8) * 255).save(out_dir / "masks" / name)
+        write_png(mask.astype(np.uint8) * 255, out_dir / "masks" / name)
         if with_overlays:
             grey = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
-            Image.fromarray(overlay(grey, mask)).save(out_dir / "overlays" / name)
+            write_png(overlay(grey, mask), out_dir / "overlays" / name)
         records.append({
             "image": str(path), "mask": f"masks/{name}", "width": image.shape[1], "height": image.shape[0],
             "lesion_area_px": int(mask.sum()), "lesion_area_fraction": float(mask.mean()),

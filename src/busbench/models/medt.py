@@ -34,6 +34,8 @@ EXPANSION = 2
 class AxialAttention(nn.Module):
     """Multi-head attention along one axis (height, or width with ``along_width``)."""
 
+    relative_index: Tensor  # a buffer, with ``positional``
+
     def __init__(self, channels: int, length: int, along_width: bool, positional: bool, stride: int = 1) -> None:
         super().__init__()
         self.channels, self.length, self.along_width, self.positional = channels, length, along_width, positional
@@ -123,7 +125,7 @@ def _layers(c_in: int, widths: list[int], depths: list[int], length: int, positi
     return nn.ModuleList(stages)
 
 
-def _up(conv: nn.Conv2d, x: Tensor) -> Tensor:
+def _up(conv: nn.Module, x: Tensor) -> Tensor:
     return F.relu(F.interpolate(conv(x), scale_factor=2, mode="bilinear", align_corners=False))
 
 

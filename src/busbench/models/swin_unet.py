@@ -28,6 +28,8 @@ def relative_position_index(window: int, table_window: int) -> Tensor:
 
 
 class WindowAttention(nn.Module):
+    relative_index: Tensor  # a buffer
+
     def __init__(self, dim: int, heads: int, window: int) -> None:
         super().__init__()
         self.heads, self.window = heads, window

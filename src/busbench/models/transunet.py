@@ -15,6 +15,8 @@ segmentation", arXiv:2102.04306 (2021); the R50-ViT-B/16 hybrid.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -54,7 +56,7 @@ class Bottleneck(nn.Module):
 
 
 class ResNetV2Trunk(nn.Module):
-    def __init__(self, in_channels: int, units: tuple[int, int, int] = (3, 4, 9)) -> None:
+    def __init__(self, in_channels: int, units: Sequence[int] = (3, 4, 9)) -> None:
         super().__init__()
         self.root = nn.Sequential(StdConv2d(in_channels, 64, 7, 2, 3, bias=False), _gn(64), nn.ReLU(inplace=True))
         self.pool = nn.MaxPool2d(3, 2, padding=1)
@@ -113,7 +115,7 @@ class TransUNet(nn.Module):
                  layers: int = 12, heads: int = 12, mlp_dim: int = 3072, dropout: float = 0.1,
                  units: tuple[int, int, int] = (3, 4, 9)) -> None:
         super().__init__()
-        self.trunk = ResNetV2Trunk(in_channels, tuple(units))  # type: ignore[arg-type]
+        self.trunk = ResNetV2Trunk(in_channels, units)
         self.grid = img_size // 16
         self.patch_embedding = nn.Conv2d(self.trunk.out_channels, hidden, 1)
         self.position_embedding = nn.Parameter(torch.zeros(1, self.grid * self.grid, hidden))

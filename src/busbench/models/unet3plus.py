@@ -42,7 +42,7 @@ class UNet3Plus(nn.Module):
         for stage, branches, fusion in zip(reversed(range(4)), self.branches, self.fusions):
             size = encoded[stage].shape[-2:]
             parts = []
-            for level, branch in enumerate(branches):
+            for level, branch in enumerate(branches.children()):
                 if level <= stage:
                     feature = encoded[level]
                     if level < stage:

@@ -37,7 +37,7 @@ def shift_groups(x: Tensor, dim: int) -> Tensor:
     return torch.cat(moved, dim=1)
 
 
-def layer_norm_2d(norm: nn.LayerNorm, x: Tensor) -> Tensor:
+def layer_norm_2d(norm: nn.Module, x: Tensor) -> Tensor:
     return norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 

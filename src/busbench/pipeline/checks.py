@@ -93,7 +93,7 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
                                     cell_fix(cell_dir))
     if (cell_dir / CROSS_CSV).is_file():  # other datasets' test sets: only the models' training cases are ours
         cross = pd.read_csv(cell_dir / CROSS_CSV, dtype=str, keep_default_na=False)
-        for fold, rows in cross.groupby("fold"):
-            if set(rows["train_ids_sha256"]) != {fold_provenance(data, int(fold)).train_ids_sha256}:
+        for fold, rows in cross.groupby(cross["fold"].astype(int)):
+            if set(rows["train_ids_sha256"]) != {fold_provenance(data, fold).train_ids_sha256}:
                 raise BusbenchError(f"{cell_dir / CROSS_CSV}: made by fold models trained on other cases (fold "
                                     f"{fold}) than the current split's. {cell_fix(cell_dir)}")

@@ -14,6 +14,7 @@ from busbench.data.manifest import Manifest, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.split_file import (
     TEST,
+    SplitDocument,
     case_ids,
     large_group_warnings,
     plan_split,
@@ -31,7 +32,7 @@ from busbench.pipeline.dataset_folder import dataset_folder
 class PreparedData:
     manifest: Manifest
     split_path: Path
-    split: dict[str, object]
+    split: SplitDocument
     cache: Cache
 
     @property

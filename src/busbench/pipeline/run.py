@@ -4,6 +4,7 @@ on the test set -> post-processing and ensemble -> cross-dataset scores -> table
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import torch
@@ -31,7 +32,7 @@ def cell_id(cfg: ExperimentConfig) -> str:
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
-             callbacks: Sequence[EpochCallback] = ()) -> list[dict[str, object]]:
+             callbacks: Sequence[EpochCallback] = ()) -> list[dict[str, Any]]:
     """Run one (dataset, model) cell: the requested folds (all by default); once all are done,
     post-processing, the ensemble and the tables. Returns the summary rows (none until then)."""
     if cfg.train.threads:

@@ -37,6 +37,8 @@ from busbench.layout import cell_data_folder, write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
+from busbench.report.analyses import report_analyses
+from busbench.report.analyses_page import analyses_html
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
 from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
 from busbench.report.contents import Report
@@ -223,7 +225,7 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
                report.out / "tables" / f"{key}.tex")
     scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
-    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))
+    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, scores.columns.tolist())
     _write(comparisons, report.out / "statistics" / f"{key}_comparisons")
     _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values")
     figures = [plots.dice_boxplot(scores, table.title, report.out / "plots" / f"{key}_dice_boxplot"),
@@ -271,5 +273,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report.cross = cross_dataset_matrix(tables)
     if report.cross is not None:
         _write(report.cross, report.out / "cross_dataset")
-    write_html(report)
+    analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
+                               report.titles)  # subgroups, detection, morphology, calibration
+    write_html(report, analyses_html(analyses, report.titles))
     return report

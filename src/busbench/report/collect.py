@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -53,7 +54,7 @@ class RunResults:
     test_set_source: str  # "environment.json" or "case ids" (environment.json lacks the checksum)
     logs: dict[int, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what every table says of the row (marked †)
-    split_settings: dict[str, object] = field(default_factory=dict)  # test_size, seed, official, ...
+    split_settings: dict[str, Any] = field(default_factory=dict)  # test_size, seed, official, ... (as JSON gives them)
 
 
 @dataclass
@@ -109,10 +110,14 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise BusbenchError(f"{results_dir}: no such folder; give the output_dir of `busbench run`")
-    runs, skipped = [], []
+    runs: list[RunResults] = []
+    skipped: list[str] = []
     for config in sorted(results_dir.rglob(CONFIG_YAML)):
         loaded = load_run(config.parent)
-        (skipped if isinstance(loaded, str) else runs).append(loaded)
+        if isinstance(loaded, str):
+            skipped.append(loaded)
+        else:
+            runs.append(loaded)
     runs += [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]
     if not runs:
         raise BusbenchError(f"{results_dir}: no finished busbench runs found; run `busbench run CONFIG` first"
@@ -125,7 +130,7 @@ def _split_description(run: RunResults) -> str:
     if split["official"]:
         return f"official fold {split['official_test_fold']}"
     leaky = ", image-level split (leaky)" if split.get("protocol") == "image_level" else ""
-    return f"seed {split['seed']}, {float(split['test_size']) * 100:g} %{leaky}"  # type: ignore[arg-type]
+    return f"seed {split['seed']}, {float(split['test_size']) * 100:g} %{leaky}"
 
 
 def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
