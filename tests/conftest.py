@@ -12,7 +12,7 @@ from busbench.data.prepare import prepare_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 # The folder the shipped configs name as ${BUSBENCH_DATA}; the Makefile and CI set ../shared/data, the default.
-REAL_DATA = Path(os.environ.get("BUSBENCH_DATA", REPO.parent / "shared" / "data")).absolute()
+REAL_DATA = Path(os.environ.get("BUSBENCH_DATA", REPO.parent / "shared" / "data")).resolve()
 os.environ["BUSBENCH_DATA"] = str(REAL_DATA)
 
 

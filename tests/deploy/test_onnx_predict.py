@@ -19,7 +19,7 @@ from busbench.data.synthetic import generate_cases
 from busbench.deploy.engines import load_trained
 from busbench.deploy.onnx_export import OPSET, load_onnx_run
 from busbench.errors import BusbenchError
-from busbench.layout import ONNX_JSON
+from busbench.layout import DONE, ONNX_JSON, write_json
 from busbench.train import checkpoint
 from busbench.train.trainer import build_fold_model
 
@@ -40,6 +40,8 @@ def centre_logits(cfg: ExperimentConfig, path: Path) -> None:
         logits = model.eval()(torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(0)))
     saved["model"]["head.bias"] -= logits.median()
     checkpoint.save_atomic(saved, path)
+    done = path.parent / DONE  # the fold as if trained to these weights: its recorded hash follows them
+    write_json({**json.loads(done.read_text()), "checkpoints": checkpoint.checkpoint_digests(path.parent)}, done)
 
 
 @pytest.fixture(scope="module")

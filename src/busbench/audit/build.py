@@ -13,7 +13,6 @@ from busbench.audit.masks import geometry_outliers, lesion_findings
 from busbench.audit.overlays import detect_overlays, touches_lesion
 from busbench.audit.page import write_page
 from busbench.console import console
-from busbench.data.io import read_image
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.split.split_file import read_split
 from busbench.data.split.summary import split_summary
@@ -29,7 +28,7 @@ def _scan(manifest: Manifest) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = manifest.frame
     for _, row in progress(frame.iterrows(), "auditing images", total=len(frame)):
         lesion = manifest.lesion(row)
-        finding = detect_overlays(read_image(manifest.image_file(row), 3))
+        finding = detect_overlays(manifest.image(row, 3))
         overlay_rows.append({"case_id": row["case_id"], "label": row["label"], "marks": finding.marks,
                              "mark_blobs": finding.mark_blobs, "yellow_pixels": finding.yellow_pixels,
                              "doppler": finding.doppler, "doppler_pixels": finding.doppler_pixels,

@@ -9,7 +9,6 @@ import html
 from busbench.audit.findings import Audit
 from busbench.audit.overlays import detect_overlays
 from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
-from busbench.data.io import read_image
 from busbench.data.manifest import case_row
 from busbench.layout import write_text
 from busbench.report.html import STYLE, html_figure, html_table
@@ -32,7 +31,7 @@ class _Sheets:
 
     def tile(self, case_id: str, caption: str, overlay: bool = False) -> Tile:
         row = case_row(self.rows, case_id)
-        rgb = read_image(self.audit.manifest.image_file(row), 3)
+        rgb = self.audit.manifest.image(row, 3)
         marks = detect_overlays(rgb).overlay if overlay else None
         return Tile(rgb, self.audit.manifest.lesion(row), caption, marks)
 

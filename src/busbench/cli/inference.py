@@ -35,6 +35,8 @@ def predict(
                                                     "fp16 runs are predicted in fp32 on the CPU).")] = None,
     engine: Annotated[Engine, typer.Option(help="pytorch, or onnxruntime with --run a folder of `busbench export "
                                                 "onnx` (the onnx extra).")] = "pytorch",
+    allow_partial: Annotated[bool, typer.Option(help="Predict with an unfinished run's finished folds, without "
+                                                "post-processing (said in predictions.csv).")] = False,
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
     from busbench.deploy.engines import load_trained
@@ -44,7 +46,9 @@ def predict(
         raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
     inputs = collect_inputs(input_)
     torch_device = resolve_device(device)
-    trained = load_trained(run, engine, torch_device)
+    trained = load_trained(run, engine, torch_device, allow_partial)
+    if trained.partial:
+        err_console.print(f"warning: {trained.partial}", markup=False, highlight=False)
     views = [] if no_tta else (tta or None)
     for path in inputs.skipped:
         err_console.print(f"skipped: {path}: not an image file", markup=False, highlight=False)

@@ -34,6 +34,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # usable as a folder name and in --cell; no "..", no "/"
+
+
+def folder_name(value: str | None) -> str | None:
+    """A setting that becomes a folder under ``output_dir`` must stay a plain name, never a path."""
+    if value is not None and not FOLDER_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} names a folder under output_dir: use letters, digits and _ . + - only, starting "
+                         "with a letter or digit (no '/', no '..')")
+    return value
+
+
 class DataConfig(_Section):
     dataset: str = Field("synthetic", description="Dataset adapter (`busbench datasets` lists them).")
     root: Path | None = Field(None, description=(
@@ -44,6 +55,8 @@ class DataConfig(_Section):
         "written and reused beside the manifest, as `busbench split` and `busbench cache` do. Unset: `run` "
         "prepares the dataset itself under OUTPUT_DIR/data/<dataset>-<hash>/."))
     options: dict[str, Any] = Field(default_factory=dict, description="The adapter's options (`-o` of `prepare`).")
+
+    _plain_dataset = field_validator("dataset")(folder_name)
 
     def describe(self) -> str:
         """What the key's hash stands for, in words."""
@@ -99,14 +112,11 @@ class InputConfig(_Section):
         "\"letterbox\": the longer side to `size`, the other zero-padded symmetrically; \"resize\": stretched."))
 
 
-FOLDER_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")  # a model key usable as a folder name and in --cell
-
-
 class ModelConfig(_Section):
     name: str = Field("unet", description=(
         "A registered model (`busbench models`), a plugin's entry point, or an import path pkg.mod:build."))
     kwargs: dict[str, Any] = Field(default_factory=dict, description="Arguments of the model's constructor.")
-    label: str | None = Field(None, pattern=FOLDER_NAME.pattern, description=(
+    label: str | None = Field(None, description=(
         "The name in tables and of the run folder, e.g. \"unet_w8\" for a U-Net of width 8 (default: the model "
         "name, plus a hash of non-default arguments)."))
     init_from: Path | None = Field(None, description=(
@@ -114,6 +124,8 @@ class ModelConfig(_Section):
     init_from_test_overlap: Literal["refuse", "allow"] = Field("refuse", description=(
         "Weights whose training images include a current test image are refused; \"allow\" is marked in every "
         "table."))
+
+    _plain_label = field_validator("label")(folder_name)
 
     @field_validator("name")
     @classmethod
@@ -190,6 +202,10 @@ class TrainConfig(_Section):
         "Fixed-length epochs of this many batches, the training images repeated with fresh augmentations (nnU-Net: "
         "250); unset: one pass over the training images."))
     batch_size: int = Field(8, ge=1, description="Training batch size.")
+    drop_last: bool = Field(True, description=(
+        "Drop each epoch's last partial batch (when the training images outnumber train.batch_size), so every "
+        "step sees a full batch; false keeps it, as PyTorch's DataLoader does by default and the Awesome-BUS and "
+        "CMUNeXt code do. With train.iterations_per_epoch every batch is full either way."))
     patience: int | None = Field(20, ge=1, description=(
         "Stop after this many epochs without a better validation score; null: never stop early."))
     select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = Field("lesion_dice", description=(
@@ -296,6 +312,8 @@ class ExperimentConfig(_Section):
         "Experiment trackers (TensorBoard, MLflow) fed each fold's epochs and test scores."))
     grid: GridConfig | None = Field(None, description=(
         "Several datasets and models: each (dataset, model) cell runs with the other settings unchanged."))
+
+    _plain_name = field_validator("name")(folder_name)
 
     @model_validator(mode="after")
     def _input_size_suits_every_model(self) -> ExperimentConfig:

@@ -22,7 +22,6 @@ import pandas as pd
 
 from busbench import __version__
 from busbench.data.geometry import RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
-from busbench.data.io import read_image
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 from busbench.layout import temporary_path, write_csv, write_json
@@ -38,7 +37,7 @@ def cache_dir_name(manifest: Manifest, size: int, mode: ResizeMode, channels: in
 
 def load_pair(manifest: Manifest, row: pd.Series, channels: int) -> tuple[np.ndarray, np.ndarray]:
     """A case's image and lesion mask at the mask's (the ground truth's) size."""
-    image = read_image(manifest.image_file(row), channels)
+    image = manifest.image(row, channels)
     lesion = manifest.lesion(row)
     if image.shape[:2] != lesion.shape:  # logged by `prepare`: the image is fitted to its mask
         image = cv2.resize(image, (lesion.shape[1], lesion.shape[0]), interpolation=cv2.INTER_AREA)

@@ -13,10 +13,11 @@ from busbench.evaluate.predict import TrainedRun, load_run
 from busbench.models.profile import Report, images_per_second, profiled_model
 
 
-def load_trained(run: Path, engine: str, device: torch.device) -> TrainedRun:
-    """A run folder's fold models in PyTorch, or an exported folder's in ONNX Runtime."""
+def load_trained(run: Path, engine: str, device: torch.device, allow_partial: bool = False) -> TrainedRun:
+    """A run folder's fold models in PyTorch, or an exported folder's in ONNX Runtime (always of a
+    finished run: ``export onnx`` refuses an unfinished one, so ``allow_partial`` is PyTorch's)."""
     check_engine(engine)
-    return load_run(run, device) if engine == "pytorch" else load_onnx_run(run, device)
+    return load_run(run, device, allow_partial) if engine == "pytorch" else load_onnx_run(run, device)
 
 
 def with_onnxruntime_speed(table: pd.DataFrame, size: int, batch: int, channels: int, device: torch.device,

@@ -25,7 +25,7 @@ from busbench.deploy.onnx_runtime import INPUT_NAME, OUTPUT_NAME, OnnxRuntimeMod
 from busbench.errors import BusbenchError
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.predict import TrainedRun, load_run
-from busbench.layout import BEST, ONNX_JSON, ONNX_SUFFIX, fold_folders, write_bytes, write_json
+from busbench.layout import DONE, ONNX_JSON, ONNX_SUFFIX, fold_folders, write_bytes, write_json
 
 OPSET = 17
 FORMAT = "busbench-onnx/1"
@@ -77,7 +77,7 @@ def export_run(run_dir: Path, out: Path) -> Path:
     import_onnxruntime()
     trained = load_run(run_dir, torch.device("cpu"))
     cfg = trained.config
-    folds = [folder.name for folder in fold_folders(Path(run_dir)) if (folder / BEST).is_file()]  # load_run's order
+    folds = [folder.name for folder in fold_folders(Path(run_dir)) if (folder / DONE).is_file()]  # load_run's models
     out.mkdir(parents=True, exist_ok=True)
     parity = {}
     for fold, model in zip(folds, trained.models):

@@ -16,6 +16,11 @@ embeddings span a fixed length, so the model is built for one input size (``img_
 Differences from the reference code, which do not change the computation: the gates are learnable
 (the paper's design; the code freezes them at their initial values), and an unused 1x1 conv of the
 code's local block is not built. About 1.4 M parameters.
+
+Initialisation as the official code (jeya-maria-jose/Medical-Transformer, lib/models/axialnet.py,
+reset_parameters): the qkv projections normal(0, sqrt(1 / channels)), the relative embeddings
+normal(0, sqrt(1 / group channels)); everything else PyTorch's defaults (medt_net's module-wide
+initialisation is commented out there).
 """
 
 from __future__ import annotations

@@ -13,9 +13,12 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.data.provenance import frame_provenance
 from busbench.errors import BusbenchError
+from busbench.evaluate.table_checks import check_cross_table
 from busbench.layout import (
     CONFIG_YAML,
     CROSS_CSV,
+    CROSS_OVERLAP_CSV,
+    DONE,
     ENSEMBLE_CSV,
     FOLD_PROVENANCE,
     fold_folders,
@@ -24,6 +27,7 @@ from busbench.layout import (
     write_text,
 )
 from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
+from busbench.train import checkpoint
 
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
 # rerun (a copied run folder resumes).
@@ -87,6 +91,9 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
             raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{folds} only. "
                                 f"{fold_fix(fold_dir)}")
         fold_provenance(data, fold).check(recorded, record, fold_fix(fold_dir))
+        if (fold_dir / DONE).is_file():
+            checkpoint.verify_checkpoints(fold_dir, json.loads((fold_dir / DONE).read_text()).get("checkpoints"),
+                                          fold_dir / DONE, fold_fix(fold_dir))
     if (cell_dir / ENSEMBLE_CSV).is_file():
         table = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype=str, keep_default_na=False)
         cell_provenance(data).check(frame_provenance(table, cell_dir / ENSEMBLE_CSV), cell_dir / ENSEMBLE_CSV,
@@ -97,3 +104,5 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
             if set(rows["train_ids_sha256"]) != {fold_provenance(data, fold).train_ids_sha256}:
                 raise BusbenchError(f"{cell_dir / CROSS_CSV}: made by fold models trained on other cases (fold "
                                     f"{fold}) than the current split's. {cell_fix(cell_dir)}")
+        check_cross_table(cross, cell_dir / CROSS_CSV, cell_dir / CROSS_OVERLAP_CSV,
+                          f"Delete {cell_dir / CROSS_CSV} to score the other datasets again")

@@ -64,6 +64,7 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
                 "select_metric": cfg.train.select_metric, "epochs_run": state.epoch,
                 "stopped_early": state.stopped_early, "train_seconds": trained - started,
                 "test_seconds": scored - trained, "test_images": len(scores),
+                "checkpoints": checkpoint.checkpoint_digests(fold_dir),
                 "provenance": provenance.as_dict()}, fold_dir / DONE)
     note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
     test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}

@@ -27,7 +27,7 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from busbench.data.io import read_image, read_mask
+from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
@@ -186,15 +186,17 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
     picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
     device = torch.device("cpu")
     shown = runs[:MAX_QUALITATIVE_MODELS]
-    trained = {run.model: load_trained_run(run.path, device) for run in shown if run.config is not None}
+    # the report shows every scored run, also one whose ensemble is not made yet (its figure without post-processing)
+    trained = {run.model: load_trained_run(run.path, device, allow_partial=True) for run in shown
+               if run.config is not None}
     grid = []
     for title, case_id in picks.items():
         row = rows_by_id.loc[case_id]
         truth = manifest.lesion(row)
-        grey = read_image(manifest.image_file(row))
+        grey = manifest.image(row)
         if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown
             return None
-        predictions = {name: predict_image(run, read_image(manifest.image_file(row), run.config.input.channels),
+        predictions = {name: predict_image(run, manifest.image(row, run.config.input.channels),
                                            device, list(run.config.eval.tta))[1] for name, run in trained.items()}
         predictions.update({run.model: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
                             for run in shown if run.config is None})

@@ -20,6 +20,7 @@ import pandas as pd
 from busbench.config import ExperimentConfig
 from busbench.data.split.split_file import CV, GROUPED, IMAGE_LEVEL, TEST, SplitDocument, case_ids
 from busbench.evaluate.aggregate import FOLD_MODELS
+from busbench.evaluate.table_checks import check_test_ids
 from busbench.layout import ENVIRONMENT_JSON, PER_IMAGE_CSV, cell_folder, data_folder, write_csv, write_text
 from busbench.markdown import markdown_table
 
@@ -88,6 +89,8 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
             environment = json.loads((cell_dir / ENVIRONMENT_JSON).read_text())
             split = json.loads((data_folder(cell.output_dir, cell.data.key()) / environment["split_file"]).read_text())
             per_image = pd.read_csv(cell_dir / PER_IMAGE_CSV, dtype={"case_id": str})
+            check_test_ids(per_image, cell_dir / PER_IMAGE_CSV, case_ids(split, TEST),
+                           f"Run `busbench run` on {cell_dir} again to rewrite it", by=["fold"])
             rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)

@@ -282,7 +282,8 @@ def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
         if score > state.best_score:
             state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
             checkpoint.save_atomic({"model": session.model.state_dict(), "epoch": epoch, "score": score,
-                                    "model_config": cfg.model.model_dump(), "input": cfg.input.model_dump(),
+                                    "model_config": cfg.model.model_dump(mode="json"),
+                                    "input": cfg.input.model_dump(mode="json"),
                                     "provenance": job.recorded_provenance(), "training_images": job.training_images},
                                    job.folder / checkpoint.BEST)
         else:
