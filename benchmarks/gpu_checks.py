@@ -31,10 +31,11 @@ from busbench.models import build_model
 from busbench.models.precision import autocast
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
+from busbench.train.callbacks import EpochRecord
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.loaders import training_loader
 from busbench.train.losses import build_loss
-from busbench.train.trainer import spread_over_gpus, train_fold, train_step
+from busbench.train.trainer import FoldJob, spread_over_gpus, train_fold, train_step
 
 CUDA = torch.device("cuda")
 DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -88,19 +89,19 @@ def check_resume(out: Path) -> None:
     manifest, cache, split = _synthetic(Path(tempfile.mkdtemp(prefix="gpu-resume-")), 60, 64)
     development, rows = development_split(split, manifest), []
 
-    def stop(epoch: int) -> None:
-        if epoch == 2:
+    def stop(record: EpochRecord) -> None:
+        if record.epoch == 2:
             raise Interrupted
 
     for amp in ("fp16", "bf16"):
         cfg = load_config(None, ["input.size=64", "model.kwargs.base_channels=8", "train.epochs=3", f"train.amp={amp}",
                                  "train.device=cuda", "train.workers=2", "train.deterministic=true"])
-        full = train_fold(cfg, development, cache, 1, out / f"resume-{amp}" / "full", CUDA)
+        full = train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "full"), CUDA)
         try:
-            train_fold(cfg, development, cache, 1, out / f"resume-{amp}" / "resumed", CUDA, stop)
+            train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA, [stop])
         except Interrupted:
             pass
-        resumed = train_fold(cfg, development, cache, 1, out / f"resume-{amp}" / "resumed", CUDA)
+        resumed = train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA)
         saved = checkpoint.load(out / f"resume-{amp}" / "resumed" / checkpoint.LAST)
         assert resumed.finished and resumed.epoch == 3, f"{amp}: the resumed run did not finish"
         assert amp != "fp16" or saved["scaler"].get("scale", 0) > 0, "fp16: no gradient scaler state saved"

@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"config"},
     {"train"},
     {"evaluate"},
-    {"pipeline"},
+    {"pipeline", "deploy"},
     {"report"},
     {"audit"},
     {"cli", "__main__"},

@@ -17,6 +17,7 @@ from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
 from busbench.pipeline import ensemble
 from busbench.pipeline import folds as fold_steps
+from busbench.train.callbacks import EpochRecord
 
 FOLD_FILES = ("last.pt", "best.pt", "log.csv", "test_metrics.csv", "done.json")
 CELL_FILES = ("config.yaml", "environment.json", "postprocessing.json", "postprocessing_trials.csv",
@@ -88,11 +89,11 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
 def test_interrupted_run_resumes(tmp_path: Path) -> None:
     cfg = tiny(tmp_path)
 
-    def interrupt(epoch: int) -> None:
+    def interrupt(record: EpochRecord) -> None:
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        pipeline.run_cell(cfg, on_epoch_end=interrupt)
+        pipeline.run_cell(cfg, callbacks=[interrupt])
     cell = _cell_dir(cfg)
     assert (cell / "fold-1" / "last.pt").is_file() and not (cell / "fold-1" / "done.json").exists()
     assert pipeline.run_cell(cfg)

@@ -6,11 +6,14 @@ One module owns the file names, so the steps that write a run (``pipeline``, ``t
     <output_dir>/data/<dataset key>/     manifest, split-<settings>.json, cache/ (shared by every model)
     <output_dir>/<name>/<dataset key>/<model key>/            a cell (``cell_folder``)
         config.yaml, environment.json, fold-<k>/ (``fold_folder``: provenance.json, last.pt,
-        best.pt, log.csv, test_metrics.csv, done.json), postprocessing.json (+ _trials.csv),
-        ensemble_metrics.csv, ensemble_calibration.csv, cross_dataset_metrics.csv (+ _overlap.csv),
-        per_image_metrics.csv, fold_summary.csv, summary.csv, summary.md
+        best.pt, log.csv, test_metrics.csv, done.json; tensorboard/, mlflow_run.json when tracked),
+        postprocessing.json (+ _trials.csv), ensemble_metrics.csv, ensemble_calibration.csv,
+        cross_dataset_metrics.csv (+ _overlap.csv), per_image_metrics.csv, fold_summary.csv, summary.csv,
+        summary.md
     <output_dir>/<method>/<dataset key>/<method>/             an outside method (``busbench score``):
         score.json, environment.json, test_metrics.csv, masks/, summary.csv, summary.md
+    <output_dir>/mlruns/                                      tracking.mlflow's local store
+    <export folder>/                   ``busbench export onnx``: fold-<k>.onnx, busbench_onnx.json
 
 Every file is written atomically (``atomic_path``): to a temporary file of a unique name in the
 same folder, then renamed over the target, so that an interruption never leaves half a file and
@@ -42,6 +45,8 @@ LAST = "last.pt"
 BEST = "best.pt"
 LOG_CSV = "log.csv"
 TEST_METRICS_CSV = "test_metrics.csv"
+TENSORBOARD_DIR = "tensorboard"  # tracking.tensorboard's event files
+MLFLOW_RUN = "mlflow_run.json"  # tracking.mlflow's run id, so a resumed fold logs into the same run
 # a cell's files
 POSTPROCESSING_JSON = "postprocessing.json"
 POSTPROCESSING_TRIALS_CSV = "postprocessing_trials.csv"
@@ -56,6 +61,11 @@ SUMMARY_MD = "summary.md"
 # an outside method's files
 SCORE_JSON = "score.json"
 MASKS = "masks"
+# the tracking.mlflow local store, under output_dir
+MLFLOW_STORE = "mlruns"
+# a folder of `busbench export onnx`: fold-<k>.onnx and this description
+ONNX_JSON = "busbench_onnx.json"
+ONNX_SUFFIX = ".onnx"
 METRIC_FLOATS = "%.6f"  # how every metrics table writes its numbers
 
 

@@ -42,6 +42,8 @@ def test_the_old_spelling_is_hidden_from_help(monkeypatch: pytest.MonkeyPatch,
     (["score", "DATA", "--predictions", "P", "--name", "m"], ["--hd95", "max"], "'pooled', 'max-directed'"),
     (["score", "DATA", "--predictions", "P", "--name", "m"], ["--missing", "zero"], "'error', 'empty'"),
     (["cache", "DATA"], ["--mode", "stretch"], "'letterbox', 'resize'"),
+    (["predict", "--run", "R", "--input", "I", "--out", "O"], ["--engine", "tensorrt"], "'pytorch', 'onnxruntime'"),
+    (["profile", "--model", "unet"], ["--engine", "tensorrt"], "'pytorch', 'onnxruntime'"),
 ])
 def test_a_choice_outside_the_set_is_a_usage_error_naming_the_set(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str], option: list[str],

@@ -59,7 +59,8 @@ def test_the_reference_has_a_row_per_key() -> None:
     rows = re.findall(r"^\| `([^`]+)` \|", reference(), flags=re.MULTILINE)
     headings = re.findall(r"^\| \*\*`([a-z_]+)`\*\* \| section", reference(), flags=re.MULTILINE)
     assert "train.epochs" in rows and "data.prepared" in rows and "grid.models" in rows
-    assert headings == ["data", "split", "input", "model", "loss", "optimizer", "schedule", "train", "eval", "grid"]
+    assert headings == ["data", "split", "input", "model", "loss", "optimizer", "schedule", "train", "eval", "tracking",
+                        "grid"]
     assert len(rows) + len(headings) == sum(len(section.model_fields) for section in _sections(ExperimentConfig))
 
 

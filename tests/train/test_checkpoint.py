@@ -15,6 +15,7 @@ from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
+from busbench.train.callbacks import EpochRecord
 from busbench.train.init_source import check_init_source
 from busbench.train.trainer import FoldJob, train_fold
 
@@ -38,11 +39,11 @@ def test_resume_loads_last_pt_on_the_cpu(fold_inputs, tmp_path: Path,  # noqa: F
     development, cache = fold_inputs
     cfg = tiny_config(epochs=2)
 
-    def stop(epoch: int) -> None:
+    def stop(record: EpochRecord) -> None:
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_fold(cfg, FoldJob(development, cache, 1, tmp_path), CPU, stop)
+        train_fold(cfg, FoldJob(development, cache, 1, tmp_path), CPU, [stop])
     real_load = torch.load
 
     def load_as_on_a_gpu(path: object, map_location: object = None, **kwargs: object) -> object:

@@ -18,6 +18,7 @@ from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampl
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
+from busbench.train.callbacks import EpochRecord
 from busbench.train.seeding import seed_everything
 from busbench.train.trainer import LOG_CSV, FoldJob, _score, build_fold_model, train_fold, validate
 
@@ -51,12 +52,12 @@ def test_resumed_training_ends_with_the_same_weights(fold_inputs, tmp_path: Path
     full = train_fold(cfg, FoldJob(development, cache, 1, tmp_path / "full"), torch.device("cpu"))
     assert full.epoch == 3 and full.finished
 
-    def stop_after_two(epoch: int) -> None:
-        if epoch == 2:
+    def stop_after_two(record: EpochRecord) -> None:
+        if record.epoch == 2:
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_fold(cfg, FoldJob(development, cache, 1, tmp_path / "resumed"), torch.device("cpu"), stop_after_two)
+        train_fold(cfg, FoldJob(development, cache, 1, tmp_path / "resumed"), torch.device("cpu"), [stop_after_two])
     assert checkpoint.load(tmp_path / "resumed" / checkpoint.LAST)["state"]["epoch"] == 2
     resumed = train_fold(cfg, FoldJob(development, cache, 1, tmp_path / "resumed"), torch.device("cpu"))
     assert resumed.epoch == 3
@@ -175,7 +176,7 @@ def test_fixed_length_epochs_repeat_cases_with_fresh_augmentations(fold_inputs, 
     steps = []
     cfg = tiny_config(epochs=2, iterations_per_epoch=3, batch_size=2)
     train_fold(cfg, FoldJob(development, cache, 1, tmp_path), torch.device("cpu"),
-               on_epoch_end=lambda epoch: steps.append(epoch))
+               callbacks=[lambda record: steps.append(record.epoch)])
     assert steps == [1, 2]
     saved = checkpoint.load(tmp_path / checkpoint.LAST)
     assert saved["scheduler"]["last_epoch"] == 6  # 2 epochs x 3 batches, however many training images

@@ -43,9 +43,11 @@ for command in (data_steps.prepare, data_steps.split, data_steps.cache, data_ste
     app.command()(command)
 app.command("export-test", hidden=True)(exports.export_test)  # the spelling before `export test`
 
-export_app = typer.Typer(no_args_is_help=True, help="Export a prepared dataset and its split for other frameworks.")
+export_app = typer.Typer(no_args_is_help=True, help="Export a prepared dataset and its split, or a run's models, "
+                                                    "for other frameworks.")
 export_app.command("test")(exports.export_test)
 export_app.command("nnunet")(exports.export_nnunet_raw)
+export_app.command("onnx")(exports.export_onnx)
 app.add_typer(export_app, name="export")
 
 config_app = typer.Typer(no_args_is_help=True, help="Print a config with every setting resolved, or the schema.")

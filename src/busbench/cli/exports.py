@@ -1,5 +1,6 @@
-"""Exports of a prepared dataset and its split for outside methods: `export test` (the held-out test
-images only, to be predicted and then scored) and `export nnunet` (nnU-Net v2's raw format)."""
+"""Exports for other frameworks: of a prepared dataset and its split for outside methods, `export test`
+(the held-out test images only, to be predicted and then scored) and `export nnunet` (nnU-Net v2's raw
+format); of a run's fold models, `export onnx`."""
 
 from __future__ import annotations
 
@@ -42,3 +43,16 @@ def export_nnunet_raw(
                   f"after nnUNetv2_plan_and_preprocess -d {dataset_id}; score nnU-Net's test predictions with "
                   f"`busbench score {data_dir} --predictions PREDS --name nnunet --case-map "
                   f"{folder / 'case_ids.csv'}`", markup=False, highlight=False)
+
+
+def export_onnx(
+    run: Annotated[Path, typer.Argument(help="A run folder: OUTPUT_DIR/<name>/<dataset>/<model>.")],
+    out: Annotated[Path, typer.Option(help="Folder for fold-<k>.onnx and busbench_onnx.json.")],
+) -> None:
+    """Each fold model as ONNX (dynamic batch), checked against PyTorch, with what predict needs in a JSON."""
+    from busbench.deploy.onnx_export import OPSET, export_run
+
+    written = export_run(run, out)
+    console.print(f"written: {written} and the fold models beside it (ONNX opset {OPSET}, dynamic batch); predict "
+                  f"with `busbench predict --engine onnxruntime --run {out} --input IMAGES --out DIR`",
+                  markup=False, highlight=False)

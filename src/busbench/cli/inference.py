@@ -9,14 +9,14 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from busbench.cli.options import DataDirArgument, DeviceOption, MissingCases, SplitFileOption
+from busbench.cli.options import DataDirArgument, DeviceOption, Engine, MissingCases, SplitFileOption
 from busbench.console import console, err_console, print_frame
 from busbench.data.export.held_out import load_split_data
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.outside_method import ScoreOptions, score_method
-from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, load_run, predict_images
+from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, predict_images
 from busbench.evaluate.surface import HD95Convention
 from busbench.train.device import resolve_device
 
@@ -33,16 +33,20 @@ def predict(
     device: DeviceOption = "auto",
     amp: Annotated[Optional[str], typer.Option(help="auto, off, bf16 or fp16 (default: the run's train.amp; "
                                                     "fp16 runs are predicted in fp32 on the CPU).")] = None,
+    engine: Annotated[Engine, typer.Option(help="pytorch, or onnxruntime with --run a folder of `busbench export "
+                                                "onnx` (the onnx extra).")] = "pytorch",
     allow_partial: Annotated[bool, typer.Option(help="Predict with an unfinished run's finished folds, without "
                                                 "post-processing (said in predictions.csv).")] = False,
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
+    from busbench.deploy.engines import load_trained
+
     unknown = sorted(set(tta) - set(TTA_VIEWS))
     if unknown:
         raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
     inputs = collect_inputs(input_)
     torch_device = resolve_device(device)
-    trained = load_run(run, torch_device, allow_partial)
+    trained = load_trained(run, engine, torch_device, allow_partial)
     if trained.partial:
         err_console.print(f"warning: {trained.partial}", markup=False, highlight=False)
     views = [] if no_tta else (tta or None)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from busbench.cli.options import DeviceOption, shipped_configs
+from busbench.cli.options import DeviceOption, Engine, shipped_configs
 from busbench.console import console, print_frame
 from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table
@@ -55,6 +55,8 @@ def profile(
     out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
     amp: Annotated[str, typer.Option(help="Precision of the speed and memory figures: off (fp32), auto, bf16 "
                                           "or fp16, as train.amp.")] = "off",
+    engine: Annotated[Engine, typer.Option(help="pytorch, or onnxruntime: also measure ONNX Runtime's images/s (fp32) "
+                                                "and its ratio to PyTorch's (the onnx extra).")] = "pytorch",
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 
@@ -62,11 +64,18 @@ def profile(
     takes about 2 x --seconds plus one batch for memory and one image for FLOPs: a 256 px U-Net takes
     under a minute on 2 CPU cores. A line is printed per measurement as it is taken.
     """
+    from busbench.deploy.engines import with_onnxruntime_speed
+
     names = model or sorted(available_models())
     torch_device = resolve_device(device)
+
+    def report(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
     table = profile_models(names, size, batch, channels, torch_device, iterations=iterations, seconds=seconds,
-                           report=lambda line: console.print(line, markup=False, highlight=False),
-                           dtype=autocast_dtype(amp, torch_device, "--amp"))
+                           report=report, dtype=autocast_dtype(amp, torch_device, "--amp"))
+    if engine == "onnxruntime":
+        table = with_onnxruntime_speed(table, size, batch, channels, torch_device, iterations, seconds, report)
     shown = table.round(3)
     print_frame(shown, f"Profile at {channels}x{size}x{size}", index=False)
     if out is not None:

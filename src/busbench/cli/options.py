@@ -16,6 +16,7 @@ from busbench.errors import BusbenchError
 SHIPPED_CONFIGS = Path(__file__).parent.parent / "configs"
 
 MissingCases = Literal["error", "empty"]  # ScoreOptions.missing
+Engine = Literal["pytorch", "onnxruntime"]  # busbench.deploy.onnx_runtime.ENGINES
 
 ConfigArgument = Annotated[str, typer.Argument(help="Experiment YAML file, or the name of a shipped config.")]
 SetOption = Annotated[list[str], typer.Option("--set", help="Override a setting, e.g. train.epochs=5.")]

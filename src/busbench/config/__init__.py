@@ -15,6 +15,7 @@ from busbench.config.experiment import (
     OptimizerConfig,
     ScheduleConfig,
     SplitConfig,
+    TrackingConfig,
     TrainConfig,
     apply_overrides,
     load_config,
@@ -22,5 +23,5 @@ from busbench.config.experiment import (
 )
 
 __all__ = ["DataConfig", "EvalConfig", "ExperimentConfig", "GridConfig", "InputConfig", "LossConfig", "ModelConfig",
-           "OptimizerConfig", "ScheduleConfig", "SplitConfig", "TrainConfig", "apply_overrides", "load_config",
-           "validate_config"]
+           "OptimizerConfig", "ScheduleConfig", "SplitConfig", "TrackingConfig", "TrainConfig", "apply_overrides",
+           "load_config", "validate_config"]

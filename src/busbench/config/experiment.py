@@ -277,6 +277,18 @@ class EvalConfig(_Section):
         "table."))
 
 
+class TrackingConfig(_Section):
+    """Experiment trackers, off by default; each is an optional extra (busbench.train.tracking)."""
+
+    tensorboard: bool = Field(False, description=(
+        "Write TensorBoard event files per fold to <run>/fold-<k>/tensorboard: losses, validation metrics and "
+        "learning rate per epoch, test metrics at the end. Needs `pip install 'busbench[tensorboard]'`."))
+    mlflow: bool = Field(False, description=(
+        "Log one MLflow run per fold (experiment = `name`): the config as params, metrics per epoch, test "
+        "metrics, the fold's and the cell's summary files as artifacts; to MLFLOW_TRACKING_URI when set, else "
+        "to the local store <output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
+
+
 class GridConfig(_Section):
     datasets: list[DataConfig] = Field(default_factory=list, description=(
         "Datasets of the grid, each a `data` section (default: `data`)."))
@@ -296,6 +308,8 @@ class ExperimentConfig(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="The learning-rate schedule.")
     train: TrainConfig = Field(default_factory=TrainConfig, description="Training of each fold.")
     eval: EvalConfig = Field(default_factory=EvalConfig, description="Scoring on the held-out test set.")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description=(
+        "Experiment trackers (TensorBoard, MLflow) fed each fold's epochs and test scores."))
     grid: GridConfig | None = Field(None, description=(
         "Several datasets and models: each (dataset, model) cell runs with the other settings unchanged."))
 

@@ -167,14 +167,20 @@ def _ignore(_: str) -> None:
     """The default ``report``: profile silently."""
 
 
+def profiled_model(name: str, size: int, in_channels: int, device: torch.device, **kwargs: object) -> torch.nn.Module:
+    """Model ``name`` as profiled: seeded weights, in inference mode, its size argument set to ``size``."""
+    torch.manual_seed(0)
+    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **kwargs}
+    return build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
+
+
 def profile_model(name: str, size: int, batch: int, in_channels: int, device: torch.device, warmup: int = 1,
                   iterations: int = 10, seconds: float = 10.0, report: Report = _ignore,
                   dtype: torch.dtype | None = None, **kwargs: object) -> dict[str, object]:
     """One model's row, timed in ``dtype`` (autocast; None: fp32); ``report`` receives a line as each
     figure is measured."""
     kwargs = {**resolve_model(name, "--model").size_kwargs(size), **kwargs}
-    torch.manual_seed(0)
-    model = build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
+    model = profiled_model(name, size, in_channels, device, **kwargs)
     params_m = count_parameters(model) / 1e6
     report(f"{name}: {params_m:.2f} M parameters; measuring peak memory at batch {batch}")
     one = torch.rand(1, in_channels, size, size, device=device)

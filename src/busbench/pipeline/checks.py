@@ -32,7 +32,7 @@ from busbench.train import checkpoint
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
 # rerun (a copied run folder resumes).
 RUNTIME_KEYS = {(None, "output_dir"), ("train", "device"), ("train", "workers"), ("train", "threads"),
-                ("eval", "batch_size")}
+                ("eval", "batch_size"), ("tracking", "tensorboard"), ("tracking", "mlflow")}
 
 
 def _comparable(cfg: ExperimentConfig) -> dict[str, object]:

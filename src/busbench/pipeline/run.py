@@ -3,6 +3,7 @@ on the test set -> post-processing and ensemble -> cross-dataset scores -> table
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -19,9 +20,10 @@ from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
 from busbench.pipeline.folds import run_fold
 from busbench.pipeline.prepared import prepare_data
 from busbench.pipeline.tables import aggregate_cell, write_summary
+from busbench.train.callbacks import EpochCallback
 from busbench.train.device import resolve_device
 from busbench.train.init_source import check_init_source
-from busbench.train.trainer import EpochHook
+from busbench.train.tracking import log_cell_summary
 
 
 def cell_id(cfg: ExperimentConfig) -> str:
@@ -30,7 +32,7 @@ def cell_id(cfg: ExperimentConfig) -> str:
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
-             on_epoch_end: EpochHook | None = None) -> list[dict[str, Any]]:
+             callbacks: Sequence[EpochCallback] = ()) -> list[dict[str, Any]]:
     """Run one (dataset, model) cell: the requested folds (all by default); once all are done,
     post-processing, the ensemble and the tables. Returns the summary rows (none until then)."""
     if cfg.train.threads:
@@ -54,12 +56,14 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
     for fold in todo:
-        run_fold(cfg, data, fold, cell_dir, device, on_epoch_end)
+        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks)
     if not all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
     finish_cell(cfg, data, cell_dir, device)
     score_cross_datasets(cfg, data, cell_dir, device)
-    return aggregate_cell(cfg, data, cell_dir)
+    rows = aggregate_cell(cfg, data, cell_dir)
+    log_cell_summary(cfg, cell_dir)
+    return rows
 
 
 def plan_jobs(cfg: ExperimentConfig) -> list[tuple[str, int]]:

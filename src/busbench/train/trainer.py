@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,13 +29,14 @@ from busbench.data.torch_dataset import fold_datasets
 from busbench.errors import BusbenchError
 from busbench.interrupt import raise_if_interrupted
 from busbench.layout import LOG_CSV, write_csv
-from busbench.log import duration, logger, note_saved
+from busbench.log import logger, note_saved
 from busbench.models import build_model
 from busbench.models.precision import AutocastForward, autocast
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
+from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import autocast_dtype, replica_devices
@@ -44,8 +45,6 @@ from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer, lr_factor
 from busbench.train.overlap import batch_overlap
 from busbench.train.seeding import deterministic_default, seed_everything
-
-EpochHook = Callable[[int], None]
 
 
 @dataclass
@@ -154,17 +153,6 @@ def _score(metrics: dict[str, float], select: str, fold: int) -> float:
     return score
 
 
-def _log_epoch(fold: int, state: TrainingState, epochs: int, per_epoch: float) -> None:
-    """One line per epoch: losses, validation metrics, lr, time and the fold's remaining time
-    (an upper bound: early stopping may end it sooner)."""
-    last = state.history[-1]
-    metrics = " ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("val_"))
-    remaining = "done" if state.finished else f"ETA {duration(per_epoch * (epochs - state.epoch))} (at most)"
-    logger.info(f"fold {fold} epoch {state.epoch}/{epochs} train_loss {last['train_loss']:.4f} {metrics} "
-                f"lr {last['lr']:.2e} {last['seconds']:.1f}s best {state.best_score:.4f} (epoch {state.best_epoch}) "
-                f"{remaining}{' (stopped early)' if state.stopped_early else ''}")
-
-
 @dataclass(frozen=True)
 class FoldJob:
     """What one fold model is trained on and where it goes.
@@ -270,8 +258,11 @@ def _save_last(session: _Session, job: FoldJob, state: TrainingState) -> None:
 
 
 def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
-               on_epoch_end: EpochHook | None = None) -> TrainingState:
-    """Train (or resume) fold model ``job.fold`` in ``job.folder``; returns the final state."""
+               callbacks: Sequence[EpochCallback] = ()) -> TrainingState:
+    """Train (or resume) fold model ``job.fold`` in ``job.folder``; returns the final state.
+
+    After each epoch, the progress line and then each of ``callbacks`` receive its ``EpochRecord``.
+    """
     job.folder.mkdir(parents=True, exist_ok=True)
     tc, fold = cfg.train, job.fold
     session = _session(cfg, job, device)
@@ -302,8 +293,10 @@ def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
         state.stopped_early = tc.patience is not None and state.bad_epochs >= tc.patience
         state.finished = state.stopped_early or epoch == tc.epochs
         _save_last(session, job, state)
-        _log_epoch(fold, state, tc.epochs, (time.perf_counter() - fold_started) / (epoch - resumed_at))
         note_saved(f"{job.folder / checkpoint.LAST} (fold {fold}, epoch {epoch} of {tc.epochs})")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
+        record = EpochRecord(fold, epoch, tc.epochs, dict(state.history[-1]), state.best_score, state.best_epoch,
+                             state.finished, state.stopped_early,
+                             (time.perf_counter() - fold_started) / (epoch - resumed_at))
+        for callback in (log_progress, *callbacks):
+            callback(record)
     return state
