@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from busbench.data.duplicates.links import DuplicateSettings
+from busbench.data.geometry import MAX_SIZE
 from busbench.data.split.split_file import SplitSettings
 from busbench.errors import BusbenchError
 
@@ -72,7 +73,7 @@ class SplitConfig(_Section):
 
 
 class InputConfig(_Section):
-    size: int = Field(256, ge=16)
+    size: int = Field(256, ge=16, le=MAX_SIZE)
     channels: Literal[1, 3] = 1
     resize: Literal["letterbox", "resize"] = "letterbox"
 
@@ -282,7 +283,12 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             if not isinstance(child, dict):
                 raise BusbenchError(f"--set {item!r}: {part!r} is a value, not a section")
             node = child
-        node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+        try:
+            node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or "unreadable"
+            raise BusbenchError(f"--set {item!r}: the value is not valid YAML ({problem}); quote it, or close "
+                                "its brackets, e.g. --set 'train.epochs=5' or --set 'eval.tta=[hflip]'") from exc
     return result
 
 

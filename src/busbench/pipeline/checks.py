@@ -4,7 +4,6 @@ is refused at once, with the fold named, instead of being reused)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ from busbench.layout import (
     fold_folders,
     fold_number,
     folds_started,
+    read_json,
     write_text,
 )
 from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
@@ -82,7 +82,7 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
         if not any(fold_dir.iterdir()):
             continue
         record = fold_dir / FOLD_PROVENANCE
-        recorded = json.loads(record.read_text()) if record.is_file() else None
+        recorded = read_json(record, fold_fix(fold_dir)) if record.is_file() else None
         if not 1 <= fold <= folds:
             raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{folds} only. "
                                 f"{fold_fix(fold_dir)}")

@@ -6,7 +6,6 @@ skips finished folds and resumes an interrupted one from its ``last.pt``.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -15,10 +14,22 @@ from torch import nn
 
 from busbench.config import ExperimentConfig
 from busbench.data.provenance import Provenance, with_provenance
+from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.layout import BEST, DONE, FOLD_PROVENANCE, TEST_METRICS_CSV, fold_folder, write_csv, write_json
+from busbench.layout import (
+    BEST,
+    DONE,
+    FOLD_PROVENANCE,
+    TEST_METRICS_CSV,
+    fold_folder,
+    lock_file,
+    locked,
+    read_json,
+    write_csv,
+    write_json,
+)
 from busbench.log import duration, logger, note_saved
 from busbench.pipeline.checks import fold_fix
 from busbench.pipeline.prepared import PreparedData, fold_provenance, training_images
@@ -30,12 +41,24 @@ from busbench.train.trainer import EpochHook, FoldJob, build_fold_model, train_f
 
 def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
              on_epoch_end: EpochHook | None = None) -> None:
-    """Train fold model ``fold`` (resuming if interrupted) and score it on the test set."""
+    """Train fold model ``fold`` (resuming if interrupted) and score it on the test set, unless
+    another process (a parallel job of the same fold) is doing so: then it is skipped here."""
+    with locked(lock_file(cell_dir, f"fold-{fold}"), f"fold {fold}", wait=False) as mine:
+        if mine:
+            _run_fold(cfg, data, fold, cell_dir, device, on_epoch_end)
+
+
+def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
+              on_epoch_end: EpochHook | None) -> None:
     fold_dir = fold_folder(cell_dir, fold)
     provenance = fold_provenance(data, fold)
     if (fold_dir / DONE).is_file():
-        provenance.check(json.loads((fold_dir / DONE).read_text()).get("provenance"), fold_dir / DONE,
-                         fold_fix(fold_dir))
+        done = read_json(fold_dir / DONE, f"delete it and run the same command again: fold {fold} is scored again "
+                                          f"from its {BEST} without retraining")
+        provenance.check(done.get("provenance"), fold_dir / DONE, fold_fix(fold_dir))
+        if not (fold_dir / BEST).is_file():
+            raise BusbenchError(f"{fold_dir / BEST}: missing from finished fold {fold}; restore it from a copy, or "
+                                f"delete {fold_dir} to train that fold again, then run the same command again")
         logger.info(f"fold {fold}: already done ({fold_dir / DONE}), skipped")
         return
     fold_dir.mkdir(parents=True, exist_ok=True)

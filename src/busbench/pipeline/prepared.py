@@ -25,7 +25,7 @@ from busbench.data.split.split_file import (
     write_split,
 )
 from busbench.errors import BusbenchError
-from busbench.layout import data_folder
+from busbench.layout import data_folder, lock_file, locked
 from busbench.log import logger
 
 
@@ -61,9 +61,16 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     """Manifest, frozen split and cache of the config's dataset, made once and reused.
 
     The split file is named by its settings, so splits of other settings (fold counts, say) live
-    beside it; an existing one is only read, and refused if the manifest changed since.
+    beside it; an existing one is only read, and refused if the manifest changed since. Processes
+    sharing the data folder (fold-parallel jobs) take turns: the first prepares, the others wait
+    and then read what it wrote.
     """
     data_dir = data_folder(cfg.output_dir, cfg.data.key())
+    with locked(lock_file(data_dir, "data"), f"preparing {data_dir}"):
+        return _prepare_data(cfg, data_dir)
+
+
+def _prepare_data(cfg: ExperimentConfig, data_dir: Path) -> PreparedData:
     if not (data_dir / MANIFEST_META).is_file():
         if cfg.data.root is None and cfg.data.dataset != "synthetic":
             raise BusbenchError(

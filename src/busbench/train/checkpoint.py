@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from busbench.errors import BusbenchError
 from busbench.layout import BEST as BEST
 from busbench.layout import LAST as LAST
 from busbench.layout import atomic_path
@@ -47,4 +48,23 @@ def load(path: Path) -> dict[str, Any]:
     (``torch.set_rng_state`` refuses others), and ``load_state_dict`` moves weights and optimiser
     state to wherever the model is."""
     # Our own files hold numpy RNG state and plain Python objects besides tensors.
-    return torch.load(path, map_location="cpu", weights_only=False)
+    path = Path(path)
+    if not path.is_file():
+        raise BusbenchError(f"{path}: checkpoint missing; {_fix(path)}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or garbage file fails in zipfile, pickle or torch, each its own way
+        raise BusbenchError(f"{path}: not a readable checkpoint (truncated or damaged: {type(exc).__name__}); "
+                            f"{_fix(path)}") from exc
+    if not isinstance(saved, dict):
+        raise BusbenchError(f"{path}: not a busbench checkpoint; {_fix(path)}")
+    return saved
+
+
+def _fix(path: Path) -> str:
+    """How to recover a fold whose checkpoint is missing or damaged: train it again (``last.pt``
+    lost only costs the epochs since the start; ``best.pt`` needs the fold retrained)."""
+    if path.name == LAST:
+        return f"delete it to restart fold {path.parent.name} from its first epoch, then run the same command again"
+    return (f"delete the folder {path.parent} to train that fold again (or restore the file from a copy), "
+            "then run the same command again")
