@@ -14,7 +14,7 @@ from busbench import layout, pipeline
 from busbench.config import ExperimentConfig, load_config
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
-from tests.cli_runner import run_cli
+from cli_runner import run_cli
 
 TINY = ["name=tiny", "data.dataset=synthetic", "data.options.count=30", "data.options.size=40",
         "data.options.seed=1", "split.folds=2", "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1",
