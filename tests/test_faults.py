@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_cli
 
 from busbench import layout, pipeline
 from busbench.config import ExperimentConfig, load_config
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
-from cli_runner import run_cli
 
 TINY = ["name=tiny", "data.dataset=synthetic", "data.options.count=30", "data.options.size=40",
         "data.options.seed=1", "split.folds=2", "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1",
