@@ -5,6 +5,7 @@ README's `sbatch --array` line, two fold jobs of one cell running at once, must 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -50,3 +51,21 @@ def test_the_readme_sbatch_array_recipe_finishes_a_cell(tmp_path: Path) -> None:
     started = {k: (cell / f"fold-{k}" / "provenance.json").stat().st_mtime for k in (1, 2)}
     finished = {k: (cell / f"fold-{k}" / "done.json").stat().st_mtime for k in (1, 2)}
     assert started[1] < finished[2] and started[2] < finished[1], (started, finished)
+
+
+@pytest.mark.skipif(_slurm_ready() is not None, reason=str(_slurm_ready()))
+def test_a_slurm_time_limit_stops_a_run_with_the_command_that_resumes(tmp_path: Path) -> None:
+    """SLURM's time limit (its shortest is one minute) sends SIGTERM to every process of the job."""
+    config = tmp_path / "experiment.yaml"
+    config.write_text("{}\n")
+    overrides = [a for item in [*TINY, "train.epochs=100000", "train.patience=", f"output_dir={tmp_path / 'out'}"]
+                 for a in ("--set", item)]
+    line = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "busbench", "run", str(config), "--fold", "1",
+                                             *overrides])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(["sbatch", "--wait", "--time=1", "--output=limit.out", "--wrap", line], cwd=tmp_path,
+                   capture_output=True, text=True, env=env, timeout=300, check=False)
+    log = " ".join((tmp_path / "limit.out").read_text().split())
+    assert "DUE TO TIME LIMIT" in log and "Traceback" not in log
+    assert "stopped by SIGTERM" in log and "fold-1/last.pt (fold 1, epoch" in log
+    assert "Resume with the same command:" in log

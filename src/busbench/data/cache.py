@@ -162,7 +162,7 @@ def _open_or_build(manifest: Manifest, size: int, mode: ResizeMode, channels: in
         raise error from exc
 
 
-def _mapped_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+def _mapped_array(path: Path, shape: tuple[int, ...]) -> np.memmap:
     """A new uint8 array file mapped for writing, its blocks reserved first: a sparse mapping on a
     disk that fills up meanwhile kills the process with SIGBUS instead of raising ENOSPC."""
     array = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)

@@ -55,7 +55,8 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     if (fold_dir / DONE).is_file():
         done = read_json(fold_dir / DONE, f"delete it and run the same command again: fold {fold} is scored again "
                                           f"from its {BEST} without retraining")
-        provenance.check(done.get("provenance"), fold_dir / DONE, fold_fix(fold_dir))
+        recorded = done.get("provenance")
+        provenance.check(recorded if isinstance(recorded, dict) else None, fold_dir / DONE, fold_fix(fold_dir))
         if not (fold_dir / BEST).is_file():
             raise BusbenchError(f"{fold_dir / BEST}: missing from finished fold {fold}; restore it from a copy, or "
                                 f"delete {fold_dir} to train that fold again, then run the same command again")

@@ -76,7 +76,8 @@ def _image_of(mask: Path, candidates: list[Path]) -> Path | None:
     """The image a mask belongs to among the images of its stem: a stray ``case.tif`` beside
     ``case.png`` must not take ``case_mask.png``, so the image in the mask's format comes first."""
     same_format = [image for image in candidates if image.suffix.lower() == mask.suffix.lower()]
-    return (same_format or candidates or [None])[0]
+    chosen = same_format or candidates
+    return chosen[0] if chosen else None
 
 
 def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemLog,
