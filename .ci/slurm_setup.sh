@@ -6,7 +6,7 @@ set -euo pipefail
 if ! command -v slurmctld >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
 fi
-if sinfo -h -o %T 2>/dev/null | grep -q idle; then
+if sinfo -h -o %T 2>/dev/null | grep -Eq 'idle|mixed|alloc'; then
   exit 0
 fi
 host=$(hostname -s)
@@ -41,7 +41,7 @@ pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
 pgrep -x slurmctld >/dev/null || slurmctld
 pgrep -x slurmd >/dev/null || slurmd
 for _ in $(seq 30); do
-  if sinfo -h -o %T 2>/dev/null | grep -q idle; then
+  if sinfo -h -o %T 2>/dev/null | grep -Eq 'idle|mixed|alloc'; then
     exit 0
   fi
   sleep 1
