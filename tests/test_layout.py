@@ -11,8 +11,10 @@ import time
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from busbench import layout
 from busbench.layout import (
@@ -25,6 +27,7 @@ from busbench.layout import (
     fold_number,
     write_csv,
     write_json,
+    write_png,
 )
 
 
@@ -104,3 +107,8 @@ def test_unchanged_files_are_not_rewritten(tmp_path: Path) -> None:
     assert path.stat().st_mtime_ns == stamp
     layout.write_text("a: 2\n", path)
     assert path.read_text() == "a: 2\n"
+def test_png_is_written_through_a_temporary_name(tmp_path: Path) -> None:
+    pixels = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    write_png(pixels, tmp_path / "case.png")  # the temporary name ends in .tmp: the format is given, not guessed
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "case.png")), pixels)
+    assert [p.name for p in tmp_path.iterdir()] == ["case.png"]

@@ -181,3 +181,34 @@ def test_rgb_input_runs_end_to_end(tmp_path: Path) -> None:
     assert len(summary) == 3 and summary["dice_mean"].between(0, 1).all()
     cache_dirs = list((tmp_path / "data").glob("synthetic-*/cache/*-c3-*"))
     assert len(cache_dirs) == 1
+
+
+def test_results_tables_cut_or_edited_are_refused_by_run_and_report(tmp_path: Path) -> None:
+    """The issue's cases: an ensemble table cut to 2 rows, a fold table cut to 3, a cross-dataset row lost."""
+    from busbench.report.collect import collect_runs
+
+    other = "{dataset: synthetic, options: {count: 24, size: 40, seed: 7}}"
+    cfg = tiny(tmp_path, "train.epochs=1", f"eval.cross_datasets=[{other}]")
+    pipeline.run_experiment(cfg)
+    cell = _cell_dir(cfg)
+    n_test = len(pipeline.prepare_data(cfg).test_ids())
+    for name, keep, message in (
+            ("ensemble_metrics.csv", 2, rf"ensemble_metrics.csv \(variant ensemble.*\): does not hold the {n_test} "
+                                        r"test ids of the split once each: \d missing.*to score the ensemble again"),
+            ("fold-1/test_metrics.csv", 3, rf"test_metrics.csv \(fold 1\): does not hold the {n_test} test ids of the "
+                                           rf"split once each: {n_test - 3} missing.*done.json to score fold 1 again"),
+            ("cross_dataset_metrics.csv", -1, r"cross_dataset_metrics.csv \(test_dataset .*, fold 2\): .*1 missing")):
+        table = cell / name
+        original = table.read_text()
+        lines = original.splitlines()
+        table.write_text("\n".join(lines[:keep + 1] if keep > 0 else lines[:keep]) + "\n")
+        with pytest.raises(BusbenchError, match=message):
+            pipeline.run_experiment(cfg)
+        with pytest.raises(BusbenchError, match=rf"{name.split('/')[-1]}.*(missing|test ids where)"):
+            collect_runs(tmp_path)
+        table.write_text(original)
+    fold = cell / "fold-2" / "test_metrics.csv"
+    lines = fold.read_text().splitlines()
+    fold.write_text("\n".join([*lines, lines[-1]]) + "\n")  # a row pasted twice
+    with pytest.raises(BusbenchError, match=r"fold-2/test_metrics.csv \(fold 2\): .*1 listed twice"):
+        pipeline.run_experiment(cfg)

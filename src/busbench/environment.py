@@ -29,7 +29,7 @@ def git_commit(where: Path | None = None) -> str | None:
 def environment(device: torch.device | None = None) -> dict[str, object]:
     """Versions and machine; ``cuda`` names the GPU ``device`` is (the current one when not given),
     not GPU 0, which a run on ``cuda:1`` never used."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)

@@ -7,8 +7,8 @@ One module owns the file names, so the steps that write a run (``pipeline``, ``t
     <output_dir>/<name>/<dataset key>/<model key>/            a cell (``cell_folder``)
         config.yaml, environment.json, fold-<k>/ (``fold_folder``: provenance.json, last.pt,
         best.pt, log.csv, test_metrics.csv, done.json), postprocessing.json (+ _trials.csv),
-        ensemble_metrics.csv, cross_dataset_metrics.csv (+ _overlap.csv), per_image_metrics.csv,
-        fold_summary.csv, summary.csv, summary.md
+        ensemble_metrics.csv, ensemble_calibration.csv, cross_dataset_metrics.csv (+ _overlap.csv),
+        per_image_metrics.csv, fold_summary.csv, summary.csv, summary.md
     <output_dir>/<method>/<dataset key>/<method>/             an outside method (``busbench score``):
         score.json, environment.json, test_metrics.csv, masks/, summary.csv, summary.md
 
@@ -29,12 +29,14 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
+from PIL import Image
 
 from busbench.errors import BusbenchError
 from busbench.log import logger
@@ -54,6 +56,7 @@ TEST_METRICS_CSV = "test_metrics.csv"
 POSTPROCESSING_JSON = "postprocessing.json"
 POSTPROCESSING_TRIALS_CSV = "postprocessing_trials.csv"
 ENSEMBLE_CSV = "ensemble_metrics.csv"
+ENSEMBLE_CALIBRATION_CSV = "ensemble_calibration.csv"
 CROSS_CSV = "cross_dataset_metrics.csv"
 CROSS_OVERLAP_CSV = "cross_dataset_overlap.csv"
 PER_IMAGE_CSV = "per_image_metrics.csv"
@@ -114,13 +117,19 @@ def lock_file(folder: Path, what: str) -> Path:
     return Path(folder) / LOCKS / f"{what}.lock"
 
 
+def temporary_path(path: Path) -> Path:
+    """``<name>.<pid>.<random>.tmp`` next to ``path``: unique to the writer, so two processes
+    writing one file (or folder) never mix their bytes."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path to write ``path``'s content to; renamed over ``path`` once the block ends
-    without error, removed otherwise. Its name (``<name>.<pid>.<random>.tmp``) is unique to the
-    writer, so two processes writing one file never mix their bytes."""
+    """A temporary path (``temporary_path``) to write ``path``'s content to; renamed over ``path``
+    once the block ends without error, removed otherwise."""
     path = Path(path)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = temporary_path(path)
     try:
         with write_errors(path):
             yield tmp
@@ -178,9 +187,21 @@ def read_json(path: Path, fix: str) -> dict[str, object]:
     return record
 
 
-def write_json(payload: dict[str, object], path: Path, sort_keys: bool = True) -> None:
+def write_bytes(data: bytes, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(payload: Mapping[str, object] | Sequence[object], path: Path, sort_keys: bool = True,
+               indent: int = 2) -> None:
     """Indented JSON; values JSON does not know (paths, ...) as their strings."""
-    write_text(json.dumps(payload, indent=2, sort_keys=sort_keys, default=str) + "\n", path)
+    write_text(json.dumps(payload, indent=indent, sort_keys=sort_keys, default=str) + "\n", path)
+
+
+def write_png(pixels: np.ndarray, path: Path) -> None:
+    """An image (uint8, grey or RGB) as PNG."""
+    with atomic_path(path) as tmp:
+        Image.fromarray(pixels).save(tmp, format="PNG")
 
 
 def write_csv(frame: pd.DataFrame, path: Path, float_format: str | None = METRIC_FLOATS, index: bool = False) -> None:

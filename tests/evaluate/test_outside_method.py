@@ -74,6 +74,11 @@ def test_a_square_half_overlapping_the_lesion_scores_dice_one_half(squares: Squa
     assert row["iou"] == pytest.approx(1 / 3, abs=1e-6)  # 32 / 96
     assert row["precision"] == pytest.approx(0.5, abs=1e-6) and row["recall"] == pytest.approx(0.5, abs=1e-6)
     assert row["hd95"] == pytest.approx(4.0, abs=1e-6)  # the boundaries are SIDE/2 apart at most
+    # the shapes are scored too: both squares SIDE x SIDE, centroids SIDE/2 apart; no probability, no max_prob
+    assert float(row["true_area"]) == float(row["pred_area"]) == SIDE * SIDE
+    assert float(row["pred_depth_width"]) == pytest.approx(1.0)
+    assert float(row["centroid_error"]) == pytest.approx(SIDE / 2)
+    assert "max_prob" not in scores
 
 
 def test_probability_maps_need_a_threshold_and_use_value_over_type_range(tmp_path: Path) -> None:

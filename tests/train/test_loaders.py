@@ -42,3 +42,15 @@ def test_fixed_length_epochs_and_validation_loader(fold_inputs) -> None:  # noqa
     assert len(loader) == 4 and sum(len(b["image"]) for b in loader) == 8
     val = validation_loader(dataset, TrainConfig(workers="auto", batch_size=2), CPU)
     assert val.num_workers == 0 and [b["case_id"] for b in val][0] == dataset.case_ids[:2]
+
+
+def test_drop_last_sets_the_batches_per_epoch(fold_inputs) -> None:  # noqa: F811
+    development, cache = fold_inputs
+    dataset = CachedSegmentationDataset(cache, development.train_ids(1)[:5], PairAugmentation("none"), seed=1)
+    assert TrainConfig().drop_last  # busbench's behaviour before the setting existed
+    dropped = training_loader(dataset, TrainConfig(workers=0, batch_size=2), CPU, seed=3)
+    kept = training_loader(dataset, TrainConfig(workers=0, batch_size=2, drop_last=False), CPU, seed=3)
+    assert len(dropped) == 2 and [len(b["image"]) for b in dropped] == [2, 2]
+    assert len(kept) == 3 and [len(b["image"]) for b in kept] == [2, 2, 1]
+    only = training_loader(dataset, TrainConfig(workers=0, batch_size=8), CPU, seed=3)  # a single partial batch
+    assert [len(b["image"]) for b in only] == [5]

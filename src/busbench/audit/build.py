@@ -13,10 +13,10 @@ from busbench.audit.masks import geometry_outliers, lesion_findings
 from busbench.audit.overlays import detect_overlays, touches_lesion
 from busbench.audit.page import write_page
 from busbench.console import console
-from busbench.data.io import read_image
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.split.split_file import read_split
 from busbench.data.split.summary import split_summary
+from busbench.layout import write_csv
 from busbench.progress import progress
 
 AUDIT_DIR = "audit"
@@ -28,7 +28,7 @@ def _scan(manifest: Manifest) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = manifest.frame
     for _, row in progress(frame.iterrows(), "auditing images", total=len(frame)):
         lesion = manifest.lesion(row)
-        finding = detect_overlays(read_image(manifest.image_file(row), 3))
+        finding = detect_overlays(manifest.image(row, 3))
         overlay_rows.append({"case_id": row["case_id"], "label": row["label"], "marks": finding.marks,
                              "mark_blobs": finding.mark_blobs, "yellow_pixels": finding.yellow_pixels,
                              "doppler": finding.doppler, "doppler_pixels": finding.doppler_pixels,
@@ -49,9 +49,9 @@ def _write_csvs(audit: Audit) -> None:
               "duplicate_links.csv": audit.duplicates.links, "label_conflicts.csv": audit.duplicates.conflicts,
               "overlays.csv": audit.overlays, "masks.csv": audit.masks}
     for name, table in tables.items():
-        table.to_csv(audit.out / name, index=False, lineterminator="\n")
+        write_csv(table, audit.out / name, float_format=None)
     for name, table in audit.balance.items():
-        table.to_csv(audit.out / f"balance_{Path(name).stem}.csv", lineterminator="\n")
+        write_csv(table, audit.out / f"balance_{Path(name).stem}.csv", float_format=None, index=True)
 
 
 def run_audit(data_dir: Path, out: Path | None = None) -> Audit:

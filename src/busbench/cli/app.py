@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from busbench import interrupt
-from busbench.cli import data_steps, exports, inference, listings, reporting, running
+from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
 from busbench.console import err_console
 from busbench.errors import BusbenchError
 from busbench.layout import write_error
@@ -50,6 +50,11 @@ export_app = typer.Typer(no_args_is_help=True, help="Export a prepared dataset a
 export_app.command("test")(exports.export_test)
 export_app.command("nnunet")(exports.export_nnunet_raw)
 app.add_typer(export_app, name="export")
+
+config_app = typer.Typer(no_args_is_help=True, help="Print a config with every setting resolved, or the schema.")
+config_app.command("show")(settings.config_show)
+config_app.command("schema")(settings.config_schema)
+app.add_typer(config_app, name="config")
 
 
 def _interrupted_message(terminated: bool) -> str:

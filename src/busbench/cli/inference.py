@@ -33,6 +33,8 @@ def predict(
     device: DeviceOption = "auto",
     amp: Annotated[Optional[str], typer.Option(help="auto, off, bf16 or fp16 (default: the run's train.amp; "
                                                     "fp16 runs are predicted in fp32 on the CPU).")] = None,
+    allow_partial: Annotated[bool, typer.Option(help="Predict with an unfinished run's finished folds, without "
+                                                "post-processing (said in predictions.csv).")] = False,
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
     unknown = sorted(set(tta) - set(TTA_VIEWS))
@@ -40,7 +42,9 @@ def predict(
         raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
     inputs = collect_inputs(input_)
     torch_device = resolve_device(device)
-    trained = load_run(run, torch_device)
+    trained = load_run(run, torch_device, allow_partial)
+    if trained.partial:
+        err_console.print(f"warning: {trained.partial}", markup=False, highlight=False)
     views = [] if no_tta else (tta or None)
     for path in inputs.skipped:
         why = "a sub-folder (not searched)" if path.is_dir() else "not an image file"

@@ -11,6 +11,7 @@ import typer
 
 from busbench.cli.options import DeviceOption, shipped_configs
 from busbench.console import console, print_frame
+from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.models import available_models, build_model, count_parameters, resolve_model
 from busbench.models.plugins import entry_point_names
@@ -70,6 +71,6 @@ def profile(
     print_frame(shown, f"Profile at {channels}x{size}x{size}", index=False)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "profile.csv", index=False, lineterminator="\n", float_format="%.4f")
-        (out / "profile.md").write_text(markdown_table(shown))
+        write_csv(table, out / "profile.csv", float_format="%.4f")
+        write_text(markdown_table(shown), out / "profile.md")
         console.print(f"written: {out / 'profile.csv'}, {out / 'profile.md'}")

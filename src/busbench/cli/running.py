@@ -13,7 +13,8 @@ import typer
 
 from busbench.cli.options import ConfigArgument, SetOption, config_path, shipped_configs
 from busbench.config import ExperimentConfig, load_config
-from busbench.console import console, print_frame
+from busbench.config.checks import run_warnings
+from busbench.console import console, err_console, print_frame
 from busbench.evaluate.aggregate import formatted
 from busbench.log import progress_to_stderr
 from busbench.pipeline import key_legend, plan_jobs, run_experiment
@@ -27,7 +28,7 @@ def print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
     if summary.empty:
         console.print("Not every fold is finished yet: the summary is written when the last one is.")
         return
-    rows = [{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in summary.to_dict("records")]
+    rows = [{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for _, r in summary.iterrows()]
     print_frame(pd.DataFrame(rows), f"Held-out test set, mean ± std over fold models ({cfg.output_dir / cfg.name})",
                 index=False)
     for line in key_legend(cfg):
@@ -51,6 +52,8 @@ def run(
 ) -> None:
     """Run a benchmark: prepare, split, cache, train every fold, score on the test set, aggregate."""
     cfg = load_config(config_path(config), set_)
+    for line in run_warnings(cfg):
+        err_console.print(line, markup=False, highlight=False)
     print_summary(run_experiment(cfg, fold or None, cell or None), cfg)
 
 

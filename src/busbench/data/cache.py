@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,10 +25,9 @@ import pandas as pd
 
 from busbench import __version__
 from busbench.data.geometry import MAX_SIZE, RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
-from busbench.data.io import read_image
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
-from busbench.layout import lock_file, locked, write_error
+from busbench.layout import lock_file, locked, temporary_path, write_csv, write_error, write_json
 from busbench.log import duration, logger
 from busbench.progress import progress
 
@@ -40,7 +41,7 @@ def cache_dir_name(manifest: Manifest, size: int, mode: ResizeMode, channels: in
 
 def load_pair(manifest: Manifest, row: pd.Series, channels: int) -> tuple[np.ndarray, np.ndarray]:
     """A case's image and lesion mask at the mask's (the ground truth's) size."""
-    image = read_image(manifest.image_file(row), channels)
+    image = manifest.image(row, channels)
     lesion = manifest.lesion(row)
     if image.shape[:2] != lesion.shape:  # logged by `prepare`: the image is fitted to its mask
         image = cv2.resize(image, (lesion.shape[1], lesion.shape[0]), interpolation=cv2.INTER_AREA)
@@ -143,23 +144,33 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
 
 
 def _open_or_build(manifest: Manifest, size: int, mode: ResizeMode, channels: int, final: Path) -> Cache:
-    root = final.parent
     if (final / CACHE_META).is_file():
         cache = open_cache(final, manifest)
         damaged = _arrays_intact(cache)
         if damaged is None:
             return cache
         logger.warning(f"{final}: damaged ({damaged}); rebuilding the cache")
-    _check_room(root, len(manifest.frame) * size * size * (channels + 1))
-    tmp = final.with_name(final.name + ".partial")
+        shutil.rmtree(final, ignore_errors=True)
+    _check_room(final.parent, len(manifest.frame) * size * size * (channels + 1))
+    logger.info(f"caching {len(manifest.frame)} images of {manifest.dataset} at {size} px ({mode}, {channels} "
+                f"channel(s)) into {final}")
+    started = time.perf_counter()
+    tmp = temporary_path(final)  # a folder of this process's own: concurrent builders never share files
+    tmp.mkdir(parents=True)
     try:
-        return _write_cache(manifest, size, mode, channels, final, tmp)
-    except OSError as exc:
+        with _disk_errors(final):
+            _write_cache(manifest, size, mode, channels, tmp)
+        if not (final / CACHE_META).is_file():  # else another process finished the same cache first: keep theirs
+            shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of an older version
+            try:
+                tmp.rename(final)
+            except OSError:  # another process renamed its complete cache there meanwhile
+                if not (final / CACHE_META).is_file():
+                    raise
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        error = write_error(exc, final)
-        if error is None:
-            raise
-        raise error from exc
+    logger.info(f"cache built in {duration(time.perf_counter() - started)}")
+    return open_cache(final, manifest)
 
 
 def _mapped_array(path: Path, shape: tuple[int, ...]) -> np.memmap:
@@ -171,12 +182,19 @@ def _mapped_array(path: Path, shape: tuple[int, ...]) -> np.memmap:
     return array
 
 
-def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int, final: Path, tmp: Path) -> Cache:
-    logger.info(f"caching {len(manifest.frame)} images of {manifest.dataset} at {size} px ({mode}, {channels} "
-                f"channel(s)) into {final}")
-    started = time.perf_counter()
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+@contextmanager
+def _disk_errors(final: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        error = write_error(exc, final)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int, tmp: Path) -> None:
+    """The cache's arrays (memory-mapped, filled case by case), index and meta, into the folder ``tmp``."""
     frame = manifest.frame
     n = len(frame)
     shape = (n, size, size) + ((3,) if channels == 3 else ())
@@ -192,11 +210,7 @@ def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int,
     images.flush()
     masks.flush()
     del images, masks
-    pd.DataFrame(placements).to_csv(tmp / "index.csv", index=False, lineterminator="\n")
+    write_csv(pd.DataFrame(placements), tmp / "index.csv", float_format=None)
     meta = {"manifest_sha256": manifest.sha256, "dataset": manifest.dataset, "size": size, "mode": mode,
             "channels": channels, "cases": n, "busbench_version": __version__}
-    (tmp / CACHE_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)  # a cache is whole or absent
-    logger.info(f"cache built in {duration(time.perf_counter() - started)}")
-    return open_cache(final, manifest)
+    write_json(meta, tmp / CACHE_META)

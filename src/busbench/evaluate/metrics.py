@@ -28,13 +28,15 @@ from typing import Literal
 
 import numpy as np
 
+from busbench.evaluate.shape import SHAPE_COLUMNS
 from busbench.evaluate.surface import HD95Convention, hd95_nonempty
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
 BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
 HD95Empty = Literal["diagonal", "drop_false_alarms"]
-# Reading a metrics CSV: an HD95 left out under "drop_false_alarms" is an empty cell, read as NaN.
-CSV_MISSING = {"hd95": [""]}
+# Reading a metrics CSV: an HD95 left out under "drop_false_alarms" is an empty cell, read as NaN, as is the
+# shape of an empty mask (evaluate.shape) and a maximum probability an outside method's masks do not give.
+CSV_MISSING = {"hd95": [""], "max_prob": [""], **{column: [""] for column in SHAPE_COLUMNS}}
 
 
 def hd95_score(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",

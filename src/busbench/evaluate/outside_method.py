@@ -29,11 +29,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.export.held_out import SplitData
 from busbench.data.export.nnunet import CASE_ID, NNUNET_ID
+from busbench.data.manifest import case_row
 from busbench.data.provenance import with_provenance
 from busbench.data.split.split_file import CV, TEST
 from busbench.environment import environment
@@ -41,6 +41,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
 from busbench.evaluate.metrics import image_metrics
 from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
+from busbench.evaluate.shape import shape_columns
 from busbench.evaluate.surface import HD95Convention
 from busbench.layout import (
     CONFIG_YAML,
@@ -53,6 +54,7 @@ from busbench.layout import (
     dataset_key,
     write_csv,
     write_json,
+    write_png,
     write_text,
 )
 from busbench.markdown import markdown_table
@@ -129,10 +131,10 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
     case_map = read_case_map(options.case_map) if options.case_map is not None else None
     files = prediction_files(folder, case_map)
     check_cases(files, data, folder, options.missing)
-    group_of = {c["case_id"]: int(c["group"]) for c in data.split["cases"]}  # type: ignore[index,union-attr]
+    group_of = {c["case_id"]: int(c["group"]) for c in data.split["cases"]}
     records, masks = [], {}
     for case_id in sorted(data.ids(TEST)):
-        row = data.rows.loc[case_id]
+        row = case_row(data.rows, case_id)
         truth = data.manifest.lesion(row)
         path = files.get(case_id)
         if path is None:
@@ -142,7 +144,7 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
             mask, resized, thresholded = read.mask, read.resized, read.thresholded
         masks[case_id] = mask
         records.append({"fold": 0, "variant": PREDICTION_SET, "case_id": case_id, "group": group_of[case_id],
-                        "label": row["label"], **image_metrics(mask, truth, options.hd95),
+                        "label": row["label"], **image_metrics(mask, truth, options.hd95), **shape_columns(mask, truth),
                         "prediction": path.name if path is not None else "", "missing": path is None,
                         "resized": resized, "thresholded": thresholded})
     return with_provenance(pd.DataFrame(records), data.provenance), masks
@@ -187,7 +189,7 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
     for old in (run_dir / MASKS).glob("*.png"):  # a rescore replaces every mask
         old.unlink()
     for case_id, mask in masks.items():
-        Image.fromarray(mask.astype(np.uint8) * 255).save(run_dir / MASKS / f"{case_id}.png")
+        write_png(mask.astype(np.uint8) * 255, run_dir / MASKS / f"{case_id}.png")
     notes = score_notes(method, scores)
     provenance = data.provenance
     write_csv(scores, run_dir / TEST_METRICS_CSV)

@@ -148,9 +148,9 @@ def peak_memory_mb(model: torch.nn.Module, x: torch.Tensor) -> float | None:
             model(x)  # warm-up: kernels chosen and workspaces allocated outside the measurement
             torch.cuda.synchronize(x.device)
             torch.cuda.reset_peak_memory_stats(x.device)
-            before = torch.cuda.memory_allocated(x.device)
+            allocated = torch.cuda.memory_allocated(x.device)
             model(x)
-            return (torch.cuda.max_memory_allocated(x.device) - before) / 2**20
+            return (torch.cuda.max_memory_allocated(x.device) - allocated) / 2**20
         if not _fix_mmap_threshold():
             return None
         try:

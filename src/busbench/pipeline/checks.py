@@ -12,9 +12,13 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.data.provenance import frame_provenance
 from busbench.errors import BusbenchError
+from busbench.evaluate.table_checks import check_cross_table
 from busbench.layout import (
+    BEST,
     CONFIG_YAML,
     CROSS_CSV,
+    CROSS_OVERLAP_CSV,
+    DONE,
     ENSEMBLE_CSV,
     FOLD_PROVENANCE,
     fold_folders,
@@ -24,6 +28,7 @@ from busbench.layout import (
     write_text,
 )
 from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
+from busbench.train import checkpoint
 
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
 # rerun (a copied run folder resumes).
@@ -70,6 +75,12 @@ def fold_fix(fold_dir: Path) -> str:
             "the data and split it was made on")
 
 
+def done_fix(fold_dir: Path) -> str:
+    """How to recover a damaged ``done.json``: the fold is scored again from its ``best.pt``."""
+    return (f"delete it and run the same command again: fold {fold_number(fold_dir)} is scored again from its "
+            f"{BEST} without retraining")
+
+
 def cell_fix(cell_dir: Path) -> str:
     return f"Delete {cell_dir} to recompute this cell on the current split, or restore the data it was made on"
 
@@ -87,13 +98,19 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
             raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{folds} only. "
                                 f"{fold_fix(fold_dir)}")
         fold_provenance(data, fold).check(recorded, record, fold_fix(fold_dir))
+        if (fold_dir / DONE).is_file():
+            digests = read_json(fold_dir / DONE, done_fix(fold_dir)).get("checkpoints")
+            checkpoint.verify_checkpoints(fold_dir, digests if isinstance(digests, dict) else None, fold_dir / DONE,
+                                          fold_fix(fold_dir))
     if (cell_dir / ENSEMBLE_CSV).is_file():
         table = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype=str, keep_default_na=False)
         cell_provenance(data).check(frame_provenance(table, cell_dir / ENSEMBLE_CSV), cell_dir / ENSEMBLE_CSV,
                                     cell_fix(cell_dir))
     if (cell_dir / CROSS_CSV).is_file():  # other datasets' test sets: only the models' training cases are ours
         cross = pd.read_csv(cell_dir / CROSS_CSV, dtype=str, keep_default_na=False)
-        for fold, rows in cross.groupby("fold"):
-            if set(rows["train_ids_sha256"]) != {fold_provenance(data, int(fold)).train_ids_sha256}:
+        for fold, rows in cross.groupby(cross["fold"].astype(int)):
+            if set(rows["train_ids_sha256"]) != {fold_provenance(data, fold).train_ids_sha256}:
                 raise BusbenchError(f"{cell_dir / CROSS_CSV}: made by fold models trained on other cases (fold "
                                     f"{fold}) than the current split's. {cell_fix(cell_dir)}")
+        check_cross_table(cross, cell_dir / CROSS_CSV, cell_dir / CROSS_OVERLAP_CSV,
+                          f"Delete {cell_dir / CROSS_CSV} to score the other datasets again")

@@ -13,14 +13,17 @@ from torch import nn
 
 from busbench.config import ExperimentConfig
 from busbench.data.duplicates.links import cross_duplicate_links
+from busbench.data.manifest import case_row
 from busbench.data.provenance import with_provenance
 from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_MODELS
 from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
+from busbench.evaluate.reliability_counts import ReliabilityCounts
 from busbench.layout import (
     CROSS_CSV,
     CROSS_OVERLAP_CSV,
+    ENSEMBLE_CALIBRATION_CSV,
     ENSEMBLE_CSV,
     POSTPROCESSING_JSON,
     POSTPROCESSING_TRIALS_CSV,
@@ -44,7 +47,7 @@ def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models
         for case_id, probability in original_size_probabilities([model], data.cache, development.val_ids(fold), device,
                                                                 cfg.eval.batch_size, dtype, cfg.eval.tta):
             masks.append(probability >= cfg.eval.threshold)
-            truths.append(data.manifest.lesion(rows.loc[case_id]))
+            truths.append(data.manifest.lesion(case_row(rows, case_id)))
     return choose_postprocessing(masks, truths)
 
 
@@ -68,7 +71,10 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, devic
                 "tta": list(cfg.eval.tta), "threshold": cfg.eval.threshold,
                 "provenance": provenance.as_dict()}, cell_dir / POSTPROCESSING_JSON)
     logger.info(f"scoring the {len(models)}-model ensemble on {len(data.test_ids())} test images")
-    scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype)
+    calibration = ReliabilityCounts()
+    scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype,
+                            calibration)
+    write_csv(calibration.frame(), cell_dir / ENSEMBLE_CALIBRATION_CSV, float_format=None)
     scores.insert(0, "fold", 0)
     write_csv(with_provenance(scores, provenance), cell_dir / ENSEMBLE_CSV)
 

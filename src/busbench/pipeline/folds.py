@@ -31,7 +31,7 @@ from busbench.layout import (
     write_json,
 )
 from busbench.log import duration, logger, note_saved
-from busbench.pipeline.checks import fold_fix
+from busbench.pipeline.checks import done_fix, fold_fix
 from busbench.pipeline.prepared import PreparedData, fold_provenance, training_images
 from busbench.train import checkpoint
 from busbench.train.compile import compile_network
@@ -53,8 +53,7 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     fold_dir = fold_folder(cell_dir, fold)
     provenance = fold_provenance(data, fold)
     if (fold_dir / DONE).is_file():
-        done = read_json(fold_dir / DONE, f"delete it and run the same command again: fold {fold} is scored again "
-                                          f"from its {BEST} without retraining")
+        done = read_json(fold_dir / DONE, done_fix(fold_dir))
         recorded = done.get("provenance")
         provenance.check(recorded if isinstance(recorded, dict) else None, fold_dir / DONE, fold_fix(fold_dir))
         if not (fold_dir / BEST).is_file():
@@ -80,6 +79,7 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
                 "select_metric": cfg.train.select_metric, "epochs_run": state.epoch,
                 "stopped_early": state.stopped_early, "train_seconds": trained - started,
                 "test_seconds": scored - trained, "test_images": len(scores),
+                "checkpoints": checkpoint.checkpoint_digests(fold_dir),
                 "provenance": provenance.as_dict()}, fold_dir / DONE)
     note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
     early = " (stopped early)" if state.stopped_early else ""

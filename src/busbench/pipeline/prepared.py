@@ -10,11 +10,11 @@ from pathlib import Path
 from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
-from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
-from busbench.data.prepare import prepare_dataset
+from busbench.data.manifest import Manifest, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.split_file import (
     TEST,
+    SplitDocument,
     case_ids,
     large_group_warnings,
     plan_split,
@@ -24,16 +24,16 @@ from busbench.data.split.split_file import (
     split_file_name,
     write_split,
 )
-from busbench.errors import BusbenchError
 from busbench.layout import data_folder, lock_file, locked
 from busbench.log import logger
+from busbench.pipeline.dataset_folder import dataset_folder
 
 
 @dataclass(frozen=True)
 class PreparedData:
     manifest: Manifest
     split_path: Path
-    split: dict[str, object]
+    split: SplitDocument
     cache: Cache
 
     @property
@@ -65,22 +65,14 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     sharing the data folder (fold-parallel jobs) take turns: the first prepares, the others wait
     and then read what it wrote.
     """
-    data_dir = data_folder(cfg.output_dir, cfg.data.key())
-    with locked(lock_file(data_dir, "data"), f"preparing {data_dir}"):
-        return _prepare_data(cfg, data_dir)
+    # the folder's lock is taken before dataset_folder, which prepares the dataset when run keeps its own
+    folder = cfg.data.prepared if cfg.data.prepared is not None else data_folder(cfg.output_dir, cfg.data.key())
+    with locked(lock_file(folder, "data"), f"preparing {folder}"):
+        return _prepare_data(cfg)
 
 
-def _prepare_data(cfg: ExperimentConfig, data_dir: Path) -> PreparedData:
-    if not (data_dir / MANIFEST_META).is_file():
-        if cfg.data.root is None and cfg.data.dataset != "synthetic":
-            raise BusbenchError(
-                f"data.root is required for dataset {cfg.data.dataset!r}: the folder it was unpacked into"
-            )
-        root = cfg.data.root or data_dir / "raw"
-        logger.info(f"preparing {cfg.data.dataset} from {root} into {data_dir}")
-        prepared = prepare_dataset(cfg.data.dataset, root, data_dir, cfg.data.options)
-        logger.info(f"manifest: {len(prepared.frame)} images ({len(prepared.log.problems)} files dropped or fixed, "
-                    f"see {data_dir})")
+def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
+    data_dir = dataset_folder(cfg)
     manifest = load_manifest(data_dir)
     settings = cfg.split.settings()
     split_path = data_dir / split_file_name(settings, read_user_links(settings.links_file, manifest))

@@ -3,6 +3,8 @@ on the test set -> post-processing and ensemble -> cross-dataset scores -> table
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import torch
 
@@ -28,7 +30,7 @@ def cell_id(cfg: ExperimentConfig) -> str:
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
-             on_epoch_end: EpochHook | None = None) -> list[dict[str, object]]:
+             on_epoch_end: EpochHook | None = None) -> list[dict[str, Any]]:
     """Run one (dataset, model) cell: the requested folds (all by default); once all are done,
     post-processing, the ensemble and the tables. Returns the summary rows (none until then)."""
     if cfg.train.threads:

@@ -12,7 +12,9 @@ from busbench.data.provenance import Provenance, frame_provenance
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, formatted, mean_std
 from busbench.evaluate.metrics import CSV_MISSING
 from busbench.evaluate.protocol import protocol_notes
+from busbench.evaluate.table_checks import check_test_ids
 from busbench.layout import (
+    DONE,
     ENSEMBLE_CSV,
     FOLD_SUMMARY_CSV,
     PER_IMAGE_CSV,
@@ -37,17 +39,20 @@ CONVENTIONS = (
 )
 
 
-def _read_metrics(path: Path, provenance: Provenance, fix: str) -> pd.DataFrame:
-    """A metrics table, refused if it was made on another split."""
+def _read_metrics(path: Path, provenance: Provenance, fix: str, test_ids: list[str], by: list[str],
+                  rescore: str) -> pd.DataFrame:
+    """A metrics table, refused if it was made on another split or does not hold its test ids once each."""
     table = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
     provenance.check(frame_provenance(table, path), path, fix)
+    check_test_ids(table, path, test_ids, rescore, by)
     return table
 
 
 def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) -> list[dict[str, object]]:
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
     folds = [fold_folder(cell_dir, k) for k in range(1, data.development.folds + 1)]
-    per_image = pd.concat([_read_metrics(fold_dir / TEST_METRICS_CSV, fold_provenance(data, k), fold_fix(fold_dir))
+    per_image = pd.concat([_read_metrics(fold_dir / TEST_METRICS_CSV, fold_provenance(data, k), fold_fix(fold_dir),
+                                         data.test_ids(), ["fold"], f"Delete {fold_dir / DONE} to score fold {k} again")
                            for k, fold_dir in enumerate(folds, start=1)])
     write_csv(per_image, cell_dir / PER_IMAGE_CSV)
     per_fold = fold_summaries(per_image)
@@ -55,7 +60,8 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
                 "notes": " | ".join(protocol_notes(cfg))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
-    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data), cell_fix(cell_dir))
+    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data), cell_fix(cell_dir), data.test_ids(),
+                             ["variant"], f"Delete {cell_dir / ENSEMBLE_CSV} to score the ensemble again")
     for variant, scores in ensemble.groupby("variant", sort=False):
         rows.append({**identity, "variant": variant, **mean_std(fold_summaries(scores))})
     write_summary(rows, cfg, data.development.folds, cell_dir)

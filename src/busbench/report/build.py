@@ -27,7 +27,7 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from busbench.data.io import read_image, read_mask
+from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
@@ -37,6 +37,8 @@ from busbench.layout import cell_data_folder, write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
+from busbench.report.analyses import report_analyses
+from busbench.report.analyses_page import analyses_html
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
 from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
 from busbench.report.contents import Report
@@ -184,15 +186,17 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
     picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
     device = torch.device("cpu")
     shown = runs[:MAX_QUALITATIVE_MODELS]
-    trained = {run.model: load_trained_run(run.path, device) for run in shown if run.config is not None}
+    # the report shows every scored run, also one whose ensemble is not made yet (its figure without post-processing)
+    trained = {run.model: load_trained_run(run.path, device, allow_partial=True) for run in shown
+               if run.config is not None}
     grid = []
     for title, case_id in picks.items():
         row = rows_by_id.loc[case_id]
         truth = manifest.lesion(row)
-        grey = read_image(manifest.image_file(row))
+        grey = manifest.image(row)
         if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown
             return None
-        predictions = {name: predict_image(run, read_image(manifest.image_file(row), run.config.input.channels),
+        predictions = {name: predict_image(run, manifest.image(row, run.config.input.channels),
                                            device, list(run.config.eval.tta))[1] for name, run in trained.items()}
         predictions.update({run.model: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
                             for run in shown if run.config is None})
@@ -223,7 +227,7 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
                report.out / "tables" / f"{key}.tex")
     scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
-    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))
+    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, scores.columns.tolist())
     _write(comparisons, report.out / "statistics" / f"{key}_comparisons")
     _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values")
     figures = [plots.dice_boxplot(scores, table.title, report.out / "plots" / f"{key}_dice_boxplot"),
@@ -271,5 +275,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report.cross = cross_dataset_matrix(tables)
     if report.cross is not None:
         _write(report.cross, report.out / "cross_dataset")
-    write_html(report)
+    analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
+                               report.titles)  # subgroups, detection, morphology, calibration
+    write_html(report, analyses_html(analyses, report.titles))
     return report

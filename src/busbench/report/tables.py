@@ -40,11 +40,11 @@ def best_rows(table: pd.DataFrame, column: str) -> set[int]:
 
 
 def _cell(row: pd.Series, column: str) -> str:
-    return mean_std_text(row.get(f"{column}_mean"), row.get(f"{column}_std"), metric_places(column))
+    return mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
 
 
 def _model_name(row: pd.Series) -> str:
-    mark = degenerate_mark(row.to_dict())
+    mark = degenerate_mark(row)
     name = f"{row['model']} {mark} degenerate" if mark else str(row["model"])
     return f"{name} †" if row.get("protocol") else name
 
@@ -83,13 +83,14 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
         out[f"{metric_title(column, unit=False)} 95% CI"] = [
             f"[{r[f'{column}_ci_low']:.{digits}f}, {r[f'{column}_ci_high']:.{digits}f}]" for _, r in table.iterrows()
         ]
+    sizes = table["size_224"] if "size_224" in table else pd.Series(224, index=table.index)
     for column, title in COST_COLUMNS.items():
         best = best_rows(table, column)
         values = []
-        for i, value in table[column].items():
+        for i, value, size in zip(table.index, table[column], sizes):
             text = "–" if pd.isna(value) else (f"{value:.1f}" if column == "fps" else f"{value:.2f}")
-            if column == "macs_g_224" and text != "–" and table.at[i, "size_224"] != 224:
-                text += f" @{int(table.at[i, 'size_224'])}"
+            if column == "macs_g_224" and text != "–" and size != 224:
+                text += f" @{int(size)}"
             values.append(bold[0] + text + bold[1] if i in best and text != "–" else text)
         out[title] = values
     return out

@@ -37,7 +37,9 @@ def compile_network(network: nn.Module, enabled: bool, device: torch.device, bac
         _need_compiler(CPU_COMPILERS, "CXX", "C++", "g++", setting)
     if backend == "inductor" and device.type == "cuda":
         _need_compiler(CUDA_COMPILERS, "CC", "C", "gcc", setting)
-    return torch.compile(network, backend=backend)
+    compiled = torch.compile(network, backend=backend)
+    assert isinstance(compiled, nn.Module)  # an OptimizedModule; torch.compile's stubs only say callable
+    return compiled
 
 
 def _need_compiler(names: tuple[str, ...], variable: str, language: str, package: str, setting: str) -> None:

@@ -30,12 +30,14 @@ def _options(tc: TrainConfig, device: torch.device) -> dict[str, object]:
 def training_loader(dataset: CachedSegmentationDataset, tc: TrainConfig, device: torch.device,
                     seed: int) -> DataLoader:
     """Shuffled batches, reshuffled from ``seed + epoch`` after ``loader.sampler.set_epoch(epoch)``;
-    fixed-length epochs with ``train.iterations_per_epoch``."""
+    fixed-length epochs with ``train.iterations_per_epoch``; the last partial batch dropped with
+    ``train.drop_last`` unless it is the only one."""
     iterations = tc.iterations_per_epoch
     sampler = EpochSampler(len(dataset), seed, iterations * tc.batch_size if iterations else None)
     # its own generator for the workers' base seeds, which busbench does not use: the global one stays untouched
     return DataLoader(dataset, sampler=sampler, generator=torch.Generator().manual_seed(seed),
-                      drop_last=len(dataset) > tc.batch_size, **_options(tc, device))  # type: ignore[arg-type]
+                      drop_last=tc.drop_last and len(dataset) > tc.batch_size,
+                      **_options(tc, device))  # type: ignore[arg-type]
 
 
 def validation_loader(dataset: CachedSegmentationDataset, tc: TrainConfig, device: torch.device) -> DataLoader:

@@ -92,10 +92,10 @@ def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
         encoder.eval()
 
 
-def _to_device(batch: dict[str, object], device: torch.device,
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device,
                channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    image = batch["image"].to(device, non_blocking=True)  # type: ignore[union-attr]
-    mask = batch["mask"].to(device, non_blocking=True)  # type: ignore[union-attr]
+    image = batch["image"].to(device, non_blocking=True)
+    mask = batch["mask"].to(device, non_blocking=True)
     if channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
     return image, mask
@@ -180,7 +180,7 @@ class FoldJob:
     provenance: Provenance | None = None
     training_images: dict[str, object] | None = None
 
-    def recorded_provenance(self) -> dict[str, object] | None:
+    def recorded_provenance(self) -> dict[str, str] | None:
         return self.provenance.as_dict() if self.provenance else None
 
 
@@ -204,7 +204,8 @@ def _session(cfg: ExperimentConfig, job: FoldJob, device: torch.device) -> _Sess
     seed_everything(tc.seed * 1000 + job.fold, deterministic_default(tc.deterministic, device))
     model = build_fold_model(cfg).to(device)
     if tc.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     dtype = autocast_dtype(tc.amp, device)
     network = spread_over_gpus(model, device, dtype) if tc.multi_gpu else model  # checkpoints keep ``model``
     network = compile_network(network, tc.compile, device)
@@ -290,7 +291,8 @@ def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
         if score > state.best_score:
             state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
             checkpoint.save_atomic({"model": session.model.state_dict(), "epoch": epoch, "score": score,
-                                    "model_config": cfg.model.model_dump(), "input": cfg.input.model_dump(),
+                                    "model_config": cfg.model.model_dump(mode="json"),
+                                    "input": cfg.input.model_dump(mode="json"),
                                     "provenance": job.recorded_provenance(), "training_images": job.training_images},
                                    job.folder / checkpoint.BEST)
         else:

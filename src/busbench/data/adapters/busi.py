@@ -27,7 +27,7 @@ class BusiOptions(AdapterOptions):
 
 
 @register_adapter("busi")
-class BusiAdapter(DatasetAdapter):
+class BusiAdapter(DatasetAdapter[BusiOptions]):
     citation = "Al-Dhabyani W. et al., Data in Brief 28 (2020) 104863"
     Options = BusiOptions
 
@@ -51,7 +51,7 @@ class BusiAdapter(DatasetAdapter):
         for folder in sorted(p for p in base.iterdir() if p.is_dir() and p.name not in CLASSES):
             if not folder.name.startswith("."):
                 log.drop(folder, f"unknown class folder: not one of {', '.join(CLASSES)}; its files are skipped")
-        allow_gaps = self.options.allow_mask_gaps  # type: ignore[attr-defined]
+        allow_gaps = self.options.allow_mask_gaps
         sources = []
         for label in CLASSES:
             files = image_files(base / label, log)

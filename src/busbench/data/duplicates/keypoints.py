@@ -55,10 +55,10 @@ def keypoints(grey: np.ndarray, constant: np.ndarray) -> Keypoints:
     if constant.any():
         near_overlay = cv2.dilate(constant.astype(np.uint8), np.ones((2 * _OVERLAY_MARGIN_PX + 1,) * 2, np.uint8))
         allowed[near_overlay > 0] = 0
-    found, descriptors = cv2.ORB_create(nfeatures=_FEATURES).detectAndCompute(grey, allowed)
+    found, descriptors = cv2.ORB.create(nfeatures=_FEATURES).detectAndCompute(grey, allowed)
     if descriptors is None or not found:
         return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), grey.shape)
-    return Keypoints(np.float32([k.pt for k in found]), descriptors, grey.shape)
+    return Keypoints(np.array([k.pt for k in found], dtype=np.float32), descriptors, grey.shape)
 
 
 def shared_buckets(features: list[Keypoints]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,8 +73,8 @@ def shared_buckets(features: list[Keypoints]) -> tuple[np.ndarray, np.ndarray, n
     rng = np.random.default_rng(_SEED)
     codes = []
     for _ in range(_TABLES):
-        key = np.packbits(bits[:, rng.choice(bits.shape[1], _KEY_BITS, replace=False)], axis=1)
-        key = key[:, 0].astype(np.int64) << 8 | key[:, 1]
+        packed = np.packbits(bits[:, rng.choice(bits.shape[1], _KEY_BITS, replace=False)], axis=1)
+        key = packed[:, 0].astype(np.int64) << 8 | packed[:, 1]
         order = np.argsort(key, kind="stable")
         key, who = key[order], owner[order]
         start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]

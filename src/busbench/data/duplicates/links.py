@@ -31,7 +31,6 @@ from busbench.data.duplicates.alignment import aligned_correlation, thumbnail
 from busbench.data.duplicates.hashing import NEAR_DUPLICATE_DISTANCE, hamming_matrix, perceptual_hash
 from busbench.data.duplicates.keypoints import Keypoints, keypoints, match, shared_buckets
 from busbench.data.duplicates.overlay import constant_pixels, fill_constant
-from busbench.data.io import read_image
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 
@@ -86,7 +85,7 @@ class _Described:
 
 def _describe(manifest: Manifest, ids: list[str]) -> _Described:
     rows = manifest.frame.set_index("case_id").loc[ids]
-    images = [read_image(manifest.image_file(row)) for _, row in rows.iterrows()]
+    images = [manifest.image(row) for _, row in rows.iterrows()]
     constant = constant_pixels(images)
     filled = [fill_constant(image, mask) for image, mask in zip(images, constant)]
     return _Described(list(ids), rows["pixel_sha256"].tolist(), [perceptual_hash(f) for f in filled],

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from busbench.data.cache import load_pair
-from busbench.data.manifest import MANIFEST_CSV, Manifest, file_sha256, load_manifest
+from busbench.data.manifest import MANIFEST_CSV, Manifest, case_row, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
-from busbench.data.split.split_file import CV, TEST, case_ids, development_folds, read_split
+from busbench.data.split.split_file import CV, TEST, SplitDocument, case_ids, development_folds, read_split
 from busbench.errors import BusbenchError
+from busbench.layout import write_csv, write_png
 
 CASES_CSV = "cases.csv"
 
@@ -48,7 +48,7 @@ class SplitData:
 
     manifest: Manifest
     split_path: Path
-    split: dict[str, object]
+    split: SplitDocument
 
     def ids(self, role: str) -> list[str]:
         return case_ids(self.split, role)
@@ -69,7 +69,7 @@ class SplitData:
 
     def pair(self, case_id: str) -> tuple[np.ndarray, np.ndarray]:
         """A case's grey image and lesion mask at its original (ground-truth) size."""
-        return load_pair(self.manifest, self.rows.loc[case_id], 1)
+        return load_pair(self.manifest, case_row(self.rows, case_id), 1)
 
 
 def load_split_data(data_dir: Path, split: Path | None = None) -> SplitData:
@@ -97,8 +97,8 @@ def export_test_images(data: SplitData, out: Path) -> pd.DataFrame:
     rows = []
     for case_id in sorted(data.ids(TEST)):
         image, _ = data.pair(case_id)
-        Image.fromarray(image).save(out / f"{case_id}.png")
+        write_png(image, out / f"{case_id}.png")
         rows.append({"case_id": case_id, "file": f"{case_id}.png", "width": image.shape[1], "height": image.shape[0]})
     table = pd.DataFrame(rows)
-    table.to_csv(out / CASES_CSV, index=False, lineterminator="\n")
+    write_csv(table, out / CASES_CSV, float_format=None)
     return table

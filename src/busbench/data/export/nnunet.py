@@ -20,16 +20,15 @@ and ``busbench score --case-map`` reads nnU-Net's predictions through it.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pandas as pd
-from PIL import Image
 
 from busbench.data.export.held_out import SplitData, empty_folder
 from busbench.data.split.split_file import CV, TEST
 from busbench.errors import BusbenchError
+from busbench.layout import write_csv, write_json, write_png
 
 CASE_MAP_CSV = "case_ids.csv"
 NNUNET_ID, CASE_ID = "nnunet_id", "case_id"
@@ -59,14 +58,14 @@ def export_nnunet(data: SplitData, raw_dir: Path, dataset_id: int, name: str) ->
         (folder / sub).mkdir()
     cases = nnunet_ids(data, name)
     for case in cases.itertuples(index=False):
-        image, lesion = data.pair(case.case_id)
+        image, lesion = data.pair(str(case.case_id))
         if case.set == TEST:
-            Image.fromarray(image).save(folder / "imagesTs" / f"{case.nnunet_id}_0000.png")
+            write_png(image, folder / "imagesTs" / f"{case.nnunet_id}_0000.png")
             continue
-        Image.fromarray(image).save(folder / "imagesTr" / f"{case.nnunet_id}_0000.png")
-        Image.fromarray(lesion.astype("uint8")).save(folder / "labelsTr" / f"{case.nnunet_id}.png")
+        write_png(image, folder / "imagesTr" / f"{case.nnunet_id}_0000.png")
+        write_png(lesion.astype("uint8"), folder / "labelsTr" / f"{case.nnunet_id}.png")
     development = cases[cases["set"] == CV]
-    (folder / "dataset.json").write_text(json.dumps({
+    write_json({
         "channel_names": {"0": "ultrasound"},
         "labels": {"background": 0, "lesion": 1},
         "numTraining": len(development),
@@ -74,10 +73,10 @@ def export_nnunet(data: SplitData, raw_dir: Path, dataset_id: int, name: str) ->
         "name": name,
         "description": f"busbench export of {data.manifest.dataset}: development cases of {data.split_path.name}; "
                        "imagesTs is its held-out test set",
-    }, indent=2) + "\n")
+    }, folder / "dataset.json", sort_keys=False)
     folds = sorted(development["fold"].unique())
     splits = [{"train": development.loc[development["fold"] != k, NNUNET_ID].tolist(),
                "val": development.loc[development["fold"] == k, NNUNET_ID].tolist()} for k in folds]
-    (folder / "splits_final.json").write_text(json.dumps(splits, indent=1) + "\n")
-    cases.to_csv(folder / CASE_MAP_CSV, index=False, lineterminator="\n")
+    write_json(splits, folder / "splits_final.json", sort_keys=False, indent=1)
+    write_csv(cases, folder / CASE_MAP_CSV, float_format=None)
     return folder

@@ -5,7 +5,7 @@ dataset's images, holds out a test set with scikit-learn's ``train_test_split`` 
 class label (``test_size`` 0.2, ``random_state`` 42), then deals the remaining rows, in listing
 order, into ``StratifiedKFold(5, shuffle=True, random_state=42)`` folds. It ignores patients and
 duplicate images, so copies of one image land on both sides: the split is leaky, and every table
-made on it says so (``busbench.pipeline.protocol_notes``). busbench runs the same calls on the rows
+made on it says so (``busbench.evaluate.protocol.protocol_notes``). busbench runs the same calls on the rows
 in the same order (``DatasetAdapter.listing_order``), so the test set is the one their code holds out
 on the same files.
 """

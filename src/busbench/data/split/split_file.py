@@ -33,6 +33,7 @@ from busbench.data.split.grouping import PATIENT, REVIEWED, LeakageGroups, leaka
 from busbench.data.split.image_level import image_level_roles
 from busbench.data.split.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
+from busbench.layout import write_bytes
 
 SPLIT_FORMAT = "busbench-split/2"
 TEST = "test"
@@ -42,6 +43,7 @@ IMAGE_LEVEL = "image_level"
 PROTOCOLS = (GROUPED, IMAGE_LEVEL)
 MUST_LINK_VALUE = "must-link"
 CANNOT_LINK_VALUE = "cannot-link"
+SplitDocument = dict[str, Any]  # a split file as JSON gives it back (see ``plan_split``)
 
 
 @dataclass(frozen=True)
@@ -150,12 +152,12 @@ def test_set_sha256(case_ids: list[str], pixel_hashes: list[str]) -> str:
     return digest.hexdigest()
 
 
-def case_ids(document: dict[str, Any], role: str) -> list[str]:
+def case_ids(document: SplitDocument, role: str) -> list[str]:
     """The sorted case ids of one role (``TEST`` or ``CV``) in a split document."""
     return sorted(c["case_id"] for c in document["cases"] if c["set"] == role)
 
 
-def development_folds(document: dict[str, Any]) -> dict[str, int]:
+def development_folds(document: SplitDocument) -> dict[str, int]:
     """Development case id -> its cross-validation fold (1..k)."""
     return {c["case_id"]: int(c["fold"]) for c in document["cases"] if c["set"] == CV}
 
@@ -176,7 +178,7 @@ def _official_roles(manifest: Manifest, settings: SplitSettings) -> tuple[np.nda
         )
     is_test = values == settings.official_test_fold
     renumber = {old: new for new, old in enumerate((f for f in available if f != settings.official_test_fold), 1)}
-    folds = np.array([0 if t else renumber[v] for v, t in zip(values, is_test)])
+    folds = np.array([0 if t else renumber[v] for v, t in zip(values.tolist(), is_test)])
     return is_test, folds
 
 
@@ -202,7 +204,7 @@ def large_groups(leakage: LeakageGroups, frame: pd.DataFrame, limit: float) -> l
     return found
 
 
-def large_group_warnings(document: dict[str, Any], path: Path) -> list[str]:
+def large_group_warnings(document: SplitDocument, path: Path) -> list[str]:
     """One line per group of more than half a fold: its members, the measures that linked them,
     and what to do if a link is wrong (``split`` and ``run`` both print these)."""
     lines = []
@@ -216,7 +218,7 @@ def large_group_warnings(document: dict[str, Any], path: Path) -> list[str]:
     return lines
 
 
-def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]:
+def plan_split(manifest: Manifest, settings: SplitSettings) -> SplitDocument:
     """The split document for ``manifest``: every case's role plus what made it."""
     settings.check()
     frame = manifest.frame
@@ -266,7 +268,7 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> dict[str, object]
     }
 
 
-def split_bytes(document: dict[str, object]) -> bytes:
+def split_bytes(document: SplitDocument) -> bytes:
     """The canonical serialisation: the same document always gives the same bytes."""
     return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
@@ -285,7 +287,7 @@ def _what_differs(old: dict[str, Any], new: dict[str, Any]) -> str:
             f"{new['format']!r}) and assigns cases differently")
 
 
-def write_split(document: dict[str, object], path: Path, force: bool = False) -> str:
+def write_split(document: SplitDocument, path: Path, force: bool = False) -> str:
     """Write the split file; returns "created", "unchanged" or "replaced".
 
     An existing split with other content is the frozen test set of earlier results: replacing it
@@ -307,14 +309,12 @@ def write_split(document: dict[str, object], path: Path, force: bool = False) ->
                 "settings): results made on the old split are then refused by `run` and `report`"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
     status = "replaced" if path.exists() else "created"
-    tmp.replace(path)
+    write_bytes(data, path)
     return status
 
 
-def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MANIFEST --force") -> dict[str, object]:
+def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MANIFEST --force") -> SplitDocument:
     """Load a split file and verify it still belongs to ``manifest`` and is intact; ``resplit`` is
     the command named in the error when the manifest changed."""
     path = Path(path)

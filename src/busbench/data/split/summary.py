@@ -6,11 +6,11 @@ import pandas as pd
 
 from busbench.data.labels import LABELS
 from busbench.data.manifest import Manifest
-from busbench.data.split.split_file import TEST
+from busbench.data.split.split_file import TEST, SplitDocument
 from busbench.data.split.stratify import SIZE_BINS
 
 
-def split_summary(document: dict[str, object], manifest: Manifest) -> pd.DataFrame:
+def split_summary(document: SplitDocument, manifest: Manifest) -> pd.DataFrame:
     """One row per part (test, fold 1..k): images, labels, size bins, patients, and the groups
     of several images (patients or duplicates) and groups holding exact or near duplicates."""
     roles = pd.DataFrame(document["cases"]).set_index("case_id")
@@ -32,7 +32,7 @@ def split_summary(document: dict[str, object], manifest: Manifest) -> pd.DataFra
     return pd.DataFrame(rows).set_index("part").loc[[p for p in order if p in {r["part"] for r in rows}]]
 
 
-def groups_across_parts(document: dict[str, object]) -> int:
+def groups_across_parts(document: SplitDocument) -> int:
     """How many leakage groups have images in more than one part (0 for a computed split)."""
     roles = pd.DataFrame(document["cases"])
     # "test" or "fold k": a test case's fold is empty, and NaN must not hide it from the count

@@ -9,7 +9,7 @@ import pytest
 from busbench.config import ExperimentConfig, apply_overrides, load_config
 from busbench.errors import BusbenchError
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "src" / "busbench" / "configs"
 
 
@@ -33,6 +33,10 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         (["input.channels=2"], "input.channels"),
         (["train.epochs"], "expected KEY=VALUE"),
         (["train.epochs.x=1"], "train.epochs: Input should be a valid integer"),
+        (["name=../../escape"], "name: Value error, '../../escape' names a folder under output_dir"),
+        (["model.label=.."], "model.label: Value error, '..' names a folder under output_dir"),
+        (["data.dataset=../x"], "data.dataset: Value error, '../x' names a folder under output_dir"),
+        (["name=a/b"], "name: Value error, 'a/b' names a folder"),
     ],
 )
 def test_bad_settings_name_the_key(overrides: list[str], message: str) -> None:
