@@ -10,7 +10,7 @@ from pathlib import Path
 from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
-from busbench.data.manifest import Manifest, file_sha256, load_manifest
+from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.split_file import (
     TEST,
@@ -67,6 +67,8 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     """
     # the folder's lock is taken before dataset_folder, which prepares the dataset when run keeps its own
     folder = cfg.data.prepared if cfg.data.prepared is not None else data_folder(cfg.output_dir, cfg.data.key())
+    if cfg.data.prepared is not None and not (folder / MANIFEST_META).is_file():
+        return _prepare_data(cfg)  # refused there, without making a folder for the lock
     with locked(lock_file(folder, "data"), f"preparing {folder}"):
         return _prepare_data(cfg)
 
