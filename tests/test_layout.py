@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+import time
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +16,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from busbench import layout
 from busbench.layout import (
     atomic_path,
     cell_data_folder,
@@ -61,6 +69,44 @@ def test_json_is_indented_and_sorted(tmp_path: Path) -> None:
     assert (tmp_path / "x.json").read_text() == f'{{\n  "a": "{tmp_path}",\n  "b": 1\n}}\n'
 
 
+def _hold(path: Path, held: Event, release: Event) -> None:
+    with layout.locked(path, "the test's work"):
+        held.set()
+        release.wait(30)
+
+
+def test_a_lock_held_by_another_process_is_named_then_skipped_or_waited_for(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = layout.lock_file(tmp_path, "fold-1")
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold, args=(path, held, release))
+    holder.start()
+    try:
+        assert held.wait(60)
+        with caplog.at_level(logging.INFO, logger="busbench"), layout.locked(path, "fold 1", wait=False) as mine:
+            assert mine is False
+        assert f"fold 1: process {holder.pid} on " in caplog.text and "skipped here" in caplog.text
+        threading.Timer(1.0, release.set).start()
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO, logger="busbench"), layout.locked(path, "fold 1") as mine:
+            assert mine is True and time.monotonic() - started >= 0.9
+            assert layout.lock_holder(path) == f"process {os.getpid()} on {socket.gethostname()}"
+        assert f"fold 1: waiting for process {holder.pid} on " in caplog.text
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_unchanged_files_are_not_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    layout.write_text("a: 1\n", path)
+    stamp = path.stat().st_mtime_ns
+    time.sleep(0.01)
+    layout.write_text("a: 1\n", path)
+    assert path.stat().st_mtime_ns == stamp
+    layout.write_text("a: 2\n", path)
+    assert path.read_text() == "a: 2\n"
 def test_png_is_written_through_a_temporary_name(tmp_path: Path) -> None:
     pixels = np.arange(64, dtype=np.uint8).reshape(8, 8)
     write_png(pixels, tmp_path / "case.png")  # the temporary name ends in .tmp: the format is given, not guessed

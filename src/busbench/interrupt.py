@@ -1,4 +1,5 @@
-"""Ctrl-C that always stops a run. Python raises KeyboardInterrupt wherever the main thread is
+"""Ctrl-C, and SIGTERM (what SLURM and other schedulers send at a time limit or pre-emption), that
+always stop a run cleanly. Python raises KeyboardInterrupt wherever the main thread is
 when the signal arrives; inside a finaliser or callback it is printed and swallowed, and the run
 would go on. The CLI's handler therefore also records the signal, and the training loop checks the
 record after every batch."""
@@ -11,15 +12,21 @@ from types import FrameType
 _received: list[int] = []
 
 
-def _on_sigint(signum: int, frame: FrameType | None) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
     raise KeyboardInterrupt
 
 
 def install() -> None:
-    """Record Ctrl-C as well as raising KeyboardInterrupt (main thread only)."""
+    """Record Ctrl-C and SIGTERM as well as raising KeyboardInterrupt (main thread only)."""
     _received.clear()
-    signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def received() -> int | None:
+    """The first stopping signal that arrived (``signal.SIGINT`` or ``signal.SIGTERM``), if any."""
+    return _received[0] if _received else None
 
 
 def raise_if_interrupted() -> None:

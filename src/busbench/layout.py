@@ -17,22 +17,32 @@ One module owns the file names, so the steps that write a run (``pipeline``, ``t
 
 Every file is written atomically (``atomic_path``): to a temporary file of a unique name in the
 same folder, then renamed over the target, so that an interruption never leaves half a file and
-concurrent fold jobs of one cell never write to one temporary file. Base layer: it imports no
-other busbench module.
+concurrent fold jobs of one cell never write to one temporary file. A file whose content is
+unchanged is not rewritten (a finished run re-runs in a read-only folder), and a full disk or a
+folder that cannot be written is one line naming the file (``BusbenchError``), never half a file.
+Several processes may work on one output folder at once (fold-parallel jobs of a cell, two runs
+sharing a dataset): ``locked`` serialises what they must not do together, and names the process
+that holds a lock. Base layer: it imports only ``errors`` and ``log``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock, Timeout
 from PIL import Image
+
+from busbench.errors import BusbenchError
+from busbench.log import logger
 
 DATA = "data"
 CONFIG_YAML = "config.yaml"
@@ -67,6 +77,10 @@ MLFLOW_STORE = "mlruns"
 ONNX_JSON = "busbench_onnx.json"
 ONNX_SUFFIX = ".onnx"
 METRIC_FLOATS = "%.6f"  # how every metrics table writes its numbers
+# what a write fails with when the disk or the folder, not busbench, is at fault
+LOCKS = ".locks"  # a folder's lock files, apart from its artefacts
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def data_folder(output_dir: Path, dataset_key: str) -> Path:
@@ -108,6 +122,11 @@ def folds_started(cell: Path) -> bool:
     return any(cell.glob(f"{FOLD_PREFIX}*/*"))
 
 
+def lock_file(folder: Path, what: str) -> Path:
+    """``<folder>/.locks/<what>.lock``: the lock guarding ``what`` in a data folder or a cell."""
+    return Path(folder) / LOCKS / f"{what}.lock"
+
+
 def temporary_path(path: Path) -> Path:
     """``<name>.<pid>.<random>.tmp`` next to ``path``: unique to the writer, so two processes
     writing one file (or folder) never mix their bytes."""
@@ -122,15 +141,60 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path = Path(path)
     tmp = temporary_path(path)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with write_errors(path):
+            yield tmp
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def write_error(exc: BaseException, path: Path) -> BusbenchError | None:
+    """The one-line error for a write that failed because of the disk or the folder (full, read-only,
+    not permitted), or None for any other failure. torch.save reports a full disk as a RuntimeError
+    (``enforce fail ... unexpected pos``) that only names the cause through ``__cause__``/the text."""
+    code = getattr(exc, "errno", None)
+    if code in DISK_FULL or (isinstance(exc, RuntimeError) and "unexpected pos" in str(exc)):
+        return BusbenchError(f"{path}: the disk is full; free space on {path.parent} (or set output_dir to "
+                             "another disk) and run the same command again to resume")
+    if code in NOT_WRITABLE:
+        return BusbenchError(f"{path}: cannot write to {path.parent} ({os.strerror(code)}); make the folder "
+                             "writable or set output_dir to a writable folder, then run the same command again")
+    return None
+
+
+@contextmanager
+def write_errors(path: Path) -> Iterator[None]:
+    """Turn a full disk or an unwritable folder while writing ``path`` into one line."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        error = write_error(exc, path)
+        if error is None:
+            raise
+        raise error from exc
+
+
 def write_text(text: str, path: Path) -> None:
+    """Write ``text`` to ``path`` unless it already holds exactly that."""
+    path = Path(path)
+    try:
+        if path.read_text() == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def read_json(path: Path, fix: str) -> dict[str, object]:
+    """A JSON record busbench wrote; a truncated or garbage one is one line ending in ``fix``."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BusbenchError(f"{path}: damaged (not valid JSON: {exc}); {fix}") from exc
+    if not isinstance(record, dict):
+        raise BusbenchError(f"{path}: damaged (not a JSON object); {fix}")
+    return record
 
 
 def write_bytes(data: bytes, path: Path) -> None:
@@ -153,5 +217,60 @@ def write_png(pixels: np.ndarray, path: Path) -> None:
 def write_csv(frame: pd.DataFrame, path: Path, float_format: str | None = METRIC_FLOATS, index: bool = False) -> None:
     """A table as every busbench CSV is written: ``\\n`` line ends, floats as ``float_format``
     (``None``: full precision)."""
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=index, lineterminator="\n", float_format=float_format)
+    write_text(frame.to_csv(index=index, lineterminator="\n", float_format=float_format), path)
+
+
+def _holder_file(path: Path) -> Path:
+    """Where a lock's holder names itself (not in the lock file: a waiter's open truncates that)."""
+    return path.with_name(path.name + ".holder")
+
+
+def lock_holder(path: Path) -> str:
+    """Who holds a lock, as its holder wrote it (``process <pid> on <host>``)."""
+    try:
+        return _holder_file(Path(path)).read_text().strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+def _acquire(path: Path, what: str, wait: bool) -> FileLock | None:
+    """The held lock, None if another process holds it and ``wait`` is False; raises OSError if the
+    folder cannot hold a lock file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = lock_holder(path)
+        if not wait:
+            logger.info(f"{what}: {holder} is working on it ({path}); skipped here")
+            return None
+        logger.info(f"{what}: waiting for {holder}, which holds {path}")
+        lock.acquire()
+    return lock
+
+
+@contextmanager
+def locked(path: Path, what: str, wait: bool = True) -> Iterator[bool]:
+    """Hold the lock file ``path`` while the block runs (``what`` says what it guards, for the log).
+
+    Another holder is named, then waited for (``wait``) or not: the block then gets False and must
+    skip its work. A folder that cannot be written (read-only) cannot hold a lock, and nothing can
+    be written there by anyone, so the block runs unlocked."""
+    path = Path(path)
+    try:
+        lock = _acquire(path, what, wait)
+    except OSError as exc:
+        if exc.errno not in NOT_WRITABLE:
+            raise
+        lock = None
+        wait = True  # unlocked, but nobody else can write here either
+    if lock is None:
+        yield wait
+        return
+    try:
+        _holder_file(path).write_text(f"process {os.getpid()} on {socket.gethostname()}\n")
+        yield True
+    finally:
+        _holder_file(path).unlink(missing_ok=True)
+        lock.release()

@@ -124,3 +124,15 @@ def test_jobs_prints_one_command_per_cell_and_fold(tmp_path: Path, monkeypatch: 
     assert [str(p).split("/", 1)[1] for p in done] == ["cmunext_s/fold-1"]
     assert run_cli(monkeypatch, "run", str(config), "--cell", "nope/unet") == 2
     assert "not in this experiment" in capsys.readouterr().err
+
+
+def test_faults_in_arguments_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "run", "demo", "--set", "train.epochs=[1,2") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set 'train.epochs=[1,2': the value is not valid YAML") and "Traceback" not in err
+    assert run_cli(monkeypatch, "prepare", "synthetic", "--out", str(tmp_path / "d")) == 0
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "cache", str(tmp_path / "d"), "--size", "100000") == 2
+    err = capsys.readouterr().err
+    assert "cache size 100000 px: must be 8..4096 px" in err and "Traceback" not in err

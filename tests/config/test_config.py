@@ -93,3 +93,14 @@ def test_model_label_names_the_run_folder() -> None:
     assert unlabelled.model.key().startswith("unet-") and unlabelled.model.key() != "unet"
     with pytest.raises(BusbenchError, match="model.label"):
         load_config(None, ["model.label=../elsewhere"])
+
+
+def test_a_malformed_set_value_is_one_line() -> None:
+    with pytest.raises(BusbenchError, match=r"--set 'train.epochs=\[1,2': the value is not valid YAML") as error:
+        load_config(None, ["train.epochs=[1,2"])
+    assert "\n" not in str(error.value)
+
+
+def test_input_size_is_bounded() -> None:
+    with pytest.raises(BusbenchError, match=r"input.size: Input should be less than or equal to 4096"):
+        load_config(None, ["input.size=100000"])

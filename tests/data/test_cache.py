@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from busbench.data import cache as cache_module
 from busbench.data.cache import build_cache, open_cache
 from busbench.data.geometry import ResizeMode, to_original
 from busbench.data.io import read_mask
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.errors import BusbenchError
+from busbench.layout import LOCKS
 
 
 def test_cache_holds_every_case_resized_with_its_placement(synthetic_manifest: Manifest, tmp_path: Path) -> None:
@@ -70,6 +75,51 @@ def test_bad_cache_settings_are_named(synthetic_manifest: Manifest, tmp_path: Pa
         build_cache(synthetic_manifest, 24, channels=2, cache_root=tmp_path)
 
 
+@pytest.mark.parametrize(("damage", "array"), [("delete", "images.npy"), ("truncate", "masks.npy"),
+                                               ("garbage", "images.npy")])
+def test_a_damaged_cache_is_rebuilt(synthetic_manifest: Manifest, tmp_path: Path, damage: str, array: str,
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    first = build_cache(synthetic_manifest, 24, cache_root=tmp_path)
+    expected = np.array(first.masks), np.array(first.images)
+    path = first.path / array
+    if damage == "delete":
+        path.unlink()
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        path.write_bytes(b"not an array")
+    again = build_cache(synthetic_manifest, 24, cache_root=tmp_path)
+    assert f"{first.path}: damaged ({array}" in caplog.text and "rebuilding the cache" in caplog.text
+    np.testing.assert_array_equal(again.masks, expected[0])
+    np.testing.assert_array_equal(again.images, expected[1])
+
+
+def test_sizes_are_bounded_before_any_work(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    with pytest.raises(BusbenchError, match=r"cache size 100000 px: must be 8\.\.4096 px"):
+        build_cache(synthetic_manifest, 100_000, cache_root=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_disk_without_room_for_the_cache_is_refused_before_writing(synthetic_manifest: Manifest, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A memory-mapped array on a full disk dies of SIGBUS ("Bus error", exit 135, no message)."""
+    monkeypatch.setattr(cache_module.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 10**6))
+    with pytest.raises(BusbenchError, match=r"the cache needs \d+ MB but .* has 1 MB free; free space there"):
+        build_cache(synthetic_manifest, 512, cache_root=tmp_path)
+    assert not [p for p in tmp_path.rglob("*") if not p.is_dir() and ".locks" not in p.parts]
+
+
+def test_a_disk_filling_up_while_caching_is_one_line_and_leaves_no_partial_cache(
+        synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_module.os, "posix_fallocate", full)
+        with pytest.raises(BusbenchError, match=r"the disk is full; free space on .*run the same command again"):
+            build_cache(synthetic_manifest, 24, cache_root=tmp_path)
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*px*"))
+    assert build_cache(synthetic_manifest, 24, cache_root=tmp_path).images.shape[1:] == (24, 24)
 def test_concurrent_builds_use_their_own_folders_and_leave_none(
         synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import busbench.data.cache as cache_module
@@ -84,6 +134,8 @@ def test_concurrent_builds_use_their_own_folders_and_leave_none(
             theirs.append((build_cache(synthetic_manifest, 16, cache_root=tmp_path).path / "images.npy").stat())
 
     monkeypatch.setattr(cache_module, "_write_cache", other_process_finishes_first)
+    # builders that do not lock (a file system without locks): the lock itself is tested in tests/test_layout.py
+    monkeypatch.setattr(cache_module, "locked", lambda *args, **kwargs: contextlib.nullcontext(True))
     cache = build_cache(synthetic_manifest, 16, cache_root=tmp_path)
     assert len(seen) == 2 and seen[0] != seen[1] and seen[0].name.endswith(".tmp")
     assert [p.name for p in tmp_path.iterdir()] == [cache.path.name]  # the first build's folder is gone
@@ -99,4 +151,4 @@ def test_a_failed_build_leaves_no_folder(
     monkeypatch.setattr("busbench.data.cache.place_image", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_cache(synthetic_manifest, 16, cache_root=tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [LOCKS]  # only the lock's folder

@@ -127,3 +127,22 @@ def test_a_layout_error_still_writes_the_problem_file(tmp_path: Path) -> None:
     with pytest.raises(BusbenchError, match="masks: not found"):
         prepare_dataset("folder", tmp_path / "mine", tmp_path / "out")
     assert list(pd.read_csv(tmp_path / "out" / PROBLEMS_CSV).columns) == ["file", "action", "reason"]
+
+
+def test_skipped_folders_are_logged_and_a_stray_file_does_not_take_a_pair(tmp_path: Path) -> None:
+    data = [c for c in cases(12, seed=5)]
+    base = make_busi(tmp_path / "data", data)
+    benign = next(c for c in data if c.label == "benign")
+    save(base / "benign" / "extra" / "benign (80).png", benign.image)        # a sub-folder
+    save(base / "benign" / "extra" / "benign (80)_mask.png", mask_u8(benign.mask))
+    save(base / "unsure" / "unsure (1).png", benign.image)                   # an unknown class folder
+    (first,) = [p for p in (base / "benign").glob("benign (*).png") if "_mask" not in p.name][:1]
+    save(first.with_suffix(".tif"), benign.image)                            # a stray file of its stem
+    result = prepare_dataset("busi", tmp_path / "data", tmp_path / "out")
+    log = {(Path(p.file).name, p.reason.split(":")[0]) for p in result.log.problems}
+    assert ("extra", "sub-folder") in log and ("unsure", "unknown class folder") in log
+    assert first.with_suffix(".tif").name in {name for name, _ in log}
+    kept = set(result.frame["image_path"].map(lambda p: Path(p).name))
+    assert first.name in kept and len(result.frame) == len(data)
+    problems = pd.read_csv(tmp_path / "out" / PROBLEMS_CSV)
+    assert {"extra", "unsure"} <= set(problems["file"].map(lambda p: Path(p).name))

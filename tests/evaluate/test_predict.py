@@ -228,3 +228,13 @@ def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: 
                                                                                               abs=0.05)
     assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
                    str(tmp_path / "bad"), "--amp", "half") == 2
+
+
+def test_sub_folders_and_other_files_beside_the_inputs_are_listed_as_skipped(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "b.png").write_bytes(b"")
+    inputs = collect_inputs(tmp_path)
+    assert inputs.images == [tmp_path / "a.png"]
+    assert inputs.skipped == [tmp_path / "more", tmp_path / "notes.txt"]

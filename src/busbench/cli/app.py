@@ -8,6 +8,7 @@ and the fix, with exit code 2 and no traceback.
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,9 +19,11 @@ from busbench import interrupt
 from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
 from busbench.console import err_console
 from busbench.errors import BusbenchError
+from busbench.layout import write_error
 from busbench.log import last_saved, setup_logging
 
-INTERRUPTED = 130
+INTERRUPTED = 130  # 128 + SIGINT
+TERMINATED = 143  # 128 + SIGTERM: what a scheduler expects of a job it stopped
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
@@ -56,23 +59,33 @@ config_app.command("schema")(settings.config_schema)
 app.add_typer(config_app, name="config")
 
 
-def _interrupted_message() -> str:
+def _interrupted_message(terminated: bool) -> str:
     saved = last_saved()
     what = f"The last thing saved: {saved}." if saved else "Nothing had been saved yet."
-    return (f"interrupted. {what} Finished folds are kept, and a running fold restarts from its last finished "
+    how = "stopped by SIGTERM (a scheduler's time limit or pre-emption)" if terminated else "interrupted"
+    return (f"{how}. {what} Finished folds are kept, and a running fold restarts from its last finished "
             f"epoch. Resume with the same command: {running.BUSBENCH} {shlex.join(sys.argv[1:])}")
 
 
 def main() -> None:
-    """Console entry point: user errors become one clear message and exit code 2; Ctrl-C says
-    what was saved and how to resume (exit code 130)."""
+    """Console entry point: user errors become one clear message and exit code 2; Ctrl-C and
+    SIGTERM say what was saved and how to resume (exit code 130 and 143)."""
     interrupt.install()
     try:
         app()
     except BusbenchError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
+    except OSError as exc:  # a full disk or an unwritable folder met by a writer outside `layout`
+        error = write_error(exc, Path(exc.filename)) if exc.filename else None
+        if error is None:
+            raise
+        err_console.print(f"error: {error}", markup=False, highlight=False)
+        sys.exit(2)
     except SystemExit as exc:
-        if exc.code == INTERRUPTED:  # typer turns Ctrl-C (KeyboardInterrupt) into exit code 130
-            err_console.print(_interrupted_message(), markup=False, highlight=False)
+        if exc.code == INTERRUPTED:  # typer turns KeyboardInterrupt (raised for both signals) into 130
+            terminated = interrupt.received() == signal.SIGTERM
+            err_console.print(_interrupted_message(terminated), markup=False, highlight=False)
+            if terminated:
+                sys.exit(TERMINATED)
         raise

@@ -33,7 +33,11 @@ def _parse_options(pairs: list[str]) -> dict[str, object]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise BusbenchError(f"-o {pair!r}: expected KEY=VALUE, e.g. -o mask_suffix=_mask")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
+        try:
+            options[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError as exc:
+            raise BusbenchError(f"-o {pair!r}: the value is not valid YAML ({getattr(exc, 'problem', exc)}); "
+                                "quote it or close its brackets") from exc
     return options
 
 

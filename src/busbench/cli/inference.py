@@ -51,7 +51,8 @@ def predict(
         err_console.print(f"warning: {trained.partial}", markup=False, highlight=False)
     views = [] if no_tta else (tta or None)
     for path in inputs.skipped:
-        err_console.print(f"skipped: {path}: not an image file", markup=False, highlight=False)
+        why = "a sub-folder (not searched)" if path.is_dir() else "not an image file"
+        err_console.print(f"skipped: {path}: {why}", markup=False, highlight=False)
     table = predict_images(trained, inputs.images, out, torch_device, views, overlays, amp)
     failed = table[table["error"] != ""]
     for _, row in failed.iterrows():

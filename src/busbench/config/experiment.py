@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from busbench.config.paths import expand_variables, resolve_relative_roots
 from busbench.data.duplicates.links import DuplicateSettings
+from busbench.data.geometry import MAX_SIZE
 from busbench.data.split.split_file import SplitSettings
 from busbench.errors import BusbenchError
 
@@ -106,7 +107,7 @@ class SplitConfig(_Section):
 
 
 class InputConfig(_Section):
-    size: int = Field(256, ge=16, description="Side of the square network input, px.")
+    size: int = Field(256, ge=16, le=MAX_SIZE, description="Side of the square network input, px.")
     channels: Literal[1, 3] = Field(1, description="1 (grey) or 3 (the grey image repeated, or RGB).")
     resize: Literal["letterbox", "resize"] = Field("letterbox", description=(
         "\"letterbox\": the longer side to `size`, the other zero-padded symmetrically; \"resize\": stretched."))
@@ -350,7 +351,12 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             if not isinstance(child, dict):
                 raise BusbenchError(f"--set {item!r}: {part!r} is a value, not a section")
             node = child
-        node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+        try:
+            node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or "unreadable"
+            raise BusbenchError(f"--set {item!r}: the value is not valid YAML ({problem}); quote it, or close "
+                                "its brackets, e.g. --set 'train.epochs=5' or --set 'eval.tta=[hflip]'") from exc
     return result
 
 

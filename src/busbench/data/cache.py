@@ -10,8 +10,11 @@ memory map instead of decoding PNGs every epoch.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,14 +24,15 @@ import numpy as np
 import pandas as pd
 
 from busbench import __version__
-from busbench.data.geometry import RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
+from busbench.data.geometry import MAX_SIZE, RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
-from busbench.layout import temporary_path, write_csv, write_json
+from busbench.layout import lock_file, locked, temporary_path, write_csv, write_error, write_json
 from busbench.log import duration, logger
 from busbench.progress import progress
 
 CACHE_META = "meta.json"
+SPARE_BYTES = 64 * 2**20  # room left beside the arrays for the index, the meta file and the file system
 
 
 def cache_dir_name(manifest: Manifest, size: int, mode: ResizeMode, channels: int) -> str:
@@ -84,6 +88,36 @@ class Cache:
         return Placement(**{k: int(row[k]) for k in Placement.__dataclass_fields__})
 
 
+def _arrays_intact(cache: Cache) -> str | None:
+    """Why the cache's arrays cannot be used (deleted, truncated, another shape), or None."""
+    cases, size = int(cache.meta["cases"]), int(cache.meta["size"])  # type: ignore[call-overload]
+    image_shape = (cases, size, size) + ((3,) if cache.meta["channels"] == 3 else ())
+    for name, shape in (("images.npy", image_shape), ("masks.npy", (cases, size, size))):
+        try:
+            array = np.load(cache.path / name, mmap_mode="r")
+        except (OSError, ValueError, EOFError) as exc:  # missing, truncated (mmap longer than the file), garbage
+            return f"{name}: {exc}"
+        if array.shape != shape or array.dtype != np.uint8:
+            return f"{name} holds {array.dtype} {array.shape}, not uint8 {shape}"
+    return None
+
+
+def _check_room(folder: Path, needed: int) -> None:
+    """Refuse before writing: memory-mapped arrays on a full disk kill the process with SIGBUS
+    ("Bus error", no message) on the first page that cannot be stored."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+    free = shutil.disk_usage(existing).free
+    if free < needed + SPARE_BYTES:
+        raise BusbenchError(f"{folder}: the cache needs {needed / 2**20:.0f} MB but {existing} has "
+                            f"{free / 2**20:.0f} MB free; free space there, or pick a smaller input.size")
+
+
+def check_cache_size(size: int) -> None:
+    if not 8 <= size <= MAX_SIZE:
+        raise BusbenchError(f"cache size {size} px: must be 8..{MAX_SIZE} px (input.size / --size); larger inputs "
+                            "exceed what any segmentation model here is trained at and run out of memory")
+
+
 def open_cache(path: Path, manifest: Manifest | None = None) -> Cache:
     """Open a complete cache folder, checking it was built from ``manifest`` when given."""
     path = Path(path)
@@ -102,19 +136,30 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
         raise BusbenchError(f"resize mode {mode!r} unknown; use one of {RESIZE_MODES}")
     if channels not in (1, 3):
         raise BusbenchError(f"channels must be 1 (grey) or 3 (RGB), got {channels}")
-    if size < 8:
-        raise BusbenchError(f"cache size must be at least 8 px, got {size}")
+    check_cache_size(size)
     root = Path(cache_root) if cache_root else manifest.path.parent / "cache"
     final = root / cache_dir_name(manifest, size, mode, channels)
+    with locked(lock_file(root, final.name), f"caching {final}"):  # one builder at a time; the others reuse it
+        return _open_or_build(manifest, size, mode, channels, final)
+
+
+def _open_or_build(manifest: Manifest, size: int, mode: ResizeMode, channels: int, final: Path) -> Cache:
     if (final / CACHE_META).is_file():
-        return open_cache(final, manifest)
+        cache = open_cache(final, manifest)
+        damaged = _arrays_intact(cache)
+        if damaged is None:
+            return cache
+        logger.warning(f"{final}: damaged ({damaged}); rebuilding the cache")
+        shutil.rmtree(final, ignore_errors=True)
+    _check_room(final.parent, len(manifest.frame) * size * size * (channels + 1))
     logger.info(f"caching {len(manifest.frame)} images of {manifest.dataset} at {size} px ({mode}, {channels} "
                 f"channel(s)) into {final}")
     started = time.perf_counter()
     tmp = temporary_path(final)  # a folder of this process's own: concurrent builders never share files
     tmp.mkdir(parents=True)
     try:
-        _write_cache(manifest, size, mode, channels, tmp)
+        with _disk_errors(final):
+            _write_cache(manifest, size, mode, channels, tmp)
         if not (final / CACHE_META).is_file():  # else another process finished the same cache first: keep theirs
             shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of an older version
             try:
@@ -128,13 +173,33 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
     return open_cache(final, manifest)
 
 
+def _mapped_array(path: Path, shape: tuple[int, ...]) -> np.memmap:
+    """A new uint8 array file mapped for writing, its blocks reserved first: a sparse mapping on a
+    disk that fills up meanwhile kills the process with SIGBUS instead of raising ENOSPC."""
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    with open(path, "r+b") as file:
+        os.posix_fallocate(file.fileno(), 0, os.fstat(file.fileno()).st_size)
+    return array
+
+
+@contextmanager
+def _disk_errors(final: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        error = write_error(exc, final)
+        if error is None:
+            raise
+        raise error from exc
+
+
 def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int, tmp: Path) -> None:
     """The cache's arrays (memory-mapped, filled case by case), index and meta, into the folder ``tmp``."""
     frame = manifest.frame
     n = len(frame)
     shape = (n, size, size) + ((3,) if channels == 3 else ())
-    images = np.lib.format.open_memmap(tmp / "images.npy", mode="w+", dtype=np.uint8, shape=shape)
-    masks = np.lib.format.open_memmap(tmp / "masks.npy", mode="w+", dtype=np.uint8, shape=(n, size, size))
+    images = _mapped_array(tmp / "images.npy", shape)
+    masks = _mapped_array(tmp / "masks.npy", (n, size, size))
     placements = []
     for i, (_, row) in enumerate(progress(frame.iterrows(), f"Caching {manifest.dataset} at {size}px", total=n)):
         image, lesion = load_pair(manifest, row, channels)

@@ -15,6 +15,10 @@ import numpy as np
 
 ResizeMode = Literal["letterbox", "resize"]
 RESIZE_MODES: tuple[str, ...] = ("letterbox", "resize")
+# The largest network input side. Published breast-ultrasound models train at 224-512 px and the
+# scans themselves are rarely over 1000 px, so 4096 px leaves room for any real use, while one
+# 4096-px RGB image is already 50 MB in the cache; 100000 px would ask OpenCV for 30 GB per image.
+MAX_SIZE = 4096
 
 
 @dataclass(frozen=True)

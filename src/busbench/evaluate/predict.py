@@ -109,7 +109,8 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -
 
 @dataclass(frozen=True)
 class Inputs:
-    """The images to predict and the other files beside them, which are skipped (and said so)."""
+    """The images to predict and the other files and sub-folders beside them, which are skipped
+    (and said so)."""
 
     images: list[Path]
     skipped: list[Path]
@@ -125,11 +126,11 @@ def collect_inputs(source: Path) -> Inputs:
         return Inputs([source], [])
     if not source.is_dir():
         raise BusbenchError(f"--input {source}: no such file or folder")
-    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
-    images = [p for p in files if is_image_file(p)]
+    entries = sorted(p for p in source.iterdir() if not p.name.startswith("."))
+    images = [p for p in entries if p.is_file() and is_image_file(p)]
     if not images:
         raise BusbenchError(f"--input {source}: no image files ({expected}) in this folder")
-    return Inputs(images, [p for p in files if not is_image_file(p)])
+    return Inputs(images, [p for p in entries if p not in images])  # other files and sub-folders
 
 
 def _output_names(paths: list[Path]) -> list[str]:

@@ -4,7 +4,6 @@ is refused at once, with the fold named, instead of being reused)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +14,7 @@ from busbench.data.provenance import frame_provenance
 from busbench.errors import BusbenchError
 from busbench.evaluate.table_checks import check_cross_table
 from busbench.layout import (
+    BEST,
     CONFIG_YAML,
     CROSS_CSV,
     CROSS_OVERLAP_CSV,
@@ -24,6 +24,7 @@ from busbench.layout import (
     fold_folders,
     fold_number,
     folds_started,
+    read_json,
     write_text,
 )
 from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
@@ -74,6 +75,12 @@ def fold_fix(fold_dir: Path) -> str:
             "the data and split it was made on")
 
 
+def done_fix(fold_dir: Path) -> str:
+    """How to recover a damaged ``done.json``: the fold is scored again from its ``best.pt``."""
+    return (f"delete it and run the same command again: fold {fold_number(fold_dir)} is scored again from its "
+            f"{BEST} without retraining")
+
+
 def cell_fix(cell_dir: Path) -> str:
     return f"Delete {cell_dir} to recompute this cell on the current split, or restore the data it was made on"
 
@@ -86,14 +93,15 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
         if not any(fold_dir.iterdir()):
             continue
         record = fold_dir / FOLD_PROVENANCE
-        recorded = json.loads(record.read_text()) if record.is_file() else None
+        recorded = read_json(record, fold_fix(fold_dir)) if record.is_file() else None
         if not 1 <= fold <= folds:
             raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{folds} only. "
                                 f"{fold_fix(fold_dir)}")
         fold_provenance(data, fold).check(recorded, record, fold_fix(fold_dir))
         if (fold_dir / DONE).is_file():
-            checkpoint.verify_checkpoints(fold_dir, json.loads((fold_dir / DONE).read_text()).get("checkpoints"),
-                                          fold_dir / DONE, fold_fix(fold_dir))
+            digests = read_json(fold_dir / DONE, done_fix(fold_dir)).get("checkpoints")
+            checkpoint.verify_checkpoints(fold_dir, digests if isinstance(digests, dict) else None, fold_dir / DONE,
+                                          fold_fix(fold_dir))
     if (cell_dir / ENSEMBLE_CSV).is_file():
         table = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype=str, keep_default_na=False)
         cell_provenance(data).check(frame_provenance(table, cell_dir / ENSEMBLE_CSV), cell_dir / ENSEMBLE_CSV,

@@ -6,7 +6,6 @@ skips finished folds and resumes an interrupted one from its ``last.pt``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,12 +15,25 @@ from torch import nn
 
 from busbench.config import ExperimentConfig
 from busbench.data.provenance import Provenance, with_provenance
+from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries
 from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.layout import BEST, DONE, FOLD_PROVENANCE, LOG_CSV, TEST_METRICS_CSV, fold_folder, write_csv, write_json
+from busbench.layout import (
+    BEST,
+    DONE,
+    FOLD_PROVENANCE,
+    LOG_CSV,
+    TEST_METRICS_CSV,
+    fold_folder,
+    lock_file,
+    locked,
+    read_json,
+    write_csv,
+    write_json,
+)
 from busbench.log import duration, logger, note_saved
-from busbench.pipeline.checks import fold_fix
+from busbench.pipeline.checks import done_fix, fold_fix
 from busbench.pipeline.prepared import PreparedData, fold_provenance, training_images
 from busbench.train import checkpoint
 from busbench.train.callbacks import EpochCallback
@@ -33,16 +45,28 @@ from busbench.train.trainer import FoldJob, build_fold_model, train_fold
 
 def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
              cell: str, callbacks: Sequence[EpochCallback] = ()) -> None:
-    """Train fold model ``fold`` (resuming if interrupted) and score it on the test set.
+    """Train fold model ``fold`` (resuming if interrupted) and score it on the test set, unless
+    another process (a parallel job of the same fold) is doing so: then it is skipped here.
 
     ``cell`` (``<dataset key>/<model key>``) names the fold's runs in the trackers; each epoch goes
     to ``callbacks`` and then to the trackers the ``tracking`` section turns on.
     """
+    with locked(lock_file(cell_dir, f"fold-{fold}"), f"fold {fold}", wait=False) as mine:
+        if mine:
+            _run_fold(cfg, data, fold, cell_dir, device, cell, callbacks)
+
+
+def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
+              cell: str, callbacks: Sequence[EpochCallback]) -> None:
     fold_dir = fold_folder(cell_dir, fold)
     provenance = fold_provenance(data, fold)
     if (fold_dir / DONE).is_file():
-        provenance.check(json.loads((fold_dir / DONE).read_text()).get("provenance"), fold_dir / DONE,
-                         fold_fix(fold_dir))
+        done = read_json(fold_dir / DONE, done_fix(fold_dir))
+        recorded = done.get("provenance")
+        provenance.check(recorded if isinstance(recorded, dict) else None, fold_dir / DONE, fold_fix(fold_dir))
+        if not (fold_dir / BEST).is_file():
+            raise BusbenchError(f"{fold_dir / BEST}: missing from finished fold {fold}; restore it from a copy, or "
+                                f"delete {fold_dir} to train that fold again, then run the same command again")
         logger.info(f"fold {fold}: already done ({fold_dir / DONE}), skipped")
         return
     fold_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
-from busbench.data.manifest import Manifest, file_sha256, load_manifest
+from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.split_file import (
     TEST,
@@ -24,6 +24,7 @@ from busbench.data.split.split_file import (
     split_file_name,
     write_split,
 )
+from busbench.layout import data_folder, lock_file, locked
 from busbench.log import logger
 from busbench.pipeline.dataset_folder import dataset_folder
 
@@ -60,8 +61,19 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     """Manifest, frozen split and cache of the config's dataset, made once and reused.
 
     The split file is named by its settings, so splits of other settings (fold counts, say) live
-    beside it; an existing one is only read, and refused if the manifest changed since.
+    beside it; an existing one is only read, and refused if the manifest changed since. Processes
+    sharing the data folder (fold-parallel jobs) take turns: the first prepares, the others wait
+    and then read what it wrote.
     """
+    # the folder's lock is taken before dataset_folder, which prepares the dataset when run keeps its own
+    folder = cfg.data.prepared if cfg.data.prepared is not None else data_folder(cfg.output_dir, cfg.data.key())
+    if cfg.data.prepared is not None and not (folder / MANIFEST_META).is_file():
+        return _prepare_data(cfg)  # refused there, without making a folder for the lock
+    with locked(lock_file(folder, "data"), f"preparing {folder}"):
+        return _prepare_data(cfg)
+
+
+def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
     data_dir = dataset_folder(cfg)
     manifest = load_manifest(data_dir)
     settings = cfg.split.settings()

@@ -12,7 +12,7 @@ import torch
 from busbench.config import ExperimentConfig
 from busbench.environment import environment
 from busbench.errors import BusbenchError
-from busbench.layout import DONE, ENVIRONMENT_JSON, cell_folder, fold_folder, write_json
+from busbench.layout import DONE, ENVIRONMENT_JSON, cell_folder, fold_folder, lock_file, locked, write_json
 from busbench.log import logger
 from busbench.models import resolve_model
 from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
@@ -59,11 +59,13 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks)
     if not all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
-    finish_cell(cfg, data, cell_dir, device)
-    score_cross_datasets(cfg, data, cell_dir, device)
-    rows = aggregate_cell(cfg, data, cell_dir)
-    log_cell_summary(cfg, cell_dir)
-    return rows
+    # the last fold jobs to end may both get here: one finishes the cell, the other then reads it
+    with locked(lock_file(cell_dir, "finish"), f"finishing cell {cell_id(cfg)}"):
+        finish_cell(cfg, data, cell_dir, device)
+        score_cross_datasets(cfg, data, cell_dir, device)
+        rows = aggregate_cell(cfg, data, cell_dir)
+        log_cell_summary(cfg, cell_dir)
+        return rows
 
 
 def plan_jobs(cfg: ExperimentConfig) -> list[tuple[str, int]]:

@@ -64,13 +64,32 @@ def restore_rng(state: dict[str, Any]) -> None:
 def load(path: Path) -> dict[str, Any]:
     """A checkpoint's tensors and plain data, every tensor on the CPU: the RNG states must be CPU byte
     tensors (``torch.set_rng_state`` refuses others), and ``load_state_dict`` moves weights and optimiser
-    state to wherever the model is. A file that would need to run code to load is refused."""
+    state to wherever the model is. A file that would need to run code to load is refused; a missing,
+    truncated or garbage one is one line saying how to recover."""
+    path = Path(path)
+    if not path.is_file():
+        raise BusbenchError(f"{path}: checkpoint missing; {_fix(path)}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        saved = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise BusbenchError(f"{path}: refused, it holds Python objects beyond tensors and plain data, which could run "
                             "code when loaded (a crafted file, or one written by an older busbench); use "
                             "checkpoints written by this busbench, or train this fold again") from exc
+    except Exception as exc:  # a truncated or garbage file fails in zipfile or torch, each its own way
+        raise BusbenchError(f"{path}: not a readable checkpoint (truncated or damaged: {type(exc).__name__}); "
+                            f"{_fix(path)}") from exc
+    if not isinstance(saved, dict):
+        raise BusbenchError(f"{path}: not a busbench checkpoint; {_fix(path)}")
+    return saved
+
+
+def _fix(path: Path) -> str:
+    """How to recover a fold whose checkpoint is missing or damaged: train it again (``last.pt``
+    lost only costs the epochs since the start; ``best.pt`` needs the fold retrained)."""
+    if path.name == LAST:
+        return f"delete it to restart fold {path.parent.name} from its first epoch, then run the same command again"
+    return (f"delete the folder {path.parent} to train that fold again (or restore the file from a copy), "
+            "then run the same command again")
 
 
 def checkpoint_digests(fold_dir: Path) -> dict[str, str]:

@@ -48,6 +48,9 @@ class BusiAdapter(DatasetAdapter[BusiOptions]):
                 f"{base}: BUSI class folders {missing} not found; --root must be {FOLDER}/ "
                 "(or its parent) holding benign/, malignant/ and normal/"
             )
+        for folder in sorted(p for p in base.iterdir() if p.is_dir() and p.name not in CLASSES):
+            if not folder.name.startswith("."):
+                log.drop(folder, f"unknown class folder: not one of {', '.join(CLASSES)}; its files are skipped")
         allow_gaps = self.options.allow_mask_gaps
         sources = []
         for label in CLASSES:

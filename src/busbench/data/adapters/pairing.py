@@ -29,10 +29,15 @@ def log_non_image(path: Path, log: ProblemLog) -> None:
 
 
 def image_files(folder: Path, log: ProblemLog) -> list[Path]:
-    """Image files directly in ``folder``, sorted; other non-hidden files are logged as dropped."""
+    """Image files directly in ``folder``, sorted; other non-hidden files and sub-folders are logged
+    as dropped (a sub-folder is not searched)."""
     found = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.is_dir():
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            log.drop(path, "sub-folder: not searched, its files are skipped (move them up, or pair by pattern: "
+                     "-o image_regex=... -o mask_regex=... matches whole paths)")
             continue
         if is_image_file(path):
             found.append(path)
@@ -67,6 +72,14 @@ def series_gap(masks: list[Path], suffix: str) -> list[str]:
     return [f"{stem}{suffix}" + (f"_{n}" if n else "") for n in expected if n not in numbers]
 
 
+def _image_of(mask: Path, candidates: list[Path]) -> Path | None:
+    """The image a mask belongs to among the images of its stem: a stray ``case.tif`` beside
+    ``case.png`` must not take ``case_mask.png``, so the image in the mask's format comes first."""
+    same_format = [image for image in candidates if image.suffix.lower() == mask.suffix.lower()]
+    chosen = same_format or candidates
+    return chosen[0] if chosen else None
+
+
 def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemLog,
                allow_mask_gaps: bool = False) -> dict[Path, list[Path]]:
     """Map each image to its masks (sorted); masks without an image are logged as dropped.
@@ -74,12 +87,14 @@ def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemL
     An image whose mask series has a gap is dropped (logged) unless ``allow_mask_gaps``, when it is
     kept with the masks present (logged as fixed).
     """
-    by_stem = {img.stem: img for img in images}
+    by_stem: dict[str, list[Path]] = {}
+    for img in images:
+        by_stem.setdefault(img.stem, []).append(img)
     pattern = mask_stem_pattern(suffix)
     paired: dict[Path, list[Path]] = {img: [] for img in images}
     for mask in masks:
         match = pattern.match(mask.stem)
-        image = by_stem.get(match.group("stem")) if match else None
+        image = _image_of(mask, by_stem.get(match.group("stem"), [])) if match else None
         if image is None:
             log.drop(mask, "mask without image: no image file has this mask's name")
         else:

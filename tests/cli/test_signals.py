@@ -1,0 +1,37 @@
+"""SIGTERM, what SLURM sends at a time limit or pre-emption (and `kill`'s default), stops a run
+like Ctrl-C: one line saying what was saved and the command that resumes, exit code 143."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TINY = ["name=tiny", "data.dataset=synthetic", "data.options.count=30", "data.options.size=40", "split.folds=2",
+        "input.size=32", "model.kwargs.base_channels=4", "train.epochs=500", "train.batch_size=8"]
+
+
+def test_sigterm_mid_run_says_what_was_saved_and_how_to_resume(tmp_path: Path) -> None:
+    config = tmp_path / "experiment.yaml"
+    config.write_text("{}\n")
+    command = [sys.executable, "-m", "busbench", "run", str(config), "--fold", "1",
+               *[a for item in [*TINY, f"output_dir={tmp_path / 'out'}"] for a in ("--set", item)]]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "out").rglob("last.pt")):
+        assert job.poll() is None and time.monotonic() < deadline, "the run ended before saving an epoch"
+        time.sleep(0.2)
+    job.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 143, err
+    assert time.monotonic() - sent < 30
+    assert "Traceback" not in err
+    message = " ".join(err.split())
+    assert "stopped by SIGTERM" in message and "The last thing saved:" in message and "last.pt" in message
+    assert "Resume with the same command:" in message and "--fold 1" in message
+    assert not list((tmp_path / "out").rglob("*.tmp"))
