@@ -23,7 +23,8 @@ _RATIO = 0.8  # Lowe's ratio test
 _REPROJECTION_PX = 5.0
 _TABLES = 8
 _KEY_BITS = 16
-_BUCKET_CAP = 24  # larger buckets are textureless patterns shared by everything
+BUCKET_CAP = 24  # larger buckets are textureless patterns shared by everything
+_FILL = 16  # descriptors per bucket key value at which keys get longer
 _SEED = 20231125
 _OVERLAY_MARGIN_PX = 8  # ORB reads a 31 px patch: keep it off the device's overlay
 
@@ -61,31 +62,56 @@ def keypoints(grey: np.ndarray, constant: np.ndarray) -> Keypoints:
     return Keypoints(np.float32([k.pt for k in found]), descriptors, grey.shape)
 
 
-def shared_buckets(features: list[Keypoints]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Image pairs (i < j) whose descriptors share hash buckets, and how many times they do."""
+def _bucket_keys(descriptors: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """The descriptor bits ``bits`` (indices 0..255, most significant first) of each row as one int."""
+    key = np.zeros(len(descriptors), dtype=np.int64)
+    for bit in bits.tolist():
+        key = key << 1 | ((descriptors[:, bit // 8] >> (7 - bit % 8)) & 1).astype(np.int64)
+    return key
+
+
+def key_bits(total_descriptors: int) -> int:
+    """Bits per bucket key: 16, or more once the descriptors would fill 16-bit buckets past the cap
+    on average (about 1 M descriptors), so that large datasets keep small buckets."""
+    return max(_KEY_BITS, int(np.ceil(np.log2(max(total_descriptors, 1) / _FILL))))
+
+
+def shared_buckets(features: list[Keypoints], cap: int = BUCKET_CAP,
+                   across: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image pairs (i < j) whose descriptors share hash buckets of at most ``cap`` descriptors, and
+    how many times they do; with ``across``, only pairs i < across <= j.
+
+    Each table's pairs are counted on their own and merged at the end, so memory grows with the
+    pairs that share a bucket, never with the descriptors' 256 unpacked bits."""
     n = len(features)
     counts = [len(f.descriptors) for f in features]
+    empty = np.zeros(0, dtype=np.int64)
     if n < 2 or sum(counts) == 0:
-        empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
-    bits = np.unpackbits(np.concatenate([f.descriptors for f in features]), axis=1)
+    descriptors = np.concatenate([f.descriptors for f in features])
     rng = np.random.default_rng(_SEED)
-    codes = []
+    bits = key_bits(len(descriptors) if across is None else across * len(descriptors) // n)
+    tables, weights = [], []
     for _ in range(_TABLES):
-        key = np.packbits(bits[:, rng.choice(bits.shape[1], _KEY_BITS, replace=False)], axis=1)
-        key = key[:, 0].astype(np.int64) << 8 | key[:, 1]
+        key = _bucket_keys(descriptors, rng.choice(256, bits, replace=False))
         order = np.argsort(key, kind="stable")
         key, who = key[order], owner[order]
         start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
         size = np.diff(np.r_[start, key.size])
-        small = np.repeat(size <= _BUCKET_CAP, size)
-        for offset in range(1, _BUCKET_CAP):
+        small = np.repeat(size <= cap, size)
+        codes = []
+        for offset in range(1, cap):
             same = (key[offset:] == key[:-offset]) & small[offset:]
-            a, b = who[:-offset][same], who[offset:][same]
-            keep = a != b
-            codes.append(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep])
-    pair_codes, votes = np.unique(np.concatenate(codes), return_counts=True)
+            left, right = who[:-offset][same], who[offset:][same]
+            a, b = np.minimum(left, right), np.maximum(left, right)
+            keep = a != b if across is None else (a < across) & (b >= across)
+            codes.append(a[keep] * n + b[keep])
+        table, count = np.unique(np.concatenate(codes), return_counts=True)
+        tables.append(table)
+        weights.append(count)
+    pair_codes, inverse = np.unique(np.concatenate(tables), return_inverse=True)
+    votes = np.bincount(inverse, weights=np.concatenate(weights), minlength=pair_codes.size).astype(np.int64)
     return pair_codes // n, pair_codes % n, votes
 
 
