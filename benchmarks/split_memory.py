@@ -1,8 +1,8 @@
 """Split time and peak memory against the number of images, on generated images.
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/split_memory.py [--side 512] [--sizes 250 500 1000 1500]``.
-Generates synthetic B-mode cases (``busbench.data.synthetic``, distinct patients) of ``--side`` px
-width into a temporary folder, prepares the first N for each N, and runs ``plan_split`` with the
+Generates distinct speckle-like images of ``--side`` px width (one patient each) into a temporary
+folder, prepares the first N for each N, and runs ``plan_split`` with the
 default settings (duplicate search included) in a fresh subprocess per N, which reports its wall
 time, the peak of Python and NumPy allocations (tracemalloc) and its peak resident memory
 (``ru_maxrss``, OpenCV and the interpreter included; the resident memory after the imports is
@@ -20,13 +20,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from busbench.data.prepare import prepare_dataset
-from busbench.data.synthetic import generate_cases
 
-CHUNK = 100  # cases generated per seed
 MEASURE = """
 import json, resource, sys, time, tracemalloc
 from pathlib import Path
@@ -47,15 +46,23 @@ print(json.dumps({"seconds": seconds, "traced_mb": tracemalloc.get_traced_memory
 
 
 def generate(root: Path, count: int, side: int) -> list[tuple[str, str, str]]:
-    """``count`` distinct cases under root/all; returns (file, label, patient) in order."""
+    """``count`` distinct images under root/all (blurred noise: speckle-like texture that gives ORB
+    its keypoints, fresh per image, so no pair is a duplicate) with a disc lesion each; returns
+    (file, label, patient) in order."""
     (root / "all").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    height = round(side * 0.8)
+    yy, xx = np.mgrid[:height, :side]
     rows: list[tuple[str, str, str]] = []
-    for seed in range(0, (count + CHUNK - 1) // CHUNK):
-        for case in generate_cases(min(CHUNK, count - len(rows)), side, seed, near_duplicate_rate=0.0):
-            name = f"s{seed:03d}_{case.name}"
-            Image.fromarray(case.image).save(root / "all" / f"{name}.png")
-            Image.fromarray(case.mask.astype(np.uint8) * 255).save(root / "all" / f"{name}_mask.png")
-            rows.append((f"{name}.png", case.label, f"s{seed:03d}_{case.patient_id}"))
+    for index in range(count):
+        noise = cv2.GaussianBlur(rng.normal(size=(height, side)).astype(np.float32), (0, 0), 2.0)
+        image = np.clip(110 + 400 * noise, 0, 255).astype(np.uint8)
+        cy, cx, r = rng.integers(height // 4, 3 * height // 4), rng.integers(side // 4, 3 * side // 4), side // 10
+        name = f"case_{index:05d}"
+        Image.fromarray(image).save(root / "all" / f"{name}.png")
+        Image.fromarray(((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r).astype(np.uint8) * 255).save(
+            root / "all" / f"{name}_mask.png")
+        rows.append((f"{name}.png", "benign", name))
     return rows
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from busbench.data.keypoints import BUCKET_CAP, Keypoints, shared_buckets
+from busbench.data.keypoints import BUCKET_CAP, Keypoints, bucket_neighbours
 
 MIN_VOTES = 3  # shared descriptor buckets before a pair is worth matching
 KEYPOINT_NEIGHBOURS = 4  # candidates per image by shared buckets
@@ -47,18 +47,6 @@ def identical_pairs(pixels: list[str], split_at: int | None) -> list[tuple[int, 
     return sorted(pairs)
 
 
-def nearest(score: np.ndarray, rows: np.ndarray, cols: np.ndarray, per_image: int) -> set[tuple[int, int]]:
-    """Pairs (rows, cols) that are among the ``per_image`` lowest-scored pairs of either image."""
-    owner = np.concatenate([rows, cols])
-    other = np.concatenate([cols, rows])
-    order = np.lexsort((other, np.concatenate([score, score]), owner))
-    owner, other = owner[order], other[order]
-    start = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
-    rank = np.arange(owner.size) - np.repeat(start, np.diff(np.r_[start, owner.size]))
-    keep = rank < per_image
-    return set(zip(np.minimum(owner, other)[keep].tolist(), np.maximum(owner, other)[keep].tolist()))
-
-
 def hash_neighbours(hashes: np.ndarray, others: np.ndarray, limit: int, per_image: int,
                     split_at: int | None) -> set[tuple[int, int]]:
     """Pairs (i < j) where one is among the other's ``per_image`` nearest (ties: lower index) by the
@@ -82,31 +70,17 @@ def hash_neighbours(hashes: np.ndarray, others: np.ndarray, limit: int, per_imag
     return chosen
 
 
-def _mirror_votes(features: list[Keypoints], mirrored_features: list[Keypoints]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Votes between image a and the mirror of image b (feature sets a and n + b), per pair a < b.
-
-    Plain and mirrored descriptors share the buckets here, so buckets hold twice as many."""
-    n = len(features)
-    first, second, votes = shared_buckets(features + mirrored_features, cap=2 * BUCKET_CAP, across=n)
-    keep = first != second - n
-    a, b = first[keep], second[keep] - n
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    codes, inverse = np.unique(low * n + high, return_inverse=True)
-    best = np.zeros(codes.size, dtype=np.int64)
-    np.maximum.at(best, inverse, votes[keep])
-    return codes // n, codes % n, best
-
-
 def candidate_pairs(features: list[Keypoints], mirrored_features: list[Keypoints], hashes: np.ndarray,
                     limit: int, split_at: int | None) -> list[Pair]:
     """Pairs worth checking, plain and mirrored; with ``split_at``, only pairs across it, so that
     neighbours within one set do not crowd out the pairs asked for. Mirrored pairs come from shared
     descriptors only: a pHash neighbour search of the mirrors doubled the checks and found nothing
     the descriptors missed on the injected mirrored copies."""
-    chosen: set[Pair] = set()
-    for (a, b, v), mirrored in ((shared_buckets(features), False), (_mirror_votes(features, mirrored_features), True)):
-        keep = (v >= MIN_VOTES) & _across(a, b, split_at)
-        chosen |= {(i, j, mirrored) for i, j in nearest(-v[keep], a[keep], b[keep], KEYPOINT_NEIGHBOURS)}
+    n = len(features)
+    chosen: set[Pair] = {(i, j, False) for i, j in
+                         bucket_neighbours(features, n, KEYPOINT_NEIGHBOURS, MIN_VOTES, split_at)}
+    # plain and mirrored descriptors share the buckets here, so buckets may hold twice as many
+    chosen |= {(i, j, True) for i, j in bucket_neighbours(features + mirrored_features, n, KEYPOINT_NEIGHBOURS,
+                                                          MIN_VOTES, split_at, cap=2 * BUCKET_CAP)}
     chosen |= {(i, j, False) for i, j in hash_neighbours(hashes, hashes, limit, HASH_NEIGHBOURS, split_at)}
     return sorted(chosen)
