@@ -43,12 +43,16 @@ def split_links(manifest: Manifest) -> pd.DataFrame:
     default ``busbench split`` would use."""
     documents = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob("split*.json"))]
     if documents:
-        rows = {frozenset(link[:2]): link for document in documents for link in document["duplicate_links"]}
-        return pd.DataFrame(list(rows.values()), columns=LINK_COLUMNS)
-    settings = SplitSettings()
-    groups = leakage_groups(manifest.frame, duplicate_links(manifest, settings.duplicates),
-                            reviewed=reviewed_duplicates(manifest) if settings.reviewed_links else [])
-    return groups.links[groups.links["measure"] != PATIENT].reset_index(drop=True)
+        links = pd.DataFrame([link for document in documents for link in document["duplicate_links"]],
+                             columns=LINK_COLUMNS)
+    else:
+        settings = SplitSettings()
+        groups = leakage_groups(manifest.frame, duplicate_links(manifest, settings.duplicates),
+                                reviewed=reviewed_duplicates(manifest) if settings.reviewed_links else [])
+        links = groups.links[groups.links["measure"] != PATIENT]
+    # one row per pair: what the detector measured comes before "reviewed duplicate" or a must-link
+    pair = [frozenset(p) for p in zip(links["case_a"], links["case_b"])]
+    return links[~pd.Series(pair, index=links.index).duplicated()].reset_index(drop=True)
 
 
 def _mask_conflicts(manifest: Manifest, identical: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ _TABLES = 8
 _KEY_BITS = 16
 BUCKET_CAP = 24  # larger buckets are textureless patterns shared by everything
 _FILL = 16  # descriptors per bucket key value at which keys get longer
-_QUERY_DESCRIPTORS = 1 << 16  # descriptors whose bucket partners are counted at once
+_QUERY_DESCRIPTORS = 1 << 14  # descriptors whose bucket partners are counted at once (~50 MB of pairs)
 _SEED = 20231125
 _OVERLAY_MARGIN_PX = 8  # ORB reads a 31 px patch: keep it off the device's overlay
 
