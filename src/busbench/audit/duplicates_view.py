@@ -13,6 +13,7 @@ picture taught as two answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ def split_links(manifest: Manifest) -> pd.DataFrame:
     default ``busbench split`` would use."""
     documents = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob("split*.json"))]
     if documents:
-        links = pd.DataFrame([link for document in documents for link in document["duplicate_links"]],
+        links = pd.DataFrame([link for document in documents for link in cast(list, document["duplicate_links"])],
                              columns=LINK_COLUMNS)
     else:
         settings = SplitSettings()

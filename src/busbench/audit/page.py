@@ -5,7 +5,9 @@ HTML helpers."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+
+import pandas as pd
 
 from busbench.audit.overlays import MARKS_PRECISION, detect_overlays
 from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
@@ -32,7 +34,7 @@ class _Sheets:
         self.rows = audit.manifest.frame.set_index("case_id", drop=False)
 
     def tile(self, case_id: str, caption: str, overlay: bool = False) -> Tile:
-        row = self.rows.loc[case_id]
+        row = cast(pd.Series, self.rows.loc[case_id])
         rgb, lesion = load_pair(self.audit.manifest, row, 3)
         marks = detect_overlays(rgb).overlay if overlay else None
         return Tile(rgb, lesion, caption, marks)
