@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-benchmarks/results/busi-cpu}
 BUSBENCH=${BUSBENCH:-busbench}
 CONFIG=benchmarks/busi_cpu_table.yaml
+export BUSBENCH_DATA=${BUSBENCH_DATA:-../shared/data}  # the config names ${BUSBENCH_DATA}/Dataset_BUSI_with_GT
 DELTA=(--set 'grid.models=[{name: unext}]')
 mkdir -p "$OUT"
 {

@@ -20,12 +20,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from busbench.data.duplicates import LINK_COLUMNS, DuplicateSettings, duplicate_links
-from busbench.data.grouping import leakage_groups
-from busbench.data.hashing import hamming_matrix
+from busbench.data.duplicates.hashing import hamming_matrix
+from busbench.data.duplicates.links import LINK_COLUMNS, DuplicateSettings, duplicate_links
+from busbench.data.duplicates.reviewed import REVIEWED_PAIRS
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.reviewed import REVIEWED_PAIRS
+from busbench.data.split.grouping import leakage_groups
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mirrored_copies import write_busi_with_mirrors  # noqa: E402

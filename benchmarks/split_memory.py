@@ -31,7 +31,7 @@ import json, resource, sys, time, tracemalloc
 from pathlib import Path
 import cv2
 from busbench.data.manifest import load_manifest
-from busbench.data.split import SplitSettings, plan_split
+from busbench.data.split.split_file import SplitSettings, plan_split
 cv2.setNumThreads(1)
 manifest = load_manifest(Path(sys.argv[1]))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -12,7 +12,7 @@ from layouts import cases, make_busi
 
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 
 SIZE, SIDE = 40, 8  # generated width (the images are 32 px high), lesion square side
 HEIGHT = 32

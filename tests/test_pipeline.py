@@ -15,6 +15,9 @@ from busbench.data.access import held_out_test_ids
 from busbench.data.manifest import Manifest
 from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
+from busbench.pipeline import ensemble
+from busbench.pipeline import folds as fold_steps
+from busbench.train.callbacks import EpochRecord
 
 FOLD_FILES = ("last.pt", "best.pt", "log.csv", "test_metrics.csv", "done.json")
 CELL_FILES = ("config.yaml", "environment.json", "postprocessing.json", "postprocessing_trials.csv",
@@ -78,7 +81,7 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
     def must_not_train(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished fold was trained again")
 
-    monkeypatch.setattr(pipeline, "train_fold", must_not_train)
+    monkeypatch.setattr(fold_steps, "train_fold", must_not_train)
     again = pipeline.run_experiment(cfg)
     assert again.loc[0, "dice_mean"] == summary.loc[0, "dice_mean"]
 
@@ -86,11 +89,11 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
 def test_interrupted_run_resumes(tmp_path: Path) -> None:
     cfg = tiny(tmp_path)
 
-    def interrupt(epoch: int) -> None:
+    def interrupt(record: EpochRecord) -> None:
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        pipeline.run_cell(cfg, on_epoch_end=interrupt)
+        pipeline.run_cell(cfg, callbacks=[interrupt])
     cell = _cell_dir(cfg)
     assert (cell / "fold-1" / "last.pt").is_file() and not (cell / "fold-1" / "done.json").exists()
     assert pipeline.run_cell(cfg)
@@ -143,7 +146,7 @@ def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeyp
     models = pipeline.load_fold_models(cfg, data, _cell_dir(cfg), torch.device("cpu"))
     predicted: list[str] = []
     truths_read: list[str] = []
-    original_predict, original_lesion = pipeline.original_size_probabilities, Manifest.lesion
+    original_predict, original_lesion = ensemble.original_size_probabilities, Manifest.lesion
 
     def recording_predict(models_, cache, case_ids, *args, **kwargs):
         predicted.extend(case_ids)
@@ -153,7 +156,7 @@ def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeyp
         truths_read.append(str(row["case_id"]))
         return original_lesion(self, row)
 
-    monkeypatch.setattr(pipeline, "original_size_probabilities", recording_predict)
+    monkeypatch.setattr(ensemble, "original_size_probabilities", recording_predict)
     monkeypatch.setattr(Manifest, "lesion", recording_lesion)
     pipeline.choose_cell_postprocessing(cfg, data, models, torch.device("cpu"), None)
     test_ids = set(held_out_test_ids(data.split_path, data.manifest))
@@ -179,3 +182,34 @@ def test_rgb_input_runs_end_to_end(tmp_path: Path) -> None:
     assert len(summary) == 3 and summary["dice_mean"].between(0, 1).all()
     cache_dirs = list((tmp_path / "data").glob("synthetic-*/cache/*-c3-*"))
     assert len(cache_dirs) == 1
+
+
+def test_results_tables_cut_or_edited_are_refused_by_run_and_report(tmp_path: Path) -> None:
+    """The issue's cases: an ensemble table cut to 2 rows, a fold table cut to 3, a cross-dataset row lost."""
+    from busbench.report.collect import collect_runs
+
+    other = "{dataset: synthetic, options: {count: 24, size: 40, seed: 7}}"
+    cfg = tiny(tmp_path, "train.epochs=1", f"eval.cross_datasets=[{other}]")
+    pipeline.run_experiment(cfg)
+    cell = _cell_dir(cfg)
+    n_test = len(pipeline.prepare_data(cfg).test_ids())
+    for name, keep, message in (
+            ("ensemble_metrics.csv", 2, rf"ensemble_metrics.csv \(variant ensemble.*\): does not hold the {n_test} "
+                                        r"test ids of the split once each: \d missing.*to score the ensemble again"),
+            ("fold-1/test_metrics.csv", 3, rf"test_metrics.csv \(fold 1\): does not hold the {n_test} test ids of the "
+                                           rf"split once each: {n_test - 3} missing.*done.json to score fold 1 again"),
+            ("cross_dataset_metrics.csv", -1, r"cross_dataset_metrics.csv \(test_dataset .*, fold 2\): .*1 missing")):
+        table = cell / name
+        original = table.read_text()
+        lines = original.splitlines()
+        table.write_text("\n".join(lines[:keep + 1] if keep > 0 else lines[:keep]) + "\n")
+        with pytest.raises(BusbenchError, match=message):
+            pipeline.run_experiment(cfg)
+        with pytest.raises(BusbenchError, match=rf"{name.split('/')[-1]}.*(missing|test ids where)"):
+            collect_runs(tmp_path)
+        table.write_text(original)
+    fold = cell / "fold-2" / "test_metrics.csv"
+    lines = fold.read_text().splitlines()
+    fold.write_text("\n".join([*lines, lines[-1]]) + "\n")  # a row pasted twice
+    with pytest.raises(BusbenchError, match=r"fold-2/test_metrics.csv \(fold 2\): .*1 listed twice"):
+        pipeline.run_experiment(cfg)

@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import busbench
 from busbench import pipeline
 from busbench.config import load_config
 from busbench.report.build import build_report
 from tests.cli_runner import run_cli
 
-SHIPPED = Path(pipeline.__file__).parent / "configs"
+SHIPPED = Path(busbench.__file__).parent / "configs"
 PRESETS = ("awesome_bus", "cmunext", "ccf_bdci_2021")
 # Small model variants, so that one epoch takes seconds on a shared CPU; the recipes keep theirs.
 SMALL_MODELS = {"unet": ["model.kwargs.base_channels=4"], "cmunext": ["model.name=cmunext_s"],
@@ -51,6 +52,16 @@ def test_presets_set_what_their_sources_used() -> None:
     assert (ccf.loss.name, ccf.loss.kwargs) == ("dice", {"batch_dice": True})
     assert (ccf.schedule.name, ccf.split.folds) == ("cosine", 5)
     assert ccf.eval.tta == ["hflip", "vflip", "rot180"] and ccf.eval.postprocess
+    # their DataLoaders keep the last partial batch (PyTorch's default); nnU-Net's batches are always full
+    assert not awesome.train.drop_last and not cmunext.train.drop_last and not ccf.train.drop_last
+    assert load_config(SHIPPED / "nnunet_2d.yaml").train.drop_last
+
+
+def test_awesome_bus_states_what_is_not_reproduced_on_purpose() -> None:
+    header = (SHIPPED / "awesome_bus.yaml").read_text().split("\nname:")[0]
+    not_reproduced = header.split("Not reproduced, on purpose")[1]
+    assert "augmentation is not random per sample" in not_reproduced and "workers" in not_reproduced
+    assert "T_max 800" in not_reproduced
 
 
 @pytest.mark.parametrize("preset", ["cmunext", "ccf_bdci_2021"])

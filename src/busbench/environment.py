@@ -26,8 +26,10 @@ def git_commit(where: Path | None = None) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def environment() -> dict[str, object]:
-    versions = {}
+def environment(device: torch.device | None = None) -> dict[str, object]:
+    """Versions and machine; ``cuda`` names the GPU ``device`` is (the current one when not given),
+    not GPU 0, which a run on ``cuda:1`` never used."""
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)
@@ -40,6 +42,12 @@ def environment() -> dict[str, object]:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "cuda": _gpu_name(device),
         "libraries": versions,
     }
+
+
+def _gpu_name(device: torch.device | None) -> str | None:
+    if not torch.cuda.is_available() or (device is not None and device.type != "cuda"):
+        return None
+    return torch.cuda.get_device_name(device)

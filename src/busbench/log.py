@@ -12,21 +12,22 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TextIO
 
 logger = logging.getLogger("busbench")
 
 _last_saved: list[str] = []
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stdout`` (or, for commands whose stdout is their product, such as
     ``jobs``, ``sys.stderr``) is at the time: test capture replaces them, and a stream captured at
     start-up may be closed by the time a later line is written."""
 
     to_stderr = False
 
-    @property  # type: ignore[override]
-    def stream(self):  # noqa: ANN201
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr if self.to_stderr else sys.stdout
 
     @stream.setter

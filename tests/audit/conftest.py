@@ -10,7 +10,7 @@ from planted import make_planted
 from busbench.audit.build import run_audit
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 
 
 @pytest.fixture(scope="session")

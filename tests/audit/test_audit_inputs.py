@@ -13,7 +13,7 @@ from planted import SIDE, make_planted
 from busbench.audit.build import run_audit
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 
 
 def _prepared(tmp_path: Path, shrink: bool = False) -> Path:

@@ -9,7 +9,7 @@ import pytest
 from busbench.data.access import DevelopmentSplit, development_split, held_out_test_ids
 from busbench.data.cache import build_cache
 from busbench.data.manifest import Manifest
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.data.torch_dataset import fold_datasets
 from busbench.errors import BusbenchError
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from busbench.data.cache import build_cache, open_cache
-from busbench.data.geometry import to_original
+from busbench.data.geometry import ResizeMode, to_original
 from busbench.data.io import read_mask
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.errors import BusbenchError
@@ -68,3 +68,35 @@ def test_bad_cache_settings_are_named(synthetic_manifest: Manifest, tmp_path: Pa
         build_cache(synthetic_manifest, 24, mode="crop", cache_root=tmp_path)  # type: ignore[arg-type]
     with pytest.raises(BusbenchError, match="channels must be 1"):
         build_cache(synthetic_manifest, 24, channels=2, cache_root=tmp_path)
+
+
+def test_concurrent_builds_use_their_own_folders_and_leave_none(
+        synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import busbench.data.cache as cache_module
+
+    write_cache, seen, theirs = cache_module._write_cache, [], []
+
+    def other_process_finishes_first(manifest: Manifest, size: int, mode: ResizeMode, channels: int,
+                                     tmp: Path) -> None:
+        seen.append(tmp)
+        write_cache(manifest, size, mode, channels, tmp)
+        if len(seen) == 1:  # while this build runs, another one (its own folder) completes the cache
+            theirs.append((build_cache(synthetic_manifest, 16, cache_root=tmp_path).path / "images.npy").stat())
+
+    monkeypatch.setattr(cache_module, "_write_cache", other_process_finishes_first)
+    cache = build_cache(synthetic_manifest, 16, cache_root=tmp_path)
+    assert len(seen) == 2 and seen[0] != seen[1] and seen[0].name.endswith(".tmp")
+    assert [p.name for p in tmp_path.iterdir()] == [cache.path.name]  # the first build's folder is gone
+    assert cache.images.shape[1:] == (16, 16)
+    assert (cache.path / "images.npy").stat().st_ino == theirs[0].st_ino  # the finished cache was kept, not replaced
+
+
+def test_a_failed_build_leaves_no_folder(
+        synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("busbench.data.cache.place_image", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_cache(synthetic_manifest, 16, cache_root=tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -13,11 +13,11 @@ from busbench.config import EvalConfig, load_config
 from busbench.data.cache import build_cache
 from busbench.data.geometry import place_mask, placement_for
 from busbench.data.manifest import Manifest
-from busbench.data.split import SplitSettings, plan_split, write_split
-from busbench.evaluate.final import score_test_set
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
+from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.metrics import FALSE_ALARM, MISSED_LESION, image_metrics
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.pipeline import protocol_notes
+from busbench.evaluate.protocol import protocol_notes
 
 
 def _two_blocks() -> tuple[np.ndarray, np.ndarray]:

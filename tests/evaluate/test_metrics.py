@@ -9,8 +9,9 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, batch_overlap, image_metrics
+from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, image_metrics
 from busbench.evaluate.surface import hd95_nonempty, surface_distances
+from busbench.train.overlap import batch_overlap
 
 
 def _points(shape: tuple[int, int], *points: tuple[int, int]) -> np.ndarray:

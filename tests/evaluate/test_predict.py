@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from cli_runner import run_cli
 from PIL import Image
 
@@ -15,7 +19,10 @@ from busbench import pipeline
 from busbench.config import load_config
 from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
-from busbench.evaluate.predict import collect_inputs, load_run, overlay
+from busbench.evaluate import predict
+from busbench.evaluate.predict import collect_inputs, load_run, overlay, predict_images
+from busbench.layout import BEST, DONE
+from busbench.train import checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +86,7 @@ def test_tta_choice_changes_only_the_probabilities(run_dir: Path, tmp_path: Path
 
 def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(BusbenchError, match="no trained fold models"):
+    with pytest.raises(BusbenchError, match=r"unfinished run \(fold-1, fold-2 unfinished\)"):
         empty = tmp_path / "empty-run"
         empty.mkdir()
         (empty / "config.yaml").write_text((run_dir / "config.yaml").read_text())
@@ -112,3 +119,112 @@ def test_overlay_marks_the_lesion() -> None:
     drawn = overlay(np.full((10, 10), 100, np.uint8), mask)
     assert tuple(drawn[3, 3]) == (255, 0, 0) and tuple(drawn[0, 0]) == (100, 100, 100)
     assert drawn[5, 5, 0] > drawn[5, 5, 1]
+
+
+def _copy(run_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def test_an_unfinished_run_is_refused_unless_allow_partial_which_predictions_csv_states(
+        run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _copy(run_dir, tmp_path)
+    (run / "fold-2" / DONE).unlink()  # fold 2 still training: its best.pt exists
+    with pytest.raises(BusbenchError, match=rf"{run}: unfinished run \(fold-2 unfinished\).*--allow-partial"):
+        load_run(run, torch.device("cpu"))
+    image = tmp_path / "one.png"
+    Image.fromarray(generate_cases(1, 48, seed=8)[0].image).save(image)
+    assert run_cli(monkeypatch, "predict", "--run", str(run), "--input", str(image), "--out", str(tmp_path / "o")) == 2
+    assert "fold-2 unfinished" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "predict", "--run", str(run), "--input", str(image), "--out", str(tmp_path / "o"),
+                   "--allow-partial") == 0
+    assert "warning: partial run: 1 finished fold models (fold-2 unfinished), no post-processing" in \
+        capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "o" / "predictions.csv", keep_default_na=False)
+    assert table["partial_run"].str.contains("fold-2 unfinished").all()
+    assert len(load_run(run, torch.device("cpu"), allow_partial=True).models) == 1
+
+
+def test_a_corrupt_best_pt_of_a_finished_fold_is_refused_by_run_and_predict(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "out"
+    shutil.copytree(run_dir.parents[2], copy, ignore=shutil.ignore_patterns("*.npy"))
+    run = copy / run_dir.relative_to(run_dir.parents[2])
+    best = run / "fold-1" / BEST
+    raw = bytearray(best.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    best.write_bytes(bytes(raw))
+    with pytest.raises(BusbenchError, match=rf"{best}: differs from the checkpoint .*done.json recorded"):
+        load_run(run, torch.device("cpu"))
+    cfg = load_config(run / "config.yaml", [f"output_dir={copy}"])
+    with pytest.raises(BusbenchError, match=rf"{best}: differs from the checkpoint"):
+        pipeline.run_experiment(cfg)
+
+
+class _Payload:
+    """Unpickling this object runs code: it writes the marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return exec, (f"open({str(self.marker)!r}, 'w').write('ran')",)
+
+
+def test_a_shared_run_whose_best_pt_carries_code_is_refused_without_running_it(run_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    run = _copy(run_dir, tmp_path)
+    best, marker = run / "fold-1" / BEST, tmp_path / "payload-ran"
+    saved = torch.load(best, weights_only=True)
+    torch.save({**saved, "extra": _Payload(marker)}, best)
+    done = run / "fold-1" / DONE  # a crafted run records the crafted file's hash
+    record = json.loads(done.read_text())
+    done.write_text(json.dumps({**record, "checkpoints": checkpoint.checkpoint_digests(best.parent)}))
+    with pytest.raises(BusbenchError, match=rf"{best}: refused, it holds Python objects"):
+        load_run(run, torch.device("cpu"))
+    assert not marker.exists()
+    pickle.loads(pickle.dumps(_Payload(marker)))  # the payload is real: unpickled in full, it runs
+    assert marker.read_text() == "ran"
+
+
+def test_sixteen_bit_inputs_holding_twelve_bit_data_are_read_as_their_eight_bit_version(
+        run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    eight = generate_cases(1, 48, seed=8)[0].image.copy()
+    eight[0, 0] = 255
+    twelve = np.rint(eight.astype(np.float64) * 4095 / 255).astype(np.uint16)  # largest value 4095: 12-bit
+    for folder, image in (("eight", eight), ("twelve", twelve)):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(image).save(tmp_path / folder / "scan.png")
+    seen: list[np.ndarray] = []
+    real = predict.predict_image
+
+    def spy(run: object, image: np.ndarray, *args: object) -> tuple[np.ndarray, np.ndarray]:
+        seen.append(image)
+        return real(run, image, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(predict, "predict_image", spy)
+    run = load_run(run_dir, torch.device("cpu"))
+    for folder in ("eight", "twelve"):
+        predict_images(run, [tmp_path / folder / "scan.png"], tmp_path / f"out-{folder}", torch.device("cpu"))
+    assert np.abs(seen[0].astype(int) - seen[1].astype(int)).max() <= 1  # not 4095 / 257: near-black
+
+
+def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp16 autocast has no CPU path busbench uses: such a run is predicted in fp32 there; --amp overrides."""
+    fp16_run = tmp_path / "fp16-run"
+    shutil.copytree(run_dir, fp16_run)
+    config = yaml.safe_load((fp16_run / "config.yaml").read_text())
+    config["train"]["amp"] = "fp16"  # as a run trained on a GPU with amp: fp16 (or auto on a T4) records it
+    (fp16_run / "config.yaml").write_text(yaml.safe_dump(config))
+    image = tmp_path / "one.png"
+    Image.fromarray(generate_cases(1, 48, seed=8)[0].image).save(image)
+    for name, extra in (("fp16", []), ("fp32", ["--amp", "off"]), ("bf16", ["--amp", "bf16"])):
+        assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
+                       str(tmp_path / name), "--device", "cpu", *extra) == 0
+    probability = {name: pd.read_csv(tmp_path / name / "predictions.csv")["max_probability"].iloc[0]
+                   for name in ("fp16", "fp32", "bf16")}
+    assert probability["fp16"] == probability["fp32"] and probability["bf16"] == pytest.approx(probability["fp32"],
+                                                                                              abs=0.05)
+    assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
+                   str(tmp_path / "bad"), "--amp", "half") == 2

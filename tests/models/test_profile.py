@@ -5,14 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import torch
 from cli_runner import run_cli
 from torch import nn
 
 from busbench.errors import BusbenchError
-from busbench.models.profile import count_flops, profile_models, timed_runs
+from busbench.models.profile import count_flops, peak_memory_mb, profile_models, timed_runs
 
 
 def test_flops_by_hand() -> None:
@@ -104,3 +106,36 @@ def test_profile_passes_the_size_argument_itself() -> None:
     assert table.loc[0, "input"] == "1x128x128" and table.loc[0, "gflops"] > 0
     with pytest.raises(BusbenchError, match="--size=224 does not suit model 'medt'.*128 or 256"):
         profile_models(["medt"], size=224)
+
+
+def test_profile_times_in_the_requested_precision(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = profile_models(["unext"], size=32, batch=2, in_channels=1, iterations=1)
+    assert list(plain["precision"]) == ["fp32"]
+    assert run_cli(monkeypatch, "profile", "--model", "unext", "--size", "32", "--batch", "2", "--channels", "1",
+                   "--iterations", "1", "--amp", "bf16", "--device", "cpu", "--out", str(tmp_path)) == 0
+    mixed = pd.read_csv(tmp_path / "profile.csv")
+    assert list(mixed["precision"]) == ["bf16"]
+    assert mixed.loc[0, "macs_g"] == pytest.approx(plain.loc[0, "macs_g"], abs=1e-4)  # FLOPs: precision-free
+    assert run_cli(monkeypatch, "profile", "--model", "unext", "--amp", "fp16", "--device", "cpu") == 2
+
+
+class CallLog(nn.Module):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def forward(self, x: object) -> None:
+        self.log.append("forward")
+
+
+def test_cuda_peak_memory_is_measured_after_a_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run of a model allocates cuDNN workspaces and fills the caching allocator: the peak
+    counts from a reset after it, so it no longer depends on which model was profiled first."""
+    log: list[str] = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device=None: log.append("reset"))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 2**20)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: 3 * 2**20)
+    x = SimpleNamespace(device=torch.device("cuda"))
+    assert peak_memory_mb(CallLog(log), x) == 2.0  # type: ignore[arg-type]
+    assert log == ["forward", "reset", "forward"]

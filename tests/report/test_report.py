@@ -137,7 +137,10 @@ def test_cross_dataset_matrix(tmp_path) -> None:
     root = tmp_path / "runs"
     cross = pd.DataFrame({"fold": [1, 1, 2, 2], "test_dataset": "busbra", "case_id": ["x", "y", "x", "y"],
                           "dice": [0.5, 0.7, 0.4, 0.6]})
-    write_run(root, "busi", "model_a", A, LABELS, **{"cross_dataset_metrics.csv": cross})
+    overlap = pd.DataFrame({"test_dataset": "busbra", "fold": [1, 2], "test_images": 2, "seen_in_training": 0,
+                            "handling": "drop", "case_ids": ""})
+    write_run(root, "busi", "model_a", A, LABELS, **{"cross_dataset_metrics.csv": cross,
+                                                      "cross_dataset_overlap.csv": overlap})
     report = build_report(root, tmp_path / "out", qualitative=False)
     matrix = report.cross
     assert matrix.loc[("model_a", "busi"), "busbra"] == pytest.approx(np.mean([0.6, 0.5]))

@@ -13,13 +13,13 @@ from torch import nn
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import Manifest
-from busbench.data.split import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint, compile
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.losses import build_loss
-from busbench.train.trainer import train_fold, train_step
+from busbench.train.trainer import FoldJob, train_fold, train_step
 
 CPU = torch.device("cpu")
 
@@ -83,9 +83,10 @@ def test_trainer_compiles_and_saves_plain_weights(fold_inputs, tmp_path: Path,
         return real_compile(network, backend="eager")
 
     monkeypatch.setattr(compile.torch, "compile", eager_compile)
-    plain = train_fold(tiny_config(epochs=2), development, cache, 1, tmp_path / "plain", CPU)
+    plain = train_fold(tiny_config(epochs=2), FoldJob(development, cache, 1, tmp_path / "plain"), CPU)
     assert not compiled
-    state = train_fold(tiny_config(epochs=2, compile="true"), development, cache, 1, tmp_path / "compiled", CPU)
+    state = train_fold(tiny_config(epochs=2, compile="true"), FoldJob(development, cache, 1, tmp_path / "compiled"),
+                       CPU)
     assert len(compiled) == 1
     assert [h["train_loss"] for h in state.history] == pytest.approx([h["train_loss"] for h in plain.history],
                                                                       rel=1e-4)
@@ -127,3 +128,14 @@ def test_eval_compile_compiles_the_fold_models_for_test_inference(tmp_path: Path
         monkeypatch.setattr(compile.torch, "compile", real_compile)
         monkeypatch.setattr(compile.shutil, "which", lambda _: None)
         compile_network(_tiny_network(), True, CPU, setting="eval.compile")
+
+
+def test_inductor_on_cuda_needs_a_c_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Triton builds a C launcher per kernel: without cc/gcc/clang a one-line error, not a traceback at step 1."""
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setattr(compile.shutil, "which", lambda _: None)
+    with pytest.raises(BusbenchError, match=r"train.compile=true needs a C compiler \(one of cc, gcc, clang"):
+        compile_network(_tiny_network(), True, torch.device("cuda"))
+    monkeypatch.setenv("CC", "/opt/gcc/bin/gcc")
+    compiled = compile_network(_tiny_network(), True, torch.device("cuda"))  # compiles lazily, at the first call
+    assert isinstance(compiled, torch._dynamo.eval_frame.OptimizedModule)

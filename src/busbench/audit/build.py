@@ -3,40 +3,24 @@ one self-contained HTML page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from busbench.audit.duplicates_view import DuplicateView, duplicate_view
+from busbench.audit.duplicates_view import duplicate_view
+from busbench.audit.findings import Audit
 from busbench.audit.masks import geometry_outliers, lesion_findings
 from busbench.audit.overlays import detect_overlays, touches_lesion
 from busbench.audit.page import write_page
-from busbench.audit.summary import summary_table
 from busbench.console import console
 from busbench.data.cache import load_pair
 from busbench.data.manifest import Manifest, load_manifest
-from busbench.data.split import read_split
-from busbench.data.split_summary import split_summary
+from busbench.data.split.split_file import read_split
+from busbench.data.split.summary import split_summary
+from busbench.layout import write_csv
 from busbench.progress import progress
 
 AUDIT_DIR = "audit"
-
-
-@dataclass
-class Audit:
-    """Every finding of one dataset; each table is also written as a CSV."""
-
-    manifest: Manifest
-    out: Path
-    duplicates: DuplicateView
-    overlays: pd.DataFrame
-    masks: pd.DataFrame
-    balance: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        return summary_table(self)
 
 
 def _scan(manifest: Manifest) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -67,9 +51,9 @@ def _write_csvs(audit: Audit) -> None:
               "mask_conflicts.csv": audit.duplicates.mask_conflicts,
               "overlays.csv": audit.overlays, "masks.csv": audit.masks}
     for name, table in tables.items():
-        table.to_csv(audit.out / name, index=False, lineterminator="\n")
+        write_csv(table, audit.out / name, float_format=None)
     for name, table in audit.balance.items():
-        table.to_csv(audit.out / f"balance_{Path(name).stem}.csv", lineterminator="\n")
+        write_csv(table, audit.out / f"balance_{Path(name).stem}.csv", float_format=None, index=True)
 
 
 def run_audit(data_dir: Path, out: Path | None = None) -> Audit:

@@ -18,11 +18,11 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from busbench.data.duplicates import IDENTICAL, LINK_COLUMNS, duplicate_links
-from busbench.data.grouping import PATIENT, leakage_groups
-from busbench.data.manifest import Manifest
-from busbench.data.reviewed import reviewed_duplicates
-from busbench.data.split import SplitSettings, read_split
+from busbench.data.duplicates.links import IDENTICAL, LINK_COLUMNS, DuplicateSettings, duplicate_links
+from busbench.data.duplicates.reviewed import reviewed_duplicates
+from busbench.data.manifest import Manifest, case_row
+from busbench.data.split.grouping import PATIENT, leakage_groups
+from busbench.data.split.split_file import SplitSettings, read_split
 
 MASK_CONFLICT_COLUMNS = ["case_a", "case_b", "differing_pixels"]
 
@@ -39,17 +39,17 @@ class DuplicateView:
     linked_images: int  # images with at least one duplicate link (not counting same-patient views)
 
 
-def split_links(manifest: Manifest) -> pd.DataFrame:
+def split_links(manifest: Manifest, settings: DuplicateSettings | None = None) -> pd.DataFrame:
     """The duplicate links of every split file beside the manifest, or, with none, the links a
-    default ``busbench split`` would use."""
+    default ``busbench split`` would use (with ``settings`` for the detector when given)."""
     documents = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob("split*.json"))]
     if documents:
         links = pd.DataFrame([link for document in documents for link in cast(list, document["duplicate_links"])],
                              columns=LINK_COLUMNS)
     else:
-        settings = SplitSettings()
-        groups = leakage_groups(manifest.frame, duplicate_links(manifest, settings.duplicates),
-                                reviewed=reviewed_duplicates(manifest) if settings.reviewed_links else [])
+        defaults = SplitSettings()
+        groups = leakage_groups(manifest.frame, duplicate_links(manifest, settings or defaults.duplicates),
+                                reviewed=reviewed_duplicates(manifest) if defaults.reviewed_links else [])
         links = groups.links[groups.links["measure"] != PATIENT]
     # one row per pair: what the detector measured comes before "reviewed duplicate" or a must-link
     pair = [frozenset(p) for p in zip(links["case_a"], links["case_b"])]
@@ -60,7 +60,7 @@ def _mask_conflicts(manifest: Manifest, identical: pd.DataFrame) -> pd.DataFrame
     rows = manifest.frame.set_index("case_id", drop=False)
     found = []
     for a, b in zip(identical["case_a"], identical["case_b"]):
-        mask_a, mask_b = manifest.lesion(rows.loc[a]), manifest.lesion(rows.loc[b])
+        mask_a, mask_b = manifest.lesion(case_row(rows, a)), manifest.lesion(case_row(rows, b))
         if mask_a.shape != mask_b.shape:
             found.append((a, b, 1.0))
         elif (mask_a != mask_b).any():
@@ -68,9 +68,9 @@ def _mask_conflicts(manifest: Manifest, identical: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(found, columns=MASK_CONFLICT_COLUMNS)
 
 
-def duplicate_view(manifest: Manifest) -> DuplicateView:
+def duplicate_view(manifest: Manifest, settings: DuplicateSettings | None = None) -> DuplicateView:
     frame = manifest.frame
-    found = leakage_groups(frame, split_links(manifest))
+    found = leakage_groups(frame, split_links(manifest, settings))
     group_of = dict(zip(frame["case_id"], found.labels))
     label_of = dict(zip(frame["case_id"], frame["label"]))
     links = found.links.copy()

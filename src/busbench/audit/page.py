@@ -5,17 +5,14 @@ HTML helpers."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, cast
 
-import pandas as pd
-
+from busbench.audit.findings import Audit
 from busbench.audit.overlays import MARKS_PRECISION, detect_overlays
 from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
 from busbench.data.cache import load_pair
+from busbench.data.manifest import case_row
+from busbench.layout import write_text
 from busbench.report.html import STYLE, html_figure, html_table
-
-if TYPE_CHECKING:
-    from busbench.audit.build import Audit
 
 AUDIT_HTML = "audit.html"
 SHEETS_DIR = "sheets"
@@ -34,7 +31,7 @@ class _Sheets:
         self.rows = audit.manifest.frame.set_index("case_id", drop=False)
 
     def tile(self, case_id: str, caption: str, overlay: bool = False) -> Tile:
-        row = cast(pd.Series, self.rows.loc[case_id])
+        row = case_row(self.rows, case_id)
         rgb, lesion = load_pair(self.audit.manifest, row, 3)
         marks = detect_overlays(rgb).overlay if overlay else None
         return Tile(rgb, lesion, caption, marks)
@@ -81,9 +78,9 @@ def _conflicts(audit: Audit, sheets: _Sheets) -> list[str]:
         return parts + ["<p>No label conflict found.</p>"]
     parts.append(html_table(conflicts))
     for i, row in enumerate(conflicts.itertuples(index=False), start=1):
-        tiles = [sheets.tile(row.case_a, f"{row.case_a} ({row.label_a})"),
-                 sheets.tile(row.case_b, f"{row.case_b} ({row.label_b})")]
-        parts.append(f"<h3>{html.escape(row.case_a)} = {html.escape(row.case_b)} ({html.escape(row.measure)} "
+        case_a, case_b = str(row.case_a), str(row.case_b)
+        tiles = [sheets.tile(case_a, f"{case_a} ({row.label_a})"), sheets.tile(case_b, f"{case_b} ({row.label_b})")]
+        parts.append(f"<h3>{html.escape(case_a)} = {html.escape(case_b)} ({html.escape(str(row.measure))} "
                      f"{row.value:g})</h3>" + sheets.figures(f"conflict-{i}", tiles))
     return parts
 
@@ -135,4 +132,4 @@ def write_page(audit: Audit) -> None:
     for key, title in SECTIONS.items():
         parts.append(f"<section id='{key}'><h2>{title}</h2>" + "".join(body[key]) + "</section>")
     parts.append("</body></html>")
-    (audit.out / AUDIT_HTML).write_text("\n".join(parts))
+    write_text("\n".join(parts), audit.out / AUDIT_HTML)

@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
+from busbench.layout import atomic_path
+
 THUMB = 128
 CAPTION = 14
 PER_SHEET = 10
@@ -48,7 +50,8 @@ def write_sheet(tiles: Sequence[Tile], path: Path) -> Path:
     for i, tile in enumerate(shown):
         sheet.paste(tile, (i * (THUMB + 4), 0))
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
     return path
 
 

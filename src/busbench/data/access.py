@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from busbench.data.manifest import Manifest, file_sha256
-from busbench.data.split import TEST, case_ids, development_folds, read_split
+from busbench.data.split.split_file import TEST, case_ids, development_folds, read_split
 from busbench.errors import BusbenchError
 
 

@@ -22,9 +22,9 @@ import pandas as pd
 
 from busbench import __version__
 from busbench.data.geometry import RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
-from busbench.data.io import read_image
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
+from busbench.layout import temporary_path, write_csv, write_json
 from busbench.log import duration, logger
 from busbench.progress import progress
 
@@ -37,7 +37,7 @@ def cache_dir_name(manifest: Manifest, size: int, mode: ResizeMode, channels: in
 
 def load_pair(manifest: Manifest, row: pd.Series, channels: int) -> tuple[np.ndarray, np.ndarray]:
     """A case's image and lesion mask at the mask's (the ground truth's) size."""
-    image = read_image(manifest.image_file(row), channels)
+    image = manifest.image(row, channels)
     lesion = manifest.lesion(row)
     if image.shape[:2] != lesion.shape:  # logged by `prepare`: the image is fitted to its mask
         image = cv2.resize(image, (lesion.shape[1], lesion.shape[0]), interpolation=cv2.INTER_AREA)
@@ -111,9 +111,25 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
     logger.info(f"caching {len(manifest.frame)} images of {manifest.dataset} at {size} px ({mode}, {channels} "
                 f"channel(s)) into {final}")
     started = time.perf_counter()
-    tmp = final.with_name(final.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = temporary_path(final)  # a folder of this process's own: concurrent builders never share files
     tmp.mkdir(parents=True)
+    try:
+        _write_cache(manifest, size, mode, channels, tmp)
+        if not (final / CACHE_META).is_file():  # else another process finished the same cache first: keep theirs
+            shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of an older version
+            try:
+                tmp.rename(final)
+            except OSError:  # another process renamed its complete cache there meanwhile
+                if not (final / CACHE_META).is_file():
+                    raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info(f"cache built in {duration(time.perf_counter() - started)}")
+    return open_cache(final, manifest)
+
+
+def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int, tmp: Path) -> None:
+    """The cache's arrays (memory-mapped, filled case by case), index and meta, into the folder ``tmp``."""
     frame = manifest.frame
     n = len(frame)
     shape = (n, size, size) + ((3,) if channels == 3 else ())
@@ -129,11 +145,7 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
     images.flush()
     masks.flush()
     del images, masks
-    pd.DataFrame(placements).to_csv(tmp / "index.csv", index=False, lineterminator="\n")
+    write_csv(pd.DataFrame(placements), tmp / "index.csv", float_format=None)
     meta = {"manifest_sha256": manifest.sha256, "dataset": manifest.dataset, "size": size, "mode": mode,
             "channels": channels, "cases": n, "busbench_version": __version__}
-    (tmp / CACHE_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    logger.info(f"cache built in {duration(time.perf_counter() - started)}")
-    return open_cache(final, manifest)
+    write_json(meta, tmp / CACHE_META)

@@ -4,8 +4,10 @@ Public datasets mix 1-bit, grey, RGB, RGBA and palette PNGs (BUSI alone has all 
 four among its masks), and BUS-UCLM encodes the lesion class as a mask colour. Every reader in
 busbench goes through these two functions so that one set of rules applies everywhere:
 
-* images are returned as uint8 grey (ITU-R 601 luma) or RGB; alpha is dropped, 16-bit images
-  are scaled to 8 bits;
+* images are returned as uint8 grey (ITU-R 601 luma) or RGB; alpha is dropped; 16-bit images
+  are scaled to 8 bits with one scale per dataset (``intensity_scale``): a 16-bit PNG often holds
+  12-bit data (0..4095), which divided by 257 would come out near-black, and a scale chosen per
+  image would scale one dataset two ways;
 * a mask pixel is lesion when any colour channel is lit. A mask holding only two values
   (0 and one other) is taken as binary whatever that value is (1, 255, ...); a mask with more
   values is thresholded at half of its type's range (128 for 8-bit) and reported as fixed.
@@ -22,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from busbench.errors import BusbenchError
 
 MASK_THRESHOLD_FRACTION = 0.5
+HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 
 
 class UnreadableImageError(BusbenchError):
@@ -50,23 +53,68 @@ def open_image(path: Path) -> Image.Image:
         ) from exc
 
 
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class IntensityScale:
+    """How a dataset's high-bit-depth images map to 8 bits: ``white`` (2^bits - 1, bits from the
+    largest value over the dataset, at least 8) becomes 255. 8-bit images are never rescaled."""
+
+    white: int = 255
+    maximum: int | None = None  # the largest high-bit-depth value over the dataset; None: no such image
+
+    def describe(self) -> str:
+        if self.maximum is None:
+            return "8-bit images, not rescaled"
+        return (f"high-bit-depth images with values up to {self.maximum}: read as {self.white.bit_length()}-bit "
+                f"(0..{self.white} -> 0..255)")
+
+
+def high_bit_maximum(path: Path) -> int | None:
+    """The largest value of a 16-bit (or 32-bit) image; None for an 8-bit one (only its header is read)."""
+    try:
+        with Image.open(path) as header:
+            if header.mode not in HIGH_BIT_MODES:
+                return None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UnreadableImageError(f"{path}: not a readable image ({exc})") from exc
+    pixels = np.asarray(open_image(Path(path)))
+    return int(pixels.max()) if pixels.size else None
+
+
+def intensity_scale(paths: list[Path]) -> IntensityScale:
+    """One scale for every image of a dataset (or of one ``predict`` input), from their bit depth and
+    the largest value among them. Unreadable files are skipped here (the readers report them)."""
+    maxima = []
+    for path in paths:
+        try:
+            maximum = high_bit_maximum(path)
+        except UnreadableImageError:
+            continue
+        if maximum is not None:
+            maxima.append(maximum)
+    if not maxima:
+        return IntensityScale()
+    top = max(maxima)
+    return IntensityScale((1 << max(8, top.bit_length())) - 1, top)
+
+
+def _to_uint8(arr: np.ndarray, white: int | None) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr
     if arr.dtype == bool:
         return arr.astype(np.uint8) * 255
-    top = float(arr.max()) if arr.size else 0.0
-    scale = 255.0 / (65535.0 if top > 255 else 255.0)
-    return np.clip(np.rint(arr.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+    if white is None:  # a lone image (a prediction map): its own range
+        white = 65535 if arr.size and float(arr.max()) > 255 else 255
+    return np.clip(np.rint(arr.astype(np.float64) * (255.0 / white)), 0, 255).astype(np.uint8)
 
 
-def read_image(path: Path, channels: int = 1) -> np.ndarray:
-    """Decode an image as uint8, (H, W) for ``channels=1`` or (H, W, 3) for ``channels=3``."""
+def read_image(path: Path, channels: int = 1, white: int | None = None) -> np.ndarray:
+    """Decode an image as uint8, (H, W) for ``channels=1`` or (H, W, 3) for ``channels=3``;
+    a high-bit-depth image maps ``white`` (its dataset's ``IntensityScale``) to 255."""
     if channels not in (1, 3):
         raise BusbenchError(f"channels must be 1 or 3, got {channels}")
     img = open_image(Path(path))
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        grey = _to_uint8(np.asarray(img))
+    if img.mode in HIGH_BIT_MODES:
+        grey = _to_uint8(np.asarray(img), white)
         return grey if channels == 1 else np.repeat(grey[..., None], 3, axis=2)
     rgb = img.convert("RGB")  # drops alpha, expands palette and 1-bit
     if channels == 3:

@@ -8,7 +8,6 @@ data twice gives the same bytes and the same checksum, which splits and caches r
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.adapters.pairing import natural_key
-from busbench.data.io import read_mask
+from busbench.data.integrity import FILE_BYTES, FILE_SHA256, file_sha256, verify_dataset_files
+from busbench.data.io import read_image, read_mask
 from busbench.errors import BusbenchError
+from busbench.layout import write_csv, write_json
 
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_META = "manifest.json"
@@ -37,17 +38,11 @@ CORE_COLUMNS = [
     "phash",
     "image_resized_to_mask",
     "official_fold",
+    "white_level",
+    FILE_BYTES,
+    FILE_SHA256,
 ]
 META_PREFIX = "meta_"
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,6 +61,10 @@ class Manifest:
     def image_file(self, row: pd.Series) -> Path:
         return self.root / row["image_path"]
 
+    def image(self, row: pd.Series, channels: int = 1) -> np.ndarray:
+        """A case's image as uint8, scaled as ``prepare`` decided for the whole dataset."""
+        return read_image(self.image_file(row), channels, int(row["white_level"]))
+
     def mask_files(self, row: pd.Series) -> list[Path]:
         return [self.root / p for p in json.loads(row["mask_paths"])]
 
@@ -77,15 +76,24 @@ class Manifest:
         return lesion
 
 
+def case_row(rows: pd.DataFrame, case_id: str) -> pd.Series:
+    """``case_id``'s row of a manifest frame indexed by case id (``set_index("case_id", drop=False)``)."""
+    row = rows.loc[case_id]
+    if isinstance(row, pd.DataFrame):  # prepare never writes one; a manifest edited by hand can
+        raise BusbenchError(f"case id {case_id!r} is listed {len(row)} times in the manifest; "
+                            "re-run `busbench prepare`")
+    return row
+
+
 def write_manifest(frame: pd.DataFrame, out_dir: Path, meta: dict[str, object]) -> Path:
     """Write ``manifest.csv`` and ``manifest.json`` into ``out_dir``; returns the CSV path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     meta_cols = sorted(c for c in frame.columns if c.startswith(META_PREFIX))
     ordered = frame[CORE_COLUMNS + meta_cols].sort_values("case_id", key=lambda ids: ids.map(natural_key))
     csv_path = out_dir / MANIFEST_CSV
-    ordered.to_csv(csv_path, index=False, float_format="%.8f", lineterminator="\n")
+    write_csv(ordered, csv_path, float_format="%.8f")
     meta = {**meta, "manifest_sha256": file_sha256(csv_path), "cases": len(ordered)}
-    (out_dir / MANIFEST_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    write_json(meta, out_dir / MANIFEST_META)
     return csv_path
 
 
@@ -95,7 +103,8 @@ def _resolve_csv(path: Path) -> Path:
 
 
 def load_manifest(path: Path) -> Manifest:
-    """Load a manifest from its CSV or its folder, with its root from the JSON beside it."""
+    """Load a manifest from its CSV or its folder, with its root from the JSON beside it, after
+    checking that the dataset's files are still those it was made from (``busbench.data.integrity``)."""
     csv_path = _resolve_csv(path)
     meta_path = csv_path.with_name(MANIFEST_META)
     if not csv_path.is_file():
@@ -113,4 +122,5 @@ def load_manifest(path: Path) -> Manifest:
         raise BusbenchError(f"{csv_path}: columns {missing} are missing; re-run `busbench prepare`")
     frame["official_fold"] = frame["official_fold"].astype("Int64")
     meta = json.loads(meta_path.read_text())
+    verify_dataset_files(frame, Path(meta["root"]), meta, meta_path, csv_path)
     return Manifest(path=csv_path, frame=frame, root=Path(meta["root"]), sha256=file_sha256(csv_path))

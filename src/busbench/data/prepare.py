@@ -11,7 +11,9 @@ logged) or the case is dropped (and logged), never silently passed on:
   resized to the mask when it is loaded (fixed; masks are the reference geometry because the
   metrics are computed on them), otherwise dropped: another aspect ratio means another crop, and
   stretching would misplace the lesion;
-* a normal label with a lesion in its mask, or a lesion label with an empty mask: dropped.
+* a normal label with a lesion in its mask, or a lesion label with an empty mask: dropped;
+* 16-bit images: one scale to 8 bits for the whole dataset, from the largest value over it (12-bit
+  data in 16-bit PNGs is read as 0..4095), logged and recorded (column ``white_level``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ import pandas as pd
 from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
-from busbench.data.hashing import perceptual_hash, pixel_sha256
-from busbench.data.io import UnreadableImageError, read_image, read_mask
+from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
+from busbench.data.integrity import MTIMES, file_columns, modification_times
+from busbench.data.io import IntensityScale, UnreadableImageError, intensity_scale, read_image, read_mask
 from busbench.data.labels import LESION, NORMAL
 from busbench.data.manifest import META_PREFIX, write_manifest
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
+from busbench.layout import write_csv
+from busbench.log import logger
 from busbench.progress import progress
 
 ASPECT_TOLERANCE = 0.02
@@ -98,9 +103,10 @@ def _resolve_label(source: CaseSource, root: Path, has_lesion: bool, log: Proble
     return source.label
 
 
-def _case_row(source: CaseSource, root: Path, dataset: str, log: ProblemLog) -> dict[str, object] | None:
+def _case_row(source: CaseSource, root: Path, dataset: str, scale: IntensityScale,
+              log: ProblemLog) -> dict[str, object] | None:
     try:
-        grey = read_image(root / source.image)
+        grey = read_image(root / source.image, white=scale.white)
     except UnreadableImageError as exc:
         log.drop(root / source.image, f"unreadable image: {exc}")
         return None
@@ -127,6 +133,8 @@ def _case_row(source: CaseSource, root: Path, dataset: str, log: ProblemLog) -> 
         "phash": perceptual_hash(grey),
         "image_resized_to_mask": resize,
         "official_fold": source.official_fold,
+        "white_level": scale.white,
+        **file_columns(root, [source.image.as_posix(), *(m.as_posix() for m in source.masks)]),
     }
     row.update({f"{META_PREFIX}{key}": value for key, value in source.meta.items()})
     return row
@@ -153,7 +161,10 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
     try:
         sources = adapter.discover(root, log)
     finally:  # a failed prepare always leaves its problem file, even if a layout error stopped it early
-        log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
+        write_csv(log.to_frame(), problems_csv, float_format=None)
+    scale = intensity_scale([root / source.image for source in sources])
+    if scale.maximum is not None:
+        logger.info(f"{dataset}: {scale.describe()}")
     seen: set[str] = set()
     rows = []
     for source in progress(sources, f"Reading {dataset}", total=len(sources)):
@@ -161,10 +172,10 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
             log.drop(root / source.image, f"duplicate case id: {source.case_id!r} is listed twice")
             continue
         seen.add(source.case_id)
-        row = _case_row(source, root, dataset, log)
+        row = _case_row(source, root, dataset, scale, log)
         if row is not None:
             rows.append(row)
-    log.to_frame().to_csv(problems_csv, index=False, lineterminator="\n")
+    write_csv(log.to_frame(), problems_csv, float_format=None)
     if not rows:
         first = "".join(f"\n  {p.action}: {p.file}: {p.reason}" for p in log.problems[:SHOWN_PROBLEMS])
         raise BusbenchError(
@@ -180,6 +191,8 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
         "busbench_version": __version__,
         "dropped": sum(p.action == "dropped" for p in log.problems),
         "fixed": sum(p.action == "fixed" for p in log.problems),
+        MTIMES: modification_times(root, frame),
+        "intensity": scale.describe(),
     }
     manifest_path = write_manifest(frame, out_dir, meta)
     return PrepareResult(manifest_path, frame, log)

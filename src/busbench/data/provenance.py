@@ -66,7 +66,7 @@ def frame_provenance(frame: pd.DataFrame, artefact: Path) -> dict[str, object] |
     if len(distinct) != 1:
         raise BusbenchError(f"{artefact}: rows made on {len(distinct)} different splits are mixed in one file; "
                             "delete it to recompute it")
-    return {key: str(value) for key, value in distinct.iloc[0].items()}
+    return {str(key): str(value) for key, value in distinct.iloc[0].items()}
 
 
 def with_provenance(frame: pd.DataFrame, provenance: Provenance) -> pd.DataFrame:

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from busbench.data.labels import BENIGN, MALIGNANT, NORMAL
+from busbench.layout import write_png, write_text
 
 LABEL_PROBABILITIES = {NORMAL: 0.17, BENIGN: 0.56, MALIGNANT: 0.27}  # BUSI's proportions
 SECOND_VIEW_PROBABILITY = 0.3
@@ -178,7 +178,7 @@ def write_cases(cases: list[SyntheticCase], root: Path) -> None:
     (root / "masks").mkdir(parents=True, exist_ok=True)
     lines = ["image,label,patient_id"]
     for case in cases:
-        Image.fromarray(case.image).save(root / "images" / f"{case.name}.png")
-        Image.fromarray(case.mask.astype(np.uint8) * 255).save(root / "masks" / f"{case.name}.png")
+        write_png(case.image, root / "images" / f"{case.name}.png")
+        write_png(case.mask.astype(np.uint8) * 255, root / "masks" / f"{case.name}.png")
         lines.append(f"{case.name}.png,{case.label},{case.patient_id}")
-    (root / "cases.csv").write_text("\n".join(lines) + "\n")
+    write_text("\n".join(lines) + "\n", root / "cases.csv")

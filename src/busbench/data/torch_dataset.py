@@ -29,8 +29,9 @@ PairTransform = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.nda
 class CachedSegmentationDataset(Dataset):
     """Cached cases as ``{"image": (C,S,S) float in [0,1], "mask": (1,S,S) float 0/1, "case_id"}``.
 
-    A transform gets a seed made of ``seed``, the epoch (``set_epoch``) and the sample index, so
-    the data of an epoch do not depend on worker scheduling or on where a run was resumed.
+    A transform gets a seed made of ``seed``, the epoch and the sample index, so the data of an
+    epoch do not depend on worker scheduling or on where a run was resumed. The epoch comes with
+    the index from an ``EpochSampler`` (an ``(epoch, index)`` pair), or else from ``set_epoch``.
     """
 
     def __init__(self, cache: Cache, case_ids: Sequence[str], transform: PairTransform | None = None,
@@ -48,14 +49,15 @@ class CachedSegmentationDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> dict[str, object]:
-        """Sample ``i``; an index past the end (``RepeatedSampler``) is case ``i % len`` again, with an
-        augmentation of its own."""
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
+        """Sample ``i`` (``item``, or ``(epoch, i)``); an index past the end (``RepeatedSampler``) is case
+        ``i % len`` again, with an augmentation of its own."""
+        epoch, i = item if isinstance(item, tuple) else (self.epoch, item)
         row = i % len(self.rows)
         image = np.array(self.cache.images[self.rows[row]])  # a writable copy out of the memory map
         mask = np.array(self.cache.masks[self.rows[row]])
         if self.transform is not None:
-            sample_seed = int(np.random.SeedSequence([self.seed, self.epoch, i]).generate_state(1)[0])
+            sample_seed = int(np.random.SeedSequence([self.seed, epoch, i]).generate_state(1)[0])
             image, mask = self.transform(image, mask, sample_seed)
         image_t = image_batch(image[None])[0]
         mask_t = torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0)
@@ -77,6 +79,35 @@ class RepeatedSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class EpochSampler(Sampler[tuple[int, int]]):
+    """An epoch's training order, shuffled from ``seed + epoch``, each index paired with the epoch.
+
+    The epoch travels to the loader's workers with every index, so persistent workers (whose copy
+    of the dataset never sees the main process's ``set_epoch``) augment each epoch as a fresh
+    loader, or no worker at all, would. ``num_samples`` gives fixed-length epochs (``RepeatedSampler``).
+    """
+
+    def __init__(self, size: int, seed: int, num_samples: int | None = None) -> None:
+        self.size, self.seed, self.num_samples, self.epoch = size, seed, num_samples, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        if self.num_samples is not None:
+            order = list(RepeatedSampler(self.size, self.num_samples, generator))
+        else:
+            # the draw a DataLoader shuffling with this generator made first (its workers' base
+            # seed), so that the orders are those of runs made before this sampler
+            torch.empty((), dtype=torch.int64).random_(generator=generator)
+            order = torch.randperm(self.size, generator=generator).tolist()
+        return iter([(self.epoch, i) for i in order])
+
+    def __len__(self) -> int:
+        return self.size if self.num_samples is None else self.num_samples
 
 
 def fold_datasets(

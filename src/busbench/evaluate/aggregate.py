@@ -11,6 +11,9 @@ normal images, where an empty prediction scores Dice 1. The summary counts such 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, METRICS, MISSED_LESION
@@ -29,13 +32,17 @@ def fold_summaries(per_image: pd.DataFrame) -> pd.DataFrame:
     summary = grouped[list(METRICS)].mean()
     summary["test_images"] = grouped.size()
     for case in EMPTY_CASES:
-        summary[case] = grouped["empty_case"].apply(lambda s, c=case: int((s == c).sum()))
+        summary[case] = (per_image["empty_case"] == case).groupby(per_image["fold"]).sum().astype(int)
     # a lesion image has a non-empty ground truth: found ("") or missed
     summary["lesion_images"] = grouped["empty_case"].apply(lambda s: int(s.isin(["", MISSED_LESION]).sum()))
     lesion_images = summary["lesion_images"].where(summary["lesion_images"] > 0)  # none: NaN, never flagged
     summary["missed_lesion_share"] = summary[MISSED_LESION] / lesion_images
     summary[DEGENERATE] = summary["missed_lesion_share"] >= DEGENERATE_MISSED_SHARE
     return summary
+
+
+# a row of a summary table: a dict (``mean_std`` and its labels) or a table's row; its values are of mixed types
+SummaryRow = Mapping[str, Any] | pd.Series
 
 
 def mean_std(folds: pd.DataFrame) -> dict[str, float]:
@@ -48,26 +55,45 @@ def mean_std(folds: pd.DataFrame) -> dict[str, float]:
     return result
 
 
+METRIC_TITLES = {"dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall",
+                 "specificity": "Specificity", "accuracy": "Accuracy", "hd95": "HD95"}
+
+
+def metric_title(name: str, unit: bool = True) -> str:
+    """A metric's column title: ``HD95 (px)`` in run summaries; without the unit (``unit=False``)
+    in publication tables, whose columns are as the published tables name them."""
+    return METRIC_TITLES[name] + (" (px)" if unit and name == "hd95" else "")
+
+
+def metric_places(name: str, digits: int = 3) -> int:
+    """Decimals shown for a metric: HD95 is in pixels, two decimals are plenty."""
+    return 2 if name == "hd95" else digits
+
+
+def mean_std_text(mean: float, std: float | None, places: int) -> str:
+    """``mean ± std``, or the mean alone where there is no std (an ensemble, one prediction set)."""
+    if std is None or pd.isna(std):
+        return f"{mean:.{places}f}"
+    return f"{mean:.{places}f} ± {std:.{places}f}"
+
+
 COLUMN_TITLES = {
-    "dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall", "specificity": "Specificity",
-    "accuracy": "Accuracy", "hd95": "HD95 (px)", "test_images": "test images", BOTH_EMPTY: "normal, predicted empty",
-    MISSED_LESION: "missed lesions", FALSE_ALARM: "false alarms",
+    **{name: metric_title(name) for name in METRIC_TITLES}, "test_images": "test images",
+    BOTH_EMPTY: "normal, predicted empty", MISSED_LESION: "missed lesions", FALSE_ALARM: "false alarms",
 }
 
 
-def formatted(row: dict[str, object], digits: int = 3) -> dict[str, str]:
+def formatted(row: SummaryRow, digits: int = 3) -> dict[str, str]:
     """Display strings of a ``mean_std`` row: ``mean ± std`` for fold models, the value for an ensemble."""
     out = {"variant": str(row.get("variant", FOLD_MODELS))}
     spread = out["variant"] == FOLD_MODELS
     for name, title in COLUMN_TITLES.items():
-        mean, std = float(row[f"{name}_mean"]), float(row[f"{name}_std"])  # type: ignore[arg-type]
+        mean, std = float(row[f"{name}_mean"]), float(row[f"{name}_std"])
         if name == "test_images":
             out[title] = f"{mean:.0f}"
             continue
-        places = 2 if name == "hd95" else (1 if name in EMPTY_CASES else digits)
-        if name in EMPTY_CASES and not spread:
-            places = 0
-        out[title] = f"{mean:.{places}f} ± {std:.{places}f}" if spread else f"{mean:.{places}f}"
+        places = (1 if spread else 0) if name in EMPTY_CASES else metric_places(name, digits)
+        out[title] = mean_std_text(mean, std if spread else None, places)
     out[DEGENERATE_TITLE] = degenerate_mark(row)
     return out
 
@@ -75,7 +101,7 @@ def formatted(row: dict[str, object], digits: int = 3) -> dict[str, str]:
 DEGENERATE_TITLE = f"degenerate (miss ≥ {DEGENERATE_MISSED_SHARE:.0%} of lesions)"
 
 
-def degenerate_mark(row: dict[str, object]) -> str:
+def degenerate_mark(row: SummaryRow) -> str:
     """"" when no model of the row is degenerate, else a visible mark with how many are."""
-    count, folds = int(float(row["degenerate_folds"])), int(float(row["folds"]))  # type: ignore[arg-type]
+    count, folds = int(float(row["degenerate_folds"])), int(float(row["folds"]))
     return "" if count == 0 else f"⚠ {count} of {folds}"

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from busbench.data.cache import Cache
 from busbench.data.geometry import to_original
 from busbench.data.torch_dataset import image_batch
-from busbench.train.device import autocast
+from busbench.models.precision import autocast
 
 TTA_VIEWS = ("hflip", "vflip", "rot180")
 _FLIP_DIMS = {"hflip": (-1,), "vflip": (-2,), "rot180": (-2, -1)}

@@ -27,15 +27,16 @@ import math
 from typing import Literal
 
 import numpy as np
-import torch
 
+from busbench.evaluate.shape import SHAPE_COLUMNS
 from busbench.evaluate.surface import HD95Convention, hd95_nonempty
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
 BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
 HD95Empty = Literal["diagonal", "drop_false_alarms"]
-# Reading a metrics CSV: an HD95 left out under "drop_false_alarms" is an empty cell, read as NaN.
-CSV_MISSING = {"hd95": [""]}
+# Reading a metrics CSV: an HD95 left out under "drop_false_alarms" is an empty cell, read as NaN, as is the
+# shape of an empty mask (evaluate.shape) and a maximum probability an outside method's masks do not give.
+CSV_MISSING = {"hd95": [""], "max_prob": [""], **{column: [""] for column in SHAPE_COLUMNS}}
 
 
 def hd95_score(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
@@ -103,18 +104,3 @@ def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Conventio
                       empty_case=MISSED_LESION if n_truth else FALSE_ALARM)
     return result
 
-
-def batch_overlap(pred: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image Dice and IoU of boolean (N, ...) tensors, with the empty-mask rules above.
-
-    Used for validation at the network's resolution during training; final scores use
-    ``image_metrics`` at the original resolution.
-    """
-    pred, truth = pred.flatten(1).bool(), truth.flatten(1).bool()
-    tp = (pred & truth).sum(1).double()
-    n_pred, n_truth = pred.sum(1).double(), truth.sum(1).double()
-    both_empty = (n_pred == 0) & (n_truth == 0)
-    denominator = n_pred + n_truth
-    dice = torch.where(both_empty, 1.0, 2 * tp / denominator.clamp_min(1))
-    iou = torch.where(both_empty, 1.0, tp / (denominator - tp).clamp_min(1))
-    return dice, iou

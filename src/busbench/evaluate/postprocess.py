@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from busbench.evaluate.metrics import dice_score
 
 MIN_GAIN = 1e-4
 _EIGHT = np.ones((3, 3), dtype=bool)
-CANDIDATES: tuple[tuple[str, tuple[object, ...]], ...] = (
+CANDIDATES: tuple[tuple[str, tuple[Any, ...]], ...] = (  # a PostProcessing field and values to try
     ("fill_holes", (True,)),
     ("min_area_fraction", (0.0005, 0.001, 0.0025, 0.005, 0.01)),
     ("keep_largest", (True,)),

@@ -6,6 +6,10 @@ probabilities averaged, mapped back to the original size, thresholded and post-p
 steps chosen for the run. Outputs: ``masks/<name>.png`` (0/255, original size), optionally
 ``overlays/<name>.png``, and ``predictions.csv`` with the lesion area and two confidence values:
 the highest lesion probability in the image and the mean probability inside the predicted lesion.
+
+Only a finished run predicts: every fold's ``done.json`` (its ``best.pt`` checked against the hash
+recorded there) and the chosen post-processing. ``allow_partial`` predicts with the finished folds
+only, without post-processing, and says so in ``predictions.csv`` (column ``partial_run``).
 """
 
 from __future__ import annotations
@@ -18,21 +22,32 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
-from PIL import Image
 from torch import nn
 
 from busbench.config import ExperimentConfig
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
-from busbench.data.io import UnreadableImageError, read_image
+from busbench.data.io import UnreadableImageError, intensity_scale, read_image
 from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.surface import boundary
+from busbench.layout import (
+    BEST,
+    CONFIG_YAML,
+    DONE,
+    POSTPROCESSING_JSON,
+    fold_folder,
+    fold_folders,
+    fold_number,
+    write_csv,
+    write_png,
+)
+from busbench.log import logger
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.device import autocast_dtype
+from busbench.train.device import inference_dtype
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -47,31 +62,49 @@ class TrainedRun:
     config: ExperimentConfig
     models: list[nn.Module]
     postprocessing: PostProcessing
+    partial: str = ""  # what an --allow-partial prediction lacks; empty for a finished run
 
 
-def load_run(run_dir: Path, device: torch.device) -> TrainedRun:
+def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
+    """Folds without ``done.json``: begun, or (for a split of known fold count) not begun."""
+    begun = {fold_number(folder): folder for folder in fold_folders(run_dir)}
+    expected = set(range(1, config.split.folds + 1)) if not config.split.official else set(begun)
+    return [fold_folder(run_dir, k).name for k in sorted(expected | set(begun))
+            if k not in begun or not (begun[k] / DONE).is_file()]
+
+
+def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -> TrainedRun:
     """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
+    config_path = run_dir / CONFIG_YAML
     if not config_path.is_file():
-        cells = sorted(p.parent for p in run_dir.rglob("config.yaml"))
+        cells = sorted(p.parent for p in run_dir.rglob(CONFIG_YAML))
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
                             "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
     config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
-    weights = sorted(run_dir.glob("fold-*/" + checkpoint.BEST))
-    if not weights:
-        raise BusbenchError(f"{run_dir}: no trained fold models (fold-*/best.pt); train them with `busbench run`")
+    unfinished = _unfinished_folds(run_dir, config)
+    post_path = run_dir / POSTPROCESSING_JSON
+    finished = [fold for fold in fold_folders(run_dir) if (fold / DONE).is_file()]
+    partial = ""
+    if unfinished or not post_path.is_file():
+        lacking = f"{', '.join(unfinished)} unfinished" if unfinished else "post-processing not chosen yet"
+        if not allow_partial or not finished:
+            raise BusbenchError(f"{run_dir}: unfinished run ({lacking}); finish it with `busbench run`, or pass "
+                                "--allow-partial to predict with its finished fold models only and no post-processing "
+                                f"(said in {PREDICTIONS_CSV})")
+        partial = (f"partial run: {len(finished)} finished fold models ({lacking}), no post-processing "
+                   "(--allow-partial)")
     models = []
-    for path in weights:
+    for fold_dir in finished:
+        done = fold_dir / DONE
+        checkpoint.verify_checkpoints(fold_dir, json.loads(done.read_text()).get("checkpoints"), done,
+                                      f"Delete {fold_dir} and train the fold again with `busbench run`")
         model = build_fold_model(config).to(device)
-        model.load_state_dict(checkpoint.load(path, device)["model"])
+        model.load_state_dict(checkpoint.load(fold_dir / BEST)["model"])
         models.append(model.eval())
-    post_path = run_dir / "postprocessing.json"
-    post = PostProcessing()
-    if post_path.is_file():
-        post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"])
-    return TrainedRun(run_dir, config, models, post)
+    post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
+    return TrainedRun(run_dir, config, models, post, partial)
 
 
 @dataclass(frozen=True)
@@ -124,28 +157,34 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
 
 
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
-                   tta: list[str] | None = None, with_overlays: bool = False) -> pd.DataFrame:
+                   tta: list[str] | None = None, with_overlays: bool = False, amp: str | None = None) -> pd.DataFrame:
     """Predict every input; unreadable files get a row with the error instead of a mask.
+
+    ``amp`` (``--amp``) replaces the run's ``train.amp``; either way the precision suits ``device``
+    (a run trained in fp16 is predicted in fp32 on the CPU).
 
     When no input can be read, nothing is written and the error lists why.
     """
     cfg = run.config
-    views = list(cfg.eval.tta) if tta is None else tta
-    dtype = autocast_dtype(cfg.train.amp, device)
-    records = []
+    views: list[str] = list(cfg.eval.tta) if tta is None else tta
+    dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
+    scale = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
+    if scale.maximum is not None:
+        logger.info(f"--input: {scale.describe()}")
+    records: list[dict[str, object]] = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:
-            image = read_image(path, cfg.input.channels)
+            image = read_image(path, cfg.input.channels, scale.white)
         except UnreadableImageError as exc:
             records.append({"image": str(path), "error": str(exc)})
             continue
         probability, mask = predict_image(run, image, device, views, dtype)
         for folder in ("masks", "overlays") if with_overlays else ("masks",):
             (out_dir / folder).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(mask.astype(np.uint8) * 255).save(out_dir / "masks" / name)
+        write_png(mask.astype(np.uint8) * 255, out_dir / "masks" / name)
         if with_overlays:
             grey = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
-            Image.fromarray(overlay(grey, mask)).save(out_dir / "overlays" / name)
+            write_png(overlay(grey, mask), out_dir / "overlays" / name)
         records.append({
             "image": str(path), "mask": f"masks/{name}", "width": image.shape[1], "height": image.shape[0],
             "lesion_area_px": int(mask.sum()), "lesion_area_fraction": float(mask.mean()),
@@ -156,5 +195,7 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
         reasons = "; ".join(str(r["error"]) for r in records[:3])
         raise BusbenchError(f"--input: no image could be read ({reasons}); nothing was written to {out_dir}")
     table = pd.DataFrame(records).astype({column: "Int64" for column in INTEGER_COLUMNS})
-    table.to_csv(out_dir / PREDICTIONS_CSV, index=False, lineterminator="\n", float_format="%.6f")
+    if run.partial:
+        table["partial_run"] = run.partial
+    write_csv(table, out_dir / PREDICTIONS_CSV)
     return table

@@ -88,4 +88,5 @@ def read_prediction(path: Path, shape: tuple[int, int], threshold: float | None,
         values = cv2.resize(values.astype(np.float32), (shape[1], shape[0]), interpolation=interpolation)
     if binary:
         return ScoredPrediction(values > 0, thresholded=False, resized=resized)
+    assert threshold is not None  # a probability map without one was refused above
     return ScoredPrediction(values / top >= threshold, thresholded=True, resized=resized)

@@ -5,6 +5,9 @@ U-Net (widths 64-1024, see ``unet``) whose skip features pass through additive a
 before concatenation: gate = sigmoid(psi(relu(W_g g + W_x x))), with g the decoder feature at the
 same scale and an intermediate width of half the skip width, as in the benchmark code bases
 (34.87 M parameters).
+
+Initialisation: the benchmark code bases' Attention U-Net (Awesome-BUS's
+src/models/cnn_based/AttUNet.py) has no initialisation of its own, so PyTorch's defaults are kept.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ A U-Net (widths 64-1024) whose bottleneck adds 7 ConvMixer layers (residual 7x7 
 GELU + BN, then 1x1 conv + GELU + BN), and whose skip connections pass through multi-scale
 attention gates (MSAG: pointwise, 3x3 and dilated 3x3 branches voted by a 1x1 conv into a sigmoid
 map; x + x * map). 49.93 M parameters.
+
+Initialisation: the official code (FengheTan9/CMU-Net, src/network/CMUNet.py) has no initialisation of
+its own, so PyTorch's defaults are kept.
 """
 
 from __future__ import annotations

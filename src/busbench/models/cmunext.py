@@ -10,6 +10,9 @@ inverted bottleneck). Variants, as in the paper:
 * ``cmunext``:   widths 16-32-128-160-256, depths 1-1-1-3-1, kernels 3-3-7-7-7 (3.14 M);
 * ``cmunext_s``: widths 8-16-32-64-128,    depths 1-1-1-1-1, kernels 3-3-7-7-9;
 * ``cmunext_l``: widths 32-64-128-256-512, depths 1-1-1-6-3, kernels 3-3-7-7-7.
+
+Initialisation: the official code (FengheTan9/CMUNeXt, network/CMUNeXt.py) has no initialisation of its
+own, so PyTorch's defaults are kept.
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ LinkNet decoder, registered as ``unet_<encoder>`` and ``linknet_<encoder>``.
 Convolutions followed by batch norm have no bias, so ``unet_resnet34`` has the 24.44 M parameters
 of segmentation_models_pytorch's ``Unet("resnet34")``.
 
+Initialisation as the code bases they come from: the encoders as torchvision's (see ``encoders``), the
+decoders as segmentation_models_pytorch's ``initialize_decoder`` (convolutions He-uniform, fan in,
+biases 0; batch norms 1 and 0; LinkNet's transposed convolution PyTorch's default), the head as its
+``initialize_head`` (Glorot-uniform, bias 0).
+
 ``encoder_weights`` names a local file of ImageNet (or other) weights for the encoder (see
 ``busbench.models.weights``); the encoder is the ``encoder`` attribute, which training can freeze.
 """
@@ -26,6 +31,7 @@ from torch import Tensor, nn
 
 from busbench.models.blocks import ConvBNReLU, DoubleConv
 from busbench.models.encoders import ENCODERS
+from busbench.models.init import he_init, xavier_init
 from busbench.models.registry import register_model
 from busbench.models.weights import load_weights
 
@@ -88,6 +94,8 @@ class EncoderDecoder(nn.Module):
         channels = self.encoder.channels
         self.decoder = UNetDecoder(channels) if decoder == "unet" else LinkNetDecoder(channels)
         self.head = nn.Conv2d(self.decoder.out_channels, num_classes, 3, padding=1)
+        he_init(self.decoder, uniform=True, transposed=False)
+        xavier_init(self.head)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.decoder(self.encoder.forward_features(x)))

@@ -18,6 +18,8 @@ from torch import Tensor, nn
 
 
 class KANLinear(nn.Module):
+    grid: Tensor  # a buffer: the spline knots of every input
+
     def __init__(self, in_features: int, out_features: int, grid_size: int = 5, spline_order: int = 3,
                  grid_range: tuple[float, float] = (-1.0, 1.0), scale_noise: float = 0.1) -> None:
         super().__init__()

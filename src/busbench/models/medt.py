@@ -16,6 +16,11 @@ embeddings span a fixed length, so the model is built for one input size (``img_
 Differences from the reference code, which do not change the computation: the gates are learnable
 (the paper's design; the code freezes them at their initial values), and an unused 1x1 conv of the
 code's local block is not built. About 1.4 M parameters.
+
+Initialisation as the official code (jeya-maria-jose/Medical-Transformer, lib/models/axialnet.py,
+reset_parameters): the qkv projections normal(0, sqrt(1 / channels)), the relative embeddings
+normal(0, sqrt(1 / group channels)); everything else PyTorch's defaults (medt_net's module-wide
+initialisation is commented out there).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ EXPANSION = 2
 
 class AxialAttention(nn.Module):
     """Multi-head attention along one axis (height, or width with ``along_width``)."""
+
+    relative_index: Tensor  # a buffer, with ``positional``
 
     def __init__(self, channels: int, length: int, along_width: bool, positional: bool, stride: int = 1) -> None:
         super().__init__()
@@ -123,7 +130,7 @@ def _layers(c_in: int, widths: list[int], depths: list[int], length: int, positi
     return nn.ModuleList(stages)
 
 
-def _up(conv: nn.Conv2d, x: Tensor) -> Tensor:
+def _up(conv: nn.Module, x: Tensor) -> Tensor:
     return F.relu(F.interpolate(conv(x), scale_factor=2, mode="bilinear", align_corners=False))
 
 

@@ -34,6 +34,10 @@ Deviations from nnU-Net:
 * One output logit (sigmoid) instead of two softmax channels: the same model, see the loss.
 * Fold ensembling, test-time flips and post-processing are busbench's (``eval`` settings); there
   is no 3-D or cascade configuration.
+
+Initialisation as nnU-Net's (InitWeights_He(1e-2), which nnU-Net v2 applies to PlainConvUNet):
+convolutions and transposed convolutions He-normal with negative slope 0.01 (fan in), biases 0;
+instance norms 1 and 0.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from busbench.models.init import he_init
 from busbench.models.registry import register_model
 
 MIN_EDGE = 4  # nnU-Net's smallest bottleneck side (UNet_featuremap_min_edge_length)
@@ -100,6 +105,7 @@ class NNUNet2D(nn.Module):
         # a head on every decoder stage with deep supervision, else on the top one only (none unused)
         head_levels = levels if deep_supervision else levels[-1:]
         self.heads = nn.ModuleList(nn.Conv2d(self.widths[i], num_classes, 1) for i in head_levels)
+        he_init(self, negative_slope=1e-2)
 
     def forward(self, x: Tensor) -> Tensor | list[Tensor]:
         skips = []

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from busbench.errors import BusbenchError
-from busbench.models.registry import ModelEntry, build_model
+from busbench.models.entry import ModelEntry
 
 ENTRY_POINT_GROUP = "busbench.models"
 UNDECLARED = 1  # min_size and size_multiple of a builder that declares neither: any side, the forward pass decides
@@ -123,7 +123,9 @@ def load_plugin(name: str, setting: str = "model.name") -> ModelEntry | None:
 
 @cache
 def _checked_output(name: str, kwargs_json: str, size: int, channels: int, setting: str) -> None:
-    model = build_model(name, in_channels=channels, num_classes=1, **json.loads(kwargs_json)).eval()
+    entry = load_plugin(name, setting)  # cached: the entry check_input_size resolved
+    assert entry is not None, "only a resolved plugin's output is checked"
+    model = entry.build(channels, 1, **json.loads(kwargs_json)).eval()
     shape = f"1x{channels}x{size}x{size}"
     try:
         with torch.no_grad():

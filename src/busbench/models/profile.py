@@ -15,7 +15,12 @@
   with the device synchronised around each timed iteration on CUDA; the median iteration counts.
   Timing stops after ``iterations`` timed runs or ``seconds`` (warm-up included), whichever comes
   first, with at least one timed run, so a large model on a small CPU still finishes.
-* Peak memory: on CUDA, the peak allocated by one batch-N inference; on the CPU (Linux/glibc),
+* Precision: fp32 by default; ``amp`` times and measures memory under autocast (bf16 or fp16, as
+  the pipeline infers with ``train.amp``), named in the ``precision`` column. FLOPs are counted
+  the same either way.
+* Peak memory: on CUDA, the peak allocated by one batch-N inference after a warm-up run and
+  ``reset_peak_memory_stats`` (so cuDNN workspaces and the allocator's state left by a model
+  profiled before do not count); on the CPU (Linux/glibc),
   the rise of the process's peak resident memory during it (``VmHWM``, reset first). For that
   figure to mean anything, glibc's mmap threshold is fixed at 128 KiB, so every tensor larger than
   that is mapped fresh and returned when freed instead of reusing memory already resident.
@@ -36,6 +41,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from busbench.models.precision import AutocastForward, precision_name
 from busbench.models.registry import build_model, check_input_size, count_parameters, resolve_model
 
 Report = Callable[[str], None]
@@ -139,10 +145,12 @@ def peak_memory_mb(model: torch.nn.Module, x: torch.Tensor) -> float | None:
     """Peak memory (MB) that one inference on ``x`` adds; None where it cannot be measured."""
     with torch.no_grad():
         if x.device.type == "cuda":
+            model(x)  # warm-up: kernels chosen and workspaces allocated outside the measurement
+            torch.cuda.synchronize(x.device)
             torch.cuda.reset_peak_memory_stats(x.device)
-            before = torch.cuda.memory_allocated(x.device)
+            allocated = torch.cuda.memory_allocated(x.device)
             model(x)
-            return (torch.cuda.max_memory_allocated(x.device) - before) / 2**20
+            return (torch.cuda.max_memory_allocated(x.device) - allocated) / 2**20
         if not _fix_mmap_threshold():
             return None
         try:
@@ -159,18 +167,26 @@ def _ignore(_: str) -> None:
     """The default ``report``: profile silently."""
 
 
+def profiled_model(name: str, size: int, in_channels: int, device: torch.device, **kwargs: object) -> torch.nn.Module:
+    """Model ``name`` as profiled: seeded weights, in inference mode, its size argument set to ``size``."""
+    torch.manual_seed(0)
+    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **kwargs}
+    return build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
+
+
 def profile_model(name: str, size: int, batch: int, in_channels: int, device: torch.device, warmup: int = 1,
                   iterations: int = 10, seconds: float = 10.0, report: Report = _ignore,
-                  **kwargs: object) -> dict[str, object]:
-    """One model's row; ``report`` receives a line as each figure is measured."""
+                  dtype: torch.dtype | None = None, **kwargs: object) -> dict[str, object]:
+    """One model's row, timed in ``dtype`` (autocast; None: fp32); ``report`` receives a line as each
+    figure is measured."""
     kwargs = {**resolve_model(name, "--model").size_kwargs(size), **kwargs}
-    torch.manual_seed(0)
-    model = build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
+    model = profiled_model(name, size, in_channels, device, **kwargs)
     params_m = count_parameters(model) / 1e6
     report(f"{name}: {params_m:.2f} M parameters; measuring peak memory at batch {batch}")
     one = torch.rand(1, in_channels, size, size, device=device)
     many = torch.rand(batch, in_channels, size, size, device=device)
-    memory = peak_memory_mb(model, many)  # first, before timing runs leave memory resident
+    timed = AutocastForward(model, dtype)
+    memory = peak_memory_mb(timed, many)  # first, before timing runs leave memory resident
     shown = "not measurable here" if memory is None else f"{memory:.0f} MB"
     report(f"{name}: peak memory at batch {batch}: {shown}")
     flops = count_flops(model, one)
@@ -184,9 +200,10 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
         "gflops": flops / 1e9,
         "macs_g_224": macs_224,
         "size_224": side_224,
-        "fps_batch1": images_per_second(model, one, warmup, iterations, seconds, report, name),
+        "precision": precision_name(dtype),
+        "fps_batch1": images_per_second(timed, one, warmup, iterations, seconds, report, name),
         # the memory measurement already ran batch N once: it stands for one warm-up run
-        f"fps_batch{batch}": images_per_second(model, many, warmup if memory is None else max(warmup - 1, 0),
+        f"fps_batch{batch}": images_per_second(timed, many, warmup if memory is None else max(warmup - 1, 0),
                                                iterations, seconds, report, name),
         f"peak_memory_mb_batch{batch}": memory,
         "input": f"{in_channels}x{size}x{size}",
@@ -196,11 +213,11 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
 
 def profile_models(names: list[str], size: int = 256, batch: int = 8, in_channels: int = 3,
                    device: torch.device | None = None, warmup: int = 1, iterations: int = 10,
-                   seconds: float = 10.0, report: Report = _ignore) -> pd.DataFrame:
+                   seconds: float = 10.0, report: Report = _ignore, dtype: torch.dtype | None = None) -> pd.DataFrame:
     """Profile each model; every size is checked first, so a bad one fails before any work."""
     for name in names:
         check_input_size(name, size, resolve_model(name, "--model").size_kwargs(size), setting="--size",
                          channels=in_channels, model_setting="--model")
     device = device or torch.device("cpu")
-    return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations, seconds, report)
-                         for n in names])
+    return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations, seconds, report,
+                                       dtype) for n in names])

@@ -9,6 +9,10 @@ stage width, two Swin blocks per stage, and a final x4 patch expanding before a 
 27.1 M parameters. Where a stage is not a whole number of windows, it is zero-padded to one (as
 Swin's detection code does), so any input divisible by 32 works, 256 px included; a window larger
 than the stage shrinks to the stage and is not shifted, as in the reference.
+
+Initialisation as the official code (HuCaoFighting/Swin-Unet, SwinTransformerSys._init_weights): every
+linear layer truncated normal (std 0.02, bias 0), layer norms 1 and 0, the relative position bias
+tables truncated normal (std 0.02); the two convolutions (patch embedding, head) keep PyTorch's defaults.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from busbench.models.init import vit_init
 from busbench.models.registry import register_model
 
 
@@ -28,6 +33,8 @@ def relative_position_index(window: int, table_window: int) -> Tensor:
 
 
 class WindowAttention(nn.Module):
+    relative_index: Tensor  # a buffer
+
     def __init__(self, dim: int, heads: int, window: int) -> None:
         super().__init__()
         self.heads, self.window = heads, window
@@ -160,6 +167,7 @@ class SwinUnet(nn.Module):
         self.decoder_norm = nn.LayerNorm(embed_dim)
         self.final_expand = PatchExpand(embed_dim, 4, embed_dim)
         self.head = nn.Conv2d(embed_dim, num_classes, 1, bias=False)
+        vit_init(self, convs=False)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.patch_norm(self.patch_embed(x).permute(0, 2, 3, 1))

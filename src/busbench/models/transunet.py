@@ -11,9 +11,18 @@ segmentation", arXiv:2102.04306 (2021); the R50-ViT-B/16 hybrid.
   with the three skips, and a 3x3 head.
 
 105.3 M parameters at 256 px (the position embeddings depend on ``img_size``).
+
+Initialisation as the official code (Beckschen/TransUNet, networks/vit_seg_modeling.py), which trains
+from scratch when no ImageNet checkpoint is loaded: the MLP's linear layers Glorot-uniform with biases
+normal(0, 1e-6) (Mlp._init_weights), the position embeddings zero, the attention's query, key, value and
+output projections PyTorch's nn.Linear default (theirs are four nn.Linear), everything else PyTorch's
+defaults.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -54,7 +63,7 @@ class Bottleneck(nn.Module):
 
 
 class ResNetV2Trunk(nn.Module):
-    def __init__(self, in_channels: int, units: tuple[int, int, int] = (3, 4, 9)) -> None:
+    def __init__(self, in_channels: int, units: Sequence[int] = (3, 4, 9)) -> None:
         super().__init__()
         self.root = nn.Sequential(StdConv2d(in_channels, 64, 7, 2, 3, bias=False), _gn(64), nn.ReLU(inplace=True))
         self.pool = nn.MaxPool2d(3, 2, padding=1)
@@ -85,8 +94,16 @@ class TransformerLayer(nn.Module):
         self.attention_norm = nn.LayerNorm(dim, eps=1e-6)
         self.attention = nn.MultiheadAttention(dim, heads, dropout=0.0, batch_first=True)
         self.ffn_norm = nn.LayerNorm(dim, eps=1e-6)
-        self.ffn = nn.Sequential(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp_dim, dim),
-                                 nn.Dropout(dropout))
+        expand, project = nn.Linear(dim, mlp_dim), nn.Linear(mlp_dim, dim)
+        self.ffn = nn.Sequential(expand, nn.GELU(), nn.Dropout(dropout), project, nn.Dropout(dropout))
+        for linear in (expand, project):
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.normal_(linear.bias, std=1e-6)
+        # PyTorch's attention draws its packed projection Glorot-uniform with zero biases; the reference's
+        # separate query, key and value nn.Linear layers have nn.Linear's default draw, fan in = dim
+        nn.init.kaiming_uniform_(self.attention.in_proj_weight, a=math.sqrt(5))
+        nn.init.uniform_(self.attention.in_proj_bias, -dim ** -0.5, dim ** -0.5)
+        self.attention.out_proj.reset_parameters()
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.attention_norm(x)
@@ -113,11 +130,10 @@ class TransUNet(nn.Module):
                  layers: int = 12, heads: int = 12, mlp_dim: int = 3072, dropout: float = 0.1,
                  units: tuple[int, int, int] = (3, 4, 9)) -> None:
         super().__init__()
-        self.trunk = ResNetV2Trunk(in_channels, tuple(units))  # type: ignore[arg-type]
+        self.trunk = ResNetV2Trunk(in_channels, units)
         self.grid = img_size // 16
         self.patch_embedding = nn.Conv2d(self.trunk.out_channels, hidden, 1)
         self.position_embedding = nn.Parameter(torch.zeros(1, self.grid * self.grid, hidden))
-        nn.init.trunc_normal_(self.position_embedding, std=0.02)
         self.dropout = nn.Dropout(dropout)
         self.layers = nn.ModuleList(TransformerLayer(hidden, heads, mlp_dim, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(hidden, eps=1e-6)

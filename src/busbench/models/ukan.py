@@ -10,6 +10,11 @@ upsampling, KAN blocks at the two token stages, and a 1x1 head; the input side m
 of 32. With embed dims 128/160/256 the official code (Seg_UKAN/archs.py) has 6.36 M parameters
 counted layer by layer (KAN layers 3.99 M, convolutions and norms 2.37 M), as this has; a figure
 of 9.38 M quoted for U-KAN could not be reproduced from the official configuration.
+
+Initialisation as the official code (``_init_weights`` of KANLayer, KANBlock and PatchEmbed, UNeXt's):
+in the KAN blocks and the patch embeddings, layer norms 1 and 0 and convolutions normal with std
+sqrt(2 / fan_out) (``busbench.models.init.vit_init``); the KAN layers draw their own weights
+(``busbench.models.kan``) and the convolutional stages keep PyTorch's defaults, as there.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from busbench.models.blocks import DoubleConv
+from busbench.models.init import vit_init
 from busbench.models.kan import KANLinear
 from busbench.models.registry import register_model
 from busbench.models.unext import layer_norm_2d
@@ -32,6 +38,7 @@ class KANBlock(nn.Module):
             nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1, groups=dim), nn.BatchNorm2d(dim), nn.ReLU())
             for _ in range(3)
         )
+        vit_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
         y = layer_norm_2d(self.norm, x)
@@ -68,6 +75,8 @@ class UKAN(nn.Module):
         self.decoder_blocks = nn.ModuleList([KANBlock(e1), KANBlock(e0)])
         self.decoder_norms = nn.ModuleList([nn.LayerNorm(e1), nn.LayerNorm(e0)])
         self.head = nn.Conv2d(widths[0], num_classes, 1)
+        for patch_embedding in (self.embed1, self.embed1_norm, self.embed2, self.embed2_norm):
+            vit_init(patch_embedding)
 
     def forward(self, x: Tensor) -> Tensor:
         skips = []

@@ -5,6 +5,9 @@ The variant BUS benchmarks report (34.53 M parameters, e.g. the CMU-Net and CMUN
 widths 64-128-256-512-1024, each stage two 3x3 convolutions with batch norm and ReLU, 2x2 max
 pooling, decoder steps of x2 upsampling plus a 3x3 convolution, skip concatenation, 1x1 head.
 Padding keeps the output the size of the input, which must be divisible by 16.
+
+Initialisation: the benchmark code bases' U-Net (CMU-Net's, CMUNeXt's benchmark, Awesome-BUS's
+src/models/cnn_based/UNet.py) has no initialisation of its own, so PyTorch's defaults are kept.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ Encoder of U-Net blocks (widths 64-1024). Every decoder stage receives all five 
 encoder features max-pooled down, the same-scale encoder feature, and coarser decoder features
 bilinearly upsampled, each mapped to 64 channels by a 3x3 conv + BN + ReLU; the 5 x 64 = 320
 channels are fused by another 3x3 conv + BN + ReLU. A 3x3 head follows (26.97 M parameters).
+
+Initialisation as the official code (ZJUGiveLab/UNet-Version, models/UNet_3Plus.py with
+init_weights.py, init_type 'kaiming'): every convolution He-normal (fan in, gain sqrt(2)), its bias
+PyTorch's default; batch-norm weights normal(1, 0.02), biases 0. (The Awesome-BUS copy comments these
+calls out.)
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from busbench.models.blocks import ConvBNReLU, UNetEncoder
+from busbench.models.init import he_init
 from busbench.models.registry import register_model
 
 
@@ -35,6 +41,7 @@ class UNet3Plus(nn.Module):
             self.branches.append(nn.ModuleList(ConvBNReLU(c, cat) for c in sources))
             self.fusions.append(ConvBNReLU(fused, fused))
         self.head = nn.Conv2d(fused, num_classes, 3, padding=1)
+        he_init(self, zero_bias=False, batch_norm_std=0.02)
 
     def forward(self, x: Tensor) -> Tensor:
         encoded = self.encoder(x)
@@ -42,7 +49,7 @@ class UNet3Plus(nn.Module):
         for stage, branches, fusion in zip(reversed(range(4)), self.branches, self.fusions):
             size = encoded[stage].shape[-2:]
             parts = []
-            for level, branch in enumerate(branches):
+            for level, branch in enumerate(branches.children()):
                 if level <= stage:
                     feature = encoded[level]
                     if level < stage:

@@ -6,6 +6,9 @@ widths 32-64-128-256-512, and dense nested skip pathways: node X(i, j) concatena
 with the upsampled X(i+1, j-1). Deep supervision is optional; with it, the output is the mean of
 the four top-level heads. The paper reports 9.04 M parameters (its Table 1). Some BUS benchmarks
 list a ResNet-34-encoder "U-Net++" of 26.90 M instead; that is not the paper's network.
+
+Initialisation: the benchmark code bases' U-Net++ (Awesome-BUS's
+src/models/cnn_based/UNetplus.py) has no initialisation of its own, so PyTorch's defaults are kept.
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ shifted-MLP block. The block shifts five channel groups by -2..2 pixels along th
 a token-wise linear layer, a 3x3 depthwise conv and GELU, shifts along the width, and applies a
 second linear layer, with a residual connection. The decoder mirrors it with additive skips and
 bilinear upsampling. 1.47 M parameters; the input side must be a multiple of 32.
+
+Initialisation as the official code (jeya-maria-jose/UNeXt-pytorch, archs.py: ``_init_weights`` of
+shiftmlp, shiftedBlock and OverlapPatchEmbed): in the tokenized stages and the shifted-MLP blocks,
+linear layers truncated normal (std 0.02), layer norms 1 and 0, the patch-embedding and depthwise
+convolutions normal with std sqrt(2 / fan_out) (``busbench.models.init.vit_init``); the
+convolutional stages keep PyTorch's defaults, as there.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from busbench.models.init import vit_init
 from busbench.models.registry import register_model
 
 SHIFT_GROUPS = 5
@@ -37,7 +44,7 @@ def shift_groups(x: Tensor, dim: int) -> Tensor:
     return torch.cat(moved, dim=1)
 
 
-def layer_norm_2d(norm: nn.LayerNorm, x: Tensor) -> Tensor:
+def layer_norm_2d(norm: nn.Module, x: Tensor) -> Tensor:
     return norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
@@ -50,6 +57,7 @@ class ShiftedMLPBlock(nn.Module):
         self.fc1 = nn.Linear(dim, dim)
         self.dwconv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
         self.fc2 = nn.Linear(dim, dim)
+        vit_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
         y = layer_norm_2d(self.norm, x)
@@ -68,6 +76,7 @@ class TokenizedStage(nn.Module):
         self.embed_norm = nn.LayerNorm(dim)
         self.block = ShiftedMLPBlock(dim)
         self.norm = nn.LayerNorm(dim)
+        vit_init(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return layer_norm_2d(self.norm, self.block(layer_norm_2d(self.embed_norm, self.embed(x))))

@@ -18,7 +18,7 @@ ever hold runs scored on the same test images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +27,22 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from busbench.data.io import read_image, read_mask
+from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
+from busbench.layout import cell_data_folder, write_csv, write_text
+from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report import plots
+from busbench.report.analyses import report_analyses
+from busbench.report.analyses_page import analyses_html
 from busbench.report.collect import RunResults, RunTable, collect_runs, tables_by_test_set
 from busbench.report.complexity import NO_COST, find_profiles, model_cost, model_origin
+from busbench.report.contents import Report
 from busbench.report.html import write_html
-from busbench.report.markdown import markdown_table
 from busbench.report.statistics import (
     average_ranks,
     bootstrap_ci,
@@ -52,27 +56,6 @@ from busbench.report.tables import to_latex, to_markdown
 
 REPORTED = ("dice", "iou", "hd95", "precision", "recall")
 MAX_QUALITATIVE_MODELS = 6
-
-
-@dataclass
-class Report:
-    """Everything the HTML page shows; the files are written as they are made. Tables and their
-    statistics are keyed by ``RunTable.key``."""
-
-    out: Path
-    runs: list[RunResults]
-    skipped: list[str]
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)  # "busi — test set 3f2a9c1b (seed 42, 20 %)"
-    comparisons: dict[str, pd.DataFrame] = field(default_factory=dict)
-    p_values: dict[str, pd.DataFrame] = field(default_factory=dict)
-    normal: pd.DataFrame | None = None
-    ranks: pd.Series | None = None
-    cd: float | None = None
-    friedman: dict[str, float] | None = None  # friedman_test over the ranked datasets
-    ranked_tables: list[str] = field(default_factory=list)  # the table of each dataset the ranks use
-    cross: pd.DataFrame | None = None
-    figures: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,7 +176,7 @@ def ranked_tables(tables: list[RunTable]) -> list[RunTable]:
 def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Path | None:
     """Best, median and worst lesion image of the test set (by the median Dice over models; normal
     images would all be trivially "best"), with each model's prediction."""
-    data_dir = runs[0].path.parents[2] / "data" / runs[0].dataset
+    data_dir = cell_data_folder(runs[0].path)
     if not (data_dir / "manifest.csv").is_file():
         return None
     manifest = load_manifest(data_dir)
@@ -203,15 +186,17 @@ def _qualitative(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Pat
     picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
     device = torch.device("cpu")
     shown = runs[:MAX_QUALITATIVE_MODELS]
-    trained = {run.model: load_trained_run(run.path, device) for run in shown if run.config is not None}
+    # the report shows every scored run, also one whose ensemble is not made yet (its figure without post-processing)
+    trained = {run.model: load_trained_run(run.path, device, allow_partial=True) for run in shown
+               if run.config is not None}
     grid = []
     for title, case_id in picks.items():
         row = rows_by_id.loc[case_id]
         truth = manifest.lesion(row)
-        grey = read_image(manifest.image_file(row))
+        grey = manifest.image(row)
         if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown
             return None
-        predictions = {name: predict_image(run, read_image(manifest.image_file(row), run.config.input.channels),
+        predictions = {name: predict_image(run, manifest.image(row, run.config.input.channels),
                                            device, list(run.config.eval.tta))[1] for name, run in trained.items()}
         predictions.update({run.model: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
                             for run in shown if run.config is None})
@@ -225,9 +210,9 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     named = frame.index.names != [None]
     shown = frame.reset_index() if named else frame
-    shown.to_csv(path.with_suffix(".csv"), index=False, lineterminator="\n", float_format="%.6f")
+    write_csv(shown, path.with_suffix(".csv"))
     rounded = shown.round(4)
-    path.with_suffix(".md").write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")))
+    write_text(markdown_table(rounded.astype(object).where(rounded.notna(), "n/a")), path.with_suffix(".md"))
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
@@ -236,13 +221,13 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     frame = dataset_table(table.runs, profiles, units)
     report.tables[key], report.titles[key] = frame, table.title
     (report.out / "tables").mkdir(parents=True, exist_ok=True)
-    frame.to_csv(report.out / "tables" / f"{key}.csv", index=False, lineterminator="\n", float_format="%.6f")
-    (report.out / "tables" / f"{key}.md").write_text(f"{table.title}\n\n" + to_markdown(frame))
-    (report.out / "tables" / f"{key}.tex").write_text(
-        to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"))
+    write_csv(frame, report.out / "tables" / f"{key}.csv")
+    write_text(f"{table.title}\n\n" + to_markdown(frame), report.out / "tables" / f"{key}.md")
+    write_text(to_latex(frame, f"Segmentation on {table.title}: held-out test set, mean ± std over fold models"),
+               report.out / "tables" / f"{key}.tex")
     scores = pd.DataFrame({run.model: image_scores(run.per_image, "dice") for run in table.runs})
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
-    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, list(scores))
+    report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, scores.columns.tolist())
     _write(comparisons, report.out / "statistics" / f"{key}_comparisons")
     _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values")
     figures = [plots.dice_boxplot(scores, table.title, report.out / "plots" / f"{key}_dice_boxplot"),
@@ -290,5 +275,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report.cross = cross_dataset_matrix(tables)
     if report.cross is not None:
         _write(report.cross, report.out / "cross_dataset")
-    write_html(report)
+    analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
+                               report.titles)  # subgroups, detection, morphology, calibration
+    write_html(report, analyses_html(analyses, report.titles))
     return report

@@ -8,6 +8,10 @@ prediction set, reported like an ensemble, without a std). Only finished runs (e
 Runs are compared only on the same test images: ``tables_by_test_set`` puts runs of one dataset
 into one table only when their ``environment.json`` records the same ``test_set_sha256``, so
 two split seeds of a dataset make two tables, never one table with mixed paired tests.
+
+Every table read is checked to hold each test id once (``busbench.evaluate.table_checks``): against
+the split file when the results folder still holds it (``OUTPUT_DIR/data/<dataset>/``), otherwise
+against the first fold's ids, whose count ``done.json`` recorded when the fold finished.
 """
 
 from __future__ import annotations
@@ -16,15 +20,31 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
 
 from busbench.config import ExperimentConfig
+from busbench.data.split.split_file import TEST, case_ids
 from busbench.errors import BusbenchError
 from busbench.evaluate.metrics import CSV_MISSING
-from busbench.evaluate.score import SCORE_JSON, TEST_METRICS_CSV
-from busbench.pipeline import CROSS_CSV, ENSEMBLE_CSV, protocol_notes
+from busbench.evaluate.protocol import protocol_notes
+from busbench.evaluate.table_checks import check_cross_table, check_test_ids
+from busbench.layout import (
+    CONFIG_YAML,
+    CROSS_CSV,
+    CROSS_OVERLAP_CSV,
+    DONE,
+    ENSEMBLE_CSV,
+    ENVIRONMENT_JSON,
+    LOG_CSV,
+    SCORE_JSON,
+    TEST_METRICS_CSV,
+    cell_data_folder,
+    fold_folders,
+    fold_number,
+)
 
 
 @dataclass
@@ -43,7 +63,7 @@ class RunResults:
     test_set_source: str  # "environment.json" or "case ids" (environment.json lacks the checksum)
     logs: dict[int, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what every table says of the row (marked †)
-    split_settings: dict[str, object] = field(default_factory=dict)  # test_size, seed, official, ...
+    split_settings: dict[str, Any] = field(default_factory=dict)  # test_size, seed, official, ... (as JSON gives them)
 
 
 @dataclass
@@ -61,7 +81,7 @@ def _read(path: Path) -> pd.DataFrame:
 
 def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
     """The run's test set checksum and where it came from."""
-    environment = path / "environment.json"
+    environment = path / ENVIRONMENT_JSON
     recorded = json.loads(environment.read_text()).get("test_set_sha256") if environment.is_file() else None
     if recorded:
         return str(recorded), "environment.json"
@@ -69,17 +89,47 @@ def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
     return hashlib.sha256(ids.encode()).hexdigest(), "case ids"
 
 
+def split_test_ids(path: Path) -> list[str] | None:
+    """The test ids of the split a run folder records, if its results folder still holds that split."""
+    environment = path / ENVIRONMENT_JSON
+    split_file = json.loads(environment.read_text()).get("split_file") if environment.is_file() else None
+    split_path = cell_data_folder(path) / str(split_file)
+    return case_ids(json.loads(split_path.read_text()), TEST) if split_file and split_path.is_file() else None
+
+
+def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
+    """Without the split file: a fold table's ids, if as many as its ``done.json`` recorded."""
+    ids = table["case_id"].astype(str).tolist()
+    done = fold_dir / DONE
+    recorded = json.loads(done.read_text()).get("test_images") if done.is_file() else None
+    if recorded is not None and len(set(ids)) != int(recorded):
+        raise BusbenchError(f"{fold_dir / TEST_METRICS_CSV}: {len(set(ids))} test ids where {done} records "
+                            f"{recorded}; the file was cut or edited. Delete {done} to score the fold again")
+    return ids
+
+
 def load_run(path: Path) -> RunResults | str:
     """A finished run folder's results, or the reason it cannot be reported."""
-    config = ExperimentConfig.model_validate(yaml.safe_load((path / "config.yaml").read_text()))
-    folds = sorted(path.glob("fold-*"), key=lambda p: int(p.name.split("-")[1]))
-    missing = [f.name for f in folds if not (f / "test_metrics.csv").is_file()]
+    config = ExperimentConfig.model_validate(yaml.safe_load((path / CONFIG_YAML).read_text()))
+    folds = fold_folders(path)
+    missing = [f.name for f in folds if not (f / TEST_METRICS_CSV).is_file()]
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
-    per_image = pd.concat([_read(f / "test_metrics.csv") for f in folds], ignore_index=True)
+    tables = {f: _read(f / TEST_METRICS_CSV) for f in folds}
+    test_ids = split_test_ids(path) or _fold_test_ids(folds[0], tables[folds[0]])
+    for fold_dir, table in tables.items():
+        check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, f"Delete {fold_dir / DONE} to score the "
+                       "fold again")
+    per_image = pd.concat(tables.values(), ignore_index=True)
     ensemble = _read(path / ENSEMBLE_CSV) if (path / ENSEMBLE_CSV).is_file() else None
+    if ensemble is not None:
+        check_test_ids(ensemble, path / ENSEMBLE_CSV, test_ids, f"Delete {path / ENSEMBLE_CSV} to score the "
+                       "ensemble again", by=["variant"])
     cross = _read(path / CROSS_CSV) if (path / CROSS_CSV).is_file() else None
-    logs = {int(f.name.split("-")[1]): pd.read_csv(f / "log.csv") for f in folds if (f / "log.csv").is_file()}
+    if cross is not None:
+        check_cross_table(cross, path / CROSS_CSV, path / CROSS_OVERLAP_CSV, f"Delete {path / CROSS_CSV} to score "
+                          "the other datasets again")
+    logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
                       *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump())
@@ -89,6 +139,8 @@ def load_scored_run(path: Path) -> RunResults:
     """An outside method's run folder (``busbench score``): its one prediction set as fold 0."""
     record = json.loads((path / SCORE_JSON).read_text())
     per_image = _read(path / TEST_METRICS_CSV)
+    test_ids = split_test_ids(path) or per_image["case_id"].astype(str).unique().tolist()
+    check_test_ids(per_image, path / TEST_METRICS_CSV, test_ids, "Score the predictions again with `busbench score`")
     return RunResults(path, None, path.parent.name, path.name, per_image, None, None,
                       *test_set_identity(path, per_image), notes=list(record["notes"]),
                       split_settings=dict(record["split_settings"]))
@@ -99,10 +151,14 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise BusbenchError(f"{results_dir}: no such folder; give the output_dir of `busbench run`")
-    runs, skipped = [], []
-    for config in sorted(results_dir.rglob("config.yaml")):
+    runs: list[RunResults] = []
+    skipped: list[str] = []
+    for config in sorted(results_dir.rglob(CONFIG_YAML)):
         loaded = load_run(config.parent)
-        (skipped if isinstance(loaded, str) else runs).append(loaded)
+        if isinstance(loaded, str):
+            skipped.append(loaded)
+        else:
+            runs.append(loaded)
     runs += [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]
     if not runs:
         raise BusbenchError(f"{results_dir}: no finished busbench runs found; run `busbench run CONFIG` first"
@@ -115,7 +171,7 @@ def _split_description(run: RunResults) -> str:
     if split["official"]:
         return f"official fold {split['official_test_fold']}"
     leaky = ", image-level split (leaky)" if split.get("protocol") == "image_level" else ""
-    return f"seed {split['seed']}, {float(split['test_size']) * 100:g} %{leaky}"  # type: ignore[arg-type]
+    return f"seed {split['seed']}, {float(split['test_size']) * 100:g} %{leaky}"
 
 
 def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:

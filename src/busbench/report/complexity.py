@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from busbench.config import ExperimentConfig
+from busbench.layout import ENVIRONMENT_JSON
 from busbench.models import build_model, count_parameters, resolve_model
 from busbench.models.profile import count_flops, published_macs
 
@@ -54,7 +55,7 @@ def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, fl
 
 def model_origin(run_dir: Path, config: ExperimentConfig) -> str:
     """The origin recorded when the run trained; for runs older than that record, today's."""
-    environment = Path(run_dir) / "environment.json"
+    environment = Path(run_dir) / ENVIRONMENT_JSON
     recorded = json.loads(environment.read_text()).get("model_origin") if environment.is_file() else None
     return str(recorded) if recorded is not None else resolve_model(config.model.name).origin
 

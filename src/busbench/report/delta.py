@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from busbench.config import ExperimentConfig
-from busbench.data.split import CV, GROUPED, IMAGE_LEVEL, TEST, case_ids
+from busbench.data.split.split_file import CV, GROUPED, IMAGE_LEVEL, TEST, SplitDocument, case_ids
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.markdown import markdown_table
+from busbench.evaluate.table_checks import check_test_ids
+from busbench.layout import ENVIRONMENT_JSON, PER_IMAGE_CSV, cell_folder, data_folder, write_csv, write_text
+from busbench.markdown import markdown_table
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
 DELTA_CSV = "delta.csv"
@@ -41,11 +43,11 @@ def protocol_configs(cfg: ExperimentConfig) -> dict[str, ExperimentConfig]:
     return configs
 
 
-def leaked_test_ids(split: dict[str, object], fold: int) -> set[str]:
+def leaked_test_ids(split: SplitDocument, fold: int) -> set[str]:
     """Test images with a member of their leakage group among fold ``fold``'s training images."""
     cases = split["cases"]
-    training_groups = {c["group"] for c in cases if c["set"] == CV and c["fold"] != fold}  # type: ignore[union-attr]
-    return {c["case_id"] for c in cases if c["set"] == TEST and c["group"] in training_groups}  # type: ignore[union-attr]
+    training_groups = {c["group"] for c in cases if c["set"] == CV and c["fold"] != fold}
+    return {c["case_id"] for c in cases if c["set"] == TEST and c["group"] in training_groups}
 
 
 def _mean_std(values: list[float], digits: int = 3) -> str:
@@ -57,14 +59,14 @@ def _mean_std(values: list[float], digits: int = 3) -> str:
     return f"{np.mean(finite):.{digits}f} ± {np.std(finite, ddof=1):.{digits}f}"
 
 
-def protocol_row(per_image: pd.DataFrame, split: dict[str, object]) -> dict[str, object]:
+def protocol_row(per_image: pd.DataFrame, split: SplitDocument) -> dict[str, object]:
     """Scores of one protocol's fold models on its test set, split into leaked and other images."""
     scores = per_image[per_image["variant"] == FOLD_MODELS] if "variant" in per_image else per_image
     test_ids = case_ids(split, TEST)
     dice, hd95, leaked_counts, ever_leaked = [], [], [], set()
     subsets: dict[str, list[float]] = {name: [] for name in SUBSETS}
-    for fold, fold_scores in scores.groupby("fold"):
-        leaked = leaked_test_ids(split, int(fold))
+    for fold, fold_scores in scores.groupby(scores["fold"].astype(int)):
+        leaked = leaked_test_ids(split, fold)
         ever_leaked |= leaked
         is_leaked = fold_scores["case_id"].isin(leaked)
         lesion = fold_scores["label"] != "normal"
@@ -83,10 +85,12 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
     rows = []
     for protocol, cfg in configs.items():
         for cell in cfg.cells():
-            cell_dir = cell.output_dir / cell.name / cell.data.key() / cell.model.key()
-            environment = json.loads((cell_dir / "environment.json").read_text())
-            split = json.loads((cell.output_dir / "data" / cell.data.key() / environment["split_file"]).read_text())
-            per_image = pd.read_csv(cell_dir / "per_image_metrics.csv", dtype={"case_id": str})
+            cell_dir = cell_folder(cell.output_dir, cell.name, f"{cell.data.key()}/{cell.model.key()}")
+            environment = json.loads((cell_dir / ENVIRONMENT_JSON).read_text())
+            split = json.loads((data_folder(cell.output_dir, cell.data.key()) / environment["split_file"]).read_text())
+            per_image = pd.read_csv(cell_dir / PER_IMAGE_CSV, dtype={"case_id": str})
+            check_test_ids(per_image, cell_dir / PER_IMAGE_CSV, case_ids(split, TEST),
+                           f"Run `busbench run` on {cell_dir} again to rewrite it", by=["fold"])
             rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)
@@ -94,8 +98,8 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
 
 def write_delta(table: pd.DataFrame, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / DELTA_CSV, index=False, lineterminator="\n")
+    write_csv(table, out / DELTA_CSV, float_format=None)
     note = ("Fold models' mean ± std, each protocol on its own held-out test set. A test image is leaked for a fold "
             "model when a duplicate, near-duplicate or same-patient image of it is among that model's training "
             "images (the leakage groups of busbench's split files).")
-    (out / DELTA_MD).write_text(markdown_table(table) + "\n" + note + "\n")
+    write_text(markdown_table(table) + "\n" + note + "\n", out / DELTA_MD)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from busbench.layout import write_text
+from busbench.report.contents import Report
 from busbench.report.tables import display_table
 from busbench.report.tables import notes as table_notes
-
-if TYPE_CHECKING:
-    from busbench.report.build import Report
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -66,7 +65,8 @@ def html_figure(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def write_html(report: Report) -> Path:
+def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
+    """The page; ``analyses``: the HTML parts of ``report.analyses_page``, placed before the cross-dataset part."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench report</title>"
              f"<style>{STYLE}</style></head><body><h1>busbench report</h1>"]
     parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.model} on {r.dataset}")
@@ -113,6 +113,7 @@ def write_html(report: Report) -> Path:
         if report.cd is not None:
             parts.append(f"<p class='note'>Nemenyi critical difference at 0.05: {report.cd:.3f}.</p>")
         parts.extend(html_figure(p) for p in report.figures.get("ranks", []))
+    parts.extend(analyses)
     if report.cross is not None:
         parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
         cross = report.cross.round(3)
@@ -121,6 +122,6 @@ def write_html(report: Report) -> Path:
     parts.append("</body></html>")
     path = report.out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts))
+    write_text("\n".join(parts), path)
     return path
 

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
 from busbench.evaluate.metrics import dice_score  # noqa: E402
+from busbench.layout import atomic_path  # noqa: E402
 
 DPI = 150
 MARKED_POINTS = 20  # curves with this many points or fewer show a marker at each: one epoch is a dot
@@ -30,8 +31,9 @@ def save(figure: plt.Figure, path: Path) -> Path:
     """Write ``path``.png and ``path``.pdf; returns the PNG."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(path.with_suffix(".png"), dpi=DPI)
-    figure.savefig(path.with_suffix(".pdf"))
+    for suffix, dpi in ((".png", DPI), (".pdf", "figure")):
+        with atomic_path(path.with_suffix(suffix)) as tmp:
+            figure.savefig(tmp, format=suffix[1:], dpi=dpi)
     plt.close(figure)
     return path.with_suffix(".png")
 
@@ -118,7 +120,7 @@ def qualitative_grid(rows: list[tuple[str, np.ndarray, np.ndarray, dict[str, np.
                 draw_mask(axis, mask, "red" if c > 1 else "lime")
             axis.set_xticks([])
             axis.set_yticks([])
-            if c > 1:
+            if c > 1 and mask is not None:  # a model's prediction
                 axis.set_xlabel(f"Dice {dice_score(mask, truth):.3f}", fontsize=8)
             if r == 0:
                 axis.set_title(name, fontsize=8)

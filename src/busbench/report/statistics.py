@@ -46,6 +46,18 @@ def bootstrap_ci(values: np.ndarray, clusters: np.ndarray | None = None, level: 
     return float(low), float(high)
 
 
+def cluster_draw_weights(clusters: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> np.ndarray:
+    """(resamples x values): how often each value's cluster is drawn in each of ``bootstrap_ci``'s draws
+    (same seed, same draws), for statistics that are not a mean (AUROC, ECE): a draw's statistic is
+    computed with each image weighted by its count."""
+    codes = pd.factorize(np.asarray(clusters))[0]
+    n = int(codes.max()) + 1
+    drawn = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    counts = np.zeros((resamples, n))
+    np.add.at(counts, (np.arange(resamples)[:, None], drawn), 1.0)
+    return counts[:, codes]
+
+
 def cluster_means(scores: pd.DataFrame, clusters: pd.Series) -> pd.DataFrame:
     """Mean of each column of ``scores`` (rows: images) per cluster (``clusters``: image -> label)."""
     return scores.groupby(clusters.reindex(scores.index).to_numpy()).mean()
@@ -99,8 +111,8 @@ def paired_comparisons(scores: pd.DataFrame) -> pd.DataFrame:
 def p_value_matrix(comparisons: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """Square matrix of Holm-adjusted p-values (diagonal empty)."""
     matrix = pd.DataFrame(np.nan, index=pd.Index(models, name="model"), columns=models)
-    for row in comparisons.itertuples():
-        matrix.loc[row.model_a, row.model_b] = matrix.loc[row.model_b, row.model_a] = row.p_holm
+    for a, b, p in zip(comparisons["model_a"], comparisons["model_b"], comparisons["p_holm"]):
+        matrix.loc[a, b] = matrix.loc[b, a] = p
     return matrix
 
 

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from busbench.evaluate.aggregate import DEGENERATE_MISSED_SHARE, FOLD_MODELS, degenerate_mark
-from busbench.report.markdown import markdown_table
+from busbench.evaluate.aggregate import (
+    DEGENERATE_MISSED_SHARE,
+    FOLD_MODELS,
+    degenerate_mark,
+    mean_std_text,
+    metric_places,
+    metric_title,
+)
+from busbench.markdown import markdown_table
 
-METRIC_COLUMNS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "precision": "Precision", "recall": "Recall"}
+METRIC_COLUMNS = ("dice", "iou", "hd95", "precision", "recall")  # titled without units, as published tables
 LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}
 COST_COLUMNS = {"params_m": "Params (M)", "gflops": "GFLOPs", "macs_g_224": "MACs (G) @224 (published 'GFLOPs')",
                 "fps": "FPS"}
@@ -32,15 +39,12 @@ def best_rows(table: pd.DataFrame, column: str) -> set[int]:
     return set(values.index[values == target])
 
 
-def _cell(row: pd.Series, column: str, digits: int) -> str:
-    mean, std = row.get(f"{column}_mean"), row.get(f"{column}_std")
-    if pd.isna(std):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+def _cell(row: pd.Series, column: str) -> str:
+    return mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
 
 
 def _model_name(row: pd.Series) -> str:
-    mark = degenerate_mark(row.to_dict())
+    mark = degenerate_mark(row)
     name = f"{row['model']} {mark} degenerate" if mark else str(row["model"])
     return f"{name} †" if row.get("protocol") else name
 
@@ -70,23 +74,23 @@ def _other_sides(table: pd.DataFrame) -> str:
 def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     """Strings for a dataset table; best values wrapped in ``bold`` (prefix, suffix)."""
     out = pd.DataFrame({"Model": [_model_name(row) for _, row in table.iterrows()]})
-    for column, title in METRIC_COLUMNS.items():
-        digits = 2 if column == "hd95" else 3
+    for column in METRIC_COLUMNS:
         best = best_rows(table, column)
-        out[title] = [bold[0] + _cell(r, column, digits) + bold[1] if i in best else _cell(r, column, digits)
-                      for i, r in table.iterrows()]
+        out[metric_title(column, unit=False)] = [bold[0] + _cell(r, column) + bold[1] if i in best else _cell(r, column)
+                                                 for i, r in table.iterrows()]
     for column in ("dice", "hd95"):
-        digits = 2 if column == "hd95" else 3
-        out[f"{METRIC_COLUMNS[column]} 95% CI"] = [
+        digits = metric_places(column)
+        out[f"{metric_title(column, unit=False)} 95% CI"] = [
             f"[{r[f'{column}_ci_low']:.{digits}f}, {r[f'{column}_ci_high']:.{digits}f}]" for _, r in table.iterrows()
         ]
+    sizes = table["size_224"] if "size_224" in table else pd.Series(224, index=table.index)
     for column, title in COST_COLUMNS.items():
         best = best_rows(table, column)
         values = []
-        for i, value in table[column].items():
+        for i, value, size in zip(table.index, table[column], sizes):
             text = "–" if pd.isna(value) else (f"{value:.1f}" if column == "fps" else f"{value:.2f}")
-            if column == "macs_g_224" and text != "–" and table.at[i, "size_224"] != 224:
-                text += f" @{int(table.at[i, 'size_224'])}"
+            if column == "macs_g_224" and text != "–" and size != 224:
+                text += f" @{int(size)}"
             values.append(bold[0] + text + bold[1] if i in best and text != "–" else text)
         out[title] = values
     return out

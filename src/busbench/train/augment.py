@@ -146,12 +146,13 @@ def nnunet_transforms() -> list[A.BasicTransform]:
 def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
     if preset not in PRESETS:
         raise ValueError(f"augmentation preset must be one of {PRESETS}, got {preset!r}")
+    steps: list[A.BasicTransform]
     if preset in SEED_PRESETS:
         steps = SEED_PRESETS[preset]()
     elif preset == "nnunet":
         steps = nnunet_transforms()
     elif preset == "none":
-        steps: list[A.BasicTransform] = []
+        steps = []
     elif preset == "light":
         steps = [A.HorizontalFlip(p=0.5), A.RandomBrightnessContrast(0.1, 0.1, p=0.5)]
     else:

@@ -3,11 +3,16 @@
 ``last.pt`` holds everything needed to continue exactly where training stopped (model,
 optimiser, schedule, scaler, the trainer's counters and every random generator's state);
 ``best.pt`` holds the selected weights with what is needed to rebuild the model.
+
+Both hold only tensors and plain data (numbers, strings, lists, tuples, dicts), and every
+checkpoint is read with ``torch.load(weights_only=True)``: trained runs are shared (a colleague's
+fold models for ``predict``, ``model.init_from``), and a full unpickler would run whatever code a
+crafted file names the moment it is loaded. Such a file is refused instead.
 """
 
 from __future__ import annotations
 
-import os
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -15,18 +20,28 @@ from typing import Any
 import numpy as np
 import torch
 
-LAST = "last.pt"
-BEST = "best.pt"
+from busbench.data.integrity import file_sha256
+from busbench.errors import BusbenchError
+from busbench.layout import BEST as BEST
+from busbench.layout import LAST as LAST
+from busbench.layout import atomic_path
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every generator's state as tensors and plain data (loadable with ``weights_only=True``)."""
+    numpy_state = np.random.get_state(legacy=False)
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {"bit_generator": numpy_state["bit_generator"], "pos": int(numpy_state["state"]["pos"]),
+                  "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
+                  "has_gauss": int(numpy_state["has_gauss"]), "gauss": float(numpy_state["gauss"])},
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -34,12 +49,42 @@ def rng_state() -> dict[str, Any]:
 
 def restore_rng(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"])  # first: a state loaded off the CPU fails here, with torch's message
+    saved = state["numpy"]
+    np.random.set_state({"bit_generator": saved["bit_generator"], "has_gauss": saved["has_gauss"],
+                         "gauss": saved["gauss"],
+                         "state": {"key": saved["key"].numpy().astype(np.uint32), "pos": saved["pos"]}})
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # One state per GPU visible when saved; a run resumed with fewer (CUDA_VISIBLE_DEVICES
+        # changed) restores those it has, as set_rng_state_all would fail on the missing ones.
+        for index, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
 
 
-def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    # Our own files hold numpy RNG state and plain Python objects besides tensors.
-    return torch.load(path, map_location=device, weights_only=False)
+def load(path: Path) -> dict[str, Any]:
+    """A checkpoint's tensors and plain data, every tensor on the CPU: the RNG states must be CPU byte
+    tensors (``torch.set_rng_state`` refuses others), and ``load_state_dict`` moves weights and optimiser
+    state to wherever the model is. A file that would need to run code to load is refused."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise BusbenchError(f"{path}: refused, it holds Python objects beyond tensors and plain data, which could run "
+                            "code when loaded (a crafted file, or one written by an older busbench); use "
+                            "checkpoints written by this busbench, or train this fold again") from exc
+
+
+def checkpoint_digests(fold_dir: Path) -> dict[str, str]:
+    """SHA-256 of a finished fold's ``best.pt``, recorded in its ``done.json``."""
+    return {BEST: file_sha256(fold_dir / BEST)}
+
+
+def verify_checkpoints(fold_dir: Path, recorded: dict[str, str] | None, record: Path, fix: str) -> None:
+    """Refuse a finished fold whose ``best.pt`` is missing or differs from the hash recorded when it
+    finished (a corrupt copy, a disk error, a file replaced by hand). Older records without hashes pass."""
+    for name, sha256 in (recorded or {}).items():
+        path = fold_dir / name
+        if not path.is_file():
+            raise BusbenchError(f"{path}: missing, though {record} records it as the fold's model. {fix}")
+        if file_sha256(path) != sha256:
+            raise BusbenchError(f"{path}: differs from the checkpoint {record} recorded when the fold finished "
+                                f"(corrupt or replaced). {fix}")

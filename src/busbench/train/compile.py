@@ -21,19 +21,28 @@ from torch import nn
 from busbench.errors import BusbenchError
 
 CPU_COMPILERS = ("g++", "clang++", "c++")
+CUDA_COMPILERS = ("cc", "gcc", "clang")  # Triton builds a small C launcher per kernel
 
 
 def compile_network(network: nn.Module, enabled: bool, device: torch.device, backend: str = "inductor",
                     setting: str = "train.compile") -> nn.Module:
     """``network`` compiled when ``enabled``, else itself.
 
-    Inductor writes C++ for the CPU: without a compiler it would fail at the first step, deep in
-    a traceback, so that is checked here.
+    Inductor writes C++ for the CPU, and Triton compiles a C launcher on CUDA: without a compiler
+    either would fail at the first step, deep in a traceback, so that is checked here.
     """
     if not enabled:
         return network
-    if backend == "inductor" and device.type == "cpu" and not (
-            os.environ.get("CXX") or any(shutil.which(c) for c in CPU_COMPILERS)):
-        raise BusbenchError(f"{setting}=true needs a C++ compiler on the CPU (one of {', '.join(CPU_COMPILERS)} "
-                            f"on PATH, or CXX set); install one (e.g. apt-get install g++) or set {setting}=false")
-    return torch.compile(network, backend=backend)
+    if backend == "inductor" and device.type == "cpu":
+        _need_compiler(CPU_COMPILERS, "CXX", "C++", "g++", setting)
+    if backend == "inductor" and device.type == "cuda":
+        _need_compiler(CUDA_COMPILERS, "CC", "C", "gcc", setting)
+    compiled = torch.compile(network, backend=backend)
+    assert isinstance(compiled, nn.Module)  # an OptimizedModule; torch.compile's stubs only say callable
+    return compiled
+
+
+def _need_compiler(names: tuple[str, ...], variable: str, language: str, package: str, setting: str) -> None:
+    if not (os.environ.get(variable) or any(shutil.which(name) for name in names)):
+        raise BusbenchError(f"{setting}=true needs a {language} compiler (one of {', '.join(names)} on PATH, or "
+                            f"{variable} set); install one (e.g. apt-get install {package}) or set {setting}=false")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from busbench.data.duplicates import DuplicateSettings, cross_duplicate_links
+from busbench.data.duplicates.links import DuplicateSettings, cross_duplicate_links
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint

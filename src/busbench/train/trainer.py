@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,25 +25,26 @@ from busbench.config import ExperimentConfig
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 from busbench.data.provenance import Provenance
-from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampler, fold_datasets
+from busbench.data.torch_dataset import fold_datasets
 from busbench.errors import BusbenchError
-from busbench.evaluate.metrics import batch_overlap
 from busbench.interrupt import raise_if_interrupted
-from busbench.log import duration, logger, note_saved
+from busbench.layout import LOG_CSV, write_csv
+from busbench.log import logger, note_saved
 from busbench.models import build_model
+from busbench.models.precision import AutocastForward, autocast
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.augment import PairAugmentation
+from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.device import autocast, autocast_dtype
+from busbench.train.device import autocast_dtype, replica_devices
+from busbench.train.loaders import training_loader, validation_loader
 from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer, lr_factor
-from busbench.train.seeding import seed_everything
-
-LOG_CSV = "log.csv"
-EpochHook = Callable[[int], None]
+from busbench.train.overlap import batch_overlap
+from busbench.train.seeding import deterministic_default, seed_everything
 
 
 @dataclass
@@ -67,13 +68,15 @@ def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
     return model
 
 
-def spread_over_gpus(model: nn.Module, device: torch.device) -> nn.Module:
-    """``model`` replicated over every visible GPU, each taking a share of the batch."""
+def spread_over_gpus(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -> nn.Module:
+    """``model`` replicated over every visible GPU, ``device`` first, each replica taking a share of
+    the batch under the configured autocast (``AutocastForward``)."""
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if device.type != "cuda" or gpus < 2:
         raise BusbenchError(f"train.multi_gpu needs at least 2 CUDA devices and train.device=cuda (found {gpus} "
                             f"GPU(s), device {device}); set train.multi_gpu=false")
-    return nn.DataParallel(model)
+    ids = replica_devices(device, gpus)
+    return nn.DataParallel(AutocastForward(model, dtype), device_ids=ids, output_device=ids[0])
 
 
 def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
@@ -88,29 +91,10 @@ def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
         encoder.eval()
 
 
-def _loader(dataset: CachedSegmentationDataset, cfg: ExperimentConfig, device: torch.device,
-            shuffle_seed: int | None) -> DataLoader:
-    generator = torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None
-    iterations = cfg.train.iterations_per_epoch
-    sampler = (RepeatedSampler(len(dataset), iterations * cfg.train.batch_size, generator)
-               if iterations and generator is not None else None)
-    return DataLoader(
-        dataset,
-        batch_size=cfg.train.batch_size,
-        shuffle=shuffle_seed is not None and sampler is None,
-        sampler=sampler,
-        generator=generator if sampler is None else None,
-        num_workers=cfg.train.workers,
-        pin_memory=device.type == "cuda",
-        drop_last=shuffle_seed is not None and len(dataset) > cfg.train.batch_size,
-        persistent_workers=False,
-    )
-
-
-def _to_device(batch: dict[str, object], device: torch.device,
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device,
                channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    image = batch["image"].to(device, non_blocking=True)  # type: ignore[union-attr]
-    mask = batch["mask"].to(device, non_blocking=True)  # type: ignore[union-attr]
+    image = batch["image"].to(device, non_blocking=True)
+    mask = batch["mask"].to(device, non_blocking=True)
     if channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
     return image, mask
@@ -169,100 +153,150 @@ def _score(metrics: dict[str, float], select: str, fold: int) -> float:
     return score
 
 
-def _log_epoch(fold: int, state: TrainingState, epochs: int, per_epoch: float) -> None:
-    """One line per epoch: losses, validation metrics, lr, time and the fold's remaining time
-    (an upper bound: early stopping may end it sooner)."""
-    last = state.history[-1]
-    metrics = " ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("val_"))
-    remaining = "done" if state.finished else f"ETA {duration(per_epoch * (epochs - state.epoch))} (at most)"
-    logger.info(f"fold {fold} epoch {state.epoch}/{epochs} train_loss {last['train_loss']:.4f} {metrics} "
-                f"lr {last['lr']:.2e} {last['seconds']:.1f}s best {state.best_score:.4f} (epoch {state.best_epoch}) "
-                f"{remaining}{' (stopped early)' if state.stopped_early else ''}")
-
-
-def train_fold(cfg: ExperimentConfig, development: DevelopmentSplit, cache: Cache, fold: int, fold_dir: Path,
-               device: torch.device, on_epoch_end: EpochHook | None = None, provenance: Provenance | None = None,
-               training_images: dict[str, object] | None = None) -> TrainingState:
-    """Train (or resume) fold model ``fold`` in ``fold_dir``; returns the final state.
+@dataclass(frozen=True)
+class FoldJob:
+    """What one fold model is trained on and where it goes.
 
     ``provenance`` is written into both checkpoints and a ``last.pt`` made on another split is
     refused; ``training_images`` goes into ``best.pt`` for later ``model.init_from`` checks.
     """
-    fold_dir.mkdir(parents=True, exist_ok=True)
+
+    development: DevelopmentSplit
+    cache: Cache
+    fold: int
+    folder: Path
+    provenance: Provenance | None = None
+    training_images: dict[str, object] | None = None
+
+    def recorded_provenance(self) -> dict[str, str] | None:
+        return self.provenance.as_dict() if self.provenance else None
+
+
+@dataclass
+class _Session:
+    """The objects one fold's training works with."""
+
+    model: nn.Module
+    network: nn.Module  # ``model``, maybe spread over GPUs and compiled; checkpoints keep ``model``
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    loss_fn: nn.Module
+    dtype: torch.dtype | None
+    train_loader: DataLoader  # built once per fold: persistent workers live as long as it does
+    val_loader: DataLoader
+
+
+def _session(cfg: ExperimentConfig, job: FoldJob, device: torch.device) -> _Session:
     tc = cfg.train
-    seed_everything(tc.seed * 1000 + fold)
+    seed_everything(tc.seed * 1000 + job.fold, deterministic_default(tc.deterministic, device))
     model = build_fold_model(cfg).to(device)
     if tc.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    network = spread_over_gpus(model, device) if tc.multi_gpu else model  # checkpoints keep ``model``
-    network = compile_network(network, tc.compile, device)
+        # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     dtype = autocast_dtype(tc.amp, device)
+    network = spread_over_gpus(model, device, dtype) if tc.multi_gpu else model  # checkpoints keep ``model``
+    network = compile_network(network, tc.compile, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = DeepSupervisionLoss(build_loss(cfg.loss.name, **cfg.loss.kwargs))  # a model may return a list
     augmentation = None
     if tc.augmentation != "none" or tc.elastic:
         augmentation = PairAugmentation(tc.augmentation, tc.elastic)
-    train_set, val_set = fold_datasets(development, cache, fold, augmentation, seed=tc.seed * 1000 + fold)
-    steps = len(_loader(train_set, cfg, device, shuffle_seed=0))
+    train_set, val_set = fold_datasets(job.development, job.cache, job.fold, augmentation,
+                                       seed=tc.seed * 1000 + job.fold)
+    train_loader = training_loader(train_set, tc, device, seed=tc.seed * 100_003 + job.fold * 1009)
     optimizer = build_optimizer(cfg.optimizer, model)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, steps, tc.epochs))
-    state = TrainingState()
-    last_path = fold_dir / checkpoint.LAST
-    if last_path.is_file():
-        saved = checkpoint.load(last_path, device)
-        if provenance is not None:
-            provenance.check(saved.get("provenance"), last_path,
-                             f"Delete {fold_dir} to train fold {fold} again on the current split")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        scaler.load_state_dict(saved["scaler"])
-        state = TrainingState(**saved["state"])
-        checkpoint.restore_rng(saved["rng"])
-    val_loader = _loader(val_set, cfg, device, shuffle_seed=None)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.schedule, len(train_loader), tc.epochs))
+    return _Session(model, network, optimizer, scheduler, scaler, loss_fn, dtype, train_loader,
+                    validation_loader(val_set, tc, device))
+
+
+def _resume(session: _Session, job: FoldJob) -> TrainingState:
+    """The state saved in ``last.pt`` (every object of ``session`` restored), or a fresh one."""
+    last_path = job.folder / checkpoint.LAST
+    if not last_path.is_file():
+        return TrainingState()
+    saved = checkpoint.load(last_path)  # on the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest
+    if job.provenance is not None:
+        job.provenance.check(saved.get("provenance"), last_path,
+                             f"Delete {job.folder} to train fold {job.fold} again on the current split")
+    session.model.load_state_dict(saved["model"])
+    session.optimizer.load_state_dict(saved["optimizer"])
+    session.scheduler.load_state_dict(saved["scheduler"])
+    session.scaler.load_state_dict(saved["scaler"])
+    checkpoint.restore_rng(saved["rng"])
+    return TrainingState(**saved["state"])
+
+
+def _train_epoch(cfg: ExperimentConfig, session: _Session, fold: int, epoch: int, device: torch.device) -> float:
+    """One pass over the fold's training images; returns the mean training loss."""
+    tc = cfg.train
+    session.model.train()
+    if tc.freeze_encoder_epochs:
+        set_encoder_frozen(session.model, epoch <= tc.freeze_encoder_epochs)
+    loader = session.train_loader
+    loader.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
+    # summed on the device, read once per epoch: reading a loss every step would make the CPU wait for the GPU
+    total, seen = torch.zeros((), dtype=torch.float64, device=device), 0
+    for batch in progress(loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(loader)):
+        image, mask = _to_device(batch, device, tc.channels_last)
+        loss = train_step(session.network, image, mask, session.loss_fn, session.optimizer, session.scaler,
+                          session.dtype, tc.grad_clip)
+        session.scheduler.step()
+        total += loss.double() * len(image)
+        seen += len(image)
+        raise_if_interrupted()
+    return float(total) / seen
+
+
+def _save_last(session: _Session, job: FoldJob, state: TrainingState) -> None:
+    write_csv(pd.DataFrame(state.history), job.folder / LOG_CSV, float_format=None)
+    checkpoint.save_atomic({"model": session.model.state_dict(), "optimizer": session.optimizer.state_dict(),
+                            "scheduler": session.scheduler.state_dict(), "scaler": session.scaler.state_dict(),
+                            "state": asdict(state), "rng": checkpoint.rng_state(),
+                            "provenance": job.recorded_provenance()}, job.folder / checkpoint.LAST)
+
+
+def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
+               callbacks: Sequence[EpochCallback] = ()) -> TrainingState:
+    """Train (or resume) fold model ``job.fold`` in ``job.folder``; returns the final state.
+
+    After each epoch, the progress line and then each of ``callbacks`` receive its ``EpochRecord``.
+    """
+    job.folder.mkdir(parents=True, exist_ok=True)
+    tc, fold = cfg.train, job.fold
+    session = _session(cfg, job, device)
+    state = _resume(session, job)
+    val_loader = session.val_loader
     fold_started, resumed_at = time.perf_counter(), state.epoch
     if resumed_at and not state.finished:
-        logger.info(f"fold {fold}: resuming after epoch {resumed_at} from {last_path}")
+        logger.info(f"fold {fold}: resuming after epoch {resumed_at} from {job.folder / checkpoint.LAST}")
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         if state.finished:
             break
         started = time.perf_counter()
-        model.train()
-        if tc.freeze_encoder_epochs:
-            set_encoder_frozen(model, epoch <= tc.freeze_encoder_epochs)
-        train_set.set_epoch(epoch)
-        loader = _loader(train_set, cfg, device, shuffle_seed=tc.seed * 100_003 + fold * 1009 + epoch)
-        total, seen = 0.0, 0
-        for batch in progress(loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(loader)):
-            image, mask = _to_device(batch, device, tc.channels_last)
-            loss = train_step(network, image, mask, loss_fn, optimizer, scaler, dtype, tc.grad_clip)
-            scheduler.step()
-            total += float(loss) * len(image)
-            seen += len(image)
-            raise_if_interrupted()
-        metrics = validate(network, val_loader, loss_fn, device, dtype, tc.channels_last)
+        train_loss = _train_epoch(cfg, session, fold, epoch, device)
+        metrics = validate(session.network, val_loader, session.loss_fn, device, session.dtype, tc.channels_last)
         score = _score(metrics, tc.select_metric, fold)
         state.epoch = epoch
         if score > state.best_score:
             state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
-            checkpoint.save_atomic({"model": model.state_dict(), "epoch": epoch, "score": score,
-                                    "model_config": cfg.model.model_dump(), "input": cfg.input.model_dump(),
-                                    "provenance": provenance.as_dict() if provenance else None,
-                                    "training_images": training_images},
-                                   fold_dir / checkpoint.BEST)
+            checkpoint.save_atomic({"model": session.model.state_dict(), "epoch": epoch, "score": score,
+                                    "model_config": cfg.model.model_dump(mode="json"),
+                                    "input": cfg.input.model_dump(mode="json"),
+                                    "provenance": job.recorded_provenance(), "training_images": job.training_images},
+                                   job.folder / checkpoint.BEST)
         else:
             state.bad_epochs += 1
-        state.history.append({"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / seen,
+        state.history.append({"epoch": epoch, "lr": session.optimizer.param_groups[0]["lr"], "train_loss": train_loss,
                               **metrics, "seconds": time.perf_counter() - started})
         state.stopped_early = tc.patience is not None and state.bad_epochs >= tc.patience
         state.finished = state.stopped_early or epoch == tc.epochs
-        pd.DataFrame(state.history).to_csv(fold_dir / LOG_CSV, index=False, lineterminator="\n")
-        checkpoint.save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                                "state": asdict(state), "rng": checkpoint.rng_state(),
-                                "provenance": provenance.as_dict() if provenance else None}, last_path)
-        _log_epoch(fold, state, tc.epochs, (time.perf_counter() - fold_started) / (epoch - resumed_at))
-        note_saved(f"{last_path} (fold {fold}, epoch {epoch} of {tc.epochs})")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
+        _save_last(session, job, state)
+        note_saved(f"{job.folder / checkpoint.LAST} (fold {fold}, epoch {epoch} of {tc.epochs})")
+        record = EpochRecord(fold, epoch, tc.epochs, dict(state.history[-1]), state.best_score, state.best_epoch,
+                             state.finished, state.stopped_early,
+                             (time.perf_counter() - fold_started) / (epoch - resumed_at))
+        for callback in (log_progress, *callbacks):
+            callback(record)
     return state

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -33,10 +33,12 @@ class CaseSource:
 
     @classmethod
     def from_files(cls, root: Path, image: Path, masks: list[Path] | tuple[Path, ...], label: str | None,
-                   case_id: str | None = None, **extra: object) -> CaseSource:
+                   case_id: str | None = None, patient_id: str | None = None, official_fold: int | None = None,
+                   meta: dict[str, object] | None = None) -> CaseSource:
         """A case from absolute file paths under ``root`` (stored relative to it); id = image stem."""
         return cls(case_id=case_id or image.stem, image=image.relative_to(root),
-                   masks=tuple(m.relative_to(root) for m in masks), label=label, **extra)  # type: ignore[arg-type]
+                   masks=tuple(m.relative_to(root) for m in masks), label=label, patient_id=patient_id,
+                   official_fold=official_fold, meta={} if meta is None else meta)
 
 
 def known_label(raw: object, image: Path, where: str, log: ProblemLog) -> str | None:
@@ -53,8 +55,12 @@ class AdapterOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DatasetAdapter:
-    """Lists the cases of one dataset layout. Subclasses set ``name`` and ``Options``."""
+OptionsT = TypeVar("OptionsT", bound=AdapterOptions)
+
+
+class DatasetAdapter(Generic[OptionsT]):
+    """Lists the cases of one dataset layout. Subclasses set ``name`` and ``Options`` (and name the
+    latter as their type parameter, ``DatasetAdapter[FolderOptions]``, so that ``self.options`` has its fields)."""
 
     name: ClassVar[str]
     citation: ClassVar[str] = ""
@@ -62,7 +68,7 @@ class DatasetAdapter:
     # What to check when no case could be read, for the error that says so.
     layout_hint: ClassVar[str] = "check --root points at the folder laid out as the dataset's authors distribute it"
 
-    def __init__(self, options: AdapterOptions) -> None:
+    def __init__(self, options: OptionsT) -> None:
         self.options = options
 
     @property
@@ -76,18 +82,19 @@ class DatasetAdapter:
     @classmethod
     def listing_order(cls, root: Path) -> list[Path] | None:
         """The image files in the order the dataset's reference benchmark code lists them, for the
-        image-level split that reproduces its test set (busbench.data.image_level); None: unknown,
+        image-level split that reproduces its test set (busbench.data.split.image_level); None: unknown,
         the manifest's order is used."""
         return None
 
 
-ADAPTERS: dict[str, type[DatasetAdapter]] = {}
+ADAPTERS: dict[str, type[DatasetAdapter[Any]]] = {}
+AdapterClass = TypeVar("AdapterClass", bound=type[DatasetAdapter[Any]])
 
 
-def register_adapter(name: str) -> Callable[[type[DatasetAdapter]], type[DatasetAdapter]]:
+def register_adapter(name: str) -> Callable[[AdapterClass], AdapterClass]:
     """Class decorator adding an adapter to the registry under ``name``."""
 
-    def add(cls: type[DatasetAdapter]) -> type[DatasetAdapter]:
+    def add(cls: AdapterClass) -> AdapterClass:
         if name in ADAPTERS:
             raise ValueError(f"dataset adapter {name!r} is registered twice")
         cls.name = name
@@ -97,7 +104,7 @@ def register_adapter(name: str) -> Callable[[type[DatasetAdapter]], type[Dataset
     return add
 
 
-def build_adapter(name: str, options: dict[str, object] | None = None) -> DatasetAdapter:
+def build_adapter(name: str, options: dict[str, object] | None = None) -> DatasetAdapter[Any]:
     """The adapter registered as ``name`` with validated options."""
     if name not in ADAPTERS:
         raise BusbenchError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(ADAPTERS))}")

@@ -27,7 +27,7 @@ class BusiOptions(AdapterOptions):
 
 
 @register_adapter("busi")
-class BusiAdapter(DatasetAdapter):
+class BusiAdapter(DatasetAdapter[BusiOptions]):
     citation = "Al-Dhabyani W. et al., Data in Brief 28 (2020) 104863"
     Options = BusiOptions
 
@@ -48,7 +48,7 @@ class BusiAdapter(DatasetAdapter):
                 f"{base}: BUSI class folders {missing} not found; --root must be {FOLDER}/ "
                 "(or its parent) holding benign/, malignant/ and normal/"
             )
-        allow_gaps = self.options.allow_mask_gaps  # type: ignore[attr-defined]
+        allow_gaps = self.options.allow_mask_gaps
         sources = []
         for label in CLASSES:
             files = image_files(base / label, log)

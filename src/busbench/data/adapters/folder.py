@@ -173,17 +173,17 @@ def read_pairs_csv(root: Path, name: str, log: ProblemLog) -> list[CaseSource]:
 
 
 @register_adapter("folder")
-class FolderAdapter(DatasetAdapter):
+class FolderAdapter(DatasetAdapter[FolderOptions]):
     Options = FolderOptions
     layout_hint = ("check the pairing options (image=/mask= templates, image_regex=/mask_regex=, "
                    "pairs_csv=, or images_dir/masks_dir/mask_suffix) against the file names under --root")
 
     @property
     def dataset_name(self) -> str:
-        return self.options.name  # type: ignore[attr-defined,no-any-return]
+        return self.options.name
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
-        opts: FolderOptions = self.options  # type: ignore[assignment]
+        opts = self.options
         if opts.pairs_csv:
             sources = read_pairs_csv(root, opts.pairs_csv, log)
         elif opts.image and opts.mask:
@@ -202,7 +202,7 @@ class FolderAdapter(DatasetAdapter):
                 for case_id, (image, masks) in pairs.items()]
 
     def _by_stem(self, root: Path, log: ProblemLog) -> list[CaseSource]:
-        opts: FolderOptions = self.options  # type: ignore[assignment]
+        opts = self.options
         images_dir, masks_dir = root / opts.images_dir, root / opts.masks_dir
         for folder, key in ((images_dir, "images_dir"), (masks_dir, "masks_dir")):
             if not folder.is_dir():

@@ -18,6 +18,7 @@ from busbench.data.adapters.folder import FolderAdapter, FolderOptions
 from busbench.data.problems import ProblemLog
 from busbench.data.synthetic import generate_cases, write_cases
 from busbench.errors import BusbenchError
+from busbench.layout import write_json
 
 SETTINGS_FILE = "generator.json"
 
@@ -29,8 +30,11 @@ class SyntheticOptions(AdapterOptions):
     near_duplicate_rate: float = Field(0.03, ge=0.0, le=0.5)
 
 
-@register_adapter("synthetic")
-class SyntheticAdapter(DatasetAdapter):
+SYNTHETIC = "synthetic"  # the dataset name of the embedded generator, which needs no data.root
+
+
+@register_adapter(SYNTHETIC)
+class SyntheticAdapter(DatasetAdapter[SyntheticOptions]):
     Options = SyntheticOptions
     citation = "busbench synthetic BUS generator"
 
@@ -45,9 +49,9 @@ class SyntheticAdapter(DatasetAdapter):
             )
         for sub in ("images", "masks"):
             shutil.rmtree(root / sub, ignore_errors=True)
-        opts: SyntheticOptions = self.options  # type: ignore[assignment]
+        opts = self.options
         write_cases(generate_cases(opts.count, opts.size, opts.seed, opts.near_duplicate_rate), root)
-        marker.write_text(json.dumps(settings, sort_keys=True) + "\n")
+        write_json(settings, marker)
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         self._generate(root)

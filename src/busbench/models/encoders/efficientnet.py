@@ -5,7 +5,8 @@ MBConv blocks (1x1 expansion, depthwise conv, squeeze-and-excitation to a quarte
 input width, linear 1x1 projection, identity residual) in seven stages scaled by each variant's
 width and depth multipliers. ``forward_features`` returns the maps at strides 2, 4, 8, 16 and 32 (the
 last stage's output); the 1x1 head conv and classifier are not built. Stochastic depth, a
-training regulariser without parameters, is left out.
+training regulariser without parameters, is left out. Initialisation as torchvision's: convolutions
+He-normal (fan out) with zero biases, batch norms 1 and 0.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import math
 
 from torch import Tensor, nn
+
+from busbench.models.init import he_init
 
 # expand ratio, kernel, stride, input, output, layers (B0)
 STAGES = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
@@ -84,6 +87,7 @@ class EfficientNetEncoder(nn.Module):
         widths = [make_divisible(s[4] * width) for s in STAGES]
         self.channels = [widths[i - 1] for i in FEATURE_STAGES]
         self.classifier_in = widths[-1]
+        he_init(self, mode="fan_out")
 
     def forward_features(self, x: Tensor) -> list[Tensor]:
         outputs = []

@@ -3,11 +3,14 @@ recognition", CVPR 2016 (torchvision's v1.5 layout: the stride of a bottleneck o
 
 ``forward_features`` returns the maps at strides 2 (after the stem conv), 4, 8, 16 and 32. The classifier
 is not built; torchvision's published counts (11.69 M, 21.80 M, 25.56 M) include its fc layer.
+Initialisation as torchvision's: convolutions He-normal (fan out), batch norms 1 and 0.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
+
+from busbench.models.init import he_init
 
 RESNETS = {"resnet18": ("basic", (2, 2, 2, 2)), "resnet34": ("basic", (3, 4, 6, 3)),
            "resnet50": ("bottleneck", (3, 4, 6, 3))}
@@ -77,6 +80,7 @@ class ResNetEncoder(nn.Module):
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.channels = [64] + [64 * 2**i * block.expansion for i in range(4)]
         self.classifier_in = c_in
+        he_init(self, mode="fan_out")
 
     def forward_features(self, x: Tensor) -> list[Tensor]:
         stem = self.relu(self.bn1(self.conv1(x)))

@@ -1,0 +1,85 @@
+"""Inference speed of predict's model forward: PyTorch eager fp32, PyTorch bf16 autocast, ONNX Runtime.
+
+Each figure times exactly what ``busbench predict`` runs per batch: ``ensemble_probabilities`` on
+one model (forward, sigmoid), here without TTA, on a batch of random images in predict's layout
+(N x 1 x S x S, grey). The model is built as a run with default settings builds it (seeded
+weights); ONNX Runtime runs the file ``busbench export onnx`` writes for it (``export_checked``:
+opset 17, dynamic batch, parity with PyTorch checked), with as many threads as torch uses.
+
+The three engines take turns batch by batch (after one warm-up batch each) for ``--seconds`` per
+model, at least ``--rounds`` turns, so that load from other processes falls on all of them alike;
+each engine's median batch time counts. Prints images/s and the ratios to eager fp32.
+
+    OMP_NUM_THREADS=2 PYTHONPATH=src python benchmarks/onnx_speed.py --models unext cmunext unet --size 256 --batch 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import pandas as pd
+import torch
+
+from busbench.deploy.onnx_export import export_checked
+from busbench.deploy.onnx_runtime import OnnxRuntimeModel
+from busbench.evaluate.inference import ensemble_probabilities
+from busbench.markdown import markdown_table
+from busbench.models.profile import profiled_model
+
+Forward = Callable[[], torch.Tensor]
+
+
+def engines(name: str, size: int, batch: int) -> dict[str, Forward]:
+    """predict's forward on one batch, per engine, for model ``name`` with seeded default weights."""
+    model = profiled_model(name, size, 1, torch.device("cpu"))
+    runtime = OnnxRuntimeModel(export_checked(model, 1, size, name)[0])
+    images = torch.rand(batch, 1, size, size, generator=torch.Generator().manual_seed(0))
+    return {
+        "pytorch fp32": lambda: ensemble_probabilities([model], images),
+        "pytorch bf16": lambda: ensemble_probabilities([model], images, dtype=torch.bfloat16),
+        "onnxruntime": lambda: ensemble_probabilities([runtime], images),
+    }
+
+
+def timed_in_turns(forwards: dict[str, Forward], seconds: float, rounds: int) -> dict[str, float]:
+    """Median seconds per batch of each forward, the forwards taking turns."""
+    for forward in forwards.values():
+        forward()  # warm-up
+    times: dict[str, list[float]] = {label: [] for label in forwards}
+    started = time.perf_counter()
+    while len(times["onnxruntime"]) < rounds or time.perf_counter() - started < seconds:
+        for label, forward in forwards.items():
+            tick = time.perf_counter()
+            forward()
+            times[label].append(time.perf_counter() - tick)
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["unext", "cmunext", "unet"])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60.0, help="Timing per model (all engines together).")
+    parser.add_argument("--rounds", type=int, default=3, help="Fewest turns per engine.")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.size} px, batch {args.batch}, "
+          "1 channel", flush=True)
+    rows = []
+    for name in args.models:
+        medians = timed_in_turns(engines(name, args.size, args.batch), args.seconds, args.rounds)
+        speeds = {label: args.batch / seconds for label, seconds in medians.items()}
+        rows.append({"model": name, **{f"{label} img/s": round(speed, 2) for label, speed in speeds.items()},
+                     "bf16 / fp32": round(speeds["pytorch bf16"] / speeds["pytorch fp32"], 2),
+                     "onnxruntime / fp32": round(speeds["onnxruntime"] / speeds["pytorch fp32"], 2),
+                     "onnxruntime / bf16": round(speeds["onnxruntime"] / speeds["pytorch bf16"], 2)})
+        print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
+    print()
+    print(markdown_table(pd.DataFrame(rows)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The `busbench` command line: one command per step of the data flow, registered here in the order
+`busbench --help` lists them; each command group lives in its own module.
+
+Errors the user can fix (``BusbenchError``) are printed as one message naming the file or setting
+and the fix, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from busbench import interrupt
+from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
+from busbench.console import err_console
+from busbench.errors import BusbenchError
+from busbench.log import last_saved, setup_logging
+
+INTERRUPTED = 130
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
+
+
+@app.callback()
+def options(
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print warnings and results only, no progress lines.")] = False,
+    log_file: Annotated[
+        Optional[Path], typer.Option("--log-file", help="Also write every progress line to this file.")
+    ] = None,
+) -> None:
+    """Fair, reproducible benchmarking of breast-ultrasound segmentation models."""
+    setup_logging(quiet, log_file)
+
+
+for command in (data_steps.prepare, data_steps.split, data_steps.cache, data_steps.datasets, running.run,
+                running.jobs, reporting.delta, listings.configs, running.demo, inference.predict, listings.models,
+                listings.profile, reporting.report, reporting.audit, inference.score):
+    app.command()(command)
+app.command("export-test", hidden=True)(exports.export_test)  # the spelling before `export test`
+
+export_app = typer.Typer(no_args_is_help=True, help="Export a prepared dataset and its split, or a run's models, "
+                                                    "for other frameworks.")
+export_app.command("test")(exports.export_test)
+export_app.command("nnunet")(exports.export_nnunet_raw)
+export_app.command("onnx")(exports.export_onnx)
+app.add_typer(export_app, name="export")
+
+config_app = typer.Typer(no_args_is_help=True, help="Print a config with every setting resolved, or the schema.")
+config_app.command("show")(settings.config_show)
+config_app.command("schema")(settings.config_schema)
+app.add_typer(config_app, name="config")
+
+
+def _interrupted_message() -> str:
+    saved = last_saved()
+    what = f"The last thing saved: {saved}." if saved else "Nothing had been saved yet."
+    return (f"interrupted. {what} Finished folds are kept, and a running fold restarts from its last finished "
+            f"epoch. Resume with the same command: {running.BUSBENCH} {shlex.join(sys.argv[1:])}")
+
+
+def main() -> None:
+    """Console entry point: user errors become one clear message and exit code 2; Ctrl-C says
+    what was saved and how to resume (exit code 130)."""
+    interrupt.install()
+    try:
+        app()
+    except BusbenchError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:  # typer turns Ctrl-C (KeyboardInterrupt) into exit code 130
+            err_console.print(_interrupted_message(), markup=False, highlight=False)
+        raise

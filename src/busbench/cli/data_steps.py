@@ -1,0 +1,138 @@
+"""The data steps, each on its own: `prepare`, `split`, `cache`, and `datasets` that lists the adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+import yaml
+
+from busbench.config import apply_overrides, validate_config
+from busbench.console import console, err_console, print_frame
+from busbench.data.adapters import ADAPTERS
+from busbench.data.cache import build_cache
+from busbench.data.geometry import RESIZE_MODES, ResizeMode
+from busbench.data.manifest import load_manifest
+from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
+from busbench.data.split.split_file import (
+    large_group_warnings,
+    plan_split,
+    read_user_links,
+    split_file_name,
+    write_split,
+)
+from busbench.data.split.summary import groups_across_parts, split_summary
+from busbench.errors import BusbenchError
+
+
+def _parse_options(pairs: list[str]) -> dict[str, object]:
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BusbenchError(f"-o {pair!r}: expected KEY=VALUE, e.g. -o mask_suffix=_mask")
+        options[key.strip()] = yaml.safe_load(value) if value else ""
+    return options
+
+
+def _report_prepare(result: PrepareResult, out: Path) -> None:
+    counts = result.frame["label"].value_counts().rename("images").to_frame()
+    counts.loc["total"] = len(result.frame)
+    print_frame(counts, f"Manifest: {result.manifest_path}")
+    problems = result.log.problems
+    if not problems:
+        console.print("No file was dropped or fixed.")
+        return
+    summary = pd.DataFrame(
+        [(action, reason, n) for (action, reason), n in sorted(result.log.counts().items())],
+        columns=["action", "reason", "files"],
+    )
+    print_frame(summary, "Dropped or fixed", index=False)
+    for problem in problems[:SHOWN_PROBLEMS]:
+        console.print(f"  {problem.action}: {problem.file}: {problem.reason}", markup=False, highlight=False)
+    console.print(f"All {len(problems)} problems with their files: {out / PROBLEMS_CSV}")
+
+
+def prepare(
+    dataset: Annotated[str, typer.Argument(help=f"Dataset adapter: {', '.join(sorted(ADAPTERS))}.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for manifest.csv (outside the dataset).")],
+    root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder.")] = None,
+    option: Annotated[list[str], typer.Option("-o", "--option", help="Adapter option KEY=VALUE.")] = [],  # noqa: B006
+) -> None:
+    """Read a public dataset in its authors' layout, or your own folder (`folder`), and write its manifest.
+
+    Your own folder pairs images and masks by stem, by templates (-o image=images/{id}.png
+    -o mask=masks/mask_{id}.png), by regexes with a group (?P<id>...), or by a CSV (-o pairs_csv=list.csv);
+    -o name=NAME names it in tables. A failed prepare still writes prepare_problems.csv.
+    """
+    if root is None:
+        if dataset != "synthetic":
+            raise BusbenchError(f"--root is required for dataset {dataset!r}: the folder the dataset was unpacked into")
+        root = out / "raw"
+    if not root.is_dir() and dataset != "synthetic":
+        raise BusbenchError(f"--root {root}: no such folder")
+    result = prepare_dataset(dataset, root, out, _parse_options(option))
+    _report_prepare(result, out)
+
+
+def split(
+    manifest: Annotated[Path, typer.Argument(help="manifest.csv or its folder.")],
+    out: Annotated[
+        Optional[Path], typer.Option(help="Split file (default: beside the manifest, named by its settings).")
+    ] = None,
+    test_size: Annotated[float, typer.Option(help="Share of images held out for the final test.")] = 0.2,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds of the rest.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 42,
+    official: Annotated[bool, typer.Option(help="Use the dataset's own partition (BUS-BRA 5-fold-cv.csv).")] = False,
+    official_test_fold: Annotated[int, typer.Option(help="With --official: the official fold held out as test.")] = 1,
+    links_file: Annotated[
+        Optional[Path], typer.Option(help="CSV of case_a, case_b, relation (must-link or cannot-link).")
+    ] = None,
+    set_: Annotated[
+        list[str], typer.Option("--set", help="Another split setting, e.g. near_duplicate_distance=8.")
+    ] = [],  # noqa: B006
+    force: Annotated[bool, typer.Option(help="Replace an existing, different split of the same settings.")] = False,
+) -> None:
+    """Freeze the held-out test set and the cross-validation folds."""
+    loaded = load_manifest(manifest)
+    raw = {"test_size": test_size, "folds": folds, "seed": seed, "official": official,
+           "official_test_fold": official_test_fold, "links_file": links_file}
+    cfg = validate_config({"split": apply_overrides(raw, set_)}, "busbench split options").split
+    settings = cfg.settings()
+    document = plan_split(loaded, settings)
+    path = out or loaded.path.parent / split_file_name(settings, read_user_links(settings.links_file, loaded))
+    status = write_split(document, path, force)
+    print_frame(split_summary(document, loaded), f"Split {path} ({status})")
+    console.print(f"test set sha256 {document['test_set_sha256']}; manifest sha256 {loaded.sha256}")
+    groups = pd.DataFrame(document["cases"]).groupby("group").size()
+    console.print(f"{document['duplicate_images']} images linked as exact or near duplicates; "
+                  f"{len(groups)} groups of images (same patient or duplicates), the largest of {groups.max()}.")
+    straddling = groups_across_parts(document)
+    if straddling:
+        err_console.print(f"warning: the official partition puts {straddling} patient/duplicate groups in more "
+                          "than one part; results on it can be optimistic")
+    else:
+        console.print("Each group is on one side of the split.")
+    for line in large_group_warnings(document, path):
+        err_console.print(line, markup=False, highlight=False)
+
+
+def cache(
+    manifest: Annotated[Path, typer.Argument(help="manifest.csv or its folder.")],
+    size: Annotated[int, typer.Option(help="Side of the square network input, px.")] = 256,
+    mode: Annotated[ResizeMode, typer.Option(help=f"One of {', '.join(RESIZE_MODES)}.")] = "letterbox",
+    channels: Annotated[int, typer.Option(help="1 (grey) or 3 (RGB).")] = 1,
+    out: Annotated[Optional[Path], typer.Option(help="Cache root (default: cache/ beside the manifest).")] = None,
+) -> None:
+    """Resize every image and mask once into memory-mappable arrays."""
+    built = build_cache(load_manifest(manifest), size, mode, channels, out)
+    console.print(f"cache {built.path}: {built.meta['cases']} cases at {size}px ({mode}, {channels} channel(s))")
+
+
+def datasets() -> None:
+    """List the dataset adapters, their options and what to cite."""
+    rows = [(name, ", ".join(f"{k}={f.default!r}" for k, f in cls.Options.model_fields.items()) or "-",
+             cls.citation or "-") for name, cls in sorted(ADAPTERS.items())]
+    print_frame(pd.DataFrame(rows, columns=["dataset", "options (-o)", "citation"]), "Datasets", index=False)

@@ -1,0 +1,58 @@
+"""Exports for other frameworks: of a prepared dataset and its split for outside methods, `export test`
+(the held-out test images only, to be predicted and then scored) and `export nnunet` (nnU-Net v2's raw
+format); of a run's fold models, `export onnx`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from busbench.cli.options import DataDirArgument, SplitFileOption
+from busbench.console import console
+from busbench.data.export.held_out import export_test_images, load_split_data
+from busbench.data.export.nnunet import export_nnunet
+
+
+def export_test(
+    data_dir: DataDirArgument,
+    out: Annotated[Path, typer.Option(help="A new folder for <case id>.png and cases.csv.")],
+    split: SplitFileOption = None,
+) -> None:
+    """Write the held-out test images (only those, no masks) for an outside method to predict."""
+    table = export_test_images(load_split_data(data_dir, split), out)
+    console.print(f"{len(table)} test images written to {out} (cases.csv beside them); predict each as "
+                  f"<case id>.png, then `busbench score {data_dir} --predictions DIR --name METHOD`",
+                  markup=False, highlight=False)
+
+
+def export_nnunet_raw(
+    data_dir: DataDirArgument,
+    dataset_id: Annotated[int, typer.Option(help="nnU-Net dataset id (500-999 for your own).")],
+    out: Annotated[Path, typer.Option(help="The nnUNet_raw folder.")],
+    split: SplitFileOption = None,
+    name: Annotated[Optional[str], typer.Option(help="Dataset name, letters and digits (default: the dataset's).")
+                    ] = None,
+) -> None:
+    """nnU-Net v2 raw format on busbench's split: images, labels, dataset.json, splits_final.json."""
+    data = load_split_data(data_dir, split)
+    chosen = name or "".join(ch for ch in data.manifest.dataset.upper() if ch.isalnum())
+    folder = export_nnunet(data, out, dataset_id, chosen)
+    console.print(f"written: {folder}. Copy {folder / 'splits_final.json'} to nnUNet_preprocessed/{folder.name}/ "
+                  f"after nnUNetv2_plan_and_preprocess -d {dataset_id}; score nnU-Net's test predictions with "
+                  f"`busbench score {data_dir} --predictions PREDS --name nnunet --case-map "
+                  f"{folder / 'case_ids.csv'}`", markup=False, highlight=False)
+
+
+def export_onnx(
+    run: Annotated[Path, typer.Argument(help="A run folder: OUTPUT_DIR/<name>/<dataset>/<model>.")],
+    out: Annotated[Path, typer.Option(help="Folder for fold-<k>.onnx and busbench_onnx.json.")],
+) -> None:
+    """Each fold model as ONNX (dynamic batch), checked against PyTorch, with what predict needs in a JSON."""
+    from busbench.deploy.onnx_export import OPSET, export_run
+
+    written = export_run(run, out)
+    console.print(f"written: {written} and the fold models beside it (ONNX opset {OPSET}, dynamic batch); predict "
+                  f"with `busbench predict --engine onnxruntime --run {out} --input IMAGES --out DIR`",
+                  markup=False, highlight=False)

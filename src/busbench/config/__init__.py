@@ -1,0 +1,27 @@
+"""Experiment settings: the schema (``experiment``), dataset roots in it (``paths``), warnings
+before a run (``checks``) and the README's settings reference (``reference``).
+
+``from busbench.config import ExperimentConfig, load_config`` is the public way in.
+"""
+
+from busbench.config.experiment import (
+    DataConfig,
+    EvalConfig,
+    ExperimentConfig,
+    GridConfig,
+    InputConfig,
+    LossConfig,
+    ModelConfig,
+    OptimizerConfig,
+    ScheduleConfig,
+    SplitConfig,
+    TrackingConfig,
+    TrainConfig,
+    apply_overrides,
+    load_config,
+    validate_config,
+)
+
+__all__ = ["DataConfig", "EvalConfig", "ExperimentConfig", "GridConfig", "InputConfig", "LossConfig", "ModelConfig",
+           "OptimizerConfig", "ScheduleConfig", "SplitConfig", "TrackingConfig", "TrainConfig", "apply_overrides",
+           "load_config", "validate_config"]

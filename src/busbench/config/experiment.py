@@ -1,0 +1,391 @@
+"""Experiment configuration: YAML files validated into typed settings.
+
+Every section forbids unknown keys, so a typo (``train.epoch``) is an error naming the key, not a
+silently ignored setting. ``--set train.epochs=5`` overrides any key; values are parsed as YAML.
+A ``grid`` section lists several models and datasets; each (dataset, model) pair is one cell of
+the benchmark, run with the rest of the settings unchanged. Dataset folders (``root``,
+``prepared``) may name environment variables (``${BUSBENCH_DATA}/Dataset_BUSI_with_GT``), and a
+relative one in a YAML file is taken from that file's folder (``busbench.config.paths``); other
+relative paths (``output_dir``, ``links_file``, ``init_from``) and ``--set`` values are taken from the
+working directory. Every key has a description: ``busbench config schema`` prints them, and the
+README's settings reference is generated from them (``busbench.config.reference``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from busbench.config.paths import expand_variables, resolve_relative_roots
+from busbench.data.duplicates.links import DuplicateSettings
+from busbench.data.split.split_file import SplitSettings
+from busbench.errors import BusbenchError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # usable as a folder name and in --cell; no "..", no "/"
+
+
+def folder_name(value: str | None) -> str | None:
+    """A setting that becomes a folder under ``output_dir`` must stay a plain name, never a path."""
+    if value is not None and not FOLDER_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} names a folder under output_dir: use letters, digits and _ . + - only, starting "
+                         "with a letter or digit (no '/', no '..')")
+    return value
+
+
+class DataConfig(_Section):
+    dataset: str = Field("synthetic", description="Dataset adapter (`busbench datasets` lists them).")
+    root: Path | None = Field(None, description=(
+        "The folder the dataset was unpacked into, e.g. ${BUSBENCH_DATA}/Dataset_BUSI_with_GT; relative: from the "
+        "YAML file's folder. Unset for the generated synthetic dataset."))
+    prepared: Path | None = Field(None, description=(
+        "A folder made by `busbench prepare` (manifest.csv), used instead of `root`: its split and cache files are "
+        "written and reused beside the manifest, as `busbench split` and `busbench cache` do. Unset: `run` "
+        "prepares the dataset itself under OUTPUT_DIR/data/<dataset>-<hash>/."))
+    options: dict[str, Any] = Field(default_factory=dict, description="The adapter's options (`-o` of `prepare`).")
+
+    _plain_dataset = field_validator("dataset")(folder_name)
+
+    def describe(self) -> str:
+        """What the key's hash stands for, in words."""
+        where = f"prepared in {self.prepared}" if self.prepared else f"at {self.root or '(generated)'}"
+        return f"{self.dataset} {where}, options {self.options or 'default'}"
+
+    def key(self) -> str:
+        """Folder name of this dataset's manifest, split and cache under the output folder."""
+        fields = {"root": str(self.root), "options": self.options}
+        if self.prepared is not None:
+            fields["prepared"] = str(self.prepared)
+        identity = json.dumps(fields, sort_keys=True, default=str)
+        return f"{self.dataset}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+
+
+class SplitConfig(_Section):
+    test_size: float = Field(0.2, gt=0.0, lt=1.0, description="Share of images held out as the frozen test set.")
+    folds: int = Field(5, ge=2, description="Cross-validation folds of the rest.")
+    seed: int = Field(42, description="Seed of the split.")
+    official: bool = Field(False, description="Use the dataset's own partition (BUS-BRA's 5-fold-cv.csv).")
+    official_test_fold: int = Field(1, description="With `official`: the official fold held out as the test set.")
+    protocol: Literal["grouped", "image_level"] = Field("grouped", description=(
+        "\"grouped\" (busbench's fair split) or \"image_level\": image by image, stratified by label only, as "
+        "published BUS benchmarks split (leaky: duplicates and patients cross sides; named in every table)."))
+    links_file: Path | None = Field(None, description=(
+        "CSV of case_a, case_b, relation (must-link | cannot-link); its content is part of the split."))
+    reviewed_links: bool = Field(True, description=(
+        "Keep the reviewed duplicate pairs that busbench ships for BUSI and BUS-BRA together."))
+    near_duplicate_distance: int = Field(DuplicateSettings.near_duplicate_distance, ge=0, le=64, description=(
+        "Near-duplicate detector: pHash bits within which a neighbour's correlation is checked."))
+    near_duplicate_inliers: int = Field(DuplicateSettings.near_duplicate_inliers, ge=3, description=(
+        "Near-duplicate detector: RANSAC inliers of one similarity transform that link two images."))
+    near_duplicate_spread: float = Field(DuplicateSettings.near_duplicate_spread, ge=0.0, le=1.0, description=(
+        "Near-duplicate detector: fraction of the image the inliers' bounding box must cover."))
+    near_duplicate_correlation: float = Field(DuplicateSettings.near_duplicate_correlation, ge=-1.0, le=1.0,
+                                              description="Near-duplicate detector: aligned correlation of the "
+                                                          "blurred images that links them.")
+    near_duplicate_max_scale: float = Field(DuplicateSettings.near_duplicate_max_scale, ge=1.0, description=(
+        "Near-duplicate detector: largest zoom between two copies."))
+
+    def settings(self) -> SplitSettings:
+        """The splitter's settings; the ``near_duplicate_*`` keys go to the duplicate detector."""
+        duplicates = DuplicateSettings(**{name: getattr(self, name) for name in DuplicateSettings.__dataclass_fields__})
+        return SplitSettings(self.test_size, self.folds, self.seed, self.official, self.official_test_fold, duplicates,
+                             None if self.links_file is None else str(self.links_file), self.reviewed_links,
+                             self.protocol)
+
+
+class InputConfig(_Section):
+    size: int = Field(256, ge=16, description="Side of the square network input, px.")
+    channels: Literal[1, 3] = Field(1, description="1 (grey) or 3 (the grey image repeated, or RGB).")
+    resize: Literal["letterbox", "resize"] = Field("letterbox", description=(
+        "\"letterbox\": the longer side to `size`, the other zero-padded symmetrically; \"resize\": stretched."))
+
+
+class ModelConfig(_Section):
+    name: str = Field("unet", description=(
+        "A registered model (`busbench models`), a plugin's entry point, or an import path pkg.mod:build."))
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="Arguments of the model's constructor.")
+    label: str | None = Field(None, description=(
+        "The name in tables and of the run folder, e.g. \"unet_w8\" for a U-Net of width 8 (default: the model "
+        "name, plus a hash of non-default arguments)."))
+    init_from: Path | None = Field(None, description=(
+        "Cross-dataset transfer: start every fold from these weights (a best.pt of another run)."))
+    init_from_test_overlap: Literal["refuse", "allow"] = Field("refuse", description=(
+        "Weights whose training images include a current test image are refused; \"allow\" is marked in every "
+        "table."))
+
+    _plain_label = field_validator("label")(folder_name)
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        """Registered, a plugin's entry point, or an import path; a plugin that cannot load is a one-line error."""
+        from busbench.models.registry import UnknownModelError, resolve_model
+
+        try:
+            resolve_model(name)
+        except UnknownModelError as exc:
+            raise ValueError(str(exc)) from exc
+        return name
+
+    def describe(self) -> str:
+        """What the key's hash stands for, in words; a plugin's or MONAI's origin included."""
+        from busbench.models.registry import resolve_model
+
+        origin = resolve_model(self.name).origin
+        parts = [f"kwargs {self.kwargs}"] if self.kwargs else []
+        parts += [f"init_from {self.init_from}"] if self.init_from else []
+        parts += [f"origin {origin}"] if origin else []
+        return f"{self.name} with {', '.join(parts)}" if parts else self.name
+
+    def key(self) -> str:
+        """Folder name of this model's runs: the label, or the name plus a hash of non-default arguments.
+
+        A name that is no folder name (an import path ``pkg.mod:build``) becomes its last part plus a
+        hash of the whole name (``build-1a2b3c4d``).
+        """
+        if self.label:
+            return self.label
+        readable = FOLDER_NAME.fullmatch(self.name) is not None
+        if readable and not self.kwargs and self.init_from is None:
+            return self.name
+        identity: dict[str, object] = {"kwargs": self.kwargs, "init_from": str(self.init_from)}
+        stem = self.name
+        if not readable:
+            identity["name"] = self.name
+            stem = re.sub(r"[^A-Za-z0-9_.+-]", "_", re.split(r"[:./]", self.name)[-1]).strip(".") or "model"
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return f"{stem}-{digest}"
+
+
+class LossConfig(_Section):
+    name: Literal["bce", "dice", "bce_dice", "focal", "tversky", "lovasz"] = Field("bce_dice", description=(
+        "Training loss; a model that returns a list (deep supervision) gets the weighted sum over its outputs."))
+    kwargs: dict[str, Any] = Field(default_factory=dict, description=(
+        "The loss's arguments, e.g. batch_dice, smooth, bce_weight, dice_weight."))
+
+
+class OptimizerConfig(_Section):
+    name: Literal["adamw", "sgd"] = Field("adamw", description="AdamW, or SGD with Nesterov momentum.")
+    lr: float = Field(1e-3, gt=0.0, description="Learning rate reached after the warm-up.")
+    weight_decay: float = Field(1e-4, ge=0.0, description="Weight decay.")
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD's momentum (unused by AdamW).")
+
+
+class ScheduleConfig(_Section):
+    name: Literal["cosine", "poly", "constant"] = Field("cosine", description=(
+        "Learning-rate schedule, stepped every iteration."))
+    warmup_epochs: int = Field(0, ge=0, description=(
+        "Linear warm-up from 0 to optimizer.lr; at or above train.epochs the set rate is never reached (warned)."))
+    power: float = Field(0.9, gt=0.0, description="Exponent of the poly schedule.")
+    min_lr_ratio: float = Field(0.01, ge=0.0, le=1.0, description="Final learning rate as a fraction of lr.")
+
+
+# select_metric values of earlier versions: both averaged over every validation image.
+LEGACY_SELECT_METRICS = {"dice": "image_dice", "iou": "image_iou"}
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(100, ge=1, description="Most epochs per fold (early stopping may end sooner).")
+    iterations_per_epoch: int | None = Field(None, ge=1, description=(
+        "Fixed-length epochs of this many batches, the training images repeated with fresh augmentations (nnU-Net: "
+        "250); unset: one pass over the training images."))
+    batch_size: int = Field(8, ge=1, description="Training batch size.")
+    drop_last: bool = Field(True, description=(
+        "Drop each epoch's last partial batch (when the training images outnumber train.batch_size), so every "
+        "step sees a full batch; false keeps it, as PyTorch's DataLoader does by default and the Awesome-BUS and "
+        "CMUNeXt code do. With train.iterations_per_epoch every batch is full either way."))
+    patience: int | None = Field(20, ge=1, description=(
+        "Stop after this many epochs without a better validation score; null: never stop early."))
+    select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = Field("lesion_dice", description=(
+        "Validation score that picks best.pt. \"lesion_dice\": mean Dice over the validation images that have a "
+        "lesion, so a model that predicts nothing scores 0 and is never selected, however many normal images the "
+        "fold holds (an empty prediction scores Dice 1 on each of them); false alarms on normal images are judged "
+        "on the test set, not here. \"image_dice\"/\"image_iou\": the mean over all validation images (normal "
+        "ones included, the old \"dice\"/\"iou\"); \"loss\": lowest loss."))
+    freeze_encoder_epochs: int = Field(0, ge=0, description=(
+        "Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this many epochs."))
+    augmentation: Literal["none", "light", "standard", "strong", "nnunet", "awesome_bus", "cmunext",
+                          "ccf_bdci_2021"] = Field("standard", description=(
+                              "busbench's own presets, nnU-Net's, or a seed's recipe reproduced as it ran "
+                              "(busbench.train.augment)."))
+    elastic: bool = Field(False, description="Add elastic deformation to busbench's presets.")
+    grad_clip: float | None = Field(1.0, gt=0.0, description="Clip the gradient norm to this; null: no clipping.")
+    channels_last: bool = Field(False, description="Channels-last memory format (faster with bf16 on CPUs and GPUs).")
+    compile: bool = Field(False, description=(
+        "torch.compile the network for training and validation (busbench.train.compile); on the 2-core CPU it "
+        "slowed training. eval.compile does the same for test inference, where it helped. Needs a C++ compiler "
+        "on the CPU and a C compiler (Triton) on CUDA, checked before training starts."))
+    multi_gpu: bool = Field(False, description=(
+        "Split each batch over every visible GPU (nn.DataParallel), train.device first; fold jobs on separate "
+        "GPUs scale better. Each GPU computes batch-norm statistics over its share of the batch."))
+    amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description=(
+        "Mixed precision (busbench.train.device): \"auto\" is bf16 on GPUs with native bf16, fp16 with a gradient "
+        "scaler on older ones (T4, V100, RTX 20xx), full precision on the CPU; \"bf16\" forces bf16 (2.0-2.4x "
+        "faster training steps on the 2-core development CPU), \"fp16\" needs CUDA, \"off\" is fp32."))
+    seed: int = Field(0, description="Seed of initialisation, shuffling and augmentation.")
+    device: str = Field("auto", description="\"auto\" (CUDA if available), \"cpu\", \"cuda\" or \"cuda:N\".")
+    workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field("auto", description=(
+        "Data-loader processes that augment while the device computes; \"auto\": on CUDA the cores this process "
+        "may use less one (at most 8), on the CPU 0. They persist across epochs and prefetch."))
+    deterministic: bool | None = Field(None, description=(
+        "Deterministic kernels (busbench.train.seeding); null: on for the CPU, where runs then repeat bit for bit, "
+        "off for CUDA (cuDNN benchmark mode), where some backward kernels are never deterministic."))
+    threads: int | None = Field(None, ge=1, description="torch CPU threads; null: torch's default.")
+
+    @field_validator("select_metric", mode="before")
+    @classmethod
+    def _renamed_metric(cls, value: object) -> object:
+        """Run folders written before the rename keep loading, with the meaning they had."""
+        return LEGACY_SELECT_METRICS.get(value, value) if isinstance(value, str) else value
+
+
+class EvalConfig(_Section):
+    hd95: Literal["pooled", "max-directed"] = Field("pooled", description=(
+        "HD95 over the pooled distances of both directions, or the larger of the two directed ones."))
+    hd95_space: Literal["original", "network"] = Field("original", description=(
+        "Where HD95 is measured: on the original image (default), or, as some published benchmarks do, on the "
+        "network's input square (\"network\": letterbox padding included, pixels of that size)."))
+    hd95_empty: Literal["diagonal", "drop_false_alarms"] = Field("diagonal", description=(
+        "HD95 when one mask is empty: the image diagonal (default), or \"drop_false_alarms\": a lesion predicted "
+        "on a normal image is left out of the HD95 mean (a missed lesion still scores the diagonal)."))
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Probability above which a pixel is lesion.")
+    batch_size: int = Field(16, ge=1, description="Inference batch size.")
+    compile: bool = Field(False, description=(
+        "torch.compile the fold models for test inference (busbench.train.compile): 1.3-1.7x faster on the 2-core "
+        "CPU after a minute or two of compiling per model."))
+    tta: list[Literal["hflip", "vflip", "rot180"]] = Field(default_factory=list, description=(
+        "Test-time augmentation views averaged with the plain image, for every prediction."))
+    postprocess: bool = Field(True, description=(
+        "Choose post-processing on out-of-fold predictions and score the fold ensemble with it."))
+    cross_datasets: list[DataConfig] = Field(default_factory=list, description=(
+        "Cross-dataset generalisation: also score every fold model on these datasets' held-out test sets "
+        "(each a `data` section)."))
+    cross_dataset_overlap: Literal["drop", "keep"] = Field("drop", description=(
+        "Their test images that a fold model trained on are dropped (and counted); \"keep\" is marked in every "
+        "table."))
+
+
+class TrackingConfig(_Section):
+    """Experiment trackers, off by default; each is an optional extra (busbench.train.tracking)."""
+
+    tensorboard: bool = Field(False, description=(
+        "Write TensorBoard event files per fold to <run>/fold-<k>/tensorboard: losses, validation metrics and "
+        "learning rate per epoch, test metrics at the end. Needs `pip install 'busbench[tensorboard]'`."))
+    mlflow: bool = Field(False, description=(
+        "Log one MLflow run per fold (experiment = `name`): the config as params, metrics per epoch, test "
+        "metrics, the fold's and the cell's summary files as artifacts; to MLFLOW_TRACKING_URI when set, else "
+        "to the local store <output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
+
+
+class GridConfig(_Section):
+    datasets: list[DataConfig] = Field(default_factory=list, description=(
+        "Datasets of the grid, each a `data` section (default: `data`)."))
+    models: list[ModelConfig] = Field(default_factory=list, description=(
+        "Models of the grid, each a `model` section (default: `model`)."))
+
+
+class ExperimentConfig(_Section):
+    name: str = Field("experiment", description="The experiment's folder under output_dir.")
+    output_dir: Path = Field(Path("runs"), description="Where runs are written; relative: from the working directory.")
+    data: DataConfig = Field(default_factory=DataConfig, description="The dataset.")
+    split: SplitConfig = Field(default_factory=SplitConfig, description="The frozen test set and the folds.")
+    input: InputConfig = Field(default_factory=InputConfig, description="The network's input.")
+    model: ModelConfig = Field(default_factory=ModelConfig, description="The network.")
+    loss: LossConfig = Field(default_factory=LossConfig, description="The training loss.")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="The optimiser.")
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="The learning-rate schedule.")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="Training of each fold.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="Scoring on the held-out test set.")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description=(
+        "Experiment trackers (TensorBoard, MLflow) fed each fold's epochs and test scores."))
+    grid: GridConfig | None = Field(None, description=(
+        "Several datasets and models: each (dataset, model) cell runs with the other settings unchanged."))
+
+    _plain_name = field_validator("name")(folder_name)
+
+    @model_validator(mode="after")
+    def _input_size_suits_every_model(self) -> ExperimentConfig:
+        """A size a model cannot take fails here, not after prepare, split and cache have run."""
+        from busbench.models import check_input_size
+
+        for cell in self.cells():
+            check_input_size(cell.model.name, self.input.size, cell.model.kwargs, channels=self.input.channels)
+        return self
+
+    def cells(self) -> list[ExperimentConfig]:
+        """One configuration per (dataset, model) of the grid; just this one without a grid."""
+        if self.grid is None:
+            return [self]
+        datasets = self.grid.datasets or [self.data]
+        models = self.grid.models or [self.model]
+        return [self.model_copy(update={"data": d, "model": m, "grid": None}) for d in datasets for m in models]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``a.b=c`` pairs applied to a nested dict (values parsed as YAML)."""
+    result = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BusbenchError(f"--set {item!r}: expected KEY=VALUE such as train.epochs=5")
+        node = result
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise BusbenchError(f"--set {item!r}: {part!r} is a value, not a section")
+            node = child
+        node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+    return result
+
+
+def _describe(error: ErrorDetails) -> str:
+    key = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key (check its spelling against the documented settings)"
+    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
+    """Validate a dict into settings; errors list every bad key with the reason."""
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        details = "\n  ".join(_describe(e) for e in exc.errors())
+        raise BusbenchError(f"{source}: invalid settings:\n  {details}") from exc
+
+
+def load_config(path: Path | None, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read a YAML experiment file (or the defaults when ``path`` is None) and apply overrides.
+
+    The file's relative dataset folders are taken from its folder; ``${NAME}`` in dataset folders is
+    expanded after the overrides, so ``--set data.root=PATH`` needs no variable.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise BusbenchError(f"{path}: config file not found")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise BusbenchError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise BusbenchError(f"{path}: the top level must be a mapping of sections (data:, train:, ...)")
+        raw = resolve_relative_roots(raw, path.parent)
+    return validate_config(expand_variables(apply_overrides(raw, overrides or [])), str(path or "defaults"))

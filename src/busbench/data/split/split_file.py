@@ -1,0 +1,343 @@
+"""`busbench split`: the frozen held-out test set and the cross-validation folds.
+
+The test set is cut first, from the whole manifest, then the rest is divided into k folds; both
+cuts are stratified (label x lesion-size tertile) and keep leakage groups (patient, exact and
+near-duplicate images) whole. The split file records each case's role, the settings, the size
+tertiles, the duplicate links that formed the groups, the manifest's checksum and a checksum of the
+test set. It is written without timestamps, so the same inputs give the same bytes; it is never
+silently replaced.
+
+Its name says its settings (``split_file_name``), so several splits of one dataset (a quick
+2-fold run and the 5-fold benchmark, say) live side by side. The test set depends only on the
+test settings (size, seed, duplicate settings, link file), never on the number of folds, so every
+split with the same test settings holds out the same test images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from busbench.data.csv_files import read_csv_with_columns
+from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
+from busbench.data.duplicates.reviewed import reviewed_duplicates, reviewed_pairs_sha256
+from busbench.data.manifest import Manifest, file_sha256
+from busbench.data.split.assign import assign_groups
+from busbench.data.split.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
+from busbench.data.split.image_level import image_level_roles
+from busbench.data.split.stratify import size_tertiles, strata
+from busbench.errors import BusbenchError
+from busbench.layout import write_bytes
+
+SPLIT_FORMAT = "busbench-split/2"
+TEST = "test"
+CV = "cv"
+GROUPED = "grouped"
+IMAGE_LEVEL = "image_level"
+PROTOCOLS = (GROUPED, IMAGE_LEVEL)
+MUST_LINK_VALUE = "must-link"
+CANNOT_LINK_VALUE = "cannot-link"
+SplitDocument = dict[str, Any]  # a split file as JSON gives it back (see ``plan_split``)
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """How a split is made; recorded in the split file."""
+
+    test_size: float = 0.2
+    folds: int = 5
+    seed: int = 42
+    official: bool = False
+    official_test_fold: int = 1
+    duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
+    # CSV of case_a, case_b, relation (must-link | cannot-link): the user's corrections to the grouping.
+    links_file: str | None = None
+    # Keep the duplicates of busbench's reviewed pairs (busbench.data.duplicates.reviewed) together.
+    reviewed_links: bool = True
+    # "grouped": busbench's split (patients and duplicates kept on one side). "image_level": the leaky
+    # split of published benchmarks, which cuts image by image (busbench.data.split.image_level).
+    protocol: str = GROUPED
+
+    def check(self) -> None:
+        if not self.official and not 0.0 < self.test_size < 1.0:
+            raise BusbenchError(f"--test-size must be between 0 and 1 (exclusive), got {self.test_size}")
+        if not self.official and self.folds < 2:
+            raise BusbenchError(f"--folds must be at least 2, got {self.folds}")
+        if self.protocol not in PROTOCOLS:
+            raise BusbenchError(f"split.protocol {self.protocol!r} unknown; use one of {', '.join(PROTOCOLS)}")
+        if self.official and self.protocol != GROUPED:
+            raise BusbenchError("--official uses the dataset's own partition; it cannot be combined with "
+                                f"split.protocol={self.protocol}")
+        self.duplicates.check()
+
+    def recorded(self, links: UserLinks) -> dict[str, object]:
+        """The settings as the split file records them: the link file by its content, not its path."""
+        recorded = asdict(self)
+        recorded.pop("links_file")
+        if self.protocol == GROUPED:  # the default: splits made before the setting existed keep their name
+            recorded.pop("protocol")
+        recorded["links_sha256"] = links.sha256
+        if self.reviewed_links:
+            recorded["reviewed_pairs_sha256"] = reviewed_pairs_sha256()
+        return recorded
+
+
+@dataclass(frozen=True)
+class UserLinks:
+    """Pairs the user says must (or must never) share a side, from ``split.links_file``."""
+
+    must_link: list[tuple[str, str]] = field(default_factory=list)
+    cannot_link: list[tuple[str, str]] = field(default_factory=list)
+    sha256: str | None = None
+
+
+def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
+    """The link file's pairs, checked against the manifest's case ids."""
+    if path is None:
+        return UserLinks()
+    path = Path(path)
+    table = read_csv_with_columns(path, "split.links_file (--links-file)", ("case_a", "case_b", "relation"),
+                          f"case_a, case_b, relation ({MUST_LINK_VALUE} or {CANNOT_LINK_VALUE})")
+    known = set(manifest.frame["case_id"])
+    unknown = sorted((set(table["case_a"]) | set(table["case_b"])) - known)
+    if unknown:
+        raise BusbenchError(f"{path}: case ids {unknown[:5]} are not in {manifest.path}; use its case_id values")
+    relations = set(table["relation"]) - {MUST_LINK_VALUE, CANNOT_LINK_VALUE}
+    if relations:
+        raise BusbenchError(f"{path}: relation {sorted(relations)} unknown; use {MUST_LINK_VALUE} or "
+                            f"{CANNOT_LINK_VALUE}")
+    pairs = {r: sorted(tuple(sorted((a, b))) for a, b, rel in zip(table["case_a"], table["case_b"],
+                                                                   table["relation"]) if rel == r)
+             for r in (MUST_LINK_VALUE, CANNOT_LINK_VALUE)}
+    both = set(pairs[MUST_LINK_VALUE]) & set(pairs[CANNOT_LINK_VALUE])
+    if both:
+        raise BusbenchError(f"{path}: pairs {sorted(both)[:3]} are both must-link and cannot-link; keep one")
+    return UserLinks(pairs[MUST_LINK_VALUE], pairs[CANNOT_LINK_VALUE], file_sha256(path))
+
+
+def split_command(manifest_path: Path, settings: SplitSettings) -> str:
+    """The `busbench split` command that re-makes this split (replacing the file, with --force)."""
+    words = ["busbench split", str(manifest_path)]
+    if settings.official:
+        words += ["--official", f"--official-test-fold {settings.official_test_fold}"]
+    else:
+        words += [f"--test-size {settings.test_size:g}", f"--folds {settings.folds}", f"--seed {settings.seed}"]
+    if settings.links_file:
+        words.append(f"--links-file {settings.links_file}")
+    default = DuplicateSettings()
+    words += [f"--set {name}={getattr(settings.duplicates, name)}" for name in DuplicateSettings.__dataclass_fields__
+              if getattr(settings.duplicates, name) != getattr(default, name)]
+    return " ".join(words + ["--force"])
+
+
+def split_file_name(settings: SplitSettings, links: UserLinks = UserLinks()) -> str:
+    """``split-<what>-<hash of every setting>.json``: one file per settings, side by side."""
+    digest = hashlib.sha256(json.dumps(settings.recorded(links), sort_keys=True).encode()).hexdigest()[:8]
+    if settings.official:
+        return f"split-official-test{settings.official_test_fold}-{digest}.json"
+    return f"split-test{settings.test_size:g}-seed{settings.seed}-k{settings.folds}-{digest}.json"
+
+
+def test_set_sha256(case_ids: list[str], pixel_hashes: list[str]) -> str:
+    """Checksum of the held-out test set: its sorted case ids and their pixel hashes."""
+    digest = hashlib.sha256()
+    for case_id, pixels in sorted(zip(case_ids, pixel_hashes)):
+        digest.update(f"{case_id}\t{pixels}\n".encode())
+    return digest.hexdigest()
+
+
+def case_ids(document: SplitDocument, role: str) -> list[str]:
+    """The sorted case ids of one role (``TEST`` or ``CV``) in a split document."""
+    return sorted(c["case_id"] for c in document["cases"] if c["set"] == role)
+
+
+def development_folds(document: SplitDocument) -> dict[str, int]:
+    """Development case id -> its cross-validation fold (1..k)."""
+    return {c["case_id"]: int(c["fold"]) for c in document["cases"] if c["set"] == CV}
+
+
+def _official_roles(manifest: Manifest, settings: SplitSettings) -> tuple[np.ndarray, np.ndarray]:
+    official = manifest.frame["official_fold"]
+    if official.isna().any():
+        missing = manifest.frame.loc[official.isna(), "case_id"].head(5).tolist()
+        raise BusbenchError(
+            f"{manifest.path}: --official needs the dataset's own partition, but cases such as {missing} "
+            "have no official_fold (only some adapters, e.g. busbra, provide one); drop --official"
+        )
+    values = official.astype(int).to_numpy()
+    available = sorted(set(values.tolist()))
+    if settings.official_test_fold not in available:
+        raise BusbenchError(
+            f"--official-test-fold {settings.official_test_fold} is not one of the official folds {available}"
+        )
+    is_test = values == settings.official_test_fold
+    renumber = {old: new for new, old in enumerate((f for f in available if f != settings.official_test_fold), 1)}
+    folds = np.array([0 if t else renumber[v] for v, t in zip(values.tolist(), is_test)])
+    return is_test, folds
+
+
+def _computed_roles(frame: pd.DataFrame, groups: np.ndarray, stratum: np.ndarray,
+                    settings: SplitSettings) -> tuple[np.ndarray, np.ndarray]:
+    is_test = assign_groups(groups, stratum, [settings.test_size, 1 - settings.test_size], settings.seed) == 0
+    folds = np.zeros(len(frame), dtype=np.int64)
+    dev = ~is_test
+    folds[dev] = 1 + assign_groups(groups[dev], stratum[dev], [1.0] * settings.folds, settings.seed + 1)
+    return is_test, folds
+
+
+def large_groups(leakage: LeakageGroups, frame: pd.DataFrame, limit: float) -> list[dict[str, object]]:
+    """Groups of more than ``limit`` images, with their members and the links that formed them."""
+    sizes = np.bincount(leakage.labels)
+    ids = frame["case_id"].to_numpy()
+    found = []
+    for group in np.flatnonzero(sizes > limit):
+        members = sorted(ids[leakage.labels == group].tolist())
+        inside = leakage.links[leakage.links["case_a"].isin(members)]
+        found.append({"group": int(group), "size": int(sizes[group]), "members": members,
+                      "links": [[a, b, m, v] for a, b, m, v in inside.itertuples(index=False)]})
+    return found
+
+
+def large_group_warnings(document: SplitDocument, path: Path) -> list[str]:
+    """One line per group of more than half a fold: its members, the measures that linked them,
+    and what to do if a link is wrong (``split`` and ``run`` both print these)."""
+    lines = []
+    for group in document["large_groups"]:
+        members = group["members"]
+        measures = sorted({link[2] for link in group["links"]})
+        lines.append(f"warning: one group of {group['size']} images (more than half a fold) must stay on one side: "
+                     f"{', '.join(members[:8])}{' ...' if len(members) > 8 else ''}; linked by {', '.join(measures)}. "
+                     f"Its members and links are under large_groups in {path}; if links are wrong, list them as "
+                     "cannot-link pairs in a links file (split.links_file, --links-file)")
+    return lines
+
+
+def plan_split(manifest: Manifest, settings: SplitSettings) -> SplitDocument:
+    """The split document for ``manifest``: every case's role plus what made it."""
+    settings.check()
+    frame = manifest.frame
+    links = read_user_links(settings.links_file, manifest)
+    reviewed = reviewed_duplicates(manifest) if settings.reviewed_links else []
+    leakage = leakage_groups(frame, duplicate_links(manifest, settings.duplicates), links.must_link,
+                             links.cannot_link, reviewed)
+    groups, duplicated = leakage.labels, leakage.duplicated
+    tertiles = size_tertiles(frame)
+    stratum = strata(frame, tertiles)
+    if settings.official:
+        is_test, folds = _official_roles(manifest, settings)
+    elif settings.protocol == IMAGE_LEVEL:
+        is_test, folds = image_level_roles(manifest, settings.test_size, settings.folds, settings.seed)
+    else:
+        if len(np.unique(groups)) < settings.folds + 1:
+            raise BusbenchError(
+                f"{manifest.path}: only {len(np.unique(groups))} independent groups of images, too few for a "
+                f"test set and {settings.folds} folds; lower --folds or use a larger dataset"
+            )
+        is_test, folds = _computed_roles(frame, groups, stratum, settings)
+    cases = [
+        {"case_id": cid, "set": TEST if t else CV, "fold": None if t else int(f), "group": int(g), "stratum": s,
+         "duplicate": bool(d)}
+        for cid, t, f, g, s, d in zip(frame["case_id"], is_test, folds, groups, stratum, duplicated)
+    ]
+    test_ids = frame.loc[is_test, "case_id"].tolist()
+    test_pixels = frame.loc[is_test, "pixel_sha256"].tolist()
+    n_folds = int(folds.max())
+    half_fold = len(frame) * (1 - float(is_test.mean())) / n_folds / 2
+    duplicate_rows = leakage.links[leakage.links["measure"] != PATIENT]
+    return {
+        "format": SPLIT_FORMAT,
+        "dataset": manifest.dataset,
+        "manifest": {"file": manifest.path.name, "sha256": manifest.sha256},
+        "settings": settings.recorded(links),
+        "folds": n_folds,
+        "size_tertiles": list(tertiles),
+        "duplicate_images": int(duplicated.sum()),
+        "duplicate_links": [[a, b, m, v] for a, b, m, v in duplicate_rows.itertuples(index=False)],
+        "user_links": {MUST_LINK_VALUE: [list(p) for p in links.must_link],
+                       CANNOT_LINK_VALUE: [list(p) for p in links.cannot_link]},
+        "reviewed_links": [[a, b] for a, b, m, _ in leakage.links.itertuples(index=False) if m == REVIEWED],
+        "large_groups": large_groups(leakage, frame, half_fold),
+        "test_set_sha256": test_set_sha256(test_ids, test_pixels),
+        "cases": sorted(cases, key=lambda c: c["case_id"]),
+    }
+
+
+def split_bytes(document: SplitDocument) -> bytes:
+    """The canonical serialisation: the same document always gives the same bytes."""
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _what_differs(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The first difference between two split documents that a user can act on, in words."""
+    old_sha, new_sha = str(old.get("manifest", {}).get("sha256", "?")), str(new["manifest"]["sha256"])
+    if old_sha != new_sha:
+        return f"the manifest changed since the split was made (sha256 {old_sha[:12]} then, {new_sha[:12]} now)"
+    old_settings, new_settings = old.get("settings", {}), new["settings"]
+    changed = sorted(k for k in set(old_settings) | set(new_settings) if old_settings.get(k) != new_settings.get(k))
+    if changed:
+        return "its settings differ: " + ", ".join(
+            f"{k} {old_settings.get(k)!r} then, {new_settings.get(k)!r} now" for k in changed)
+    return (f"it was made by another version of busbench's splitting (format {old.get('format')!r}, now "
+            f"{new['format']!r}) and assigns cases differently")
+
+
+def write_split(document: SplitDocument, path: Path, force: bool = False) -> str:
+    """Write the split file; returns "created", "unchanged" or "replaced".
+
+    An existing split with other content is the frozen test set of earlier results: replacing it
+    needs ``force``, and the refusal says what changed.
+    """
+    data = split_bytes(document)
+    path = Path(path)
+    if path.exists():
+        if path.read_bytes() == data:
+            return "unchanged"
+        if not force:
+            try:
+                old = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                old = {}
+            raise BusbenchError(
+                f"{path}: this split is frozen, and a new one would differ: {_what_differs(old, document)}. "
+                "Restore the data it was made on, or replace it with `busbench split MANIFEST --force` (same "
+                "settings): results made on the old split are then refused by `run` and `report`"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    status = "replaced" if path.exists() else "created"
+    write_bytes(data, path)
+    return status
+
+
+def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MANIFEST --force") -> SplitDocument:
+    """Load a split file and verify it still belongs to ``manifest`` and is intact; ``resplit`` is
+    the command named in the error when the manifest changed."""
+    path = Path(path)
+    if not path.is_file():
+        raise BusbenchError(f"{path}: no split file; create it with `busbench split {manifest.path}`")
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BusbenchError(f"{path}: not a valid split file ({exc}); recreate it with `busbench split`") from exc
+    if document.get("format") != SPLIT_FORMAT:
+        raise BusbenchError(f"{path}: format {document.get('format')!r} is not {SPLIT_FORMAT!r}; recreate it")
+    recorded = document["manifest"]["sha256"]
+    if recorded != manifest.sha256:
+        raise BusbenchError(
+            f"{path}: the manifest changed since the split was made ({manifest.path} had sha256 {recorded[:12]}, "
+            f"now {manifest.sha256[:12]}). Restore the manifest, or re-split with `{resplit}`; results made on "
+            "the old split are then refused, folds included"
+        )
+    frame = manifest.frame.set_index("case_id")
+    ids = [c["case_id"] for c in document["cases"]]
+    if sorted(ids) != sorted(frame.index):
+        raise BusbenchError(f"{path}: its cases differ from {manifest.path}'s; recreate the split")
+    test_ids = case_ids(document, TEST)
+    if test_set_sha256(test_ids, frame.loc[test_ids, "pixel_sha256"].tolist()) != document["test_set_sha256"]:
+        raise BusbenchError(f"{path}: the test set does not match its checksum; the file was edited. Restore it")
+    return document

@@ -1,0 +1,1 @@
+"""Deployment: fold models as ONNX, and ONNX Runtime as an inference engine of ``predict`` and ``profile``."""

@@ -1,0 +1,64 @@
+"""Final evaluation: fold models and their ensemble scored on the held-out test set at the
+original resolution.
+
+With ``eval.hd95_space: network`` (a published benchmark's convention) HD95 alone is measured in
+the network's input square: the scored mask and the ground truth are placed there as the cache
+places masks, letterbox padding included.
+
+This is the one place in busbench that reads the test cases (``held_out_test_ids``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from busbench.config import EvalConfig
+from busbench.data.access import held_out_test_ids
+from busbench.data.cache import Cache
+from busbench.data.geometry import place_mask
+from busbench.data.manifest import Manifest, case_row
+from busbench.data.split.split_file import read_split
+from busbench.evaluate.inference import original_size_probabilities
+from busbench.evaluate.metrics import image_metrics
+from busbench.evaluate.postprocess import PostProcessing
+from busbench.evaluate.reliability_counts import ReliabilityCounts
+from busbench.evaluate.shape import shape_columns
+
+
+def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: Path, cache: Cache,
+                   cfg: EvalConfig, device: torch.device, variants: Mapping[str, PostProcessing],
+                   dtype: torch.dtype | None = None, calibration: ReliabilityCounts | None = None) -> pd.DataFrame:
+    """One row per test image and variant (a named post-processing of the same prediction).
+
+    ``models`` are averaged (one fold model, or all of them as an ensemble) with ``cfg.tta``. Each
+    row carries the image's ``group`` from the split (its patient and duplicate images): images of
+    one group are not independent, so the report resamples and pairs whole groups. Each row also
+    carries the image's highest lesion probability (``max_prob``, the score of image-level lesion
+    detection; post-processing does not change it) and the true and predicted lesion shapes
+    (``shape_columns``). ``calibration`` collects the per-image probability-bin counts.
+    """
+    case_ids = held_out_test_ids(split_path, manifest)
+    group_of = {case["case_id"]: int(case["group"]) for case in read_split(split_path, manifest)["cases"]}
+    rows_by_id = manifest.frame.set_index("case_id", drop=False)
+    records = []
+    for case_id, probability in original_size_probabilities(models, cache, case_ids, device, cfg.batch_size,
+                                                            dtype, cfg.tta):
+        row = case_row(rows_by_id, case_id)
+        truth = manifest.lesion(row)
+        mask = probability >= cfg.threshold
+        placement = cache.placement(case_id)
+        if calibration is not None:
+            calibration.add(case_id, group_of[case_id], probability, truth)
+        for variant, post in variants.items():
+            scored = post.apply(mask)
+            on_network = (place_mask(scored, placement), place_mask(truth, placement)) \
+                if cfg.hd95_space == "network" else None
+            metrics = image_metrics(scored, truth, cfg.hd95, hd95_empty=cfg.hd95_empty, hd95_masks=on_network)
+            records.append({"variant": variant, "case_id": case_id, "group": group_of[case_id], "label": row["label"],
+                            **metrics, "max_prob": float(probability.max()), **shape_columns(scored, truth)})
+    return pd.DataFrame(records)

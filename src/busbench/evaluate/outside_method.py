@@ -1,0 +1,219 @@
+"""``busbench score``: an outside method's predictions scored on the frozen test set, like a zoo model.
+
+The scores are the trained runs' (``image_metrics`` at the original mask size, the same empty-mask
+conventions and HD95 convention) and carry the same provenance columns, so ``busbench report``
+puts the method in the table of the zoo models trained on that split, with its paired tests.
+
+An outside method gives **one prediction set**, not k fold models: it is reported like an
+ensemble, its value without a std, and a note under every table says so (its row is marked †).
+Its provenance records the development cases as its training cases, as for a fold ensemble:
+the method was allowed to train on those and no others.
+
+Refused, each with the files named: a development-case prediction among the files (it must never
+enter test scoring), a file that is no test case, a missing test case (``missing="empty"``
+scores it as an empty prediction, stated in every table), a prediction of another size
+(``resize`` fits it, stated in every table), and a probability map without a threshold.
+
+Run folder: ``OUTPUT_DIR/<method>/<dataset key>/<method>/`` with ``score.json``,
+``environment.json``, ``test_metrics.csv`` (one row per test image), ``masks/<case id>.png``
+(the masks as scored, 0/255), ``summary.csv`` and ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from busbench.data.csv_files import read_csv_with_columns
+from busbench.data.export.held_out import SplitData
+from busbench.data.export.nnunet import CASE_ID, NNUNET_ID
+from busbench.data.manifest import case_row
+from busbench.data.provenance import with_provenance
+from busbench.data.split.split_file import CV, TEST
+from busbench.environment import environment
+from busbench.errors import BusbenchError
+from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
+from busbench.evaluate.metrics import image_metrics
+from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
+from busbench.evaluate.shape import shape_columns
+from busbench.evaluate.surface import HD95Convention
+from busbench.layout import (
+    CONFIG_YAML,
+    ENVIRONMENT_JSON,
+    MASKS,
+    SCORE_JSON,
+    SUMMARY_CSV,
+    SUMMARY_MD,
+    TEST_METRICS_CSV,
+    dataset_key,
+    write_csv,
+    write_json,
+    write_png,
+    write_text,
+)
+from busbench.markdown import markdown_table
+
+PREDICTION_SET = "prediction set"  # the variant of an outside method's one set of predictions
+SAFE_METHOD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+SHOWN_IDS = 10
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """How prediction files are read: see ``busbench.evaluate.prediction_files``."""
+
+    threshold: float | None = None
+    missing: Literal["error", "empty"] = "error"
+    resize: bool = False
+    case_map: Path | None = None
+    hd95: HD95Convention = "pooled"
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:SHOWN_IDS])
+    return shown + (f" and {len(items) - SHOWN_IDS} more" if len(items) > SHOWN_IDS else "")
+
+
+def read_case_map(path: Path) -> dict[str, str]:
+    """nnU-Net identifier -> busbench case id, from the ``case_ids.csv`` of ``busbench export nnunet``."""
+    table = read_csv_with_columns(path, "--case-map", (NNUNET_ID, CASE_ID), f"{NNUNET_ID}, {CASE_ID}",
+                                  "give the case_ids.csv that `busbench export nnunet` wrote")
+    return dict(zip(table[NNUNET_ID], table[CASE_ID]))
+
+
+def prediction_files(folder: Path, case_map: dict[str, str] | None) -> dict[str, Path]:
+    """Case id -> prediction file; files of other types (nnU-Net's .json, ...) are ignored.
+
+    A file whose name is no case id (after the case map) is kept under its own name, so that the
+    test-set check names it.
+    """
+    if not folder.is_dir():
+        raise BusbenchError(f"--predictions {folder}: no such folder")
+    found: dict[str, Path] = {}
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in PREDICTION_SUFFIXES):
+        case_id = case_map.get(path.stem, path.name) if case_map is not None else path.stem
+        if case_id in found:
+            raise BusbenchError(f"{folder}: {found[case_id].name} and {path.name} are both predictions of "
+                                f"{case_id!r}; keep one")
+        found[case_id] = path
+    return found
+
+
+def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: str) -> None:
+    """Refuse files that are not test cases, and test cases without a prediction unless ``missing``
+    is "empty"."""
+    test, development = set(data.ids(TEST)), set(data.ids(CV))
+    seen = [f"{path.name} (development case {case_id!r})" for case_id, path in files.items() if case_id in development]
+    unknown = [path.name for case_id, path in files.items() if case_id not in test and case_id not in development]
+    if seen:
+        raise BusbenchError(f"{folder}: {len(seen)} predictions of development cases: {_listed(seen)}. A "
+                            "development-set prediction must never enter test scoring; predict only the images "
+                            "`busbench export test` wrote")
+    if unknown:
+        raise BusbenchError(f"{folder}: {len(unknown)} files name no case of {data.manifest.path}: "
+                            f"{_listed(unknown)}; remove them (nnU-Net ids need --case-map case_ids.csv)")
+    absent = sorted(test - set(files))
+    if absent and missing != "empty":
+        raise BusbenchError(f"{folder}: no prediction for {len(absent)} of {len(test)} test cases: {_listed(absent)}. "
+                            "Predict every image of `busbench export test`, or pass --missing empty to score "
+                            "them as empty predictions (said in every table)")
+
+
+def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
+                      ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """One row per test image (its metrics, the file scored and how it was read), and the masks scored."""
+    case_map = read_case_map(options.case_map) if options.case_map is not None else None
+    files = prediction_files(folder, case_map)
+    check_cases(files, data, folder, options.missing)
+    group_of = {c["case_id"]: int(c["group"]) for c in data.split["cases"]}
+    records, masks = [], {}
+    for case_id in sorted(data.ids(TEST)):
+        row = case_row(data.rows, case_id)
+        truth = data.manifest.lesion(row)
+        path = files.get(case_id)
+        if path is None:
+            mask, resized, thresholded = np.zeros(truth.shape, dtype=bool), False, False
+        else:
+            read = read_prediction(path, truth.shape, options.threshold, options.resize)
+            mask, resized, thresholded = read.mask, read.resized, read.thresholded
+        masks[case_id] = mask
+        records.append({"fold": 0, "variant": PREDICTION_SET, "case_id": case_id, "group": group_of[case_id],
+                        "label": row["label"], **image_metrics(mask, truth, options.hd95), **shape_columns(mask, truth),
+                        "prediction": path.name if path is not None else "", "missing": path is None,
+                        "resized": resized, "thresholded": thresholded})
+    return with_provenance(pd.DataFrame(records), data.provenance), masks
+
+
+def score_notes(method: str, scores: pd.DataFrame) -> list[str]:
+    """What every table must say of this method's row."""
+    notes = [f"{method}: outside predictions scored by `busbench score` (its score.json names them): one "
+             "prediction set, so no std over fold models and no Params/GFLOPs"]
+    missing = scores.loc[scores["missing"], "case_id"].tolist()
+    if missing:
+        notes.append(f"{method}: {len(missing)} test images without a prediction scored as empty (--missing empty): "
+                     f"{_listed(missing)}")
+    resized = int(scores["resized"].sum())
+    if resized:
+        notes.append(f"{method}: {resized} predictions resized to the original image size (--resize: nearest for "
+                     "masks, bilinear for probabilities)")
+    return notes
+
+
+def run_folder(out: Path, data: SplitData, method: str) -> Path:
+    """``out/<method>/<dataset key>/<method>``, laid out as `busbench run` lays out a cell."""
+    if not SAFE_METHOD.fullmatch(method):
+        raise BusbenchError(f"--name {method!r}: use letters, digits and _ . + - (it names the run folder)")
+    folder = Path(out) / method / dataset_key(data.manifest.path.parent) / method
+    if (folder / CONFIG_YAML).is_file():
+        raise BusbenchError(f"{folder}: a trained run of `busbench run`; give the method another --name or --out")
+    return folder
+
+
+def score_method(data: SplitData, folder: Path, method: str, out: Path,
+                 options: ScoreOptions) -> tuple[Path, dict[str, object]]:
+    """Score ``folder`` and write the run folder; returns it and the method's summary row."""
+    run_dir = run_folder(out, data, method)
+    if (run_dir / SCORE_JSON).is_file():
+        before = json.loads((run_dir / SCORE_JSON).read_text())["provenance"]["split_sha256"]
+        if before != data.provenance.split_sha256:
+            raise BusbenchError(f"{run_dir}: {method!r} was scored on another split file there; give this score "
+                                "another --name or --out (or delete that folder)")
+    scores, masks = score_predictions(data, folder, options)
+    (run_dir / MASKS).mkdir(parents=True, exist_ok=True)
+    for old in (run_dir / MASKS).glob("*.png"):  # a rescore replaces every mask
+        old.unlink()
+    for case_id, mask in masks.items():
+        write_png(mask.astype(np.uint8) * 255, run_dir / MASKS / f"{case_id}.png")
+    notes = score_notes(method, scores)
+    provenance = data.provenance
+    write_csv(scores, run_dir / TEST_METRICS_CSV)
+    identity = {"split_file": data.split_path.name, **{k: v for k, v in provenance.as_dict().items()
+                                                       if k != "train_ids_sha256"}}
+    write_json({**environment(), **identity}, run_dir / ENVIRONMENT_JSON, sort_keys=False)
+    record = {"method": method, "predictions": str(folder.resolve()), "threshold": options.threshold,
+              "missing": options.missing, "resize": options.resize, "hd95": options.hd95,
+              "case_map": None if options.case_map is None else str(options.case_map.resolve()),
+              "split_settings": data.split["settings"], "notes": notes, "provenance": provenance.as_dict(),
+              "trained_on": "assumed: the split's development cases (cv), as a fold ensemble"}
+    write_json(record, run_dir / SCORE_JSON, sort_keys=False)
+    row = {"dataset": run_dir.parent.name, "model": method, "variant": PREDICTION_SET,
+           "test_set_sha256": provenance.test_set_sha256, "notes": " | ".join(notes),
+           **mean_std(fold_summaries(scores))}
+    _write_summary(run_dir, row, options)
+    return run_dir, row
+
+
+def _write_summary(run_dir: Path, row: dict[str, object], options: ScoreOptions) -> None:
+    """summary.csv and summary.md, as a trained cell has them."""
+    write_csv(pd.DataFrame([row]), run_dir / SUMMARY_CSV)
+    shown = pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}])
+    threshold = "" if options.threshold is None else f" Probability maps: lesion where p >= {options.threshold:g}."
+    notes = [f"† {n}." for n in str(row["notes"]).split(" | ")]
+    write_text("\n".join([markdown_table(shown), f"HD95 convention: {options.hd95}." + threshold, *notes]) + "\n",
+               run_dir / SUMMARY_MD)

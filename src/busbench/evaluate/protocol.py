@@ -1,0 +1,29 @@
+"""What every table of a run must say about how it deviates from the fair protocol.
+
+Here, below ``pipeline`` and ``report``, because both write tables of the same runs: the
+pipeline when a run finishes, the report when it gathers finished runs.
+"""
+
+from __future__ import annotations
+
+from busbench.config import ExperimentConfig
+from busbench.data.split.split_file import IMAGE_LEVEL
+from busbench.evaluate.metrics import convention_notes
+
+LEAKY_SPLIT_NOTE = ("LEAKY SPLIT: split: image-level (duplicates and patients not grouped; split.protocol="
+                    "image_level), as published benchmarks split: test images can have copies in training")
+
+
+def protocol_notes(cfg: ExperimentConfig) -> list[str]:
+    """Deviations from the fair protocol that the user asked for, stated in every table."""
+    notes = []
+    if cfg.split.protocol == IMAGE_LEVEL:
+        notes.append(LEAKY_SPLIT_NOTE)
+    if cfg.model.init_from is not None and cfg.model.init_from_test_overlap == "allow":
+        notes.append(f"OVERRIDE: model.init_from weights ({cfg.model.init_from}) were not checked against the test "
+                     "set (model.init_from_test_overlap=allow)")
+    if cfg.eval.cross_datasets and cfg.eval.cross_dataset_overlap == "keep":
+        notes.append("OVERRIDE: cross-dataset scores include test images the model trained on "
+                     "(eval.cross_dataset_overlap=keep)")
+    notes += convention_notes(cfg.eval.hd95_space, cfg.eval.hd95_empty, cfg.input.size)
+    return notes

@@ -1,0 +1,60 @@
+"""A registered model: its builder, paper, published size and the input sides it accepts.
+
+Its own module so that the registry and the plugin loader, which both make entries, import it
+without importing each other.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from busbench.errors import BusbenchError
+
+ModelBuilder = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    builder: ModelBuilder
+    paper: str
+    reference_params_m: float | None = None  # millions, for in_channels=3, num_classes=1
+    reference_source: str = ""
+    min_size: int = 32  # smallest input side (px) the architecture supports
+    size_multiple: int = 32  # the input side must be a multiple of this (the total down-sampling)
+    size_kwarg: str | None = None  # a builder argument that must equal the input side (MedT's img_size)
+    test_kwargs: dict[str, object] = field(default_factory=dict)  # a small variant for fast tests
+    origin: str = ""  # where code from outside busbench came from (module, distribution version or sha256)
+    plugin: bool = False  # not tested by busbench: its output is checked by a forward pass before use
+
+    def accepts(self, size: int) -> bool:
+        return size >= self.min_size and size % self.size_multiple == 0
+
+    def nearest_sizes(self, size: int) -> list[int]:
+        """The valid sides just below and just above ``size`` (one where none is below)."""
+        below = size - size % self.size_multiple
+        candidates = [below, below + self.size_multiple] if below >= self.min_size else [self.min_size]
+        return [c for c in candidates if c != size]
+
+    def size_kwargs(self, size: int) -> dict[str, object]:
+        """Builder arguments that depend on the input side."""
+        return {self.size_kwarg: size} if self.size_kwarg else {}
+
+    def size_kwarg_default(self) -> object:
+        parameter = inspect.signature(self.builder).parameters[self.size_kwarg or ""]
+        return parameter.default
+
+    def build(self, in_channels: int = 3, num_classes: int = 1, **kwargs: object) -> nn.Module:
+        """The network; wrong arguments and a builder that returns no ``nn.Module`` are errors naming the fix."""
+        try:
+            model = self.builder(in_channels=in_channels, num_classes=num_classes, **kwargs)
+        except TypeError as exc:
+            raise BusbenchError(f"model {self.name!r}: {exc}; check model.kwargs in the config") from exc
+        if not isinstance(model, nn.Module):
+            raise BusbenchError(f"model.name={self.name}: the builder returned a {type(model).__name__}, not a "
+                                "torch.nn.Module; make it return the network")
+        return model

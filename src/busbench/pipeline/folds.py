@@ -1,0 +1,92 @@
+"""One fold of a cell: train its model (resuming if interrupted) and score it on the test set.
+
+A fold is finished when its ``done.json`` exists; it is written last and atomically, so a rerun
+skips finished folds and resumes an interrupted one from its ``last.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from busbench.config import ExperimentConfig
+from busbench.data.provenance import Provenance, with_provenance
+from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries
+from busbench.evaluate.held_out_scoring import score_test_set
+from busbench.evaluate.postprocess import PostProcessing
+from busbench.layout import BEST, DONE, FOLD_PROVENANCE, LOG_CSV, TEST_METRICS_CSV, fold_folder, write_csv, write_json
+from busbench.log import duration, logger, note_saved
+from busbench.pipeline.checks import fold_fix
+from busbench.pipeline.prepared import PreparedData, fold_provenance, training_images
+from busbench.train import checkpoint
+from busbench.train.callbacks import EpochCallback
+from busbench.train.compile import compile_network
+from busbench.train.device import autocast_dtype
+from busbench.train.tracking import fold_trackers
+from busbench.train.trainer import FoldJob, build_fold_model, train_fold
+
+
+def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
+             cell: str, callbacks: Sequence[EpochCallback] = ()) -> None:
+    """Train fold model ``fold`` (resuming if interrupted) and score it on the test set.
+
+    ``cell`` (``<dataset key>/<model key>``) names the fold's runs in the trackers; each epoch goes
+    to ``callbacks`` and then to the trackers the ``tracking`` section turns on.
+    """
+    fold_dir = fold_folder(cell_dir, fold)
+    provenance = fold_provenance(data, fold)
+    if (fold_dir / DONE).is_file():
+        provenance.check(json.loads((fold_dir / DONE).read_text()).get("provenance"), fold_dir / DONE,
+                         fold_fix(fold_dir))
+        logger.info(f"fold {fold}: already done ({fold_dir / DONE}), skipped")
+        return
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    write_json(provenance.as_dict(), fold_dir / FOLD_PROVENANCE)
+    started = time.perf_counter()
+    train_ids = data.development.train_ids(fold)
+    trackers = fold_trackers(cfg, fold_dir, fold, cell)
+    state = train_fold(cfg, FoldJob(data.development, data.cache, fold, fold_dir, provenance,
+                                    training_images(data, train_ids)), device, [*callbacks, *trackers])
+    trained = time.perf_counter()
+    model = load_fold_model(cfg, fold_dir, device, provenance)
+    logger.info(f"fold {fold}: scoring the best model (epoch {state.best_epoch}) on {len(data.test_ids())} test images")
+    scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
+                            {FOLD_MODELS: PostProcessing()}, autocast_dtype(cfg.train.amp, device))
+    scores.insert(0, "fold", fold)
+    write_csv(with_provenance(scores, provenance), fold_dir / TEST_METRICS_CSV)
+    scored = time.perf_counter()
+    write_json({"fold": fold, "best_epoch": state.best_epoch, "best_score": state.best_score,
+                "select_metric": cfg.train.select_metric, "epochs_run": state.epoch,
+                "stopped_early": state.stopped_early, "train_seconds": trained - started,
+                "test_seconds": scored - trained, "test_images": len(scores),
+                "checkpoints": checkpoint.checkpoint_digests(fold_dir),
+                "provenance": provenance.as_dict()}, fold_dir / DONE)
+    note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
+    test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}
+    for tracker in trackers:
+        tracker.finish(test_means, [fold_dir / name for name in (LOG_CSV, TEST_METRICS_CSV, DONE)])
+    early = " (stopped early)" if state.stopped_early else ""
+    logger.info(f"fold {fold}/{data.development.folds} done: {state.epoch} epochs{early}, test Dice "
+                f"{scores['dice'].mean():.4f} on {len(scores)} images, {duration(trained - started)} training, "
+                f"{duration(scored - trained)} scoring")
+
+
+def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
+                    provenance: Provenance) -> nn.Module:
+    """A fold's selected model, refused if it was trained on another split."""
+    saved = checkpoint.load(fold_dir / BEST)
+    provenance.check(saved.get("provenance"), fold_dir / BEST, fold_fix(fold_dir))
+    model = build_fold_model(cfg).to(device)
+    model.load_state_dict(saved["model"])
+    return compile_network(model.eval(), cfg.eval.compile, device, setting="eval.compile")
+
+
+def load_fold_models(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path,
+                     device: torch.device) -> list[nn.Module]:
+    return [load_fold_model(cfg, fold_folder(cell_dir, k), device, fold_provenance(data, k))
+            for k in range(1, data.development.folds + 1)]

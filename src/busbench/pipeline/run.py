@@ -1,0 +1,94 @@
+"""The one place that orders a run's steps: prepare -> split -> cache -> train folds -> score each
+on the test set -> post-processing and ensemble -> cross-dataset scores -> tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import torch
+
+from busbench.config import ExperimentConfig
+from busbench.environment import environment
+from busbench.errors import BusbenchError
+from busbench.layout import DONE, ENVIRONMENT_JSON, cell_folder, fold_folder, write_json
+from busbench.log import logger
+from busbench.models import resolve_model
+from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
+from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
+from busbench.pipeline.folds import run_fold
+from busbench.pipeline.prepared import prepare_data
+from busbench.pipeline.tables import aggregate_cell, write_summary
+from busbench.train.callbacks import EpochCallback
+from busbench.train.device import resolve_device
+from busbench.train.init_source import check_init_source
+from busbench.train.tracking import log_cell_summary
+
+
+def cell_id(cfg: ExperimentConfig) -> str:
+    """``<dataset key>/<model key>``: how a cell is named on disk and by ``--cell``."""
+    return f"{cfg.data.key()}/{cfg.model.key()}"
+
+
+def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
+             callbacks: Sequence[EpochCallback] = ()) -> list[dict[str, Any]]:
+    """Run one (dataset, model) cell: the requested folds (all by default); once all are done,
+    post-processing, the ensemble and the tables. Returns the summary rows (none until then)."""
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = resolve_device(cfg.train.device)
+    data = prepare_data(cfg)
+    n_folds = data.development.folds
+    cell_dir = cell_folder(cfg.output_dir, cfg.name, cell_id(cfg))
+    check_cell_config(cell_dir, cfg)
+    check_cell_artefacts(cell_dir, data)
+    check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
+                      cfg.split.settings().duplicates, str(data.split_path))
+    write_json({**environment(device), "device": str(device), "split_file": data.split_path.name,
+                "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
+                "test_set_sha256": data.test_set_sha256,
+                "model_origin": resolve_model(cfg.model.name).origin}, cell_dir / ENVIRONMENT_JSON)
+    todo = folds or list(range(1, n_folds + 1))
+    for fold in todo:
+        if not 1 <= fold <= n_folds:
+            raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
+    logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
+                f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
+    for fold in todo:
+        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks)
+    if not all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, n_folds + 1)):
+        return []
+    finish_cell(cfg, data, cell_dir, device)
+    score_cross_datasets(cfg, data, cell_dir, device)
+    rows = aggregate_cell(cfg, data, cell_dir)
+    log_cell_summary(cfg, cell_dir)
+    return rows
+
+
+def plan_jobs(cfg: ExperimentConfig) -> list[tuple[str, int]]:
+    """Prepare every dataset of the experiment once (so that parallel jobs never race to write
+    it), then list its (cell, fold) jobs."""
+    jobs = []
+    for cell in cfg.cells():
+        data = prepare_data(cell)
+        for other in cell.eval.cross_datasets:
+            prepare_data(cell.model_copy(update={"data": other}))
+        folds = int(data.split["folds"])
+        jobs += [(cell_id(cell), fold) for fold in range(1, folds + 1)]
+    return jobs
+
+
+def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None,
+                   cells: list[str] | None = None) -> pd.DataFrame:
+    """Every cell of the experiment (or those named in ``cells``); the summary rows of finished ones."""
+    chosen = [cell for cell in cfg.cells() if not cells or cell_id(cell) in cells]
+    if cells and len(chosen) != len(set(cells)):
+        known = ", ".join(cell_id(c) for c in cfg.cells())
+        raise BusbenchError(f"--cell {sorted(set(cells) - {cell_id(c) for c in chosen})}: not in this experiment "
+                            f"(its cells: {known})")
+    rows = [row for cell in chosen for row in run_cell(cell, folds)]
+    summary = pd.DataFrame(rows)
+    if rows:
+        write_summary(rows, cfg, int(rows[0]["folds"]), cfg.output_dir / cfg.name)
+    return summary

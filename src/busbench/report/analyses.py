@@ -1,0 +1,132 @@
+"""The analyses breast-ultrasound papers report beside the main table, one file each in the report
+folder (each with a Markdown copy):
+
+* ``subgroups.csv`` (+ ``subgroups.tex``, ``subgroup_comparisons.csv``, a figure per test set):
+  Dice and HD95 by class, lesion-size tertile and varying manifest column (``report.subgroups``);
+* ``detection.csv``: image-level lesion detection (``report.detection``);
+* ``morphology.csv`` and ``morphology_summary.csv``: lesion shape kept or not (``report.morphology``);
+* ``calibration.csv`` and ``calibration_bins.csv`` (+ a reliability diagram per test set): the
+  ensemble's pixel probabilities (``report.calibration``).
+
+Every CI and paired test is the main table's (``report.statistics``: cluster bootstrap over the
+test set's patients/duplicate groups, Wilcoxon on per-group means, Holm within each analysis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from busbench.evaluate.aggregate import FOLD_MODELS
+from busbench.layout import write_csv, write_text
+from busbench.markdown import markdown_table
+from busbench.report import analysis_plots
+from busbench.report.calibration import calibration_tables
+from busbench.report.collect import RunTable
+from busbench.report.detection import detection_table
+from busbench.report.morphology import morphology_tables
+from busbench.report.subgroups import subgroup_table
+from busbench.report.tables import _latex_escape
+
+SUBGROUP_CAPTION = ("Dice and HD95 (px) of the lesion images by subgroup: mean [95 % cluster bootstrap CI]; "
+                    "lesion size: tertiles of the true lesion area over the test set's lesion images")
+
+
+@dataclass
+class Analyses:
+    """The tables of every test set, concatenated, and each test set's figures."""
+
+    subgroups: pd.DataFrame
+    subgroup_comparisons: pd.DataFrame
+    detection: pd.DataFrame
+    morphology: pd.DataFrame
+    morphology_summary: pd.DataFrame
+    calibration: pd.DataFrame
+    calibration_bins: pd.DataFrame
+    figures: dict[str, list[Path]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The non-empty frames joined; else the first (its columns kept), else nothing."""
+    kept = [f for f in frames if not f.empty]
+    return pd.concat(kept, ignore_index=True) if kept else (frames[0] if frames else pd.DataFrame())
+
+
+def interval_text(row: pd.Series, name: str, places: int, value: str | None = None) -> str:
+    """``value [low, high]`` of ``row``'s ``value`` column (default ``<name>_mean``) and ``<name>_ci_*``."""
+    column = value or f"{name}_mean"
+    if pd.isna(row.get(column)):
+        return "–"
+    return f"{row[column]:.{places}f} [{row[f'{name}_ci_low']:.{places}f}, {row[f'{name}_ci_high']:.{places}f}]"
+
+
+def subgroup_display(subgroups: pd.DataFrame) -> pd.DataFrame:
+    """The subgroup table as printed: one line per test set, factor, subgroup and model (fold models)."""
+    shown = subgroups[subgroups["variant"] == FOLD_MODELS]
+    return pd.DataFrame({"Test set": shown["test_set"], "Factor": shown["factor"], "Subgroup": shown["subgroup"],
+                         "Model": shown["model"], "n": shown["images"],
+                         "Dice [95% CI]": [interval_text(r, "dice", 3) for _, r in shown.iterrows()],
+                         "HD95 [95% CI]": [interval_text(r, "hd95", 1) for _, r in shown.iterrows()]})
+
+
+def subgroup_latex(subgroups: pd.DataFrame) -> str:
+    """``subgroups.tex``: the display table with booktabs."""
+    shown = subgroup_display(subgroups)
+    lines = ["\\begin{table}[t]", "\\centering", "\\small", f"\\caption{{{_latex_escape(SUBGROUP_CAPTION)}}}",
+             "\\begin{tabular}{lllllcc}", "\\toprule", " & ".join(_latex_escape(c) for c in shown.columns) + " \\\\",
+             "\\midrule"]
+    lines += [" & ".join(_latex_escape(str(v)) for v in row) + " \\\\" for row in shown.itertuples(index=False)]
+    return "\n".join([*lines, "\\bottomrule", "\\end{tabular}", "\\end{table}"]) + "\n"
+
+
+def _write(frame: pd.DataFrame, out: Path, name: str, display: pd.DataFrame | None = None) -> None:
+    write_csv(frame, out / f"{name}.csv")
+    shown = (frame.round(4) if display is None else display).astype(object)
+    write_text(markdown_table(shown.where(shown.notna(), "n/a")), out / f"{name}.md")
+
+
+def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Series],
+                    titles: dict[str, str]) -> Analyses:
+    """Every analysis of every test set (``clusters``: each table key's image -> independent unit),
+    written under ``out``."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in (
+        "subgroups", "comparisons", "detection", "morphology", "morphology_summary", "calibration", "bins")}
+    figures: dict[str, list[Path]] = {}
+    notes: list[str] = []
+    for table in tables:
+        units = clusters[table.key]
+        subgroups, comparisons = subgroup_table(table, units)
+        shapes, shape_summary, left_out = morphology_tables(table, units)
+        calibration, bins = calibration_tables(table, units)
+        for name, frame in (("subgroups", subgroups), ("comparisons", comparisons), ("morphology", shapes),
+                            ("morphology_summary", shape_summary), ("calibration", calibration), ("bins", bins),
+                            ("detection", detection_table(table, units))):
+            parts[name].append(frame)
+        notes += [f"{table.key}: {note}" for note in left_out]
+        title = titles.get(table.key, table.key)
+        figures[table.key] = []
+        fold_rows = subgroups[subgroups["variant"] == FOLD_MODELS] if not subgroups.empty else subgroups
+        if not fold_rows.empty:
+            figures[table.key].append(analysis_plots.subgroup_figure(
+                fold_rows, title, out / "plots" / f"{table.key}_subgroups"))
+        if not bins.empty:
+            figures[table.key].append(analysis_plots.reliability_diagram(
+                bins, title, out / "plots" / f"{table.key}_reliability"))
+    analyses = Analyses(_concat(parts["subgroups"]), _concat(parts["comparisons"]), _concat(parts["detection"]),
+                        _concat(parts["morphology"]), _concat(parts["morphology_summary"]),
+                        _concat(parts["calibration"]), _concat(parts["bins"]), figures, notes)
+    out.mkdir(parents=True, exist_ok=True)
+    # the three main files are always written (a header at least); the others where they hold rows
+    _write(analyses.subgroups, out, "subgroups", subgroup_display(analyses.subgroups))
+    write_text(subgroup_latex(analyses.subgroups), out / "subgroups.tex")
+    _write(analyses.detection, out, "detection")
+    _write(analyses.morphology, out, "morphology")
+    for frame, name in ((analyses.subgroup_comparisons, "subgroup_comparisons"),
+                        (analyses.morphology_summary, "morphology_summary"), (analyses.calibration, "calibration"),
+                        (analyses.calibration_bins, "calibration_bins")):
+        if not frame.empty:
+            _write(frame, out, name)
+    return analyses

@@ -1,0 +1,57 @@
+"""Figures of the analyses beyond the main table: Dice by subgroup, and the reliability diagram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from busbench.report.plots import plt, save, wrapped
+
+
+def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
+    """Mean Dice with its 95 % CI per subgroup (one panel per factor), one marker colour per model."""
+    factors = list(dict.fromkeys(rows["factor"]))
+    models = list(dict.fromkeys(rows["model"]))
+    levels = [rows.loc[rows["factor"] == factor, "subgroup"].nunique() for factor in factors]
+    width = max(4.0, sum(1.0 + 1.1 * n for n in levels))
+    figure, axes = plt.subplots(1, len(factors), figsize=(width, 3.8), squeeze=False, sharey=True,
+                                gridspec_kw={"width_ratios": levels})
+    offsets = np.linspace(-0.25, 0.25, len(models)) if len(models) > 1 else np.zeros(1)
+    for axis, factor in zip(axes[0], factors):
+        part = rows[rows["factor"] == factor]
+        subgroups = list(dict.fromkeys(part["subgroup"]))
+        for offset, model in zip(offsets, models):
+            points = part[part["model"] == model].set_index("subgroup").reindex(subgroups)
+            x = np.arange(len(subgroups)) + offset
+            errors = np.vstack([points["dice_mean"] - points["dice_ci_low"],
+                                points["dice_ci_high"] - points["dice_mean"]])
+            axis.errorbar(x, points["dice_mean"], yerr=errors, fmt="o", markersize=4, capsize=2, label=model)
+        sizes = part.groupby("subgroup", observed=True)["images"].max()
+        labels = [f"{str(name).replace(' (', chr(10) + '(')}\nn={int(sizes[name])}" for name in subgroups]
+        axis.set_xticks(range(len(subgroups)), labels, fontsize=7)
+        axis.set_xlim(-0.6, len(subgroups) - 0.4)
+        axis.set_title(factor, fontsize=9)
+        axis.set_ylim(0, 1.02)
+    axes[0, 0].set_ylabel("Dice (mean, 95 % CI)")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside, not on points
+    figure.suptitle(wrapped(f"Lesion images by subgroup: {title}", width - 0.5), fontsize=9)
+    return save(figure, path)
+
+
+def reliability_diagram(bins: pd.DataFrame, title: str, path: Path) -> Path:
+    """Lesion share against mean probability per bin, one line per model, with the diagonal of
+    perfect calibration and each bin's share of the pixels below (log scale: most pixels are ~0)."""
+    figure, (curve, counts) = plt.subplots(2, 1, figsize=(4.2, 5.0), height_ratios=[3, 1], sharex=True)
+    curve.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    models = list(dict.fromkeys(bins["model"]))
+    for i, (model, part) in enumerate(bins.groupby("model", sort=False)):
+        curve.plot(part["mean_probability"], part["lesion_share"], marker="o", markersize=4, label=str(model))
+        bar = (part["bin_high"] - part["bin_low"]) / len(models)
+        counts.bar(part["bin_low"] + bar * i, part["pixels"] / part["pixels"].sum(), width=bar, align="edge")
+    curve.set(ylabel="lesion share of the pixels", xlim=(0, 1), ylim=(0, 1))
+    curve.set_title(wrapped(f"Reliability of the ensemble: {title}", 3.6), fontsize=9)
+    curve.legend(fontsize=7)
+    counts.set(xlabel="predicted lesion probability", ylabel="share of pixels", yscale="log")
+    return save(figure, path)

@@ -1,0 +1,92 @@
+"""Calibration of the lesion probabilities the fold ensemble outputs, pixel by pixel: whether a
+pixel given p = 0.8 is lesion 80 % of the time, which a clinician reading a probability map assumes.
+
+From each cell's ``ensemble_calibration.csv`` (per test image and probability bin: pixels, lesion
+pixels, sum of probabilities, sum of squared errors; ``evaluate.reliability_counts``), over every
+pixel of the test images at their original size:
+
+* ``ece``: expected calibration error over the file's equal-width bins (10 on [0, 1]),
+  sum over bins of (pixels in bin / all pixels) x |lesion share in bin - mean probability in bin|;
+* ``brier``: mean squared error (p - y)² over all pixels;
+* 95 % CIs: the report's cluster bootstrap (``cluster_draw_weights``: whole patients/duplicate groups
+  drawn, each draw recomputing the pixel sums with each image weighted by its count);
+* ``calibration_bins.csv``: per bin the pixels, mean probability and lesion share, the reliability
+  diagram's points.
+
+Only the ensemble's probabilities are kept (post-processing changes masks, not probabilities); a run
+without the file (scored before it was written, fold models only, an outside method) says "not recorded".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from busbench.evaluate.aggregate import ENSEMBLE
+from busbench.evaluate.reliability_counts import COUNT_COLUMNS
+from busbench.layout import ENSEMBLE_CALIBRATION_CSV
+from busbench.report.collect import RunResults, RunTable
+from busbench.report.scored_sets import NOT_RECORDED
+from busbench.report.statistics import cluster_draw_weights
+
+LEVEL = 0.95
+
+
+def expected_calibration_error(counts: pd.DataFrame) -> float:
+    """ECE of per-image bin counts (``bin``, ``pixels``, ``lesion_pixels``, ``prob_sum``): the images'
+    sums are added per bin first."""
+    bins = counts.groupby("bin")[["pixels", "lesion_pixels", "prob_sum"]].sum()
+    return float((bins["prob_sum"] - bins["lesion_pixels"]).abs().sum() / bins["pixels"].sum())
+
+
+def brier_score(counts: pd.DataFrame) -> float:
+    return float(counts["squared_error_sum"].sum() / counts["pixels"].sum())
+
+
+def reliability_bins(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per bin over all images: its range, pixels, mean probability and lesion share."""
+    width = 1.0 / int(counts["bins"].iloc[0])
+    summed = counts.groupby("bin")[list(COUNT_COLUMNS)].sum().reset_index()
+    return summed.assign(bin_low=summed["bin"] * width, bin_high=(summed["bin"] + 1) * width,
+                         mean_probability=summed["prob_sum"] / summed["pixels"],
+                         lesion_share=summed["lesion_pixels"] / summed["pixels"])
+
+
+def calibration_with_ci(counts: pd.DataFrame, clusters: pd.Series, level: float = LEVEL) -> dict[str, float]:
+    """ECE and Brier score of ``counts`` (rows: image x bin) with their cluster bootstrap CIs."""
+    wide = counts.pivot_table(index="case_id", columns="bin", values=list(COUNT_COLUMNS), aggfunc="sum", fill_value=0)
+    weights = cluster_draw_weights(clusters.reindex(wide.index).to_numpy())
+    drawn = {column: weights @ wide[column].to_numpy(dtype=float) for column in COUNT_COLUMNS}  # draws x bins
+    pixels = drawn["pixels"].sum(axis=1)
+    ece = np.abs(drawn["prob_sum"] - drawn["lesion_pixels"]).sum(axis=1) / pixels
+    brier = drawn["squared_error_sum"].sum(axis=1) / pixels
+    tail = (1 - level) / 2 * 100
+    result = {"ece": expected_calibration_error(counts), "brier": brier_score(counts)}
+    for name, values in (("ece", ece), ("brier", brier)):
+        low, high = np.percentile(values, [tail, 100 - tail])
+        result[f"{name}_ci_low"], result[f"{name}_ci_high"] = float(low), float(high)
+    return result
+
+
+def read_counts(run: RunResults) -> pd.DataFrame | None:
+    path = run.path / ENSEMBLE_CALIBRATION_CSV
+    return pd.read_csv(path, dtype={"case_id": str}) if path.is_file() else None
+
+
+def calibration_tables(table: RunTable, clusters: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``calibration.csv`` rows (one per run of the test set) and ``calibration_bins.csv`` rows."""
+    rows: list[dict[str, object]] = []
+    bins: list[pd.DataFrame] = []
+    for run in table.runs:
+        identity = {"test_set": table.key, "dataset": run.dataset, "model": run.model, "variant": ENSEMBLE}
+        counts = read_counts(run)
+        if counts is None or counts.empty:
+            rows.append({**identity, "note": f"{NOT_RECORDED}: no {ENSEMBLE_CALIBRATION_CSV} in {run.path.name}"})
+            continue
+        rows.append({**identity, "bins": int(counts["bins"].iloc[0]), "images": counts["case_id"].nunique(),
+                     "pixels": int(counts["pixels"].sum()), "lesion_pixels": int(counts["lesion_pixels"].sum()),
+                     **calibration_with_ci(counts, clusters), "note": ""})
+        bins.append(reliability_bins(counts).assign(**identity))
+    columns = ["test_set", "dataset", "model", "variant", "bins", "images", "pixels", "lesion_pixels", "ece",
+               "ece_ci_low", "ece_ci_high", "brier", "brier_ci_low", "brier_ci_high", "note"]
+    return pd.DataFrame(rows).reindex(columns=columns), pd.concat(bins, ignore_index=True) if bins else pd.DataFrame()

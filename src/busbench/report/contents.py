@@ -1,0 +1,32 @@
+"""Everything the report page shows. Its own module so that the report's steps (build.py) and its
+HTML page (html.py) share it without importing each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from busbench.report.collect import RunResults
+
+
+@dataclass
+class Report:
+    """Everything the HTML page shows; the files are written as they are made. Tables and their
+    statistics are keyed by ``RunTable.key``."""
+
+    out: Path
+    runs: list[RunResults]
+    skipped: list[str]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # "busi — test set 3f2a9c1b (seed 42, 20 %)"
+    comparisons: dict[str, pd.DataFrame] = field(default_factory=dict)
+    p_values: dict[str, pd.DataFrame] = field(default_factory=dict)
+    normal: pd.DataFrame | None = None
+    ranks: pd.Series | None = None
+    cd: float | None = None
+    friedman: dict[str, float] | None = None  # friedman_test over the ranked datasets
+    ranked_tables: list[str] = field(default_factory=list)  # the table of each dataset the ranks use
+    cross: pd.DataFrame | None = None
+    figures: dict[str, list[Path]] = field(default_factory=dict)

@@ -1,0 +1,49 @@
+"""The prediction sets of a report row, for the analyses beyond the main table (subgroups,
+detection, morphology): the fold models of a run (k prediction sets of the same test images) and
+each ensemble variant (one prediction set, ``fold`` 0), as the main table's rows are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from busbench.evaluate.aggregate import FOLD_MODELS
+from busbench.evaluate.metrics import MISSED_LESION
+from busbench.report.collect import RunResults
+
+NOT_RECORDED = "not recorded"  # a figure older runs (or an outside method's masks) do not carry
+
+
+@dataclass(frozen=True)
+class ScoredSet:
+    """One row of the report: a model, its row type, and its per-image scores (column ``fold``)."""
+
+    model: str
+    variant: str
+    per_image: pd.DataFrame
+
+
+def scored_sets(run: RunResults) -> list[ScoredSet]:
+    """The fold models' row (an outside method's one prediction set stands there, as in the main table),
+    then each ensemble variant's."""
+    sets = [ScoredSet(run.model, FOLD_MODELS, run.per_image)]
+    if run.ensemble is not None:
+        sets += [ScoredSet(run.model, str(variant), scores.assign(fold=0))
+                 for variant, scores in run.ensemble.groupby("variant", sort=False)]
+    return sets
+
+
+def has_lesion(per_image: pd.DataFrame) -> pd.Series:
+    """Whether each row's ground truth holds a lesion (found or missed), from its ``empty_case``."""
+    return per_image["empty_case"].fillna("").isin(["", MISSED_LESION])
+
+
+def image_means(per_image: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` per test image averaged over the fold models (index: case_id), NaN left out."""
+    return pd.to_numeric(per_image[column], errors="coerce").groupby(per_image["case_id"]).mean()
+
+
+def recorded(per_image: pd.DataFrame, column: str) -> bool:
+    """Whether the per-image scores carry ``column`` with at least one value."""
+    return column in per_image and bool(pd.to_numeric(per_image[column], errors="coerce").notna().any())

@@ -1,0 +1,95 @@
+"""Experiment configuration: YAML, overrides, errors that name the key, grids, shipped files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from busbench.config import ExperimentConfig, apply_overrides, load_config
+from busbench.errors import BusbenchError
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SHIPPED = REPOSITORY / "src" / "busbench" / "configs"
+
+
+def test_yaml_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("name: x\ntrain: {epochs: 3, batch_size: 4}\nmodel: {name: unet, kwargs: {base_channels: 8}}\n")
+    cfg = load_config(path, ["train.epochs=5", "optimizer.lr=0.01", "data.options.count=12", "train.patience=null"])
+    assert cfg.train.epochs == 5 and cfg.train.batch_size == 4 and cfg.optimizer.lr == 0.01
+    assert cfg.data.options == {"count": 12} and cfg.train.patience is None
+    assert cfg.model.kwargs == {"base_channels": 8}
+    assert ExperimentConfig.model_validate_json(cfg.model_dump_json()) == cfg
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["train.epoch=3"], "train.epoch: unknown key"),
+        (["train.epochs=0"], "train.epochs: Input should be greater than or equal to 1"),
+        (["optimizer.name=adam"], "optimizer.name: Input should be 'adamw' or 'sgd'"),
+        (["model.name=unet9"], "model.name: Value error, unknown model 'unet9'"),
+        (["input.channels=2"], "input.channels"),
+        (["train.epochs"], "expected KEY=VALUE"),
+        (["train.epochs.x=1"], "train.epochs: Input should be a valid integer"),
+        (["name=../../escape"], "name: Value error, '../../escape' names a folder under output_dir"),
+        (["model.label=.."], "model.label: Value error, '..' names a folder under output_dir"),
+        (["data.dataset=../x"], "data.dataset: Value error, '../x' names a folder under output_dir"),
+        (["name=a/b"], "name: Value error, 'a/b' names a folder"),
+    ],
+)
+def test_bad_settings_name_the_key(overrides: list[str], message: str) -> None:
+    with pytest.raises(BusbenchError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config(None, overrides)
+
+
+def test_override_below_a_value_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("train: {epochs: 3}\n")
+    with pytest.raises(BusbenchError, match="'epochs' is a value, not a section"):
+        load_config(path, ["train.epochs.x=1"])
+
+
+def test_bad_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(BusbenchError, match="config file not found"):
+        load_config(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    with pytest.raises(BusbenchError, match="list.yaml: the top level must be a mapping"):
+        load_config(tmp_path / "list.yaml")
+    (tmp_path / "bad.yaml").write_text("train: {epochs: [\n")
+    with pytest.raises(BusbenchError, match="bad.yaml: not valid YAML"):
+        load_config(tmp_path / "bad.yaml")
+
+
+def test_grid_expands_to_cells() -> None:
+    cfg = load_config(SHIPPED / "grid.yaml")
+    cells = cfg.cells()
+    assert len(cells) == len(cfg.grid.datasets) * len(cfg.grid.models) == 6
+    assert {(c.data.dataset, c.model.key()) for c in cells} == {
+        (d.dataset, m.key()) for d in cfg.grid.datasets for m in cfg.grid.models
+    }
+    assert all(c.grid is None and c.train == cfg.train for c in cells)
+    assert len({c.model.key() for c in cells}) == 2
+
+
+@pytest.mark.parametrize("path", sorted([*SHIPPED.glob("*.yaml"), *(REPOSITORY / "benchmarks").glob("*.yaml")]),
+                         ids=lambda p: p.stem)
+def test_shipped_configs_validate(path: Path) -> None:
+    cfg = load_config(path)
+    assert cfg.name
+
+
+def test_overrides_do_not_touch_the_input() -> None:
+    raw = {"train": {"epochs": 1}}
+    assert apply_overrides(raw, ["train.epochs=2"]) == {"train": {"epochs": 2}}
+    assert raw == {"train": {"epochs": 1}}
+
+
+def test_model_label_names_the_run_folder() -> None:
+    labelled = load_config(None, ["model.name=unet", "model.kwargs.base_channels=8", "model.label=unet_w8"])
+    unlabelled = load_config(None, ["model.name=unet", "model.kwargs.base_channels=8"])
+    assert labelled.model.key() == "unet_w8"
+    assert unlabelled.model.key().startswith("unet-") and unlabelled.model.key() != "unet"
+    with pytest.raises(BusbenchError, match="model.label"):
+        load_config(None, ["model.label=../elsewhere"])

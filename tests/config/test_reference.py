@@ -1,0 +1,76 @@
+"""`busbench config show` and `config schema`, and the README's settings reference generated from the schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from busbench.config import ExperimentConfig, load_config
+from busbench.config.reference import readme_section, reference
+from tests.cli_runner import run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "src" / "busbench" / "configs"
+
+
+def _sections(model: type[BaseModel], found: list[type[BaseModel]] | None = None) -> list[type[BaseModel]]:
+    """The config's section models, each once."""
+    found = [] if found is None else found
+    found.append(model)
+    for field in model.model_fields.values():
+        for kind in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            for inner in (kind, *getattr(kind, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in found:
+                    _sections(inner, found)
+    return found
+
+
+def test_every_key_has_a_description() -> None:
+    missing = [f"{section.__name__}.{name}" for section in _sections(ExperimentConfig)
+               for name, field in section.model_fields.items() if not field.description]
+    assert missing == []
+
+
+def test_config_show_prints_the_resolved_yaml(monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "config", "show", "busi", "--set", "train.epochs=3") == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert ExperimentConfig.model_validate(shown) == load_config(SHIPPED / "busi.yaml", ["train.epochs=3"])
+    assert shown["train"]["epochs"] == 3 and shown["eval"]["hd95"] == "pooled"  # a default filled in
+    assert Path(shown["data"]["root"]).is_absolute() and "${" not in shown["data"]["root"]
+
+
+def test_config_schema_prints_the_json_schema_with_descriptions(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "config", "schema") == 0
+    schema: dict[str, Any] = json.loads(capsys.readouterr().out)
+    train = schema["$defs"]["TrainConfig"]["properties"]
+    assert train["epochs"]["default"] == 100 and "early stopping" in train["epochs"]["description"]
+    assert all("description" in spec for spec in schema["properties"].values())
+
+
+def test_the_reference_has_a_row_per_key() -> None:
+    rows = re.findall(r"^\| `([^`]+)` \|", reference(), flags=re.MULTILINE)
+    headings = re.findall(r"^\| \*\*`([a-z_]+)`\*\* \| section", reference(), flags=re.MULTILINE)
+    assert "train.epochs" in rows and "data.prepared" in rows and "grid.models" in rows
+    assert headings == ["data", "split", "input", "model", "loss", "optimizer", "schedule", "train", "eval", "tracking",
+                        "grid"]
+    assert len(rows) + len(headings) == sum(len(section.model_fields) for section in _sections(ExperimentConfig))
+
+
+def test_the_readme_settings_reference_is_the_generated_one() -> None:
+    section = readme_section((REPO / "README.md").read_text())
+    assert section, "README.md has no settings reference; run python -m busbench.config.reference --write"
+    assert section == reference(), "README.md's settings reference is stale: run the command above"
+
+
+def test_the_readme_lists_every_shipped_config() -> None:
+    line = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("busbench configs "))
+    listed = set(re.split(r",\s*", line.split("shipped configs:")[1].strip()))
+    assert listed == {p.stem for p in SHIPPED.glob("*.yaml")}

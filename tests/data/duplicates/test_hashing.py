@@ -1,0 +1,34 @@
+"""Exact and perceptual hashes that decide which images are copies of each other."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from busbench.data.duplicates.hashing import hamming_matrix, perceptual_hash, pixel_sha256
+from busbench.data.synthetic import generate_cases
+
+
+def test_pixel_hash_depends_on_pixels_and_shape_only() -> None:
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert pixel_sha256(a) == pixel_sha256(a.copy())
+    assert pixel_sha256(a) != pixel_sha256(a.reshape(4, 3))
+    b = a.copy()
+    b[0, 0] += 1
+    assert pixel_sha256(a) != pixel_sha256(b)
+
+
+def test_perceptual_hash_is_close_for_near_copies_and_far_for_other_images() -> None:
+    first, second = (c.image for c in generate_cases(2, 96, seed=5, near_duplicate_rate=0.0)[:2])
+    brighter = np.clip(first.astype(int) + 4, 0, 255).astype(np.uint8)
+    shifted = np.roll(first, 1, axis=1)
+    hashes = [perceptual_hash(x) for x in (first, brighter, shifted, second)]
+    dist = hamming_matrix(hashes)
+    assert all(len(h) == 16 for h in hashes)
+    assert dist[0, 1] <= 4 and dist[0, 2] <= 10
+    assert dist[0, 3] > 10
+
+
+def test_hamming_matrix_counts_differing_bits() -> None:
+    dist = hamming_matrix(["0000000000000000", "000000000000000f", "ffffffffffffffff"])
+    assert dist.tolist() == [[0, 4, 64], [4, 0, 60], [64, 60, 0]]
+

@@ -1,0 +1,128 @@
+"""`busbench export onnx` + `predict --engine onnxruntime` give PyTorch's masks; `profile --engine onnxruntime`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from cli_runner import run_cli
+from PIL import Image
+
+from busbench import pipeline
+from busbench.config import ExperimentConfig, load_config
+from busbench.data.synthetic import generate_cases
+from busbench.deploy.engines import load_trained
+from busbench.deploy.onnx_export import OPSET, load_onnx_run
+from busbench.errors import BusbenchError
+from busbench.layout import DONE, ONNX_JSON, write_json
+from busbench.train import checkpoint
+from busbench.train.trainer import build_fold_model
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+# every post-processing step on, whatever the tiny run chose, so that the engines are compared through all of them
+POSTPROCESSING = {"fill_holes": True, "min_area_fraction": 0.001, "keep_largest": True, "boundary_median": 3}
+
+
+def centre_logits(cfg: ExperimentConfig, path: Path) -> None:
+    """Shift a one-epoch fold model's output so that half its pixels are lesion: untrained, it predicts an
+    almost constant probability below the threshold, and empty masks would compare nothing."""
+    saved = checkpoint.load(path)
+    model = build_fold_model(cfg)
+    model.load_state_dict(saved["model"])
+    with torch.no_grad():
+        logits = model.eval()(torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(0)))
+    saved["model"]["head.bias"] -= logits.median()
+    checkpoint.save_atomic(saved, path)
+    done = path.parent / DONE  # the fold as if trained to these weights: its recorded hash follows them
+    write_json({**json.loads(done.read_text()), "checkpoints": checkpoint.checkpoint_digests(path.parent)}, done)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("onnx-run")
+    cfg = load_config(None, [
+        "name=o", f"output_dir={out}", "data.options.count=24", "data.options.size=40", "split.folds=2",
+        "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.tta=[hflip,rot180]",
+    ])
+    pipeline.run_experiment(cfg)
+    run = out / "o" / cfg.data.key() / cfg.model.key()
+    for path in run.glob("fold-*/best.pt"):
+        centre_logits(cfg, path)
+    chosen = json.loads((run / "postprocessing.json").read_text())
+    (run / "postprocessing.json").write_text(json.dumps({**chosen, "postprocessing": POSTPROCESSING}))
+    return run
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("scans")
+    for i, (height, width) in enumerate([(48, 48), (40, 64), (72, 56)]):
+        case = generate_cases(1, max(height, width), seed=20 + i)[0]
+        Image.fromarray(np.ascontiguousarray(case.image[:height, :width])).save(folder / f"scan{i}.png")
+    return folder
+
+
+def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    exported = tmp_path / "onnx"
+    assert run_cli(monkeypatch, "export", "onnx", str(run_dir), "--out", str(exported)) == 0
+    assert f"ONNX opset {OPSET}, dynamic batch" in capsys.readouterr().out
+    spec = json.loads((exported / ONNX_JSON).read_text())
+    assert spec["models"] == ["fold-1.onnx", "fold-2.onnx"] and spec["opset"] == OPSET
+    assert spec["input"]["size"] == 32 and spec["input"]["channels"] == 1 and spec["input"]["resize"] == "letterbox"
+    assert spec["tta"] == ["hflip", "rot180"] and spec["postprocessing"] == POSTPROCESSING
+    assert max(spec["max_probability_difference"].values()) <= 1e-4
+    assert all((exported / name).is_file() for name in spec["models"])
+
+    for engine, extra in (("pytorch", ["--run", str(run_dir)]), ("onnxruntime", ["--run", str(exported)])):
+        assert run_cli(monkeypatch, "predict", *extra, "--engine", engine, "--input", str(images),
+                       "--out", str(tmp_path / engine)) == 0
+    for i in range(3):
+        torch_mask = np.array(Image.open(tmp_path / "pytorch" / "masks" / f"scan{i}.png"))
+        runtime_mask = np.array(Image.open(tmp_path / "onnxruntime" / "masks" / f"scan{i}.png"))
+        np.testing.assert_array_equal(runtime_mask, torch_mask)
+    tables = [pd.read_csv(tmp_path / engine / "predictions.csv") for engine in ("pytorch", "onnxruntime")]
+    assert tables[0]["lesion_area_fraction"].between(0.05, 0.95).all()  # the masks compared are not trivial
+    np.testing.assert_allclose(tables[1]["max_probability"], tables[0]["max_probability"], atol=1e-5)
+    np.testing.assert_allclose(tables[1]["mean_lesion_probability"], tables[0]["mean_lesion_probability"], atol=1e-5)
+
+    loaded = load_onnx_run(exported, torch.device("cpu"))
+    assert len(loaded.models) == 2 and loaded.config.eval.tta == ["hflip", "rot180"]
+
+
+def test_engine_errors_are_one_line(run_dir: Path, images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the usage error's box on one line
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--engine", "tensorrt", "--input", str(images),
+                   "--out", str(tmp_path / "x")) == 2
+    assert "'tensorrt' is not one of 'pytorch', 'onnxruntime'" in capsys.readouterr().err
+    with pytest.raises(BusbenchError, match=r"^--engine 'tensorrt': choose pytorch or onnxruntime$"):
+        load_trained(run_dir, "tensorrt", torch.device("cpu"))  # the API's callers, without the command line
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--engine", "onnxruntime", "--input", str(images),
+                   "--out", str(tmp_path / "x")) == 2
+    assert f"no {ONNX_JSON}; with --engine onnxruntime, --run is a folder written by `busbench export onnx" \
+        in " ".join(capsys.readouterr().err.split())
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if busbench[onnx] were not installed
+    with pytest.raises(BusbenchError, match=r"pip install 'busbench\[onnx\]'$"):
+        from busbench.deploy.onnx_export import export_run
+
+        export_run(run_dir, tmp_path / "y")
+    assert not (tmp_path / "y").exists()
+
+
+def test_profile_measures_onnxruntime_beside_pytorch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_cli(monkeypatch, "profile", "--model", "unext", "--size", "32", "--batch", "2", "--iterations", "1",
+                   "--seconds", "0.1", "--device", "cpu", "--engine", "onnxruntime", "--out", str(tmp_path)) == 0
+    row = pd.read_csv(tmp_path / "profile.csv").iloc[0]
+    for batch in (1, 2):
+        assert row[f"onnxruntime_fps_batch{batch}"] > 0
+        assert row[f"onnxruntime_speedup_batch{batch}"] == pytest.approx(
+            row[f"onnxruntime_fps_batch{batch}"] / row[f"fps_batch{batch}"], rel=1e-3)

@@ -1,0 +1,52 @@
+"""Metrics tables must hold each test id once: cut, padded or duplicated tables are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from busbench.errors import BusbenchError
+from busbench.evaluate.table_checks import check_cross_table, check_test_ids
+
+IDS = [f"c{i}" for i in range(17)]
+
+
+def _table(ids: list[str], **columns: object) -> pd.DataFrame:
+    return pd.DataFrame({"case_id": ids, "dice": 0.5, **columns})
+
+
+def test_a_complete_table_passes_per_group() -> None:
+    both = pd.concat([_table(IDS, variant="ensemble"), _table(IDS, variant="ensemble + post-processing")])
+    check_test_ids(both, Path("e.csv"), IDS, "fix", by=["variant"])
+
+
+@pytest.mark.parametrize(("ids", "message"), [
+    (IDS[:2], r"e.csv: does not hold the 17 test ids of the split once each: 15 missing \(e.g. c10, c11, c12\)"),
+    ([*IDS, "x"], r"1 extra \(e.g. x\)"),
+    ([*IDS, IDS[0]], r"1 listed twice \(e.g. c0\)"),
+])
+def test_cut_padded_or_duplicated_tables_are_refused_with_counts(ids: list[str], message: str) -> None:
+    with pytest.raises(BusbenchError, match=message + r".*cut or edited. Delete e.csv"):
+        check_test_ids(_table(ids), Path("e.csv"), IDS, "Delete e.csv")
+
+
+def test_one_short_group_is_named() -> None:
+    table = pd.concat([_table(IDS, variant="ensemble"), _table(IDS[1:], variant="ensemble + post-processing")])
+    with pytest.raises(BusbenchError, match=r"\(variant ensemble \+ post-processing\): .*1 missing \(e.g. c0\)"):
+        check_test_ids(table, Path("e.csv"), IDS, "fix", by=["variant"])
+
+
+def test_cross_tables_allow_the_dropped_seen_ids_only(tmp_path: Path) -> None:
+    overlap = tmp_path / "overlap.csv"
+    pd.DataFrame({"test_dataset": ["b", "b"], "fold": [1, 2], "test_images": [17, 17], "seen_in_training": [1, 0],
+                  "handling": "drop", "case_ids": ["c0", ""]}).to_csv(overlap, index=False)
+    table = pd.concat([_table(IDS[1:], test_dataset="b", fold=1), _table(IDS, test_dataset="b", fold=2)])
+    check_cross_table(table, tmp_path / "x.csv", overlap, "fix")
+    cut = pd.concat([_table(IDS[1:], test_dataset="b", fold=1), _table(IDS[3:], test_dataset="b", fold=2)])
+    with pytest.raises(BusbenchError, match=r"x.csv \(test_dataset b, fold 2\): .*3 missing"):
+        check_cross_table(cut, tmp_path / "x.csv", overlap, "fix")
+    first_cut = pd.concat([_table(IDS[4:], test_dataset="b", fold=1), _table(IDS, test_dataset="b", fold=2)])
+    with pytest.raises(BusbenchError, match=r"x.csv \(test_dataset b\): 14 test ids where .*overlap.csv records 17"):
+        check_cross_table(first_cut, tmp_path / "x.csv", overlap, "fix")

@@ -1,0 +1,55 @@
+"""`data.prepared`: a run reads the folder made by `busbench prepare` and keeps its split and cache there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from busbench.config import load_config
+from busbench.data.prepare import prepare_dataset
+from busbench.errors import BusbenchError
+from busbench.pipeline import prepare_data
+from tests.cli_runner import run_cli
+
+SETTINGS = ["data.dataset=synthetic", "split.folds=2", "input.size=32"]
+
+
+@pytest.fixture
+def prepared(tmp_path: Path) -> Path:
+    folder = tmp_path / "work" / "syn"
+    prepare_dataset("synthetic", tmp_path / "raw", folder, {"count": 30, "size": 40, "seed": 1})
+    return folder
+
+
+def test_run_reuses_the_split_and_cache_made_by_the_readme_commands(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                   prepared: Path) -> None:
+    assert run_cli(monkeypatch, "--quiet", "split", str(prepared), "--folds", "2") == 0
+    assert run_cli(monkeypatch, "--quiet", "cache", str(prepared), "--size", "32") == 0
+    split_file, = prepared.glob("split-*.json")
+    cache_dir, = prepared.glob("cache/*")
+    before = split_file.stat().st_mtime_ns, (cache_dir / "images.npy").stat().st_mtime_ns
+    cfg = load_config(None, [*SETTINGS, f"output_dir={tmp_path / 'runs'}", f"data.prepared={prepared}"])
+    data = prepare_data(cfg)
+    assert data.split_path == split_file and data.cache.path == cache_dir
+    assert (split_file.stat().st_mtime_ns, (cache_dir / "images.npy").stat().st_mtime_ns) == before
+    assert not (tmp_path / "runs" / "data").exists()
+
+
+def test_without_it_run_keeps_its_own_copy_under_the_output_folder(tmp_path: Path) -> None:
+    cfg = load_config(None, [*SETTINGS, f"output_dir={tmp_path / 'runs'}"])
+    data = prepare_data(cfg)
+    assert data.manifest.path == tmp_path / "runs" / "data" / cfg.data.key() / "manifest.csv"
+
+
+def test_a_folder_without_manifest_or_of_another_dataset_is_refused(tmp_path: Path, prepared: Path) -> None:
+    with pytest.raises(BusbenchError, match=r"data.prepared .*empty: no manifest here; make it with `busbench prepare"):
+        prepare_data(load_config(None, [*SETTINGS, f"data.prepared={tmp_path / 'empty'}"]))
+    with pytest.raises(BusbenchError, match="prepared from dataset 'synthetic', but data.dataset is 'busi'"):
+        prepare_data(load_config(None, [*SETTINGS, "data.dataset=busi", f"data.prepared={prepared}"]))
+
+
+def test_the_prepared_folder_is_part_of_the_dataset_key(prepared: Path) -> None:
+    own = load_config(None, SETTINGS).data
+    reused = load_config(None, [*SETTINGS, f"data.prepared={prepared}"]).data
+    assert own.key() != reused.key() and f"prepared in {prepared}" in reused.describe()
