@@ -4,7 +4,9 @@ Usage: ``python benchmarks/duplicates_eval.py [DATA_DIR]`` (default ``../shared/
 each dataset's manifest in a temporary folder, links it with the default settings and prints, per
 dataset and per kind of pair, how many labelled duplicates were linked (recall) and how many links
 among the labelled pairs were right (precision). Beside it: the old rule (identical pixels or
-whole-image pHash within 10 bits), and the time the detector took, images read included.
+whole-image pHash within 10 bits), and the time the detector took, images read included. Last,
+the mirrored copies of ``mirrored_copies.py`` added to BUSI: how many are linked to their original,
+and how many reviewed BUSI negatives are then linked.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from busbench.data.duplicates.reviewed import REVIEWED_PAIRS
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.split.grouping import leakage_groups
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mirrored_copies import write_busi_with_mirrors  # noqa: E402
 
 PAIRS = REVIEWED_PAIRS
 FOLDERS = {"busi": "Dataset_BUSI_with_GT", "busbra": "BUSBRA"}
@@ -90,6 +95,24 @@ def main(data: Path) -> None:
                 print(f"  {kind:<16} new link : {scores(rows, new)}\n  {'':<16} new group: "
                       f"{scores(rows, new, groups['new'])}\n  {'':<16} old link : {scores(rows, old)}\n"
                       f"  {'':<16} old group: {scores(rows, old, groups['old'])}")
+    mirrored(data, pairs)
+
+
+def mirrored(data: Path, pairs: pd.DataFrame) -> None:
+    """Recall on BUSI's injected mirrored copies and false links among its reviewed negatives."""
+    with tempfile.TemporaryDirectory() as work:
+        copies = write_busi_with_mirrors(data / FOLDERS["busi"], Path(work) / "raw")
+        prepare_dataset("busi", Path(work) / "raw", Path(work) / "data")
+        start = time.perf_counter()
+        linked = linked_pairs(duplicate_links(load_manifest(Path(work) / "data"), DuplicateSettings()))
+        seconds = time.perf_counter() - start
+    negatives = pairs[(pairs["dataset"] == "busi") & (pairs["duplicate"] == 0)]
+    false = sum(frozenset(p) in linked for p in zip(negatives["case_a"], negatives["case_b"]))
+    print(f"\nbusi + {len(copies)} mirrored copies ({seconds:.1f} s):")
+    for kind in sorted({k for *_, k in copies}):
+        mine = [(o, c) for o, c, k in copies if k == kind]
+        print(f"  {kind:<16} linked to the original: {sum(frozenset(p) in linked for p in mine)}/{len(mine)}")
+    print(f"  reviewed negatives linked: {false}/{len(negatives)}")
 
 
 if __name__ == "__main__":

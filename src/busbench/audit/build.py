@@ -13,6 +13,7 @@ from busbench.audit.masks import geometry_outliers, lesion_findings
 from busbench.audit.overlays import detect_overlays, touches_lesion
 from busbench.audit.page import write_page
 from busbench.console import console
+from busbench.data.cache import load_pair
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.split.split_file import read_split
 from busbench.data.split.summary import split_summary
@@ -27,8 +28,8 @@ def _scan(manifest: Manifest) -> tuple[pd.DataFrame, pd.DataFrame]:
     overlay_rows, mask_rows = [], []
     frame = manifest.frame
     for _, row in progress(frame.iterrows(), "auditing images", total=len(frame)):
-        lesion = manifest.lesion(row)
-        finding = detect_overlays(manifest.image(row, 3))
+        image, lesion = load_pair(manifest, row, 3)  # the image fitted to its mask, as `prepare` logged
+        finding = detect_overlays(image)
         overlay_rows.append({"case_id": row["case_id"], "label": row["label"], "marks": finding.marks,
                              "mark_blobs": finding.mark_blobs, "yellow_pixels": finding.yellow_pixels,
                              "doppler": finding.doppler, "doppler_pixels": finding.doppler_pixels,
@@ -47,6 +48,7 @@ def _balance(manifest: Manifest) -> dict[str, pd.DataFrame]:
 def _write_csvs(audit: Audit) -> None:
     tables = {"summary.csv": audit.summary, "duplicate_groups.csv": audit.duplicates.groups,
               "duplicate_links.csv": audit.duplicates.links, "label_conflicts.csv": audit.duplicates.conflicts,
+              "mask_conflicts.csv": audit.duplicates.mask_conflicts,
               "overlays.csv": audit.overlays, "masks.csv": audit.masks}
     for name, table in tables.items():
         write_csv(table, audit.out / name, float_format=None)

@@ -1,19 +1,30 @@
-"""Duplicate groups and label conflicts, from the same links the split uses.
+"""Duplicate groups, label and mask conflicts, from the same links the split uses.
 
-A group is a connected component of ``leakage_groups``; one made only of same-patient links is a
-patient's views, not a duplicate, and is only counted. A label conflict is a duplicate link (exact
-or near) between two cases with different labels: the same picture taught as two answers.
+The links are those recorded in the split files beside the manifest (detected, reviewed and the
+user's must-links, after the user's cannot-links), so the audit shows exactly what the split kept
+together; without a split file they are found as ``busbench split`` would with its defaults
+(detector plus busbench's reviewed duplicates). A group is a connected component of
+``leakage_groups``; one made only of same-patient links is a patient's views, not a duplicate, and
+is only counted. A label conflict is a duplicate link (exact or near) between two cases with
+different labels; a mask conflict is a pair of identical images whose masks differ: the same
+picture taught as two answers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+import numpy as np
 import pandas as pd
 
-from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
-from busbench.data.manifest import Manifest
+from busbench.data.duplicates.links import IDENTICAL, LINK_COLUMNS, DuplicateSettings, duplicate_links
+from busbench.data.duplicates.reviewed import reviewed_duplicates
+from busbench.data.manifest import Manifest, case_row
 from busbench.data.split.grouping import PATIENT, leakage_groups
+from busbench.data.split.split_file import SplitSettings, read_split
+
+MASK_CONFLICT_COLUMNS = ["case_a", "case_b", "differing_pixels"]
 
 
 @dataclass(frozen=True)
@@ -23,12 +34,43 @@ class DuplicateView:
     groups: pd.DataFrame  # group, case_id, label
     links: pd.DataFrame  # group, case_a, case_b, measure, value
     conflicts: pd.DataFrame  # case_a, label_a, case_b, label_b, measure, value
+    mask_conflicts: pd.DataFrame  # case_a, case_b, differing_pixels (fraction of the mask)
     patient_only_groups: int
+    linked_images: int  # images with at least one duplicate link (not counting same-patient views)
+
+
+def split_links(manifest: Manifest, settings: DuplicateSettings | None = None) -> pd.DataFrame:
+    """The duplicate links of every split file beside the manifest, or, with none, the links a
+    default ``busbench split`` would use (with ``settings`` for the detector when given)."""
+    documents = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob("split*.json"))]
+    if documents:
+        links = pd.DataFrame([link for document in documents for link in cast(list, document["duplicate_links"])],
+                             columns=LINK_COLUMNS)
+    else:
+        defaults = SplitSettings()
+        groups = leakage_groups(manifest.frame, duplicate_links(manifest, settings or defaults.duplicates),
+                                reviewed=reviewed_duplicates(manifest) if defaults.reviewed_links else [])
+        links = groups.links[groups.links["measure"] != PATIENT]
+    # one row per pair: what the detector measured comes before "reviewed duplicate" or a must-link
+    pair = [frozenset(p) for p in zip(links["case_a"], links["case_b"])]
+    return links[~pd.Series(pair, index=links.index).duplicated()].reset_index(drop=True)
+
+
+def _mask_conflicts(manifest: Manifest, identical: pd.DataFrame) -> pd.DataFrame:
+    rows = manifest.frame.set_index("case_id", drop=False)
+    found = []
+    for a, b in zip(identical["case_a"], identical["case_b"]):
+        mask_a, mask_b = manifest.lesion(case_row(rows, a)), manifest.lesion(case_row(rows, b))
+        if mask_a.shape != mask_b.shape:
+            found.append((a, b, 1.0))
+        elif (mask_a != mask_b).any():
+            found.append((a, b, round(float(np.mean(mask_a != mask_b)), 6)))
+    return pd.DataFrame(found, columns=MASK_CONFLICT_COLUMNS)
 
 
 def duplicate_view(manifest: Manifest, settings: DuplicateSettings | None = None) -> DuplicateView:
     frame = manifest.frame
-    found = leakage_groups(frame, duplicate_links(manifest, settings or DuplicateSettings()))
+    found = leakage_groups(frame, split_links(manifest, settings))
     group_of = dict(zip(frame["case_id"], found.labels))
     label_of = dict(zip(frame["case_id"], frame["label"]))
     links = found.links.copy()
@@ -48,4 +90,5 @@ def duplicate_view(manifest: Manifest, settings: DuplicateSettings | None = None
         shown[["group", "case_a", "case_b", "measure", "value"]].sort_values(["group", "case_a", "case_b"])
         .reset_index(drop=True),
         conflicts[["case_a", "label_a", "case_b", "label_b", "measure", "value"]].reset_index(drop=True),
-        patient_only)
+        _mask_conflicts(manifest, duplicate[duplicate["measure"] == IDENTICAL]),
+        patient_only, len(set(duplicate["case_a"]) | set(duplicate["case_b"])))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from busbench.audit.duplicates_view import DuplicateView
 from busbench.audit.masks import TINY_FRACTION
+from busbench.audit.overlays import MARKS_PRECISION
 from busbench.data.manifest import Manifest
 
 
@@ -31,14 +32,18 @@ class Audit:
         dup, ov, masks = self.duplicates, self.overlays, self.masks
         rows = [
             ("duplicate groups", dup.groups["group"].nunique(),
-             f"{len(dup.groups)} images are exact or near copies of another; `busbench split` keeps each group on one "
-             "side, and the dataset holds fewer distinct images than its count"),
+             f"{dup.linked_images} images have an exact or near copy (a duplicate link; {len(dup.groups)} with the "
+             "same-patient views joined to them); `busbench split` keeps each group on one side, and the dataset "
+             "holds fewer distinct images than its count"),
             ("patient-only groups", dup.patient_only_groups,
              "several views of one patient with no duplicate link: not duplicates, but also kept together"),
             ("label conflicts", len(dup.conflicts),
-             "one image (exact or near copy) under two labels or masks: no model can be right on both"),
-            ("images with calipers, markers or text", int(ov["marks"].sum()),
-             "graphics burnt into the pixels can become shortcuts a model learns instead of the anatomy"),
+             "one image (exact or near copy) under two labels: no model can be right on both"),
+            ("mask conflicts", len(dup.mask_conflicts),
+             "identical pixels with two different masks: one of the two ground truths is wrong"),
+            ("images flagged for calipers, markers or text", int(ov["marks"].sum()),
+             "graphics burnt into the pixels can become shortcuts a model learns instead of the anatomy. A screening "
+             "list, not a count: " + MARKS_PRECISION),
             ("  of them touching the lesion", int((ov["marks"] & ov["touches_lesion"]).sum()),
              "markers on the lesion outline point at the answer"),
             ("images with colour Doppler", int(ov["doppler"].sum()),

@@ -14,7 +14,10 @@ side ``WORK_SIDE`` px, as the shipped BUSI copies) so its size limits mean the s
 * **colour Doppler**: at least ``DOPPLER_PIXELS`` pixels of chroma (max - min channel) >= ``CHROMA``
   that are not yellow (red, orange or blue flow), read in RGB.
 
-Validated on 102 BUSI images labelled by eye (tests/audit/overlay_labels.csv).
+Validated on 102 BUSI images labelled by eye (tests/audit/overlay_labels.csv): 23 flagged, 21 of
+them right (precision 0.91), 21 of 29 marked images found (recall 0.72). On other devices bright
+tissue echoes pass as marks: on one outside dataset 470 images were flagged where its own
+annotation lists 152 with calipers (precision at most 0.32). The flag is a list to look through.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ CHROMA = 60
 COLOUR_MARK_PIXELS = 20
 DOPPLER_PIXELS = 8
 TOUCH_DISTANCE = 2  # px at the working scale: overlay pixels this close to the lesion touch it
+MARKS_PRECISION = ("on 102 BUSI images labelled by eye 21 of the 23 flagged had marks (21 of 29 found); on another "
+                   "device bright tissue echoes were flagged too (470 flagged, 152 annotated)")
 
 
 @dataclass(frozen=True)

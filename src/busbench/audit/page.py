@@ -7,8 +7,9 @@ from __future__ import annotations
 import html
 
 from busbench.audit.findings import Audit
-from busbench.audit.overlays import detect_overlays
+from busbench.audit.overlays import MARKS_PRECISION, detect_overlays
 from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
+from busbench.data.cache import load_pair
 from busbench.data.manifest import case_row
 from busbench.layout import write_text
 from busbench.report.html import STYLE, html_figure, html_table
@@ -31,9 +32,9 @@ class _Sheets:
 
     def tile(self, case_id: str, caption: str, overlay: bool = False) -> Tile:
         row = case_row(self.rows, case_id)
-        rgb = self.audit.manifest.image(row, 3)
+        rgb, lesion = load_pair(self.audit.manifest, row, 3)
         marks = detect_overlays(rgb).overlay if overlay else None
-        return Tile(rgb, self.audit.manifest.lesion(row), caption, marks)
+        return Tile(rgb, lesion, caption, marks)
 
     def figures(self, name: str, tiles: list[Tile]) -> str:
         parts = []
@@ -49,7 +50,8 @@ def _note(text: str) -> str:
 
 def _duplicates(audit: Audit, sheets: _Sheets) -> list[str]:
     view = audit.duplicates
-    parts = [_note(f"{view.groups['group'].nunique()} groups of exact or near copies ({len(view.groups)} images); "
+    parts = [_note(f"{view.groups['group'].nunique()} groups holding {view.linked_images} images with an exact or "
+                   f"near copy ({len(view.groups)} images with the same-patient views joined to them); "
                    f"{view.patient_only_groups} further groups are one patient's views only and are not shown. "
                    "Each link is labelled with the measure that made it: identical pixels, or the pHash distance "
                    "in bits.")]
@@ -67,10 +69,13 @@ def _duplicates(audit: Audit, sheets: _Sheets) -> list[str]:
 
 
 def _conflicts(audit: Audit, sheets: _Sheets) -> list[str]:
-    conflicts = audit.duplicates.conflicts
+    conflicts, masks = audit.duplicates.conflicts, audit.duplicates.mask_conflicts
     parts = [_note("Copies of one image under different labels; each thumbnail shows its own mask in green.")]
+    if not masks.empty:
+        parts += [_note(f"{len(masks)} pairs of identical images carry different masks (mask_conflicts.csv):"),
+                  html_table(masks)]
     if conflicts.empty:
-        return parts + ["<p>None found.</p>"]
+        return parts + ["<p>No label conflict found.</p>"]
     parts.append(html_table(conflicts))
     for i, row in enumerate(conflicts.itertuples(index=False), start=1):
         case_a, case_b = str(row.case_a), str(row.case_b)
@@ -85,7 +90,7 @@ def _overlays(audit: Audit, sheets: _Sheets) -> list[str]:
     flagged = ov[ov["marks"] | ov["doppler"]].sort_values("touches_lesion", ascending=False, kind="stable")
     parts = [_note("Detected overlay pixels in magenta, lesion outline in green. Marks: at least 3 small blobs "
                    "over 100 grey levels brighter than their surroundings, or yellow graphics; Doppler: red, "
-                   "orange or blue pixels. On 102 BUSI images labelled by eye the marks flag is right on 90 %."),
+                   "orange or blue pixels. " + MARKS_PRECISION),
              html_table(flagged[["case_id", "label", "marks", "doppler", "touches_lesion"]].head(MAX_FLAGGED))]
     tiles = [sheets.tile(c, c, overlay=True) for c in flagged["case_id"].head(MAX_FLAGGED)]
     if len(flagged) > MAX_FLAGGED:

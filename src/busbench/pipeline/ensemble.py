@@ -96,11 +96,13 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
         target = prepare_data(cfg.model_copy(update={"data": other}))
         logger.info(f"cross-dataset: scoring {len(models)} fold models on {other.key()}'s {len(target.test_ids())} "
                     "test images")
-        # one duplicate search for every development image; each fold keeps the links of its training images
+        # one duplicate search for every development image; each fold keeps the links of the images its model
+        # saw: its training ids, and its validation ids, which chose best.pt
         links = cross_duplicate_links(data.manifest, development.case_ids(), target.manifest, target.test_ids(),
                                       cfg.split.settings().duplicates)
         for fold, model in enumerate(models, start=1):
-            seen = set(links.loc[links["case_a"].isin(set(development.train_ids(fold))), "case_b"])
+            seen_ids = set(development.train_ids(fold)) | set(development.val_ids(fold))
+            seen = set(links.loc[links["case_a"].isin(seen_ids), "case_b"])
             scores = score_test_set([model], target.manifest, target.split_path, target.cache, cfg.eval, device,
                                     {FOLD_MODELS: PostProcessing()}, dtype)
             scores["seen_in_training"] = scores["case_id"].isin(seen)

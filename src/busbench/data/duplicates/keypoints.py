@@ -23,7 +23,9 @@ _RATIO = 0.8  # Lowe's ratio test
 _REPROJECTION_PX = 5.0
 _TABLES = 8
 _KEY_BITS = 16
-_BUCKET_CAP = 24  # larger buckets are textureless patterns shared by everything
+BUCKET_CAP = 24  # larger buckets are textureless patterns shared by everything
+_FILL = 16  # descriptors per bucket key value at which keys get longer
+_QUERY_DESCRIPTORS = 1 << 14  # descriptors whose bucket partners are counted at once (~50 MB of pairs)
 _SEED = 20231125
 _OVERLAY_MARGIN_PX = 8  # ORB reads a 31 px patch: keep it off the device's overlay
 
@@ -61,32 +63,77 @@ def keypoints(grey: np.ndarray, constant: np.ndarray) -> Keypoints:
     return Keypoints(np.array([k.pt for k in found], dtype=np.float32), descriptors, grey.shape)
 
 
-def shared_buckets(features: list[Keypoints]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Image pairs (i < j) whose descriptors share hash buckets, and how many times they do."""
-    n = len(features)
+def _bucket_keys(descriptors: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """The descriptor bits ``bits`` (indices 0..255, most significant first) of each row as one int."""
+    key = np.zeros(len(descriptors), dtype=np.int64)
+    for bit in bits.tolist():
+        key = key << 1 | ((descriptors[:, bit // 8] >> (7 - bit % 8)) & 1).astype(np.int64)
+    return key
+
+
+def key_bits(total_descriptors: int) -> int:
+    """Bits per bucket key: 16, or more once the descriptors would fill 16-bit buckets past the cap
+    on average (about 1 M descriptors), so that large datasets keep small buckets."""
+    return min(31, max(_KEY_BITS, int(np.ceil(np.log2(max(total_descriptors, 1) / _FILL)))))
+
+
+def bucket_neighbours(features: list[Keypoints], images: int, per_image: int, min_votes: int,
+                      split_at: int | None = None, cap: int = BUCKET_CAP) -> set[tuple[int, int]]:
+    """Pairs (i < j) of the first ``images`` sets where one is among the other's ``per_image`` best
+    partners by shared buckets (votes: descriptor pairs sharing a bucket of at most ``cap``, over all
+    tables; at least ``min_votes``; ties: lower index). Sets from ``images`` on are the mirrors of
+    the first ones, in order: then only image i against the mirror of image j counts. With
+    ``split_at``, only pairs across it.
+
+    Votes are counted for a block of query images at a time against sorted bucket tables, so memory
+    grows with the descriptors, not with the pairs that share a bucket by chance (quadratic)."""
     counts = [len(f.descriptors) for f in features]
-    if n < 2 or sum(counts) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
-    bits = np.unpackbits(np.concatenate([f.descriptors for f in features]), axis=1)
+    if images < 2 or sum(counts) == 0:
+        return set()
+    mirrored = len(features) > images
+    owner = np.repeat(np.arange(len(features), dtype=np.int32), counts)
+    descriptors = np.concatenate([f.descriptors for f in features])
     rng = np.random.default_rng(_SEED)
-    codes = []
-    for _ in range(_TABLES):
-        packed = np.packbits(bits[:, rng.choice(bits.shape[1], _KEY_BITS, replace=False)], axis=1)
-        key = packed[:, 0].astype(np.int64) << 8 | packed[:, 1]
+    chosen_bits = [rng.choice(256, key_bits(sum(counts[:images])), replace=False) for _ in range(_TABLES)]
+    tables = []
+    for bits in chosen_bits:
+        key = _bucket_keys(descriptors, bits).astype(np.uint32)
         order = np.argsort(key, kind="stable")
-        key, who = key[order], owner[order]
-        start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
-        size = np.diff(np.r_[start, key.size])
-        small = np.repeat(size <= _BUCKET_CAP, size)
-        for offset in range(1, _BUCKET_CAP):
-            same = (key[offset:] == key[:-offset]) & small[offset:]
-            a, b = who[:-offset][same], who[offset:][same]
-            keep = a != b
-            codes.append(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep])
-    pair_codes, votes = np.unique(np.concatenate(codes), return_counts=True)
-    return pair_codes // n, pair_codes % n, votes
+        tables.append((key[order], owner[order]))
+    first = np.r_[0, np.cumsum(counts)]
+    found: set[tuple[int, int]] = set()
+    block = max(1, _QUERY_DESCRIPTORS // max(1, sum(counts[:images]) // images))
+    for lo in range(0, images, block):
+        hi = min(lo + block, images)
+        query = descriptors[first[lo]:first[hi]]
+        asker = owner[first[lo]:first[hi]].astype(np.int64)
+        codes = []
+        for bits, (keys, who) in zip(chosen_bits, tables):
+            mine = _bucket_keys(query, bits).astype(np.uint32)
+            start, stop = np.searchsorted(keys, mine, "left"), np.searchsorted(keys, mine, "right")
+            size = np.where(stop - start <= cap, stop - start, 0)
+            rows = np.repeat(np.arange(mine.size), size)
+            members = who[np.repeat(start, size) + np.arange(rows.size) - np.repeat(np.cumsum(size) - size, size)]
+            codes.append((asker[rows] - lo) * len(features) + members)
+        pair, votes = np.unique(np.concatenate(codes), return_counts=True)
+        i, j = pair // len(features) + lo, pair % len(features)
+        if mirrored:
+            keep = j >= images
+            i, j, votes = i[keep], j[keep] - images, votes[keep]
+        else:
+            keep = j < images
+            i, j, votes = i[keep], j[keep], votes[keep]
+        keep = (i != j) & (votes >= min_votes)
+        if split_at is not None:
+            keep &= (np.minimum(i, j) < split_at) & (np.maximum(i, j) >= split_at)
+        i, j, votes = i[keep], j[keep], votes[keep]
+        order = np.lexsort((j, -votes, i))
+        i, j = i[order], j[order]
+        start = np.r_[0, np.flatnonzero(np.diff(i)) + 1]
+        rank = np.arange(i.size) - np.repeat(start, np.diff(np.r_[start, i.size]))
+        top = rank < per_image
+        found |= set(zip(np.minimum(i, j)[top].tolist(), np.maximum(i, j)[top].tolist()))
+    return found
 
 
 def match(a: Keypoints, b: Keypoints, max_scale: float) -> Match:

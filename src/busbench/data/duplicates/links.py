@@ -5,17 +5,23 @@ explained (``busbench split`` warnings, ``busbench audit`` contact sheets). Link
 one manifest (for the split) or between two sets of images (a model's training images and a test
 set: ``model.init_from`` and ``eval.cross_datasets``).
 
-Near-duplicates are found in two steps, because comparing every pair properly is too slow:
+Near-duplicates are found in two steps, because comparing every pair properly is too slow
+(``busbench.data.duplicates.candidates``):
 
 1. candidates: pairs that share many hashed keypoint descriptors (``busbench.data.duplicates.keypoints``),
-   and each image's nearest neighbours by perceptual hash of the image without its overlay;
+   also between each image and the mirror of the others, and each image's nearest neighbours by
+   perceptual hash of the image without its overlay;
 2. checks: a candidate is linked when its keypoints agree on one similarity transform over a real
    part of the image (measure "matched keypoints": same frame re-cropped, shifted, zoomed, with or
    without calipers and text), or when the blurred images correlate after the best shift and zoom
-   (measure "aligned correlation": consecutive frames under small probe motion).
+   (measure "aligned correlation": consecutive frames under small probe motion). A pair matched
+   through the mirror gets " (mirrored)" after its measure. Across two datasets keypoints need
+   twice the inliers or the correlation of a copy as well.
 
 Pixels that the device draws on every image of a size are ignored throughout
 (``busbench.data.duplicates.overlay``), so a shared frame, body marker or text never links two patients.
+Only fixed-size values are kept per image (about 25 kB: checksum, pHashes, 2 x 250 ORB keypoints,
+a 48-px thumbnail), and images are read one at a time, so memory grows by that per image.
 The thresholds were chosen on a labelled set of BUSI and BUS-BRA pairs
 (``busbench/data/duplicates/reviewed_pairs.csv``, ``benchmarks/duplicates_eval.py``).
 """
@@ -23,14 +29,17 @@ The thresholds were chosen on a labelled set of BUSI and BUS-BRA pairs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from busbench.data.duplicates.alignment import aligned_correlation, thumbnail
-from busbench.data.duplicates.hashing import NEAR_DUPLICATE_DISTANCE, hamming_matrix, perceptual_hash
-from busbench.data.duplicates.keypoints import Keypoints, keypoints, match, shared_buckets
-from busbench.data.duplicates.overlay import constant_pixels, fill_constant
+from busbench.data.duplicates.candidates import Pair, bits_apart, candidate_pairs, hash_values, identical_pairs
+from busbench.data.duplicates.hashing import NEAR_DUPLICATE_DISTANCE, perceptual_hash
+from busbench.data.duplicates.keypoints import Keypoints, keypoints, match
+from busbench.data.duplicates.overlay import ConstantPixels, fill_constant
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 
@@ -38,9 +47,8 @@ LINK_COLUMNS = ["case_a", "case_b", "measure", "value"]
 IDENTICAL = "identical pixels"
 KEYPOINTS = "matched keypoints"
 CORRELATION = "aligned correlation"
-_MIN_VOTES = 3  # shared descriptor buckets before a pair is worth matching
-_KEYPOINT_NEIGHBOURS = 4  # candidates per image by shared buckets
-_HASH_NEIGHBOURS = 3  # candidates per image by perceptual hash
+MIRRORED = " (mirrored)"  # appended to the measure when one image matched the other's mirror
+CROSS_DATASET_INLIERS = 2  # across two datasets, keypoints alone link at this multiple of the inliers
 
 
 @dataclass(frozen=True)
@@ -74,82 +82,95 @@ class DuplicateSettings:
 
 @dataclass(frozen=True)
 class _Described:
-    """What the checks need of each image, in the order of the ids."""
+    """What the checks need of each image, in the order of the ids: fixed-size values only (pixel
+    checksum, pHashes, at most 250 ORB keypoints, a 48-px thumbnail), plain and mirrored."""
 
     ids: list[str]
     pixels: list[str]
-    hashes: list[str]
+    hashes: np.ndarray  # uint64 pHash of the overlay-filled image
+    mirrored_hashes: np.ndarray  # the same of its horizontal mirror
     keypoints: list[Keypoints]
-    thumbnails: list[np.ndarray]
+    mirrored_keypoints: list[Keypoints]
+    thumbnails: list[np.ndarray]  # float16: half the memory, far finer than the 0.95 threshold needs
+
+    def __add__(self, other: _Described) -> _Described:
+        return _Described(self.ids + other.ids, self.pixels + other.pixels,
+                          np.concatenate([self.hashes, other.hashes]),
+                          np.concatenate([self.mirrored_hashes, other.mirrored_hashes]),
+                          self.keypoints + other.keypoints, self.mirrored_keypoints + other.mirrored_keypoints,
+                          self.thumbnails + other.thumbnails)
+
+
+def _header_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:  # reads the header only
+        return image.height, image.width
 
 
 def _describe(manifest: Manifest, ids: list[str]) -> _Described:
+    """Two passes over the files, one image in memory at a time: the overlay statistics, then each
+    image's descriptors."""
     rows = manifest.frame.set_index("case_id").loc[ids]
-    images = [manifest.image(row) for _, row in rows.iterrows()]
-    constant = constant_pixels(images)
-    filled = [fill_constant(image, mask) for image, mask in zip(images, constant)]
-    return _Described(list(ids), rows["pixel_sha256"].tolist(), [perceptual_hash(f) for f in filled],
-                      [keypoints(image, mask) for image, mask in zip(images, constant)],
-                      [thumbnail(f) for f in filled])
+    table = list(rows.iterrows())
+    overlay = ConstantPixels(_header_size(manifest.image_file(row)) for _, row in table)
+    for _, row in table:
+        overlay.add(manifest.image(row))
+    hashes, mirrored_hashes, points, mirrored_points, thumbnails = [], [], [], [], []
+    for _, row in table:
+        image = manifest.image(row)
+        constant = overlay.mask(image.shape)
+        filled = fill_constant(image, constant)
+        hashes.append(perceptual_hash(filled))
+        mirrored_hashes.append(perceptual_hash(filled[:, ::-1]))
+        points.append(keypoints(image, constant))
+        mirrored_points.append(keypoints(np.ascontiguousarray(image[:, ::-1]), constant[:, ::-1]))
+        thumbnails.append(thumbnail(filled).astype(np.float16))
+    return _Described(list(ids), rows["pixel_sha256"].tolist(), hash_values(hashes), hash_values(mirrored_hashes),
+                      points, mirrored_points, thumbnails)
 
 
-def _nearest(score: np.ndarray, rows: np.ndarray, cols: np.ndarray, per_image: int) -> set[tuple[int, int]]:
-    """Pairs (rows, cols) that are among the ``per_image`` lowest-scored pairs of either image."""
-    owner = np.concatenate([rows, cols])
-    other = np.concatenate([cols, rows])
-    order = np.lexsort((other, np.concatenate([score, score]), owner))
-    owner, other = owner[order], other[order]
-    start = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
-    rank = np.arange(owner.size) - np.repeat(start, np.diff(np.r_[start, owner.size]))
-    keep = rank < per_image
-    return set(zip(np.minimum(owner, other)[keep].tolist(), np.maximum(owner, other)[keep].tolist()))
+def _thumbnails(described: _Described, i: int, j: int, mirrored: bool) -> tuple[np.ndarray, np.ndarray]:
+    second = described.thumbnails[j][:, ::-1] if mirrored else described.thumbnails[j]
+    return described.thumbnails[i].astype(np.float32), np.ascontiguousarray(second, dtype=np.float32)
 
 
-def _candidates(described: _Described, distance: np.ndarray, settings: DuplicateSettings,
-                split_at: int | None) -> list[tuple[int, int]]:
-    """Pairs worth checking; with ``split_at``, only pairs across it, so that neighbours within one
-    set do not crowd out the pairs asked for."""
-    first, second, votes = shared_buckets(described.keypoints)
-    near_i, near_j = np.nonzero(np.triu(distance <= settings.near_duplicate_distance, k=1))
-    keep = votes >= _MIN_VOTES
-    keep_near = np.ones(near_i.size, dtype=bool)
-    if split_at is not None:
-        keep &= (first < split_at) & (second >= split_at)
-        keep_near = (near_i < split_at) & (near_j >= split_at)
-    chosen = _nearest(-votes[keep], first[keep], second[keep], _KEYPOINT_NEIGHBOURS)
-    chosen |= _nearest(distance[near_i, near_j][keep_near], near_i[keep_near], near_j[keep_near], _HASH_NEIGHBOURS)
-    return sorted(chosen)
-
-
-def _check(described: _Described, i: int, j: int, bits: int, settings: DuplicateSettings) -> tuple[str, float] | None:
-    found = match(described.keypoints[i], described.keypoints[j], settings.near_duplicate_max_scale)
-    if found.inliers >= settings.near_duplicate_inliers and found.spread >= settings.near_duplicate_spread:
-        return KEYPOINTS, float(found.inliers)
-    if bits > settings.near_duplicate_distance:
+def _check(described: _Described, pair: Pair, settings: DuplicateSettings,
+           cross_dataset: bool) -> tuple[str, float] | None:
+    """The measure that links the pair, or None. Across two datasets matched keypoints need twice
+    the inliers, or the thumbnails to correlate as copies do (``near_duplicate_correlation``): two
+    devices' speckle and text gave 10 chance inliers between unrelated scans, and unrelated
+    BUSI/BUS-BRA pairs correlate up to 0.93."""
+    i, j, mirrored = pair
+    suffix = MIRRORED if mirrored else ""
+    second = described.mirrored_keypoints[j] if mirrored else described.keypoints[j]
+    found = match(described.keypoints[i], second, settings.near_duplicate_max_scale)
+    others = described.mirrored_hashes if mirrored else described.hashes
+    close = int(bits_apart(described.hashes[i], others[j])) <= settings.near_duplicate_distance
+    matched = found.inliers >= settings.near_duplicate_inliers and found.spread >= settings.near_duplicate_spread
+    if matched and (not cross_dataset or found.inliers >= CROSS_DATASET_INLIERS * settings.near_duplicate_inliers):
+        return KEYPOINTS + suffix, float(found.inliers)
+    if not (close or matched):
         return None
-    correlation = aligned_correlation(described.thumbnails[i], described.thumbnails[j])
-    if correlation >= settings.near_duplicate_correlation:
-        return CORRELATION, round(correlation, 4)
-    return None
+    correlation = aligned_correlation(*_thumbnails(described, i, j, mirrored))
+    if correlation < settings.near_duplicate_correlation:
+        return None
+    return (KEYPOINTS + suffix, float(found.inliers)) if matched else (CORRELATION + suffix, round(correlation, 4))
 
 
-def _links(described: _Described, settings: DuplicateSettings, split_at: int | None = None) -> pd.DataFrame:
+def _links(described: _Described, settings: DuplicateSettings, split_at: int | None = None,
+           cross_dataset: bool = False) -> pd.DataFrame:
     """Linked pairs i < j; with ``split_at``, only pairs with i < split_at <= j."""
-    n = len(described.ids)
-    if n < 2:
+    if len(described.ids) < 2:
         return pd.DataFrame(columns=LINK_COLUMNS)
-    _, pixel_code = np.unique(np.asarray(described.pixels), return_inverse=True)
-    identical = np.triu(pixel_code[:, None] == pixel_code[None, :], k=1)
-    if split_at is not None:
-        identical[split_at:, :] = False
-        identical[:, :split_at] = False
-    rows = [(i, j, IDENTICAL, 0.0) for i, j in zip(*np.nonzero(identical))]
-    distance = hamming_matrix(described.hashes).astype(np.int64)
-    for i, j in _candidates(described, distance, settings, split_at):
-        if not identical[i, j]:
-            found = _check(described, i, j, int(distance[i, j]), settings)
+    identical = identical_pairs(described.pixels, split_at)
+    rows = [(i, j, IDENTICAL, 0.0) for i, j in identical]
+    done = set(identical)
+    for pair in candidate_pairs(described.keypoints, described.mirrored_keypoints, described.hashes,
+                                settings.near_duplicate_distance, split_at):
+        if pair[:2] not in done:
+            found = _check(described, pair, settings, cross_dataset)
             if found is not None:
-                rows.append((i, j, *found))
+                done.add(pair[:2])
+                rows.append((pair[0], pair[1], *found))
     rows.sort(key=lambda row: (row[0], row[1]))
     ids = described.ids
     return pd.DataFrame([(ids[i], ids[j], measure, float(value)) for i, j, measure, value in rows],
@@ -171,6 +192,4 @@ def cross_duplicate_links(first: Manifest, first_ids: list[str], second: Manifes
     """
     settings.check()
     a, b = _describe(first, list(first_ids)), _describe(second, list(second_ids))
-    both = _Described(a.ids + b.ids, a.pixels + b.pixels, a.hashes + b.hashes, a.keypoints + b.keypoints,
-                      a.thumbnails + b.thumbnails)
-    return _links(both, settings, split_at=len(a.ids))
+    return _links(a + b, settings, split_at=len(a.ids), cross_dataset=first.dataset != second.dataset)

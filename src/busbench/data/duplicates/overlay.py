@@ -5,9 +5,15 @@ measure that looks at them links different patients (BUS-UCLM: 6-10 pHash bits b
 scans). A pixel is such an overlay when it barely varies across the images of one size; images of
 a size seen fewer than ``MIN_IMAGES`` times get no overlay mask, since a few images of similar
 anatomy would make real tissue look constant.
+
+The statistics are accumulated one image at a time (``ConstantPixels``), so finding the overlay
+never holds a dataset's images in memory: only a sum and a sum of squares per frequent size.
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -15,26 +21,44 @@ MIN_IMAGES = 8
 CONSTANT_STD = 6.0  # grey levels: speckle alone varies far more between two scans
 
 
+class ConstantPixels:
+    """Running per-size pixel statistics; ``expected`` sizes (from the manifest) that occur fewer
+    than ``MIN_IMAGES`` times are not accumulated at all."""
+
+    def __init__(self, expected: Iterable[tuple[int, int]] | None = None) -> None:
+        counts = Counter(expected) if expected is not None else None
+        self._wanted = None if counts is None else {s for s, n in counts.items() if n >= MIN_IMAGES}
+        self._sums: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, list[int]]] = {}
+        self._masks: dict[tuple[int, ...], np.ndarray] = {}
+
+    def add(self, grey: np.ndarray) -> None:
+        if self._wanted is not None and grey.shape not in self._wanted:
+            return
+        total, squares, count = self._sums.setdefault(
+            grey.shape, (np.zeros(grey.shape, np.float64), np.zeros(grey.shape, np.float64), [0]))
+        pixels = grey.astype(np.float64)
+        total += pixels
+        squares += pixels * pixels
+        count[0] += 1
+
+    def mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Boolean mask of the pixels constant across the images of ``shape`` (none if too few)."""
+        if shape not in self._masks:
+            total, squares, count = self._sums.get(shape, (None, None, [0]))
+            if total is None or squares is None or count[0] < MIN_IMAGES:
+                self._masks[shape] = np.zeros(shape, dtype=bool)
+            else:
+                mean = total / count[0]
+                self._masks[shape] = np.sqrt(np.maximum(squares / count[0] - mean * mean, 0.0)) < CONSTANT_STD
+        return self._masks[shape]
+
+
 def constant_pixels(images: list[np.ndarray]) -> list[np.ndarray]:
     """For each grey image, a boolean mask of the pixels that are constant across its size group."""
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for index, image in enumerate(images):
-        by_shape.setdefault(image.shape, []).append(index)
-    masks: list[np.ndarray] = [np.zeros(0, dtype=bool)] * len(images)
-    for shape, members in by_shape.items():
-        constant = np.zeros(shape, dtype=bool)
-        if len(members) >= MIN_IMAGES:
-            total = np.zeros(shape, dtype=np.float64)
-            squares = np.zeros(shape, dtype=np.float64)
-            for index in members:
-                pixels = images[index].astype(np.float64)
-                total += pixels
-                squares += pixels * pixels
-            mean = total / len(members)
-            constant = np.sqrt(np.maximum(squares / len(members) - mean * mean, 0.0)) < CONSTANT_STD
-        for index in members:
-            masks[index] = constant
-    return masks
+    found = ConstantPixels()
+    for image in images:
+        found.add(image)
+    return [found.mask(image.shape) for image in images]
 
 
 def fill_constant(grey: np.ndarray, constant: np.ndarray) -> np.ndarray:
