@@ -53,14 +53,6 @@ class ConstantPixels:
         return self._masks[shape]
 
 
-def constant_pixels(images: list[np.ndarray]) -> list[np.ndarray]:
-    """For each grey image, a boolean mask of the pixels that are constant across its size group."""
-    found = ConstantPixels()
-    for image in images:
-        found.add(image)
-    return [found.mask(image.shape) for image in images]
-
-
 def fill_constant(grey: np.ndarray, constant: np.ndarray) -> np.ndarray:
     """The image as float32 with its overlay pixels set to the median of the others."""
     pixels = grey.astype(np.float32)
