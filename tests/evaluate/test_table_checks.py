@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from busbench.errors import BusbenchError
-from busbench.evaluate.table_checks import check_cross_table, check_test_ids
+from busbench.evaluate.table_checks import check_binned_counts, check_cross_table, check_test_ids
 
 IDS = [f"c{i}" for i in range(17)]
 
@@ -50,3 +50,31 @@ def test_cross_tables_allow_the_dropped_seen_ids_only(tmp_path: Path) -> None:
     first_cut = pd.concat([_table(IDS[4:], test_dataset="b", fold=1), _table(IDS, test_dataset="b", fold=2)])
     with pytest.raises(BusbenchError, match=r"x.csv \(test_dataset b\): 14 test ids where .*overlap.csv records 17"):
         check_cross_table(first_cut, tmp_path / "x.csv", overlap, "fix")
+
+
+def _bins(ids: list[str]) -> pd.DataFrame:
+    """Two bins per 4 x 4 image: 10 + 6 pixels."""
+    return pd.DataFrame({"case_id": [c for c in ids for _ in range(2)], "bin": [0, 9] * len(ids),
+                         "pixels": [10, 6] * len(ids)})
+
+
+PIXELS = pd.Series(16, index=IDS)
+
+
+def test_complete_bin_counts_pass() -> None:
+    check_binned_counts(_bins(IDS), Path("cal.csv"), IDS, "fix", PIXELS)
+
+
+@pytest.mark.parametrize(("counts", "message"), [
+    (_bins(IDS).iloc[:-1], r"cal.csv: the bins of 1 images do not add up to their pixels \(e.g. c16\)"),
+    (_bins(IDS).iloc[:-2], r"cal.csv: does not hold the 17 test ids .*1 missing \(e.g. c16\)"),
+    (pd.concat([_bins(IDS), _bins(IDS[:1]).iloc[:1]]), r"cal.csv: 1 images list one probability bin twice \(e.g. c0\)"),
+    (_bins([*IDS, "x"]), r"1 extra \(e.g. x\)"),
+])
+def test_cut_or_edited_bin_counts_are_refused(counts: pd.DataFrame, message: str) -> None:
+    with pytest.raises(BusbenchError, match=message + r".*Delete e.csv"):
+        check_binned_counts(counts, Path("cal.csv"), IDS, "Delete e.csv", PIXELS)
+
+
+def test_without_image_sizes_a_row_cut_inside_an_image_is_not_seen() -> None:
+    check_binned_counts(_bins(IDS).iloc[:-1], Path("cal.csv"), IDS, "fix")  # only the sizes can tell

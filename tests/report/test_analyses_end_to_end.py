@@ -4,6 +4,7 @@ masks, subgroup n to the split's test set, calibration pixels to the test images
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from busbench import pipeline
 from busbench.config import GridConfig, load_config
 from busbench.data.access import held_out_test_ids
 from busbench.data.manifest import load_manifest
+from busbench.errors import BusbenchError
 from busbench.evaluate.shape import SHAPE_COLUMNS
 from busbench.report.build import build_report
 from busbench.report.detection import predicts_lesion
@@ -83,3 +85,19 @@ def test_values_trace_back_to_the_data(grid_report) -> None:
     fold = pd.read_csv(cell / "fold-1" / "test_metrics.csv", dtype={"case_id": str}, keep_default_na=False)
     # no post-processing on a fold model: a lesion pixel is predicted exactly where max_prob reaches the threshold
     assert (predicts_lesion(fold) == (fold["max_prob"].astype(float) >= 0.5)).all()
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda counts: counts.iloc[:-1], "does not hold the 9 test ids of the split once each: 1 missing"),
+    (lambda counts: counts.assign(pixels=counts["pixels"] - (counts.index == 0)), "the bins of 1 images do not add "
+     "up to their pixels"),
+])
+def test_a_cut_or_edited_calibration_file_is_refused_by_the_report(grid_report, tmp_path: Path, edit,
+                                                                   message: str) -> None:
+    root, _ = grid_report
+    copy = tmp_path / "grid"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("report"))
+    path = next(copy.glob("tiny/*/*/ensemble_calibration.csv"))
+    edit(pd.read_csv(path, dtype={"case_id": str})).to_csv(path, index=False)
+    with pytest.raises(BusbenchError, match=rf"{path}: {message}.*Delete .*ensemble_metrics.csv"):
+        build_report(copy, tmp_path / "report", qualitative=False)

@@ -69,3 +69,25 @@ def check_cross_table(table: pd.DataFrame, path: Path, overlap_path: Path, fix: 
                 raise BusbenchError(f"{path} (test_dataset {dataset}): {len(test_set)} test ids where {overlap_path} "
                                     f"records {recorded}; the file was cut or edited. {fix}")
             check_test_ids(rows, path, test_set - dropped, fix, by=["test_dataset", "fold"])
+
+
+def check_binned_counts(counts: pd.DataFrame, path: Path, test_ids: Collection[str], fix: str,
+                        image_pixels: pd.Series | None = None) -> None:
+    """A table of several rows per image (``ensemble_calibration.csv``: one per probability bin) against
+    the test set: every test id and nothing else, no (image, bin) twice, and, where the images' sizes
+    are known (``image_pixels``: case_id -> height x width), each image's rows adding up to all its
+    pixels (a file cut between two rows of one image keeps its ids but loses pixels)."""
+    pairs = counts[["case_id", "bin"]].astype(str)
+    repeated = set(pairs.loc[pairs.duplicated(), "case_id"])
+    if repeated:
+        raise BusbenchError(f"{path}: {len(repeated)} images list one probability bin twice{_examples(repeated)}; "
+                            f"the file was edited. {fix}")
+    check_test_ids(counts.drop_duplicates("case_id"), path, test_ids, fix)
+    if image_pixels is None:
+        return
+    totals = counts.groupby(counts["case_id"].astype(str))["pixels"].sum()
+    expected = image_pixels.reindex(totals.index)
+    short = set(totals.index[expected.notna() & (totals != expected)])
+    if short:
+        raise BusbenchError(f"{path}: the bins of {len(short)} images do not add up to their pixels{_examples(short)}; "
+                            f"the file was cut or edited. {fix}")

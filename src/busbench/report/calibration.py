@@ -22,9 +22,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from busbench.data.manifest import MANIFEST_CSV
 from busbench.evaluate.aggregate import ENSEMBLE
 from busbench.evaluate.reliability_counts import COUNT_COLUMNS
-from busbench.layout import ENSEMBLE_CALIBRATION_CSV
+from busbench.evaluate.table_checks import check_binned_counts
+from busbench.layout import ENSEMBLE_CALIBRATION_CSV, ENSEMBLE_CSV, cell_data_folder
 from busbench.report.collect import RunResults, RunTable
 from busbench.report.scored_sets import NOT_RECORDED
 from busbench.report.statistics import cluster_draw_weights
@@ -68,9 +70,27 @@ def calibration_with_ci(counts: pd.DataFrame, clusters: pd.Series, level: float 
     return result
 
 
+def _image_pixels(run: RunResults) -> pd.Series | None:
+    """case_id -> height x width at the original size, from the cell's manifest (if its data folder is there)."""
+    path = cell_data_folder(run.path) / MANIFEST_CSV
+    if not path.is_file():
+        return None
+    manifest = pd.read_csv(path, dtype={"case_id": str}, usecols=["case_id", "height", "width"])
+    return (manifest["height"] * manifest["width"]).set_axis(manifest["case_id"])
+
+
 def read_counts(run: RunResults) -> pd.DataFrame | None:
+    """The cell's per-image bin counts, checked against the ensemble's test ids (themselves checked
+    against the split) and each image's pixel count; None where the file was never written."""
     path = run.path / ENSEMBLE_CALIBRATION_CSV
-    return pd.read_csv(path, dtype={"case_id": str}) if path.is_file() else None
+    if not path.is_file():
+        return None
+    counts = pd.read_csv(path, dtype={"case_id": str})
+    scored = run.ensemble if run.ensemble is not None else run.per_image
+    check_binned_counts(counts, path, set(scored["case_id"].astype(str)),
+                        f"Delete {run.path / ENSEMBLE_CSV} and run again to score the ensemble (and rewrite this file)",
+                        _image_pixels(run))
+    return counts
 
 
 def calibration_tables(table: RunTable, clusters: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:

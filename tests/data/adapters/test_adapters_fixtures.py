@@ -53,6 +53,18 @@ def test_bus_uc_reads_both_classes_with_reused_names(tmp_path: Path) -> None:
     assert {"benign_001", "malignant_001"} <= set(frame["case_id"])
 
 
+def test_bus_uc_logs_unknown_class_and_sub_folders(tmp_path: Path) -> None:
+    data = make_bus_uc(tmp_path / "data")
+    base = tmp_path / "data" / "BUS_UC"
+    save(base / "Normal" / "images" / "001.png", data[0].image)  # a class the layout does not have
+    save(base / "Benign" / "overlays" / "001.png", data[0].image)  # a third folder beside images/ and masks/
+    result = prepare_dataset("bus_uc", tmp_path / "data", tmp_path / "out")
+    assert len(result.frame) == len(data)
+    logged = {(Path(p.file).relative_to(base).as_posix(), p.action, p.reason.split(":")[0])
+              for p in result.log.problems}
+    assert logged == {("Normal", "dropped", "unknown class folder"), ("Benign/overlays", "dropped", "unknown folder")}
+
+
 def test_udiat_matches_numeric_excel_names_to_zero_padded_files(tmp_path: Path) -> None:
     data = make_udiat(tmp_path / "udiat")
     frame = prepare_dataset("udiat", tmp_path / "udiat", tmp_path / "out").frame.set_index("case_id")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
-from busbench.data.adapters.pairing import image_files, pair_masks
+from busbench.data.adapters.pairing import image_files, log_unknown_folders, pair_masks
 from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
@@ -29,8 +29,10 @@ class BusUcAdapter(DatasetAdapter):
         missing = [str(f) for f in folders if not f.is_dir()]
         if missing:
             raise BusbenchError(f"BUS-UC folders not found: {missing}; --root must be {FOLDER}/ (or its parent)")
+        log_unknown_folders(base, CLASSES, log)
         sources = []
         for label in CLASSES:
+            log_unknown_folders(base / label, ("images", "masks"), log, "folder")
             images = image_files(base / label / "images", log)
             masks = image_files(base / label / "masks", log)
             for image, image_masks in pair_masks(images, masks, "", log).items():

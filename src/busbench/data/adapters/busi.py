@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, register_adapter
-from busbench.data.adapters.pairing import image_files, pair_masks
+from busbench.data.adapters.pairing import image_files, log_unknown_folders, pair_masks
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -48,9 +48,7 @@ class BusiAdapter(DatasetAdapter[BusiOptions]):
                 f"{base}: BUSI class folders {missing} not found; --root must be {FOLDER}/ "
                 "(or its parent) holding benign/, malignant/ and normal/"
             )
-        for folder in sorted(p for p in base.iterdir() if p.is_dir() and p.name not in CLASSES):
-            if not folder.name.startswith("."):
-                log.drop(folder, f"unknown class folder: not one of {', '.join(CLASSES)}; its files are skipped")
+        log_unknown_folders(base, CLASSES, log)
         allow_gaps = self.options.allow_mask_gaps
         sources = []
         for label in CLASSES:

@@ -28,6 +28,13 @@ def log_non_image(path: Path, log: ProblemLog) -> None:
     log.drop(path, "not an image file: skipped (expected one of " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
 
 
+def log_unknown_folders(base: Path, known: tuple[str, ...], log: ProblemLog, kind: str = "class folder") -> None:
+    """Log every non-hidden sub-folder of ``base`` that is not one of the ``known`` folders the layout
+    reads: a renamed or extra class folder would otherwise vanish from the dataset unnoticed."""
+    for entry in sorted(p for p in base.iterdir() if p.is_dir() and p.name not in known and not p.name.startswith(".")):
+        log.drop(entry, f"unknown {kind}: not one of {', '.join(known)}; its files are skipped")
+
+
 def image_files(folder: Path, log: ProblemLog) -> list[Path]:
     """Image files directly in ``folder``, sorted; other non-hidden files and sub-folders are logged
     as dropped (a sub-folder is not searched)."""
