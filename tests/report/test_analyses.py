@@ -126,11 +126,45 @@ def test_morphology_statistics_match_scipy(results, tmp_path) -> None:
         spearman = np.mean([stats.spearmanr(f[f"true_{name}"], f[f"pred_{name}"])[0] for f in folds])
         mae = np.mean([np.mean(np.abs(f[f"pred_{name}"] - f[f"true_{name}"])) for f in folds])
         assert (row["pearson"], row["spearman"], row["mae"]) == pytest.approx((pearson, spearman, mae), rel=1e-4)
+        for test in ("pearson", "spearman"):  # the draws' statistics: against scipy in test_weighted_statistics
+            assert -1 <= row[f"{test}_ci_low"] < row[f"{test}_ci_high"] <= 1
     taller = summary.loc[("UNeXt (model_a)", "taller than wide")]
     kappas = [cohen_kappa_score(f["true_depth_width"] > 1, f["pred_depth_width"] > 1) for f in folds]
     accuracy = np.mean([np.mean((f["true_depth_width"] > 1) == (f["pred_depth_width"] > 1)) for f in folds])
     assert taller["kappa"] == pytest.approx(np.mean(kappas))
     assert taller["accuracy"] == pytest.approx(accuracy)
+    assert taller["kappa_ci_low"] < taller["kappa_ci_high"] <= 1
+
+
+def test_paired_tests_of_the_analyses_match_scipy(results, tmp_path) -> None:
+    root, scores = results
+    report = build_report(root, tmp_path / "out", qualitative=False)
+    compared = pd.read_csv(tmp_path / "out" / "analysis_comparisons.csv")
+    folds = compared[compared["variant"] == "fold models"].set_index(["analysis", "measure"])
+    units = pd.Series(GROUPS, index=IDS)
+    errors = {}  # per lesion image: the absolute depth-to-width error averaged over the two fold models
+    for model, frames in scores.items():
+        both = pd.concat(frames)
+        lesion = both[both["label"] != "normal"]
+        error = (lesion["pred_depth_width"] - lesion["true_depth_width"]).abs()
+        errors[model] = error.groupby(lesion["case_id"]).mean()
+    per_unit = pd.DataFrame(errors).groupby(units).mean()
+    expected = stats.wilcoxon(per_unit["model_a"] - per_unit["model_b"]).pvalue
+    row = folds.loc[("morphology", "depth_width")]
+    assert (row["model_a"], row["model_b"]) == ("UNeXt (model_a)", "UNeXt (model_b)")
+    assert row["p_value"] == pytest.approx(expected)
+    assert row["difference"] == pytest.approx((per_unit["model_a"] - per_unit["model_b"]).mean(), abs=1e-6)
+    assert row["units"] == 8  # the 15 lesion images belong to 8 patients
+    assert folds.loc[("detection", "sensitivity"), "p_value"] == 1.0  # both models find every lesion
+    morphology = folds.loc["morphology"]  # Holm over the six measures of one analysis and row type
+    assert morphology["p_holm"].min() == pytest.approx(min(1.0, 6 * morphology["p_value"].min()))
+    detection = pd.read_csv(tmp_path / "out" / "detection.csv").set_index(["model", "variant"])
+    auroc = folds.loc[("detection", "auroc")]
+    assert auroc["test"] == "paired cluster bootstrap" and 0 < auroc["p_value"] <= 1
+    assert auroc["difference"] == pytest.approx(detection.loc[("UNeXt (model_a)", "fold models"), "auroc"]
+                                                - detection.loc[("UNeXt (model_b)", "fold models"), "auroc"], abs=1e-6)
+    assert "calibration" not in set(compared["analysis"])  # no ensemble_calibration.csv in these runs
+    assert "Paired tests of detection, morphology and calibration" in (report.out / "report.html").read_text()
 
 
 def test_cohen_kappa_matches_scikit_learn() -> None:

@@ -6,7 +6,9 @@ folder (each with a Markdown copy):
 * ``detection.csv``: image-level lesion detection (``report.detection``);
 * ``morphology.csv`` and ``morphology_summary.csv``: lesion shape kept or not (``report.morphology``);
 * ``calibration.csv`` and ``calibration_bins.csv`` (+ a reliability diagram per test set): the
-  ensemble's pixel probabilities (``report.calibration``).
+  ensemble's pixel probabilities (``report.calibration``);
+* ``analysis_comparisons.csv``: the paired model-vs-model tests of detection, morphology and
+  calibration (``report.analysis_comparisons``).
 
 Every CI and paired test is the main table's (``report.statistics``: cluster bootstrap over the
 test set's patients/duplicate groups, Wilcoxon on per-group means, Holm within each analysis).
@@ -23,6 +25,7 @@ from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.report import analysis_plots
+from busbench.report.analysis_comparisons import analysis_comparisons
 from busbench.report.calibration import calibration_tables
 from busbench.report.collect import RunTable
 from busbench.report.detection import detection_table
@@ -45,6 +48,7 @@ class Analyses:
     morphology_summary: pd.DataFrame
     calibration: pd.DataFrame
     calibration_bins: pd.DataFrame
+    comparisons: pd.DataFrame
     figures: dict[str, list[Path]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -60,6 +64,8 @@ def interval_text(row: pd.Series, name: str, places: int, value: str | None = No
     column = value or f"{name}_mean"
     if pd.isna(row.get(column)):
         return "–"
+    if pd.isna(row.get(f"{name}_ci_low")):
+        return f"{row[column]:.{places}f}"
     return f"{row[column]:.{places}f} [{row[f'{name}_ci_low']:.{places}f}, {row[f'{name}_ci_high']:.{places}f}]"
 
 
@@ -93,7 +99,8 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
     """Every analysis of every test set (``clusters``: each table key's image -> independent unit),
     written under ``out``."""
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in (
-        "subgroups", "comparisons", "detection", "morphology", "morphology_summary", "calibration", "bins")}
+        "subgroups", "comparisons", "detection", "morphology", "morphology_summary", "calibration", "bins",
+        "analysis_comparisons")}
     figures: dict[str, list[Path]] = {}
     notes: list[str] = []
     for table in tables:
@@ -103,7 +110,8 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
         calibration, bins = calibration_tables(table, units)
         for name, frame in (("subgroups", subgroups), ("comparisons", comparisons), ("morphology", shapes),
                             ("morphology_summary", shape_summary), ("calibration", calibration), ("bins", bins),
-                            ("detection", detection_table(table, units))):
+                            ("detection", detection_table(table, units)),
+                            ("analysis_comparisons", analysis_comparisons(table, units))):
             parts[name].append(frame)
         notes += [f"{table.title}: {note}" for note in left_out]
         title = titles.get(table.key, table.key)
@@ -117,7 +125,8 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
                 bins, title, out / "plots" / f"{table.key}_reliability"))
     analyses = Analyses(_concat(parts["subgroups"]), _concat(parts["comparisons"]), _concat(parts["detection"]),
                         _concat(parts["morphology"]), _concat(parts["morphology_summary"]),
-                        _concat(parts["calibration"]), _concat(parts["bins"]), figures, notes)
+                        _concat(parts["calibration"]), _concat(parts["bins"]), _concat(parts["analysis_comparisons"]),
+                        figures, notes)
     out.mkdir(parents=True, exist_ok=True)
     # the three main files are always written (a header at least); the others where they hold rows
     _write(analyses.subgroups, out, "subgroups", subgroup_display(analyses.subgroups))
@@ -126,7 +135,8 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
     _write(analyses.morphology, out, "morphology")
     for frame, name in ((analyses.subgroup_comparisons, "subgroup_comparisons"),
                         (analyses.morphology_summary, "morphology_summary"), (analyses.calibration, "calibration"),
-                        (analyses.calibration_bins, "calibration_bins")):
+                        (analyses.calibration_bins, "calibration_bins"),
+                        (analyses.comparisons, "analysis_comparisons")):
         if not frame.empty:
             _write(frame, out, name)
     return analyses

@@ -18,10 +18,25 @@ DETECTION_NOTE = ("Image-level lesion detection. Prediction: the scored mask hol
 MORPHOLOGY_NOTE = ("Lesion shape, true against predicted, over lesion images whose prediction is not empty: "
                    "depth-to-width = height/width of the lesion's bounding extent (rows/columns); circularity "
                    "4πA/P²; elongation = major/minor axis of the moment ellipse; area in pixels; centroid error in "
-                   "pixels. Correlations and MAE: mean over fold models. Taller than wide: depth-to-width > 1.")
+                   "pixels. Correlations, MAE and κ: mean over fold models. Taller than wide: depth-to-width > 1. "
+                   "95 % CIs: cluster bootstrap over patients/duplicate groups; for the correlations and κ each "
+                   "draw's value per fold model on the drawn images, averaged over the folds.")
 CALIBRATION_NOTE = ("Pixel-level calibration of the ensemble's probabilities at the original image size: ECE over "
                     "10 equal-width bins (each bin's mean probability against its lesion share, weighted by its "
                     "pixels), Brier score = mean (p - y)². 95 % CIs: cluster bootstrap over patients/duplicate groups.")
+
+
+ALPHA = 0.05
+
+
+def comparisons_note(shown: pd.DataFrame, significant: pd.DataFrame) -> str:
+    """One line on the paired tests of detection, morphology and calibration, naming the differences
+    that hold after Holm's correction."""
+    found = "; ".join(f"{r.analysis} {r.measure} ({r.variant}): {r.model_a} vs {r.model_b}, difference "
+                      f"{r.difference:+.3f}, p_holm {r.p_holm:.3g}" for r in significant.itertuples())
+    return (f"Paired tests of detection, morphology and calibration (analysis_comparisons.csv: {len(shown)} tests, "
+            "Wilcoxon on unit means or paired cluster bootstrap, Holm within each analysis and row type): "
+            + (f"differences at p_holm < {ALPHA}: {found}" if found else f"none at p_holm < {ALPHA}") + ".")
 
 
 DESCRIPTOR_NAMES = {"depth_width": "depth-to-width", "centroid_error": "centroid error (px)", "area": "area (px)"}
@@ -46,10 +61,9 @@ def morphology_display(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Model": rows["model"], "Descriptor": rows["descriptor"].replace(DESCRIPTOR_NAMES),
         "Pairs (mean)": [_numbers(v, 1) for v in rows["pairs_mean"]],
-        "Pearson r": [_numbers(v) for v in rows["pearson"]], "Spearman ρ": [_numbers(v) for v in rows["spearman"]],
-        "MAE [95% CI]": [interval_text(r, "mae", 3, "mae") for _, r in rows.iterrows()],
-        "Accuracy [95% CI]": [interval_text(r, "accuracy", 3, "accuracy") for _, r in rows.iterrows()],
-        "Cohen's κ": [_numbers(v) for v in rows["kappa"]]})
+        **{title: [interval_text(r, name, 3, name) for _, r in rows.iterrows()] for title, name in (
+            ("Pearson r [95% CI]", "pearson"), ("Spearman ρ [95% CI]", "spearman"), ("MAE [95% CI]", "mae"),
+            ("Accuracy [95% CI]", "accuracy"), ("Cohen's κ [95% CI]", "kappa"))}})
 
 
 def calibration_display(rows: pd.DataFrame) -> pd.DataFrame:
@@ -89,5 +103,10 @@ def analyses_html(analyses: Analyses, titles: dict[str, str]) -> list[str]:
             parts += ["<h4>Calibration of the ensemble</h4>",
                       html_table(calibration_display(calibration[calibration["test_set"] == key]), readable=False),
                       f"<p class='note'>{html.escape(CALIBRATION_NOTE)}</p>"]
+        compared = analyses.comparisons
+        if not compared.empty and (compared["test_set"] == key).any():
+            shown = compared[(compared["test_set"] == key)]
+            significant = shown[shown["p_holm"] < ALPHA]
+            parts.append(f"<p class='note'>{html.escape(comparisons_note(shown, significant))}</p>")
         parts.extend(html_figure(path) for path in analyses.figures.get(key, []))
     return parts

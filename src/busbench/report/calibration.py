@@ -30,6 +30,7 @@ from busbench.layout import ENSEMBLE_CALIBRATION_CSV, ENSEMBLE_CSV, cell_data_fo
 from busbench.report.collect import RunResults, RunTable
 from busbench.report.scored_sets import NOT_RECORDED
 from busbench.report.statistics import cluster_draw_weights
+from busbench.report.weighted_statistics import percentile_ci
 
 LEVEL = 0.95
 
@@ -54,19 +55,24 @@ def reliability_bins(counts: pd.DataFrame) -> pd.DataFrame:
                          lesion_share=summed["lesion_pixels"] / summed["pixels"])
 
 
-def calibration_with_ci(counts: pd.DataFrame, clusters: pd.Series, level: float = LEVEL) -> dict[str, float]:
-    """ECE and Brier score of ``counts`` (rows: image x bin) with their cluster bootstrap CIs."""
+def calibration_draws(counts: pd.DataFrame, clusters: pd.Series) -> dict[str, tuple[float, np.ndarray]]:
+    """ECE and Brier score of ``counts`` (rows: image x bin), each with its value on every cluster
+    bootstrap draw (images in case-id order, so two models of one test set share the draws)."""
     wide = counts.pivot_table(index="case_id", columns="bin", values=list(COUNT_COLUMNS), aggfunc="sum", fill_value=0)
     weights = cluster_draw_weights(clusters.reindex(wide.index).to_numpy())
     drawn = {column: weights @ wide[column].to_numpy(dtype=float) for column in COUNT_COLUMNS}  # draws x bins
     pixels = drawn["pixels"].sum(axis=1)
-    ece = np.abs(drawn["prob_sum"] - drawn["lesion_pixels"]).sum(axis=1) / pixels
-    brier = drawn["squared_error_sum"].sum(axis=1) / pixels
-    tail = (1 - level) / 2 * 100
-    result = {"ece": expected_calibration_error(counts), "brier": brier_score(counts)}
-    for name, values in (("ece", ece), ("brier", brier)):
-        low, high = np.percentile(values, [tail, 100 - tail])
-        result[f"{name}_ci_low"], result[f"{name}_ci_high"] = float(low), float(high)
+    return {"ece": (expected_calibration_error(counts),
+                    np.abs(drawn["prob_sum"] - drawn["lesion_pixels"]).sum(axis=1) / pixels),
+            "brier": (brier_score(counts), drawn["squared_error_sum"].sum(axis=1) / pixels)}
+
+
+def calibration_with_ci(counts: pd.DataFrame, clusters: pd.Series, level: float = LEVEL) -> dict[str, float]:
+    """ECE and Brier score of ``counts`` with their cluster bootstrap CIs."""
+    result: dict[str, float] = {}
+    for name, (point, draws) in calibration_draws(counts, clusters).items():
+        result[name] = point
+        result[f"{name}_ci_low"], result[f"{name}_ci_high"] = percentile_ci(draws, level)
     return result
 
 

@@ -27,6 +27,7 @@ from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.report.collect import RunTable
 from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
 from busbench.report.statistics import bootstrap_ci, cluster_draw_weights
+from busbench.report.weighted_statistics import percentile_ci
 
 LEVEL = 0.95
 
@@ -41,10 +42,9 @@ def pair_wins(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
     return (positive[:, None] > negative[None, :]) + 0.5 * (positive[:, None] == negative[None, :])
 
 
-def auroc_with_ci(scores: pd.DataFrame, lesion: pd.Series, clusters: pd.Series,
-                  level: float = LEVEL) -> tuple[float, float, float]:
-    """Mean AUROC of the columns of ``scores`` (rows: images, one column per fold model) and its
-    cluster bootstrap CI; ``lesion`` and ``clusters`` are indexed like ``scores``."""
+def auroc_draws(scores: pd.DataFrame, lesion: pd.Series, clusters: pd.Series) -> tuple[float, np.ndarray]:
+    """Mean AUROC of the columns of ``scores`` (rows: images, one column per fold model) and its value
+    on each of the report's cluster bootstrap draws; ``lesion`` and ``clusters`` are indexed like ``scores``."""
     positive, negative = lesion.to_numpy(bool), ~lesion.to_numpy(bool)
     wins = [pair_wins(scores[c].to_numpy()[positive], scores[c].to_numpy()[negative]) for c in scores.columns]
     point = float(np.mean([w.mean() for w in wins]))
@@ -53,9 +53,27 @@ def auroc_with_ci(scores: pd.DataFrame, lesion: pd.Series, clusters: pd.Series,
     pairs = w_pos.sum(axis=1) * w_neg.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = np.mean([((w_pos @ w) * w_neg).sum(axis=1) / pairs for w in wins], axis=0)
-    tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(draws, [tail, 100 - tail])
-    return point, float(low), float(high)
+    return point, draws
+
+
+def auroc_with_ci(scores: pd.DataFrame, lesion: pd.Series, clusters: pd.Series,
+                  level: float = LEVEL) -> tuple[float, float, float]:
+    """``auroc_draws``' point and the percentile CI of its draws (a draw without lesion or normal images left out)."""
+    point, draws = auroc_draws(scores, lesion, clusters)
+    return (point, *percentile_ci(draws, level))
+
+
+def image_detection(scored: ScoredSet) -> tuple[pd.Series, pd.Series]:
+    """Per test image (index: case_id): whether its ground truth holds a lesion, and the share of the
+    set's predictions (fold models, or the one ensemble) that hold a lesion pixel."""
+    frame = scored.per_image
+    lesion = has_lesion(frame).groupby(frame["case_id"]).first()
+    return lesion, predicts_lesion(frame).astype(float).groupby(frame["case_id"]).mean()
+
+
+def max_probabilities(scored: ScoredSet, index: pd.Index) -> pd.DataFrame:
+    """(images x fold models): each image's highest lesion probability, the detection score."""
+    return scored.per_image.pivot_table(index="case_id", columns="fold", values="max_prob").reindex(index)
 
 
 def _share_with_ci(values: pd.Series, clusters: pd.Series) -> tuple[float, float, float]:
@@ -68,8 +86,7 @@ def _share_with_ci(values: pd.Series, clusters: pd.Series) -> tuple[float, float
 def detection_row(scored: ScoredSet, clusters: pd.Series) -> dict[str, object]:
     """One ``detection.csv`` row (without its test set and dataset)."""
     frame = scored.per_image
-    lesion = has_lesion(frame).groupby(frame["case_id"]).first()
-    detected = predicts_lesion(frame).astype(float).groupby(frame["case_id"]).mean()
+    lesion, detected = image_detection(scored)
     row: dict[str, object] = {"model": scored.model, "variant": scored.variant,
                               "lesion_images": int(lesion.sum()), "normal_images": int((~lesion).sum())}
     for name, values in (("sensitivity", detected[lesion]), ("specificity", 1 - detected[~lesion])):
@@ -80,9 +97,8 @@ def detection_row(scored: ScoredSet, clusters: pd.Series) -> dict[str, object]:
     elif lesion.all() or not lesion.any():
         row["auroc_note"] = "needs lesion and normal test images"
     else:
-        scores = frame.pivot_table(index="case_id", columns="fold", values="max_prob").reindex(lesion.index)
         row["auroc"], row["auroc_ci_low"], row["auroc_ci_high"] = auroc_with_ci(
-            scores, lesion, clusters.reindex(lesion.index))
+            max_probabilities(scored, lesion.index), lesion, clusters.reindex(lesion.index))
         row["auroc_note"] = ""
     return row
 

@@ -9,11 +9,16 @@ circularity, elongation, area, centroid error), and per model and row type how w
   the mean absolute error (centroid error: its mean), each the mean over the fold models; the MAE's
   95 % CI is the report's cluster bootstrap of the per-image error averaged over the fold models.
   Row ``taller than wide`` (depth-to-width > 1, a BI-RADS sign of malignancy): agreement of the
-  prediction with the truth as accuracy (with CI) and Cohen's kappa.
+  prediction with the truth as accuracy and Cohen's kappa. The correlations' and kappa's 95 % CIs
+  use the same cluster draws, each draw's statistic computed per fold model on the drawn images
+  (``weighted_statistics``) and averaged over the folds.
 Runs scored before the shapes were recorded (no ``true_depth_width`` column) are left out, and said so.
 """
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -22,11 +27,16 @@ from scipy import stats
 from busbench.evaluate.shape import DESCRIPTORS, SHAPE_COLUMNS
 from busbench.report.collect import RunTable
 from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
-from busbench.report.statistics import bootstrap_ci
+from busbench.report.statistics import bootstrap_ci, cluster_draw_weights
+from busbench.report.weighted_statistics import percentile_ci, weighted_kappa, weighted_pearson, weighted_spearman
 
 TALLER = "taller than wide"
 CENTROID = "centroid_error"
 MIN_PAIRS = 3  # a correlation of fewer pairs is not reported
+SUMMARY_COLUMNS = ["test_set", "dataset", "model", "variant", "descriptor", "lesion_images", "missed_mean",
+                   "pairs_mean",
+                   *(f"{name}{part}" for name in ("pearson", "spearman", "mae", "accuracy", "kappa")
+                     for part in ("", "_ci_low", "_ci_high"))]
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,40 +73,82 @@ def _with_ci(errors: pd.DataFrame, clusters: pd.Series) -> tuple[float, float]:
     return bootstrap_ci(per_image.to_numpy(), clusters.reindex(per_image.index).to_numpy())
 
 
+class FoldDraws:
+    """The cluster bootstrap draws over one prediction set's lesion images: a statistic of the fold
+    models (each over its own images) is computed on every draw, then averaged over the folds."""
+
+    def __init__(self, shapes: pd.DataFrame, clusters: pd.Series) -> None:
+        self.ids = pd.Index(sorted(shapes["case_id"].unique()))
+        self.weights = (cluster_draw_weights(clusters.reindex(self.ids).to_numpy()) if len(self.ids)
+                        else np.zeros((0, 0)))
+
+    def interval(self, frame: pd.DataFrame, statistic: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+                 x: str, y: str) -> tuple[float, float]:
+        """CI of the fold mean of ``statistic(frame[x], frame[y], weights)``."""
+        per_fold = []
+        for _, rows in frame.groupby("fold"):
+            if len(rows) >= MIN_PAIRS:
+                columns = self.ids.get_indexer(rows["case_id"])
+                per_fold.append(statistic(rows[x].to_numpy(), rows[y].to_numpy(), self.weights[:, columns]))
+        if not per_fold:
+            return np.nan, np.nan
+        with warnings.catch_warnings():  # a draw where every fold is NaN stays NaN, and is left out
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return percentile_ci(np.nanmean(np.vstack(per_fold), axis=0))
+
+
+def image_errors(shapes: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per descriptor (and ``taller than wide``: 1 where the prediction agrees): each lesion image's
+    absolute error, averaged over the set's fold models; a missed lesion has none."""
+    found = shapes[shapes["pred_area"].notna()]
+    errors = {CENTROID: found.groupby("case_id")[CENTROID].mean()}
+    for name in DESCRIPTORS:
+        errors[name] = (found[f"pred_{name}"] - found[f"true_{name}"]).abs().groupby(found["case_id"]).mean()
+    rated = found.dropna(subset=["true_depth_width", "pred_depth_width"])
+    errors[TALLER] = ((rated["true_depth_width"] > 1) == (rated["pred_depth_width"] > 1)).astype(float).groupby(
+        rated["case_id"]).mean()
+    return {name: values.dropna() for name, values in errors.items()}
+
+
 def agreement(shapes: pd.DataFrame, clusters: pd.Series) -> list[dict[str, object]]:
     """The ``morphology_summary.csv`` rows of one prediction set (``lesion_shapes``)."""
     rows: list[dict[str, object]] = []
     found = shapes[shapes["pred_area"].notna()]
+    draws = FoldDraws(shapes, clusters)
     base = {"lesion_images": shapes["case_id"].nunique(),
             "missed_mean": float(shapes.groupby("fold")["pred_area"].apply(lambda s: s.isna().sum()).mean())}
+    empty = {f"{name}{part}": np.nan for name in ("pearson", "spearman", "mae", "accuracy", "kappa")
+             for part in ("", "_ci_low", "_ci_high")}
     for name in (*DESCRIPTORS, CENTROID):
         pairs = found.dropna(subset=[CENTROID] if name == CENTROID else [f"true_{name}", f"pred_{name}"])
+        row: dict[str, object] = {**base, "descriptor": name, **empty}
         if name == CENTROID:
             errors = pairs.assign(error=pairs[CENTROID])
-            pearson = spearman = np.nan
         else:
             errors = pairs.assign(error=(pairs[f"pred_{name}"] - pairs[f"true_{name}"]).abs())
-            by_fold = list(pairs.groupby("fold"))
-            pearson = _fold_mean([_correlation("pearson", f[f"true_{name}"].to_numpy(), f[f"pred_{name}"].to_numpy())
-                                  for _, f in by_fold])
-            spearman = _fold_mean([_correlation("spearman", f[f"true_{name}"].to_numpy(),
-                                                f[f"pred_{name}"].to_numpy()) for _, f in by_fold])
-        low, high = _with_ci(errors, clusters)
-        rows.append({**base, "descriptor": name, "pairs_mean": float(errors.groupby("fold").size().mean())
-                     if len(errors) else 0.0, "pearson": pearson, "spearman": spearman,
-                     "mae": _fold_mean(errors.groupby("fold")["error"].mean().tolist()), "mae_ci_low": low,
-                     "mae_ci_high": high, "accuracy": np.nan, "accuracy_ci_low": np.nan,
-                     "accuracy_ci_high": np.nan, "kappa": np.nan})
+            true, pred = f"true_{name}", f"pred_{name}"
+            for test, statistic in (("pearson", weighted_pearson), ("spearman", weighted_spearman)):
+                value = _fold_mean([_correlation(test, f[true].to_numpy(), f[pred].to_numpy())
+                                    for _, f in pairs.groupby("fold")])
+                row[test] = value
+                if np.isfinite(value):
+                    row[f"{test}_ci_low"], row[f"{test}_ci_high"] = draws.interval(pairs, statistic, true, pred)
+        row["mae_ci_low"], row["mae_ci_high"] = _with_ci(errors, clusters)
+        row["pairs_mean"] = float(errors.groupby("fold").size().mean()) if len(errors) else 0.0
+        row["mae"] = _fold_mean(errors.groupby("fold")["error"].mean().tolist())
+        rows.append(row)
     rated = found.dropna(subset=["true_depth_width", "pred_depth_width"])
     taller = rated.assign(true_taller=rated["true_depth_width"] > 1, pred_taller=rated["pred_depth_width"] > 1)
     agree = taller.assign(error=(taller["true_taller"] == taller["pred_taller"]).astype(float))
-    low, high = _with_ci(agree, clusters)
-    rows.append({**base, "descriptor": TALLER, "pairs_mean": float(agree.groupby("fold").size().mean())
-                 if len(agree) else 0.0, "pearson": np.nan, "spearman": np.nan, "mae": np.nan, "mae_ci_low": np.nan,
-                 "mae_ci_high": np.nan, "accuracy": _fold_mean(agree.groupby("fold")["error"].mean().tolist()),
-                 "accuracy_ci_low": low, "accuracy_ci_high": high,
-                 "kappa": _fold_mean([cohen_kappa(f["true_taller"].to_numpy(), f["pred_taller"].to_numpy())
-                                      for _, f in taller.groupby("fold")])})
+    kappa = _fold_mean([cohen_kappa(f["true_taller"].to_numpy(), f["pred_taller"].to_numpy())
+                        for _, f in taller.groupby("fold")])
+    row = {**base, "descriptor": TALLER, **empty, "kappa": kappa,
+           "pairs_mean": float(agree.groupby("fold").size().mean()) if len(agree) else 0.0,
+           "accuracy": _fold_mean(agree.groupby("fold")["error"].mean().tolist())}
+    row["accuracy_ci_low"], row["accuracy_ci_high"] = _with_ci(agree, clusters)
+    if np.isfinite(kappa):
+        row["kappa_ci_low"], row["kappa_ci_high"] = draws.interval(taller, weighted_kappa, "true_taller", "pred_taller")
+    rows.append(row)
     return rows
 
 
@@ -116,4 +168,4 @@ def morphology_tables(table: RunTable, clusters: pd.Series) -> tuple[pd.DataFram
                          "variant": scored.variant, **row} for row in agreement(frame, clusters)]
     first = ["test_set", "dataset", "model", "variant", "fold", "case_id"]
     per_image = pd.concat(shapes, ignore_index=True) if shapes else pd.DataFrame(columns=[*first, *SHAPE_COLUMNS])
-    return per_image[[*first, *SHAPE_COLUMNS]], pd.DataFrame(summary), left_out
+    return per_image[[*first, *SHAPE_COLUMNS]], pd.DataFrame(summary, columns=SUMMARY_COLUMNS), left_out
