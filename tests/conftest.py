@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
@@ -14,6 +15,11 @@ REPO = Path(__file__).resolve().parent.parent
 # The folder the shipped configs name as ${BUSBENCH_DATA}; the Makefile and CI set ../shared/data, the default.
 REAL_DATA = Path(os.environ.get("BUSBENCH_DATA", REPO.parent / "shared" / "data")).resolve()
 os.environ["BUSBENCH_DATA"] = str(REAL_DATA)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one pytest worker per core (pytest-xdist): each, and every process it starts, computes
+    # on one thread, so workers do not oversubscribe the cores (tiny test models gain nothing from more)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 def real_dataset(folder: str) -> Path:

@@ -9,9 +9,10 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-# Logs and CI are not terminals: give text room instead of rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Logs and CI are not terminals: give tables room instead of rich's 80-column default, and never break a
+# message (a path, a command to copy) across lines.
+console = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160, soft_wrap=not sys.stderr.isatty())
 
 
 def frame_table(frame: pd.DataFrame, title: str, index: bool = True) -> Table:
