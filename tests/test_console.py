@@ -44,7 +44,8 @@ def test_a_narrow_terminal_folds_values_instead_of_cutting_them() -> None:
 def test_a_long_message_into_a_pipe_stays_on_one_line() -> None:
     """A path or a command to copy must not be broken across lines in a log file (it was, past 160 columns)."""
     message = "written: /" + "long-folder/" * 20 + "busbench_onnx.json (ONNX opset 17, dynamic batch)"
-    code = f"from busbench.console import console, err_console; console.print({message!r}); err_console.print('e ' * 200)"
+    code = (f"from busbench.console import console, err_console; console.print({message!r}); "
+            "err_console.print('e ' * 200)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == message + "\n"
     assert done.stderr.count("\n") == 1

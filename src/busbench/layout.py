@@ -3,7 +3,8 @@
 One module owns the file names, so the steps that write a run (``pipeline``, ``train``,
 ``evaluate``) and those that read it (``report``, ``predict``) cannot drift apart::
 
-    <output_dir>/data/<dataset key>/     manifest, split-<settings>.json, cache/ (shared by every model)
+    <output_dir>/data/<dataset key>/     manifest, split-<settings>.json, cache/ (shared by every model),
+        duplicate_links-<search key>.csv (the duplicate search of that manifest, kept for the next split)
     <output_dir>/<name>/<dataset key>/<model key>/            a cell (``cell_folder``)
         config.yaml, environment.json, fold-<k>/ (``fold_folder``: provenance.json, last.pt,
         best.pt, log.csv, test_metrics.csv, done.json; tensorboard/, mlflow_run.json when tracked),
@@ -45,6 +46,7 @@ from busbench.errors import BusbenchError
 from busbench.log import logger
 
 DATA = "data"
+DUPLICATE_LINKS_PREFIX = "duplicate_links-"  # beside manifest.csv: a finished duplicate search (``data.duplicates``)
 CONFIG_YAML = "config.yaml"
 ENVIRONMENT_JSON = "environment.json"
 # a fold folder's files

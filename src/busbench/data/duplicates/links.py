@@ -24,13 +24,23 @@ Only fixed-size values are kept per image (about 25 kB: checksum, pHashes, 2 x 2
 a 48-px thumbnail), and images are read one at a time, so memory grows by that per image.
 The thresholds were chosen on a labelled set of BUSI and BUS-BRA pairs
 (``busbench/data/duplicates/reviewed_pairs.csv``, ``benchmarks/duplicates_eval.py``).
+
+The search of a whole manifest (minutes on BUS-BRA) is kept beside its ``manifest.csv`` as
+``duplicate_links-<key>.csv``, so a second split of the same data (another seed, test size or
+fold count) reuses it. The key covers everything the links depend on: the manifest's checksum
+(itself tied to the image files by ``data.integrity``), the settings, the detector's own source
+files and OpenCV's version; a file that cannot be read is searched again, and a folder that
+cannot be written only loses the reuse.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -42,6 +52,8 @@ from busbench.data.duplicates.keypoints import Keypoints, keypoints, match
 from busbench.data.duplicates.overlay import ConstantPixels, fill_constant
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
+from busbench.layout import DUPLICATE_LINKS_PREFIX, write_csv
+from busbench.log import logger
 
 LINK_COLUMNS = ["case_a", "case_b", "measure", "value"]
 IDENTICAL = "identical pixels"
@@ -177,10 +189,45 @@ def _links(described: _Described, settings: DuplicateSettings, split_at: int | N
                         columns=LINK_COLUMNS)
 
 
+def search_key(manifest: Manifest, settings: DuplicateSettings) -> str:
+    """What a manifest's links depend on, hashed: its checksum, the settings, this package's source
+    (a changed detector never reuses old links) and OpenCV's version (ORB's keypoints)."""
+    digest = hashlib.sha256(json.dumps([manifest.sha256, asdict(settings), cv2.__version__]).encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _kept_links(path: Path) -> pd.DataFrame | None:
+    """A kept search, or None where it is missing or damaged (then searched again)."""
+    if not path.is_file():
+        return None
+    try:
+        links = pd.read_csv(path, dtype={"case_a": str, "case_b": str, "measure": str}, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        logger.warning(f"{path}: damaged ({exc}); searching for duplicates again")
+        return None
+    if list(links.columns) != LINK_COLUMNS:
+        logger.warning(f"{path}: not a table of {', '.join(LINK_COLUMNS)}; searching for duplicates again")
+        return None
+    return links.astype({"value": float})
+
+
 def duplicate_links(manifest: Manifest, settings: DuplicateSettings) -> pd.DataFrame:
-    """Every linked pair of images of ``manifest`` (columns ``LINK_COLUMNS``, case_a < case_b)."""
+    """Every linked pair of images of ``manifest`` (columns ``LINK_COLUMNS``, case_a < case_b),
+    from the kept search of this manifest and settings where there is one."""
     settings.check()
-    return _links(_describe(manifest, manifest.frame["case_id"].tolist()), settings)
+    kept = manifest.path.with_name(f"{DUPLICATE_LINKS_PREFIX}{search_key(manifest, settings)}.csv")
+    links = _kept_links(kept)
+    if links is not None:
+        logger.info(f"duplicate search of {len(manifest.frame)} images reused from {kept}")
+        return links
+    links = _links(_describe(manifest, manifest.frame["case_id"].tolist()), settings)
+    try:
+        write_csv(links, kept, float_format=None)
+    except BusbenchError as exc:  # a read-only data folder: the split itself needs nothing written here
+        logger.info(f"the duplicate search is not kept for the next split ({exc})")
+    return links
 
 
 def cross_duplicate_links(first: Manifest, first_ids: list[str], second: Manifest, second_ids: list[str],
