@@ -77,6 +77,32 @@ def key_bits(total_descriptors: int) -> int:
     return min(31, max(_KEY_BITS, int(np.ceil(np.log2(max(total_descriptors, 1) / _FILL)))))
 
 
+class BucketTable:
+    """The descriptors of every set sorted into the buckets of one random key (compressed sparse rows):
+    bucket k holds the owners ``owners[offsets[k]:offsets[k + 1]]``, in the sets' order. Nothing but
+    one int32 per descriptor and one int32 offset per possible key (2^16 to 2^21 of them) is kept."""
+
+    def __init__(self, features: list[Keypoints], bits: np.ndarray, key_length: int) -> None:
+        self.bits = bits
+        counts = [len(f.descriptors) for f in features]
+        keys = np.concatenate([_bucket_keys(f.descriptors, bits).astype(np.uint32) for f in features])
+        order = np.argsort(keys, kind="stable")
+        first = np.cumsum(counts) - counts
+        self.owners = (np.searchsorted(first, order, side="right") - 1).astype(np.int32)
+        offsets = np.cumsum(np.bincount(keys, minlength=1 << key_length))
+        self.offsets = np.r_[0, offsets].astype(np.int32 if keys.size < 2**31 else np.int64)
+
+    def members(self, descriptors: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each bucket of at most ``cap`` that a query descriptor falls into: the query's row, once
+        per member, and the member's owner."""
+        mine = _bucket_keys(descriptors, self.bits)
+        start, stop = self.offsets[mine], self.offsets[mine + 1]
+        size = np.where(stop - start <= cap, stop - start, 0)
+        rows = np.repeat(np.arange(mine.size), size)
+        within = np.arange(rows.size) - np.repeat(np.cumsum(size) - size, size)
+        return rows, self.owners[np.repeat(start, size) + within]
+
+
 def bucket_neighbours(features: list[Keypoints], images: int, per_image: int, min_votes: int,
                       split_at: int | None = None, cap: int = BUCKET_CAP) -> set[tuple[int, int]]:
     """Pairs (i < j) of the first ``images`` sets where one is among the other's ``per_image`` best
@@ -85,35 +111,24 @@ def bucket_neighbours(features: list[Keypoints], images: int, per_image: int, mi
     the first ones, in order: then only image i against the mirror of image j counts. With
     ``split_at``, only pairs across it.
 
-    Votes are counted for a block of query images at a time against sorted bucket tables, so memory
+    Votes are counted for a block of query images at a time against the bucket tables, so memory
     grows with the descriptors, not with the pairs that share a bucket by chance (quadratic)."""
     counts = [len(f.descriptors) for f in features]
     if images < 2 or sum(counts) == 0:
         return set()
     mirrored = len(features) > images
-    owner = np.repeat(np.arange(len(features), dtype=np.int32), counts)
-    descriptors = np.concatenate([f.descriptors for f in features])
     rng = np.random.default_rng(_SEED)
-    chosen_bits = [rng.choice(256, key_bits(sum(counts[:images])), replace=False) for _ in range(_TABLES)]
-    tables = []
-    for bits in chosen_bits:
-        key = _bucket_keys(descriptors, bits).astype(np.uint32)
-        order = np.argsort(key, kind="stable")
-        tables.append((key[order], owner[order]))
-    first = np.r_[0, np.cumsum(counts)]
+    key_length = key_bits(sum(counts[:images]))
+    tables = [BucketTable(features, rng.choice(256, key_length, replace=False), key_length) for _ in range(_TABLES)]
     found: set[tuple[int, int]] = set()
     block = max(1, _QUERY_DESCRIPTORS // max(1, sum(counts[:images]) // images))
     for lo in range(0, images, block):
         hi = min(lo + block, images)
-        query = descriptors[first[lo]:first[hi]]
-        asker = owner[first[lo]:first[hi]].astype(np.int64)
+        query = np.concatenate([features[k].descriptors for k in range(lo, hi)])
+        asker = np.repeat(np.arange(lo, hi, dtype=np.int64), counts[lo:hi])
         codes = []
-        for bits, (keys, who) in zip(chosen_bits, tables):
-            mine = _bucket_keys(query, bits).astype(np.uint32)
-            start, stop = np.searchsorted(keys, mine, "left"), np.searchsorted(keys, mine, "right")
-            size = np.where(stop - start <= cap, stop - start, 0)
-            rows = np.repeat(np.arange(mine.size), size)
-            members = who[np.repeat(start, size) + np.arange(rows.size) - np.repeat(np.cumsum(size) - size, size)]
+        for table in tables:
+            rows, members = table.members(query, cap)
             codes.append((asker[rows] - lo) * len(features) + members)
         pair, votes = np.unique(np.concatenate(codes), return_counts=True)
         i, j = pair // len(features) + lo, pair % len(features)
