@@ -3,11 +3,13 @@
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/split_memory.py [--side 512] [--sizes 250 500 1000 1500]``.
 Generates distinct speckle-like images of ``--side`` px width (one patient each) into a temporary
 folder, prepares the first N for each N, and runs ``plan_split`` with the
-default settings (duplicate search included) in a fresh subprocess per N, which reports its wall
-time, the peak of Python and NumPy allocations (tracemalloc) and its peak resident memory
-(``ru_maxrss``, OpenCV and the interpreter included; the resident memory after the imports is
-printed beside it). Ends with the per-image slopes between the two largest N and the time and
-memory they extrapolate to for 50,000 images.
+default settings (duplicate search included) in two fresh subprocesses per N: one reports its wall
+time and peak resident memory (``ru_maxrss``, OpenCV and the interpreter included; the resident
+memory after the imports is printed beside it), the other the peak of Python and NumPy allocations
+(tracemalloc, which slows allocation-heavy code and adds its own memory, so it is kept out of the
+first). Each run searches afresh (the kept search of the first is deleted). Ends with the
+per-image slopes between the two largest N and the time and memory they extrapolate to for 50,000
+images.
 """
 
 from __future__ import annotations
@@ -34,14 +36,20 @@ from busbench.data.manifest import load_manifest
 from busbench.data.split.split_file import SplitSettings, plan_split
 cv2.setNumThreads(1)
 manifest = load_manifest(Path(sys.argv[1]))
+for kept in manifest.path.parent.glob("duplicate_links-*.csv"):
+    kept.unlink()
+traced = sys.argv[2] == "traced"
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-tracemalloc.start()
+if traced:
+    tracemalloc.start()
 start = time.perf_counter()
 plan_split(manifest, SplitSettings())
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "traced_mb": tracemalloc.get_traced_memory()[1] / 2**20,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "rss_after_imports_mb": before / 1024}))
+if traced:
+    print(json.dumps({"traced_mb": tracemalloc.get_traced_memory()[1] / 2**20}))
+else:
+    print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "rss_after_imports_mb": before / 1024}))
 """
 
 
@@ -89,12 +97,16 @@ def main() -> None:
         rows = generate(Path(work), max(args.sizes), args.side)
         for n in sorted(args.sizes):
             data = subset(Path(work), rows, n)
-            done = subprocess.run([sys.executable, "-c", MEASURE, str(data)], check=True, capture_output=True,
-                                  text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-            results.append({"images": n, **json.loads(done.stdout.strip().splitlines()[-1])})
+            measured: dict[str, float] = {"images": n}
+            for mode in ("timed", "traced"):
+                done = subprocess.run([sys.executable, "-c", MEASURE, str(data), mode], check=True,
+                                      capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                measured.update(json.loads(done.stdout.strip().splitlines()[-1]))
+            results.append(measured)
             r = results[-1]
             print(f"{n:>6} images of {args.side} px: split {r['seconds']:7.1f} s, peak traced {r['traced_mb']:7.1f} "
-                  f"MB, peak resident {r['rss_mb']:7.1f} MB ({r['rss_after_imports_mb']:.0f} MB after imports)",
+                  f"MB, peak resident {r['rss_mb']:7.1f} MB ({r['rss_after_imports_mb']:.0f} MB after imports); "
+                  f"load average {os.getloadavg()[0]:.1f}",
                   flush=True)
     if len(results) >= 2:
         a, b = results[-2], results[-1]
