@@ -21,7 +21,9 @@ echo "training wall time: $(( $(date +%s) - started )) s on $(nproc) cores" | te
 # FPS for the table (profiles measure each name's default width, so unet_w8 has none)
 $BUSBENCH profile --model unext --model cmunext_s --size 128 --channels 1 --device cpu --out runs/benchmarks/busi-cpu/profile
 cp runs/benchmarks/busi-cpu/profile/profile.csv runs/benchmarks/busi-cpu/profile/profile.md "$OUT/"
-# no qualitative figure: it would copy dataset images into the results
+# no qualitative figure: it would copy dataset images into the results; a fresh folder, so that no file of an
+# earlier report (another dataset key) stays beside the new one
+rm -rf "$OUT/report"
 $BUSBENCH report runs/benchmarks/busi-cpu --out "$OUT/report" --no-qualitative
 $BUSBENCH delta "$CONFIG" "${DELTA[@]}"
 cp runs/benchmarks/busi-cpu-delta/delta.csv runs/benchmarks/busi-cpu-delta/delta.md "$OUT/"

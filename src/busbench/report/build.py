@@ -39,6 +39,7 @@ from busbench.report.complexity import NO_COST, find_profiles, model_cost, model
 from busbench.report.contents import Report
 from busbench.report.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
 from busbench.report.html import readable_header, write_html
+from busbench.report.outputs import clear_previous_report, record_report
 from busbench.report.qualitative import qualitative_figure
 from busbench.report.setup import dataset_setup, model_setup, software_setup
 from busbench.report.statistics import (
@@ -304,6 +305,7 @@ def _report_setup(report: Report, tables: list[RunTable]) -> None:
 
 def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Report:
     runs, skipped = collect_runs(results_dir)
+    kept = clear_previous_report(Path(out))
     report = Report(Path(out), runs, skipped)
     profiles = find_profiles(results_dir)
     tables = tables_by_test_set(runs)
@@ -319,4 +321,5 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
                                report.titles)  # subgroups, detection, morphology, calibration
     write_html(report, analyses_html(analyses, report.titles))
+    record_report(report.out, kept)
     return report
