@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_results import write_run
+from pdflatex_check import compile_log, overfull_boxes
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
@@ -108,7 +109,11 @@ def test_subgroup_n_follows_the_manifest(results, tmp_path) -> None:
     for _, family in comparisons.groupby(["factor", "metric"]):  # Holm over the subgroups of one analysis
         ordered = family.sort_values("p_value")
         assert ordered["p_holm"].iloc[0] == pytest.approx(min(1.0, len(family) * ordered["p_value"].iloc[0]))
-    assert (tmp_path / "out" / "subgroups.tex").read_text().count("\\\\") == 2 * len(a) + 1  # + header
+    tex = tmp_path / "out" / "subgroups.tex"
+    rows = subgroups[subgroups["variant"] == "fold models"]
+    # a line per row and one for its CIs, a line naming each model, the header
+    assert tex.read_text().count("\\\\") == 2 * len(rows) + rows["model"].nunique() + 1
+    assert overfull_boxes(compile_log(tex, tmp_path / "latex")) == [], "subgroups.tex is wider than the page"
     assert (tmp_path / "out" / "plots" / "busi_subgroups.pdf").is_file()
 
 

@@ -31,7 +31,7 @@ from busbench.report.collect import RunTable
 from busbench.report.detection import detection_table
 from busbench.report.morphology import morphology_tables
 from busbench.report.subgroups import subgroup_table
-from busbench.report.tables import latex_escape
+from busbench.report.tables import to_latex
 
 SUBGROUP_CAPTION = ("Dice and HD95 (px) of the lesion images by subgroup: mean [95 % cluster bootstrap CI]; "
                     "lesion size: tertiles of the true lesion area over the test set's lesion images")
@@ -78,14 +78,31 @@ def subgroup_display(subgroups: pd.DataFrame) -> pd.DataFrame:
                          "HD95 [95% CI]": [interval_text(r, "hd95", 1) for _, r in shown.iterrows()]})
 
 
+def _number(value: float, places: int) -> str:
+    return "–" if pd.isna(value) else f"{value:.{places}f}"
+
+
+def _interval(low: float, high: float, places: int) -> str:
+    return "" if pd.isna(low) else f"[{low:.{places}f}, {high:.{places}f}]"
+
+
 def subgroup_latex(subgroups: pd.DataFrame) -> str:
-    """``subgroups.tex``: the display table with booktabs."""
-    shown = subgroup_display(subgroups)
-    lines = ["\\begin{table}[t]", "\\centering", "\\small", f"\\caption{{{latex_escape(SUBGROUP_CAPTION)}}}",
-             "\\begin{tabular}{lllllcc}", "\\toprule", " & ".join(latex_escape(c) for c in shown.columns) + " \\\\",
-             "\\midrule"]
-    lines += [" & ".join(latex_escape(str(v)) for v in row) + " \\\\" for row in shown.itertuples(index=False)]
-    return "\n".join([*lines, "\\bottomrule", "\\end{tabular}", "\\end{table}"]) + "\n"
+    """``subgroups.tex``: one booktabs table per test set, a group of rows per model, each CI under its
+    mean in small type (the main tables' layout), so that it fits a one-column page."""
+    shown = subgroups[subgroups["variant"] == FOLD_MODELS]
+    tables = []
+    for number, (title, rows) in enumerate(shown.groupby("test_set", sort=False), start=1):
+        rows = rows.sort_values("model", kind="stable")
+        frame = pd.DataFrame({
+            "Model": rows["model"].where(rows["model"].ne(rows["model"].shift()), ""),
+            "Factor": rows["factor"], "Subgroup": rows["subgroup"].astype(str), "n": rows["images"].astype(str),
+            "Dice": [_number(v, 3) for v in rows["dice_mean"]],
+            "Dice 95 % CI": [_interval(a, b, 3) for a, b in zip(rows["dice_ci_low"], rows["dice_ci_high"])],
+            "HD95 (px)": [_number(v, 1) for v in rows["hd95_mean"]],
+            "HD95 95 % CI": [_interval(a, b, 1) for a, b in zip(rows["hd95_ci_low"], rows["hd95_ci_high"])]})
+        tables.append(to_latex(frame, f"{SUBGROUP_CAPTION} ({title}).", "Fold models: mean over the k fold models.",
+                               f"subgroups-{number}", below={"Dice 95 % CI": "Dice", "HD95 95 % CI": "HD95 (px)"}))
+    return "\n".join(tables)
 
 
 def _write(frame: pd.DataFrame, out: Path, name: str, display: pd.DataFrame | None = None) -> None:
