@@ -46,7 +46,8 @@ def main() -> None:
         seconds, last = timed([sys.executable, "-m", "busbench", "demo", "--out", str(Path(folder) / "demo")], REPO)
     print(f"busbench demo: {seconds:.1f} s wall ({last})")
     if not args.skip_tests:
-        seconds, last = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], REPO)
+        seconds, last = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto",
+                               "--dist", "loadfile"], REPO)  # as `make test` runs it
         print(f"test suite: {seconds:.1f} s wall ({last})")
 
 
