@@ -23,7 +23,7 @@ import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.layout import write_csv, write_text
-from busbench.markdown import markdown_table
+from busbench.markdown import markdown_table, shown_numbers
 from busbench.report import analysis_plots
 from busbench.report.analysis_comparisons import analysis_comparisons
 from busbench.report.calibration import calibration_tables
@@ -107,7 +107,7 @@ def subgroup_latex(subgroups: pd.DataFrame) -> str:
 
 def _write(frame: pd.DataFrame, out: Path, name: str, display: pd.DataFrame | None = None) -> None:
     write_csv(frame, out / f"{name}.csv")
-    shown = (frame.round(4) if display is None else display).astype(object)
+    shown = (shown_numbers(frame) if display is None else display).astype(object)
     write_text(markdown_table(shown.where(shown.notna(), "n/a")), out / f"{name}.md")
 
 

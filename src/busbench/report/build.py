@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.layout import write_csv, write_text
-from busbench.markdown import markdown_table
+from busbench.markdown import markdown_table, shown_numbers
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.analyses import report_analyses
@@ -189,15 +189,17 @@ def ranked_tables(tables: list[RunTable]) -> list[RunTable]:
     return list(chosen.values())
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def _write(frame: pd.DataFrame, path: Path, p_values: bool = False) -> None:
     """``path``.csv and ``path``.md; a named index (model names, ...) is written as columns, and a
-    missing value (a test that could not be made) as "n/a" in the Markdown, under readable headers."""
+    missing value (a test that could not be made) as "n/a" in the Markdown, under readable headers.
+    ``p_values``: every value is a p-value (the matrix of pairs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     named = frame.index.names != [None]
     shown = frame.reset_index() if named else frame
     write_csv(shown, path.with_suffix(".csv"))
-    rounded = shown.round(4)
-    readable = rounded.astype(object).where(rounded.notna(), "n/a").rename(columns=readable_header)
+    rounded = shown_numbers(frame, every_cell_a_p=p_values)
+    rounded = rounded.reset_index() if named else rounded
+    readable = rounded.where(shown.notna(), "n/a").rename(columns=readable_header)
     write_text(markdown_table(readable), path.with_suffix(".md"))
 
 
@@ -256,7 +258,7 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     comparisons = paired_comparisons(cluster_means(scores, units.clusters)).assign(unit=units.paired_unit())
     report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, scores.columns.tolist())
     _write(comparisons, report.out / "statistics" / f"{key}_comparisons")
-    _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values")
+    _write(report.p_values[key], report.out / "statistics" / f"{key}_p_values", p_values=True)
     _report_figures(report, table, frame, scores, qualitative)
 
 

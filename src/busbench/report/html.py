@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.layout import write_text
+from busbench.markdown import shown_numbers
 from busbench.report.contents import Report
 from busbench.report.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
 from busbench.report.tables import cost_notes, cost_table, display_table
@@ -100,9 +101,9 @@ def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
     matrix = report.p_values[key]
     if matrix.shape[0] > 1:
         parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
-        shown = matrix.round(4).astype(object).where(matrix.notna(), "–").rename_axis("Model")
+        shown = shown_numbers(matrix, every_cell_a_p=True).where(matrix.notna(), "–").rename_axis("Model")
         parts.append(html_table(shown, index=True, readable=False))  # model names stay as they are
-        comparisons = report.comparisons[key].round(4)
+        comparisons = shown_numbers(report.comparisons[key])
         parts.append(html_table(comparisons.rename(columns=readable_header), readable=False))
     else:
         parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
