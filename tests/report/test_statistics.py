@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from busbench.report.statistics import bootstrap_ci, cluster_means, friedman_test, holm, paired_comparisons
+from busbench.report.statistics import (
+    bootstrap_ci,
+    cluster_means,
+    friedman_test,
+    holm,
+    paired_comparisons,
+    percentile_ci,
+)
 
 # BUS-BRA's test-set structure: 375 images of 214 patients (53 with one image, 161 with two)
 SIZES = np.array([1] * 53 + [2] * 161)
@@ -98,3 +105,8 @@ def test_friedman_of_identical_or_unanimous_rankings() -> None:
     assert tied["chi2"] == 0.0 and tied["p_value"] == 1.0
     unanimous = friedman_test(pd.DataFrame({"a": [0.9, 0.8, 0.7], "b": [0.5, 0.4, 0.3], "c": [0.1, 0.2, 0.0]}))
     assert unanimous["chi2"] == pytest.approx(6.0) and unanimous["iman_davenport_f"] == np.inf
+
+
+def test_percentile_ci_leaves_out_nan_draws() -> None:
+    assert percentile_ci(np.array([np.nan, *range(101)])) == pytest.approx((2.5, 97.5))
+    assert np.isnan(percentile_ci(np.array([np.nan]))[0])

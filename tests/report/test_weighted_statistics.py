@@ -11,7 +11,6 @@ from sklearn.metrics import cohen_kappa_score
 from busbench.report.statistics import cluster_draw_weights
 from busbench.report.weighted_statistics import (
     paired_bootstrap_p,
-    percentile_ci,
     weighted_kappa,
     weighted_pearson,
     weighted_spearman,
@@ -58,11 +57,6 @@ def test_a_draw_of_one_value_has_no_correlation() -> None:
     assert np.isnan(weighted_pearson(constant, Y, np.ones((1, len(X))))[0])
     assert np.isnan(weighted_spearman(constant, Y, np.ones((1, len(X))))[0])
     assert np.isnan(weighted_kappa(np.ones(len(X), bool), np.ones(len(X), bool), np.ones((1, len(X)))))[0]
-
-
-def test_percentile_ci_leaves_out_nan_draws() -> None:
-    assert percentile_ci(np.array([np.nan, *range(101)])) == pytest.approx((2.5, 97.5))
-    assert np.isnan(percentile_ci(np.array([np.nan]))[0])
 
 
 def test_paired_bootstrap_p() -> None:

@@ -26,7 +26,7 @@ from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table, shown_numbers
 from busbench.report import analysis_plots
 from busbench.report.analysis_comparisons import analysis_comparisons
-from busbench.report.calibration import calibration_tables
+from busbench.report.calibration import calibration_tables, table_counts
 from busbench.report.collect import RunTable
 from busbench.report.detection import detection_table
 from busbench.report.morphology import morphology_tables
@@ -124,11 +124,12 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
         units = clusters[table.key]
         subgroups, comparisons = subgroup_table(table, units)
         shapes, shape_summary, left_out = morphology_tables(table, units)
-        calibration, bins = calibration_tables(table, units)
+        counts = table_counts(table)  # read and checked once
+        calibration, bins = calibration_tables(table, counts, units)
         for name, frame in (("subgroups", subgroups), ("comparisons", comparisons), ("morphology", shapes),
                             ("morphology_summary", shape_summary), ("calibration", calibration), ("bins", bins),
                             ("detection", detection_table(table, units)),
-                            ("analysis_comparisons", analysis_comparisons(table, units))):
+                            ("analysis_comparisons", analysis_comparisons(table, units, counts))):
             parts[name].append(frame)
         notes += [f"{table.title}: {note}" for note in left_out]
         title = titles.get(table.key, table.key)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import ENSEMBLE
-from busbench.report.calibration import calibration_draws, read_counts
+from busbench.report.calibration import calibration_draws
 from busbench.report.collect import RunTable
 from busbench.report.detection import auroc_draws, image_detection, max_probabilities
 from busbench.report.morphology import image_errors, lesion_shapes
@@ -80,8 +80,8 @@ def _morphology(sets: list[ScoredSet], clusters: pd.Series) -> dict[str, pd.Data
             for measure in measures}
 
 
-def _calibration(table: RunTable, clusters: pd.Series) -> dict[str, pd.DataFrame]:
-    counts = {run.title: c for run in table.runs if (c := read_counts(run)) is not None and not c.empty}
+def _calibration(counts_of: dict[str, pd.DataFrame | None], clusters: pd.Series) -> dict[str, pd.DataFrame]:
+    counts = {model: c for model, c in counts_of.items() if c is not None and not c.empty}
     if len(counts) < 2:
         return {}
     draws = {model: calibration_draws(c, clusters) for model, c in counts.items()}
@@ -90,8 +90,10 @@ def _calibration(table: RunTable, clusters: pd.Series) -> dict[str, pd.DataFrame
             for measure in ("ece", "brier")}
 
 
-def analysis_comparisons(table: RunTable, clusters: pd.Series) -> pd.DataFrame:
-    """``analysis_comparisons.csv`` rows of one test set (empty with fewer than two models)."""
+def analysis_comparisons(table: RunTable, clusters: pd.Series,
+                         counts_of: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
+    """``analysis_comparisons.csv`` rows of one test set (empty with fewer than two models);
+    ``counts_of``: each run's calibration counts (``calibration.table_counts``)."""
     by_variant: dict[str, list[ScoredSet]] = {}
     for run in table.runs:
         for scored in scored_sets(run):
@@ -101,7 +103,7 @@ def analysis_comparisons(table: RunTable, clusters: pd.Series) -> pd.DataFrame:
         if len(sets) >= 2:
             families += [("detection", variant, _detection(sets, clusters)),
                          ("morphology", variant, _morphology(sets, clusters))]
-    families.append(("calibration", ENSEMBLE, _calibration(table, clusters)))
+    families.append(("calibration", ENSEMBLE, _calibration(counts_of, clusters)))
     frames = []
     for analysis, variant, measures in families:
         parts = [rows.assign(measure=measure) for measure, rows in measures.items() if not rows.empty]

@@ -29,10 +29,7 @@ from busbench.evaluate.table_checks import check_binned_counts
 from busbench.layout import ENSEMBLE_CALIBRATION_CSV, ENSEMBLE_CSV, cell_data_folder
 from busbench.report.collect import RunResults, RunTable
 from busbench.report.scored_sets import NOT_RECORDED
-from busbench.report.statistics import cluster_draw_weights
-from busbench.report.weighted_statistics import percentile_ci
-
-LEVEL = 0.95
+from busbench.report.statistics import LEVEL, cluster_draw_weights, percentile_ci
 
 
 def expected_calibration_error(counts: pd.DataFrame) -> float:
@@ -99,13 +96,21 @@ def read_counts(run: RunResults) -> pd.DataFrame | None:
     return counts
 
 
-def calibration_tables(table: RunTable, clusters: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``calibration.csv`` rows (one per run of the test set) and ``calibration_bins.csv`` rows."""
+def table_counts(table: RunTable) -> dict[str, pd.DataFrame | None]:
+    """Each run's checked bin counts (``read_counts``) by its title, read once for the calibration
+    table and the paired tests."""
+    return {run.title: read_counts(run) for run in table.runs}
+
+
+def calibration_tables(table: RunTable, counts_of: dict[str, pd.DataFrame | None],
+                       clusters: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``calibration.csv`` rows (one per run of the test set) and ``calibration_bins.csv`` rows, from
+    ``table_counts``."""
     rows: list[dict[str, object]] = []
     bins: list[pd.DataFrame] = []
     for run in table.runs:
         identity = {"test_set": table.title, "dataset": run.dataset_title, "model": run.title, "variant": ENSEMBLE}
-        counts = read_counts(run)
+        counts = counts_of[run.title]
         if counts is None or counts.empty:
             rows.append({**identity, "note": f"{NOT_RECORDED}: no {ENSEMBLE_CALIBRATION_CSV} in its run folder"})
             continue

@@ -26,10 +26,7 @@ import pandas as pd
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.report.collect import RunTable
 from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
-from busbench.report.statistics import bootstrap_ci, cluster_draw_weights
-from busbench.report.weighted_statistics import percentile_ci
-
-LEVEL = 0.95
+from busbench.report.statistics import LEVEL, bootstrap_ci, cluster_draw_weights, percentile_ci
 
 
 def predicts_lesion(per_image: pd.DataFrame) -> pd.Series:

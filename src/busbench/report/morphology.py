@@ -27,8 +27,8 @@ from scipy import stats
 from busbench.evaluate.shape import DESCRIPTORS, SHAPE_COLUMNS
 from busbench.report.collect import RunTable
 from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
-from busbench.report.statistics import bootstrap_ci, cluster_draw_weights
-from busbench.report.weighted_statistics import percentile_ci, weighted_kappa, weighted_pearson, weighted_spearman
+from busbench.report.statistics import bootstrap_ci, cluster_draw_weights, percentile_ci
+from busbench.report.weighted_statistics import weighted_kappa, weighted_pearson, weighted_spearman
 
 TALLER = "taller than wide"
 CENTROID = "centroid_error"
@@ -40,11 +40,10 @@ SUMMARY_COLUMNS = ["test_set", "dataset", "model", "variant", "descriptor", "les
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Cohen's kappa of two boolean ratings of the same items (NaN when chance agreement is total)."""
+    """Cohen's kappa of two boolean ratings of the same items (NaN when chance agreement is total):
+    the bootstrap's weighted kappa with every item once."""
     a, b = np.asarray(a, bool), np.asarray(b, bool)
-    observed = float(np.mean(a == b))
-    chance = float(a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean()))
-    return np.nan if chance == 1 else (observed - chance) / (1 - chance)
+    return float(weighted_kappa(a, b, np.ones((1, len(a))))[0])
 
 
 def _correlation(test: str, x: np.ndarray, y: np.ndarray) -> float:

@@ -7,6 +7,8 @@ nominal 95 % image bootstrap covers about 86 %), so resampling and pairing use w
 * ``bootstrap_ci``: percentile bootstrap of the mean over test images (10 000 resamples, seeded),
   the uncertainty that comes from the finite test set. With ``clusters`` it draws whole clusters
   and takes the image mean of the draw (cluster bootstrap).
+* ``percentile_ci``: the percentile interval of bootstrap draws (NaN draws, e.g. a draw without
+  any lesion image for an AUROC, left out).
 * ``cluster_means``: each model's mean score per cluster, the unit of the paired tests.
 * ``paired_comparisons``: for each pair of models scored on the same test units, the two-sided
   Wilcoxon signed-rank test (scipy, zero differences dropped as Wilcoxon's original method), Holm's
@@ -29,9 +31,10 @@ import pandas as pd
 from scipy import stats
 
 BOOTSTRAP_RESAMPLES = 10_000
+LEVEL = 0.95
 
 
-def bootstrap_ci(values: np.ndarray, clusters: np.ndarray | None = None, level: float = 0.95,
+def bootstrap_ci(values: np.ndarray, clusters: np.ndarray | None = None, level: float = LEVEL,
                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean of ``values``; with ``clusters`` (a
     label per value) whole clusters are drawn, and a draw's statistic is the mean of its images."""
@@ -40,9 +43,17 @@ def bootstrap_ci(values: np.ndarray, clusters: np.ndarray | None = None, level: 
     sums, sizes = np.bincount(codes, weights=values), np.bincount(codes)
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, len(sums), size=(resamples, len(sums)))
-    means = sums[drawn].sum(axis=1) / sizes[drawn].sum(axis=1)
+    return percentile_ci(sums[drawn].sum(axis=1) / sizes[drawn].sum(axis=1), level)
+
+
+def percentile_ci(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """Percentile interval of the finite draws (NaN, NaN without any)."""
+    finite = np.asarray(draws, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return np.nan, np.nan
     tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
+    low, high = np.percentile(finite, [tail, 100 - tail])
     return float(low), float(high)
 
 

@@ -9,15 +9,12 @@ once (rows of ``weights``) without building the repeated samples:
 * ``weighted_spearman``: Spearman's rho, i.e. Pearson's r of the repeated sample's ranks, where the
   copies of one image share their average rank (what ``scipy.stats.rankdata`` gives them);
 * ``weighted_kappa``: Cohen's kappa of two boolean ratings;
-* ``percentile_ci``: the percentile interval of the draws (NaN draws, e.g. a constant sample, left out);
 * ``paired_bootstrap_p``: two-sided p-value of a difference between two models from the same draws.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-LEVEL = 0.95
 
 
 def _as_draws(weights: np.ndarray) -> np.ndarray:
@@ -78,17 +75,6 @@ def weighted_kappa(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndar
         chance = pa * pb + (1 - pa) * (1 - pb)
         kappa = (observed - chance) / (1 - chance)
     return np.where(chance < 1, kappa, np.nan)
-
-
-def percentile_ci(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """Percentile interval of the finite draws (NaN, NaN without any)."""
-    finite = np.asarray(draws, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return np.nan, np.nan
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def paired_bootstrap_p(draws_a: np.ndarray, draws_b: np.ndarray) -> float:
