@@ -78,7 +78,8 @@ def subgroup_display(subgroups: pd.DataFrame) -> pd.DataFrame:
                          "HD95 [95% CI]": [interval_text(r, "hd95", 1) for _, r in shown.iterrows()]})
 
 
-def _number(value: float, places: int) -> str:
+def number_text(value: float, places: int = 3) -> str:
+    """A figure as printed: ``places`` decimals, "–" where there is none."""
     return "–" if pd.isna(value) else f"{value:.{places}f}"
 
 
@@ -96,9 +97,9 @@ def subgroup_latex(subgroups: pd.DataFrame) -> str:
         frame = pd.DataFrame({
             "Model": rows["model"].where(rows["model"].ne(rows["model"].shift()), ""),
             "Factor": rows["factor"], "Subgroup": rows["subgroup"].astype(str), "n": rows["images"].astype(str),
-            "Dice": [_number(v, 3) for v in rows["dice_mean"]],
+            "Dice": [number_text(v, 3) for v in rows["dice_mean"]],
             "Dice 95 % CI": [_interval(a, b, 3) for a, b in zip(rows["dice_ci_low"], rows["dice_ci_high"])],
-            "HD95 (px)": [_number(v, 1) for v in rows["hd95_mean"]],
+            "HD95 (px)": [number_text(v, 1) for v in rows["hd95_mean"]],
             "HD95 95 % CI": [_interval(a, b, 1) for a, b in zip(rows["hd95_ci_low"], rows["hd95_ci_high"])]})
         tables.append(to_latex(frame, f"{SUBGROUP_CAPTION} ({title}).", "Fold models: mean over the k fold models.",
                                f"subgroups-{number}", below={"Dice 95 % CI": "Dice", "HD95 95 % CI": "HD95 (px)"}))

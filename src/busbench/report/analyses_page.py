@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.analyses import Analyses, interval_text, subgroup_display
+from busbench.report.analyses import Analyses, interval_text, number_text, subgroup_display
 from busbench.report.html import html_figure, html_table
 
 DETECTION_NOTE = ("Image-level lesion detection. Prediction: the scored mask holds any lesion pixel; sensitivity "
@@ -42,10 +42,6 @@ def comparisons_note(shown: pd.DataFrame, significant: pd.DataFrame) -> str:
 DESCRIPTOR_NAMES = {"depth_width": "depth-to-width", "centroid_error": "centroid error (px)", "area": "area (px)"}
 
 
-def _numbers(value: float, places: int = 3) -> str:
-    return "–" if pd.isna(value) else f"{value:.{places}f}"
-
-
 def detection_display(rows: pd.DataFrame) -> pd.DataFrame:
     """Detection as printed: each figure with its 95 % CI; the AUROC's note where it has none."""
     return pd.DataFrame({
@@ -60,7 +56,7 @@ def detection_display(rows: pd.DataFrame) -> pd.DataFrame:
 def morphology_display(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Model": rows["model"], "Descriptor": rows["descriptor"].replace(DESCRIPTOR_NAMES),
-        "Pairs (mean)": [_numbers(v, 1) for v in rows["pairs_mean"]],
+        "Pairs (mean)": [number_text(v, 1) for v in rows["pairs_mean"]],
         **{title: [interval_text(r, name, 3, name) for _, r in rows.iterrows()] for title, name in (
             ("Pearson r [95% CI]", "pearson"), ("Spearman ρ [95% CI]", "spearman"), ("MAE [95% CI]", "mae"),
             ("Accuracy [95% CI]", "accuracy"), ("Cohen's κ [95% CI]", "kappa"))}})
@@ -68,7 +64,7 @@ def morphology_display(rows: pd.DataFrame) -> pd.DataFrame:
 
 def calibration_display(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
-        "Model": rows["model"], "Images": [_numbers(v, 0) for v in rows["images"]],
+        "Model": rows["model"], "Images": [number_text(v, 0) for v in rows["images"]],
         "ECE [95% CI]": [interval_text(r, "ece", 4, "ece") if pd.notna(r["ece"]) else r["note"]
                          for _, r in rows.iterrows()],
         "Brier [95% CI]": [interval_text(r, "brier", 4, "brier") for _, r in rows.iterrows()]})
