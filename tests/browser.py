@@ -3,10 +3,9 @@ which `.ci/run` installs): skipped where it is absent, an error in CI."""
 
 from __future__ import annotations
 
-import os
 import shutil
 
-import pytest
+from absent import missing
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -16,8 +15,5 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        message = "headless Chromium not found (Debian package `chromium`)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI installs it in .ci/run")
-        pytest.skip(message)
+        missing("headless Chromium not found (Debian package `chromium`)", "CI installs it in .ci/run")
     return found

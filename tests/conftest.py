@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from absent import missing
 
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
@@ -26,10 +27,8 @@ def real_dataset(folder: str) -> Path:
     """Path of a real dataset; skipped where absent (a user's machine), an error in CI."""
     path = REAL_DATA / folder
     if not path.is_dir():
-        message = f"real data {path} not found (set BUSBENCH_DATA to the folder holding {folder}/)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must run the real-data tests")
-        pytest.skip(message)
+        missing(f"real data {path} not found (set BUSBENCH_DATA to the folder holding {folder}/)",
+                "CI must run the real-data tests")
     return path
 
 

@@ -4,12 +4,11 @@ absent, an error in CI."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from absent import missing
 
 # article's one-column page at 10 pt: \textwidth 345 pt; the tables set themselves at \small
 DOCUMENT = """\\documentclass{{article}}
@@ -25,10 +24,8 @@ DOCUMENT = """\\documentclass{{article}}
 def pdflatex() -> str:
     found = shutil.which("pdflatex")
     if found is None:
-        message = "pdflatex not found (Debian packages texlive-latex-base and texlive-latex-recommended)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI installs them in .ci/run")
-        pytest.skip(message)
+        missing("pdflatex not found (Debian packages texlive-latex-base and texlive-latex-recommended)",
+                "CI installs them in .ci/run")
     return found
 
 
