@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CPU-scale BUSI table and the fairness delta (README, "Results on BUSI"), on 2 cores:
+# The CPU-scale BUSI table and the fairness delta (docs/benchmarks.md, "Results on BUSI"), on 2 cores:
 # GNU parallel runs two fold jobs of one thread each. Rerunning skips finished folds.
 #   bash benchmarks/busi_cpu_table.sh [OUT]     (default OUT: benchmarks/results/busi-cpu)
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""`busbench config show` and `config schema`, and the README's settings reference generated from the schema."""
+"""`busbench config show` and `config schema`, and the docs' settings reference generated from the schema."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel
 
 from busbench.config import ExperimentConfig, load_config
-from busbench.config.reference import readme_section, reference
+from busbench.config.reference import generated_section, reference
 from tests.cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,13 +64,14 @@ def test_the_reference_has_a_row_per_key() -> None:
     assert len(rows) + len(headings) == sum(len(section.model_fields) for section in _sections(ExperimentConfig))
 
 
-def test_the_readme_settings_reference_is_the_generated_one() -> None:
-    section = readme_section((REPO / "README.md").read_text())
-    assert section, "README.md has no settings reference; run python -m busbench.config.reference --write"
-    assert section == reference(), "README.md's settings reference is stale: run the command above"
+def test_the_docs_settings_reference_is_the_generated_one() -> None:
+    section = generated_section((REPO / "docs" / "configuration.md").read_text())
+    assert section, "docs/configuration.md has no settings reference; run python -m busbench.config.reference --write"
+    assert section == reference(), "docs/configuration.md's settings reference is stale: run the command above"
 
 
-def test_the_readme_lists_every_shipped_config() -> None:
-    line = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("busbench configs "))
+def test_the_docs_list_every_shipped_config() -> None:
+    page = (REPO / "docs" / "running.md").read_text()
+    line = next(line for line in page.splitlines() if line.startswith("busbench configs "))
     listed = set(re.split(r",\s*", line.split("shipped configs:")[1].strip()))
     assert listed == {p.stem for p in SHIPPED.glob("*.yaml")}

@@ -1,5 +1,5 @@
 """Experiment settings: the schema (``experiment``), dataset roots in it (``paths``), warnings
-before a run (``checks``) and the README's settings reference (``reference``).
+before a run (``checks``) and the documentation's settings reference (``reference``).
 
 ``from busbench.config import ExperimentConfig, load_config`` is the public way in.
 """

@@ -8,7 +8,7 @@ the benchmark, run with the rest of the settings unchanged. Dataset folders (``r
 relative one in a YAML file is taken from that file's folder (``busbench.config.paths``); other
 relative paths (``output_dir``, ``links_file``, ``init_from``) and ``--set`` values are taken from the
 working directory. Every key has a description: ``busbench config schema`` prints them, and the
-README's settings reference is generated from them (``busbench.config.reference``).
+docs' settings reference (docs/configuration.md) is generated from them (``busbench.config.reference``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The settings reference: every config key with its type, default and description, from the schema.
 
 ``busbench config schema`` prints the JSON schema; ``python -m busbench.config.reference`` prints the
-README's settings reference generated from it (a test keeps the README equal to it), and
-``python -m busbench.config.reference --write`` replaces that section of README.md.
+settings reference of the documentation generated from it (a test keeps ``docs/configuration.md`` equal
+to it), and ``python -m busbench.config.reference --write`` replaces that section of the page.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _rows(properties: dict[str, Any], prefix: str, definitions: dict[str, Any]) 
 
 
 def reference() -> str:
-    """The README's settings table, one row per key, generated from the schema."""
+    """The settings table of the docs, one row per key, generated from the schema."""
     document = schema()
     definitions = document.get("$defs", {})
     lines = [BEGIN, "", "| key | type | default | description |", "|---|---|---|---|",
@@ -72,17 +72,17 @@ def reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_section(readme: str) -> str:
-    """The generated part of a README's text, from its begin to its end marker."""
-    start, stop = readme.find(BEGIN), readme.find(END)
+def generated_section(page: str) -> str:
+    """The generated part of a page's text, from its begin to its end marker."""
+    start, stop = page.find(BEGIN), page.find(END)
     if start < 0 or stop < 0:
         return ""
-    return readme[start:stop + len(END)] + "\n"
+    return page[start:stop + len(END)] + "\n"
 
 
-def write_readme(path: Path) -> None:
+def write_page(path: Path) -> None:
     text = path.read_text()
-    current = readme_section(text)
+    current = generated_section(text)
     if not current:
         raise SystemExit(f"{path}: no settings reference markers ({BEGIN})")
     path.write_text(text.replace(current, reference()))
@@ -90,6 +90,6 @@ def write_readme(path: Path) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
-        write_readme(Path(__file__).resolve().parents[3] / "README.md")
+        write_page(Path(__file__).resolve().parents[3] / "docs" / "configuration.md")
     else:
         sys.stdout.write(reference())

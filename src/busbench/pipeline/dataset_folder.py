@@ -2,7 +2,7 @@
 
 With ``data.prepared`` a run reads the folder a user made with ``busbench prepare`` and writes its
 split and cache beside the manifest, under the same names ``busbench split`` and ``busbench cache``
-give them, so the README's data commands and ``run`` share one copy. Without it ``run`` prepares the
+give them, so the documented data commands and ``run`` share one copy. Without it ``run`` prepares the
 dataset once under ``OUTPUT_DIR/data/<dataset>-<hash>/`` and reuses that.
 """
 
