@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from busbench.config import ExperimentConfig, apply_overrides, load_config
 from busbench.errors import BusbenchError
+from busbench.models import MODELS
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "src" / "busbench" / "configs"
@@ -76,8 +79,37 @@ def test_grid_expands_to_cells() -> None:
 @pytest.mark.parametrize("path", sorted([*SHIPPED.glob("*.yaml"), *(REPOSITORY / "benchmarks").glob("*.yaml")]),
                          ids=lambda p: p.stem)
 def test_shipped_configs_validate(path: Path) -> None:
+    """Each shipped config validates, and every value its file sets is the value the run gets (no
+    key dropped, renamed or coerced on the way), with its dataset folder under $BUSBENCH_DATA."""
     cfg = load_config(path)
-    assert cfg.name
+    resolved = cfg.model_dump(mode="json")
+    written = yaml.safe_load(path.read_text())
+    for key, value in _leaves(written):
+        got = _lookup(resolved, key)
+        if isinstance(value, str) and "${BUSBENCH_DATA}" in value:
+            expected = Path(value.replace("${BUSBENCH_DATA}", os.environ["BUSBENCH_DATA"])).resolve()
+            assert Path(got).resolve() == expected, key
+        elif key.endswith((".root", ".prepared", "output_dir")):
+            assert Path(got).name == Path(value).name, key
+        else:
+            assert got == value, f"{path.name}: {key} is {got!r} after validation, the file says {value!r}"
+    for cell in cfg.cells():
+        assert cell.model.name in MODELS or cell.model.name.startswith("monai."), cell.model.name
+
+
+def _leaves(tree: object, prefix: str = "") -> list[tuple[str, object]]:
+    """(dotted key, value) of every scalar or list a YAML mapping sets; grid entries are walked by index."""
+    if isinstance(tree, dict):
+        return [leaf for key, value in tree.items() for leaf in _leaves(value, f"{prefix}{key}.")]
+    if isinstance(tree, list) and tree and all(isinstance(item, dict) for item in tree):
+        return [leaf for i, item in enumerate(tree) for leaf in _leaves(item, f"{prefix}{i}.")]
+    return [(prefix.rstrip("."), tree)]
+
+
+def _lookup(tree: object, key: str) -> object:
+    for part in key.split("."):
+        tree = tree[int(part)] if isinstance(tree, list) else tree[part]  # type: ignore[index]
+    return tree
 
 
 def test_overrides_do_not_touch_the_input() -> None:
