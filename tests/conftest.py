@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -21,6 +22,25 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # on one thread, so workers do not oversubscribe the cores (tiny test models gain nothing from more)
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
+
+
+REAL_DATA_FIXTURES = {"busi_manifest", "busbra_manifest"}
+
+
+def reads_real_data(item: pytest.Item) -> bool:
+    """Whether a test reads the real datasets: through a fixture (directly or through another fixture)
+    or by calling ``real_dataset`` in its body."""
+    if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    function = getattr(item, "function", None)
+    return function is not None and "real_dataset(" in inspect.getsource(function)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that read real data ``real_data``, so `make test-fast` can leave them out."""
+    for item in items:
+        if reads_real_data(item):
+            item.add_marker(pytest.mark.real_data)
 
 
 def real_dataset(folder: str) -> Path:
