@@ -5,6 +5,9 @@ file, and the same command resumes once it is fixed."""
 from __future__ import annotations
 
 import errno
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,7 +105,8 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_leaves_no_tempora
 def test_a_full_disk_or_a_read_only_folder_in_any_atomic_write_is_one_line(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "table.csv"
-    for code, expected in ((errno.ENOSPC, "the disk is full"), (errno.EROFS, "cannot write to")):
+    for code, expected in ((errno.ENOSPC, "the disk is full"), (errno.EROFS, "cannot write to"),
+                           (errno.EFBIG, "the file outgrew")):
         def failing(self: Path, text: str, code: int = code) -> None:
             self.write_bytes(b"half")
             raise OSError(code, "simulated")
@@ -113,6 +117,27 @@ def test_a_full_disk_or_a_read_only_folder_in_any_atomic_write_is_one_line(tmp_p
                 layout.write_text("a,b\n", target)
         _one_line(error)
         assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary file
+
+
+def test_a_checkpoint_past_the_file_size_limit_names_the_limit(tmp_path: Path) -> None:
+    """torch.save meets `ulimit -f` (EFBIG) as the same "unexpected pos" RuntimeError as a full disk:
+    the line names the limit too, since it cannot tell which."""
+    limit = 50_000
+
+    def limited() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    save = ("import sys, torch; from pathlib import Path; from busbench.train import checkpoint\n"
+            "try: checkpoint.save_atomic({'w': torch.zeros(100_000)}, Path(sys.argv[1]))\n"
+            "except Exception as exc: print(type(exc).__name__, exc)")
+    done = subprocess.run([sys.executable, "-c", save, str(tmp_path / "last.pt")], capture_output=True, text=True,
+                          check=True, preexec_fn=limited, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert done.stdout.startswith(f"BusbenchError {tmp_path / 'last.pt'}: the disk is full (or the file reached this "
+                                  f"process's file size limit of {limit} bytes (ulimit -f): `ulimit -f unlimited` "
+                                  "lifts it)"), done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_finished_run_reruns_in_a_read_only_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
