@@ -79,7 +79,7 @@ def test_a_truncated_best_checkpoint_is_named_when_the_cell_is_finished(tmp_path
     with pytest.raises(BusbenchError, match=r"best\.pt: ") as error:  # done.json's hash of it is checked first
         pipeline.run_cell(cfg, folds=[2])
     _one_line(error)
-    with pytest.raises(BusbenchError, match=r"best\.pt: not a readable checkpoint \(truncated or damaged") as error:
+    with pytest.raises(BusbenchError, match=r"best\.pt: not a readable checkpoint \(truncated, damaged") as error:
         checkpoint.load(best)  # what finishing the cell and `predict` read it with
     assert f"delete the folder {best.parent}" in _one_line(error)
 
