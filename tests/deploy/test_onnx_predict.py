@@ -78,6 +78,7 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     spec = json.loads((exported / ONNX_JSON).read_text())
     assert spec["models"] == ["fold-1.onnx", "fold-2.onnx"] and spec["opset"] == OPSET
     assert spec["input"]["size"] == 32 and spec["input"]["channels"] == 1 and spec["input"]["resize"] == "letterbox"
+    assert spec["input"]["white_level"] == 255  # the run's training images' (8-bit), for predict to scale alike
     assert spec["tta"] == ["hflip", "rot180"] and spec["postprocessing"] == POSTPROCESSING
     assert max(spec["max_probability_difference"].values()) <= 1e-4
     assert all((exported / name).is_file() for name in spec["models"])
@@ -95,7 +96,7 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     np.testing.assert_allclose(tables[1]["mean_lesion_probability"], tables[0]["mean_lesion_probability"], atol=1e-5)
 
     loaded = load_onnx_run(exported, torch.device("cpu"))
-    assert len(loaded.models) == 2 and loaded.config.eval.tta == ["hflip", "rot180"]
+    assert len(loaded.models) == 2 and loaded.config.eval.tta == ["hflip", "rot180"] and loaded.white_level == 255
 
 
 def test_engine_errors_are_one_line(run_dir: Path, images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

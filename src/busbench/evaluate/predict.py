@@ -1,6 +1,7 @@
 """`busbench predict`: new images -> lesion masks, with a run's fold ensemble, TTA and post-processing.
 
-Each image is read as training read it (grey or RGB), placed into the network input the same way
+Each image is read as training read it (grey or RGB, high-bit-depth images scaled from the white
+level the run recorded for its training images), placed into the network input the same way
 (letterbox or resize), predicted by every fold model with the run's test-time augmentation, the
 probabilities averaged, mapped back to the original size, thresholded and post-processed with the
 steps chosen for the run. Outputs: ``masks/<name>.png`` (0/255, original size), optionally
@@ -27,7 +28,7 @@ from torch import nn
 from busbench.config import ExperimentConfig
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
-from busbench.data.io import UnreadableImageError, intensity_scale, read_image
+from busbench.data.io import UnreadableImageError, intensity_scale, read_image, scaling_like_training
 from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
@@ -37,10 +38,12 @@ from busbench.layout import (
     BEST,
     CONFIG_YAML,
     DONE,
+    ENVIRONMENT_JSON,
     POSTPROCESSING_JSON,
     fold_folder,
     fold_folders,
     fold_number,
+    read_json,
     write_csv,
     write_png,
 )
@@ -63,6 +66,7 @@ class TrainedRun:
     models: list[nn.Module]
     postprocessing: PostProcessing
     partial: str = ""  # what an --allow-partial prediction lacks; empty for a finished run
+    white_level: int | None = None  # what the training images were scaled from (io.IntensityScale); None: unknown
 
 
 def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
@@ -104,7 +108,16 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -
         model.load_state_dict(checkpoint.load(fold_dir / BEST)["model"])
         models.append(model.eval())
     post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
-    return TrainedRun(run_dir, config, models, post, partial)
+    return TrainedRun(run_dir, config, models, post, partial, _white_level(run_dir))
+
+
+def _white_level(run_dir: Path) -> int | None:
+    """The white level ``run`` recorded for the training images, or None (a run of an older busbench)."""
+    path = run_dir / ENVIRONMENT_JSON
+    if not path.is_file():
+        return None
+    recorded = read_json(path, "run `busbench run` on the run's config once more to rewrite it").get("white_level")
+    return recorded if isinstance(recorded, int) else None
 
 
 @dataclass(frozen=True)
@@ -169,13 +182,16 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
     cfg = run.config
     views: list[str] = list(cfg.eval.tta) if tta is None else tta
     dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
-    scale = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
-    if scale.maximum is not None:
-        logger.info(f"--input: {scale.describe()}")
+    own = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
+    scaling = scaling_like_training(own, run.white_level)
+    if own.maximum is not None:
+        logger.info(f"--input: {scaling.note}")
+    if scaling.warning:
+        logger.warning(f"--input: {scaling.warning}")
     records: list[dict[str, object]] = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:
-            image = read_image(path, cfg.input.channels, scale.white)
+            image = read_image(path, cfg.input.channels, scaling.white)
         except UnreadableImageError as exc:
             records.append({"image": str(path), "error": str(exc)})
             continue
