@@ -87,11 +87,12 @@ def test_tta_choice_changes_only_the_probabilities(run_dir: Path, tmp_path: Path
 
 def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(BusbenchError, match=r"unfinished run \(fold-1, fold-2 unfinished\)"):
+    with pytest.raises(BusbenchError, match=r"unfinished run \(fold-1, fold-2 unfinished\)") as error:
         empty = tmp_path / "empty-run"
         empty.mkdir()
         (empty / "config.yaml").write_text((run_dir / "config.yaml").read_text())
         load_run(empty, torch.device("cpu"))
+    assert "--allow-partial" not in str(error.value)  # no finished fold to predict with
     with pytest.raises(BusbenchError, match="it holds these runs"):
         load_run(run_dir.parent.parent, torch.device("cpu"))  # the experiment folder, not a run
     with pytest.raises(BusbenchError, match="no image files"):

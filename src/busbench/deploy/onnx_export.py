@@ -77,7 +77,7 @@ def export_checked(model: nn.Module, channels: int, size: int, name: str) -> tup
 def export_run(run_dir: Path, out: Path) -> Path:
     """Every fold model of a run folder as ``fold-<k>.onnx`` plus ``busbench_onnx.json`` in ``out``."""
     import_onnxruntime()
-    trained = load_run(run_dir, torch.device("cpu"))
+    trained = load_run(run_dir, torch.device("cpu"), allow_partial=None)  # a partial export is never offered
     cfg = trained.config
     folds = [folder.name for folder in fold_folders(Path(run_dir)) if (folder / DONE).is_file()]  # load_run's models
     out.mkdir(parents=True, exist_ok=True)

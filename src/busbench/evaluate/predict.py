@@ -77,15 +77,19 @@ def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
             if k not in begun or not (begun[k] / DONE).is_file()]
 
 
-def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -> TrainedRun:
-    """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
+def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = False) -> TrainedRun:
+    """The fold models, settings and chosen post-processing of a (dataset, model) run folder.
+
+    ``allow_partial``: use an unfinished run's finished folds (True), or refuse it and offer
+    ``--allow-partial`` (False), or refuse it without (None: a command that has no such option,
+    ``export onnx``). The errors name no other option, so that every command can show them."""
     run_dir = Path(run_dir)
     config_path = run_dir / CONFIG_YAML
     if not config_path.is_file():
         cells = sorted(p.parent for p in run_dir.rglob(CONFIG_YAML))
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
-                            "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
+                            "Give a run folder, OUTPUT_DIR/<name>/<dataset>/<model>")
     config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
     unfinished = _unfinished_folds(run_dir, config)
     post_path = run_dir / POSTPROCESSING_JSON
@@ -94,9 +98,9 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -
     if unfinished or not post_path.is_file():
         lacking = f"{', '.join(unfinished)} unfinished" if unfinished else "post-processing not chosen yet"
         if not allow_partial or not finished:
-            raise BusbenchError(f"{run_dir}: unfinished run ({lacking}); finish it with `busbench run`, or pass "
-                                "--allow-partial to predict with its finished fold models only and no post-processing "
-                                f"(said in {PREDICTIONS_CSV})")
+            offer = (", or pass --allow-partial to predict with its finished fold models only and no post-processing "
+                     f"(said in {PREDICTIONS_CSV})") if allow_partial is False and finished else ""
+            raise BusbenchError(f"{run_dir}: unfinished run ({lacking}); finish it with `busbench run`{offer}")
         partial = (f"partial run: {len(finished)} finished fold models ({lacking}), no post-processing "
                    "(--allow-partial)")
     models = []
