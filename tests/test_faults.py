@@ -63,7 +63,7 @@ def test_damaged_fold_files_are_one_line_and_resume_once_removed(tmp_path: Path)
 
     (fold / "done.json").unlink()
     (fold / "last.pt").write_bytes((fold / "last.pt").read_bytes()[:300])  # truncated
-    with pytest.raises(BusbenchError, match=r"last\.pt: not a readable checkpoint .*delete it to restart") as error:
+    with pytest.raises(BusbenchError, match=r"last\.pt: not a readable .*delete it to restart fold 1 from") as error:
         pipeline.run_cell(cfg, folds=[1])
     _one_line(error)
     (fold / "last.pt").unlink()

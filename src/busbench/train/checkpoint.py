@@ -22,8 +22,8 @@ import torch
 from busbench.data.integrity import file_sha256
 from busbench.errors import BusbenchError
 from busbench.layout import BEST as BEST
+from busbench.layout import FOLD_PREFIX, atomic_path, fold_number
 from busbench.layout import LAST as LAST
-from busbench.layout import atomic_path
 from busbench.models.weights import load_tensors
 
 
@@ -78,8 +78,9 @@ def load(path: Path) -> dict[str, Any]:
 def _fix(path: Path) -> str:
     """How to recover a fold whose checkpoint is missing or damaged: train it again (``last.pt``
     lost only costs the epochs since the start; ``best.pt`` needs the fold retrained)."""
-    if path.name == LAST:
-        return f"delete it to restart fold {path.parent.name} from its first epoch, then run the same command again"
+    if path.name == LAST and path.parent.name.startswith(FOLD_PREFIX):
+        return (f"delete it to restart fold {fold_number(path.parent)} from its first epoch, then run the same "
+                "command again")
     return (f"delete the folder {path.parent} to train that fold again (or restore the file from a copy), "
             "then run the same command again")
 
