@@ -135,4 +135,8 @@ def test_faults_in_arguments_are_one_line(tmp_path: Path, monkeypatch: pytest.Mo
     capsys.readouterr()
     assert run_cli(monkeypatch, "cache", str(tmp_path / "d"), "--size", "100000") == 2
     err = capsys.readouterr().err
-    assert "cache size 100000 px: must be 8..4096 px" in err and "Traceback" not in err
+    assert "cache size 100000 px: must be 16..4096 px" in err and "Traceback" not in err
+    assert run_cli(monkeypatch, "cache", str(tmp_path / "d"), "--size", "0") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("error: cache size 0 px: must be at least 16 px (input.size / --size), the smallest input")
+    assert "larger inputs" not in err

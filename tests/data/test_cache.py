@@ -98,7 +98,7 @@ def test_a_damaged_cache_is_rebuilt(synthetic_manifest: Manifest, tmp_path: Path
 
 
 def test_sizes_are_bounded_before_any_work(synthetic_manifest: Manifest, tmp_path: Path) -> None:
-    with pytest.raises(BusbenchError, match=r"cache size 100000 px: must be 8\.\.4096 px"):
+    with pytest.raises(BusbenchError, match=r"cache size 100000 px: must be 16\.\.4096 px"):
         build_cache(synthetic_manifest, 100_000, cache_root=tmp_path)
     assert not any(tmp_path.iterdir())
 

@@ -26,7 +26,7 @@ from pydantic_core import ErrorDetails
 
 from busbench.config.paths import expand_variables, resolve_relative_roots
 from busbench.data.duplicates.links import DuplicateSettings
-from busbench.data.geometry import MAX_SIZE
+from busbench.data.geometry import MAX_SIZE, MIN_SIZE
 from busbench.data.split.split_file import SplitSettings
 from busbench.errors import BusbenchError
 
@@ -107,7 +107,7 @@ class SplitConfig(_Section):
 
 
 class InputConfig(_Section):
-    size: int = Field(256, ge=16, le=MAX_SIZE, description="Side of the square network input, px.")
+    size: int = Field(256, ge=MIN_SIZE, le=MAX_SIZE, description="Side of the square network input, px.")
     channels: Literal[1, 3] = Field(1, description="1 (grey) or 3 (the grey image repeated, or RGB).")
     resize: Literal["letterbox", "resize"] = Field("letterbox", description=(
         "\"letterbox\": the longer side to `size`, the other zero-padded symmetrically; \"resize\": stretched."))

@@ -22,7 +22,16 @@ import numpy as np
 import pandas as pd
 
 from busbench import __version__
-from busbench.data.geometry import MAX_SIZE, RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
+from busbench.data.geometry import (
+    MAX_SIZE,
+    MIN_SIZE,
+    RESIZE_MODES,
+    Placement,
+    ResizeMode,
+    place_image,
+    place_mask,
+    placement_for,
+)
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 from busbench.layout import lock_file, locked, temporary_path, write_csv, write_errors, write_json
@@ -111,9 +120,12 @@ def _check_room(folder: Path, needed: int) -> None:
 
 
 def check_cache_size(size: int) -> None:
-    if not 8 <= size <= MAX_SIZE:
-        raise BusbenchError(f"cache size {size} px: must be 8..{MAX_SIZE} px (input.size / --size); larger inputs "
-                            "exceed what any segmentation model here is trained at and run out of memory")
+    if size < MIN_SIZE:
+        raise BusbenchError(f"cache size {size} px: must be at least {MIN_SIZE} px (input.size / --size), the smallest "
+                            "input a model here takes (it halves the side four times); 256 px is usual")
+    if size > MAX_SIZE:
+        raise BusbenchError(f"cache size {size} px: must be {MIN_SIZE}..{MAX_SIZE} px (input.size / --size); larger "
+                            "inputs exceed what any segmentation model here is trained at and run out of memory")
 
 
 def open_cache(path: Path, manifest: Manifest | None = None) -> Cache:
