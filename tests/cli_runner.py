@@ -22,6 +22,19 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return 0
 
 
+def command_words() -> list[tuple[str, ...]]:
+    """``()`` (busbench itself) and the words of every command and sub-command (``("export", "onnx")``)."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(command: object, words: tuple[str, ...]) -> None:
+        found.append(words)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*words, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
 def command_options(*words: str) -> set[str]:
     """Every option spelling of ``busbench WORDS`` (``export onnx``: a sub-command's words), --help included."""
     command = typer.main.get_command(app)
