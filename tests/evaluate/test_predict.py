@@ -113,6 +113,9 @@ def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monke
     assert "notes.txt: not an image file" in printed.err and printed.out == "" and not (tmp_path / "n").exists()
     assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
                 str(tmp_path / "o"), "--tta", "transpose") == 2
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
+                   str(tmp_path / "o"), "--tta", "hflip", "--tta", "vflip", "--tta", "hflip") == 2
+    assert "error: --tta: hflip listed more than once; list each once" in capsys.readouterr().err
 
 
 def test_overlay_marks_the_lesion() -> None:
