@@ -106,7 +106,7 @@ def test_a_full_disk_or_a_read_only_folder_in_any_atomic_write_is_one_line(tmp_p
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "table.csv"
     for code, expected in ((errno.ENOSPC, "the disk is full"), (errno.EROFS, "cannot write to"),
-                           (errno.EFBIG, "the file outgrew")):
+                           (errno.EFBIG, "a file grew past")):
         def failing(self: Path, text: str, code: int = code) -> None:
             self.write_bytes(b"half")
             raise OSError(code, "simulated")

@@ -168,7 +168,7 @@ def write_error(exc: BaseException, path: Path) -> BusbenchError | None:
     limit = _size_limit()
     if code == TOO_LARGE:
         reached = limit or "the largest file the file system holds"
-        return BusbenchError(f"{path}: the file outgrew {reached}; raise the limit (`ulimit -f unlimited`) or set "
+        return BusbenchError(f"{path}: a file grew past {reached}; raise the limit (`ulimit -f unlimited`) or set "
                              "output_dir to another disk, then run the same command again to resume")
     if code in DISK_FULL or (isinstance(exc, RuntimeError) and "unexpected pos" in str(exc)):
         or_limit = f" (or the file reached {limit}: `ulimit -f unlimited` lifts it)" if limit and code is None else ""

@@ -114,7 +114,7 @@ def test_a_disk_without_room_for_the_cache_is_refused_before_writing(synthetic_m
 
 @pytest.mark.parametrize(("code", "message"), [
     (errno.ENOSPC, r"the disk is full; free space on .*run the same command again"),
-    (errno.EFBIG, r"the file outgrew .*; raise the limit \(`ulimit -f unlimited`\).*run the same command again"),
+    (errno.EFBIG, r"a file grew past .*; raise the limit \(`ulimit -f unlimited`\).*run the same command again"),
 ])
 def test_a_disk_filling_up_while_caching_is_one_line_and_leaves_no_partial_cache(
         synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int,
@@ -146,7 +146,7 @@ def test_a_file_size_limit_met_by_busbench_cache_is_one_line(synthetic_manifest:
                           preexec_fn=limited, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stderr.startswith("error: ")
-    assert (f"the file outgrew this process's file size limit of {limit} bytes (ulimit -f); raise the limit "
+    assert (f"a file grew past this process's file size limit of {limit} bytes (ulimit -f); raise the limit "
             "(`ulimit -f unlimited`)") in " ".join(done.stderr.split())
     assert not list(tmp_path.glob("*px*"))  # neither a cache nor its temporary folder
 
