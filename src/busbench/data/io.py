@@ -122,7 +122,8 @@ def scaling_like_training(inputs: IntensityScale, trained_white: int | None) -> 
     if trained_white is None:
         return InputScaling(inputs.white, inputs.describe(), (
             f"the run does not record how its training images were scaled (made by an older busbench): "
-            f"{inputs.describe()}; run `busbench run` on its config once more to record it (finished folds are kept)"))
+            f"{inputs.describe()}; run `busbench run` on its config once more to record it (finished folds are kept), "
+            "then export it again for onnxruntime"))
     own_bits, trained_bits = inputs.white.bit_length(), trained_white.bit_length()
     if trained_white <= 255 or inputs.maximum > trained_white:
         trained = "8-bit" if trained_white <= 255 else f"{trained_bits}-bit, up to {trained_white}"

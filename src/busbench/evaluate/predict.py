@@ -116,7 +116,7 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
 
 
 def _white_level(run_dir: Path) -> int | None:
-    """The white level ``run`` recorded for the training images, or None (a run of an older busbench)."""
+    """The white level the run recorded for its training images, or None (a run of an older busbench)."""
     path = run_dir / ENVIRONMENT_JSON
     if not path.is_file():
         return None
