@@ -93,6 +93,12 @@ def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monke
         (empty / "config.yaml").write_text((run_dir / "config.yaml").read_text())
         load_run(empty, torch.device("cpu"))
     assert "--allow-partial" not in str(error.value)  # no finished fold to predict with
+    edited = _copy(run_dir, tmp_path)
+    config = yaml.safe_load((edited / "config.yaml").read_text())
+    config["eval"]["tta"] = ["hflip", "hflip"]  # a run folder edited by hand (or made before the rule)
+    (edited / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(BusbenchError, match=r"config.yaml: invalid settings:\n  eval.tta: Value error, hflip listed"):
+        load_run(edited, torch.device("cpu"))
     with pytest.raises(BusbenchError, match="it holds these runs"):
         load_run(run_dir.parent.parent, torch.device("cpu"))  # the experiment folder, not a run
     with pytest.raises(BusbenchError, match="no image files"):

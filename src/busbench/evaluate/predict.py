@@ -25,7 +25,7 @@ import torch
 import yaml
 from torch import nn
 
-from busbench.config import ExperimentConfig
+from busbench.config import ExperimentConfig, validate_config
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
 from busbench.data.io import UnreadableImageError, intensity_scale, read_image, scaling_like_training
@@ -90,7 +90,7 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
                             "Give a run folder, OUTPUT_DIR/<name>/<dataset>/<model>")
-    config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
+    config = validate_config(yaml.safe_load(config_path.read_text()), str(config_path))  # edited: names the key
     unfinished = _unfinished_folds(run_dir, config)
     post_path = run_dir / POSTPROCESSING_JSON
     finished = [fold for fold in fold_folders(run_dir) if (fold / DONE).is_file()]
