@@ -5,6 +5,9 @@ file, and the same command resumes once it is fixed."""
 from __future__ import annotations
 
 import errno
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,7 +63,7 @@ def test_damaged_fold_files_are_one_line_and_resume_once_removed(tmp_path: Path)
 
     (fold / "done.json").unlink()
     (fold / "last.pt").write_bytes((fold / "last.pt").read_bytes()[:300])  # truncated
-    with pytest.raises(BusbenchError, match=r"last\.pt: not a readable checkpoint .*delete it to restart") as error:
+    with pytest.raises(BusbenchError, match=r"last\.pt: not a readable .*delete it to restart fold 1 from") as error:
         pipeline.run_cell(cfg, folds=[1])
     _one_line(error)
     (fold / "last.pt").unlink()
@@ -76,7 +79,7 @@ def test_a_truncated_best_checkpoint_is_named_when_the_cell_is_finished(tmp_path
     with pytest.raises(BusbenchError, match=r"best\.pt: ") as error:  # done.json's hash of it is checked first
         pipeline.run_cell(cfg, folds=[2])
     _one_line(error)
-    with pytest.raises(BusbenchError, match=r"best\.pt: not a readable checkpoint \(truncated or damaged") as error:
+    with pytest.raises(BusbenchError, match=r"best\.pt: not a readable checkpoint \(truncated, damaged") as error:
         checkpoint.load(best)  # what finishing the cell and `predict` read it with
     assert f"delete the folder {best.parent}" in _one_line(error)
 
@@ -102,7 +105,8 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_leaves_no_tempora
 def test_a_full_disk_or_a_read_only_folder_in_any_atomic_write_is_one_line(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "table.csv"
-    for code, expected in ((errno.ENOSPC, "the disk is full"), (errno.EROFS, "cannot write to")):
+    for code, expected in ((errno.ENOSPC, "the disk is full"), (errno.EROFS, "cannot write to"),
+                           (errno.EFBIG, "a file grew past")):
         def failing(self: Path, text: str, code: int = code) -> None:
             self.write_bytes(b"half")
             raise OSError(code, "simulated")
@@ -113,6 +117,27 @@ def test_a_full_disk_or_a_read_only_folder_in_any_atomic_write_is_one_line(tmp_p
                 layout.write_text("a,b\n", target)
         _one_line(error)
         assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary file
+
+
+def test_a_checkpoint_past_the_file_size_limit_names_the_limit(tmp_path: Path) -> None:
+    """torch.save meets `ulimit -f` (EFBIG) as the same "unexpected pos" RuntimeError as a full disk:
+    the line names the limit too, since it cannot tell which."""
+    limit = 50_000
+
+    def limited() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    save = ("import sys, torch; from pathlib import Path; from busbench.train import checkpoint\n"
+            "try: checkpoint.save_atomic({'w': torch.zeros(100_000)}, Path(sys.argv[1]))\n"
+            "except Exception as exc: print(type(exc).__name__, exc)")
+    done = subprocess.run([sys.executable, "-c", save, str(tmp_path / "last.pt")], capture_output=True, text=True,
+                          check=True, preexec_fn=limited, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert done.stdout.startswith(f"BusbenchError {tmp_path / 'last.pt'}: the disk is full (or the file reached this "
+                                  f"process's file size limit of {limit} bytes (ulimit -f): `ulimit -f unlimited` "
+                                  "lifts it)"), done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_finished_run_reruns_in_a_read_only_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

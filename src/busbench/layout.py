@@ -19,8 +19,9 @@ One module owns the file names, so the steps that write a run (``pipeline``, ``t
 Every file is written atomically (``atomic_path``): to a temporary file of a unique name in the
 same folder, then renamed over the target, so that an interruption never leaves half a file and
 concurrent fold jobs of one cell never write to one temporary file. A file whose content is
-unchanged is not rewritten (a finished run re-runs in a read-only folder), and a full disk or a
-folder that cannot be written is one line naming the file (``BusbenchError``), never half a file.
+unchanged is not rewritten (a finished run re-runs in a read-only folder), and a full disk, a file past
+the size limit (``ulimit -f``) or a folder that cannot be written is one line naming the file
+(``BusbenchError``), never half a file.
 Several processes may work on one output folder at once (fold-parallel jobs of a cell, two runs
 sharing a dataset): ``locked`` serialises what they must not do together, and names the process
 that holds a lock. Base layer: it imports only ``errors`` and ``log``.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import resource
 import secrets
 import socket
 from collections.abc import Iterator, Mapping, Sequence
@@ -82,6 +84,7 @@ METRIC_FLOATS = "%.6f"  # how every metrics table writes its numbers
 # what a write fails with when the disk or the folder, not busbench, is at fault
 LOCKS = ".locks"  # a folder's lock files, apart from its artefacts
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+TOO_LARGE = errno.EFBIG  # past this process's file size limit (ulimit -f) or the file system's largest file
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
@@ -150,14 +153,27 @@ def atomic_path(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def _size_limit() -> str:
+    """This process's file size limit (``ulimit -f``) in words, or "" when there is none."""
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return "" if limit == resource.RLIM_INFINITY else f"this process's file size limit of {limit} bytes (ulimit -f)"
+
+
 def write_error(exc: BaseException, path: Path) -> BusbenchError | None:
     """The one-line error for a write that failed because of the disk or the folder (full, read-only,
-    not permitted), or None for any other failure. torch.save reports a full disk as a RuntimeError
-    (``enforce fail ... unexpected pos``) that only names the cause through ``__cause__``/the text."""
+    not permitted, a file past the size limit), or None for any other failure. torch.save reports a full
+    disk, and a file past ``ulimit -f``, as a RuntimeError (``enforce fail ... unexpected pos``) that does
+    not say which: the message then names the limit too, where the process has one."""
     code = getattr(exc, "errno", None)
+    limit = _size_limit()
+    if code == TOO_LARGE:
+        reached = limit or "the largest file the file system holds"
+        return BusbenchError(f"{path}: a file grew past {reached}; raise the limit (`ulimit -f unlimited`) or set "
+                             "output_dir to another disk, then run the same command again to resume")
     if code in DISK_FULL or (isinstance(exc, RuntimeError) and "unexpected pos" in str(exc)):
-        return BusbenchError(f"{path}: the disk is full; free space on {path.parent} (or set output_dir to "
-                             "another disk) and run the same command again to resume")
+        or_limit = f" (or the file reached {limit}: `ulimit -f unlimited` lifts it)" if limit and code is None else ""
+        return BusbenchError(f"{path}: the disk is full{or_limit}; free space on {path.parent} (or set output_dir "
+                             "to another disk) and run the same command again to resume")
     if code in NOT_WRITABLE:
         return BusbenchError(f"{path}: cannot write to {path.parent} ({os.strerror(code)}); make the folder "
                              "writable or set output_dir to a writable folder, then run the same command again")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from cli_runner import run_cli
+from cli_runner import command_words, run_cli
 
 
 def test_prepare_split_cache_on_synthetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -135,4 +136,22 @@ def test_faults_in_arguments_are_one_line(tmp_path: Path, monkeypatch: pytest.Mo
     capsys.readouterr()
     assert run_cli(monkeypatch, "cache", str(tmp_path / "d"), "--size", "100000") == 2
     err = capsys.readouterr().err
-    assert "cache size 100000 px: must be 8..4096 px" in err and "Traceback" not in err
+    assert "cache size 100000 px: must be 16..4096 px" in err and "Traceback" not in err
+    assert run_cli(monkeypatch, "cache", str(tmp_path / "d"), "--size", "0") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("error: cache size 0 px: must be at least 16 px (input.size / --size), the smallest input")
+    assert "larger inputs" not in err
+
+
+def test_help_shows_flags_as_flags(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A flag takes no value: no `<bool>` beside --quiet, --overlays/--no-overlays or --help, in any
+    command's help (typer 0.29's rich help shows one unless busbench.cli.app stops it)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    for words in command_words():
+        assert run_cli(monkeypatch, *words, "--help") == 0, words
+        shown = capsys.readouterr().out
+        assert "<bool>" not in shown and re.search(r"--help\s+Show this message", shown), (words, shown)
+        if not words:
+            assert re.search(r"--quiet\s+Print warnings", shown) and re.search(r"--log-file\s+<path>", shown)
+        if words == ("predict",):
+            assert re.search(r"--overlays\s+--no-overlays\s+Also write", shown)

@@ -33,6 +33,8 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         (["train.epochs=0"], "train.epochs: Input should be greater than or equal to 1"),
         (["optimizer.name=adam"], "optimizer.name: Input should be 'adamw' or 'sgd'"),
         (["model.name=unet9"], "model.name: Value error, unknown model 'unet9'"),
+        (["model.name=unte"], "model.name: Value error, unknown model 'unte' (model.name); did you mean unet, unext"),
+        (["eval.tta=[hflip, vflip, hflip]"], "eval.tta: Value error, hflip listed more than once; list each once"),
         (["input.channels=2"], "input.channels"),
         (["train.epochs"], "expected KEY=VALUE"),
         (["train.epochs.x=1"], "train.epochs: Input should be a valid integer"),

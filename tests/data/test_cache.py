@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +98,7 @@ def test_a_damaged_cache_is_rebuilt(synthetic_manifest: Manifest, tmp_path: Path
 
 
 def test_sizes_are_bounded_before_any_work(synthetic_manifest: Manifest, tmp_path: Path) -> None:
-    with pytest.raises(BusbenchError, match=r"cache size 100000 px: must be 8\.\.4096 px"):
+    with pytest.raises(BusbenchError, match=r"cache size 100000 px: must be 16\.\.4096 px"):
         build_cache(synthetic_manifest, 100_000, cache_root=tmp_path)
     assert not any(tmp_path.iterdir())
 
@@ -109,17 +112,45 @@ def test_a_disk_without_room_for_the_cache_is_refused_before_writing(synthetic_m
     assert not [p for p in tmp_path.rglob("*") if not p.is_dir() and ".locks" not in p.parts]
 
 
+@pytest.mark.parametrize(("code", "message"), [
+    (errno.ENOSPC, r"the disk is full; free space on .*run the same command again"),
+    (errno.EFBIG, r"a file grew past .*; raise the limit \(`ulimit -f unlimited`\).*run the same command again"),
+])
 def test_a_disk_filling_up_while_caching_is_one_line_and_leaves_no_partial_cache(
-        synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int,
+        message: str) -> None:
     def full(fd: int, offset: int, length: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise OSError(code, os.strerror(code))
 
     with monkeypatch.context() as patch:
         patch.setattr(cache_module.os, "posix_fallocate", full)
-        with pytest.raises(BusbenchError, match=r"the disk is full; free space on .*run the same command again"):
+        with pytest.raises(BusbenchError, match=message) as error:
             build_cache(synthetic_manifest, 24, cache_root=tmp_path)
+    assert "\n" not in str(error.value)
     assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*px*"))
     assert build_cache(synthetic_manifest, 24, cache_root=tmp_path).images.shape[1:] == (24, 24)
+
+
+def test_a_file_size_limit_met_by_busbench_cache_is_one_line(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    """`ulimit -f` for real: the kernel refuses to grow a file past RLIMIT_FSIZE with EFBIG (Python
+    ignores SIGXFSZ, which would otherwise kill the process)."""
+    limit = 100_000  # bytes; images.npy (60 images at 64 px) needs 246 kB
+
+    def limited() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run([sys.executable, "-m", "busbench", "cache", str(synthetic_manifest.path), "--size", "64",
+                           "--out", str(tmp_path)], capture_output=True, text=True, check=False,
+                          preexec_fn=limited, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith("error: ")
+    assert (f"a file grew past this process's file size limit of {limit} bytes (ulimit -f); raise the limit "
+            "(`ulimit -f unlimited`)") in " ".join(done.stderr.split())
+    assert not list(tmp_path.glob("*px*"))  # neither a cache nor its temporary folder
+
+
 def test_concurrent_builds_use_their_own_folders_and_leave_none(
         synthetic_manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import busbench.data.cache as cache_module

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from cli_runner import run_cli
+from cli_runner import command_options, named_options, run_cli
 from PIL import Image
 
 from busbench import pipeline
@@ -78,6 +79,7 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     spec = json.loads((exported / ONNX_JSON).read_text())
     assert spec["models"] == ["fold-1.onnx", "fold-2.onnx"] and spec["opset"] == OPSET
     assert spec["input"]["size"] == 32 and spec["input"]["channels"] == 1 and spec["input"]["resize"] == "letterbox"
+    assert spec["input"]["white_level"] == 255  # the run's training images' (8-bit), for predict to scale alike
     assert spec["tta"] == ["hflip", "rot180"] and spec["postprocessing"] == POSTPROCESSING
     assert max(spec["max_probability_difference"].values()) <= 1e-4
     assert all((exported / name).is_file() for name in spec["models"])
@@ -95,7 +97,7 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     np.testing.assert_allclose(tables[1]["mean_lesion_probability"], tables[0]["mean_lesion_probability"], atol=1e-5)
 
     loaded = load_onnx_run(exported, torch.device("cpu"))
-    assert len(loaded.models) == 2 and loaded.config.eval.tta == ["hflip", "rot180"]
+    assert len(loaded.models) == 2 and loaded.config.eval.tta == ["hflip", "rot180"] and loaded.white_level == 255
 
 
 def test_engine_errors_are_one_line(run_dir: Path, images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -116,6 +118,21 @@ def test_engine_errors_are_one_line(run_dir: Path, images: Path, tmp_path: Path,
 
         export_run(run_dir, tmp_path / "y")
     assert not (tmp_path / "y").exists()
+
+
+def test_exporting_an_unfinished_run_suggests_only_options_export_onnx_has(
+        run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "fold-2" / DONE).unlink()  # fold 2 still training
+    assert run_cli(monkeypatch, "export", "onnx", str(run), "--out", str(tmp_path / "onnx")) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"error: {run}: unfinished run (fold-2 unfinished); finish it with `busbench run`" in err
+    assert named_options(err) <= command_options("export", "onnx") and "--allow-partial" not in err
+    assert run_cli(monkeypatch, "export", "onnx", str(run.parent), "--out", str(tmp_path / "onnx")) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "not a busbench run folder" in err and named_options(err) <= command_options("export", "onnx")
+    assert not (tmp_path / "onnx").exists()
 
 
 def test_profile_measures_onnxruntime_beside_pytorch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

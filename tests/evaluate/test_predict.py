@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import shutil
 from pathlib import Path
@@ -21,7 +22,7 @@ from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
 from busbench.evaluate import predict
 from busbench.evaluate.predict import collect_inputs, load_run, overlay, predict_images
-from busbench.layout import BEST, DONE
+from busbench.layout import BEST, DONE, ENVIRONMENT_JSON
 from busbench.train import checkpoint
 
 
@@ -86,11 +87,18 @@ def test_tta_choice_changes_only_the_probabilities(run_dir: Path, tmp_path: Path
 
 def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(BusbenchError, match=r"unfinished run \(fold-1, fold-2 unfinished\)"):
+    with pytest.raises(BusbenchError, match=r"unfinished run \(fold-1, fold-2 unfinished\)") as error:
         empty = tmp_path / "empty-run"
         empty.mkdir()
         (empty / "config.yaml").write_text((run_dir / "config.yaml").read_text())
         load_run(empty, torch.device("cpu"))
+    assert "--allow-partial" not in str(error.value)  # no finished fold to predict with
+    edited = _copy(run_dir, tmp_path)
+    config = yaml.safe_load((edited / "config.yaml").read_text())
+    config["eval"]["tta"] = ["hflip", "hflip"]  # a run folder edited by hand (or made before the rule)
+    (edited / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(BusbenchError, match=r"config.yaml: invalid settings:\n  eval.tta: Value error, hflip listed"):
+        load_run(edited, torch.device("cpu"))
     with pytest.raises(BusbenchError, match="it holds these runs"):
         load_run(run_dir.parent.parent, torch.device("cpu"))  # the experiment folder, not a run
     with pytest.raises(BusbenchError, match="no image files"):
@@ -111,6 +119,9 @@ def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monke
     assert "notes.txt: not an image file" in printed.err and printed.out == "" and not (tmp_path / "n").exists()
     assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
                 str(tmp_path / "o"), "--tta", "transpose") == 2
+    assert run_cli(monkeypatch, "predict", "--run", str(run_dir), "--input", str(only_broken), "--out",
+                   str(tmp_path / "o"), "--tta", "hflip", "--tta", "vflip", "--tta", "hflip") == 2
+    assert "error: --tta: hflip listed more than once; list each once" in capsys.readouterr().err
 
 
 def test_overlay_marks_the_lesion() -> None:
@@ -207,6 +218,36 @@ def test_sixteen_bit_inputs_holding_twelve_bit_data_are_read_as_their_eight_bit_
     for folder in ("eight", "twelve"):
         predict_images(run, [tmp_path / folder / "scan.png"], tmp_path / f"out-{folder}", torch.device("cpu"))
     assert np.abs(seen[0].astype(int) - seen[1].astype(int)).max() <= 1  # not 4095 / 257: near-black
+
+
+def test_a_dark_scan_is_scaled_with_the_training_images_white_level_not_its_own(
+        run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A run records the white level `prepare` scaled its training images from (255: the synthetic
+    data is 8-bit); a run trained on 12-bit scans records 4095, and a dark 12-bit scan (largest value
+    1500, which fits 11 bits) is then scaled 0..4095 -> 0..255 like them, not stretched as 11-bit."""
+    assert json.loads((run_dir / ENVIRONMENT_JSON).read_text())["white_level"] == 255
+    run = _copy(run_dir, tmp_path)
+    environment = json.loads((run / ENVIRONMENT_JSON).read_text())
+    (run / ENVIRONMENT_JSON).write_text(json.dumps({**environment, "white_level": 4095}))
+    dark = np.rint(generate_cases(1, 48, seed=8)[0].image.astype(np.float64) * 1500 / 255).astype(np.uint16)
+    dark[0, 0] = 1500
+    Image.fromarray(dark).save(tmp_path / "dark.png")
+    seen: list[np.ndarray] = []
+    real = predict.predict_image
+
+    def spy(trained: object, image: np.ndarray, *args: object) -> tuple[np.ndarray, np.ndarray]:
+        seen.append(image)
+        return real(trained, image, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(predict, "predict_image", spy)
+    with caplog.at_level(logging.INFO, logger="busbench"):
+        predict_images(load_run(run, torch.device("cpu")), [tmp_path / "dark.png"], tmp_path / "o",
+                       torch.device("cpu"))
+    np.testing.assert_array_equal(seen[0], np.rint(dark * (255 / 4095)).astype(np.uint8))
+    assert int(seen[0].max()) == round(1500 * 255 / 4095)  # 93; read as 11-bit it would be 187
+    assert "--input: values up to 1500 fit 11 bits, the training images were 12-bit: scaled as those " \
+           "(0..4095 -> 0..255)" in caplog.text
+    assert any(r.levelno == logging.WARNING and "fit 11 bits" in r.getMessage() for r in caplog.records)
 
 
 def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: Path,

@@ -94,7 +94,7 @@ def test_models_and_profile_commands(tmp_path, monkeypatch: pytest.MonkeyPatch,
     for line in ("cmunext_s: 0.", "M parameters", "GMACs", "cmunext_s: batch 1:", "cmunext_s: batch 2:"):
         assert line in printed  # a line per measurement, also when the output is not a terminal
     assert run("profile", "--model", "resnet") == 2
-    assert "registered models" in capsys.readouterr().err
+    assert "unknown model 'resnet' (--model); did you mean " in capsys.readouterr().err
     assert run("profile", "--model", "unext", "--size", "48") == 2
     assert "--size=48 does not suit model 'unext'" in capsys.readouterr().err
     assert run("profile", "--help") == 0

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from busbench.errors import BusbenchError
-from busbench.models import MODELS, build_model, count_parameters
+from busbench.models import MODELS, build_model, count_parameters, resolve_model
 
 NAMES = sorted(MODELS)
 
@@ -63,7 +63,18 @@ def test_every_entry_names_its_paper() -> None:
 
 
 def test_unknown_names_and_arguments_list_the_valid_ones() -> None:
-    with pytest.raises(BusbenchError, match=r"unknown model 'unet9'.*attention_unet.*unet"):
+    with pytest.raises(BusbenchError, match=r"unknown model 'unet9' \(model.name\); did you mean unet, ") as error:
         build_model("unet9")
+    assert "`busbench models` lists all" in str(error.value) and "attention_unet" not in str(error.value)
     with pytest.raises(BusbenchError, match=r"model 'unet'.*base_chanels.*model.kwargs"):
         build_model("unet", base_chanels=8)
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("unte", "unext"), ("cmunxt", "cmunext"), ("Swin_Unet", "swin_unet"),
+                                              ("attention-unet", "attention_unet")])
+def test_a_mistyped_model_name_suggests_the_few_names_it_resembles(typed: str, meant: str) -> None:
+    with pytest.raises(BusbenchError) as error:
+        resolve_model(typed)
+    guess = str(error.value).split("did you mean ", 1)[1].split("?", 1)[0].split(", ")
+    assert meant in guess and len(guess) <= 3, guess
+    assert len(str(error.value)) < 300  # not the whole registry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ TORCHVISION_PARAMS = {
     "efficientnet_b1": 7_794_184, "efficientnet_b2": 9_109_994, "efficientnet_b3": 12_233_232,
     "efficientnet_b4": 19_341_616,
 }
+SETTING = "model.kwargs.encoder_weights"
 
 
 def _encoder(name: str, in_channels: int = 3) -> torch.nn.Module:
@@ -47,7 +49,7 @@ def test_weights_load_from_common_checkpoint_layouts(tmp_path: Path) -> None:
     state["module.fc.weight"], state["module.fc.bias"] = torch.zeros(1000, 512), torch.zeros(1000)
     torch.save({"state_dict": state, "epoch": 3}, tmp_path / "ckpt.pth")
     target = _encoder("resnet18")
-    assert load_weights(target, tmp_path / "ckpt.pth") == 2  # the classifier is not used
+    assert load_weights(target, tmp_path / "ckpt.pth", SETTING) == 2  # the classifier is not used
     for key, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[key], value)
 
@@ -56,25 +58,67 @@ def test_rgb_first_conv_is_summed_for_grey_models(tmp_path: Path) -> None:
     source = _encoder("resnet18")
     torch.save(source.state_dict(), tmp_path / "rgb.pth")
     grey = _encoder("resnet18", in_channels=1)
-    load_weights(grey, tmp_path / "rgb.pth")
+    load_weights(grey, tmp_path / "rgb.pth", SETTING)
     torch.testing.assert_close(grey.conv1.weight, source.conv1.weight.sum(dim=1, keepdim=True))
 
 
 def test_mismatched_weights_are_named(tmp_path: Path) -> None:
     torch.save(_encoder("resnet18").state_dict(), tmp_path / "r18.pth")
     with pytest.raises(BusbenchError, match=r"r18.pth: .* weights are missing"):
-        load_weights(_encoder("resnet50"), tmp_path / "r18.pth")
+        load_weights(_encoder("resnet50"), tmp_path / "r18.pth", SETTING)
     torch.save(_encoder("resnet34").state_dict(), tmp_path / "r34.pth")
     with pytest.raises(BusbenchError, match="not found"):
-        load_weights(_encoder("resnet34"), tmp_path / "nothere.pth")
+        load_weights(_encoder("resnet34"), tmp_path / "nothere.pth", SETTING)
     (tmp_path / "junk.pth").write_bytes(b"junk")
-    with pytest.raises(BusbenchError, match="junk.pth: not a PyTorch checkpoint"):
-        load_weights(_encoder("resnet34"), tmp_path / "junk.pth")
+    with pytest.raises(BusbenchError, match="junk.pth: not a readable weights file"):
+        load_weights(_encoder("resnet34"), tmp_path / "junk.pth", SETTING)
     bad = _encoder("resnet18").state_dict()
     bad["layer1.0.conv1.weight"] = torch.zeros(64, 64, 5, 5)
     torch.save(bad, tmp_path / "bad.pth")
     with pytest.raises(BusbenchError, match=r"layer1.0.conv1.weight has shape \(64, 64, 5, 5\)"):
-        load_weights(_encoder("resnet18"), tmp_path / "bad.pth")
+        load_weights(_encoder("resnet18"), tmp_path / "bad.pth", SETTING)
+
+
+class _Payload:
+    """Unpickling this object runs code: it writes the marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return exec, (f"open({str(self.marker)!r}, 'w').write('ran')",)
+
+
+def _weights_files(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Weights files an encoder cannot use, each with the start of its error."""
+    marker = folder / "payload-ran"
+    files = {name: folder / f"{name}.pth" for name in ("pickle", "torch_save", "text", "truncated", "empty",
+                                                       "other_net", "not_tensors")}
+    files["pickle"].write_bytes(pickle.dumps(_Payload(marker)))  # a bare crafted pickle
+    torch.save({"state_dict": _encoder("resnet18").state_dict(), "hook": _Payload(marker)}, files["torch_save"])
+    files["text"].write_text("resnet18 weights: https://download.pytorch.org/models/resnet18.pth\n")
+    whole = folder / "whole.pth"
+    torch.save(_encoder("resnet18").state_dict(), whole)
+    files["truncated"].write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    files["empty"].write_bytes(b"")
+    torch.save(torch.nn.Linear(3, 2).state_dict(), files["other_net"])
+    torch.save({"epoch": 3, "lr": 0.1}, files["not_tensors"])
+    refused, unreadable = "refused, it holds Python objects", "not a readable weights file"
+    return {name: (path, {"pickle": refused, "torch_save": refused, "other_net": "120 of the model's 120 weights are "
+                          "missing", "not_tensors": "no state dict found"}.get(name, unreadable))
+            for name, path in files.items()}
+
+
+@pytest.mark.parametrize("kind", ["pickle", "torch_save", "text", "truncated", "empty", "other_net", "not_tensors"])
+def test_an_unusable_encoder_weights_file_is_one_line_naming_it_and_the_fix(tmp_path: Path, kind: str) -> None:
+    path, reason = _weights_files(tmp_path)[kind]
+    with pytest.raises(BusbenchError) as error:
+        build_model("unet_resnet18", encoder_weights=str(path))
+    message = str(error.value)
+    assert message.startswith(f"{path}: {reason}") and "\n" not in message, message
+    assert message.endswith(f"point {SETTING} at a local .pth/.pt file saved with torch.save(model.state_dict(), "
+                            "path) from the same architecture"), message
+    assert not (tmp_path / "payload-ran").exists()
 
 
 def test_models_take_encoder_weights_by_path(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperOption
 
 from busbench import interrupt
 from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
@@ -25,6 +26,22 @@ from busbench.log import last_saved, setup_logging
 INTERRUPTED = 130  # 128 + SIGINT
 TERMINATED = 143  # 128 + SIGTERM: what a scheduler expects of a job it stopped
 
+
+def _flags_show_no_value() -> None:
+    """A flag takes no value, so its help row shows no type. typer 0.29's rich help shows one for
+    every option, flags included (``--quiet <bool>``, even ``--help <bool>``), unlike click's plain
+    help and earlier typer releases (which have no ``display_type_rich`` and need nothing here)."""
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None:
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_value()
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Fair, reproducible benchmarking of breast-ultrasound segmentation models.")
 

@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 
 from busbench.cli.options import DataDirArgument, DeviceOption, Engine, MissingCases, SplitFileOption
+from busbench.config.distinct import distinct
 from busbench.console import console, err_console, print_frame
 from busbench.data.export.held_out import load_split_data
 from busbench.errors import BusbenchError
@@ -44,6 +45,10 @@ def predict(
     unknown = sorted(set(tta) - set(TTA_VIEWS))
     if unknown:
         raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
+    try:
+        distinct(tta)
+    except ValueError as exc:
+        raise BusbenchError(f"--tta: {exc}") from exc
     inputs = collect_inputs(input_)
     torch_device = resolve_device(device)
     trained = load_trained(run, engine, torch_device, allow_partial)

@@ -24,9 +24,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from busbench.config.distinct import distinct
 from busbench.config.paths import expand_variables, resolve_relative_roots
 from busbench.data.duplicates.links import DuplicateSettings
-from busbench.data.geometry import MAX_SIZE
+from busbench.data.geometry import MAX_SIZE, MIN_SIZE
 from busbench.data.split.split_file import SplitSettings
 from busbench.errors import BusbenchError
 
@@ -107,7 +108,7 @@ class SplitConfig(_Section):
 
 
 class InputConfig(_Section):
-    size: int = Field(256, ge=16, le=MAX_SIZE, description="Side of the square network input, px.")
+    size: int = Field(256, ge=MIN_SIZE, le=MAX_SIZE, description="Side of the square network input, px.")
     channels: Literal[1, 3] = Field(1, description="1 (grey) or 3 (the grey image repeated, or RGB).")
     resize: Literal["letterbox", "resize"] = Field("letterbox", description=(
         "\"letterbox\": the longer side to `size`, the other zero-padded symmetrically; \"resize\": stretched."))
@@ -268,6 +269,7 @@ class EvalConfig(_Section):
         "CPU after a minute or two of compiling per model."))
     tta: list[Literal["hflip", "vflip", "rot180"]] = Field(default_factory=list, description=(
         "Test-time augmentation views averaged with the plain image, for every prediction."))
+    _distinct_views = field_validator("tta")(distinct)
     postprocess: bool = Field(True, description=(
         "Choose post-processing on out-of-fold predictions and score the fold ensemble with it."))
     cross_datasets: list[DataConfig] = Field(default_factory=list, description=(

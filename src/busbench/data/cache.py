@@ -13,8 +13,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,10 +22,19 @@ import numpy as np
 import pandas as pd
 
 from busbench import __version__
-from busbench.data.geometry import MAX_SIZE, RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
+from busbench.data.geometry import (
+    MAX_SIZE,
+    MIN_SIZE,
+    RESIZE_MODES,
+    Placement,
+    ResizeMode,
+    place_image,
+    place_mask,
+    placement_for,
+)
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
-from busbench.layout import lock_file, locked, temporary_path, write_csv, write_error, write_json
+from busbench.layout import lock_file, locked, temporary_path, write_csv, write_errors, write_json
 from busbench.log import duration, logger
 from busbench.progress import progress
 
@@ -113,9 +120,12 @@ def _check_room(folder: Path, needed: int) -> None:
 
 
 def check_cache_size(size: int) -> None:
-    if not 8 <= size <= MAX_SIZE:
-        raise BusbenchError(f"cache size {size} px: must be 8..{MAX_SIZE} px (input.size / --size); larger inputs "
-                            "exceed what any segmentation model here is trained at and run out of memory")
+    if size < MIN_SIZE:
+        raise BusbenchError(f"cache size {size} px: must be at least {MIN_SIZE} px (input.size / --size), the smallest "
+                            "input a model here takes (it halves the side four times); 256 px is usual")
+    if size > MAX_SIZE:
+        raise BusbenchError(f"cache size {size} px: must be {MIN_SIZE}..{MAX_SIZE} px (input.size / --size); larger "
+                            "inputs exceed what any segmentation model here is trained at and run out of memory")
 
 
 def open_cache(path: Path, manifest: Manifest | None = None) -> Cache:
@@ -158,7 +168,7 @@ def _open_or_build(manifest: Manifest, size: int, mode: ResizeMode, channels: in
     tmp = temporary_path(final)  # a folder of this process's own: concurrent builders never share files
     tmp.mkdir(parents=True)
     try:
-        with _disk_errors(final):
+        with write_errors(final):  # a full disk or ulimit -f: one line, no partial cache
             _write_cache(manifest, size, mode, channels, tmp)
         if not (final / CACHE_META).is_file():  # else another process finished the same cache first: keep theirs
             shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of an older version
@@ -180,17 +190,6 @@ def _mapped_array(path: Path, shape: tuple[int, ...]) -> np.memmap:
     with open(path, "r+b") as file:
         os.posix_fallocate(file.fileno(), 0, os.fstat(file.fileno()).st_size)
     return array
-
-
-@contextmanager
-def _disk_errors(final: Path) -> Iterator[None]:
-    try:
-        yield
-    except OSError as exc:
-        error = write_error(exc, final)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int, tmp: Path) -> None:

@@ -19,6 +19,8 @@ RESIZE_MODES: tuple[str, ...] = ("letterbox", "resize")
 # scans themselves are rarely over 1000 px, so 4096 px leaves room for any real use, while one
 # 4096-px RGB image is already 50 MB in the cache; 100000 px would ask OpenCV for 30 GB per image.
 MAX_SIZE = 4096
+# The smallest: the smallest side a model here takes (CMUNeXt, UNet++: 16 px, 4 down-samplings to 1 px).
+MIN_SIZE = 16
 
 
 @dataclass(frozen=True)

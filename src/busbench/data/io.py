@@ -7,7 +7,8 @@ busbench goes through these two functions so that one set of rules applies every
 * images are returned as uint8 grey (ITU-R 601 luma) or RGB; alpha is dropped; 16-bit images
   are scaled to 8 bits with one scale per dataset (``intensity_scale``): a 16-bit PNG often holds
   12-bit data (0..4095), which divided by 257 would come out near-black, and a scale chosen per
-  image would scale one dataset two ways;
+  image would scale one dataset two ways; ``predict`` scales new images from the training
+  dataset's white level, which the run records (``scaling_like_training``);
 * a mask pixel is lesion when any colour channel is lit. A mask holding only two values
   (0 and one other) is taken as binary whatever that value is (1, 255, ...); a mask with more
   values is thresholded at half of its type's range (128 for 8-bit) and reported as fixed.
@@ -95,6 +96,46 @@ def intensity_scale(paths: list[Path]) -> IntensityScale:
         return IntensityScale()
     top = max(maxima)
     return IntensityScale((1 << max(8, top.bit_length())) - 1, top)
+
+
+@dataclass(frozen=True)
+class InputScaling:
+    """How ``predict`` maps its inputs to 8 bits, and what differs from the training images, if anything."""
+
+    white: int
+    note: str
+    warning: str = ""
+
+
+def scaling_like_training(inputs: IntensityScale, trained_white: int | None) -> InputScaling:
+    """The scale for images to predict (``inputs``: their own, from ``intensity_scale``), given the
+    white level the run's training images were scaled from (``None``: not recorded).
+
+    High-bit-depth inputs take the training images' white level, so a dark 12-bit scan is read as
+    12-bit, not stretched as if it were 11-bit; only inputs brighter than that white level, or a run
+    trained on 8-bit images, are read by their own range. A bit depth other than the training
+    images' is a warning either way."""
+    if inputs.maximum is None:
+        differs = (f"the training images were {trained_white.bit_length()}-bit (0..{trained_white} -> 0..255), "
+                   "these are 8-bit and are used as they are") if trained_white and trained_white > 255 else ""
+        return InputScaling(inputs.white, inputs.describe(), differs)
+    if trained_white is None:
+        return InputScaling(inputs.white, inputs.describe(), (
+            f"the run does not record how its training images were scaled (made by an older busbench): "
+            f"{inputs.describe()}; run `busbench run` on its config once more to record it (finished folds are kept), "
+            "then export it again for onnxruntime"))
+    own_bits, trained_bits = inputs.white.bit_length(), trained_white.bit_length()
+    if trained_white <= 255 or inputs.maximum > trained_white:
+        trained = "8-bit" if trained_white <= 255 else f"{trained_bits}-bit, up to {trained_white}"
+        return InputScaling(inputs.white, inputs.describe(), (
+            f"the training images were {trained}; these are not scaled as they were: {inputs.describe()}"))
+    note = (f"high-bit-depth images with values up to {inputs.maximum}: scaled as the training images, "
+            f"{trained_bits}-bit (0..{trained_white} -> 0..255)")
+    differs = "" if own_bits == trained_bits else (
+        f"values up to {inputs.maximum} fit {own_bits} bits, the training images were {trained_bits}-bit: scaled as "
+        f"those (0..{trained_white} -> 0..255); were these {own_bits}-bit images, they come out darker than the "
+        "training images")
+    return InputScaling(trained_white, note, differs)
 
 
 def _to_uint8(arr: np.ndarray, white: int | None) -> np.ndarray:

@@ -58,6 +58,12 @@ class Manifest:
     def dataset(self) -> str:
         return str(self.frame["dataset"].iloc[0]) if len(self.frame) else ""
 
+    @property
+    def white_level(self) -> int:
+        """The value ``prepare`` scaled the dataset's high-bit-depth images from (to 255; 255 when all
+        are 8-bit): one for the whole dataset, recorded by a run so that ``predict`` scales alike."""
+        return int(self.frame["white_level"].max()) if len(self.frame) else 255
+
     def image_file(self, row: pd.Series) -> Path:
         return self.root / row["image_path"]
 

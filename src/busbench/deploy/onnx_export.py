@@ -4,9 +4,9 @@ Each fold model is exported with torch's TorchScript-based exporter (``dynamo=Fa
 no onnxscript) at opset ``OPSET``, with a dynamic batch dimension, then run once in ONNX Runtime
 on random images and compared with PyTorch: a file whose probabilities differ by more than
 ``PARITY_TOLERANCE`` is refused. ``busbench_onnx.json`` records the input (size, channels,
-resize mode, scaling), the TTA views, how the ensemble averages, the threshold and the chosen
-post-processing, so that the models can be used outside busbench; ``busbench predict --engine
-onnxruntime --run DIR`` reads it back.
+resize mode, scaling, the white level that high-bit-depth images are scaled from), the TTA views,
+how the ensemble averages, the threshold and the chosen post-processing, so that the models can be
+used outside busbench; ``busbench predict --engine onnxruntime --run DIR`` reads it back.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ FORMAT = "busbench-onnx/1"
 PARITY_TOLERANCE = 1e-4  # max |probability difference| between PyTorch and ONNX Runtime on random images
 ENSEMBLE = ("the mean of sigmoid(logits) over every model and every view: the plain image and each TTA view "
             "(hflip: flip width, vflip: flip height, rot180: both), each flipped back before averaging")
+WHITE_LEVEL = ("16-bit images are first made 8-bit as the training images were: 0..white_level -> 0..255, "
+               "rounded (null: not recorded; 8-bit images are used as they are)")
 RESIZE = {"letterbox": "longer side scaled to size (OpenCV INTER_AREA when shrinking, INTER_LINEAR when "
                         "enlarging), the other padded symmetrically with zeros",
           "resize": "stretched to size x size (OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging)"}
@@ -75,7 +77,7 @@ def export_checked(model: nn.Module, channels: int, size: int, name: str) -> tup
 def export_run(run_dir: Path, out: Path) -> Path:
     """Every fold model of a run folder as ``fold-<k>.onnx`` plus ``busbench_onnx.json`` in ``out``."""
     import_onnxruntime()
-    trained = load_run(run_dir, torch.device("cpu"))
+    trained = load_run(run_dir, torch.device("cpu"), allow_partial=None)  # a partial export is never offered
     cfg = trained.config
     folds = [folder.name for folder in fold_folders(Path(run_dir)) if (folder / DONE).is_file()]  # load_run's models
     out.mkdir(parents=True, exist_ok=True)
@@ -91,6 +93,7 @@ def export_run(run_dir: Path, out: Path) -> Path:
         "input": {"name": INPUT_NAME, "shape": ["batch", cfg.input.channels, cfg.input.size, cfg.input.size],
                   "dtype": "float32", "size": cfg.input.size, "channels": cfg.input.channels,
                   "colour": "grey" if cfg.input.channels == 1 else "RGB", "scaling": "pixel value / 255",
+                  "white_level": trained.white_level, "white_level_means": WHITE_LEVEL,
                   "resize": cfg.input.resize, "resize_means": RESIZE[cfg.input.resize]},
         "output": {"name": OUTPUT_NAME, "shape": ["batch", 1, cfg.input.size, cfg.input.size],
                    "probability": "sigmoid(logits)"},
@@ -122,4 +125,5 @@ def load_onnx_run(export_dir: Path, device: torch.device) -> TrainedRun:
         eval=EvalConfig(threshold=spec["threshold"], tta=spec["tta"]), train=TrainConfig(amp="off"),
         model=ModelConfig.model_construct(**{k: spec["model"][k] for k in ("name", "kwargs")}))
     models: list[nn.Module] = [OnnxRuntimeModel(export_dir / name, device) for name in spec["models"]]
-    return TrainedRun(export_dir, config, models, PostProcessing(**spec["postprocessing"]))
+    return TrainedRun(export_dir, config, models, PostProcessing(**spec["postprocessing"]),
+                      white_level=source.get("white_level"))

@@ -1,6 +1,7 @@
 """`busbench predict`: new images -> lesion masks, with a run's fold ensemble, TTA and post-processing.
 
-Each image is read as training read it (grey or RGB), placed into the network input the same way
+Each image is read as training read it (grey or RGB, high-bit-depth images scaled from the white
+level the run recorded for its training images), placed into the network input the same way
 (letterbox or resize), predicted by every fold model with the run's test-time augmentation, the
 probabilities averaged, mapped back to the original size, thresholded and post-processed with the
 steps chosen for the run. Outputs: ``masks/<name>.png`` (0/255, original size), optionally
@@ -24,10 +25,10 @@ import torch
 import yaml
 from torch import nn
 
-from busbench.config import ExperimentConfig
+from busbench.config import ExperimentConfig, validate_config
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
-from busbench.data.io import UnreadableImageError, intensity_scale, read_image
+from busbench.data.io import UnreadableImageError, intensity_scale, read_image, scaling_like_training
 from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
@@ -37,10 +38,12 @@ from busbench.layout import (
     BEST,
     CONFIG_YAML,
     DONE,
+    ENVIRONMENT_JSON,
     POSTPROCESSING_JSON,
     fold_folder,
     fold_folders,
     fold_number,
+    read_json,
     write_csv,
     write_png,
 )
@@ -63,6 +66,7 @@ class TrainedRun:
     models: list[nn.Module]
     postprocessing: PostProcessing
     partial: str = ""  # what an --allow-partial prediction lacks; empty for a finished run
+    white_level: int | None = None  # what the training images were scaled from (io.IntensityScale); None: unknown
 
 
 def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
@@ -73,16 +77,20 @@ def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
             if k not in begun or not (begun[k] / DONE).is_file()]
 
 
-def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -> TrainedRun:
-    """The fold models, settings and chosen post-processing of a (dataset, model) run folder."""
+def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = False) -> TrainedRun:
+    """The fold models, settings and chosen post-processing of a (dataset, model) run folder.
+
+    ``allow_partial``: use an unfinished run's finished folds (True), or refuse it and offer
+    ``--allow-partial`` (False), or refuse it without (None: a command that has no such option,
+    ``export onnx``). The errors name no other option, so that every command can show them."""
     run_dir = Path(run_dir)
     config_path = run_dir / CONFIG_YAML
     if not config_path.is_file():
         cells = sorted(p.parent for p in run_dir.rglob(CONFIG_YAML))
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
-                            "Pass --run OUTPUT_DIR/<name>/<dataset>/<model>")
-    config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text()))
+                            "Give a run folder, OUTPUT_DIR/<name>/<dataset>/<model>")
+    config = validate_config(yaml.safe_load(config_path.read_text()), str(config_path))  # edited: names the key
     unfinished = _unfinished_folds(run_dir, config)
     post_path = run_dir / POSTPROCESSING_JSON
     finished = [fold for fold in fold_folders(run_dir) if (fold / DONE).is_file()]
@@ -90,9 +98,9 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -
     if unfinished or not post_path.is_file():
         lacking = f"{', '.join(unfinished)} unfinished" if unfinished else "post-processing not chosen yet"
         if not allow_partial or not finished:
-            raise BusbenchError(f"{run_dir}: unfinished run ({lacking}); finish it with `busbench run`, or pass "
-                                "--allow-partial to predict with its finished fold models only and no post-processing "
-                                f"(said in {PREDICTIONS_CSV})")
+            offer = (", or pass --allow-partial to predict with its finished fold models only and no post-processing "
+                     f"(said in {PREDICTIONS_CSV})") if allow_partial is False and finished else ""
+            raise BusbenchError(f"{run_dir}: unfinished run ({lacking}); finish it with `busbench run`{offer}")
         partial = (f"partial run: {len(finished)} finished fold models ({lacking}), no post-processing "
                    "(--allow-partial)")
     models = []
@@ -104,7 +112,16 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -
         model.load_state_dict(checkpoint.load(fold_dir / BEST)["model"])
         models.append(model.eval())
     post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
-    return TrainedRun(run_dir, config, models, post, partial)
+    return TrainedRun(run_dir, config, models, post, partial, _white_level(run_dir))
+
+
+def _white_level(run_dir: Path) -> int | None:
+    """The white level the run recorded for its training images, or None (a run of an older busbench)."""
+    path = run_dir / ENVIRONMENT_JSON
+    if not path.is_file():
+        return None
+    recorded = read_json(path, "run `busbench run` on the run's config once more to rewrite it").get("white_level")
+    return recorded if isinstance(recorded, int) else None
 
 
 @dataclass(frozen=True)
@@ -169,13 +186,16 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
     cfg = run.config
     views: list[str] = list(cfg.eval.tta) if tta is None else tta
     dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
-    scale = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
-    if scale.maximum is not None:
-        logger.info(f"--input: {scale.describe()}")
+    own = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
+    scaling = scaling_like_training(own, run.white_level)
+    if own.maximum is not None:
+        logger.info(f"--input: {scaling.note}")
+    if scaling.warning:
+        logger.warning(f"--input: {scaling.warning}")
     records: list[dict[str, object]] = []
     for path, name in progress(list(zip(inputs, _output_names(inputs))), "Predicting", total=len(inputs)):
         try:
-            image = read_image(path, cfg.input.channels, scale.white)
+            image = read_image(path, cfg.input.channels, scaling.white)
         except UnreadableImageError as exc:
             records.append({"image": str(path), "error": str(exc)})
             continue

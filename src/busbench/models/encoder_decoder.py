@@ -90,7 +90,7 @@ class EncoderDecoder(nn.Module):
         encoder_class, name = ENCODERS[encoder]
         self.encoder = encoder_class(name, in_channels)
         if encoder_weights is not None:
-            load_weights(self.encoder, Path(encoder_weights))
+            load_weights(self.encoder, Path(encoder_weights), "model.kwargs.encoder_weights")
         channels = self.encoder.channels
         self.decoder = UNetDecoder(channels) if decoder == "unet" else LinkNetDecoder(channels)
         self.head = nn.Conv2d(self.decoder.out_channels, num_classes, 3, padding=1)

@@ -12,6 +12,7 @@ point, then an import path ``module:attribute`` (``plugins.py``).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 from torch import nn
@@ -57,11 +58,20 @@ def resolve_model(name: str, setting: str = "model.name") -> ModelEntry:
         return entry
     entry = load_plugin(name, setting)
     if entry is None:
+        known = available_models()
+        close = similar_names(name, list(known))
+        guess = f"did you mean {', '.join(close)}? " if close else ""
         raise UnknownModelError(
-            f"unknown model {name!r} ({setting}); registered models: {', '.join(sorted(available_models()))}; "
-            "or an installed plugin's name (entry point group busbench.models), or an import path module:attribute"
+            f"unknown model {name!r} ({setting}); {guess}`busbench models` lists all {len(known)}; "
+            "or give an installed plugin's name (entry point group busbench.models), or an import path module:attribute"
         )
     return entry
+
+
+def similar_names(name: str, names: list[str], most: int = 3) -> list[str]:
+    """Up to ``most`` of ``names`` that look like ``name`` (a typo: ``unte``), the closest first."""
+    by_lower = {n.lower(): n for n in names}
+    return [by_lower[n] for n in difflib.get_close_matches(name.lower(), list(by_lower), n=most, cutoff=0.6)]
 
 
 def check_input_size(name: str, size: int, kwargs: dict[str, object] | None = None, setting: str = "input.size",

@@ -48,7 +48,8 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     write_json({**environment(device), "device": str(device), "split_file": data.split_path.name,
                 "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
                 "test_set_sha256": data.test_set_sha256,
-                "model_origin": resolve_model(cfg.model.name).origin}, cell_dir / ENVIRONMENT_JSON)
+                "model_origin": resolve_model(cfg.model.name).origin,
+                "white_level": data.manifest.white_level}, cell_dir / ENVIRONMENT_JSON)  # read by predict
     todo = folds or list(range(1, n_folds + 1))
     for fold in todo:
         if not 1 <= fold <= n_folds:

@@ -12,7 +12,6 @@ crafted file names the moment it is loaded. Such a file is refused instead.
 
 from __future__ import annotations
 
-import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,9 @@ import torch
 from busbench.data.integrity import file_sha256
 from busbench.errors import BusbenchError
 from busbench.layout import BEST as BEST
+from busbench.layout import FOLD_PREFIX, atomic_path, fold_number
 from busbench.layout import LAST as LAST
-from busbench.layout import atomic_path
+from busbench.models.weights import load_tensors
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
@@ -69,15 +69,7 @@ def load(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise BusbenchError(f"{path}: checkpoint missing; {_fix(path)}")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise BusbenchError(f"{path}: refused, it holds Python objects beyond tensors and plain data, which could run "
-                            "code when loaded (a crafted file, or one written by an older busbench); use "
-                            "checkpoints written by this busbench, or train this fold again") from exc
-    except Exception as exc:  # a truncated or garbage file fails in zipfile or torch, each its own way
-        raise BusbenchError(f"{path}: not a readable checkpoint (truncated or damaged: {type(exc).__name__}); "
-                            f"{_fix(path)}") from exc
+    saved = load_tensors(path, "checkpoint", _fix(path))
     if not isinstance(saved, dict):
         raise BusbenchError(f"{path}: not a busbench checkpoint; {_fix(path)}")
     return saved
@@ -86,8 +78,9 @@ def load(path: Path) -> dict[str, Any]:
 def _fix(path: Path) -> str:
     """How to recover a fold whose checkpoint is missing or damaged: train it again (``last.pt``
     lost only costs the epochs since the start; ``best.pt`` needs the fold retrained)."""
-    if path.name == LAST:
-        return f"delete it to restart fold {path.parent.name} from its first epoch, then run the same command again"
+    if path.name == LAST and path.parent.name.startswith(FOLD_PREFIX):
+        return (f"delete it to restart fold {fold_number(path.parent)} from its first epoch, then run the same "
+                "command again")
     return (f"delete the folder {path.parent} to train that fold again (or restore the file from a copy), "
             "then run the same command again")
 

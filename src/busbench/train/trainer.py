@@ -64,7 +64,7 @@ def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
     """The configured architecture, starting from ``model.init_from`` weights when given."""
     model = build_model(cfg.model.name, in_channels=cfg.input.channels, num_classes=1, **cfg.model.kwargs)
     if cfg.model.init_from is not None:
-        load_weights(model, cfg.model.init_from)
+        load_weights(model, cfg.model.init_from, "model.init_from")
     return model
 
 
