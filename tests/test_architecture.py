@@ -20,6 +20,7 @@ SOURCE = Path(busbench.__file__).parent
 # its own layer and the ones below it. ``busbench`` itself is the package's __init__ (the version).
 LAYERS: list[set[str]] = [
     {"busbench", "errors", "console", "log", "progress", "environment", "interrupt", "markdown", "layout"},
+    {"metrics"},
     {"data", "models"},
     {"config"},
     {"train"},

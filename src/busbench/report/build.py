@@ -27,9 +27,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
-from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table, shown_numbers
+from busbench.metrics.per_image import FALSE_ALARM
 from busbench.progress import progress
 from busbench.report import plots
 from busbench.report.analyses import report_analyses

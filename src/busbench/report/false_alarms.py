@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.evaluate.metrics import FALSE_ALARM
+from busbench.metrics.per_image import FALSE_ALARM
 from busbench.report.collect import RunResults
 from busbench.report.statistics import bootstrap_ci
 from busbench.report.tables import ROW_NAMES

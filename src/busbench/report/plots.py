@@ -15,8 +15,8 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
-from busbench.evaluate.metrics import dice_score  # noqa: E402
 from busbench.layout import atomic_path  # noqa: E402
+from busbench.metrics.per_image import dice_score  # noqa: E402
 
 DPI = 150
 MARKED_POINTS = 20  # curves with this many points or fewer show a marker at each: one epoch is a dot
