@@ -23,7 +23,7 @@ MARKED_POINTS = 20  # curves with this many points or fewer show a marker at eac
 TITLE_CHARS_PER_INCH = 9  # at the default title size, to wrap titles inside narrow figures
 FILL_ALPHA = 0.35
 FOLD_ROW = "fold models"
-# the report table's row types (busbench.report.tables.ROW_NAMES) and their colours
+# the report table's row types (busbench.report.tables.publication.ROW_NAMES) and their colours
 ROW_COLOURS = {FOLD_ROW: "tab:blue", "ensemble": "tab:red", "ens. + PP": "tab:purple"}
 
 

@@ -25,10 +25,10 @@ import pandas as pd
 from scipy import stats
 
 from busbench.metrics.shape import DESCRIPTORS, SHAPE_COLUMNS
+from busbench.report.analyses.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
 from busbench.report.collect import RunTable
-from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
-from busbench.report.statistics import bootstrap_ci, cluster_draw_weights, percentile_ci
-from busbench.report.weighted_statistics import weighted_kappa, weighted_pearson, weighted_spearman
+from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_draw_weights, percentile_ci
+from busbench.report.statistics.weighted_draws import weighted_kappa, weighted_pearson, weighted_spearman
 
 TALLER = "taller than wide"
 CENTROID = "centroid_error"
