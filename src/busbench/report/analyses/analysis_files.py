@@ -2,13 +2,13 @@
 folder (each with a Markdown copy):
 
 * ``subgroups.csv`` (+ ``subgroups.tex``, ``subgroup_comparisons.csv``, a figure per test set):
-  Dice and HD95 by class, lesion-size tertile and varying manifest column (``report.subgroups``);
-* ``detection.csv``: image-level lesion detection (``report.detection``);
-* ``morphology.csv`` and ``morphology_summary.csv``: lesion shape kept or not (``report.morphology``);
+  Dice and HD95 by class, lesion-size tertile and varying manifest column (``analyses.subgroups``);
+* ``detection.csv``: image-level lesion detection (``analyses.detection``);
+* ``morphology.csv`` and ``morphology_summary.csv``: lesion shape kept or not (``analyses.morphology``);
 * ``calibration.csv`` and ``calibration_bins.csv`` (+ a reliability diagram per test set): the
-  ensemble's pixel probabilities (``report.calibration``);
+  ensemble's pixel probabilities (``analyses.calibration``);
 * ``analysis_comparisons.csv``: the paired model-vs-model tests of detection, morphology and
-  calibration (``report.analysis_comparisons``).
+  calibration (``analyses.comparisons``).
 
 Every CI and paired test is the main table's (``report.statistics``: cluster bootstrap over the
 test set's patients/duplicate groups, Wilcoxon on per-group means, Holm within each analysis).

@@ -111,7 +111,8 @@ def _ranks_section(report: Report) -> list[str]:
 
 
 def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
-    """The page; ``analyses``: the HTML parts of ``report.analyses_page``, placed before the cross-dataset part."""
+    """The page; ``analyses``: the HTML parts of ``analyses_section.analyses_html``, placed before the
+    cross-dataset part."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench report</title>"
              f"<style>{STYLE}</style></head><body><h1>busbench report</h1>"]
     parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.title} on {r.dataset_title}")
