@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.ndimage import binary_dilation, binary_erosion, gaussian_filter
 
-from busbench.evaluate.metrics import image_metrics
+from busbench.metrics.per_image import image_metrics
 
 
 def lesion_pairs(n: int, size: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,6 +1,6 @@
 """The import graph of src/busbench, read with ``ast`` (every import: top level, inside functions and
 under TYPE_CHECKING): no module imports itself back through others, and imports only point down the
-layers of ARCHITECTURE.md.
+layers of ARCHITECTURE.md, and down the floors inside ``report/`` and ``data/``.
 
 A lazy import inside a function still ties two modules together, so it counts like any other.
 Importing a package's ``__init__`` to reach a submodule is not counted: only the imports written.
@@ -12,6 +12,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import busbench
 
 SOURCE = Path(busbench.__file__).parent
@@ -20,6 +22,7 @@ SOURCE = Path(busbench.__file__).parent
 # its own layer and the ones below it. ``busbench`` itself is the package's __init__ (the version).
 LAYERS: list[set[str]] = [
     {"busbench", "errors", "console", "log", "progress", "environment", "interrupt", "markdown", "layout"},
+    {"metrics"},
     {"data", "models"},
     {"config"},
     {"train"},
@@ -29,6 +32,29 @@ LAYERS: list[set[str]] = [
     {"audit"},
     {"cli", "__main__"},
 ]
+
+# Inside a package, bottom to top, by the first name after ``busbench.<package>.`` (the package's own
+# __init__ is its name): a module may import its own floor and the ones below it.
+INNER_LAYERS: dict[str, list[set[str]]] = {
+    "report": [
+        {"report", "collect", "names", "report_files"},  # the runs read, their display names, the files written
+        {"statistics"},
+        {"tables"},
+        {"figures"},  # figures draw the tables' numbers
+        {"analyses"},  # each analysis writes its tables and figures
+        {"page"},
+        {"build"},  # orders the steps
+    ],
+    "data": [
+        {"data", "problems", "labels", "io", "integrity", "csv_files", "geometry", "provenance", "synthetic",
+         "manifest", "cache"},
+        {"adapters"},  # datasets' layouts -> manifest
+        {"duplicates"},
+        {"split"},
+        {"export"},
+        {"prepare", "access", "torch_dataset"},  # the entry points: prepare a dataset, read a prepared one
+    ],
+}
 
 # Imports that still run up a floor, each to be removed (none today).
 KNOWN_UPWARD: set[tuple[str, str]] = set()
@@ -111,18 +137,37 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def layer_of(module: str) -> int:
+def floor_of(module: str, layers: list[set[str]], depth: int, table: str) -> int:
+    """The floor of ``module`` in ``layers``, by its name ``depth`` parts in (its last part if shorter)."""
     parts = module.split(".")
-    unit = parts[1] if len(parts) > 1 else parts[0]
-    for level, units in enumerate(LAYERS):
+    unit = parts[min(depth, len(parts) - 1)]
+    for level, units in enumerate(layers):
         if unit in units:
             return level
-    raise AssertionError(f"{module}: not in any layer; add {unit!r} to LAYERS in {__file__} and ARCHITECTURE.md")
+    raise AssertionError(f"{module}: not in any layer; add {unit!r} to {table} in {__file__} and ARCHITECTURE.md")
+
+
+def layer_of(module: str) -> int:
+    return floor_of(module, LAYERS, 1, "LAYERS")
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
     return sorted(f"{module} -> {target}" for module, targets in graph.items() for target in targets
                   if layer_of(target) > layer_of(module) and (module, target) not in KNOWN_UPWARD)
+
+
+def inner_upward_imports(graph: dict[str, set[str]], package: str) -> list[str]:
+    """Imports between two modules of ``busbench.<package>`` that go up its ``INNER_LAYERS``."""
+    prefix = f"busbench.{package}"
+
+    def inside(module: str) -> bool:
+        return module == prefix or module.startswith(prefix + ".")
+
+    def floor(module: str) -> int:
+        return floor_of(module, INNER_LAYERS[package], 2, f"INNER_LAYERS[{package!r}]")
+
+    return sorted(f"{module} -> {target}" for module, targets in graph.items() if inside(module)
+                  for target in targets if inside(target) and floor(target) > floor(module))
 
 
 def test_the_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
@@ -153,6 +198,22 @@ def test_no_import_circle() -> None:
 
 def test_imports_only_point_down_the_layers() -> None:
     assert upward_imports(import_graph(module_files())) == []
+
+
+@pytest.mark.parametrize("package", sorted(INNER_LAYERS))
+def test_imports_inside_a_package_point_down_its_floors(package: str) -> None:
+    assert inner_upward_imports(import_graph(module_files()), package) == []
+
+
+def test_an_import_up_a_packages_floors_is_found() -> None:
+    graph = {"busbench.report.tables.model_rows": {"busbench.report.figures.plots", "busbench.report.collect"},
+             "busbench.report.build": {"busbench.report.page.html"}, "busbench.data.manifest": {"busbench.report"},
+             "busbench.data": {"busbench.data.split.assign"}}
+    up = "busbench.report.tables.model_rows -> busbench.report.figures.plots"
+    assert inner_upward_imports(graph, "report") == [up]
+    assert inner_upward_imports(graph, "data") == ["busbench.data -> busbench.data.split.assign"]
+    with pytest.raises(AssertionError, match="'novel' to INNER_LAYERS\\['report'\\]"):
+        inner_upward_imports({"busbench.report.novel": {"busbench.report.build"}}, "report")
 
 
 def test_every_known_upward_import_still_exists() -> None:

@@ -12,7 +12,7 @@ from cli_runner import run_cli
 
 from busbench import pipeline
 from busbench.config import load_config
-from busbench.report import plots
+from busbench.report.figures import plots
 from busbench.report.names import model_title
 
 pytest.importorskip("monai", reason="MONAI is an optional extra: pip install 'busbench[monai]'")

@@ -14,7 +14,7 @@ from PIL import Image
 
 from busbench import pipeline
 from busbench.config import load_config
-from busbench.report import plots
+from busbench.report.figures import plots
 from busbench.report.names import model_title
 
 

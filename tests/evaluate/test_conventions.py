@@ -15,9 +15,9 @@ from busbench.data.geometry import place_mask, placement_for
 from busbench.data.manifest import Manifest
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.evaluate.held_out_scoring import score_test_set
-from busbench.evaluate.metrics import FALSE_ALARM, MISSED_LESION, image_metrics
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.protocol import protocol_notes
+from busbench.metrics.per_image import FALSE_ALARM, MISSED_LESION, image_metrics
 
 
 def _two_blocks() -> tuple[np.ndarray, np.ndarray]:

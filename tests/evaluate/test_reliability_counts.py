@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from busbench.evaluate.reliability_counts import BINS, ReliabilityCounts, bin_index, image_counts
-from busbench.report.calibration import brier_score, expected_calibration_error
+from busbench.report.analyses.calibration import brier_score, expected_calibration_error
 
 
 def test_bins_are_equal_width_and_one_is_in_the_last() -> None:

@@ -14,10 +14,10 @@ from pdflatex_check import compile_log, overfull_boxes
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
-from busbench.evaluate.shape import SHAPE_COLUMNS
+from busbench.metrics.shape import SHAPE_COLUMNS
+from busbench.report.analyses.morphology import cohen_kappa
 from busbench.report.build import build_report
-from busbench.report.morphology import cohen_kappa
-from busbench.report.statistics import bootstrap_ci, cluster_draw_weights
+from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_draw_weights
 
 LABELS = ["benign"] * 9 + ["malignant"] * 6 + ["normal"] * 5
 IDS = [f"c{i:02d}" for i in range(len(LABELS))]

@@ -17,9 +17,9 @@ from busbench.config import GridConfig, load_config
 from busbench.data.access import held_out_test_ids
 from busbench.data.manifest import load_manifest
 from busbench.errors import BusbenchError
-from busbench.evaluate.shape import SHAPE_COLUMNS
+from busbench.metrics.shape import SHAPE_COLUMNS
+from busbench.report.analyses.detection import predicts_lesion
 from busbench.report.build import build_report
-from busbench.report.detection import predicts_lesion
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from fake_results import write_run
 
 from busbench.report.build import build_report
-from busbench.report.tables import cost_notes, cost_table, to_markdown
+from busbench.report.tables.publication import cost_notes, cost_table, to_markdown
 
 LABEL_224 = "MACs @224 (G)"
 
@@ -50,7 +50,7 @@ def test_a_model_counted_at_another_side_says_so() -> None:
 
 def test_fps_of_a_profile_applies_only_to_the_default_model_of_that_name() -> None:
     from busbench.config import load_config
-    from busbench.report.complexity import model_cost
+    from busbench.report.tables.complexity import model_cost
 
     profiles = pd.DataFrame({"model": ["unet"], "fps_batch1": [12.5], "input": ["1x32x32"], "device": ["cpu"]})
     default = load_config(None, ["model.name=unet", "input.size=32"])
@@ -67,7 +67,7 @@ def test_fps_of_a_profile_applies_only_to_the_default_model_of_that_name() -> No
 
 
 def test_ensemble_rows_count_k_times_v_forward_passes() -> None:
-    from busbench.report.complexity import row_cost
+    from busbench.report.tables.complexity import row_cost
 
     single = {"params_m": 1.5, "gflops": 0.25, "macs_g_224": 0.4, "size_224": 224, "fps": 80.0, "fps_note": "x"}
     assert row_cost(single, 1, 2) == {**single, "networks": 1, "views": 2, "forward_passes": 2, "gflops": 0.5,

@@ -14,8 +14,8 @@ from fake_results import write_run
 from PIL import Image
 from test_report import LABELS, A, B
 
-from busbench.report import plots
 from busbench.report.build import build_report
+from busbench.report.figures import plots
 
 
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:

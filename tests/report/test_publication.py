@@ -15,9 +15,9 @@ from fake_results import write_run
 from pdflatex_check import compile_log, overfull_boxes
 from test_report import LABELS, A, B
 
-from busbench.report import plots
 from busbench.report.build import build_report
-from busbench.report.statistics import bootstrap_ci, critical_difference, nemenyi_q
+from busbench.report.figures import plots
+from busbench.report.statistics.intervals_and_tests import bootstrap_ci, critical_difference, nemenyi_q
 
 DATASET_KEY = "busi-6945e458"  # a data key as `busbench run` names the folder
 TTA = ("eval.tta=[hflip]",)

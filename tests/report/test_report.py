@@ -13,7 +13,7 @@ from scipy import stats
 
 from busbench.errors import BusbenchError
 from busbench.report.build import build_report
-from busbench.report.statistics import (
+from busbench.report.statistics.intervals_and_tests import (
     average_ranks,
     bootstrap_ci,
     critical_difference,

@@ -11,7 +11,7 @@ from test_report import LABELS, A, B, C
 
 from busbench.errors import BusbenchError
 from busbench.report.build import build_report
-from busbench.report.statistics import bootstrap_ci
+from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 
 SHA_1, SHA_2 = "3f2a9c1b" + "0" * 56, "77aa00ee" + "1" * 56
 GROUPS = [0, 0, 1, 1, 1, 2, 3, 4, 5, 5]  # 10 test images of 6 patients/duplicate groups

@@ -12,7 +12,7 @@ from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
 from busbench.data.cache import load_pair
 from busbench.data.manifest import case_row
 from busbench.layout import write_text
-from busbench.report.html import STYLE, html_figure, html_table
+from busbench.report.page.html import STYLE, html_figure, html_table
 
 AUDIT_HTML = "audit.html"
 SHEETS_DIR = "sheets"

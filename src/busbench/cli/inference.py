@@ -18,7 +18,7 @@ from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.outside_method import ScoreOptions, score_method
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, predict_images
-from busbench.evaluate.surface import HD95Convention
+from busbench.metrics.surface import HD95Convention
 from busbench.train.device import resolve_device
 
 

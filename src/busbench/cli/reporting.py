@@ -14,8 +14,8 @@ from busbench.config import load_config
 from busbench.console import console, err_console, print_frame
 from busbench.log import progress_to_stderr
 from busbench.pipeline import run_experiment
-from busbench.report.tables import display_table
-from busbench.report.tables import notes as table_notes
+from busbench.report.tables.publication import display_table
+from busbench.report.tables.publication import notes as table_notes
 
 
 def report(
@@ -64,7 +64,7 @@ def delta(
     With --jobs it prints the fold jobs of both instead (for GNU parallel or a cluster); run
     `busbench delta CONFIG` again when they are done.
     """
-    from busbench.report.delta import fairness_delta, protocol_configs, write_delta
+    from busbench.report.tables.fairness_delta import fairness_delta, protocol_configs, write_delta
 
     cfg = load_config(config_path(config), set_)
     configs = protocol_configs(cfg)

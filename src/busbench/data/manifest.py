@@ -9,13 +9,13 @@ data twice gives the same bytes and the same checksum, which splits and caches r
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from busbench.data.adapters.pairing import natural_key
 from busbench.data.integrity import FILE_BYTES, FILE_SHA256, file_sha256, verify_dataset_files
 from busbench.data.io import read_image, read_mask
 from busbench.errors import BusbenchError
@@ -89,6 +89,12 @@ def case_row(rows: pd.DataFrame, case_id: str) -> pd.Series:
         raise BusbenchError(f"case id {case_id!r} is listed {len(row)} times in the manifest; "
                             "re-run `busbench prepare`")
     return row
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """The manifest's case order (and the adapters' file order): a sort key reading digit runs as
+    numbers, so ``case2`` comes before ``case10``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def write_manifest(frame: pd.DataFrame, out_dir: Path, meta: dict[str, object]) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, METRICS, MISSED_LESION
+from busbench.metrics.per_image import BOTH_EMPTY, FALSE_ALARM, METRICS, MISSED_LESION
 
 EMPTY_CASES = (BOTH_EMPTY, MISSED_LESION, FALSE_ALARM)
 DEGENERATE = "degenerate"  # a fold model that misses >= DEGENERATE_MISSED_SHARE of the lesion images

@@ -24,10 +24,10 @@ from busbench.data.geometry import place_mask
 from busbench.data.manifest import Manifest, case_row
 from busbench.data.split.split_file import read_split
 from busbench.evaluate.inference import original_size_probabilities
-from busbench.evaluate.metrics import image_metrics
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.reliability_counts import ReliabilityCounts
-from busbench.evaluate.shape import shape_columns
+from busbench.metrics.per_image import image_metrics
+from busbench.metrics.shape import shape_columns
 
 
 def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: Path, cache: Cache,

@@ -39,10 +39,7 @@ from busbench.data.split.split_file import CV, TEST
 from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
-from busbench.evaluate.metrics import image_metrics
 from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
-from busbench.evaluate.shape import shape_columns
-from busbench.evaluate.surface import HD95Convention
 from busbench.layout import (
     CONFIG_YAML,
     ENVIRONMENT_JSON,
@@ -58,6 +55,9 @@ from busbench.layout import (
     write_text,
 )
 from busbench.markdown import markdown_table
+from busbench.metrics.per_image import image_metrics
+from busbench.metrics.shape import shape_columns
+from busbench.metrics.surface import HD95Convention
 
 PREDICTION_SET = "prediction set"  # the variant of an outside method's one set of predictions
 SAFE_METHOD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import binary_dilation, binary_erosion, binary_fill_holes, label, median_filter
 
-from busbench.evaluate.metrics import dice_score
+from busbench.metrics.per_image import dice_score
 
 MIN_GAIN = 1e-4
 _EIGHT = np.ones((3, 3), dtype=bool)

@@ -33,7 +33,6 @@ from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.evaluate.surface import boundary
 from busbench.layout import (
     BEST,
     CONFIG_YAML,
@@ -48,6 +47,7 @@ from busbench.layout import (
     write_png,
 )
 from busbench.log import logger
+from busbench.metrics.surface import boundary
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.device import inference_dtype

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from busbench.config import ExperimentConfig
 from busbench.data.split.split_file import IMAGE_LEVEL
-from busbench.evaluate.metrics import convention_notes
+from busbench.metrics.per_image import convention_notes
 
 LEAKY_SPLIT_NOTE = ("LEAKY SPLIT: split: image-level (duplicates and patients not grouped; split.protocol="
                     "image_level), as published benchmarks split: test images can have copies in training")

@@ -10,7 +10,6 @@ import pandas as pd
 from busbench.config import ExperimentConfig
 from busbench.data.provenance import Provenance, frame_provenance
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, formatted, mean_std
-from busbench.evaluate.metrics import CSV_MISSING
 from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_test_ids
 from busbench.layout import (
@@ -26,6 +25,7 @@ from busbench.layout import (
     write_text,
 )
 from busbench.markdown import markdown_table
+from busbench.metrics.per_image import CSV_MISSING
 from busbench.pipeline.checks import cell_fix, fold_fix
 from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
 

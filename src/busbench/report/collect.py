@@ -28,7 +28,6 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.data.split.split_file import TEST, case_ids
 from busbench.errors import BusbenchError
-from busbench.evaluate.metrics import CSV_MISSING
 from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids
 from busbench.layout import (
@@ -45,6 +44,7 @@ from busbench.layout import (
     fold_folders,
     fold_number,
 )
+from busbench.metrics.per_image import CSV_MISSING
 from busbench.report.names import dataset_title, model_title, unique_titles
 
 

@@ -5,10 +5,12 @@ legend (``legend``), which says what each name stands for.
 A model variant (``model.kwargs``) is its display name plus its arguments in words: U-Net with
 ``base_channels: 8`` is "U-Net (width 8)". A plugin without a display name of its own is named by the
 config's ``model.label`` where it has one. Two runs of one table that would still share a name are
-told apart by their folder key.
+told apart by their folder key. Column headers are read as words too (``readable_header``).
 """
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
@@ -52,3 +54,25 @@ def unique_titles(titles: dict[str, str]) -> dict[str, str]:
     """Key -> title, where titles two keys share carry their key: "UNeXt (unext-1a2b3c4d)"."""
     counts = pd.Series(list(titles.values())).value_counts()
     return {key: f"{title} ({key})" if counts[title] > 1 else title for key, title in titles.items()}
+
+
+# Column names as a reader expects them: whole names, then phrases, then single words.
+HEADERS = {"p_value": "p-value", "p_holm": "p (Holm)", "rank_biserial": "rank-biserial r"}
+PHRASES = {"false_positive_rate": "false-positive rate", "model_a": "model A", "model_b": "model B",
+           "trained_on": "trained on", "tested_on": "tested on", "params_m": "parameters (M)"}
+WORDS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "gflops": "GFLOPs", "fps": "images/s",
+         "mean": "(mean)", "std": "(std)"}
+
+
+def readable_header(column: object) -> str:
+    """``false_positive_rate_mean`` -> ``False-positive rate (mean)``; anything but a snake_case column
+    name (a model's display name) stays as it is."""
+    text = str(column)
+    if text in HEADERS:
+        return HEADERS[text]
+    if not re.fullmatch(r"[a-z0-9_]+", text):  # a model's or dataset's name ("CMUNeXt-S"): kept as it is
+        return text
+    for phrase, words in PHRASES.items():
+        text = text.replace(phrase, words)
+    joined = " ".join(WORDS.get(part, part) for part in text.split("_"))
+    return joined[:1].upper() + joined[1:]

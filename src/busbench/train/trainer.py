@@ -30,6 +30,7 @@ from busbench.errors import BusbenchError
 from busbench.interrupt import raise_if_interrupted
 from busbench.layout import LOG_CSV, write_csv
 from busbench.log import logger, note_saved
+from busbench.metrics.overlap import batch_overlap
 from busbench.models import build_model
 from busbench.models.precision import AutocastForward, autocast
 from busbench.models.weights import load_weights
@@ -43,7 +44,6 @@ from busbench.train.device import autocast_dtype, replica_devices
 from busbench.train.loaders import training_loader, validation_loader
 from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer, lr_factor
-from busbench.train.overlap import batch_overlap
 from busbench.train.seeding import deterministic_default, seed_everything
 
 

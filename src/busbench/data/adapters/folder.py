@@ -28,11 +28,11 @@ from busbench.data.adapters.pairing import (
     image_files,
     is_image_file,
     log_non_image,
-    natural_key,
     natural_path_key,
     pair_masks,
 )
 from busbench.data.csv_files import read_csv_with_columns
+from busbench.data.manifest import natural_key
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from busbench.data.manifest import natural_key
 from busbench.data.problems import ProblemLog
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
-
-
-def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key reading digit runs as numbers, so ``case2`` comes before ``case10``."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def natural_path_key(path: Path) -> tuple[tuple[int, int | str], ...]:

@@ -14,8 +14,8 @@ from busbench.data.manifest import load_manifest
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
 from busbench.layout import cell_data_folder
-from busbench.report import plots
 from busbench.report.collect import RunResults
+from busbench.report.figures import plots
 
 MAX_QUALITATIVE_MODELS = 6
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.evaluate.metrics import MISSED_LESION
+from busbench.metrics.per_image import MISSED_LESION
 from busbench.report.collect import RunResults
 
 NOT_RECORDED = "not recorded"  # a figure older runs (or an outside method's masks) do not carry

@@ -18,7 +18,7 @@ from PIL import Image
 
 from busbench.config import load_config
 from busbench.data.manifest import Manifest, load_manifest
-from busbench.report.delta import protocol_configs
+from busbench.report.tables.fairness_delta import protocol_configs
 
 
 def _true_groups(manifest: Manifest) -> dict[str, str]:

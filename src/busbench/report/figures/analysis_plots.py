@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from busbench.report.plots import plt, save, wrapped
+from busbench.report.figures.plots import plt, save, wrapped
 
 
 def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:

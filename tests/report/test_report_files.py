@@ -11,7 +11,7 @@ import pytest
 from fake_results import write_run
 
 from busbench.report.build import build_report
-from busbench.report.outputs import REPORT_FILES
+from busbench.report.report_files import REPORT_FILES
 
 LABELS = ["benign"] * 8 + ["normal"] * 2
 DICE = {1: [0.8] * 8 + [1.0, 0.0], 2: [0.7] * 8 + [1.0, 1.0]}

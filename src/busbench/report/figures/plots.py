@@ -15,15 +15,15 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
-from busbench.evaluate.metrics import dice_score  # noqa: E402
 from busbench.layout import atomic_path  # noqa: E402
+from busbench.metrics.per_image import dice_score  # noqa: E402
 
 DPI = 150
 MARKED_POINTS = 20  # curves with this many points or fewer show a marker at each: one epoch is a dot
 TITLE_CHARS_PER_INCH = 9  # at the default title size, to wrap titles inside narrow figures
 FILL_ALPHA = 0.35
 FOLD_ROW = "fold models"
-# the report table's row types (busbench.report.tables.ROW_NAMES) and their colours
+# the report table's row types (busbench.report.tables.publication.ROW_NAMES) and their colours
 ROW_COLOURS = {FOLD_ROW: "tab:blue", "ensemble": "tab:red", "ens. + PP": "tab:purple"}
 
 

@@ -7,8 +7,8 @@ import html
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.analyses import Analyses, interval_text, number_text, subgroup_display
-from busbench.report.html import html_figure, html_table
+from busbench.report.analyses.analysis_files import Analyses, interval_text, number_text, subgroup_display
+from busbench.report.page.html import html_figure, html_table
 
 DETECTION_NOTE = ("Image-level lesion detection. Prediction: the scored mask holds any lesion pixel; sensitivity "
                   "over lesion images, specificity over normal images (1 - false-alarm rate). Score: the image's "

@@ -3,20 +3,24 @@ images per class and part, the split protocol and its checksums; per model the i
 recipe, test-time views, post-processing chosen, seeds and wall time; the software and machine.
 
 It is also the legend of the report: the run folders' keys (``busi-6945e458``, ``unet_w8``) and
-checksums appear here once, beside the display names every table and figure uses.
+checksums appear here once, beside the display names every table and figure uses. Written as
+``setup.md`` and ``setup.tex`` (``write_setup``) and shown on the page.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
 from busbench.data.manifest import load_manifest
 from busbench.data.split.split_file import CV
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.layout import ENVIRONMENT_JSON, POSTPROCESSING_JSON, cell_data_folder
+from busbench.layout import ENVIRONMENT_JSON, POSTPROCESSING_JSON, cell_data_folder, write_text
+from busbench.markdown import markdown_table
 from busbench.report.collect import RunResults, RunTable, split_description
+from busbench.report.tables.publication import latex_escape
 from busbench.train.trainer import SELECTED_VALUE
 
 CHECKSUM_CHARS = 12
@@ -127,3 +131,24 @@ def software_setup(runs: list[RunResults]) -> pd.DataFrame:
     return frame.groupby(list(frame.columns), sort=False).size().rename("Runs").reset_index()
 
 
+
+
+def setup_tables(tables: list[RunTable], runs: list[RunResults]) -> dict[str, pd.DataFrame]:
+    """The setup section's tables by heading, as the page and ``write_setup`` show them."""
+    return {"Datasets and splits": dataset_setup(tables), "Models and training": model_setup(tables),
+            "Software and machine": software_setup(runs)}
+
+
+def write_setup(setup: dict[str, pd.DataFrame], out: Path) -> None:
+    """The setup section (and legend of keys and checksums) as ``out``/setup.md and setup.tex."""
+    markdown, latex = ["# Setup\n"], []
+    for heading, frame in setup.items():
+        markdown += [f"## {heading}\n", markdown_table(frame.fillna("–"))]
+        latex += [f"\\subsection*{{{latex_escape(heading)}}}", "\\begin{small}\\sloppy", "\\begin{description}"]
+        for _, row in frame.fillna("–").iterrows():  # one item per row: wide records do not fit a tabular
+            first, *rest = [f"{latex_escape(str(c))}: {latex_escape(str(v))}" for c, v in row.items()]
+            latex.append(f"\\item[{first.split(': ', 1)[1]}] " + "; ".join(rest) + ".")
+        latex += ["\\end{description}", "\\end{small}", ""]
+    out.mkdir(parents=True, exist_ok=True)
+    write_text("\n".join(markdown), out / "setup.md")
+    write_text("\n".join(latex), out / "setup.tex")

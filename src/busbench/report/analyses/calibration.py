@@ -27,9 +27,9 @@ from busbench.evaluate.aggregate import ENSEMBLE
 from busbench.evaluate.reliability_counts import COUNT_COLUMNS
 from busbench.evaluate.table_checks import check_binned_counts
 from busbench.layout import ENSEMBLE_CALIBRATION_CSV, ENSEMBLE_CSV, cell_data_folder
+from busbench.report.analyses.scored_sets import NOT_RECORDED
 from busbench.report.collect import RunResults, RunTable
-from busbench.report.scored_sets import NOT_RECORDED
-from busbench.report.statistics import LEVEL, cluster_draw_weights, percentile_ci
+from busbench.report.statistics.intervals_and_tests import LEVEL, cluster_draw_weights, percentile_ci
 
 
 def expected_calibration_error(counts: pd.DataFrame) -> float:

@@ -1,5 +1,5 @@
 """Whether segmentations keep the lesion's morphology (BUS-Set, Thomas et al., Medical Physics 2023):
-the true and predicted shape of every lesion image (``evaluate.shape``: depth-to-width ratio,
+the true and predicted shape of every lesion image (``metrics.shape``: depth-to-width ratio,
 circularity, elongation, area, centroid error), and per model and row type how well they agree.
 
 * ``morphology.csv``: per lesion image and prediction set (``fold`` 0 for an ensemble), the true and
@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from busbench.evaluate.shape import DESCRIPTORS, SHAPE_COLUMNS
+from busbench.metrics.shape import DESCRIPTORS, SHAPE_COLUMNS
+from busbench.report.analyses.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
 from busbench.report.collect import RunTable
-from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
-from busbench.report.statistics import bootstrap_ci, cluster_draw_weights, percentile_ci
-from busbench.report.weighted_statistics import weighted_kappa, weighted_pearson, weighted_spearman
+from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_draw_weights, percentile_ci
+from busbench.report.statistics.weighted_draws import weighted_kappa, weighted_pearson, weighted_spearman
 
 TALLER = "taller than wide"
 CENTROID = "centroid_error"

@@ -9,9 +9,9 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from busbench.evaluate.metrics import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, image_metrics
-from busbench.evaluate.surface import hd95_nonempty, surface_distances
-from busbench.train.overlap import batch_overlap
+from busbench.metrics.overlap import batch_overlap
+from busbench.metrics.per_image import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, image_metrics
+from busbench.metrics.surface import hd95_nonempty, surface_distances
 
 
 def _points(shape: tuple[int, int], *points: tuple[int, int]) -> np.ndarray:
@@ -130,7 +130,7 @@ def test_shape_mismatch_is_an_error() -> None:
 
 
 def test_dice_score_follows_image_metrics_rules() -> None:
-    from busbench.evaluate.metrics import dice_score
+    from busbench.metrics.per_image import dice_score
 
     empty = np.zeros((6, 6), dtype=bool)
     pairs = [(a, b) for a, b in _random_pairs(20, seed=4) if a.shape == b.shape]

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.evaluate.metrics import FALSE_ALARM
+from busbench.metrics.per_image import FALSE_ALARM
 from busbench.report.collect import RunResults
-from busbench.report.statistics import bootstrap_ci
-from busbench.report.tables import ROW_NAMES
+from busbench.report.statistics.intervals_and_tests import bootstrap_ci
+from busbench.report.tables.publication import ROW_NAMES
 
 FALSE_ALARM_NOTE = ("Share of the normal test images on which the row predicts any lesion pixel (a fold-model row: "
                     "the mean over images of the share of fold models that do), with its 95 % CI.")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from busbench.report.statistics import (
+from busbench.report.statistics.intervals_and_tests import (
     bootstrap_ci,
     cluster_means,
     friedman_test,

@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage
 from skimage.measure import regionprops
 
-from busbench.evaluate.shape import SHAPE_COLUMNS, descriptors, perimeter, shape_columns
+from busbench.metrics.shape import SHAPE_COLUMNS, descriptors, perimeter, shape_columns
 
 
 def _masks() -> list[np.ndarray]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,10 +12,11 @@ import pandas as pd
 
 from busbench.layout import write_text
 from busbench.markdown import shown_numbers
-from busbench.report.contents import Report
-from busbench.report.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
-from busbench.report.tables import cost_notes, cost_table, display_table
-from busbench.report.tables import notes as table_notes
+from busbench.report.names import readable_header
+from busbench.report.page.page_contents import Report
+from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
+from busbench.report.tables.publication import cost_notes, cost_table, display_table
+from busbench.report.tables.publication import notes as table_notes
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -27,28 +27,6 @@ img { max-width: 100%; margin: 0.5em 0; }
 .wide { overflow-x: auto; }
 .note { color: #555; font-size: 0.85em; }
 """
-
-
-# Column names as a reader expects them: whole names, then phrases, then single words.
-HEADERS = {"p_value": "p-value", "p_holm": "p (Holm)", "rank_biserial": "rank-biserial r"}
-PHRASES = {"false_positive_rate": "false-positive rate", "model_a": "model A", "model_b": "model B",
-           "trained_on": "trained on", "tested_on": "tested on", "params_m": "parameters (M)"}
-WORDS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "gflops": "GFLOPs", "fps": "images/s",
-         "mean": "(mean)", "std": "(std)"}
-
-
-def readable_header(column: object) -> str:
-    """``false_positive_rate_mean`` -> ``False-positive rate (mean)``; anything but a snake_case column
-    name (a model's display name) stays as it is."""
-    text = str(column)
-    if text in HEADERS:
-        return HEADERS[text]
-    if not re.fullmatch(r"[a-z0-9_]+", text):  # a model's or dataset's name ("CMUNeXt-S"): kept as it is
-        return text
-    for phrase, words in PHRASES.items():
-        text = text.replace(phrase, words)
-    joined = " ".join(WORDS.get(part, part) for part in text.split("_"))
-    return joined[:1].upper() + joined[1:]
 
 
 def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) -> str:
@@ -133,7 +111,8 @@ def _ranks_section(report: Report) -> list[str]:
 
 
 def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
-    """The page; ``analyses``: the HTML parts of ``report.analyses_page``, placed before the cross-dataset part."""
+    """The page; ``analyses``: the HTML parts of ``analyses_section.analyses_html``, placed before the
+    cross-dataset part."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench report</title>"
              f"<style>{STYLE}</style></head><body><h1>busbench report</h1>"]
     parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.title} on {r.dataset_title}")

@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import ENSEMBLE
-from busbench.report.calibration import calibration_draws
+from busbench.report.analyses.calibration import calibration_draws
+from busbench.report.analyses.detection import auroc_draws, image_detection, max_probabilities
+from busbench.report.analyses.morphology import image_errors, lesion_shapes
+from busbench.report.analyses.scored_sets import ScoredSet, recorded, scored_sets
 from busbench.report.collect import RunTable
-from busbench.report.detection import auroc_draws, image_detection, max_probabilities
-from busbench.report.morphology import image_errors, lesion_shapes
-from busbench.report.scored_sets import ScoredSet, recorded, scored_sets
-from busbench.report.statistics import cluster_means, holm, paired_comparisons
-from busbench.report.weighted_statistics import paired_bootstrap_p
+from busbench.report.statistics.intervals_and_tests import cluster_means, holm, paired_comparisons
+from busbench.report.statistics.weighted_draws import paired_bootstrap_p
 
 WILCOXON, BOOTSTRAP = "Wilcoxon signed-rank on unit means", "paired cluster bootstrap"
 COLUMNS = ["test_set", "analysis", "measure", "variant", "model_a", "model_b", "test", "units", "difference",

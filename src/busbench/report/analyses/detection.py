@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from busbench.evaluate.metrics import FALSE_ALARM
+from busbench.metrics.per_image import FALSE_ALARM
+from busbench.report.analyses.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
 from busbench.report.collect import RunTable
-from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
-from busbench.report.statistics import LEVEL, bootstrap_ci, cluster_draw_weights, percentile_ci
+from busbench.report.statistics.intervals_and_tests import LEVEL, bootstrap_ci, cluster_draw_weights, percentile_ci
 
 
 def predicts_lesion(per_image: pd.DataFrame) -> pd.Series:

@@ -8,6 +8,7 @@ Counts TP, FP, FN, TN are taken on the prediction and ground truth at the origin
 * Exactly one empty (a missed lesion, or a false alarm on a normal image): Dice = IoU =
   precision = recall = 0 and HD95 = the image diagonal, the largest distance possible in it;
   such images are counted (``empty_case``) and reported beside every table, never dropped.
+* Dice and IoU follow ``overlap.dice_iou``, the one formula validation while training uses too.
 * Specificity = TN/(TN+FP) (1 when the ground truth covers the whole image), accuracy =
   (TP+TN)/pixels: always defined.
 
@@ -28,14 +29,15 @@ from typing import Literal
 
 import numpy as np
 
-from busbench.evaluate.shape import SHAPE_COLUMNS
-from busbench.evaluate.surface import HD95Convention, hd95_nonempty
+from busbench.metrics.overlap import dice_iou
+from busbench.metrics.shape import SHAPE_COLUMNS
+from busbench.metrics.surface import HD95Convention, hd95_nonempty
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
 BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
 HD95Empty = Literal["diagonal", "drop_false_alarms"]
 # Reading a metrics CSV: an HD95 left out under "drop_false_alarms" is an empty cell, read as NaN, as is the
-# shape of an empty mask (evaluate.shape) and a maximum probability an outside method's masks do not give.
+# shape of an empty mask (metrics.shape) and a maximum probability an outside method's masks do not give.
 CSV_MISSING = {"hd95": [""], "max_prob": [""], **{column: [""] for column in SHAPE_COLUMNS}}
 
 
@@ -68,8 +70,8 @@ def convention_notes(hd95_space: str, hd95_empty: HD95Empty, input_size: int) ->
 
 def dice_score(pred: np.ndarray, truth: np.ndarray) -> float:
     """Dice alone, with the rules above (both empty 1, one empty 0), for searches that need no HD95."""
-    total = int(np.count_nonzero(pred)) + int(np.count_nonzero(truth))
-    return 1.0 if total == 0 else 2 * int(np.count_nonzero(pred & truth)) / total
+    dice, _ = dice_iou(int(np.count_nonzero(pred & truth)), int(np.count_nonzero(pred)), int(np.count_nonzero(truth)))
+    return dice
 
 
 def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
@@ -94,13 +96,12 @@ def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Conventio
         "accuracy": (tp + tn) / size,
         "hd95": hd95_score(hd_pred, hd_truth, convention, spacing, hd95_empty),
     }
+    result["dice"], result["iou"] = dice_iou(tp, n_pred, n_truth)
     if n_pred and n_truth:
-        result.update(dice=2 * tp / (2 * tp + fp + fn), iou=tp / (tp + fp + fn), precision=tp / n_pred,
-                      recall=tp / n_truth, empty_case="")
+        result.update(precision=tp / n_pred, recall=tp / n_truth, empty_case="")
     elif not n_pred and not n_truth:
-        result.update(dice=1.0, iou=1.0, precision=1.0, recall=1.0, empty_case=BOTH_EMPTY)
+        result.update(precision=1.0, recall=1.0, empty_case=BOTH_EMPTY)
     else:
-        result.update(dice=0.0, iou=0.0, precision=0.0, recall=0.0,
-                      empty_case=MISSED_LESION if n_truth else FALSE_ALARM)
+        result.update(precision=0.0, recall=0.0, empty_case=MISSED_LESION if n_truth else FALSE_ALARM)
     return result
 

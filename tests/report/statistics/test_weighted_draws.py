@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
-from busbench.report.statistics import cluster_draw_weights
-from busbench.report.weighted_statistics import (
+from busbench.report.statistics.intervals_and_tests import cluster_draw_weights
+from busbench.report.statistics.weighted_draws import (
     paired_bootstrap_p,
     weighted_kappa,
     weighted_pearson,

@@ -2,13 +2,13 @@
 folder (each with a Markdown copy):
 
 * ``subgroups.csv`` (+ ``subgroups.tex``, ``subgroup_comparisons.csv``, a figure per test set):
-  Dice and HD95 by class, lesion-size tertile and varying manifest column (``report.subgroups``);
-* ``detection.csv``: image-level lesion detection (``report.detection``);
-* ``morphology.csv`` and ``morphology_summary.csv``: lesion shape kept or not (``report.morphology``);
+  Dice and HD95 by class, lesion-size tertile and varying manifest column (``analyses.subgroups``);
+* ``detection.csv``: image-level lesion detection (``analyses.detection``);
+* ``morphology.csv`` and ``morphology_summary.csv``: lesion shape kept or not (``analyses.morphology``);
 * ``calibration.csv`` and ``calibration_bins.csv`` (+ a reliability diagram per test set): the
-  ensemble's pixel probabilities (``report.calibration``);
+  ensemble's pixel probabilities (``analyses.calibration``);
 * ``analysis_comparisons.csv``: the paired model-vs-model tests of detection, morphology and
-  calibration (``report.analysis_comparisons``).
+  calibration (``analyses.comparisons``).
 
 Every CI and paired test is the main table's (``report.statistics``: cluster bootstrap over the
 test set's patients/duplicate groups, Wilcoxon on per-group means, Holm within each analysis).
@@ -24,14 +24,14 @@ import pandas as pd
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table, shown_numbers
-from busbench.report import analysis_plots
-from busbench.report.analysis_comparisons import analysis_comparisons
-from busbench.report.calibration import calibration_tables, table_counts
+from busbench.report.analyses.calibration import calibration_tables, table_counts
+from busbench.report.analyses.comparisons import analysis_comparisons
+from busbench.report.analyses.detection import detection_table
+from busbench.report.analyses.morphology import morphology_tables
+from busbench.report.analyses.subgroups import subgroup_table
 from busbench.report.collect import RunTable
-from busbench.report.detection import detection_table
-from busbench.report.morphology import morphology_tables
-from busbench.report.subgroups import subgroup_table
-from busbench.report.tables import to_latex
+from busbench.report.figures import analysis_plots
+from busbench.report.tables.publication import to_latex
 
 SUBGROUP_CAPTION = ("Dice and HD95 (px) of the lesion images by subgroup: mean [95 % cluster bootstrap CI]; "
                     "lesion size: tertiles of the true lesion area over the test set's lesion images")

@@ -1,0 +1,65 @@
+"""What the report's statistics count: a test image's score (averaged over the fold models) and the
+independent units of a test set (the split's groups: a patient with her images and their duplicates).
+
+Bootstrap CIs draw whole units and the paired tests compare the models' per-unit means. Without a
+``group`` column (older runs) the unit is the image, and every table says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from busbench.report.collect import RunResults
+from busbench.report.statistics.intervals_and_tests import cluster_means, paired_comparisons
+
+
+@dataclass(frozen=True)
+class IndependentUnits:
+    """The independent units of one test set: a cluster label per test image (index: case_id)."""
+
+    clusters: pd.Series
+    grouped: bool  # False: no group column in the per-image CSVs, every image is its own unit
+
+    def description(self) -> str:
+        images = len(self.clusters)
+        if not self.grouped:
+            return (f"95 % bootstrap over {images} images (no group column in the per-image CSVs: images "
+                    "treated as independent)")
+        return f"95 % cluster bootstrap over {self.clusters.nunique()} patients/duplicate groups ({images} images)"
+
+    def paired_unit(self) -> str:
+        return "per-group mean Dice" if self.grouped else "per-image Dice"
+
+    def paired_comparisons(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """The paired tests of ``scores``' models (``model_scores``) on their per-unit means."""
+        return paired_comparisons(cluster_means(scores, self.clusters)).assign(unit=self.paired_unit())
+
+
+def independent_units(runs: list[RunResults]) -> IndependentUnits:
+    """Images that any run's split puts in one group form one unit (the runs' splits agree as a
+    rule; where they do not, the linked groups merge)."""
+    frames = [run.per_image for run in runs]
+    images = sorted(set().union(*(frame["case_id"] for frame in frames)))
+    if not all("group" in frame for frame in frames):
+        return IndependentUnits(pd.Series(range(len(images)), index=images), grouped=False)
+    position = {case_id: i for i, case_id in enumerate(images)}
+    links = pd.concat([frame[["case_id", "group"]].assign(run=i) for i, frame in enumerate(frames)])
+    anchor = links.groupby(["run", "group"])["case_id"].transform("first")  # each image linked to its group's first
+    graph = coo_matrix((np.ones(len(links)), (links["case_id"].map(position), anchor.map(position))),
+                       shape=(len(images), len(images)))
+    return IndependentUnits(pd.Series(connected_components(graph, directed=False)[1], index=images), grouped=True)
+
+
+def image_scores(per_image: pd.DataFrame, metric: str) -> pd.Series:
+    """Per test image, the metric averaged over the fold models (index: case_id)."""
+    return per_image.groupby("case_id")[metric].mean()
+
+
+def model_scores(runs: list[RunResults], metric: str = "dice") -> pd.DataFrame:
+    """Per test image (index) and model (columns: display titles), the metric averaged over the fold models."""
+    return pd.DataFrame({run.title: image_scores(run.per_image, metric) for run in runs})

@@ -1,0 +1,70 @@
+"""Tables as files: a statistics or summary table as CSV and Markdown (``write_table``), a publication
+table as CSV (its numbers), Markdown and LaTeX (``publish``), and one test set's three publication
+tables: accuracy, cost and false alarms (``publish_test_set``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from busbench.layout import write_csv, write_text
+from busbench.markdown import markdown_table, shown_numbers
+from busbench.report.collect import RunTable
+from busbench.report.names import readable_header
+from busbench.report.statistics.units import IndependentUnits
+from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
+from busbench.report.tables.publication import (
+    accuracy_numbers,
+    cost_notes,
+    cost_numbers,
+    cost_table,
+    display_table,
+    notes,
+    to_latex,
+    to_markdown,
+)
+
+BOLD = ("\x00B", "\x00E")  # best-value marks in a publication table's strings: ** in Markdown, \textbf in LaTeX
+
+
+def write_table(frame: pd.DataFrame, path: Path, p_values: bool = False) -> None:
+    """``path``.csv and ``path``.md; a named index (model names, ...) is written as columns, and a
+    missing value (a test that could not be made) as "n/a" in the Markdown, under readable headers.
+    ``p_values``: every value is a p-value (the matrix of pairs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    named = frame.index.names != [None]
+    shown = frame.reset_index() if named else frame
+    write_csv(shown, path.with_suffix(".csv"))
+    rounded = shown_numbers(frame, every_cell_a_p=p_values)
+    rounded = rounded.reset_index() if named else rounded
+    readable = rounded.where(shown.notna(), "n/a").rename(columns=readable_header)
+    write_text(markdown_table(readable), path.with_suffix(".md"))
+
+
+def publish(shown: pd.DataFrame, numbers: pd.DataFrame, caption: str, note: str, path: Path,
+            below: dict[str, str] | None = None) -> None:
+    """One publication table as ``path``.csv (its numbers), .md and .tex (its strings and notes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(numbers, path.with_suffix(".csv"))
+    write_text(f"{caption}\n\n" + to_markdown(shown.replace({BOLD[0]: "**", BOLD[1]: "**"}, regex=True), note),
+               path.with_suffix(".md"))
+    write_text(to_latex(shown, caption, note, path.name, below), path.with_suffix(".tex"))
+
+
+def publish_test_set(folder: Path, table: RunTable, frame: pd.DataFrame, units: IndependentUnits) -> pd.DataFrame:
+    """The accuracy, cost and false-alarm tables of one test set (``frame``: its ``model_rows``) under
+    ``folder``, with every number of both tables in ``<key>.csv``; returns the false alarms."""
+    title = table.title
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(frame, folder / f"{table.key}.csv")  # every number of both tables
+    publish(display_table(frame, BOLD), accuracy_numbers(frame),
+            f"Segmentation accuracy on {title}: held-out test set", notes(frame), folder / f"{table.key}_accuracy",
+            below={"Dice 95 % CI": "Dice", "HD95 95 % CI": "HD95 (px)"})
+    publish(cost_table(frame, BOLD), cost_numbers(frame), f"Cost per test image on {title}", cost_notes(frame),
+            folder / f"{table.key}_cost")
+    alarms = false_alarms(table.runs, units.clusters)
+    publish(false_alarm_display(alarms), alarms, f"False alarms on {title}: normal test images with any "
+            "predicted lesion", FALSE_ALARM_NOTE + f" CI: {units.description()}.",
+            folder / f"{table.key}_false_alarms")
+    return alarms
