@@ -197,7 +197,8 @@ def test_results_tables_cut_or_edited_are_refused_by_run_and_report(tmp_path: Pa
             ("ensemble_metrics.csv", 2, rf"ensemble_metrics.csv \(variant ensemble.*\): does not hold the {n_test} "
                                         r"test ids of the split once each: \d missing.*to score the ensemble again"),
             ("fold-1/test_metrics.csv", 3, rf"test_metrics.csv \(fold 1\): does not hold the {n_test} test ids of the "
-                                           rf"split once each: {n_test - 3} missing.*done.json to score fold 1 again"),
+                                           rf"split once each: {n_test - 3} missing.*Delete {cell}/fold-1/"
+                                           r"test_metrics.csv and run the same command again: fold 1 is scored again"),
             ("cross_dataset_metrics.csv", -1, r"cross_dataset_metrics.csv \(test_dataset .*, fold 2\): .*1 missing")):
         table = cell / name
         original = table.read_text()
@@ -213,3 +214,26 @@ def test_results_tables_cut_or_edited_are_refused_by_run_and_report(tmp_path: Pa
     fold.write_text("\n".join([*lines, lines[-1]]) + "\n")  # a row pasted twice
     with pytest.raises(BusbenchError, match=r"fold-2/test_metrics.csv \(fold 2\): .*1 listed twice"):
         pipeline.run_experiment(cfg)
+
+
+def test_a_table_cut_in_the_middle_of_a_row_is_named_and_the_advice_works(tmp_path: Path) -> None:
+    """Issue 24: `report` raised pandas' TypeError, `run` spoke of rows of 2 splits and, once the file was deleted
+    as it said, raised FileNotFoundError."""
+    from busbench.report.collect import collect_runs
+
+    cfg = tiny(tmp_path, "train.epochs=1")
+    pipeline.run_experiment(cfg)
+    table = _cell_dir(cfg) / "fold-2" / "test_metrics.csv"
+    original = table.read_text()
+    table.write_text(original[: len(original) - 40])  # cut inside the last row
+    cut = rf"{table}: ends in the middle of a row; the file was cut \(an interrupted copy or a full disk\) or edited"
+    with pytest.raises(BusbenchError, match=cut + r". Delete it and run `busbench run` with the run's config again"):
+        collect_runs(tmp_path)
+    with pytest.raises(BusbenchError, match=cut + rf". Delete {table} and run the same command again: fold 2 is scored "
+                                                  r"again from its best.pt without retraining"):
+        pipeline.run_experiment(cfg)
+    table.unlink()  # as told
+    trained = (table.parent / "best.pt").stat().st_mtime_ns
+    assert len(pipeline.run_experiment(cfg)) == 3
+    assert table.read_text() == original and (table.parent / "best.pt").stat().st_mtime_ns == trained
+    assert collect_runs(tmp_path)[0]

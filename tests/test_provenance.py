@@ -8,7 +8,10 @@ Each reproduction is the one a careful user found: re-split after the data chang
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -58,24 +61,55 @@ def test_a_fold_trained_before_a_forced_resplit_is_refused(tmp_path: Path) -> No
     with pytest.raises(BusbenchError) as refused:
         pipeline.run_cell(cfg)
     message = str(refused.value)
-    assert "fold-1" in message and "made on another split" in message
-    assert "manifest changed" in message and "test set differs" in message
-    assert f"Delete {_cell(cfg) / 'fold-1'}" in message
+    assert ("fold-1 (the dataset's manifest changed, the split file is another one, the held-out test set "
+            "differs") in message
+    assert f"`rm -r {_cell(cfg)}`" in message  # its only fold is stale: nothing in the cell can be kept
     assert not (_cell(cfg) / "fold-2").exists(), "nothing may be trained before the stale fold is dealt with"
-    shutil.rmtree(_cell(cfg) / "fold-1")  # the fix the message names
+    _run_the_command(message)
     assert pipeline.run_cell(cfg)
 
 
-def test_a_fold_trained_before_the_data_folder_was_rebuilt_is_refused(tmp_path: Path) -> None:
+def _run_the_command(message: str) -> None:
+    """Run the one shell command a refusal gives (between backquotes), as the user would."""
+    command = re.search(r"`(rm -r [^`]+)`", message)
+    assert command, message
+    subprocess.run(shlex.split(command.group(1)), check=True)
+
+
+def test_after_a_re_prepare_every_stale_result_of_a_cell_is_listed_in_one_refusal(tmp_path: Path) -> None:
+    """The data folder rebuilt from edited data (runs/data/<key> deleted: prepared again). Issue 24: the stale
+    results were refused one per run (fold 1, then fold 2, then the ensemble)."""
     root = tmp_path / "raw"
     cfg = tiny(tmp_path, f"data.root={root}")
-    pipeline.run_cell(cfg, folds=[1])
-    for sub in ("images", "masks"):
-        for path in sorted((root / sub).glob("*.png"))[:2]:
-            path.unlink()
-    shutil.rmtree(cfg.output_dir / "data" / cfg.data.key())  # delete runs/data/<key>: prepared again
-    with pytest.raises(BusbenchError, match=r"fold-1/provenance.json: made on another split"):
+    assert pipeline.run_cell(cfg)
+    for path in sorted((root / "images").glob("*.png"))[:2]:  # the user removes two images and prepares again
+        path.unlink()
+    shutil.rmtree(cfg.output_dir / "data" / cfg.data.key())
+    with pytest.raises(BusbenchError) as refused:
         pipeline.run_cell(cfg)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(f"{_cell(cfg)}: holds results made on another split")
+    stale = re.findall(r"(fold-\d|ensemble_metrics\.csv)[,:]? ", message.split(": holds")[1].split(". Remove")[0])
+    assert set(stale) == {"fold-1", "fold-2", "ensemble_metrics.csv"}, message
+    assert "the dataset's manifest changed" in message
+    _run_the_command(message)
+    assert not _cell(cfg).exists()
+    assert pipeline.run_cell(cfg)  # the same command then runs the cell again on the new data
+
+
+def test_stale_folds_are_listed_with_a_command_that_keeps_the_current_ones(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path)
+    assert pipeline.run_cell(cfg)
+    cell = _cell(cfg)
+    _tamper(cell / "fold-2" / "provenance.json")
+    with pytest.raises(BusbenchError) as refused:
+        pipeline.run_cell(cfg)
+    message = str(refused.value)
+    assert "fold-2 (the split file is another one)" in message and "fold-1" not in message
+    _run_the_command(message)
+    assert (cell / "fold-1" / "best.pt").is_file() and not (cell / "fold-2").exists()
+    assert not (cell / "ensemble_metrics.csv").exists() and not (cell / "summary.csv").exists()
+    assert pipeline.run_cell(cfg)
 
 
 def _tamper(path: Path) -> None:
@@ -117,7 +151,12 @@ def test_every_artefact_made_on_another_split_is_refused(tmp_path: Path, artefac
                                     "checkpoints": checkpoint.checkpoint_digests(cell / "fold-1")}))
     for name in also_delete:
         (cell / name).unlink()
-    with pytest.raises(BusbenchError, match=rf"{artefact}: made on another split: the split file is another one"):
+    # the files the check before any work reads are listed with the cell's other stale results; the others are
+    # caught where they are read
+    listed = {"fold-1/provenance.json": "fold-1", "ensemble_metrics.csv": "ensemble_metrics.csv"}
+    expected = rf"{listed[artefact]} \(the split file is another one\)" if artefact in listed else \
+        rf"{artefact}: made on another split: the split file is another one"
+    with pytest.raises(BusbenchError, match=expected):
         pipeline.run_cell(cfg)
 
 
@@ -217,6 +256,6 @@ def test_cross_dataset_scores_of_models_trained_on_other_cases_are_refused(tmp_p
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     table.loc[table["fold"] == "2", "train_ids_sha256"] = "0" * 64
     table.to_csv(path, index=False)
-    with pytest.raises(BusbenchError, match=r"cross_dataset_metrics.csv: made by fold models trained on other "
-                                            r"cases \(fold 2\)"):
+    with pytest.raises(BusbenchError, match=r"cross_dataset_metrics.csv \(made by fold models trained on other "
+                                            r"cases than the current split's \(fold 2\)\)"):
         pipeline.run_cell(cfg)

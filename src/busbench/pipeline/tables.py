@@ -10,11 +10,9 @@ import pandas as pd
 from busbench.config import ExperimentConfig
 from busbench.data.provenance import Provenance, frame_provenance
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, formatted, mean_std
-from busbench.evaluate.metrics import CSV_MISSING
 from busbench.evaluate.protocol import protocol_notes
-from busbench.evaluate.table_checks import check_test_ids
+from busbench.evaluate.table_checks import check_test_ids, read_metrics_table
 from busbench.layout import (
-    DONE,
     ENSEMBLE_CSV,
     FOLD_SUMMARY_CSV,
     PER_IMAGE_CSV,
@@ -26,7 +24,7 @@ from busbench.layout import (
     write_text,
 )
 from busbench.markdown import markdown_table
-from busbench.pipeline.checks import cell_fix, fold_fix
+from busbench.pipeline.checks import cell_fix, fold_fix, rescore_fix
 from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
 
 CONVENTIONS = (
@@ -41,8 +39,8 @@ CONVENTIONS = (
 
 def _read_metrics(path: Path, provenance: Provenance, fix: str, test_ids: list[str], by: list[str],
                   rescore: str) -> pd.DataFrame:
-    """A metrics table, refused if it was made on another split or does not hold its test ids once each."""
-    table = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
+    """A metrics table, refused if it was cut, made on another split or does not hold its test ids once each."""
+    table = read_metrics_table(path, rescore)
     provenance.check(frame_provenance(table, path), path, fix)
     check_test_ids(table, path, test_ids, rescore, by)
     return table
@@ -52,7 +50,7 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
     folds = [fold_folder(cell_dir, k) for k in range(1, data.development.folds + 1)]
     per_image = pd.concat([_read_metrics(fold_dir / TEST_METRICS_CSV, fold_provenance(data, k), fold_fix(fold_dir),
-                                         data.test_ids(), ["fold"], f"Delete {fold_dir / DONE} to score fold {k} again")
+                                         data.test_ids(), ["fold"], rescore_fix(fold_dir))
                            for k, fold_dir in enumerate(folds, start=1)])
     write_csv(per_image, cell_dir / PER_IMAGE_CSV)
     per_fold = fold_summaries(per_image)

@@ -28,10 +28,10 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.data.split.split_file import TEST, case_ids
 from busbench.errors import BusbenchError
-from busbench.evaluate.metrics import CSV_MISSING
 from busbench.evaluate.protocol import protocol_notes
-from busbench.evaluate.table_checks import check_cross_table, check_test_ids
+from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
 from busbench.layout import (
+    BEST,
     CONFIG_YAML,
     CROSS_CSV,
     CROSS_OVERLAP_CSV,
@@ -78,8 +78,9 @@ class RunTable:
     runs: list[RunResults]
 
 
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
+def _rescore_fold(fold_dir: Path) -> str:
+    return (f"Delete it and run `busbench run` with the run's config again: fold {fold_number(fold_dir)} is scored "
+            f"again from its {BEST} without retraining")
 
 
 def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
@@ -107,7 +108,7 @@ def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
     recorded = json.loads(done.read_text()).get("test_images") if done.is_file() else None
     if recorded is not None and len(set(ids)) != int(recorded):
         raise BusbenchError(f"{fold_dir / TEST_METRICS_CSV}: {len(set(ids))} test ids where {done} records "
-                            f"{recorded}; the file was cut or edited. Delete {done} to score the fold again")
+                            f"{recorded}; the file was cut or edited. {_rescore_fold(fold_dir)}")
     return ids
 
 
@@ -118,20 +119,19 @@ def load_run(path: Path) -> RunResults | str:
     missing = [f.name for f in folds if not (f / TEST_METRICS_CSV).is_file()]
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
-    tables = {f: _read(f / TEST_METRICS_CSV) for f in folds}
+    tables = {f: read_metrics_table(f / TEST_METRICS_CSV, _rescore_fold(f)) for f in folds}
     test_ids = split_test_ids(path) or _fold_test_ids(folds[0], tables[folds[0]])
     for fold_dir, table in tables.items():
-        check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, f"Delete {fold_dir / DONE} to score the "
-                       "fold again")
+        check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, _rescore_fold(fold_dir))
     per_image = pd.concat(tables.values(), ignore_index=True)
-    ensemble = _read(path / ENSEMBLE_CSV) if (path / ENSEMBLE_CSV).is_file() else None
+    rescore_ensemble = "Delete it and run `busbench run` with the run's config again to score the ensemble again"
+    ensemble = read_metrics_table(path / ENSEMBLE_CSV, rescore_ensemble) if (path / ENSEMBLE_CSV).is_file() else None
     if ensemble is not None:
-        check_test_ids(ensemble, path / ENSEMBLE_CSV, test_ids, f"Delete {path / ENSEMBLE_CSV} to score the "
-                       "ensemble again", by=["variant"])
-    cross = _read(path / CROSS_CSV) if (path / CROSS_CSV).is_file() else None
+        check_test_ids(ensemble, path / ENSEMBLE_CSV, test_ids, rescore_ensemble, by=["variant"])
+    rescore_cross = "Delete it and run `busbench run` with the run's config again to score the other datasets again"
+    cross = read_metrics_table(path / CROSS_CSV, rescore_cross) if (path / CROSS_CSV).is_file() else None
     if cross is not None:
-        check_cross_table(cross, path / CROSS_CSV, path / CROSS_OVERLAP_CSV, f"Delete {path / CROSS_CSV} to score "
-                          "the other datasets again")
+        check_cross_table(cross, path / CROSS_CSV, path / CROSS_OVERLAP_CSV, rescore_cross)
     logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
@@ -142,9 +142,10 @@ def load_run(path: Path) -> RunResults | str:
 def load_scored_run(path: Path) -> RunResults:
     """An outside method's run folder (``busbench score``): its one prediction set as fold 0."""
     record = json.loads((path / SCORE_JSON).read_text())
-    per_image = _read(path / TEST_METRICS_CSV)
+    rescore = "Score the predictions again with `busbench score`"
+    per_image = read_metrics_table(path / TEST_METRICS_CSV, rescore)
     test_ids = split_test_ids(path) or per_image["case_id"].astype(str).unique().tolist()
-    check_test_ids(per_image, path / TEST_METRICS_CSV, test_ids, "Score the predictions again with `busbench score`")
+    check_test_ids(per_image, path / TEST_METRICS_CSV, test_ids, rescore)
     return RunResults(path, None, path.parent.name, path.name, per_image, None, None,
                       *test_set_identity(path, per_image), notes=list(record["notes"]),
                       split_settings=dict(record["split_settings"]), title=path.name, dataset_title=path.parent.name)
