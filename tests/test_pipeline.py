@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -137,6 +138,23 @@ def test_grid_runs_every_cell(tmp_path: Path) -> None:
     assert len(summary) == 2 * 3 and summary["model"].nunique() == 2  # fold models, ensemble, + post-processing
     combined = pd.read_csv(tmp_path / "tiny" / "summary.csv")
     assert len(combined) == 6
+
+
+def test_two_runs_of_one_name_keep_every_finished_cells_rows(tmp_path: Path) -> None:
+    """Issue 24: a second run of the same name with another model left only its own rows in summary.csv."""
+    first = tiny(tmp_path, "train.epochs=1")
+    second = tiny(tmp_path, "train.epochs=1", "model.kwargs.base_channels=2")
+    pipeline.run_experiment(first)
+    own = pd.read_csv(_cell_dir(first) / "summary.csv")
+    pipeline.run_experiment(second)
+    combined = pd.read_csv(tmp_path / "tiny" / "summary.csv")
+    assert combined["model"].tolist() == [second.model.key()] * 3 + [first.model.key()] * 3  # this run's cells first
+    pd.testing.assert_frame_equal(combined.iloc[3:].reset_index(drop=True), own)
+    markdown = (tmp_path / "tiny" / "summary.md").read_text()
+    assert markdown.count(f"| {first.model.key()} |") == markdown.count(f"| {second.model.key()} |") == 3
+    shutil.rmtree(_cell_dir(first) / "fold-2")  # to be trained again: its old rows no longer stand
+    pipeline.run_experiment(second)
+    assert pd.read_csv(tmp_path / "tiny" / "summary.csv")["model"].tolist() == [second.model.key()] * 3
 
 
 def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -67,11 +67,16 @@ def _differences(old: dict[str, object], new: dict[str, object], prefix: str = "
     return keys
 
 
+def read_cell_config(cell_dir: Path) -> ExperimentConfig:
+    """The settings a cell was run with (its ``config.yaml``)."""
+    return ExperimentConfig.model_validate(yaml.safe_load((cell_dir / CONFIG_YAML).read_text()))
+
+
 def check_cell_config(cell_dir: Path, cfg: ExperimentConfig) -> None:
     """Refuse other settings than those the cell's folds were made with; record the settings."""
     path = cell_dir / CONFIG_YAML
     if path.is_file() and folds_started(cell_dir):
-        old = ExperimentConfig.model_validate(yaml.safe_load(path.read_text()))
+        old = read_cell_config(cell_dir)
         changed = _differences(_comparable(old), _comparable(cfg))
         if changed:
             raise BusbenchError(
