@@ -7,7 +7,9 @@ Each reproduction is the one a careful user found: re-split after the data chang
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import shlex
 import shutil
@@ -18,14 +20,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from cli_runner import run_cli
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from busbench import pipeline
 from busbench.config import ExperimentConfig, load_config
+from busbench.data.access import held_out_test_ids
+from busbench.data.export.held_out import load_split_data
 from busbench.data.manifest import load_manifest
 from busbench.data.split.split_file import plan_split, write_split
 from busbench.errors import BusbenchError
 from busbench.layout import BEST, DONE
+from busbench.report.collect import collect_runs
 from busbench.train import checkpoint
 from busbench.train.init_source import init_source_overlap
 
@@ -259,3 +266,45 @@ def test_cross_dataset_scores_of_models_trained_on_other_cases_are_refused(tmp_p
     with pytest.raises(BusbenchError, match=r"cross_dataset_metrics.csv \(made by fold models trained on other "
                                             r"cases than the current split's \(fold 2\)\)"):
         pipeline.run_cell(cfg)
+
+
+def _edit_keeping_size_and_time(mask: Path) -> None:
+    """The issue's edit: another mask (the lesion erased) of the same byte size, its modification time put back."""
+    original, stat = mask.read_bytes(), mask.stat()
+    blank = np.zeros_like(np.asarray(Image.open(mask)))
+    encoded = io.BytesIO()
+    Image.fromarray(blank).save(encoded, format="PNG")
+    padding = PngInfo()
+    padding.add_text("pad", "x" * (len(original) - len(encoded.getvalue()) - 16))  # a tEXt chunk: 12 + 4 bytes more
+    Image.fromarray(blank).save(mask, format="PNG", pnginfo=padding)
+    os.utime(mask, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert mask.stat().st_size == len(original) and mask.stat().st_mtime_ns == stat.st_mtime_ns
+    assert not np.asarray(Image.open(mask)).any()
+
+
+def test_a_test_mask_edited_with_its_size_and_time_kept_is_refused_by_run_score_and_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24: fold 1 was scored on 7,492 lesion pixels of an image, fold 2 on 16, and report took both."""
+    cfg = tiny(tmp_path)
+    assert pipeline.run_cell(cfg)
+    data = pipeline.prepare_data(cfg)
+    rows = data.manifest.frame.set_index("case_id", drop=False)
+    case = next(c for c in data.test_ids() if rows.loc[c, "lesion_area_fraction"] > 0)
+    mask = data.manifest.mask_files(rows.loc[case])[0]
+    _edit_keeping_size_and_time(mask)
+    manifest = load_manifest(data.manifest.path)  # the cheap check (size and time) of every file passes
+    edited = rf"1 dataset files .* changed since `busbench prepare` read them \(held-out test files, compared by " \
+             rf"content\): {mask.relative_to(manifest.root).as_posix()} \(edited\)\. Restore them, or prepare again"
+    for step in (lambda: held_out_test_ids(data.split_path, manifest),  # what scoring reads
+                 lambda: pipeline.run_cell(cfg),
+                 lambda: load_split_data(data.manifest.path.parent),  # `busbench score` and `export test`
+                 lambda: collect_runs(cfg.output_dir)):
+        with pytest.raises(BusbenchError, match=edited) as refused:
+            step()
+        assert "\n" not in str(refused.value)
+    prepare = re.search(r"`(busbench prepare [^`]+)`", str(refused.value))
+    assert prepare
+    assert run_cli(monkeypatch, *shlex.split(prepare.group(1))[1:]) == 0  # the fix it names
+    with pytest.raises(BusbenchError, match=r"fold-1/test_metrics.csv: scored on an earlier preparation of the "
+                                            r"data .* so its scores are stale; run `busbench run`"):
+        collect_runs(cfg.output_dir)

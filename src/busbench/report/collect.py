@@ -11,13 +11,17 @@ two split seeds of a dataset make two tables, never one table with mixed paired 
 
 Every table read is checked to hold each test id once (``busbench.evaluate.table_checks``): against
 the split file when the results folder still holds it (``OUTPUT_DIR/data/<dataset>/``), otherwise
-against the first fold's ids, whose count ``done.json`` recorded when the fold finished.
+against the first fold's ids, whose count ``done.json`` recorded when the fold finished. Where it
+holds the run's data, the test images and masks are checked by content against the manifest, and
+the tables against the manifest's checksum (``check_test_data``): a test mask edited after the run,
+or data prepared again since, is refused instead of reported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,8 @@ import pandas as pd
 import yaml
 
 from busbench.config import ExperimentConfig
+from busbench.data.manifest import MANIFEST_CSV, load_manifest
+from busbench.data.provenance import frame_provenance
 from busbench.data.split.split_file import TEST, case_ids
 from busbench.errors import BusbenchError
 from busbench.evaluate.protocol import protocol_notes
@@ -101,6 +107,21 @@ def split_test_ids(path: Path) -> list[str] | None:
     return case_ids(json.loads(split_path.read_text()), TEST) if split_file and split_path.is_file() else None
 
 
+def check_test_data(path: Path, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
+    """Where the results folder still holds a run's data: the test images and masks are, by content, those
+    ``prepare`` read, and each table was scored on that manifest, not on an earlier preparation of the data."""
+    data_dir, test_ids = cell_data_folder(path), split_test_ids(path)
+    if test_ids is None or not (data_dir / MANIFEST_CSV).is_file():
+        return
+    manifest = load_manifest(data_dir)
+    manifest.verify_contents(test_ids)
+    for table_path, table in tables.items():
+        recorded = frame_provenance(table, table_path)
+        if recorded is not None and recorded["manifest_sha256"] != manifest.sha256:
+            raise BusbenchError(f"{table_path}: scored on an earlier preparation of the data ({manifest.path} was "
+                                f"prepared again since), so its scores are stale; {rerun}")
+
+
 def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
     """Without the split file: a fold table's ids, if as many as its ``done.json`` recorded."""
     ids = table["case_id"].astype(str).tolist()
@@ -120,14 +141,18 @@ def load_run(path: Path) -> RunResults | str:
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
     tables = {f: read_metrics_table(f / TEST_METRICS_CSV, _rescore_fold(f)) for f in folds}
+    ensemble_path = path / ENSEMBLE_CSV
+    rescore_ensemble = "Delete it and run `busbench run` with the run's config again to score the ensemble again"
+    ensemble = read_metrics_table(ensemble_path, rescore_ensemble) if ensemble_path.is_file() else None
+    check_test_data(path, {**{f / TEST_METRICS_CSV: t for f, t in tables.items()},
+                           **({ensemble_path: ensemble} if ensemble is not None else {})},
+                    "run `busbench run` with the run's config again: it names the results to delete")
     test_ids = split_test_ids(path) or _fold_test_ids(folds[0], tables[folds[0]])
     for fold_dir, table in tables.items():
         check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, _rescore_fold(fold_dir))
     per_image = pd.concat(tables.values(), ignore_index=True)
-    rescore_ensemble = "Delete it and run `busbench run` with the run's config again to score the ensemble again"
-    ensemble = read_metrics_table(path / ENSEMBLE_CSV, rescore_ensemble) if (path / ENSEMBLE_CSV).is_file() else None
     if ensemble is not None:
-        check_test_ids(ensemble, path / ENSEMBLE_CSV, test_ids, rescore_ensemble, by=["variant"])
+        check_test_ids(ensemble, ensemble_path, test_ids, rescore_ensemble, by=["variant"])
     rescore_cross = "Delete it and run `busbench run` with the run's config again to score the other datasets again"
     cross = read_metrics_table(path / CROSS_CSV, rescore_cross) if (path / CROSS_CSV).is_file() else None
     if cross is not None:
@@ -144,6 +169,7 @@ def load_scored_run(path: Path) -> RunResults:
     record = json.loads((path / SCORE_JSON).read_text())
     rescore = "Score the predictions again with `busbench score`"
     per_image = read_metrics_table(path / TEST_METRICS_CSV, rescore)
+    check_test_data(path, {path / TEST_METRICS_CSV: per_image}, rescore[0].lower() + rescore[1:])
     test_ids = split_test_ids(path) or per_image["case_id"].astype(str).unique().tolist()
     check_test_ids(per_image, path / TEST_METRICS_CSV, test_ids, rescore)
     return RunResults(path, None, path.parent.name, path.name, per_image, None, None,
