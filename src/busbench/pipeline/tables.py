@@ -125,7 +125,8 @@ def write_run_summary(run_dir: Path, first: Sequence[str]) -> None:
     found = {path.parent.relative_to(run_dir).as_posix(): path.parent
              for path in sorted(run_dir.glob(f"*/*/{SUMMARY_CSV}"))}
     order = [c for c in first if c in found] + [c for c in found if c not in first]
-    with locked(lock_file(run_dir, "summary"), f"writing {run_dir / SUMMARY_CSV}"):
+    # one writer at a time (fold jobs finishing two cells); the lock beside the run folder, whose subfolders are cells
+    with locked(lock_file(run_dir.parent, f"{run_dir.name}-summary"), f"writing {run_dir / SUMMARY_CSV}"):
         frames, cells = [], []
         for cell_dir in (found[c] for c in order):
             summary = _finished_summary(cell_dir)
