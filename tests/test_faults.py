@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from cli_runner import run_cli
@@ -161,3 +162,16 @@ def test_a_finished_run_reruns_in_a_read_only_folder(tmp_path: Path, monkeypatch
     assert run_cli(monkeypatch, *[a.replace("name=tiny", "name=other") for a in args]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "cannot write to" in error and "Traceback" not in error
+
+
+def test_a_cache_zeroed_in_place_is_rebuilt_before_a_run_reads_it(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 24: images.npy overwritten with zeros, same size and header, was trained on without a word."""
+    cfg = tiny(tmp_path)
+    images = pipeline.prepare_data(cfg).cache.path / "images.npy"
+    original = np.load(images)
+    header = images.stat().st_size - original.nbytes
+    images.write_bytes(images.read_bytes()[:header] + bytes(original.nbytes))
+    reread = pipeline.prepare_data(cfg).cache.images  # what training and scoring read
+    np.testing.assert_array_equal(reread, original)
+    assert f"{images.parent}: damaged (images.npy: its content differs from the checksum" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -139,6 +140,23 @@ def test_grid_runs_every_cell(tmp_path: Path) -> None:
     assert len(combined) == 6
 
 
+def test_two_runs_of_one_name_keep_every_finished_cells_rows(tmp_path: Path) -> None:
+    """Issue 24: a second run of the same name with another model left only its own rows in summary.csv."""
+    first = tiny(tmp_path, "train.epochs=1")
+    second = tiny(tmp_path, "train.epochs=1", "model.kwargs.base_channels=2")
+    pipeline.run_experiment(first)
+    own = pd.read_csv(_cell_dir(first) / "summary.csv")
+    pipeline.run_experiment(second)
+    combined = pd.read_csv(tmp_path / "tiny" / "summary.csv")
+    assert combined["model"].tolist() == [second.model.key()] * 3 + [first.model.key()] * 3  # this run's cells first
+    pd.testing.assert_frame_equal(combined.iloc[3:].reset_index(drop=True), own)
+    markdown = (tmp_path / "tiny" / "summary.md").read_text()
+    assert markdown.count(f"| {first.model.key()} |") == markdown.count(f"| {second.model.key()} |") == 3
+    shutil.rmtree(_cell_dir(first) / "fold-2")  # to be trained again: its old rows no longer stand
+    pipeline.run_experiment(second)
+    assert pd.read_csv(tmp_path / "tiny" / "summary.csv")["model"].tolist() == [second.model.key()] * 3
+
+
 def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tiny(tmp_path, "train.epochs=1")
     pipeline.run_experiment(cfg)
@@ -197,7 +215,8 @@ def test_results_tables_cut_or_edited_are_refused_by_run_and_report(tmp_path: Pa
             ("ensemble_metrics.csv", 2, rf"ensemble_metrics.csv \(variant ensemble.*\): does not hold the {n_test} "
                                         r"test ids of the split once each: \d missing.*to score the ensemble again"),
             ("fold-1/test_metrics.csv", 3, rf"test_metrics.csv \(fold 1\): does not hold the {n_test} test ids of the "
-                                           rf"split once each: {n_test - 3} missing.*done.json to score fold 1 again"),
+                                           rf"split once each: {n_test - 3} missing.*Delete {cell}/fold-1/"
+                                           r"test_metrics.csv and run the same command again: fold 1 is scored again"),
             ("cross_dataset_metrics.csv", -1, r"cross_dataset_metrics.csv \(test_dataset .*, fold 2\): .*1 missing")):
         table = cell / name
         original = table.read_text()
@@ -213,3 +232,26 @@ def test_results_tables_cut_or_edited_are_refused_by_run_and_report(tmp_path: Pa
     fold.write_text("\n".join([*lines, lines[-1]]) + "\n")  # a row pasted twice
     with pytest.raises(BusbenchError, match=r"fold-2/test_metrics.csv \(fold 2\): .*1 listed twice"):
         pipeline.run_experiment(cfg)
+
+
+def test_a_table_cut_in_the_middle_of_a_row_is_named_and_the_advice_works(tmp_path: Path) -> None:
+    """Issue 24: `report` raised pandas' TypeError, `run` spoke of rows of 2 splits and, once the file was deleted
+    as it said, raised FileNotFoundError."""
+    from busbench.report.collect import collect_runs
+
+    cfg = tiny(tmp_path, "train.epochs=1")
+    pipeline.run_experiment(cfg)
+    table = _cell_dir(cfg) / "fold-2" / "test_metrics.csv"
+    original = table.read_text()
+    table.write_text(original[: len(original) - 40])  # cut inside the last row
+    cut = rf"{table}: ends in the middle of a row; the file was cut \(an interrupted copy or a full disk\) or edited"
+    with pytest.raises(BusbenchError, match=cut + r". Delete it and run `busbench run` with the run's config again"):
+        collect_runs(tmp_path)
+    with pytest.raises(BusbenchError, match=cut + rf". Delete {table} and run the same command again: fold 2 is scored "
+                                                  r"again from its best.pt without retraining"):
+        pipeline.run_experiment(cfg)
+    table.unlink()  # as told
+    trained = (table.parent / "best.pt").stat().st_mtime_ns
+    assert len(pipeline.run_experiment(cfg)) == 3
+    assert table.read_text() == original and (table.parent / "best.pt").stat().st_mtime_ns == trained
+    assert collect_runs(tmp_path)[0]

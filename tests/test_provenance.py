@@ -7,22 +7,32 @@ Each reproduction is the one a careful user found: re-split after the data chang
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from cli_runner import run_cli
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from busbench import pipeline
 from busbench.config import ExperimentConfig, load_config
+from busbench.data.access import held_out_test_ids
+from busbench.data.export.held_out import load_split_data
 from busbench.data.manifest import load_manifest
 from busbench.data.split.split_file import plan_split, write_split
 from busbench.errors import BusbenchError
 from busbench.layout import BEST, DONE
+from busbench.report.collect import collect_runs
 from busbench.train import checkpoint
 from busbench.train.init_source import init_source_overlap
 
@@ -58,24 +68,55 @@ def test_a_fold_trained_before_a_forced_resplit_is_refused(tmp_path: Path) -> No
     with pytest.raises(BusbenchError) as refused:
         pipeline.run_cell(cfg)
     message = str(refused.value)
-    assert "fold-1" in message and "made on another split" in message
-    assert "manifest changed" in message and "test set differs" in message
-    assert f"Delete {_cell(cfg) / 'fold-1'}" in message
+    assert ("fold-1 (the dataset's manifest changed, the split file is another one, the held-out test set "
+            "differs") in message
+    assert f"`rm -r {_cell(cfg)}`" in message  # its only fold is stale: nothing in the cell can be kept
     assert not (_cell(cfg) / "fold-2").exists(), "nothing may be trained before the stale fold is dealt with"
-    shutil.rmtree(_cell(cfg) / "fold-1")  # the fix the message names
+    _run_the_command(message)
     assert pipeline.run_cell(cfg)
 
 
-def test_a_fold_trained_before_the_data_folder_was_rebuilt_is_refused(tmp_path: Path) -> None:
+def _run_the_command(message: str) -> None:
+    """Run the one shell command a refusal gives (between backquotes), as the user would."""
+    command = re.search(r"`(rm -r [^`]+)`", message)
+    assert command, message
+    subprocess.run(shlex.split(command.group(1)), check=True)
+
+
+def test_after_a_re_prepare_every_stale_result_of_a_cell_is_listed_in_one_refusal(tmp_path: Path) -> None:
+    """The data folder rebuilt from edited data (runs/data/<key> deleted: prepared again). Issue 24: the stale
+    results were refused one per run (fold 1, then fold 2, then the ensemble)."""
     root = tmp_path / "raw"
     cfg = tiny(tmp_path, f"data.root={root}")
-    pipeline.run_cell(cfg, folds=[1])
-    for sub in ("images", "masks"):
-        for path in sorted((root / sub).glob("*.png"))[:2]:
-            path.unlink()
-    shutil.rmtree(cfg.output_dir / "data" / cfg.data.key())  # delete runs/data/<key>: prepared again
-    with pytest.raises(BusbenchError, match=r"fold-1/provenance.json: made on another split"):
+    assert pipeline.run_cell(cfg)
+    for path in sorted((root / "images").glob("*.png"))[:2]:  # the user removes two images and prepares again
+        path.unlink()
+    shutil.rmtree(cfg.output_dir / "data" / cfg.data.key())
+    with pytest.raises(BusbenchError) as refused:
         pipeline.run_cell(cfg)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(f"{_cell(cfg)}: holds results made on another split")
+    stale = re.findall(r"(fold-\d|ensemble_metrics\.csv)[,:]? ", message.split(": holds")[1].split(". Remove")[0])
+    assert set(stale) == {"fold-1", "fold-2", "ensemble_metrics.csv"}, message
+    assert "the dataset's manifest changed" in message
+    _run_the_command(message)
+    assert not _cell(cfg).exists()
+    assert pipeline.run_cell(cfg)  # the same command then runs the cell again on the new data
+
+
+def test_stale_folds_are_listed_with_a_command_that_keeps_the_current_ones(tmp_path: Path) -> None:
+    cfg = tiny(tmp_path)
+    assert pipeline.run_cell(cfg)
+    cell = _cell(cfg)
+    _tamper(cell / "fold-2" / "provenance.json")
+    with pytest.raises(BusbenchError) as refused:
+        pipeline.run_cell(cfg)
+    message = str(refused.value)
+    assert "fold-2 (the split file is another one)" in message and "fold-1" not in message
+    _run_the_command(message)
+    assert (cell / "fold-1" / "best.pt").is_file() and not (cell / "fold-2").exists()
+    assert not (cell / "ensemble_metrics.csv").exists() and not (cell / "summary.csv").exists()
+    assert pipeline.run_cell(cfg)
 
 
 def _tamper(path: Path) -> None:
@@ -117,7 +158,12 @@ def test_every_artefact_made_on_another_split_is_refused(tmp_path: Path, artefac
                                     "checkpoints": checkpoint.checkpoint_digests(cell / "fold-1")}))
     for name in also_delete:
         (cell / name).unlink()
-    with pytest.raises(BusbenchError, match=rf"{artefact}: made on another split: the split file is another one"):
+    # the files the check before any work reads are listed with the cell's other stale results; the others are
+    # caught where they are read
+    listed = {"fold-1/provenance.json": "fold-1", "ensemble_metrics.csv": "ensemble_metrics.csv"}
+    expected = rf"{listed[artefact]} \(the split file is another one\)" if artefact in listed else \
+        rf"{artefact}: made on another split: the split file is another one"
+    with pytest.raises(BusbenchError, match=expected):
         pipeline.run_cell(cfg)
 
 
@@ -217,6 +263,48 @@ def test_cross_dataset_scores_of_models_trained_on_other_cases_are_refused(tmp_p
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     table.loc[table["fold"] == "2", "train_ids_sha256"] = "0" * 64
     table.to_csv(path, index=False)
-    with pytest.raises(BusbenchError, match=r"cross_dataset_metrics.csv: made by fold models trained on other "
-                                            r"cases \(fold 2\)"):
+    with pytest.raises(BusbenchError, match=r"cross_dataset_metrics.csv \(made by fold models trained on other "
+                                            r"cases than the current split's \(fold 2\)\)"):
         pipeline.run_cell(cfg)
+
+
+def _edit_keeping_size_and_time(mask: Path) -> None:
+    """The issue's edit: another mask (the lesion erased) of the same byte size, its modification time put back."""
+    original, stat = mask.read_bytes(), mask.stat()
+    blank = np.zeros_like(np.asarray(Image.open(mask)))
+    encoded = io.BytesIO()
+    Image.fromarray(blank).save(encoded, format="PNG")
+    padding = PngInfo()
+    padding.add_text("pad", "x" * (len(original) - len(encoded.getvalue()) - 16))  # a tEXt chunk: 12 + 4 bytes more
+    Image.fromarray(blank).save(mask, format="PNG", pnginfo=padding)
+    os.utime(mask, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert mask.stat().st_size == len(original) and mask.stat().st_mtime_ns == stat.st_mtime_ns
+    assert not np.asarray(Image.open(mask)).any()
+
+
+def test_a_test_mask_edited_with_its_size_and_time_kept_is_refused_by_run_score_and_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24: fold 1 was scored on 7,492 lesion pixels of an image, fold 2 on 16, and report took both."""
+    cfg = tiny(tmp_path)
+    assert pipeline.run_cell(cfg)
+    data = pipeline.prepare_data(cfg)
+    rows = data.manifest.frame.set_index("case_id", drop=False)
+    case = next(c for c in data.test_ids() if rows.loc[c, "lesion_area_fraction"] > 0)
+    mask = data.manifest.mask_files(rows.loc[case])[0]
+    _edit_keeping_size_and_time(mask)
+    manifest = load_manifest(data.manifest.path)  # the cheap check (size and time) of every file passes
+    edited = rf"1 dataset files .* changed since `busbench prepare` read them \(held-out test files, compared by " \
+             rf"content\): {mask.relative_to(manifest.root).as_posix()} \(edited\)\. Restore them, or prepare again"
+    for step in (lambda: held_out_test_ids(data.split_path, manifest),  # what scoring reads
+                 lambda: pipeline.run_cell(cfg),
+                 lambda: load_split_data(data.manifest.path.parent),  # `busbench score` and `export test`
+                 lambda: collect_runs(cfg.output_dir)):
+        with pytest.raises(BusbenchError, match=edited) as refused:
+            step()
+        assert "\n" not in str(refused.value)
+    prepare = re.search(r"`(busbench prepare [^`]+)`", str(refused.value))
+    assert prepare
+    assert run_cli(monkeypatch, *shlex.split(prepare.group(1))[1:]) == 0  # the fix it names
+    with pytest.raises(BusbenchError, match=r"fold-1/test_metrics.csv: scored on an earlier preparation of the "
+                                            r"data .* so its scores are stale; run `busbench run`"):
+        collect_runs(cfg.output_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import pickle
 import shutil
@@ -78,10 +79,19 @@ def test_bad_cache_settings_are_named(synthetic_manifest: Manifest, tmp_path: Pa
         build_cache(synthetic_manifest, 24, channels=2, cache_root=tmp_path)
 
 
-@pytest.mark.parametrize(("damage", "array"), [("delete", "images.npy"), ("truncate", "masks.npy"),
-                                               ("garbage", "images.npy")])
+def _zeroed(path: Path) -> None:
+    """The issue's case: the array's data overwritten with zeros, its size and header kept."""
+    header = len(path.read_bytes()) - np.load(path, mmap_mode="r").nbytes
+    path.write_bytes(path.read_bytes()[:header] + bytes(path.stat().st_size - header))
+
+
+@pytest.mark.parametrize(("damage", "array", "why"), [
+    ("delete", "images.npy", "No such file"), ("truncate", "masks.npy", ""), ("garbage", "images.npy", ""),
+    ("zero", "images.npy", "its content differs from the checksum recorded when the cache was built"),
+    ("zero", "masks.npy", "its content differs from the checksum recorded when the cache was built"),
+    ("no checksum", "masks.npy", "records no checksum of images.npy (built by an older busbench)")])
 def test_a_damaged_cache_is_rebuilt(synthetic_manifest: Manifest, tmp_path: Path, damage: str, array: str,
-                                    caplog: pytest.LogCaptureFixture) -> None:
+                                    why: str, caplog: pytest.LogCaptureFixture) -> None:
     first = build_cache(synthetic_manifest, 24, cache_root=tmp_path)
     expected = np.array(first.masks), np.array(first.images)
     path = first.path / array
@@ -89,10 +99,20 @@ def test_a_damaged_cache_is_rebuilt(synthetic_manifest: Manifest, tmp_path: Path
         path.unlink()
     elif damage == "truncate":
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "zero":
+        _zeroed(path)
+        assert np.load(path).shape == expected[array == "images.npy"].shape and not np.load(path).any()
+    elif damage == "no checksum":  # a cache of an older busbench
+        meta = json.loads((first.path / "meta.json").read_text())
+        del meta["array_sha256"]
+        (first.path / "meta.json").write_text(json.dumps(meta))
     else:
         path.write_bytes(b"not an array")
     again = build_cache(synthetic_manifest, 24, cache_root=tmp_path)
-    assert f"{first.path}: damaged ({array}" in caplog.text and "rebuilding the cache" in caplog.text
+    named = "meta.json" if damage == "no checksum" else array
+    assert f"{first.path}: damaged ({named}" in caplog.text and "rebuilding the cache" in caplog.text
+    assert why in caplog.text
+    assert again.images.any()  # what training and scoring read: never the black images
     np.testing.assert_array_equal(again.masks, expected[0])
     np.testing.assert_array_equal(again.images, expected[1])
 

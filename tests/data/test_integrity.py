@@ -78,3 +78,21 @@ def test_the_manifest_records_every_file_size_and_hash(tmp_path: Path) -> None:
     sizes, hashes = json.loads(row["file_bytes"]), json.loads(row["file_sha256"])
     files = [manifest.image_file(row), *manifest.mask_files(row)]
     assert sizes == [f.stat().st_size for f in files] and len(hashes) == len(files)
+
+
+def test_content_is_checked_for_the_cases_asked_whatever_size_and_time_say(tmp_path: Path) -> None:
+    data_dir = _prepared(tmp_path)
+    manifest = load_manifest(data_dir)
+    edited_row, deleted_row = manifest.frame.iloc[2], manifest.frame.iloc[5]
+    image = manifest.image_file(edited_row)
+    stat, raw = image.stat(), bytearray(image.read_bytes())
+    raw[-20] ^= 0xFF  # same size, other bytes, its time put back: the check every load makes passes
+    image.write_bytes(bytes(raw))
+    os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    load_manifest(data_dir)
+    manifest.mask_files(deleted_row)[0].unlink()
+    others = [c for c in manifest.frame["case_id"] if c not in (edited_row["case_id"], deleted_row["case_id"])]
+    manifest.verify_contents(others)
+    with pytest.raises(BusbenchError, match=rf"2 dataset files .*\(held-out test files, compared by content\): "
+                                            rf"{edited_row['image_path']} \(edited\), .* \(deleted\)\. Restore them"):
+        manifest.verify_contents([edited_row["case_id"], deleted_row["case_id"]])

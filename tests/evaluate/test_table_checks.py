@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from busbench.errors import BusbenchError
-from busbench.evaluate.table_checks import check_binned_counts, check_cross_table, check_test_ids
+from busbench.evaluate.table_checks import check_binned_counts, check_cross_table, check_test_ids, read_metrics_table
 
 IDS = [f"c{i}" for i in range(17)]
 
@@ -78,3 +78,24 @@ def test_cut_or_edited_bin_counts_are_refused(counts: pd.DataFrame, message: str
 
 def test_without_image_sizes_a_row_cut_inside_an_image_is_not_seen() -> None:
     check_binned_counts(_bins(IDS).iloc[:-1], Path("cal.csv"), IDS, "fix")  # only the sizes can tell
+
+
+def test_a_metrics_table_reads_ids_and_checksums_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("case_id,dice,hd95,split_sha256\n007,0.5,,1234\n")
+    table = read_metrics_table(path, "fix")
+    assert table["case_id"].tolist() == ["007"] and table["split_sha256"].tolist() == ["1234"]
+    assert table["hd95"].isna().all() and table["dice"].tolist() == [0.5]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("case_id,dice,split_sha256\nc0,0.5,ab\nc1,0.4", r"ends in the middle of a row"),
+    ("case_id,dice,split_sha256\nc0,0.5,ab\nc1,0.4\n", r"line 3 has 2 fields where the header has 3"),
+    ("", r"empty"),
+])
+def test_a_metrics_table_cut_inside_a_row_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(BusbenchError, match=rf"{path}: {message}.*the file was cut.* Delete it") as error:
+        read_metrics_table(path, "Delete it")
+    assert "\n" not in str(error.value)

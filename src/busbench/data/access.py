@@ -53,5 +53,7 @@ def development_split(split_path: Path, manifest: Manifest) -> DevelopmentSplit:
 
 
 def held_out_test_ids(split_path: Path, manifest: Manifest) -> list[str]:
-    """The held-out test cases of a verified split. Final evaluation only."""
-    return case_ids(read_split(split_path, manifest), TEST)
+    """The held-out test cases of a verified split, their files checked by content. Final evaluation only."""
+    ids = case_ids(read_split(split_path, manifest), TEST)
+    manifest.verify_contents(ids)
+    return ids

@@ -4,7 +4,9 @@ One folder per (manifest, size, resize mode, channels) holds ``images.npy`` (uin
 N x S x S x 3), ``masks.npy`` (uint8 0/1, N x S x S), ``index.csv`` (case id and placement per
 row) and ``meta.json``. The folder is written under a temporary name and renamed when complete,
 so an interrupted build is never mistaken for a cache. Training reads batches straight from the
-memory map instead of decoding PNGs every epoch.
+memory map instead of decoding PNGs every epoch. ``meta.json`` records each array file's SHA-256,
+checked whenever the cache is opened for a run: an array damaged in place (zeroed, same size and
+header) is rebuilt, never trained on.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from busbench.data.geometry import (
     place_mask,
     placement_for,
 )
+from busbench.data.integrity import file_sha256
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 from busbench.layout import lock_file, locked, temporary_path, write_csv, write_errors, write_json
@@ -39,6 +42,8 @@ from busbench.log import duration, logger
 from busbench.progress import progress
 
 CACHE_META = "meta.json"
+IMAGES_NPY, MASKS_NPY = "images.npy", "masks.npy"
+ARRAY_SHA256 = "array_sha256"  # meta.json: each array file's SHA-256, checked whenever the cache is opened to use
 SPARE_BYTES = 64 * 2**20  # room left beside the arrays for the index, the meta file and the file system
 
 
@@ -72,11 +77,11 @@ class Cache:
 
     @cached_property
     def images(self) -> np.ndarray:
-        return np.load(self.path / "images.npy", mmap_mode="r")
+        return np.load(self.path / IMAGES_NPY, mmap_mode="r")
 
     @cached_property
     def masks(self) -> np.ndarray:
-        return np.load(self.path / "masks.npy", mmap_mode="r")
+        return np.load(self.path / MASKS_NPY, mmap_mode="r")
 
     def __getstate__(self) -> dict[str, object]:
         # DataLoader workers started by spawn pickle the dataset: send paths, not mapped arrays.
@@ -96,16 +101,23 @@ class Cache:
 
 
 def _arrays_intact(cache: Cache) -> str | None:
-    """Why the cache's arrays cannot be used (deleted, truncated, another shape), or None."""
+    """Why the cache's arrays cannot be used (deleted, truncated, another shape, other bytes than those
+    written: zeroed or corrupted in place, same size and header), or None."""
     cases, size = int(cache.meta["cases"]), int(cache.meta["size"])  # type: ignore[call-overload]
     image_shape = (cases, size, size) + ((3,) if cache.meta["channels"] == 3 else ())
-    for name, shape in (("images.npy", image_shape), ("masks.npy", (cases, size, size))):
+    recorded = cache.meta.get(ARRAY_SHA256)
+    for name, shape in ((IMAGES_NPY, image_shape), (MASKS_NPY, (cases, size, size))):
         try:
             array = np.load(cache.path / name, mmap_mode="r")
         except (OSError, ValueError, EOFError) as exc:  # missing, truncated (mmap longer than the file), garbage
             return f"{name}: {exc}"
         if array.shape != shape or array.dtype != np.uint8:
             return f"{name} holds {array.dtype} {array.shape}, not uint8 {shape}"
+        if not isinstance(recorded, dict) or name not in recorded:
+            return f"{CACHE_META} records no checksum of {name} (built by an older busbench)"
+        if file_sha256(cache.path / name) != recorded[name]:
+            return f"{name}: its content differs from the checksum recorded when the cache was built (overwritten " \
+                   "or corrupted on disk)"
     return None
 
 
@@ -197,8 +209,8 @@ def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int,
     frame = manifest.frame
     n = len(frame)
     shape = (n, size, size) + ((3,) if channels == 3 else ())
-    images = _mapped_array(tmp / "images.npy", shape)
-    masks = _mapped_array(tmp / "masks.npy", (n, size, size))
+    images = _mapped_array(tmp / IMAGES_NPY, shape)
+    masks = _mapped_array(tmp / MASKS_NPY, (n, size, size))
     placements = []
     for i, (_, row) in enumerate(progress(frame.iterrows(), f"Caching {manifest.dataset} at {size}px", total=n)):
         image, lesion = load_pair(manifest, row, channels)
@@ -211,5 +223,6 @@ def _write_cache(manifest: Manifest, size: int, mode: ResizeMode, channels: int,
     del images, masks
     write_csv(pd.DataFrame(placements), tmp / "index.csv", float_format=None)
     meta = {"manifest_sha256": manifest.sha256, "dataset": manifest.dataset, "size": size, "mode": mode,
-            "channels": channels, "cases": n, "busbench_version": __version__}
+            "channels": channels, "cases": n, "busbench_version": __version__,
+            ARRAY_SHA256: {name: file_sha256(tmp / name) for name in (IMAGES_NPY, MASKS_NPY)}}  # still in page cache
     write_json(meta, tmp / CACHE_META)

@@ -6,9 +6,11 @@ caches, folds and results record, covers the files' contents. ``manifest.json`` 
 modification times (kept out of the CSV so that preparing the same data twice still gives the same
 checksum). A file whose size and time are unchanged is taken as unchanged; one whose time changed
 is hashed, and refused only if its content changed (a copy or a ``touch`` is fine, and its new time
-is recorded). A changed or deleted file is refused, never re-prepared silently: a re-prepared
-manifest gets a new checksum, so the split and every fold made on the old one would be refused
-anyway, and the user should know that a fixed mask changes their results.
+is recorded). The held-out test set's files are always hashed (``verify_file_contents``) before a
+run starts, before they are scored and before they are reported: an edit of the same size with its
+time put back passes the cheap check. A changed or deleted file is refused, never re-prepared
+silently: a re-prepared manifest gets a new checksum, so the split and every fold made on the old
+one would be refused anyway, and the user should know that a fixed mask changes their results.
 """
 
 from __future__ import annotations
@@ -83,15 +85,34 @@ def verify_dataset_files(frame: pd.DataFrame, root: Path, meta: dict[str, object
             change = _change(root, name, size, sha256, times)
             if change:
                 changed.append(f"{name} ({change})")
-    if changed:
-        shown = ", ".join(changed[:SHOWN_FILES]) + (f" and {len(changed) - SHOWN_FILES} more" if
-                                                    len(changed) > SHOWN_FILES else "")
-        raise BusbenchError(
-            f"{csv_path}: {len(changed)} dataset files under {root} changed since `busbench prepare` read them: "
-            f"{shown}. Restore them, or prepare again with `{prepare_command(meta, csv_path.parent)}` (a new "
-            "manifest checksum: splits, caches, folds and results made on the old files are then refused)")
+    _refuse(changed, "", root, meta, csv_path)
     if times != before:
         _record_times(meta, times, meta_path)
+
+
+def verify_file_contents(frame: pd.DataFrame, root: Path, meta: dict[str, object], csv_path: Path) -> None:
+    """Refuse if a file of ``frame``'s cases differs by content from what ``prepare`` read, whatever its size
+    and time say: for the held-out test set (few, small files) before it is scored or reported, where an
+    edit of the same size with its time restored must not pass."""
+    changed = []
+    for _, row in frame.iterrows():
+        for name, sha256 in zip(case_files(row), json.loads(row[FILE_SHA256]), strict=True):
+            if not (root / name).is_file():
+                changed.append(f"{name} (deleted)")
+            elif file_sha256(root / name) != sha256:
+                changed.append(f"{name} (edited)")
+    _refuse(changed, " (held-out test files, compared by content)", root, meta, csv_path)
+
+
+def _refuse(changed: list[str], checked: str, root: Path, meta: dict[str, object], csv_path: Path) -> None:
+    if not changed:
+        return
+    shown = ", ".join(changed[:SHOWN_FILES]) + (f" and {len(changed) - SHOWN_FILES} more" if
+                                                len(changed) > SHOWN_FILES else "")
+    raise BusbenchError(
+        f"{csv_path}: {len(changed)} dataset files under {root} changed since `busbench prepare` read them{checked}: "
+        f"{shown}. Restore them, or prepare again with `{prepare_command(meta, csv_path.parent)}` (a new "
+        "manifest checksum: splits, caches, folds and results made on the old files are then refused)")
 
 
 def _record_times(meta: dict[str, object], times: dict[str, int], meta_path: Path) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from busbench.data.integrity import FILE_BYTES, FILE_SHA256, file_sha256, verify_dataset_files
+from busbench.data.integrity import FILE_BYTES, FILE_SHA256, file_sha256, verify_dataset_files, verify_file_contents
 from busbench.data.io import read_image, read_mask
 from busbench.errors import BusbenchError
 from busbench.layout import write_csv, write_json
@@ -73,6 +74,13 @@ class Manifest:
 
     def mask_files(self, row: pd.Series) -> list[Path]:
         return [self.root / p for p in json.loads(row["mask_paths"])]
+
+    def verify_contents(self, case_ids: Collection[str]) -> None:
+        """Refuse if a file of these cases (the held-out test set) differs by content from what ``prepare``
+        read: loading the manifest compares sizes and times only."""
+        meta = json.loads(self.path.with_name(MANIFEST_META).read_text())
+        rows = self.frame[self.frame["case_id"].isin(set(case_ids))]
+        verify_file_contents(rows, self.root, meta, self.path)
 
     def lesion(self, row: pd.Series) -> np.ndarray:
         """The ground truth at the original size: the union of the case's masks."""

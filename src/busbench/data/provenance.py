@@ -27,6 +27,7 @@ MEANINGS = {
     "test_set_sha256": "the held-out test set differs",
     "train_ids_sha256": "the training cases differ",
 }
+NO_RECORD = "records no provenance (made by an older busbench, or edited)"
 
 
 def ids_sha256(case_ids: Iterable[str]) -> str:
@@ -46,12 +47,21 @@ class Provenance:
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
+    def _differing(self, recorded: Mapping[str, object]) -> list[str]:
+        return [key for key in MEANINGS if recorded.get(key) != getattr(self, key)]
+
+    def mismatch(self, recorded: Mapping[str, object] | None) -> str | None:
+        """Why an artefact with this record cannot be used with this provenance, in words (None: it can)."""
+        if not recorded:
+            return NO_RECORD
+        differs = self._differing(recorded)
+        return ", ".join(MEANINGS[k] for k in differs) if differs else None
+
     def check(self, recorded: Mapping[str, object] | None, artefact: Path, fix: str) -> None:
         """Refuse an artefact whose record differs from this provenance (or that has none)."""
         if not recorded:
-            raise BusbenchError(f"{artefact}: records no provenance (made by an older busbench, or edited), so "
-                                f"it cannot be shown to belong to the current split; {fix}")
-        differs = [key for key in MEANINGS if recorded.get(key) != getattr(self, key)]
+            raise BusbenchError(f"{artefact}: {NO_RECORD}, so it cannot be shown to belong to the current split; {fix}")
+        differs = self._differing(recorded)
         if differs:
             what = "; ".join(f"{MEANINGS[k]} ({str(recorded.get(k))[:12]} then, {getattr(self, k)[:12]} now)"
                              for k in differs)

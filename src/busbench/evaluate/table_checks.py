@@ -4,23 +4,53 @@ A results file cut short or with a row pasted twice still parses, and its mean i
 plausible wrong number (the issue's case: an ensemble table cut to 2 of 17 rows moved Dice from
 0.828 to 0.706 while the note still said "17 images"). Every reader (the pipeline's aggregation,
 ``busbench report``, ``busbench delta``) passes each table through ``check_test_ids``: each group
-of rows (a fold, a variant) must hold every test id of the split exactly once.
+of rows (a fold, a variant) must hold every test id of the split exactly once. Before that,
+``complete_csv`` refuses a file cut in the middle of a row: every busbench CSV ends in a line
+end and has as many fields on each row as in its header, and a cut row would otherwise parse with
+empty cells that surface later as a pandas error or a "mixed splits" complaint.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from busbench.data.provenance import MEANINGS
 from busbench.errors import BusbenchError
+from busbench.metrics.per_image import CSV_MISSING
 
 SHOWN_IDS = 3
 
 
 def _examples(ids: Collection[str]) -> str:
     return f" (e.g. {', '.join(sorted(ids)[:SHOWN_IDS])})" if ids else ""
+
+
+def complete_csv(path: Path, fix: str) -> io.StringIO:
+    """A table busbench wrote, to parse, refused in one line ending in ``fix`` if it was cut or is no CSV."""
+    try:
+        text = Path(path).read_text()
+        rows = list(csv.reader(io.StringIO(text)))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise BusbenchError(f"{path}: damaged (not a CSV table: {exc}). {fix}") from exc
+    if not rows:
+        raise BusbenchError(f"{path}: empty; the file was cut. {fix}")
+    uneven = [f"line {line} has {len(row)} fields where the header has {len(rows[0])}"
+              for line, row in enumerate(rows, start=1) if len(row) != len(rows[0])]
+    if not text.endswith("\n") or uneven:
+        where = "ends in the middle of a row" if not text.endswith("\n") else uneven[0]
+        raise BusbenchError(f"{path}: {where}; the file was cut (an interrupted copy or a full disk) or edited. {fix}")
+    return io.StringIO(text)
+
+
+def read_metrics_table(path: Path, fix: str) -> pd.DataFrame:
+    """A metrics table (``complete_csv``), case ids and provenance checksums as text, empty metrics missing."""
+    return pd.read_csv(complete_csv(path, fix), dtype={"case_id": str, **dict.fromkeys(MEANINGS, str)},
+                       keep_default_na=False, na_values=CSV_MISSING)
 
 
 def check_test_ids(table: pd.DataFrame, path: Path, test_ids: Collection[str], fix: str,

@@ -1,26 +1,35 @@
 """Checks made before a cell does any work: its settings are those its folds were made with, and
 every artefact already in it was made on the current split (so a fold trained before a re-split
-is refused at once, with the fold named, instead of being reused)."""
+is refused at once instead of being reused). Every stale artefact of a cell (its folds, ensemble and
+cross-dataset scores) is listed in one refusal with one command that removes them, not one per run."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from busbench.config import ExperimentConfig
 from busbench.data.provenance import frame_provenance
 from busbench.errors import BusbenchError
-from busbench.evaluate.table_checks import check_cross_table
+from busbench.evaluate.table_checks import check_cross_table, read_metrics_table
 from busbench.layout import (
     BEST,
     CONFIG_YAML,
     CROSS_CSV,
     CROSS_OVERLAP_CSV,
     DONE,
+    ENSEMBLE_CALIBRATION_CSV,
     ENSEMBLE_CSV,
     FOLD_PROVENANCE,
+    FOLD_SUMMARY_CSV,
+    PER_IMAGE_CSV,
+    POSTPROCESSING_JSON,
+    POSTPROCESSING_TRIALS_CSV,
+    SUMMARY_CSV,
+    SUMMARY_MD,
+    TEST_METRICS_CSV,
     fold_folders,
     fold_number,
     folds_started,
@@ -34,6 +43,9 @@ from busbench.train import checkpoint
 # rerun (a copied run folder resumes).
 RUNTIME_KEYS = {(None, "output_dir"), ("train", "device"), ("train", "workers"), ("train", "threads"),
                 ("eval", "batch_size"), ("tracking", "tensorboard"), ("tracking", "mlflow")}
+# A cell's files made from its folds once all are done: stale with them.
+CELL_RESULTS = (POSTPROCESSING_JSON, POSTPROCESSING_TRIALS_CSV, ENSEMBLE_CSV, ENSEMBLE_CALIBRATION_CSV, CROSS_CSV,
+                CROSS_OVERLAP_CSV, PER_IMAGE_CSV, FOLD_SUMMARY_CSV, SUMMARY_CSV, SUMMARY_MD)
 
 
 def _comparable(cfg: ExperimentConfig) -> dict[str, object]:
@@ -55,11 +67,16 @@ def _differences(old: dict[str, object], new: dict[str, object], prefix: str = "
     return keys
 
 
+def read_cell_config(cell_dir: Path) -> ExperimentConfig:
+    """The settings a cell was run with (its ``config.yaml``)."""
+    return ExperimentConfig.model_validate(yaml.safe_load((cell_dir / CONFIG_YAML).read_text()))
+
+
 def check_cell_config(cell_dir: Path, cfg: ExperimentConfig) -> None:
     """Refuse other settings than those the cell's folds were made with; record the settings."""
     path = cell_dir / CONFIG_YAML
     if path.is_file() and folds_started(cell_dir):
-        old = ExperimentConfig.model_validate(yaml.safe_load(path.read_text()))
+        old = read_cell_config(cell_dir)
         changed = _differences(_comparable(old), _comparable(cfg))
         if changed:
             raise BusbenchError(
@@ -85,32 +102,73 @@ def cell_fix(cell_dir: Path) -> str:
     return f"Delete {cell_dir} to recompute this cell on the current split, or restore the data it was made on"
 
 
+def rescore_fix(fold_dir: Path) -> str:
+    """How to recover a finished fold's damaged ``test_metrics.csv``: a fold without one is scored again."""
+    return (f"Delete {fold_dir / TEST_METRICS_CSV} and run the same command again: fold {fold_number(fold_dir)} is "
+            f"scored again from its {BEST} without retraining")
+
+
+def _stale_fold(fold_dir: Path, data: PreparedData) -> str | None:
+    """Why a started fold cannot be reused on the current split, or None."""
+    fold, folds = fold_number(fold_dir), data.development.folds
+    if not 1 <= fold <= folds:
+        return f"the current split has folds 1..{folds} only"
+    record = fold_dir / FOLD_PROVENANCE
+    recorded = read_json(record, fold_fix(fold_dir)) if record.is_file() else None
+    return fold_provenance(data, fold).mismatch(recorded)
+
+
+def _stale_cross(cell_dir: Path, data: PreparedData) -> str | None:
+    """Why the cross-dataset scores cannot be used (other datasets' test sets: only the models' training
+    cases are ours to check), or None; a cut or edited table is refused here."""
+    path = cell_dir / CROSS_CSV
+    fix = f"Delete {path} to score the other datasets again"
+    cross = read_metrics_table(path, fix)
+    for fold, rows in cross.groupby(cross["fold"].astype(int)):
+        if set(rows["train_ids_sha256"]) != {fold_provenance(data, fold).train_ids_sha256}:
+            return f"made by fold models trained on other cases than the current split's (fold {fold})"
+    check_cross_table(cross, path, cell_dir / CROSS_OVERLAP_CSV, fix)
+    return None
+
+
+def _removal(cell_dir: Path, stale_folds: list[Path]) -> list[Path]:
+    """What to delete for a cell with stale artefacts: the stale folds and every cell result (made from
+    the folds), or the whole cell when none of its started folds can be kept."""
+    started = [f for f in fold_folders(cell_dir) if any(f.iterdir())]
+    if set(started) <= set(stale_folds):
+        return [cell_dir]
+    return [*stale_folds, *(cell_dir / name for name in CELL_RESULTS if (cell_dir / name).exists())]
+
+
 def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
-    """Refuse, before any work, a cell holding artefacts made on another split."""
-    folds = data.development.folds
+    """Refuse, before any work, a cell holding artefacts made on another split: every one of them in
+    one message, with the one command that removes them."""
+    stale: dict[str, list[str]] = {}  # why -> the artefacts, relative to the cell
+    stale_folds = []
     for fold_dir in fold_folders(cell_dir):
-        fold = fold_number(fold_dir)
         if not any(fold_dir.iterdir()):
             continue
-        record = fold_dir / FOLD_PROVENANCE
-        recorded = read_json(record, fold_fix(fold_dir)) if record.is_file() else None
-        if not 1 <= fold <= folds:
-            raise BusbenchError(f"{fold_dir}: the current split {data.split_path.name} has folds 1..{folds} only. "
-                                f"{fold_fix(fold_dir)}")
-        fold_provenance(data, fold).check(recorded, record, fold_fix(fold_dir))
-        if (fold_dir / DONE).is_file():
+        why = _stale_fold(fold_dir, data)
+        if why:
+            stale.setdefault(why, []).append(fold_dir.name)
+            stale_folds.append(fold_dir)
+        elif (fold_dir / DONE).is_file():
             digests = read_json(fold_dir / DONE, done_fix(fold_dir)).get("checkpoints")
             checkpoint.verify_checkpoints(fold_dir, digests if isinstance(digests, dict) else None, fold_dir / DONE,
                                           fold_fix(fold_dir))
-    if (cell_dir / ENSEMBLE_CSV).is_file():
-        table = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype=str, keep_default_na=False)
-        cell_provenance(data).check(frame_provenance(table, cell_dir / ENSEMBLE_CSV), cell_dir / ENSEMBLE_CSV,
-                                    cell_fix(cell_dir))
-    if (cell_dir / CROSS_CSV).is_file():  # other datasets' test sets: only the models' training cases are ours
-        cross = pd.read_csv(cell_dir / CROSS_CSV, dtype=str, keep_default_na=False)
-        for fold, rows in cross.groupby(cross["fold"].astype(int)):
-            if set(rows["train_ids_sha256"]) != {fold_provenance(data, fold).train_ids_sha256}:
-                raise BusbenchError(f"{cell_dir / CROSS_CSV}: made by fold models trained on other cases (fold "
-                                    f"{fold}) than the current split's. {cell_fix(cell_dir)}")
-        check_cross_table(cross, cell_dir / CROSS_CSV, cell_dir / CROSS_OVERLAP_CSV,
-                          f"Delete {cell_dir / CROSS_CSV} to score the other datasets again")
+    ensemble = cell_dir / ENSEMBLE_CSV
+    if ensemble.is_file():
+        table = read_metrics_table(ensemble, f"Delete {ensemble} to score the ensemble again")
+        why = cell_provenance(data).mismatch(frame_provenance(table, ensemble))
+        if why:
+            stale.setdefault(why, []).append(ENSEMBLE_CSV)
+    if (cell_dir / CROSS_CSV).is_file():
+        why = _stale_cross(cell_dir, data)
+        if why:
+            stale.setdefault(why, []).append(CROSS_CSV)
+    if stale:
+        listed = "; ".join(f"{', '.join(names)} ({why})" for why, names in stale.items())
+        command = "rm -r " + " ".join(shlex.quote(str(p)) for p in _removal(cell_dir, stale_folds))
+        raise BusbenchError(f"{cell_dir}: holds results made on another split than the current one "
+                            f"({data.split_path.name}): {listed}. Remove them with `{command}` to recompute them on "
+                            "the current split, or restore the data and split they were made on")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -26,6 +27,7 @@ from busbench.layout import (
     LOG_CSV,
     TEST_METRICS_CSV,
     fold_folder,
+    fold_number,
     lock_file,
     locked,
     read_json,
@@ -67,7 +69,11 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
         if not (fold_dir / BEST).is_file():
             raise BusbenchError(f"{fold_dir / BEST}: missing from finished fold {fold}; restore it from a copy, or "
                                 f"delete {fold_dir} to train that fold again, then run the same command again")
-        logger.info(f"fold {fold}: already done ({fold_dir / DONE}), skipped")
+        if (fold_dir / TEST_METRICS_CSV).is_file():
+            logger.info(f"fold {fold}: already done ({fold_dir / DONE}), skipped")
+            return
+        logger.info(f"fold {fold}: {TEST_METRICS_CSV} missing from the finished fold; scoring its {BEST} again")
+        _score_fold(cfg, data, fold_dir, device, provenance)
         return
     fold_dir.mkdir(parents=True, exist_ok=True)
     write_json(provenance.as_dict(), fold_dir / FOLD_PROVENANCE)
@@ -77,12 +83,8 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     state = train_fold(cfg, FoldJob(data.development, data.cache, fold, fold_dir, provenance,
                                     training_images(data, train_ids)), device, [*callbacks, *trackers])
     trained = time.perf_counter()
-    model = load_fold_model(cfg, fold_dir, device, provenance)
     logger.info(f"fold {fold}: scoring the best model (epoch {state.best_epoch}) on {len(data.test_ids())} test images")
-    scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
-                            {FOLD_MODELS: PostProcessing()}, autocast_dtype(cfg.train.amp, device))
-    scores.insert(0, "fold", fold)
-    write_csv(with_provenance(scores, provenance), fold_dir / TEST_METRICS_CSV)
+    scores = _score_fold(cfg, data, fold_dir, device, provenance)
     scored = time.perf_counter()
     write_json({"fold": fold, "best_epoch": state.best_epoch, "best_score": state.best_score,
                 "select_metric": cfg.train.select_metric, "epochs_run": state.epoch,
@@ -98,6 +100,17 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     logger.info(f"fold {fold}/{data.development.folds} done: {state.epoch} epochs{early}, test Dice "
                 f"{scores['dice'].mean():.4f} on {len(scores)} images, {duration(trained - started)} training, "
                 f"{duration(scored - trained)} scoring")
+
+
+def _score_fold(cfg: ExperimentConfig, data: PreparedData, fold_dir: Path, device: torch.device,
+                provenance: Provenance) -> pd.DataFrame:
+    """The fold's ``best.pt`` scored on the test set, written to its ``test_metrics.csv``."""
+    model = load_fold_model(cfg, fold_dir, device, provenance)
+    scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
+                            {FOLD_MODELS: PostProcessing()}, autocast_dtype(cfg.train.amp, device))
+    scores.insert(0, "fold", fold_number(fold_dir))
+    write_csv(with_provenance(scores, provenance), fold_dir / TEST_METRICS_CSV)
+    return scores
 
 
 def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,

@@ -85,6 +85,7 @@ def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
         document = plan_split(manifest, settings)
         write_split(document, split_path)
         logger.info(f"split written: {split_path}")
+    manifest.verify_contents(case_ids(document, TEST))  # at once, not after hours of training, when scored
     for line in large_group_warnings(document, split_path):
         logger.warning(line)
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)

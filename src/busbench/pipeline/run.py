@@ -19,7 +19,7 @@ from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
 from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
 from busbench.pipeline.folds import run_fold
 from busbench.pipeline.prepared import prepare_data
-from busbench.pipeline.tables import aggregate_cell, write_summary
+from busbench.pipeline.tables import aggregate_cell, write_run_summary
 from busbench.train.callbacks import EpochCallback
 from busbench.train.device import resolve_device
 from busbench.train.init_source import check_init_source
@@ -84,14 +84,13 @@ def plan_jobs(cfg: ExperimentConfig) -> list[tuple[str, int]]:
 
 def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None,
                    cells: list[str] | None = None) -> pd.DataFrame:
-    """Every cell of the experiment (or those named in ``cells``); the summary rows of finished ones."""
+    """Every cell of the experiment (or those named in ``cells``); the summary rows of those finished now."""
     chosen = [cell for cell in cfg.cells() if not cells or cell_id(cell) in cells]
     if cells and len(chosen) != len(set(cells)):
         known = ", ".join(cell_id(c) for c in cfg.cells())
         raise BusbenchError(f"--cell {sorted(set(cells) - {cell_id(c) for c in chosen})}: not in this experiment "
                             f"(its cells: {known})")
     rows = [row for cell in chosen for row in run_cell(cell, folds)]
-    summary = pd.DataFrame(rows)
-    if rows:
-        write_summary(rows, cfg, int(rows[0]["folds"]), cfg.output_dir / cfg.name)
-    return summary
+    if rows:  # rebuilt from every finished cell of the run folder, earlier runs of the same name included
+        write_run_summary(cfg.output_dir / cfg.name, [cell_id(cell) for cell in cfg.cells()])
+    return pd.DataFrame(rows)

@@ -3,6 +3,7 @@ model, and the summary (fold models' mean ± std, the ensembles) as CSV and Mark
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +12,9 @@ from busbench.config import ExperimentConfig
 from busbench.data.provenance import Provenance, frame_provenance
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, formatted, mean_std
 from busbench.evaluate.protocol import protocol_notes
-from busbench.evaluate.table_checks import check_test_ids
+from busbench.evaluate.table_checks import check_test_ids, complete_csv, read_metrics_table
 from busbench.layout import (
+    CONFIG_YAML,
     DONE,
     ENSEMBLE_CSV,
     FOLD_SUMMARY_CSV,
@@ -21,12 +23,13 @@ from busbench.layout import (
     SUMMARY_MD,
     TEST_METRICS_CSV,
     fold_folder,
+    lock_file,
+    locked,
     write_csv,
     write_text,
 )
 from busbench.markdown import markdown_table
-from busbench.metrics.per_image import CSV_MISSING
-from busbench.pipeline.checks import cell_fix, fold_fix
+from busbench.pipeline.checks import cell_fix, fold_fix, read_cell_config, rescore_fix
 from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
 
 CONVENTIONS = (
@@ -38,11 +41,14 @@ CONVENTIONS = (
     "(per model) stand beside the metrics."
 )
 
+# the summary's columns of text (the others are numbers)
+SUMMARY_TEXT = ("dataset", "model", "variant", "test_set_sha256", "notes")
+
 
 def _read_metrics(path: Path, provenance: Provenance, fix: str, test_ids: list[str], by: list[str],
                   rescore: str) -> pd.DataFrame:
-    """A metrics table, refused if it was made on another split or does not hold its test ids once each."""
-    table = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
+    """A metrics table, refused if it was cut, made on another split or does not hold its test ids once each."""
+    table = read_metrics_table(path, rescore)
     provenance.check(frame_provenance(table, path), path, fix)
     check_test_ids(table, path, test_ids, rescore, by)
     return table
@@ -52,7 +58,7 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
     folds = [fold_folder(cell_dir, k) for k in range(1, data.development.folds + 1)]
     per_image = pd.concat([_read_metrics(fold_dir / TEST_METRICS_CSV, fold_provenance(data, k), fold_fix(fold_dir),
-                                         data.test_ids(), ["fold"], f"Delete {fold_dir / DONE} to score fold {k} again")
+                                         data.test_ids(), ["fold"], rescore_fix(fold_dir))
                            for k, fold_dir in enumerate(folds, start=1)])
     write_csv(per_image, cell_dir / PER_IMAGE_CSV)
     per_fold = fold_summaries(per_image)
@@ -64,25 +70,68 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
                              ["variant"], f"Delete {cell_dir / ENSEMBLE_CSV} to score the ensemble again")
     for variant, scores in ensemble.groupby("variant", sort=False):
         rows.append({**identity, "variant": variant, **mean_std(fold_summaries(scores))})
-    write_summary(rows, cfg, data.development.folds, cell_dir)
+    write_summary(pd.DataFrame(rows), [(cfg, data.development.folds)], cell_dir)
     return rows
 
 
 def key_legend(cfg: ExperimentConfig) -> list[str]:
-    """One line per dataset or model key with a hash: the settings the hash stands for."""
+    """One line per dataset or model key with a hash of the experiment's cells: the settings it stands for."""
+    return cells_legend(cfg.cells())
+
+
+def cells_legend(cells: Iterable[ExperimentConfig]) -> list[str]:
     lines = {}
-    for cell in cfg.cells():
+    for cell in cells:
         for key, described in ((cell.data.key(), cell.data.describe()), (cell.model.key(), cell.model.describe())):
             if key != described:
                 lines[key] = f"{key} = {described}"
     return [lines[k] for k in sorted(lines)]
 
 
-def write_summary(rows: list[dict[str, object]], cfg: ExperimentConfig, folds: int, folder: Path) -> None:
-    """``summary.csv`` (numbers) and ``summary.md`` (the table with its conventions, keys and notes)."""
-    write_csv(pd.DataFrame(rows), folder / SUMMARY_CSV)
-    table = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], **formatted(r)} for r in rows])
-    note = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds, tta=", ".join(cfg.eval.tta) or "none")
-    notes = sorted({n for r in rows for n in str(r.get("notes", "")).split(" | ") if n})
-    legend = ["Keys: " + "; ".join(key_legend(cfg))] if key_legend(cfg) else []
-    write_text("\n".join([markdown_table(table), note, *legend, *notes]) + "\n", folder / SUMMARY_MD)
+def write_summary(summary: pd.DataFrame, cells: Sequence[tuple[ExperimentConfig, int]], folder: Path) -> None:
+    """``summary.csv`` (numbers) and ``summary.md`` (the table with its conventions, keys and notes) of the
+    rows of ``cells`` (each cell's settings and number of fold models); cells of other conventions are named."""
+    write_csv(summary, folder / SUMMARY_CSV)
+    table = pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}
+                          for _, row in summary.iterrows()])
+    conventions: dict[str, list[str]] = {}
+    for cfg, folds in cells:
+        text = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds, tta=", ".join(cfg.eval.tta) or "none")
+        conventions.setdefault(text, []).append(f"{cfg.data.key()}/{cfg.model.key()}")
+    lines = list(conventions) if len(conventions) == 1 else [f"{', '.join(ids)}: {text}"
+                                                             for text, ids in conventions.items()]
+    notes = sorted({n for text in summary["notes"] for n in str(text).split(" | ") if n})
+    legend = cells_legend(cfg for cfg, _ in cells)
+    lines += ["Keys: " + "; ".join(legend)] if legend else []
+    write_text("\n".join([markdown_table(table), *lines, *notes]) + "\n", folder / SUMMARY_MD)
+
+
+def _finished_summary(cell_dir: Path) -> pd.DataFrame | None:
+    """A cell's summary rows if the cell is finished: its tables written and each of its folds done (a
+    fold deleted to be trained again leaves the old tables behind until the cell finishes again)."""
+    path = cell_dir / SUMMARY_CSV
+    if not path.is_file():
+        return None
+    fix = f"Delete it and run the cell's config again ({cell_dir / CONFIG_YAML}): it is written from the cell's files"
+    summary = pd.read_csv(complete_csv(path, fix), dtype=dict.fromkeys(SUMMARY_TEXT, str)).fillna({"notes": ""})
+    folds = int(summary["folds"].iloc[0])  # the first row is the fold models'
+    return summary if all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, folds + 1)) else None
+
+
+def write_run_summary(run_dir: Path, first: Sequence[str]) -> None:
+    """The run folder's ``summary.csv`` and ``summary.md``, rebuilt from every finished cell in it, so that
+    cells run earlier under the same name (another model, say) keep their rows. The cells ``first`` (ids,
+    this run's grid order) lead; the others follow by folder name."""
+    found = {path.parent.relative_to(run_dir).as_posix(): path.parent
+             for path in sorted(run_dir.glob(f"*/*/{SUMMARY_CSV}"))}
+    order = [c for c in first if c in found] + [c for c in found if c not in first]
+    # one writer at a time (fold jobs finishing two cells); the lock beside the run folder, whose subfolders are cells
+    with locked(lock_file(run_dir.parent, f"{run_dir.name}-summary"), f"writing {run_dir / SUMMARY_CSV}"):
+        frames, cells = [], []
+        for cell_dir in (found[c] for c in order):
+            summary = _finished_summary(cell_dir)
+            if summary is not None:
+                frames.append(summary)
+                cells.append((read_cell_config(cell_dir), int(summary["folds"].iloc[0])))
+        if frames:
+            write_summary(pd.concat(frames, ignore_index=True), cells, run_dir)

@@ -11,13 +11,17 @@ two split seeds of a dataset make two tables, never one table with mixed paired 
 
 Every table read is checked to hold each test id once (``busbench.evaluate.table_checks``): against
 the split file when the results folder still holds it (``OUTPUT_DIR/data/<dataset>/``), otherwise
-against the first fold's ids, whose count ``done.json`` recorded when the fold finished.
+against the first fold's ids, whose count ``done.json`` recorded when the fold finished. Where it
+holds the run's data, the test images and masks are checked by content against the manifest, and
+the tables against the manifest's checksum (``check_test_data``): a test mask edited after the run,
+or data prepared again since, is refused instead of reported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +30,14 @@ import pandas as pd
 import yaml
 
 from busbench.config import ExperimentConfig
+from busbench.data.manifest import MANIFEST_CSV, load_manifest
+from busbench.data.provenance import frame_provenance
 from busbench.data.split.split_file import TEST, case_ids
 from busbench.errors import BusbenchError
 from busbench.evaluate.protocol import protocol_notes
-from busbench.evaluate.table_checks import check_cross_table, check_test_ids
+from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
 from busbench.layout import (
+    BEST,
     CONFIG_YAML,
     CROSS_CSV,
     CROSS_OVERLAP_CSV,
@@ -44,7 +51,6 @@ from busbench.layout import (
     fold_folders,
     fold_number,
 )
-from busbench.metrics.per_image import CSV_MISSING
 from busbench.report.names import dataset_title, model_title, unique_titles
 
 
@@ -78,8 +84,9 @@ class RunTable:
     runs: list[RunResults]
 
 
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"case_id": str}, keep_default_na=False, na_values=CSV_MISSING)
+def _rescore_fold(fold_dir: Path) -> str:
+    return (f"Delete it and run `busbench run` with the run's config again: fold {fold_number(fold_dir)} is scored "
+            f"again from its {BEST} without retraining")
 
 
 def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
@@ -100,6 +107,21 @@ def split_test_ids(path: Path) -> list[str] | None:
     return case_ids(json.loads(split_path.read_text()), TEST) if split_file and split_path.is_file() else None
 
 
+def check_test_data(path: Path, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
+    """Where the results folder still holds a run's data: the test images and masks are, by content, those
+    ``prepare`` read, and each table was scored on that manifest, not on an earlier preparation of the data."""
+    data_dir, test_ids = cell_data_folder(path), split_test_ids(path)
+    if test_ids is None or not (data_dir / MANIFEST_CSV).is_file():
+        return
+    manifest = load_manifest(data_dir)
+    manifest.verify_contents(test_ids)
+    for table_path, table in tables.items():
+        recorded = frame_provenance(table, table_path)
+        if recorded is not None and recorded["manifest_sha256"] != manifest.sha256:
+            raise BusbenchError(f"{table_path}: scored on an earlier preparation of the data ({manifest.path} was "
+                                f"prepared again since), so its scores are stale; {rerun}")
+
+
 def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
     """Without the split file: a fold table's ids, if as many as its ``done.json`` recorded."""
     ids = table["case_id"].astype(str).tolist()
@@ -107,7 +129,7 @@ def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
     recorded = json.loads(done.read_text()).get("test_images") if done.is_file() else None
     if recorded is not None and len(set(ids)) != int(recorded):
         raise BusbenchError(f"{fold_dir / TEST_METRICS_CSV}: {len(set(ids))} test ids where {done} records "
-                            f"{recorded}; the file was cut or edited. Delete {done} to score the fold again")
+                            f"{recorded}; the file was cut or edited. {_rescore_fold(fold_dir)}")
     return ids
 
 
@@ -118,20 +140,23 @@ def load_run(path: Path) -> RunResults | str:
     missing = [f.name for f in folds if not (f / TEST_METRICS_CSV).is_file()]
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
-    tables = {f: _read(f / TEST_METRICS_CSV) for f in folds}
+    tables = {f: read_metrics_table(f / TEST_METRICS_CSV, _rescore_fold(f)) for f in folds}
+    ensemble_path = path / ENSEMBLE_CSV
+    rescore_ensemble = "Delete it and run `busbench run` with the run's config again to score the ensemble again"
+    ensemble = read_metrics_table(ensemble_path, rescore_ensemble) if ensemble_path.is_file() else None
+    check_test_data(path, {**{f / TEST_METRICS_CSV: t for f, t in tables.items()},
+                           **({ensemble_path: ensemble} if ensemble is not None else {})},
+                    "run `busbench run` with the run's config again: it names the results to delete")
     test_ids = split_test_ids(path) or _fold_test_ids(folds[0], tables[folds[0]])
     for fold_dir, table in tables.items():
-        check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, f"Delete {fold_dir / DONE} to score the "
-                       "fold again")
+        check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, _rescore_fold(fold_dir))
     per_image = pd.concat(tables.values(), ignore_index=True)
-    ensemble = _read(path / ENSEMBLE_CSV) if (path / ENSEMBLE_CSV).is_file() else None
     if ensemble is not None:
-        check_test_ids(ensemble, path / ENSEMBLE_CSV, test_ids, f"Delete {path / ENSEMBLE_CSV} to score the "
-                       "ensemble again", by=["variant"])
-    cross = _read(path / CROSS_CSV) if (path / CROSS_CSV).is_file() else None
+        check_test_ids(ensemble, ensemble_path, test_ids, rescore_ensemble, by=["variant"])
+    rescore_cross = "Delete it and run `busbench run` with the run's config again to score the other datasets again"
+    cross = read_metrics_table(path / CROSS_CSV, rescore_cross) if (path / CROSS_CSV).is_file() else None
     if cross is not None:
-        check_cross_table(cross, path / CROSS_CSV, path / CROSS_OVERLAP_CSV, f"Delete {path / CROSS_CSV} to score "
-                          "the other datasets again")
+        check_cross_table(cross, path / CROSS_CSV, path / CROSS_OVERLAP_CSV, rescore_cross)
     logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
@@ -142,9 +167,11 @@ def load_run(path: Path) -> RunResults | str:
 def load_scored_run(path: Path) -> RunResults:
     """An outside method's run folder (``busbench score``): its one prediction set as fold 0."""
     record = json.loads((path / SCORE_JSON).read_text())
-    per_image = _read(path / TEST_METRICS_CSV)
+    rescore = "Score the predictions again with `busbench score`"
+    per_image = read_metrics_table(path / TEST_METRICS_CSV, rescore)
+    check_test_data(path, {path / TEST_METRICS_CSV: per_image}, rescore[0].lower() + rescore[1:])
     test_ids = split_test_ids(path) or per_image["case_id"].astype(str).unique().tolist()
-    check_test_ids(per_image, path / TEST_METRICS_CSV, test_ids, "Score the predictions again with `busbench score`")
+    check_test_ids(per_image, path / TEST_METRICS_CSV, test_ids, rescore)
     return RunResults(path, None, path.parent.name, path.name, per_image, None, None,
                       *test_set_identity(path, per_image), notes=list(record["notes"]),
                       split_settings=dict(record["split_settings"]), title=path.name, dataset_title=path.parent.name)

@@ -79,7 +79,9 @@ def load_split_data(data_dir: Path, split: Path | None = None) -> SplitData:
                             "OUTPUT_DIR/data/<dataset key>)")
     manifest = load_manifest(data_dir)
     path = find_split(data_dir, split)
-    return SplitData(manifest, path, read_split(path, manifest))
+    document = read_split(path, manifest)
+    manifest.verify_contents(case_ids(document, TEST))  # what outside methods are scored on
+    return SplitData(manifest, path, document)
 
 
 def empty_folder(out: Path) -> Path:
