@@ -4,6 +4,8 @@ Every case an adapter lists is decoded here once; whatever is wrong with it is e
 logged) or the case is dropped (and logged), never silently passed on:
 
 * unreadable image or mask file: dropped;
+* an image narrower or lower than ``MIN_SIDE`` pixels, which the duplicate search of ``split``
+  cannot read (ORB's image pyramid): dropped;
 * no mask file: dropped (adapters log masks that have no image);
 * several masks of different sizes: dropped; otherwise the lesion is their union;
 * non-binary mask: thresholded at 128 of 255 (fixed, see ``busbench.data.io``);
@@ -29,6 +31,7 @@ from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
 from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
+from busbench.data.duplicates.keypoints import MIN_SIDE
 from busbench.data.integrity import MTIMES, file_columns, modification_times
 from busbench.data.io import IntensityScale, UnreadableImageError, intensity_scale, read_image, read_mask
 from busbench.data.labels import LESION, NORMAL
@@ -109,6 +112,10 @@ def _case_row(source: CaseSource, root: Path, dataset: str, scale: IntensityScal
         grey = read_image(root / source.image, white=scale.white)
     except UnreadableImageError as exc:
         log.drop(root / source.image, f"unreadable image: {exc}")
+        return None
+    if min(grey.shape) < MIN_SIDE:
+        log.drop(root / source.image, f"image too small: {grey.shape[1]}x{grey.shape[0]} px (width x height); "
+                 f"the duplicate search needs at least {MIN_SIDE} px a side: re-export the image at its full size")
         return None
     lesion = _union_mask(source, root, log)
     if lesion is None:
