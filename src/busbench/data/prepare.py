@@ -37,6 +37,7 @@ from busbench.data.io import IntensityScale, UnreadableImageError, intensity_sca
 from busbench.data.labels import LESION, NORMAL
 from busbench.data.manifest import META_PREFIX, write_manifest
 from busbench.data.problems import ProblemLog
+from busbench.data.root_link import ROOT_AS_GIVEN, as_given
 from busbench.errors import BusbenchError
 from busbench.layout import write_csv
 from busbench.log import logger
@@ -194,6 +195,7 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
         "dataset": dataset,
         "adapter": name,
         "root": str(root.resolve()),
+        ROOT_AS_GIVEN: as_given(root),
         "options": adapter.options.model_dump(mode="json"),
         "busbench_version": __version__,
         "dropped": sum(p.action == "dropped" for p in log.problems),
