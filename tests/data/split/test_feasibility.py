@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_runner import run_cli
+from layouts import cases, make_pairs
 
 from busbench.data.labels import NORMAL
 from busbench.data.manifest import Manifest, load_manifest
@@ -29,10 +30,6 @@ def seventy(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     return load_manifest(base / "manifest")
 
 
-def _upper(message: str, option: str) -> float:
-    return float(re.search(rf"use {option} \S+ to (\S+)$", message).group(1))  # type: ignore[union-attr]
-
-
 def _lesion_in_every_fold(document: dict, manifest: Manifest) -> bool:
     labels = manifest.frame.set_index("case_id")["label"]
     cases = pd.DataFrame(document["cases"])
@@ -40,40 +37,51 @@ def _lesion_in_every_fold(document: dict, manifest: Manifest) -> bool:
     return bool(folds.groupby("fold")["lesion"].any().reindex(range(1, document["folds"] + 1)).fillna(False).all())
 
 
-def test_a_test_size_that_leaves_no_development_part_names_the_sizes_that_work(seventy: Manifest) -> None:
+def test_a_test_size_that_leaves_no_development_part_names_the_values_that_work(seventy: Manifest) -> None:
     with pytest.raises(BusbenchError) as raised:
         plan_split(seventy, SplitSettings(test_size=0.99))
     message = str(raised.value)
-    assert "\n" not in message
-    assert "--test-size 0.99 does not work: the development part would hold 0 groups, fewer than 5 folds" in message
-    assert "52 groups kept whole" in message and message.endswith("with --folds 5 use --test-size 0.05 to 0.85")
-    largest = _upper(message, "--test-size")
-    assert _lesion_in_every_fold(plan_split(seventy, SplitSettings(test_size=largest)), seventy)
-    with pytest.raises(BusbenchError, match="with --test-size 0.9 use --folds 2 to 3"):  # 5 folds: too many
-        plan_split(seventy, SplitSettings(test_size=largest + 0.05))
+    assert "\n" not in message and "(70 images in 52 groups kept whole: patients and duplicates)" in message
+    assert message.endswith("--test-size 0.99 with --folds 5 does not work: the development part would hold 0 "
+                            "groups, fewer than 5 folds; use --test-size 0.05 to 0.85 (with --folds 5)")
+    assert _lesion_in_every_fold(plan_split(seventy, SplitSettings(test_size=0.85)), seventy)
+    both = r"use --folds 2 to 3 \(with --test-size 0.9\) or --test-size 0.05 to 0.85 \(with --folds 5\)$"
+    with pytest.raises(BusbenchError, match=r"--test-size 0.9 with --folds 5 does not work: .*; " + both):
+        plan_split(seventy, SplitSettings(test_size=0.9))
 
 
 def test_a_test_size_too_small_for_one_image_is_refused(seventy: Manifest) -> None:
-    with pytest.raises(BusbenchError, match="--test-size 0.001 does not work: the test set would hold no image; "
-                                            "with --folds 5 use --test-size 0.05 to"):
+    with pytest.raises(BusbenchError, match=r"--test-size 0.001 with --folds 5 does not work: the test set would hold "
+                                            r"no image; use --test-size 0.05 to 0.85 \(with --folds 5\)$"):
         plan_split(seventy, SplitSettings(test_size=0.001))
 
 
-def test_folds_that_leave_a_fold_without_a_lesion_image_name_the_fold_counts_that_work(seventy: Manifest) -> None:
+def test_folds_that_leave_a_fold_without_a_lesion_image_name_the_values_that_work(seventy: Manifest) -> None:
     with pytest.raises(BusbenchError) as raised:
         plan_split(seventy, SplitSettings(folds=30))
     message = str(raised.value)
-    assert re.search(r"--folds 30 is too many: fold \d+ of 30 would hold no lesion image to validate on; "
-                     r"with --test-size 0.2 use --folds 2 to \d+$", message), message
-    most = int(_upper(message, "--folds"))
+    found = re.search(r"--test-size 0.2 with --folds 30 does not work: fold \d+ of 30 would hold no lesion image to "
+                      r"validate on; use --folds 2 to (\d+) \(with --test-size 0.2\)$", message)  # no size fits 30
+    assert found, message
+    most = int(found.group(1))
     assert _lesion_in_every_fold(plan_split(seventy, SplitSettings(folds=most)), seventy)
-    with pytest.raises(BusbenchError, match=f"--folds {most + 1} is too many"):
+    with pytest.raises(BusbenchError, match=f"with --folds {most + 1} does not work"):
         plan_split(seventy, SplitSettings(folds=most + 1))
+
+
+def test_a_dataset_too_small_for_any_split_says_so(tmp_path: Path) -> None:
+    make_pairs(tmp_path / "two", cases(2, seed=7))
+    prepare_dataset("folder", tmp_path / "two", tmp_path / "m")
+    refused = (r"\(2 images in 2 groups kept whole: patients and duplicates\): too few images for a test set and 2 "
+               r"folds: .* at --test-size 0.2, and no test size from 0.05 to 0.95 works; use a larger dataset$")
+    with pytest.raises(BusbenchError, match=refused):
+        plan_split(load_manifest(tmp_path / "m"), SplitSettings(folds=2))
 
 
 def test_image_level_test_sizes_are_bounded_too(seventy: Manifest) -> None:
     """scikit-learn's refusal becomes the one line; its warnings about the candidates tried are not shown."""
-    refused = r"\(70 images\): --test-size 0.99 does not work: .*train set will be empty.*; with --folds 5 use"
+    refused = (r"\(70 images\): --test-size 0.99 with --folds 5 does not work: .*train set will be empty.*; use "
+               r"--test-size 0.05 to 0.\d+ \(with --folds 5\)$")
     with pytest.raises(BusbenchError, match=refused), warnings.catch_warnings():
         warnings.simplefilter("error")
         plan_split(seventy, SplitSettings(test_size=0.99, protocol="image_level"))
@@ -84,7 +92,7 @@ def test_the_error_comes_first_and_alone(seventy: Manifest, monkeypatch: pytest.
     """30 folds of 56 images: one error line, not dozens of group warnings before it."""
     assert run_cli(monkeypatch, "split", str(seventy.path), "--folds", "30") == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and "--folds 30 is too many" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: ") and "with --folds 30 does not work" in err[0]
 
 
 @pytest.mark.parametrize(("is_test", "fold", "lesion", "expected"), [

@@ -4,8 +4,9 @@ Whether a test size and a fold count can be honoured depends on the dataset, not
 alone: groups are kept whole (70 images may form 52 groups), and every fold must hold an image
 with a lesion, since a fold of normal images alone cannot select a segmentation model (its lesion
 Dice is undefined and training stops there). The test set must hold an image. When a cut falls
-short, the values that work for this dataset are found by making the cut with each candidate (a
-cut takes milliseconds): fold counts by bisection, test sizes in steps of 0.05.
+short, the error names both settings and the values of each that work with the other as given,
+found by making the cut with each candidate (a cut takes milliseconds): fold counts by bisection,
+test sizes in steps of 0.05.
 """
 
 from __future__ import annotations
@@ -71,12 +72,12 @@ def checked_cut(cut: Cut, lesion: np.ndarray, test_size: float, folds: int, data
     if roles is not None and problem is None:
         return roles
     most = _most_folds(cut, lesion, test_size, folds)
-    if most is not None:
-        raise BusbenchError(f"{dataset}: --folds {folds} is too many: {problem}; with --test-size {test_size:g} "
-                            f"use --folds 2 to {most}")
     sizes = [size for size in TEST_SIZES if _works(cut, lesion, size, folds)]
-    if sizes:
-        raise BusbenchError(f"{dataset}: --test-size {test_size:g} does not work: {problem}; with --folds {folds} "
-                            f"use --test-size {sizes[0]:g} to {sizes[-1]:g}")
-    raise BusbenchError(f"{dataset}: too few images for a test set and {folds} folds ({problem} at any test size); "
-                        "lower --folds or use a larger dataset")
+    ways = ([f"--folds 2 to {most} (with --test-size {test_size:g})"] if most is not None else []) + (
+        [f"--test-size {sizes[0]:g} to {sizes[-1]:g} (with --folds {folds})"] if sizes else [])
+    if not ways:
+        raise BusbenchError(f"{dataset}: too few images for a test set and {folds} folds: {problem} at --test-size "
+                            f"{test_size:g}, and no test size from {TEST_SIZES[0]:g} to {TEST_SIZES[-1]:g} works; "
+                            f"{'lower --folds or ' if folds > 2 else ''}use a larger dataset")
+    raise BusbenchError(f"{dataset}: --test-size {test_size:g} with --folds {folds} does not work: {problem}; use "
+                        f"{' or '.join(ways)}")
