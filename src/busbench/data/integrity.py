@@ -22,6 +22,7 @@ import pandas as pd
 
 from busbench.errors import BusbenchError
 from busbench.layout import write_json
+from busbench.log import counted
 
 FILE_BYTES = "file_bytes"
 FILE_SHA256 = "file_sha256"
@@ -87,7 +88,8 @@ def verify_dataset_files(frame: pd.DataFrame, root: Path, meta: dict[str, object
         shown = ", ".join(changed[:SHOWN_FILES]) + (f" and {len(changed) - SHOWN_FILES} more" if
                                                     len(changed) > SHOWN_FILES else "")
         raise BusbenchError(
-            f"{csv_path}: {len(changed)} dataset files under {root} changed since `busbench prepare` read them: "
+            f"{csv_path}: {counted(len(changed), 'dataset file')} under {root} changed since `busbench prepare` read "
+            f"them: "
             f"{shown}. Restore them, or prepare again with `{prepare_command(meta, csv_path.parent)}` (a new "
             "manifest checksum: splits, caches, folds and results made on the old files are then refused)")
     if times != before:

@@ -40,7 +40,7 @@ from busbench.data.problems import ProblemLog
 from busbench.data.root_link import ROOT_AS_GIVEN, as_given
 from busbench.errors import BusbenchError
 from busbench.layout import write_csv
-from busbench.log import logger
+from busbench.log import counted, logger
 from busbench.progress import progress
 
 ASPECT_TOLERANCE = 0.02
@@ -187,7 +187,8 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
     if not rows:
         first = "".join(f"\n  {p.action}: {p.file}: {p.reason}" for p in log.problems[:SHOWN_PROBLEMS])
         raise BusbenchError(
-            f"{root}: no usable {dataset} cases found ({len(log.problems)} problems, all in {problems_csv}); "
+            f"{root}: no usable {dataset} cases found ({counted(len(log.problems), 'problem')}, all in "
+            f"{problems_csv}); "
             f"{adapter.layout_hint}" + (f"\nFirst problems:{first}" if first else "")
         )
     frame = pd.DataFrame(rows)

@@ -50,7 +50,7 @@ def load_weights(module: nn.Module, path: Path) -> int:
     missing = [k for k in target if k not in state]
     if missing:
         raise BusbenchError(
-            f"{path}: {len(missing)} of the model's {len(target)} weights are missing, e.g. {missing[:3]}; "
+            f"{path}: weights missing: {len(missing)} of the model's {len(target)}, e.g. {missing[:3]}; "
             f"the file holds e.g. {list(state)[:3]}. Use weights of the same architecture"
         )
     adapted = {}

@@ -154,7 +154,7 @@ def test_an_edited_test_set_is_detected(synthetic_manifest: Manifest, tmp_path: 
     [
         (SplitSettings(test_size=1.2), "--test-size"),
         (SplitSettings(folds=1), "--folds"),
-        (SplitSettings(folds=500), "--folds 500 is too many"),
+        (SplitSettings(folds=500), "with --folds 500 does not work"),
         (SplitSettings(official=True), "no official_fold"),
     ],
 )

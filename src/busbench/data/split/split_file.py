@@ -36,6 +36,7 @@ from busbench.data.split.image_level import image_level_roles
 from busbench.data.split.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
 from busbench.layout import write_bytes
+from busbench.log import counted
 
 SPLIT_FORMAT = "busbench-split/2"
 TEST = "test"
@@ -192,7 +193,7 @@ def _grouped_cut(groups: np.ndarray, stratum: np.ndarray, seed: int) -> Cut:
         dev = ~is_test
         available = len(np.unique(groups[dev]))
         if available < folds:
-            raise ValueError(f"the development part would hold {available} groups, fewer than {folds} folds")
+            raise ValueError(f"the development part would hold {counted(available, 'group')}, fewer than {folds} folds")
         fold = np.zeros(len(groups), dtype=np.int64)
         fold[dev] = 1 + assign_groups(groups[dev], stratum[dev], [1.0] * folds, seed + 1)
         return is_test, fold
@@ -244,10 +245,11 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> SplitDocument:
         is_test, folds = _official_roles(manifest, settings)
     elif settings.protocol == IMAGE_LEVEL:
         is_test, folds = checked_cut(lambda size, k: image_level_roles(manifest, size, k, settings.seed), lesion,
-                                     settings.test_size, settings.folds, f"{manifest.path} ({len(frame)} images)")
+                                     settings.test_size, settings.folds,
+                                     f"{manifest.path} ({counted(len(frame), 'image')})")
     else:
-        dataset = (f"{manifest.path} ({len(frame)} images in {len(np.unique(groups))} groups kept whole: "
-                   "patients and duplicates)")
+        dataset = (f"{manifest.path} ({counted(len(frame), 'image')} in {counted(len(np.unique(groups)), 'group')} "
+                   "kept whole: patients and duplicates)")
         is_test, folds = checked_cut(_grouped_cut(groups, stratum, settings.seed), lesion, settings.test_size,
                                      settings.folds, dataset)
     cases = [
