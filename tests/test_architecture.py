@@ -47,7 +47,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
     ],
     "data": [
         {"data", "problems", "labels", "io", "integrity", "csv_files", "geometry", "provenance", "synthetic",
-         "manifest", "cache"},
+         "root_link", "manifest", "cache"},
         {"adapters"},  # datasets' layouts -> manifest
         {"duplicates"},
         {"split"},

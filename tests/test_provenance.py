@@ -293,7 +293,7 @@ def test_a_test_mask_edited_with_its_size_and_time_kept_is_refused_by_run_score_
     mask = data.manifest.mask_files(rows.loc[case])[0]
     _edit_keeping_size_and_time(mask)
     manifest = load_manifest(data.manifest.path)  # the cheap check (size and time) of every file passes
-    edited = rf"1 dataset files .* changed since `busbench prepare` read them \(held-out test files, compared by " \
+    edited = rf"1 dataset file .* changed since `busbench prepare` read them \(held-out test files, compared by " \
              rf"content\): {mask.relative_to(manifest.root).as_posix()} \(edited\)\. Restore them, or prepare again"
     for step in (lambda: held_out_test_ids(data.split_path, manifest),  # what scoring reads
                  lambda: pipeline.run_cell(cfg),

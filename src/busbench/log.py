@@ -67,6 +67,11 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``: a count with its noun (regular plural), for messages and log lines."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
+
+
 def note_saved(what: str) -> None:
     """Remember the last thing written to disk, for the message after Ctrl-C."""
     _last_saved[:] = [what]

@@ -1,5 +1,6 @@
 """SIGTERM, what SLURM sends at a time limit or pre-emption (and `kill`'s default), stops a run
-like Ctrl-C: one line saying what was saved and the command that resumes, exit code 143."""
+like Ctrl-C: one line saying what was saved and the command that resumes, exit code 143. The line
+fits the step: only training keeps folds and epochs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+from cli_runner import run_cli
+
+from busbench.cli import data_steps, running
+from busbench.cli.running import BUSBENCH, FOLDS_KEPT
 
 TINY = ["name=tiny", "data.dataset=synthetic", "data.options.count=30", "data.options.size=40", "split.folds=2",
         "input.size=32", "model.kwargs.base_channels=4", "train.epochs=500", "train.batch_size=8"]
@@ -35,3 +42,36 @@ def test_sigterm_mid_run_says_what_was_saved_and_how_to_resume(tmp_path: Path) -
     assert "stopped by SIGTERM" in message and "The last thing saved:" in message and "last.pt" in message
     assert "Resume with the same command:" in message and "--fold 1" in message
     assert not list((tmp_path / "out").rglob("*.tmp"))
+
+
+def _stop(*_args: object, **_kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("step", ["prepare", "split"])
+def test_an_interrupted_data_step_says_to_run_it_again_not_what_folds_keep(
+        step: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "data"
+    if step == "split":
+        assert run_cli(monkeypatch, "prepare", "synthetic", "--out", str(out), "-o", "count=12", "-o", "size=32") == 0
+    monkeypatch.setattr(data_steps, "prepare_dataset" if step == "prepare" else "plan_split", _stop)
+    args = ["prepare", "synthetic", "--out", str(out)] if step == "prepare" else ["split", str(out)]
+    capsys.readouterr()
+    assert run_cli(monkeypatch, *args) == 130
+    assert " ".join(capsys.readouterr().err.split()) == (
+        "interrupted. Files are written whole or not at all, so none is left half-written; run the same command "
+        f"again: {BUSBENCH} {' '.join(args)}")
+
+
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_an_interrupted_run_says_what_its_folds_keep(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "experiment.yaml"
+    config.write_text("{}\n")
+    monkeypatch.setattr(running, "run_experiment", _stop)
+    args = ["run", str(config), "--set", f"output_dir={tmp_path}"] if command == "run" else ["demo", "--out",
+                                                                                             str(tmp_path)]
+    assert run_cli(monkeypatch, *args) == 130
+    message = " ".join(capsys.readouterr().err.split())
+    assert "interrupted. The last thing saved: " in message or "interrupted. Nothing had been saved yet." in message
+    assert message.endswith(f"{FOLDS_KEPT} Resume with the same command: {BUSBENCH} {' '.join(args)}")

@@ -34,7 +34,7 @@ def test_a_mask_fixed_in_place_after_prepare_is_refused_with_the_refresh_command
     fixed[:8, :8] = 255 - fixed[:8, :8]
     Image.fromarray(fixed).save(mask)
     relative = mask.relative_to(data.manifest.root).as_posix()
-    with pytest.raises(BusbenchError, match=rf"1 dataset files .* changed since `busbench prepare` read them: "
+    with pytest.raises(BusbenchError, match=rf"1 dataset file under .* changed since `busbench prepare` read them: "
                                             rf"{relative} \(edited\).*busbench prepare synthetic --root "):
         prepare_data(cfg)
 

@@ -10,6 +10,8 @@ import pytest
 from layouts import cases, make_busi, make_pairs, mask_u8, save
 from PIL import Image
 
+from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
+from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, prepare_dataset
 from busbench.errors import BusbenchError
 
@@ -146,3 +148,22 @@ def test_skipped_folders_are_logged_and_a_stray_file_does_not_take_a_pair(tmp_pa
     assert first.name in kept and len(result.frame) == len(data)
     problems = pd.read_csv(tmp_path / "out" / PROBLEMS_CSV)
     assert {"extra", "unsure"} <= set(problems["file"].map(lambda p: Path(p).name))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (1, 40), (40, 1)])
+def test_an_image_smaller_than_the_duplicate_search_reads_is_dropped_by_name(tmp_path: Path, width: int,
+                                                                             height: int) -> None:
+    """ORB's pyramid (8 levels, 1.2 apart) rounds a 1 px side to 0 px, which OpenCV refuses in
+    `split`; 2 px, the smallest side it reads, is kept and searched."""
+    root = tmp_path / "mine"
+    make_pairs(root, cases(3, seed=15))
+    for name, shape in (("thin", (height, width)), ("two", (2, 2))):
+        save(root / "images" / f"{name}.png", np.full(shape, 90, np.uint8))
+        save(root / "masks" / f"{name}.png", np.full(shape, 255, np.uint8))
+    result = prepare_dataset("folder", root, tmp_path / "out")
+    problems = pd.read_csv(tmp_path / "out" / PROBLEMS_CSV)
+    assert problems.values.tolist() == [[str(root / "images" / "thin.png"), "dropped",
+                                         f"image too small: {width}x{height} px (width x height); the duplicate "
+                                         f"search needs at least 2 px a side: re-export the image at its full size"]]
+    assert set(result.frame["case_id"]) == {"img0", "img1", "img2", "two"}
+    assert duplicate_links(load_manifest(tmp_path / "out"), DuplicateSettings()).empty

@@ -153,7 +153,7 @@ def test_a_development_case_prediction_is_refused(squares: SquareData, tmp_path:
     assert not (tmp_path / "out").exists()
     (predictions / f"{development}.png").unlink()
     _write(predictions, {"scan 7": np.zeros((HEIGHT, SIZE), bool)})
-    with pytest.raises(BusbenchError, match=r"1 files name no case.*scan 7.png"):
+    with pytest.raises(BusbenchError, match=r"1 file naming no case.*scan 7.png"):
         _score(squares, predictions, tmp_path / "out")
 
 

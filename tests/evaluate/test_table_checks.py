@@ -66,9 +66,10 @@ def test_complete_bin_counts_pass() -> None:
 
 
 @pytest.mark.parametrize(("counts", "message"), [
-    (_bins(IDS).iloc[:-1], r"cal.csv: the bins of 1 images do not add up to their pixels \(e.g. c16\)"),
+    (_bins(IDS).iloc[:-1], r"cal.csv: bins that do not add up to the pixels for 1 image \(e.g. c16\)"),
     (_bins(IDS).iloc[:-2], r"cal.csv: does not hold the 17 test ids .*1 missing \(e.g. c16\)"),
-    (pd.concat([_bins(IDS), _bins(IDS[:1]).iloc[:1]]), r"cal.csv: 1 images list one probability bin twice \(e.g. c0\)"),
+    (pd.concat([_bins(IDS), _bins(IDS[:1]).iloc[:1]]),
+     r"cal.csv: one probability bin listed twice for 1 image \(e.g. c0\)"),
     (_bins([*IDS, "x"]), r"1 extra \(e.g. x\)"),
 ])
 def test_cut_or_edited_bin_counts_are_refused(counts: pd.DataFrame, message: str) -> None:

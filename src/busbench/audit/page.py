@@ -12,6 +12,7 @@ from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
 from busbench.data.cache import load_pair
 from busbench.data.manifest import case_row
 from busbench.layout import write_text
+from busbench.log import counted
 from busbench.report.page.html import STYLE, html_figure, html_table
 
 AUDIT_HTML = "audit.html"
@@ -72,7 +73,8 @@ def _conflicts(audit: Audit, sheets: _Sheets) -> list[str]:
     conflicts, masks = audit.duplicates.conflicts, audit.duplicates.mask_conflicts
     parts = [_note("Copies of one image under different labels; each thumbnail shows its own mask in green.")]
     if not masks.empty:
-        parts += [_note(f"{len(masks)} pairs of identical images carry different masks (mask_conflicts.csv):"),
+        parts += [_note(f"{counted(len(masks), 'pair')} of identical images with different masks "
+                        "(mask_conflicts.csv):"),
                   html_table(masks)]
     if conflicts.empty:
         return parts + ["<p>No label conflict found.</p>"]

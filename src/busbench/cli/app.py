@@ -77,11 +77,15 @@ app.add_typer(config_app, name="config")
 
 
 def _interrupted_message(terminated: bool) -> str:
+    how = "stopped by SIGTERM (a scheduler's time limit or pre-emption)" if terminated else "interrupted"
+    again = f"{running.BUSBENCH} {shlex.join(sys.argv[1:])}"
+    resume = interrupt.resume_note()
+    if resume is None:
+        return (f"{how}. Files are written whole or not at all, so none is left half-written; run the same "
+                f"command again: {again}")
     saved = last_saved()
     what = f"The last thing saved: {saved}." if saved else "Nothing had been saved yet."
-    how = "stopped by SIGTERM (a scheduler's time limit or pre-emption)" if terminated else "interrupted"
-    return (f"{how}. {what} Finished folds are kept, and a running fold restarts from its last finished "
-            f"epoch. Resume with the same command: {running.BUSBENCH} {shlex.join(sys.argv[1:])}")
+    return f"{how}. {what} {resume} Resume with the same command: {again}"
 
 
 def main() -> None:

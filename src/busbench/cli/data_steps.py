@@ -25,6 +25,7 @@ from busbench.data.split.split_file import (
 )
 from busbench.data.split.summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
+from busbench.log import counted
 
 
 def _parse_options(pairs: list[str]) -> dict[str, object]:
@@ -56,7 +57,7 @@ def _report_prepare(result: PrepareResult, out: Path) -> None:
     print_frame(summary, "Dropped or fixed", index=False)
     for problem in problems[:SHOWN_PROBLEMS]:
         console.print(f"  {problem.action}: {problem.file}: {problem.reason}", markup=False, highlight=False)
-    console.print(f"All {len(problems)} problems with their files: {out / PROBLEMS_CSV}")
+    console.print(f"Every problem with its file ({counted(len(problems), 'problem')}): {out / PROBLEMS_CSV}")
 
 
 def prepare(
@@ -111,8 +112,9 @@ def split(
     print_frame(split_summary(document, loaded), f"Split {path} ({status})")
     console.print(f"test set sha256 {document['test_set_sha256']}; manifest sha256 {loaded.sha256}")
     groups = pd.DataFrame(document["cases"]).groupby("group").size()
-    console.print(f"{document['duplicate_images']} images linked as exact or near duplicates; "
-                  f"{len(groups)} groups of images (same patient or duplicates), the largest of {groups.max()}.")
+    console.print(f"{counted(document['duplicate_images'], 'image')} linked as exact or near duplicates; "
+                  f"{counted(len(groups), 'group')} of images (same patient or duplicates), the largest of "
+                  f"{groups.max()}.")
     straddling = groups_across_parts(document)
     if straddling:
         err_console.print(f"warning: the official partition puts {straddling} patient/duplicate groups in more "
@@ -132,7 +134,8 @@ def cache(
 ) -> None:
     """Resize every image and mask once into memory-mappable arrays."""
     built = build_cache(load_manifest(manifest), size, mode, channels, out)
-    console.print(f"cache {built.path}: {built.meta['cases']} cases at {size}px ({mode}, {channels} channel(s))")
+    console.print(f"cache {built.path}: {counted(len(built.index), 'case')} at {size}px ({mode}, "
+                  f"{counted(channels, 'channel')})")
 
 
 def datasets() -> None:

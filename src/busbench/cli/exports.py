@@ -13,6 +13,7 @@ from busbench.cli.options import DataDirArgument, SplitFileOption
 from busbench.console import console
 from busbench.data.export.held_out import export_test_images, load_split_data
 from busbench.data.export.nnunet import export_nnunet
+from busbench.log import counted
 
 
 def export_test(
@@ -22,7 +23,7 @@ def export_test(
 ) -> None:
     """Write the held-out test images (only those, no masks) for an outside method to predict."""
     table = export_test_images(load_split_data(data_dir, split), out)
-    console.print(f"{len(table)} test images written to {out} (cases.csv beside them); predict each as "
+    console.print(f"{counted(len(table), 'test image')} written to {out} (cases.csv beside them); predict each as "
                   f"<case id>.png, then `busbench score {data_dir} --predictions DIR --name METHOD`",
                   markup=False, highlight=False)
 

@@ -18,6 +18,7 @@ from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.outside_method import ScoreOptions, score_method
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, predict_images
+from busbench.log import counted
 from busbench.metrics.surface import HD95Convention
 from busbench.train.device import resolve_device
 
@@ -62,8 +63,9 @@ def predict(
     failed = table[table["error"] != ""]
     for _, row in failed.iterrows():
         err_console.print(f"warning: {row['error']}", markup=False, highlight=False)
-    console.print(f"{len(table) - len(failed)} masks written to {out / 'masks'} with {len(trained.models)} fold "
-                  f"models (post-processing: {trained.postprocessing.describe()}); table: {out / PREDICTIONS_CSV}")
+    console.print(f"{counted(len(table) - len(failed), 'mask')} written to {out / 'masks'} with "
+                  f"{counted(len(trained.models), 'fold model')} (post-processing: "
+                  f"{trained.postprocessing.describe()}); table: {out / PREDICTIONS_CSV}")
 
 
 def _scoring_out(data_dir: Path, out: Path | None) -> Path:

@@ -11,6 +11,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from busbench import interrupt
 from busbench.cli.options import ConfigArgument, SetOption, config_path, shipped_configs
 from busbench.config import ExperimentConfig, load_config
 from busbench.config.checks import run_warnings
@@ -21,6 +22,7 @@ from busbench.pipeline import key_legend, plan_jobs, run_experiment
 
 # How job lines call busbench: a bare `busbench` is on PATH only inside the activated environment.
 BUSBENCH = f"{shlex.quote(sys.executable)} -m busbench"
+FOLDS_KEPT = "Finished folds are kept, and a running fold restarts from its last finished epoch."
 
 
 def print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
@@ -54,6 +56,7 @@ def run(
     cfg = load_config(config_path(config), set_)
     for line in run_warnings(cfg):
         err_console.print(line, markup=False, highlight=False)
+    interrupt.on_stop(FOLDS_KEPT)
     print_summary(run_experiment(cfg, fold or None, cell or None), cfg)
 
 
@@ -81,4 +84,5 @@ def demo(
 ) -> None:
     """The main job on the embedded synthetic dataset: a small 3-fold U-Net benchmark."""
     cfg = load_config(shipped_configs()["demo"], [*set_, f"output_dir={out}"])
+    interrupt.on_stop(FOLDS_KEPT)
     print_summary(run_experiment(cfg), cfg)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from busbench.errors import BusbenchError
 from busbench.layout import write_json
+from busbench.log import counted
 
 FILE_BYTES = "file_bytes"
 FILE_SHA256 = "file_sha256"
@@ -110,9 +111,10 @@ def _refuse(changed: list[str], checked: str, root: Path, meta: dict[str, object
     shown = ", ".join(changed[:SHOWN_FILES]) + (f" and {len(changed) - SHOWN_FILES} more" if
                                                 len(changed) > SHOWN_FILES else "")
     raise BusbenchError(
-        f"{csv_path}: {len(changed)} dataset files under {root} changed since `busbench prepare` read them{checked}: "
-        f"{shown}. Restore them, or prepare again with `{prepare_command(meta, csv_path.parent)}` (a new "
-        "manifest checksum: splits, caches, folds and results made on the old files are then refused)")
+        f"{csv_path}: {counted(len(changed), 'dataset file')} under {root} changed since `busbench prepare` read "
+        f"them{checked}: {shown}. Restore them, or prepare again with "
+        f"`{prepare_command(meta, csv_path.parent)}` (a new manifest checksum: splits, caches, folds and results "
+        "made on the old files are then refused)")
 
 
 def _record_times(meta: dict[str, object], times: dict[str, int], meta_path: Path) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from busbench.data.integrity import FILE_BYTES, FILE_SHA256, file_sha256, verify_dataset_files, verify_file_contents
 from busbench.data.io import read_image, read_mask
+from busbench.data.root_link import warn_if_repointed
 from busbench.errors import BusbenchError
 from busbench.layout import write_csv, write_json
 
@@ -142,5 +143,6 @@ def load_manifest(path: Path) -> Manifest:
         raise BusbenchError(f"{csv_path}: columns {missing} are missing; re-run `busbench prepare`")
     frame["official_fold"] = frame["official_fold"].astype("Int64")
     meta = json.loads(meta_path.read_text())
+    warn_if_repointed(meta, csv_path)
     verify_dataset_files(frame, Path(meta["root"]), meta, meta_path, csv_path)
     return Manifest(path=csv_path, frame=frame, root=Path(meta["root"]), sha256=file_sha256(csv_path))

@@ -4,6 +4,8 @@ Every case an adapter lists is decoded here once; whatever is wrong with it is e
 logged) or the case is dropped (and logged), never silently passed on:
 
 * unreadable image or mask file: dropped;
+* an image narrower or lower than ``MIN_SIDE`` pixels, which the duplicate search of ``split``
+  cannot read (ORB's image pyramid): dropped;
 * no mask file: dropped (adapters log masks that have no image);
 * several masks of different sizes: dropped; otherwise the lesion is their union;
 * non-binary mask: thresholded at 128 of 255 (fixed, see ``busbench.data.io``);
@@ -29,14 +31,16 @@ from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
 from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
+from busbench.data.duplicates.keypoints import MIN_SIDE
 from busbench.data.integrity import MTIMES, file_columns, modification_times
 from busbench.data.io import IntensityScale, UnreadableImageError, intensity_scale, read_image, read_mask
 from busbench.data.labels import LESION, NORMAL
 from busbench.data.manifest import META_PREFIX, write_manifest
 from busbench.data.problems import ProblemLog
+from busbench.data.root_link import ROOT_AS_GIVEN, as_given
 from busbench.errors import BusbenchError
 from busbench.layout import write_csv
-from busbench.log import logger
+from busbench.log import counted, logger
 from busbench.progress import progress
 
 ASPECT_TOLERANCE = 0.02
@@ -110,6 +114,10 @@ def _case_row(source: CaseSource, root: Path, dataset: str, scale: IntensityScal
     except UnreadableImageError as exc:
         log.drop(root / source.image, f"unreadable image: {exc}")
         return None
+    if min(grey.shape) < MIN_SIDE:
+        log.drop(root / source.image, f"image too small: {grey.shape[1]}x{grey.shape[0]} px (width x height); "
+                 f"the duplicate search needs at least {MIN_SIDE} px a side: re-export the image at its full size")
+        return None
     lesion = _union_mask(source, root, log)
     if lesion is None:
         return None
@@ -179,7 +187,8 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
     if not rows:
         first = "".join(f"\n  {p.action}: {p.file}: {p.reason}" for p in log.problems[:SHOWN_PROBLEMS])
         raise BusbenchError(
-            f"{root}: no usable {dataset} cases found ({len(log.problems)} problems, all in {problems_csv}); "
+            f"{root}: no usable {dataset} cases found ({counted(len(log.problems), 'problem')}, all in "
+            f"{problems_csv}); "
             f"{adapter.layout_hint}" + (f"\nFirst problems:{first}" if first else "")
         )
     frame = pd.DataFrame(rows)
@@ -187,6 +196,7 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
         "dataset": dataset,
         "adapter": name,
         "root": str(root.resolve()),
+        ROOT_AS_GIVEN: as_given(root),
         "options": adapter.options.model_dump(mode="json"),
         "busbench_version": __version__,
         "dropped": sum(p.action == "dropped" for p in log.problems),

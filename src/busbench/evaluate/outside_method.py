@@ -54,6 +54,7 @@ from busbench.layout import (
     write_png,
     write_text,
 )
+from busbench.log import counted
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import image_metrics
 from busbench.metrics.shape import shape_columns
@@ -112,15 +113,16 @@ def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: 
     seen = [f"{path.name} (development case {case_id!r})" for case_id, path in files.items() if case_id in development]
     unknown = [path.name for case_id, path in files.items() if case_id not in test and case_id not in development]
     if seen:
-        raise BusbenchError(f"{folder}: {len(seen)} predictions of development cases: {_listed(seen)}. A "
+        raise BusbenchError(f"{folder}: {counted(len(seen), 'prediction')} of development cases: {_listed(seen)}. A "
                             "development-set prediction must never enter test scoring; predict only the images "
                             "`busbench export test` wrote")
     if unknown:
-        raise BusbenchError(f"{folder}: {len(unknown)} files name no case of {data.manifest.path}: "
+        raise BusbenchError(f"{folder}: {counted(len(unknown), 'file')} naming no case of {data.manifest.path}: "
                             f"{_listed(unknown)}; remove them (nnU-Net ids need --case-map case_ids.csv)")
     absent = sorted(test - set(files))
     if absent and missing != "empty":
-        raise BusbenchError(f"{folder}: no prediction for {len(absent)} of {len(test)} test cases: {_listed(absent)}. "
+        raise BusbenchError(f"{folder}: no prediction for {len(absent)} of {counted(len(test), 'test case')}: "
+                            f"{_listed(absent)}. "
                             "Predict every image of `busbench export test`, or pass --missing empty to score "
                             "them as empty predictions (said in every table)")
 
@@ -156,12 +158,12 @@ def score_notes(method: str, scores: pd.DataFrame) -> list[str]:
              "prediction set, so no std over fold models and no Params/GFLOPs"]
     missing = scores.loc[scores["missing"], "case_id"].tolist()
     if missing:
-        notes.append(f"{method}: {len(missing)} test images without a prediction scored as empty (--missing empty): "
-                     f"{_listed(missing)}")
+        notes.append(f"{method}: {counted(len(missing), 'test image')} without a prediction scored as empty "
+                     f"(--missing empty): {_listed(missing)}")
     resized = int(scores["resized"].sum())
     if resized:
-        notes.append(f"{method}: {resized} predictions resized to the original image size (--resize: nearest for "
-                     "masks, bilinear for probabilities)")
+        notes.append(f"{method}: {counted(resized, 'prediction')} resized to the original image size (--resize: "
+                     "nearest for masks, bilinear for probabilities)")
     return notes
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from busbench.data.provenance import MEANINGS
 from busbench.errors import BusbenchError
+from busbench.log import counted
 from busbench.metrics.per_image import CSV_MISSING
 
 SHOWN_IDS = 3
@@ -110,7 +111,8 @@ def check_binned_counts(counts: pd.DataFrame, path: Path, test_ids: Collection[s
     pairs = counts[["case_id", "bin"]].astype(str)
     repeated = set(pairs.loc[pairs.duplicated(), "case_id"])
     if repeated:
-        raise BusbenchError(f"{path}: {len(repeated)} images list one probability bin twice{_examples(repeated)}; "
+        raise BusbenchError(f"{path}: one probability bin listed twice for {counted(len(repeated), 'image')}"
+                            f"{_examples(repeated)}; "
                             f"the file was edited. {fix}")
     check_test_ids(counts.drop_duplicates("case_id"), path, test_ids, fix)
     if image_pixels is None:
@@ -119,5 +121,6 @@ def check_binned_counts(counts: pd.DataFrame, path: Path, test_ids: Collection[s
     expected = image_pixels.reindex(totals.index)
     short = set(totals.index[expected.notna() & (totals != expected)])
     if short:
-        raise BusbenchError(f"{path}: the bins of {len(short)} images do not add up to their pixels{_examples(short)}; "
+        raise BusbenchError(f"{path}: bins that do not add up to the pixels for {counted(len(short), 'image')}"
+                            f"{_examples(short)}; "
                             f"the file was cut or edited. {fix}")

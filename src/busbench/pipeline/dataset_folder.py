@@ -17,7 +17,7 @@ from busbench.data.manifest import MANIFEST_META, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.errors import BusbenchError
 from busbench.layout import data_folder
-from busbench.log import logger
+from busbench.log import counted, logger
 
 if TYPE_CHECKING:
     from busbench.config import ExperimentConfig
@@ -51,6 +51,6 @@ def dataset_folder(cfg: ExperimentConfig) -> Path:
     root = cfg.data.root or folder / "raw"
     logger.info(f"preparing {cfg.data.dataset} from {root} into {folder}")
     prepared = prepare_dataset(cfg.data.dataset, root, folder, cfg.data.options)
-    logger.info(f"manifest: {len(prepared.frame)} images ({len(prepared.log.problems)} files dropped or fixed, "
-                f"see {folder})")
+    logger.info(f"manifest: {len(prepared.frame)} images ({counted(len(prepared.log.problems), 'file')} dropped or "
+                f"fixed, see {folder})")
     return folder

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
-from busbench.data.adapters.pairing import image_files
+from busbench.data.adapters.pairing import by_name, choose_images, image_files
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
@@ -50,8 +50,9 @@ class BusUclmAdapter(DatasetAdapter):
                 raise BusbenchError(f"{root / sub}: not found; --root must hold images/, masks/ and INFO.csv")
         info = _read_info(root / INFO)
         masks = {m.name: m for m in image_files(root / "masks", log)}
+        images = by_name(image_files(root / "images", log), lambda image: image.stem)
         sources = []
-        for image in image_files(root / "images", log):
+        for image in choose_images(images, by_name(list(masks.values()), lambda mask: mask.stem), log).values():
             mask = masks.pop(image.name, None)
             if image.name not in info.index:
                 log.drop(image, "not listed in INFO.csv: label unknown")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
-from busbench.data.adapters.pairing import image_files
+from busbench.data.adapters.pairing import by_name, choose_images, image_files
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
@@ -48,10 +48,11 @@ class BusBraAdapter(DatasetAdapter):
         folds5 = _read_csv(base / "5-fold-cv.csv", ["ID", "kFold"])["kFold"]
         folds10 = _read_csv(base / "10-fold-cv.csv", ["ID", "kFold"])["kFold"]
         masks = {m.stem.removeprefix("mask_"): m for m in image_files(base / "Masks", log)}
+        images = by_name(image_files(base / "Images", log), lambda image: image.stem.removeprefix("bus_"))
         sources = []
-        for image in image_files(base / "Images", log):
+        for number, image in choose_images(images, {k: [m] for k, m in masks.items()}, log).items():
             key = image.stem
-            mask = masks.pop(key.removeprefix("bus_"), None)
+            mask = masks.pop(number, None)
             if key not in table.index:
                 log.drop(image, "not listed in bus_data.csv: label and patient unknown")
                 continue

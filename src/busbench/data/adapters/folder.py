@@ -25,6 +25,7 @@ from pydantic import field_validator, model_validator
 
 from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import (
+    choose_images,
     image_files,
     is_image_file,
     log_non_image,
@@ -114,10 +115,11 @@ def pair_by_patterns(root: Path, image_regex: str, mask_regex: str,
     """Case id -> (image, masks) for every file under ``root`` whose path matches a pattern.
 
     A path matching both patterns is a mask (``{id}.png`` also matches ``{id}_mask.png``). Image
-    files matching neither, and non-image files beside matched ones, are logged.
+    files matching neither, and non-image files beside matched ones, are logged; of several images
+    of one id, one is kept (``choose_images``).
     """
     image_pattern, mask_pattern = _compile(image_regex, "image"), _compile(mask_regex, "mask")
-    images: dict[str, Path] = {}
+    images: dict[str, list[Path]] = {}
     masks: dict[str, list[Path]] = {}
     unmatched, others, folders = [], [], set()
     for path in sorted(root.rglob("*"), key=natural_path_key):
@@ -130,11 +132,7 @@ def pair_by_patterns(root: Path, image_regex: str, mask_regex: str,
         if match := mask_pattern.fullmatch(relative):
             masks.setdefault(match.group(ID_GROUP), []).append(path)
         elif match := image_pattern.fullmatch(relative):
-            case_id = match.group(ID_GROUP)
-            if case_id in images:
-                log.drop(path, f"duplicate case id: {case_id!r} also names {images[case_id].relative_to(root)}")
-                continue
-            images[case_id] = path
+            images.setdefault(match.group(ID_GROUP), []).append(path)
         else:
             unmatched.append(path)
             continue
@@ -148,7 +146,7 @@ def pair_by_patterns(root: Path, image_regex: str, mask_regex: str,
         if case_id not in images:
             for mask in found:
                 log.drop(mask, f"mask without image: no image matches id {case_id!r}")
-    return {case_id: (image, masks.get(case_id, [])) for case_id, image in images.items()}
+    return {case_id: (image, masks.get(case_id, [])) for case_id, image in choose_images(images, masks, log).items()}
 
 
 def read_pairs_csv(root: Path, name: str, log: ProblemLog) -> list[CaseSource]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from busbench.data.manifest import natural_key
@@ -75,12 +76,39 @@ def series_gap(masks: list[Path], suffix: str) -> list[str]:
     return [f"{stem}{suffix}" + (f"_{n}" if n else "") for n in expected if n not in numbers]
 
 
-def _image_of(mask: Path, candidates: list[Path]) -> Path | None:
-    """The image a mask belongs to among the images of its stem: a stray ``case.tif`` beside
-    ``case.png`` must not take ``case_mask.png``, so the image in the mask's format comes first."""
-    same_format = [image for image in candidates if image.suffix.lower() == mask.suffix.lower()]
-    chosen = same_format or candidates
-    return chosen[0] if chosen else None
+def by_name(files: list[Path], name: Callable[[Path], str]) -> dict[str, list[Path]]:
+    """``files`` grouped by ``name`` (a stem, or a part of it), in their order."""
+    grouped: dict[str, list[Path]] = {}
+    for path in files:
+        grouped.setdefault(name(path), []).append(path)
+    return grouped
+
+
+_PREFERENCES = ("its mask has its format", "a PNG is preferred", "the first by path")
+
+
+def _rank(image: Path, formats: set[str]) -> tuple[bool, bool, str]:
+    """Sort key of the images of one name, in the order of ``_PREFERENCES``."""
+    return image.suffix.lower() not in formats, image.suffix.lower() != ".png", str(image)
+
+
+def choose_images(images: dict[str, list[Path]], masks: dict[str, list[Path]], log: ProblemLog) -> dict[str, Path]:
+    """One image per name (a stem or case id; ``masks`` holds the mask files of each name): of
+    ``case.jpg`` beside ``case.png`` and ``case_mask.png``, the image in its mask's format is kept,
+    else the PNG, else the first by path; the others are logged as dropped. Every adapter that
+    pairs files by name goes through here, so one rule holds for all."""
+    chosen = {}
+    for name, candidates in images.items():
+        formats = {mask.suffix.lower() for mask in masks.get(name, [])}
+        chosen[name] = image = min(candidates, key=lambda path: _rank(path, formats))
+        for other in candidates:
+            if other != image:
+                why = _PREFERENCES[next(i for i, (a, b) in enumerate(zip(_rank(image, formats), _rank(other, formats)))
+                                        if a != b)]
+                kept = image.name if image.parent == other.parent else str(image)
+                log.drop(other, f"another image of this name: {kept} is kept ({why}); rename this file to use "
+                         "it as a case of its own")
+    return chosen
 
 
 def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemLog,
@@ -90,18 +118,17 @@ def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemL
     An image whose mask series has a gap is dropped (logged) unless ``allow_mask_gaps``, when it is
     kept with the masks present (logged as fixed).
     """
-    by_stem: dict[str, list[Path]] = {}
-    for img in images:
-        by_stem.setdefault(img.stem, []).append(img)
+    by_stem = by_name(images, lambda image: image.stem)
     pattern = mask_stem_pattern(suffix)
-    paired: dict[Path, list[Path]] = {img: [] for img in images}
+    masks_of: dict[str, list[Path]] = {}
     for mask in masks:
         match = pattern.match(mask.stem)
-        image = _image_of(mask, by_stem.get(match.group("stem"), [])) if match else None
-        if image is None:
-            log.drop(mask, "mask without image: no image file has this mask's name")
+        if match and match.group("stem") in by_stem:
+            masks_of.setdefault(match.group("stem"), []).append(mask)
         else:
-            paired[image].append(mask)
+            log.drop(mask, "mask without image: no image file has this mask's name")
+    chosen = choose_images(by_stem, masks_of, log)
+    paired = {chosen[stem]: masks_of.get(stem, []) for stem in by_stem}
     kept = {}
     for image, found in paired.items():
         missing = series_gap(found, suffix)

@@ -5,6 +5,12 @@ match, but the anatomy still lines up. Both images are blurred (speckle off), sh
 side of ``THUMBNAIL_SIDE`` pixels, and the centre of each (``CENTRE`` of its height and width) is
 slid over the other at scales 0.8-1.25; the value is the best normalised cross-correlation.
 Overlay pixels are filled beforehand, so a shared frame or marker does not correlate.
+
+Each centre must have texture (a standard deviation of at least ``MIN_TEXTURE`` grey levels): a
+centre lying in a flat area (a black border, a filled overlay) is flat up to rounding after the
+blur, and OpenCV's normalised match of a template of (near) zero norm is 1.0 at every position,
+which linked unrelated scans with large black areas. A flat window of the other image is harmless:
+the match is 0 there. Every BUSI and BUS-BRA centre has a standard deviation of 9.9 or more.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ THUMBNAIL_SIDE = 48
 CENTRE = 0.7
 _BLUR_SIGMA = 1.5  # pixels of the image, before shrinking: takes the speckle off
 _SCALES = (0.8, 0.9, 1.0, 1.12, 1.25)
+MIN_TEXTURE = 2.0  # grey levels of standard deviation of a centre
 
 
 def thumbnail(filled: np.ndarray) -> np.ndarray:
@@ -33,7 +40,7 @@ def _centre_in(a: np.ndarray, b: np.ndarray) -> float:
     best = -1.0
     for scale in _SCALES:
         template = cv2.resize(centre, (round(cw * scale), round(ch * scale)), interpolation=cv2.INTER_AREA)
-        if template.shape[0] <= b.shape[0] and template.shape[1] <= b.shape[1] and template.std() > 0:
+        if template.shape[0] <= b.shape[0] and template.shape[1] <= b.shape[1] and template.std() >= MIN_TEXTURE:
             best = max(best, float(cv2.matchTemplate(b, template, cv2.TM_CCOEFF_NORMED).max()))
     return best
 

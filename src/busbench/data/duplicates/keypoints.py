@@ -13,6 +13,7 @@ buckets are matched. The subsets come from a fixed seed, so the links are reprod
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -28,6 +29,12 @@ _FILL = 16  # descriptors per bucket key value at which keys get longer
 _QUERY_DESCRIPTORS = 1 << 14  # descriptors whose bucket partners are counted at once (~50 MB of pairs)
 _SEED = 20231125
 _OVERLAY_MARGIN_PX = 8  # ORB reads a 31 px patch: keep it off the device's overlay
+_PYRAMID_LEVELS = 8  # ORB's defaults, named because they set the smallest image it can read
+_PYRAMID_SCALE = 1.2
+# ORB shrinks each level by _PYRAMID_SCALE, and OpenCV refuses a level rounded to 0 pixels: the
+# smallest side that keeps a pixel on the last level (2). A side of 64 px or less (ORB keeps a 31 px
+# border) gets no keypoint, but the image is still compared by hash and correlation.
+MIN_SIDE = math.floor(0.5 * _PYRAMID_SCALE ** (_PYRAMID_LEVELS - 1)) + 1
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,8 @@ def keypoints(grey: np.ndarray, constant: np.ndarray) -> Keypoints:
     if constant.any():
         near_overlay = cv2.dilate(constant.astype(np.uint8), np.ones((2 * _OVERLAY_MARGIN_PX + 1,) * 2, np.uint8))
         allowed[near_overlay > 0] = 0
-    found, descriptors = cv2.ORB.create(nfeatures=_FEATURES).detectAndCompute(grey, allowed)
+    found, descriptors = cv2.ORB.create(nfeatures=_FEATURES, scaleFactor=_PYRAMID_SCALE,
+                                           nlevels=_PYRAMID_LEVELS).detectAndCompute(grey, allowed)
     if descriptors is None or not found:
         return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), grey.shape)
     return Keypoints(np.array([k.pt for k in found], dtype=np.float32), descriptors, grey.shape)

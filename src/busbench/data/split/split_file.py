@@ -27,13 +27,16 @@ import pandas as pd
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
 from busbench.data.duplicates.reviewed import reviewed_duplicates, reviewed_pairs_sha256
+from busbench.data.labels import NORMAL
 from busbench.data.manifest import Manifest, file_sha256
 from busbench.data.split.assign import assign_groups
+from busbench.data.split.feasibility import Cut, Roles, checked_cut
 from busbench.data.split.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
 from busbench.data.split.image_level import image_level_roles
 from busbench.data.split.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
 from busbench.layout import write_bytes
+from busbench.log import counted
 
 SPLIT_FORMAT = "busbench-split/2"
 TEST = "test"
@@ -182,21 +185,29 @@ def _official_roles(manifest: Manifest, settings: SplitSettings) -> tuple[np.nda
     return is_test, folds
 
 
-def _computed_roles(frame: pd.DataFrame, groups: np.ndarray, stratum: np.ndarray,
-                    settings: SplitSettings) -> tuple[np.ndarray, np.ndarray]:
-    is_test = assign_groups(groups, stratum, [settings.test_size, 1 - settings.test_size], settings.seed) == 0
-    folds = np.zeros(len(frame), dtype=np.int64)
-    dev = ~is_test
-    folds[dev] = 1 + assign_groups(groups[dev], stratum[dev], [1.0] * settings.folds, settings.seed + 1)
-    return is_test, folds
+def _grouped_cut(groups: np.ndarray, stratum: np.ndarray, seed: int) -> Cut:
+    """busbench's cut: the test set from the whole, then the folds from the rest, groups whole."""
+
+    def cut(test_size: float, folds: int) -> Roles:
+        is_test = assign_groups(groups, stratum, [test_size, 1 - test_size], seed) == 0
+        dev = ~is_test
+        available = len(np.unique(groups[dev]))
+        if available < folds:
+            raise ValueError(f"the development part would hold {counted(available, 'group')}, fewer than {folds} folds")
+        fold = np.zeros(len(groups), dtype=np.int64)
+        fold[dev] = 1 + assign_groups(groups[dev], stratum[dev], [1.0] * folds, seed + 1)
+        return is_test, fold
+
+    return cut
 
 
 def large_groups(leakage: LeakageGroups, frame: pd.DataFrame, limit: float) -> list[dict[str, object]]:
-    """Groups of more than ``limit`` images, with their members and the links that formed them."""
+    """Groups of more than ``limit`` images (and more than one), with their members and the links that
+    formed them."""
     sizes = np.bincount(leakage.labels)
     ids = frame["case_id"].to_numpy()
     found = []
-    for group in np.flatnonzero(sizes > limit):
+    for group in np.flatnonzero((sizes > limit) & (sizes > 1)):  # one image is no group to keep together
         members = sorted(ids[leakage.labels == group].tolist())
         inside = leakage.links[leakage.links["case_a"].isin(members)]
         found.append({"group": int(group), "size": int(sizes[group]), "members": members,
@@ -229,17 +240,18 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> SplitDocument:
     groups, duplicated = leakage.labels, leakage.duplicated
     tertiles = size_tertiles(frame)
     stratum = strata(frame, tertiles)
+    lesion = frame["label"].to_numpy() != NORMAL
     if settings.official:
         is_test, folds = _official_roles(manifest, settings)
     elif settings.protocol == IMAGE_LEVEL:
-        is_test, folds = image_level_roles(manifest, settings.test_size, settings.folds, settings.seed)
+        is_test, folds = checked_cut(lambda size, k: image_level_roles(manifest, size, k, settings.seed), lesion,
+                                     settings.test_size, settings.folds,
+                                     f"{manifest.path} ({counted(len(frame), 'image')})")
     else:
-        if len(np.unique(groups)) < settings.folds + 1:
-            raise BusbenchError(
-                f"{manifest.path}: only {len(np.unique(groups))} independent groups of images, too few for a "
-                f"test set and {settings.folds} folds; lower --folds or use a larger dataset"
-            )
-        is_test, folds = _computed_roles(frame, groups, stratum, settings)
+        dataset = (f"{manifest.path} ({counted(len(frame), 'image')} in {counted(len(np.unique(groups)), 'group')} "
+                   "kept whole: patients and duplicates)")
+        is_test, folds = checked_cut(_grouped_cut(groups, stratum, settings.seed), lesion, settings.test_size,
+                                     settings.folds, dataset)
     cases = [
         {"case_id": cid, "set": TEST if t else CV, "fold": None if t else int(f), "group": int(g), "stratum": s,
          "duplicate": bool(d)}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.layout import write_text
+from busbench.log import counted
 from busbench.markdown import shown_numbers
 from busbench.report.names import readable_header
 from busbench.report.page.page_contents import Report
@@ -115,7 +116,7 @@ def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
     cross-dataset part."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench report</title>"
              f"<style>{STYLE}</style></head><body><h1>busbench report</h1>"]
-    parts.append(f"<p>{len(report.runs)} runs: " + ", ".join(html.escape(f"{r.title} on {r.dataset_title}")
+    parts.append(f"<p>{counted(len(report.runs), 'run')}: " + ", ".join(html.escape(f"{r.title} on {r.dataset_title}")
                                                              for r in report.runs) + ".</p>")
     if report.skipped:
         parts.append("<p class='note'>Skipped: " + "; ".join(html.escape(s) for s in report.skipped) + "</p>")
