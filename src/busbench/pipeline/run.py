@@ -55,8 +55,10 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
             raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
     logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
+    to_train = [fold for fold in todo if not (fold_folder(cell_dir, fold) / DONE).is_file()]
     for fold in todo:
-        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks)
+        later = to_train[to_train.index(fold) + 1:] if fold in to_train else []
+        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks, folds_after=len(later))
     if not all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
     # the last fold jobs to end may both get here: one finishes the cell, the other then reads it

@@ -18,7 +18,9 @@ ever hold runs scored on the same test images.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,7 @@ from scipy.sparse.csgraph import connected_components
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
 from busbench.evaluate.metrics import FALSE_ALARM
 from busbench.layout import write_csv, write_text
+from busbench.log import logger
 from busbench.markdown import markdown_table, shown_numbers
 from busbench.progress import progress
 from busbench.report import plots
@@ -134,7 +137,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
 
 def dataset_table(runs: list[RunResults], profiles: pd.DataFrame, units: IndependentUnits) -> pd.DataFrame:
     rows = []
-    for run in runs:
+    for run in progress(runs, "report: rows and bootstrap CIs", total=len(runs)):
         rows.append(_row(run, FOLD_MODELS, run.per_image, profiles, units))
         if run.ensemble is not None:
             for variant, scores in run.ensemble.groupby("variant", sort=False):
@@ -234,18 +237,20 @@ def _report_tables(report: Report, table: RunTable, frame: pd.DataFrame, units: 
 def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores: pd.DataFrame,
                     qualitative: bool) -> None:
     key, plots_dir = table.key, report.out / "plots"
-    figures = [plots.forest_plot(frame, f"Dice on {table.title}", plots_dir / f"{key}_dice_forest"),
-               plots.dice_boxplot(scores, table.title, plots_dir / f"{key}_dice_boxplot"),
-               plots.accuracy_vs_cost(frame, f"Dice against cost on {table.title}", plots_dir / f"{key}_dice_vs_cost")]
+    # drawn one at a time below, so that the progress lines count figures (a second or more each)
+    drawings: list[Callable[[], Path | None]] = [
+        lambda: plots.forest_plot(frame, f"Dice on {table.title}", plots_dir / f"{key}_dice_forest"),
+        lambda: plots.dice_boxplot(scores, table.title, plots_dir / f"{key}_dice_boxplot"),
+        lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {table.title}", plots_dir / f"{key}_dice_vs_cost")]
     if qualitative:
-        grid = qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative")
-        figures += [grid] if grid is not None else []
+        drawings.append(lambda: qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative"))
     for run in table.runs:
         if run.logs and run.config is not None:
             selected = SELECTED_VALUE.get(run.config.train.select_metric, "val_loss")
-            figures.append(plots.training_curves(run.logs, selected, f"{run.title} on {table.title}",
-                                                 plots_dir / f"{key}_{run.model}_training"))
-    report.figures[key] = figures
+            drawings.append(partial(plots.training_curves, run.logs, selected, f"{run.title} on {table.title}",
+                                    plots_dir / f"{key}_{run.model}_training"))
+    figures = [draw() for draw in progress(drawings, f"report: figures of {table.title}", total=len(drawings))]
+    report.figures[key] = [figure for figure in figures if figure is not None]
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
@@ -311,8 +316,9 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report = Report(Path(out), runs, skipped)
     profiles = find_profiles(results_dir)
     tables = tables_by_test_set(runs)
+    logger.info(f"report: {len(runs)} runs on {len(tables)} test sets from {results_dir}")
     _report_setup(report, tables)
-    for table in progress(tables, "Reporting", total=len(tables)):
+    for table in progress(tables, "report: test sets", total=len(tables)):
         _report_table(report, table, profiles, qualitative)
     report.normal = normal_and_lesion(tables)
     _write(report.normal, report.out / "normal_and_lesion_images")
