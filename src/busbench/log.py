@@ -3,8 +3,9 @@ SLURM logs), so that a run is never silent for minutes.
 
 Lines go to standard output through the ``busbench`` logger, one per epoch, fold, scoring pass,
 post-processing search, cache build and profiled model; ``--quiet`` keeps warnings only and
-``--log-file`` copies every line to a file. Rich progress bars may show on a terminal as well,
-but they are extras: the lines stay.
+``--log-file`` copies every line to a file. Long loops (``busbench.progress``) show a rich bar on a
+terminal and, where the lines go to a file or pipe, add a line whenever the console has been
+silent for ten seconds.
 """
 
 from __future__ import annotations
