@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from console_file import console_file
 
+from busbench import log
 from busbench import progress as progress_module
 from busbench.log import logger, seconds_since_last_line, setup_logging
 from busbench.progress import progress, progress_line
@@ -34,6 +36,8 @@ def test_a_file_gets_a_line_once_the_console_was_silent_for_every_s(
 
 
 def test_any_console_line_restarts_the_silence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(log, "_last_line", [time.monotonic() - 100.0])
+    assert seconds_since_last_line() >= 100.0
     with console_file(tmp_path / "out.txt", monkeypatch):
         logger.info("something else")
         assert seconds_since_last_line() < 1.0
