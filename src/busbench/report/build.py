@@ -316,7 +316,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report = Report(Path(out), runs, skipped)
     profiles = find_profiles(results_dir)
     tables = tables_by_test_set(runs)
-    logger.info(f"report: {len(runs)} runs on {len(tables)} test sets from {results_dir}")
+    logger.info(f"report: {len(runs)} run(s) on {len(tables)} test set(s) from {results_dir}")
     _report_setup(report, tables)
     for table in progress(tables, "report: test sets", total=len(tables)):
         _report_table(report, table, profiles, qualitative)
