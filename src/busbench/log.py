@@ -3,20 +3,23 @@ SLURM logs), so that a run is never silent for minutes.
 
 Lines go to standard output through the ``busbench`` logger, one per epoch, fold, scoring pass,
 post-processing search, cache build and profiled model; ``--quiet`` keeps warnings only and
-``--log-file`` copies every line to a file. Rich progress bars may show on a terminal as well,
-but they are extras: the lines stay.
+``--log-file`` copies every line to a file. Long loops (``busbench.progress``) show a rich bar on a
+terminal and, where the lines go to a file or pipe, add a line whenever the console has been
+silent for ten seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 logger = logging.getLogger("busbench")
 
 _last_saved: list[str] = []
+_last_line = [time.monotonic()]  # when the console last got a line (progress lines keep the gaps short)
 
 
 class _StdoutHandler(logging.StreamHandler[TextIO]):
@@ -28,11 +31,15 @@ class _StdoutHandler(logging.StreamHandler[TextIO]):
 
     @property
     def stream(self) -> TextIO:
-        return sys.stderr if self.to_stderr else sys.stdout
+        return line_stream()
 
     @stream.setter
     def stream(self, _value: object) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        _last_line[0] = time.monotonic()
 
 
 def setup_logging(quiet: bool = False, log_file: Path | None = None) -> None:
@@ -50,6 +57,15 @@ def setup_logging(quiet: bool = False, log_file: Path | None = None) -> None:
         to_file = logging.FileHandler(log_file)
         to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(to_file)
+
+
+def line_stream() -> TextIO:
+    """Where the console lines go now: standard output, or standard error for ``jobs``."""
+    return sys.stderr if _StdoutHandler.to_stderr else sys.stdout
+
+
+def seconds_since_last_line() -> float:
+    return time.monotonic() - _last_line[0]
 
 
 def progress_to_stderr() -> None:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
+from console_file import console_file
 from scipy.ndimage import distance_transform_edt
 
 from busbench.evaluate.postprocess import (
+    CANDIDATES,
     PostProcessing,
     choose_postprocessing,
     fill_holes,
     keep_largest_component,
+    mean_dice,
     median_on_boundary,
     remove_small_components,
 )
+from busbench.metrics.per_image import dice_score
 
 
 def _square(shape: tuple[int, int], top: int, left: int, side: int) -> np.ndarray:
@@ -67,16 +74,42 @@ def test_steps_apply_in_order_and_describe_themselves() -> None:
     assert PostProcessing().describe() == "none"
 
 
-def test_selection_keeps_only_steps_that_raise_mean_dice() -> None:
+def _speckled(count: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Square lesions and their predictions with false-positive specks."""
     rng = np.random.default_rng(0)
     truths, noisy = [], []
-    for _ in range(10):
+    for _ in range(count):
         truth = _square((40, 40), int(rng.integers(0, 20)), int(rng.integers(0, 20)), 12)
-        speckled = truth | (rng.random((40, 40)) < 0.01)
         truths.append(truth)
-        noisy.append(speckled)
+        noisy.append(truth | (rng.random((40, 40)) < 0.01))
+    return noisy, truths
+
+
+def test_selection_keeps_only_steps_that_raise_mean_dice() -> None:
+    noisy, truths = _speckled(10)
     chosen, trials = choose_postprocessing(noisy, truths)
     assert chosen.min_area_fraction > 0 or chosen.keep_largest
     assert trials.loc[trials["kept"], "mean_dice"].is_monotonic_increasing
     clean_choice, _ = choose_postprocessing(truths, truths)
     assert clean_choice == PostProcessing()  # nothing improves a perfect prediction
+
+
+def test_one_pass_scores_each_candidate_as_its_own_pass_would() -> None:
+    noisy, truths = _speckled(6)
+    candidates = [PostProcessing(), PostProcessing(keep_largest=True), PostProcessing(min_area_fraction=0.01)]
+    expected = [float(np.mean([dice_score(c.apply(m), t) for m, t in zip(noisy, truths)])) for c in candidates]
+    assert mean_dice(noisy, truths, candidates, "test") == expected
+    assert expected[1] > expected[0]  # the candidates differ: a mix-up would show
+
+
+def test_the_search_prints_a_progress_line_per_pass_into_a_file(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    noisy, truths = _speckled(4)
+    with console_file(tmp_path / "stdout.txt", monkeypatch) as out:
+        choose_postprocessing(noisy, truths)
+    text = out.read_text()
+    passes = len(CANDIDATES) + 1
+    assert f"post-processing search: none (1/{passes}): 4/4 (100 %)" in text
+    for step, (name, _) in enumerate(CANDIDATES, start=2):
+        assert f"post-processing search: {name} ({step}/{passes}): 1/4 (25 %)" in text, name
+        assert f"post-processing search: {name} ({step}/{passes}): 4/4 (100 %)" in text, name

@@ -3,10 +3,11 @@ cluster, and `demo` on the embedded synthetic dataset."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import pandas as pd
 import typer
@@ -16,13 +17,16 @@ from busbench.cli.options import ConfigArgument, SetOption, config_path, shipped
 from busbench.config import ExperimentConfig, load_config
 from busbench.config.checks import run_warnings
 from busbench.console import console, err_console, print_frame
+from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.log import progress_to_stderr
 from busbench.pipeline import key_legend, plan_jobs, run_experiment
+from busbench.pipeline.resources import JobResources
 
 # How job lines call busbench: a bare `busbench` is on PATH only inside the activated environment.
 BUSBENCH = f"{shlex.quote(sys.executable)} -m busbench"
 FOLDS_KEPT = "Finished folds are kept, and a running fold restarts from its last finished epoch."
+SLURM_MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")  # sbatch --mem: megabytes, or with a unit
 
 
 def print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
@@ -38,12 +42,29 @@ def print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
     console.print("Conventions and per-image metrics: summary.md and per_image_metrics.csv in each run folder.")
 
 
-def job_lines(config: str, set_: list[str]) -> list[str]:
-    """One `busbench run` line per (cell, fold) of the config with these overrides."""
+def job_plan(config: str, set_: list[str]) -> tuple[list[str], JobResources]:
+    """One `busbench run` line per (cell, fold) of the config with these overrides, and what each needs."""
     cfg = load_config(config_path(config), set_)
     overrides = " ".join(f"--set {shlex.quote(item)}" for item in set_)
+    jobs, needs = plan_jobs(cfg)
     return [" ".join(f"{BUSBENCH} run {shlex.quote(config)} {overrides} --cell {shlex.quote(cell_name)} "
-                     f"--fold {fold}".split()) for cell_name, fold in plan_jobs(cfg)]
+                     f"--fold {fold}".split()) for cell_name, fold in jobs], needs
+
+
+def job_lines(config: str, set_: list[str]) -> list[str]:
+    return job_plan(config, set_)[0]
+
+
+def slurm_recipe(jobs: int, needs: JobResources, cpus: int | None = None, memory: str | None = None) -> list[str]:
+    """The `sbatch --array` line for ``jobs`` lines saved as jobs.txt, each task asking for its cores and
+    memory (without --mem, a cluster that counts memory gives each task the whole node: they run one by one)."""
+    cpus_text = f"{cpus} (--cpus-per-task)" if cpus else needs.cpus_estimate
+    memory_text = f"{memory} (--mem)" if memory else needs.memory_estimate
+    return [f"{jobs} job line(s). Saved as jobs.txt, a SLURM array runs them, one fold per task:",
+            f"  sbatch --array=1-{jobs} --cpus-per-task={cpus or needs.cpus} --mem={memory or f'{needs.memory_gib}G'} "
+            """--output=slurm-%A_%a.out --wrap 'sed -n "${SLURM_ARRAY_TASK_ID}p" jobs.txt | bash'""",
+            f"cores: {cpus_text}; memory: {memory_text}. Change them with busbench jobs --cpus-per-task N --mem 16G; "
+            "on GPU nodes add your site's GPU request (e.g. --gpus=1)."]
 
 
 def run(
@@ -63,19 +84,29 @@ def run(
 def jobs(
     config: ConfigArgument,
     set_: SetOption = [],  # noqa: B006
+    cpus_per_task: Annotated[Optional[int], typer.Option(
+        min=1, help="Cores per job in the SLURM line (default: train.threads + loader workers).")] = None,
+    mem: Annotated[Optional[str], typer.Option(
+        help="Memory per job in the SLURM line, e.g. 16G (default: estimated from the data and settings).")] = None,
 ) -> None:
     """Prepare the data once, then print one `busbench run` command per (cell, fold) for a cluster.
 
     Each line starts with this Python's absolute path and `-m busbench`, so it runs without the virtual
     environment on PATH.
 
-    Feed the lines to any scheduler: a SLURM array (`sed -n "${SLURM_ARRAY_TASK_ID}p" jobs.txt | bash`),
-    GNU parallel (`parallel < jobs.txt`) or a Snakemake rule. Finished folds are skipped on reruns, and
-    the job that finishes a cell's last fold writes its tables.
+    Feed the lines to any scheduler: a SLURM array (the `sbatch` line printed on standard error, which
+    asks for each job's cores and memory), GNU parallel (`parallel < jobs.txt`) or a Snakemake rule.
+    Finished folds are skipped on reruns, and the job that finishes a cell's last fold writes its tables.
     """
+    if mem is not None and not SLURM_MEMORY.fullmatch(mem):
+        raise BusbenchError(f"--mem {mem}: not a SLURM memory size; write a whole number with an optional unit "
+                            "K, M, G or T, e.g. --mem 16G")
     progress_to_stderr()
-    for line in job_lines(config, set_):
+    lines, needs = job_plan(config, set_)
+    for line in lines:
         print(line)
+    for line in slurm_recipe(len(lines), needs, cpus_per_task, mem):
+        err_console.print(line, markup=False, highlight=False)
 
 
 def demo(

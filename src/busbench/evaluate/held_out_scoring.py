@@ -28,6 +28,7 @@ from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.reliability_counts import ReliabilityCounts
 from busbench.metrics.per_image import image_metrics
 from busbench.metrics.shape import shape_columns
+from busbench.progress import progress
 
 
 def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: Path, cache: Cache,
@@ -46,8 +47,9 @@ def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: 
     group_of = {case["case_id"]: int(case["group"]) for case in read_split(split_path, manifest)["cases"]}
     rows_by_id = manifest.frame.set_index("case_id", drop=False)
     records = []
-    for case_id, probability in original_size_probabilities(models, cache, case_ids, device, cfg.batch_size,
-                                                            dtype, cfg.tta):
+    predicted = original_size_probabilities(models, cache, case_ids, device, cfg.batch_size, dtype, cfg.tta)
+    for case_id, probability in progress(predicted, f"scoring {len(models)} model(s) on the test images",
+                                         total=len(case_ids)):
         row = case_row(rows_by_id, case_id)
         truth = manifest.lesion(row)
         mask = probability >= cfg.threshold

@@ -33,6 +33,7 @@ from busbench.layout import (
 from busbench.log import logger
 from busbench.pipeline.folds import load_fold_models
 from busbench.pipeline.prepared import PreparedData, cell_provenance, prepare_data
+from busbench.progress import progress
 from busbench.train.device import autocast_dtype
 
 
@@ -44,8 +45,11 @@ def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models
     rows = data.manifest.frame.set_index("case_id", drop=False)
     masks, truths = [], []
     for fold, model in enumerate(models, start=1):
-        for case_id, probability in original_size_probabilities([model], data.cache, development.val_ids(fold), device,
-                                                                cfg.eval.batch_size, dtype, cfg.eval.tta):
+        ids = development.val_ids(fold)
+        predicted = original_size_probabilities([model], data.cache, ids, device, cfg.eval.batch_size, dtype,
+                                                cfg.eval.tta)
+        for case_id, probability in progress(predicted, f"post-processing search: predicting fold {fold}'s "
+                                             "validation images", total=len(ids)):
             masks.append(probability >= cfg.eval.threshold)
             truths.append(data.manifest.lesion(case_row(rows, case_id)))
     return choose_postprocessing(masks, truths)

@@ -46,20 +46,21 @@ from busbench.train.trainer import FoldJob, build_fold_model, train_fold
 
 
 def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
-             cell: str, callbacks: Sequence[EpochCallback] = ()) -> None:
+             cell: str, callbacks: Sequence[EpochCallback] = (), folds_after: int = 0) -> None:
     """Train fold model ``fold`` (resuming if interrupted) and score it on the test set, unless
     another process (a parallel job of the same fold) is doing so: then it is skipped here.
 
     ``cell`` (``<dataset key>/<model key>``) names the fold's runs in the trackers; each epoch goes
-    to ``callbacks`` and then to the trackers the ``tracking`` section turns on.
+    to ``callbacks`` and then to the trackers the ``tracking`` section turns on. ``folds_after``:
+    the folds this process trains next, which the progress line's ETA includes.
     """
     with locked(lock_file(cell_dir, f"fold-{fold}"), f"fold {fold}", wait=False) as mine:
         if mine:
-            _run_fold(cfg, data, fold, cell_dir, device, cell, callbacks)
+            _run_fold(cfg, data, fold, cell_dir, device, cell, callbacks, folds_after)
 
 
 def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
-              cell: str, callbacks: Sequence[EpochCallback]) -> None:
+              cell: str, callbacks: Sequence[EpochCallback], folds_after: int) -> None:
     fold_dir = fold_folder(cell_dir, fold)
     provenance = fold_provenance(data, fold)
     if (fold_dir / DONE).is_file():
@@ -81,7 +82,7 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     train_ids = data.development.train_ids(fold)
     trackers = fold_trackers(cfg, fold_dir, fold, cell)
     state = train_fold(cfg, FoldJob(data.development, data.cache, fold, fold_dir, provenance,
-                                    training_images(data, train_ids)), device, [*callbacks, *trackers])
+                                    training_images(data, train_ids), folds_after), device, [*callbacks, *trackers])
     trained = time.perf_counter()
     logger.info(f"fold {fold}: scoring the best model (epoch {state.best_epoch}) on {len(data.test_ids())} test images")
     scores = _score_fold(cfg, data, fold_dir, device, provenance)

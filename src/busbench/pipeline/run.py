@@ -4,6 +4,7 @@ on the test set -> post-processing and ensemble -> cross-dataset scores -> table
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import reduce
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
 from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
 from busbench.pipeline.folds import run_fold
 from busbench.pipeline.prepared import prepare_data
+from busbench.pipeline.resources import JobResources, fold_job_resources
 from busbench.pipeline.tables import aggregate_cell, write_run_summary
 from busbench.train.callbacks import EpochCallback
 from busbench.train.device import resolve_device
@@ -56,8 +58,10 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
             raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
     logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
+    to_train = [fold for fold in todo if not (fold_folder(cell_dir, fold) / DONE).is_file()]
     for fold in todo:
-        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks)
+        later = to_train[to_train.index(fold) + 1:] if fold in to_train else []
+        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks, folds_after=len(later))
     if not all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
     # the last fold jobs to end may both get here: one finishes the cell, the other then reads it
@@ -69,17 +73,18 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         return rows
 
 
-def plan_jobs(cfg: ExperimentConfig) -> list[tuple[str, int]]:
+def plan_jobs(cfg: ExperimentConfig) -> tuple[list[tuple[str, int]], JobResources]:
     """Prepare every dataset of the experiment once (so that parallel jobs never race to write
-    it), then list its (cell, fold) jobs."""
-    jobs = []
+    it), then list its (cell, fold) jobs and the cores and memory that each of them may need."""
+    jobs, needs = [], []
     for cell in cfg.cells():
         data = prepare_data(cell)
         for other in cell.eval.cross_datasets:
             prepare_data(cell.model_copy(update={"data": other}))
         folds = int(data.split["folds"])
         jobs += [(cell_id(cell), fold) for fold in range(1, folds + 1)]
-    return jobs
+        needs.append(fold_job_resources(cell, data))
+    return jobs, reduce(JobResources.most, needs)
 
 
 def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None,

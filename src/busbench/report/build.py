@@ -20,10 +20,13 @@ ever hold runs scored on the same test images.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from busbench.log import logger
 from busbench.progress import progress
 from busbench.report.analyses.analysis_files import report_analyses
 from busbench.report.collect import RunTable, collect_runs, tables_by_test_set
@@ -51,18 +54,20 @@ from busbench.train.trainer import SELECTED_VALUE
 def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores: pd.DataFrame,
                     qualitative: bool) -> None:
     key, plots_dir = table.key, report.out / "plots"
-    figures = [plots.forest_plot(frame, f"Dice on {table.title}", plots_dir / f"{key}_dice_forest"),
-               plots.dice_boxplot(scores, table.title, plots_dir / f"{key}_dice_boxplot"),
-               plots.accuracy_vs_cost(frame, f"Dice against cost on {table.title}", plots_dir / f"{key}_dice_vs_cost")]
+    # drawn one at a time below, so that the progress lines count figures (a second or more each)
+    drawings: list[Callable[[], Path | None]] = [
+        lambda: plots.forest_plot(frame, f"Dice on {table.title}", plots_dir / f"{key}_dice_forest"),
+        lambda: plots.dice_boxplot(scores, table.title, plots_dir / f"{key}_dice_boxplot"),
+        lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {table.title}", plots_dir / f"{key}_dice_vs_cost")]
     if qualitative:
-        grid = qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative")
-        figures += [grid] if grid is not None else []
+        drawings.append(lambda: qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative"))
     for run in table.runs:
         if run.logs and run.config is not None:
             selected = SELECTED_VALUE.get(run.config.train.select_metric, "val_loss")
-            figures.append(plots.training_curves(run.logs, selected, f"{run.title} on {table.title}",
-                                                 plots_dir / f"{key}_{run.model}_training"))
-    report.figures[key] = figures
+            drawings.append(partial(plots.training_curves, run.logs, selected, f"{run.title} on {table.title}",
+                                    plots_dir / f"{key}_{run.model}_training"))
+    figures = [draw() for draw in progress(drawings, f"report: figures of {table.title}", total=len(drawings))]
+    report.figures[key] = [figure for figure in figures if figure is not None]
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
@@ -109,7 +114,8 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     profiles = find_profiles(results_dir)
     tables = tables_by_test_set(runs)
     _report_setup(report, tables)
-    for table in progress(tables, "Reporting", total=len(tables)):
+    logger.info(f"report: {len(runs)} run(s) on {len(tables)} test set(s) from {results_dir}")
+    for table in progress(tables, "report: test sets", total=len(tables)):
         _report_table(report, table, profiles, qualitative)
     report.normal = normal_and_lesion(tables)
     write_table(report.normal, report.out / "normal_and_lesion_images")

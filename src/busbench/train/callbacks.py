@@ -28,18 +28,38 @@ class EpochRecord:
     stopped_early: bool
     # mean wall time of the epochs run since this fold (re)started, for the remaining-time estimate
     seconds_per_epoch: float
+    # folds this process trains after this one (``busbench run`` trains a cell's folds one by one)
+    folds_after: int = 0
+
+    def seconds_left(self) -> float:
+        """The training time left to this process: the rest of this fold and every epoch of the
+        folds after it, at this fold's mean epoch time (an upper bound: early stopping may end
+        any fold sooner)."""
+        epochs_left = (0 if self.finished else self.epochs - self.epoch) + self.folds_after * self.epochs
+        return self.seconds_per_epoch * epochs_left
 
 
 EpochCallback = Callable[[EpochRecord], None]
 
 
+def _remaining(record: EpochRecord) -> str:
+    """``done``, ``ETA 12m30s (at most)``, or with folds to come ``ETA 40m (this fold and 2 more
+    folds, at most)`` / ``fold done, ETA 25m (2 more folds, at most)``."""
+    eta = f"ETA {duration(record.seconds_left())}"
+    if record.folds_after == 0:
+        return "done" if record.finished else f"{eta} (at most)"
+    folds = f"{record.folds_after} more fold{'s' if record.folds_after > 1 else ''}"
+    if record.finished:
+        return f"fold done, {eta} ({folds}, at most)"
+    return f"{eta} (this fold and {folds}, at most)"
+
+
 def log_progress(record: EpochRecord) -> None:
-    """One line per epoch: losses, validation metrics, lr, time and the fold's remaining time
-    (an upper bound: early stopping may end it sooner)."""
+    """One line per epoch: losses, validation metrics, lr, time and the training time left to
+    this process, over every fold it still trains (``EpochRecord.seconds_left``)."""
     last = record.values
     metrics = " ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("val_"))
-    remaining = ("done" if record.finished
-                 else f"ETA {duration(record.seconds_per_epoch * (record.epochs - record.epoch))} (at most)")
+    remaining = _remaining(record)
     logger.info(f"fold {record.fold} epoch {record.epoch}/{record.epochs} train_loss {last['train_loss']:.4f} "
                 f"{metrics} lr {last['lr']:.2e} {last['seconds']:.1f}s best {record.best_score:.4f} "
                 f"(epoch {record.best_epoch}) {remaining}{' (stopped early)' if record.stopped_early else ''}")

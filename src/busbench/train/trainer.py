@@ -167,6 +167,7 @@ class FoldJob:
     folder: Path
     provenance: Provenance | None = None
     training_images: dict[str, object] | None = None
+    folds_after: int = 0  # folds this process trains after this one: the progress line's ETA covers them
 
     def recorded_provenance(self) -> dict[str, str] | None:
         return self.provenance.as_dict() if self.provenance else None
@@ -296,7 +297,7 @@ def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
         note_saved(f"{job.folder / checkpoint.LAST} (fold {fold}, epoch {epoch} of {tc.epochs})")
         record = EpochRecord(fold, epoch, tc.epochs, dict(state.history[-1]), state.best_score, state.best_epoch,
                              state.finished, state.stopped_early,
-                             (time.perf_counter() - fold_started) / (epoch - resumed_at))
+                             (time.perf_counter() - fold_started) / (epoch - resumed_at), job.folds_after)
         for callback in (log_progress, *callbacks):
             callback(record)
     return state

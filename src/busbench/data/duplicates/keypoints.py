@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from busbench.progress import progress
+
 _FEATURES = 250
 _RATIO = 0.8  # Lowe's ratio test
 _REPROJECTION_PX = 5.0
@@ -127,10 +129,13 @@ def bucket_neighbours(features: list[Keypoints], images: int, per_image: int, mi
     mirrored = len(features) > images
     rng = np.random.default_rng(_SEED)
     key_length = key_bits(sum(counts[:images]))
-    tables = [BucketTable(features, rng.choice(256, key_length, replace=False), key_length) for _ in range(_TABLES)]
+    which = "descriptors of the images and mirrors" if mirrored else "descriptors of the images"
+    tables = [BucketTable(features, rng.choice(256, key_length, replace=False), key_length)
+              for _ in progress(range(_TABLES), f"duplicate search: hashing {which}", total=_TABLES)]
     found: set[tuple[int, int]] = set()
     block = max(1, _QUERY_DESCRIPTORS // max(1, sum(counts[:images]) // images))
-    for lo in range(0, images, block):
+    starts = range(0, images, block)
+    for lo in progress(starts, f"duplicate search: counting shared {which}", total=len(starts)):
         hi = min(lo + block, images)
         query = np.concatenate([features[k].descriptors for k in range(lo, hi)])
         asker = np.repeat(np.arange(lo, hi, dtype=np.int64), counts[lo:hi])

@@ -54,6 +54,7 @@ from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 from busbench.layout import DUPLICATE_LINKS_PREFIX, write_csv
 from busbench.log import logger
+from busbench.progress import progress
 
 LINK_COLUMNS = ["case_a", "case_b", "measure", "value"]
 IDENTICAL = "identical pixels"
@@ -124,10 +125,10 @@ def _describe(manifest: Manifest, ids: list[str]) -> _Described:
     rows = manifest.frame.set_index("case_id").loc[ids]
     table = list(rows.iterrows())
     overlay = ConstantPixels(_header_size(manifest.image_file(row)) for _, row in table)
-    for _, row in table:
+    for _, row in progress(table, "duplicate search: overlay statistics", total=len(table)):
         overlay.add(manifest.image(row))
     hashes, mirrored_hashes, points, mirrored_points, thumbnails = [], [], [], [], []
-    for _, row in table:
+    for _, row in progress(table, "duplicate search: keypoints and hashes", total=len(table)):
         image = manifest.image(row)
         constant = overlay.mask(image.shape)
         filled = fill_constant(image, constant)
@@ -176,8 +177,9 @@ def _links(described: _Described, settings: DuplicateSettings, split_at: int | N
     identical = identical_pairs(described.pixels, split_at)
     rows = [(i, j, IDENTICAL, 0.0) for i, j in identical]
     done = set(identical)
-    for pair in candidate_pairs(described.keypoints, described.mirrored_keypoints, described.hashes,
-                                settings.near_duplicate_distance, split_at):
+    pairs = candidate_pairs(described.keypoints, described.mirrored_keypoints, described.hashes,
+                            settings.near_duplicate_distance, split_at)
+    for pair in progress(pairs, "duplicate search: checking candidate pairs", total=len(pairs)):
         if pair[:2] not in done:
             found = _check(described, pair, settings, cross_dataset)
             if found is not None:
@@ -222,6 +224,7 @@ def duplicate_links(manifest: Manifest, settings: DuplicateSettings) -> pd.DataF
     if links is not None:
         logger.info(f"duplicate search of {len(manifest.frame)} images reused from {kept}")
         return links
+    logger.info(f"searching {len(manifest.frame)} images for exact and near duplicates")
     links = _links(_describe(manifest, manifest.frame["case_id"].tolist()), settings)
     try:
         write_csv(links, kept, float_format=None)

@@ -24,6 +24,7 @@ import pandas as pd
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table, shown_numbers
+from busbench.progress import progress
 from busbench.report.analyses.calibration import calibration_tables, table_counts
 from busbench.report.analyses.comparisons import analysis_comparisons
 from busbench.report.analyses.detection import detection_table
@@ -121,7 +122,7 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
         "analysis_comparisons")}
     figures: dict[str, list[Path]] = {}
     notes: list[str] = []
-    for table in tables:
+    for table in progress(tables, "report: analyses of the test sets", total=len(tables)):
         units = clusters[table.key]
         subgroups, comparisons = subgroup_table(table, units)
         shapes, shape_summary, left_out = morphology_tables(table, units)

@@ -14,6 +14,7 @@ from busbench.data.manifest import load_manifest
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
 from busbench.layout import cell_data_folder
+from busbench.progress import progress
 from busbench.report.collect import RunResults
 from busbench.report.figures import plots
 
@@ -34,10 +35,11 @@ def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) 
     device = torch.device("cpu")
     shown = runs[:MAX_QUALITATIVE_MODELS]
     # the report shows every scored run, also one whose ensemble is not made yet (its figure without post-processing)
-    trained = {run.title: load_trained_run(run.path, device, allow_partial=True) for run in shown
+    trained = {run.title: load_trained_run(run.path, device, allow_partial=True)
+               for run in progress(shown, "report: loading the models of the qualitative figure", total=len(shown))
                if run.config is not None}
     grid = []
-    for title, case_id in picks.items():
+    for title, case_id in progress(picks.items(), "report: predicting the qualitative figure's images", total=3):
         row = rows_by_id.loc[case_id]
         truth = manifest.lesion(row)
         grey = manifest.image(row)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
+from busbench.progress import progress
 from busbench.report.collect import RunResults
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 from busbench.report.statistics.units import IndependentUnits, image_scores
@@ -48,7 +49,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
 def dataset_table(runs: list[RunResults], profiles: pd.DataFrame, units: IndependentUnits) -> pd.DataFrame:
     """Every row of one test set's table, in the order printed."""
     rows = []
-    for run in runs:
+    for run in progress(runs, "report: rows and bootstrap CIs", total=len(runs)):
         rows.append(_row(run, FOLD_MODELS, run.per_image, profiles, units))
         if run.ensemble is not None:
             for variant, scores in run.ensemble.groupby("variant", sort=False):
