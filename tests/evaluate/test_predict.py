@@ -210,8 +210,9 @@ def test_sixteen_bit_inputs_holding_twelve_bit_data_are_read_as_their_eight_bit_
 
 
 def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch, cpu_bf16) -> None:
     """fp16 autocast has no CPU path busbench uses: such a run is predicted in fp32 there; --amp overrides."""
+    cpu_bf16(True)  # --amp bf16 is bf16 only where the CPU has it natively
     fp16_run = tmp_path / "fp16-run"
     shutil.copytree(run_dir, fp16_run)
     config = yaml.safe_load((fp16_run / "config.yaml").read_text())

@@ -108,7 +108,8 @@ def test_profile_passes_the_size_argument_itself() -> None:
         profile_models(["medt"], size=224)
 
 
-def test_profile_times_in_the_requested_precision(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_times_in_the_requested_precision(tmp_path, monkeypatch: pytest.MonkeyPatch, cpu_bf16) -> None:
+    cpu_bf16(True)  # bf16 only where the CPU has it natively
     plain = profile_models(["unext"], size=32, batch=2, in_channels=1, iterations=1)
     assert list(plain["precision"]) == ["fp32"]
     assert run_cli(monkeypatch, "profile", "--model", "unext", "--size", "32", "--batch", "2", "--channels", "1",
