@@ -33,6 +33,8 @@ from busbench.models.profile import profiled_model
 from busbench.train.device import choose_precision
 
 Forward = Callable[[], torch.Tensor]
+RATIOS = [("bf16 / fp32", "pytorch bf16", "pytorch fp32"), ("onnxruntime / fp32", "onnxruntime", "pytorch fp32"),
+          ("onnxruntime / bf16", "onnxruntime", "pytorch bf16")]
 
 
 def engines(name: str, size: int, batch: int, bf16: bool) -> dict[str, Forward]:
@@ -76,12 +78,8 @@ def main() -> None:
         medians = timed_in_turns(engines(name, args.size, args.batch, precision.dtype is not None), args.seconds,
                                  args.rounds)
         speeds = {label: args.batch / seconds for label, seconds in medians.items()}
-        ratios = {"onnxruntime / fp32": speeds["onnxruntime"] / speeds["pytorch fp32"]}
-        if "pytorch bf16" in speeds:
-            ratios |= {"bf16 / fp32": speeds["pytorch bf16"] / speeds["pytorch fp32"],
-                       "onnxruntime / bf16": speeds["onnxruntime"] / speeds["pytorch bf16"]}
         rows.append({"model": name, **{f"{label} img/s": round(speed, 2) for label, speed in speeds.items()},
-                     **{label: round(ratio, 2) for label, ratio in ratios.items()}})
+                     **{label: round(speeds[a] / speeds[b], 2) for label, a, b in RATIOS if {a, b} <= set(speeds)}})
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     print()
     print(markdown_table(pd.DataFrame(rows)))
