@@ -7,7 +7,7 @@ export BUSBENCH_DATA ?= ../shared/data
 
 .PHONY: install demo test test-fast docs clean
 
-# constraints.txt pins this machine's CPU torch; the package itself only asks for torch>=2.3.
+# constraints.txt pins this machine's CPU torch; the package itself only asks for torch>=2.5.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)

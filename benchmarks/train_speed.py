@@ -3,7 +3,8 @@
 Loops, all on the same network weights, the same image and mask tensors, size and batch:
 
 * ``busbench``: ``busbench.train.trainer.train_step`` (the trainer's own code: autocast with the
-  chosen ``--amp``, ``--channels-last``, our BCE + Dice loss, gradient clipping at 1.0, AdamW)
+  chosen ``--amp`` as ``train.amp`` resolves it (auto: bf16 where the CPU has native bf16, else fp32),
+  ``--channels-last``, our BCE + Dice loss, gradient clipping at 1.0, AdamW)
   plus the scheduler step and loss read-out the trainer does per batch;
 * ``plain fp32``: model(x), loss, backward, step; nothing else;
 * ``awesome-bus``: the per-step work of the Awesome-BUS trainer (src/trainer/trainer.py of
@@ -19,7 +20,8 @@ Training FLOPs per image are counted, not estimated: forward and backward under 
 ``FlopCounterMode`` (about 3 x the forward; the first layer needs no input gradient). Achieved
 GFLOP/s divide them by the step time and are set against the peak of a large ``torch.matmul`` in
 the loop's precision (bf16 for bf16 autocast, else fp32) at the same thread count, itself timed
-in the rotation: "% peak" is a ratio of two speeds under the same load.
+in the rotation: "% peak" is a ratio of two speeds under the same load. The bf16 peak is measured
+only where the loop runs in bf16: a CPU without native bf16 emulates it some 300x slower.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/train_speed.py --models unext cmunext --sizes 224 256
     ... --compile   # adds busbench + torch.compile (inductor), with its compile time
@@ -42,6 +44,7 @@ from busbench.config import OptimizerConfig
 from busbench.models import build_model
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
+from busbench.train.device import choose_precision
 from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer
 from busbench.train.trainer import train_step
@@ -74,9 +77,8 @@ def training_flops_per_image(model: nn.Module, x: torch.Tensor, mask: torch.Tens
     return forward.get_total_flops() / len(x), both.get_total_flops() / len(x)
 
 
-def busbench_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, amp: str, channels_last: bool,
-                  compile_it: bool) -> Step:
-    dtype = {"bf16": torch.bfloat16, "off": None}[amp]
+def busbench_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, dtype: torch.dtype | None,
+                  channels_last: bool, compile_it: bool) -> Step:
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -182,28 +184,30 @@ def measure(name: str, size: int, args: argparse.Namespace) -> dict[str, object]
         model.load_state_dict(reference.state_dict())
         return model
 
-    bf16 = "bf16" if args.amp == "bf16" else "fp32"
-    loops[f"busbench ({args.amp}{', channels-last' if args.channels_last else ''})"] = (
-        busbench_step(copy(), x, mask, args.amp, args.channels_last, False), bf16)
+    chosen = choose_precision(args.amp, x.device, "--amp")
+    loops[f"busbench ({chosen.name}{', channels-last' if args.channels_last else ''})"] = (
+        busbench_step(copy(), x, mask, chosen.dtype, args.channels_last, False), chosen.name)
     loops["plain fp32"] = (plain_step(copy(), x, mask), "fp32")
     loops["awesome-bus (fp32)"] = (awesome_bus_step(copy(), x, mask), "fp32")
     compile_seconds = None
     if args.compile:
-        step = busbench_step(copy(), x, mask, args.amp, args.channels_last, True)
+        step = busbench_step(copy(), x, mask, chosen.dtype, args.channels_last, True)
         started = time.perf_counter()
         step()  # the first step compiles the forward and backward graphs
         compile_seconds = time.perf_counter() - started
-        loops["busbench + compile"] = (step, bf16)
+        loops["busbench + compile"] = (step, chosen.name)
     for step, _ in loops.values():
         for _ in range(args.warmup):
             step()
-    peak_steps = {"fp32": matmul_step(torch.float32), "bf16": matmul_step(torch.bfloat16)}
+    peak_steps = {"fp32": matmul_step(torch.float32)}
+    if chosen.dtype is not None:
+        peak_steps["bf16"] = matmul_step(chosen.dtype)
     times = alternating_step_times({**{label: step for label, (step, _) in loops.items()}, **peak_steps},
                                    args.seconds)
     peaks = {precision: 2 * MATMUL_SIDE**3 / statistics.median(times[precision]) / 1e9 for precision in peak_steps}
     row: dict[str, object] = {"model": name, "size": size, "batch": args.batch, "steps": len(times["plain fp32"]),
                               "fwd GFLOP/img": forward / 1e9, "train GFLOP/img": training / 1e9,
-                              "peak fp32 GFLOP/s": peaks["fp32"], "peak bf16 GFLOP/s": peaks["bf16"]}
+                              "peak fp32 GFLOP/s": peaks["fp32"], "peak bf16 GFLOP/s": peaks.get("bf16")}
     base = args.batch / statistics.median(times["plain fp32"])
     for label, (_, precision) in loops.items():
         speed = args.batch / statistics.median(times[label])
@@ -224,11 +228,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=60.0, help="of alternating steps per model and size")
     parser.add_argument("--warmup", type=int, default=2, help="steps per loop before timing")
-    parser.add_argument("--amp", choices=["bf16", "off"], default="bf16", help="busbench's autocast (train.amp)")
+    parser.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto",
+                        help="busbench's autocast, as train.amp (bf16 only where the CPU has it natively)")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--compile", action="store_true", help="also time busbench with train.compile=true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    precision = choose_precision(args.amp, torch.device("cpu"), "--amp")
+    print(f"precision: {precision.name} ({precision.reason})", flush=True)
     rows = []
     for name in args.models:
         for size in args.sizes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from absent import missing
 
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
+from busbench.train import device
 
 REPO = Path(__file__).resolve().parent.parent
 # The folder the shipped configs name as ${BUSBENCH_DATA}; the Makefile and CI set ../shared/data, the default.
@@ -76,3 +78,15 @@ def synthetic_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     prepare_dataset("synthetic", base / "raw", base / "manifest", {"count": 60, "size": 48, "seed": 3,
                                                                    "near_duplicate_rate": 0.1})
     return load_manifest(base / "manifest")
+
+
+@pytest.fixture
+def cpu_bf16(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
+    """``cpu_bf16(True)``: this CPU answers as one with native bf16 (AVX-512 BF16), ``cpu_bf16(False)``
+    as one without (AVX2 only), whatever it is, so that a test of the precision means the same on
+    every machine (GitHub's runners include AVX2-only AMD EPYCs)."""
+
+    def fake(native: bool) -> None:
+        monkeypatch.setattr(device, "cpu_bf16_features", lambda: ["avx512_bf16"] if native else [])
+
+    return fake

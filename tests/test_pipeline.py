@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 import torch
+from busbench.report.setup import model_setup
 
 from busbench import pipeline
 from busbench.config import ExperimentConfig, GridConfig, load_config
@@ -18,6 +22,7 @@ from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
 from busbench.pipeline import ensemble
 from busbench.pipeline import folds as fold_steps
+from busbench.report.collect import load_run, tables_by_test_set
 from busbench.train.callbacks import EpochRecord
 
 FOLD_FILES = ("last.pt", "best.pt", "log.csv", "test_metrics.csv", "done.json")
@@ -85,6 +90,33 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
     monkeypatch.setattr(fold_steps, "train_fold", must_not_train)
     again = pipeline.run_experiment(cfg)
     assert again.loc[0, "dice_mean"] == summary.loc[0, "dice_mean"]
+
+
+def test_a_run_records_and_prints_the_precision_it_computed_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture,
+                                                              cpu_bf16: Callable[[bool], None]) -> None:
+    """bf16 asked for on a CPU without native bf16: every step computes in fp32 and one warning says why."""
+    cpu_bf16(False)
+    cfg = tiny(tmp_path, "train.epochs=1", "train.amp=bf16")
+    enabled: list[bool] = []
+    real = torch.autocast
+
+    def recording(device_type: str, **kwargs: Any) -> torch.autocast:
+        enabled.append(kwargs.get("enabled", True))
+        return real(device_type, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", recording)
+    with caplog.at_level(logging.INFO, logger="busbench"):
+        pipeline.run_experiment(cfg)
+    assert enabled and not any(enabled)  # training, validation, scoring and the ensemble
+    cell = _cell_dir(cfg)
+    env = json.loads((cell / "environment.json").read_text())
+    assert env["precision"] == "fp32" and env["precision_reason"].startswith("train.amp=bf16 ignored: the CPU (")
+    warnings = [r.getMessage() for r in caplog.records if "precision" in r.getMessage() or "ignored" in r.getMessage()]
+    assert warnings == [f"warning: {env['precision_reason']}"]
+    run = load_run(cell)
+    assert not isinstance(run, str), run
+    assert model_setup(tables_by_test_set([run])).loc[0, "Precision"] == "fp32 (train.amp=bf16)"  # the report
 
 
 def test_interrupted_run_resumes(tmp_path: Path) -> None:

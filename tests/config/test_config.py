@@ -11,6 +11,7 @@ import yaml
 from busbench.config import ExperimentConfig, apply_overrides, load_config
 from busbench.errors import BusbenchError
 from busbench.models import MODELS
+from tests.cli_runner import run_cli
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "src" / "busbench" / "configs"
@@ -138,3 +139,25 @@ def test_a_malformed_set_value_is_one_line() -> None:
 def test_input_size_is_bounded() -> None:
     with pytest.raises(BusbenchError, match=r"input.size: Input should be less than or equal to 4096"):
         load_config(None, ["input.size=100000"])
+
+
+@pytest.mark.parametrize("written", ["off", "no", "false", "Off", "OFF", "'off'"])
+def test_amp_off_as_yaml_reads_it(tmp_path: Path, written: str) -> None:
+    """PyYAML reads an unquoted off/no/false as False, which editors using the schema accept as "off"."""
+    path = tmp_path / "x.yaml"
+    path.write_text(f"train:\n  amp: {written}\n")
+    assert load_config(path).train.amp == "off"
+    assert load_config(None, [f"train.amp={written}"]).train.amp == "off"
+    assert load_config(path, ["train.amp=bf16"]).train.amp == "bf16"
+
+
+def test_set_train_amp_off_on_the_command_line(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's command: `--set train.amp=off` failed with "got False"."""
+    assert run_cli(monkeypatch, "config", "show", "demo", "--set", "train.amp=off") == 0
+    assert "  amp: 'off'\n" in capsys.readouterr().out
+
+
+def test_amp_on_is_no_precision() -> None:
+    with pytest.raises(BusbenchError, match=r"train.amp: Input should be 'auto', 'off', 'bf16' or 'fp16' \(got True\)"):
+        load_config(None, ["train.amp=on"])

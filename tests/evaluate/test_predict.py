@@ -251,8 +251,10 @@ def test_a_dark_scan_is_scaled_with_the_training_images_white_level_not_its_own(
 
 
 def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch, cpu_bf16,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """fp16 autocast has no CPU path busbench uses: such a run is predicted in fp32 there; --amp overrides."""
+    cpu_bf16(True)  # --amp bf16 is bf16 only where the CPU has it natively
     fp16_run = tmp_path / "fp16-run"
     shutil.copytree(run_dir, fp16_run)
     config = yaml.safe_load((fp16_run / "config.yaml").read_text())
@@ -263,6 +265,10 @@ def test_a_run_trained_in_fp16_is_predicted_on_the_cpu(run_dir: Path, tmp_path: 
     for name, extra in (("fp16", []), ("fp32", ["--amp", "off"]), ("bf16", ["--amp", "bf16"])):
         assert run_cli(monkeypatch, "predict", "--run", str(fp16_run), "--input", str(image), "--out",
                        str(tmp_path / name), "--device", "cpu", *extra) == 0
+    said = [line.split(" ", 1)[1] for line in capsys.readouterr().out.splitlines() if " precision: " in line]
+    assert said == ["precision: fp32 (train.amp=fp16: fp32 on the CPU, which has no fast fp16)",
+                    "precision: fp32 (--amp=off)",
+                    "precision: bf16 (--amp=bf16: the CPU has native bf16 (avx512_bf16))"]
     probability = {name: pd.read_csv(tmp_path / name / "predictions.csv")["max_probability"].iloc[0]
                    for name in ("fp16", "fp32", "bf16")}
     assert probability["fp16"] == probability["fp32"] and probability["bf16"] == pytest.approx(probability["fp32"],

@@ -108,13 +108,16 @@ def test_profile_passes_the_size_argument_itself() -> None:
         profile_models(["medt"], size=224)
 
 
-def test_profile_times_in_the_requested_precision(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_times_in_the_requested_precision(tmp_path, monkeypatch: pytest.MonkeyPatch, cpu_bf16,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    cpu_bf16(True)  # bf16 only where the CPU has it natively
     plain = profile_models(["unext"], size=32, batch=2, in_channels=1, iterations=1)
     assert list(plain["precision"]) == ["fp32"]
     assert run_cli(monkeypatch, "profile", "--model", "unext", "--size", "32", "--batch", "2", "--channels", "1",
                    "--iterations", "1", "--amp", "bf16", "--device", "cpu", "--out", str(tmp_path)) == 0
     mixed = pd.read_csv(tmp_path / "profile.csv")
     assert list(mixed["precision"]) == ["bf16"]
+    assert "precision: bf16 (--amp=bf16: the CPU has native bf16 (avx512_bf16))" in capsys.readouterr().out
     assert mixed.loc[0, "macs_g"] == pytest.approx(plain.loc[0, "macs_g"], abs=1e-4)  # FLOPs: precision-free
     assert run_cli(monkeypatch, "profile", "--model", "unext", "--amp", "fp16", "--device", "cpu") == 2
 

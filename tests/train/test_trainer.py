@@ -82,7 +82,8 @@ def test_logs_checkpoints_and_selection(fold_inputs, tmp_path: Path) -> None:
                                    "init_from_test_overlap": "refuse", "label": None}
 
 
-def test_bf16_and_channels_last_train(fold_inputs, tmp_path: Path) -> None:
+def test_bf16_and_channels_last_train(fold_inputs, tmp_path: Path, cpu_bf16) -> None:
+    cpu_bf16(True)  # bf16 only where the CPU has it natively
     development, cache = fold_inputs
     state = train_fold(tiny_config(epochs=1, amp="bf16", channels_last="true"),
                        FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))

@@ -16,7 +16,7 @@ from busbench.markdown import markdown_table
 from busbench.models import available_models, build_model, count_parameters, resolve_model
 from busbench.models.plugins import entry_point_names
 from busbench.models.profile import profile_models
-from busbench.train.device import autocast_dtype, resolve_device
+from busbench.train.device import choose_precision, log_precision, resolve_device
 
 
 def models(
@@ -54,7 +54,8 @@ def profile(
     seconds: Annotated[float, typer.Option(help="Most seconds per throughput figure, warm-up included.")] = 10.0,
     out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
     amp: Annotated[str, typer.Option(help="Precision of the speed and memory figures: off (fp32), auto, bf16 "
-                                          "or fp16, as train.amp.")] = "off",
+                                          "or fp16, as train.amp (bf16 only where the device has it "
+                                          "natively).")] = "off",
     engine: Annotated[Engine, typer.Option(help="pytorch, or onnxruntime: also measure ONNX Runtime's images/s (fp32) "
                                                 "and its ratio to PyTorch's (the onnx extra).")] = "pytorch",
 ) -> None:
@@ -72,8 +73,10 @@ def profile(
     def report(line: str) -> None:
         console.print(line, markup=False, highlight=False)
 
+    precision = choose_precision(amp, torch_device, "--amp")
+    log_precision(precision)
     table = profile_models(names, size, batch, channels, torch_device, iterations=iterations, seconds=seconds,
-                           report=report, dtype=autocast_dtype(amp, torch_device, "--amp"))
+                           report=report, dtype=precision.dtype)
     if engine == "onnxruntime":
         table = with_onnxruntime_speed(table, size, batch, channels, torch_device, iterations, seconds, report)
     shown = table.round(3)

@@ -233,9 +233,12 @@ class TrainConfig(_Section):
         "Split each batch over every visible GPU (nn.DataParallel), train.device first; fold jobs on separate "
         "GPUs scale better. Each GPU computes batch-norm statistics over its share of the batch."))
     amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description=(
-        "Mixed precision (busbench.train.device): \"auto\" is bf16 on GPUs with native bf16, fp16 with a gradient "
-        "scaler on older ones (T4, V100, RTX 20xx), full precision on the CPU; \"bf16\" forces bf16 (2.0-2.4x "
-        "faster training steps on the 2-core development CPU), \"fp16\" needs CUDA, \"off\" is fp32."))
+        "Mixed precision (busbench.train.device): \"auto\" is bf16 where the device computes it natively (GPUs "
+        "of compute capability 8.0+; CPUs with AVX-512 BF16, AMX or Arm BF16: 2.0-2.4x faster training steps on "
+        "the 2-core development CPU), fp16 with a gradient scaler on older GPUs (T4, V100, RTX 20xx), else fp32; "
+        "\"bf16\" forces bf16, except on a CPU without native bf16, where it would run ~300x slower and fp32 is "
+        "used with a warning; \"fp16\" needs CUDA; \"off\" (YAML's off/no/false too) is fp32. The precision "
+        "used and why is recorded in environment.json."))
     seed: int = Field(0, description="Seed of initialisation, shuffling and augmentation.")
     device: str = Field("auto", description="\"auto\" (CUDA if available), \"cpu\", \"cuda\" or \"cuda:N\".")
     workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field("auto", description=(
@@ -245,6 +248,12 @@ class TrainConfig(_Section):
         "Deterministic kernels (busbench.train.seeding); null: on for the CPU, where runs then repeat bit for bit, "
         "off for CUDA (cuDNN benchmark mode), where some backward kernels are never deterministic."))
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null: torch's default.")
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _off_as_yaml_reads_it(cls, value: object) -> object:
+        """YAML 1.1 (PyYAML) reads an unquoted ``off``, ``no`` or ``false`` as False, in a file and in --set."""
+        return "off" if value is False else value
 
     @field_validator("select_metric", mode="before")
     @classmethod

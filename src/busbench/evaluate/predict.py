@@ -50,7 +50,7 @@ from busbench.log import logger
 from busbench.metrics.surface import boundary
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.device import inference_dtype
+from busbench.train.device import inference_precision, log_precision
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -185,7 +185,9 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
     """
     cfg = run.config
     views: list[str] = list(cfg.eval.tta) if tta is None else tta
-    dtype = inference_dtype(cfg.train.amp, device) if amp is None else inference_dtype(amp, device, "--amp")
+    precision = inference_precision(cfg.train.amp, device) if amp is None else inference_precision(amp, device, "--amp")
+    log_precision(precision)
+    dtype = precision.dtype
     own = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
     scaling = scaling_like_training(own, run.white_level)
     if own.maximum is not None:

@@ -23,7 +23,7 @@ from busbench.pipeline.prepared import prepare_data
 from busbench.pipeline.resources import JobResources, fold_job_resources
 from busbench.pipeline.tables import aggregate_cell, write_run_summary
 from busbench.train.callbacks import EpochCallback
-from busbench.train.device import resolve_device
+from busbench.train.device import choose_precision, log_precision, resolve_device
 from busbench.train.init_source import check_init_source
 from busbench.train.tracking import log_cell_summary
 
@@ -47,7 +47,9 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     check_cell_artefacts(cell_dir, data)
     check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
                       cfg.split.settings().duplicates, str(data.split_path))
-    write_json({**environment(device), "device": str(device), "split_file": data.split_path.name,
+    precision = choose_precision(cfg.train.amp, device)
+    write_json({**environment(device), "device": str(device), "precision": precision.name,
+                "precision_reason": precision.reason, "split_file": data.split_path.name,
                 "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
                 "test_set_sha256": data.test_set_sha256,
                 "model_origin": resolve_model(cfg.model.name).origin,
@@ -58,6 +60,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
             raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
     logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
+    log_precision(precision)
     to_train = [fold for fold in todo if not (fold_folder(cell_dir, fold) / DONE).is_file()]
     for fold in todo:
         later = to_train[to_train.index(fold) + 1:] if fold in to_train else []

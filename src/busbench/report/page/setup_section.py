@@ -80,6 +80,13 @@ def _postprocessing(run: RunResults) -> str:
     return PostProcessing(**json.loads(path.read_text())["postprocessing"]).describe()
 
 
+def _precision(run: RunResults) -> str:
+    """What the run computed in (recorded since the CPU's bf16 is checked), beside the setting."""
+    setting = run.config.train.amp if run.config else "?"
+    recorded = _environment(run).get("precision")
+    return f"{recorded} (train.amp={setting})" if recorded else setting
+
+
 def _epochs_and_seconds(run: RunResults) -> tuple[str, float]:
     if not run.logs:
         return "–", float("nan")
@@ -107,7 +114,7 @@ def model_setup(tables: list[RunTable]) -> pd.DataFrame:
                 "Optimiser": f"{c.optimizer.name}, lr {c.optimizer.lr:g}, wd {c.optimizer.weight_decay:g}",
                 "Schedule": c.schedule.name + warmup, "Loss": c.loss.name, "Augmentation": c.train.augmentation,
                 "Selected by": SELECTED_VALUE.get(c.train.select_metric, "val_loss"),
-                "Precision": c.train.amp, "TTA views": ", ".join(["plain", *c.eval.tta]),
+                "Precision": _precision(run), "TTA views": ", ".join(["plain", *c.eval.tta]),
                 "Post-processing": _postprocessing(run),
                 "Seeds": f"train {c.train.seed}, split {c.split.seed}",
                 "Training time (min, all folds)": f"{seconds / 60:.1f}" if seconds == seconds else "–",
