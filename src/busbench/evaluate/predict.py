@@ -46,6 +46,7 @@ from busbench.layout import (
 )
 from busbench.log import logger
 from busbench.progress import progress
+from busbench.records import read_done
 from busbench.train import checkpoint
 from busbench.train.device import inference_dtype
 from busbench.train.trainer import build_fold_model
@@ -97,9 +98,8 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool = False) -
                    "(--allow-partial)")
     models = []
     for fold_dir in finished:
-        done = fold_dir / DONE
-        checkpoint.verify_checkpoints(fold_dir, json.loads(done.read_text()).get("checkpoints"), done,
-                                      f"Delete {fold_dir} and train the fold again with `busbench run`")
+        fix = f"Delete {fold_dir} and train the fold again with `busbench run`"
+        checkpoint.verify_checkpoints(fold_dir, read_done(fold_dir, fix).checkpoints, fold_dir / DONE, fix)
         model = build_fold_model(config).to(device)
         model.load_state_dict(checkpoint.load(fold_dir / BEST)["model"])
         models.append(model.eval())

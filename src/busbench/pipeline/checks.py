@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from busbench.config import ExperimentConfig
+from busbench.data.prepared import PreparedData
 from busbench.data.provenance import frame_provenance
 from busbench.errors import BusbenchError
 from busbench.evaluate.table_checks import check_cross_table
@@ -27,7 +28,8 @@ from busbench.layout import (
     read_json,
     write_text,
 )
-from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
+from busbench.pipeline.prepared import cell_provenance, fold_provenance
+from busbench.records import read_done
 from busbench.train import checkpoint
 
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
@@ -99,9 +101,8 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
                                 f"{fold_fix(fold_dir)}")
         fold_provenance(data, fold).check(recorded, record, fold_fix(fold_dir))
         if (fold_dir / DONE).is_file():
-            digests = read_json(fold_dir / DONE, done_fix(fold_dir)).get("checkpoints")
-            checkpoint.verify_checkpoints(fold_dir, digests if isinstance(digests, dict) else None, fold_dir / DONE,
-                                          fold_fix(fold_dir))
+            checkpoint.verify_checkpoints(fold_dir, read_done(fold_dir, done_fix(fold_dir)).checkpoints,
+                                          fold_dir / DONE, fold_fix(fold_dir))
     if (cell_dir / ENSEMBLE_CSV).is_file():
         table = pd.read_csv(cell_dir / ENSEMBLE_CSV, dtype=str, keep_default_na=False)
         cell_provenance(data).check(frame_provenance(table, cell_dir / ENSEMBLE_CSV), cell_dir / ENSEMBLE_CSV,
