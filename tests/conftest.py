@@ -56,3 +56,19 @@ def synthetic_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     prepare_dataset("synthetic", base / "raw", base / "manifest", {"count": 60, "size": 48, "seed": 3,
                                                                    "near_duplicate_rate": 0.1})
     return load_manifest(base / "manifest")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cell folder of a finished 2-fold run (a 4-channel U-Net, one epoch on 24 synthetic images at
+    32 px, hflip TTA): what `predict` and the Python API read. Shared: copy it before changing it."""
+    from busbench import pipeline
+    from busbench.config import load_config
+
+    out = tmp_path_factory.mktemp("tiny-run")
+    cfg = load_config(None, [
+        "name=p", f"output_dir={out}", "data.options.count=24", "data.options.size=40", "split.folds=2",
+        "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.tta=[hflip]",
+    ])
+    pipeline.run_experiment(cfg)
+    return out / "p" / cfg.data.key() / cfg.model.key()

@@ -23,13 +23,13 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from busbench import __version__
 from busbench.data.geometry import MAX_SIZE, RESIZE_MODES, Placement, ResizeMode, place_image, place_mask, placement_for
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
 from busbench.layout import lock_file, locked, temporary_path, write_csv, write_error, write_json
 from busbench.log import duration, logger
 from busbench.progress import progress
+from busbench.version import __version__
 
 CACHE_META = "meta.json"
 SPARE_BYTES = 64 * 2**20  # room left beside the arrays for the index, the meta file and the file system
@@ -65,11 +65,13 @@ class Cache:
 
     @cached_property
     def images(self) -> np.ndarray:
-        return np.load(self.path / "images.npy", mmap_mode="r")
+        images: np.ndarray = np.load(self.path / "images.npy", mmap_mode="r")
+        return images
 
     @cached_property
     def masks(self) -> np.ndarray:
-        return np.load(self.path / "masks.npy", mmap_mode="r")
+        masks: np.ndarray = np.load(self.path / "masks.npy", mmap_mode="r")
+        return masks
 
     def __getstate__(self) -> dict[str, object]:
         # DataLoader workers started by spawn pickle the dataset: send paths, not mapped arrays.

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
 from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
@@ -38,6 +37,7 @@ from busbench.errors import BusbenchError
 from busbench.layout import write_csv
 from busbench.log import logger
 from busbench.progress import progress
+from busbench.version import __version__
 
 ASPECT_TOLERANCE = 0.02
 PROBLEMS_CSV = "prepare_problems.csv"
