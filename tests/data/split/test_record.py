@@ -62,6 +62,7 @@ def _case(field: str, value: object, index: int = 1) -> Callable[[dict], None]:
     (lambda document: document.pop("cases"), "not a valid split file (cases: Field required)"),
     (lambda document: document.pop("test_set_sha256"), "(test_set_sha256: Field required)"),
     (_set("folds", "three"), "(folds: Input should be a valid integer"),
+    (lambda document: document.update(folds=0, cases=document["cases"][:1]), "folds is 0; a split has at least one"),
     (_case("fold", None), "(cases.1: Value error, case a: a cv case must have a fold)"),
     (_case("fold", 2, index=0), "(cases.0: Value error, case t1: a test case must have no fold)"),
     (_case("set", "train"), "(cases.1.set: Input should be 'test' or 'cv'"),
