@@ -5,7 +5,7 @@ cuts are stratified (label x lesion-size tertile) and keep leakage groups (patie
 near-duplicate images) whole. The split file records each case's role, the settings, the size
 tertiles, the duplicate links that formed the groups, the manifest's checksum and a checksum of the
 test set. It is written without timestamps, so the same inputs give the same bytes; it is never
-silently replaced.
+silently replaced. Planned and read back, it is a ``Split`` (``record.py``).
 
 Its name says its settings (``split_file_name``), so several splits of one dataset (a quick
 2-fold run and the 5-fold benchmark, say) live side by side. The test set depends only on the
