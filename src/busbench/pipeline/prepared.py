@@ -1,6 +1,6 @@
-"""A dataset made ready for a cell (``PreparedData``): its manifest, frozen split and cache,
-prepared once and shared by every model (``layout.data_folder``), and the provenance of what is
-trained on it."""
+"""Making a dataset ready for a cell (``data.prepared.PreparedData``): its manifest, frozen split
+and cache, prepared once and shared by every model (``layout.data_folder``), and the provenance of
+what is trained on it."""
 
 from __future__ import annotations
 
