@@ -19,9 +19,10 @@ import busbench
 SOURCE = Path(busbench.__file__).parent
 
 # Bottom to top. The first name after ``busbench.`` decides a module's layer; a module may import
-# its own layer and the ones below it. ``busbench`` itself is the package's __init__ (the version).
+# its own layer and the ones below it. ``busbench`` itself is the package's __init__, which re-exports
+# the Python API (``api``) on top; the version the lower layers record is ``version``'s.
 LAYERS: list[set[str]] = [
-    {"busbench", "errors", "console", "log", "progress", "environment", "interrupt", "markdown", "layout"},
+    {"version", "errors", "console", "log", "progress", "environment", "interrupt", "markdown", "layout", "records"},
     {"metrics"},
     {"data", "models"},
     {"config"},
@@ -30,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"pipeline", "deploy"},
     {"report"},
     {"audit"},
-    {"cli", "__main__"},
+    {"cli", "__main__", "api", "busbench"},
 ]
 
 # Inside a package, bottom to top, by the first name after ``busbench.<package>.`` (the package's own
@@ -52,7 +53,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"duplicates"},
         {"split"},
         {"export"},
-        {"prepare", "access", "torch_dataset"},  # the entry points: prepare a dataset, read a prepared one
+        {"prepare", "access", "torch_dataset", "prepared"},  # the entry points: prepare a dataset, read a prepared one
     ],
 }
 

@@ -16,7 +16,6 @@ from busbench.report.setup import model_setup
 
 from busbench import pipeline
 from busbench.config import ExperimentConfig, GridConfig, load_config
-from busbench.data.access import held_out_test_ids
 from busbench.data.manifest import Manifest
 from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
@@ -57,7 +56,7 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
         assert (cell / name).is_file(), name
     data = pipeline.prepare_data(cfg)
     manifest = data.manifest
-    test_ids = held_out_test_ids(data.split_path, manifest)
+    test_ids = data.test_ids()
     ensemble = pd.read_csv(cell / "ensemble_metrics.csv", dtype={"case_id": str})
     assert ensemble.groupby("variant")["case_id"].apply(set).to_dict() == {
         "ensemble": set(test_ids), "ensemble + post-processing": set(test_ids)}
@@ -147,7 +146,7 @@ def test_test_cases_never_reach_the_training_loader(tmp_path: Path, monkeypatch:
     cfg = tiny(tmp_path, "train.epochs=1")
     pipeline.run_experiment(cfg)
     data = pipeline.prepare_data(cfg)
-    test_ids = set(held_out_test_ids(data.split_path, data.manifest))
+    test_ids = set(data.test_ids())
     assert served and test_ids and not set(served) & test_ids
 
 
@@ -209,7 +208,7 @@ def test_postprocessing_selection_never_reads_test_cases(tmp_path: Path, monkeyp
     monkeypatch.setattr(ensemble, "original_size_probabilities", recording_predict)
     monkeypatch.setattr(Manifest, "lesion", recording_lesion)
     pipeline.choose_cell_postprocessing(cfg, data, models, torch.device("cpu"), None)
-    test_ids = set(held_out_test_ids(data.split_path, data.manifest))
+    test_ids = set(data.test_ids())
     development = set(data.manifest.frame["case_id"]) - test_ids
     assert sorted(predicted) == sorted(truths_read) == sorted(development)
 

@@ -295,7 +295,7 @@ def test_a_test_mask_edited_with_its_size_and_time_kept_is_refused_by_run_score_
     manifest = load_manifest(data.manifest.path)  # the cheap check (size and time) of every file passes
     edited = rf"1 dataset file .* changed since `busbench prepare` read them \(held-out test files, compared by " \
              rf"content\): {mask.relative_to(manifest.root).as_posix()} \(edited\)\. Restore them, or prepare again"
-    for step in (lambda: held_out_test_ids(data.split_path, manifest),  # what scoring reads
+    for step in (lambda: held_out_test_ids(data.split, manifest),  # what scoring reads
                  lambda: pipeline.run_cell(cfg),
                  lambda: load_split_data(data.manifest.path.parent),  # `busbench score` and `export test`
                  lambda: collect_runs(cfg.output_dir)):

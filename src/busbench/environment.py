@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from busbench import __version__
+from busbench.version import __version__
 
 LIBRARIES = ("torch", "numpy", "scipy", "pandas", "opencv-python-headless", "albumentations", "pillow", "pydantic")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from busbench.data.access import DevelopmentSplit, development_split, held_out_test_ids
+from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import build_cache
 from busbench.data.manifest import Manifest
-from busbench.data.split.split_file import SplitSettings, plan_split, write_split
+from busbench.data.split.split_file import SplitSettings, plan_split, read_split, write_split
 from busbench.data.torch_dataset import fold_datasets
 from busbench.errors import BusbenchError
 
@@ -23,7 +23,7 @@ def split_path(synthetic_manifest: Manifest, tmp_path: Path) -> Path:
 
 def test_fold_datasets_never_serve_test_cases(synthetic_manifest: Manifest, split_path: Path, tmp_path: Path) -> None:
     development = development_split(split_path, synthetic_manifest)
-    test = set(held_out_test_ids(split_path, synthetic_manifest))
+    test = set(read_split(split_path, synthetic_manifest).held_out())
     cache = build_cache(synthetic_manifest, 32, cache_root=tmp_path / "cache")
     assert test and len(test) + len(development.case_ids()) == len(synthetic_manifest.frame)
     seen_val: list[str] = []
@@ -39,7 +39,7 @@ def test_fold_datasets_never_serve_test_cases(synthetic_manifest: Manifest, spli
 
 def test_development_split_holds_no_test_case(synthetic_manifest: Manifest, split_path: Path) -> None:
     development = development_split(split_path, synthetic_manifest)
-    test = set(held_out_test_ids(split_path, synthetic_manifest))
+    test = set(read_split(split_path, synthetic_manifest).held_out())
     assert not set(development.fold_of) & test
     with pytest.raises(TypeError):
         development.fold_of["x"] = 1  # type: ignore[index]

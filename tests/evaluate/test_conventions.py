@@ -13,7 +13,8 @@ from busbench.config import EvalConfig, load_config
 from busbench.data.cache import build_cache
 from busbench.data.geometry import place_mask, placement_for
 from busbench.data.manifest import Manifest
-from busbench.data.split.split_file import SplitSettings, plan_split, write_split
+from busbench.data.prepared import PreparedData
+from busbench.data.split.split_file import SplitSettings, plan_split, read_split, write_split
 from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.protocol import protocol_notes
@@ -79,8 +80,9 @@ def _scores(manifest: Manifest, tmp_path, logit: float, **settings: str):
     split_path = tmp_path / "split.json"
     if not split_path.is_file():
         write_split(plan_split(manifest, SplitSettings(folds=2)), split_path)
-    cache = build_cache(manifest, 32, cache_root=tmp_path)
-    return score_test_set([_Constant(logit)], manifest, split_path, cache, EvalConfig(**settings), torch.device("cpu"),
+    data = PreparedData(manifest, split_path, read_split(split_path, manifest), build_cache(manifest, 32,
+                                                                                          cache_root=tmp_path))
+    return score_test_set([_Constant(logit)], data, EvalConfig(**settings), torch.device("cpu"),
                           {"plain": PostProcessing()})
 
 

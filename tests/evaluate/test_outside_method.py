@@ -246,12 +246,12 @@ def test_a_method_scored_on_another_split_is_not_replaced(squares: SquareData, t
     manifest = load_manifest(data_dir)
     write_split(plan_split(manifest, SplitSettings(test_size=0.25, folds=2, seed=2)), data_dir / "split-other.json")
     for split in ("split-test.json", "split-test.json"):  # a rescore on the same split replaces the folder
-        test_ids = load_split_data(data_dir, Path(split)).ids("test")
+        test_ids = load_split_data(data_dir, Path(split)).split.held_out()
         chosen = tmp_path / split
         shutil.rmtree(chosen, ignore_errors=True)
         _write(chosen, {c: squares.truth(c) for c in test_ids})
         score_method(load_split_data(data_dir, Path(split)), chosen, "m", tmp_path / "out", ScoreOptions())
     other = load_split_data(data_dir, Path("split-other.json"))
-    other_predictions = _write(tmp_path / "other", {c: squares.truth(c) for c in other.ids("test")})
+    other_predictions = _write(tmp_path / "other", {c: squares.truth(c) for c in other.split.held_out()})
     with pytest.raises(BusbenchError, match=r"'m' was scored on another split file there"):
         score_method(other, other_predictions, "m", tmp_path / "out", ScoreOptions())

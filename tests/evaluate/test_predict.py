@@ -27,14 +27,8 @@ from busbench.train import checkpoint
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("predict-run")
-    cfg = load_config(None, [
-        "name=p", f"output_dir={out}", "data.options.count=24", "data.options.size=40", "split.folds=2",
-        "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.tta=[hflip]",
-    ])
-    pipeline.run_experiment(cfg)
-    return out / "p" / cfg.data.key() / cfg.model.key()
+def run_dir(tiny_run: Path) -> Path:
+    return tiny_run
 
 
 def test_predict_writes_one_mask_per_image_at_its_size(run_dir: Path, tmp_path: Path,

@@ -14,8 +14,8 @@ from skimage.measure import regionprops
 
 from busbench import pipeline
 from busbench.config import GridConfig, load_config
-from busbench.data.access import held_out_test_ids
 from busbench.data.manifest import load_manifest
+from busbench.data.split.split_file import read_split
 from busbench.errors import BusbenchError
 from busbench.metrics.shape import SHAPE_COLUMNS
 from busbench.report.analyses.detection import predicts_lesion
@@ -62,7 +62,7 @@ def test_values_trace_back_to_the_data(grid_report) -> None:
     data_dir = next((root / "data").iterdir())
     manifest = load_manifest(data_dir)
     split = next(data_dir.glob("split-*.json"))
-    test_ids = held_out_test_ids(split, manifest)
+    test_ids = read_split(split, manifest).held_out()
     rows = manifest.frame.set_index("case_id", drop=False)
     lesion_ids = [c for c in test_ids if manifest.lesion(rows.loc[c]).any()]
     morphology = pd.read_csv(out / "morphology.csv", dtype={"case_id": str})

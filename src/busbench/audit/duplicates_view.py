@@ -13,7 +13,6 @@ picture taught as two answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -42,10 +41,9 @@ class DuplicateView:
 def split_links(manifest: Manifest, settings: DuplicateSettings | None = None) -> pd.DataFrame:
     """The duplicate links of every split file beside the manifest, or, with none, the links a
     default ``busbench split`` would use (with ``settings`` for the detector when given)."""
-    documents = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob("split*.json"))]
-    if documents:
-        links = pd.DataFrame([link for document in documents for link in cast(list, document["duplicate_links"])],
-                             columns=LINK_COLUMNS)
+    splits = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob("split*.json"))]
+    if splits:
+        links = pd.DataFrame([link for split in splits for link in split.duplicate_links], columns=LINK_COLUMNS)
     else:
         defaults = SplitSettings()
         groups = leakage_groups(manifest.frame, duplicate_links(manifest, settings or defaults.duplicates),

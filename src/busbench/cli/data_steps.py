@@ -106,22 +106,22 @@ def split(
            "official_test_fold": official_test_fold, "links_file": links_file}
     cfg = validate_config({"split": apply_overrides(raw, set_)}, "busbench split options").split
     settings = cfg.settings()
-    document = plan_split(loaded, settings)
+    split = plan_split(loaded, settings)
     path = out or loaded.path.parent / split_file_name(settings, read_user_links(settings.links_file, loaded))
-    status = write_split(document, path, force)
-    print_frame(split_summary(document, loaded), f"Split {path} ({status})")
-    console.print(f"test set sha256 {document['test_set_sha256']}; manifest sha256 {loaded.sha256}")
-    groups = pd.DataFrame(document["cases"]).groupby("group").size()
-    console.print(f"{counted(document['duplicate_images'], 'image')} linked as exact or near duplicates; "
+    status = write_split(split, path, force)
+    print_frame(split_summary(split, loaded), f"Split {path} ({status})")
+    console.print(f"test set sha256 {split.test_set_sha256}; manifest sha256 {loaded.sha256}")
+    groups = split.cases_frame().groupby("group").size()
+    console.print(f"{counted(split.duplicate_images, 'image')} linked as exact or near duplicates; "
                   f"{counted(len(groups), 'group')} of images (same patient or duplicates), the largest of "
                   f"{groups.max()}.")
-    straddling = groups_across_parts(document)
+    straddling = groups_across_parts(split)
     if straddling:
         err_console.print(f"warning: the official partition puts {straddling} patient/duplicate groups in more "
                           "than one part; results on it can be optimistic")
     else:
         console.print("Each group is on one side of the split.")
-    for line in large_group_warnings(document, path):
+    for line in large_group_warnings(split, path):
         err_console.print(line, markup=False, highlight=False)
 
 

@@ -13,8 +13,7 @@ from busbench.cli.options import DeviceOption, Engine, shipped_configs
 from busbench.console import console, print_frame
 from busbench.layout import write_csv, write_text
 from busbench.markdown import markdown_table
-from busbench.models import available_models, build_model, count_parameters, resolve_model
-from busbench.models.plugins import entry_point_names
+from busbench.models import available_models, build_model, count_parameters, model_names, resolve_model
 from busbench.models.profile import profile_models
 from busbench.train.device import choose_precision, log_precision, resolve_device
 
@@ -28,7 +27,7 @@ def models(
     plugin packages register (entry point group busbench.models).
     """
     rows = []
-    for model_name in name or [*sorted(available_models()), *entry_point_names()]:
+    for model_name in name or model_names():
         entry = resolve_model(model_name, "busbench models NAME")
         ours = count_parameters(build_model(model_name)) / 1e6
         reference = f"{entry.reference_params_m:.2f}" if entry.reference_params_m else "-"

@@ -1,9 +1,8 @@
-"""The two ways to read a split: development data for training and tuning, and the held-out
-test set for the final evaluation alone.
+"""The development data of a split, for training and tuning, without its held-out test set.
 
 ``DevelopmentSplit`` is built without the test cases: training, validation, model selection and
-post-processing tuning receive one and so cannot reach the test set. ``held_out_test_ids`` is
-called only by the final evaluation.
+post-processing tuning receive one and so cannot reach the test set, which only the final
+evaluation asks the ``Split`` for (``Split.held_out``).
 """
 
 from __future__ import annotations
@@ -13,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from busbench.data.manifest import Manifest, file_sha256
-from busbench.data.split.split_file import TEST, case_ids, development_folds, read_split
+from busbench.data.integrity import file_sha256
+from busbench.data.manifest import Manifest
+from busbench.data.split.record import Split
+from busbench.data.split.split_file import read_split
 from busbench.errors import BusbenchError
 
 
@@ -46,14 +47,18 @@ class DevelopmentSplit:
 
 
 def development_split(split_path: Path, manifest: Manifest) -> DevelopmentSplit:
-    """The development part of a verified split."""
-    document = read_split(split_path, manifest)
-    return DevelopmentSplit(Path(split_path), file_sha256(Path(split_path)), int(document["folds"]),
-                            MappingProxyType(development_folds(document)))
+    """The development part of a split file, verified against ``manifest``."""
+    return development_of(read_split(split_path, manifest), split_path)
 
 
-def held_out_test_ids(split_path: Path, manifest: Manifest) -> list[str]:
+def held_out_test_ids(split: Split, manifest: Manifest) -> list[str]:
     """The held-out test cases of a verified split, their files checked by content. Final evaluation only."""
-    ids = case_ids(read_split(split_path, manifest), TEST)
+    ids = split.held_out()
     manifest.verify_contents(ids)
     return ids
+
+
+def development_of(split: Split, split_path: Path) -> DevelopmentSplit:
+    """The development part of a split already read from ``split_path``."""
+    return DevelopmentSplit(Path(split_path), file_sha256(Path(split_path)), split.folds,
+                            MappingProxyType(split.development()))

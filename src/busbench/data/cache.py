@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from busbench import __version__
 from busbench.data.geometry import (
     MAX_SIZE,
     MIN_SIZE,
@@ -40,6 +39,7 @@ from busbench.errors import BusbenchError
 from busbench.layout import lock_file, locked, temporary_path, write_csv, write_errors, write_json
 from busbench.log import duration, logger
 from busbench.progress import progress
+from busbench.version import __version__
 
 CACHE_META = "meta.json"
 IMAGES_NPY, MASKS_NPY = "images.npy", "masks.npy"
@@ -77,11 +77,13 @@ class Cache:
 
     @cached_property
     def images(self) -> np.ndarray:
-        return np.load(self.path / IMAGES_NPY, mmap_mode="r")
+        images: np.ndarray = np.load(self.path / IMAGES_NPY, mmap_mode="r")
+        return images
 
     @cached_property
     def masks(self) -> np.ndarray:
-        return np.load(self.path / MASKS_NPY, mmap_mode="r")
+        masks: np.ndarray = np.load(self.path / MASKS_NPY, mmap_mode="r")
+        return masks
 
     def __getstate__(self) -> dict[str, object]:
         # DataLoader workers started by spawn pickle the dataset: send paths, not mapped arrays.

@@ -2,7 +2,8 @@
 
 Public datasets mix 1-bit, grey, RGB, RGBA and palette PNGs (BUSI alone has all of the first
 four among its masks), and BUS-UCLM encodes the lesion class as a mask colour. Every reader in
-busbench goes through these two functions so that one set of rules applies everywhere:
+busbench goes through these functions so that one set of rules applies everywhere (an image
+given as an array, ``image_array``, is decoded as a file of it would be):
 
 * images are returned as uint8 grey (ITU-R 601 luma) or RGB; alpha is dropped; 16-bit images
   are scaled to 8 bits with one scale per dataset (``intensity_scale``): a 16-bit PNG often holds
@@ -23,6 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from busbench.errors import BusbenchError
+from busbench.log import logger
 
 MASK_THRESHOLD_FRACTION = 0.5
 HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
@@ -92,6 +94,11 @@ def intensity_scale(paths: list[Path]) -> IntensityScale:
             continue
         if maximum is not None:
             maxima.append(maximum)
+    return scale_of(maxima)
+
+
+def scale_of(maxima: list[int]) -> IntensityScale:
+    """The scale of high-bit-depth images whose largest values are ``maxima`` (none: 8-bit images)."""
     if not maxima:
         return IntensityScale()
     top = max(maxima)
@@ -151,9 +158,35 @@ def _to_uint8(arr: np.ndarray, white: int | None) -> np.ndarray:
 def read_image(path: Path, channels: int = 1, white: int | None = None) -> np.ndarray:
     """Decode an image as uint8, (H, W) for ``channels=1`` or (H, W, 3) for ``channels=3``;
     a high-bit-depth image maps ``white`` (its dataset's ``IntensityScale``) to 255."""
+    return decode_image(open_image(Path(path)), channels, white)
+
+
+def image_array(pixels: np.ndarray, channels: int = 1, trained_white: int | None = None) -> np.ndarray:
+    """An image given as an array, decoded as ``read_image`` decodes a PNG of it: uint8 grey (H, W),
+    RGB (H, W, 3) or RGBA (H, W, 4), or uint16 grey (H, W). A uint16 image is scaled as ``predict``
+    scales a 16-bit file: with ``trained_white``, the white level a run's training images were scaled
+    from (``scaling_like_training``, which logs where the bit depths differ), else by the bit depth of
+    its largest value. Anything else (floats, other shapes) is refused."""
+    grey = pixels.ndim == 2 and pixels.dtype in (np.uint8, np.uint16)
+    colour = pixels.ndim == 3 and pixels.shape[2] in (3, 4) and pixels.dtype == np.uint8
+    if not (grey or colour) or not pixels.size:
+        raise BusbenchError(f"image: a {pixels.dtype} array of shape {pixels.shape}; pass uint8 values 0-255 as "
+                            "(H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA, or uint16 (H, W) grey (a float image in "
+                            "[0, 1]: (image * 255).round().astype(numpy.uint8))")
+    white = None
+    if pixels.dtype == np.uint16:
+        own = scale_of([int(pixels.max())])
+        scaling = scaling_like_training(own, trained_white) if trained_white is not None else None
+        if scaling is not None and scaling.warning:
+            logger.warning(f"image: {scaling.warning}")
+        white = scaling.white if scaling is not None else own.white
+    return decode_image(Image.fromarray(np.ascontiguousarray(pixels)), channels, white)
+
+
+def decode_image(img: Image.Image, channels: int, white: int | None) -> np.ndarray:
+    """``read_image`` of an opened image: grey or RGB uint8, alpha dropped, palettes expanded."""
     if channels not in (1, 3):
         raise BusbenchError(f"channels must be 1 or 3, got {channels}")
-    img = open_image(Path(path))
     if img.mode in HIGH_BIT_MODES:
         grey = _to_uint8(np.asarray(img), white)
         return grey if channels == 1 else np.repeat(grey[..., None], 3, axis=2)

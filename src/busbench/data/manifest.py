@@ -67,7 +67,7 @@ class Manifest:
         return int(self.frame["white_level"].max()) if len(self.frame) else 255
 
     def image_file(self, row: pd.Series) -> Path:
-        return self.root / row["image_path"]
+        return self.root / str(row["image_path"])
 
     def image(self, row: pd.Series, channels: int = 1) -> np.ndarray:
         """A case's image as uint8, scaled as ``prepare`` decided for the whole dataset."""

@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from busbench import __version__
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
 from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
@@ -42,6 +41,7 @@ from busbench.errors import BusbenchError
 from busbench.layout import write_csv
 from busbench.log import counted, logger
 from busbench.progress import progress
+from busbench.version import __version__
 
 ASPECT_TOLERANCE = 0.02
 PROBLEMS_CSV = "prepare_problems.csv"

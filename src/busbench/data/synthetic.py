@@ -65,7 +65,8 @@ def _tissue(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     slow = gaussian_filter(rng.standard_normal((h, w)), sigma=(h / 6, w / 6))
     texture = gaussian_filter(rng.standard_normal((h, w)), sigma=(h / 40 + 1, w / 20 + 1))
     texture = texture / (np.abs(texture).max() + 1e-9)
-    return np.clip(layers * (1 + 0.35 * texture + 0.15 * slow / (np.abs(slow).max() + 1e-9)), 0.05, 1.2)
+    echo: np.ndarray = np.clip(layers * (1 + 0.35 * texture + 0.15 * slow / (np.abs(slow).max() + 1e-9)), 0.05, 1.2)
+    return echo
 
 
 def _draw_lesion(rng: np.random.Generator, label: str, h: int, w: int) -> _Lesion:
@@ -101,7 +102,8 @@ def lesion_mask(lesion: _Lesion, h: int, w: int) -> np.ndarray:
     for angle, length, width in lesion.spicules:
         gap = np.angle(np.exp(1j * (theta - angle)))
         boundary += length * np.clip(1 - np.abs(gap) / width, 0, None)
-    return radius <= boundary
+    inside: np.ndarray = radius <= boundary
+    return inside
 
 
 def _posterior(mask: np.ndarray, label: str, rng: np.random.Generator) -> np.ndarray:
@@ -113,7 +115,8 @@ def _posterior(mask: np.ndarray, label: str, rng: np.random.Generator) -> np.nda
     below = (np.arange(h)[:, None] > bottom).astype(float)
     ramp = gaussian_filter(below, sigma=(max(h / 60, 0.5), 0))
     strength = rng.uniform(0.4, 0.75) if label == MALIGNANT else -rng.uniform(0.1, 0.3)
-    return 1.0 - strength * ramp * column[None, :]
+    change: np.ndarray = 1.0 - strength * ramp * column[None, :]
+    return change
 
 
 def _speckle(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -121,7 +124,8 @@ def _speckle(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     sigma = (max(h / 200, 0.6), max(w / 90, 1.0))  # cells longer laterally than axially
     field = gaussian_filter(field.real, sigma) + 1j * gaussian_filter(field.imag, sigma)
     amplitude = np.abs(field)
-    return amplitude / np.sqrt(np.mean(amplitude**2))
+    speckle: np.ndarray = amplitude / np.sqrt(np.mean(amplitude**2))
+    return speckle
 
 
 def _render(echo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -129,7 +133,8 @@ def _render(echo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     amplitude = echo * _speckle(rng, h, w)
     gain = np.linspace(1.0, 0.7, h)[:, None]  # imperfect time-gain compensation
     compressed = np.log1p(30.0 * amplitude * gain) / np.log1p(30.0 * 2.5)
-    return np.clip(np.rint(compressed * 255), 0, 255).astype(np.uint8)
+    grey: np.ndarray = np.clip(np.rint(compressed * 255), 0, 255)
+    return grey.astype(np.uint8)
 
 
 def _views(rng: np.random.Generator, label: str, h: int, w: int, n_views: int) -> list[tuple[np.ndarray, np.ndarray]]:

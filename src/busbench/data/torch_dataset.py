@@ -26,7 +26,7 @@ def image_batch(images: np.ndarray) -> torch.Tensor:
 PairTransform = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
-class CachedSegmentationDataset(Dataset):
+class CachedSegmentationDataset(Dataset[dict[str, object]]):
     """Cached cases as ``{"image": (C,S,S) float in [0,1], "mask": (1,S,S) float 0/1, "case_id"}``.
 
     A transform gets a seed made of ``seed``, the epoch and the sample index, so the data of an

@@ -5,13 +5,12 @@ With ``eval.hd95_space: network`` (a published benchmark's convention) HD95 alon
 the network's input square: the scored mask and the ground truth are placed there as the cache
 places masks, letterbox padding included.
 
-This is the one place in busbench that reads the test cases (``held_out_test_ids``).
+This is the one place in busbench that scores the test cases (``Split.held_out``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -19,10 +18,9 @@ from torch import nn
 
 from busbench.config import EvalConfig
 from busbench.data.access import held_out_test_ids
-from busbench.data.cache import Cache
 from busbench.data.geometry import place_mask
-from busbench.data.manifest import Manifest, case_row
-from busbench.data.split.split_file import read_split
+from busbench.data.manifest import case_row
+from busbench.data.prepared import PreparedData
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.reliability_counts import ReliabilityCounts
@@ -31,8 +29,8 @@ from busbench.metrics.shape import shape_columns
 from busbench.progress import progress
 
 
-def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: Path, cache: Cache,
-                   cfg: EvalConfig, device: torch.device, variants: Mapping[str, PostProcessing],
+def score_test_set(models: Sequence[nn.Module], data: PreparedData, cfg: EvalConfig, device: torch.device,
+                   variants: Mapping[str, PostProcessing],
                    dtype: torch.dtype | None = None, calibration: ReliabilityCounts | None = None) -> pd.DataFrame:
     """One row per test image and variant (a named post-processing of the same prediction).
 
@@ -43,10 +41,10 @@ def score_test_set(models: Sequence[nn.Module], manifest: Manifest, split_path: 
     detection; post-processing does not change it) and the true and predicted lesion shapes
     (``shape_columns``). ``calibration`` collects the per-image probability-bin counts.
     """
-    case_ids = held_out_test_ids(split_path, manifest)
-    group_of = {case["case_id"]: int(case["group"]) for case in read_split(split_path, manifest)["cases"]}
+    manifest, cache, group_of = data.manifest, data.cache, data.split.groups
     rows_by_id = manifest.frame.set_index("case_id", drop=False)
     records = []
+    case_ids = held_out_test_ids(data.split, manifest)  # the files scored against, checked by content
     predicted = original_size_probabilities(models, cache, case_ids, device, cfg.batch_size, dtype, cfg.tta)
     for case_id, probability in progress(predicted, f"scoring {len(models)} model(s) on the test images",
                                          total=len(case_ids)):

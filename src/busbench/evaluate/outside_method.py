@@ -35,14 +35,12 @@ from busbench.data.export.held_out import SplitData
 from busbench.data.export.nnunet import CASE_ID, NNUNET_ID
 from busbench.data.manifest import case_row
 from busbench.data.provenance import with_provenance
-from busbench.data.split.split_file import CV, TEST
 from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
 from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
 from busbench.layout import (
     CONFIG_YAML,
-    ENVIRONMENT_JSON,
     MASKS,
     SCORE_JSON,
     SUMMARY_CSV,
@@ -59,6 +57,7 @@ from busbench.markdown import markdown_table
 from busbench.metrics.per_image import image_metrics
 from busbench.metrics.shape import shape_columns
 from busbench.metrics.surface import HD95Convention
+from busbench.records import RunEnvironment, write_environment
 
 PREDICTION_SET = "prediction set"  # the variant of an outside method's one set of predictions
 SAFE_METHOD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
@@ -109,7 +108,7 @@ def prediction_files(folder: Path, case_map: dict[str, str] | None) -> dict[str,
 def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: str) -> None:
     """Refuse files that are not test cases, and test cases without a prediction unless ``missing``
     is "empty"."""
-    test, development = set(data.ids(TEST)), set(data.ids(CV))
+    test, development = set(data.split.held_out()), set(data.split.development())
     seen = [f"{path.name} (development case {case_id!r})" for case_id, path in files.items() if case_id in development]
     unknown = [path.name for case_id, path in files.items() if case_id not in test and case_id not in development]
     if seen:
@@ -133,9 +132,9 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
     case_map = read_case_map(options.case_map) if options.case_map is not None else None
     files = prediction_files(folder, case_map)
     check_cases(files, data, folder, options.missing)
-    group_of = {c["case_id"]: int(c["group"]) for c in data.split["cases"]}
+    group_of = data.split.groups
     records, masks = [], {}
-    for case_id in sorted(data.ids(TEST)):
+    for case_id in data.split.held_out():
         row = case_row(data.rows, case_id)
         truth = data.manifest.lesion(row)
         path = files.get(case_id)
@@ -197,11 +196,11 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
     write_csv(scores, run_dir / TEST_METRICS_CSV)
     identity = {"split_file": data.split_path.name, **{k: v for k, v in provenance.as_dict().items()
                                                        if k != "train_ids_sha256"}}
-    write_json({**environment(), **identity}, run_dir / ENVIRONMENT_JSON, sort_keys=False)
+    write_environment(RunEnvironment.model_validate({**environment(), **identity}), run_dir, sort_keys=False)
     record = {"method": method, "predictions": str(folder.resolve()), "threshold": options.threshold,
               "missing": options.missing, "resize": options.resize, "hd95": options.hd95,
               "case_map": None if options.case_map is None else str(options.case_map.resolve()),
-              "split_settings": data.split["settings"], "notes": notes, "provenance": provenance.as_dict(),
+              "split_settings": data.split.settings, "notes": notes, "provenance": provenance.as_dict(),
               "trained_on": "assumed: the split's development cases (cv), as a fold ensemble"}
     write_json(record, run_dir / SCORE_JSON, sort_keys=False)
     row = {"dataset": run_dir.parent.name, "model": method, "variant": PREDICTION_SET,

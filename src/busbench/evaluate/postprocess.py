@@ -46,7 +46,8 @@ def remove_small_components(mask: np.ndarray, min_area: int) -> np.ndarray:
     sizes = np.bincount(labels.ravel())
     keep = sizes >= min_area
     keep[0] = False
-    return keep[labels]
+    kept: np.ndarray = keep[labels]
+    return kept
 
 
 def keep_largest_component(mask: np.ndarray) -> np.ndarray:
@@ -55,11 +56,13 @@ def keep_largest_component(mask: np.ndarray) -> np.ndarray:
         return mask.copy()
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    return labels == int(np.argmax(sizes))
+    largest: np.ndarray = labels == int(np.argmax(sizes))
+    return largest
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
-    return binary_fill_holes(mask)
+    filled: np.ndarray = binary_fill_holes(mask)
+    return filled
 
 
 def median_on_boundary(mask: np.ndarray, size: int) -> np.ndarray:

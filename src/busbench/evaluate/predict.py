@@ -37,18 +37,17 @@ from busbench.layout import (
     BEST,
     CONFIG_YAML,
     DONE,
-    ENVIRONMENT_JSON,
     POSTPROCESSING_JSON,
     fold_folder,
     fold_folders,
     fold_number,
-    read_json,
     write_csv,
     write_png,
 )
 from busbench.log import logger
 from busbench.metrics.surface import boundary
 from busbench.progress import progress
+from busbench.records import read_done, read_environment
 from busbench.train import checkpoint
 from busbench.train.device import inference_precision, log_precision
 from busbench.train.trainer import build_fold_model
@@ -105,23 +104,13 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
                    "(--allow-partial)")
     models = []
     for fold_dir in finished:
-        done = fold_dir / DONE
-        checkpoint.verify_checkpoints(fold_dir, json.loads(done.read_text()).get("checkpoints"), done,
-                                      f"Delete {fold_dir} and train the fold again with `busbench run`")
+        fix = f"Delete {fold_dir} and train the fold again with `busbench run`"
+        checkpoint.verify_checkpoints(fold_dir, read_done(fold_dir, fix).checkpoints, fold_dir / DONE, fix)
         model = build_fold_model(config).to(device)
         model.load_state_dict(checkpoint.load(fold_dir / BEST)["model"])
         models.append(model.eval())
     post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
-    return TrainedRun(run_dir, config, models, post, partial, _white_level(run_dir))
-
-
-def _white_level(run_dir: Path) -> int | None:
-    """The white level the run recorded for its training images, or None (a run of an older busbench)."""
-    path = run_dir / ENVIRONMENT_JSON
-    if not path.is_file():
-        return None
-    recorded = read_json(path, "run `busbench run` on the run's config once more to rewrite it").get("white_level")
-    return recorded if isinstance(recorded, int) else None
+    return TrainedRun(run_dir, config, models, post, partial, read_environment(run_dir).white_level)
 
 
 @dataclass(frozen=True)

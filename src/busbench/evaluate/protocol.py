@@ -7,7 +7,7 @@ pipeline when a run finishes, the report when it gathers finished runs.
 from __future__ import annotations
 
 from busbench.config import ExperimentConfig
-from busbench.data.split.split_file import IMAGE_LEVEL
+from busbench.data.split.record import IMAGE_LEVEL
 from busbench.metrics.per_image import convention_notes
 
 LEAKY_SPLIT_NOTE = ("LEAKY SPLIT: split: image-level (duplicates and patients not grouped; split.protocol="

@@ -36,7 +36,8 @@ def boundary(mask: np.ndarray) -> np.ndarray:
     interior[:, :-1] &= mask[:, 1:]
     interior[[0, -1], :] = False
     interior[:, [0, -1]] = False
-    return mask & ~interior
+    edge: np.ndarray = mask & ~interior
+    return edge
 
 
 def surface_distances(a: np.ndarray, b: np.ndarray, spacing: tuple[float, float] | None = None

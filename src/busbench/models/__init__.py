@@ -16,16 +16,17 @@ from busbench.models import (  # noqa: F401  (registration)
     unet_plus_plus,
     unext,
 )
+from busbench.models.entry import ModelEntry
 from busbench.models.registry import (
     MODELS,
-    ModelEntry,
     available_models,
     build_model,
     check_input_size,
     count_parameters,
+    model_names,
     register_model,
     resolve_model,
 )
 
 __all__ = ["MODELS", "ModelEntry", "available_models", "build_model", "check_input_size", "count_parameters",
-           "register_model", "resolve_model"]
+           "model_names", "register_model", "resolve_model"]

@@ -15,8 +15,8 @@ from typing import Any
 
 from torch import nn
 
-from busbench.models.entry import default_display_name
-from busbench.models.registry import OPTIONAL_MODELS, ModelBuilder, ModelEntry
+from busbench.models.entry import ModelBuilder, ModelEntry, default_display_name
+from busbench.models.registry import OPTIONAL_MODELS
 
 DEEPEST_LEVELS = 5  # DynUNet: at most 5 halvings, as nnU-Net's 2-D configurations
 SMALLEST_BOTTLENECK = 8  # DynUNet: stop halving before the feature map would fall below 8 px

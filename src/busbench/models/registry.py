@@ -19,7 +19,7 @@ from torch import nn
 
 from busbench.errors import BusbenchError
 from busbench.models.entry import ModelBuilder, ModelEntry
-from busbench.models.plugins import check_plugin_output, load_plugin
+from busbench.models.plugins import check_plugin_output, entry_point_names, load_plugin
 
 MODELS: dict[str, ModelEntry] = {}  # busbench's own architectures
 OPTIONAL_MODELS: dict[str, ModelEntry] = {}  # other libraries' networks, present when those are installed
@@ -49,6 +49,11 @@ def register_model(name: str, paper: str, reference_params_m: float | None = Non
 def available_models() -> dict[str, ModelEntry]:
     """Every model known by name without importing any plugin: busbench's own and the optional ones."""
     return {**MODELS, **OPTIONAL_MODELS}
+
+
+def model_names() -> list[str]:
+    """Every model known by name: busbench's own and the optional ones (sorted), then installed plugins'."""
+    return [*sorted(available_models()), *entry_point_names()]
 
 
 def resolve_model(name: str, setting: str = "model.name") -> ModelEntry:

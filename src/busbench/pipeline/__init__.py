@@ -16,9 +16,10 @@ each artefact already in it is checked against the current split, so a fold trai
 re-split is refused at once, with the fold named, instead of being reused.
 """
 
+from busbench.data.prepared import PreparedData
 from busbench.pipeline.ensemble import choose_cell_postprocessing, finish_cell, score_cross_datasets
 from busbench.pipeline.folds import load_fold_model, load_fold_models, run_fold
-from busbench.pipeline.prepared import PreparedData, prepare_data
+from busbench.pipeline.prepared import prepare_data
 from busbench.pipeline.run import cell_id, plan_jobs, run_cell, run_experiment
 from busbench.pipeline.tables import aggregate_cell, key_legend
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from busbench.config import ExperimentConfig
+from busbench.data.prepared import PreparedData
 from busbench.data.provenance import frame_provenance
 from busbench.errors import BusbenchError
 from busbench.evaluate.table_checks import check_cross_table, read_metrics_table
@@ -36,7 +37,8 @@ from busbench.layout import (
     read_json,
     write_text,
 )
-from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
+from busbench.pipeline.prepared import cell_provenance, fold_provenance
+from busbench.records import read_done
 from busbench.train import checkpoint
 
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
@@ -153,9 +155,8 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
             stale.setdefault(why, []).append(fold_dir.name)
             stale_folds.append(fold_dir)
         elif (fold_dir / DONE).is_file():
-            digests = read_json(fold_dir / DONE, done_fix(fold_dir)).get("checkpoints")
-            checkpoint.verify_checkpoints(fold_dir, digests if isinstance(digests, dict) else None, fold_dir / DONE,
-                                          fold_fix(fold_dir))
+            checkpoint.verify_checkpoints(fold_dir, read_done(fold_dir, done_fix(fold_dir)).checkpoints,
+                                          fold_dir / DONE, fold_fix(fold_dir))
     ensemble = cell_dir / ENSEMBLE_CSV
     if ensemble.is_file():
         table = read_metrics_table(ensemble, f"Delete {ensemble} to score the ensemble again")

@@ -14,6 +14,7 @@ from torch import nn
 from busbench.config import ExperimentConfig
 from busbench.data.duplicates.links import cross_duplicate_links
 from busbench.data.manifest import case_row
+from busbench.data.prepared import PreparedData
 from busbench.data.provenance import with_provenance
 from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_MODELS
 from busbench.evaluate.held_out_scoring import score_test_set
@@ -32,7 +33,7 @@ from busbench.layout import (
 )
 from busbench.log import logger
 from busbench.pipeline.folds import load_fold_models
-from busbench.pipeline.prepared import PreparedData, cell_provenance, prepare_data
+from busbench.pipeline.prepared import cell_provenance, prepare_data
 from busbench.progress import progress
 from busbench.train.device import autocast_dtype
 
@@ -76,8 +77,7 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, devic
                 "provenance": provenance.as_dict()}, cell_dir / POSTPROCESSING_JSON)
     logger.info(f"scoring the {len(models)}-model ensemble on {len(data.test_ids())} test images")
     calibration = ReliabilityCounts()
-    scores = score_test_set(models, data.manifest, data.split_path, data.cache, cfg.eval, device, variants, dtype,
-                            calibration)
+    scores = score_test_set(models, data, cfg.eval, device, variants, dtype, calibration)
     write_csv(calibration.frame(), cell_dir / ENSEMBLE_CALIBRATION_CSV, float_format=None)
     scores.insert(0, "fold", 0)
     write_csv(with_provenance(scores, provenance), cell_dir / ENSEMBLE_CSV)
@@ -107,8 +107,7 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
         for fold, model in enumerate(models, start=1):
             seen_ids = set(development.train_ids(fold)) | set(development.val_ids(fold))
             seen = set(links.loc[links["case_a"].isin(seen_ids), "case_b"])
-            scores = score_test_set([model], target.manifest, target.split_path, target.cache, cfg.eval, device,
-                                    {FOLD_MODELS: PostProcessing()}, dtype)
+            scores = score_test_set([model], target, cfg.eval, device, {FOLD_MODELS: PostProcessing()}, dtype)
             scores["seen_in_training"] = scores["case_id"].isin(seen)
             if cfg.eval.cross_dataset_overlap == "drop":
                 scores = scores[~scores["seen_in_training"]]

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from busbench.config import ExperimentConfig
+from busbench.data.prepared import PreparedData
 from busbench.data.provenance import Provenance, with_provenance
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries
@@ -30,13 +31,13 @@ from busbench.layout import (
     fold_number,
     lock_file,
     locked,
-    read_json,
     write_csv,
     write_json,
 )
 from busbench.log import duration, logger, note_saved
 from busbench.pipeline.checks import done_fix, fold_fix
-from busbench.pipeline.prepared import PreparedData, fold_provenance, training_images
+from busbench.pipeline.prepared import fold_provenance, training_images
+from busbench.records import FoldDone, read_done, write_done
 from busbench.train import checkpoint
 from busbench.train.callbacks import EpochCallback
 from busbench.train.compile import compile_network
@@ -64,9 +65,7 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     fold_dir = fold_folder(cell_dir, fold)
     provenance = fold_provenance(data, fold)
     if (fold_dir / DONE).is_file():
-        done = read_json(fold_dir / DONE, done_fix(fold_dir))
-        recorded = done.get("provenance")
-        provenance.check(recorded if isinstance(recorded, dict) else None, fold_dir / DONE, fold_fix(fold_dir))
+        provenance.check(read_done(fold_dir, done_fix(fold_dir)).provenance, fold_dir / DONE, fold_fix(fold_dir))
         if not (fold_dir / BEST).is_file():
             raise BusbenchError(f"{fold_dir / BEST}: missing from finished fold {fold}; restore it from a copy, or "
                                 f"delete {fold_dir} to train that fold again, then run the same command again")
@@ -87,12 +86,11 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     logger.info(f"fold {fold}: scoring the best model (epoch {state.best_epoch}) on {len(data.test_ids())} test images")
     scores = _score_fold(cfg, data, fold_dir, device, provenance)
     scored = time.perf_counter()
-    write_json({"fold": fold, "best_epoch": state.best_epoch, "best_score": state.best_score,
-                "select_metric": cfg.train.select_metric, "epochs_run": state.epoch,
-                "stopped_early": state.stopped_early, "train_seconds": trained - started,
-                "test_seconds": scored - trained, "test_images": len(scores),
-                "checkpoints": checkpoint.checkpoint_digests(fold_dir),
-                "provenance": provenance.as_dict()}, fold_dir / DONE)
+    write_done(FoldDone(fold=fold, best_epoch=state.best_epoch, best_score=state.best_score,
+                        select_metric=cfg.train.select_metric, epochs_run=state.epoch,
+                        stopped_early=state.stopped_early, train_seconds=trained - started,
+                        test_seconds=scored - trained, test_images=len(scores),
+                        checkpoints=checkpoint.checkpoint_digests(fold_dir), provenance=provenance.as_dict()), fold_dir)
     note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
     test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}
     for tracker in trackers:
@@ -107,8 +105,8 @@ def _score_fold(cfg: ExperimentConfig, data: PreparedData, fold_dir: Path, devic
                 provenance: Provenance) -> pd.DataFrame:
     """The fold's ``best.pt`` scored on the test set, written to its ``test_metrics.csv``."""
     model = load_fold_model(cfg, fold_dir, device, provenance)
-    scores = score_test_set([model], data.manifest, data.split_path, data.cache, cfg.eval, device,
-                            {FOLD_MODELS: PostProcessing()}, autocast_dtype(cfg.train.amp, device))
+    scores = score_test_set([model], data, cfg.eval, device, {FOLD_MODELS: PostProcessing()},
+                            autocast_dtype(cfg.train.amp, device))
     scores.insert(0, "fold", fold_number(fold_dir))
     write_csv(with_provenance(scores, provenance), fold_dir / TEST_METRICS_CSV)
     return scores

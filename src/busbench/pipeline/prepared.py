@@ -1,21 +1,15 @@
-"""A dataset made ready for a cell: its manifest, frozen split and cache, prepared once and shared
-by every model (``layout.data_folder``), and the provenance of what is trained on it."""
+"""Making a dataset ready for a cell (``data.prepared.PreparedData``): its manifest, frozen split
+and cache, prepared once and shared by every model (``layout.data_folder``), and the provenance of
+what is trained on it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path
-
 from busbench.config import ExperimentConfig
-from busbench.data.access import DevelopmentSplit, development_split
-from busbench.data.cache import Cache, build_cache
-from busbench.data.manifest import MANIFEST_META, Manifest, file_sha256, load_manifest
-from busbench.data.provenance import Provenance, ids_sha256
+from busbench.data.cache import build_cache
+from busbench.data.manifest import MANIFEST_META, load_manifest
+from busbench.data.prepared import PreparedData
+from busbench.data.provenance import Provenance
 from busbench.data.split.split_file import (
-    TEST,
-    SplitDocument,
-    case_ids,
     large_group_warnings,
     plan_split,
     read_split,
@@ -27,34 +21,6 @@ from busbench.data.split.split_file import (
 from busbench.layout import data_folder, lock_file, locked
 from busbench.log import logger
 from busbench.pipeline.dataset_folder import dataset_folder
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    manifest: Manifest
-    split_path: Path
-    split: SplitDocument
-    cache: Cache
-
-    @property
-    def test_set_sha256(self) -> str:
-        return str(self.split["test_set_sha256"])
-
-    @cached_property
-    def split_sha256(self) -> str:
-        return file_sha256(self.split_path)
-
-    @cached_property
-    def development(self) -> DevelopmentSplit:
-        """The cross-validation folds without the test cases, read once for the whole cell."""
-        return development_split(self.split_path, self.manifest)
-
-    def test_ids(self) -> list[str]:
-        """The held-out test case ids: only for provenance checks and final scoring."""
-        return case_ids(self.split, TEST)
-
-    def provenance(self, train_ids: list[str]) -> Provenance:
-        return Provenance(self.manifest.sha256, self.split_sha256, self.test_set_sha256, ids_sha256(train_ids))
 
 
 def prepare_data(cfg: ExperimentConfig) -> PreparedData:
@@ -79,17 +45,17 @@ def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
     settings = cfg.split.settings()
     split_path = data_dir / split_file_name(settings, read_user_links(settings.links_file, manifest))
     if split_path.is_file():
-        document = read_split(split_path, manifest, split_command(manifest.path, settings))
+        split = read_split(split_path, manifest, split_command(manifest.path, settings))
     else:
         logger.info(f"splitting {len(manifest.frame)} images (duplicate search included)")
-        document = plan_split(manifest, settings)
-        write_split(document, split_path)
+        split = plan_split(manifest, settings)
+        write_split(split, split_path)
         logger.info(f"split written: {split_path}")
-    manifest.verify_contents(case_ids(document, TEST))  # at once, not after hours of training, when scored
-    for line in large_group_warnings(document, split_path):
+    manifest.verify_contents(split.held_out())  # at once, not after hours of training, when scored
+    for line in large_group_warnings(split, split_path):
         logger.warning(line)
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
-    return PreparedData(manifest, split_path, document, cache)
+    return PreparedData(manifest, split_path, split, cache)
 
 
 def fold_provenance(data: PreparedData, fold: int) -> Provenance:

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 
 from busbench.config import ExperimentConfig
-from busbench.pipeline.prepared import PreparedData
+from busbench.data.prepared import PreparedData
 from busbench.train.device import MAX_AUTO_WORKERS
 
 PROCESS_GIB = 3.0

@@ -13,7 +13,7 @@ import torch
 from busbench.config import ExperimentConfig
 from busbench.environment import environment
 from busbench.errors import BusbenchError
-from busbench.layout import DONE, ENVIRONMENT_JSON, cell_folder, fold_folder, lock_file, locked, write_json
+from busbench.layout import DONE, cell_folder, fold_folder, lock_file, locked
 from busbench.log import logger
 from busbench.models import resolve_model
 from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
@@ -22,6 +22,7 @@ from busbench.pipeline.folds import run_fold
 from busbench.pipeline.prepared import prepare_data
 from busbench.pipeline.resources import JobResources, fold_job_resources
 from busbench.pipeline.tables import aggregate_cell, write_run_summary
+from busbench.records import RunEnvironment, write_environment
 from busbench.train.callbacks import EpochCallback
 from busbench.train.device import choose_precision, log_precision, resolve_device
 from busbench.train.init_source import check_init_source
@@ -48,12 +49,12 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
                       cfg.split.settings().duplicates, str(data.split_path))
     precision = choose_precision(cfg.train.amp, device)
-    write_json({**environment(device), "device": str(device), "precision": precision.name,
-                "precision_reason": precision.reason, "split_file": data.split_path.name,
-                "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
-                "test_set_sha256": data.test_set_sha256,
-                "model_origin": resolve_model(cfg.model.name).origin,
-                "white_level": data.manifest.white_level}, cell_dir / ENVIRONMENT_JSON)  # read by predict
+    write_environment(RunEnvironment.model_validate({
+        **environment(device), "device": str(device), "precision": precision.name,
+        "precision_reason": precision.reason, "split_file": data.split_path.name,
+        "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
+        "test_set_sha256": data.test_set_sha256, "model_origin": resolve_model(cfg.model.name).origin,
+        "white_level": data.manifest.white_level}), cell_dir)  # white_level: read by predict
     todo = folds or list(range(1, n_folds + 1))
     for fold in todo:
         if not 1 <= fold <= n_folds:
@@ -84,7 +85,7 @@ def plan_jobs(cfg: ExperimentConfig) -> tuple[list[tuple[str, int]], JobResource
         data = prepare_data(cell)
         for other in cell.eval.cross_datasets:
             prepare_data(cell.model_copy(update={"data": other}))
-        folds = int(data.split["folds"])
+        folds = data.split.folds
         jobs += [(cell_id(cell), fold) for fold in range(1, folds + 1)]
         needs.append(fold_job_resources(cell, data))
     return jobs, reduce(JobResources.most, needs)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.config import ExperimentConfig
+from busbench.data.prepared import PreparedData
 from busbench.data.provenance import Provenance, frame_provenance
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, formatted, mean_std
 from busbench.evaluate.protocol import protocol_notes
@@ -30,7 +31,7 @@ from busbench.layout import (
 )
 from busbench.markdown import markdown_table
 from busbench.pipeline.checks import cell_fix, fold_fix, read_cell_config, rescore_fix
-from busbench.pipeline.prepared import PreparedData, cell_provenance, fold_provenance
+from busbench.pipeline.prepared import cell_provenance, fold_provenance
 
 CONVENTIONS = (
     "Dice, IoU, precision, recall, specificity, accuracy and HD95 (px, {hd95}) per test image at its original "

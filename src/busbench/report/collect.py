@@ -32,7 +32,7 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.data.manifest import MANIFEST_CSV, load_manifest
 from busbench.data.provenance import frame_provenance
-from busbench.data.split.split_file import TEST, case_ids
+from busbench.data.split.record import load_split
 from busbench.errors import BusbenchError
 from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
@@ -43,7 +43,6 @@ from busbench.layout import (
     CROSS_OVERLAP_CSV,
     DONE,
     ENSEMBLE_CSV,
-    ENVIRONMENT_JSON,
     LOG_CSV,
     SCORE_JSON,
     TEST_METRICS_CSV,
@@ -51,6 +50,7 @@ from busbench.layout import (
     fold_folders,
     fold_number,
 )
+from busbench.records import read_done, read_environment
 from busbench.report.names import dataset_title, model_title, unique_titles
 
 
@@ -91,20 +91,18 @@ def _rescore_fold(fold_dir: Path) -> str:
 
 def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
     """The run's test set checksum and where it came from."""
-    environment = path / ENVIRONMENT_JSON
-    recorded = json.loads(environment.read_text()).get("test_set_sha256") if environment.is_file() else None
+    recorded = read_environment(path).test_set_sha256
     if recorded:
-        return str(recorded), "environment.json"
+        return recorded, "environment.json"
     ids = "\n".join(sorted(per_image["case_id"].unique()))
     return hashlib.sha256(ids.encode()).hexdigest(), "case ids"
 
 
 def split_test_ids(path: Path) -> list[str] | None:
     """The test ids of the split a run folder records, if its results folder still holds that split."""
-    environment = path / ENVIRONMENT_JSON
-    split_file = json.loads(environment.read_text()).get("split_file") if environment.is_file() else None
+    split_file = read_environment(path).split_file
     split_path = cell_data_folder(path) / str(split_file)
-    return case_ids(json.loads(split_path.read_text()), TEST) if split_file and split_path.is_file() else None
+    return load_split(split_path).held_out() if split_file and split_path.is_file() else None
 
 
 def check_test_data(path: Path, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
@@ -126,8 +124,9 @@ def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
     """Without the split file: a fold table's ids, if as many as its ``done.json`` recorded."""
     ids = table["case_id"].astype(str).tolist()
     done = fold_dir / DONE
-    recorded = json.loads(done.read_text()).get("test_images") if done.is_file() else None
-    if recorded is not None and len(set(ids)) != int(recorded):
+    fix = f"delete it and run `busbench run` with the run's config again ({fold_dir.name} is scored again from best.pt)"
+    recorded = read_done(fold_dir, fix).test_images if done.is_file() else None
+    if recorded is not None and len(set(ids)) != recorded:
         raise BusbenchError(f"{fold_dir / TEST_METRICS_CSV}: {len(set(ids))} test ids where {done} records "
                             f"{recorded}; the file was cut or edited. {_rescore_fold(fold_dir)}")
     return ids

@@ -118,7 +118,8 @@ class ContrastAroundMean(A.ImageOnlyTransform):
     def apply(self, img: np.ndarray, factor: float = 1.0, **params: object) -> np.ndarray:
         mean = img.mean()
         out = np.clip((img.astype(np.float32) - mean) * factor + mean, img.min(), img.max())
-        return np.rint(out).astype(img.dtype)
+        rounded: np.ndarray = np.rint(out).astype(img.dtype)
+        return rounded
 
 
 def _gamma(p: float) -> A.BasicTransform:

@@ -34,7 +34,8 @@ class DeepSupervisionLoss(nn.Module):
 
     def forward(self, outputs: Tensor | Sequence[Tensor], target: Tensor) -> Tensor:
         if isinstance(outputs, Tensor):
-            return self.loss(outputs.float(), target)
+            loss: Tensor = self.loss(outputs.float(), target)
+            return loss
         total = outputs[0].new_zeros((), dtype=target.dtype)
         for output, weight in zip(outputs, deep_supervision_weights(len(outputs))):
             if weight:

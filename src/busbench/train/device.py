@@ -41,7 +41,7 @@ def resolve_device(name: str) -> torch.device:
 def native_bf16(device: torch.device) -> bool:
     """Whether CUDA ``device`` computes bf16 natively; emulation (``including_emulation``) does not count."""
     with torch.cuda.device(device):
-        return torch.cuda.is_bf16_supported(including_emulation=False)
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
 
 
 def _cpu_capabilities() -> dict[str, object]:

@@ -57,7 +57,8 @@ class BCEDiceLoss(nn.Module):
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         bce = F.binary_cross_entropy_with_logits(logits.float(), target.float())
-        return self.bce_weight * bce + self.dice_weight * self.dice(logits, target)
+        dice: Tensor = self.dice(logits, target)
+        return self.bce_weight * bce + self.dice_weight * dice
 
 
 class BCELoss(nn.Module):

@@ -30,7 +30,7 @@ def lr_factor(cfg: ScheduleConfig, steps_per_epoch: int, epochs: int) -> Callabl
         if cfg.name == "cosine":
             return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
         if cfg.name == "poly":
-            return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * (1 - progress) ** cfg.power
+            return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * math.pow(1 - progress, cfg.power)
         return 1.0
 
     return factor

@@ -107,7 +107,7 @@ def train_step(network: nn.Module, image: torch.Tensor, mask: torch.Tensor, loss
     optimizer.zero_grad(set_to_none=True)
     with autocast(image.device, dtype):
         logits = network(image)
-    loss = loss_fn(logits, mask)  # a DeepSupervisionLoss: it takes a tensor or a list, in float32
+    loss: torch.Tensor = loss_fn(logits, mask)  # a DeepSupervisionLoss: it takes a tensor or a list, in float32
     scaler.scale(loss).backward()
     if grad_clip is not None:
         scaler.unscale_(optimizer)

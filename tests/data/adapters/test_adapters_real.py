@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 
 from busbench.data.io import read_mask
 from busbench.data.manifest import Manifest
@@ -43,10 +42,10 @@ def test_busi_known_duplicate_pair_shares_pixels_and_split_side(busi_manifest: M
     assert a["pixel_sha256"] == b["pixel_sha256"]
     assert a["label"] != b["label"]
     document = plan_split(busi_manifest, SplitSettings())
-    roles = {c["case_id"]: c for c in document["cases"]}
+    roles = {c.case_id: c for c in document.cases}
     first, second = roles["malignant (145)"], roles["benign (433)"]
-    assert first["group"] == second["group"]
-    assert (first["set"], first["fold"]) == (second["set"], second["fold"])
+    assert first.group == second.group
+    assert (first.set, first.fold) == (second.set, second.fold)
 
 
 def test_busbra_counts_patients_and_official_folds(busbra_manifest: Manifest) -> None:
@@ -66,8 +65,8 @@ def test_busbra_official_partition_is_patient_wise(busbra_manifest: Manifest) ->
     folds_per_patient = busbra_manifest.frame.groupby("patient_id")["official_fold"].nunique()
     assert (folds_per_patient == 1).all()
     document = plan_split(busbra_manifest, SplitSettings(official=True, official_test_fold=5))
-    cases = pd.DataFrame(document["cases"]).set_index("case_id")
+    cases = document.cases_frame().set_index("case_id")
     official = busbra_manifest.frame.set_index("case_id")["official_fold"]
     assert set(cases.index[cases["set"] == "test"]) == set(official.index[official == 5])
-    assert document["folds"] == 4
+    assert document.folds == 4
     assert sorted(cases["fold"].dropna().unique().tolist()) == [1, 2, 3, 4]

@@ -15,6 +15,7 @@ import pytest
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from busbench.data.manifest import Manifest
+from busbench.data.split.record import Split
 from busbench.data.split.split_file import SplitSettings, plan_split, split_file_name
 from busbench.errors import BusbenchError
 
@@ -35,8 +36,8 @@ def _reference_split(rows: list[dict[str, str]]) -> dict[str, str]:
 def _ours(manifest: Manifest) -> dict[str, str]:
     document = plan_split(manifest, SplitSettings(protocol="image_level"))
     paths = dict(zip(manifest.frame["case_id"], manifest.frame["image_path"]))
-    return {str(manifest.root / paths[c["case_id"]]): "test" if c["set"] == "test" else str(c["fold"])
-            for c in document["cases"]}
+    return {str(manifest.root / paths[c.case_id]): "test" if c.set == "test" else str(c.fold)
+            for c in document.cases}
 
 
 def test_busi_matches_awesome_bus(busi_manifest: Manifest) -> None:
@@ -68,11 +69,12 @@ def test_busbra_matches_awesome_bus(busbra_manifest: Manifest) -> None:
 def test_image_level_split_is_recorded_and_leaks(synthetic_manifest: Manifest) -> None:
     grouped = plan_split(synthetic_manifest, SplitSettings(folds=3))
     leaky = plan_split(synthetic_manifest, SplitSettings(folds=3, protocol="image_level"))
-    assert leaky["settings"]["protocol"] == "image_level" and "protocol" not in grouped["settings"]
+    assert leaky.settings["protocol"] == "image_level" and "protocol" not in grouped.settings
+    assert (leaky.protocol, grouped.protocol) == ("image_level", "grouped")
     assert split_file_name(SplitSettings(folds=3, protocol="image_level")) != split_file_name(SplitSettings(folds=3))
 
-    def straddling(document: dict) -> int:
-        cases = pd.DataFrame(document["cases"]).fillna({"fold": 0})
+    def straddling(document: Split) -> int:
+        cases = document.cases_frame().fillna({"fold": 0})
         return int((cases.groupby("group")["fold"].nunique() > 1).sum())
 
     assert straddling(grouped) == 0

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_runner import run_cli
+from hand_split import hand_split
 from layouts import cases, make_bus_uc, make_bus_uclm, make_busi, make_udiat
 
 from busbench.data.duplicates.reviewed import reviewed_pairs
@@ -16,6 +17,7 @@ from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.split.assign import assign_groups
 from busbench.data.split.grouping import leakage_groups
+from busbench.data.split.record import Split
 from busbench.data.split.split_file import (
     SplitSettings,
     plan_split,
@@ -54,8 +56,8 @@ def _check_balance(parts: np.ndarray, strata: np.ndarray, groups: np.ndarray, we
         assert (gap <= 1.0 + 1e-9).all(), (part, stratum, gap.tolist())
 
 
-def _check_split(document: dict, manifest: Manifest, folds: int, test_size: float, strict: bool = True) -> None:
-    cases = pd.DataFrame(document["cases"])
+def _check_split(document: Split, manifest: Manifest, folds: int, test_size: float, strict: bool = True) -> None:
+    cases = document.cases_frame()
     patients = manifest.frame.set_index("case_id")["patient_id"].reindex(cases["case_id"]).to_numpy()
     cases["part"] = np.where(cases["set"] == "test", 0, cases["fold"].fillna(0).astype(int))
     # no leakage group, hence no patient and no duplicate, on two sides
@@ -74,7 +76,7 @@ def test_synthetic_split_is_grouped_and_stratified(synthetic_manifest: Manifest,
     document = plan_split(synthetic_manifest, SplitSettings(folds=3, seed=seed))
     # 60 images with many two-image groups: +-1 is not always reachable, the move optimum is
     _check_split(document, synthetic_manifest, folds=3, test_size=0.2, strict=False)
-    assert document["duplicate_images"] > 0  # the generator's near-copies were found
+    assert document.duplicate_images > 0  # the generator's near-copies were found
 
 
 def test_busi_split_keeps_duplicates_together(busi_manifest: Manifest) -> None:
@@ -84,7 +86,7 @@ def test_busi_split_keeps_duplicates_together(busi_manifest: Manifest) -> None:
     assert summary.loc["test", "images"] == 156 and summary["images"].sum() == 780
     assert summary.loc["test", "multi-image groups"] > 0  # groups reach the test set too
     assert summary.loc["test", "duplicate groups"] > 0
-    assert summary["duplicate groups"].sum() == len({c["group"] for c in document["cases"] if c["duplicate"]})
+    assert summary["duplicate groups"].sum() == len({c.group for c in document.cases if c.duplicate})
 
 
 def test_busbra_split_is_patient_grouped(busbra_manifest: Manifest) -> None:
@@ -140,11 +142,11 @@ def test_split_is_refused_once_the_manifest_changes(synthetic_manifest: Manifest
 
 
 def test_an_edited_test_set_is_detected(synthetic_manifest: Manifest, tmp_path: Path) -> None:
-    document = plan_split(synthetic_manifest, SplitSettings(folds=3))
+    document = json.loads(split_bytes(plan_split(synthetic_manifest, SplitSettings(folds=3))))
     moved = next(c for c in document["cases"] if c["set"] == "cv")
     moved["set"], moved["fold"] = "test", None
     path = tmp_path / "split.json"
-    path.write_bytes(split_bytes(document))
+    path.write_text(json.dumps(document))
     with pytest.raises(BusbenchError, match="does not match its checksum"):
         read_split(path, synthetic_manifest)
 
@@ -178,14 +180,14 @@ def test_splits_of_other_fold_counts_coexist_and_share_the_test_set(synthetic_ma
     assert split_file_name(two) != split_file_name(five)
     assert split_file_name(two) == split_file_name(SplitSettings(folds=2))
     first, second = plan_split(synthetic_manifest, two), plan_split(synthetic_manifest, five)
-    assert first["test_set_sha256"] == second["test_set_sha256"]
-    assert first["folds"] == 2 and second["folds"] == 5
+    assert first.test_set_sha256 == second.test_set_sha256
+    assert first.folds == 2 and second.folds == 5
     other_seed = plan_split(synthetic_manifest, SplitSettings(folds=2, seed=7))
-    assert other_seed["test_set_sha256"] != first["test_set_sha256"]
+    assert other_seed.test_set_sha256 != first.test_set_sha256
 
 
-def _roles(document: dict) -> dict[str, tuple[str, object]]:
-    return {c["case_id"]: (c["set"], c["fold"]) for c in document["cases"]}
+def _roles(document: Split) -> dict[str, tuple[str, object]]:
+    return {c.case_id: (c.set, c.fold) for c in document.cases}
 
 
 def test_must_link_pairs_are_kept_together_and_change_the_checksum(synthetic_manifest: Manifest,
@@ -203,7 +205,7 @@ def test_must_link_pairs_are_kept_together_and_change_the_checksum(synthetic_man
     linked = plan_split(synthetic_manifest, settings)
     new_roles = _roles(linked)
     assert len({new_roles[c] for c in [test_id, *cv_ids[:5]]}) == 1
-    assert linked["user_links"]["must-link"] == [sorted([test_id, c]) for c in cv_ids[:5]]
+    assert linked.user_links["must-link"] == tuple(tuple(sorted([test_id, c])) for c in cv_ids[:5])
     assert split_bytes(linked) != split_bytes(plain)
     assert split_file_name(settings, read_user_links(links, synthetic_manifest)) != split_file_name(
         SplitSettings(folds=3))
@@ -211,7 +213,7 @@ def test_must_link_pairs_are_kept_together_and_change_the_checksum(synthetic_man
 
 def test_cannot_link_pairs_cut_a_detected_link(synthetic_manifest: Manifest, tmp_path: Path) -> None:
     document = plan_split(synthetic_manifest, SplitSettings(folds=3))
-    detected = document["duplicate_links"]
+    detected = document.duplicate_links
     degree = pd.Series([c for link in detected for c in link[:2]]).value_counts()
     isolated = [link for link in detected if degree[link[0]] == 1 and degree[link[1]] == 1]
     assert isolated, "the synthetic fixture plants pairs of near-duplicates"
@@ -219,8 +221,8 @@ def test_cannot_link_pairs_cut_a_detected_link(synthetic_manifest: Manifest, tmp
     links = tmp_path / "links.csv"
     links.write_text(f"case_a,case_b,relation\n{a},{b},cannot-link\n")
     cut = plan_split(synthetic_manifest, SplitSettings(folds=3, links_file=str(links)))
-    assert [a, b] not in [link[:2] for link in cut["duplicate_links"]]
-    groups = {c["case_id"]: c["group"] for c in cut["cases"]}
+    assert (a, b) not in [link[:2] for link in cut.duplicate_links]
+    groups = cut.groups
     assert groups[a] != groups[b]
 
 
@@ -249,26 +251,22 @@ def test_bad_link_files_are_named(synthetic_manifest: Manifest, tmp_path: Path, 
 
 def test_a_group_larger_than_half_a_fold_is_reported_with_its_links(synthetic_manifest: Manifest,
                                                                      tmp_path: Path) -> None:
-    assert plan_split(synthetic_manifest, SplitSettings(folds=3))["large_groups"] == []
+    assert plan_split(synthetic_manifest, SplitSettings(folds=3)).large_groups == ()
     ids = sorted(synthetic_manifest.frame["case_id"])[:12]  # 60 images, 3 folds: half a fold is 8
     links = tmp_path / "links.csv"
     pd.DataFrame({"case_a": ids[:-1], "case_b": ids[1:], "relation": "must-link"}).to_csv(links, index=False)
     document = plan_split(synthetic_manifest, SplitSettings(folds=3, links_file=str(links)))
-    assert len(document["large_groups"]) == 1
-    group = document["large_groups"][0]
-    assert set(ids) <= set(group["members"])
-    assert {tuple(sorted(link[:2])) for link in group["links"] if link[2].startswith("must-link")} == {
+    assert len(document.large_groups) == 1
+    group = document.large_groups[0]
+    assert set(ids) <= set(group.members)
+    assert {tuple(sorted(link[:2])) for link in group.links if link[2].startswith("must-link")} == {
         tuple(sorted(p)) for p in zip(ids[:-1], ids[1:])}
 
 
-def _part(document: dict) -> dict[str, tuple[str, object]]:
-    return {c["case_id"]: (c["set"], c["fold"]) for c in document["cases"]}
-
-
-def _straddling_reviewed_pairs(document: dict, dataset: str) -> list[tuple[str, str]]:
+def _straddling_reviewed_pairs(document: Split, dataset: str) -> list[tuple[str, str]]:
     pairs = reviewed_pairs()
     positives = pairs[(pairs["dataset"] == dataset) & (pairs["duplicate"] == 1)]
-    part = _part(document)
+    part = _roles(document)
     return [(a, b) for a, b in zip(positives["case_a"], positives["case_b"]) if part[a] != part[b]]
 
 
@@ -278,16 +276,16 @@ def test_no_reviewed_busi_duplicate_straddles_the_default_split(busi_manifest: M
     # the detector alone leaves some reviewed duplicates apart: the shipped pairs are what keeps them together
     detector_only = plan_split(busi_manifest, SplitSettings(reviewed_links=False))
     assert _straddling_reviewed_pairs(detector_only, "busi")
-    assert document["large_groups"] == []
+    assert document.large_groups == ()
 
 
 def test_no_busbra_patient_or_reviewed_duplicate_straddles_the_default_split(busbra_manifest: Manifest) -> None:
     document = plan_split(busbra_manifest, SplitSettings())
-    part = _part(document)
+    part = _roles(document)
     patients = busbra_manifest.frame.groupby("patient_id")["case_id"].apply(list)
     assert all(len({part[c] for c in cases}) == 1 for cases in patients)
     assert _straddling_reviewed_pairs(document, "busbra") == []
-    assert document["large_groups"] == []
+    assert document.large_groups == ()
 
 
 @pytest.mark.parametrize("adapter", ["bus_uclm", "bus_uc", "udiat", "busi", "synthetic"])
@@ -308,23 +306,19 @@ def test_every_group_larger_than_half_a_fold_on_the_adapter_fixtures_is_warned(
     prepare_dataset(adapter, root, tmp_path / "m", options)
     manifest = load_manifest(tmp_path / "m")
     document = plan_split(manifest, SplitSettings(folds=2, test_size=0.4))  # 0.2 of 5 images holds no test image
-    sizes = pd.DataFrame(document["cases"]).groupby("group").size()
-    half_fold = len(manifest.frame) * (1 - sum(c["set"] == "test" for c in document["cases"]) / len(manifest.frame)) / 4
+    sizes = document.cases_frame().groupby("group").size()
+    half_fold = len(manifest.frame) * (1 - len(document.held_out()) / len(manifest.frame)) / 4
     too_large = set(sizes[(sizes > half_fold) & (sizes > 1)].index)  # one image is no group to keep together
-    assert {g["group"] for g in document["large_groups"]} == too_large
+    assert {g.group for g in document.large_groups} == too_large
     assert run_cli(monkeypatch, "split", str(tmp_path / "m"), "--folds", "2", "--test-size", "0.4") == 0
     warned = capsys.readouterr().err.count("warning: one group of")
     assert warned == len(too_large)
 
 
 def test_groups_across_parts_counts_a_group_split_between_test_and_a_fold() -> None:
-    cases = [{"case_id": "a", "set": "test", "fold": None, "group": 0},
-             {"case_id": "b", "set": "cv", "fold": 2, "group": 0},
-             {"case_id": "c", "set": "cv", "fold": 1, "group": 1},
-             {"case_id": "d", "set": "cv", "fold": 3, "group": 1},
-             {"case_id": "e", "set": "test", "fold": None, "group": 2},
-             {"case_id": "f", "set": "test", "fold": None, "group": 2}]
-    assert groups_across_parts({"cases": cases}) == 2
+    split = hand_split([("a", "test", None, 0), ("b", "cv", 2, 0), ("c", "cv", 1, 1), ("d", "cv", 3, 1),
+                        ("e", "test", None, 2), ("f", "test", None, 2)], folds=3)
+    assert groups_across_parts(split) == 2
 
 
 def test_the_official_busbra_partition_separates_reviewed_duplicates(busbra_manifest: Manifest) -> None:

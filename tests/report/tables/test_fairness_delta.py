@@ -18,7 +18,8 @@ from PIL import Image
 
 from busbench.config import load_config
 from busbench.data.manifest import Manifest, load_manifest
-from busbench.report.tables.fairness_delta import protocol_configs
+from busbench.errors import BusbenchError
+from busbench.report.tables.fairness_delta import fairness_delta, protocol_configs
 
 
 def _true_groups(manifest: Manifest) -> dict[str, str]:
@@ -91,3 +92,9 @@ def test_delta_runs_both_protocols_and_counts_leaks(tmp_path: Path, monkeypatch:
     leaky = table.iloc[0]
     assert leaky["leaked test images (any fold model)"] > 0  # 30 % near-copies: some cross the image-level split
     assert (tmp_path / "runs" / "d-delta" / "delta.md").read_text().startswith("| dataset | model | protocol")
+
+
+def test_a_cell_that_records_no_split_file_is_named(tmp_path: Path) -> None:
+    configs = protocol_configs(load_config(None, [f"output_dir={tmp_path}", "split.folds=2"]))
+    with pytest.raises(BusbenchError, match=r"environment\.json: missing or names no split file; run `busbench delta"):
+        fairness_delta(configs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, register_adapter
+from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, register_adapter
 from busbench.data.adapters.pairing import image_files, log_unknown_folders, pair_masks
 from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
@@ -20,7 +20,7 @@ CLASSES = ("Benign", "Malignant")
 
 
 @register_adapter("bus_uc", "BUS-UC")
-class BusUcAdapter(DatasetAdapter):
+class BusUcAdapter(DatasetAdapter[AdapterOptions]):
     citation = "Iqbal A., Sharif M., Mendeley Data (2023), doi:10.17632/3ksd7w7jkx.1"
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
+from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import by_name, choose_images, image_files
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
@@ -41,7 +41,7 @@ def _read_info(path: Path) -> pd.DataFrame:
 
 
 @register_adapter("bus_uclm", "BUS-UCLM")
-class BusUclmAdapter(DatasetAdapter):
+class BusUclmAdapter(DatasetAdapter[AdapterOptions]):
     citation = "Vallez N. et al., Scientific Data 12 (2025)"
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:

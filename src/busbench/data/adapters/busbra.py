@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
+from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import by_name, choose_images, image_files
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.problems import ProblemLog
@@ -30,7 +30,7 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 @register_adapter("busbra", "BUS-BRA")
-class BusBraAdapter(DatasetAdapter):
+class BusBraAdapter(DatasetAdapter[AdapterOptions]):
     citation = "Gómez-Flores W. et al., Medical Physics 51 (2024)"
 
     @classmethod

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.adapters.base import CaseSource, DatasetAdapter, known_label, register_adapter
+from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, known_label, register_adapter
 from busbench.data.adapters.pairing import image_files, pair_masks
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
@@ -44,7 +44,7 @@ def _read_labels(path: Path) -> dict[str, str]:
 
 
 @register_adapter("udiat", "UDIAT")
-class UdiatAdapter(DatasetAdapter):
+class UdiatAdapter(DatasetAdapter[AdapterOptions]):
     citation = "Yap M. H. et al., IEEE JBHI 22(4) (2018) 1218-1226"
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:

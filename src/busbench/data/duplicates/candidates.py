@@ -25,13 +25,15 @@ def hash_values(hashes: list[str]) -> np.ndarray:
 
 
 def bits_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(a ^ b).astype(np.int64)
+    distances: np.ndarray = np.bitwise_count(a ^ b)
+    return distances.astype(np.int64)
 
 
 def _across(i: np.ndarray, j: np.ndarray, split_at: int | None) -> np.ndarray:
     if split_at is None:
         return np.ones(np.broadcast(i, j).shape, dtype=bool)
-    return (np.minimum(i, j) < split_at) & (np.maximum(i, j) >= split_at)
+    across: np.ndarray = (np.minimum(i, j) < split_at) & (np.maximum(i, j) >= split_at)
+    return across
 
 
 def identical_pairs(pixels: list[str], split_at: int | None) -> list[tuple[int, int]]:

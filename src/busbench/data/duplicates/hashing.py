@@ -45,5 +45,6 @@ def perceptual_hash(grey: np.ndarray) -> str:
 def hamming_matrix(hashes: list[str]) -> np.ndarray:
     """Pairwise Hamming distances (uint8, n x n) between 64-bit hex hashes."""
     values = np.array([int(h, 16) for h in hashes], dtype=np.uint64)
-    return np.bitwise_count(values[:, None] ^ values[None, :]).astype(np.uint8)
+    distances: np.ndarray = np.bitwise_count(values[:, None] ^ values[None, :])
+    return distances.astype(np.uint8)
 

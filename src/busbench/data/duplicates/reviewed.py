@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.manifest import Manifest, file_sha256
+from busbench.data.integrity import file_sha256
+from busbench.data.manifest import Manifest
 
 REVIEWED_PAIRS = Path(__file__).with_name("reviewed_pairs.csv")
 

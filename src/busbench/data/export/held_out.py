@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.cache import load_pair
-from busbench.data.manifest import MANIFEST_CSV, Manifest, case_row, file_sha256, load_manifest
+from busbench.data.integrity import file_sha256
+from busbench.data.manifest import MANIFEST_CSV, Manifest, case_row, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
-from busbench.data.split.split_file import CV, TEST, SplitDocument, case_ids, development_folds, read_split
+from busbench.data.split.record import Split
+from busbench.data.split.split_file import read_split
 from busbench.errors import BusbenchError
 from busbench.layout import write_csv, write_png
 
@@ -48,19 +50,13 @@ class SplitData:
 
     manifest: Manifest
     split_path: Path
-    split: SplitDocument
-
-    def ids(self, role: str) -> list[str]:
-        return case_ids(self.split, role)
-
-    def fold_of(self) -> dict[str, int]:
-        return development_folds(self.split)
+    split: Split
 
     @cached_property
     def provenance(self) -> Provenance:
         """The provenance of a method trained on the development cases (all folds), like a fold ensemble."""
-        return Provenance(self.manifest.sha256, file_sha256(self.split_path), str(self.split["test_set_sha256"]),
-                          ids_sha256(self.ids(CV)))
+        return Provenance(self.manifest.sha256, file_sha256(self.split_path), self.split.test_set_sha256,
+                          ids_sha256(self.split.development()))
 
     @cached_property
     def rows(self) -> pd.DataFrame:
@@ -80,7 +76,7 @@ def load_split_data(data_dir: Path, split: Path | None = None) -> SplitData:
     manifest = load_manifest(data_dir)
     path = find_split(data_dir, split)
     document = read_split(path, manifest)
-    manifest.verify_contents(case_ids(document, TEST))  # what outside methods are scored on
+    manifest.verify_contents(document.held_out())  # what outside methods are scored on
     return SplitData(manifest, path, document)
 
 
@@ -97,7 +93,7 @@ def export_test_images(data: SplitData, out: Path) -> pd.DataFrame:
     """Write ``<case id>.png`` for every held-out test case and ``cases.csv``; returns the table."""
     out = empty_folder(out)
     rows = []
-    for case_id in sorted(data.ids(TEST)):
+    for case_id in data.split.held_out():
         image, _ = data.pair(case_id)
         write_png(image, out / f"{case_id}.png")
         rows.append({"case_id": case_id, "file": f"{case_id}.png", "width": image.shape[1], "height": image.shape[0]})

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.data.export.held_out import SplitData, empty_folder
-from busbench.data.split.split_file import CV, TEST
+from busbench.data.split.record import CV, TEST
 from busbench.errors import BusbenchError
 from busbench.layout import write_csv, write_json, write_png
 
@@ -37,8 +37,8 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9]+")
 
 def nnunet_ids(data: SplitData, name: str) -> pd.DataFrame:
     """nnunet_id, case_id, set, fold for every case, in the manifest's order."""
-    fold_of = data.fold_of()
-    test = set(data.ids(TEST))
+    fold_of = data.split.development()
+    test = set(data.split.held_out())
     rows = [{NNUNET_ID: f"{name}_{i:04d}", CASE_ID: case_id, "set": TEST if case_id in test else CV,
              "fold": "" if case_id in test else fold_of[case_id]}
             for i, case_id in enumerate(data.manifest.frame["case_id"], start=1)]

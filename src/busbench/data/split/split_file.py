@@ -5,7 +5,7 @@ cuts are stratified (label x lesion-size tertile) and keep leakage groups (patie
 near-duplicate images) whole. The split file records each case's role, the settings, the size
 tertiles, the duplicate links that formed the groups, the manifest's checksum and a checksum of the
 test set. It is written without timestamps, so the same inputs give the same bytes; it is never
-silently replaced.
+silently replaced. Planned and read back, it is a ``Split`` (``record.py``).
 
 Its name says its settings (``split_file_name``), so several splits of one dataset (a quick
 2-fold run and the 5-fold benchmark, say) live side by side. The test set depends only on the
@@ -27,26 +27,22 @@ import pandas as pd
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
 from busbench.data.duplicates.reviewed import reviewed_duplicates, reviewed_pairs_sha256
+from busbench.data.integrity import file_sha256
 from busbench.data.labels import NORMAL
-from busbench.data.manifest import Manifest, file_sha256
+from busbench.data.manifest import Manifest
 from busbench.data.split.assign import assign_groups
 from busbench.data.split.feasibility import Cut, Roles, checked_cut
 from busbench.data.split.grouping import PATIENT, REVIEWED, LeakageGroups, leakage_groups
 from busbench.data.split.image_level import image_level_roles
+from busbench.data.split.record import CV, GROUPED, IMAGE_LEVEL, SPLIT_FORMAT, TEST, Split, load_split
 from busbench.data.split.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
 from busbench.layout import write_bytes
 from busbench.log import counted
 
-SPLIT_FORMAT = "busbench-split/2"
-TEST = "test"
-CV = "cv"
-GROUPED = "grouped"
-IMAGE_LEVEL = "image_level"
 PROTOCOLS = (GROUPED, IMAGE_LEVEL)
 MUST_LINK_VALUE = "must-link"
 CANNOT_LINK_VALUE = "cannot-link"
-SplitDocument = dict[str, Any]  # a split file as JSON gives it back (see ``plan_split``)
 
 
 @dataclass(frozen=True)
@@ -155,16 +151,6 @@ def test_set_sha256(case_ids: list[str], pixel_hashes: list[str]) -> str:
     return digest.hexdigest()
 
 
-def case_ids(document: SplitDocument, role: str) -> list[str]:
-    """The sorted case ids of one role (``TEST`` or ``CV``) in a split document."""
-    return sorted(c["case_id"] for c in document["cases"] if c["set"] == role)
-
-
-def development_folds(document: SplitDocument) -> dict[str, int]:
-    """Development case id -> its cross-validation fold (1..k)."""
-    return {c["case_id"]: int(c["fold"]) for c in document["cases"] if c["set"] == CV}
-
-
 def _official_roles(manifest: Manifest, settings: SplitSettings) -> tuple[np.ndarray, np.ndarray]:
     official = manifest.frame["official_fold"]
     if official.isna().any():
@@ -215,22 +201,22 @@ def large_groups(leakage: LeakageGroups, frame: pd.DataFrame, limit: float) -> l
     return found
 
 
-def large_group_warnings(document: SplitDocument, path: Path) -> list[str]:
+def large_group_warnings(split: Split, path: Path) -> list[str]:
     """One line per group of more than half a fold: its members, the measures that linked them,
     and what to do if a link is wrong (``split`` and ``run`` both print these)."""
     lines = []
-    for group in document["large_groups"]:
-        members = group["members"]
-        measures = sorted({link[2] for link in group["links"]})
-        lines.append(f"warning: one group of {group['size']} images (more than half a fold) must stay on one side: "
+    for group in split.large_groups:
+        members = group.members
+        measures = sorted({link[2] for link in group.links})
+        lines.append(f"warning: one group of {group.size} images (more than half a fold) must stay on one side: "
                      f"{', '.join(members[:8])}{' ...' if len(members) > 8 else ''}; linked by {', '.join(measures)}. "
                      f"Its members and links are under large_groups in {path}; if links are wrong, list them as "
                      "cannot-link pairs in a links file (split.links_file, --links-file)")
     return lines
 
 
-def plan_split(manifest: Manifest, settings: SplitSettings) -> SplitDocument:
-    """The split document for ``manifest``: every case's role plus what made it."""
+def plan_split(manifest: Manifest, settings: SplitSettings) -> Split:
+    """The split of ``manifest``: every case's role plus what made it."""
     settings.check()
     frame = manifest.frame
     links = read_user_links(settings.links_file, manifest)
@@ -262,7 +248,7 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> SplitDocument:
     n_folds = int(folds.max())
     half_fold = len(frame) * (1 - float(is_test.mean())) / n_folds / 2
     duplicate_rows = leakage.links[leakage.links["measure"] != PATIENT]
-    return {
+    return Split.model_validate({
         "format": SPLIT_FORMAT,
         "dataset": manifest.dataset,
         "manifest": {"file": manifest.path.name, "sha256": manifest.sha256},
@@ -277,35 +263,35 @@ def plan_split(manifest: Manifest, settings: SplitSettings) -> SplitDocument:
         "large_groups": large_groups(leakage, frame, half_fold),
         "test_set_sha256": test_set_sha256(test_ids, test_pixels),
         "cases": sorted(cases, key=lambda c: c["case_id"]),
-    }
+    })
 
 
-def split_bytes(document: SplitDocument) -> bytes:
-    """The canonical serialisation: the same document always gives the same bytes."""
-    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+def split_bytes(split: Split) -> bytes:
+    """The canonical serialisation: the same split always gives the same bytes."""
+    return (json.dumps(split.model_dump(), indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def _what_differs(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """The first difference between two split documents that a user can act on, in words."""
-    old_sha, new_sha = str(old.get("manifest", {}).get("sha256", "?")), str(new["manifest"]["sha256"])
+def _what_differs(old: dict[str, Any], new: Split) -> str:
+    """The first difference between a split file's JSON and a new split that a user can act on, in words."""
+    old_sha, new_sha = str(old.get("manifest", {}).get("sha256", "?")), new.manifest.sha256
     if old_sha != new_sha:
         return f"the manifest changed since the split was made (sha256 {old_sha[:12]} then, {new_sha[:12]} now)"
-    old_settings, new_settings = old.get("settings", {}), new["settings"]
+    old_settings, new_settings = old.get("settings", {}), new.settings
     changed = sorted(k for k in set(old_settings) | set(new_settings) if old_settings.get(k) != new_settings.get(k))
     if changed:
         return "its settings differ: " + ", ".join(
             f"{k} {old_settings.get(k)!r} then, {new_settings.get(k)!r} now" for k in changed)
     return (f"it was made by another version of busbench's splitting (format {old.get('format')!r}, now "
-            f"{new['format']!r}) and assigns cases differently")
+            f"{new.format!r}) and assigns cases differently")
 
 
-def write_split(document: SplitDocument, path: Path, force: bool = False) -> str:
+def write_split(split: Split, path: Path, force: bool = False) -> str:
     """Write the split file; returns "created", "unchanged" or "replaced".
 
     An existing split with other content is the frozen test set of earlier results: replacing it
     needs ``force``, and the refusal says what changed.
     """
-    data = split_bytes(document)
+    data = split_bytes(split)
     path = Path(path)
     if path.exists():
         if path.read_bytes() == data:
@@ -316,7 +302,7 @@ def write_split(document: SplitDocument, path: Path, force: bool = False) -> str
             except json.JSONDecodeError:
                 old = {}
             raise BusbenchError(
-                f"{path}: this split is frozen, and a new one would differ: {_what_differs(old, document)}. "
+                f"{path}: this split is frozen, and a new one would differ: {_what_differs(old, split)}. "
                 "Restore the data it was made on, or replace it with `busbench split MANIFEST --force` (same "
                 "settings): results made on the old split are then refused by `run` and `report`"
             )
@@ -326,19 +312,14 @@ def write_split(document: SplitDocument, path: Path, force: bool = False) -> str
     return status
 
 
-def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MANIFEST --force") -> SplitDocument:
-    """Load a split file and verify it still belongs to ``manifest`` and is intact; ``resplit`` is
-    the command named in the error when the manifest changed."""
+def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MANIFEST --force") -> Split:
+    """Load a split file (``load_split``) and verify it still belongs to ``manifest`` and is intact;
+    ``resplit`` is the command named in the error when the manifest changed."""
     path = Path(path)
     if not path.is_file():
         raise BusbenchError(f"{path}: no split file; create it with `busbench split {manifest.path}`")
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BusbenchError(f"{path}: not a valid split file ({exc}); recreate it with `busbench split`") from exc
-    if document.get("format") != SPLIT_FORMAT:
-        raise BusbenchError(f"{path}: format {document.get('format')!r} is not {SPLIT_FORMAT!r}; recreate it")
-    recorded = document["manifest"]["sha256"]
+    split = load_split(path)
+    recorded = split.manifest.sha256
     if recorded != manifest.sha256:
         raise BusbenchError(
             f"{path}: the manifest changed since the split was made ({manifest.path} had sha256 {recorded[:12]}, "
@@ -346,10 +327,10 @@ def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MA
             "the old split are then refused, folds included"
         )
     frame = manifest.frame.set_index("case_id")
-    ids = [c["case_id"] for c in document["cases"]]
+    ids = [case.case_id for case in split.cases]
     if sorted(ids) != sorted(frame.index):
         raise BusbenchError(f"{path}: its cases differ from {manifest.path}'s; recreate the split")
-    test_ids = case_ids(document, TEST)
-    if test_set_sha256(test_ids, frame.loc[test_ids, "pixel_sha256"].tolist()) != document["test_set_sha256"]:
+    test_ids = split.held_out()
+    if test_set_sha256(test_ids, frame.loc[test_ids, "pixel_sha256"].tolist()) != split.test_set_sha256:
         raise BusbenchError(f"{path}: the test set does not match its checksum; the file was edited. Restore it")
-    return document
+    return split

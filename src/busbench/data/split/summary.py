@@ -6,14 +6,14 @@ import pandas as pd
 
 from busbench.data.labels import LABELS
 from busbench.data.manifest import Manifest
-from busbench.data.split.split_file import TEST, SplitDocument
+from busbench.data.split.record import TEST, Split
 from busbench.data.split.stratify import SIZE_BINS
 
 
-def split_summary(document: SplitDocument, manifest: Manifest) -> pd.DataFrame:
+def split_summary(split: Split, manifest: Manifest) -> pd.DataFrame:
     """One row per part (test, fold 1..k): images, labels, size bins, patients, and the groups
     of several images (patients or duplicates) and groups holding exact or near duplicates."""
-    roles = pd.DataFrame(document["cases"]).set_index("case_id")
+    roles = split.cases_frame().set_index("case_id")
     frame = manifest.frame.set_index("case_id").join(roles)
     frame["part"] = [TEST if s == TEST else f"fold {int(f)}" for s, f in zip(frame["set"], frame["fold"])]
     frame["size"] = [s.split("/")[1] if "/" in s else "-" for s in frame["stratum"]]
@@ -28,13 +28,13 @@ def split_summary(document: SplitDocument, manifest: Manifest) -> pd.DataFrame:
         row["multi-image groups"] = int(sub.loc[group_sizes[sub.index] > 1, "group"].nunique())
         row["duplicate groups"] = int(sub.loc[sub["duplicate"], "group"].nunique())
         rows.append(row)
-    order = [TEST] + [f"fold {k}" for k in range(1, int(document["folds"]) + 1)]
+    order = [TEST] + [f"fold {k}" for k in range(1, split.folds + 1)]
     return pd.DataFrame(rows).set_index("part").loc[[p for p in order if p in {r["part"] for r in rows}]]
 
 
-def groups_across_parts(document: SplitDocument) -> int:
+def groups_across_parts(split: Split) -> int:
     """How many leakage groups have images in more than one part (0 for a computed split)."""
-    roles = pd.DataFrame(document["cases"])
+    roles = split.cases_frame()
     # "test" or "fold k": a test case's fold is empty, and NaN must not hide it from the count
     roles["part"] = [TEST if s == TEST else f"fold {int(f)}" for s, f in zip(roles["set"], roles["fold"])]
     return int((roles.groupby("group")["part"].nunique() > 1).sum())

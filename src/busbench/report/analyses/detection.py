@@ -36,7 +36,8 @@ def predicts_lesion(per_image: pd.DataFrame) -> pd.Series:
 
 def pair_wins(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
     """(positives x negatives): 1 where the positive scores higher, 0.5 on a tie (Mann-Whitney)."""
-    return (positive[:, None] > negative[None, :]) + 0.5 * (positive[:, None] == negative[None, :])
+    wins: np.ndarray = (positive[:, None] > negative[None, :]) + 0.5 * (positive[:, None] == negative[None, :])
+    return wins
 
 
 def auroc_draws(scores: pd.DataFrame, lesion: pd.Series, clusters: pd.Series) -> tuple[float, np.ndarray]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ def lesion_shapes(scored: ScoredSet) -> pd.DataFrame:
     frame = scored.per_image[has_lesion(scored.per_image)]
     shapes = frame[["fold", "case_id", *SHAPE_COLUMNS]].apply(
         lambda c: pd.to_numeric(c, errors="coerce") if c.name in SHAPE_COLUMNS else c)
-    return shapes.assign(model=scored.model, variant=scored.variant)
+    return cast(pd.DataFrame, shapes.assign(model=scored.model, variant=scored.variant))  # apply's stub: a Series
 
 
 def _with_ci(errors: pd.DataFrame, clusters: pd.Series) -> tuple[float, float]:

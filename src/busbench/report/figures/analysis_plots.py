@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from busbench.report.figures.plots import plt, save, wrapped
+from busbench.report.figures.plots import save, wrapped  # sets the Agg backend before any figure is made
 
 
 def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:

@@ -11,7 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
@@ -33,7 +35,7 @@ def wrapped(title: str, width_inches: float, fontsize: float = 12) -> str:
     return "\n".join(textwrap.wrap(title, max(8, int(width_inches * per_inch)), break_on_hyphens=False)) or title
 
 
-def save(figure: plt.Figure, path: Path) -> Path:
+def save(figure: Figure, path: Path) -> Path:
     """Write ``path``.png and ``path``.pdf; returns the PNG."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
@@ -175,7 +177,7 @@ def critical_difference_diagram(ranks: pd.Series, cd: float | None, n_datasets: 
     return save(figure, path)
 
 
-def draw_mask(axis: plt.Axes, mask: np.ndarray, colour: str) -> None:
+def draw_mask(axis: Axes, mask: np.ndarray, colour: str) -> None:
     """A translucent fill and a solid outline: large and thin lesions both stay visible."""
     if not mask.any():
         return

@@ -15,21 +15,17 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.data.manifest import load_manifest
-from busbench.data.split.split_file import CV
+from busbench.data.split.record import load_split
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.layout import ENVIRONMENT_JSON, POSTPROCESSING_JSON, cell_data_folder, write_text
+from busbench.layout import POSTPROCESSING_JSON, cell_data_folder, write_text
 from busbench.markdown import markdown_table
+from busbench.records import read_environment
 from busbench.report.collect import RunResults, RunTable, split_description
 from busbench.report.tables.publication import latex_escape
 from busbench.train.trainer import SELECTED_VALUE
 
 CHECKSUM_CHARS = 12
 LABELS = ("benign", "malignant", "normal")
-
-
-def _environment(run: RunResults) -> dict[str, object]:
-    path = run.path / ENVIRONMENT_JSON
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _counts(labels: pd.Series) -> str:
@@ -42,12 +38,12 @@ def _counts(labels: pd.Series) -> str:
 def _development_labels(run: RunResults) -> pd.Series | None:
     """The development images' labels from the split file and manifest the run used, when the
     results folder holds its data folder."""
-    data_dir, split_file = cell_data_folder(run.path), _environment(run).get("split_file")
-    if not split_file or not (data_dir / str(split_file)).is_file() or not (data_dir / "manifest.csv").is_file():
+    data_dir, split_file = cell_data_folder(run.path), read_environment(run.path).split_file
+    if not split_file or not (data_dir / split_file).is_file() or not (data_dir / "manifest.csv").is_file():
         return None
-    document = json.loads((data_dir / str(split_file)).read_text())
+    development = load_split(data_dir / split_file).development()
     labels = load_manifest(data_dir).frame.set_index("case_id")["label"]
-    return labels.reindex([c["case_id"] for c in document["cases"] if c["set"] == CV]).dropna()
+    return labels.reindex(sorted(development)).dropna()
 
 
 def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
@@ -55,7 +51,7 @@ def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
     rows = []
     for table in tables:
         run = table.runs[0]
-        environment = _environment(run)
+        environment = read_environment(run.path)
         test = run.per_image.drop_duplicates("case_id")["label"]
         development = _development_labels(run)
         protocol = run.split_settings.get("protocol", "grouped")
@@ -66,9 +62,9 @@ def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
             "Test images": _counts(test),
             "Split": f"{protocol}, {split_description(run)}, {folds}-fold cross-validation",
             "Test set sha256": run.test_set[:CHECKSUM_CHARS] + f" (from {run.test_set_source})",
-            "Split file": f"{environment.get('split_file', '–')}, sha256 "
-                          f"{str(environment.get('split_sha256', '–'))[:CHECKSUM_CHARS]}",
-            "Manifest sha256": str(environment.get("manifest_sha256", "–"))[:CHECKSUM_CHARS],
+            "Split file": f"{environment.split_file or '–'}, sha256 "
+                          f"{(environment.split_sha256 or '–')[:CHECKSUM_CHARS]}",
+            "Manifest sha256": (environment.manifest_sha256 or "–")[:CHECKSUM_CHARS],
         })
     return pd.DataFrame(rows)
 
@@ -83,7 +79,7 @@ def _postprocessing(run: RunResults) -> str:
 def _precision(run: RunResults) -> str:
     """What the run computed in (recorded since the CPU's bf16 is checked), beside the setting."""
     setting = run.config.train.amp if run.config else "?"
-    recorded = _environment(run).get("precision")
+    recorded = read_environment(run.path).precision
     return f"{recorded} (train.amp={setting})" if recorded else setting
 
 
@@ -126,14 +122,13 @@ def software_setup(runs: list[RunResults]) -> pd.DataFrame:
     """The versions and machines the runs recorded (one row per distinct combination)."""
     rows = []
     for run in runs:
-        environment = _environment(run)
-        libraries = environment.get("libraries") or {}
-        rows.append({"Device": environment.get("cuda") or environment.get("device", "–"),
-                     "Processor": environment.get("processor", "–"), "Threads": environment.get("torch_threads", "–"),
-                     "busbench": environment.get("busbench", "–"),
-                     "Commit": str(environment.get("git_commit") or "–")[:CHECKSUM_CHARS],
-                     "torch": libraries.get("torch", "–") if isinstance(libraries, dict) else "–",
-                     "Python": environment.get("python", "–")})
+        environment = read_environment(run.path)
+        libraries = environment.libraries or {}
+        rows.append({"Device": environment.cuda or environment.device or "–",
+                     "Processor": environment.processor or "–", "Threads": environment.torch_threads or "–",
+                     "busbench": environment.busbench or "–",
+                     "Commit": (environment.git_commit or "–")[:CHECKSUM_CHARS],
+                     "torch": libraries.get("torch") or "–", "Python": environment.python or "–"})
     frame = pd.DataFrame(rows).astype(str)
     return frame.groupby(list(frame.columns), sort=False).size().rename("Runs").reset_index()
 

@@ -24,7 +24,9 @@ def _as_draws(weights: np.ndarray) -> np.ndarray:
 def _constant(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Per draw: whether the drawn values (weight > 0) are all equal."""
     drawn = w > 0
-    return np.where(drawn, x[None, :], -np.inf).max(axis=1) <= np.where(drawn, x[None, :], np.inf).min(axis=1)
+    constant: np.ndarray = np.where(drawn, x[None, :], -np.inf).max(axis=1) <= np.where(drawn, x[None, :],
+                                                                                      np.inf).min(axis=1)
+    return constant
 
 
 def _weighted_r(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -33,7 +35,8 @@ def _weighted_r(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     dx = x - (w * x).sum(axis=1, keepdims=True) / total
     dy = y - (w * y).sum(axis=1, keepdims=True) / total
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (w * dx * dy).sum(axis=1) / np.sqrt((w * dx * dx).sum(axis=1) * (w * dy * dy).sum(axis=1))
+        r: np.ndarray = (w * dx * dy).sum(axis=1) / np.sqrt((w * dx * dx).sum(axis=1) * (w * dy * dy).sum(axis=1))
+    return r
 
 
 def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:

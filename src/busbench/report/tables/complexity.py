@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 
 from busbench.config import ExperimentConfig
-from busbench.layout import ENVIRONMENT_JSON
 from busbench.models import build_model, count_parameters, resolve_model
 from busbench.models.profile import count_flops, published_macs
+from busbench.records import read_environment
 
 
 @cache
@@ -86,9 +86,8 @@ def row_cost(single: dict[str, object], networks: int, views: int) -> dict[str, 
 
 def model_origin(run_dir: Path, config: ExperimentConfig) -> str:
     """The origin recorded when the run trained; for runs older than that record, today's."""
-    environment = Path(run_dir) / ENVIRONMENT_JSON
-    recorded = json.loads(environment.read_text()).get("model_origin") if environment.is_file() else None
-    return str(recorded) if recorded is not None else resolve_model(config.model.name).origin
+    recorded = read_environment(run_dir).model_origin
+    return recorded if recorded is not None else resolve_model(config.model.name).origin
 
 
 def find_profiles(results_dir: Path) -> pd.DataFrame:

@@ -11,18 +11,19 @@ leaked, by construction.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from busbench.config import ExperimentConfig
-from busbench.data.split.split_file import CV, GROUPED, IMAGE_LEVEL, TEST, SplitDocument, case_ids
+from busbench.data.split.record import CV, GROUPED, IMAGE_LEVEL, TEST, Split, load_split
+from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.evaluate.table_checks import check_test_ids
 from busbench.layout import ENVIRONMENT_JSON, PER_IMAGE_CSV, cell_folder, data_folder, write_csv, write_text
 from busbench.markdown import markdown_table
+from busbench.records import read_environment
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
 DELTA_CSV = "delta.csv"
@@ -43,11 +44,10 @@ def protocol_configs(cfg: ExperimentConfig) -> dict[str, ExperimentConfig]:
     return configs
 
 
-def leaked_test_ids(split: SplitDocument, fold: int) -> set[str]:
+def leaked_test_ids(split: Split, fold: int) -> set[str]:
     """Test images with a member of their leakage group among fold ``fold``'s training images."""
-    cases = split["cases"]
-    training_groups = {c["group"] for c in cases if c["set"] == CV and c["fold"] != fold}
-    return {c["case_id"] for c in cases if c["set"] == TEST and c["group"] in training_groups}
+    training_groups = {c.group for c in split.cases if c.set == CV and c.fold != fold}
+    return {c.case_id for c in split.cases if c.set == TEST and c.group in training_groups}
 
 
 def _mean_std(values: list[float], digits: int = 3) -> str:
@@ -59,10 +59,10 @@ def _mean_std(values: list[float], digits: int = 3) -> str:
     return f"{np.mean(finite):.{digits}f} ± {np.std(finite, ddof=1):.{digits}f}"
 
 
-def protocol_row(per_image: pd.DataFrame, split: SplitDocument) -> dict[str, object]:
+def protocol_row(per_image: pd.DataFrame, split: Split) -> dict[str, object]:
     """Scores of one protocol's fold models on its test set, split into leaked and other images."""
     scores = per_image[per_image["variant"] == FOLD_MODELS] if "variant" in per_image else per_image
-    test_ids = case_ids(split, TEST)
+    test_ids = split.held_out()
     dice, hd95, leaked_counts, ever_leaked = [], [], [], set()
     subsets: dict[str, list[float]] = {name: [] for name in SUBSETS}
     for fold, fold_scores in scores.groupby(scores["fold"].astype(int)):
@@ -86,10 +86,13 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
     for protocol, cfg in configs.items():
         for cell in cfg.cells():
             cell_dir = cell_folder(cell.output_dir, cell.name, f"{cell.data.key()}/{cell.model.key()}")
-            environment = json.loads((cell_dir / ENVIRONMENT_JSON).read_text())
-            split = json.loads((data_folder(cell.output_dir, cell.data.key()) / environment["split_file"]).read_text())
+            split_file = read_environment(cell_dir).split_file
+            if split_file is None:
+                raise BusbenchError(f"{cell_dir / ENVIRONMENT_JSON}: missing or names no split file; run `busbench "
+                                    "delta CONFIG`, which finishes the cell and rewrites it")
+            split = load_split(data_folder(cell.output_dir, cell.data.key()) / split_file)
             per_image = pd.read_csv(cell_dir / PER_IMAGE_CSV, dtype={"case_id": str})
-            check_test_ids(per_image, cell_dir / PER_IMAGE_CSV, case_ids(split, TEST),
+            check_test_ids(per_image, cell_dir / PER_IMAGE_CSV, split.held_out(),
                            f"Run `busbench run` on {cell_dir} again to rewrite it", by=["fold"])
             rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})

@@ -1,0 +1,105 @@
+"""The typed records of a run folder: a finished fold's ``done.json`` (``FoldDone``) and a cell's
+``environment.json`` (``RunEnvironment``).
+
+The writer builds the record and the readers get it back validated, so a field is named once
+and a damaged or hand-edited file is one line naming it, not a ``KeyError`` deep in a report.
+Fields added by later versions are optional: a run folder of an older busbench still reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from busbench.errors import BusbenchError
+from busbench.layout import DONE, ENVIRONMENT_JSON, read_json, write_json
+
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def validation_text(exc: ValidationError) -> str:
+    """A pydantic error in a few words: the first bad field (dotted) and why, and how many more."""
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the whole record"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def read_record(model: type[Record], path: Path, fix: str) -> Record:
+    """``path`` read as ``model``; invalid JSON or a field of the wrong kind is one line ending in ``fix``."""
+    raw = read_json(path, fix)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise BusbenchError(f"{path}: damaged ({validation_text(exc)}); {fix}") from exc
+
+
+class FoldDone(BaseModel):
+    """``fold-<k>/done.json``: written last, when the fold is trained and scored on the test set."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    fold: int
+    best_epoch: int
+    best_score: float | None
+    select_metric: str
+    epochs_run: int
+    stopped_early: bool
+    train_seconds: float
+    test_seconds: float
+    test_images: int
+    # SHA-256 of best.pt (``train.checkpoint.checkpoint_digests``); absent in folds of older versions
+    checkpoints: dict[str, str] | None = None
+    # ``data.provenance.Provenance.as_dict()``; absent in folds of older versions, which are then refused
+    provenance: dict[str, str] | None = None
+
+
+def write_done(record: FoldDone, fold_dir: Path) -> None:
+    write_json(record.model_dump(), Path(fold_dir) / DONE)
+
+
+def read_done(fold_dir: Path, fix: str) -> FoldDone:
+    """A finished fold's record; ``fix`` says how to recover a damaged one."""
+    return read_record(FoldDone, Path(fold_dir) / DONE, fix)
+
+
+class RunEnvironment(BaseModel):
+    """``environment.json`` of a trained cell (``busbench run``) or a scored outside method
+    (``busbench score``): what the result was computed with (``busbench.environment``) and on which
+    split. Every field may be missing from older files."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    busbench: str | None = None
+    git_commit: str | None = None
+    python: str | None = None
+    platform: str | None = None
+    processor: str | None = None
+    torch_threads: int | None = None
+    cuda: str | None = None  # the GPU's name, None on the CPU
+    libraries: dict[str, str | None] | None = None
+    device: str | None = None  # trained cells only
+    split_file: str | None = None  # the split file's name in the dataset's data folder
+    manifest_sha256: str | None = None
+    split_sha256: str | None = None
+    test_set_sha256: str | None = None
+    model_origin: str | None = None  # trained cells only: where the model's code came from
+    precision: str | None = None  # trained cells only: what training computed in (fp32, bf16, fp16)
+    precision_reason: str | None = None  # why (the setting, the device's native bf16)
+    white_level: int | None = None  # trained cells only: the value training images were scaled from to 255
+
+
+def write_environment(record: RunEnvironment, folder: Path, sort_keys: bool = True) -> None:
+    """The fields the writer gave (an outside method has no device or model origin)."""
+    write_json(record.model_dump(exclude_unset=True), Path(folder) / ENVIRONMENT_JSON, sort_keys=sort_keys)
+
+
+def read_environment(folder: Path) -> RunEnvironment:
+    """A run folder's environment record; an empty one (every field None) when the file is absent."""
+    path = Path(folder) / ENVIRONMENT_JSON
+    if not path.is_file():
+        return RunEnvironment()
+    return read_record(RunEnvironment, path, "run `busbench run` (or `busbench score`) again to rewrite it")

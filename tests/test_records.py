@@ -1,0 +1,63 @@
+"""The typed records of a run folder: done.json and environment.json read back as written, those of
+older versions still read, and a damaged one is one line naming the file and the fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from busbench.errors import BusbenchError
+from busbench.layout import DONE, ENVIRONMENT_JSON
+from busbench.records import FoldDone, RunEnvironment, read_done, read_environment, write_done, write_environment
+
+FIX = "delete it and run the same command again"
+DONE_FIELDS = {"fold": 2, "best_epoch": 7, "best_score": 0.81, "select_metric": "val_dice", "epochs_run": 9,
+               "stopped_early": True, "train_seconds": 12.5, "test_seconds": 1.5, "test_images": 31}
+
+
+def test_done_reads_back_as_written(tmp_path: Path) -> None:
+    done = FoldDone(**DONE_FIELDS, checkpoints={"best.pt": "ab" * 32}, provenance={"split_sha256": "cd" * 32})
+    write_done(done, tmp_path)
+    assert read_done(tmp_path, FIX) == done
+    assert json.loads((tmp_path / DONE).read_text())["test_images"] == 31  # the file keeps its field names
+
+
+def test_a_done_record_of_an_older_version_reads_without_hashes_or_provenance(tmp_path: Path) -> None:
+    (tmp_path / DONE).write_text(json.dumps(DONE_FIELDS))
+    done = read_done(tmp_path, FIX)
+    assert done.checkpoints is None and done.provenance is None and done.test_images == 31
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ('{"fold": 1, "best_ep', "damaged (not valid JSON"),
+    (json.dumps({**DONE_FIELDS, "test_images": "many"}), "damaged (test_images: Input should be a valid integer"),
+    (json.dumps({k: v for k, v in DONE_FIELDS.items() if k != "best_epoch"}), "damaged (best_epoch: Field required)"),
+    (json.dumps({**DONE_FIELDS, "checkpoints": ["best.pt"]}), "damaged (checkpoints: Input should be a valid "
+                                                              "dictionary"),
+])
+def test_a_damaged_done_record_names_the_file_and_the_fix(tmp_path: Path, content: str, said: str) -> None:
+    (tmp_path / DONE).write_text(content)
+    with pytest.raises(BusbenchError) as error:
+        read_done(tmp_path, FIX)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / DONE}: {said}") and message.endswith(FIX) and "\n" not in message
+
+
+def test_environment_keeps_the_fields_its_writer_gave(tmp_path: Path) -> None:
+    record = RunEnvironment.model_validate({"busbench": "0.1.0", "git_commit": None, "torch_threads": 4,
+                                            "libraries": {"torch": "2.13.0", "monai": None},
+                                            "split_file": "split-a.json", "test_set_sha256": "ef" * 32})
+    write_environment(record, tmp_path)
+    written = json.loads((tmp_path / ENVIRONMENT_JSON).read_text())
+    assert written["git_commit"] is None and "device" not in written and "model_origin" not in written
+    assert read_environment(tmp_path) == record
+
+
+def test_an_absent_environment_reads_as_unrecorded_and_a_damaged_one_is_named(tmp_path: Path) -> None:
+    assert read_environment(tmp_path) == RunEnvironment() and RunEnvironment().test_set_sha256 is None
+    (tmp_path / ENVIRONMENT_JSON).write_text(json.dumps({"split_file": ["a", "b"]}))
+    with pytest.raises(BusbenchError, match=f"^{tmp_path / ENVIRONMENT_JSON}: damaged \\(split_file: Input should "
+                                            "be a valid string\\); run `busbench run`"):
+        read_environment(tmp_path)
