@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from busbench.evaluate.metrics import image_metrics
 from cli_runner import run_cli
 from PIL import Image
 
@@ -21,6 +20,7 @@ from busbench import api
 from busbench.data.split import record
 from busbench.errors import BusbenchError
 from busbench.layout import cell_data_folder
+from busbench.metrics.per_image import image_metrics
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -54,7 +54,7 @@ def test_create_model_and_list_models() -> None:
     assert busbench.list_models("unet?plus") == ["unet3plus"]
     net = busbench.create_model("unet", in_channels=1, base_channels=4)
     assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 1, 32, 32)
-    with pytest.raises(BusbenchError, match="unknown model 'unet9'.*registered models: .*unet"):
+    with pytest.raises(BusbenchError, match="unknown model 'unet9' .*did you mean unet,"):
         busbench.create_model("unet9")
 
 

@@ -18,6 +18,7 @@ from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.split.feasibility import shortfall
 from busbench.data.split.grouping import LeakageGroups
+from busbench.data.split.record import Split
 from busbench.data.split.split_file import SplitSettings, large_groups, plan_split
 from busbench.errors import BusbenchError
 
@@ -30,11 +31,11 @@ def seventy(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     return load_manifest(base / "manifest")
 
 
-def _lesion_in_every_fold(document: dict, manifest: Manifest) -> bool:
+def _lesion_in_every_fold(split: Split, manifest: Manifest) -> bool:
     labels = manifest.frame.set_index("case_id")["label"]
-    cases = pd.DataFrame(document["cases"])
+    cases = split.cases_frame()
     folds = cases[cases["set"] == "cv"].assign(lesion=lambda c: c["case_id"].map(labels) != NORMAL)
-    return bool(folds.groupby("fold")["lesion"].any().reindex(range(1, document["folds"] + 1)).fillna(False).all())
+    return bool(folds.groupby("fold")["lesion"].any().reindex(range(1, split.folds + 1)).fillna(False).all())
 
 
 def test_a_test_size_that_leaves_no_development_part_names_the_values_that_work(seventy: Manifest) -> None:
