@@ -89,8 +89,8 @@ def test_values_trace_back_to_the_data(grid_report) -> None:
 
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda counts: counts.iloc[:-1], "does not hold the 9 test ids of the split once each: 1 missing"),
-    (lambda counts: counts.assign(pixels=counts["pixels"] - (counts.index == 0)), "the bins of 1 images do not add "
-     "up to their pixels"),
+    (lambda counts: counts.assign(pixels=counts["pixels"] - (counts.index == 0)), "bins that do not add up to the "
+     "pixels for 1 image"),
 ])
 def test_a_cut_or_edited_calibration_file_is_refused_by_the_report(grid_report, tmp_path: Path, edit,
                                                                    message: str) -> None:
