@@ -19,7 +19,7 @@ import busbench
 from busbench import api
 from busbench.data.split import record
 from busbench.errors import BusbenchError
-from busbench.layout import cell_data_folder
+from busbench.layout.folders import CellFolder
 from busbench.metrics.per_image import image_metrics
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -27,7 +27,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 @pytest.fixture(scope="module")
 def split_path(tiny_run: Path) -> Path:
-    return next(cell_data_folder(tiny_run).glob("split-*.json"))
+    return next(CellFolder(tiny_run).data_folder.glob("split-*.json"))
 
 
 @pytest.mark.parametrize("module", [api, record], ids=["api", "split record"])

@@ -37,6 +37,10 @@ LAYERS: list[set[str]] = [
 # Inside a package, bottom to top, by the first name after ``busbench.<package>.`` (the package's own
 # __init__ is its name): a module may import its own floor and the ones below it.
 INNER_LAYERS: dict[str, list[set[str]]] = {
+    "layout": [
+        {"layout", "folders", "atomic"},  # where each artefact lives; how a file is written
+        {"locks"},  # a folder that cannot be written holds no lock (atomic's NOT_WRITABLE)
+    ],
     "report": [
         {"report", "collect", "names", "report_files"},  # the runs read, their display names, the files written
         {"statistics"},

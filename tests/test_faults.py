@@ -15,9 +15,10 @@ import pytest
 import torch
 from cli_runner import run_cli
 
-from busbench import layout, pipeline
+from busbench import pipeline
 from busbench.config import ExperimentConfig, load_config
 from busbench.errors import BusbenchError
+from busbench.layout import atomic, locks
 from busbench.train import checkpoint
 
 TINY = ["name=tiny", "data.dataset=synthetic", "data.options.count=30", "data.options.size=40",
@@ -115,7 +116,7 @@ def test_a_full_disk_or_a_read_only_folder_in_any_atomic_write_is_one_line(tmp_p
         with monkeypatch.context() as patch:
             patch.setattr(Path, "write_text", failing)
             with pytest.raises(BusbenchError, match=rf"table\.csv: {expected}") as error:
-                layout.write_text("a,b\n", target)
+                atomic.write_text("a,b\n", target)
         _one_line(error)
         assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary file
 
@@ -153,8 +154,8 @@ def test_a_finished_run_reruns_in_a_read_only_folder(tmp_path: Path, monkeypatch
     def read_only(path: Path, *args: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system", str(path))  # as open() raises it, naming the file
 
-    monkeypatch.setattr(layout, "atomic_path", read_only)
-    monkeypatch.setattr(layout, "FileLock", read_only)
+    monkeypatch.setattr(atomic, "atomic_path", read_only)
+    monkeypatch.setattr(locks, "FileLock", read_only)
     capsys.readouterr()
     assert run_cli(monkeypatch, *args) == 0
     assert "Held-out test set" in capsys.readouterr().out

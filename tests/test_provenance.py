@@ -31,7 +31,7 @@ from busbench.data.export.held_out import load_split_data
 from busbench.data.manifest import load_manifest
 from busbench.data.split.split_file import plan_split, write_split
 from busbench.errors import BusbenchError
-from busbench.layout import BEST, DONE
+from busbench.layout.folders import BEST, DONE
 from busbench.report.collect import collect_runs
 from busbench.train import checkpoint
 from busbench.train.init_source import init_source_overlap

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from busbench.errors import BusbenchError
-from busbench.layout import DONE, ENVIRONMENT_JSON
+from busbench.layout.folders import DONE, ENVIRONMENT_JSON
 from busbench.records import FoldDone, RunEnvironment, read_done, read_environment, write_done, write_environment
 
 FIX = "delete it and run the same command again"

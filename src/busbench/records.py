@@ -14,7 +14,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from busbench.errors import BusbenchError
-from busbench.layout import DONE, ENVIRONMENT_JSON, read_json, write_json
+from busbench.layout.atomic import read_json, write_json
+from busbench.layout.folders import CellFolder, FoldFolder
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -58,12 +59,12 @@ class FoldDone(BaseModel):
 
 
 def write_done(record: FoldDone, fold_dir: Path) -> None:
-    write_json(record.model_dump(), Path(fold_dir) / DONE)
+    write_json(record.model_dump(), FoldFolder(fold_dir).done_json)
 
 
 def read_done(fold_dir: Path, fix: str) -> FoldDone:
     """A finished fold's record; ``fix`` says how to recover a damaged one."""
-    return read_record(FoldDone, Path(fold_dir) / DONE, fix)
+    return read_record(FoldDone, FoldFolder(fold_dir).done_json, fix)
 
 
 class RunEnvironment(BaseModel):
@@ -94,12 +95,12 @@ class RunEnvironment(BaseModel):
 
 def write_environment(record: RunEnvironment, folder: Path, sort_keys: bool = True) -> None:
     """The fields the writer gave (an outside method has no device or model origin)."""
-    write_json(record.model_dump(exclude_unset=True), Path(folder) / ENVIRONMENT_JSON, sort_keys=sort_keys)
+    write_json(record.model_dump(exclude_unset=True), CellFolder(folder).environment_json, sort_keys=sort_keys)
 
 
 def read_environment(folder: Path) -> RunEnvironment:
     """A run folder's environment record; an empty one (every field None) when the file is absent."""
-    path = Path(folder) / ENVIRONMENT_JSON
+    path = CellFolder(folder).environment_json
     if not path.is_file():
         return RunEnvironment()
     return read_record(RunEnvironment, path, "run `busbench run` (or `busbench score`) again to rewrite it")

@@ -21,7 +21,7 @@ from busbench.data.geometry import ResizeMode, to_original
 from busbench.data.io import read_mask
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.errors import BusbenchError
-from busbench.layout import LOCKS
+from busbench.layout.locks import LOCKS
 
 
 def test_cache_holds_every_case_resized_with_its_placement(synthetic_manifest: Manifest, tmp_path: Path) -> None:
@@ -185,7 +185,7 @@ def test_concurrent_builds_use_their_own_folders_and_leave_none(
             theirs.append((build_cache(synthetic_manifest, 16, cache_root=tmp_path).path / "images.npy").stat())
 
     monkeypatch.setattr(cache_module, "_write_cache", other_process_finishes_first)
-    # builders that do not lock (a file system without locks): the lock itself is tested in tests/test_layout.py
+    # builders that do not lock (a file system without locks): the lock itself is tested in tests/layout/test_locks.py
     monkeypatch.setattr(cache_module, "locked", lambda *args, **kwargs: contextlib.nullcontext(True))
     cache = build_cache(synthetic_manifest, 16, cache_root=tmp_path)
     assert len(seen) == 2 and seen[0] != seen[1] and seen[0].name.endswith(".tmp")

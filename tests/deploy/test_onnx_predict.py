@@ -20,7 +20,8 @@ from busbench.data.synthetic import generate_cases
 from busbench.deploy.engines import load_trained
 from busbench.deploy.onnx_export import OPSET, load_onnx_run
 from busbench.errors import BusbenchError
-from busbench.layout import DONE, ONNX_JSON, write_json
+from busbench.layout.atomic import write_json
+from busbench.layout.folders import DONE, ONNX_JSON
 from busbench.train import checkpoint
 from busbench.train.trainer import build_fold_model
 

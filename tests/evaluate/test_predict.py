@@ -22,7 +22,7 @@ from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
 from busbench.evaluate import predict
 from busbench.evaluate.predict import collect_inputs, load_run, overlay, predict_images
-from busbench.layout import BEST, DONE, ENVIRONMENT_JSON
+from busbench.layout.folders import BEST, DONE, ENVIRONMENT_JSON
 from busbench.train import checkpoint
 
 

@@ -17,7 +17,7 @@ from busbench.data.cache import load_pair
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.split.split_file import read_split
 from busbench.data.split.summary import split_summary
-from busbench.layout import write_csv
+from busbench.layout.atomic import write_csv
 from busbench.progress import progress
 
 AUDIT_DIR = "audit"

@@ -11,7 +11,7 @@ from busbench.audit.overlays import MARKS_PRECISION, detect_overlays
 from busbench.audit.sheets import PER_SHEET, Tile, sheet_name, write_sheet
 from busbench.data.cache import load_pair
 from busbench.data.manifest import case_row
-from busbench.layout import write_text
+from busbench.layout.atomic import write_text
 from busbench.log import counted
 from busbench.report.page.html import STYLE, html_figure, html_table
 

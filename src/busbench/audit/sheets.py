@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
-from busbench.layout import atomic_path
+from busbench.layout.atomic import atomic_path
 
 THUMB = 128
 CAPTION = 14

@@ -20,7 +20,7 @@ from busbench import interrupt
 from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
 from busbench.console import err_console
 from busbench.errors import BusbenchError
-from busbench.layout import write_error
+from busbench.layout.atomic import write_error
 from busbench.log import last_saved, setup_logging
 
 INTERRUPTED = 130  # 128 + SIGINT

@@ -18,6 +18,7 @@ from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.outside_method import ScoreOptions, score_method
 from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, predict_images
+from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
 from busbench.metrics.surface import HD95Convention
 from busbench.train.device import resolve_device
@@ -73,9 +74,10 @@ def _scoring_out(data_dir: Path, out: Path | None) -> Path:
     so that `busbench report OUTPUT_DIR` shows it beside the models trained there."""
     if out is not None:
         return out
-    if data_dir.resolve().parent.name != "data":
+    output_dir = data_folder_output_dir(data_dir)
+    if output_dir is None:
         raise BusbenchError(f"{data_dir}: not inside an OUTPUT_DIR/data/ folder; give --out OUTPUT_DIR")
-    return data_dir.resolve().parent.parent
+    return output_dir
 
 
 def score(

@@ -11,7 +11,7 @@ import typer
 
 from busbench.cli.options import DeviceOption, Engine, shipped_configs
 from busbench.console import console, print_frame
-from busbench.layout import write_csv, write_text
+from busbench.layout.atomic import write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.models import available_models, build_model, count_parameters, model_names, resolve_model
 from busbench.models.profile import profile_models

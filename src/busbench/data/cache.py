@@ -36,7 +36,8 @@ from busbench.data.geometry import (
 from busbench.data.integrity import file_sha256
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
-from busbench.layout import lock_file, locked, temporary_path, write_csv, write_errors, write_json
+from busbench.layout.atomic import temporary_path, write_csv, write_errors, write_json
+from busbench.layout.locks import lock_file, locked
 from busbench.log import duration, logger
 from busbench.progress import progress
 from busbench.version import __version__

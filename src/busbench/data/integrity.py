@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.errors import BusbenchError
-from busbench.layout import write_json
+from busbench.layout.atomic import write_json
 from busbench.log import counted
 
 FILE_BYTES = "file_bytes"

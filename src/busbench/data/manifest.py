@@ -21,7 +21,7 @@ from busbench.data.integrity import FILE_BYTES, FILE_SHA256, file_sha256, verify
 from busbench.data.io import read_image, read_mask
 from busbench.data.root_link import warn_if_repointed
 from busbench.errors import BusbenchError
-from busbench.layout import write_csv, write_json
+from busbench.layout.atomic import write_csv, write_json
 
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_META = "manifest.json"

@@ -38,7 +38,7 @@ from busbench.data.manifest import META_PREFIX, write_manifest
 from busbench.data.problems import ProblemLog
 from busbench.data.root_link import ROOT_AS_GIVEN, as_given
 from busbench.errors import BusbenchError
-from busbench.layout import write_csv
+from busbench.layout.atomic import write_csv
 from busbench.log import counted, logger
 from busbench.progress import progress
 from busbench.version import __version__

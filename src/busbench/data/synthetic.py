@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from busbench.data.labels import BENIGN, MALIGNANT, NORMAL
-from busbench.layout import write_png, write_text
+from busbench.layout.atomic import write_png, write_text
 
 LABEL_PROBABILITIES = {NORMAL: 0.17, BENIGN: 0.56, MALIGNANT: 0.27}  # BUSI's proportions
 SECOND_VIEW_PROBABILITY = 0.3

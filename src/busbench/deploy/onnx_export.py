@@ -25,7 +25,8 @@ from busbench.deploy.onnx_runtime import INPUT_NAME, OUTPUT_NAME, OnnxRuntimeMod
 from busbench.errors import BusbenchError
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.predict import TrainedRun, load_run
-from busbench.layout import DONE, ONNX_JSON, ONNX_SUFFIX, fold_folders, write_bytes, write_json
+from busbench.layout.atomic import write_bytes, write_json
+from busbench.layout.folders import ONNX_JSON, ONNX_SUFFIX, CellFolder
 
 OPSET = 17
 FORMAT = "busbench-onnx/1"
@@ -79,7 +80,7 @@ def export_run(run_dir: Path, out: Path) -> Path:
     import_onnxruntime()
     trained = load_run(run_dir, torch.device("cpu"), allow_partial=None)  # a partial export is never offered
     cfg = trained.config
-    folds = [folder.name for folder in fold_folders(Path(run_dir)) if (folder / DONE).is_file()]  # load_run's models
+    folds = [fold.path.name for fold in CellFolder(run_dir).folds() if fold.done]  # load_run's models
     out.mkdir(parents=True, exist_ok=True)
     parity = {}
     for fold, model in zip(folds, trained.models):

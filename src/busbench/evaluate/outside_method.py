@@ -39,18 +39,11 @@ from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
 from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
-from busbench.layout import (
-    CONFIG_YAML,
-    MASKS,
-    SCORE_JSON,
-    SUMMARY_CSV,
-    SUMMARY_MD,
-    TEST_METRICS_CSV,
+from busbench.layout.atomic import write_csv, write_json, write_png, write_text
+from busbench.layout.folders import (
+    CellFolder,
+    RunFolder,
     dataset_key,
-    write_csv,
-    write_json,
-    write_png,
-    write_text,
 )
 from busbench.log import counted
 from busbench.markdown import markdown_table
@@ -170,30 +163,31 @@ def run_folder(out: Path, data: SplitData, method: str) -> Path:
     """``out/<method>/<dataset key>/<method>``, laid out as `busbench run` lays out a cell."""
     if not SAFE_METHOD.fullmatch(method):
         raise BusbenchError(f"--name {method!r}: use letters, digits and _ . + - (it names the run folder)")
-    folder = Path(out) / method / dataset_key(data.manifest.path.parent) / method
-    if (folder / CONFIG_YAML).is_file():
-        raise BusbenchError(f"{folder}: a trained run of `busbench run`; give the method another --name or --out")
-    return folder
+    cell = RunFolder(out, method).cell(f"{dataset_key(data.manifest.path.parent)}/{method}")
+    if cell.config_yaml.is_file():
+        raise BusbenchError(f"{cell.path}: a trained run of `busbench run`; give the method another --name or --out")
+    return cell.path
 
 
 def score_method(data: SplitData, folder: Path, method: str, out: Path,
                  options: ScoreOptions) -> tuple[Path, dict[str, object]]:
     """Score ``folder`` and write the run folder; returns it and the method's summary row."""
     run_dir = run_folder(out, data, method)
-    if (run_dir / SCORE_JSON).is_file():
-        before = json.loads((run_dir / SCORE_JSON).read_text())["provenance"]["split_sha256"]
+    cell = CellFolder(run_dir)
+    if cell.score_json.is_file():
+        before = json.loads(cell.score_json.read_text())["provenance"]["split_sha256"]
         if before != data.provenance.split_sha256:
             raise BusbenchError(f"{run_dir}: {method!r} was scored on another split file there; give this score "
                                 "another --name or --out (or delete that folder)")
     scores, masks = score_predictions(data, folder, options)
-    (run_dir / MASKS).mkdir(parents=True, exist_ok=True)
-    for old in (run_dir / MASKS).glob("*.png"):  # a rescore replaces every mask
+    cell.masks.mkdir(parents=True, exist_ok=True)
+    for old in cell.masks.glob("*.png"):  # a rescore replaces every mask
         old.unlink()
     for case_id, mask in masks.items():
-        write_png(mask.astype(np.uint8) * 255, run_dir / MASKS / f"{case_id}.png")
+        write_png(mask.astype(np.uint8) * 255, cell.masks / f"{case_id}.png")
     notes = score_notes(method, scores)
     provenance = data.provenance
-    write_csv(scores, run_dir / TEST_METRICS_CSV)
+    write_csv(scores, cell.test_metrics_csv)
     identity = {"split_file": data.split_path.name, **{k: v for k, v in provenance.as_dict().items()
                                                        if k != "train_ids_sha256"}}
     write_environment(RunEnvironment.model_validate({**environment(), **identity}), run_dir, sort_keys=False)
@@ -202,7 +196,7 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
               "case_map": None if options.case_map is None else str(options.case_map.resolve()),
               "split_settings": data.split.settings, "notes": notes, "provenance": provenance.as_dict(),
               "trained_on": "assumed: the split's development cases (cv), as a fold ensemble"}
-    write_json(record, run_dir / SCORE_JSON, sort_keys=False)
+    write_json(record, cell.score_json, sort_keys=False)
     row = {"dataset": run_dir.parent.name, "model": method, "variant": PREDICTION_SET,
            "test_set_sha256": provenance.test_set_sha256, "notes": " | ".join(notes),
            **mean_std(fold_summaries(scores))}
@@ -212,9 +206,9 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
 
 def _write_summary(run_dir: Path, row: dict[str, object], options: ScoreOptions) -> None:
     """summary.csv and summary.md, as a trained cell has them."""
-    write_csv(pd.DataFrame([row]), run_dir / SUMMARY_CSV)
+    write_csv(pd.DataFrame([row]), CellFolder(run_dir).summary_csv)
     shown = pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}])
     threshold = "" if options.threshold is None else f" Probability maps: lesion where p >= {options.threshold:g}."
     notes = [f"† {n}." for n in str(row["notes"]).split(" | ")]
     write_text("\n".join([markdown_table(shown), f"HD95 convention: {options.hd95}." + threshold, *notes]) + "\n",
-               run_dir / SUMMARY_MD)
+               CellFolder(run_dir).summary_md)

@@ -33,17 +33,8 @@ from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.layout import (
-    BEST,
-    CONFIG_YAML,
-    DONE,
-    POSTPROCESSING_JSON,
-    fold_folder,
-    fold_folders,
-    fold_number,
-    write_csv,
-    write_png,
-)
+from busbench.layout.atomic import write_csv, write_png
+from busbench.layout.folders import CONFIG_YAML, CellFolder
 from busbench.log import logger
 from busbench.metrics.surface import boundary
 from busbench.progress import progress
@@ -70,10 +61,10 @@ class TrainedRun:
 
 def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
     """Folds without ``done.json``: begun, or (for a split of known fold count) not begun."""
-    begun = {fold_number(folder): folder for folder in fold_folders(run_dir)}
+    cell = CellFolder(run_dir)
+    begun = {fold.number: fold for fold in cell.folds()}
     expected = set(range(1, config.split.folds + 1)) if not config.split.official else set(begun)
-    return [fold_folder(run_dir, k).name for k in sorted(expected | set(begun))
-            if k not in begun or not (begun[k] / DONE).is_file()]
+    return [cell.fold(k).path.name for k in sorted(expected | set(begun)) if k not in begun or not begun[k].done]
 
 
 def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = False) -> TrainedRun:
@@ -83,7 +74,8 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
     ``--allow-partial`` (False), or refuse it without (None: a command that has no such option,
     ``export onnx``). The errors name no other option, so that every command can show them."""
     run_dir = Path(run_dir)
-    config_path = run_dir / CONFIG_YAML
+    cell = CellFolder(run_dir)
+    config_path = cell.config_yaml
     if not config_path.is_file():
         cells = sorted(p.parent for p in run_dir.rglob(CONFIG_YAML))
         hint = f"; it holds these runs: {', '.join(map(str, cells))}" if cells else ""
@@ -91,8 +83,8 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
                             "Give a run folder, OUTPUT_DIR/<name>/<dataset>/<model>")
     config = validate_config(yaml.safe_load(config_path.read_text()), str(config_path))  # edited: names the key
     unfinished = _unfinished_folds(run_dir, config)
-    post_path = run_dir / POSTPROCESSING_JSON
-    finished = [fold for fold in fold_folders(run_dir) if (fold / DONE).is_file()]
+    post_path = cell.postprocessing_json
+    finished = [fold for fold in cell.folds() if fold.done]
     partial = ""
     if unfinished or not post_path.is_file():
         lacking = f"{', '.join(unfinished)} unfinished" if unfinished else "post-processing not chosen yet"
@@ -103,11 +95,11 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
         partial = (f"partial run: {len(finished)} finished fold models ({lacking}), no post-processing "
                    "(--allow-partial)")
     models = []
-    for fold_dir in finished:
-        fix = f"Delete {fold_dir} and train the fold again with `busbench run`"
-        checkpoint.verify_checkpoints(fold_dir, read_done(fold_dir, fix).checkpoints, fold_dir / DONE, fix)
+    for fold in finished:
+        fix = f"Delete {fold.path} and train the fold again with `busbench run`"
+        checkpoint.verify_checkpoints(fold.path, read_done(fold.path, fix).checkpoints, fold.done_json, fix)
         model = build_fold_model(config).to(device)
-        model.load_state_dict(checkpoint.load(fold_dir / BEST)["model"])
+        model.load_state_dict(checkpoint.load(fold.best_pt)["model"])
         models.append(model.eval())
     post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
     return TrainedRun(run_dir, config, models, post, partial, read_environment(run_dir).white_level)

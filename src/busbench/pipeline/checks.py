@@ -15,27 +15,21 @@ from busbench.data.prepared import PreparedData
 from busbench.data.provenance import frame_provenance
 from busbench.errors import BusbenchError
 from busbench.evaluate.table_checks import check_cross_table, read_metrics_table
-from busbench.layout import (
+from busbench.layout.atomic import read_json, write_text
+from busbench.layout.folders import (
     BEST,
-    CONFIG_YAML,
     CROSS_CSV,
     CROSS_OVERLAP_CSV,
-    DONE,
     ENSEMBLE_CALIBRATION_CSV,
     ENSEMBLE_CSV,
-    FOLD_PROVENANCE,
     FOLD_SUMMARY_CSV,
     PER_IMAGE_CSV,
     POSTPROCESSING_JSON,
     POSTPROCESSING_TRIALS_CSV,
     SUMMARY_CSV,
     SUMMARY_MD,
-    TEST_METRICS_CSV,
-    fold_folders,
-    fold_number,
-    folds_started,
-    read_json,
-    write_text,
+    CellFolder,
+    FoldFolder,
 )
 from busbench.pipeline.prepared import cell_provenance, fold_provenance
 from busbench.records import read_done
@@ -71,13 +65,14 @@ def _differences(old: dict[str, object], new: dict[str, object], prefix: str = "
 
 def read_cell_config(cell_dir: Path) -> ExperimentConfig:
     """The settings a cell was run with (its ``config.yaml``)."""
-    return ExperimentConfig.model_validate(yaml.safe_load((cell_dir / CONFIG_YAML).read_text()))
+    return ExperimentConfig.model_validate(yaml.safe_load(CellFolder(cell_dir).config_yaml.read_text()))
 
 
 def check_cell_config(cell_dir: Path, cfg: ExperimentConfig) -> None:
     """Refuse other settings than those the cell's folds were made with; record the settings."""
-    path = cell_dir / CONFIG_YAML
-    if path.is_file() and folds_started(cell_dir):
+    cell = CellFolder(cell_dir)
+    path = cell.config_yaml
+    if path.is_file() and cell.folds_started():
         old = read_cell_config(cell_dir)
         changed = _differences(_comparable(old), _comparable(cfg))
         if changed:
@@ -90,13 +85,13 @@ def check_cell_config(cell_dir: Path, cfg: ExperimentConfig) -> None:
 
 
 def fold_fix(fold_dir: Path) -> str:
-    return (f"Delete {fold_dir} to train fold {fold_number(fold_dir)} again on the current split, or restore "
+    return (f"Delete {fold_dir} to train fold {FoldFolder(fold_dir).number} again on the current split, or restore "
             "the data and split it was made on")
 
 
 def done_fix(fold_dir: Path) -> str:
     """How to recover a damaged ``done.json``: the fold is scored again from its ``best.pt``."""
-    return (f"delete it and run the same command again: fold {fold_number(fold_dir)} is scored again from its "
+    return (f"delete it and run the same command again: fold {FoldFolder(fold_dir).number} is scored again from its "
             f"{BEST} without retraining")
 
 
@@ -106,16 +101,18 @@ def cell_fix(cell_dir: Path) -> str:
 
 def rescore_fix(fold_dir: Path) -> str:
     """How to recover a finished fold's damaged ``test_metrics.csv``: a fold without one is scored again."""
-    return (f"Delete {fold_dir / TEST_METRICS_CSV} and run the same command again: fold {fold_number(fold_dir)} is "
+    fold = FoldFolder(fold_dir)
+    return (f"Delete {fold.test_metrics_csv} and run the same command again: fold {fold.number} is "
             f"scored again from its {BEST} without retraining")
 
 
 def _stale_fold(fold_dir: Path, data: PreparedData) -> str | None:
     """Why a started fold cannot be reused on the current split, or None."""
-    fold, folds = fold_number(fold_dir), data.development.folds
+    folder = FoldFolder(fold_dir)
+    fold, folds = folder.number, data.development.folds
     if not 1 <= fold <= folds:
         return f"the current split has folds 1..{folds} only"
-    record = fold_dir / FOLD_PROVENANCE
+    record = folder.provenance_json
     recorded = read_json(record, fold_fix(fold_dir)) if record.is_file() else None
     return fold_provenance(data, fold).mismatch(recorded)
 
@@ -123,20 +120,21 @@ def _stale_fold(fold_dir: Path, data: PreparedData) -> str | None:
 def _stale_cross(cell_dir: Path, data: PreparedData) -> str | None:
     """Why the cross-dataset scores cannot be used (other datasets' test sets: only the models' training
     cases are ours to check), or None; a cut or edited table is refused here."""
-    path = cell_dir / CROSS_CSV
+    cell = CellFolder(cell_dir)
+    path = cell.cross_dataset_metrics_csv
     fix = f"Delete {path} to score the other datasets again"
     cross = read_metrics_table(path, fix)
     for fold, rows in cross.groupby(cross["fold"].astype(int)):
         if set(rows["train_ids_sha256"]) != {fold_provenance(data, fold).train_ids_sha256}:
             return f"made by fold models trained on other cases than the current split's (fold {fold})"
-    check_cross_table(cross, path, cell_dir / CROSS_OVERLAP_CSV, fix)
+    check_cross_table(cross, path, cell.cross_dataset_overlap_csv, fix)
     return None
 
 
 def _removal(cell_dir: Path, stale_folds: list[Path]) -> list[Path]:
     """What to delete for a cell with stale artefacts: the stale folds and every cell result (made from
     the folds), or the whole cell when none of its started folds can be kept."""
-    started = [f for f in fold_folders(cell_dir) if any(f.iterdir())]
+    started = [fold.path for fold in CellFolder(cell_dir).folds() if any(fold.path.iterdir())]
     if set(started) <= set(stale_folds):
         return [cell_dir]
     return [*stale_folds, *(cell_dir / name for name in CELL_RESULTS if (cell_dir / name).exists())]
@@ -147,23 +145,25 @@ def check_cell_artefacts(cell_dir: Path, data: PreparedData) -> None:
     one message, with the one command that removes them."""
     stale: dict[str, list[str]] = {}  # why -> the artefacts, relative to the cell
     stale_folds = []
-    for fold_dir in fold_folders(cell_dir):
+    cell = CellFolder(cell_dir)
+    for fold in cell.folds():
+        fold_dir = fold.path
         if not any(fold_dir.iterdir()):
             continue
         why = _stale_fold(fold_dir, data)
         if why:
             stale.setdefault(why, []).append(fold_dir.name)
             stale_folds.append(fold_dir)
-        elif (fold_dir / DONE).is_file():
+        elif fold.done:
             checkpoint.verify_checkpoints(fold_dir, read_done(fold_dir, done_fix(fold_dir)).checkpoints,
-                                          fold_dir / DONE, fold_fix(fold_dir))
-    ensemble = cell_dir / ENSEMBLE_CSV
+                                          fold.done_json, fold_fix(fold_dir))
+    ensemble = cell.ensemble_metrics_csv
     if ensemble.is_file():
         table = read_metrics_table(ensemble, f"Delete {ensemble} to score the ensemble again")
         why = cell_provenance(data).mismatch(frame_provenance(table, ensemble))
         if why:
             stale.setdefault(why, []).append(ENSEMBLE_CSV)
-    if (cell_dir / CROSS_CSV).is_file():
+    if cell.cross_dataset_metrics_csv.is_file():
         why = _stale_cross(cell_dir, data)
         if why:
             stale.setdefault(why, []).append(CROSS_CSV)

@@ -16,7 +16,7 @@ from busbench.data.adapters.synthetic import SYNTHETIC
 from busbench.data.manifest import MANIFEST_META, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.errors import BusbenchError
-from busbench.layout import data_folder
+from busbench.layout.folders import data_folder
 from busbench.log import counted, logger
 
 if TYPE_CHECKING:

@@ -21,15 +21,9 @@ from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.inference import original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
 from busbench.evaluate.reliability_counts import ReliabilityCounts
-from busbench.layout import (
-    CROSS_CSV,
-    CROSS_OVERLAP_CSV,
-    ENSEMBLE_CALIBRATION_CSV,
-    ENSEMBLE_CSV,
-    POSTPROCESSING_JSON,
-    POSTPROCESSING_TRIALS_CSV,
-    write_csv,
-    write_json,
+from busbench.layout.atomic import write_csv, write_json
+from busbench.layout.folders import (
+    CellFolder,
 )
 from busbench.log import logger
 from busbench.pipeline.folds import load_fold_models
@@ -58,7 +52,8 @@ def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models
 
 def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, device: torch.device) -> None:
     """Choose post-processing and score the fold ensemble on the test set (once)."""
-    if (cell_dir / ENSEMBLE_CSV).is_file():
+    cell = CellFolder(cell_dir)
+    if cell.ensemble_metrics_csv.is_file():
         return
     provenance = cell_provenance(data)
     dtype = autocast_dtype(cfg.train.amp, device)
@@ -70,17 +65,17 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, devic
                     "predictions")
         chosen, trials = choose_cell_postprocessing(cfg, data, models, device, dtype)
         logger.info(f"post-processing chosen: {chosen.describe()}")
-        write_csv(trials, cell_dir / POSTPROCESSING_TRIALS_CSV)
+        write_csv(trials, cell.postprocessing_trials_csv)
         variants[ENSEMBLE_POSTPROCESSED] = chosen
     write_json({"postprocessing": asdict(chosen), "chosen_on": "out-of-fold development predictions",
                 "tta": list(cfg.eval.tta), "threshold": cfg.eval.threshold,
-                "provenance": provenance.as_dict()}, cell_dir / POSTPROCESSING_JSON)
+                "provenance": provenance.as_dict()}, cell.postprocessing_json)
     logger.info(f"scoring the {len(models)}-model ensemble on {len(data.test_ids())} test images")
     calibration = ReliabilityCounts()
     scores = score_test_set(models, data, cfg.eval, device, variants, dtype, calibration)
-    write_csv(calibration.frame(), cell_dir / ENSEMBLE_CALIBRATION_CSV, float_format=None)
+    write_csv(calibration.frame(), cell.ensemble_calibration_csv, float_format=None)
     scores.insert(0, "fold", 0)
-    write_csv(with_provenance(scores, provenance), cell_dir / ENSEMBLE_CSV)
+    write_csv(with_provenance(scores, provenance), cell.ensemble_metrics_csv)
 
 
 def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, device: torch.device) -> None:
@@ -90,7 +85,8 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
     of one of its training images) is dropped from its scores and counted in
     ``cross_dataset_overlap.csv``; with ``eval.cross_dataset_overlap: keep`` it is scored and marked.
     """
-    if not cfg.eval.cross_datasets or (cell_dir / CROSS_CSV).is_file():
+    cell = CellFolder(cell_dir)
+    if not cfg.eval.cross_datasets or cell.cross_dataset_metrics_csv.is_file():
         return
     development = data.development
     dtype = autocast_dtype(cfg.train.amp, device)
@@ -116,5 +112,5 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
                              "case_ids": " ".join(sorted(seen))})
             frames.append(with_provenance(scores.assign(fold=fold, test_dataset=other.key()),
                                           target.provenance(development.train_ids(fold))))
-    write_csv(pd.DataFrame(overlaps), cell_dir / CROSS_OVERLAP_CSV, float_format=None)
-    write_csv(pd.concat(frames, ignore_index=True), cell_dir / CROSS_CSV)
+    write_csv(pd.DataFrame(overlaps), cell.cross_dataset_overlap_csv, float_format=None)
+    write_csv(pd.concat(frames, ignore_index=True), cell.cross_dataset_metrics_csv)

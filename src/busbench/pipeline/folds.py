@@ -21,19 +21,16 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries
 from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.layout import (
+from busbench.layout.atomic import write_csv, write_json
+from busbench.layout.folders import (
     BEST,
     DONE,
-    FOLD_PROVENANCE,
     LOG_CSV,
     TEST_METRICS_CSV,
-    fold_folder,
-    fold_number,
-    lock_file,
-    locked,
-    write_csv,
-    write_json,
+    CellFolder,
+    FoldFolder,
 )
+from busbench.layout.locks import lock_file, locked
 from busbench.log import duration, logger, note_saved
 from busbench.pipeline.checks import done_fix, fold_fix
 from busbench.pipeline.prepared import fold_provenance, training_images
@@ -62,21 +59,22 @@ def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pat
 
 def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
               cell: str, callbacks: Sequence[EpochCallback], folds_after: int) -> None:
-    fold_dir = fold_folder(cell_dir, fold)
+    folder = CellFolder(cell_dir).fold(fold)
+    fold_dir = folder.path
     provenance = fold_provenance(data, fold)
-    if (fold_dir / DONE).is_file():
-        provenance.check(read_done(fold_dir, done_fix(fold_dir)).provenance, fold_dir / DONE, fold_fix(fold_dir))
-        if not (fold_dir / BEST).is_file():
-            raise BusbenchError(f"{fold_dir / BEST}: missing from finished fold {fold}; restore it from a copy, or "
+    if folder.done:
+        provenance.check(read_done(fold_dir, done_fix(fold_dir)).provenance, folder.done_json, fold_fix(fold_dir))
+        if not folder.best_pt.is_file():
+            raise BusbenchError(f"{folder.best_pt}: missing from finished fold {fold}; restore it from a copy, or "
                                 f"delete {fold_dir} to train that fold again, then run the same command again")
-        if (fold_dir / TEST_METRICS_CSV).is_file():
-            logger.info(f"fold {fold}: already done ({fold_dir / DONE}), skipped")
+        if folder.test_metrics_csv.is_file():
+            logger.info(f"fold {fold}: already done ({folder.done_json}), skipped")
             return
         logger.info(f"fold {fold}: {TEST_METRICS_CSV} missing from the finished fold; scoring its {BEST} again")
         _score_fold(cfg, data, fold_dir, device, provenance)
         return
     fold_dir.mkdir(parents=True, exist_ok=True)
-    write_json(provenance.as_dict(), fold_dir / FOLD_PROVENANCE)
+    write_json(provenance.as_dict(), folder.provenance_json)
     started = time.perf_counter()
     train_ids = data.development.train_ids(fold)
     trackers = fold_trackers(cfg, fold_dir, fold, cell)
@@ -91,7 +89,7 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
                         stopped_early=state.stopped_early, train_seconds=trained - started,
                         test_seconds=scored - trained, test_images=len(scores),
                         checkpoints=checkpoint.checkpoint_digests(fold_dir), provenance=provenance.as_dict()), fold_dir)
-    note_saved(f"{fold_dir / DONE} (fold {fold} finished)")
+    note_saved(f"{folder.done_json} (fold {fold} finished)")
     test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}
     for tracker in trackers:
         tracker.finish(test_means, [fold_dir / name for name in (LOG_CSV, TEST_METRICS_CSV, DONE)])
@@ -104,19 +102,21 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
 def _score_fold(cfg: ExperimentConfig, data: PreparedData, fold_dir: Path, device: torch.device,
                 provenance: Provenance) -> pd.DataFrame:
     """The fold's ``best.pt`` scored on the test set, written to its ``test_metrics.csv``."""
+    folder = FoldFolder(fold_dir)
     model = load_fold_model(cfg, fold_dir, device, provenance)
     scores = score_test_set([model], data, cfg.eval, device, {FOLD_MODELS: PostProcessing()},
                             autocast_dtype(cfg.train.amp, device))
-    scores.insert(0, "fold", fold_number(fold_dir))
-    write_csv(with_provenance(scores, provenance), fold_dir / TEST_METRICS_CSV)
+    scores.insert(0, "fold", folder.number)
+    write_csv(with_provenance(scores, provenance), folder.test_metrics_csv)
     return scores
 
 
 def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
                     provenance: Provenance) -> nn.Module:
     """A fold's selected model, refused if it was trained on another split."""
-    saved = checkpoint.load(fold_dir / BEST)
-    provenance.check(saved.get("provenance"), fold_dir / BEST, fold_fix(fold_dir))
+    best = FoldFolder(fold_dir).best_pt
+    saved = checkpoint.load(best)
+    provenance.check(saved.get("provenance"), best, fold_fix(fold_dir))
     model = build_fold_model(cfg).to(device)
     model.load_state_dict(saved["model"])
     return compile_network(model.eval(), cfg.eval.compile, device, setting="eval.compile")
@@ -124,5 +124,5 @@ def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
 
 def load_fold_models(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path,
                      device: torch.device) -> list[nn.Module]:
-    return [load_fold_model(cfg, fold_folder(cell_dir, k), device, fold_provenance(data, k))
+    return [load_fold_model(cfg, CellFolder(cell_dir).fold(k).path, device, fold_provenance(data, k))
             for k in range(1, data.development.folds + 1)]

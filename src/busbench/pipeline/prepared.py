@@ -18,7 +18,8 @@ from busbench.data.split.split_file import (
     split_file_name,
     write_split,
 )
-from busbench.layout import data_folder, lock_file, locked
+from busbench.layout.folders import data_folder
+from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
 from busbench.pipeline.dataset_folder import dataset_folder
 

@@ -13,7 +13,8 @@ import torch
 from busbench.config import ExperimentConfig
 from busbench.environment import environment
 from busbench.errors import BusbenchError
-from busbench.layout import DONE, cell_folder, fold_folder, lock_file, locked
+from busbench.layout.folders import RunFolder
+from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
 from busbench.models import resolve_model
 from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
@@ -43,7 +44,8 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     device = resolve_device(cfg.train.device)
     data = prepare_data(cfg)
     n_folds = data.development.folds
-    cell_dir = cell_folder(cfg.output_dir, cfg.name, cell_id(cfg))
+    cell = RunFolder(cfg.output_dir, cfg.name).cell(cell_id(cfg))
+    cell_dir = cell.path
     check_cell_config(cell_dir, cfg)
     check_cell_artefacts(cell_dir, data)
     check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
@@ -62,11 +64,11 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
     log_precision(precision)
-    to_train = [fold for fold in todo if not (fold_folder(cell_dir, fold) / DONE).is_file()]
+    to_train = [fold for fold in todo if not cell.fold(fold).done]
     for fold in todo:
         later = to_train[to_train.index(fold) + 1:] if fold in to_train else []
         run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks, folds_after=len(later))
-    if not all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, n_folds + 1)):
+    if not all(cell.fold(k).done for k in range(1, n_folds + 1)):
         return []
     # the last fold jobs to end may both get here: one finishes the cell, the other then reads it
     with locked(lock_file(cell_dir, "finish"), f"finishing cell {cell_id(cfg)}"):
@@ -101,5 +103,5 @@ def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None,
                             f"(its cells: {known})")
     rows = [row for cell in chosen for row in run_cell(cell, folds)]
     if rows:  # rebuilt from every finished cell of the run folder, earlier runs of the same name included
-        write_run_summary(cfg.output_dir / cfg.name, [cell_id(cell) for cell in cfg.cells()])
+        write_run_summary(RunFolder(cfg.output_dir, cfg.name), [cell_id(cell) for cell in cfg.cells()])
     return pd.DataFrame(rows)

@@ -14,21 +14,9 @@ from busbench.data.provenance import Provenance, frame_provenance
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, formatted, mean_std
 from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_test_ids, complete_csv, read_metrics_table
-from busbench.layout import (
-    CONFIG_YAML,
-    DONE,
-    ENSEMBLE_CSV,
-    FOLD_SUMMARY_CSV,
-    PER_IMAGE_CSV,
-    SUMMARY_CSV,
-    SUMMARY_MD,
-    TEST_METRICS_CSV,
-    fold_folder,
-    lock_file,
-    locked,
-    write_csv,
-    write_text,
-)
+from busbench.layout.atomic import write_csv, write_text
+from busbench.layout.folders import SUMMARY_CSV, CellFolder, RunFolder
+from busbench.layout.locks import lock_file, locked
 from busbench.markdown import markdown_table
 from busbench.pipeline.checks import cell_fix, fold_fix, read_cell_config, rescore_fix
 from busbench.pipeline.prepared import cell_provenance, fold_provenance
@@ -57,21 +45,22 @@ def _read_metrics(path: Path, provenance: Provenance, fix: str, test_ids: list[s
 
 def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) -> list[dict[str, object]]:
     """Write the cell's tables from its files; returns its summary rows (fold models, ensembles)."""
-    folds = [fold_folder(cell_dir, k) for k in range(1, data.development.folds + 1)]
-    per_image = pd.concat([_read_metrics(fold_dir / TEST_METRICS_CSV, fold_provenance(data, k), fold_fix(fold_dir),
-                                         data.test_ids(), ["fold"], rescore_fix(fold_dir))
-                           for k, fold_dir in enumerate(folds, start=1)])
-    write_csv(per_image, cell_dir / PER_IMAGE_CSV)
+    cell = CellFolder(cell_dir)
+    folds = [cell.fold(k) for k in range(1, data.development.folds + 1)]
+    per_image = pd.concat([_read_metrics(fold.test_metrics_csv, fold_provenance(data, fold.number), fold_fix(fold.path),
+                                         data.test_ids(), ["fold"], rescore_fix(fold.path))
+                           for fold in folds])
+    write_csv(per_image, cell.per_image_metrics_csv)
     per_fold = fold_summaries(per_image)
-    write_csv(per_fold, cell_dir / FOLD_SUMMARY_CSV, index=True)
+    write_csv(per_fold, cell.fold_summary_csv, index=True)
     identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
                 "notes": " | ".join(protocol_notes(cfg))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
-    ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data), cell_fix(cell_dir), data.test_ids(),
-                             ["variant"], f"Delete {cell_dir / ENSEMBLE_CSV} to score the ensemble again")
+    ensemble = _read_metrics(cell.ensemble_metrics_csv, cell_provenance(data), cell_fix(cell_dir), data.test_ids(),
+                             ["variant"], f"Delete {cell.ensemble_metrics_csv} to score the ensemble again")
     for variant, scores in ensemble.groupby("variant", sort=False):
         rows.append({**identity, "variant": variant, **mean_std(fold_summaries(scores))})
-    write_summary(pd.DataFrame(rows), [(cfg, data.development.folds)], cell_dir)
+    write_summary(pd.DataFrame(rows), [(cfg, data.development.folds)], cell)
     return rows
 
 
@@ -89,10 +78,11 @@ def cells_legend(cells: Iterable[ExperimentConfig]) -> list[str]:
     return [lines[k] for k in sorted(lines)]
 
 
-def write_summary(summary: pd.DataFrame, cells: Sequence[tuple[ExperimentConfig, int]], folder: Path) -> None:
+def write_summary(summary: pd.DataFrame, cells: Sequence[tuple[ExperimentConfig, int]],
+                  folder: CellFolder | RunFolder) -> None:
     """``summary.csv`` (numbers) and ``summary.md`` (the table with its conventions, keys and notes) of the
     rows of ``cells`` (each cell's settings and number of fold models); cells of other conventions are named."""
-    write_csv(summary, folder / SUMMARY_CSV)
+    write_csv(summary, folder.summary_csv)
     table = pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}
                           for _, row in summary.iterrows()])
     conventions: dict[str, list[str]] = {}
@@ -104,35 +94,35 @@ def write_summary(summary: pd.DataFrame, cells: Sequence[tuple[ExperimentConfig,
     notes = sorted({n for text in summary["notes"] for n in str(text).split(" | ") if n})
     legend = cells_legend(cfg for cfg, _ in cells)
     lines += ["Keys: " + "; ".join(legend)] if legend else []
-    write_text("\n".join([markdown_table(table), *lines, *notes]) + "\n", folder / SUMMARY_MD)
+    write_text("\n".join([markdown_table(table), *lines, *notes]) + "\n", folder.summary_md)
 
 
-def _finished_summary(cell_dir: Path) -> pd.DataFrame | None:
+def _finished_summary(cell: CellFolder) -> pd.DataFrame | None:
     """A cell's summary rows if the cell is finished: its tables written and each of its folds done (a
     fold deleted to be trained again leaves the old tables behind until the cell finishes again)."""
-    path = cell_dir / SUMMARY_CSV
+    path = cell.summary_csv
     if not path.is_file():
         return None
-    fix = f"Delete it and run the cell's config again ({cell_dir / CONFIG_YAML}): it is written from the cell's files"
+    fix = f"Delete it and run the cell's config again ({cell.config_yaml}): it is written from the cell's files"
     summary = pd.read_csv(complete_csv(path, fix), dtype=dict.fromkeys(SUMMARY_TEXT, str)).fillna({"notes": ""})
     folds = int(summary["folds"].iloc[0])  # the first row is the fold models'
-    return summary if all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, folds + 1)) else None
+    return summary if all(cell.fold(k).done for k in range(1, folds + 1)) else None
 
 
-def write_run_summary(run_dir: Path, first: Sequence[str]) -> None:
+def write_run_summary(run: RunFolder, first: Sequence[str]) -> None:
     """The run folder's ``summary.csv`` and ``summary.md``, rebuilt from every finished cell in it, so that
     cells run earlier under the same name (another model, say) keep their rows. The cells ``first`` (ids,
     this run's grid order) lead; the others follow by folder name."""
-    found = {path.parent.relative_to(run_dir).as_posix(): path.parent
-             for path in sorted(run_dir.glob(f"*/*/{SUMMARY_CSV}"))}
+    cells_found = (CellFolder(path.parent) for path in sorted(run.path.glob(f"*/*/{SUMMARY_CSV}")))
+    found = {cell.id: cell for cell in cells_found}
     order = [c for c in first if c in found] + [c for c in found if c not in first]
     # one writer at a time (fold jobs finishing two cells); the lock beside the run folder, whose subfolders are cells
-    with locked(lock_file(run_dir.parent, f"{run_dir.name}-summary"), f"writing {run_dir / SUMMARY_CSV}"):
+    with locked(lock_file(run.output_dir, f"{run.name}-summary"), f"writing {run.summary_csv}"):
         frames, cells = [], []
-        for cell_dir in (found[c] for c in order):
-            summary = _finished_summary(cell_dir)
+        for cell in (found[c] for c in order):
+            summary = _finished_summary(cell)
             if summary is not None:
                 frames.append(summary)
-                cells.append((read_cell_config(cell_dir), int(summary["folds"].iloc[0])))
+                cells.append((read_cell_config(cell.path), int(summary["folds"].iloc[0])))
         if frames:
-            write_summary(pd.concat(frames, ignore_index=True), cells, run_dir)
+            write_summary(pd.concat(frames, ignore_index=True), cells, run)

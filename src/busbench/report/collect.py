@@ -36,19 +36,12 @@ from busbench.data.split.record import load_split
 from busbench.errors import BusbenchError
 from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
-from busbench.layout import (
+from busbench.layout.folders import (
     BEST,
     CONFIG_YAML,
-    CROSS_CSV,
-    CROSS_OVERLAP_CSV,
-    DONE,
-    ENSEMBLE_CSV,
-    LOG_CSV,
     SCORE_JSON,
-    TEST_METRICS_CSV,
-    cell_data_folder,
-    fold_folders,
-    fold_number,
+    CellFolder,
+    FoldFolder,
 )
 from busbench.records import read_done, read_environment
 from busbench.report.names import dataset_title, model_title, unique_titles
@@ -74,6 +67,11 @@ class RunResults:
     title: str = ""  # the model as tables and figures name it ("U-Net (width 8)"); unique within its table
     dataset_title: str = ""  # "BUS-BRA"
 
+    @property
+    def folder(self) -> CellFolder:
+        """The cell's folder, whose properties name its files (and its data folder)."""
+        return CellFolder(self.path)
+
 
 @dataclass
 class RunTable:
@@ -84,31 +82,31 @@ class RunTable:
     runs: list[RunResults]
 
 
-def _rescore_fold(fold_dir: Path) -> str:
-    return (f"Delete it and run `busbench run` with the run's config again: fold {fold_number(fold_dir)} is scored "
+def _rescore_fold(fold: FoldFolder) -> str:
+    return (f"Delete it and run `busbench run` with the run's config again: fold {fold.number} is scored "
             f"again from its {BEST} without retraining")
 
 
-def test_set_identity(path: Path, per_image: pd.DataFrame) -> tuple[str, str]:
+def test_set_identity(cell: CellFolder, per_image: pd.DataFrame) -> tuple[str, str]:
     """The run's test set checksum and where it came from."""
-    recorded = read_environment(path).test_set_sha256
+    recorded = read_environment(cell.path).test_set_sha256
     if recorded:
         return recorded, "environment.json"
     ids = "\n".join(sorted(per_image["case_id"].unique()))
     return hashlib.sha256(ids.encode()).hexdigest(), "case ids"
 
 
-def split_test_ids(path: Path) -> list[str] | None:
+def split_test_ids(cell: CellFolder) -> list[str] | None:
     """The test ids of the split a run folder records, if its results folder still holds that split."""
-    split_file = read_environment(path).split_file
-    split_path = cell_data_folder(path) / str(split_file)
+    split_file = read_environment(cell.path).split_file
+    split_path = cell.data_folder / str(split_file)
     return load_split(split_path).held_out() if split_file and split_path.is_file() else None
 
 
-def check_test_data(path: Path, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
+def check_test_data(cell: CellFolder, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
     """Where the results folder still holds a run's data: the test images and masks are, by content, those
     ``prepare`` read, and each table was scored on that manifest, not on an earlier preparation of the data."""
-    data_dir, test_ids = cell_data_folder(path), split_test_ids(path)
+    data_dir, test_ids = cell.data_folder, split_test_ids(cell)
     if test_ids is None or not (data_dir / MANIFEST_CSV).is_file():
         return
     manifest = load_manifest(data_dir)
@@ -120,60 +118,64 @@ def check_test_data(path: Path, tables: Mapping[Path, pd.DataFrame], rerun: str)
                                 f"prepared again since), so its scores are stale; {rerun}")
 
 
-def _fold_test_ids(fold_dir: Path, table: pd.DataFrame) -> list[str]:
+def _fold_test_ids(fold: FoldFolder, table: pd.DataFrame) -> list[str]:
     """Without the split file: a fold table's ids, if as many as its ``done.json`` recorded."""
     ids = table["case_id"].astype(str).tolist()
-    done = fold_dir / DONE
-    fix = f"delete it and run `busbench run` with the run's config again ({fold_dir.name} is scored again from best.pt)"
-    recorded = read_done(fold_dir, fix).test_images if done.is_file() else None
+    fix = (f"delete it and run `busbench run` with the run's config again ({fold.path.name} is scored again from "
+           f"{BEST})")
+    recorded = read_done(fold.path, fix).test_images if fold.done else None
     if recorded is not None and len(set(ids)) != recorded:
-        raise BusbenchError(f"{fold_dir / TEST_METRICS_CSV}: {len(set(ids))} test ids where {done} records "
-                            f"{recorded}; the file was cut or edited. {_rescore_fold(fold_dir)}")
+        raise BusbenchError(f"{fold.test_metrics_csv}: {len(set(ids))} test ids where {fold.done_json} records "
+                            f"{recorded}; the file was cut or edited. {_rescore_fold(fold)}")
     return ids
 
 
 def load_run(path: Path) -> RunResults | str:
     """A finished run folder's results, or the reason it cannot be reported."""
-    config = ExperimentConfig.model_validate(yaml.safe_load((path / CONFIG_YAML).read_text()))
-    folds = fold_folders(path)
-    missing = [f.name for f in folds if not (f / TEST_METRICS_CSV).is_file()]
+    cell = CellFolder(path)
+    config = ExperimentConfig.model_validate(yaml.safe_load(cell.config_yaml.read_text()))
+    folds = cell.folds()
+    missing = [f.path.name for f in folds if not f.test_metrics_csv.is_file()]
     if not folds or missing:
         return f"{path}: unfinished ({', '.join(missing) or 'no folds'} not scored yet)"
-    tables = {f: read_metrics_table(f / TEST_METRICS_CSV, _rescore_fold(f)) for f in folds}
-    ensemble_path = path / ENSEMBLE_CSV
+    tables = {f: read_metrics_table(f.test_metrics_csv, _rescore_fold(f)) for f in folds}
+    ensemble_path = cell.ensemble_metrics_csv
     rescore_ensemble = "Delete it and run `busbench run` with the run's config again to score the ensemble again"
     ensemble = read_metrics_table(ensemble_path, rescore_ensemble) if ensemble_path.is_file() else None
-    check_test_data(path, {**{f / TEST_METRICS_CSV: t for f, t in tables.items()},
+    check_test_data(cell, {**{f.test_metrics_csv: t for f, t in tables.items()},
                            **({ensemble_path: ensemble} if ensemble is not None else {})},
                     "run `busbench run` with the run's config again: it names the results to delete")
-    test_ids = split_test_ids(path) or _fold_test_ids(folds[0], tables[folds[0]])
-    for fold_dir, table in tables.items():
-        check_test_ids(table, fold_dir / TEST_METRICS_CSV, test_ids, _rescore_fold(fold_dir))
+    test_ids = split_test_ids(cell) or _fold_test_ids(folds[0], tables[folds[0]])
+    for fold, table in tables.items():
+        check_test_ids(table, fold.test_metrics_csv, test_ids, _rescore_fold(fold))
     per_image = pd.concat(tables.values(), ignore_index=True)
     if ensemble is not None:
         check_test_ids(ensemble, ensemble_path, test_ids, rescore_ensemble, by=["variant"])
     rescore_cross = "Delete it and run `busbench run` with the run's config again to score the other datasets again"
-    cross = read_metrics_table(path / CROSS_CSV, rescore_cross) if (path / CROSS_CSV).is_file() else None
+    cross_path = cell.cross_dataset_metrics_csv
+    cross = read_metrics_table(cross_path, rescore_cross) if cross_path.is_file() else None
     if cross is not None:
-        check_cross_table(cross, path / CROSS_CSV, path / CROSS_OVERLAP_CSV, rescore_cross)
-    logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
+        check_cross_table(cross, cross_path, cell.cross_dataset_overlap_csv, rescore_cross)
+    logs = {f.number: pd.read_csv(f.log_csv) for f in folds if f.log_csv.is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
-    return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
-                      *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump(),
+    return RunResults(cell.path, config, cell.dataset_key, cell.model_key, per_image, ensemble, cross,
+                      *test_set_identity(cell, per_image), logs, protocol_notes(config), config.split.model_dump(),
                       model_title(config.model), dataset_title(config.data))
 
 
 def load_scored_run(path: Path) -> RunResults:
     """An outside method's run folder (``busbench score``): its one prediction set as fold 0."""
-    record = json.loads((path / SCORE_JSON).read_text())
+    cell = CellFolder(path)
+    record = json.loads(cell.score_json.read_text())
     rescore = "Score the predictions again with `busbench score`"
-    per_image = read_metrics_table(path / TEST_METRICS_CSV, rescore)
-    check_test_data(path, {path / TEST_METRICS_CSV: per_image}, rescore[0].lower() + rescore[1:])
-    test_ids = split_test_ids(path) or per_image["case_id"].astype(str).unique().tolist()
-    check_test_ids(per_image, path / TEST_METRICS_CSV, test_ids, rescore)
-    return RunResults(path, None, path.parent.name, path.name, per_image, None, None,
-                      *test_set_identity(path, per_image), notes=list(record["notes"]),
-                      split_settings=dict(record["split_settings"]), title=path.name, dataset_title=path.parent.name)
+    per_image = read_metrics_table(cell.test_metrics_csv, rescore)
+    check_test_data(cell, {cell.test_metrics_csv: per_image}, rescore[0].lower() + rescore[1:])
+    test_ids = split_test_ids(cell) or per_image["case_id"].astype(str).unique().tolist()
+    check_test_ids(per_image, cell.test_metrics_csv, test_ids, rescore)
+    return RunResults(cell.path, None, cell.dataset_key, cell.model_key, per_image, None, None,
+                      *test_set_identity(cell, per_image), notes=list(record["notes"]),
+                      split_settings=dict(record["split_settings"]), title=cell.model_key,
+                      dataset_title=cell.dataset_key)
 
 
 def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:

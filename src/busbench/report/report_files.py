@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from busbench.layout import write_text
+from busbench.layout.atomic import write_text
 from busbench.log import logger
 
 REPORT_FILES = "report_files.txt"

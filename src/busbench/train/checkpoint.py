@@ -21,9 +21,10 @@ import torch
 
 from busbench.data.integrity import file_sha256
 from busbench.errors import BusbenchError
-from busbench.layout import BEST as BEST
-from busbench.layout import FOLD_PREFIX, atomic_path, fold_number
-from busbench.layout import LAST as LAST
+from busbench.layout.atomic import atomic_path
+from busbench.layout.folders import BEST as BEST
+from busbench.layout.folders import FOLD_PREFIX, FoldFolder
+from busbench.layout.folders import LAST as LAST
 from busbench.models.weights import load_tensors
 
 
@@ -79,7 +80,7 @@ def _fix(path: Path) -> str:
     """How to recover a fold whose checkpoint is missing or damaged: train it again (``last.pt``
     lost only costs the epochs since the start; ``best.pt`` needs the fold retrained)."""
     if path.name == LAST and path.parent.name.startswith(FOLD_PREFIX):
-        return (f"delete it to restart fold {fold_number(path.parent)} from its first epoch, then run the same "
+        return (f"delete it to restart fold {FoldFolder(path.parent).number} from its first epoch, then run the same "
                 "command again")
     return (f"delete the folder {path.parent} to train that fold again (or restore the file from a copy), "
             "then run the same command again")
@@ -87,7 +88,7 @@ def _fix(path: Path) -> str:
 
 def checkpoint_digests(fold_dir: Path) -> dict[str, str]:
     """SHA-256 of a finished fold's ``best.pt``, recorded in its ``done.json``."""
-    return {BEST: file_sha256(fold_dir / BEST)}
+    return {BEST: file_sha256(FoldFolder(fold_dir).best_pt)}
 
 
 def verify_checkpoints(fold_dir: Path, recorded: dict[str, str] | None, record: Path, fix: str) -> None:

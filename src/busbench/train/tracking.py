@@ -28,7 +28,8 @@ from typing import Any, Protocol
 
 from busbench.config import ExperimentConfig
 from busbench.errors import BusbenchError
-from busbench.layout import (
+from busbench.layout.atomic import write_json
+from busbench.layout.folders import (
     ENSEMBLE_CSV,
     FOLD_PREFIX,
     FOLD_SUMMARY_CSV,
@@ -37,8 +38,7 @@ from busbench.layout import (
     POSTPROCESSING_JSON,
     SUMMARY_CSV,
     SUMMARY_MD,
-    TENSORBOARD_DIR,
-    write_json,
+    FoldFolder,
 )
 from busbench.train.callbacks import EpochRecord
 
@@ -83,7 +83,7 @@ class TensorBoardTracker:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as exc:
             raise missing_extra("tensorboard", "tensorboard") from exc
-        self.writer = SummaryWriter(log_dir=str(fold_dir / TENSORBOARD_DIR))
+        self.writer = SummaryWriter(log_dir=str(FoldFolder(fold_dir).tensorboard))
         self.last_epoch = 0
 
     def __call__(self, record: EpochRecord) -> None:
@@ -147,7 +147,7 @@ class MlflowTracker:
         uri = mlflow_uri(cfg.output_dir)
         self.client = _client(uri)
         from mlflow.entities import Param
-        saved = fold_dir / MLFLOW_RUN
+        saved = FoldFolder(fold_dir).mlflow_run_json
         previous = json.loads(saved.read_text()) if saved.is_file() else {}
         if previous.get("tracking_uri") == uri:
             self.run_id = str(previous["run_id"])

@@ -28,7 +28,8 @@ from busbench.data.provenance import Provenance
 from busbench.data.torch_dataset import fold_datasets
 from busbench.errors import BusbenchError
 from busbench.interrupt import raise_if_interrupted
-from busbench.layout import LOG_CSV, write_csv
+from busbench.layout.atomic import write_csv
+from busbench.layout.folders import FoldFolder
 from busbench.log import logger, note_saved
 from busbench.metrics.overlap import batch_overlap
 from busbench.models import build_model
@@ -251,7 +252,7 @@ def _train_epoch(cfg: ExperimentConfig, session: _Session, fold: int, epoch: int
 
 
 def _save_last(session: _Session, job: FoldJob, state: TrainingState) -> None:
-    write_csv(pd.DataFrame(state.history), job.folder / LOG_CSV, float_format=None)
+    write_csv(pd.DataFrame(state.history), FoldFolder(job.folder).log_csv, float_format=None)
     checkpoint.save_atomic({"model": session.model.state_dict(), "optimizer": session.optimizer.state_dict(),
                             "scheduler": session.scheduler.state_dict(), "scaler": session.scaler.state_dict(),
                             "state": asdict(state), "rng": checkpoint.rng_state(),

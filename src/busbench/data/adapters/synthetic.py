@@ -18,7 +18,7 @@ from busbench.data.adapters.folder import FolderAdapter, FolderOptions
 from busbench.data.problems import ProblemLog
 from busbench.data.synthetic import generate_cases, write_cases
 from busbench.errors import BusbenchError
-from busbench.layout import write_json
+from busbench.layout.atomic import write_json
 
 SETTINGS_FILE = "generator.json"
 

@@ -52,7 +52,8 @@ from busbench.data.duplicates.keypoints import Keypoints, keypoints, match
 from busbench.data.duplicates.overlay import ConstantPixels, fill_constant
 from busbench.data.manifest import Manifest
 from busbench.errors import BusbenchError
-from busbench.layout import DUPLICATE_LINKS_PREFIX, write_csv
+from busbench.layout.atomic import write_csv
+from busbench.layout.folders import DUPLICATE_LINKS_PREFIX
 from busbench.log import logger
 from busbench.progress import progress
 

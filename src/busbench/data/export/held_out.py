@@ -22,7 +22,7 @@ from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.record import Split
 from busbench.data.split.split_file import read_split
 from busbench.errors import BusbenchError
-from busbench.layout import write_csv, write_png
+from busbench.layout.atomic import write_csv, write_png
 
 CASES_CSV = "cases.csv"
 

@@ -28,7 +28,7 @@ import pandas as pd
 from busbench.data.export.held_out import SplitData, empty_folder
 from busbench.data.split.record import CV, TEST
 from busbench.errors import BusbenchError
-from busbench.layout import write_csv, write_json, write_png
+from busbench.layout.atomic import write_csv, write_json, write_png
 
 CASE_MAP_CSV = "case_ids.csv"
 NNUNET_ID, CASE_ID = "nnunet_id", "case_id"

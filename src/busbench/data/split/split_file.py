@@ -37,7 +37,7 @@ from busbench.data.split.image_level import image_level_roles
 from busbench.data.split.record import CV, GROUPED, IMAGE_LEVEL, SPLIT_FORMAT, TEST, Split, load_split
 from busbench.data.split.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
-from busbench.layout import write_bytes
+from busbench.layout.atomic import write_bytes
 from busbench.log import counted
 
 PROTOCOLS = (GROUPED, IMAGE_LEVEL)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.layout import write_csv, write_text
+from busbench.layout.atomic import write_csv, write_text
 from busbench.markdown import markdown_table, shown_numbers
 from busbench.progress import progress
 from busbench.report.analyses.calibration import calibration_tables, table_counts

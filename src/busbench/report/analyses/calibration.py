@@ -26,7 +26,7 @@ from busbench.data.manifest import MANIFEST_CSV
 from busbench.evaluate.aggregate import ENSEMBLE
 from busbench.evaluate.reliability_counts import COUNT_COLUMNS
 from busbench.evaluate.table_checks import check_binned_counts
-from busbench.layout import ENSEMBLE_CALIBRATION_CSV, ENSEMBLE_CSV, cell_data_folder
+from busbench.layout.folders import ENSEMBLE_CALIBRATION_CSV
 from busbench.report.analyses.scored_sets import NOT_RECORDED
 from busbench.report.collect import RunResults, RunTable
 from busbench.report.statistics.intervals_and_tests import LEVEL, cluster_draw_weights, percentile_ci
@@ -75,7 +75,7 @@ def calibration_with_ci(counts: pd.DataFrame, clusters: pd.Series, level: float 
 
 def _image_pixels(run: RunResults) -> pd.Series | None:
     """case_id -> height x width at the original size, from the cell's manifest (if its data folder is there)."""
-    path = cell_data_folder(run.path) / MANIFEST_CSV
+    path = run.folder.data_folder / MANIFEST_CSV
     if not path.is_file():
         return None
     manifest = pd.read_csv(path, dtype={"case_id": str}, usecols=["case_id", "height", "width"])
@@ -85,13 +85,14 @@ def _image_pixels(run: RunResults) -> pd.Series | None:
 def read_counts(run: RunResults) -> pd.DataFrame | None:
     """The cell's per-image bin counts, checked against the ensemble's test ids (themselves checked
     against the split) and each image's pixel count; None where the file was never written."""
-    path = run.path / ENSEMBLE_CALIBRATION_CSV
+    path = run.folder.ensemble_calibration_csv
     if not path.is_file():
         return None
     counts = pd.read_csv(path, dtype={"case_id": str})
     scored = run.ensemble if run.ensemble is not None else run.per_image
     check_binned_counts(counts, path, set(scored["case_id"].astype(str)),
-                        f"Delete {run.path / ENSEMBLE_CSV} and run again to score the ensemble (and rewrite this file)",
+                        f"Delete {run.folder.ensemble_metrics_csv} and run again to score the ensemble (and rewrite "
+                        "this file)",
                         _image_pixels(run))
     return counts
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
-from busbench.layout import atomic_path  # noqa: E402
+from busbench.layout.atomic import atomic_path
 from busbench.metrics.per_image import dice_score  # noqa: E402
 
 DPI = 150

@@ -13,7 +13,6 @@ from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
-from busbench.layout import cell_data_folder
 from busbench.progress import progress
 from busbench.report.collect import RunResults
 from busbench.report.figures import plots
@@ -24,7 +23,7 @@ MAX_QUALITATIVE_MODELS = 6
 def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Path | None:
     """Best, median and worst lesion image of the test set (by the median Dice over models; normal
     images would all be trivially "best"), with each model's prediction."""
-    data_dir = cell_data_folder(runs[0].path)
+    data_dir = runs[0].folder.data_folder
     if not (data_dir / "manifest.csv").is_file():
         return None
     manifest = load_manifest(data_dir)
@@ -47,7 +46,7 @@ def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) 
             return None
         predictions = {name: predict_image(run, manifest.image(row, run.config.input.channels),
                                            device, list(run.config.eval.tta))[1] for name, run in trained.items()}
-        predictions.update({run.title: read_mask(run.path / "masks" / f"{case_id}.png").lesion  # `busbench score`
+        predictions.update({run.title: read_mask(run.folder.masks / f"{case_id}.png").lesion  # `busbench score`
                             for run in shown if run.config is None})
         grid.append((f"{title}: {case_id}", grey, truth, predictions))
     return plots.qualitative_grid(grid, out)

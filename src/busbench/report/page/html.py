@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.layout import write_text
+from busbench.layout.atomic import write_text
 from busbench.log import counted
 from busbench.markdown import shown_numbers
 from busbench.report.names import readable_header

@@ -17,7 +17,7 @@ import pandas as pd
 from busbench.data.manifest import load_manifest
 from busbench.data.split.record import load_split
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.layout import POSTPROCESSING_JSON, cell_data_folder, write_text
+from busbench.layout.atomic import write_text
 from busbench.markdown import markdown_table
 from busbench.records import read_environment
 from busbench.report.collect import RunResults, RunTable, split_description
@@ -38,7 +38,7 @@ def _counts(labels: pd.Series) -> str:
 def _development_labels(run: RunResults) -> pd.Series | None:
     """The development images' labels from the split file and manifest the run used, when the
     results folder holds its data folder."""
-    data_dir, split_file = cell_data_folder(run.path), read_environment(run.path).split_file
+    data_dir, split_file = run.folder.data_folder, read_environment(run.path).split_file
     if not split_file or not (data_dir / split_file).is_file() or not (data_dir / "manifest.csv").is_file():
         return None
     development = load_split(data_dir / split_file).development()
@@ -70,7 +70,7 @@ def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
 
 
 def _postprocessing(run: RunResults) -> str:
-    path = run.path / POSTPROCESSING_JSON
+    path = run.folder.postprocessing_json
     if not path.is_file():
         return "not chosen (eval.postprocess off or no ensemble)"
     return PostProcessing(**json.loads(path.read_text())["postprocessing"]).describe()

@@ -21,7 +21,8 @@ from busbench.data.split.record import CV, GROUPED, IMAGE_LEVEL, TEST, Split, lo
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.evaluate.table_checks import check_test_ids
-from busbench.layout import ENVIRONMENT_JSON, PER_IMAGE_CSV, cell_folder, data_folder, write_csv, write_text
+from busbench.layout.atomic import write_csv, write_text
+from busbench.layout.folders import RunFolder
 from busbench.markdown import markdown_table
 from busbench.records import read_environment
 
@@ -85,15 +86,15 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
     rows = []
     for protocol, cfg in configs.items():
         for cell in cfg.cells():
-            cell_dir = cell_folder(cell.output_dir, cell.name, f"{cell.data.key()}/{cell.model.key()}")
-            split_file = read_environment(cell_dir).split_file
+            folder = RunFolder(cell.output_dir, cell.name).cell(f"{cell.data.key()}/{cell.model.key()}")
+            split_file = read_environment(folder.path).split_file
             if split_file is None:
-                raise BusbenchError(f"{cell_dir / ENVIRONMENT_JSON}: missing or names no split file; run `busbench "
+                raise BusbenchError(f"{folder.environment_json}: missing or names no split file; run `busbench "
                                     "delta CONFIG`, which finishes the cell and rewrites it")
-            split = load_split(data_folder(cell.output_dir, cell.data.key()) / split_file)
-            per_image = pd.read_csv(cell_dir / PER_IMAGE_CSV, dtype={"case_id": str})
-            check_test_ids(per_image, cell_dir / PER_IMAGE_CSV, split.held_out(),
-                           f"Run `busbench run` on {cell_dir} again to rewrite it", by=["fold"])
+            split = load_split(folder.data_folder / split_file)
+            per_image = pd.read_csv(folder.per_image_metrics_csv, dtype={"case_id": str})
+            check_test_ids(per_image, folder.per_image_metrics_csv, split.held_out(),
+                           f"Run `busbench run` on {folder.path} again to rewrite it", by=["fold"])
             rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.layout import write_csv, write_text
+from busbench.layout.atomic import write_csv, write_text
 from busbench.markdown import markdown_table, shown_numbers
 from busbench.report.collect import RunTable
 from busbench.report.names import readable_header
