@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from busbench.augment import PairAugmentation
 from busbench.config import TrainConfig, load_config
 from busbench.data.access import development_split
 from busbench.data.cache import Cache, build_cache
@@ -27,14 +28,13 @@ from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.data.torch_dataset import CachedSegmentationDataset
+from busbench.losses import build_loss
 from busbench.models import build_model
 from busbench.models.precision import autocast
 from busbench.train import checkpoint
-from busbench.train.augment import PairAugmentation
 from busbench.train.callbacks import EpochRecord
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.loaders import training_loader
-from busbench.train.losses import build_loss
 from busbench.train.trainer import FoldJob, spread_over_gpus, train_fold, train_step
 
 CUDA = torch.device("cuda")
@@ -96,12 +96,13 @@ def check_resume(out: Path) -> None:
     for amp in ("fp16", "bf16"):
         cfg = load_config(None, ["input.size=64", "model.kwargs.base_channels=8", "train.epochs=3", f"train.amp={amp}",
                                  "train.device=cuda", "train.workers=2", "train.deterministic=true"])
-        full = train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "full"), CUDA)
+        recipe = cfg.training_recipe()
+        full = train_fold(recipe, FoldJob(development, cache, 1, out / f"resume-{amp}" / "full"), CUDA)
         try:
-            train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA, [stop])
+            train_fold(recipe, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA, [stop])
         except Interrupted:
             pass
-        resumed = train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA)
+        resumed = train_fold(recipe, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA)
         saved = checkpoint.load(out / f"resume-{amp}" / "resumed" / checkpoint.LAST)
         assert resumed.finished and resumed.epoch == 3, f"{amp}: the resumed run did not finish"
         assert amp != "fp16" or saved["scaler"].get("scale", 0) > 0, "fp16: no gradient scaler state saved"

@@ -41,11 +41,11 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from busbench.config import OptimizerConfig
+from busbench.losses import build_loss
 from busbench.models import build_model
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import choose_precision
-from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer
 from busbench.train.trainer import train_step
 

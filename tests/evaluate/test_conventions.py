@@ -107,8 +107,9 @@ def test_final_scoring_applies_the_conventions(synthetic_manifest: Manifest, tmp
 
 
 def test_non_default_conventions_are_named_under_every_table() -> None:
-    assert protocol_notes(load_config(None)) == []
-    notes = protocol_notes(load_config(None, ["eval.hd95_space=network", "eval.hd95_empty=drop_false_alarms",
-                                              "input.size=224"]))
+    default = load_config(None)
+    assert protocol_notes(default.split, default.model, default.eval, default.input) == []
+    cfg = load_config(None, ["eval.hd95_space=network", "eval.hd95_empty=drop_false_alarms", "input.size=224"])
+    notes = protocol_notes(cfg.split, cfg.model, cfg.eval, cfg.input)
     assert any("HD95 measured on the 224 px network input" in note for note in notes)
     assert any("false alarms on normal images are left out of the HD95 mean" in note for note in notes)

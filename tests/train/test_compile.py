@@ -15,10 +15,10 @@ from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import Manifest
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
+from busbench.losses import build_loss
 from busbench.train import checkpoint, compile
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.losses import build_loss
 from busbench.train.trainer import FoldJob, train_fold, train_step
 
 CPU = torch.device("cpu")
@@ -83,10 +83,10 @@ def test_trainer_compiles_and_saves_plain_weights(fold_inputs, tmp_path: Path,
         return real_compile(network, backend="eager")
 
     monkeypatch.setattr(compile.torch, "compile", eager_compile)
-    plain = train_fold(tiny_config(epochs=2), FoldJob(development, cache, 1, tmp_path / "plain"), CPU)
+    plain = train_fold(tiny_config(epochs=2).training_recipe(), FoldJob(development, cache, 1, tmp_path / "plain"), CPU)
     assert not compiled
-    state = train_fold(tiny_config(epochs=2, compile="true"), FoldJob(development, cache, 1, tmp_path / "compiled"),
-                       CPU)
+    state = train_fold(tiny_config(epochs=2, compile="true").training_recipe(),
+                       FoldJob(development, cache, 1, tmp_path / "compiled"), CPU)
     assert len(compiled) == 1
     assert [h["train_loss"] for h in state.history] == pytest.approx([h["train_loss"] for h in plain.history],
                                                                       rel=1e-4)

@@ -42,7 +42,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from busbench.models.precision import AutocastForward, precision_name
-from busbench.models.registry import build_model, check_input_size, count_parameters, resolve_model
+from busbench.models.registry import build_model, check_input_size, check_plugin_input, count_parameters, resolve_model
 
 Report = Callable[[str], None]
 
@@ -216,8 +216,9 @@ def profile_models(names: list[str], size: int = 256, batch: int = 8, in_channel
                    seconds: float = 10.0, report: Report = _ignore, dtype: torch.dtype | None = None) -> pd.DataFrame:
     """Profile each model; every size is checked first, so a bad one fails before any work."""
     for name in names:
-        check_input_size(name, size, resolve_model(name, "--model").size_kwargs(size), setting="--size",
-                         channels=in_channels, model_setting="--model")
+        size_kwargs = resolve_model(name, "--model").size_kwargs(size)
+        check_input_size(name, size, size_kwargs, setting="--size", model_setting="--model")
+        check_plugin_input(name, size, in_channels, size_kwargs, "--model")
     device = device or torch.device("cpu")
     return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations, seconds, report,
                                        dtype) for n in names])

@@ -79,8 +79,8 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     write_json(provenance.as_dict(), fold_dir / FOLD_PROVENANCE)
     started = time.perf_counter()
     train_ids = data.development.train_ids(fold)
-    trackers = fold_trackers(cfg, fold_dir, fold, cell)
-    state = train_fold(cfg, FoldJob(data.development, data.cache, fold, fold_dir, provenance,
+    trackers = fold_trackers(cfg.tracking_target(), fold_dir, fold, cell)
+    state = train_fold(cfg.training_recipe(), FoldJob(data.development, data.cache, fold, fold_dir, provenance,
                                     training_images(data, train_ids), folds_after), device, [*callbacks, *trackers])
     trained = time.perf_counter()
     logger.info(f"fold {fold}: scoring the best model (epoch {state.best_epoch}) on {len(data.test_ids())} test images")
@@ -117,7 +117,7 @@ def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
     """A fold's selected model, refused if it was trained on another split."""
     saved = checkpoint.load(fold_dir / BEST)
     provenance.check(saved.get("provenance"), fold_dir / BEST, fold_fix(fold_dir))
-    model = build_fold_model(cfg).to(device)
+    model = build_fold_model(cfg.model, cfg.input).to(device)
     model.load_state_dict(saved["model"])
     return compile_network(model.eval(), cfg.eval.compile, device, setting="eval.compile")
 

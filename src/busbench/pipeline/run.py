@@ -15,7 +15,7 @@ from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.layout import DONE, cell_folder, fold_folder, lock_file, locked
 from busbench.log import logger
-from busbench.models import resolve_model
+from busbench.models import check_plugin_input, resolve_model
 from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
 from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
 from busbench.pipeline.folds import run_fold
@@ -73,7 +73,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         finish_cell(cfg, data, cell_dir, device)
         score_cross_datasets(cfg, data, cell_dir, device)
         rows = aggregate_cell(cfg, data, cell_dir)
-        log_cell_summary(cfg, cell_dir)
+        log_cell_summary(cfg.tracking_target(), cell_dir)
         return rows
 
 
@@ -95,6 +95,8 @@ def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None,
                    cells: list[str] | None = None) -> pd.DataFrame:
     """Every cell of the experiment (or those named in ``cells``); the summary rows of those finished now."""
     chosen = [cell for cell in cfg.cells() if not cells or cell_id(cell) in cells]
+    for cell in chosen:  # a plugin's forward pass, before preparing anything (config validation builds no model)
+        check_plugin_input(cell.model.name, cell.input.size, cell.input.channels, cell.model.kwargs)
     if cells and len(chosen) != len(set(cells)):
         known = ", ".join(cell_id(c) for c in cfg.cells())
         raise BusbenchError(f"--cell {sorted(set(cells) - {cell_id(c) for c in chosen})}: not in this experiment "

@@ -65,7 +65,7 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     per_fold = fold_summaries(per_image)
     write_csv(per_fold, cell_dir / FOLD_SUMMARY_CSV, index=True)
     identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
-                "notes": " | ".join(protocol_notes(cfg))}
+                "notes": " | ".join(protocol_notes(cfg.split, cfg.model, cfg.eval, cfg.input))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
     ensemble = _read_metrics(cell_dir / ENSEMBLE_CSV, cell_provenance(data), cell_fix(cell_dir), data.test_ids(),
                              ["variant"], f"Delete {cell_dir / ENSEMBLE_CSV} to score the ensemble again")

@@ -159,7 +159,8 @@ def load_run(path: Path) -> RunResults | str:
     logs = {fold_number(f): pd.read_csv(f / LOG_CSV) for f in folds if (f / LOG_CSV).is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(path, config, path.parent.name, path.name, per_image, ensemble, cross,
-                      *test_set_identity(path, per_image), logs, protocol_notes(config), config.split.model_dump(),
+                      *test_set_identity(path, per_image), logs,
+                      protocol_notes(config.split, config.model, config.eval, config.input), config.split.model_dump(),
                       model_title(config.model), dataset_title(config.data))
 
 

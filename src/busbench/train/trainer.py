@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from busbench.config import ExperimentConfig
+from busbench.augment import PairAugmentation
+from busbench.config import InputConfig, ModelConfig, TrainingRecipe
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 from busbench.data.provenance import Provenance
@@ -30,19 +31,18 @@ from busbench.errors import BusbenchError
 from busbench.interrupt import raise_if_interrupted
 from busbench.layout import LOG_CSV, write_csv
 from busbench.log import logger, note_saved
+from busbench.losses import build_loss
 from busbench.metrics.overlap import batch_overlap
-from busbench.models import build_model
+from busbench.models import build_model, check_plugin_input
 from busbench.models.precision import AutocastForward, autocast
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.augment import PairAugmentation
 from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import autocast_dtype, replica_devices
 from busbench.train.loaders import training_loader, validation_loader
-from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer, lr_factor
 from busbench.train.seeding import deterministic_default, seed_everything
 
@@ -60,12 +60,14 @@ class TrainingState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
-    """The configured architecture, starting from ``model.init_from`` weights when given."""
-    model = build_model(cfg.model.name, in_channels=cfg.input.channels, num_classes=1, **cfg.model.kwargs)
-    if cfg.model.init_from is not None:
-        load_weights(model, cfg.model.init_from, "model.init_from")
-    return model
+def build_fold_model(model: ModelConfig, input: InputConfig) -> nn.Module:
+    """The configured architecture, starting from ``model.init_from`` weights when given; a plugin
+    first passes its one forward-pass check (``check_plugin_input``)."""
+    check_plugin_input(model.name, input.size, input.channels, model.kwargs)
+    network = build_model(model.name, in_channels=input.channels, num_classes=1, **model.kwargs)
+    if model.init_from is not None:
+        load_weights(network, model.init_from, "model.init_from")
+    return network
 
 
 def spread_over_gpus(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -> nn.Module:
@@ -188,10 +190,10 @@ class _Session:
     val_loader: DataLoader
 
 
-def _session(cfg: ExperimentConfig, job: FoldJob, device: torch.device) -> _Session:
+def _session(cfg: TrainingRecipe, job: FoldJob, device: torch.device) -> _Session:
     tc = cfg.train
     seed_everything(tc.seed * 1000 + job.fold, deterministic_default(tc.deterministic, device))
-    model = build_fold_model(cfg).to(device)
+    model = build_fold_model(cfg.model, cfg.input).to(device)
     if tc.channels_last:
         # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -229,7 +231,7 @@ def _resume(session: _Session, job: FoldJob) -> TrainingState:
     return TrainingState(**saved["state"])
 
 
-def _train_epoch(cfg: ExperimentConfig, session: _Session, fold: int, epoch: int, device: torch.device) -> float:
+def _train_epoch(cfg: TrainingRecipe, session: _Session, fold: int, epoch: int, device: torch.device) -> float:
     """One pass over the fold's training images; returns the mean training loss."""
     tc = cfg.train
     session.model.train()
@@ -258,7 +260,7 @@ def _save_last(session: _Session, job: FoldJob, state: TrainingState) -> None:
                             "provenance": job.recorded_provenance()}, job.folder / checkpoint.LAST)
 
 
-def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
+def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
                callbacks: Sequence[EpochCallback] = ()) -> TrainingState:
     """Train (or resume) fold model ``job.fold`` in ``job.folder``; returns the final state.
 
