@@ -19,7 +19,7 @@ from busbench.losses import build_loss
 from busbench.train import checkpoint, compile
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.trainer import FoldJob, train_fold, train_step
+from busbench.train.trainer import FoldJob, Update, train_fold, train_step
 
 CPU = torch.device("cpu")
 
@@ -36,7 +36,8 @@ def _train(network: nn.Module, model: nn.Module, steps: int) -> list[float]:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     loss_fn = DeepSupervisionLoss(build_loss("bce_dice"))  # as the trainer wraps it
-    return [float(train_step(network, image, mask, loss_fn, optimizer, scaler, None, 1.0)) for _ in range(steps)]
+    update = Update(loss_fn, optimizer, scaler, None, 1.0)
+    return [float(train_step(network, image, mask, update)) for _ in range(steps)]
 
 
 def test_compile_off_returns_the_network_itself() -> None:

@@ -102,20 +102,30 @@ def _to_device(batch: dict[str, torch.Tensor], device: torch.device,
     return image, mask
 
 
-def train_step(network: nn.Module, image: torch.Tensor, mask: torch.Tensor, loss_fn: nn.Module,
-               optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, dtype: torch.dtype | None,
-               grad_clip: float | None) -> torch.Tensor:
+@dataclass(frozen=True)
+class Update:
+    """How one training step changes the weights: the loss, the optimiser and its gradient scaler,
+    the autocast precision (None: fp32) and the gradient-norm clip (None: none)."""
+
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    dtype: torch.dtype | None
+    grad_clip: float | None
+
+
+def train_step(network: nn.Module, image: torch.Tensor, mask: torch.Tensor, update: Update) -> torch.Tensor:
     """One optimiser step on a batch; its own function so benchmarks/train_speed.py times this very code."""
-    optimizer.zero_grad(set_to_none=True)
-    with autocast(image.device, dtype):
+    update.optimizer.zero_grad(set_to_none=True)
+    with autocast(image.device, update.dtype):
         logits = network(image)
-    loss: torch.Tensor = loss_fn(logits, mask)  # a DeepSupervisionLoss: it takes a tensor or a list, in float32
-    scaler.scale(loss).backward()
-    if grad_clip is not None:
-        scaler.unscale_(optimizer)
-        nn.utils.clip_grad_norm_(network.parameters(), grad_clip)
-    scaler.step(optimizer)
-    scaler.update()
+    loss: torch.Tensor = update.loss_fn(logits, mask)  # a DeepSupervisionLoss: a tensor or a list, in float32
+    update.scaler.scale(loss).backward()
+    if update.grad_clip is not None:
+        update.scaler.unscale_(update.optimizer)
+        nn.utils.clip_grad_norm_(network.parameters(), update.grad_clip)
+    update.scaler.step(update.optimizer)
+    update.scaler.update()
     return loss.detach()
 
 
@@ -241,10 +251,10 @@ def _train_epoch(cfg: TrainingRecipe, session: _Session, fold: int, epoch: int, 
     loader.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
     # summed on the device, read once per epoch: reading a loss every step would make the CPU wait for the GPU
     total, seen = torch.zeros((), dtype=torch.float64, device=device), 0
+    update = Update(session.loss_fn, session.optimizer, session.scaler, session.dtype, tc.grad_clip)
     for batch in progress(loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(loader)):
         image, mask = _to_device(batch, device, tc.channels_last)
-        loss = train_step(session.network, image, mask, session.loss_fn, session.optimizer, session.scaler,
-                          session.dtype, tc.grad_clip)
+        loss = train_step(session.network, image, mask, update)
         session.scheduler.step()
         total += loss.double() * len(image)
         seen += len(image)
