@@ -174,16 +174,26 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
     return probability, run.postprocessing.apply(probability >= cfg.evaluation.threshold)
 
 
+@dataclass(frozen=True)
+class PredictOptions:
+    """``predict``'s choices over the run's own: ``tta`` views (None: the run's ``eval.tta``), overlay
+    images beside the masks, and ``amp`` (``--amp``; None: the run's ``train.amp``)."""
+
+    tta: list[str] | None = None
+    with_overlays: bool = False
+    amp: str | None = None
+
+
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
-                   tta: list[str] | None = None, with_overlays: bool = False, amp: str | None = None) -> pd.DataFrame:
+                   options: PredictOptions = PredictOptions()) -> pd.DataFrame:
     """Predict every input; unreadable files get a row with the error instead of a mask.
 
-    ``amp`` (``--amp``) replaces the run's ``train.amp``; either way the precision suits ``device``
-    (a run trained in fp16 is predicted in fp32 on the CPU).
+    Whichever ``amp`` applies, the precision suits ``device`` (a run trained in fp16 is predicted
+    in fp32 on the CPU).
 
     When no input can be read, nothing is written and the error lists why.
     """
-    cfg = run.config
+    cfg, tta, with_overlays, amp = run.config, options.tta, options.with_overlays, options.amp
     views: list[str] = list(cfg.evaluation.tta) if tta is None else tta
     precision = inference_precision(cfg.amp, device) if amp is None else inference_precision(amp, device, "--amp")
     log_precision(precision)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from torch import nn
 
 from busbench.errors import BusbenchError
-from busbench.models.entry import ModelBuilder, ModelEntry
+from busbench.models.entry import InputSides, ModelBuilder, ModelEntry, Published
 from busbench.models.plugins import check_plugin_output, entry_point_names, load_plugin
 from busbench.registry import similar_names
 
@@ -29,8 +29,7 @@ class UnknownModelError(BusbenchError):
     """A model name that is neither registered, nor an installed plugin's, nor an import path."""
 
 
-def register_model(name: str, paper: str, reference_params_m: float | None = None, reference_source: str = "",
-                   min_size: int = 32, size_multiple: int = 32, size_kwarg: str | None = None,
+def register_model(name: str, paper: str, published: Published | None = None, sides: InputSides = InputSides(),
                    test_kwargs: dict[str, object] | None = None,
                    display_name: str = "") -> Callable[[ModelBuilder], ModelBuilder]:
     """Decorator adding a model class or builder function to the registry; ``display_name`` is how
@@ -39,8 +38,9 @@ def register_model(name: str, paper: str, reference_params_m: float | None = Non
     def add(builder: ModelBuilder) -> ModelBuilder:
         if name in MODELS:
             raise ValueError(f"model {name!r} is registered twice")
-        MODELS[name] = ModelEntry(name, builder, paper, reference_params_m, reference_source, min_size,
-                                  size_multiple, size_kwarg, dict(test_kwargs or {}), display_name=display_name)
+        MODELS[name] = ModelEntry(name, builder, paper, published.params_m if published else None,
+                                  published.source if published else "", sides.minimum, sides.multiple, sides.kwarg,
+                                  dict(test_kwargs or {}), display_name=display_name)
         return builder
 
     return add

@@ -18,7 +18,7 @@ from busbench.log import logger
 from busbench.models import check_plugin_input, resolve_model
 from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
 from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
-from busbench.pipeline.folds import run_fold
+from busbench.pipeline.folds import CellRun, run_fold
 from busbench.pipeline.prepared import prepare_data
 from busbench.pipeline.resources import JobResources, fold_job_resources
 from busbench.pipeline.tables import aggregate_cell, write_run_summary
@@ -63,9 +63,10 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
     log_precision(precision)
     to_train = [fold for fold in todo if not (fold_folder(cell_dir, fold) / DONE).is_file()]
+    run = CellRun(cfg, data, cell_dir, device, cell_id(cfg), callbacks)
     for fold in todo:
         later = to_train[to_train.index(fold) + 1:] if fold in to_train else []
-        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks, folds_after=len(later))
+        run_fold(run, fold, folds_after=len(later))
     if not all((fold_folder(cell_dir, k) / DONE).is_file() for k in range(1, n_folds + 1)):
         return []
     # the last fold jobs to end may both get here: one finishes the cell, the other then reads it
