@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from busbench.evaluate.metrics import image_metrics
 from cli_runner import run_cli
 from PIL import Image
 
@@ -21,6 +20,7 @@ from busbench import api
 from busbench.data.split import record
 from busbench.errors import BusbenchError
 from busbench.layout import cell_data_folder
+from busbench.metrics.per_image import image_metrics
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import torch
-from busbench.report.setup import model_setup
 
 from busbench import pipeline
 from busbench.config import ExperimentConfig, GridConfig, load_config
@@ -22,6 +21,7 @@ from busbench.errors import BusbenchError
 from busbench.pipeline import ensemble
 from busbench.pipeline import folds as fold_steps
 from busbench.report.collect import load_run, tables_by_test_set
+from busbench.report.page.setup_section import model_setup
 from busbench.train.callbacks import EpochRecord
 
 FOLD_FILES = ("last.pt", "best.pt", "log.csv", "test_metrics.csv", "done.json")

@@ -270,5 +270,6 @@ def test_bad_plugins_are_one_line_errors_naming_model_name(case: str, plugin_pat
         build_fold_model(cfg.model, cfg.input)
     config = tmp_path / "mine.yaml"
     config.write_text(yaml.safe_dump({"model": {"name": name}, "input": {"size": 34}, "output_dir": str(tmp_path)}))
-    assert run_cli(monkeypatch, "run", str(config)) == 2  # before any data is prepared
+    assert run_cli(monkeypatch, "run", str(config)) == 2
     assert capsys.readouterr().err.startswith(f"error: model.name={name}: ")
+    assert not (tmp_path / "data").exists()  # refused before any data is prepared

@@ -10,6 +10,15 @@ from busbench.errors import BusbenchError
 from busbench.registry import Registry
 
 
+def enum_of(registry: Registry[Any]) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` listing the registered names as the setting's enum, read when the schema is made."""
+
+    def add(schema: dict[str, Any]) -> None:
+        schema["enum"] = list(registry.names())
+
+    return add
+
+
 def registered(registry: Registry[Any]) -> Callable[[str], str]:
     """A field validator: the value unchanged if ``registry`` holds it, else a ValueError naming the choices."""
 

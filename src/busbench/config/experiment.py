@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from busbench.augment import PRESETS
-from busbench.config.choices import registered
+from busbench.config.choices import enum_of, registered
 from busbench.config.distinct import distinct
 from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.geometry import MAX_SIZE, MIN_SIZE
@@ -172,7 +172,7 @@ class ModelConfig(_Section):
 
 
 class LossConfig(_Section):
-    name: str = Field("bce_dice", json_schema_extra={"enum": list(LOSSES.names())}, description=(
+    name: str = Field("bce_dice", json_schema_extra=enum_of(LOSSES), description=(
         "Training loss; a model that returns a list (deep supervision) gets the weighted sum over its outputs."))
     kwargs: dict[str, Any] = Field(default_factory=dict, description=(
         "The loss's arguments, e.g. batch_dice, smooth, bce_weight, dice_weight."))
@@ -220,7 +220,7 @@ class TrainConfig(_Section):
         "ones included, the old \"dice\"/\"iou\"); \"loss\": lowest loss."))
     freeze_encoder_epochs: int = Field(0, ge=0, description=(
         "Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this many epochs."))
-    augmentation: str = Field("standard", json_schema_extra={"enum": list(PRESETS.names())}, description=(
+    augmentation: str = Field("standard", json_schema_extra=enum_of(PRESETS), description=(
         "busbench's own presets, nnU-Net's, or a seed's recipe reproduced as it ran (busbench.augment)."))
     elastic: bool = Field(False, description="Add elastic deformation to busbench's presets.")
     grad_clip: float | None = Field(1.0, gt=0.0, description="Clip the gradient norm to this; null: no clipping.")
