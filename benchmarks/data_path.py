@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 
+from busbench.augment import PairAugmentation
 from busbench.data.cache import build_cache
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.torch_dataset import CachedSegmentationDataset
+from busbench.losses import build_loss
 from busbench.models import build_model, count_parameters
-from busbench.train.augment import PairAugmentation
-from busbench.train.losses import build_loss
 
 
 def main() -> None:

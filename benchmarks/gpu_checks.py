@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from busbench.augment import PairAugmentation
 from busbench.config import TrainConfig, load_config
 from busbench.data.access import development_split
 from busbench.data.cache import Cache, build_cache
@@ -27,15 +28,14 @@ from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.data.torch_dataset import CachedSegmentationDataset
+from busbench.losses import build_loss
 from busbench.models import build_model
 from busbench.models.precision import autocast
 from busbench.train import checkpoint
-from busbench.train.augment import PairAugmentation
 from busbench.train.callbacks import EpochRecord
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.loaders import training_loader
-from busbench.train.losses import build_loss
-from busbench.train.trainer import FoldJob, spread_over_gpus, train_fold, train_step
+from busbench.train.trainer import FoldJob, Update, spread_over_gpus, train_fold, train_step
 
 CUDA = torch.device("cuda")
 DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -67,10 +67,11 @@ def check_amp(out: Path) -> None:
     for name in ("unext", "cmunext"):
         for label, dtype in DTYPES.items():
             model, optimizer, scaler = _step_parts(name, dtype)
-            losses = [float(train_step(model, x, mask, loss_fn, optimizer, scaler, dtype, 1.0)) for _ in range(5)]
+            update = Update(loss_fn, optimizer, scaler, dtype, 1.0)
+            losses = [float(train_step(model, x, mask, update)) for _ in range(5)]
             torch.cuda.synchronize()
             started = time.perf_counter()
-            steps = [train_step(model, x, mask, loss_fn, optimizer, scaler, dtype, 1.0) for _ in range(20)]
+            steps = [train_step(model, x, mask, update) for _ in range(20)]
             torch.cuda.synchronize()
             losses += [float(s) for s in steps]
             assert all(torch.isfinite(torch.tensor(losses))), f"{name} {label}: a loss is not finite"
@@ -96,12 +97,13 @@ def check_resume(out: Path) -> None:
     for amp in ("fp16", "bf16"):
         cfg = load_config(None, ["input.size=64", "model.kwargs.base_channels=8", "train.epochs=3", f"train.amp={amp}",
                                  "train.device=cuda", "train.workers=2", "train.deterministic=true"])
-        full = train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "full"), CUDA)
+        recipe = cfg.training_recipe()
+        full = train_fold(recipe, FoldJob(development, cache, 1, out / f"resume-{amp}" / "full"), CUDA)
         try:
-            train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA, [stop])
+            train_fold(recipe, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA, [stop])
         except Interrupted:
             pass
-        resumed = train_fold(cfg, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA)
+        resumed = train_fold(recipe, FoldJob(development, cache, 1, out / f"resume-{amp}" / "resumed"), CUDA)
         saved = checkpoint.load(out / f"resume-{amp}" / "resumed" / checkpoint.LAST)
         assert resumed.finished and resumed.epoch == 3, f"{amp}: the resumed run did not finish"
         assert amp != "fp16" or saved["scaler"].get("scale", 0) > 0, "fp16: no gradient scaler state saved"
@@ -147,15 +149,16 @@ def check_loader(out: Path) -> None:
         dataset = CachedSegmentationDataset(cache, ids, PairAugmentation(preset), seed=0)
         loader = training_loader(dataset, TrainConfig(workers="auto", batch_size=32), CUDA, seed=0)
         model, optimizer, scaler = _step_parts("unext", torch.bfloat16)
+        update = Update(loss_fn, optimizer, scaler, torch.bfloat16, 1.0)
         first = next(iter(loader))
         x = first["image"].to(CUDA).contiguous(memory_format=torch.channels_last)
         mask = first["mask"].to(CUDA)
         for _ in range(5):
-            train_step(model, x, mask, loss_fn, optimizer, scaler, torch.bfloat16, 1.0)
+            train_step(model, x, mask, update)
         torch.cuda.synchronize()
         started = time.perf_counter()
         for _ in range(len(loader)):
-            train_step(model, x, mask, loss_fn, optimizer, scaler, torch.bfloat16, 1.0)
+            train_step(model, x, mask, update)
         torch.cuda.synchronize()
         alone = len(loader) * 32 / (time.perf_counter() - started)
         for epoch in (1, 2):  # the first starts the workers
@@ -164,8 +167,7 @@ def check_loader(out: Path) -> None:
             started = time.perf_counter()
             for batch in loader:
                 image = batch["image"].to(CUDA, non_blocking=True).contiguous(memory_format=torch.channels_last)
-                train_step(model, image, batch["mask"].to(CUDA, non_blocking=True), loss_fn, optimizer, scaler,
-                           torch.bfloat16, 1.0)
+                train_step(model, image, batch["mask"].to(CUDA, non_blocking=True), update)
             torch.cuda.synchronize()
         fed = len(loader) * 32 / (time.perf_counter() - started)
         rows.append({"preset": preset, "workers": loader.num_workers, "step_alone_img_s": alone,

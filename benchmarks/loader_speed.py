@@ -19,12 +19,12 @@ from typing import get_args
 
 import torch
 
+from busbench.augment import PairAugmentation
 from busbench.config import TrainConfig
 from busbench.data.cache import build_cache
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.torch_dataset import CachedSegmentationDataset
-from busbench.train.augment import PairAugmentation
 from busbench.train.loaders import training_loader
 
 PRESETS = [p for p in get_args(TrainConfig.model_fields["augmentation"].annotation) if p != "none"]

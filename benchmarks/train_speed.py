@@ -41,13 +41,13 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from busbench.config import OptimizerConfig
+from busbench.losses import build_loss
 from busbench.models import build_model
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import choose_precision
-from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer
-from busbench.train.trainer import train_step
+from busbench.train.trainer import Update, train_step
 
 Step = Callable[[], None]
 
@@ -87,9 +87,10 @@ def busbench_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, dtype: 
     optimizer = build_optimizer(OptimizerConfig(), model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
+    update = Update(loss_fn, optimizer, scaler, dtype, grad_clip=1.0)
 
     def step() -> None:
-        loss = train_step(network, x, mask, loss_fn, optimizer, scaler, dtype, grad_clip=1.0)
+        loss = train_step(network, x, mask, update)
         scheduler.step()
         float(loss)
 

@@ -22,9 +22,10 @@ SOURCE = Path(busbench.__file__).parent
 # its own layer and the ones below it. ``busbench`` itself is the package's __init__, which re-exports
 # the Python API (``api``) on top; the version the lower layers record is ``version``'s.
 LAYERS: list[set[str]] = [
-    {"version", "errors", "console", "log", "progress", "environment", "interrupt", "markdown", "layout", "records"},
+    {"version", "errors", "console", "log", "progress", "environment", "interrupt", "markdown", "layout", "records",
+     "registry"},
     {"metrics"},
-    {"data", "models"},
+    {"data", "models", "losses", "augment"},  # losses and augment: what training is built from, below config
     {"config"},
     {"train"},
     {"evaluate"},

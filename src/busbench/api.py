@@ -132,8 +132,8 @@ class Run:
     def _predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.trained.config
         pixels = image_array(np.asarray(image), cfg.input.channels, self.trained.white_level)
-        probability, mask = predict_image(self.trained, pixels, self.device, list(cfg.eval.tta),
-                                          inference_precision(cfg.train.amp, self.device).dtype)
+        probability, mask = predict_image(self.trained, pixels, self.device, list(cfg.evaluation.tta),
+                                          inference_precision(cfg.amp, self.device).dtype)
         return probability.astype(np.float32), mask.astype(np.uint8)
 
 

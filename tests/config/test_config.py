@@ -43,6 +43,10 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         (["model.label=.."], "model.label: Value error, '..' names a folder under output_dir"),
         (["data.dataset=../x"], "data.dataset: Value error, '../x' names a folder under output_dir"),
         (["name=a/b"], "name: Value error, 'a/b' names a folder"),
+        (["loss.name=dcie"], "loss.name: Value error, loss.name 'dcie' is unknown; did you mean dice"),
+        (["loss.name=iou"], "choose one of bce, dice, bce_dice, focal, tversky, lovasz (got 'iou')"),
+        (["train.augmentation=nnUnet"], "train.augmentation: Value error, train.augmentation 'nnUnet' is unknown; "
+                                        "did you mean nnunet"),
     ],
 )
 def test_bad_settings_name_the_key(overrides: list[str], message: str) -> None:

@@ -36,7 +36,7 @@ def centre_logits(cfg: ExperimentConfig, path: Path) -> None:
     """Shift a one-epoch fold model's output so that half its pixels are lesion: untrained, it predicts an
     almost constant probability below the threshold, and empty masks would compare nothing."""
     saved = checkpoint.load(path)
-    model = build_fold_model(cfg)
+    model = build_fold_model(cfg.model, cfg.input)
     model.load_state_dict(saved["model"])
     with torch.no_grad():
         logits = model.eval()(torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(0)))
@@ -99,7 +99,7 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     np.testing.assert_allclose(tables[1]["mean_lesion_probability"], tables[0]["mean_lesion_probability"], atol=1e-5)
 
     loaded = load_onnx_run(exported, torch.device("cpu"))
-    assert len(loaded.models) == 2 and loaded.config.eval.tta == ["hflip", "rot180"] and loaded.white_level == 255
+    assert len(loaded.models) == 2 and loaded.config.evaluation.tta == ["hflip", "rot180"] and loaded.white_level == 255
 
 
 def test_engine_errors_are_one_line(run_dir: Path, images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -16,6 +16,7 @@ from busbench.data.manifest import Manifest
 from busbench.data.prepared import PreparedData
 from busbench.data.split.split_file import SplitSettings, plan_split, read_split, write_split
 from busbench.evaluate.held_out_scoring import score_test_set
+from busbench.evaluate.inference import Compute
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.protocol import protocol_notes
 from busbench.metrics.per_image import FALSE_ALARM, MISSED_LESION, image_metrics
@@ -82,7 +83,7 @@ def _scores(manifest: Manifest, tmp_path, logit: float, **settings: str):
         write_split(plan_split(manifest, SplitSettings(folds=2)), split_path)
     data = PreparedData(manifest, split_path, read_split(split_path, manifest), build_cache(manifest, 32,
                                                                                           cache_root=tmp_path))
-    return score_test_set([_Constant(logit)], data, EvalConfig(**settings), torch.device("cpu"),
+    return score_test_set([_Constant(logit)], data, EvalConfig(**settings), Compute(torch.device("cpu")),
                           {"plain": PostProcessing()})
 
 
@@ -107,8 +108,9 @@ def test_final_scoring_applies_the_conventions(synthetic_manifest: Manifest, tmp
 
 
 def test_non_default_conventions_are_named_under_every_table() -> None:
-    assert protocol_notes(load_config(None)) == []
-    notes = protocol_notes(load_config(None, ["eval.hd95_space=network", "eval.hd95_empty=drop_false_alarms",
-                                              "input.size=224"]))
+    default = load_config(None)
+    assert protocol_notes(default.split, default.model, default.eval, default.input) == []
+    cfg = load_config(None, ["eval.hd95_space=network", "eval.hd95_empty=drop_false_alarms", "input.size=224"])
+    notes = protocol_notes(cfg.split, cfg.model, cfg.eval, cfg.input)
     assert any("HD95 measured on the 224 px network input" in note for note in notes)
     assert any("false alarms on normal images are left out of the HD95 mean" in note for note in notes)

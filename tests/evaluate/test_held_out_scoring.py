@@ -12,6 +12,7 @@ from busbench.data.manifest import Manifest
 from busbench.data.prepared import PreparedData
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.evaluate.held_out_scoring import score_test_set
+from busbench.evaluate.inference import Compute
 from busbench.evaluate.postprocess import PostProcessing
 
 
@@ -25,7 +26,8 @@ def test_per_image_scores_carry_the_split_group(synthetic_manifest: Manifest, tm
     split = plan_split(synthetic_manifest, SplitSettings(folds=2))
     write_split(split, split_path)
     data = PreparedData(synthetic_manifest, split_path, split, build_cache(synthetic_manifest, 32, cache_root=tmp_path))
-    scores = score_test_set([_NoLesion()], data, EvalConfig(), torch.device("cpu"), {"plain": PostProcessing()})
+    scores = score_test_set([_NoLesion()], data, EvalConfig(), Compute(torch.device("cpu")),
+                            {"plain": PostProcessing()})
     cases = {c["case_id"]: c for c in json.loads(split_path.read_text())["cases"]}
     assert sorted(scores["case_id"]) == sorted(c for c, case in cases.items() if case["set"] == "test")
     assert scores["group"].tolist() == [cases[c]["group"] for c in scores["case_id"]]

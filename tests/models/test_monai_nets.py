@@ -17,7 +17,7 @@ from busbench.config import load_config  # noqa: E402
 from busbench.errors import BusbenchError  # noqa: E402
 from busbench.models import available_models, build_model, registry  # noqa: E402
 from busbench.models.monai_nets import NEED_EINOPS, NETWORKS, dyn_unet_strides  # noqa: E402
-from busbench.models.profile import profile_models  # noqa: E402
+from busbench.models.profile import ProfileInput, Timing, profile_models  # noqa: E402
 
 
 def smallest_side(name: str) -> int:
@@ -88,7 +88,8 @@ def test_a_short_run_with_a_monai_network_records_its_origin(tmp_path: Path) -> 
 
 
 def test_profile_builds_a_size_dependent_network_for_the_profiled_side() -> None:
-    table = profile_models(["monai.DynUNet"], size=32, batch=1, in_channels=1, iterations=1, seconds=0.0)
+    table = profile_models(["monai.DynUNet"], ProfileInput(size=32, batch=1, channels=1),
+                           timing=Timing(iterations=1, seconds=0.0))
     assert table.loc[0, "input"] == "1x32x32" and table.loc[0, "gflops"] > 0
     with pytest.raises(BusbenchError, match=r"--size=36 does not suit model 'monai.DynUNet'.*32 or 40"):
-        profile_models(["monai.DynUNet"], size=36)
+        profile_models(["monai.DynUNet"], ProfileInput(size=36))

@@ -19,6 +19,7 @@ from cli_runner import run_cli
 from busbench.config import ModelConfig, load_config
 from busbench.errors import BusbenchError
 from busbench.models import plugins, resolve_model
+from busbench.train.trainer import build_fold_model
 
 PLUGIN = '''
 """A plugin package as a user writes one."""
@@ -219,10 +220,12 @@ def test_models_lists_installed_plugins_and_import_paths_with_their_origin(
     assert "0.00" in printed  # 1x1x3x3 + 1 = 28 parameters for the loose Conv2d at 3 input channels
 
 
-def test_the_dummy_pass_is_one_batch_1_eval_pass_without_grad(plugin_path: Path) -> None:
-    load_config(None, ["model.name=plugin_pkg:counted", "input.size=48", "input.channels=3"])
+def test_validation_runs_no_model_and_building_runs_one_batch_1_eval_pass_without_grad(plugin_path: Path) -> None:
+    cfg = load_config(None, ["model.name=plugin_pkg:counted", "input.size=48", "input.channels=3"])
     import plugin_pkg
 
+    assert plugin_pkg.CALLS == []  # reading a config never runs the plugin
+    build_fold_model(cfg.model, cfg.input)
     assert plugin_pkg.CALLS == [(False, False, (1, 3, 48, 48))]
 
 
@@ -262,9 +265,11 @@ def test_bad_plugins_are_one_line_errors_naming_model_name(case: str, plugin_pat
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     name, message = ERRORS[case]
-    with pytest.raises(BusbenchError, match=message):
-        load_config(None, [f"model.name={name}", "input.size=34"])
+    with pytest.raises(BusbenchError, match=message):  # on reading the config, or where the model is built
+        cfg = load_config(None, [f"model.name={name}", "input.size=34"])
+        build_fold_model(cfg.model, cfg.input)
     config = tmp_path / "mine.yaml"
     config.write_text(yaml.safe_dump({"model": {"name": name}, "input": {"size": 34}, "output_dir": str(tmp_path)}))
-    assert run_cli(monkeypatch, "jobs", str(config)) == 2
+    assert run_cli(monkeypatch, "run", str(config)) == 2
     assert capsys.readouterr().err.startswith(f"error: model.name={name}: ")
+    assert not (tmp_path / "data").exists()  # refused before any data is prepared

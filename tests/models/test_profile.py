@@ -14,7 +14,7 @@ from cli_runner import run_cli
 from torch import nn
 
 from busbench.errors import BusbenchError
-from busbench.models.profile import count_flops, peak_memory_mb, profile_models, timed_runs
+from busbench.models.profile import ProfileInput, Timing, count_flops, peak_memory_mb, profile_models, timed_runs
 
 
 def test_flops_by_hand() -> None:
@@ -57,7 +57,8 @@ def test_timing_stops_at_the_iteration_or_time_limit() -> None:
 
 
 def test_profile_table_fields() -> None:
-    table = profile_models(["cmunext_s", "unext"], size=64, batch=2, in_channels=1, warmup=1, iterations=2)
+    table = profile_models(["cmunext_s", "unext"], ProfileInput(size=64, batch=2, channels=1),
+                           timing=Timing(warmup=1, iterations=2))
     assert list(table["model"]) == ["cmunext_s", "unext"]
     assert {"params_m", "macs_g", "gflops", "fps_batch1", "fps_batch2", "peak_memory_mb_batch2"} <= set(table)
     assert (table["gflops"] == 2 * table["macs_g"]).all()
@@ -102,16 +103,17 @@ def test_models_and_profile_commands(tmp_path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_profile_passes_the_size_argument_itself() -> None:
-    table = profile_models(["medt"], size=128, batch=1, in_channels=1, iterations=1, seconds=0.0)
+    table = profile_models(["medt"], ProfileInput(size=128, batch=1, channels=1),
+                           timing=Timing(iterations=1, seconds=0.0))
     assert table.loc[0, "input"] == "1x128x128" and table.loc[0, "gflops"] > 0
     with pytest.raises(BusbenchError, match="--size=224 does not suit model 'medt'.*128 or 256"):
-        profile_models(["medt"], size=224)
+        profile_models(["medt"], ProfileInput(size=224))
 
 
 def test_profile_times_in_the_requested_precision(tmp_path, monkeypatch: pytest.MonkeyPatch, cpu_bf16,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     cpu_bf16(True)  # bf16 only where the CPU has it natively
-    plain = profile_models(["unext"], size=32, batch=2, in_channels=1, iterations=1)
+    plain = profile_models(["unext"], ProfileInput(size=32, batch=2, channels=1), timing=Timing(iterations=1))
     assert list(plain["precision"]) == ["fp32"]
     assert run_cli(monkeypatch, "profile", "--model", "unext", "--size", "32", "--batch", "2", "--channels", "1",
                    "--iterations", "1", "--amp", "bf16", "--device", "cpu", "--out", str(tmp_path)) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from busbench.models.profile import profile_models, published_macs, published_size
+from busbench.models.profile import ProfileInput, Timing, profile_models, published_macs, published_size
 from busbench.models.registry import MODELS, ModelEntry
 
 
@@ -41,7 +41,8 @@ def test_nearest_side_prefers_the_closer_then_the_larger(monkeypatch: pytest.Mon
 
 def test_profile_rows_hold_the_224_column(monkeypatch: pytest.MonkeyPatch) -> None:
     _register(monkeypatch, "hand", 16)
-    table = profile_models(["hand"], size=32, batch=1, in_channels=1, iterations=1, seconds=0.1)
+    table = profile_models(["hand"], ProfileInput(size=32, batch=1, channels=1),
+                           timing=Timing(iterations=1, seconds=0.1))
     assert table.loc[0, "size_224"] == 224
     assert table.loc[0, "macs_g_224"] * 1e9 == pytest.approx(224 * 224 * (4 * 9 + 4 * 4), abs=0.5)
     assert table.loc[0, "macs_g"] * 1e9 == pytest.approx(32 * 32 * (4 * 9 + 4 * 4), abs=0.5)

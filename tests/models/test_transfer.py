@@ -151,7 +151,7 @@ def test_init_from_starts_every_fold_from_another_runs_weights(tmp_path: Path) -
     trained = build_model("unet", in_channels=1, base_channels=4)
     torch.save({"model": trained.state_dict(), "epoch": 7}, tmp_path / "best.pt")
     cfg = load_config(None, ["model.kwargs.base_channels=4", f"model.init_from={tmp_path / 'best.pt'}"])
-    model = build_fold_model(cfg)
+    model = build_fold_model(cfg.model, cfg.input)
     for key, value in trained.state_dict().items():
         assert torch.equal(model.state_dict()[key], value)
     assert cfg.model.key() != load_config(None, ["model.kwargs.base_channels=4"]).model.key()

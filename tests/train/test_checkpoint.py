@@ -43,7 +43,7 @@ def test_resume_loads_last_pt_on_the_cpu(fold_inputs, tmp_path: Path,  # noqa: F
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_fold(cfg, FoldJob(development, cache, 1, tmp_path), CPU, [stop])
+        train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), CPU, [stop])
     real_load = torch.load
 
     def load_as_on_a_gpu(path: object, map_location: object = None, **kwargs: object) -> object:
@@ -51,7 +51,7 @@ def test_resume_loads_last_pt_on_the_cpu(fold_inputs, tmp_path: Path,  # noqa: F
                          else "meta", **kwargs)
 
     monkeypatch.setattr(checkpoint.torch, "load", load_as_on_a_gpu)
-    state = train_fold(cfg, FoldJob(development, cache, 1, tmp_path), CPU)
+    state = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), CPU)
     assert state.finished and state.epoch == 2
 
 

@@ -15,11 +15,11 @@ from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import Manifest
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
+from busbench.losses import build_loss
 from busbench.train import checkpoint, compile
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.losses import build_loss
-from busbench.train.trainer import FoldJob, train_fold, train_step
+from busbench.train.trainer import FoldJob, Update, train_fold, train_step
 
 CPU = torch.device("cpu")
 
@@ -36,7 +36,8 @@ def _train(network: nn.Module, model: nn.Module, steps: int) -> list[float]:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     loss_fn = DeepSupervisionLoss(build_loss("bce_dice"))  # as the trainer wraps it
-    return [float(train_step(network, image, mask, loss_fn, optimizer, scaler, None, 1.0)) for _ in range(steps)]
+    update = Update(loss_fn, optimizer, scaler, None, 1.0)
+    return [float(train_step(network, image, mask, update)) for _ in range(steps)]
 
 
 def test_compile_off_returns_the_network_itself() -> None:
@@ -83,10 +84,10 @@ def test_trainer_compiles_and_saves_plain_weights(fold_inputs, tmp_path: Path,
         return real_compile(network, backend="eager")
 
     monkeypatch.setattr(compile.torch, "compile", eager_compile)
-    plain = train_fold(tiny_config(epochs=2), FoldJob(development, cache, 1, tmp_path / "plain"), CPU)
+    plain = train_fold(tiny_config(epochs=2).training_recipe(), FoldJob(development, cache, 1, tmp_path / "plain"), CPU)
     assert not compiled
-    state = train_fold(tiny_config(epochs=2, compile="true"), FoldJob(development, cache, 1, tmp_path / "compiled"),
-                       CPU)
+    state = train_fold(tiny_config(epochs=2, compile="true").training_recipe(),
+                       FoldJob(development, cache, 1, tmp_path / "compiled"), CPU)
     assert len(compiled) == 1
     assert [h["train_loss"] for h in state.history] == pytest.approx([h["train_loss"] for h in plain.history],
                                                                       rel=1e-4)

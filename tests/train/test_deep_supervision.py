@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
+from busbench.losses import build_loss
 from busbench.train.deep_supervision import DeepSupervisionLoss, deep_supervision_weights
-from busbench.train.losses import build_loss
 
 
 def test_weights_halve_drop_the_coarsest_and_sum_to_one() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from test_trainer import fold_inputs  # noqa: F401  (a fixture)
 
+from busbench.augment import PairAugmentation
 from busbench.config import TrainConfig
 from busbench.data.torch_dataset import CachedSegmentationDataset
-from busbench.train.augment import PairAugmentation
 from busbench.train.loaders import PREFETCH_BATCHES, training_loader, validation_loader
 
 CPU = torch.device("cpu")

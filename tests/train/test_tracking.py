@@ -81,7 +81,7 @@ def test_mlflow_follows_the_tracking_uri(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.as_uri())
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     cfg = tiny(tmp_path / "out", "tracking.mlflow=true", "train.epochs=1")
-    (tracker,) = fold_trackers(cfg, tmp_path / "fold-1", 1, "cell")
+    (tracker,) = fold_trackers(cfg.tracking_target(), tmp_path / "fold-1", 1, "cell")
     tracker.finish({"dice": 0.5}, [])
     run = mlflow_tracking.MlflowClient(store.as_uri()).get_run(tracker.run_id)  # type: ignore[attr-defined]
     assert run.data.metrics == {"test_dice": 0.5}
@@ -98,14 +98,14 @@ def hide_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
 
 def test_tracking_is_off_by_default_and_a_missing_extra_is_one_line(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    assert fold_trackers(tiny(tmp_path), tmp_path, 1, "cell") == []
+    assert fold_trackers(tiny(tmp_path).tracking_target(), tmp_path, 1, "cell") == []
     hide_packages(monkeypatch, "mlflow")  # as if mlflow-skinny were not installed
     with pytest.raises(BusbenchError, match=r"^tracking.mlflow: true needs mlflow-skinny.*pip install "
                                             r"'busbench\[mlflow\]'[^\n]*$"):
-        fold_trackers(tiny(tmp_path, "tracking.mlflow=true"), tmp_path, 1, "cell")
+        fold_trackers(tiny(tmp_path, "tracking.mlflow=true").tracking_target(), tmp_path, 1, "cell")
     hide_packages(monkeypatch, "tensorboard", "torch.utils.tensorboard")
     with pytest.raises(BusbenchError, match=r"pip install 'busbench\[tensorboard\]'"):
-        fold_trackers(tiny(tmp_path, "tracking.tensorboard=true"), tmp_path, 1, "cell")
+        fold_trackers(tiny(tmp_path, "tracking.tensorboard=true").tracking_target(), tmp_path, 1, "cell")
 
 
 def test_turning_tracking_off_is_no_change_of_settings(tracked_run: tuple[ExperimentConfig, Path]) -> None:

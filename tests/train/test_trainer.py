@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from busbench.augment import PairAugmentation
 from busbench.config import ExperimentConfig, TrainConfig, load_config
 from busbench.data.access import DevelopmentSplit, development_split
 from busbench.data.cache import Cache, build_cache
@@ -17,7 +18,6 @@ from busbench.data.split.split_file import SplitSettings, plan_split, write_spli
 from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampler
 from busbench.errors import BusbenchError
 from busbench.train import checkpoint
-from busbench.train.augment import PairAugmentation
 from busbench.train.callbacks import EpochRecord
 from busbench.train.seeding import seed_everything
 from busbench.train.trainer import LOG_CSV, FoldJob, _score, build_fold_model, train_fold, validate
@@ -49,7 +49,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 def test_resumed_training_ends_with_the_same_weights(fold_inputs, tmp_path: Path) -> None:
     development, cache = fold_inputs
     cfg = tiny_config()
-    full = train_fold(cfg, FoldJob(development, cache, 1, tmp_path / "full"), torch.device("cpu"))
+    full = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path / "full"), torch.device("cpu"))
     assert full.epoch == 3 and full.finished
 
     def stop_after_two(record: EpochRecord) -> None:
@@ -57,9 +57,11 @@ def test_resumed_training_ends_with_the_same_weights(fold_inputs, tmp_path: Path
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_fold(cfg, FoldJob(development, cache, 1, tmp_path / "resumed"), torch.device("cpu"), [stop_after_two])
+        train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path / "resumed"), torch.device("cpu"),
+                   [stop_after_two])
     assert checkpoint.load(tmp_path / "resumed" / checkpoint.LAST)["state"]["epoch"] == 2
-    resumed = train_fold(cfg, FoldJob(development, cache, 1, tmp_path / "resumed"), torch.device("cpu"))
+    resumed = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path / "resumed"),
+                         torch.device("cpu"))
     assert resumed.epoch == 3
     for name in (checkpoint.LAST, checkpoint.BEST):
         a, b = _weights(tmp_path / "full" / name), _weights(tmp_path / "resumed" / name)
@@ -70,7 +72,8 @@ def test_resumed_training_ends_with_the_same_weights(fold_inputs, tmp_path: Path
 
 def test_logs_checkpoints_and_selection(fold_inputs, tmp_path: Path) -> None:
     development, cache = fold_inputs
-    state = train_fold(tiny_config(epochs=2), FoldJob(development, cache, 2, tmp_path), torch.device("cpu"))
+    state = train_fold(tiny_config(epochs=2).training_recipe(), FoldJob(development, cache, 2, tmp_path),
+                       torch.device("cpu"))
     log = pd.read_csv(tmp_path / LOG_CSV)
     assert list(log.columns) == ["epoch", "lr", "train_loss", "val_loss", "val_dice", "val_iou", "val_lesion_dice",
                                  "seconds"]
@@ -85,7 +88,7 @@ def test_logs_checkpoints_and_selection(fold_inputs, tmp_path: Path) -> None:
 def test_bf16_and_channels_last_train(fold_inputs, tmp_path: Path, cpu_bf16) -> None:
     cpu_bf16(True)  # bf16 only where the CPU has it natively
     development, cache = fold_inputs
-    state = train_fold(tiny_config(epochs=1, amp="bf16", channels_last="true"),
+    state = train_fold(tiny_config(epochs=1, amp="bf16", channels_last="true").training_recipe(),
                        FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
     assert state.finished and pd.read_csv(tmp_path / LOG_CSV)["train_loss"].notna().all()
 
@@ -94,9 +97,9 @@ def test_encoder_stays_frozen_for_the_configured_epochs(fold_inputs, tmp_path: P
     development, cache = fold_inputs
     cfg = load_config(None, ["model.name=unet_resnet18", "input.size=32", "train.batch_size=8", "train.epochs=1",
                              "train.freeze_encoder_epochs=1", "train.augmentation=none"])
-    train_fold(cfg, FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
+    train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
     seed_everything(cfg.train.seed * 1000 + 1)  # the trainer's seed for fold 1: the initial weights again
-    initial = build_fold_model(cfg).state_dict()
+    initial = build_fold_model(cfg.model, cfg.input).state_dict()
     trained = _weights(tmp_path / checkpoint.LAST)
     assert all(torch.equal(trained[k], v) for k, v in initial.items() if k.startswith("encoder."))
     assert not all(torch.equal(trained[k], v) for k, v in initial.items() if k.startswith("decoder."))
@@ -106,9 +109,9 @@ def test_early_stopping_after_patience(fold_inputs, tmp_path: Path) -> None:
     development, cache = fold_inputs
     cfg = tiny_config(epochs=6, patience=2, augmentation="none", elastic="false")
     cfg = cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": 1e-12})})
-    state = train_fold(cfg, FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
+    state = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
     assert state.stopped_early and state.epoch == 3 and state.best_epoch == 1
-    again = train_fold(cfg, FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
+    again = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
     assert again.epoch == 3  # a finished fold is not trained further
 
 
@@ -176,7 +179,7 @@ def test_fixed_length_epochs_repeat_cases_with_fresh_augmentations(fold_inputs, 
 
     steps = []
     cfg = tiny_config(epochs=2, iterations_per_epoch=3, batch_size=2)
-    train_fold(cfg, FoldJob(development, cache, 1, tmp_path), torch.device("cpu"),
+    train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"),
                callbacks=[lambda record: steps.append(record.epoch)])
     assert steps == [1, 2]
     saved = checkpoint.load(tmp_path / checkpoint.LAST)

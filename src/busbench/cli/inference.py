@@ -17,7 +17,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
 from busbench.evaluate.inference import TTA_VIEWS
 from busbench.evaluate.outside_method import ScoreOptions, score_method
-from busbench.evaluate.predict import PREDICTIONS_CSV, collect_inputs, predict_images
+from busbench.evaluate.predict import PREDICTIONS_CSV, PredictOptions, collect_inputs, predict_images
 from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
 from busbench.metrics.surface import HD95Convention
@@ -60,7 +60,7 @@ def predict(
     for path in inputs.skipped:
         why = "a sub-folder (not searched)" if path.is_dir() else "not an image file"
         err_console.print(f"skipped: {path}: {why}", markup=False, highlight=False)
-    table = predict_images(trained, inputs.images, out, torch_device, views, overlays, amp)
+    table = predict_images(trained, inputs.images, out, torch_device, PredictOptions(views, overlays, amp))
     failed = table[table["error"] != ""]
     for _, row in failed.iterrows():
         err_console.print(f"warning: {row['error']}", markup=False, highlight=False)

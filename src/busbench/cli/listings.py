@@ -14,7 +14,7 @@ from busbench.console import console, print_frame
 from busbench.layout.atomic import write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.models import available_models, build_model, count_parameters, model_names, resolve_model
-from busbench.models.profile import profile_models
+from busbench.models.profile import ProfileInput, Timing, profile_models
 from busbench.train.device import choose_precision, log_precision, resolve_device
 
 
@@ -74,10 +74,10 @@ def profile(
 
     precision = choose_precision(amp, torch_device, "--amp")
     log_precision(precision)
-    table = profile_models(names, size, batch, channels, torch_device, iterations=iterations, seconds=seconds,
-                           report=report, dtype=precision.dtype)
+    shape, timing = ProfileInput(size, batch, channels), Timing(iterations=iterations, seconds=seconds)
+    table = profile_models(names, shape, torch_device, timing, report, precision.dtype)
     if engine == "onnxruntime":
-        table = with_onnxruntime_speed(table, size, batch, channels, torch_device, iterations, seconds, report)
+        table = with_onnxruntime_speed(table, shape, torch_device, timing, report)
     shown = table.round(3)
     print_frame(shown, f"Profile at {channels}x{size}x{size}", index=False)
     if out is not None:

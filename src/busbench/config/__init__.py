@@ -1,4 +1,4 @@
-"""Experiment settings: the schema (``experiment``), dataset roots in it (``paths``), warnings
+"""Experiment settings: the schema (``experiment``), reading it (``loading``), dataset roots in it (``paths``), warnings
 before a run (``checks``) and the documentation's settings reference (``reference``).
 
 ``from busbench.config import ExperimentConfig, load_config`` is the public way in.
@@ -16,12 +16,12 @@ from busbench.config.experiment import (
     ScheduleConfig,
     SplitConfig,
     TrackingConfig,
+    TrackingTarget,
     TrainConfig,
-    apply_overrides,
-    load_config,
-    validate_config,
+    TrainingRecipe,
 )
+from busbench.config.loading import apply_overrides, load_config, validate_config
 
 __all__ = ["DataConfig", "EvalConfig", "ExperimentConfig", "GridConfig", "InputConfig", "LossConfig", "ModelConfig",
-           "OptimizerConfig", "ScheduleConfig", "SplitConfig", "TrackingConfig", "TrainConfig", "apply_overrides",
-           "load_config", "validate_config"]
+           "OptimizerConfig", "ScheduleConfig", "SplitConfig", "TrackingConfig", "TrackingTarget", "TrainConfig",
+           "TrainingRecipe", "apply_overrides", "load_config", "validate_config"]

@@ -13,23 +13,23 @@ docs' settings reference (docs/configuration.md) is generated from them (``busbe
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from busbench.augment import PRESETS
+from busbench.config.choices import enum_of, registered
 from busbench.config.distinct import distinct
-from busbench.config.paths import expand_variables, resolve_relative_roots
 from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.geometry import MAX_SIZE, MIN_SIZE
 from busbench.data.split.split_file import SplitSettings
-from busbench.errors import BusbenchError
+from busbench.losses import LOSSES
 
 
 class _Section(BaseModel):
@@ -172,10 +172,12 @@ class ModelConfig(_Section):
 
 
 class LossConfig(_Section):
-    name: Literal["bce", "dice", "bce_dice", "focal", "tversky", "lovasz"] = Field("bce_dice", description=(
+    name: str = Field("bce_dice", json_schema_extra=enum_of(LOSSES), description=(
         "Training loss; a model that returns a list (deep supervision) gets the weighted sum over its outputs."))
     kwargs: dict[str, Any] = Field(default_factory=dict, description=(
         "The loss's arguments, e.g. batch_dice, smooth, bce_weight, dice_weight."))
+
+    _registered = field_validator("name")(registered(LOSSES))
 
 
 class OptimizerConfig(_Section):
@@ -218,10 +220,8 @@ class TrainConfig(_Section):
         "ones included, the old \"dice\"/\"iou\"); \"loss\": lowest loss."))
     freeze_encoder_epochs: int = Field(0, ge=0, description=(
         "Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this many epochs."))
-    augmentation: Literal["none", "light", "standard", "strong", "nnunet", "awesome_bus", "cmunext",
-                          "ccf_bdci_2021"] = Field("standard", description=(
-                              "busbench's own presets, nnU-Net's, or a seed's recipe reproduced as it ran "
-                              "(busbench.train.augment)."))
+    augmentation: str = Field("standard", json_schema_extra=enum_of(PRESETS), description=(
+        "busbench's own presets, nnU-Net's, or a seed's recipe reproduced as it ran (busbench.augment)."))
     elastic: bool = Field(False, description="Add elastic deformation to busbench's presets.")
     grad_clip: float | None = Field(1.0, gt=0.0, description="Clip the gradient norm to this; null: no clipping.")
     channels_last: bool = Field(False, description="Channels-last memory format (faster with bf16 on CPUs and GPUs).")
@@ -248,6 +248,8 @@ class TrainConfig(_Section):
         "Deterministic kernels (busbench.train.seeding); null: on for the CPU, where runs then repeat bit for bit, "
         "off for CUDA (cuDNN benchmark mode), where some backward kernels are never deterministic."))
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null: torch's default.")
+
+    _registered_preset = field_validator("augmentation")(registered(PRESETS))
 
     @field_validator("amp", mode="before")
     @classmethod
@@ -308,6 +310,29 @@ class GridConfig(_Section):
         "Models of the grid, each a `model` section (default: `model`)."))
 
 
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """The sections a fold's training reads (``train_fold``), taken from a cell's config once."""
+
+    model: ModelConfig
+    input: InputConfig
+    loss: LossConfig
+    optimizer: OptimizerConfig
+    schedule: ScheduleConfig
+    train: TrainConfig
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """What a cell's trackers read: their switches, the folder of the local MLflow store, the
+    experiment's name and the whole config, logged as parameters."""
+
+    settings: TrackingConfig
+    output_dir: Path
+    experiment: str
+    params: dict[str, Any]
+
+
 class ExperimentConfig(_Section):
     name: str = Field("experiment", description="The experiment's folder under output_dir.")
     output_dir: Path = Field(Path("runs"), description="Where runs are written; relative: from the working directory.")
@@ -332,8 +357,8 @@ class ExperimentConfig(_Section):
         """A size a model cannot take fails here, not after prepare, split and cache have run."""
         from busbench.models import check_input_size
 
-        for cell in self.cells():
-            check_input_size(cell.model.name, self.input.size, cell.model.kwargs, channels=self.input.channels)
+        for cell in self.cells():  # declared sizes only: a plugin's forward pass waits until it is built
+            check_input_size(cell.model.name, self.input.size, cell.model.kwargs)
         return self
 
     def cells(self) -> list[ExperimentConfig]:
@@ -344,65 +369,11 @@ class ExperimentConfig(_Section):
         models = self.grid.models or [self.model]
         return [self.model_copy(update={"data": d, "model": m, "grid": None}) for d in datasets for m in models]
 
+    def training_recipe(self) -> TrainingRecipe:
+        return TrainingRecipe(self.model, self.input, self.loss, self.optimizer, self.schedule, self.train)
+
+    def tracking_target(self) -> TrackingTarget:
+        return TrackingTarget(self.tracking, self.output_dir, self.name, self.model_dump(mode="json"))
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """``a.b=c`` pairs applied to a nested dict (values parsed as YAML)."""
-    result = copy.deepcopy(raw)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise BusbenchError(f"--set {item!r}: expected KEY=VALUE such as train.epochs=5")
-        node = result
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise BusbenchError(f"--set {item!r}: {part!r} is a value, not a section")
-            node = child
-        try:
-            node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError as exc:
-            problem = getattr(exc, "problem", None) or "unreadable"
-            raise BusbenchError(f"--set {item!r}: the value is not valid YAML ({problem}); quote it, or close "
-                                "its brackets, e.g. --set 'train.epochs=5' or --set 'eval.tta=[hflip]'") from exc
-    return result
-
-
-def _describe(error: ErrorDetails) -> str:
-    key = ".".join(str(p) for p in error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key (check its spelling against the documented settings)"
-    return f"{key}: {error['msg']} (got {error.get('input')!r})"
-
-
-def validate_config(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
-    """Validate a dict into settings; errors list every bad key with the reason."""
-    try:
-        return ExperimentConfig.model_validate(raw)
-    except ValidationError as exc:
-        details = "\n  ".join(_describe(e) for e in exc.errors())
-        raise BusbenchError(f"{source}: invalid settings:\n  {details}") from exc
-
-
-def load_config(path: Path | None, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read a YAML experiment file (or the defaults when ``path`` is None) and apply overrides.
-
-    The file's relative dataset folders are taken from its folder; ``${NAME}`` in dataset folders is
-    expanded after the overrides, so ``--set data.root=PATH`` needs no variable.
-    """
-    raw: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise BusbenchError(f"{path}: config file not found")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise BusbenchError(f"{path}: not valid YAML ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise BusbenchError(f"{path}: the top level must be a mapping of sections (data:, train:, ...)")
-        raw = resolve_relative_roots(raw, path.parent)
-    return validate_config(expand_variables(apply_overrides(raw, overrides or [])), str(path or "defaults"))

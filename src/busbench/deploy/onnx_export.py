@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from busbench.config import EvalConfig, ExperimentConfig, InputConfig, ModelConfig, TrainConfig
+from busbench.config import EvalConfig, InputConfig, ModelConfig
 from busbench.deploy.onnx_runtime import INPUT_NAME, OUTPUT_NAME, OnnxRuntimeModel, import_onnxruntime
 from busbench.errors import BusbenchError
 from busbench.evaluate.postprocess import PostProcessing
-from busbench.evaluate.predict import TrainedRun, load_run
+from busbench.evaluate.predict import RunSettings, TrainedRun, load_run
 from busbench.layout.atomic import write_bytes, write_json
 from busbench.layout.folders import ONNX_JSON, ONNX_SUFFIX, CellFolder
 
@@ -98,7 +98,7 @@ def export_run(run_dir: Path, out: Path) -> Path:
                   "resize": cfg.input.resize, "resize_means": RESIZE[cfg.input.resize]},
         "output": {"name": OUTPUT_NAME, "shape": ["batch", 1, cfg.input.size, cfg.input.size],
                    "probability": "sigmoid(logits)"},
-        "tta": list(cfg.eval.tta), "ensemble": ENSEMBLE, "threshold": cfg.eval.threshold,
+        "tta": list(cfg.evaluation.tta), "ensemble": ENSEMBLE, "threshold": cfg.evaluation.threshold,
         "threshold_means": "lesion where probability >= threshold, after mapping back to the original size",
         "postprocessing": asdict(trained.postprocessing), "postprocessing_means": trained.postprocessing.describe(),
         "model": {"name": cfg.model.name, "kwargs": cfg.model.kwargs, "key": cfg.model.key()},
@@ -121,10 +121,9 @@ def load_onnx_run(export_dir: Path, device: torch.device) -> TrainedRun:
         raise BusbenchError(f"{path}: format {spec.get('format')!r}, expected {FORMAT}; export the run again")
     source = spec["input"]
     # only what predict reads; the architecture's code is not needed, so it is not looked up
-    config = ExperimentConfig.model_construct(
-        input=InputConfig(size=source["size"], channels=source["channels"], resize=source["resize"]),
-        eval=EvalConfig(threshold=spec["threshold"], tta=spec["tta"]), train=TrainConfig(amp="off"),
-        model=ModelConfig.model_construct(**{k: spec["model"][k] for k in ("name", "kwargs")}))
+    config = RunSettings(ModelConfig.model_construct(**{k: spec["model"][k] for k in ("name", "kwargs")}),
+                         InputConfig(size=source["size"], channels=source["channels"], resize=source["resize"]),
+                         EvalConfig(threshold=spec["threshold"], tta=spec["tta"]), amp="off")
     models: list[nn.Module] = [OnnxRuntimeModel(export_dir / name, device) for name in spec["models"]]
     return TrainedRun(export_dir, config, models, PostProcessing(**spec["postprocessing"]),
                       white_level=source.get("white_level"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-import torch
 from torch import nn
 
 from busbench.config import EvalConfig
@@ -21,7 +20,7 @@ from busbench.data.access import held_out_test_ids
 from busbench.data.geometry import place_mask
 from busbench.data.manifest import case_row
 from busbench.data.prepared import PreparedData
-from busbench.evaluate.inference import original_size_probabilities
+from busbench.evaluate.inference import Compute, original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.reliability_counts import ReliabilityCounts
 from busbench.metrics.per_image import image_metrics
@@ -29,9 +28,9 @@ from busbench.metrics.shape import shape_columns
 from busbench.progress import progress
 
 
-def score_test_set(models: Sequence[nn.Module], data: PreparedData, cfg: EvalConfig, device: torch.device,
+def score_test_set(models: Sequence[nn.Module], data: PreparedData, cfg: EvalConfig, compute: Compute,
                    variants: Mapping[str, PostProcessing],
-                   dtype: torch.dtype | None = None, calibration: ReliabilityCounts | None = None) -> pd.DataFrame:
+                   calibration: ReliabilityCounts | None = None) -> pd.DataFrame:
     """One row per test image and variant (a named post-processing of the same prediction).
 
     ``models`` are averaged (one fold model, or all of them as an ensemble) with ``cfg.tta``. Each
@@ -45,7 +44,7 @@ def score_test_set(models: Sequence[nn.Module], data: PreparedData, cfg: EvalCon
     rows_by_id = manifest.frame.set_index("case_id", drop=False)
     records = []
     case_ids = held_out_test_ids(data.split, manifest)  # the files scored against, checked by content
-    predicted = original_size_probabilities(models, cache, case_ids, device, cfg.batch_size, dtype, cfg.tta)
+    predicted = original_size_probabilities(models, cache, case_ids, compute, cfg)
     for case_id, probability in progress(predicted, f"scoring {len(models)} model(s) on the test images",
                                          total=len(case_ids)):
         row = case_row(rows_by_id, case_id)

@@ -8,11 +8,13 @@ ensemble averages the probabilities of several models (the k fold models) the sa
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from busbench.config import EvalConfig
 from busbench.data.cache import Cache
 from busbench.data.geometry import to_original
 from busbench.data.torch_dataset import image_batch
@@ -45,23 +47,28 @@ def ensemble_probabilities(models: Sequence[nn.Module], images: Tensor, tta: Seq
     return total / (len(models) * len(views))
 
 
-def cached_batches(cache: Cache, case_ids: list[str], batch_size: int, device: torch.device,
-                   channels_last: bool = False) -> Iterator[tuple[list[str], Tensor]]:
+def cached_batches(cache: Cache, case_ids: list[str], batch_size: int,
+                   device: torch.device) -> Iterator[tuple[list[str], Tensor]]:
     """Batches of cached network inputs (float in [0, 1], N x C x S x S) on ``device``."""
     rows = cache.rows(case_ids)
     for start in range(0, len(rows), batch_size):
         images = image_batch(cache.images[rows[start:start + batch_size]]).to(device)
-        if channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
         yield case_ids[start:start + batch_size], images
 
 
-def original_size_probabilities(models: Sequence[nn.Module], cache: Cache, case_ids: list[str],
-                                device: torch.device, batch_size: int = 16, dtype: torch.dtype | None = None,
-                                tta: Sequence[str] = (), channels_last: bool = False
-                                ) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield (case_id, lesion probability at the original image size) for each case."""
-    for ids, images in cached_batches(cache, case_ids, batch_size, device, channels_last):
-        probabilities = ensemble_probabilities(models, images, tta, dtype).cpu().numpy()
+@dataclass(frozen=True)
+class Compute:
+    """Where inference runs, and in what autocast precision (None: fp32)."""
+
+    device: torch.device
+    dtype: torch.dtype | None = None
+
+
+def original_size_probabilities(models: Sequence[nn.Module], cache: Cache, case_ids: list[str], compute: Compute,
+                                evaluation: EvalConfig) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (case_id, lesion probability at the original image size) for each case, in batches of
+    ``eval.batch_size`` with the views of ``eval.tta``."""
+    for ids, images in cached_batches(cache, case_ids, evaluation.batch_size, compute.device):
+        probabilities = ensemble_probabilities(models, images, evaluation.tta, compute.dtype).cpu().numpy()
         for case_id, probability in zip(ids, probabilities):
             yield case_id, to_original(probability, cache.placement(case_id))

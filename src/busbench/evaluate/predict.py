@@ -25,7 +25,7 @@ import torch
 import yaml
 from torch import nn
 
-from busbench.config import ExperimentConfig, validate_config
+from busbench.config import EvalConfig, InputConfig, ModelConfig, SplitConfig, validate_config
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
 from busbench.data.io import UnreadableImageError, intensity_scale, read_image, scaling_like_training
@@ -48,22 +48,32 @@ INTEGER_COLUMNS = ("width", "height", "lesion_area_px")
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """The sections of a run's config that prediction reads."""
+
+    model: ModelConfig
+    input: InputConfig
+    evaluation: EvalConfig
+    amp: str  # train.amp, the precision it trained in
+
+
+@dataclass(frozen=True)
 class TrainedRun:
     """What prediction needs from a run folder."""
 
     path: Path
-    config: ExperimentConfig
+    config: RunSettings
     models: list[nn.Module]
     postprocessing: PostProcessing
     partial: str = ""  # what an --allow-partial prediction lacks; empty for a finished run
     white_level: int | None = None  # what the training images were scaled from (io.IntensityScale); None: unknown
 
 
-def _unfinished_folds(run_dir: Path, config: ExperimentConfig) -> list[str]:
+def _unfinished_folds(run_dir: Path, split: SplitConfig) -> list[str]:
     """Folds without ``done.json``: begun, or (for a split of known fold count) not begun."""
     cell = CellFolder(run_dir)
     begun = {fold.number: fold for fold in cell.folds()}
-    expected = set(range(1, config.split.folds + 1)) if not config.split.official else set(begun)
+    expected = set(range(1, split.folds + 1)) if not split.official else set(begun)
     return [cell.fold(k).path.name for k in sorted(expected | set(begun)) if k not in begun or not begun[k].done]
 
 
@@ -82,7 +92,7 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
         raise BusbenchError(f"{run_dir}: not a busbench run folder (no config.yaml){hint}. "
                             "Give a run folder, OUTPUT_DIR/<name>/<dataset>/<model>")
     config = validate_config(yaml.safe_load(config_path.read_text()), str(config_path))  # edited: names the key
-    unfinished = _unfinished_folds(run_dir, config)
+    unfinished = _unfinished_folds(run_dir, config.split)
     post_path = cell.postprocessing_json
     finished = [fold for fold in cell.folds() if fold.done]
     partial = ""
@@ -98,11 +108,12 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
     for fold in finished:
         fix = f"Delete {fold.path} and train the fold again with `busbench run`"
         checkpoint.verify_checkpoints(fold.path, read_done(fold.path, fix).checkpoints, fold.done_json, fix)
-        model = build_fold_model(config).to(device)
+        model = build_fold_model(config.model, config.input).to(device)
         model.load_state_dict(checkpoint.load(fold.best_pt)["model"])
         models.append(model.eval())
     post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()
-    return TrainedRun(run_dir, config, models, post, partial, read_environment(run_dir).white_level)
+    settings = RunSettings(config.model, config.input, config.eval, config.train.amp)
+    return TrainedRun(run_dir, settings, models, post, partial, read_environment(run_dir).white_level)
 
 
 @dataclass(frozen=True)
@@ -152,21 +163,31 @@ def predict_image(run: TrainedRun, image: np.ndarray, device: torch.device, tta:
     placement = placement_for(image.shape[0], image.shape[1], cfg.input.size, cfg.input.resize)
     batch = image_batch(place_image(image, placement)[None]).to(device)
     probability = to_original(ensemble_probabilities(run.models, batch, tta, dtype)[0].cpu().numpy(), placement)
-    return probability, run.postprocessing.apply(probability >= cfg.eval.threshold)
+    return probability, run.postprocessing.apply(probability >= cfg.evaluation.threshold)
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """``predict``'s choices over the run's own: ``tta`` views (None: the run's ``eval.tta``), overlay
+    images beside the masks, and ``amp`` (``--amp``; None: the run's ``train.amp``)."""
+
+    tta: list[str] | None = None
+    with_overlays: bool = False
+    amp: str | None = None
 
 
 def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: torch.device,
-                   tta: list[str] | None = None, with_overlays: bool = False, amp: str | None = None) -> pd.DataFrame:
+                   options: PredictOptions = PredictOptions()) -> pd.DataFrame:
     """Predict every input; unreadable files get a row with the error instead of a mask.
 
-    ``amp`` (``--amp``) replaces the run's ``train.amp``; either way the precision suits ``device``
-    (a run trained in fp16 is predicted in fp32 on the CPU).
+    Whichever ``amp`` applies, the precision suits ``device`` (a run trained in fp16 is predicted
+    in fp32 on the CPU).
 
     When no input can be read, nothing is written and the error lists why.
     """
-    cfg = run.config
-    views: list[str] = list(cfg.eval.tta) if tta is None else tta
-    precision = inference_precision(cfg.train.amp, device) if amp is None else inference_precision(amp, device, "--amp")
+    cfg, tta, with_overlays, amp = run.config, options.tta, options.with_overlays, options.amp
+    views: list[str] = list(cfg.evaluation.tta) if tta is None else tta
+    precision = inference_precision(cfg.amp, device) if amp is None else inference_precision(amp, device, "--amp")
     log_precision(precision)
     dtype = precision.dtype
     own = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset

@@ -6,7 +6,7 @@ pipeline when a run finishes, the report when it gathers finished runs.
 
 from __future__ import annotations
 
-from busbench.config import ExperimentConfig
+from busbench.config import EvalConfig, InputConfig, ModelConfig, SplitConfig
 from busbench.data.split.record import IMAGE_LEVEL
 from busbench.metrics.per_image import convention_notes
 
@@ -14,16 +14,16 @@ LEAKY_SPLIT_NOTE = ("LEAKY SPLIT: split: image-level (duplicates and patients no
                     "image_level), as published benchmarks split: test images can have copies in training")
 
 
-def protocol_notes(cfg: ExperimentConfig) -> list[str]:
+def protocol_notes(split: SplitConfig, model: ModelConfig, evaluation: EvalConfig, input: InputConfig) -> list[str]:
     """Deviations from the fair protocol that the user asked for, stated in every table."""
     notes = []
-    if cfg.split.protocol == IMAGE_LEVEL:
+    if split.protocol == IMAGE_LEVEL:
         notes.append(LEAKY_SPLIT_NOTE)
-    if cfg.model.init_from is not None and cfg.model.init_from_test_overlap == "allow":
-        notes.append(f"OVERRIDE: model.init_from weights ({cfg.model.init_from}) were not checked against the test "
+    if model.init_from is not None and model.init_from_test_overlap == "allow":
+        notes.append(f"OVERRIDE: model.init_from weights ({model.init_from}) were not checked against the test "
                      "set (model.init_from_test_overlap=allow)")
-    if cfg.eval.cross_datasets and cfg.eval.cross_dataset_overlap == "keep":
+    if evaluation.cross_datasets and evaluation.cross_dataset_overlap == "keep":
         notes.append("OVERRIDE: cross-dataset scores include test images the model trained on "
                      "(eval.cross_dataset_overlap=keep)")
-    notes += convention_notes(cfg.eval.hd95_space, cfg.eval.hd95_empty, cfg.input.size)
+    notes += convention_notes(evaluation.hd95_space, evaluation.hd95_empty, input.size)
     return notes

@@ -22,11 +22,12 @@ from busbench.models.registry import (
     available_models,
     build_model,
     check_input_size,
+    check_plugin_input,
     count_parameters,
     model_names,
     register_model,
     resolve_model,
 )
 
-__all__ = ["MODELS", "ModelEntry", "available_models", "build_model", "check_input_size", "count_parameters",
-           "model_names", "register_model", "resolve_model"]
+__all__ = ["MODELS", "ModelEntry", "available_models", "build_model", "check_input_size", "check_plugin_input",
+           "count_parameters", "model_names", "register_model", "resolve_model"]

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from busbench.models.blocks import DoubleConv, UNetEncoder, UpConv
+from busbench.models.entry import InputSides, Published
 from busbench.models.registry import register_model
 
 
@@ -30,10 +31,9 @@ class AttentionGate(nn.Module):
         return skip * self.psi(torch.relu(self.w_gate(gate) + self.w_skip(skip)))
 
 
-@register_model("attention_unet", display_name="Attention U-Net",
-                paper="Oktay et al., MIDL 2018", reference_params_m=34.87,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=16,
-                test_kwargs={"base_channels": 8})
+@register_model("attention_unet", display_name="Attention U-Net", paper="Oktay et al., MIDL 2018",
+                published=Published(34.87, "CMUNeXt benchmark table (Tang et al., ISBI 2024)"),
+                sides=InputSides(minimum=16, multiple=16), test_kwargs={"base_channels": 8})
 class AttentionUNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:
         super().__init__()

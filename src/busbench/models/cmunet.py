@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from busbench.models.blocks import DoubleConv, UNetEncoder, UpConv
+from busbench.models.entry import InputSides, Published
 from busbench.models.registry import register_model
 
 
@@ -55,10 +56,9 @@ class MultiScaleAttentionGate(nn.Module):
         return x + x * self.vote(mixed)
 
 
-@register_model("cmunet", display_name="CMU-Net",
-                paper="Tang et al., ISBI 2023", reference_params_m=49.93,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=16,
-                test_kwargs={"base_channels": 8, "mixer_layers": 1})
+@register_model("cmunet", display_name="CMU-Net", paper="Tang et al., ISBI 2023",
+                published=Published(49.93, "CMUNeXt benchmark table (Tang et al., ISBI 2024)"),
+                sides=InputSides(minimum=16, multiple=16), test_kwargs={"base_channels": 8, "mixer_layers": 1})
 class CMUNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64, mixer_layers: int = 7,
                  mixer_kernel: int = 7) -> None:

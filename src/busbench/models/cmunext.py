@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from busbench.models.blocks import ConvBNReLU
 from busbench.models.cmunet import Residual, conv_gelu_bn
+from busbench.models.entry import InputSides, Published
 from busbench.models.registry import register_model
 
 
@@ -77,21 +78,20 @@ class CMUNeXt(nn.Module):
         return self.head(x)
 
 
-@register_model("cmunext", display_name="CMUNeXt",
-                paper="Tang et al., ISBI 2024", reference_params_m=3.14,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16,
-                size_multiple=16)
+@register_model("cmunext", display_name="CMUNeXt", paper="Tang et al., ISBI 2024",
+                published=Published(3.14, "CMUNeXt benchmark table (Tang et al., ISBI 2024)"),
+                sides=InputSides(minimum=16, multiple=16))
 def cmunext(in_channels: int = 3, num_classes: int = 1) -> CMUNeXt:
     return CMUNeXt(in_channels, num_classes)
 
 
-@register_model("cmunext_s", display_name="CMUNeXt-S",
-                paper="Tang et al., ISBI 2024 (CMUNeXt-S)", min_size=16, size_multiple=16)
+@register_model("cmunext_s", display_name="CMUNeXt-S", paper="Tang et al., ISBI 2024 (CMUNeXt-S)",
+                sides=InputSides(minimum=16, multiple=16))
 def cmunext_s(in_channels: int = 3, num_classes: int = 1) -> CMUNeXt:
     return CMUNeXt(in_channels, num_classes, (8, 16, 32, 64, 128), (1, 1, 1, 1, 1), (3, 3, 7, 7, 9))
 
 
-@register_model("cmunext_l", display_name="CMUNeXt-L",
-                paper="Tang et al., ISBI 2024 (CMUNeXt-L)", min_size=16, size_multiple=16)
+@register_model("cmunext_l", display_name="CMUNeXt-L", paper="Tang et al., ISBI 2024 (CMUNeXt-L)",
+                sides=InputSides(minimum=16, multiple=16))
 def cmunext_l(in_channels: int = 3, num_classes: int = 1) -> CMUNeXt:
     return CMUNeXt(in_channels, num_classes, (32, 64, 128, 256, 512), (1, 1, 1, 6, 3), (3, 3, 7, 7, 7))

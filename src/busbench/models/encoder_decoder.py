@@ -31,7 +31,8 @@ from torch import Tensor, nn
 
 from busbench.models.blocks import ConvBNReLU, DoubleConv
 from busbench.models.encoders import ENCODERS
-from busbench.models.init import he_init, xavier_init
+from busbench.models.entry import InputSides, Published
+from busbench.models.init import HeInit, he_init, xavier_init
 from busbench.models.registry import register_model
 from busbench.models.weights import load_weights
 
@@ -94,7 +95,7 @@ class EncoderDecoder(nn.Module):
         channels = self.encoder.channels
         self.decoder = UNetDecoder(channels) if decoder == "unet" else LinkNetDecoder(channels)
         self.head = nn.Conv2d(self.decoder.out_channels, num_classes, 3, padding=1)
-        he_init(self.decoder, uniform=True, transposed=False)
+        he_init(self.decoder, HeInit(uniform=True, transposed=False))
         xavier_init(self.head)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -109,13 +110,13 @@ def _register(decoder: str, encoder: str) -> None:
     def build(in_channels: int = 3, num_classes: int = 1, encoder_weights: str | None = None) -> EncoderDecoder:
         return EncoderDecoder(encoder, decoder, in_channels, num_classes, encoder_weights)
 
-    reference = {"unet_resnet34": (24.44, "segmentation_models_pytorch Unet('resnet34')")}.get(
-        f"{decoder}_{encoder}", (None, ""))
+    published = {"unet_resnet34": Published(24.44, "segmentation_models_pytorch Unet('resnet34')")}.get(
+        f"{decoder}_{encoder}")
     titles = {"unet": "U-Net", "linknet": "LinkNet"}
     encoder_title = encoder.replace("resnet", "ResNet-").replace("efficientnet_b", "EfficientNet-B")
     register_model(f"{decoder}_{encoder}", display_name=f"{titles[decoder]} ({encoder_title})",
                    paper=f"{papers[decoder]} on {encoder} ({encoder_paper})",
-                   reference_params_m=reference[0], reference_source=reference[1], min_size=32, size_multiple=32)(build)
+                   published=published, sides=InputSides(minimum=32, multiple=32))(build)
 
 
 for _decoder in ("unet", "linknet"):

@@ -28,6 +28,24 @@ def default_display_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Published:
+    """A model's parameter count as published (millions, for 3 input channels and 1 class), and where."""
+
+    params_m: float
+    source: str
+
+
+@dataclass(frozen=True)
+class InputSides:
+    """The input sides a model takes: multiples of ``multiple`` px (its total down-sampling) from
+    ``minimum``; ``kwarg``: a builder argument that must equal the side (MedT's ``img_size``)."""
+
+    minimum: int = 32
+    multiple: int = 32
+    kwarg: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     name: str
     builder: ModelBuilder

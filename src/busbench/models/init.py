@@ -17,6 +17,7 @@ Only parameters are drawn here, so the parameter counts do not change.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -46,23 +47,36 @@ def vit_init(module: nn.Module, convs: bool = True) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def he_init(module: nn.Module, negative_slope: float = 0.0, mode: str = "fan_in", zero_bias: bool = True,
-            batch_norm_std: float = 0.0, uniform: bool = False, transposed: bool = True) -> None:
-    """He-normal (``uniform``: He-uniform) convolutions and transposed convolutions inside ``module``.
+@dataclass(frozen=True)
+class HeInit:
+    """One official code's He initialisation.
 
-    ``zero_bias``: biases set to 0 (else PyTorch's default draw is kept). ``batch_norm_std``: batch-norm
-    weights drawn around 1 with this std (U-Net 3+'s code: 0.02) and biases 0; 0 leaves them at 1 and 0.
-    ``transposed``: transposed convolutions too (nnU-Net), else they keep PyTorch's default (smp).
+    ``uniform``: He-uniform, else He-normal. ``zero_bias``: biases set to 0 (else PyTorch's default
+    draw is kept). ``batch_norm_std``: batch-norm weights drawn around 1 with this std (U-Net 3+'s
+    code: 0.02) and biases 0; 0 leaves them at 1 and 0. ``transposed``: transposed convolutions too
+    (nnU-Net), else they keep PyTorch's default (smp).
     """
-    kinds = CONVOLUTIONS if transposed else nn.Conv2d
+
+    negative_slope: float = 0.0
+    mode: str = "fan_in"
+    zero_bias: bool = True
+    batch_norm_std: float = 0.0
+    uniform: bool = False
+    transposed: bool = True
+
+
+def he_init(module: nn.Module, recipe: HeInit = HeInit()) -> None:
+    """He-initialised convolutions (and transposed convolutions) inside ``module``, as ``recipe`` says."""
+    kinds = CONVOLUTIONS if recipe.transposed else nn.Conv2d
     for m in module.modules():
         if isinstance(m, kinds):
-            draw = nn.init.kaiming_uniform_ if uniform else nn.init.kaiming_normal_
-            draw(m.weight, a=negative_slope, mode=mode)  # type: ignore[arg-type]  # gain sqrt(2 / (1 + slope^2))
-            if zero_bias and m.bias is not None:
+            draw = nn.init.kaiming_uniform_ if recipe.uniform else nn.init.kaiming_normal_
+            # gain sqrt(2 / (1 + slope^2))
+            draw(m.weight, a=recipe.negative_slope, mode=recipe.mode)  # type: ignore[arg-type]
+            if recipe.zero_bias and m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d) and batch_norm_std:
-            nn.init.normal_(m.weight, 1.0, batch_norm_std)
+        elif isinstance(m, nn.BatchNorm2d) and recipe.batch_norm_std:
+            nn.init.normal_(m.weight, 1.0, recipe.batch_norm_std)
             nn.init.zeros_(m.bias)
 
 

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from busbench.errors import BusbenchError
+from busbench.models.entry import InputSides, Published
 from busbench.models.registry import register_model
 
 GROUPS = 8
@@ -134,11 +135,9 @@ def _up(conv: nn.Module, x: Tensor) -> Tensor:
     return F.relu(F.interpolate(conv(x), scale_factor=2, mode="bilinear", align_corners=False))
 
 
-@register_model("medt", display_name="MedT",
-                paper="Valanarasu et al., MICCAI 2021", reference_params_m=1.37,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024), 256 px", min_size=128,
-                size_multiple=128, size_kwarg="img_size",
-                test_kwargs={"img_size": 128})
+@register_model("medt", display_name="MedT", paper="Valanarasu et al., MICCAI 2021",
+                published=Published(1.37, "CMUNeXt benchmark table (Tang et al., ISBI 2024), 256 px"),
+                sides=InputSides(minimum=128, multiple=128, kwarg="img_size"), test_kwargs={"img_size": 128})
 class MedT(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, img_size: int = 256, scale: float = 0.125) -> None:
         super().__init__()

@@ -45,7 +45,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from busbench.models.init import he_init
+from busbench.models.entry import InputSides
+from busbench.models.init import HeInit, he_init
 from busbench.models.registry import register_model
 
 MIN_EDGE = 4  # nnU-Net's smallest bottleneck side (UNet_featuremap_min_edge_length)
@@ -87,7 +88,7 @@ class Stage(nn.Sequential):
 
 @register_model("nnunet_2d", display_name="nnU-Net 2-D",
                 paper="Isensee et al., Nature Methods 2021; nnU-Net Revisited, MICCAI 2024",
-                min_size=64, size_multiple=16, size_kwarg="img_size",
+                sides=InputSides(minimum=64, multiple=16, kwarg="img_size"),
                 test_kwargs={"img_size": 64, "base_features": 4, "max_features": 16, "deep_supervision": False})
 class NNUNet2D(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, img_size: int = 256, base_features: int = 32,
@@ -106,7 +107,7 @@ class NNUNet2D(nn.Module):
         # a head on every decoder stage with deep supervision, else on the top one only (none unused)
         head_levels = levels if deep_supervision else levels[-1:]
         self.heads = nn.ModuleList(nn.Conv2d(self.widths[i], num_classes, 1) for i in head_levels)
-        he_init(self, negative_slope=1e-2)
+        he_init(self, HeInit(negative_slope=1e-2))
 
     def forward(self, x: Tensor) -> Tensor | list[Tensor]:
         skips = []

@@ -34,6 +34,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -42,9 +43,32 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from busbench.models.precision import AutocastForward, precision_name
-from busbench.models.registry import build_model, check_input_size, count_parameters, resolve_model
+from busbench.models.registry import build_model, check_input_size, check_plugin_input, count_parameters, resolve_model
 
 Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    """The input every model is profiled on: ``batch`` images of ``channels`` x ``size`` x ``size``
+    (the FLOPs and the batch-1 speed are measured on one of them)."""
+
+    size: int = 256
+    batch: int = 8
+    channels: int = 3
+
+    def shape(self) -> str:
+        return f"{self.channels}x{self.size}x{self.size}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How each speed is measured: ``warmup`` untimed runs, then up to ``iterations`` timed ones,
+    stopping once ``seconds`` have passed (at least one timed run)."""
+
+    warmup: int = 1
+    iterations: int = 10
+    seconds: float = 10.0
 
 
 @contextmanager
@@ -109,9 +133,9 @@ def timed_runs(model: torch.nn.Module, x: torch.Tensor, warmup: int, iterations:
     return times
 
 
-def images_per_second(model: torch.nn.Module, x: torch.Tensor, warmup: int, iterations: int,
-                      seconds: float = float("inf"), report: Report | None = None, label: str = "") -> float:
-    times = timed_runs(model, x, warmup, iterations, seconds)
+def images_per_second(model: torch.nn.Module, x: torch.Tensor, timing: Timing, report: Report | None = None,
+                      label: str = "") -> float:
+    times = timed_runs(model, x, timing.warmup, timing.iterations, timing.seconds)
     speed = x.shape[0] / statistics.median(times)
     if report:
         report(f"{label}: batch {x.shape[0]}: {speed:.2f} images/s (median of {len(times)} timed runs, "
@@ -174,12 +198,12 @@ def profiled_model(name: str, size: int, in_channels: int, device: torch.device,
     return build_model(name, in_channels=in_channels, num_classes=1, **kwargs).to(device).eval()
 
 
-def profile_model(name: str, size: int, batch: int, in_channels: int, device: torch.device, warmup: int = 1,
-                  iterations: int = 10, seconds: float = 10.0, report: Report = _ignore,
-                  dtype: torch.dtype | None = None, **kwargs: object) -> dict[str, object]:
+def profile_model(name: str, shape: ProfileInput, device: torch.device, timing: Timing = Timing(),
+                  report: Report = _ignore, dtype: torch.dtype | None = None) -> dict[str, object]:
     """One model's row, timed in ``dtype`` (autocast; None: fp32); ``report`` receives a line as each
     figure is measured."""
-    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **kwargs}
+    size, batch, in_channels = shape.size, shape.batch, shape.channels
+    kwargs = resolve_model(name, "--model").size_kwargs(size)
     model = profiled_model(name, size, in_channels, device, **kwargs)
     params_m = count_parameters(model) / 1e6
     report(f"{name}: {params_m:.2f} M parameters; measuring peak memory at batch {batch}")
@@ -201,23 +225,24 @@ def profile_model(name: str, size: int, batch: int, in_channels: int, device: to
         "macs_g_224": macs_224,
         "size_224": side_224,
         "precision": precision_name(dtype),
-        "fps_batch1": images_per_second(timed, one, warmup, iterations, seconds, report, name),
+        "fps_batch1": images_per_second(timed, one, timing, report, name),
         # the memory measurement already ran batch N once: it stands for one warm-up run
-        f"fps_batch{batch}": images_per_second(timed, many, warmup if memory is None else max(warmup - 1, 0),
-                                               iterations, seconds, report, name),
+        f"fps_batch{batch}": images_per_second(
+            timed, many, timing if memory is None else replace(timing, warmup=max(timing.warmup - 1, 0)), report, name),
         f"peak_memory_mb_batch{batch}": memory,
-        "input": f"{in_channels}x{size}x{size}",
+        "input": shape.shape(),
         "device": str(device),
     }
 
 
-def profile_models(names: list[str], size: int = 256, batch: int = 8, in_channels: int = 3,
-                   device: torch.device | None = None, warmup: int = 1, iterations: int = 10,
-                   seconds: float = 10.0, report: Report = _ignore, dtype: torch.dtype | None = None) -> pd.DataFrame:
+def profile_models(names: list[str], shape: ProfileInput = ProfileInput(), device: torch.device | None = None,
+                   timing: Timing = Timing(), report: Report = _ignore,
+                   dtype: torch.dtype | None = None) -> pd.DataFrame:
     """Profile each model; every size is checked first, so a bad one fails before any work."""
+    size, in_channels = shape.size, shape.channels
     for name in names:
-        check_input_size(name, size, resolve_model(name, "--model").size_kwargs(size), setting="--size",
-                         channels=in_channels, model_setting="--model")
+        size_kwargs = resolve_model(name, "--model").size_kwargs(size)
+        check_input_size(name, size, size_kwargs, setting="--size", model_setting="--model")
+        check_plugin_input(name, size, in_channels, size_kwargs, "--model")
     device = device or torch.device("cpu")
-    return pd.DataFrame([profile_model(n, size, batch, in_channels, device, warmup, iterations, seconds, report,
-                                       dtype) for n in names])
+    return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype) for n in names])

@@ -12,14 +12,14 @@ point, then an import path ``module:attribute`` (``plugins.py``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from torch import nn
 
 from busbench.errors import BusbenchError
-from busbench.models.entry import ModelBuilder, ModelEntry
+from busbench.models.entry import InputSides, ModelBuilder, ModelEntry, Published
 from busbench.models.plugins import check_plugin_output, entry_point_names, load_plugin
+from busbench.registry import similar_names
 
 MODELS: dict[str, ModelEntry] = {}  # busbench's own architectures
 OPTIONAL_MODELS: dict[str, ModelEntry] = {}  # other libraries' networks, present when those are installed
@@ -29,8 +29,7 @@ class UnknownModelError(BusbenchError):
     """A model name that is neither registered, nor an installed plugin's, nor an import path."""
 
 
-def register_model(name: str, paper: str, reference_params_m: float | None = None, reference_source: str = "",
-                   min_size: int = 32, size_multiple: int = 32, size_kwarg: str | None = None,
+def register_model(name: str, paper: str, published: Published | None = None, sides: InputSides = InputSides(),
                    test_kwargs: dict[str, object] | None = None,
                    display_name: str = "") -> Callable[[ModelBuilder], ModelBuilder]:
     """Decorator adding a model class or builder function to the registry; ``display_name`` is how
@@ -39,8 +38,9 @@ def register_model(name: str, paper: str, reference_params_m: float | None = Non
     def add(builder: ModelBuilder) -> ModelBuilder:
         if name in MODELS:
             raise ValueError(f"model {name!r} is registered twice")
-        MODELS[name] = ModelEntry(name, builder, paper, reference_params_m, reference_source, min_size,
-                                  size_multiple, size_kwarg, dict(test_kwargs or {}), display_name=display_name)
+        MODELS[name] = ModelEntry(name, builder, paper, published.params_m if published else None,
+                                  published.source if published else "", sides.minimum, sides.multiple, sides.kwarg,
+                                  dict(test_kwargs or {}), display_name=display_name)
         return builder
 
     return add
@@ -73,19 +73,12 @@ def resolve_model(name: str, setting: str = "model.name") -> ModelEntry:
     return entry
 
 
-def similar_names(name: str, names: list[str], most: int = 3) -> list[str]:
-    """Up to ``most`` of ``names`` that look like ``name`` (a typo: ``unte``), the closest first."""
-    by_lower = {n.lower(): n for n in names}
-    return [by_lower[n] for n in difflib.get_close_matches(name.lower(), list(by_lower), n=most, cutoff=0.6)]
-
-
 def check_input_size(name: str, size: int, kwargs: dict[str, object] | None = None, setting: str = "input.size",
-                     channels: int = 3, model_setting: str = "model.name") -> None:
-    """Refuse an input side model ``name`` cannot take, naming the nearest sides it can.
+                     model_setting: str = "model.name") -> None:
+    """Refuse an input side model ``name`` declares it cannot take, naming the nearest sides it can;
+    nothing is built, so a config is checked this way when it is read.
 
     ``kwargs`` are the model arguments of a config: a size argument among them must match ``size``.
-    A plugin is also run once on a ``channels`` x ``size`` x ``size`` input, since busbench has never
-    tested it.
     """
     entry = resolve_model(name, model_setting)
     if not entry.accepts(size):
@@ -101,8 +94,14 @@ def check_input_size(name: str, size: int, kwargs: dict[str, object] | None = No
                 f"model {name!r} is built for {entry.size_kwarg}={given} but {setting}={size}: "
                 f"set model.kwargs.{entry.size_kwarg}={size}"
             )
-    if entry.plugin:
-        check_plugin_output(name, size, channels, kwargs or {}, model_setting)
+
+
+def check_plugin_input(name: str, size: int, channels: int, kwargs: dict[str, object],
+                      model_setting: str = "model.name") -> None:
+    """For a plugin, which busbench has never tested, one forward pass on a ``channels`` x ``size`` x
+    ``size`` input (once per process): run where the model is built, never when a config is read."""
+    if resolve_model(name, model_setting).plugin:
+        check_plugin_output(name, size, channels, kwargs, model_setting)
 
 
 def build_model(name: str, in_channels: int = 3, num_classes: int = 1, **kwargs: object) -> nn.Module:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from busbench.models.entry import InputSides, Published
 from busbench.models.init import vit_init
 from busbench.models.registry import register_model
 
@@ -142,10 +143,9 @@ class PatchExpand(nn.Module):
         return self.norm(x.reshape(b, h * s, w * s, self.out_dim))
 
 
-@register_model("swin_unet", display_name="Swin-Unet",
-                paper="Cao et al., ECCV Workshops 2022 (Swin-T)", reference_params_m=27.14,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32, size_multiple=32,
-                test_kwargs={"embed_dim": 12, "heads": (1, 1, 2, 2)})
+@register_model("swin_unet", display_name="Swin-Unet", paper="Cao et al., ECCV Workshops 2022 (Swin-T)",
+                published=Published(27.14, "CMUNeXt benchmark table (Tang et al., ISBI 2024)"),
+                sides=InputSides(minimum=32, multiple=32), test_kwargs={"embed_dim": 12, "heads": (1, 1, 2, 2)})
 class SwinUnet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, embed_dim: int = 96,
                  depths: tuple[int, ...] = (2, 2, 2, 2), heads: tuple[int, ...] = (3, 6, 12, 24), window: int = 7

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from busbench.models.blocks import ConvBNReLU, DoubleConv
+from busbench.models.entry import InputSides, Published
 from busbench.models.registry import register_model
 
 
@@ -121,10 +122,9 @@ class CupBlock(nn.Module):
         return self.convs(x if skip is None else torch.cat([x, skip], dim=1))
 
 
-@register_model("transunet", display_name="TransUNet",
-                paper="Chen et al., arXiv:2102.04306 (2021), R50-ViT-B/16", reference_params_m=105.32,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024), 256 px", min_size=32,
-                size_multiple=16,
+@register_model("transunet", display_name="TransUNet", paper="Chen et al., arXiv:2102.04306 (2021), R50-ViT-B/16",
+                published=Published(105.32, "CMUNeXt benchmark table (Tang et al., ISBI 2024), 256 px"),
+                sides=InputSides(minimum=32, multiple=16),
                 test_kwargs={"hidden": 48, "layers": 1, "heads": 2, "mlp_dim": 96, "units": (1, 1, 1)})
 class TransUNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, img_size: int = 256, hidden: int = 768,

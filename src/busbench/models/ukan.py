@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from busbench.models.blocks import DoubleConv
+from busbench.models.entry import InputSides, Published
 from busbench.models.init import vit_init
 from busbench.models.kan import KANLinear
 from busbench.models.registry import register_model
@@ -55,11 +56,9 @@ class DecoderConv(nn.Sequential):
                          nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
-@register_model("ukan", display_name="U-KAN",
-                paper="Li et al., AAAI 2025", reference_params_m=6.36,
-                reference_source="official code, embed dims 128/160/256, counted layer by layer", min_size=32,
-                size_multiple=32,
-                test_kwargs={"embed_dims": (32, 40, 64)})
+@register_model("ukan", display_name="U-KAN", paper="Li et al., AAAI 2025",
+                published=Published(6.36, "official code, embed dims 128/160/256, counted layer by layer"),
+                sides=InputSides(minimum=32, multiple=32), test_kwargs={"embed_dims": (32, 40, 64)})
 class UKAN(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, embed_dims: tuple[int, int, int] = (128, 160, 256)
                  ) -> None:

@@ -16,13 +16,13 @@ import torch
 from torch import Tensor, nn
 
 from busbench.models.blocks import DoubleConv, UNetEncoder, UpConv
+from busbench.models.entry import InputSides, Published
 from busbench.models.registry import register_model
 
 
-@register_model("unet", display_name="U-Net",
-                paper="Ronneberger et al., MICCAI 2015", reference_params_m=34.53,
-                reference_source="CMUNeXt (Tang et al., ISBI 2024), Table 1", min_size=16, size_multiple=16,
-                test_kwargs={"base_channels": 8})
+@register_model("unet", display_name="U-Net", paper="Ronneberger et al., MICCAI 2015",
+                published=Published(34.53, "CMUNeXt (Tang et al., ISBI 2024), Table 1"),
+                sides=InputSides(minimum=16, multiple=16), test_kwargs={"base_channels": 8})
 class UNet(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:
         super().__init__()

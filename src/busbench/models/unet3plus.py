@@ -19,14 +19,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from busbench.models.blocks import ConvBNReLU, UNetEncoder
-from busbench.models.init import he_init
+from busbench.models.entry import InputSides, Published
+from busbench.models.init import HeInit, he_init
 from busbench.models.registry import register_model
 
 
-@register_model("unet3plus", display_name="U-Net 3+",
-                paper="Huang et al., ICASSP 2020", reference_params_m=26.97,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=16, size_multiple=8,
-                test_kwargs={"base_channels": 8})
+@register_model("unet3plus", display_name="U-Net 3+", paper="Huang et al., ICASSP 2020",
+                published=Published(26.97, "CMUNeXt benchmark table (Tang et al., ISBI 2024)"),
+                sides=InputSides(minimum=16, multiple=8), test_kwargs={"base_channels": 8})
 class UNet3Plus(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 64) -> None:
         super().__init__()
@@ -42,7 +42,7 @@ class UNet3Plus(nn.Module):
             self.branches.append(nn.ModuleList(ConvBNReLU(c, cat) for c in sources))
             self.fusions.append(ConvBNReLU(fused, fused))
         self.head = nn.Conv2d(fused, num_classes, 3, padding=1)
-        he_init(self, zero_bias=False, batch_norm_std=0.02)
+        he_init(self, HeInit(zero_bias=False, batch_norm_std=0.02))
 
     def forward(self, x: Tensor) -> Tensor:
         encoded = self.encoder(x)

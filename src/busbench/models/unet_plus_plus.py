@@ -17,13 +17,13 @@ import torch
 from torch import Tensor, nn
 
 from busbench.models.blocks import DoubleConv
+from busbench.models.entry import InputSides, Published
 from busbench.models.registry import register_model
 
 
-@register_model("unet_plus_plus", display_name="U-Net++",
-                paper="Zhou et al., DLMIA 2018", reference_params_m=9.04,
-                reference_source="Zhou et al. 2018, Table 1 (UNet++)", min_size=16, size_multiple=16,
-                test_kwargs={"base_channels": 4})
+@register_model("unet_plus_plus", display_name="U-Net++", paper="Zhou et al., DLMIA 2018",
+                published=Published(9.04, "Zhou et al. 2018, Table 1 (UNet++)"),
+                sides=InputSides(minimum=16, multiple=16), test_kwargs={"base_channels": 4})
 class UNetPlusPlus(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, base_channels: int = 32,
                  deep_supervision: bool = False) -> None:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from busbench.models.entry import InputSides, Published
 from busbench.models.init import vit_init
 from busbench.models.registry import register_model
 
@@ -82,9 +83,9 @@ class TokenizedStage(nn.Module):
         return layer_norm_2d(self.norm, self.block(layer_norm_2d(self.embed_norm, self.embed(x))))
 
 
-@register_model("unext", display_name="UNeXt",
-                paper="Valanarasu & Patel, MICCAI 2022", reference_params_m=1.47,
-                reference_source="CMUNeXt benchmark table (Tang et al., ISBI 2024)", min_size=32, size_multiple=32)
+@register_model("unext", display_name="UNeXt", paper="Valanarasu & Patel, MICCAI 2022",
+                published=Published(1.47, "CMUNeXt benchmark table (Tang et al., ISBI 2024)"),
+                sides=InputSides(minimum=32, multiple=32))
 class UNeXt(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 1, widths: tuple[int, int, int] = (16, 32, 128),
                  embed_dims: tuple[int, int] = (160, 256)) -> None:

@@ -18,7 +18,7 @@ from busbench.data.prepared import PreparedData
 from busbench.data.provenance import with_provenance
 from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_MODELS
 from busbench.evaluate.held_out_scoring import score_test_set
-from busbench.evaluate.inference import original_size_probabilities
+from busbench.evaluate.inference import Compute, original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing, choose_postprocessing
 from busbench.evaluate.reliability_counts import ReliabilityCounts
 from busbench.layout.atomic import write_csv, write_json
@@ -41,8 +41,7 @@ def choose_cell_postprocessing(cfg: ExperimentConfig, data: PreparedData, models
     masks, truths = [], []
     for fold, model in enumerate(models, start=1):
         ids = development.val_ids(fold)
-        predicted = original_size_probabilities([model], data.cache, ids, device, cfg.eval.batch_size, dtype,
-                                                cfg.eval.tta)
+        predicted = original_size_probabilities([model], data.cache, ids, Compute(device, dtype), cfg.eval)
         for case_id, probability in progress(predicted, f"post-processing search: predicting fold {fold}'s "
                                              "validation images", total=len(ids)):
             masks.append(probability >= cfg.eval.threshold)
@@ -72,7 +71,7 @@ def finish_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path, devic
                 "provenance": provenance.as_dict()}, cell.postprocessing_json)
     logger.info(f"scoring the {len(models)}-model ensemble on {len(data.test_ids())} test images")
     calibration = ReliabilityCounts()
-    scores = score_test_set(models, data, cfg.eval, device, variants, dtype, calibration)
+    scores = score_test_set(models, data, cfg.eval, Compute(device, dtype), variants, calibration)
     write_csv(calibration.frame(), cell.ensemble_calibration_csv, float_format=None)
     scores.insert(0, "fold", 0)
     write_csv(with_provenance(scores, provenance), cell.ensemble_metrics_csv)
@@ -103,7 +102,7 @@ def score_cross_datasets(cfg: ExperimentConfig, data: PreparedData, cell_dir: Pa
         for fold, model in enumerate(models, start=1):
             seen_ids = set(development.train_ids(fold)) | set(development.val_ids(fold))
             seen = set(links.loc[links["case_a"].isin(seen_ids), "case_b"])
-            scores = score_test_set([model], target, cfg.eval, device, {FOLD_MODELS: PostProcessing()}, dtype)
+            scores = score_test_set([model], target, cfg.eval, Compute(device, dtype), {FOLD_MODELS: PostProcessing()})
             scores["seen_in_training"] = scores["case_id"].isin(seen)
             if cfg.eval.cross_dataset_overlap == "drop":
                 scores = scores[~scores["seen_in_training"]]

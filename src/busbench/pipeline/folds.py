@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from busbench.data.provenance import Provenance, with_provenance
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries
 from busbench.evaluate.held_out_scoring import score_test_set
+from busbench.evaluate.inference import Compute
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.layout.atomic import write_csv, write_json
 from busbench.layout.folders import (
@@ -43,22 +45,35 @@ from busbench.train.tracking import fold_trackers
 from busbench.train.trainer import FoldJob, build_fold_model, train_fold
 
 
-def run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
-             cell: str, callbacks: Sequence[EpochCallback] = (), folds_after: int = 0) -> None:
+@dataclass(frozen=True)
+class CellRun:
+    """What every fold of a cell shares, built once per cell by ``run_cell``.
+
+    ``cell`` (``<dataset key>/<model key>``) names the fold's runs in the trackers; each epoch goes
+    to ``callbacks`` and then to the trackers the ``tracking`` section turns on.
+    """
+
+    cfg: ExperimentConfig
+    data: PreparedData
+    folder: Path
+    device: torch.device
+    cell: str
+    callbacks: Sequence[EpochCallback] = ()
+
+
+def run_fold(run: CellRun, fold: int, folds_after: int = 0) -> None:
     """Train fold model ``fold`` (resuming if interrupted) and score it on the test set, unless
     another process (a parallel job of the same fold) is doing so: then it is skipped here.
 
-    ``cell`` (``<dataset key>/<model key>``) names the fold's runs in the trackers; each epoch goes
-    to ``callbacks`` and then to the trackers the ``tracking`` section turns on. ``folds_after``:
-    the folds this process trains next, which the progress line's ETA includes.
+    ``folds_after``: the folds this process trains next, which the progress line's ETA includes.
     """
-    with locked(lock_file(cell_dir, f"fold-{fold}"), f"fold {fold}", wait=False) as mine:
+    with locked(lock_file(run.folder, f"fold-{fold}"), f"fold {fold}", wait=False) as mine:
         if mine:
-            _run_fold(cfg, data, fold, cell_dir, device, cell, callbacks, folds_after)
+            _run_fold(run, fold, folds_after)
 
 
-def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Path, device: torch.device,
-              cell: str, callbacks: Sequence[EpochCallback], folds_after: int) -> None:
+def _run_fold(run: CellRun, fold: int, folds_after: int) -> None:
+    cfg, data, cell_dir, device = run.cfg, run.data, run.folder, run.device
     folder = CellFolder(cell_dir).fold(fold)
     fold_dir = folder.path
     provenance = fold_provenance(data, fold)
@@ -77,9 +92,9 @@ def _run_fold(cfg: ExperimentConfig, data: PreparedData, fold: int, cell_dir: Pa
     write_json(provenance.as_dict(), folder.provenance_json)
     started = time.perf_counter()
     train_ids = data.development.train_ids(fold)
-    trackers = fold_trackers(cfg, fold_dir, fold, cell)
-    state = train_fold(cfg, FoldJob(data.development, data.cache, fold, fold_dir, provenance,
-                                    training_images(data, train_ids), folds_after), device, [*callbacks, *trackers])
+    trackers = fold_trackers(cfg.tracking_target(), fold_dir, fold, run.cell)
+    state = train_fold(cfg.training_recipe(), FoldJob(data.development, data.cache, fold, fold_dir, provenance,
+                                    training_images(data, train_ids), folds_after), device, [*run.callbacks, *trackers])
     trained = time.perf_counter()
     logger.info(f"fold {fold}: scoring the best model (epoch {state.best_epoch}) on {len(data.test_ids())} test images")
     scores = _score_fold(cfg, data, fold_dir, device, provenance)
@@ -104,8 +119,8 @@ def _score_fold(cfg: ExperimentConfig, data: PreparedData, fold_dir: Path, devic
     """The fold's ``best.pt`` scored on the test set, written to its ``test_metrics.csv``."""
     folder = FoldFolder(fold_dir)
     model = load_fold_model(cfg, fold_dir, device, provenance)
-    scores = score_test_set([model], data, cfg.eval, device, {FOLD_MODELS: PostProcessing()},
-                            autocast_dtype(cfg.train.amp, device))
+    scores = score_test_set([model], data, cfg.eval, Compute(device, autocast_dtype(cfg.train.amp, device)),
+                            {FOLD_MODELS: PostProcessing()})
     scores.insert(0, "fold", folder.number)
     write_csv(with_provenance(scores, provenance), folder.test_metrics_csv)
     return scores
@@ -117,7 +132,7 @@ def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
     best = FoldFolder(fold_dir).best_pt
     saved = checkpoint.load(best)
     provenance.check(saved.get("provenance"), best, fold_fix(fold_dir))
-    model = build_fold_model(cfg).to(device)
+    model = build_fold_model(cfg.model, cfg.input).to(device)
     model.load_state_dict(saved["model"])
     return compile_network(model.eval(), cfg.eval.compile, device, setting="eval.compile")
 

@@ -16,10 +16,10 @@ from busbench.errors import BusbenchError
 from busbench.layout.folders import RunFolder
 from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
-from busbench.models import resolve_model
+from busbench.models import check_plugin_input, resolve_model
 from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
 from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
-from busbench.pipeline.folds import run_fold
+from busbench.pipeline.folds import CellRun, run_fold
 from busbench.pipeline.prepared import prepare_data
 from busbench.pipeline.resources import JobResources, fold_job_resources
 from busbench.pipeline.tables import aggregate_cell, write_run_summary
@@ -65,9 +65,10 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
                 f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
     log_precision(precision)
     to_train = [fold for fold in todo if not cell.fold(fold).done]
+    run = CellRun(cfg, data, cell_dir, device, cell_id(cfg), callbacks)
     for fold in todo:
         later = to_train[to_train.index(fold) + 1:] if fold in to_train else []
-        run_fold(cfg, data, fold, cell_dir, device, cell_id(cfg), callbacks, folds_after=len(later))
+        run_fold(run, fold, folds_after=len(later))
     if not all(cell.fold(k).done for k in range(1, n_folds + 1)):
         return []
     # the last fold jobs to end may both get here: one finishes the cell, the other then reads it
@@ -75,7 +76,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         finish_cell(cfg, data, cell_dir, device)
         score_cross_datasets(cfg, data, cell_dir, device)
         rows = aggregate_cell(cfg, data, cell_dir)
-        log_cell_summary(cfg, cell_dir)
+        log_cell_summary(cfg.tracking_target(), cell_dir)
         return rows
 
 
@@ -97,6 +98,8 @@ def run_experiment(cfg: ExperimentConfig, folds: list[int] | None = None,
                    cells: list[str] | None = None) -> pd.DataFrame:
     """Every cell of the experiment (or those named in ``cells``); the summary rows of those finished now."""
     chosen = [cell for cell in cfg.cells() if not cells or cell_id(cell) in cells]
+    for cell in chosen:  # a plugin's forward pass, before preparing anything (config validation builds no model)
+        check_plugin_input(cell.model.name, cell.input.size, cell.input.channels, cell.model.kwargs)
     if cells and len(chosen) != len(set(cells)):
         known = ", ".join(cell_id(c) for c in cfg.cells())
         raise BusbenchError(f"--cell {sorted(set(cells) - {cell_id(c) for c in chosen})}: not in this experiment "

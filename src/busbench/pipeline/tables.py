@@ -54,7 +54,7 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     per_fold = fold_summaries(per_image)
     write_csv(per_fold, cell.fold_summary_csv, index=True)
     identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
-                "notes": " | ".join(protocol_notes(cfg))}
+                "notes": " | ".join(protocol_notes(cfg.split, cfg.model, cfg.eval, cfg.input))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
     ensemble = _read_metrics(cell.ensemble_metrics_csv, cell_provenance(data), cell_fix(cell_dir), data.test_ids(),
                              ["variant"], f"Delete {cell.ensemble_metrics_csv} to score the ensemble again")

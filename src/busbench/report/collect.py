@@ -159,7 +159,8 @@ def load_run(path: Path) -> RunResults | str:
     logs = {f.number: pd.read_csv(f.log_csv) for f in folds if f.log_csv.is_file()}
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(cell.path, config, cell.dataset_key, cell.model_key, per_image, ensemble, cross,
-                      *test_set_identity(cell, per_image), logs, protocol_notes(config), config.split.model_dump(),
+                      *test_set_identity(cell, per_image), logs,
+                      protocol_notes(config.split, config.model, config.eval, config.input), config.split.model_dump(),
                       model_title(config.model), dataset_title(config.data))
 
 

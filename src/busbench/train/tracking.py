@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from busbench.config import ExperimentConfig
+from busbench.config import TrackingTarget
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_json
 from busbench.layout.folders import (
@@ -143,8 +143,8 @@ def _experiment_id(client: Any, name: str) -> str:
 class MlflowTracker:
     """One MLflow run for one fold model."""
 
-    def __init__(self, cfg: ExperimentConfig, fold_dir: Path, fold: int, cell: str) -> None:
-        uri = mlflow_uri(cfg.output_dir)
+    def __init__(self, target: TrackingTarget, fold_dir: Path, fold: int, cell: str) -> None:
+        uri = mlflow_uri(target.output_dir)
         self.client = _client(uri)
         from mlflow.entities import Param
         saved = FoldFolder(fold_dir).mlflow_run_json
@@ -152,10 +152,10 @@ class MlflowTracker:
         if previous.get("tracking_uri") == uri:
             self.run_id = str(previous["run_id"])
             return
-        run = self.client.create_run(_experiment_id(self.client, cfg.name), run_name=f"{cell}/fold-{fold}",
+        run = self.client.create_run(_experiment_id(self.client, target.experiment), run_name=f"{cell}/fold-{fold}",
                                      tags={"busbench.cell": cell, "busbench.fold": str(fold)})
         self.run_id = run.info.run_id
-        params = [Param(k, v) for k, v in flat_params(cfg.model_dump(mode="json")).items()]
+        params = [Param(k, v) for k, v in flat_params(target.params).items()]
         for start in range(0, len(params), MLFLOW_BATCH):
             self.client.log_batch(self.run_id, params=params[start:start + MLFLOW_BATCH])
         fold_dir.mkdir(parents=True, exist_ok=True)
@@ -178,21 +178,21 @@ class MlflowTracker:
         self.client.set_terminated(self.run_id)
 
 
-def fold_trackers(cfg: ExperimentConfig, fold_dir: Path, fold: int, cell: str) -> list[FoldTracker]:
+def fold_trackers(target: TrackingTarget, fold_dir: Path, fold: int, cell: str) -> list[FoldTracker]:
     """The trackers the ``tracking`` section turns on for one fold (none by default)."""
     trackers: list[FoldTracker] = []
-    if cfg.tracking.tensorboard:
+    if target.settings.tensorboard:
         trackers.append(TensorBoardTracker(fold_dir))
-    if cfg.tracking.mlflow:
-        trackers.append(MlflowTracker(cfg, fold_dir, fold, cell))
+    if target.settings.mlflow:
+        trackers.append(MlflowTracker(target, fold_dir, fold, cell))
     return trackers
 
 
-def log_cell_summary(cfg: ExperimentConfig, cell_dir: Path) -> None:
+def log_cell_summary(target: TrackingTarget, cell_dir: Path) -> None:
     """The cell's summary files, once every fold is done, as artifacts of each fold's MLflow run."""
-    if not cfg.tracking.mlflow:
+    if not target.settings.mlflow:
         return
-    mlflow_uri(cfg.output_dir)  # the file store's opt-in
+    mlflow_uri(target.output_dir)  # the file store's opt-in
     files = [cell_dir / name for name in CELL_ARTIFACTS if (cell_dir / name).is_file()]
     for saved in sorted(cell_dir.glob(f"{FOLD_PREFIX}*/{MLFLOW_RUN}")):
         run = json.loads(saved.read_text())

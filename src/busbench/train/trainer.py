@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from busbench.config import ExperimentConfig
+from busbench.augment import PairAugmentation
+from busbench.config import InputConfig, ModelConfig, TrainingRecipe
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 from busbench.data.provenance import Provenance
@@ -31,19 +32,18 @@ from busbench.interrupt import raise_if_interrupted
 from busbench.layout.atomic import write_csv
 from busbench.layout.folders import FoldFolder
 from busbench.log import logger, note_saved
+from busbench.losses import build_loss
 from busbench.metrics.overlap import batch_overlap
-from busbench.models import build_model
+from busbench.models import build_model, check_plugin_input
 from busbench.models.precision import AutocastForward, autocast
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.augment import PairAugmentation
 from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import autocast_dtype, replica_devices
 from busbench.train.loaders import training_loader, validation_loader
-from busbench.train.losses import build_loss
 from busbench.train.optim import build_optimizer, lr_factor
 from busbench.train.seeding import deterministic_default, seed_everything
 
@@ -61,12 +61,14 @@ class TrainingState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def build_fold_model(cfg: ExperimentConfig) -> nn.Module:
-    """The configured architecture, starting from ``model.init_from`` weights when given."""
-    model = build_model(cfg.model.name, in_channels=cfg.input.channels, num_classes=1, **cfg.model.kwargs)
-    if cfg.model.init_from is not None:
-        load_weights(model, cfg.model.init_from, "model.init_from")
-    return model
+def build_fold_model(model: ModelConfig, input: InputConfig) -> nn.Module:
+    """The configured architecture, starting from ``model.init_from`` weights when given; a plugin
+    first passes its one forward-pass check (``check_plugin_input``)."""
+    check_plugin_input(model.name, input.size, input.channels, model.kwargs)
+    network = build_model(model.name, in_channels=input.channels, num_classes=1, **model.kwargs)
+    if model.init_from is not None:
+        load_weights(network, model.init_from, "model.init_from")
+    return network
 
 
 def spread_over_gpus(model: nn.Module, device: torch.device, dtype: torch.dtype | None) -> nn.Module:
@@ -101,20 +103,30 @@ def _to_device(batch: dict[str, torch.Tensor], device: torch.device,
     return image, mask
 
 
-def train_step(network: nn.Module, image: torch.Tensor, mask: torch.Tensor, loss_fn: nn.Module,
-               optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, dtype: torch.dtype | None,
-               grad_clip: float | None) -> torch.Tensor:
+@dataclass(frozen=True)
+class Update:
+    """How one training step changes the weights: the loss, the optimiser and its gradient scaler,
+    the autocast precision (None: fp32) and the gradient-norm clip (None: none)."""
+
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    dtype: torch.dtype | None
+    grad_clip: float | None
+
+
+def train_step(network: nn.Module, image: torch.Tensor, mask: torch.Tensor, update: Update) -> torch.Tensor:
     """One optimiser step on a batch; its own function so benchmarks/train_speed.py times this very code."""
-    optimizer.zero_grad(set_to_none=True)
-    with autocast(image.device, dtype):
+    update.optimizer.zero_grad(set_to_none=True)
+    with autocast(image.device, update.dtype):
         logits = network(image)
-    loss: torch.Tensor = loss_fn(logits, mask)  # a DeepSupervisionLoss: it takes a tensor or a list, in float32
-    scaler.scale(loss).backward()
-    if grad_clip is not None:
-        scaler.unscale_(optimizer)
-        nn.utils.clip_grad_norm_(network.parameters(), grad_clip)
-    scaler.step(optimizer)
-    scaler.update()
+    loss: torch.Tensor = update.loss_fn(logits, mask)  # a DeepSupervisionLoss: a tensor or a list, in float32
+    update.scaler.scale(loss).backward()
+    if update.grad_clip is not None:
+        update.scaler.unscale_(update.optimizer)
+        nn.utils.clip_grad_norm_(network.parameters(), update.grad_clip)
+    update.scaler.step(update.optimizer)
+    update.scaler.update()
     return loss.detach()
 
 
@@ -189,10 +201,10 @@ class _Session:
     val_loader: DataLoader
 
 
-def _session(cfg: ExperimentConfig, job: FoldJob, device: torch.device) -> _Session:
+def _session(cfg: TrainingRecipe, job: FoldJob, device: torch.device) -> _Session:
     tc = cfg.train
     seed_everything(tc.seed * 1000 + job.fold, deterministic_default(tc.deterministic, device))
-    model = build_fold_model(cfg).to(device)
+    model = build_fold_model(cfg.model, cfg.input).to(device)
     if tc.channels_last:
         # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -230,7 +242,7 @@ def _resume(session: _Session, job: FoldJob) -> TrainingState:
     return TrainingState(**saved["state"])
 
 
-def _train_epoch(cfg: ExperimentConfig, session: _Session, fold: int, epoch: int, device: torch.device) -> float:
+def _train_epoch(cfg: TrainingRecipe, session: _Session, fold: int, epoch: int, device: torch.device) -> float:
     """One pass over the fold's training images; returns the mean training loss."""
     tc = cfg.train
     session.model.train()
@@ -240,10 +252,10 @@ def _train_epoch(cfg: ExperimentConfig, session: _Session, fold: int, epoch: int
     loader.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
     # summed on the device, read once per epoch: reading a loss every step would make the CPU wait for the GPU
     total, seen = torch.zeros((), dtype=torch.float64, device=device), 0
+    update = Update(session.loss_fn, session.optimizer, session.scaler, session.dtype, tc.grad_clip)
     for batch in progress(loader, f"fold {fold} epoch {epoch}/{tc.epochs}", total=len(loader)):
         image, mask = _to_device(batch, device, tc.channels_last)
-        loss = train_step(session.network, image, mask, session.loss_fn, session.optimizer, session.scaler,
-                          session.dtype, tc.grad_clip)
+        loss = train_step(session.network, image, mask, update)
         session.scheduler.step()
         total += loss.double() * len(image)
         seen += len(image)
@@ -259,7 +271,7 @@ def _save_last(session: _Session, job: FoldJob, state: TrainingState) -> None:
                             "provenance": job.recorded_provenance()}, job.folder / checkpoint.LAST)
 
 
-def train_fold(cfg: ExperimentConfig, job: FoldJob, device: torch.device,
+def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
                callbacks: Sequence[EpochCallback] = ()) -> TrainingState:
     """Train (or resume) fold model ``job.fold`` in ``job.folder``; returns the final state.
 

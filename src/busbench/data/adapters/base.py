@@ -33,12 +33,10 @@ class CaseSource:
 
     @classmethod
     def from_files(cls, root: Path, image: Path, masks: list[Path] | tuple[Path, ...], label: str | None,
-                   case_id: str | None = None, patient_id: str | None = None, official_fold: int | None = None,
-                   meta: dict[str, object] | None = None) -> CaseSource:
+                   case_id: str | None = None, patient_id: str | None = None) -> CaseSource:
         """A case from absolute file paths under ``root`` (stored relative to it); id = image stem."""
         return cls(case_id=case_id or image.stem, image=image.relative_to(root),
-                   masks=tuple(m.relative_to(root) for m in masks), label=label, patient_id=patient_id,
-                   official_fold=official_fold, meta={} if meta is None else meta)
+                   masks=tuple(m.relative_to(root) for m in masks), label=label, patient_id=patient_id)
 
 
 def known_label(raw: object, image: Path, where: str, log: ProblemLog) -> str | None:

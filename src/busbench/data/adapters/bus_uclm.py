@@ -13,6 +13,7 @@ Report the exclusion with results on BUS-UCLM.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -61,10 +62,10 @@ class BusUclmAdapter(DatasetAdapter[AdapterOptions]):
             label = known_label(row["Label"], image, "INFO.csv (Label)", log)
             if label is None:
                 continue
-            sources.append(CaseSource.from_files(
-                root, image, [mask] if mask else [], label, patient_id=image.stem.split("_")[0],
-                meta={name: row[col] for col, name in META_COLUMNS.items() if col in info.columns},
-            ))
+            case = CaseSource.from_files(root, image, [mask] if mask else [], label,
+                                         patient_id=image.stem.split("_")[0])
+            sources.append(replace(case, meta={name: row[col] for col, name in META_COLUMNS.items()
+                                               if col in info.columns}))
         for orphan in masks.values():
             log.drop(orphan, "mask without image: no images/ file of this name")
         return sources

@@ -9,6 +9,7 @@ in which an image is tested). The 5-fold partition becomes the manifest's ``offi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -63,9 +64,8 @@ class BusBraAdapter(DatasetAdapter[AdapterOptions]):
             meta = {name: info[col] for col, name in META_COLUMNS.items() if col in table.columns}
             meta["official_fold_10"] = folds10.get(key, "")
             fold = folds5.get(key, "")
-            sources.append(CaseSource.from_files(root, image, [mask] if mask else [], label,
-                                                 patient_id=str(info["Case"]),
-                                                 official_fold=int(fold) if fold else None, meta=meta))
+            case = CaseSource.from_files(root, image, [mask] if mask else [], label, patient_id=str(info["Case"]))
+            sources.append(replace(case, official_fold=int(fold) if fold else None, meta=meta))
         for orphan in masks.values():
             log.drop(orphan, "mask without image: no Images/bus_*.png of this name")
         return sources

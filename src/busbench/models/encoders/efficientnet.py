@@ -15,7 +15,7 @@ import math
 
 from torch import Tensor, nn
 
-from busbench.models.init import he_init
+from busbench.models.init import HeInit, he_init
 
 # expand ratio, kernel, stride, input, output, layers (B0)
 STAGES = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
@@ -87,7 +87,7 @@ class EfficientNetEncoder(nn.Module):
         widths = [make_divisible(s[4] * width) for s in STAGES]
         self.channels = [widths[i - 1] for i in FEATURE_STAGES]
         self.classifier_in = widths[-1]
-        he_init(self, mode="fan_out")
+        he_init(self, HeInit(mode="fan_out"))
 
     def forward_features(self, x: Tensor) -> list[Tensor]:
         outputs = []

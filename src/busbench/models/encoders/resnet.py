@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from busbench.models.init import he_init
+from busbench.models.init import HeInit, he_init
 
 RESNETS = {"resnet18": ("basic", (2, 2, 2, 2)), "resnet34": ("basic", (3, 4, 6, 3)),
            "resnet50": ("bottleneck", (3, 4, 6, 3))}
@@ -80,7 +80,7 @@ class ResNetEncoder(nn.Module):
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.channels = [64] + [64 * 2**i * block.expansion for i in range(4)]
         self.classifier_in = c_in
-        he_init(self, mode="fan_out")
+        he_init(self, HeInit(mode="fan_out"))
 
     def forward_features(self, x: Tensor) -> list[Tensor]:
         stem = self.relu(self.bn1(self.conv1(x)))

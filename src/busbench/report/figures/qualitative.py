@@ -45,7 +45,7 @@ def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) 
         if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown
             return None
         predictions = {name: predict_image(run, manifest.image(row, run.config.input.channels),
-                                           device, list(run.config.eval.tta))[1] for name, run in trained.items()}
+                                           device, list(run.config.evaluation.tta))[1] for name, run in trained.items()}
         predictions.update({run.title: read_mask(run.folder.masks / f"{case_id}.png").lesion  # `busbench score`
                             for run in shown if run.config is None})
         grid.append((f"{title}: {case_id}", grey, truth, predictions))

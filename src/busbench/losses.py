@@ -18,13 +18,15 @@ that normal images (empty masks) give a defined, low loss when the prediction is
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from busbench.errors import BusbenchError
+from busbench.registry import Registry
+
+LOSSES: Registry[type[nn.Module]] = Registry("loss.name")  # loss.name's choices, in the schema's order
+register_loss = LOSSES.register
 
 SMOOTH = 1.0
 
@@ -33,6 +35,13 @@ def _flat(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return logits.flatten(1).float(), target.flatten(1).float()
 
 
+@register_loss("bce")
+class BCELoss(nn.Module):
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+
+
+@register_loss("dice")
 class DiceLoss(nn.Module):
     def __init__(self, batch_dice: bool = False, smooth: float = SMOOTH) -> None:
         super().__init__()
@@ -48,6 +57,7 @@ class DiceLoss(nn.Module):
         return (1 - dice).mean()
 
 
+@register_loss("bce_dice")
 class BCEDiceLoss(nn.Module):
     def __init__(self, bce_weight: float = 1.0, dice_weight: float = 1.0, batch_dice: bool = False,
                  smooth: float = SMOOTH) -> None:
@@ -61,11 +71,7 @@ class BCEDiceLoss(nn.Module):
         return self.bce_weight * bce + self.dice_weight * dice
 
 
-class BCELoss(nn.Module):
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(logits.float(), target.float())
-
-
+@register_loss("focal")
 class FocalLoss(nn.Module):
     def __init__(self, gamma: float = 2.0, alpha: float | None = 0.25) -> None:
         super().__init__()
@@ -81,6 +87,7 @@ class FocalLoss(nn.Module):
         return loss.mean()
 
 
+@register_loss("tversky")
 class TverskyLoss(nn.Module):
     def __init__(self, alpha: float = 0.3, beta: float = 0.7) -> None:
         super().__init__()
@@ -105,6 +112,7 @@ def lovasz_grad(sorted_truth: Tensor) -> Tensor:
     return jaccard
 
 
+@register_loss("lovasz")
 class LovaszHingeLoss(nn.Module):
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         logits, target = _flat(logits, target)
@@ -117,20 +125,9 @@ class LovaszHingeLoss(nn.Module):
         return torch.stack(losses).mean()
 
 
-LOSSES: dict[str, Callable[..., nn.Module]] = {
-    "bce": BCELoss,
-    "dice": DiceLoss,
-    "bce_dice": BCEDiceLoss,
-    "focal": FocalLoss,
-    "tversky": TverskyLoss,
-    "lovasz": LovaszHingeLoss,
-}
-
-
 def build_loss(name: str, **kwargs: object) -> nn.Module:
-    if name not in LOSSES:
-        raise BusbenchError(f"loss.name {name!r} unknown; choose one of {', '.join(LOSSES)}")
+    loss = LOSSES.get(name)
     try:
-        return LOSSES[name](**kwargs)
+        return loss(**kwargs)
     except TypeError as exc:
         raise BusbenchError(f"loss.kwargs for {name!r}: {exc}") from exc

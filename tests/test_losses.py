@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from busbench.errors import BusbenchError
-from busbench.train.losses import LOSSES, build_loss, lovasz_grad
+from busbench.losses import LOSSES, build_loss, lovasz_grad
 
 
 def _batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -17,7 +17,7 @@ def _batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(3, 1, 16, 16, generator=g), target
 
 
-@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("name", LOSSES.names())
 def test_perfect_prediction_beats_wrong_and_gradients_are_finite(name: str) -> None:
     _, target = _batch()
     loss_fn = build_loss(name)
@@ -61,7 +61,7 @@ def test_lovasz_grad_by_hand() -> None:
 
 
 def test_unknown_loss_and_bad_kwargs_are_named() -> None:
-    with pytest.raises(BusbenchError, match="loss.name 'iou' unknown"):
+    with pytest.raises(BusbenchError, match="loss.name 'iou' is unknown"):
         build_loss("iou")
     with pytest.raises(BusbenchError, match="loss.kwargs for 'focal'"):
         build_loss("focal", beta=1)

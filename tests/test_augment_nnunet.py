@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from busbench.train.augment import ContrastAroundMean, PairAugmentation
+from busbench.augment import ContrastAroundMean, PairAugmentation
 
 SIDE = 64
 SEEDS = range(300)

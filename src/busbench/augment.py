@@ -33,6 +33,7 @@ augmentations an uninterrupted run would have seen.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -40,7 +41,85 @@ import numpy as np
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # never reach the network at import
 import albumentations as A  # noqa: E402
 
+from busbench.registry import Registry
 
+# train.augmentation's choices, in the schema's order: busbench's own, nnU-Net's, then the seeds' recipes
+PRESETS: Registry[Callable[[], list[A.BasicTransform]]] = Registry("train.augmentation")
+register_augmentation = PRESETS.register
+
+
+@register_augmentation("none")
+def _none() -> list[A.BasicTransform]:
+    return []
+
+
+@register_augmentation("light")
+def _light() -> list[A.BasicTransform]:
+    return [A.HorizontalFlip(p=0.5), A.RandomBrightnessContrast(0.1, 0.1, p=0.5)]
+
+
+def _flip_affine_gain_speckle(strong: bool) -> list[A.BasicTransform]:
+    return [
+        A.HorizontalFlip(p=0.5),
+        A.Affine(scale=(0.8, 1.2) if strong else (0.9, 1.1), translate_percent=(-0.08, 0.08) if strong else
+                 (-0.05, 0.05), rotate=(-15, 15) if strong else (-10, 10), p=0.7 if strong else 0.5),
+        A.RandomBrightnessContrast(0.25 if strong else 0.15, 0.25 if strong else 0.15, p=0.5),
+        A.MultiplicativeNoise(multiplier=(0.8, 1.2) if strong else (0.9, 1.1), elementwise=True, p=0.3),
+    ]
+
+
+@register_augmentation("standard")
+def _standard() -> list[A.BasicTransform]:
+    return _flip_affine_gain_speckle(strong=False)
+
+
+@register_augmentation("strong")
+def _strong() -> list[A.BasicTransform]:
+    return _flip_affine_gain_speckle(strong=True)
+
+
+class ContrastAroundMean(A.ImageOnlyTransform):
+    """nnU-Net's contrast: scale the distance to the image mean, then clip to the image's own range."""
+
+    def __init__(self, low: float = 0.75, high: float = 1.25, p: float = 0.5) -> None:
+        super().__init__(p=p)
+        self.low, self.high = low, high
+
+    def get_params(self) -> dict[str, float]:
+        below = self.py_random.random() < 0.5  # nnU-Net's BGContrast: below or above 1, equally likely
+        return {"factor": self.py_random.uniform(self.low, 1.0) if below else self.py_random.uniform(1.0, self.high)}
+
+    def apply(self, img: np.ndarray, factor: float = 1.0, **params: object) -> np.ndarray:
+        mean = img.mean()
+        out = np.clip((img.astype(np.float32) - mean) * factor + mean, img.min(), img.max())
+        rounded: np.ndarray = np.rint(out).astype(img.dtype)
+        return rounded
+
+
+def _gamma(p: float) -> A.BasicTransform:
+    """Gamma 0.7-1.5, below or above 1 with equal chance (nnU-Net's BGContrast)."""
+    return A.OneOf([A.RandomGamma((70, 100), p=1.0), A.RandomGamma((100, 150), p=1.0)], p=p)
+
+
+@register_augmentation("nnunet")
+def nnunet_transforms() -> list[A.BasicTransform]:
+    """nnU-Net's default augmentation, in its order (see the module docstring for the differences)."""
+    return [
+        A.Affine(rotate=(-30, 30), p=0.2),
+        A.Affine(scale=(0.7, 1.4), p=0.2),
+        A.GaussNoise(std_range=(0.0, 0.02), p=0.1),
+        A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.1),
+        A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.15),
+        ContrastAroundMean(0.75, 1.25, p=0.15),
+        A.Downscale(scale_range=(0.5, 1.0), interpolation_pair={"downscale": cv2.INTER_NEAREST,
+                                                                "upscale": cv2.INTER_CUBIC}, p=0.125),
+        A.Sequential([A.InvertImg(p=1.0), _gamma(1.0), A.InvertImg(p=1.0)], p=0.1),
+        _gamma(0.3),
+        A.HorizontalFlip(p=0.5),
+    ]
+
+
+@register_augmentation("awesome_bus")
 def _awesome_bus() -> list[A.BasicTransform]:
     """Awesome-BUS, data/preprocessing/augmentation.py (albumentations 2.0.8, as pinned there).
 
@@ -61,6 +140,7 @@ def _awesome_bus() -> list[A.BasicTransform]:
     ], p=0.5)]
 
 
+@register_augmentation("cmunext")
 def _cmunext() -> list[A.BasicTransform]:
     """CMUNeXt, main.py: ``RandomRotate90()`` then ``Flip()`` (albumentations 1.x defaults, p=0.5
     each). ``Flip`` chose a horizontal, a vertical or both flips with equal chance; it no longer
@@ -70,6 +150,7 @@ def _cmunext() -> list[A.BasicTransform]:
     return [A.RandomRotate90(p=0.5), A.OneOf([A.HorizontalFlip(p=1.0), A.VerticalFlip(p=1.0), both], p=0.5)]
 
 
+@register_augmentation("ccf_bdci_2021")
 def _ccf_bdci_2021() -> list[A.BasicTransform]:
     """CCF BDCI 2021 ULSEG winner (chaineypung/CCFBDCI-2021-Ultrasonic-Tumor-Segmentation-Rank1st,
     dataset.py, written with imgaug): flips (p 0.3 each), half the time a crop of up to 5 % and
@@ -99,72 +180,8 @@ def _ccf_bdci_2021() -> list[A.BasicTransform]:
     ]
 
 
-# Recipes of published work, reproduced as they ran (see the module docstring).
-SEED_PRESETS = {"awesome_bus": _awesome_bus, "cmunext": _cmunext, "ccf_bdci_2021": _ccf_bdci_2021}
-PRESETS = ("none", "light", "standard", "strong", "nnunet", *SEED_PRESETS)
-
-
-class ContrastAroundMean(A.ImageOnlyTransform):
-    """nnU-Net's contrast: scale the distance to the image mean, then clip to the image's own range."""
-
-    def __init__(self, low: float = 0.75, high: float = 1.25, p: float = 0.5) -> None:
-        super().__init__(p=p)
-        self.low, self.high = low, high
-
-    def get_params(self) -> dict[str, float]:
-        below = self.py_random.random() < 0.5  # nnU-Net's BGContrast: below or above 1, equally likely
-        return {"factor": self.py_random.uniform(self.low, 1.0) if below else self.py_random.uniform(1.0, self.high)}
-
-    def apply(self, img: np.ndarray, factor: float = 1.0, **params: object) -> np.ndarray:
-        mean = img.mean()
-        out = np.clip((img.astype(np.float32) - mean) * factor + mean, img.min(), img.max())
-        rounded: np.ndarray = np.rint(out).astype(img.dtype)
-        return rounded
-
-
-def _gamma(p: float) -> A.BasicTransform:
-    """Gamma 0.7-1.5, below or above 1 with equal chance (nnU-Net's BGContrast)."""
-    return A.OneOf([A.RandomGamma((70, 100), p=1.0), A.RandomGamma((100, 150), p=1.0)], p=p)
-
-
-def nnunet_transforms() -> list[A.BasicTransform]:
-    """nnU-Net's default augmentation, in its order (see the module docstring for the differences)."""
-    return [
-        A.Affine(rotate=(-30, 30), p=0.2),
-        A.Affine(scale=(0.7, 1.4), p=0.2),
-        A.GaussNoise(std_range=(0.0, 0.02), p=0.1),
-        A.GaussianBlur(sigma_limit=(0.5, 1.0), p=0.1),
-        A.MultiplicativeNoise(multiplier=(0.75, 1.25), p=0.15),
-        ContrastAroundMean(0.75, 1.25, p=0.15),
-        A.Downscale(scale_range=(0.5, 1.0), interpolation_pair={"downscale": cv2.INTER_NEAREST,
-                                                                "upscale": cv2.INTER_CUBIC}, p=0.125),
-        A.Sequential([A.InvertImg(p=1.0), _gamma(1.0), A.InvertImg(p=1.0)], p=0.1),
-        _gamma(0.3),
-        A.HorizontalFlip(p=0.5),
-    ]
-
-
 def _transforms(preset: str, elastic: bool) -> list[A.BasicTransform]:
-    if preset not in PRESETS:
-        raise ValueError(f"augmentation preset must be one of {PRESETS}, got {preset!r}")
-    steps: list[A.BasicTransform]
-    if preset in SEED_PRESETS:
-        steps = SEED_PRESETS[preset]()
-    elif preset == "nnunet":
-        steps = nnunet_transforms()
-    elif preset == "none":
-        steps = []
-    elif preset == "light":
-        steps = [A.HorizontalFlip(p=0.5), A.RandomBrightnessContrast(0.1, 0.1, p=0.5)]
-    else:
-        strong = preset == "strong"
-        steps = [
-            A.HorizontalFlip(p=0.5),
-            A.Affine(scale=(0.8, 1.2) if strong else (0.9, 1.1), translate_percent=(-0.08, 0.08) if strong else
-                     (-0.05, 0.05), rotate=(-15, 15) if strong else (-10, 10), p=0.7 if strong else 0.5),
-            A.RandomBrightnessContrast(0.25 if strong else 0.15, 0.25 if strong else 0.15, p=0.5),
-            A.MultiplicativeNoise(multiplier=(0.8, 1.2) if strong else (0.9, 1.1), elementwise=True, p=0.3),
-        ]
+    steps = PRESETS.get(preset)()
     if elastic:
         steps.append(A.ElasticTransform(alpha=30, sigma=6, p=0.3))
     return steps

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from busbench.train.augment import PairAugmentation
+from busbench.augment import PairAugmentation
 
 SEEDS = range(200)
 
