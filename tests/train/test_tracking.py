@@ -11,7 +11,8 @@ import pytest
 from busbench import pipeline
 from busbench.config import ExperimentConfig, load_config
 from busbench.errors import BusbenchError
-from busbench.train.tracking import MLFLOW_STORE, TENSORBOARD_DIR, fold_trackers
+from busbench.layout.folders import MLFLOW_STORE, TENSORBOARD_DIR
+from busbench.train.tracking import fold_trackers
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 mlflow_tracking = pytest.importorskip("mlflow.tracking")

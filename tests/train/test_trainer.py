@@ -17,10 +17,11 @@ from busbench.data.manifest import Manifest
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampler
 from busbench.errors import BusbenchError
+from busbench.layout.folders import LOG_CSV
 from busbench.train import checkpoint
 from busbench.train.callbacks import EpochRecord
 from busbench.train.seeding import seed_everything
-from busbench.train.trainer import LOG_CSV, FoldJob, _score, build_fold_model, train_fold, validate
+from busbench.train.trainer import FoldJob, _score, build_fold_model, train_fold, validate
 
 
 class Interrupted(Exception):
