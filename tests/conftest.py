@@ -30,19 +30,40 @@ REAL_DATA_FIXTURES = {"busi_manifest", "busbra_manifest"}
 
 
 def reads_real_data(item: pytest.Item) -> bool:
-    """Whether a test reads the real datasets: through a fixture (directly or through another fixture)
-    or by calling ``real_dataset`` in its body."""
+    """Whether a test reads the real datasets: it or one of its fixtures (however deep) calls
+    ``real_dataset``, or it uses the real manifests' fixtures."""
     if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
-    function = getattr(item, "function", None)
-    return function is not None and "real_dataset(" in inspect.getsource(function)
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    functions = [getattr(item, "function", None), *(d.func for defs in definitions.values() for d in defs)]
+    return any(f is not None and "real_dataset(" in inspect.getsource(f) for f in functions)
+
+
+# Modules whose tests took 3.5 s or more together (`pytest --durations=0` on 2 cores, summed per file):
+# end-to-end runs, many models, exports, browsers and LaTeX. `make test-fast` leaves them out.
+SLOW_MODULES = {
+    "audit/test_audit_busi.py", "cli/test_cli.py", "cluster/test_slurm.py", "cli/test_progress_output.py",
+    "cli/test_signals.py", "cli/test_score_cli.py", "config/test_paths.py", "data/test_cache.py", "models/test_init.py",
+    "models/test_monai_nets.py", "report/test_compute_columns.py", "test_api.py",
+    "data/duplicates/test_duplicates_memory.py", "data/duplicates/test_duplicates_mirrored.py",
+    "data/split/test_split.py", "deploy/test_onnx_models.py", "models/test_input_size.py", "models/test_plugins.py",
+    "models/test_profile.py", "models/test_registry.py", "models/test_transfer.py", "report/test_analyses.py",
+    "report/test_analyses_end_to_end.py", "report/test_publication.py", "report/test_report.py",
+    "report/test_report_files.py", "report/test_test_sets.py", "test_benchmark_anything.py", "test_faults.py",
+    "test_parallel_jobs.py", "test_pipeline.py", "test_presets.py", "test_provenance.py", "train/test_compile.py",
+    "train/test_nnunet_preset.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that read real data ``real_data``, so `make test-fast` can leave them out."""
+    """Mark the tests that read real data ``real_data`` and those of ``SLOW_MODULES`` ``slow``, so
+    `make test-fast` can leave them out."""
+    tests = Path(__file__).parent
     for item in items:
         if reads_real_data(item):
             item.add_marker(pytest.mark.real_data)
+        if item.path.relative_to(tests).as_posix() in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 def real_dataset(folder: str) -> Path:

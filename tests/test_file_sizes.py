@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import busbench
@@ -26,3 +27,14 @@ def test_the_limit_counts_lines(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "big.py").write_text("x = 1\n" * LIMIT)
     assert oversized(tmp_path) == {"pkg/big.py": LIMIT}
+
+
+def test_every_slow_module_named_in_conftest_exists() -> None:
+    """A renamed or moved slow module would silently join `make test-fast` again."""
+    tests = Path(__file__).parent
+    spec = importlib.util.spec_from_file_location("tests_conftest", tests / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    assert len(conftest.SLOW_MODULES) > 10
+    assert {name for name in conftest.SLOW_MODULES if not (tests / name).is_file()} == set()

@@ -5,6 +5,7 @@ once, must finish the cell."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -18,14 +19,24 @@ TINY = ["name=tiny", "data.dataset=synthetic", "data.options.count=30", "data.op
         "input.size=32", "model.kwargs.base_channels=4", "train.epochs=2", "train.batch_size=8"]
 
 
+@functools.cache
 def _slurm_ready() -> str | None:
-    """Why the tests cannot run here, or None."""
+    """Why the tests cannot run here, or None. Asked once per process: where slurmctld is down, sinfo
+    retries for about 9 s before it says so."""
     if shutil.which("sbatch") is None:
         return "sbatch not found: SLURM is not installed (run .ci/slurm_setup.sh as root, as .ci/run does)"
     state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, check=False)
     if state.returncode != 0 or not {"idle", "mixed"} & set(state.stdout.split()):
         return f"SLURM has no idle node (sinfo: {state.stdout.strip() or state.stderr.strip()}); run .ci/slurm_setup.sh"
     return None
+
+
+@pytest.fixture
+def slurm() -> None:
+    """Skips, saying why, where no SLURM answers (asked when a test runs, not at collection)."""
+    reason = _slurm_ready()
+    if reason is not None:
+        pytest.skip(reason)
 
 
 def _counts_memory() -> None:
@@ -40,7 +51,7 @@ def _overlap(spans: list[tuple[float, ...]]) -> bool:
     return start_a < end_b and start_b < end_a
 
 
-@pytest.mark.skipif(_slurm_ready() is not None, reason=str(_slurm_ready()))
+@pytest.mark.usefixtures("slurm")
 def test_array_tasks_without_mem_take_the_whole_node_one_after_another(tmp_path: Path) -> None:
     """The failure the recipe's --mem avoids: with memory counted, tasks that ask for none run one by one."""
     _counts_memory()
@@ -55,7 +66,7 @@ def test_array_tasks_without_mem_take_the_whole_node_one_after_another(tmp_path:
     assert _overlap(spans["with"]), spans
 
 
-@pytest.mark.skipif(_slurm_ready() is not None, reason=str(_slurm_ready()))
+@pytest.mark.usefixtures("slurm")
 def test_the_printed_sbatch_array_recipe_runs_two_folds_at_once_and_finishes_the_cell(tmp_path: Path) -> None:
     _counts_memory()
     config = tmp_path / "experiment.yaml"
@@ -83,7 +94,7 @@ def test_the_printed_sbatch_array_recipe_runs_two_folds_at_once_and_finishes_the
     assert _overlap(spans), spans
 
 
-@pytest.mark.skipif(_slurm_ready() is not None, reason=str(_slurm_ready()))
+@pytest.mark.usefixtures("slurm")
 def test_a_slurm_time_limit_stops_a_run_with_the_command_that_resumes(tmp_path: Path) -> None:
     """SLURM's time limit (its shortest is one minute) sends SIGTERM to every process of the job."""
     config = tmp_path / "experiment.yaml"

@@ -21,6 +21,9 @@ from busbench.data.split.grouping import leakage_groups
 
 PAIRS = reviewed_pairs()
 
+# every test reads the real datasets, some through request.getfixturevalue, which collection cannot see
+pytestmark = pytest.mark.real_data
+
 
 @pytest.fixture(scope="module")
 def busi_links(busi_manifest: Manifest) -> pd.DataFrame:
