@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from pydantic import BaseModel
 
 from busbench.config import ExperimentConfig, load_config
-from busbench.config.reference import generated_section, reference
+from busbench.config.reference import EDITOR_LINE, generated_section, reference, schema_json, shipped_schema_path
 from tests.cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,3 +76,24 @@ def test_the_docs_list_every_shipped_config() -> None:
     line = next(line for line in page.splitlines() if line.startswith("busbench configs "))
     listed = set(re.split(r",\s*", line.split("shipped configs:")[1].strip()))
     assert listed == {p.stem for p in SHIPPED.glob("*.yaml")}
+
+
+def test_the_shipped_schema_is_the_generated_one_and_every_shipped_config_names_it() -> None:
+    shipped = shipped_schema_path()
+    assert shipped.parent == SHIPPED and shipped.read_text() == schema_json() + "\n", (
+        "src/busbench/configs/schema.json is stale: run python -m busbench.config.reference --write")
+    for path in SHIPPED.glob("*.yaml"):
+        assert path.read_text().splitlines()[0] == EDITOR_LINE, f"{path.name}: the first line must be {EDITOR_LINE}"
+
+
+@pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.yaml")), ids=lambda p: p.stem)
+def test_an_editor_accepts_each_shipped_config_and_flags_a_typo(path: Path) -> None:
+    """What an editor's YAML language server does with the schema line: a JSON-Schema validator (not
+    busbench's own loader) accepts every shipped config and reports a misspelt key and a bad value."""
+    validator = jsonschema.Draft202012Validator(json.loads(shipped_schema_path().read_text()))
+    written = yaml.safe_load(path.read_text())
+    assert list(validator.iter_errors(written)) == []
+    typo = {**written, "train": {**written.get("train", {}), "epoch": 3}}
+    assert any("epoch" in error.message for error in validator.iter_errors(typo))
+    bad = {**written, "train": {**written.get("train", {}), "epochs": 0}}
+    assert [error.json_path for error in validator.iter_errors(bad)] == ["$.train.epochs"]
