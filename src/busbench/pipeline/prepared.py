@@ -5,6 +5,7 @@ what is trained on it."""
 from __future__ import annotations
 
 from busbench.config import ExperimentConfig
+from busbench.data.access import held_out_test_ids
 from busbench.data.cache import build_cache
 from busbench.data.manifest import MANIFEST_META, load_manifest
 from busbench.data.prepared import PreparedData
@@ -52,7 +53,7 @@ def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
         split = plan_split(manifest, settings)
         write_split(split, split_path)
         logger.info(f"split written: {split_path}")
-    manifest.verify_contents(split.held_out())  # at once, not after hours of training, when scored
+    held_out_test_ids(split, manifest)  # the test files checked at once, not after hours of training
     for line in large_group_warnings(split, split_path):
         logger.warning(line)
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
