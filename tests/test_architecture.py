@@ -55,8 +55,9 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"data", "problems", "labels", "io", "integrity", "csv_files", "geometry", "provenance", "synthetic",
          "root_link", "manifest", "cache"},
         {"adapters"},  # datasets' layouts -> manifest
-        {"duplicates"},
+        {"duplicates", "content"},  # content fingerprints; reviewed duplicates are matched by them
         {"split"},
+        {"registry"},  # published splits: assign a copy's cases by content, verify a copy
         {"export"},
         {"prepare", "access", "torch_dataset", "prepared"},  # the entry points: prepare a dataset, read a prepared one
     ],

@@ -18,6 +18,7 @@ from typer.core import TyperOption
 
 from busbench import interrupt
 from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
+from busbench.cli.registry import registry_app
 from busbench.console import err_console
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_error
@@ -74,6 +75,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Print a config with every s
 config_app.command("show")(settings.config_show)
 config_app.command("schema")(settings.config_schema)
 app.add_typer(config_app, name="config")
+app.add_typer(registry_app, name="registry")
 
 
 def _interrupted_message(terminated: bool) -> str:

@@ -16,13 +16,8 @@ from busbench.data.cache import build_cache
 from busbench.data.geometry import RESIZE_MODES, ResizeMode
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
-from busbench.data.split.split_file import (
-    large_group_warnings,
-    plan_split,
-    read_user_links,
-    split_file_name,
-    write_split,
-)
+from busbench.data.registry.planning import plan, split_name
+from busbench.data.split.split_file import large_group_warnings, write_split
 from busbench.data.split.summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 from busbench.log import counted
@@ -99,18 +94,33 @@ def split(
         list[str], typer.Option("--set", help="Another split setting, e.g. near_duplicate_distance=8.")
     ] = [],  # noqa: B006
     force: Annotated[bool, typer.Option(help="Replace an existing, different split of the same settings.")] = False,
+    registry: Annotated[Optional[str], typer.Option(
+        help="Take every case's role from this split registry (`busbench registry list`, or a file), by content.")
+    ] = None,
+    allow_mismatch: Annotated[bool, typer.Option(
+        help="With --registry: split a copy with cases the registry lacks (development only) or lacking some.")
+    ] = False,
 ) -> None:
-    """Freeze the held-out test set and the cross-validation folds."""
+    """Freeze the held-out test set and the cross-validation folds, or take them from a registry."""
     loaded = load_manifest(manifest)
     raw = {"test_size": test_size, "folds": folds, "seed": seed, "official": official,
-           "official_test_fold": official_test_fold, "links_file": links_file}
+           "official_test_fold": official_test_fold, "links_file": links_file, "registry": registry,
+           "registry_mismatch": allow_mismatch}
     cfg = validate_config({"split": apply_overrides(raw, set_)}, "busbench split options").split
     settings = cfg.settings()
-    split = plan_split(loaded, settings)
-    path = out or loaded.path.parent / split_file_name(settings, read_user_links(settings.links_file, loaded))
+    split = plan(loaded, settings)
+    path = out or loaded.path.parent / split_name(loaded, settings)
     status = write_split(split, path, force)
     print_frame(split_summary(split, loaded), f"Split {path} ({status})")
     console.print(f"test set sha256 {split.test_set_sha256}; manifest sha256 {loaded.sha256}")
+    if split.registry is not None:
+        from_registry = split.registry
+        console.print(f"Roles from registry {from_registry.name} (sha256 {from_registry.sha256[:12]}); its test set "
+                      f"by content: sha256 {from_registry.test_set_sha256}")
+        if not from_registry.complete:
+            err_console.print(f"warning: {counted(len(from_registry.extra_cases), 'case')} not in the registry went "
+                              f"to development; {counted(len(from_registry.missing_cases), 'registry case')} missing "
+                              "from this copy. Tables name both counts")
     groups = split.cases_frame().groupby("group").size()
     console.print(f"{counted(split.duplicate_images, 'image')} linked as exact or near duplicates; "
                   f"{counted(len(groups), 'group')} of images (same patient or duplicates), the largest of "

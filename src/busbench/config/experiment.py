@@ -85,6 +85,12 @@ class SplitConfig(_Section):
         "published BUS benchmarks split (leaky: duplicates and patients cross sides; named in every table)."))
     links_file: Path | None = Field(None, description=(
         "CSV of case_a, case_b, relation (must-link | cannot-link); its content is part of the split."))
+    registry: str | None = Field(None, description=(
+        "A split registry (`busbench registry list`, or a registry file): every case's role comes from it by "
+        "content, the same test set on every copy of the dataset; the other split settings are then unused."))
+    registry_mismatch: bool = Field(False, description=(
+        "With `registry`: split a copy that holds cases the registry lacks (development only) or lacks some of its "
+        "cases; every table says how many. `busbench verify` lists them."))
     reviewed_links: bool = Field(True, description=(
         "Keep the reviewed duplicate pairs that busbench ships for BUSI and BUS-BRA together."))
     near_duplicate_distance: int = Field(DuplicateSettings.near_duplicate_distance, ge=0, le=64, description=(
@@ -104,7 +110,7 @@ class SplitConfig(_Section):
         duplicates = DuplicateSettings(**{name: getattr(self, name) for name in DuplicateSettings.__dataclass_fields__})
         return SplitSettings(self.test_size, self.folds, self.seed, self.official, self.official_test_fold, duplicates,
                              None if self.links_file is None else str(self.links_file), self.reviewed_links,
-                             self.protocol)
+                             self.protocol, self.registry, self.registry_mismatch)
 
 
 class InputConfig(_Section):

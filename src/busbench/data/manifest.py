@@ -38,6 +38,9 @@ CORE_COLUMNS = [
     "lesion_area_fraction",
     "pixel_sha256",
     "phash",
+    "mask_sha256",
+    "thumbnail",
+    "lesion_box",
     "image_resized_to_mask",
     "official_fold",
     "white_level",
@@ -134,7 +137,8 @@ def load_manifest(path: Path) -> Manifest:
         raise BusbenchError(f"{meta_path}: missing beside {csv_path.name}; re-run `busbench prepare`")
     frame = pd.read_csv(
         csv_path,
-        dtype={"case_id": str, "patient_id": str, "dataset": str, "label": str, "phash": str},
+        dtype={"case_id": str, "patient_id": str, "dataset": str, "label": str, "phash": str, "thumbnail": str,
+               "lesion_box": str},
         keep_default_na=False,
         na_values={"official_fold": [""]},
     )

@@ -29,6 +29,7 @@ import pandas as pd
 
 from busbench.data.adapters import build_adapter
 from busbench.data.adapters.base import CaseSource
+from busbench.data.content.fingerprint import image_thumbnail, lesion_box, mask_sha256
 from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
 from busbench.data.duplicates.keypoints import MIN_SIDE
 from busbench.data.integrity import MTIMES, file_columns, modification_times
@@ -139,6 +140,9 @@ def _case_row(source: CaseSource, root: Path, dataset: str, scale: IntensityScal
         "lesion_area_fraction": float(lesion.mean()),
         "pixel_sha256": pixel_sha256(grey),
         "phash": perceptual_hash(grey),
+        "mask_sha256": mask_sha256(lesion),
+        "thumbnail": image_thumbnail(grey),
+        "lesion_box": lesion_box(lesion),
         "image_resized_to_mask": resize,
         "official_fold": source.official_fold,
         "white_level": scale.white,

@@ -10,15 +10,8 @@ from busbench.data.cache import build_cache
 from busbench.data.manifest import MANIFEST_META, load_manifest
 from busbench.data.prepared import PreparedData
 from busbench.data.provenance import Provenance
-from busbench.data.split.split_file import (
-    large_group_warnings,
-    plan_split,
-    read_split,
-    read_user_links,
-    split_command,
-    split_file_name,
-    write_split,
-)
+from busbench.data.registry.planning import plan, split_name
+from busbench.data.split.split_file import large_group_warnings, read_split, split_command, write_split
 from busbench.layout.folders import data_folder
 from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
@@ -45,12 +38,13 @@ def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
     data_dir = dataset_folder(cfg)
     manifest = load_manifest(data_dir)
     settings = cfg.split.settings()
-    split_path = data_dir / split_file_name(settings, read_user_links(settings.links_file, manifest))
+    split_path = data_dir / split_name(manifest, settings)
     if split_path.is_file():
         split = read_split(split_path, manifest, split_command(manifest.path, settings))
     else:
-        logger.info(f"splitting {len(manifest.frame)} images (duplicate search included)")
-        split = plan_split(manifest, settings)
+        how = f"by registry {settings.registry}" if settings.registry else "duplicate search included"
+        logger.info(f"splitting {len(manifest.frame)} images ({how})")
+        split = plan(manifest, settings)
         write_split(split, split_path)
         logger.info(f"split written: {split_path}")
     held_out_test_ids(split, manifest)  # the test files checked at once, not after hours of training

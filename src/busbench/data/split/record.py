@@ -63,6 +63,21 @@ class LargeGroup(_Frozen):
     links: tuple[Link, ...]
 
 
+class SplitRegistry(_Frozen):
+    """Where a split came from a registry (``busbench split --registry``): which one, and how the
+    copy it was made on differed from it."""
+
+    name: str
+    sha256: str  # of the registry file
+    test_set_sha256: str  # ``registry_test_set_sha256`` of this split's test cases: the registry's when all are here
+    extra_cases: tuple[str, ...] = ()  # cases of the copy the registry does not hold: development only
+    missing_cases: tuple[str, ...] = ()  # registry cases (its names) the copy lacks
+
+    @property
+    def complete(self) -> bool:
+        return not self.extra_cases and not self.missing_cases
+
+
 class Split(_Frozen):
     """A split file (``busbench split``): every case's role and what made the split.
 
@@ -93,6 +108,7 @@ class Split(_Frozen):
     large_groups: tuple[LargeGroup, ...]
     test_set_sha256: str  # ``split_file.test_set_sha256`` of the test cases
     cases: tuple[SplitCase, ...]
+    registry: SplitRegistry | None = None  # the registry the roles came from, if any
 
     @model_validator(mode="after")
     def _consistent(self) -> Split:

@@ -62,6 +62,10 @@ class SplitSettings:
     # "grouped": busbench's split (patients and duplicates kept on one side). "image_level": the leaky
     # split of published benchmarks, which cuts image by image (busbench.data.split.image_level).
     protocol: str = GROUPED
+    # A registry's name or file (busbench.data.registry): every case's role comes from it by content.
+    registry: str | None = None
+    # With a registry: cases it lacks go to development, and registry cases missing here are left out.
+    registry_mismatch: bool = False
 
     def check(self) -> None:
         if not self.official and not 0.0 < self.test_size < 1.0:
@@ -73,12 +77,17 @@ class SplitSettings:
         if self.official and self.protocol != GROUPED:
             raise BusbenchError("--official uses the dataset's own partition; it cannot be combined with "
                                 f"split.protocol={self.protocol}")
+        if self.registry is not None and (self.official or self.protocol != GROUPED):
+            raise BusbenchError(f"split.registry {self.registry!r} gives every case its role; it cannot be combined "
+                                "with split.official or split.protocol=image_level")
         self.duplicates.check()
 
     def recorded(self, links: UserLinks) -> dict[str, object]:
         """The settings as the split file records them: the link file by its content, not its path."""
         recorded = asdict(self)
         recorded.pop("links_file")
+        for name in ("registry", "registry_mismatch"):  # a registry's split records them itself
+            recorded.pop(name)
         if self.protocol == GROUPED:  # the default: splits made before the setting existed keep their name
             recorded.pop("protocol")
         recorded["links_sha256"] = links.sha256
@@ -123,6 +132,9 @@ def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
 def split_command(manifest_path: Path, settings: SplitSettings) -> str:
     """The `busbench split` command that re-makes this split (replacing the file, with --force)."""
     words = ["busbench split", str(manifest_path)]
+    if settings.registry is not None:
+        return " ".join(words + [f"--registry {settings.registry}"]
+                        + (["--allow-mismatch"] if settings.registry_mismatch else []) + ["--force"])
     if settings.official:
         words += ["--official", f"--official-test-fold {settings.official_test_fold}"]
     else:

@@ -1,0 +1,1 @@
+"""Cases known by their content, whatever their file names, encoding or resolution."""

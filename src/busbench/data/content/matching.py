@@ -1,0 +1,112 @@
+"""Matching two sets of cases by content (``fingerprint``): a user's copy of a dataset against a
+registry (``busbench split --registry``, ``busbench verify``), or reviewed pairs against any
+manifest holding those images.
+
+Cases are paired one to one: first by identical pixels (same image at the same resolution, any
+encoding), then the rest by their thumbnails' correlation, among cases of the same aspect ratio,
+with an optimal assignment (Hungarian) that prefers the same name where two candidates are equally
+close. On BUSI (shipped copy against itself upscaled 2.3x, downscaled 2x, JPEG quality 50-60) a
+copy correlates at 0.992 or more with its original and every case is paired right, while a BUS-BRA
+image never exceeds 0.951 against a BUSI one (``benchmarks/fingerprint_margin.py``): hence
+``MATCH_CORRELATION``. Near-duplicate frames of one lesion (0.998 apart) are told apart by the
+assignment, and they share a leakage group in any case.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from busbench.data.content.fingerprint import box_values, thumbnail_values
+
+MATCH_CORRELATION = 0.98
+ASPECT_TOLERANCE = 0.03
+_SAME_NAME_PREFERENCE = 0.003  # within this correlation, a candidate of the same name wins
+_BOX_TOLERANCE = 0.02  # lesion box edges, as a fraction of the image side
+_AREA_RATIO = 1.33  # lesion areas of a resampled copy
+_UNMATCHED = 10.0
+EXACT = "exact"
+TOLERANT = "tolerant"
+MATCH_COLUMNS = ["query_id", "reference_id", "level", "correlation"]
+FINGERPRINT_COLUMNS = ("case_id", "pixel_sha256", "width", "height", "thumbnail")
+
+
+def _exact_matches(reference: pd.DataFrame, query: pd.DataFrame) -> list[tuple[str, str]]:
+    """Pairs of identical pixels; where one image is several cases, same names pair first."""
+    by_hash: dict[str, list[str]] = defaultdict(list)
+    for case_id, pixels in zip(reference["case_id"], reference["pixel_sha256"]):
+        by_hash[pixels].append(case_id)
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for case_id, pixels in zip(query["case_id"], query["pixel_sha256"]):
+        if pixels in by_hash:
+            wanted[pixels].append(case_id)
+    pairs = []
+    for pixels, queries in wanted.items():
+        references = sorted(by_hash[pixels])
+        same = sorted(set(queries) & set(references))
+        rest_q = sorted(set(queries) - set(same))
+        rest_r = [r for r in references if r not in same]
+        pairs += [(c, c) for c in same] + list(zip(rest_q, rest_r))
+    return pairs
+
+
+def _unit_thumbnails(frame: pd.DataFrame) -> np.ndarray:
+    values = np.array([thumbnail_values(code) for code in frame["thumbnail"]]).reshape(len(frame), -1)
+    values -= values.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(values, axis=1, keepdims=True)
+    unit: np.ndarray = values / np.where(norms > 0, norms, 1.0)
+    return unit
+
+
+def _aspect(frame: pd.DataFrame) -> np.ndarray:
+    ratio: np.ndarray = frame["width"].to_numpy(dtype=float) / frame["height"].to_numpy(dtype=float)
+    return ratio
+
+
+def thumbnail_correlation(query: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray:
+    """Pearson correlation of every query thumbnail with every reference one (query x reference)."""
+    if query.empty or reference.empty:
+        return np.zeros((len(query), len(reference)))
+    result: np.ndarray = _unit_thumbnails(query) @ _unit_thumbnails(reference).T
+    return result
+
+
+def _tolerant_matches(reference: pd.DataFrame, query: pd.DataFrame) -> list[tuple[str, str, float]]:
+    if reference.empty or query.empty:
+        return []
+    correlation = thumbnail_correlation(query, reference)
+    aspect_q, aspect_r = _aspect(query), _aspect(reference)
+    fits = np.abs(aspect_q[:, None] / aspect_r[None, :] - 1.0) <= ASPECT_TOLERANCE
+    fits &= correlation >= MATCH_CORRELATION
+    same_name = query["case_id"].to_numpy()[:, None] == reference["case_id"].to_numpy()[None, :]
+    cost = np.where(fits, -(correlation + _SAME_NAME_PREFERENCE * same_name), _UNMATCHED)
+    rows, cols = linear_sum_assignment(cost)
+    q_ids, r_ids = query["case_id"].tolist(), reference["case_id"].tolist()
+    return [(q_ids[r], r_ids[c], float(correlation[r, c])) for r, c in zip(rows, cols) if fits[r, c]]
+
+
+def match_cases(reference: pd.DataFrame, query: pd.DataFrame) -> pd.DataFrame:
+    """One row per paired case: query_id, reference_id, level (exact | tolerant), correlation.
+
+    Both frames need ``FINGERPRINT_COLUMNS``; cases of either side left out have no pair.
+    """
+    exact = _exact_matches(reference, query)
+    taken_q, taken_r = {q for q, _ in exact}, {r for _, r in exact}
+    tolerant = _tolerant_matches(reference[~reference["case_id"].isin(taken_r)].reset_index(drop=True),
+                                 query[~query["case_id"].isin(taken_q)].reset_index(drop=True))
+    rows = [(q, r, EXACT, 1.0) for q, r in exact] + [(q, r, TOLERANT, c) for q, r, c in tolerant]
+    return pd.DataFrame(rows, columns=MATCH_COLUMNS).sort_values("query_id", ignore_index=True)
+
+
+def masks_agree(reference_box: str, query_box: str) -> bool:
+    """Whether two lesion boxes (``fingerprint.lesion_box``) are one mask at two resolutions: edges
+    within 2 % of the image, areas within a third; two empty masks agree."""
+    ref, other = box_values(reference_box), box_values(query_box)
+    if ref is None or other is None:
+        return ref is None and other is None
+    edges_close = bool(np.all(np.abs(ref[:4] - other[:4]) <= _BOX_TOLERANCE))
+    ratio = max(ref[4], other[4]) / max(min(ref[4], other[4]), 1e-12)
+    return edges_close and ratio <= _AREA_RATIO

@@ -1,0 +1,48 @@
+"""``busbench registry build``: a lab publishes its split of a dataset as a registry, so that any
+copy of the dataset gets the same test set and folds (``assign``)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from busbench.data.manifest import Manifest
+from busbench.data.registry.record import COLUMNS, REGISTRY_FORMAT, Registry, registry_test_set_sha256
+from busbench.data.split.record import CV, TEST, Split
+from busbench.environment import git_commit
+from busbench.errors import BusbenchError
+from busbench.version import __version__
+
+
+def _resolution(frame: pd.DataFrame) -> str:
+    longest = (frame[["width", "height"]].max(axis=1)).astype(int)
+    return f"the copy's own: longest side {longest.min()}-{longest.max()} px"
+
+
+def build_registry(manifest: Manifest, split: Split, name: str, dataset_version: str,
+                   description: str = "") -> Registry:
+    """The registry of ``split`` (made on ``manifest``): every case's role by its fingerprint."""
+    if not name or any(c in name for c in "/\\ ") or name.startswith("."):
+        raise BusbenchError(f"--name {name!r}: give a short name without spaces or slashes, e.g. busi-v1")
+    if split.registry is not None:
+        raise BusbenchError(f"this split was made from registry {split.registry.name}; publish that registry "
+                            "instead of a copy of it")
+    frame = manifest.frame.set_index("case_id", drop=False)
+    roles = split.cases_frame().set_index("case_id")
+    rows = []
+    for case_id in sorted(roles.index):
+        case, role = frame.loc[case_id], roles.loc[case_id]
+        part = TEST if role["set"] == TEST else CV
+        rows.append((case_id, part, None if part == TEST else int(role["fold"]), int(role["group"]), str(case["label"]),
+                     int(case["width"]), int(case["height"]), len(json.loads(case["mask_paths"])),
+                     str(case["pixel_sha256"]), str(case["mask_sha256"]), str(case["lesion_box"]),
+                     str(case["thumbnail"])))
+    test = [row[8] for row in rows if row[1] == TEST]
+    return Registry.model_validate({
+        "format": REGISTRY_FORMAT, "name": name, "dataset": manifest.dataset, "dataset_version": dataset_version,
+        "description": description, "exact_hashes_at": _resolution(manifest.frame),
+        "created_by": {"busbench": __version__, "commit": git_commit()},
+        "settings": dict(split.settings), "folds": split.folds, "test_set_sha256": registry_test_set_sha256(test),
+        "columns": list(COLUMNS), "cases": rows,
+    })
