@@ -114,5 +114,5 @@ def plan_registry_split(manifest: Manifest, registry: Registry, registry_sha256:
         "cases": sorted(rows, key=lambda row: row["case_id"]),
         "registry": {"name": registry.name, "sha256": registry_sha256,
                      "test_set_sha256": registry_test,
-                     "extra_cases": extra, "missing_cases": missing},
+                     "extra_cases": extra, "missing_cases": missing, "case_keys": role_of},
     })

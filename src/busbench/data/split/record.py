@@ -72,6 +72,7 @@ class SplitRegistry(_Frozen):
     test_set_sha256: str  # ``registry_test_set_sha256`` of this split's test cases: the registry's when all are here
     extra_cases: tuple[str, ...] = ()  # cases of the copy the registry does not hold: development only
     missing_cases: tuple[str, ...] = ()  # registry cases (its names) the copy lacks
+    case_keys: dict[str, str] = {}  # this copy's case id -> the registry's case id: the key that pairs labs' results
 
     @property
     def complete(self) -> bool:
