@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import pandas as pd
 import pytest
 from busi_copies import (
     busi_layout_copy,
@@ -61,14 +62,30 @@ def _registry_roles(registry: Registry) -> dict[str, tuple[str, int | None, int]
             for cid, part, fold, group in zip(frame["case_id"], frame["part"], frame["fold"], frame["group"])}
 
 
-def test_the_shipped_copy_gets_the_registry_roles_exactly(busi_manifest: Manifest,
-                                                          registry: tuple[Registry, str]) -> None:
-    found, sha256 = registry
-    split = plan_registry_split(busi_manifest, found, sha256, mismatch=False)
+@pytest.mark.parametrize(("fixture", "name", "test_cases"), [
+    ("busi_manifest", "busi-v1", 156), ("busbra_manifest", "busbra-v1", 375),
+    ("busbra_manifest", "busbra-official-v1", 376)])
+def test_the_shared_copies_match_the_shipped_registries_exactly(request: pytest.FixtureRequest, fixture: str,
+                                                               name: str, test_cases: int) -> None:
+    manifest: Manifest = request.getfixturevalue(fixture)
+    found, _, sha256 = load_registry(name)
+    split = plan_registry_split(manifest, found, sha256, mismatch=False)
     assert split.registry is not None and split.registry.complete
+    assert split.registry.case_keys == {c: c for c in manifest.frame["case_id"]}
+    cases = found.frame().set_index("case_id").loc[manifest.frame["case_id"]]
+    assert cases["pixel_sha256"].tolist() == manifest.frame["pixel_sha256"].tolist()  # exact hashes at 256 px
+    assert cases["mask_sha256"].tolist() == manifest.frame["mask_sha256"].tolist()
     assert split.registry.test_set_sha256 == found.test_set_sha256
     assert _roles(split) == _registry_roles(found)
-    assert len(split.held_out()) == 156 and split.folds == 5
+    assert len(split.held_out()) == test_cases
+
+
+def test_the_official_busbra_registry_is_the_authors_partition() -> None:
+    folds = pd.read_csv(real_dataset("BUSBRA") / "5-fold-cv.csv").set_index("ID")["kFold"]
+    cases = load_registry("busbra-official-v1")[0].frame().set_index("case_id")
+    assert sorted(cases.index[cases["part"] == TEST]) == sorted(folds.index[folds == 1])
+    development = cases[cases["part"] != TEST]
+    assert (development["fold"].astype(int) + 1).to_dict() == folds.loc[development.index].to_dict()
 
 
 @pytest.mark.parametrize("kind", ["renamed", "recompressed", "half", "enlarged_jpeg"])
