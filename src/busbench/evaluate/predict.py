@@ -73,7 +73,7 @@ def _unfinished_folds(run_dir: Path, split: SplitConfig) -> list[str]:
     """Folds without ``done.json``: begun, or (for a split of known fold count) not begun."""
     cell = CellFolder(run_dir)
     begun = {fold.number: fold for fold in cell.folds()}
-    expected = set(range(1, split.folds + 1)) if not split.official else set(begun)
+    expected = set(range(1, split.folds + 1)) if not (split.official or split.registry) else set(begun)
     return [cell.fold(k).path.name for k in sorted(expected | set(begun)) if k not in begun or not begun[k].done]
 
 

@@ -32,7 +32,7 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.data.manifest import MANIFEST_CSV, load_manifest
 from busbench.data.provenance import frame_provenance
-from busbench.data.split.record import load_split
+from busbench.data.split.record import Split, SplitRegistry, load_split
 from busbench.errors import BusbenchError
 from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
@@ -66,6 +66,7 @@ class RunResults:
     split_settings: dict[str, Any] = field(default_factory=dict)  # test_size, seed, official, ... (as JSON gives them)
     title: str = ""  # the model as tables and figures name it ("U-Net (width 8)"); unique within its table
     dataset_title: str = ""  # "BUS-BRA"
+    registry: SplitRegistry | None = None  # the split registry the roles came from, where the split file says so
 
     @property
     def folder(self) -> CellFolder:
@@ -96,11 +97,17 @@ def test_set_identity(cell: CellFolder, per_image: pd.DataFrame) -> tuple[str, s
     return hashlib.sha256(ids.encode()).hexdigest(), "case ids"
 
 
-def split_test_ids(cell: CellFolder) -> list[str] | None:
-    """The test ids of the split a run folder records, if its results folder still holds that split."""
+def run_split(cell: CellFolder) -> Split | None:
+    """The split a run folder records, if its results folder still holds that split."""
     split_file = read_environment(cell.path).split_file
     split_path = cell.data_folder / str(split_file)
-    return load_split(split_path).held_out() if split_file and split_path.is_file() else None
+    return load_split(split_path) if split_file and split_path.is_file() else None
+
+
+def split_test_ids(cell: CellFolder) -> list[str] | None:
+    """The test ids of the split a run folder records, if its results folder still holds that split."""
+    split = run_split(cell)
+    return split.held_out() if split is not None else None
 
 
 def check_test_data(cell: CellFolder, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
@@ -161,7 +168,12 @@ def load_run(path: Path) -> RunResults | str:
     return RunResults(cell.path, config, cell.dataset_key, cell.model_key, per_image, ensemble, cross,
                       *test_set_identity(cell, per_image), logs,
                       protocol_notes(config.split, config.model, config.eval, config.input), config.split.model_dump(),
-                      model_title(config.model), dataset_title(config.data))
+                      model_title(config.model), dataset_title(config.data), _registry(cell))
+
+
+def _registry(cell: CellFolder) -> SplitRegistry | None:
+    split = run_split(cell)
+    return split.registry if split is not None else None
 
 
 def load_scored_run(path: Path) -> RunResults:
@@ -176,7 +188,7 @@ def load_scored_run(path: Path) -> RunResults:
     return RunResults(cell.path, None, cell.dataset_key, cell.model_key, per_image, None, None,
                       *test_set_identity(cell, per_image), notes=list(record["notes"]),
                       split_settings=dict(record["split_settings"]), title=cell.model_key,
-                      dataset_title=cell.dataset_key)
+                      dataset_title=cell.dataset_key, registry=_registry(cell))
 
 
 def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
@@ -200,11 +212,24 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
 
 
 def split_description(run: RunResults) -> str:
+    """How the test set was chosen, in a few words: every table's title says it."""
+    if run.registry is not None:
+        return registry_description(run.registry)
     split = run.split_settings
     if split["official"]:
         return f"official test fold {split['official_test_fold']}"
     leaky = ", image-level split (leaky)" if split.get("protocol") == "image_level" else ""
     return f"split seed {split['seed']}, {float(split['test_size']) * 100:g} % test{leaky}"
+
+
+def registry_description(registry: SplitRegistry) -> str:
+    """``registry busi-v1 (test set e293b193)``, and how the copy differed from it, if it did."""
+    text = f"registry {registry.name} (test set {registry.test_set_sha256[:8]})"
+    if registry.extra_cases:
+        text += f", {len(registry.extra_cases)} cases outside it (development only)"
+    if registry.missing_cases:
+        text += f", {len(registry.missing_cases)} of its cases missing"
+    return text
 
 
 def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:

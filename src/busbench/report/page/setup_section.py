@@ -55,7 +55,8 @@ def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
         test = run.per_image.drop_duplicates("case_id")["label"]
         development = _development_labels(run)
         protocol = run.split_settings.get("protocol", "grouped")
-        folds = run.split_settings.get("folds")
+        # a registry's split has the registry's folds, whatever split.folds says
+        folds = run.per_image["fold"].nunique() if run.registry is not None else run.split_settings.get("folds")
         rows.append({
             "Dataset": table.title, "Key": run.dataset,
             "Development images": _counts(development) if development is not None else "data folder not in results",

@@ -1,0 +1,43 @@
+"""A run whose split came from a registry: `run` trains the registry's folds, whatever split.folds
+says, and every table names the registry and how many cases of the copy it lacked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from busbench import pipeline
+from busbench.pipeline.prepared import prepare_data
+from busbench.config import load_config
+from busbench.data.manifest import load_manifest
+from busbench.data.registry.build import build_registry
+from busbench.data.registry.record import registry_bytes
+from busbench.data.split.split_file import SplitSettings, plan_split
+from busbench.report.build import build_report
+
+
+def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> None:
+    base = ["name=r", f"output_dir={tmp_path / 'runs'}", "data.options.count=24", "data.options.size=40",
+            "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.postprocess=false"]
+    first = load_config(None, [*base, "data.options.count=20"])
+    data_dir = prepare_data(first).manifest.path.parent
+    manifest = load_manifest(data_dir)  # 20 synthetic cases: the "published" copy
+    split = plan_split(manifest, SplitSettings(test_size=0.25, folds=2, seed=1))
+    registry_file = tmp_path / "toy-v1.json"
+    registry_file.write_bytes(registry_bytes(build_registry(manifest, split, "toy-v1", "20 cases")))
+    # the user's copy holds 24 cases (the generator's first 20 are the same): 4 outside the registry
+    cfg = load_config(None, [*base, f"split.registry={registry_file}", "split.registry_mismatch=true",
+                             "split.folds=5"])
+    pipeline.run_experiment(cfg)
+    cell = tmp_path / "runs" / "r" / cfg.data.key() / cfg.model.key()
+    assert sorted(p.name for p in cell.glob("fold-*") if p.is_dir()) == ["fold-1", "fold-2"]  # the registry's 2, not 5
+    report = build_report(tmp_path / "runs" / "r", tmp_path / "report", qualitative=False)
+    accuracy = next((tmp_path / "report" / "tables").glob("*_accuracy.md")).read_text()
+    assert "registry toy-v1" in accuracy and "4 cases outside it (development only)" in accuracy
+    setup = (tmp_path / "report" / "setup.md").read_text()
+    assert "registry toy-v1" in setup and "2-fold cross-validation" in setup
+    split_file = json.loads(next(cell.parent.parent.parent.glob("data/*/split-registry-toy-v1-*.json")).read_text())
+    assert split_file["registry"]["extra_cases"] == ["syn_00020", "syn_00021", "syn_00022", "syn_00023"]
+    assert report is not None
