@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from busbench import pipeline
-from busbench.pipeline.prepared import prepare_data
 from busbench.config import load_config
 from busbench.data.manifest import load_manifest
 from busbench.data.registry.build import build_registry
 from busbench.data.registry.record import registry_bytes
 from busbench.data.split.split_file import SplitSettings, plan_split
+from busbench.pipeline.prepared import prepare_data
 from busbench.report.build import build_report
 
 
