@@ -43,7 +43,8 @@ def dataset_images(cfg: ExperimentConfig) -> int | None:
 def default_run_warning(cfg: ExperimentConfig) -> str | None:
     """A warning when unset keys fall back to a full-size benchmark (256 px, U-Net, 5 x 100 epochs)."""
     unset = [f"{section}.{key}" for section, key, _ in HEAVY_DEFAULTS
-             if key not in getattr(cfg, section).model_fields_set]
+             if key not in getattr(cfg, section).model_fields_set
+             and not (section == "split" and cfg.split.registry is not None)]  # a registry sets the folds
     heavy = all(getattr(getattr(cfg, section), key) == model.model_fields[key].default
                 for section, key, model in HEAVY_DEFAULTS) and not cfg.model.kwargs
     if not unset or not heavy:
