@@ -5,10 +5,10 @@ manifest holding those images.
 Cases are paired one to one: first by identical pixels (same image at the same resolution, any
 encoding), then the rest by their thumbnails' correlation, among cases of the same aspect ratio,
 with an optimal assignment (Hungarian) that prefers the same name where two candidates are equally
-close. On BUSI (shipped copy against itself upscaled 2.3x, downscaled 2x, JPEG quality 50-60) a
-copy correlates at 0.992 or more with its original and every case is paired right, while a BUS-BRA
-image never exceeds 0.951 against a BUSI one (``benchmarks/fingerprint_margin.py``): hence
-``MATCH_CORRELATION``. Near-duplicate frames of one lesion (0.998 apart) are told apart by the
+close. Measured by ``benchmarks/fingerprint_margin.py`` on BUSI and BUS-BRA (each image against
+itself 2.3x larger, half size, JPEG quality 50-60): a copy correlates at 0.986 or more with its
+original and the assignment pairs every case right, while two images of the two datasets never
+exceed 0.951 and two BUS-BRA images 0.966: hence ``MATCH_CORRELATION``. Near-duplicate frames of one lesion (0.998 apart) are told apart by the
 assignment, and they share a leakage group in any case.
 """
 
