@@ -8,8 +8,8 @@ with an optimal assignment (Hungarian) that prefers the same name where two cand
 close. Measured by ``benchmarks/fingerprint_margin.py`` on BUSI and BUS-BRA (each image against
 itself 2.3x larger, half size, JPEG quality 50-60): a copy correlates at 0.986 or more with its
 original and the assignment pairs every case right, while two images of the two datasets never
-exceed 0.951 and two BUS-BRA images 0.966: hence ``MATCH_CORRELATION``. Near-duplicate frames of one lesion (0.998 apart) are told apart by the
-assignment, and they share a leakage group in any case.
+exceed 0.951 and two BUS-BRA images 0.966: hence ``MATCH_CORRELATION``. Near-duplicate frames of
+one lesion (0.998 apart) are told apart by the assignment, and share a leakage group in any case.
 """
 
 from __future__ import annotations
