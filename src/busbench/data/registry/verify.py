@@ -157,27 +157,29 @@ def _relabelled(cases: pd.DataFrame, reg: pd.DataFrame, copy: pd.DataFrame) -> l
             if copy.at[copy_id, "label"] not in (reg.at[reg_id, "label"], LESION)]
 
 
-QUIRKS: tuple[tuple[QuirkRule, str], ...] = (
-    (_class_dropped, "a whole class is missing: {examples}. A circulating copy of BUSI drops 'normal'; the "
-                     "registry's test set holds such cases, so download the full dataset"),
-    (_masks_merged, "{count} have their lesion masks merged into one file ({examples}): the same union, not a "
-                    "mismatch"),
-    (_deduplicated, "{count} missing are pixel-identical to cases you have ({examples}): the copy was "
-                    "de-duplicated; restore them from the original download"),
-    (_duplicated_files, "{count} extra are pixel copies of cases you have ({examples}): duplicated files; delete them"),
-    (_relabelled, "{count} carry another label than in the registry ({examples}): per-class tables will differ"),
+QUIRKS: tuple[tuple[str, QuirkRule, str], ...] = (
+    ("class dropped", _class_dropped, "{examples} missing entirely. A circulating copy of BUSI drops 'normal'; "
+                                      "the registry's test set holds such cases: download the full dataset"),
+    ("masks merged", _masks_merged, "{count} with one mask file here, several in the registry ({examples}): the "
+                                    "same union, not a mismatch"),
+    ("de-duplicated", _deduplicated, "{count} missing with the pixels of a case you have ({examples}); restore "
+                                     "them from the original download"),
+    ("duplicated files", _duplicated_files, "{count} extra with the pixels of a case you have ({examples}); "
+                                            "delete them"),
+    ("relabelled", _relabelled, "{count} with another label here than in the registry ({examples}): per-class "
+                                "tables will differ"),
 )
 
 
 def quirk_notes(cases: pd.DataFrame, reg: pd.DataFrame, copy: pd.DataFrame) -> list[str]:
     """The notes of the ``QUIRKS`` that explain some cases (frames indexed by case id)."""
     notes = []
-    for rule, text in QUIRKS:
+    for name, rule, text in QUIRKS:
         found = rule(cases, reg, copy)
         if found:
             shown = ", ".join(found[:_EXAMPLES]) + (f" and {len(found) - _EXAMPLES} more" if len(found) > _EXAMPLES
                                                     else "")
-            notes.append(text.format(count=counted(len(found), "case"), examples=shown))
+            notes.append(f"{name}: " + text.format(count=counted(len(found), "case"), examples=shown))
     return notes
 
 

@@ -1,0 +1,118 @@
+"""Altered copies of the real BUSI (renamed, re-encoded, resized, masks edited or merged), written in
+BUSI's own layout under a test's tmp folder: what ``busbench verify`` must tell apart."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from conftest import real_dataset
+
+from busbench.data.io import read_mask
+from busbench.data.manifest import Manifest, load_manifest, natural_key
+from busbench.data.prepare import prepare_dataset
+
+BUSI = "Dataset_BUSI_with_GT"
+DUPLICATES = ("malignant (145)", "benign (433)")  # byte-identical images of BUSI (its README)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One BUSI case as distributed: its class folder, image file and mask files."""
+
+    case_id: str
+    label: str
+    image: Path
+    masks: tuple[Path, ...]
+
+
+def busi_cases() -> dict[str, Case]:
+    """Every case of the real BUSI by case id (the image's stem)."""
+    root = real_dataset(BUSI)
+    cases = {}
+    for label in ("benign", "malignant", "normal"):
+        for image in (root / label).glob("*.png"):
+            if "_mask" not in image.stem:
+                masks = tuple(sorted(image.parent.glob(f"{image.stem}_mask*.png")))
+                cases[image.stem] = Case(image.stem, label, image, masks)
+    return cases
+
+
+def subset(cases: dict[str, Case], per_label: int = 30) -> list[str]:
+    """About 120 cases: every case with several masks, both known duplicates and the first
+    ``per_label`` (natural order) of each class."""
+    chosen = {cid for cid, case in cases.items() if len(case.masks) > 1} | set(DUPLICATES)
+    for label in ("benign", "malignant", "normal"):
+        ids = sorted((c for c in cases if cases[c].label == label), key=natural_key)
+        chosen |= set(ids[:per_label])
+    return sorted(chosen, key=natural_key)
+
+
+def edit_right_half(lesion: np.ndarray) -> np.ndarray:
+    """The lesion with its right half erased (a mask edited by hand)."""
+    cols = np.flatnonzero(lesion.any(axis=0))
+    edited = lesion.copy()
+    edited[:, (cols[0] + cols[-1] + 1) // 2:] = False
+    return edited
+
+
+def write_case(case: Case, out: Path, name: str | None = None, label: str | None = None, scale: float = 1.0,
+               jpeg: int | None = None, merge_masks: bool = False,
+               edit: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+    """Write ``case`` into ``out/<label>/`` as ``<name>.png`` (or .jpg) with its masks, altered as asked;
+    unaltered files are copied byte for byte."""
+    folder = out / (label or case.label)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = name or case.case_id
+    if scale == 1.0 and jpeg is None:
+        shutil.copyfile(case.image, folder / f"{name}.png")
+    else:
+        image = cv2.imread(str(case.image), cv2.IMREAD_UNCHANGED)
+        height, width = image.shape[:2]
+        size = (round(width * scale), round(height * scale))
+        if scale != 1.0:
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        params = [cv2.IMWRITE_JPEG_QUALITY, jpeg] if jpeg is not None else []
+        cv2.imwrite(str(folder / f"{name}{'.jpg' if jpeg is not None else '.png'}"), image, params)
+    if scale == 1.0 and not merge_masks and edit is None:
+        for mask in case.masks:
+            shutil.copyfile(mask, folder / mask.name.replace(case.case_id, name, 1))
+        return
+    lesions = [read_mask(mask).lesion for mask in case.masks]
+    groups = [np.logical_or.reduce(lesions)] if merge_masks else lesions
+    for i, lesion in enumerate(groups):
+        lesion = edit(lesion) if edit is not None else lesion
+        written = lesion.astype(np.uint8) * 255
+        if scale != 1.0:
+            written = cv2.resize(written, (round(lesion.shape[1] * scale), round(lesion.shape[0] * scale)),
+                                 interpolation=cv2.INTER_NEAREST)
+        cv2.imwrite(str(folder / f"{name}_mask{'' if i == 0 else f'_{i}'}.png"), written)
+
+
+def write_foreign(out: Path, name: str, label: str, index: int) -> None:
+    """A BUS-BRA image and its mask as a BUSI case ``name`` (an image no BUSI registry knows)."""
+    root = real_dataset("BUSBRA")
+    image = sorted((root / "Images").glob("bus_*.png"))[index]
+    folder = out / label
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(image, folder / f"{name}.png")
+    shutil.copyfile(root / "Masks" / image.name.replace("bus_", "mask_"), folder / f"{name}_mask.png")
+
+
+def prepared(raw: Path, adapter: str = "busi", options: dict[str, object] | None = None) -> Manifest:
+    """A copy written by ``write_case`` prepared beside it; BUSI's three class folders always exist."""
+    for label in ("benign", "malignant", "normal"):
+        (raw / label).mkdir(parents=True, exist_ok=True)
+    out = raw.with_name(raw.name + "-prepared")
+    prepare_dataset(adapter, raw, out, options)
+    return load_manifest(out)
+
+
+def classes(frame: pd.DataFrame) -> dict[str, int]:
+    """Cases per class of a verification's frame."""
+    return {str(k): int(v) for k, v in frame["class"].value_counts().items()}
