@@ -70,8 +70,8 @@ def _split_command(registry: Registry, prepared: str | None, source: str, adapte
 
 def _report(result: Verification, registry: Registry, source: str, out: Path, commands: Callable[[bool], str]) -> None:
     counts = result.counts()
-    console.print(f"{source} against registry {registry.name} ({registry.dataset} {registry.dataset_version}, "
-                  f"{counted(len(registry.cases), 'case')}):")
+    console.print(f"{source} against registry {registry.name} ({counted(len(registry.cases), 'case')} of "
+                  f"{registry.dataset}):", markup=False, highlight=False)
     for name, count in counts.items():
         console.print(f"  {name:<10}{count:>6}  {MEANING[name]}", markup=False, highlight=False)
     for note in result.notes:
