@@ -61,6 +61,15 @@ def edit_right_half(lesion: np.ndarray) -> np.ndarray:
     return edited
 
 
+def pierce(lesion: np.ndarray) -> np.ndarray:
+    """The lesion with a 3x3 hole at its centre: its box and area (nearly) unchanged, its pixels not."""
+    rows, cols = np.flatnonzero(lesion.any(axis=1)), np.flatnonzero(lesion.any(axis=0))
+    pierced = lesion.copy()
+    row, col = (rows[0] + rows[-1]) // 2, (cols[0] + cols[-1]) // 2
+    pierced[row - 1:row + 2, col - 1:col + 2] = False
+    return pierced
+
+
 def write_case(case: Case, out: Path, name: str | None = None, label: str | None = None, scale: float = 1.0,
                jpeg: int | None = None, merge_masks: bool = False,
                edit: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
@@ -95,13 +104,18 @@ def write_case(case: Case, out: Path, name: str | None = None, label: str | None
 
 
 def write_foreign(out: Path, name: str, label: str, index: int) -> None:
-    """A BUS-BRA image and its mask as a BUSI case ``name`` (an image no BUSI registry knows)."""
+    """A BUS-BRA image and its mask (empty for ``normal``) as a BUSI case ``name`` (an image no BUSI
+    registry knows)."""
     root = real_dataset("BUSBRA")
     image = sorted((root / "Images").glob("bus_*.png"))[index]
     folder = out / label
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(image, folder / f"{name}.png")
-    shutil.copyfile(root / "Masks" / image.name.replace("bus_", "mask_"), folder / f"{name}_mask.png")
+    mask = root / "Masks" / image.name.replace("bus_", "mask_")
+    if label == "normal":
+        cv2.imwrite(str(folder / f"{name}_mask.png"), np.zeros_like(read_mask(mask).lesion, dtype=np.uint8))
+    else:
+        shutil.copyfile(mask, folder / f"{name}_mask.png")
 
 
 def prepared(raw: Path, adapter: str = "busi", options: dict[str, object] | None = None) -> Manifest:

@@ -11,6 +11,7 @@ import pytest
 from busi_copies import busi_cases, prepared, subset, write_case
 from cli_runner import run_cli
 
+from busbench.cli import verify
 from busbench.data.manifest import Manifest
 from busbench.data.registry.record import load_registry
 
@@ -116,6 +117,15 @@ def test_which_registry_or_adapter_to_pass(monkeypatch: pytest.MonkeyPatch, caps
         (raw / folder / "benign (1).png").write_bytes(source.read_bytes())
     monkeypatch.chdir(tmp_path)
     assert message in _refused(monkeypatch, capsys, tmp_path, str(raw), *args)
+
+
+def test_several_shipped_registries_of_the_dataset(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                   busi_manifest: Manifest) -> None:
+    _, path, _ = load_registry("busi-v1")
+    monkeypatch.setattr(verify, "shipped_registries", lambda: {"busi-v1": path, "busi-v2": path})
+    printed = _refused(monkeypatch, capsys, tmp_path, str(busi_manifest.path), "--out", str(tmp_path / "v.csv"))
+    assert "--registry: pass one of busi-v1, busi-v2" in printed
 
 
 def test_no_such_data(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

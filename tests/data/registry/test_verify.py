@@ -14,6 +14,7 @@ from busi_copies import (
     busi_cases,
     classes,
     edit_right_half,
+    pierce,
     prepared,
     subset,
     write_case,
@@ -103,12 +104,13 @@ def test_a_downscaled_copy_is_resampled_and_an_edited_mask_changed(
 
 def test_an_edited_mask_at_the_registry_s_resolution_is_changed(
         tmp_path: Path, registry: Registry, cases: dict[str, Case], chosen: list[str]) -> None:
-    edited = next(c for c in chosen if c.startswith("benign") and len(cases[c].masks) == 1)
+    edited, pierced = [c for c in chosen if c.startswith("benign") and len(cases[c].masks) == 1][:2]
+    edits = {edited: edit_right_half, pierced: pierce}
     for cid in chosen:
-        write_case(cases[cid], tmp_path / "copy", edit=edit_right_half if cid == edited else None)
+        write_case(cases[cid], tmp_path / "copy", edit=edits.get(cid))
     result = _verify(registry, prepared(tmp_path / "copy"))
-    assert classes(result.cases) == {"exact": len(chosen) - 1, "changed": 1, "missing": TOTAL - len(chosen)}
-    assert _class_of(result, edited) == "changed"
+    assert classes(result.cases) == {"exact": len(chosen) - 2, "changed": 2, "missing": TOTAL - len(chosen)}
+    assert _class_of(result, edited) == _class_of(result, pierced) == "changed"
 
 
 def test_removed_foreign_and_replaced_images(tmp_path: Path, registry: Registry, cases: dict[str, Case],
@@ -179,6 +181,18 @@ def test_a_copy_without_the_normal_class_is_noted(tmp_path: Path, registry: Regi
     assert classes(result.cases) == {"exact": len(kept), "missing": TOTAL - len(kept)}
     assert result.notes == [f"class dropped: 'normal' ({normal} cases) missing entirely. A circulating copy of BUSI "
                             "drops 'normal'; the registry's test set holds such cases: download the full dataset"]
+
+
+def test_a_class_of_other_images_is_no_dropped_class(tmp_path: Path, registry: Registry, cases: dict[str, Case],
+                                                     chosen: list[str]) -> None:
+    kept = [cid for cid in chosen if cases[cid].label != "normal"]
+    for cid in kept:
+        write_case(cases[cid], tmp_path / "copy")
+    for i in range(2):
+        write_foreign(tmp_path / "copy", f"normal ({900 + i})", "normal", i)
+    result = _verify(registry, prepared(tmp_path / "copy"))
+    assert classes(result.cases) == {"exact": len(kept), "extra": 2, "missing": TOTAL - len(kept)}
+    assert result.notes == []
 
 
 def test_the_full_jpeg_copy_is_resampled_and_agrees(tmp_path: Path, registry: Registry,
