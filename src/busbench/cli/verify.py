@@ -31,7 +31,7 @@ MEANING = {
 ADVICE = {
     CHANGED: "restore the changed files from the original download (or re-download the dataset)",
     MISSING: "restore the missing files (or re-download the dataset)",
-    EXTRA: "remove the extra files, or split anyway: extra cases go to development only",
+    EXTRA: "remove the extra files (split anyway, they go to development only)",
 }
 
 
