@@ -1,88 +1,160 @@
-"""Altered copies of real BUSI, as users hold them: renamed into a folder dataset, re-encoded,
-down- or up-scaled. Each writer returns the copy's root and, for every case it wrote, the BUSI
-case it came from (the ground truth that content matching must find)."""
+"""Altered copies of the real BUSI (renamed, re-encoded, resized, masks edited or merged), written in
+BUSI's own layout under a test's tmp folder: what ``busbench verify`` must tell apart."""
 
 from __future__ import annotations
 
-import re
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
+from conftest import real_dataset
 
-Image = np.ndarray
-MASK = re.compile(r"^(?P<case>.+)_mask(_\d+)?$")
+from busbench.data.io import read_mask
+from busbench.data.manifest import Manifest, load_manifest, natural_key
+from busbench.data.prepare import prepare_dataset
+
+BUSI = "Dataset_BUSI_with_GT"
+DUPLICATES = ("malignant (145)", "benign (433)")  # byte-identical images of BUSI (its README)
 
 
-def busi_cases(root: Path) -> dict[str, tuple[Path, list[Path]]]:
-    """BUSI case id -> (image file, mask files), read from its folders here, not by the adapter."""
-    cases: dict[str, tuple[Path, list[Path]]] = {}
+@dataclass(frozen=True)
+class Case:
+    """One BUSI case as distributed: its class folder, image file and mask files."""
+
+    case_id: str
+    label: str
+    image: Path
+    masks: tuple[Path, ...]
+
+
+def busi_cases() -> dict[str, Case]:
+    """Every case of the real BUSI by case id (the image's stem)."""
+    root = real_dataset(BUSI)
+    cases = {}
     for label in ("benign", "malignant", "normal"):
-        files = sorted((root / label).glob("*.png"))
-        for image in (f for f in files if not MASK.match(f.stem)):
-            masks = sorted(f for f in files if (m := MASK.match(f.stem)) and m["case"] == image.stem)
-            cases[image.stem] = (image, masks)
+        for image in (root / label).glob("*.png"):
+            if "_mask" not in image.stem:
+                masks = tuple(sorted(image.parent.glob(f"{image.stem}_mask*.png")))
+                cases[image.stem] = Case(image.stem, label, image, masks)
     return cases
 
 
-def _read(path: Path) -> Image:
-    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+def subset(cases: dict[str, Case], per_label: int = 30) -> list[str]:
+    """About 120 cases: every case with several masks, both known duplicates and the first
+    ``per_label`` (natural order) of each class."""
+    chosen = {cid for cid, case in cases.items() if len(case.masks) > 1} | set(DUPLICATES)
+    for label in ("benign", "malignant", "normal"):
+        ids = sorted((c for c in cases if cases[c].label == label), key=natural_key)
+        chosen |= set(ids[:per_label])
+    return sorted(chosen, key=natural_key)
 
 
-def _grey(path: Path) -> Image:
-    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+def edit_right_half(lesion: np.ndarray) -> np.ndarray:
+    """The lesion with its right half erased (a mask edited by hand)."""
+    cols = np.flatnonzero(lesion.any(axis=0))
+    edited = lesion.copy()
+    edited[:, (cols[0] + cols[-1] + 1) // 2:] = False
+    return edited
 
 
-def busi_layout_copy(root: Path, out: Path, image_op: Callable[[Image], Image], mask_op: Callable[[Image], Image],
-                     image_suffix: str = ".png", params: tuple[int, ...] = ()) -> dict[str, str]:
-    """BUSI's own layout with every image and mask transformed; names kept."""
-    made = {}
-    for case, (image, masks) in busi_cases(root).items():
-        folder = out / image.parent.name
-        folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / f"{case}{image_suffix}"), image_op(_read(image)), list(params))
-        for mask in masks:
-            cv2.imwrite(str(folder / mask.name), mask_op(_read(mask)))
-        made[case] = case
-    return made
+def pierce(lesion: np.ndarray) -> np.ndarray:
+    """The lesion with a 3x3 hole at its centre: its box and area (nearly) unchanged, its pixels not."""
+    rows, cols = np.flatnonzero(lesion.any(axis=1)), np.flatnonzero(lesion.any(axis=0))
+    pierced = lesion.copy()
+    row, col = (rows[0] + rows[-1]) // 2, (cols[0] + cols[-1]) // 2
+    pierced[row - 1:row + 2, col - 1:col + 2] = False
+    return pierced
 
 
-def renamed_folder_copy(root: Path, out: Path, seed: int = 7) -> dict[str, str]:
-    """A folder dataset (images/case_NNNN.png, masks/case_NNNN.png, several masks merged into one),
-    numbered in a shuffled order so no name says what the case was."""
-    cases = busi_cases(root)
+def write_case(case: Case, out: Path, name: str | None = None, label: str | None = None, scale: float = 1.0,
+               jpeg: int | None = None, merge_masks: bool = False,
+               edit: Callable[[np.ndarray], np.ndarray] | None = None, png_compression: int | None = None) -> None:
+    """Write ``case`` into ``out/<label>/`` as ``<name>.png`` (or .jpg) with its masks, altered as asked
+    (``png_compression``: the same pixels re-saved at that zlib level); unaltered files are copied
+    byte for byte."""
+    folder = out / (label or case.label)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = name or case.case_id
+    if scale == 1.0 and jpeg is None and png_compression is None:
+        shutil.copyfile(case.image, folder / f"{name}.png")
+    else:
+        image = cv2.imread(str(case.image), cv2.IMREAD_UNCHANGED)
+        height, width = image.shape[:2]
+        size = (round(width * scale), round(height * scale))
+        if scale != 1.0:
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        params = ([cv2.IMWRITE_JPEG_QUALITY, jpeg] if jpeg is not None else
+                  [cv2.IMWRITE_PNG_COMPRESSION, png_compression] if png_compression is not None else [])
+        cv2.imwrite(str(folder / f"{name}{'.jpg' if jpeg is not None else '.png'}"), image, params)
+    if scale == 1.0 and not merge_masks and edit is None:
+        for mask in case.masks:
+            shutil.copyfile(mask, folder / mask.name.replace(case.case_id, name, 1))
+        return
+    lesions = [read_mask(mask).lesion for mask in case.masks]
+    groups = [np.logical_or.reduce(lesions)] if merge_masks else lesions
+    for i, lesion in enumerate(groups):
+        lesion = edit(lesion) if edit is not None else lesion
+        written = lesion.astype(np.uint8) * 255
+        if scale != 1.0:
+            written = cv2.resize(written, (round(lesion.shape[1] * scale), round(lesion.shape[0] * scale)),
+                                 interpolation=cv2.INTER_NEAREST)
+        cv2.imwrite(str(folder / f"{name}_mask{'' if i == 0 else f'_{i}'}.png"), written)
+
+
+def write_foreign(out: Path, name: str, label: str, index: int) -> None:
+    """A BUS-BRA image and its mask (empty for ``normal``) as a BUSI case ``name`` (an image no BUSI
+    registry knows)."""
+    root = real_dataset("BUSBRA")
+    image = sorted((root / "Images").glob("bus_*.png"))[index]
+    folder = out / label
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(image, folder / f"{name}.png")
+    mask = root / "Masks" / image.name.replace("bus_", "mask_")
+    if label == "normal":
+        cv2.imwrite(str(folder / f"{name}_mask.png"), np.zeros_like(read_mask(mask).lesion, dtype=np.uint8))
+    else:
+        shutil.copyfile(mask, folder / f"{name}_mask.png")
+
+
+def prepared(raw: Path, adapter: str = "busi", options: dict[str, object] | None = None) -> Manifest:
+    """A copy written by ``write_case`` prepared beside it; BUSI's three class folders always exist."""
+    for label in ("benign", "malignant", "normal"):
+        (raw / label).mkdir(parents=True, exist_ok=True)
+    out = raw.with_name(raw.name + "-prepared")
+    prepare_dataset(adapter, raw, out, options)
+    return load_manifest(out)
+
+
+def classes(frame: pd.DataFrame) -> dict[str, int]:
+    """Cases per class of a verification's frame."""
+    return {str(k): int(v) for k, v in frame["class"].value_counts().items()}
+
+
+def renamed_folder_copy(out: Path, seed: int = 7) -> dict[str, str]:
+    """All of BUSI as a user's folder dataset (``images/case_NNNN.png``, ``masks/case_NNNN.png``, several
+    masks merged into one), numbered in a shuffled order so no name says what the case was; returns
+    new name -> BUSI case id."""
+    cases = busi_cases()
     order = np.random.default_rng(seed).permutation(len(cases))
     (out / "images").mkdir(parents=True)
     (out / "masks").mkdir()
     made = {}
-    for number, (case, (image, masks)) in zip(order, cases.items()):
+    for number, case in zip(order, cases.values()):
         name = f"case_{number:04d}"
-        (out / "images" / f"{name}.png").write_bytes(image.read_bytes())
-        union = np.zeros_like(_grey(masks[0]))
-        for mask in masks:  # a few BUSI masks are RGBA
-            union = np.maximum(union, _grey(mask))
-        cv2.imwrite(str(out / "masks" / f"{name}.png"), union)
-        made[name] = case
+        shutil.copyfile(case.image, out / "images" / f"{name}.png")
+        union = np.logical_or.reduce([read_mask(mask).lesion for mask in case.masks])
+        cv2.imwrite(str(out / "masks" / f"{name}.png"), union.astype(np.uint8) * 255)
+        made[name] = case.case_id
     return made
 
 
-def half(image: Image) -> Image:
-    return cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
-
-
-def half_mask(mask: Image) -> Image:
-    return cv2.resize(mask, (mask.shape[1] // 2, mask.shape[0] // 2), interpolation=cv2.INTER_NEAREST)
-
-
-def enlarge(image: Image) -> Image:
-    """2.3x larger: a stand-in for the full-size originals users hold."""
-    return cv2.resize(image, (round(image.shape[1] * 2.3), round(image.shape[0] * 2.3)), interpolation=cv2.INTER_CUBIC)
-
-
-def enlarge_mask(mask: Image) -> Image:
-    return cv2.resize(mask, (round(mask.shape[1] * 2.3), round(mask.shape[0] * 2.3)), interpolation=cv2.INTER_NEAREST)
-
-
-def same(image: Image) -> Image:
-    return image
+def layout_copy(out: Path, **alteration: object) -> dict[str, str]:
+    """All of BUSI in its own layout, every case altered alike (``write_case``'s options); returns
+    case id -> BUSI case id (the same)."""
+    for case in busi_cases().values():
+        write_case(case, out, **alteration)  # type: ignore[arg-type]
+    return {case_id: case_id for case_id in busi_cases()}

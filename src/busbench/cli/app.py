@@ -19,6 +19,7 @@ from typer.core import TyperOption
 from busbench import interrupt
 from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
 from busbench.cli.registry import registry_app
+from busbench.cli.verify import verify
 from busbench.console import err_console
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_error
@@ -76,6 +77,7 @@ config_app.command("show")(settings.config_show)
 config_app.command("schema")(settings.config_schema)
 app.add_typer(config_app, name="config")
 app.add_typer(registry_app, name="registry")
+app.command()(verify)
 
 
 def _interrupted_message(terminated: bool) -> str:

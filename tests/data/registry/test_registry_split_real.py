@@ -8,18 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import pandas as pd
 import pytest
-from busi_copies import (
-    busi_layout_copy,
-    enlarge,
-    enlarge_mask,
-    half,
-    half_mask,
-    renamed_folder_copy,
-    same,
-)
+from busi_copies import layout_copy, renamed_folder_copy
 from conftest import real_dataset
 
 from busbench.data.manifest import Manifest, load_manifest
@@ -32,14 +23,12 @@ BUSI = "Dataset_BUSI_with_GT"
 
 
 def _copy(tmp: Path, kind: str) -> tuple[Manifest, dict[str, str]]:
-    root = real_dataset(BUSI)
     raw = tmp / "raw"
     writers: dict[str, Callable[[], dict[str, str]]] = {
-        "renamed": lambda: renamed_folder_copy(root, raw),
-        "recompressed": lambda: busi_layout_copy(root, raw, same, same, params=(cv2.IMWRITE_PNG_COMPRESSION, 0)),
-        "half": lambda: busi_layout_copy(root, raw, half, half_mask),
-        "enlarged_jpeg": lambda: busi_layout_copy(root, raw, enlarge, enlarge_mask, ".jpg",
-                                                  (cv2.IMWRITE_JPEG_QUALITY, 85)),
+        "renamed": lambda: renamed_folder_copy(raw),
+        "recompressed": lambda: layout_copy(raw, png_compression=0),
+        "half": lambda: layout_copy(raw, scale=0.5),
+        "enlarged_jpeg": lambda: layout_copy(raw, scale=2.3, jpeg=85),
     }
     made = writers[kind]()
     prepare_dataset("folder" if kind == "renamed" else "busi", raw, tmp / "prepared")

@@ -94,9 +94,11 @@ def match_cases(reference: pd.DataFrame, query: pd.DataFrame) -> pd.DataFrame:
     Both frames need ``FINGERPRINT_COLUMNS``; cases of either side left out have no pair.
     """
     exact = _exact_matches(reference, query)
-    taken_q, taken_r = {q for q, _ in exact}, {r for _, r in exact}
-    tolerant = _tolerant_matches(reference[~reference["case_id"].isin(taken_r)].reset_index(drop=True),
-                                 query[~query["case_id"].isin(taken_q)].reset_index(drop=True))
+    # A surplus copy of an image both sides hold (a file duplicated, one of two identical cases dropped) is
+    # that image, not a resampled copy of a near-duplicate: it takes no part in the tolerant pairing.
+    shared = set(reference["pixel_sha256"]) & set(query["pixel_sha256"])
+    tolerant = _tolerant_matches(reference[~reference["pixel_sha256"].isin(shared)].reset_index(drop=True),
+                                 query[~query["pixel_sha256"].isin(shared)].reset_index(drop=True))
     rows = [(q, r, EXACT, 1.0) for q, r in exact] + [(q, r, TOLERANT, c) for q, r, c in tolerant]
     return pd.DataFrame(rows, columns=MATCH_COLUMNS).sort_values("query_id", ignore_index=True)
 
