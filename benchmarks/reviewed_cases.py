@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from busbench.data.duplicates.reviewed import REVIEWED_CASES, REVIEWED_CASE_COLUMNS, reviewed_pairs
+from busbench.data.duplicates.reviewed import REVIEWED_CASE_COLUMNS, REVIEWED_CASES, reviewed_pairs
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
 

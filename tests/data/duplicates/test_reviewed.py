@@ -10,12 +10,16 @@ import pytest
 
 from busbench.data.duplicates.reviewed import (
     REVIEWED_CASE_COLUMNS,
+    REVIEWED_CASES,
+    REVIEWED_PAIRS,
     reviewed_cases,
     reviewed_duplicates,
     reviewed_pairs,
     reviewed_pairs_in,
 )
+from busbench.data.integrity import file_sha256
 from busbench.data.manifest import Manifest
+from busbench.data.split.split_file import SplitSettings, UserLinks
 
 
 def _manifest(frame: pd.DataFrame) -> Manifest:
@@ -76,3 +80,10 @@ def test_the_shipped_fingerprints_are_busis_own(busi_manifest: Manifest) -> None
     columns = ["pixel_sha256", "width", "height", "thumbnail"]
     pd.testing.assert_frame_equal(frame.loc[shipped.index, columns], shipped[columns], check_dtype=False)
     assert reviewed_duplicates(busi_manifest) == _named_duplicates("busi", {c: c for c in shipped.index})
+
+
+def test_a_split_records_both_reviewed_files_by_checksum() -> None:
+    recorded = SplitSettings().recorded(UserLinks())
+    assert recorded["reviewed_pairs_sha256"] == file_sha256(REVIEWED_PAIRS)
+    assert recorded["reviewed_cases_sha256"] == file_sha256(REVIEWED_CASES)
+    assert "reviewed_cases_sha256" not in SplitSettings(reviewed_links=False).recorded(UserLinks())
