@@ -58,8 +58,9 @@ class SplitSettings:
     official_test_fold: int = 1
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     # CSV of case_a, case_b, relation (must-link | cannot-link): the user's corrections to the grouping.
+    # A case is named by its case id or its pixel_sha256 (read_user_links).
     links_file: str | None = None
-    # Keep the duplicates of busbench's reviewed pairs (busbench.data.duplicates.reviewed) together.
+    # Keep the duplicates of busbench's reviewed pairs (busbench.data.duplicates.reviewed, by content) together.
     reviewed_links: bool = True
     # "grouped": busbench's split (patients and duplicates kept on one side). "image_level": the leaky
     # split of published benchmarks, which cuts image by image (busbench.data.split.image_level).
