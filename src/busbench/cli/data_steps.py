@@ -88,7 +88,8 @@ def split(
     official: Annotated[bool, typer.Option(help="Use the dataset's own partition (BUS-BRA 5-fold-cv.csv).")] = False,
     official_test_fold: Annotated[int, typer.Option(help="With --official: the official fold held out as test.")] = 1,
     links_file: Annotated[
-        Optional[Path], typer.Option(help="CSV of case_a, case_b, relation (must-link or cannot-link).")
+        Optional[Path], typer.Option(help="CSV of case_a, case_b, relation (must-link or cannot-link); a case "
+                                     "by its case_id or pixel_sha256.")
     ] = None,
     set_: Annotated[
         list[str], typer.Option("--set", help="Another split setting, e.g. near_duplicate_distance=8.")

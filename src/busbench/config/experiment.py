@@ -84,7 +84,8 @@ class SplitConfig(_Section):
         "\"grouped\" (busbench's fair split) or \"image_level\": image by image, stratified by label only, as "
         "published BUS benchmarks split (leaky: duplicates and patients cross sides; named in every table)."))
     links_file: Path | None = Field(None, description=(
-        "CSV of case_a, case_b, relation (must-link | cannot-link); its content is part of the split."))
+        "CSV of case_a, case_b, relation (must-link | cannot-link), a case named by its case_id or its pixel_sha256 "
+        "(so the file works on a renamed copy); its content is part of the split."))
     registry: str | None = Field(None, description=(
         "A split registry (`busbench registry list`, or a registry file): every case's role comes from it by "
         "content, the same test set on every copy of the dataset; the other split settings are then unused."))
@@ -92,7 +93,8 @@ class SplitConfig(_Section):
         "With `registry`: split a copy that holds cases the registry lacks (development only) or lacks some of its "
         "cases; every table says how many. `busbench verify` lists them."))
     reviewed_links: bool = Field(True, description=(
-        "Keep the reviewed duplicate pairs that busbench ships for BUSI and BUS-BRA together."))
+        "Keep the reviewed duplicate pairs that busbench ships for BUSI and BUS-BRA together, matched by content: "
+        "any adapter, file names or resolution."))
     near_duplicate_distance: int = Field(DuplicateSettings.near_duplicate_distance, ge=0, le=64, description=(
         "Near-duplicate detector: pHash bits within which a neighbour's correlation is checked."))
     near_duplicate_inliers: int = Field(DuplicateSettings.near_duplicate_inliers, ge=3, description=(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import pandas as pd
 
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.duplicates.links import DuplicateSettings, duplicate_links
-from busbench.data.duplicates.reviewed import reviewed_duplicates, reviewed_pairs_sha256
+from busbench.data.duplicates.reviewed import reviewed_cases_sha256, reviewed_duplicates, reviewed_pairs_sha256
 from busbench.data.integrity import file_sha256
 from busbench.data.labels import NORMAL
 from busbench.data.manifest import Manifest
@@ -43,6 +44,7 @@ from busbench.log import counted
 PROTOCOLS = (GROUPED, IMAGE_LEVEL)
 MUST_LINK_VALUE = "must-link"
 CANNOT_LINK_VALUE = "cannot-link"
+PIXEL_HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,9 @@ class SplitSettings:
     official_test_fold: int = 1
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     # CSV of case_a, case_b, relation (must-link | cannot-link): the user's corrections to the grouping.
+    # A case is named by its case id or its pixel_sha256 (read_user_links).
     links_file: str | None = None
-    # Keep the duplicates of busbench's reviewed pairs (busbench.data.duplicates.reviewed) together.
+    # Keep the duplicates of busbench's reviewed pairs (busbench.data.duplicates.reviewed, by content) together.
     reviewed_links: bool = True
     # "grouped": busbench's split (patients and duplicates kept on one side). "image_level": the leaky
     # split of published benchmarks, which cuts image by image (busbench.data.split.image_level).
@@ -93,6 +96,7 @@ class SplitSettings:
         recorded["links_sha256"] = links.sha256
         if self.reviewed_links:
             recorded["reviewed_pairs_sha256"] = reviewed_pairs_sha256()
+            recorded["reviewed_cases_sha256"] = reviewed_cases_sha256()
         return recorded
 
 
@@ -105,24 +109,44 @@ class UserLinks:
     sha256: str | None = None
 
 
+def _case_ids_of(value: str, ids: set[str], by_pixels: dict[str, list[str]]) -> list[str]:
+    """The cases a links-file entry names: a case id, or every case whose pixel hash it is; [] if none."""
+    if value in ids:
+        return [value]
+    return by_pixels.get(value.lower(), []) if PIXEL_HASH.fullmatch(value) else []
+
+
 def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
-    """The link file's pairs, checked against the manifest's case ids."""
+    """The link file's pairs, by the manifest's case ids.
+
+    An entry of ``case_a``/``case_b`` is a case id or a ``pixel_sha256`` (64 hex digits: the hash
+    of the decoded image, the same whatever the file's name or encoding), so a lab can share its
+    must-link and cannot-link lists with users of a renamed copy. A hash that several cases share
+    (one image filed twice) names them all: the pair is made with each.
+    """
     if path is None:
         return UserLinks()
     path = Path(path)
     table = read_csv_with_columns(path, "split.links_file (--links-file)", ("case_a", "case_b", "relation"),
                           f"case_a, case_b, relation ({MUST_LINK_VALUE} or {CANNOT_LINK_VALUE})")
-    known = set(manifest.frame["case_id"])
-    unknown = sorted((set(table["case_a"]) | set(table["case_b"])) - known)
+    ids = set(manifest.frame["case_id"])
+    by_pixels: dict[str, list[str]] = {}
+    for case_id, pixels in zip(manifest.frame["case_id"], manifest.frame["pixel_sha256"]):
+        by_pixels.setdefault(pixels, []).append(case_id)
+    unknown = sorted(v for v in set(table["case_a"]) | set(table["case_b"]) if not _case_ids_of(v, ids, by_pixels))
     if unknown:
-        raise BusbenchError(f"{path}: case ids {unknown[:5]} are not in {manifest.path}; use its case_id values")
+        raise BusbenchError(f"{path}: {unknown[:5]} are not in {manifest.path}; name each case by its case_id or "
+                            "by its pixel_sha256 (64 hex digits, the same on a renamed copy at the same "
+                            "resolution), both columns of that manifest")
     relations = set(table["relation"]) - {MUST_LINK_VALUE, CANNOT_LINK_VALUE}
     if relations:
         raise BusbenchError(f"{path}: relation {sorted(relations)} unknown; use {MUST_LINK_VALUE} or "
                             f"{CANNOT_LINK_VALUE}")
-    pairs = {r: sorted(tuple(sorted((a, b))) for a, b, rel in zip(table["case_a"], table["case_b"],
-                                                                   table["relation"]) if rel == r)
-             for r in (MUST_LINK_VALUE, CANNOT_LINK_VALUE)}
+    pairs: dict[str, list[tuple[str, str]]] = {MUST_LINK_VALUE: [], CANNOT_LINK_VALUE: []}
+    for a, b, relation in zip(table["case_a"], table["case_b"], table["relation"]):
+        pairs[relation] += [(min(x, y), max(x, y)) for x in _case_ids_of(a, ids, by_pixels)
+                            for y in _case_ids_of(b, ids, by_pixels)]
+    pairs = {relation: sorted(found) for relation, found in pairs.items()}
     both = set(pairs[MUST_LINK_VALUE]) & set(pairs[CANNOT_LINK_VALUE])
     if both:
         raise BusbenchError(f"{path}: pairs {sorted(both)[:3]} are both must-link and cannot-link; keep one")
