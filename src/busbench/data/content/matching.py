@@ -88,16 +88,19 @@ def _tolerant_matches(reference: pd.DataFrame, query: pd.DataFrame) -> list[tupl
     return [(q_ids[r], r_ids[c], float(correlation[r, c])) for r, c in zip(rows, cols) if fits[r, c]]
 
 
-def match_cases(reference: pd.DataFrame, query: pd.DataFrame) -> pd.DataFrame:
+def match_cases(reference: pd.DataFrame, query: pd.DataFrame, tolerant: bool = True) -> pd.DataFrame:
     """One row per paired case: query_id, reference_id, level (exact | tolerant), correlation.
 
-    Both frames need ``FINGERPRINT_COLUMNS``; cases of either side left out have no pair.
+    Both frames need ``FINGERPRINT_COLUMNS``; cases of either side left out have no pair. Without
+    ``tolerant``, identical pixels only: ``case_id`` and ``pixel_sha256`` suffice (a manifest older than
+    the thumbnails).
     """
     exact = _exact_matches(reference, query)
     taken_q, taken_r = {q for q, _ in exact}, {r for _, r in exact}
-    tolerant = _tolerant_matches(reference[~reference["case_id"].isin(taken_r)].reset_index(drop=True),
-                                 query[~query["case_id"].isin(taken_q)].reset_index(drop=True))
-    rows = [(q, r, EXACT, 1.0) for q, r in exact] + [(q, r, TOLERANT, c) for q, r, c in tolerant]
+    rest_r = reference[~reference["case_id"].isin(taken_r)].reset_index(drop=True)
+    rest_q = query[~query["case_id"].isin(taken_q)].reset_index(drop=True)
+    tolerant_pairs = _tolerant_matches(rest_r, rest_q) if tolerant else []
+    rows = [(q, r, EXACT, 1.0) for q, r in exact] + [(q, r, TOLERANT, c) for q, r, c in tolerant_pairs]
     return pd.DataFrame(rows, columns=MATCH_COLUMNS).sort_values("query_id", ignore_index=True)
 
 
