@@ -78,9 +78,10 @@ def _rows(run: RunResults, keys: dict[str, str], pixels: pd.Series, groups: dict
            "group": table["case_id"].map(groups)})
     table["variant"] = table["variant"] if "variant" in table else FOLD_MODELS
     metrics = [c for c in table.columns if c not in {*_FIRST, "case_id"}]
-    table = table[[*_FIRST, *metrics]]
     table = table.assign(order=table["variant"].map(ROW_ORDER).fillna(len(ROW_ORDER)))
-    return table.sort_values(["order", "variant", "fold", CASE], ignore_index=True).drop(columns="order")
+    # in an order the keys do not change, so that the run's identity does not depend on them
+    table = table.sort_values(["order", "variant", "fold", "pixel_sha256", "case_id"], ignore_index=True)
+    return table[[*_FIRST, *metrics]]
 
 
 def _needed_data(cell: CellFolder) -> tuple[Path, Path]:
