@@ -39,7 +39,7 @@ def _comparisons_part(board: Leaderboard) -> list[str]:
 def page_html(board: Leaderboard) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>busbench leaderboard</title>"
              f"<style>{STYLE}</style></head><body><h1>busbench leaderboard</h1>",
-             f"<p>{html.escape(board.title)}: {counted(len(board.entries), 'entry')} from "
+             f"<p>{html.escape(board.title)}: {counted(len(board.entries), 'run cell')} from "
              f"{counted(len({e.source for e in board.entries}), 'bundle')}.</p>",
              f"<p class='note'>{html.escape(METHOD_NOTE)}</p>"]
     parts += [f"<p class='note'><b>Warning:</b> {html.escape(line)}.</p>" for line in board.warnings]
