@@ -27,7 +27,8 @@ def image_thumbnail(grey: np.ndarray) -> str:
     """The tolerant fingerprint of a grey uint8 image: 16x16 area means on 16 levels, base64."""
     small = cv2.resize(grey.astype(np.float32), (THUMBNAIL_SIDE, THUMBNAIL_SIDE), interpolation=cv2.INTER_AREA)
     low, high = float(small.min()), float(small.max())
-    scaled = (small - low) / (high - low) if high > low else np.zeros_like(small)
+    # less than one grey level of range is flat (area means of a flat image differ by rounding only)
+    scaled = (small - low) / (high - low) if high - low >= 1.0 else np.zeros_like(small)
     levels = np.clip(np.rint(scaled * (_LEVELS - 1)), 0, _LEVELS - 1).astype(np.uint8).ravel()
     packed = (levels[0::2] << 4) | levels[1::2]
     return base64.b64encode(packed.tobytes()).decode("ascii")

@@ -16,8 +16,10 @@ from busbench.version import __version__
 
 
 def _resolution(frame: pd.DataFrame) -> str:
-    longest = (frame[["width", "height"]].max(axis=1)).astype(int)
-    return f"the copy's own: longest side {longest.min()}-{longest.max()} px"
+    longest = frame[["width", "height"]].max(axis=1).astype(int)
+    sides = f"{longest.min()}" if longest.min() == longest.max() else f"{longest.min()}-{longest.max()}"
+    return (f"longest side {sides} px: copies at this resolution match by pixel hash, others by thumbnail "
+            "(busbench verify says which)")
 
 
 def build_registry(manifest: Manifest, split: Split, name: str, dataset_version: str,
