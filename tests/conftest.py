@@ -45,13 +45,14 @@ SLOW_MODULES = {
     "audit/test_audit_busi.py", "cli/test_cli.py", "cluster/test_slurm.py", "cli/test_progress_output.py",
     "cli/test_signals.py", "cli/test_score_cli.py", "config/test_paths.py", "data/test_cache.py", "models/test_init.py",
     "models/test_monai_nets.py", "report/test_compute_columns.py", "test_api.py",
-    "data/duplicates/test_duplicates_memory.py", "data/registry/test_registry_split_real.py", "data/duplicates/test_duplicates_mirrored.py",
+    "data/duplicates/test_duplicates_memory.py", "data/registry/test_registry_split_real.py",
+    "data/duplicates/test_duplicates_mirrored.py",
     "data/split/test_split.py", "deploy/test_onnx_models.py", "models/test_input_size.py", "models/test_plugins.py",
     "models/test_profile.py", "models/test_registry.py", "models/test_transfer.py", "report/test_analyses.py",
     "report/test_analyses_end_to_end.py", "report/test_publication.py", "report/test_report.py",
     "report/test_report_files.py", "report/test_test_sets.py", "test_benchmark_anything.py", "test_faults.py",
     "test_parallel_jobs.py", "test_pipeline.py", "test_presets.py", "test_provenance.py", "train/test_compile.py",
-    "train/test_nnunet_preset.py",
+    "train/test_nnunet_preset.py", "report/bundle/test_make.py", "report/bundle/test_leaderboard.py",
 }
 
 

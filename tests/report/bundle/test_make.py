@@ -3,6 +3,7 @@ by registry id, refused where its test set is not the registry's."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -15,8 +16,11 @@ from cli_runner import run_cli
 from conftest import BundleRuns
 
 from busbench.config import ExperimentConfig
+from busbench.data.manifest import FINGERPRINTS, load_manifest
 from busbench.data.registry.record import load_registry
+from busbench.data.split.record import load_split
 from busbench.errors import BusbenchError
+from busbench.report.bundle.case_keys import case_keys
 from busbench.report.bundle.make import make_bundle
 from busbench.report.bundle.record import BUNDLE_FORMAT, read_bundle
 
@@ -126,3 +130,21 @@ def test_an_edited_cut_or_foreign_bundle_is_refused_naming_the_file(bundle_runs:
     del wrong["cells"][0]["test_set"]
     with pytest.raises(BusbenchError, match=r"wrong.json: damaged bundle \(cells.0.test_set: Field required"):
         read_bundle(reseal(wrong, tmp_path / "wrong.json"))
+
+
+@pytest.mark.parametrize(("run", "accepted"), [("a", True), ("c", False)])
+def test_registry_option_on_a_manifest_older_than_thumbnails_matches_identical_pixels(
+        bundle_runs: BundleRuns, run: str, accepted: bool) -> None:
+    cell = _cell(bundle_runs.run(run))
+    data = bundle_runs.output_dir / "data" / cell.parent.name
+    manifest = load_manifest(data)
+    old = dataclasses.replace(manifest, frame=manifest.frame.drop(columns=list(FINGERPRINTS)))
+    split = load_split(data / json.loads((cell / "environment.json").read_text())["split_file"])
+    if accepted:
+        keys, held_out = case_keys(split, old, str(bundle_runs.registry), cell)
+        assert held_out.matched == "by content when bundled: identical pixels" and set(keys) == set(split.held_out())
+        assert held_out.registry_test_set_sha256 == load_registry(bundle_runs.registry)[0].test_set_sha256
+    else:
+        with pytest.raises(BusbenchError, match=r"not registry tiny-v1's \(matched by identical pixels \(the manifest "
+                                                r"has no thumbnails\)\): \d+ of its \d+ test cases are not registry"):
+            case_keys(split, old, str(bundle_runs.registry), cell)

@@ -75,6 +75,7 @@ def _extra_roles(registry: Registry, frame: pd.DataFrame, extra: list[str]) -> d
 
 def plan_registry_split(manifest: Manifest, registry: Registry, registry_sha256: str, mismatch: bool) -> Split:
     """``manifest``'s split as ``registry`` records it (matched by content)."""
+    manifest.require_fingerprints("a split from a registry")
     frame = manifest.frame
     cases = registry.frame().set_index("case_id", drop=False)
     matches = match_cases(registry.frame(), frame)
