@@ -62,6 +62,10 @@ def test_the_table_holds_each_entrys_per_image_means(two_labs: tuple[Path, Path]
             assert row["dice_ci_low"] <= row["dice_mean"] <= row["dice_ci_high"]
             assert row["test_images"] == scores["case"].nunique()
             assert row["bundle"] == path.name and row["precision"] in {"bf16", "fp32"}
+            networks = 1 if variant == "fold models" else 2  # an ensemble runs both fold models, each on 2 views
+            cost = raw(path)["cells"][0]["cost"]
+            assert (row["networks"], row["forward_passes"]) == (networks, networks * 2)
+            assert row["params_m"] == pytest.approx(networks * cost["params_m"], rel=1e-5)
     ensemble = table[table["variant"] == "ensemble"]
     assert ensemble["dice_mean"].is_monotonic_decreasing  # ranked by the ensemble's Dice
     for suffix in (".md", ".tex"):

@@ -148,3 +148,14 @@ def test_registry_option_on_a_manifest_older_than_thumbnails_matches_identical_p
         with pytest.raises(BusbenchError, match=r"not registry tiny-v1's \(matched by identical pixels \(the manifest "
                                                 r"has no thumbnails\)\): \d+ of its \d+ test cases are not registry"):
             case_keys(split, old, str(bundle_runs.registry), cell)
+
+
+def test_a_registry_split_without_registry_ids_asks_for_a_match_by_content(bundle_runs: BundleRuns) -> None:
+    cell = _cell(bundle_runs.run("r"))
+    data = bundle_runs.output_dir / "data" / cell.parent.name
+    split = load_split(data / json.loads((cell / "environment.json").read_text())["split_file"])
+    assert split.registry is not None
+    older = split.model_copy(update={"registry": split.registry.model_copy(update={"case_keys": {}})})
+    with pytest.raises(BusbenchError, match=r"its split records no registry id for \d+ test cases .*bundle it with "
+                                            "--registry tiny-v1, which matches the cases by content"):
+        case_keys(older, load_manifest(data), None, cell)
