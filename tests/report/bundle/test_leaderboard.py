@@ -176,3 +176,18 @@ def test_the_page_renders_in_headless_chromium(two_labs: tuple[Path, Path], tmp_
     subprocess.run([*common, f"--screenshot={shot}", "--window-size=1200,1600", page], capture_output=True,
                    timeout=120, check=True)
     assert np.asarray(Image.open(shot).convert("L")).std() > 10  # drawn, not a blank page
+
+
+def test_the_same_case_ids_of_another_registry_test_set_are_refused(
+        bundle_runs: BundleRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    r = _bundle(bundle_runs, "r", tmp_path, monkeypatch)
+    a = _bundle(bundle_runs, "a", tmp_path, monkeypatch, "--registry", str(bundle_runs.registry))
+    other = raw(a)  # as if bundled against a later registry that kept the case names but changed the test set
+    other["cells"][0]["test_set"]["registry_test_set_sha256"] = "f" * 64
+    reseal(other, a)
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "leaderboard", str(r), str(a), "--out", str(tmp_path / "board")) == 2
+    error = capsys.readouterr().err
+    assert "different test sets (registry tiny-v1 test set ffffffffffff vs registry tiny-v1 test set" in error
+    assert "the same case keys" in error and not (tmp_path / "board").exists()
