@@ -116,7 +116,8 @@ def canonical_sha256(payload: Any) -> str:
 
 
 def bundle_text(bundle: Bundle) -> str:
-    return json.dumps(bundle.model_dump(mode="json"), indent=1, sort_keys=True, allow_nan=False) + "\n"
+    """Compact JSON: a BUSI run of 5 folds (156 test images, 7 rows each) is about 0.3 MB, so never zipped."""
+    return json.dumps(bundle.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 def remake(path: Path) -> str:
