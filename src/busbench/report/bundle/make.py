@@ -84,22 +84,23 @@ def _rows(run: RunResults, keys: dict[str, str], pixels: pd.Series, groups: dict
     return table[[*_FIRST, *metrics]]
 
 
-def _needed_data(cell: CellFolder) -> tuple[Path, Path]:
+def _split_path(cell: CellFolder) -> Path:
+    """The run's split file, refused where the data folder beside the run is gone."""
     split_file = read_environment(cell.path).split_file
     split_path, manifest = cell.data_folder / str(split_file), cell.data_folder / MANIFEST_CSV
     if not split_file or not split_path.is_file() or not manifest.is_file():
         raise BusbenchError(f"{cell.path}: a bundle names each test case by its content, read from the run's data "
                             f"folder {cell.data_folder} (manifest.csv and {split_file or 'the split file'}), which "
                             "is not there; bundle the run in the results folder it was run in")
-    return split_path, manifest
+    return split_path
 
 
 def bundle_cell(run: RunResults, registry: str | None, profiles: pd.DataFrame) -> BundleCell:
     """One finished cell as a bundle cell."""
     cell, config = run.folder, run.config
     assert config is not None  # load_run reads trained cells only
-    split_path, _ = _needed_data(cell)
-    manifest, split = load_manifest(cell.data_folder), load_split(split_path)
+    split = load_split(_split_path(cell))  # first: it says what is missing where the data folder is gone
+    manifest = load_manifest(cell.data_folder)
     keys, held_out = case_keys(split, manifest, registry, cell.path)
     pixels = pixel_hashes(manifest)
     table = _rows(run, keys, pixels, split.groups)
