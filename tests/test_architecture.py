@@ -50,6 +50,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"analyses"},  # each analysis writes its tables and figures
         {"page"},
         {"build"},  # orders the steps
+        {"bundle"},  # results that travel: read runs as collect does; the leaderboard uses statistics, tables, page
     ],
     "data": [
         {"data", "problems", "labels", "io", "integrity", "csv_files", "geometry", "provenance", "synthetic",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -86,6 +87,11 @@ def duration(seconds: float) -> str:
 def counted(count: int, noun: str) -> str:
     """``1 file``, ``2 files``: a count with its noun (regular plural), for messages and log lines."""
     return f"{count} {noun if count == 1 else noun + 's'}"
+
+
+def listed(items: Sequence[str], shown: int = 5) -> str:
+    """The first ``shown`` items and how many more: ``a, b, c, d, e and 12 more``, for messages."""
+    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def note_saved(what: str) -> None:

@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperOption
 
 from busbench import interrupt
-from busbench.cli import data_steps, exports, inference, listings, reporting, running, settings
+from busbench.cli import bundles, data_steps, exports, inference, listings, reporting, running, settings
 from busbench.cli.registry import registry_app
 from busbench.cli.verify import verify
 from busbench.console import err_console
@@ -61,7 +61,8 @@ def options(
 
 for command in (data_steps.prepare, data_steps.split, data_steps.cache, data_steps.datasets, running.run,
                 running.jobs, reporting.delta, listings.configs, running.demo, inference.predict, listings.models,
-                listings.profile, reporting.report, reporting.audit, inference.score):
+                listings.profile, reporting.report, reporting.audit, inference.score, bundles.bundle,
+                bundles.leaderboard):
     app.command()(command)
 app.command("export-test", hidden=True)(exports.export_test)  # the spelling before `export test`
 

@@ -48,6 +48,9 @@ CORE_COLUMNS = [
     FILE_SHA256,
 ]
 META_PREFIX = "meta_"
+# content fingerprints (``data.content``), added with split registries: a manifest prepared before them still
+# reads (its runs stay reportable), and what needs them asks for them (``Manifest.require_fingerprints``)
+FINGERPRINTS = ("mask_sha256", "thumbnail", "lesion_box")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,14 @@ class Manifest:
 
     def mask_files(self, row: pd.Series) -> list[Path]:
         return [self.root / p for p in json.loads(row["mask_paths"])]
+
+    def require_fingerprints(self, what: str) -> None:
+        """Refuse ``what`` on a manifest prepared before busbench recorded content fingerprints."""
+        absent = [c for c in FINGERPRINTS if c not in self.frame]
+        if absent:
+            raise BusbenchError(f"{self.path}: prepared before busbench recorded content fingerprints (no "
+                                f"{', '.join(absent)}), which {what} needs; run `busbench prepare` again into a new "
+                                "folder (preparing in place would make the runs on this one unreadable)")
 
     def verify_contents(self, case_ids: Collection[str]) -> None:
         """Refuse if a file of these cases (the held-out test set) differs by content from what ``prepare``
@@ -142,7 +153,7 @@ def load_manifest(path: Path) -> Manifest:
         keep_default_na=False,
         na_values={"official_fold": [""]},
     )
-    missing = [c for c in CORE_COLUMNS if c not in frame.columns]
+    missing = [c for c in CORE_COLUMNS if c not in frame.columns and c not in FINGERPRINTS]
     if missing:
         raise BusbenchError(f"{csv_path}: columns {missing} are missing; re-run `busbench prepare`")
     frame["official_fold"] = frame["official_fold"].astype("Int64")

@@ -45,7 +45,7 @@ from busbench.layout.folders import (
     RunFolder,
     dataset_key,
 )
-from busbench.log import counted
+from busbench.log import counted, listed
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import image_metrics
 from busbench.metrics.shape import shape_columns
@@ -66,11 +66,6 @@ class ScoreOptions:
     resize: bool = False
     case_map: Path | None = None
     hd95: HD95Convention = "pooled"
-
-
-def _listed(items: list[str]) -> str:
-    shown = ", ".join(items[:SHOWN_IDS])
-    return shown + (f" and {len(items) - SHOWN_IDS} more" if len(items) > SHOWN_IDS else "")
 
 
 def read_case_map(path: Path) -> dict[str, str]:
@@ -105,16 +100,16 @@ def check_cases(files: dict[str, Path], data: SplitData, folder: Path, missing: 
     seen = [f"{path.name} (development case {case_id!r})" for case_id, path in files.items() if case_id in development]
     unknown = [path.name for case_id, path in files.items() if case_id not in test and case_id not in development]
     if seen:
-        raise BusbenchError(f"{folder}: {counted(len(seen), 'prediction')} of development cases: {_listed(seen)}. A "
-                            "development-set prediction must never enter test scoring; predict only the images "
-                            "`busbench export test` wrote")
+        raise BusbenchError(f"{folder}: {counted(len(seen), 'prediction')} of development cases: "
+                            f"{listed(seen, SHOWN_IDS)}. A development-set prediction must never enter test scoring; "
+                            "predict only the images `busbench export test` wrote")
     if unknown:
         raise BusbenchError(f"{folder}: {counted(len(unknown), 'file')} naming no case of {data.manifest.path}: "
-                            f"{_listed(unknown)}; remove them (nnU-Net ids need --case-map case_ids.csv)")
+                            f"{listed(unknown, SHOWN_IDS)}; remove them (nnU-Net ids need --case-map case_ids.csv)")
     absent = sorted(test - set(files))
     if absent and missing != "empty":
         raise BusbenchError(f"{folder}: no prediction for {len(absent)} of {counted(len(test), 'test case')}: "
-                            f"{_listed(absent)}. "
+                            f"{listed(absent, SHOWN_IDS)}. "
                             "Predict every image of `busbench export test`, or pass --missing empty to score "
                             "them as empty predictions (said in every table)")
 
@@ -151,7 +146,7 @@ def score_notes(method: str, scores: pd.DataFrame) -> list[str]:
     missing = scores.loc[scores["missing"], "case_id"].tolist()
     if missing:
         notes.append(f"{method}: {counted(len(missing), 'test image')} without a prediction scored as empty "
-                     f"(--missing empty): {_listed(missing)}")
+                     f"(--missing empty): {listed(missing, SHOWN_IDS)}")
     resized = int(scores["resized"].sum())
     if resized:
         notes.append(f"{method}: {counted(resized, 'prediction')} resized to the original image size (--resize: "

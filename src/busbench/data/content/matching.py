@@ -88,18 +88,21 @@ def _tolerant_matches(reference: pd.DataFrame, query: pd.DataFrame) -> list[tupl
     return [(q_ids[r], r_ids[c], float(correlation[r, c])) for r, c in zip(rows, cols) if fits[r, c]]
 
 
-def match_cases(reference: pd.DataFrame, query: pd.DataFrame) -> pd.DataFrame:
+def match_cases(reference: pd.DataFrame, query: pd.DataFrame, tolerant: bool = True) -> pd.DataFrame:
     """One row per paired case: query_id, reference_id, level (exact | tolerant), correlation.
 
-    Both frames need ``FINGERPRINT_COLUMNS``; cases of either side left out have no pair.
+    Both frames need ``FINGERPRINT_COLUMNS``; cases of either side left out have no pair. Without
+    ``tolerant``, identical pixels only: ``case_id`` and ``pixel_sha256`` suffice (a manifest older than
+    the thumbnails).
     """
     exact = _exact_matches(reference, query)
     # A surplus copy of an image both sides hold (a file duplicated, one of two identical cases dropped) is
     # that image, not a resampled copy of a near-duplicate: it takes no part in the tolerant pairing.
     shared = set(reference["pixel_sha256"]) & set(query["pixel_sha256"])
-    tolerant = _tolerant_matches(reference[~reference["pixel_sha256"].isin(shared)].reset_index(drop=True),
-                                 query[~query["pixel_sha256"].isin(shared)].reset_index(drop=True))
-    rows = [(q, r, EXACT, 1.0) for q, r in exact] + [(q, r, TOLERANT, c) for q, r, c in tolerant]
+    tolerant_pairs = _tolerant_matches(reference[~reference["pixel_sha256"].isin(shared)].reset_index(drop=True),
+                                       query[~query["pixel_sha256"].isin(shared)].reset_index(drop=True)
+                                       ) if tolerant else []
+    rows = [(q, r, EXACT, 1.0) for q, r in exact] + [(q, r, TOLERANT, c) for q, r, c in tolerant_pairs]
     return pd.DataFrame(rows, columns=MATCH_COLUMNS).sort_values("query_id", ignore_index=True)
 
 

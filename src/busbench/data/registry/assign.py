@@ -23,10 +23,9 @@ from busbench.data.split.record import CV, SPLIT_FORMAT, TEST, Split
 from busbench.data.split.split_file import test_set_sha256
 from busbench.data.split.stratify import size_tertiles, strata
 from busbench.errors import BusbenchError
-from busbench.log import counted
+from busbench.log import counted, listed
 
 NEAR_DUPLICATE_CORRELATION = 0.95  # thumbnails this close are treated as one lesion's frames
-_SHOWN = 5
 
 
 def registry_split_name(name: str, sha256: str, mismatch: bool) -> str:
@@ -35,13 +34,9 @@ def registry_split_name(name: str, sha256: str, mismatch: bool) -> str:
     return f"split-registry-{name}-{digest}.json"
 
 
-def _listed(ids: list[str]) -> str:
-    return ", ".join(ids[:_SHOWN]) + (f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else "")
-
-
 def _refuse_mismatch(registry: Registry, manifest: Manifest, extra: list[str], missing: list[str]) -> None:
-    parts = [f"{counted(len(extra), 'case')} of your copy not in it ({_listed(extra)})" if extra else "",
-             f"{counted(len(missing), 'registry case')} missing from your copy ({_listed(missing)})" if missing else ""]
+    parts = [f"{counted(len(extra), 'case')} of your copy not in it ({listed(extra)})" if extra else "",
+             f"{counted(len(missing), 'registry case')} missing from your copy ({listed(missing)})" if missing else ""]
     raise BusbenchError(
         f"{manifest.path}: does not match registry {registry.name}: {'; '.join(p for p in parts if p)}. "
         f"List every case with `busbench verify {manifest.path.parent} --registry {registry.name}`; to split anyway "
@@ -58,7 +53,7 @@ def _extra_roles(registry: Registry, frame: pd.DataFrame, extra: list[str]) -> d
     leaking = [cid for i, cid in enumerate(rows["case_id"])
                if correlation[i, best[i]] >= NEAR_DUPLICATE_CORRELATION and cases["part"].iloc[best[i]] == TEST]
     if leaking:
-        raise BusbenchError(f"{_listed(leaking)}: not in the registry, but near-duplicates of its test images; "
+        raise BusbenchError(f"{listed(leaking)}: not in the registry, but near-duplicates of its test images; "
                             "training on them would leak. Remove them from the copy, or build your own registry "
                             "with `busbench registry build`")
     next_group = int(cases["group"].max()) + 1 if len(cases) else 0
@@ -75,6 +70,7 @@ def _extra_roles(registry: Registry, frame: pd.DataFrame, extra: list[str]) -> d
 
 def plan_registry_split(manifest: Manifest, registry: Registry, registry_sha256: str, mismatch: bool) -> Split:
     """``manifest``'s split as ``registry`` records it (matched by content)."""
+    manifest.require_fingerprints("a split from a registry")
     frame = manifest.frame
     cases = registry.frame().set_index("case_id", drop=False)
     matches = match_cases(registry.frame(), frame)

@@ -30,6 +30,7 @@ def build_registry(manifest: Manifest, split: Split, name: str, dataset_version:
     if split.registry is not None:
         raise BusbenchError(f"this split was made from registry {split.registry.name}; publish that registry "
                             "instead of a copy of it")
+    manifest.require_fingerprints("`busbench registry build`")
     frame = manifest.frame.set_index("case_id", drop=False)
     roles = split.cases_frame().set_index("case_id")
     rows = []

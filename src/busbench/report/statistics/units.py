@@ -43,7 +43,11 @@ class IndependentUnits:
 def independent_units(runs: list[RunResults]) -> IndependentUnits:
     """Images that any run's split puts in one group form one unit (the runs' splits agree as a
     rule; where they do not, the linked groups merge)."""
-    frames = [run.per_image for run in runs]
+    return units_of([run.per_image for run in runs])
+
+
+def units_of(frames: list[pd.DataFrame]) -> IndependentUnits:
+    """``independent_units`` of per-image tables (``case_id``, ``group``): a bundle's entries have no run folder."""
     images = sorted(set().union(*(frame["case_id"] for frame in frames)))
     if not all("group" in frame for frame in frames):
         return IndependentUnits(pd.Series(range(len(images)), index=images), grouped=False)

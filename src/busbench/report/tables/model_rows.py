@@ -20,11 +20,10 @@ from busbench.report.tables.complexity import NO_COST, model_cost, model_origin,
 from busbench.report.tables.publication import CI_COLUMNS, METRIC_COLUMNS, ROW_NAMES
 
 
-def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.DataFrame,
-         units: IndependentUnits) -> dict[str, object]:
+def accuracy_figures(variant: str, per_image: pd.DataFrame, units: IndependentUnits) -> dict[str, object]:
+    """A row's accuracy: each metric's mean (± std over fold models), bootstrap CIs over ``units``, counts."""
     summary = mean_std(fold_summaries(per_image))
-    row: dict[str, object] = {"dataset": run.dataset_title, "model": run.title, "variant": variant,
-                              "row": ROW_NAMES.get(variant, variant)}
+    row: dict[str, object] = {"variant": variant, "row": ROW_NAMES.get(variant, variant)}
     for metric in METRIC_COLUMNS:
         row[f"{metric}_mean"] = summary[f"{metric}_mean"]
         # one fold model (an outside method's one prediction set) has no spread to show
@@ -33,14 +32,21 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
         scores = image_scores(per_image, metric).dropna()  # HD95 of dropped false alarms: NaN
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
             scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
+    row["test_images"] = per_image["case_id"].nunique()
+    row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
+    row["ci"] = units.description()
+    return row
+
+
+def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.DataFrame,
+         units: IndependentUnits) -> dict[str, object]:
+    row: dict[str, object] = {"dataset": run.dataset_title, "model": run.title,
+                              **accuracy_figures(variant, per_image, units)}
     if run.config is None:
         row.update(NO_COST, networks=None, views=None, forward_passes=None)
     else:  # a fold model runs alone; an ensemble runs every fold model; each on every test-time view
         networks = 1 if variant == FOLD_MODELS else run.per_image["fold"].nunique()
         row.update(row_cost(model_cost(run.config, profiles), networks, 1 + len(run.config.eval.tta)))
-    row["test_images"] = per_image["case_id"].nunique()
-    row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
-    row["ci"] = units.description()
     row["protocol"] = " | ".join(run.notes)
     row["origin"] = model_origin(run.path, run.config) if run.config is not None else ""
     return row

@@ -1,0 +1,110 @@
+"""The entries of a leaderboard (bundle x cell), read and checked before anything is written.
+
+* A damaged bundle, one of another format and two bundles of one run (the same cell identity) are
+  each one line naming the file and the fix; all such lines are given at once.
+* Entries must share one test set: the same registry test-set checksum (or, without a registry, the
+  same test set by content) and the same case keys. Otherwise one line names the two entries and
+  the cases that differ, since a leaderboard of two test sets would rank luck, not models.
+* Where metric conventions differ (HD95 rule, empty-mask rule, scoring resolution), a warning line
+  each: those figures are not comparable across the rows, but the rest are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from busbench.errors import BusbenchError
+from busbench.log import listed
+from busbench.report.bundle.record import CASE, Bundle, BundleCell, read_bundle
+from busbench.report.names import unique_titles
+
+CONVENTIONS = {"hd95": "HD95 rule (eval.hd95)", "hd95_space": "HD95 space (eval.hd95_space)",
+               "hd95_empty": "empty-mask rule of HD95 (eval.hd95_empty)", "empty_masks": "empty-mask rule",
+               "scoring_resolution": "scoring resolution"}
+_HASH_SHOWN = 12
+
+
+@dataclass
+class Entry:
+    """One cell of one bundle: its per-image rows keyed by case (``case_id``: the bundle's key)."""
+
+    source: Path
+    bundle: Bundle
+    cell: BundleCell
+    frame: pd.DataFrame
+    title: str = ""  # unique among the entries: the model's name, with its bundle where two share it
+
+    @property
+    def name(self) -> str:
+        return f"{self.source.name}: {self.cell.title}"
+
+
+def _short(key: str) -> str:
+    """A pixel-hash key shortened for messages; registry ids as they are."""
+    return key[:_HASH_SHOWN] if len(key) == 64 else key
+
+
+def read_bundles(paths: list[Path]) -> list[Bundle]:
+    """Every bundle, or one error listing each bad file (one line each)."""
+    problems: list[str] = []
+    bundles: list[Bundle] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            bundle = read_bundle(path)
+        except BusbenchError as exc:
+            problems.append(str(exc))
+            continue
+        twice = next((seen[cell.identity] for cell in bundle.cells if cell.identity in seen), None)
+        if twice is not None:
+            problems.append(f"{path}: the same run as {twice} (run {bundle.run}, identity {bundle.identity[:12]}); "
+                            "give each run's bundle once")
+            continue
+        seen.update({cell.identity: Path(path) for cell in bundle.cells})
+        bundles.append(bundle)
+    if problems:
+        raise BusbenchError("\n".join(problems))
+    return bundles
+
+
+def entries_of(paths: list[Path], bundles: list[Bundle]) -> list[Entry]:
+    entries = [Entry(Path(path), bundle, cell, cell.frame().rename(columns={CASE: "case_id"}))
+               for path, bundle in zip(paths, bundles) for cell in bundle.cells]
+    keys = {id(e): (e.source.stem if len(e.bundle.cells) == 1 else f"{e.source.stem}/{e.cell.model}") for e in entries}
+    titles = unique_titles({keys[id(e)]: e.cell.title for e in entries})
+    for entry in entries:
+        entry.title = titles[keys[id(entry)]]
+    return entries
+
+
+def check_test_sets(entries: list[Entry]) -> None:
+    """Refuse entries scored on another test set than the first's, naming the cases that differ."""
+    first = entries[0]
+    expected = set(first.frame["case_id"])
+    for entry in entries[1:]:
+        keys = set(entry.frame["case_id"])
+        same_set = entry.cell.test_set.identity() == first.cell.test_set.identity()
+        if same_set and keys == expected:
+            continue
+        differ = sorted(_short(k) for k in keys ^ expected)
+        cases = f"{len(differ)} cases differ ({listed(differ)})" if differ else "the same case keys"
+        raise BusbenchError(
+            f"{entry.name} and {first.name}: different test sets ({entry.cell.test_set.identity()} vs "
+            f"{first.cell.test_set.identity()}; {cases}); a leaderboard ranks results on one test set: bundle runs "
+            "of one split, or runs split from one registry (`busbench bundle RUN --registry NAME`)")
+
+
+def convention_warnings(entries: list[Entry]) -> list[str]:
+    """One line per metric convention on which the entries differ."""
+    lines = []
+    for field, what in CONVENTIONS.items():
+        values: dict[str, list[str]] = {}
+        for entry in entries:
+            values.setdefault(str(getattr(entry.cell.conventions, field)), []).append(entry.name)
+        if len(values) > 1:
+            shown = "; ".join(f"{value} ({', '.join(names)})" for value, names in values.items())
+            lines.append(f"the {what} differs: {shown}: figures it affects are not comparable across these rows")
+    return lines

@@ -1,0 +1,28 @@
+"""Bundle files as tests need them: made by the CLI, read back as JSON, edited and sealed again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from busbench.report.bundle.record import canonical_sha256
+
+
+def raw(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def rows(cell: dict[str, Any]) -> pd.DataFrame:
+    """A bundle cell's per-image rows as a table, read from the JSON by hand."""
+    return pd.DataFrame(cell["rows"], columns=cell["columns"])
+
+
+def reseal(bundle: dict[str, Any], path: Path) -> Path:
+    """A bundle edited as another lab's busbench would have written it: its cells' checksum made again."""
+    bundle["cells_sha256"] = canonical_sha256(bundle["cells"])
+    path.write_text(json.dumps(bundle))
+    return path
