@@ -54,7 +54,7 @@ def test_an_interrupted_data_step_says_to_run_it_again_not_what_folds_keep(
     out = tmp_path / "data"
     if step == "split":
         assert run_cli(monkeypatch, "prepare", "synthetic", "--out", str(out), "-o", "count=12", "-o", "size=32") == 0
-    monkeypatch.setattr(data_steps, "prepare_dataset" if step == "prepare" else "plan_split", _stop)
+    monkeypatch.setattr(data_steps, "prepare_dataset" if step == "prepare" else "plan", _stop)
     args = ["prepare", "synthetic", "--out", str(out)] if step == "prepare" else ["split", str(out)]
     capsys.readouterr()
     assert run_cli(monkeypatch, *args) == 130
