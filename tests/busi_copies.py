@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from conftest import real_dataset
+from real_data import real_dataset
 
 from busbench.data.io import read_mask
 from busbench.data.manifest import Manifest, load_manifest, natural_key

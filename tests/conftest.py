@@ -9,15 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from absent import missing
+from real_data import REAL_DATA, real_dataset
 
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.train import device
 
-REPO = Path(__file__).resolve().parent.parent
-# The folder the shipped configs name as ${BUSBENCH_DATA}; the Makefile and CI set ../shared/data, the default.
-REAL_DATA = Path(os.environ.get("BUSBENCH_DATA", REPO.parent / "shared" / "data")).resolve()
 os.environ["BUSBENCH_DATA"] = str(REAL_DATA)
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs one pytest worker per core (pytest-xdist): each, and every process it starts, computes
@@ -66,15 +63,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.real_data)
         if item.path.relative_to(tests).as_posix() in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
-
-
-def real_dataset(folder: str) -> Path:
-    """Path of a real dataset; skipped where absent (a user's machine), an error in CI."""
-    path = REAL_DATA / folder
-    if not path.is_dir():
-        missing(f"real data {path} not found (set BUSBENCH_DATA to the folder holding {folder}/)",
-                "CI must run the real-data tests")
-    return path
 
 
 def _prepared(factory: pytest.TempPathFactory, adapter: str, folder: str) -> Manifest:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from busi_copies import layout_copy, renamed_folder_copy
-from conftest import real_dataset
+from real_data import real_dataset
 
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
