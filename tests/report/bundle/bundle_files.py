@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from busbench.report.bundle.record import canonical_sha256
+
+
+@dataclass(frozen=True)
+class BundleRuns:
+    output_dir: Path
+    registry: Path  # made from run a's split
+
+    def run(self, name: str) -> Path:
+        return self.output_dir / name
 
 
 def raw(path: Path) -> dict[str, Any]:

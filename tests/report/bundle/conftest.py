@@ -4,10 +4,10 @@ made from a registry (itself made from the first split), all in one results fold
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bundle_files import BundleRuns
 
 from busbench import pipeline
 from busbench.config import load_config
@@ -18,15 +18,6 @@ from busbench.data.split.record import load_split
 
 TINY = ["data.options.count=40", "data.options.size=40", "split.folds=2", "input.size=32", "train.epochs=1",
         "eval.tta=[hflip]"]
-
-
-@dataclass(frozen=True)
-class BundleRuns:
-    output_dir: Path
-    registry: Path  # made from run a's split
-
-    def run(self, name: str) -> Path:
-        return self.output_dir / name
 
 
 def _run(out: Path, name: str, *settings: str) -> Path:

@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from browser import CHROMIUM_FLAGS, chromium
-from bundle_files import raw, reseal, rows
+from bundle_files import BundleRuns, raw, reseal, rows
 from cli_runner import run_cli
-from conftest import BundleRuns
 from PIL import Image
 from scipy import stats
 

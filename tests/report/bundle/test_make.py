@@ -11,9 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from bundle_files import raw, reseal, rows
+from bundle_files import BundleRuns, raw, reseal, rows
 from cli_runner import run_cli
-from conftest import BundleRuns
 
 from busbench.config import ExperimentConfig
 from busbench.data.manifest import FINGERPRINTS, load_manifest
