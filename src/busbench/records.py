@@ -84,6 +84,7 @@ class RunEnvironment(BaseModel):
     libraries: dict[str, str | None] | None = None
     device: str | None = None  # trained cells only
     split_file: str | None = None  # the split file's name in the dataset's data folder
+    data_folder: str | None = None  # that folder's absolute path: data.prepared, or <output_dir>/data/<key>
     manifest_sha256: str | None = None
     split_sha256: str | None = None
     test_set_sha256: str | None = None

@@ -183,8 +183,8 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
     notes = score_notes(method, scores)
     provenance = data.provenance
     write_csv(scores, cell.test_metrics_csv)
-    identity = {"split_file": data.split_path.name, **{k: v for k, v in provenance.as_dict().items()
-                                                       if k != "train_ids_sha256"}}
+    identity = {"split_file": data.split_path.name, "data_folder": str(data.split_path.parent.resolve()),
+                **{k: v for k, v in provenance.as_dict().items() if k != "train_ids_sha256"}}
     write_environment(RunEnvironment.model_validate({**environment(), **identity}), run_dir, sort_keys=False)
     record = {"method": method, "predictions": str(folder.resolve()), "threshold": options.threshold,
               "missing": options.missing, "resize": options.resize, "hd95": options.hd95,

@@ -54,7 +54,8 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     write_environment(RunEnvironment.model_validate({
         **environment(device), "device": str(device), "precision": precision.name,
         "precision_reason": precision.reason, "split_file": data.split_path.name,
-        "manifest_sha256": data.manifest.sha256, "split_sha256": data.split_sha256,
+        "data_folder": str(data.split_path.parent.resolve()), "manifest_sha256": data.manifest.sha256,
+        "split_sha256": data.split_sha256,
         "test_set_sha256": data.test_set_sha256, "model_origin": resolve_model(cfg.model.name).origin,
         "white_level": data.manifest.white_level}), cell_dir)  # white_level: read by predict
     todo = folds or list(range(1, n_folds + 1))

@@ -97,10 +97,17 @@ def test_set_identity(cell: CellFolder, per_image: pd.DataFrame) -> tuple[str, s
     return hashlib.sha256(ids.encode()).hexdigest(), "case ids"
 
 
+def run_data_folder(cell: CellFolder) -> Path:
+    """The data folder a cell was run on: where its ``environment.json`` says (``data.prepared`` lies
+    anywhere), else ``<output_dir>/data/<dataset key>`` (cells run before busbench recorded it)."""
+    recorded = read_environment(cell.path).data_folder
+    return Path(recorded) if recorded and Path(recorded).is_dir() else cell.data_folder
+
+
 def run_split(cell: CellFolder) -> Split | None:
     """The split a run folder records, if its results folder still holds that split."""
     split_file = read_environment(cell.path).split_file
-    split_path = cell.data_folder / str(split_file)
+    split_path = run_data_folder(cell) / str(split_file)
     return load_split(split_path) if split_file and split_path.is_file() else None
 
 
@@ -113,7 +120,7 @@ def split_test_ids(cell: CellFolder) -> list[str] | None:
 def check_test_data(cell: CellFolder, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
     """Where the results folder still holds a run's data: the test images and masks are, by content, those
     ``prepare`` read, and each table was scored on that manifest, not on an earlier preparation of the data."""
-    data_dir, test_ids = cell.data_folder, split_test_ids(cell)
+    data_dir, test_ids = run_data_folder(cell), split_test_ids(cell)
     if test_ids is None or not (data_dir / MANIFEST_CSV).is_file():
         return
     manifest = load_manifest(data_dir)

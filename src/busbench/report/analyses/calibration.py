@@ -28,7 +28,7 @@ from busbench.evaluate.reliability_counts import COUNT_COLUMNS
 from busbench.evaluate.table_checks import check_binned_counts
 from busbench.layout.folders import ENSEMBLE_CALIBRATION_CSV
 from busbench.report.analyses.scored_sets import NOT_RECORDED
-from busbench.report.collect import RunResults, RunTable
+from busbench.report.collect import RunResults, RunTable, run_data_folder
 from busbench.report.statistics.intervals_and_tests import LEVEL, cluster_draw_weights, percentile_ci
 
 
@@ -75,7 +75,7 @@ def calibration_with_ci(counts: pd.DataFrame, clusters: pd.Series, level: float 
 
 def _image_pixels(run: RunResults) -> pd.Series | None:
     """case_id -> height x width at the original size, from the cell's manifest (if its data folder is there)."""
-    path = run.folder.data_folder / MANIFEST_CSV
+    path = run_data_folder(run.folder) / MANIFEST_CSV
     if not path.is_file():
         return None
     manifest = pd.read_csv(path, dtype={"case_id": str}, usecols=["case_id", "height", "width"])

@@ -26,7 +26,7 @@ import pandas as pd
 from busbench.data.manifest import MANIFEST_CSV, META_PREFIX
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.report.analyses.scored_sets import has_lesion, image_means, recorded, scored_sets
-from busbench.report.collect import RunTable
+from busbench.report.collect import RunTable, run_data_folder
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_means, holm, paired_comparisons
 
 MAX_LEVELS = 8
@@ -38,7 +38,7 @@ SUBGROUP_COLUMNS = ["test_set", "dataset", "factor", "subgroup", "model", "varia
 
 
 def _manifest(table: RunTable) -> pd.DataFrame | None:
-    path = table.runs[0].folder.data_folder / MANIFEST_CSV
+    path = run_data_folder(table.runs[0].folder) / MANIFEST_CSV
     return pd.read_csv(path, dtype={"case_id": str}).set_index("case_id") if path.is_file() else None
 
 

@@ -38,7 +38,7 @@ from busbench.report.bundle.record import (
     bundle_text,
     canonical_sha256,
 )
-from busbench.report.collect import RunResults, load_run
+from busbench.report.collect import RunResults, load_run, run_data_folder
 from busbench.report.tables.complexity import find_profiles, model_cost
 from busbench.version import __version__
 
@@ -86,11 +86,11 @@ def _rows(run: RunResults, keys: dict[str, str], pixels: pd.Series, groups: dict
 
 def _split_path(cell: CellFolder) -> Path:
     """The run's split file, refused where the data folder beside the run is gone."""
-    split_file = read_environment(cell.path).split_file
-    split_path, manifest = cell.data_folder / str(split_file), cell.data_folder / MANIFEST_CSV
+    split_file, data_dir = read_environment(cell.path).split_file, run_data_folder(cell)
+    split_path, manifest = data_dir / str(split_file), data_dir / MANIFEST_CSV
     if not split_file or not split_path.is_file() or not manifest.is_file():
         raise BusbenchError(f"{cell.path}: a bundle names each test case by its content, read from the run's data "
-                            f"folder {cell.data_folder} (manifest.csv and {split_file or 'the split file'}), which "
+                            f"folder {data_dir} (manifest.csv and {split_file or 'the split file'}), which "
                             "is not there; bundle the run in the results folder it was run in")
     return split_path
 
@@ -100,7 +100,7 @@ def bundle_cell(run: RunResults, registry: str | None, profiles: pd.DataFrame) -
     cell, config = run.folder, run.config
     assert config is not None  # load_run reads trained cells only
     split = load_split(_split_path(cell))  # first: it says what is missing where the data folder is gone
-    manifest = load_manifest(cell.data_folder)
+    manifest = load_manifest(run_data_folder(cell))
     keys, held_out = case_keys(split, manifest, registry, cell.path)
     pixels = pixel_hashes(manifest)
     table = _rows(run, keys, pixels, split.groups)

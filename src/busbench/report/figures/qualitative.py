@@ -14,7 +14,7 @@ from busbench.data.manifest import load_manifest
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
 from busbench.progress import progress
-from busbench.report.collect import RunResults
+from busbench.report.collect import RunResults, run_data_folder
 from busbench.report.figures import plots
 
 MAX_QUALITATIVE_MODELS = 6
@@ -23,7 +23,7 @@ MAX_QUALITATIVE_MODELS = 6
 def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) -> Path | None:
     """Best, median and worst lesion image of the test set (by the median Dice over models; normal
     images would all be trivially "best"), with each model's prediction."""
-    data_dir = runs[0].folder.data_folder
+    data_dir = run_data_folder(runs[0].folder)
     if not (data_dir / "manifest.csv").is_file():
         return None
     manifest = load_manifest(data_dir)

@@ -20,7 +20,7 @@ from busbench.evaluate.postprocess import PostProcessing
 from busbench.layout.atomic import write_text
 from busbench.markdown import markdown_table
 from busbench.records import read_environment
-from busbench.report.collect import RunResults, RunTable, split_description
+from busbench.report.collect import RunResults, RunTable, run_data_folder, split_description
 from busbench.report.tables.publication import latex_escape
 from busbench.train.trainer import SELECTED_VALUE
 
@@ -38,7 +38,7 @@ def _counts(labels: pd.Series) -> str:
 def _development_labels(run: RunResults) -> pd.Series | None:
     """The development images' labels from the split file and manifest the run used, when the
     results folder holds its data folder."""
-    data_dir, split_file = run.folder.data_folder, read_environment(run.path).split_file
+    data_dir, split_file = run_data_folder(run.folder), read_environment(run.path).split_file
     if not split_file or not (data_dir / split_file).is_file() or not (data_dir / "manifest.csv").is_file():
         return None
     development = load_split(data_dir / split_file).development()

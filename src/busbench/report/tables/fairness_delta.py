@@ -25,6 +25,7 @@ from busbench.layout.atomic import write_csv, write_text
 from busbench.layout.folders import RunFolder
 from busbench.markdown import markdown_table
 from busbench.records import read_environment
+from busbench.report.collect import run_data_folder
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
 DELTA_CSV = "delta.csv"
@@ -91,7 +92,7 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
             if split_file is None:
                 raise BusbenchError(f"{folder.environment_json}: missing or names no split file; run `busbench "
                                     "delta CONFIG`, which finishes the cell and rewrites it")
-            split = load_split(folder.data_folder / split_file)
+            split = load_split(run_data_folder(folder) / split_file)
             per_image = pd.read_csv(folder.per_image_metrics_csv, dtype={"case_id": str})
             check_test_ids(per_image, folder.per_image_metrics_csv, split.held_out(),
                            f"Run `busbench run` on {folder.path} again to rewrite it", by=["fold"])
