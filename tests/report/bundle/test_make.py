@@ -106,6 +106,9 @@ def test_registry_option_refuses_another_registry_than_the_splits(bundle_runs: B
 def test_a_run_without_its_data_folder_is_refused_naming_it(bundle_runs: BundleRuns, tmp_path: Path) -> None:
     copy = tmp_path / "results"
     shutil.copytree(bundle_runs.run("a"), copy / "a")
+    for environment in (copy / "a").glob("*/*/environment.json"):  # the data folder it was run on, since deleted
+        recorded = json.loads(environment.read_text())
+        environment.write_text(json.dumps({**recorded, "data_folder": str(tmp_path / "deleted")}))
     with pytest.raises(BusbenchError, match="a bundle names each test case by its content, read from the run's data"):
         make_bundle(copy / "a")
 
