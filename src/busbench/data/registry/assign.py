@@ -16,9 +16,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from busbench.data.content.matching import match_cases, thumbnail_correlation
+from busbench.data.content.matching import thumbnail_correlation
 from busbench.data.manifest import Manifest
-from busbench.data.registry.record import Registry, registry_test_set_sha256
+from busbench.data.registry.record import Registry, match_copy, registry_test_set_sha256
 from busbench.data.split.record import CV, SPLIT_FORMAT, TEST, Split
 from busbench.data.split.split_file import test_set_sha256
 from busbench.data.split.stratify import size_tertiles, strata
@@ -73,11 +73,7 @@ def plan_registry_split(manifest: Manifest, registry: Registry, registry_sha256:
     manifest.require_fingerprints("a split from a registry")
     frame = manifest.frame
     cases = registry.frame().set_index("case_id", drop=False)
-    matches = match_cases(registry.frame(), frame)
-    if len(matches) < len(frame) / 2:
-        raise BusbenchError(f"registry {registry.name} is for {registry.dataset} ({registry.dataset_version}); only "
-                            f"{len(matches)} of the {len(frame)} cases of {manifest.path} match it. Use the registry "
-                            "of your dataset (`busbench registry list`)")
+    matches = match_copy(registry, frame, manifest.path)
     role_of = dict(zip(matches["query_id"], matches["reference_id"]))
     extra = sorted(set(frame["case_id"]) - set(role_of))
     missing = sorted(set(cases.index) - set(role_of.values()))

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from busbench.data.content.matching import match_cases
 from busbench.data.split.record import CV, TEST
 from busbench.errors import BusbenchError
 from busbench.records import validation_text
@@ -74,6 +75,17 @@ class Registry(BaseModel):
     def frame(self) -> pd.DataFrame:
         """One row per case, with ``COLUMNS``; ``fold`` is None for test cases."""
         return pd.DataFrame([list(case) for case in self.cases], columns=list(COLUMNS))
+
+
+def match_copy(registry: Registry, copy: pd.DataFrame, source: object) -> pd.DataFrame:
+    """The cases of ``copy`` (a manifest frame read from ``source``) paired with the registry's by
+    content (``match_cases``); refused as another dataset where fewer than half of them match."""
+    matches = match_cases(registry.frame(), copy)
+    if len(matches) < len(copy) / 2:
+        raise BusbenchError(f"{source}: only {len(matches)} of its {len(copy)} cases match registry {registry.name}, "
+                            f"made for {registry.dataset} ({registry.dataset_version}): another dataset. Pass the "
+                            "registry of your dataset (`busbench registry list`)")
+    return matches
 
 
 def registry_test_set_sha256(pixel_hashes: Any) -> str:

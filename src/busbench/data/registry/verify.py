@@ -27,10 +27,9 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.content.matching import EXACT as EXACT_LEVEL
-from busbench.data.content.matching import masks_agree, match_cases, thumbnail_correlation
+from busbench.data.content.matching import masks_agree, thumbnail_correlation
 from busbench.data.labels import LESION
-from busbench.data.registry.record import Registry
-from busbench.errors import BusbenchError
+from busbench.data.registry.record import Registry, match_copy
 from busbench.log import counted
 
 EXACT, RESAMPLED, RENAMED, CHANGED, MISSING, EXTRA = "exact", "resampled", "renamed", "changed", "missing", "extra"
@@ -186,11 +185,7 @@ def quirk_notes(cases: pd.DataFrame, reg: pd.DataFrame, copy: pd.DataFrame) -> l
 def verify_copy(registry: Registry, copy: pd.DataFrame, source: str) -> Verification:
     """Classify every case of ``registry`` and of ``copy`` (a manifest frame read from ``source``)."""
     reg = registry.frame().set_index("case_id", drop=False)
-    matches = match_cases(registry.frame(), copy)
-    if len(matches) < len(copy) / 2:
-        raise BusbenchError(f"{source}: only {len(matches)} of its {len(copy)} cases match registry {registry.name}, "
-                            f"made for {registry.dataset} ({registry.dataset_version}): another dataset. Pass the "
-                            "registry of your dataset (`busbench registry list`)")
+    matches = match_copy(registry, copy, source)
     indexed = copy.set_index("case_id", drop=False)
     cases = _classify(reg, indexed, matches)
     return Verification(cases, quirk_notes(cases, reg, indexed))
