@@ -24,7 +24,7 @@ import pandas as pd
 
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_json
-from busbench.log import counted
+from busbench.log import counted, listed
 
 FILE_BYTES = "file_bytes"
 FILE_SHA256 = "file_sha256"
@@ -108,8 +108,7 @@ def verify_file_contents(frame: pd.DataFrame, root: Path, meta: dict[str, object
 def _refuse(changed: list[str], checked: str, root: Path, meta: dict[str, object], csv_path: Path) -> None:
     if not changed:
         return
-    shown = ", ".join(changed[:SHOWN_FILES]) + (f" and {len(changed) - SHOWN_FILES} more" if
-                                                len(changed) > SHOWN_FILES else "")
+    shown = listed(changed, SHOWN_FILES)
     raise BusbenchError(
         f"{csv_path}: {counted(len(changed), 'dataset file')} under {root} changed since `busbench prepare` read "
         f"them{checked}: {shown}. Restore them, or prepare again with "

@@ -33,19 +33,20 @@ def build_registry(manifest: Manifest, split: Split, name: str, dataset_version:
     manifest.require_fingerprints("`busbench registry build`")
     frame = manifest.frame.set_index("case_id", drop=False)
     roles = split.cases_frame().set_index("case_id")
-    rows = []
+    cases = []
     for case_id in sorted(roles.index):
         case, role = frame.loc[case_id], roles.loc[case_id]
         part = TEST if role["set"] == TEST else CV
-        rows.append((case_id, part, None if part == TEST else int(role["fold"]), int(role["group"]), str(case["label"]),
-                     int(case["width"]), int(case["height"]), len(json.loads(case["mask_paths"])),
-                     str(case["pixel_sha256"]), str(case["mask_sha256"]), str(case["lesion_box"]),
-                     str(case["thumbnail"])))
-    test = [row[8] for row in rows if row[1] == TEST]
+        cases.append({"case_id": case_id, "part": part, "fold": None if part == TEST else int(role["fold"]),
+                      "group": int(role["group"]), "label": str(case["label"]), "width": int(case["width"]),
+                      "height": int(case["height"]), "masks": len(json.loads(case["mask_paths"])),
+                      **{column: str(case[column]) for column in ("pixel_sha256", "mask_sha256", "lesion_box",
+                                                                  "thumbnail")}})
+    test = [case["pixel_sha256"] for case in cases if case["part"] == TEST]
     return Registry.model_validate({
         "format": REGISTRY_FORMAT, "name": name, "dataset": manifest.dataset, "dataset_version": dataset_version,
         "description": description, "exact_hashes_at": _resolution(manifest.frame),
         "created_by": {"busbench": __version__, "commit": git_commit()},
         "settings": dict(split.settings), "folds": split.folds, "test_set_sha256": registry_test_set_sha256(test),
-        "columns": list(COLUMNS), "cases": rows,
+        "columns": list(COLUMNS), "cases": [tuple(case[column] for column in COLUMNS) for case in cases],
     })

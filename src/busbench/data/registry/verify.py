@@ -30,7 +30,7 @@ from busbench.data.content.matching import EXACT as EXACT_LEVEL
 from busbench.data.content.matching import masks_agree, thumbnail_correlation
 from busbench.data.labels import LESION
 from busbench.data.registry.record import Registry, match_copy
-from busbench.log import counted
+from busbench.log import counted, listed
 
 EXACT, RESAMPLED, RENAMED, CHANGED, MISSING, EXTRA = "exact", "resampled", "renamed", "changed", "missing", "extra"
 CLASSES = (EXACT, RESAMPLED, RENAMED, CHANGED, MISSING, EXTRA)  # the order they are printed in
@@ -176,9 +176,8 @@ def quirk_notes(cases: pd.DataFrame, reg: pd.DataFrame, copy: pd.DataFrame) -> l
     for name, rule, text in QUIRKS:
         found = rule(cases, reg, copy)
         if found:
-            shown = ", ".join(found[:_EXAMPLES]) + (f" and {len(found) - _EXAMPLES} more" if len(found) > _EXAMPLES
-                                                    else "")
-            notes.append(f"{name}: " + text.format(count=counted(len(found), "case"), examples=shown))
+            notes.append(f"{name}: " + text.format(count=counted(len(found), "case"),
+                                                   examples=listed(found, _EXAMPLES)))
     return notes
 
 

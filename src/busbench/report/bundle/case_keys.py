@@ -46,8 +46,7 @@ def _matched(manifest: Manifest, pixels: dict[str, str], registry_name: str,
     reference = registry.frame()
     query = manifest.frame.set_index("case_id", drop=False).loc[sorted(pixels)].reset_index(drop=True)
     tolerant = set(FINGERPRINT_COLUMNS) <= set(query.columns)  # older manifests have no thumbnails
-    matches = match_cases(reference, query, tolerant) if tolerant else match_cases(
-        reference, query[["case_id", "pixel_sha256"]], tolerant=False)
+    matches = match_cases(reference, query, tolerant)
     registry_test = set(reference.loc[reference["part"] == TEST, "case_id"])
     keys = {q: r for q, r in zip(matches["query_id"], matches["reference_id"]) if r in registry_test}
     outside = sorted(set(pixels) - set(keys))
