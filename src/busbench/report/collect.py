@@ -111,20 +111,15 @@ def run_split(cell: CellFolder) -> Split | None:
     return load_split(split_path) if split_file and split_path.is_file() else None
 
 
-def split_test_ids(cell: CellFolder) -> list[str] | None:
-    """The test ids of the split a run folder records, if its results folder still holds that split."""
-    split = run_split(cell)
-    return split.held_out() if split is not None else None
-
-
-def check_test_data(cell: CellFolder, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
-    """Where the results folder still holds a run's data: the test images and masks are, by content, those
-    ``prepare`` read, and each table was scored on that manifest, not on an earlier preparation of the data."""
-    data_dir, test_ids = run_data_folder(cell), split_test_ids(cell)
-    if test_ids is None or not (data_dir / MANIFEST_CSV).is_file():
+def check_test_data(cell: CellFolder, split: Split | None, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:
+    """Where the results folder still holds a run's data (its ``split``, from ``run_split``, and manifest): the
+    test images and masks are, by content, those ``prepare`` read, and each table was scored on that manifest,
+    not on an earlier preparation of the data."""
+    data_dir = run_data_folder(cell)
+    if split is None or not (data_dir / MANIFEST_CSV).is_file():
         return
     manifest = load_manifest(data_dir)
-    manifest.verify_contents(test_ids)
+    manifest.verify_contents(split.held_out())
     for table_path, table in tables.items():
         recorded = frame_provenance(table, table_path)
         if recorded is not None and recorded["manifest_sha256"] != manifest.sha256:
@@ -156,10 +151,11 @@ def load_run(path: Path) -> RunResults | str:
     ensemble_path = cell.ensemble_metrics_csv
     rescore_ensemble = "Delete it and run `busbench run` with the run's config again to score the ensemble again"
     ensemble = read_metrics_table(ensemble_path, rescore_ensemble) if ensemble_path.is_file() else None
-    check_test_data(cell, {**{f.test_metrics_csv: t for f, t in tables.items()},
-                           **({ensemble_path: ensemble} if ensemble is not None else {})},
+    split = run_split(cell)
+    check_test_data(cell, split, {**{f.test_metrics_csv: t for f, t in tables.items()},
+                                  **({ensemble_path: ensemble} if ensemble is not None else {})},
                     "run `busbench run` with the run's config again: it names the results to delete")
-    test_ids = split_test_ids(cell) or _fold_test_ids(folds[0], tables[folds[0]])
+    test_ids = split.held_out() if split is not None else _fold_test_ids(folds[0], tables[folds[0]])
     for fold, table in tables.items():
         check_test_ids(table, fold.test_metrics_csv, test_ids, _rescore_fold(fold))
     per_image = pd.concat(tables.values(), ignore_index=True)
@@ -175,12 +171,8 @@ def load_run(path: Path) -> RunResults | str:
     return RunResults(cell.path, config, cell.dataset_key, cell.model_key, per_image, ensemble, cross,
                       *test_set_identity(cell, per_image), logs,
                       protocol_notes(config.split, config.model, config.eval, config.input), config.split.model_dump(),
-                      model_title(config.model), dataset_title(config.data), _registry(cell))
-
-
-def _registry(cell: CellFolder) -> SplitRegistry | None:
-    split = run_split(cell)
-    return split.registry if split is not None else None
+                      model_title(config.model), dataset_title(config.data),
+                      split.registry if split is not None else None)
 
 
 def load_scored_run(path: Path) -> RunResults:
@@ -189,13 +181,14 @@ def load_scored_run(path: Path) -> RunResults:
     record = json.loads(cell.score_json.read_text())
     rescore = "Score the predictions again with `busbench score`"
     per_image = read_metrics_table(cell.test_metrics_csv, rescore)
-    check_test_data(cell, {cell.test_metrics_csv: per_image}, rescore[0].lower() + rescore[1:])
-    test_ids = split_test_ids(cell) or per_image["case_id"].astype(str).unique().tolist()
+    split = run_split(cell)
+    check_test_data(cell, split, {cell.test_metrics_csv: per_image}, rescore[0].lower() + rescore[1:])
+    test_ids = split.held_out() if split is not None else per_image["case_id"].astype(str).unique().tolist()
     check_test_ids(per_image, cell.test_metrics_csv, test_ids, rescore)
     return RunResults(cell.path, None, cell.dataset_key, cell.model_key, per_image, None, None,
                       *test_set_identity(cell, per_image), notes=list(record["notes"]),
                       split_settings=dict(record["split_settings"]), title=cell.model_key,
-                      dataset_title=cell.dataset_key, registry=_registry(cell))
+                      dataset_title=cell.dataset_key, registry=split.registry if split is not None else None)
 
 
 def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:

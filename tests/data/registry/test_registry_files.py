@@ -17,6 +17,7 @@ from busbench.data.manifest import Manifest, load_manifest
 from busbench.data.prepare import prepare_dataset
 from busbench.data.registry.assign import plan_registry_split
 from busbench.data.registry.build import build_registry
+from busbench.data.registry.planning import plan
 from busbench.data.registry.record import Registry, load_registry, registry_bytes
 from busbench.data.split.record import TEST
 from busbench.data.split.split_file import SplitSettings, plan_split
@@ -159,3 +160,12 @@ def test_registry_list_and_build_on_the_command_line(published: tuple[Registry, 
     assert run_cli(monkeypatch, "registry", "build", str(path.parent), "--split", str(path), "--name", "x",
                    "--out", str(path)) == 2
     assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("other", [{"official": True}, {"protocol": "image_level"}])
+def test_a_registry_with_another_way_of_splitting_is_refused(synthetic_manifest: Manifest,
+                                                             other: dict[str, object]) -> None:
+    settings = SplitSettings(registry="busi-v1", **other)  # type: ignore[arg-type]
+    with pytest.raises(BusbenchError, match="split.registry 'busi-v1' gives every case its role; it cannot be "
+                                            "combined with split.official or split.protocol=image_level"):
+        plan(synthetic_manifest, settings)

@@ -19,9 +19,9 @@ def split_name(manifest: Manifest, settings: SplitSettings) -> str:
 
 
 def plan(manifest: Manifest, settings: SplitSettings) -> Split:
-    """The split of ``manifest``: every case's role plus what made it."""
-    settings.check()
+    """The split of ``manifest``: every case's role plus what made it (each way checks the settings)."""
     if settings.registry is not None:
+        settings.check()
         registry, _, sha256 = load_registry(settings.registry)
         return plan_registry_split(manifest, registry, sha256, settings.registry_mismatch)
     return plan_split(manifest, settings)
