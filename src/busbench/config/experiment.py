@@ -248,6 +248,11 @@ class TrainConfig(_Section):
         "used with a warning; \"fp16\" needs CUDA; \"off\" (YAML's off/no/false too) is fp32. The precision "
         "used and why is recorded in environment.json."))
     seed: int = Field(0, description="Seed of initialisation, shuffling and augmentation.")
+    seeds: list[int] = Field(default_factory=list, description=(
+        "Train every cell once per seed (run-to-run variance, as nnU-Net Revisited asks): each seed is a cell of "
+        "its own, `<model key>-seed<N>`, on the same split and folds, run, resumed and sent to SLURM like any "
+        "cell; `train.seed` is then ignored. The report averages the seeds of a model into one row (mean, seed "
+        "SD, a bootstrap over groups and seeds). Empty: one cell with `train.seed`."))
     device: str = Field("auto", description="\"auto\" (CUDA if available), \"cpu\", \"cuda\" or \"cuda:N\".")
     workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field("auto", description=(
         "Data-loader processes that augment while the device computes; \"auto\": on CUDA the cores this process "
@@ -258,6 +263,7 @@ class TrainConfig(_Section):
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null: torch's default.")
 
     _registered_preset = field_validator("augmentation")(registered(PRESETS))
+    _distinct_seeds = field_validator("seeds")(distinct)
 
     @field_validator("amp", mode="before")
     @classmethod
@@ -370,12 +376,17 @@ class ExperimentConfig(_Section):
         return self
 
     def cells(self) -> list[ExperimentConfig]:
-        """One configuration per (dataset, model) of the grid; just this one without a grid."""
-        if self.grid is None:
-            return [self]
-        datasets = self.grid.datasets or [self.data]
-        models = self.grid.models or [self.model]
-        return [self.model_copy(update={"data": d, "model": m, "grid": None}) for d in datasets for m in models]
+        """One configuration per (dataset, model, seed) of the grid and ``train.seeds``; just this one
+        without either. A seed's cell keeps ``train.seeds`` as that one seed, which names its folder."""
+        grid = self.grid or GridConfig()
+        datasets, models = grid.datasets or [self.data], grid.models or [self.model]
+        trainings = [self.train.model_copy(update={"seed": s, "seeds": [s]}) for s in self.train.seeds] or [self.train]
+        return [self.model_copy(update={"data": d, "model": m, "train": t, "grid": None})
+                for d in datasets for m in models for t in trainings]
+
+    def cell_key(self) -> str:
+        """The model's folder name in a cell's id: the model key, and ``-seed<N>`` for a cell of ``train.seeds``."""
+        return self.model.key() + (f"-seed{self.train.seed}" if self.train.seeds else "")
 
     def training_recipe(self) -> TrainingRecipe:
         return TrainingRecipe(self.model, self.input, self.loss, self.optimizer, self.schedule, self.train)

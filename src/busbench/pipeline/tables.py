@@ -53,7 +53,7 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     write_csv(per_image, cell.per_image_metrics_csv)
     per_fold = fold_summaries(per_image)
     write_csv(per_fold, cell.fold_summary_csv, index=True)
-    identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
+    identity = {"dataset": cfg.data.key(), "model": cfg.cell_key(), "test_set_sha256": data.test_set_sha256,
                 "notes": " | ".join(protocol_notes(cfg.split, cfg.model, cfg.eval, cfg.input))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
     ensemble = _read_metrics(cell.ensemble_metrics_csv, cell_provenance(data), cell_fix(cell_dir), data.test_ids(),
@@ -88,7 +88,7 @@ def write_summary(summary: pd.DataFrame, cells: Sequence[tuple[ExperimentConfig,
     conventions: dict[str, list[str]] = {}
     for cfg, folds in cells:
         text = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds, tta=", ".join(cfg.eval.tta) or "none")
-        conventions.setdefault(text, []).append(f"{cfg.data.key()}/{cfg.model.key()}")
+        conventions.setdefault(text, []).append(f"{cfg.data.key()}/{cfg.cell_key()}")
     lines = list(conventions) if len(conventions) == 1 else [f"{', '.join(ids)}: {text}"
                                                              for text, ids in conventions.items()]
     notes = sorted({n for text in summary["notes"] for n in str(text).split(" | ") if n})

@@ -87,7 +87,7 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
     rows = []
     for protocol, cfg in configs.items():
         for cell in cfg.cells():
-            folder = RunFolder(cell.output_dir, cell.name).cell(f"{cell.data.key()}/{cell.model.key()}")
+            folder = RunFolder(cell.output_dir, cell.name).cell(f"{cell.data.key()}/{cell.cell_key()}")
             split_file = read_environment(folder.path).split_file
             if split_file is None:
                 raise BusbenchError(f"{folder.environment_json}: missing or names no split file; run `busbench "
@@ -96,7 +96,7 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
             per_image = pd.read_csv(folder.per_image_metrics_csv, dtype={"case_id": str})
             check_test_ids(per_image, folder.per_image_metrics_csv, split.held_out(),
                            f"Run `busbench run` on {folder.path} again to rewrite it", by=["fold"])
-            rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
+            rows.append({"dataset": cell.data.key(), "model": cell.cell_key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)
 
