@@ -30,6 +30,7 @@ from busbench.markdown import markdown_table
 
 METRIC_COLUMNS = ("dice", "iou", "hd95", "precision", "recall")
 CI_COLUMNS = ("dice", "hd95")
+SEED_SD_COLUMN = "dice"  # the metric whose seed-to-seed SD the table prints (the CSV has every metric's)
 LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}
 COST_COLUMNS = {"forward_passes": "Passes", "params_m": "Params (M)", "gflops": "GFLOPs", "macs_g_224": "MACs @224 (G)",
                 "fps": "Images/s"}
@@ -82,13 +83,23 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
             out[f"{metric_title(column, unit=False)} 95 % CI"] = [
                 f"[{low:.{digits}f}, {high:.{digits}f}]"
                 for low, high in zip(table[f"{column}_ci_low"], table[f"{column}_ci_high"])]
+        if column == SEED_SD_COLUMN and _several_seeds(table):
+            out[f"{metric_title(column, unit=False)} seed SD"] = [
+                "–" if pd.isna(sd) else f"{sd:.{metric_places(column)}f}" for sd in table[f"{column}_seed_sd"]]
+            out["Seeds"] = [str(int(n)) for n in table["seeds"]]
     return out
+
+
+def _several_seeds(table: pd.DataFrame) -> bool:
+    return "seeds" in table and bool((table["seeds"] > 1).any())
 
 
 def accuracy_numbers(table: pd.DataFrame) -> pd.DataFrame:
     """The accuracy table's cells as numbers (its CSV)."""
     columns = [f"{m}_{s}" for m in METRIC_COLUMNS for s in ("mean", "std")]
     columns += [f"{m}_ci_{s}" for m in CI_COLUMNS for s in ("low", "high")]
+    columns += [f"{m}_seed_sd" for m in METRIC_COLUMNS if f"{m}_seed_sd" in table] + (["seeds"] if "seeds" in table
+                                                                                     else [])
     return pd.concat([table[["model"]], table["variant"].map(lambda v: ROW_NAMES.get(v, v)).rename("row"),
                       table[columns]], axis=1)
 
@@ -121,8 +132,14 @@ def cost_numbers(table: pd.DataFrame) -> pd.DataFrame:
 
 def notes(table: pd.DataFrame) -> str:
     """The accuracy table's notes: rows, CI unit, HD95's unit, marks."""
-    lines = [ROW_NOTE, f"CI: {table['ci'].iloc[0]}.",
+    seeds = int(table["seeds"].max()) if "seeds" in table else 1
+    ci = table["ci"].iloc[0] + (f" and {seeds} training seeds" if seeds > 1 else "")
+    lines = [ROW_NOTE, f"CI: {ci}.",
              "HD95: 95th-percentile Hausdorff distance in pixels of the original image; best values in bold."]
+    if seeds > 1:
+        lines.append("Seeds: a row's figures average its training seeds (Seeds: how many); ± std is over all k x "
+                     "seeds fold models; seed SD: the standard deviation over seeds of the row's mean Dice; the "
+                     "paired tests compare per-image scores averaged over seeds.")
     if (table["degenerate_folds"] > 0).any():
         lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
                      "test set's lesion images: they predict (almost) nothing.")
