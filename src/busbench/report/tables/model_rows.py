@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
+from busbench.metrics.per_image import NSD_TOLERANCE
 from busbench.progress import progress
 from busbench.report.collect import RunResults
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
@@ -32,6 +33,7 @@ def accuracy_figures(variant: str, per_image: pd.DataFrame, units: IndependentUn
         scores = image_scores(per_image, metric).dropna()  # HD95 of dropped false alarms: NaN
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
             scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
+    row[NSD_TOLERANCE] = summary[NSD_TOLERANCE]
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()
