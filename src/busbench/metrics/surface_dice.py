@@ -52,5 +52,7 @@ def nsd_nonempty(a: np.ndarray, b: np.ndarray, tolerance: float,
     length_a, length_b = contour_corners(a[box], scale), contour_corners(b[box], scale)
     on_a, on_b = length_a > 0, length_b > 0
     a_to_b, b_to_a = nearest_distances(on_a, on_b, scale)
-    near = length_a[on_a][a_to_b <= tolerance].sum() + length_b[on_b][b_to_a <= tolerance].sum()
-    return float(near / (length_a.sum() + length_b.sum()))
+    elements = np.concatenate([length_a[on_a], length_b[on_b]])
+    within = np.concatenate([a_to_b, b_to_a]) <= tolerance
+    near, far = elements[within].sum(), elements[~within].sum()
+    return float(near / (near + far))  # exactly 1 (0) when all (none) of both contours is within the tolerance
