@@ -31,8 +31,8 @@ def nsd_tolerance(per_image: pd.DataFrame) -> float:
     """The one NSD tolerance of a table of per-image scores (busbench writes one per table)."""
     values = per_image[NSD_TOLERANCE].unique()
     if len(values) != 1:
-        raise BusbenchError(f"per-image scores with NSD tolerances {sorted(values)}: one table holds the scores of "
-                            "one eval.nsd_tolerance; score the images again with one tolerance")
+        raise BusbenchError(f"per-image scores with NSD tolerances {sorted(float(v) for v in values)}: one table "
+                            "holds the scores of one eval.nsd_tolerance; score the images again with one tolerance")
     return float(values[0])
 
 
