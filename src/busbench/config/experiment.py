@@ -30,6 +30,7 @@ from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.geometry import MAX_SIZE, MIN_SIZE
 from busbench.data.split.split_file import SplitSettings
 from busbench.losses import LOSSES
+from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE
 
 
 class _Section(BaseModel):
@@ -287,6 +288,10 @@ class EvalConfig(_Section):
     hd95_empty: Literal["diagonal", "drop_false_alarms"] = Field("diagonal", description=(
         "HD95 when one mask is empty: the image diagonal (default), or \"drop_false_alarms\": a lesion predicted "
         "on a normal image is left out of the HD95 mean (a missed lesion still scores the diagonal)."))
+    nsd_tolerance: float = Field(DEFAULT_NSD_TOLERANCE, ge=0.0, allow_inf_nan=False, description=(
+        f"Tolerance of the normalised surface distance (NSD, surface Dice) in pixels of the original image "
+        f"(default {DEFAULT_NSD_TOLERANCE:g}): the share of both lesion boundaries within it of the other. Both "
+        "masks empty: NSD 1; exactly one empty: NSD 0."))
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Probability above which a pixel is lesion.")
     batch_size: int = Field(16, ge=1, description="Inference batch size.")
     compile: bool = Field(False, description=(

@@ -57,7 +57,8 @@ def score_test_set(models: Sequence[nn.Module], data: PreparedData, cfg: EvalCon
             scored = post.apply(mask)
             on_network = (place_mask(scored, placement), place_mask(truth, placement)) \
                 if cfg.hd95_space == "network" else None
-            metrics = image_metrics(scored, truth, cfg.hd95, hd95_empty=cfg.hd95_empty, hd95_masks=on_network)
+            metrics = image_metrics(scored, truth, cfg.hd95, hd95_empty=cfg.hd95_empty, hd95_masks=on_network,
+                                    nsd_tolerance=cfg.nsd_tolerance)
             records.append({"variant": variant, "case_id": case_id, "group": group_of[case_id], "label": row["label"],
                             **metrics, "max_prob": float(probability.max()), **shape_columns(scored, truth)})
     return pd.DataFrame(records)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
+from busbench.metrics.per_image import NSD_TOLERANCE
 from busbench.progress import progress
 from busbench.report.collect import RunResults
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
@@ -36,6 +37,7 @@ def accuracy_figures(variant: str, per_image: pd.DataFrame, units: IndependentUn
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
             scores.to_numpy(), units.clusters.reindex(scores.columns).to_numpy())
     row["seeds"] = per_image["seed"].nunique() if "seed" in per_image else 1
+    row[NSD_TOLERANCE] = summary[NSD_TOLERANCE]
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()

@@ -1,7 +1,8 @@
 """Publication tables, two per dataset and test set, as published BUS benchmark tables split them:
 
 * accuracy (``display_table``): Model | Row | Dice | Dice 95 % CI | IoU | HD95 (px) | HD95 95 % CI |
-  Precision | Recall, mean ± std over the fold models, then the fold ensemble rows;
+  NSD@τpx | Precision | Recall, mean ± std over the fold models, then the fold ensemble rows (NSD's
+  title names its tolerance τ; rows scored at different tolerances say theirs in the cell);
 * cost (``cost_table``): Model | Row | forward passes | Params (M) | GFLOPs | MACs (G) @224 | images/s,
   of what each row runs (an ensemble of k models with v test-time views: k * v passes).
 
@@ -27,8 +28,9 @@ from busbench.evaluate.aggregate import (
     metric_title,
 )
 from busbench.markdown import markdown_table
+from busbench.metrics.per_image import NSD_TOLERANCE
 
-METRIC_COLUMNS = ("dice", "iou", "hd95", "precision", "recall")
+METRIC_COLUMNS = ("dice", "iou", "hd95", "nsd", "precision", "recall")
 CI_COLUMNS = ("dice", "hd95")
 SEED_SD_COLUMN = "dice"  # the metric whose seed-to-seed SD the table prints (the CSV has every metric's)
 LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}
@@ -50,8 +52,17 @@ def best_rows(table: pd.DataFrame, column: str) -> set[int]:
     return set(values.index[values == target])
 
 
-def _cell(row: pd.Series, column: str) -> str:
-    return mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
+def _cell(row: pd.Series, column: str, tolerance_shown: bool = False) -> str:
+    text = mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
+    return f"{text} @{row[NSD_TOLERANCE]:g}px" if tolerance_shown else text
+
+
+def _title(table: pd.DataFrame, column: str) -> tuple[str, bool]:
+    """A metric's column title, and whether its cells name their NSD tolerance (the rows were scored at several)."""
+    if column != "nsd":
+        return metric_title(column, unit=column == "hd95"), False
+    tolerances = table[NSD_TOLERANCE].unique()
+    return (metric_title(column, tolerance=float(tolerances[0])), False) if len(tolerances) == 1 else ("NSD", True)
 
 
 def _model_names(table: pd.DataFrame) -> list[str]:
@@ -75,9 +86,9 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     out = _frame(table)
     for column in METRIC_COLUMNS:
         best = best_rows(table, column)
-        title = metric_title(column, unit=column == "hd95")
-        out[title] = [bold[0] + _cell(r, column) + bold[1] if i in best else _cell(r, column)
-                      for i, r in table.iterrows()]
+        title, tolerance_shown = _title(table, column)
+        out[title] = [bold[0] + _cell(r, column, tolerance_shown) + bold[1] if i in best
+                      else _cell(r, column, tolerance_shown) for i, r in table.iterrows()]
         if column in CI_COLUMNS:
             digits = metric_places(column)
             out[f"{metric_title(column, unit=False)} 95 % CI"] = [
@@ -96,7 +107,7 @@ def _several_seeds(table: pd.DataFrame) -> bool:
 
 def accuracy_numbers(table: pd.DataFrame) -> pd.DataFrame:
     """The accuracy table's cells as numbers (its CSV)."""
-    columns = [f"{m}_{s}" for m in METRIC_COLUMNS for s in ("mean", "std")]
+    columns = [f"{m}_{s}" for m in METRIC_COLUMNS for s in ("mean", "std")] + [NSD_TOLERANCE]
     columns += [f"{m}_ci_{s}" for m in CI_COLUMNS for s in ("low", "high")]
     columns += [f"{m}_seed_sd" for m in METRIC_COLUMNS if f"{m}_seed_sd" in table] + (["seeds"] if "seeds" in table
                                                                                      else [])
