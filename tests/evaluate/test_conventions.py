@@ -19,7 +19,7 @@ from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.inference import Compute
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.protocol import protocol_notes
-from busbench.metrics.per_image import FALSE_ALARM, MISSED_LESION, image_metrics
+from busbench.metrics.per_image import FALSE_ALARM, MISSED_LESION, MetricRules, image_metrics
 
 
 def _two_blocks() -> tuple[np.ndarray, np.ndarray]:
@@ -55,15 +55,15 @@ def test_a_false_alarm_is_dropped_from_hd95_only_under_the_published_convention(
     alarm = normal.copy()
     alarm[10:15, 10:15] = True
     default = image_metrics(alarm, normal)
-    dropped = image_metrics(alarm, normal, hd95_empty="drop_false_alarms")
+    dropped = image_metrics(alarm, normal, MetricRules(hd95_empty="drop_false_alarms"))
     assert default["hd95"] == pytest.approx(50.0)  # the 40 x 30 image's diagonal
     assert math.isnan(dropped["hd95"])
     for scores in (default, dropped):  # still a failure everywhere else, and still counted
         assert scores["dice"] == 0.0 and scores["empty_case"] == FALSE_ALARM
     # a missed lesion keeps the diagonal, and a normal image predicted normal 0, in both conventions
-    missed = image_metrics(normal, alarm, hd95_empty="drop_false_alarms")
+    missed = image_metrics(normal, alarm, MetricRules(hd95_empty="drop_false_alarms"))
     assert missed["hd95"] == pytest.approx(50.0) and missed["empty_case"] == MISSED_LESION
-    assert image_metrics(normal, normal, hd95_empty="drop_false_alarms")["hd95"] == 0.0
+    assert image_metrics(normal, normal, MetricRules(hd95_empty="drop_false_alarms"))["hd95"] == 0.0
 
 
 class _Constant(torch.nn.Module):

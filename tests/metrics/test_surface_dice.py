@@ -16,7 +16,14 @@ from real_data import real_dataset
 from scipy import ndimage
 
 from busbench.data.io import read_mask
-from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE, METRICS, NSD_TOLERANCE, image_metrics, nsd_score
+from busbench.metrics.per_image import (
+    DEFAULT_NSD_TOLERANCE,
+    METRICS,
+    NSD_TOLERANCE,
+    MetricRules,
+    image_metrics,
+    nsd_score,
+)
 from busbench.metrics.surface_dice import contour_corners, nsd_nonempty
 
 TOLERANCES = (0.0, 1.0, 2.0, 5.0)
@@ -161,5 +168,5 @@ def test_image_metrics_records_the_tolerance() -> None:
     default = image_metrics(pred, truth)
     assert "nsd" in METRICS and default[NSD_TOLERANCE] == DEFAULT_NSD_TOLERANCE == 2.0
     assert default["nsd"] == pytest.approx(nsd_score(pred, truth, 2.0))
-    wide = image_metrics(pred, truth, nsd_tolerance=5.0)
+    wide = image_metrics(pred, truth, MetricRules(nsd_tolerance=5.0))
     assert wide["nsd"] == 1.0 > default["nsd"] and wide[NSD_TOLERANCE] == 5.0

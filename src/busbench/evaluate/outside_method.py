@@ -47,7 +47,7 @@ from busbench.layout.folders import (
 )
 from busbench.log import counted, listed
 from busbench.markdown import markdown_table
-from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE, image_metrics
+from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE, MetricRules, image_metrics
 from busbench.metrics.shape import shape_columns
 from busbench.metrics.surface import HD95Convention
 from busbench.records import RunEnvironment, write_environment
@@ -133,7 +133,7 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
             read = read_prediction(path, truth.shape, options.threshold, options.resize)
             mask, resized, thresholded = read.mask, read.resized, read.thresholded
         masks[case_id] = mask
-        metrics = image_metrics(mask, truth, options.hd95, nsd_tolerance=options.nsd_tolerance)
+        metrics = image_metrics(mask, truth, MetricRules(options.hd95, nsd_tolerance=options.nsd_tolerance))
         records.append({"fold": 0, "variant": PREDICTION_SET, "case_id": case_id, "group": group_of[case_id],
                         "label": row["label"], **metrics, **shape_columns(mask, truth),
                         "prediction": path.name if path is not None else "", "missing": path is None,

@@ -27,6 +27,7 @@ Two HD95 conventions of published benchmarks can be chosen instead, to rerun the
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -88,10 +89,20 @@ def dice_score(pred: np.ndarray, truth: np.ndarray) -> float:
     return dice
 
 
-def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
-                  spacing: tuple[float, float] | None = None, hd95_empty: HD95Empty = "diagonal",
-                  hd95_masks: tuple[np.ndarray, np.ndarray] | None = None,
-                  nsd_tolerance: float = DEFAULT_NSD_TOLERANCE) -> dict[str, float | str]:
+@dataclass(frozen=True)
+class MetricRules:
+    """The settings that change a score (``eval.hd95``, ``eval.hd95_empty``, ``eval.nsd_tolerance``),
+    travelling together so that every caller scores by the same rules; ``spacing`` in mm per pixel
+    (row, column) or None for pixels."""
+
+    hd95: HD95Convention = "pooled"
+    hd95_empty: HD95Empty = "diagonal"
+    nsd_tolerance: float = DEFAULT_NSD_TOLERANCE
+    spacing: tuple[float, float] | None = None
+
+
+def image_metrics(pred: np.ndarray, truth: np.ndarray, rules: MetricRules = MetricRules(),
+                  hd95_masks: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float | str]:
     """All metrics of one image, plus ``empty_case`` ("" when both masks have a lesion) and the NSD
     tolerance (``nsd_tolerance``: it travels with the scores, so that every table names the one used).
 
@@ -110,8 +121,8 @@ def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Conventio
     result: dict[str, float | str] = {
         "specificity": tn / (tn + fp) if tn + fp else 1.0,
         "accuracy": (tp + tn) / size,
-        "hd95": hd95_score(hd_pred, hd_truth, convention, spacing, hd95_empty),
-        "nsd": nsd_score(pred, truth, nsd_tolerance, spacing), NSD_TOLERANCE: nsd_tolerance,
+        "hd95": hd95_score(hd_pred, hd_truth, rules.hd95, rules.spacing, rules.hd95_empty),
+        "nsd": nsd_score(pred, truth, rules.nsd_tolerance, rules.spacing), NSD_TOLERANCE: rules.nsd_tolerance,
     }
     result["dice"], result["iou"] = dice_iou(tp, n_pred, n_truth)
     if n_pred and n_truth:
