@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CPU-scale BUSI table and the fairness delta (docs/benchmarks.md, "Results on BUSI"), on 2 cores:
-# GNU parallel runs two fold jobs of one thread each. Rerunning skips finished folds.
+# two fold jobs of one thread each at a time (xargs -P 2). Rerunning skips finished folds.
 #   bash benchmarks/busi_cpu_table.sh [OUT]     (default OUT: benchmarks/results/busi-cpu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ OUT=${1:-benchmarks/results/busi-cpu}
 BUSBENCH=${BUSBENCH:-busbench}
 CONFIG=benchmarks/busi_cpu_table.yaml
 export BUSBENCH_DATA=${BUSBENCH_DATA:-../shared/data}  # the config names ${BUSBENCH_DATA}/Dataset_BUSI_with_GT
-DELTA=(--set 'grid.models=[{name: unext}]')
+DELTA=(--set 'grid.models=[{name: unext}]' --set 'train.seeds=[0]')  # its grouped runs: the table's unext-seed0
 mkdir -p "$OUT"
 {
   $BUSBENCH jobs "$CONFIG"
@@ -16,7 +16,11 @@ mkdir -p "$OUT"
   $BUSBENCH delta "$CONFIG" "${DELTA[@]}" --jobs | grep -- '--set split.protocol=image_level'
 } > "$OUT/jobs.txt"
 started=$(date +%s)
-OMP_NUM_THREADS=1 parallel -j 2 --joblog "$OUT/joblog.txt" < "$OUT/jobs.txt"
+# each job's exit status, seconds and command go to joblog.txt; xargs exits non-zero if any job failed
+: > "$OUT/joblog.txt"
+# shellcheck disable=SC2016  # $1 and $SECONDS belong to the inner shell
+OMP_NUM_THREADS=1 xargs -P 2 -d '\n' -n 1 bash -c \
+  'SECONDS=0; eval "$1"; rc=$?; echo "$rc $SECONDS $1" >> "$0"; exit $((rc != 0))' "$OUT/joblog.txt" < "$OUT/jobs.txt"
 echo "training wall time: $(( $(date +%s) - started )) s on $(nproc) cores" | tee "$OUT/wall_time.txt"
 # FPS for the table (profiles measure each name's default width, so unet_w8 has none)
 $BUSBENCH profile --model unext --model cmunext_s --size 128 --channels 1 --device cpu --out runs/benchmarks/busi-cpu/profile
