@@ -17,7 +17,7 @@ from absent import missing
 from torch import nn
 
 from busbench.config import load_config
-from busbench.models import build_model, count_parameters
+from busbench.models import MODELS, build_model, count_parameters
 from busbench.models.nnunet_resenc_2d import BasicBlockD, blocks_per_stage
 
 TESTS = Path(__file__).parents[1]
@@ -114,7 +114,7 @@ def nnunet_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         import nnunetv2  # noqa: F401
     except ImportError:
         missing("nnunetv2 is not installed: nnU-Net's own planner and network are this test's oracle "
-                "(pip install -c constraints.txt nnunetv2)", "CI must install nnunetv2")
+                "(`make install` installs it; by hand, see nnunet-oracle.txt)", "CI installs it with `make test`")
     root = tmp_path_factory.mktemp("nnunet")
     env = {**os.environ, **{name: str(root / name) for name in ("nnUNet_raw", "nnUNet_preprocessed",
                                                                   "nnUNet_results")}}
@@ -148,12 +148,12 @@ def test_resenc_m_and_l_plan_busbenchs_network_for_256_px(nnunet_plans: dict[str
     assert load_config(CONFIGS / "nnunet_resenc_2d.yaml").train.batch_size == sizes["M"]
 
 
-def _nnunet_network(plans: dict[str, Any], classes: int, deep_supervision: bool) -> nn.Module:
+def _nnunet_network(plans: dict[str, Any], classes: int, deep_supervision: bool, in_channels: int = 1) -> nn.Module:
     from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
 
     arch = plans[PLANNERS["M"]]["2d"]["architecture"]
     network: nn.Module = get_network_from_plans(arch["network_class_name"], arch["arch_kwargs"],
-                                                arch["_kw_requires_import"], 1, classes, allow_init=True,
+                                                arch["_kw_requires_import"], in_channels, classes, allow_init=True,
                                                 deep_supervision=deep_supervision)
     return network
 
@@ -208,6 +208,10 @@ def test_outputs_and_parameters_match_nnunets_network(nnunet_plans: dict[str, An
     # nnU-Net's two softmax channels: one more weight per feature and one bias in each of the 6 heads
     two = _nnunet_network(nnunet_plans, classes=2, deep_supervision=True)
     assert count_parameters(two) - PARAMS_256 == sum(ours.widths[:-1]) + 6 == 1_510
+    # the registry's count (3 channels, `busbench models`) is nnU-Net's
+    rgb = count_parameters(_nnunet_network(nnunet_plans, classes=1, deep_supervision=True, in_channels=3))
+    assert rgb == count_parameters(build_model("nnunet_resenc_2d", in_channels=3, img_size=256)) == 105_915_878
+    assert MODELS["nnunet_resenc_2d"].reference_params_m == round(rgb / 1e6, 2)
     _load_into_nnunet(ours, theirs)
     x = torch.rand(1, 1, 256, 256)
     with torch.no_grad():
