@@ -23,8 +23,9 @@ for this network at 256 px is 32.3 M feature-map values, so M: round(135 M / 32.
 L: round(380 M / 32.3 M x 12) = 141; ResEnc planners let a batch cover the whole training set, so
 no 5 % cap applies. The preset ``nnunet_resenc_2d.yaml`` is M; ``--set train.batch_size=141`` is L.
 
-Parameters at 256 px (7 stages, deep supervision): 105.92 M (105,915,302 with 1 input channel and
-one output; nnU-Net's 2-softmax-channel network has 1,510 more in its heads: 105,916,812).
+Parameters at 256 px (7 stages, deep supervision), equal to nnU-Net's own network's for the same
+channels: 105.92 M (105,915,302 with 1 input channel and one output, 105,915,878 with 3; nnU-Net's
+2-softmax-channel network has 1,510 more in its heads: 105,916,812 with 1 input channel).
 
 Deviations from nnU-Net: those of ``nnunet_2d`` (no resampling or patch planning, busbench's input
 scaling, one sigmoid logit instead of two softmax channels, no heads built that deep supervision
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from busbench.models.entry import InputSides
+from busbench.models.entry import InputSides, Published
 from busbench.models.init import HeInit, he_init
 from busbench.models.nnunet_2d import ConvNormAct, NNUNetSkeleton
 from busbench.models.registry import register_model
@@ -88,6 +89,8 @@ def residual_stage(in_channels: int, out_channels: int, n_blocks: int, stride: i
 
 @register_model("nnunet_resenc_2d", display_name="nnU-Net ResEnc 2-D",
                 paper="Isensee et al., nnU-Net Revisited, MICCAI 2024",
+                published=Published(105.92, "nnU-Net v2.8.1's own ResidualEncoderUNet as nnUNetPlannerResEncM plans "
+                                            "it for 256 px (tests/models/test_nnunet_resenc.py builds it)"),
                 sides=InputSides(minimum=64, multiple=16, kwarg="img_size"),
                 test_kwargs={"img_size": 64, "base_features": 4, "max_features": 16, "deep_supervision": False})
 class NNUNetResEnc2D(NNUNetSkeleton):
