@@ -8,12 +8,15 @@ export BUSBENCH_DATA ?= ../shared/data
 .PHONY: install demo test test-fast docs clean
 
 # constraints.txt pins this machine's CPU torch; the package itself only asks for torch>=2.5.
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt nnunet-oracle.txt
 	@echo "creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	@echo "installing busbench and its test tools (torch 2.13.0 CPU from constraints.txt, MONAI, scikit-learn,"
 	@echo "medpy, pytest, ruff, mkdocs): about 2 minutes on a 2-core machine; pip prints each package it collects"
-	$(BIN)/python -m pip install --progress-bar off -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --progress-bar off -c constraints.txt -e '.[test]' -r nnunet-oracle.txt
+	@echo "installing nnU-Net v2, a test oracle, without timm and its CUDA torchvision (see nnunet-oracle.txt)"
+	$(BIN)/python -m pip install --progress-bar off -c constraints.txt --no-deps nnunetv2==2.8.1 \
+		dynamic-network-architectures==0.4.4
 	@if $(BIN)/python -m pip list 2>/dev/null | grep -qi '^nvidia-'; then \
 		echo "error: a CUDA build of torch was installed; constraints.txt must pin torch==2.13.0" >&2; exit 1; fi
 	@$(BIN)/python -c "import torch; print('installed torch', torch.__version__)"

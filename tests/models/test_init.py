@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from busbench.models import MODELS, build_model
 from busbench.models.encoder_decoder import EncoderDecoder
 from busbench.models.medt import AxialAttention
+from busbench.models.nnunet_resenc_2d import BasicBlockD
 from busbench.models.swin_unet import WindowAttention
 from busbench.models.transunet import TransformerLayer
 from busbench.models.ukan import KANBlock
@@ -143,6 +144,16 @@ def check_nnunet_2d(model: nn.Module) -> None:
     zero_biases(layers)
 
 
+def check_nnunet_resenc_2d(model: nn.Module) -> None:
+    """nnU-Net's ResidualEncoderUNet.initialize: He normal (slope 0.01) and the last norm of every block 0."""
+    check_nnunet_2d(model)
+    blocks = [m for m in model.modules() if isinstance(m, BasicBlockD)]
+    last = [b.conv2[1] for b in blocks]
+    assert blocks and all(torch.all(n.weight == 0) and torch.all(n.bias == 0) for n in last)
+    others = [m for m in model.modules() if isinstance(m, nn.InstanceNorm2d) and not any(m is n for n in last)]
+    assert others and all(torch.all(n.weight == 1) and torch.all(n.bias == 0) for n in others)
+
+
 def check_encoder_decoder(model: nn.Module) -> None:
     assert isinstance(model, EncoderDecoder)
     encoder = convs(model.encoder)
@@ -161,6 +172,7 @@ def check_encoder_decoder(model: nn.Module) -> None:
 CHECKS: dict[str, Callable[[nn.Module], None]] = {
     "unext": check_unext, "ukan": check_ukan, "swin_unet": check_swin_unet, "transunet": check_transunet,
     "medt": check_medt, "unet3plus": check_unet3plus, "nnunet_2d": check_nnunet_2d,
+    "nnunet_resenc_2d": check_nnunet_resenc_2d,
     **{name: check_encoder_decoder for name in MODELS if name.startswith(("unet_", "linknet_"))
        and name != "unet_plus_plus"},
 }

@@ -1,4 +1,4 @@
-"""The shipped nnunet_2d preset: nnU-Net's settings, and a one-epoch run of it at 64 px."""
+"""The shipped nnunet_2d preset: nnU-Net's settings, and a one-epoch run of it and of nnunet_resenc_2d at 64 px."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def test_preset_holds_nnunets_settings() -> None:
     assert (cfg.train.epochs, cfg.train.iterations_per_epoch) == (1000, 250)  # nnU-Net: 1000 epochs x 250 batches
 
 
-def test_preset_runs_one_epoch_with_deep_supervision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("preset", "name"), [("nnunet_2d", "nnunet-2d"), ("nnunet_resenc_2d", "nnunet-resenc-2d")])
+def test_preset_runs_one_epoch_with_deep_supervision(preset: str, name: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []  # outputs per loss call: a list's length in training, 1 for a tensor
 
     class Recording(DeepSupervisionLoss):
@@ -40,16 +42,16 @@ def test_preset_runs_one_epoch_with_deep_supervision(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(trainer, "DeepSupervisionLoss", Recording)
     torch.set_num_threads(1)
-    code = run_cli(monkeypatch, "--quiet", "run", "nnunet_2d", "--set", f"output_dir={tmp_path}",
+    code = run_cli(monkeypatch, "--quiet", "run", preset, "--set", f"output_dir={tmp_path}",
                    "--set", "data.dataset=synthetic", "--set", "data.root=null",
                    "--set", "data.options={count: 24, size: 72, seed: 1}", "--set", "split.folds=2",
                    "--set", "input.size=64", "--set", "model.kwargs.img_size=64",
                    "--set", "model.kwargs.base_features=4", "--set", "model.kwargs.max_features=16",
-                   "--set", "train.epochs=1", "--set", "train.batch_size=4",
+                   "--set", "train.epochs=1", "--set", "train.batch_size=4", "--set", "train.iterations_per_epoch=8",
                    "--set", "eval.postprocess=false")
     assert code == 0
     assert 4 in seen and 1 in seen  # 64 px: 4 decoder outputs in training, one output in validation
-    logs = sorted(tmp_path.glob("nnunet-2d/*/*/fold-*/log.csv"))
+    logs = sorted(tmp_path.glob(f"{name}/*/*/fold-*/log.csv"))
     assert len(logs) == 2
     for log in logs:
         row = pd.read_csv(log).iloc[0]

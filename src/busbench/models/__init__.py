@@ -8,6 +8,7 @@ from busbench.models import (  # noqa: F401  (registration)
     medt,
     monai_nets,
     nnunet_2d,
+    nnunet_resenc_2d,
     swin_unet,
     transunet,
     ukan,

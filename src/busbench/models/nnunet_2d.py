@@ -79,37 +79,41 @@ class ConvNormAct(nn.Sequential):
         )
 
 
-class Stage(nn.Sequential):
-    """Two ConvNormAct; the first one strides when the stage down-samples."""
+class ConvStack(nn.Sequential):
+    """``n_convs`` ConvNormAct; the first one strides when the stage down-samples (nnU-Net's StackedConvBlocks)."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
-        super().__init__(ConvNormAct(in_channels, out_channels, stride), ConvNormAct(out_channels, out_channels))
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, n_convs: int = 2) -> None:
+        super().__init__(ConvNormAct(in_channels, out_channels, stride),
+                         *(ConvNormAct(out_channels, out_channels) for _ in range(n_convs - 1)))
 
 
-@register_model("nnunet_2d", display_name="nnU-Net 2-D",
-                paper="Isensee et al., Nature Methods 2021; nnU-Net Revisited, MICCAI 2024",
-                sides=InputSides(minimum=64, multiple=16, kwarg="img_size"),
-                test_kwargs={"img_size": 64, "base_features": 4, "max_features": 16, "deep_supervision": False})
-class NNUNet2D(nn.Module):
-    def __init__(self, in_channels: int = 3, num_classes: int = 1, img_size: int = 256, base_features: int = 32,
-                 max_features: int = 512, deep_supervision: bool = True) -> None:
+class NNUNetSkeleton(nn.Module):
+    """What nnU-Net's U-Nets share (dynamic_network_architectures' UNetDecoder): a stem, encoder
+    stages, and a decoder that up-samples with a 2x2 transposed convolution, concatenates the skip
+    (up-sampled features first) and merges them with ``decoder_convs`` ConvNormAct, with a 1x1 head
+    per decoder stage under deep supervision. Subclasses build ``stem`` and ``encoder``."""
+
+    stem: nn.Module
+    encoder: nn.ModuleList
+
+    def __init__(self, img_size: int, base_features: int, max_features: int, deep_supervision: bool) -> None:
         super().__init__()
         self.sides = stage_sides(img_size)
         self.widths = stage_widths(len(self.sides), base_features, max_features)
         self.deep_supervision = deep_supervision
-        inputs = [in_channels, *self.widths[:-1]]
-        self.encoder = nn.ModuleList(Stage(c_in, c_out, stride=1 if i == 0 else 2)
-                                     for i, (c_in, c_out) in enumerate(zip(inputs, self.widths)))
-        # decoder stages from the bottleneck up: stage i restores the resolution of encoder stage i
+
+    def add_decoder(self, num_classes: int, decoder_convs: int) -> None:
+        """Decoder stages from the bottleneck up: stage i restores the resolution of encoder stage i."""
         levels = list(reversed(range(len(self.widths) - 1)))
         self.ups = nn.ModuleList(nn.ConvTranspose2d(self.widths[i + 1], self.widths[i], 2, stride=2) for i in levels)
-        self.decoder = nn.ModuleList(Stage(2 * self.widths[i], self.widths[i]) for i in levels)
+        self.decoder = nn.ModuleList(ConvStack(2 * self.widths[i], self.widths[i], n_convs=decoder_convs)
+                                     for i in levels)
         # a head on every decoder stage with deep supervision, else on the top one only (none unused)
-        head_levels = levels if deep_supervision else levels[-1:]
+        head_levels = levels if self.deep_supervision else levels[-1:]
         self.heads = nn.ModuleList(nn.Conv2d(self.widths[i], num_classes, 1) for i in head_levels)
-        he_init(self, HeInit(negative_slope=1e-2))
 
     def forward(self, x: Tensor) -> Tensor | list[Tensor]:
+        x = self.stem(x)
         skips = []
         for stage in self.encoder:
             x = stage(x)
@@ -122,3 +126,19 @@ class NNUNet2D(nn.Module):
         if self.deep_supervision and self.training:
             return [head(features) for head, features in zip(reversed(self.heads), reversed(decoded))]
         return self.heads[-1](decoded[-1])
+
+
+@register_model("nnunet_2d", display_name="nnU-Net 2-D",
+                paper="Isensee et al., Nature Methods 2021; nnU-Net Revisited, MICCAI 2024",
+                sides=InputSides(minimum=64, multiple=16, kwarg="img_size"),
+                test_kwargs={"img_size": 64, "base_features": 4, "max_features": 16, "deep_supervision": False})
+class NNUNet2D(NNUNetSkeleton):
+    def __init__(self, in_channels: int = 3, num_classes: int = 1, img_size: int = 256, base_features: int = 32,
+                 max_features: int = 512, deep_supervision: bool = True) -> None:
+        super().__init__(img_size, base_features, max_features, deep_supervision)
+        self.stem = nn.Identity()  # PlainConvUNet has none
+        inputs = [in_channels, *self.widths[:-1]]
+        self.encoder = nn.ModuleList(ConvStack(c_in, c_out, stride=1 if i == 0 else 2)
+                                     for i, (c_in, c_out) in enumerate(zip(inputs, self.widths)))
+        self.add_decoder(num_classes, decoder_convs=2)
+        he_init(self, HeInit(negative_slope=1e-2))
