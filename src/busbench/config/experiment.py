@@ -47,6 +47,9 @@ def folder_name(value: str | None) -> str | None:
     return value
 
 
+POOL = "pool"  # data.dataset of a pooled cell (``DataConfig.pool``)
+
+
 class DataConfig(_Section):
     dataset: str = Field("synthetic", description="Dataset adapter (`busbench datasets` lists them).")
     root: Path | None = Field(None, description=(
@@ -57,16 +60,44 @@ class DataConfig(_Section):
         "written and reused beside the manifest, as `busbench split` and `busbench cache` do. Unset: `run` "
         "prepares the dataset itself under OUTPUT_DIR/data/<dataset>-<hash>/."))
     options: dict[str, Any] = Field(default_factory=dict, description="The adapter's options (`-o` of `prepare`).")
+    pool: list[DataConfig] = Field(default_factory=list, description=(
+        "Pooled training: two or more datasets (each a `data` section) developed on together, each keeping its own "
+        "frozen split; fold k of the pool is every dataset's fold k, and each test set is scored on its own. "
+        "`data: [A, B]` is short for `data: {pool: [A, B]}`."))
 
     _plain_dataset = field_validator("dataset")(folder_name)
 
+    @model_validator(mode="after")
+    def _pool_alone(self) -> DataConfig:
+        """A pool is its datasets and nothing else, so that its key names exactly them."""
+        if not self.pool:
+            return self
+        if len(self.pool) < 2:
+            raise ValueError("data.pool lists one dataset: pool two or more, or give that one as `data`")
+        if any(member.pool for member in self.pool):
+            raise ValueError("data.pool: a pooled dataset cannot itself be a pool; list its datasets instead")
+        keys = [member.key() for member in self.pool]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"data.pool lists a dataset twice ({keys}): list each once")
+        if self.root is not None or self.prepared is not None or self.options:
+            raise ValueError("data.pool: root, prepared and options belong to each pooled dataset, not to the pool")
+        self.dataset = POOL
+        return self
+
     def describe(self) -> str:
         """What the key's hash stands for, in words."""
+        if self.pool:
+            return "pool of " + "; ".join(member.describe() for member in self.pool)
         where = f"prepared in {self.prepared}" if self.prepared else f"at {self.root or '(generated)'}"
         return f"{self.dataset} {where}, options {self.options or 'default'}"
 
     def key(self) -> str:
-        """Folder name of this dataset's manifest, split and cache under the output folder."""
+        """Folder name of this dataset's manifest, split and cache under the output folder; a pool's
+        names its datasets (``pool-busi+busbra-<hash of their keys>``)."""
+        if self.pool:
+            identity = json.dumps([member.key() for member in self.pool])
+            names = "+".join(member.dataset for member in self.pool)
+            return f"{POOL}-{names}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
         fields = {"root": str(self.root), "options": self.options}
         if self.prepared is not None:
             fields["prepared"] = str(self.prepared)
@@ -316,6 +347,22 @@ class GridConfig(_Section):
         "Datasets of the grid, each a `data` section (default: `data`)."))
     models: list[ModelConfig] = Field(default_factory=list, description=(
         "Models of the grid, each a `model` section (default: `model`)."))
+    protocol: Literal["each_dataset", "leave_one_dataset_out"] = Field("each_dataset", description=(
+        "\"each_dataset\": one cell per dataset of `datasets`; \"leave_one_dataset_out\": one cell per dataset "
+        "left out, trained on the pool of the others and scored on every test set, the left-out one's included."))
+
+    @model_validator(mode="after")
+    def _enough_to_leave_out(self) -> GridConfig:
+        if self.protocol == "leave_one_dataset_out" and len(self.datasets) < 3:
+            raise ValueError("grid.protocol leave_one_dataset_out needs three or more grid.datasets (each cell "
+                             f"pools all but one), got {len(self.datasets)}")
+        return self
+
+    def training_data(self) -> list[tuple[DataConfig, list[DataConfig]]]:
+        """Each cell's training data and the datasets it is scored on besides its own test set(s)."""
+        if self.protocol == "each_dataset":
+            return [(dataset, []) for dataset in self.datasets]
+        return [(DataConfig(pool=[d for d in self.datasets if d is not out]), [out]) for out in self.datasets]
 
 
 @dataclass(frozen=True)
@@ -373,9 +420,24 @@ class ExperimentConfig(_Section):
         """One configuration per (dataset, model) of the grid; just this one without a grid."""
         if self.grid is None:
             return [self]
-        datasets = self.grid.datasets or [self.data]
+        datasets = self.grid.training_data() or [(self.data, [])]
         models = self.grid.models or [self.model]
-        return [self.model_copy(update={"data": d, "model": m, "grid": None}) for d in datasets for m in models]
+        return [self.model_copy(update={"data": d, "model": m, "grid": None, "eval": self._also_scored_on(left_out)})
+                for d, left_out in datasets for m in models]
+
+    def _also_scored_on(self, left_out: list[DataConfig]) -> EvalConfig:
+        """``eval`` with a left-out dataset added to ``cross_datasets`` (leave one dataset out)."""
+        known = {d.key() for d in self.eval.cross_datasets}
+        extra = [d for d in left_out if d.key() not in known]
+        return self.eval.model_copy(update={"cross_datasets": [*extra, *self.eval.cross_datasets]}) if extra else self.eval
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_as_list(cls, values: Any) -> Any:
+        """``data: [A, B]`` is the pool of A and B."""
+        if isinstance(values, dict) and isinstance(values.get("data"), list):
+            return {**values, "data": {"pool": values["data"]}}
+        return values
 
     def training_recipe(self) -> TrainingRecipe:
         return TrainingRecipe(self.model, self.input, self.loss, self.optimizer, self.schedule, self.train)
