@@ -429,7 +429,9 @@ class ExperimentConfig(_Section):
         """``eval`` with a left-out dataset added to ``cross_datasets`` (leave one dataset out)."""
         known = {d.key() for d in self.eval.cross_datasets}
         extra = [d for d in left_out if d.key() not in known]
-        return self.eval.model_copy(update={"cross_datasets": [*extra, *self.eval.cross_datasets]}) if extra else self.eval
+        if not extra:
+            return self.eval
+        return self.eval.model_copy(update={"cross_datasets": [*extra, *self.eval.cross_datasets]})
 
     @model_validator(mode="before")
     @classmethod

@@ -31,7 +31,7 @@ from busbench.data.duplicates.links import cross_duplicate_links
 from busbench.data.integrity import MTIMES
 from busbench.data.manifest import MANIFEST_META, load_manifest, write_manifest
 from busbench.data.prepared import PreparedData
-from busbench.data.split.record import SPLIT_FORMAT, TEST, Split
+from busbench.data.split.record import SPLIT_FORMAT, Split
 from busbench.data.split.split_file import read_split, test_set_sha256, write_split
 from busbench.errors import BusbenchError
 from busbench.layout.folders import data_folder
@@ -159,7 +159,10 @@ def _split(members: list[Member], manifest_path: Path, manifest_sha256: str, fra
         for case_id, fold in m.data.development.fold_of.items():
             fold_of[pooled_id(m.key, case_id)] = fold
     group_fold = {first: fold_of[first] for first in group_number if first in fold_of}
-    cases, links, moved = [], [], []
+    cases: list[dict[str, object]] = []
+    links: list[list[object]] = []
+    moved: list[str] = []
+    test_ids: list[str] = []
     for m in members:
         links += [[pooled_id(m.key, a), pooled_id(m.key, b), measure, value]
                   for a, b, measure, value in m.data.split.duplicate_links]
@@ -168,12 +171,13 @@ def _split(members: list[Member], manifest_path: Path, manifest_sha256: str, fra
             if case_id not in kept:
                 continue
             group = groups[case_id]
-            fold = None if case.set == TEST else group_fold.get(group, case.fold)
+            fold = None if case.fold is None else group_fold.get(group, case.fold)
+            test_ids += [case_id] if fold is None else []
             if fold != case.fold:
                 moved.append(case_id)
             cases.append({"case_id": case_id, "set": case.set, "fold": fold, "group": group_number[group],
                           "stratum": case.stratum, "duplicate": case.duplicate})
-    test = frame.set_index("case_id").loc[sorted(c["case_id"] for c in cases if c["set"] == TEST), "pixel_sha256"]
+    test = frame.set_index("case_id").loc[sorted(test_ids), "pixel_sha256"]
     pooled = [{"key": m.key, "dataset": m.data.manifest.dataset, "split_file": str(m.data.split_path),
                "split_sha256": m.data.split_sha256, "test_set_sha256": m.data.test_set_sha256,
                "test_images": len(m.data.test_ids()), "development_images": len(m.data.development.fold_of),
@@ -185,7 +189,7 @@ def _split(members: list[Member], manifest_path: Path, manifest_sha256: str, fra
         "settings": {"pool": pooled, "moved_to_their_duplicates_fold": moved}, "folds": folds,
         "size_tertiles": [], "duplicate_images": sum(1 for c in cases if c["duplicate"]), "duplicate_links": links,
         "user_links": {}, "large_groups": [], "test_set_sha256": test_set_sha256(list(test.index), test.tolist()),
-        "cases": sorted(cases, key=lambda c: c["case_id"]), "registry": None})
+        "cases": sorted(cases, key=lambda c: str(c["case_id"])), "registry": None})
 
 
 def prepare_pool(cfg: ExperimentConfig, members_data: list[PreparedData]) -> PreparedData:
