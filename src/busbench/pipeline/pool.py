@@ -156,8 +156,8 @@ def _split(members: list[Member], manifest_path: Path, manifest_sha256: str, fra
     group_number = {first: i for i, first in enumerate(sorted(set(groups.values())))}
     fold_of: dict[str, int] = {}
     for m in members:
-        for case_id, fold in m.data.development.fold_of.items():
-            fold_of[pooled_id(m.key, case_id)] = fold
+        for case_id, number in m.data.development.fold_of.items():
+            fold_of[pooled_id(m.key, case_id)] = number
     group_fold = {first: fold_of[first] for first in group_number if first in fold_of}
     cases: list[dict[str, object]] = []
     links: list[list[object]] = []
