@@ -35,7 +35,6 @@ from busbench.data.provenance import frame_provenance
 from busbench.data.split.record import Split, SplitRegistry, load_split
 from busbench.errors import BusbenchError
 from busbench.evaluate.protocol import protocol_notes
-from busbench.pipeline.pool import SEPARATOR as POOL_SEPARATOR
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
 from busbench.layout.folders import (
     BEST,
@@ -44,6 +43,7 @@ from busbench.layout.folders import (
     CellFolder,
     FoldFolder,
 )
+from busbench.pipeline.pool import SEPARATOR as POOL_SEPARATOR
 from busbench.records import read_done, read_environment
 from busbench.report.names import dataset_title, model_title, unique_titles
 
