@@ -239,7 +239,7 @@ def pooled_views(run: RunResults) -> list[RunResults]:
     if split is None or run.config is None:
         return [run]
     titles = {member.key(): dataset_title(member) for member in run.config.data.pool}
-    views = []
+    views: list[RunResults] = []
     for entry in split.settings["pool"]:
         key = str(entry["key"])
         views.append(replace(run, dataset=key, model=f"{run.model}@{run.dataset}", title=f"{run.title}, trained on "

@@ -56,3 +56,25 @@ def reliability_diagram(bins: pd.DataFrame, title: str, path: Path) -> Path:
     curve.legend(fontsize=7)
     counts.set(xlabel="predicted lesion probability", ylabel="share of pixels", yscale="log")
     return save(figure, path)
+
+
+def train_test_heatmap(entries: pd.DataFrame, path: Path) -> Path:
+    """The train-on x test-on matrix as a heat map of mean Dice (rows: model and training data, columns:
+    test sets), each cell annotated with its mean and n; an empty cell was not scored."""
+    dice = entries.pivot_table(index=["model", "trained_on"], columns="tested_on", values="dice_mean", sort=False)
+    images = entries.pivot_table(index=["model", "trained_on"], columns="tested_on", values="images", sort=False)
+    labels = [f"{model}: {trained}" for model, trained in dice.index]
+    width, height = 2.4 + 1.5 * dice.shape[1], 1.2 + 0.5 * dice.shape[0]
+    figure, axis = plt.subplots(figsize=(width, height))
+    shown = axis.imshow(dice.to_numpy(dtype=float), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    for (i, j), value in np.ndenumerate(dice.to_numpy(dtype=float)):
+        if np.isfinite(value):
+            axis.text(j, i, f"{value:.3f}\nn={images.to_numpy(dtype=float)[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                      color="white" if value < 0.6 else "black")
+    axis.set_xticks(range(dice.shape[1]), [str(c) for c in dice.columns], rotation=30, ha="right", fontsize=8)
+    axis.set_yticks(range(dice.shape[0]), labels, fontsize=8)
+    axis.set_xlabel("tested on")
+    axis.set_ylabel("trained on")
+    figure.colorbar(shown, ax=axis, label="mean Dice of the fold models")
+    axis.set_title(wrapped("Dice across sources: trained on (rows) x tested on (columns)", width - 0.6, 9), fontsize=9)
+    return save(figure, path)
