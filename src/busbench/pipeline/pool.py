@@ -146,7 +146,8 @@ def _manifest_frame(members: list[Member], dropped: dict[str, str]) -> tuple[pd.
         times.update({moved(name): value for name, value in recorded.items()})
     frame = pd.concat(frames, ignore_index=True)
     meta_columns = [c for c in frame.columns if c.startswith("meta_")]
-    frame[meta_columns] = frame[meta_columns].fillna("")
+    for column in meta_columns:  # a column only some datasets have: empty for the others
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
     return frame, root, times
 
 

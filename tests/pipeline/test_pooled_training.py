@@ -1,0 +1,127 @@
+"""Pooled development (``data: [A, B]``) and leave one dataset out on the real BUSI and BUS-BRA, at
+tiny scale: the pool trains on both development parts, each test set is scored and tabled on its own,
+a planted copy of a BUS-BRA test image in BUSI's development part is never trained on, and the
+train-on x test-on matrix holds the numbers recomputed here from the per-image tables."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from busi_copies import busbra_subset_copy, busi_subset_copy
+
+from busbench import pipeline
+from busbench.config import ExperimentConfig, load_config
+from busbench.errors import BusbenchError
+from busbench.pipeline.pool import Member, check_fold_counts, pooled_id
+from busbench.report.build import build_report
+from busbench.train import checkpoint
+
+TINY = ["split.folds=2", "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "train.batch_size=8",
+        "eval.postprocess=false"]
+PLANTED = "benign (9999)"
+
+
+def _copies(tmp_path: Path) -> tuple[Path, Path]:
+    return busi_subset_copy(tmp_path / "busi", per_label=6), busbra_subset_copy(tmp_path / "busbra", 40)
+
+
+def _config(tmp_path: Path, data: str, *extra: str) -> ExperimentConfig:
+    return load_config(None, ["name=pool", f"output_dir={tmp_path / 'runs'}", f"data={data}", *TINY, *extra])
+
+
+def _cell(cfg: ExperimentConfig) -> Path:
+    return cfg.output_dir / cfg.name / cfg.data.key() / cfg.model.key()
+
+
+def test_a_pool_trains_on_both_development_parts_never_on_a_copy_of_a_test_image(tmp_path: Path) -> None:
+    busi, busbra = _copies(tmp_path)
+    bra = _config(tmp_path, f"{{dataset: busbra, root: {busbra}}}")
+    bra_test = pipeline.prepare_data(bra)
+    twin = bra_test.test_ids()[0]
+    # the planted case: a BUS-BRA test image and its mask as a BUSI benign case
+    shutil.copyfile(busbra / "Images" / f"{twin}.png", busi / "benign" / f"{PLANTED}.png")
+    shutil.copyfile(busbra / "Masks" / f"{twin.replace('bus_', 'mask_', 1)}.png",
+                    busi / "benign" / f"{PLANTED}_mask.png")
+    cfg = _config(tmp_path, f"[{{dataset: busi, root: {busi}}}, {{dataset: busbra, root: {busbra}}}]")
+    assert cfg.data.key().startswith("pool-busi+busbra-")
+    busi_key, bra_key = (member.key() for member in cfg.data.pool)
+    busi_alone = pipeline.prepare_data(cfg.model_copy(update={"data": cfg.data.pool[0]}))
+    assert PLANTED in busi_alone.development.fold_of, "the planted copy must fall in BUSI's development part"
+
+    rows = pipeline.run_experiment(cfg)
+    assert len(rows)
+    data = pipeline.prepare_data(cfg)
+    planted = pooled_id(busi_key, PLANTED)
+    assert planted not in data.development.fold_of and planted not in data.split.held_out()
+    pooled = {entry["key"]: entry for entry in data.split.settings["pool"]}
+    assert pooled[busi_key]["dropped"] == {planted: pooled_id(bra_key, twin)}
+    planted_pixels = busi_alone.manifest.frame.set_index("case_id").loc[PLANTED, "pixel_sha256"]
+    for fold in (1, 2):
+        trained = checkpoint.load(_cell(cfg) / f"fold-{fold}" / "best.pt")["training_images"]
+        assert planted not in trained["case_ids"] and planted_pixels not in trained["pixel_sha256"]
+        assert {case.split(":")[0] for case in trained["case_ids"]} == {busi_key, bra_key}
+    # fold k of the pool is each dataset's fold k
+    for member, alone in ((busi_key, busi_alone), (bra_key, bra_test)):
+        for case, fold in alone.development.fold_of.items():
+            if pooled_id(member, case) in data.development.fold_of:
+                assert data.development.fold_of[pooled_id(member, case)] == fold
+    tested = pd.read_csv(_cell(cfg) / "fold-1" / "test_metrics.csv", dtype={"case_id": str})
+    expected = {pooled_id(busi_key, c) for c in busi_alone.test_ids()} | {pooled_id(bra_key, c)
+                                                                         for c in bra_test.test_ids()}
+    assert set(tested["case_id"]) == expected
+
+    report = build_report(cfg.output_dir, tmp_path / "report", qualitative=False)
+    for member, alone in ((busi_key, busi_alone), (bra_key, bra_test)):
+        table = pd.read_csv(tmp_path / "report" / "tables" / f"{member}.csv")
+        assert table["model"].str.contains("trained on BUSI \\+ BUS-BRA").all()
+        assert (table["test_images"] == len(alone.test_ids())).all()
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "1 development image(s) dropped as duplicates of another pooled dataset" in page
+    assert report.cross is not None and report.cross["Trained on"].tolist() == ["BUSI + BUS-BRA"]
+
+
+def test_leave_one_dataset_out_makes_the_matrix_of_the_per_image_scores(tmp_path: Path) -> None:
+    busi, busbra = _copies(tmp_path)
+    datasets = (f"[{{dataset: busi, root: {busi}}}, {{dataset: busbra, root: {busbra}}}, "
+                "{dataset: synthetic, options: {count: 24, size: 40, seed: 1}}]")
+    cfg = load_config(None, ["name=lodo", f"output_dir={tmp_path / 'runs'}", f"grid.datasets={datasets}",
+                             "grid.protocol=leave_one_dataset_out", *TINY])
+    cells = cfg.cells()
+    assert [len(c.data.pool) for c in cells] == [2, 2, 2]
+    assert [c.eval.cross_datasets[0].dataset for c in cells] == ["busi", "busbra", "synthetic"]
+    pipeline.run_experiment(cfg)
+    build_report(cfg.output_dir, tmp_path / "report", qualitative=False)
+    entries = pd.read_csv(tmp_path / "report" / "tables" / "train_test_matrix.csv")
+    assert sorted(entries["trained_on"].unique()) == ["BUS-BRA + Synthetic", "BUSI + BUS-BRA", "BUSI + Synthetic"]
+    assert len(entries) == 9  # each cell: its two pooled test sets and the left-out one
+    titles = {"busi": "BUSI", "busbra": "BUS-BRA", "synthetic": "Synthetic"}
+    for cell in cells:
+        folder, trained_on = _cell(cell), " + ".join(titles[m.dataset] for m in cell.data.pool)
+        folds = pd.concat([pd.read_csv(folder / f"fold-{k}" / "test_metrics.csv", dtype={"case_id": str})
+                           for k in (1, 2)])
+        cross = pd.read_csv(folder / "cross_dataset_metrics.csv", dtype={"case_id": str})
+        scored = {m.key(): folds[folds["case_id"].str.startswith(m.key() + ":")] for m in cell.data.pool}
+        scored |= {k: rows for k, rows in cross.groupby("test_dataset")}
+        for key, rows in scored.items():
+            dataset = key.rsplit("-", 1)[0]
+            row = entries[(entries["trained_on"] == trained_on) & (entries["tested_on"] == titles[dataset])]
+            assert len(row) == 1
+            by_hand = np.mean([fold["dice"].mean() for _, fold in rows.groupby("fold")])
+            assert row["dice_mean"].iloc[0] == pytest.approx(by_hand)
+            assert row["images"].iloc[0] == rows["case_id"].nunique()
+            assert row["dice_ci_low"].iloc[0] <= row["dice_mean"].iloc[0] + 1e-9 <= row["dice_ci_high"].iloc[0] + 2e-9
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert 'alt="train test matrix"' in page and "Across sources: trained on x tested on" in page
+
+
+def test_pooled_datasets_with_unequal_fold_counts_are_refused(tmp_path: Path) -> None:
+    synthetic = "data.options={count: 24, size: 40, seed: 1}"
+    two = pipeline.prepare_data(load_config(None, [f"output_dir={tmp_path}", synthetic, "split.folds=2"]))
+    three = pipeline.prepare_data(load_config(None, [f"output_dir={tmp_path}", synthetic, "split.folds=3"]))
+    assert check_fold_counts([Member("a", two), Member("b", two)]) == 2
+    with pytest.raises(BusbenchError, match=r"data.pool: .*different fold counts \(a 2, b 3\).*set split.folds"):
+        check_fold_counts([Member("a", two), Member("b", three)])
