@@ -67,9 +67,10 @@ def train_test_heatmap(entries: pd.DataFrame, path: Path) -> Path:
     width, height = 2.4 + 1.5 * dice.shape[1], 1.2 + 0.5 * dice.shape[0]
     figure, axis = plt.subplots(figsize=(width, height))
     shown = axis.imshow(dice.to_numpy(dtype=float), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    counts = images.to_numpy(dtype=float)
     for (i, j), value in np.ndenumerate(dice.to_numpy(dtype=float)):
         if np.isfinite(value):
-            axis.text(j, i, f"{value:.3f}\nn={images.to_numpy(dtype=float)[i, j]:.0f}", ha="center", va="center", fontsize=7,
+            axis.text(j, i, f"{value:.3f}\nn={counts[i, j]:.0f}", ha="center", va="center", fontsize=7,
                       color="white" if value < 0.6 else "black")
     axis.set_xticks(range(dice.shape[1]), [str(c) for c in dice.columns], rotation=30, ha="right", fontsize=8)
     axis.set_yticks(range(dice.shape[0]), labels, fontsize=8)
