@@ -54,5 +54,24 @@ def test_leave_one_dataset_out_is_one_pooled_cell_per_dataset_left_out() -> None
     assert [[d.key() for d in c.eval.cross_datasets] for c in cells] == [[keys[0], keys[2]], [keys[1], keys[2]],
                                                                          [keys[2]]]
     assert [c.data.key() for c in load_config(None, [f"grid.datasets=[{A}, {B}]"]).cells()] == keys[:2]
-    with pytest.raises(BusbenchError, match="leave_one_dataset_out needs three or more grid.datasets"):
-        load_config(None, [f"grid.datasets=[{A}, {B}]", "grid.protocol=leave_one_dataset_out"])
+
+
+def test_leave_one_of_two_datasets_out_trains_on_the_other_alone() -> None:
+    """No pool of one: each cell trains on the other dataset itself (its own key) and is scored on the left-out one."""
+    cfg = load_config(None, [f"grid.datasets=[{A}, {B}]", "grid.protocol=leave_one_dataset_out"])
+    keys = [d.key() for d in cfg.grid.datasets]
+    cells = cfg.cells()
+    assert [c.data.key() for c in cells] == keys[::-1] and not any(c.data.pool for c in cells)
+    assert [[d.key() for d in c.eval.cross_datasets] for c in cells] == [keys[:1], keys[1:]]
+    with pytest.raises(BusbenchError, match="leave_one_dataset_out needs two or more grid.datasets"):
+        load_config(None, [f"grid.datasets=[{A}]", "grid.protocol=leave_one_dataset_out"])
+
+
+def test_seeds_and_leave_one_dataset_out_compose() -> None:
+    """Every (left-out dataset, seed) is a cell; each seed's cell is scored on its left-out dataset."""
+    cfg = load_config(None, [f"grid.datasets=[{A}, {B}, {C}]", "grid.protocol=leave_one_dataset_out",
+                             "train.seeds=[0, 1]"])
+    cells = cfg.cells()
+    assert [(len(c.data.pool), c.train.seed) for c in cells] == [(2, 0), (2, 1)] * 3
+    assert [c.eval.cross_datasets[0].key() for c in cells] == [d.key() for d in cfg.grid.datasets for _ in (0, 1)]
+    assert len({(c.data.key(), c.cell_key()) for c in cells}) == 6

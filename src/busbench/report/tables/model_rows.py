@@ -2,7 +2,9 @@
 ensemble variant), with every figure the accuracy and cost tables print (``publication``).
 
 A fold model's score on an image is averaged over the k fold models for the per-image statistics
-(the CIs); the mean ± std is over the k fold models. The metrics are ``publication.METRIC_COLUMNS``
+(the CIs); the mean ± std is over the k fold models. A run of several training seeds (``collect.merge_seeds``)
+averages every seed's fold models alike, gives the seed-to-seed SD of each metric, and bootstraps its
+CIs over groups and seeds together. The metrics are ``publication.METRIC_COLUMNS``
 (mean and std), with a cluster bootstrap CI for ``CI_COLUMNS``.
 """
 
@@ -12,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
+from busbench.metrics.per_image import NSD_TOLERANCE
 from busbench.progress import progress
 from busbench.report.collect import RunResults
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
-from busbench.report.statistics.units import IndependentUnits, image_scores
+from busbench.report.statistics.units import IndependentUnits, seed_image_scores, seed_spread
 from busbench.report.tables.complexity import NO_COST, model_cost, model_origin, row_cost
 from busbench.report.tables.publication import CI_COLUMNS, METRIC_COLUMNS, ROW_NAMES
 
@@ -28,10 +31,13 @@ def accuracy_figures(variant: str, per_image: pd.DataFrame, units: IndependentUn
         row[f"{metric}_mean"] = summary[f"{metric}_mean"]
         # one fold model (an outside method's one prediction set) has no spread to show
         row[f"{metric}_std"] = summary[f"{metric}_std"] if variant == FOLD_MODELS and summary["folds"] > 1 else np.nan
+        row[f"{metric}_seed_sd"] = seed_spread(per_image, metric)
     for metric in CI_COLUMNS:
-        scores = image_scores(per_image, metric).dropna()  # HD95 of dropped false alarms: NaN
+        scores = seed_image_scores(per_image, metric)  # HD95 of dropped false alarms: NaN, left out
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(
-            scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
+            scores.to_numpy(), units.clusters.reindex(scores.columns).to_numpy())
+    row["seeds"] = per_image["seed"].nunique() if "seed" in per_image else 1
+    row[NSD_TOLERANCE] = summary[NSD_TOLERANCE]
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()
@@ -45,7 +51,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
     if run.config is None:
         row.update(NO_COST, networks=None, views=None, forward_passes=None)
     else:  # a fold model runs alone; an ensemble runs every fold model; each on every test-time view
-        networks = 1 if variant == FOLD_MODELS else run.per_image["fold"].nunique()
+        networks = 1 if variant == FOLD_MODELS else run.per_image["fold"].nunique() // max(1, len(run.seeds))
         row.update(row_cost(model_cost(run.config, profiles), networks, 1 + len(run.config.eval.tta)))
     row["protocol"] = " | ".join(run.notes)
     row["origin"] = model_origin(run.path, run.config) if run.config is not None else ""

@@ -1,7 +1,8 @@
 """Publication tables, two per dataset and test set, as published BUS benchmark tables split them:
 
 * accuracy (``display_table``): Model | Row | Dice | Dice 95 % CI | IoU | HD95 (px) | HD95 95 % CI |
-  Precision | Recall, mean ± std over the fold models, then the fold ensemble rows;
+  NSD@τpx | Precision | Recall, mean ± std over the fold models, then the fold ensemble rows (NSD's
+  title names its tolerance τ; rows scored at different tolerances say theirs in the cell);
 * cost (``cost_table``): Model | Row | forward passes | Params (M) | GFLOPs | MACs (G) @224 | images/s,
   of what each row runs (an ensemble of k models with v test-time views: k * v passes).
 
@@ -27,9 +28,11 @@ from busbench.evaluate.aggregate import (
     metric_title,
 )
 from busbench.markdown import markdown_table
+from busbench.metrics.per_image import NSD_TOLERANCE
 
-METRIC_COLUMNS = ("dice", "iou", "hd95", "precision", "recall")
+METRIC_COLUMNS = ("dice", "iou", "hd95", "nsd", "precision", "recall")
 CI_COLUMNS = ("dice", "hd95")
+SEED_SD_COLUMN = "dice"  # the metric whose seed-to-seed SD the table prints (the CSV has every metric's)
 LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}
 COST_COLUMNS = {"forward_passes": "Passes", "params_m": "Params (M)", "gflops": "GFLOPs", "macs_g_224": "MACs @224 (G)",
                 "fps": "Images/s"}
@@ -49,8 +52,17 @@ def best_rows(table: pd.DataFrame, column: str) -> set[int]:
     return set(values.index[values == target])
 
 
-def _cell(row: pd.Series, column: str) -> str:
-    return mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
+def _cell(row: pd.Series, column: str, tolerance_shown: bool = False) -> str:
+    text = mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
+    return f"{text} @{row[NSD_TOLERANCE]:g}px" if tolerance_shown else text
+
+
+def _title(table: pd.DataFrame, column: str) -> tuple[str, bool]:
+    """A metric's column title, and whether its cells name their NSD tolerance (the rows were scored at several)."""
+    if column != "nsd":
+        return metric_title(column, unit=column == "hd95"), False
+    tolerances = table[NSD_TOLERANCE].unique()
+    return (metric_title(column, tolerance=float(tolerances[0])), False) if len(tolerances) == 1 else ("NSD", True)
 
 
 def _model_names(table: pd.DataFrame) -> list[str]:
@@ -74,21 +86,31 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     out = _frame(table)
     for column in METRIC_COLUMNS:
         best = best_rows(table, column)
-        title = metric_title(column, unit=column == "hd95")
-        out[title] = [bold[0] + _cell(r, column) + bold[1] if i in best else _cell(r, column)
-                      for i, r in table.iterrows()]
+        title, tolerance_shown = _title(table, column)
+        out[title] = [bold[0] + _cell(r, column, tolerance_shown) + bold[1] if i in best
+                      else _cell(r, column, tolerance_shown) for i, r in table.iterrows()]
         if column in CI_COLUMNS:
             digits = metric_places(column)
             out[f"{metric_title(column, unit=False)} 95 % CI"] = [
                 f"[{low:.{digits}f}, {high:.{digits}f}]"
                 for low, high in zip(table[f"{column}_ci_low"], table[f"{column}_ci_high"])]
+        if column == SEED_SD_COLUMN and _several_seeds(table):
+            out[f"{metric_title(column, unit=False)} seed SD"] = [
+                "–" if pd.isna(sd) else f"{sd:.{metric_places(column)}f}" for sd in table[f"{column}_seed_sd"]]
+            out["Seeds"] = [str(int(n)) for n in table["seeds"]]
     return out
+
+
+def _several_seeds(table: pd.DataFrame) -> bool:
+    return "seeds" in table and bool((table["seeds"] > 1).any())
 
 
 def accuracy_numbers(table: pd.DataFrame) -> pd.DataFrame:
     """The accuracy table's cells as numbers (its CSV)."""
-    columns = [f"{m}_{s}" for m in METRIC_COLUMNS for s in ("mean", "std")]
+    columns = [f"{m}_{s}" for m in METRIC_COLUMNS for s in ("mean", "std")] + [NSD_TOLERANCE]
     columns += [f"{m}_ci_{s}" for m in CI_COLUMNS for s in ("low", "high")]
+    columns += [f"{m}_seed_sd" for m in METRIC_COLUMNS if f"{m}_seed_sd" in table] + (["seeds"] if "seeds" in table
+                                                                                     else [])
     return pd.concat([table[["model"]], table["variant"].map(lambda v: ROW_NAMES.get(v, v)).rename("row"),
                       table[columns]], axis=1)
 
@@ -121,8 +143,14 @@ def cost_numbers(table: pd.DataFrame) -> pd.DataFrame:
 
 def notes(table: pd.DataFrame) -> str:
     """The accuracy table's notes: rows, CI unit, HD95's unit, marks."""
-    lines = [ROW_NOTE, f"CI: {table['ci'].iloc[0]}.",
+    seeds = int(table["seeds"].max()) if "seeds" in table else 1
+    ci = table["ci"].iloc[0] + (f" and {seeds} training seeds" if seeds > 1 else "")
+    lines = [ROW_NOTE, f"CI: {ci}.",
              "HD95: 95th-percentile Hausdorff distance in pixels of the original image; best values in bold."]
+    if seeds > 1:
+        lines.append("Seeds: a row's figures average its training seeds (Seeds: how many); ± std is over all k x "
+                     "seeds fold models; seed SD: the standard deviation over seeds of the row's mean Dice; the "
+                     "paired tests compare per-image scores averaged over seeds.")
     if (table["degenerate_folds"] > 0).any():
         lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
                      "test set's lesion images: they predict (almost) nothing.")
