@@ -125,3 +125,20 @@ def test_pooled_datasets_with_unequal_fold_counts_are_refused(tmp_path: Path) ->
     assert check_fold_counts([Member("a", two), Member("b", two)]) == 2
     with pytest.raises(BusbenchError, match=r"data.pool: .*different fold counts \(a 2, b 3\).*set split.folds"):
         check_fold_counts([Member("a", two), Member("b", three)])
+
+
+def test_copies_across_pooled_datasets_share_a_fold_and_never_face_a_test_copy(tmp_path: Path) -> None:
+    """Two synthetic datasets of one seed hold the same images: each development copy of the other's test
+    image is dropped, and the development copies are moved into one fold."""
+    first, second = (f"{{dataset: synthetic, options: {{count: {n}, size: 40, seed: 3}}}}" for n in (40, 50))
+    cfg = _config(tmp_path, f"[{first}, {second}]")
+    data = pipeline.prepare_data(cfg)
+    frame = data.manifest.frame.set_index("case_id")
+    pixels = frame["pixel_sha256"]
+    development, test = data.development.fold_of, set(data.split.held_out())
+    dropped = {case for entry in data.split.settings["pool"] for case in entry["dropped"]}
+    assert dropped and data.split.settings["moved_to_their_duplicates_fold"]
+    assert not dropped & set(frame.index)
+    assert not set(pixels[list(development)]) & set(pixels[list(test)])
+    folds_of_pixels = pd.DataFrame({"pixels": pixels[list(development)], "fold": list(development.values())})
+    assert (folds_of_pixels.groupby("pixels")["fold"].nunique() == 1).all()
