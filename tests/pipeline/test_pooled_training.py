@@ -142,3 +142,32 @@ def test_copies_across_pooled_datasets_share_a_fold_and_never_face_a_test_copy(t
     assert not set(pixels[list(development)]) & set(pixels[list(test)])
     folds_of_pixels = pd.DataFrame({"pixels": pixels[list(development)], "fold": list(development.values())})
     assert (folds_of_pixels.groupby("pixels")["fold"].nunique() == 1).all()
+
+
+def test_a_pooled_cell_with_seeds_is_one_row_per_test_set_averaging_its_seeds(tmp_path: Path) -> None:
+    """train.seeds on a pool: one cell per seed; the report merges the seeds, then splits the pool by test set,
+    so each pooled dataset's table has one row whose Dice is the seeds' mean of that dataset's rows."""
+    members = [f"{{dataset: synthetic, options: {{count: 30, size: 40, seed: {s}}}}}" for s in (1, 2)]
+    cfg = _config(tmp_path, f"[{', '.join(members)}]", "train.seeds=[0, 1]", "train.epochs=4", "optimizer.lr=0.01",
+                  "train.batch_size=4", "train.augmentation=none", "loss.name=dice")
+    pipeline.run_experiment(cfg)
+    build_report(cfg.output_dir, tmp_path / "report", qualitative=False)
+    pooled = cfg.output_dir / cfg.name / cfg.data.key()
+    tables = tmp_path / "report" / "tables"
+    for member in cfg.data.pool:
+        key = member.key()
+        cell_means = []
+        for seed in (0, 1):
+            scores = pd.read_csv(pooled / f"{cfg.model.key()}-seed{seed}" / "per_image_metrics.csv", dtype={
+                "case_id": str})
+            own = scores[scores["case_id"].str.startswith(key + ":")]
+            cell_means.append(own.groupby("fold")["dice"].mean().mean())
+        assert cell_means[0] != pytest.approx(cell_means[1], abs=1e-6)  # the seeds trained differently
+        table = pd.read_csv(tables / f"{key}_accuracy.csv")
+        fold_row = table[table["row"] == "fold models"]
+        assert len(fold_row) == 1 and fold_row["seeds"].iloc[0] == 2
+        assert fold_row["dice_mean"].iloc[0] == pytest.approx(np.mean(cell_means), abs=1e-6)
+        assert fold_row["dice_seed_sd"].iloc[0] == pytest.approx(np.std(cell_means, ddof=1), abs=1e-6)
+        entry = pd.read_csv(tables / "train_test_matrix.csv").query("tested_on.str.contains(@key)", engine="python")
+        assert len(entry) == 1 and entry["dice_mean"].iloc[0] == pytest.approx(np.mean(cell_means), abs=1e-6)
+        assert entry["trained_on"].iloc[0] == "Synthetic + Synthetic"
