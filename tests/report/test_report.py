@@ -157,7 +157,7 @@ def test_cross_dataset_matrix(tmp_path) -> None:
     assert entries.loc["busbra", "dice_mean"] == pytest.approx(np.mean([0.6, 0.5]))  # a data key no table here names
     assert entries.loc["busbra", "images"] == 2
     assert entries.loc["BUSI", "dice_mean"] == pytest.approx(np.mean([np.mean(A[1]), np.mean(A[2])]))
-    assert report.cross is not None and report.cross.columns.tolist() == ["Model", "Trained on", "BUSI", "busbra"]
+    assert report.cross is not None and report.cross.columns.tolist() == ["Model", "Trained on", "busbra", "BUSI"]
 
 
 def test_statistics_by_hand_and_against_scipy() -> None:

@@ -253,14 +253,15 @@ def pooled_views(run: RunResults) -> list[RunResults]:
                              per_image=_member_rows(run.per_image, key),
                              ensemble=None if run.ensemble is None else _member_rows(run.ensemble, key),
                              cross=run.cross if not views else None, test_set=str(entry["test_set_sha256"]),
-                             notes=[*run.notes, pool_note(split)]))
+                             notes=[*run.notes, pool_note(split, titles)]))
     return views
 
 
-def pool_note(split: Split) -> str:
-    """What pooling left out of training, for every table of the pooled run."""
+def pool_note(split: Split, titles: dict[str, str]) -> str:
+    """What pooling left out of training, for every table of the pooled run (``titles``: dataset key -> name)."""
     dropped = sum(len(entry["dropped"]) for entry in split.settings["pool"])
-    return (f"trained on the pool of {', '.join(str(e['key']) for e in split.settings['pool'])}: {dropped} "
+    pooled = ", ".join(titles[str(e["key"])] for e in split.settings["pool"])
+    return (f"trained on the pool of {pooled}: {dropped} "
             "development image(s) dropped as duplicates of another pooled dataset's test images")
 
 

@@ -69,13 +69,34 @@ def train_test_entries(tables: list[RunTable]) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+def matrix_axes(entries: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str]]:
+    """The matrix's rows (model, training data) and columns (test sets) in reading order: test sets by
+    name; each model's rows in its order of appearance, single datasets in the columns' order (the
+    diagonal lines up), then pools and other training data by name."""
+    columns = sorted(entries["tested_on"].unique(), key=str.casefold)
+    models = list(dict.fromkeys(entries["model"]))
+
+    def place(row: tuple[str, str]) -> tuple[int, int, int, str]:
+        model, trained_on = row
+        tested_here = trained_on in columns
+        return models.index(model), not tested_here, columns.index(trained_on) if tested_here else 0, trained_on
+
+    rows = sorted(set(zip(entries["model"], entries["trained_on"], strict=True)), key=place)
+    return rows, columns
+
+
 def matrix_display(entries: pd.DataFrame) -> pd.DataFrame:
-    """The entries as the matrix a reader sees: "0.812 [0.781, 0.840] n=120 (3 seen)" per cell."""
+    """The entries as the matrix a reader sees: "0.812 [0.781, 0.840] n=120 (3 seen)" per cell, the model
+    named on its first row only (as the other publication tables do)."""
     def text(row: pd.Series) -> str:
         seen = f" ({int(row['seen_dropped'])} seen)" if row["seen_dropped"] else ""
         return (f"{row['dice_mean']:.3f} [{row['dice_ci_low']:.3f}, {row['dice_ci_high']:.3f}] "
                 f"n={int(row['images'])}{seen}")
     shown = entries.assign(entry=entries.apply(text, axis=1))
-    matrix = shown.pivot_table(index=["model", "trained_on"], columns="tested_on", values="entry", aggfunc="first",
-                               sort=False)
-    return matrix.fillna("").reset_index().rename(columns={"model": "Model", "trained_on": "Trained on"})
+    rows, columns = matrix_axes(entries)
+    matrix = shown.pivot_table(index=["model", "trained_on"], columns="tested_on", values="entry", aggfunc="first")
+    matrix = matrix.reindex(index=pd.MultiIndex.from_tuples(rows, names=["model", "trained_on"]), columns=columns)
+    shown = matrix.fillna("").reset_index().rename(columns={"model": "Model", "trained_on": "Trained on"})
+    shown["Model"] = shown["Model"].where(shown["Model"] != shown["Model"].shift(), "")
+    shown.columns.name = None
+    return shown
