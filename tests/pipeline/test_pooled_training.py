@@ -37,15 +37,18 @@ def _cell(cfg: ExperimentConfig) -> Path:
     return cfg.output_dir / cfg.name / cfg.data.key() / cfg.model.key()
 
 
-def test_a_pool_trains_on_both_development_parts_never_on_a_copy_of_a_test_image(tmp_path: Path) -> None:
-    busi, busbra = _copies(tmp_path)
-    bra = _config(tmp_path, f"{{dataset: busbra, root: {busbra}}}")
-    bra_test = pipeline.prepare_data(bra)
-    twin = bra_test.test_ids()[0]
-    # the planted case: a BUS-BRA test image and its mask as a BUSI benign case
+def _plant(busi: Path, busbra: Path, twin: str) -> str:
+    """A BUS-BRA image and its mask copied into BUSI as the benign case ``PLANTED``; returns ``twin``."""
     shutil.copyfile(busbra / "Images" / f"{twin}.png", busi / "benign" / f"{PLANTED}.png")
     shutil.copyfile(busbra / "Masks" / f"{twin.replace('bus_', 'mask_', 1)}.png",
                     busi / "benign" / f"{PLANTED}_mask.png")
+    return twin
+
+
+def test_a_pool_trains_on_both_development_parts_never_on_a_copy_of_a_test_image(tmp_path: Path) -> None:
+    busi, busbra = _copies(tmp_path)
+    bra_test = pipeline.prepare_data(_config(tmp_path, f"{{dataset: busbra, root: {busbra}}}"))
+    twin = _plant(busi, busbra, bra_test.test_ids()[0])
     cfg = _config(tmp_path, f"[{{dataset: busi, root: {busi}}}, {{dataset: busbra, root: {busbra}}}]")
     assert cfg.data.key().startswith("pool-busi+busbra-")
     busi_key, bra_key = (member.key() for member in cfg.data.pool)
@@ -86,6 +89,11 @@ def test_a_pool_trains_on_both_development_parts_never_on_a_copy_of_a_test_image
 
 def test_leave_one_dataset_out_makes_the_matrix_of_the_per_image_scores(tmp_path: Path) -> None:
     busi, busbra = _copies(tmp_path)
+    # a BUS-BRA test image planted in BUSI's development part: dropped from the pool of BUSI and BUS-BRA, and
+    # dropped as seen (and counted) when the cell that trained on BUSI and left BUS-BRA out scores BUS-BRA
+    bra_test = pipeline.prepare_data(load_config(None, [f"output_dir={tmp_path / 'runs'}", *TINY,
+                                                        f"data={{dataset: busbra, root: {busbra}}}"]))
+    _plant(busi, busbra, bra_test.test_ids()[0])
     datasets = (f"[{{dataset: busi, root: {busi}}}, {{dataset: busbra, root: {busbra}}}, "
                 "{dataset: synthetic, options: {count: 24, size: 40, seed: 1}}]")
     cfg = load_config(None, ["name=lodo", f"output_dir={tmp_path / 'runs'}", f"grid.datasets={datasets}",
@@ -98,6 +106,10 @@ def test_leave_one_dataset_out_makes_the_matrix_of_the_per_image_scores(tmp_path
     entries = pd.read_csv(tmp_path / "report" / "tables" / "train_test_matrix.csv")
     assert sorted(entries["trained_on"].unique()) == ["BUS-BRA + Synthetic", "BUSI + BUS-BRA", "BUSI + Synthetic"]
     assert len(entries) == 9  # each cell: its two pooled test sets and the left-out one
+    seen = entries.set_index(["trained_on", "tested_on"])["seen_dropped"]
+    assert seen[("BUSI + Synthetic", "BUS-BRA")] == 1 and seen.drop(("BUSI + Synthetic", "BUS-BRA")).eq(0).all()
+    assert entries.set_index(["trained_on", "tested_on"]).loc[("BUSI + Synthetic", "BUS-BRA"), "images"] == len(
+        bra_test.test_ids()) - 1
     titles = {"busi": "BUSI", "busbra": "BUS-BRA", "synthetic": "Synthetic"}
     for cell in cells:
         folder, trained_on = _cell(cell), " + ".join(titles[m.dataset] for m in cell.data.pool)
