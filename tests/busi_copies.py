@@ -158,3 +158,29 @@ def layout_copy(out: Path, **alteration: object) -> dict[str, str]:
     for case in busi_cases().values():
         write_case(case, out, **alteration)  # type: ignore[arg-type]
     return {case_id: case_id for case_id in busi_cases()}
+
+
+def busi_subset_copy(out: Path, per_label: int) -> Path:
+    """A BUSI copy of ``subset(per_label)``'s cases, files copied byte for byte; returns ``out``."""
+    cases = busi_cases()
+    for case_id in subset(cases, per_label):
+        write_case(cases[case_id], out)
+    return out
+
+
+def busbra_subset_copy(out: Path, count: int) -> Path:
+    """A BUS-BRA copy in its own layout holding its first ``count`` cases (rows of bus_data.csv, the
+    official fold files cut to them); returns ``out``."""
+    root = real_dataset("BUSBRA")
+    table = pd.read_csv(root / "bus_data.csv").head(count)
+    for sub in ("Images", "Masks"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    for case in table["ID"]:
+        shutil.copyfile(root / "Images" / f"{case}.png", out / "Images" / f"{case}.png")
+        mask = f"{case.replace('bus_', 'mask_', 1)}.png"
+        shutil.copyfile(root / "Masks" / mask, out / "Masks" / mask)
+    table.to_csv(out / "bus_data.csv", index=False)
+    for folds in ("5-fold-cv.csv", "10-fold-cv.csv"):
+        listed = pd.read_csv(root / folds)
+        listed[listed["ID"].isin(set(table["ID"]))].to_csv(out / folds, index=False)
+    return out

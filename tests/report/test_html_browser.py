@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from fake_results import write_run
 from PIL import Image
 from test_report import LABELS, A, B
 
+from busbench.config import DataConfig
 from busbench.report.build import build_report
 from busbench.report.figures import plots
 
@@ -35,6 +37,41 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert pixels.std() > 10  # not a blank page
     blue = (abs(pixels[..., 0] - 31) < 30) & (abs(pixels[..., 1] - 119) < 30) & (abs(pixels[..., 2] - 180) < 30)
     assert blue.sum() > 200  # matplotlib's default blue: the embedded figures were decoded and drawn
+
+
+def test_train_test_matrix_shows_names_cis_n_and_its_heat_map_in_chromium(tmp_path: Path) -> None:
+    """The across-sources section as a reader sees it: display names (not keys), mean [CI] n (seen) per
+    cell, and the heat map decoded and drawn in the matrix's colours."""
+    browser = chromium()
+    bra = DataConfig(dataset="busbra", root=Path("/data/BUSBRA"))
+    cross = pd.DataFrame({"fold": [1, 1, 2, 2], "test_dataset": bra.key(), "case_id": ["x", "y", "x", "y"],
+                          "dice": [0.5, 0.7, 0.4, 0.6], "nsd": [0.6, 0.8, 0.5, 0.7], "nsd_tolerance": 2.0})
+    overlap = pd.DataFrame({"test_dataset": bra.key(), "fold": [1, 2], "test_images": 3, "seen_in_training": 1,
+                            "handling": "drop", "case_ids": "z"})
+    write_run(tmp_path / "runs", "busi", "model_a", A, LABELS, settings=(
+        f"eval.cross_datasets=[{{dataset: busbra, root: {bra.root}}}]",), **{"cross_dataset_metrics.csv": cross,
+                                                                           "cross_dataset_overlap.csv": overlap})
+    build_report(tmp_path / "runs", tmp_path / "out", qualitative=False)
+    page = (tmp_path / "out" / "report.html").read_text()
+    section = tmp_path / "out" / "across_sources.html"  # the page's head (style) and its last section alone
+    section.write_text(page[:page.index("<body>") + len("<body>")] + page[page.rindex("<h2>Across sources"):])
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*common, "--dump-dom", section.resolve().as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    header = re.search(r"<thead><tr>(.*?)</tr></thead>", dom)
+    assert header is not None and re.findall(r"<th>(.*?)</th>", header.group(1)) == ["Model", "Trained on", "BUS-BRA",
+                                                                                     "BUSI"]
+    assert re.search(r"<td>0\.550 \[0\.\d{3}, 0\.\d{3}\] n=2 \(1 seen\)</td>", dom)  # BUSI -> BUS-BRA
+    own = np.mean([np.mean(A[1]), np.mean(A[2])])  # BUSI -> BUSI: the mean of the fold models' means
+    assert re.search(rf"<td>{own:.3f} \[0\.\d{{3}}, 0\.\d{{3}}\] n=10</td>", dom)
+    assert dom.count('src="data:image/png;base64,') == 1 and bra.key() not in dom
+    shot = tmp_path / "matrix.png"
+    subprocess.run([*common, f"--screenshot={shot}", "--window-size=1000,1000", section.resolve().as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    for dice in (0.55, own):  # each cell's viridis colour fills a block of the drawn heat map
+        colour = np.array(plt.get_cmap("viridis")(dice)[:3]) * 255
+        assert (np.abs(pixels - colour).max(axis=2) < 12).sum() > 2000
 
 
 def test_one_model_report_has_readable_headers_and_says_why_statistics_are_missing(tmp_path: Path) -> None:

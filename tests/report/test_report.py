@@ -152,10 +152,12 @@ def test_cross_dataset_matrix(tmp_path) -> None:
     write_run(root, "busi", "model_a", A, LABELS, **{"cross_dataset_metrics.csv": cross,
                                                       "cross_dataset_overlap.csv": overlap})
     report = build_report(root, tmp_path / "out", qualitative=False)
-    matrix = report.cross
-    trained = ("UNeXt", "BUSI, split seed 42, 20 % test")
-    assert matrix.loc[trained, "busbra"] == pytest.approx(np.mean([0.6, 0.5]))  # a data key no table here names
-    assert matrix.loc[trained, trained[1]] == pytest.approx(np.mean([np.mean(A[1]), np.mean(A[2])]))
+    entries = pd.read_csv(tmp_path / "out" / "tables" / "train_test_matrix.csv").set_index("tested_on")
+    assert set(entries["trained_on"]) == {"BUSI"} and set(entries["model"]) == {"UNeXt"}
+    assert entries.loc["busbra", "dice_mean"] == pytest.approx(np.mean([0.6, 0.5]))  # a data key no table here names
+    assert entries.loc["busbra", "images"] == 2
+    assert entries.loc["BUSI", "dice_mean"] == pytest.approx(np.mean([np.mean(A[1]), np.mean(A[2])]))
+    assert report.cross is not None and report.cross.columns.tolist() == ["Model", "Trained on", "busbra", "BUSI"]
 
 
 def test_statistics_by_hand_and_against_scipy() -> None:

@@ -1,12 +1,12 @@
-"""Experiment settings: the schema (``experiment``, the training sections in ``training``), reading it
-(``loading``), dataset roots in it (``paths``), warnings before a run (``checks``) and the documentation's
-settings reference (``reference``).
+"""Experiment settings: the schema (``experiment``, the data section in ``data_section``, the training
+sections in ``training``), reading it (``loading``), dataset roots in it (``paths``), warnings before a
+run (``checks``) and the documentation's settings reference (``reference``).
 
 ``from busbench.config import ExperimentConfig, load_config`` is the public way in.
 """
 
+from busbench.config.data_section import DataConfig
 from busbench.config.experiment import (
-    DataConfig,
     EvalConfig,
     ExperimentConfig,
     GridConfig,

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, field_validator, model_validator
 
+from busbench.config.data_section import FOLDER_NAME, DataConfig, folder_name
 from busbench.config.distinct import distinct
 from busbench.config.section import Section
 from busbench.config.training import LossConfig, OptimizerConfig, ScheduleConfig, TrainConfig
@@ -30,43 +31,6 @@ from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.geometry import MAX_SIZE, MIN_SIZE
 from busbench.data.split.split_file import SplitSettings
 from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE
-
-FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # usable as a folder name and in --cell; no "..", no "/"
-
-
-def folder_name(value: str | None) -> str | None:
-    """A setting that becomes a folder under ``output_dir`` must stay a plain name, never a path."""
-    if value is not None and not FOLDER_NAME.fullmatch(value):
-        raise ValueError(f"{value!r} names a folder under output_dir: use letters, digits and _ . + - only, starting "
-                         "with a letter or digit (no '/', no '..')")
-    return value
-
-
-class DataConfig(Section):
-    dataset: str = Field("synthetic", description="Dataset adapter (`busbench datasets` lists them).")
-    root: Path | None = Field(None, description=(
-        "The folder the dataset was unpacked into, e.g. ${BUSBENCH_DATA}/Dataset_BUSI_with_GT; relative: from the "
-        "YAML file's folder. Unset for the generated synthetic dataset."))
-    prepared: Path | None = Field(None, description=(
-        "A folder made by `busbench prepare` (manifest.csv), used instead of `root`: its split and cache files are "
-        "written and reused beside the manifest, as `busbench split` and `busbench cache` do. Unset: `run` "
-        "prepares the dataset itself under OUTPUT_DIR/data/<dataset>-<hash>/."))
-    options: dict[str, Any] = Field(default_factory=dict, description="The adapter's options (`-o` of `prepare`).")
-
-    _plain_dataset = field_validator("dataset")(folder_name)
-
-    def describe(self) -> str:
-        """What the key's hash stands for, in words."""
-        where = f"prepared in {self.prepared}" if self.prepared else f"at {self.root or '(generated)'}"
-        return f"{self.dataset} {where}, options {self.options or 'default'}"
-
-    def key(self) -> str:
-        """Folder name of this dataset's manifest, split and cache under the output folder."""
-        fields = {"root": str(self.root), "options": self.options}
-        if self.prepared is not None:
-            fields["prepared"] = str(self.prepared)
-        identity = json.dumps(fields, sort_keys=True, default=str)
-        return f"{self.dataset}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
 
 
 class SplitConfig(Section):
@@ -222,6 +186,25 @@ class GridConfig(Section):
         "Datasets of the grid, each a `data` section (default: `data`)."))
     models: list[ModelConfig] = Field(default_factory=list, description=(
         "Models of the grid, each a `model` section (default: `model`)."))
+    protocol: Literal["each_dataset", "leave_one_dataset_out"] = Field("each_dataset", description=(
+        "\"each_dataset\": one cell per dataset of `datasets`; \"leave_one_dataset_out\": one cell per dataset "
+        "left out, trained on the others (their pool; with two datasets, the other one) and scored on every test "
+        "set, the left-out one's included."))
+
+    @model_validator(mode="after")
+    def _enough_to_leave_out(self) -> GridConfig:
+        if self.protocol == "leave_one_dataset_out" and len(self.datasets) < 2:
+            raise ValueError("grid.protocol leave_one_dataset_out needs two or more grid.datasets (each cell trains "
+                             f"on all but one), got {len(self.datasets)}: list the datasets in grid.datasets")
+        return self
+
+    def training_data(self) -> list[tuple[DataConfig, list[DataConfig]]]:
+        """Each cell's training data and the datasets it is scored on besides its own test set(s)."""
+        if self.protocol == "each_dataset":
+            return [(dataset, []) for dataset in self.datasets]
+        others = [[d for d in self.datasets if d is not out] for out in self.datasets]
+        return [(rest[0] if len(rest) == 1 else DataConfig(pool=rest), [out])
+                for rest, out in zip(others, self.datasets, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -276,17 +259,35 @@ class ExperimentConfig(Section):
         return self
 
     def cells(self) -> list[ExperimentConfig]:
-        """One configuration per (dataset, model, seed) of the grid and ``train.seeds``; just this one
-        without either. A seed's cell keeps ``train.seeds`` as that one seed, which names its folder."""
+        """One configuration per (training data, model, seed) of the grid and ``train.seeds``; just this one
+        without either. A seed's cell keeps ``train.seeds`` as that one seed, which names its folder; a
+        leave-one-dataset-out cell is also scored on the dataset it left out (``eval.cross_datasets``)."""
         grid = self.grid or GridConfig()
-        datasets, models = grid.datasets or [self.data], grid.models or [self.model]
+        datasets, models = grid.training_data() or [(self.data, [])], grid.models or [self.model]
         trainings = [self.train.model_copy(update={"seed": s, "seeds": [s]}) for s in self.train.seeds] or [self.train]
-        return [self.model_copy(update={"data": d, "model": m, "train": t, "grid": None})
-                for d in datasets for m in models for t in trainings]
+        return [self.model_copy(update={"data": d, "model": m, "train": t, "grid": None,
+                                        "eval": self._also_scored_on(left_out)})
+                for d, left_out in datasets for m in models for t in trainings]
 
     def cell_key(self) -> str:
         """The model's folder name in a cell's id: the model key, and ``-seed<N>`` for a cell of ``train.seeds``."""
         return self.model.key() + (f"-seed{self.train.seed}" if self.train.seeds else "")
+
+    def _also_scored_on(self, left_out: list[DataConfig]) -> EvalConfig:
+        """``eval`` with a left-out dataset added to ``cross_datasets`` (leave one dataset out)."""
+        known = {d.key() for d in self.eval.cross_datasets}
+        extra = [d for d in left_out if d.key() not in known]
+        if not extra:
+            return self.eval
+        return self.eval.model_copy(update={"cross_datasets": [*extra, *self.eval.cross_datasets]})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_as_list(cls, values: Any) -> Any:
+        """``data: [A, B]`` is the pool of A and B."""
+        if isinstance(values, dict) and isinstance(values.get("data"), list):
+            return {**values, "data": {"pool": values["data"]}}
+        return values
 
     def training_recipe(self) -> TrainingRecipe:
         return TrainingRecipe(self.model, self.input, self.loss, self.optimizer, self.schedule, self.train)

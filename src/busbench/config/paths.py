@@ -4,7 +4,7 @@ Shipped configs name their data as ``${BUSBENCH_DATA}/Dataset_BUSI_with_GT`` (as
 ``nnUNet_raw``), so ``busbench run busi`` works from any directory once the variable is set. A
 relative folder in a YAML file is taken from that file's folder, so a config and its data can move
 together; ``--set`` values stay relative to the working directory, where the user typed them.
-Only dataset folders (``root``, ``prepared`` of ``data``, ``grid.datasets`` and
+Only dataset folders (``root``, ``prepared`` of ``data``, its ``pool``, ``grid.datasets`` and
 ``eval.cross_datasets``) are treated so; outputs stay where the command runs.
 """
 
@@ -26,8 +26,13 @@ VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 def _data_sections(raw: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every dataset section of a raw config with its dotted name."""
-    if isinstance(raw.get("data"), dict):
-        yield "data", raw["data"]
+    data = raw.get("data")
+    if isinstance(data, dict):
+        yield "data", data
+    pool = data if isinstance(data, list) else data.get("pool") if isinstance(data, dict) else None
+    for i, entry in enumerate(pool if isinstance(pool, list) else []):  # ``data: [A, B]`` or ``data.pool``
+        if isinstance(entry, dict):
+            yield f"data.pool.{i}", entry
     for section, key in (("grid", "datasets"), ("eval", "cross_datasets")):
         entries = raw.get(section, {}).get(key) if isinstance(raw.get(section), dict) else None
         for i, entry in enumerate(entries if isinstance(entries, list) else []):

@@ -16,6 +16,7 @@ from busbench.layout.folders import data_folder
 from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
 from busbench.pipeline.dataset_folder import dataset_folder
+from busbench.pipeline.pool import prepare_pool
 
 
 def prepare_data(cfg: ExperimentConfig) -> PreparedData:
@@ -26,6 +27,10 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     sharing the data folder (fold-parallel jobs) take turns: the first prepares, the others wait
     and then read what it wrote.
     """
+    if cfg.data.pool:
+        members = [prepare_data(cfg.model_copy(update={"data": member})) for member in cfg.data.pool]
+        with locked(lock_file(data_folder(cfg.output_dir, cfg.data.key()), "data"), "pooling datasets"):
+            return prepare_pool(cfg, members)
     # the folder's lock is taken before dataset_folder, which prepares the dataset when run keeps its own
     folder = cfg.data.prepared if cfg.data.prepared is not None else data_folder(cfg.output_dir, cfg.data.key())
     if cfg.data.prepared is not None and not (folder / MANIFEST_META).is_file():

@@ -31,6 +31,7 @@ from busbench.progress import progress
 from busbench.report.analyses.analysis_files import report_analyses
 from busbench.report.collect import RunTable, collect_runs, tables_by_test_set
 from busbench.report.figures import plots
+from busbench.report.figures.analysis_plots import train_test_heatmap
 from busbench.report.figures.qualitative import qualitative_figure
 from busbench.report.page.analyses_section import analyses_html
 from busbench.report.page.html import write_html
@@ -44,10 +45,11 @@ from busbench.report.statistics.intervals_and_tests import (
     p_value_matrix,
 )
 from busbench.report.statistics.units import independent_units, model_scores
-from busbench.report.tables.across_test_sets import cross_dataset_matrix, datasets_to_rank, normal_and_lesion
+from busbench.report.tables.across_test_sets import datasets_to_rank, normal_and_lesion
 from busbench.report.tables.complexity import find_profiles
 from busbench.report.tables.model_rows import dataset_table
-from busbench.report.tables.writing import publish_test_set, write_table
+from busbench.report.tables.train_test_matrix import MATRIX_NOTE, matrix_display, train_test_entries
+from busbench.report.tables.writing import publish, publish_test_set, write_table
 from busbench.train.trainer import SELECTED_VALUE
 
 
@@ -101,6 +103,17 @@ def _report_ranks(report: Report, tables: list[RunTable]) -> None:
                                                                  report.out / "plots" / "critical_difference")]
 
 
+def _report_across_sources(report: Report, tables: list[RunTable]) -> None:
+    """The train-on x test-on matrix (entries as CSV; the matrix as Markdown and LaTeX) and its heat map."""
+    entries = train_test_entries(tables)
+    if entries is None:
+        return
+    report.cross = matrix_display(entries)
+    path = report.out / "tables" / "train_test_matrix"
+    publish(report.cross, entries, "Dice across sources: trained on (rows) x tested on (columns)", MATRIX_NOTE, path)
+    report.figures["across_sources"] = [train_test_heatmap(entries, report.out / "plots" / "train_test_matrix")]
+
+
 def _report_setup(report: Report, tables: list[RunTable]) -> None:
     """The setup section (and legend of keys and checksums) as setup.md and setup.tex."""
     report.setup = setup_tables(tables, report.runs)
@@ -120,9 +133,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     report.normal = normal_and_lesion(tables)
     write_table(report.normal, report.out / "normal_and_lesion_images")
     _report_ranks(report, tables)
-    report.cross = cross_dataset_matrix(tables)
-    if report.cross is not None:
-        write_table(report.cross, report.out / "cross_dataset")
+    _report_across_sources(report, tables)
     analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
                                report.titles)  # subgroups, detection, morphology, calibration
     write_html(report, analyses_html(analyses, report.titles))

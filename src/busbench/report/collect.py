@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from busbench.layout.folders import (
     CellFolder,
     FoldFolder,
 )
+from busbench.pipeline.pool import SEPARATOR as POOL_SEPARATOR
 from busbench.records import read_done, read_environment
 from busbench.report.names import dataset_title, model_title, unique_titles
 
@@ -73,6 +74,11 @@ class RunResults:
     dataset_title: str = ""  # "BUS-BRA"
     registry: SplitRegistry | None = None  # the split registry the roles came from, where the split file says so
     seeds: list[int] = field(default_factory=list)  # the training seeds merged into this run (``merge_seeds``)
+    trained_on: str = ""  # the training data's title where it is not the test set's dataset: "BUSI + BUS-BRA"
+
+    @property
+    def training_title(self) -> str:
+        return self.trained_on or self.dataset_title
 
     @property
     def folder(self) -> CellFolder:
@@ -210,11 +216,53 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
             skipped.append(loaded)
         else:
             runs.append(loaded)
-    runs = merge_seeds(runs) + [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]
+    runs = [view for run in merge_seeds(runs) for view in pooled_views(run)]
+    runs += [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]
     if not runs:
         raise BusbenchError(f"{results_dir}: no finished busbench runs found; run `busbench run CONFIG` first"
                             + (f" ({len(skipped)} unfinished)" if skipped else ""))
     return runs, skipped
+
+
+def _member_rows(frame: pd.DataFrame, member: str) -> pd.DataFrame:
+    prefix = member + POOL_SEPARATOR
+    rows = frame[frame["case_id"].astype(str).str.startswith(prefix)].copy()
+    rows["case_id"] = rows["case_id"].astype(str).str.slice(len(prefix))
+    return rows
+
+
+def own_rows(run: RunResults, frame: pd.DataFrame) -> pd.DataFrame:
+    """A cell file's rows (``case_id``) of the run's test set: for a pooled run's view (``pooled_views``)
+    those of its dataset, under that dataset's own ids; for any other run all of them."""
+    return _member_rows(frame, run.dataset) if run.trained_on else frame
+
+
+def pooled_views(run: RunResults) -> list[RunResults]:
+    """A pooled run as one run per pooled dataset, scored on that dataset's own test set (its ids and
+    checksum), so that it sits in that dataset's table beside the runs trained on it alone; the other
+    runs as they are. The cross-dataset scores stay with the first view."""
+    split = run_split(run.folder) if run.config is not None and run.config.data.pool else None
+    if split is None or run.config is None:
+        return [run]
+    titles = {member.key(): dataset_title(member) for member in run.config.data.pool}
+    views: list[RunResults] = []
+    for entry in split.settings["pool"]:
+        key = str(entry["key"])
+        views.append(replace(run, dataset=key, model=f"{run.model}@{run.dataset}", title=f"{run.title}, trained on "
+                             f"{run.dataset_title}", dataset_title=titles[key], trained_on=run.dataset_title,
+                             per_image=_member_rows(run.per_image, key),
+                             ensemble=None if run.ensemble is None else _member_rows(run.ensemble, key),
+                             cross=run.cross if not views else None, test_set=str(entry["test_set_sha256"]),
+                             notes=[*run.notes, pool_note(split, titles)]))
+    return views
+
+
+def pool_note(split: Split, titles: dict[str, str]) -> str:
+    """What pooling left out of training, for every table of the pooled run (``titles``: dataset key -> name)."""
+    dropped = sum(len(entry["dropped"]) for entry in split.settings["pool"])
+    pooled = ", ".join(titles[str(e["key"])] for e in split.settings["pool"])
+    return (f"trained on the pool of {pooled}: {dropped} "
+            "development image(s) dropped as duplicates of another pooled dataset's test images")
 
 
 def _seed_family(run: RunResults) -> tuple[str, str, str] | None:

@@ -41,7 +41,10 @@ def model_title(model: ModelConfig) -> str:
 
 
 def dataset_title(data: DataConfig) -> str:
-    """The adapter's display name; a user's own folder dataset by the name its options give it."""
+    """The adapter's display name; a user's own folder dataset by the name its options give it; a pool
+    by its datasets' names ("BUSI + BUS-BRA")."""
+    if data.pool:
+        return " + ".join(dataset_title(member) for member in data.pool)
     adapter = ADAPTERS.get(data.dataset)
     if adapter is None:
         return data.dataset

@@ -28,7 +28,7 @@ from busbench.evaluate.reliability_counts import COUNT_COLUMNS
 from busbench.evaluate.table_checks import check_binned_counts
 from busbench.layout.folders import ENSEMBLE_CALIBRATION_CSV
 from busbench.report.analyses.scored_sets import NOT_RECORDED
-from busbench.report.collect import RunResults, RunTable, run_data_folder
+from busbench.report.collect import RunResults, RunTable, own_rows, run_data_folder
 from busbench.report.statistics.intervals_and_tests import LEVEL, cluster_draw_weights, percentile_ci
 
 
@@ -78,7 +78,7 @@ def _image_pixels(run: RunResults) -> pd.Series | None:
     path = run_data_folder(run.folder) / MANIFEST_CSV
     if not path.is_file():
         return None
-    manifest = pd.read_csv(path, dtype={"case_id": str}, usecols=["case_id", "height", "width"])
+    manifest = own_rows(run, pd.read_csv(path, dtype={"case_id": str}, usecols=["case_id", "height", "width"]))
     return (manifest["height"] * manifest["width"]).set_axis(manifest["case_id"])
 
 
@@ -88,7 +88,7 @@ def read_counts(run: RunResults) -> pd.DataFrame | None:
     path = run.folder.ensemble_calibration_csv
     if not path.is_file():
         return None
-    counts = pd.read_csv(path, dtype={"case_id": str})
+    counts = own_rows(run, pd.read_csv(path, dtype={"case_id": str}))
     scored = run.ensemble if run.ensemble is not None else run.per_image
     check_binned_counts(counts, path, set(scored["case_id"].astype(str)),
                         f"Delete {run.folder.ensemble_metrics_csv} and run again to score the ensemble (and rewrite "

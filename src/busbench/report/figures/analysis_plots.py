@@ -1,4 +1,5 @@
-"""Figures of the analyses beyond the main table: Dice by subgroup, and the reliability diagram."""
+"""Figures of the analyses beyond the main table: Dice by subgroup, the reliability diagram, and the
+train-on x test-on heat map."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.report.figures.plots import save, wrapped  # sets the Agg backend before any figure is made
+from busbench.report.tables.train_test_matrix import matrix_axes
 
 
 def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
@@ -55,4 +57,31 @@ def reliability_diagram(bins: pd.DataFrame, title: str, path: Path) -> Path:
     curve.set_title(wrapped(f"Reliability of the ensemble: {title}", 3.6), fontsize=9)
     curve.legend(fontsize=7)
     counts.set(xlabel="predicted lesion probability", ylabel="share of pixels", yscale="log")
+    return save(figure, path)
+
+
+def train_test_heatmap(entries: pd.DataFrame, path: Path) -> Path:
+    """The train-on x test-on matrix as a heat map of mean Dice (rows: model and training data, columns:
+    test sets), each cell annotated with its mean, 95 % CI, n and images dropped as seen; an empty cell
+    was not scored."""
+    rows, columns = matrix_axes(entries)
+    values = ("dice_mean", "dice_ci_low", "dice_ci_high", "images", "seen_dropped")
+    dice, low, high, images, seen = (entries.pivot_table(index=["model", "trained_on"], columns="tested_on",
+                                                         values=value).reindex(
+        index=pd.MultiIndex.from_tuples(rows), columns=columns).to_numpy(dtype=float) for value in values)
+    labels = [f"{model}: {trained}" for model, trained in rows]
+    width, height = 2.4 + 1.6 * len(columns), 1.8 + 0.7 * len(rows)
+    figure, axis = plt.subplots(figsize=(width, height))
+    shown = axis.imshow(dice, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    for (i, j), value in np.ndenumerate(dice):
+        if np.isfinite(value):
+            dropped = f" ({seen[i, j]:.0f} seen)" if seen[i, j] else ""
+            axis.text(j, i, f"{value:.3f}\n[{low[i, j]:.3f}, {high[i, j]:.3f}]\nn={images[i, j]:.0f}{dropped}",
+                      ha="center", va="center", fontsize=7, color="white" if value < 0.6 else "black")
+    axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
+    axis.set_yticks(range(len(rows)), labels, fontsize=8)
+    axis.set_xlabel("tested on")
+    axis.set_ylabel("trained on")
+    figure.colorbar(shown, ax=axis, label="mean Dice")
+    axis.set_title(wrapped("Dice across sources: trained on (rows) x tested on (columns)", width - 0.6, 9), fontsize=9)
     return save(figure, path)

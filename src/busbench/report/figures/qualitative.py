@@ -13,6 +13,7 @@ from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
+from busbench.pipeline.pool import SEPARATOR as POOL_SEPARATOR
 from busbench.progress import progress
 from busbench.report.collect import RunResults, run_data_folder
 from busbench.report.figures import plots
@@ -28,6 +29,7 @@ def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) 
         return None
     manifest = load_manifest(data_dir)
     rows_by_id = manifest.frame.set_index("case_id", drop=False)
+    pooled = f"{runs[0].dataset}{POOL_SEPARATOR}" if runs[0].trained_on else ""  # a pool's manifest: its ids prefixed
     lesion_ids = set(runs[0].per_image.loc[runs[0].per_image["label"] != "normal", "case_id"])
     median = scores.loc[[c for c in scores.index if c in lesion_ids] or list(scores.index)].median(axis=1).sort_values()
     picks = {"worst": median.index[0], "median": median.index[len(median) // 2], "best": median.index[-1]}
@@ -39,7 +41,7 @@ def qualitative_figure(runs: list[RunResults], scores: pd.DataFrame, out: Path) 
                if run.config is not None}
     grid = []
     for title, case_id in progress(picks.items(), "report: predicting the qualitative figure's images", total=3):
-        row = rows_by_id.loc[case_id]
+        row = rows_by_id.loc[pooled + case_id]
         truth = manifest.lesion(row)
         grey = manifest.image(row)
         if grey.shape != truth.shape:  # an image fitted to its mask by `prepare`: not shown

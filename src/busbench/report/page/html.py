@@ -18,6 +18,7 @@ from busbench.report.page.page_contents import Report
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
 from busbench.report.tables.publication import cost_notes, cost_table, display_table
 from busbench.report.tables.publication import notes as table_notes
+from busbench.report.tables.train_test_matrix import MATRIX_NOTE
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -45,7 +46,8 @@ def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) 
     return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
-FIGURE_KINDS = ("dice_forest", "dice_boxplot", "dice_vs_cost", "qualitative", "training", "critical_difference")
+FIGURE_KINDS = ("dice_forest", "dice_boxplot", "dice_vs_cost", "qualitative", "training", "critical_difference",
+                "train_test_matrix")
 
 
 def html_figure(path: Path) -> str:
@@ -137,10 +139,10 @@ def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
     parts += _ranks_section(report)
     parts.extend(analyses)
     if report.cross is not None:
-        parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
-        cross = report.cross.round(3)
-        parts.append(html_table(cross.rename_axis(index=[readable_header(n) for n in cross.index.names]), index=True,
-                                readable=False))
+        parts.append("<h2>Across sources: trained on x tested on</h2>")
+        parts.append(f"<p class='note'>{html.escape(MATRIX_NOTE)}</p>")
+        parts.append(html_table(report.cross, readable=False))
+        parts.extend(html_figure(p) for p in report.figures.get("across_sources", []))
     parts.append("</body></html>")
     path = report.out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

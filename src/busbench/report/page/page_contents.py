@@ -31,5 +31,5 @@ class Report:
     friedman: dict[str, float] | None = None  # friedman_test over the ranked datasets
     ranked_tables: list[str] = field(default_factory=list)  # the table of each dataset the ranks use
     ranks_note: str = ""  # why there are no ranks, when there are none
-    cross: pd.DataFrame | None = None
+    cross: pd.DataFrame | None = None  # the train-on x test-on matrix as shown (train_test_matrix.matrix_display)
     figures: dict[str, list[Path]] = field(default_factory=dict)

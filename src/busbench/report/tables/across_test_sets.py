@@ -1,5 +1,6 @@
-"""The tables over every test set of a report: normal and lesion images apart, the cross-dataset Dice
-matrix, and the Dice of the models each dataset's ranks are taken on (Friedman, the CD diagram)."""
+"""The tables over every test set of a report: normal and lesion images apart, and the Dice of the
+models each dataset's ranks are taken on (Friedman, the CD diagram). The train-on x test-on matrix
+(cross-dataset and pooled runs) is ``train_test_matrix``."""
 
 from __future__ import annotations
 
@@ -28,25 +29,6 @@ def normal_and_lesion(tables: list[RunTable]) -> pd.DataFrame:
                          "lesion_images": lesion["case_id"].nunique(), "lesion_dice_mean": dice.mean(),
                          "lesion_dice_std": dice.std(ddof=1) if len(dice) > 1 else np.nan})
     return pd.DataFrame(rows)
-
-
-def cross_dataset_matrix(tables: list[RunTable]) -> pd.DataFrame | None:
-    """Mean Dice of fold models trained on one dataset's table (rows) and tested on another (columns)."""
-    titles = {table.runs[0].dataset: table.title for table in tables}
-    rows = []
-    for table in tables:
-        for run in table.runs:
-            rows.append({"model": run.title, "trained_on": table.title, "tested_on": table.title,
-                         "dice": run.per_image.groupby("fold")["dice"].mean().mean()})
-            if run.cross is not None:
-                for tested_on, scores in run.cross.groupby("test_dataset"):
-                    rows.append({"model": run.title, "trained_on": table.title,
-                                 "tested_on": titles.get(str(tested_on), tested_on),
-                                 "dice": scores.groupby("fold")["dice"].mean().mean()})
-    frame = pd.DataFrame(rows)
-    if frame["tested_on"].nunique() < 2 or not any(r.cross is not None for t in tables for r in t.runs):
-        return None
-    return frame.pivot_table(index=["model", "trained_on"], columns="tested_on", values="dice")
 
 
 def ranked_tables(tables: list[RunTable]) -> list[RunTable]:

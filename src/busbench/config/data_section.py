@@ -1,0 +1,85 @@
+"""The ``data`` section: one dataset, or a pool of several developed on together (``data: [A, B]``).
+
+Its key names the dataset's folder under the output folder (manifest, split, cache) and so the run
+folders: a dataset's key must never change; a pool's names its datasets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from busbench.config.section import Section
+
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # usable as a folder name and in --cell; no "..", no "/"
+
+
+def folder_name(value: str | None) -> str | None:
+    """A setting that becomes a folder under ``output_dir`` must stay a plain name, never a path."""
+    if value is not None and not FOLDER_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} names a folder under output_dir: use letters, digits and _ . + - only, starting "
+                         "with a letter or digit (no '/', no '..')")
+    return value
+
+
+POOL = "pool"  # data.dataset of a pooled cell (``DataConfig.pool``)
+
+
+class DataConfig(Section):
+    dataset: str = Field("synthetic", description="Dataset adapter (`busbench datasets` lists them).")
+    root: Path | None = Field(None, description=(
+        "The folder the dataset was unpacked into, e.g. ${BUSBENCH_DATA}/Dataset_BUSI_with_GT; relative: from the "
+        "YAML file's folder. Unset for the generated synthetic dataset."))
+    prepared: Path | None = Field(None, description=(
+        "A folder made by `busbench prepare` (manifest.csv), used instead of `root`: its split and cache files are "
+        "written and reused beside the manifest, as `busbench split` and `busbench cache` do. Unset: `run` "
+        "prepares the dataset itself under OUTPUT_DIR/data/<dataset>-<hash>/."))
+    options: dict[str, Any] = Field(default_factory=dict, description="The adapter's options (`-o` of `prepare`).")
+    pool: list[DataConfig] = Field(default_factory=list, description=(
+        "Pooled training: two or more datasets (each a `data` section) developed on together, each keeping its own "
+        "frozen split; fold k of the pool is every dataset's fold k, and each test set is scored on its own. "
+        "`data: [A, B]` is short for `data: {pool: [A, B]}`."))
+
+    _plain_dataset = field_validator("dataset")(folder_name)
+
+    @model_validator(mode="after")
+    def _pool_alone(self) -> DataConfig:
+        """A pool is its datasets and nothing else, so that its key names exactly them."""
+        if not self.pool:
+            return self
+        if len(self.pool) < 2:
+            raise ValueError("data.pool lists one dataset: pool two or more, or give that one as `data`")
+        if any(member.pool for member in self.pool):
+            raise ValueError("data.pool: a pooled dataset cannot itself be a pool; list its datasets instead")
+        keys = [member.key() for member in self.pool]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"data.pool lists a dataset twice ({keys}): list each once")
+        if self.root is not None or self.prepared is not None or self.options:
+            raise ValueError("data.pool: root, prepared and options belong to each pooled dataset, not to the pool")
+        self.dataset = POOL
+        return self
+
+    def describe(self) -> str:
+        """What the key's hash stands for, in words."""
+        if self.pool:
+            return "pool of " + "; ".join(member.describe() for member in self.pool)
+        where = f"prepared in {self.prepared}" if self.prepared else f"at {self.root or '(generated)'}"
+        return f"{self.dataset} {where}, options {self.options or 'default'}"
+
+    def key(self) -> str:
+        """Folder name of this dataset's manifest, split and cache under the output folder; a pool's
+        names its datasets (``pool-busi+busbra-<hash of their keys>``)."""
+        if self.pool:
+            identity = json.dumps([member.key() for member in self.pool])
+            names = "+".join(member.dataset for member in self.pool)
+            return f"{POOL}-{names}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+        fields = {"root": str(self.root), "options": self.options}
+        if self.prepared is not None:
+            fields["prepared"] = str(self.prepared)
+        identity = json.dumps(fields, sort_keys=True, default=str)
+        return f"{self.dataset}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
