@@ -18,8 +18,8 @@ from busbench.data.manifest import load_manifest
 from busbench.data.split.split_file import read_split
 from busbench.errors import BusbenchError
 from busbench.metrics.shape import SHAPE_COLUMNS
-from busbench.report.analyses.detection import predicts_lesion
 from busbench.report.build import build_report
+from busbench.report.scored_sets import predicts_lesion
 
 
 @pytest.fixture(scope="module")
