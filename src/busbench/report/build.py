@@ -11,10 +11,12 @@ ever hold runs scored on the same test images.
   duplicates, ``IndependentUnits``): bootstrap CIs draw whole groups, and the paired tests compare the
   models' per-group means. Without a ``group`` column (older runs) the unit is the image, and the
   table says so;
-* the paired tests compare fold-model rows only (ensembles are a different kind of model);
+* the paired tests compare fold-model rows only (ensembles are a different kind of model), on the
+  lesion images' Dice (a normal image's Dice is 1 or 0), as do the ranks, the forest plot and the
+  box plot; each row of the main table is also tested against the table's best row (its † mark);
 * fold models that miss at least 90 % of the lesion images are marked in the tables;
-* normal images are also reported on their own: the false-positive rate (share of normal test
-  images with any predicted lesion) and the Dice on lesion images only;
+* the main table scores segmentation on lesion images and counts normal images at image level (the
+  false-alarm rate: share of normal test images with any predicted lesion), beside the all-image Dice;
 * across datasets: average ranks, Friedman's test and, with two or more datasets, the CD diagram.
 """
 
@@ -43,10 +45,10 @@ from busbench.report.statistics.intervals_and_tests import (
     friedman_test,
     p_value_matrix,
 )
-from busbench.report.statistics.units import independent_units, model_scores
+from busbench.report.statistics.units import independent_units, lesion_model_scores
 from busbench.report.tables.across_test_sets import cross_dataset_matrix, datasets_to_rank, normal_and_lesion
 from busbench.report.tables.complexity import find_profiles
-from busbench.report.tables.model_rows import dataset_table
+from busbench.report.tables.model_rows import dataset_table, lesion_images
 from busbench.report.tables.writing import publish_test_set, write_table
 from busbench.train.trainer import SELECTED_VALUE
 
@@ -54,11 +56,12 @@ from busbench.train.trainer import SELECTED_VALUE
 def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores: pd.DataFrame,
                     qualitative: bool) -> None:
     key, plots_dir = table.key, report.out / "plots"
+    lesion = f"{table.title}, {lesion_images(frame)}"
     # drawn one at a time below, so that the progress lines count figures (a second or more each)
     drawings: list[Callable[[], Path | None]] = [
-        lambda: plots.forest_plot(frame, f"Dice on {table.title}", plots_dir / f"{key}_dice_forest"),
-        lambda: plots.dice_boxplot(scores, table.title, plots_dir / f"{key}_dice_boxplot"),
-        lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {table.title}", plots_dir / f"{key}_dice_vs_cost")]
+        lambda: plots.forest_plot(frame, f"Dice on {lesion}", plots_dir / f"{key}_dice_forest"),
+        lambda: plots.dice_boxplot(scores, lesion, plots_dir / f"{key}_dice_boxplot"),
+        lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {lesion}", plots_dir / f"{key}_dice_vs_cost")]
     if qualitative:
         drawings.append(lambda: qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative"))
     for run in table.runs:
@@ -76,8 +79,8 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     frame = dataset_table(table.runs, profiles, units)
     report.tables[key], report.titles[key] = frame, table.title
     report.false_alarms[key] = publish_test_set(report.out / "tables", table, frame, units)
-    scores = model_scores(table.runs, "dice")
-    comparisons = units.paired_comparisons(scores)
+    scores = lesion_model_scores(table.runs, "dice")
+    comparisons = units.paired_comparisons(scores).assign(images=lesion_images(frame))
     report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, scores.columns.tolist())
     write_table(comparisons, report.out / "statistics" / f"{key}_comparisons")
     write_table(report.p_values[key], report.out / "statistics" / f"{key}_p_values", p_values=True)

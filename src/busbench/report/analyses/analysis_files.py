@@ -32,6 +32,7 @@ from busbench.report.analyses.morphology import morphology_tables
 from busbench.report.analyses.subgroups import subgroup_table
 from busbench.report.collect import RunTable
 from busbench.report.figures import analysis_plots
+from busbench.report.scored_sets import has_lesion
 from busbench.report.tables.publication import to_latex
 
 SUBGROUP_CAPTION = ("Dice and HD95 (px) of the lesion images by subgroup: mean [95 % cluster bootstrap CI]; "
@@ -138,8 +139,10 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
         figures[table.key] = []
         fold_rows = subgroups[subgroups["variant"] == FOLD_MODELS] if not subgroups.empty else subgroups
         if not fold_rows.empty:
+            scores = table.runs[0].per_image
+            lesion = scores.loc[has_lesion(scores), "case_id"].nunique()
             figures[table.key].append(analysis_plots.subgroup_figure(
-                fold_rows, title, out / "plots" / f"{table.key}_subgroups"))
+                fold_rows, f"{title} (lesion images only, n = {lesion})", out / "plots" / f"{table.key}_subgroups"))
         if not bins.empty:
             figures[table.key].append(analysis_plots.reliability_diagram(
                 bins, title, out / "plots" / f"{table.key}_reliability"))

@@ -16,6 +16,7 @@ from busbench.markdown import shown_numbers
 from busbench.report.names import readable_header
 from busbench.report.page.page_contents import Report
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
+from busbench.report.tables.model_rows import lesion_images
 from busbench.report.tables.publication import cost_notes, cost_table, display_table
 from busbench.report.tables.publication import notes as table_notes
 
@@ -79,7 +80,8 @@ def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
               f"<p class='note'>{html.escape(cost_notes(table))}</p>"]
     matrix = report.p_values[key]
     if matrix.shape[0] > 1:
-        parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
+        parts.append(f"<h3>Paired comparisons (Holm-adjusted p-values, Dice; {html.escape(lesion_images(table))})"
+                     "</h3>")
         shown = shown_numbers(matrix, every_cell_a_p=True).where(matrix.notna(), "–").rename_axis("Model")
         parts.append(html_table(shown, index=True, readable=False))  # model names stay as they are
         comparisons = shown_numbers(report.comparisons[key])
@@ -95,7 +97,10 @@ def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
 def _ranks_section(report: Report) -> list[str]:
     if report.ranks is None:
         return [f"<p class='note'>{html.escape(report.ranks_note)}</p>"]
-    parts = ["<h2>Average ranks across datasets</h2>",
+    parts = ["<h2>Average ranks across datasets</h2><p class='note'>By the fold models' mean Dice on each dataset's "
+             "lesion images only (" + html.escape(", ".join(f"{report.titles.get(k, k)}: n = "
+                                                            f"{int(report.tables[k]['lesion_images'].max())}"
+                                                            for k in report.ranked_tables)) + ").</p>",
              html_table(report.ranks.rename("Average rank").round(3).to_frame().rename_axis("Model"), index=True,
                         readable=False)]
     if report.friedman is not None:
@@ -124,9 +129,12 @@ def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
                  "size; a table holds only runs scored on one test set (the same test-set checksum). Mean ± sample "
                  "std over the fold models; 95 % CIs: bootstrap of the per-image score averaged over fold models, "
                  "resampling whole patient/duplicate groups (each table states its unit); the best value of each "
-                 "column in bold. Paired tests: Wilcoxon signed-rank on per-group mean Dice, Holm-corrected across "
-                 "pairs (n/a where nothing can be compared). Empty masks: both empty, Dice 1 and HD95 0; one empty, "
-                 "Dice 0 and HD95 the image diagonal.</p>")
+                 "column in bold. Segmentation is scored on the lesion images (ground truth not empty); normal images "
+                 "count at image level (false alarms), beside the all-image Dice. Paired tests, ranks and the Dice "
+                 "figures: lesion images only; Wilcoxon signed-rank on per-group mean Dice, Holm-corrected across "
+                 "pairs (n/a where nothing can be compared); † marks a row whose lesion Dice differs from its table's "
+                 "best row. Empty masks: both empty, Dice 1 and HD95 0; one empty, Dice 0 and HD95 the image "
+                 "diagonal.</p>")
     parts += _setup_section(report)
     for key, table in report.tables.items():
         parts += _table_section(report, key, table)
