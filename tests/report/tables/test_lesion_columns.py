@@ -100,13 +100,13 @@ def test_the_dagger_marks_exactly_the_rows_the_holm_corrected_wilcoxon_says_diff
     expected = {name for name, p in adjusted.items() if p < 0.05}
     assert expected == {"worse"}  # the data do what they are built for: the tie is no difference on lesion images
     shown = display_table(table, ("", ""))
-    marked = {model for model, row in zip(table["model"], shown["Row"]) if row.endswith(" †")}
+    marked = {model for model, row in zip(table["model"], shown["Row"]) if row.endswith("†")}
     assert marked == expected and shown.loc[0, "Row"] == "ensemble"  # the best row itself is never marked
     assert table.set_index("model").loc["worse", "p_holm_vs_best"] == pytest.approx(adjusted["worse"])
     note = notes(table)
     assert ("† differs from the best row, best ensemble, by the Holm-corrected paired Wilcoxon test (p < 0.05) on "
             "lesion Dice, lesion images only (n = 12), paired by image") in note
     latex = to_latex(shown, "caption", note, "label")
-    assert "ensemble $^\\dagger$ &" in latex and latex.count("$^\\dagger$") == 2  # the row and the note
+    assert "ensemble$^\\dagger$ &" in latex and latex.count("$^\\dagger$") == 2  # the row and the note
     assert accuracy_numbers(table).set_index("model")["differs_from_best"].to_dict() == {
         "best": False, "worse": True, "tied": False}

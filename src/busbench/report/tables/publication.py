@@ -101,7 +101,7 @@ def _model_names(table: pd.DataFrame) -> list[str]:
 def _row_names(table: pd.DataFrame) -> list[str]:
     """The row type, with † where its lesion Dice differs from the best row's."""
     differs = table.get("differs_from_best", pd.Series(False, index=table.index)).fillna(False).astype(bool)
-    return [ROW_NAMES.get(v, v) + (" †" if d else "") for v, d in zip(table["variant"], differs)]
+    return [ROW_NAMES.get(v, v) + ("†" if d else "") for v, d in zip(table["variant"], differs)]
 
 
 def _frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -259,6 +259,16 @@ def _latex_cell(value: object) -> str:
     return text.replace("\x00B", "\\textbf{").replace("\x00E", "}")
 
 
+def _latex_header(title: str) -> str:
+    """A column title, a word a line and what it covers ("(lesion)") on the last, in footnote size, so
+    that the title is no wider than its numbers."""
+    name, bracket, covered = title.partition(" (")
+    lines = [latex_escape(word) for word in name.split()] + ([f"({latex_escape(covered)}"] if bracket else [])
+    if len(lines) == 1:
+        return lines[0]
+    return "{\\footnotesize\\begin{tabular}[b]{@{}c@{}}" + "\\\\".join(lines) + "\\end{tabular}}"
+
+
 def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: dict[str, str] | None = None) -> str:
     """A booktabs table at \\small, one group per model (its name on a row of its own), notes in a
     footnote block under the tabular. ``below``: columns set on a second line under another column
@@ -266,8 +276,8 @@ def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: di
     below = below or {}
     note = "".join(f"Under {target}: its {source}. " for source, target in below.items()) + note
     columns = [c for c in shown.columns if c != "Model" and c not in below]
-    header = " & ".join(latex_escape(c) for c in columns)
-    lines = ["\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{3pt}",
+    header = " & ".join(_latex_header(c) for c in columns)
+    lines = ["\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{2pt}",
              f"\\caption{{{latex_escape(caption)}}}", f"\\label{{tab:{label}}}",
              "\\begin{tabular}{l" + "r" * (len(columns) - 1) + "}", "\\toprule", header + " \\\\", "\\midrule"]
     for position, (_, row) in enumerate(shown.iterrows()):
