@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.ndimage import binary_dilation, binary_erosion, gaussian_filter
 
-from busbench.metrics.per_image import image_metrics
+from busbench.metrics.per_image import MetricRules, image_metrics
 
 
 def lesion_pairs(n: int, size: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -62,11 +62,11 @@ def main() -> None:
     from monai.metrics import compute_dice, compute_hausdorff_distance
 
     def ours_pooled(p, t):
-        m = image_metrics(p, t, "pooled")
+        m = image_metrics(p, t, MetricRules("pooled"))
         return m["dice"], m["hd95"]
 
     def ours_max(p, t):
-        m = image_metrics(p, t, "max-directed")
+        m = image_metrics(p, t, MetricRules("max-directed"))
         return m["dice"], m["hd95"]
 
     def medpy(p, t):

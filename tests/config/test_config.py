@@ -83,6 +83,20 @@ def test_grid_expands_to_cells() -> None:
     assert len({c.model.key() for c in cells}) == 2
 
 
+def test_seeds_expand_every_cell_and_name_its_folder() -> None:
+    """``train.seeds``: one cell per (dataset, model, seed), each training with its seed and named by it;
+    a seed's cell is its own expansion (a job rebuilt from a cell's config.yaml finds the same cell)."""
+    cfg = load_config(SHIPPED / "grid.yaml", ["train.seeds=[3, 7]"])
+    cells = cfg.cells()
+    assert len(cells) == 6 * 2
+    assert [(c.cell_key(), c.train.seed) for c in cells[:2]] == [
+        (f"{cfg.grid.models[0].key()}-seed3", 3), (f"{cfg.grid.models[0].key()}-seed7", 7)]
+    assert all(c.cells() == [c] for c in cells)
+    assert load_config(SHIPPED / "grid.yaml").cells()[0].cell_key() == cfg.grid.models[0].key()
+    with pytest.raises(BusbenchError, match="train.seeds.*3 listed more than once"):
+        load_config(SHIPPED / "grid.yaml", ["train.seeds=[3, 3]"])
+
+
 @pytest.mark.parametrize("path", sorted([*SHIPPED.glob("*.yaml"), *(REPOSITORY / "benchmarks").glob("*.yaml")]),
                          ids=lambda p: p.stem)
 def test_shipped_configs_validate(path: Path) -> None:

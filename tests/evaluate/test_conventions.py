@@ -19,7 +19,7 @@ from busbench.evaluate.held_out_scoring import score_test_set
 from busbench.evaluate.inference import Compute
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.protocol import protocol_notes
-from busbench.metrics.per_image import FALSE_ALARM, MISSED_LESION, image_metrics
+from busbench.metrics.per_image import FALSE_ALARM, MISSED_LESION, MetricRules, image_metrics
 
 
 def _two_blocks() -> tuple[np.ndarray, np.ndarray]:
@@ -55,15 +55,15 @@ def test_a_false_alarm_is_dropped_from_hd95_only_under_the_published_convention(
     alarm = normal.copy()
     alarm[10:15, 10:15] = True
     default = image_metrics(alarm, normal)
-    dropped = image_metrics(alarm, normal, hd95_empty="drop_false_alarms")
+    dropped = image_metrics(alarm, normal, MetricRules(hd95_empty="drop_false_alarms"))
     assert default["hd95"] == pytest.approx(50.0)  # the 40 x 30 image's diagonal
     assert math.isnan(dropped["hd95"])
     for scores in (default, dropped):  # still a failure everywhere else, and still counted
         assert scores["dice"] == 0.0 and scores["empty_case"] == FALSE_ALARM
     # a missed lesion keeps the diagonal, and a normal image predicted normal 0, in both conventions
-    missed = image_metrics(normal, alarm, hd95_empty="drop_false_alarms")
+    missed = image_metrics(normal, alarm, MetricRules(hd95_empty="drop_false_alarms"))
     assert missed["hd95"] == pytest.approx(50.0) and missed["empty_case"] == MISSED_LESION
-    assert image_metrics(normal, normal, hd95_empty="drop_false_alarms")["hd95"] == 0.0
+    assert image_metrics(normal, normal, MetricRules(hd95_empty="drop_false_alarms"))["hd95"] == 0.0
 
 
 class _Constant(torch.nn.Module):
@@ -77,7 +77,7 @@ class _Constant(torch.nn.Module):
         return torch.full_like(image[:, :1], self.logit)
 
 
-def _scores(manifest: Manifest, tmp_path, logit: float, **settings: str):
+def _scores(manifest: Manifest, tmp_path, logit: float, **settings: object):
     split_path = tmp_path / "split.json"
     if not split_path.is_file():
         write_split(plan_split(manifest, SplitSettings(folds=2)), split_path)
@@ -105,6 +105,17 @@ def test_final_scoring_applies_the_conventions(synthetic_manifest: Manifest, tmp
     assert nowhere.loc[~normal, "hd95"].tolist() == pytest.approx(diagonals[~normal].tolist())
     assert nowhere_network.loc[~normal, "hd95"].tolist() == pytest.approx([diagonal_32] * (~normal).sum())
     assert nowhere_network["dice"].tolist() == nowhere["dice"].tolist()
+
+
+def test_final_scoring_measures_nsd_at_the_configured_tolerance(synthetic_manifest: Manifest, tmp_path) -> None:
+    """Lesion everywhere: the image's border is the predicted contour, far from every lesion's; a
+    tolerance as wide as the image reaches it (NSD 1), the default does not."""
+    default = _scores(synthetic_manifest, tmp_path, 10.0)
+    wide = _scores(synthetic_manifest, tmp_path, 10.0, nsd_tolerance=10_000.0)
+    lesion = (default["label"] != "normal").to_numpy()
+    assert (default["nsd_tolerance"] == 2.0).all() and (wide["nsd_tolerance"] == 10_000.0).all()
+    assert (wide.loc[lesion, "nsd"] == 1.0).all() and (default.loc[lesion, "nsd"] < 1.0).all()
+    assert (default.loc[~lesion, "nsd"] == 0.0).all()  # false alarms on normal images
 
 
 def test_non_default_conventions_are_named_under_every_table() -> None:

@@ -83,10 +83,18 @@ def test_without_image_sizes_a_row_cut_inside_an_image_is_not_seen() -> None:
 
 def test_a_metrics_table_reads_ids_and_checksums_as_text(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("case_id,dice,hd95,split_sha256\n007,0.5,,1234\n")
+    path.write_text("case_id,dice,hd95,nsd,nsd_tolerance,split_sha256\n007,0.5,,0.75,2.0,1234\n")
     table = read_metrics_table(path, "fix")
     assert table["case_id"].tolist() == ["007"] and table["split_sha256"].tolist() == ["1234"]
     assert table["hd95"].isna().all() and table["dice"].tolist() == [0.5]
+
+
+@pytest.mark.parametrize("header", ["case_id,dice,hd95", "case_id,dice,hd95,nsd", "case_id,dice,hd95,nsd_tolerance"])
+def test_a_metrics_table_scored_before_nsd_is_refused_with_the_fix(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(f"{header}\n" + ",".join(["007"] + ["0.5"] * header.count(",")) + "\n")
+    with pytest.raises(BusbenchError, match=rf"{path}: no nsd.* column \(scored before busbench measured NSD.* Delete"):
+        read_metrics_table(path, "Delete it and run again")
 
 
 @pytest.mark.parametrize(("text", "message"), [

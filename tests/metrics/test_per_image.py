@@ -10,7 +10,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from busbench.metrics.overlap import batch_overlap
-from busbench.metrics.per_image import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, image_metrics
+from busbench.metrics.per_image import BOTH_EMPTY, FALSE_ALARM, MISSED_LESION, MetricRules, image_metrics
 from busbench.metrics.surface import hd95_nonempty, surface_distances
 
 
@@ -62,7 +62,7 @@ def test_empty_mask_rules() -> None:
     alarm = image_metrics(lesion, empty)
     assert (alarm["dice"], alarm["iou"], alarm["hd95"]) == (0.0, 0.0, pytest.approx(50.0))
     assert alarm["empty_case"] == FALSE_ALARM and alarm["specificity"] == pytest.approx(1 - 50 / 1200)
-    assert image_metrics(empty, lesion, spacing=(0.1, 0.1))["hd95"] == pytest.approx(5.0)
+    assert image_metrics(empty, lesion, MetricRules(spacing=(0.1, 0.1)))["hd95"] == pytest.approx(5.0)
 
 
 def _random_pairs(n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -88,7 +88,7 @@ def _random_pairs(n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def test_agrees_exactly_with_medpy() -> None:
     medpy_binary = pytest.importorskip("medpy.metric.binary")
     for a, b in _random_pairs(60, seed=1):
-        ours = image_metrics(a, b, "pooled")
+        ours = image_metrics(a, b, MetricRules("pooled"))
         assert ours["hd95"] == pytest.approx(medpy_binary.hd95(a, b), abs=1e-12)
         assert ours["dice"] == pytest.approx(medpy_binary.dc(a, b), abs=1e-12)
         assert ours["iou"] == pytest.approx(medpy_binary.jc(a, b), abs=1e-12)

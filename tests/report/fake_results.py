@@ -11,7 +11,7 @@ import pandas as pd
 from busbench.config import load_config
 from busbench.data.adapters import ADAPTERS
 
-METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
+METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95", "nsd")
 
 
 def _empty_case(label: str, dice: float) -> str:
@@ -50,6 +50,7 @@ def write_run(root: Path, dataset: str, model: str, dice: dict[int, list[float]]
                               "case_id": case_ids or [f"c{i:02d}" for i in range(len(values))],
                               "label": labels, "dice": values, "iou": values / (2 - values), "precision": values,
                               "recall": values, "specificity": 1.0, "accuracy": 1.0, "hd95": 10 * (1 - values),
+                              "nsd": values, "nsd_tolerance": 2.0,
                               "empty_case": [_empty_case(label, value) for label, value in zip(labels, values)]})
         if groups is not None:
             frame.insert(3, "group", groups)

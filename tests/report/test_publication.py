@@ -32,7 +32,8 @@ def _ensemble(scores: dict[int, list[float]], flagged: set[int]) -> pd.DataFrame
             empty = "false_alarm" if i in flagged else ("both_empty" if label == "normal" else "")
             rows.append({"fold": 0, "variant": variant, "case_id": f"c{i:02d}", "label": label, "dice": dice,
                          "iou": dice / (2 - dice), "precision": dice, "recall": dice, "specificity": 1.0,
-                         "accuracy": 1.0, "hd95": 10 * (1 - dice), "empty_case": empty})
+                         "accuracy": 1.0, "hd95": 10 * (1 - dice), "nsd": dice, "nsd_tolerance": 2.0,
+                         "empty_case": empty})
     return pd.DataFrame(rows)
 
 
@@ -107,15 +108,18 @@ def test_csv_and_markdown_hold_the_same_cells(grid: Path, tmp_path: Path) -> Non
     numbers = pd.read_csv(tables / f"{DATASET_KEY}_accuracy.csv")
     lines = [line for line in (tables / f"{DATASET_KEY}_accuracy.md").read_text().splitlines() if line.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert header == ["Model", "Row", "Dice (lesion)", "Dice (lesion) 95 % CI", "IoU (lesion)", "HD95 (lesion, px)",
-                      "HD95 (lesion) 95 % CI", "Sensitivity (lesion)", "False alarms (normal)", "Dice (all)"]
+    assert header == ["Model", "Row", "Dice (lesion)", "Dice (lesion) 95 % CI", "IoU (lesion)", "NSD@2px (lesion)",
+                      "HD95 (lesion, px)", "HD95 (lesion) 95 % CI", "Sensitivity (lesion)", "False alarms (normal)",
+                      "Dice (all)"]
     first = [c.strip() for c in lines[2].strip("|").split("|")]
     row = numbers.iloc[0]
     assert first[0] == row["model"] and first[1] == row["row"] + ("†" if row["differs_from_best"] else "")
     assert first[2].strip("*") == f"{row['dice_lesion_mean']:.3f} ± {row['dice_lesion_std']:.3f}"
     assert first[3] == f"[{row['dice_lesion_ci_low']:.3f}, {row['dice_lesion_ci_high']:.3f}]"
-    assert first[8].strip("*") == f"{row['false_alarm_rate']:.1%}"
-    assert first[9].strip("*") == f"{row['dice_all_mean']:.3f} ± {row['dice_all_std']:.3f}"
+    assert first[5].strip("*") == f"{row['nsd_lesion_mean']:.3f} ± {row['nsd_lesion_std']:.3f}"
+    assert row["nsd_tolerance"] == 2.0
+    assert first[9].strip("*") == f"{row['false_alarm_rate']:.1%}"
+    assert first[10].strip("*") == f"{row['dice_all_mean']:.3f} ± {row['dice_all_std']:.3f}"
     assert len(numbers) == len(lines) - 2
 
 

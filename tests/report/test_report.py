@@ -147,7 +147,7 @@ def test_friedman_test_and_cd_diagram_across_two_datasets(results, tmp_path) -> 
 def test_cross_dataset_matrix(tmp_path) -> None:
     root = tmp_path / "runs"
     cross = pd.DataFrame({"fold": [1, 1, 2, 2], "test_dataset": "busbra", "case_id": ["x", "y", "x", "y"],
-                          "dice": [0.5, 0.7, 0.4, 0.6]})
+                          "dice": [0.5, 0.7, 0.4, 0.6], "nsd": [0.6, 0.8, 0.5, 0.7], "nsd_tolerance": 2.0})
     overlap = pd.DataFrame({"test_dataset": "busbra", "fold": [1, 2], "test_images": 2, "seen_in_training": 0,
                             "handling": "drop", "case_ids": ""})
     write_run(root, "busi", "model_a", A, LABELS, **{"cross_dataset_metrics.csv": cross,

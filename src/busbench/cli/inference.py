@@ -20,6 +20,7 @@ from busbench.evaluate.outside_method import ScoreOptions, score_method
 from busbench.evaluate.predict import PREDICTIONS_CSV, PredictOptions, collect_inputs, predict_images
 from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
+from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE
 from busbench.metrics.surface import HD95Convention
 from busbench.train.device import resolve_device
 
@@ -99,12 +100,14 @@ def score(
         Optional[Path], typer.Option(help="case_ids.csv of `busbench export nnunet`: file names are nnU-Net ids.")
     ] = None,
     hd95: Annotated[HD95Convention, typer.Option(help="HD95 convention: pooled or max-directed.")] = "pooled",
+    nsd_tolerance: Annotated[float, typer.Option(
+        min=0.0, help="NSD (surface Dice) tolerance in pixels of the original image.")] = DEFAULT_NSD_TOLERANCE,
 ) -> None:
     """Score an outside method's test-set predictions like a zoo model, for `busbench report`."""
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise BusbenchError(f"--threshold {threshold}: give a probability in (0, 1]")
     data = load_split_data(data_dir, split)
-    options = ScoreOptions(threshold, missing, resize, case_map, hd95)
+    options = ScoreOptions(threshold, missing, resize, case_map, hd95, nsd_tolerance)
     results = _scoring_out(data_dir, out)
     run_dir, row = score_method(data, predictions, name, results, options)
     print_frame(pd.DataFrame([formatted(row)]).drop(columns="variant"), f"{name} on the test set of "

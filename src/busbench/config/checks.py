@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from busbench.config.experiment import ExperimentConfig, InputConfig, ModelConfig, SplitConfig, TrainConfig
+from busbench.config.experiment import ExperimentConfig, InputConfig, ModelConfig, SplitConfig
+from busbench.config.training import TrainConfig
 from busbench.data.adapters.synthetic import SYNTHETIC, SyntheticOptions
 from busbench.data.manifest import MANIFEST_CSV
 

@@ -1,14 +1,18 @@
 """List settings whose items must differ: the same test-time augmentation view twice would
-silently count once (or, averaged twice, weigh that view double), so a repeat is refused."""
+silently count once (or, averaged twice, weigh that view double), and the same training seed twice
+would be one cell counted as two runs, so a repeat is refused."""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TypeVar
+
+Item = TypeVar("Item", str, int)
 
 
-def distinct(values: list[str]) -> list[str]:
+def distinct(values: list[Item]) -> list[Item]:
     """``values`` unchanged; a ValueError naming the repeated items."""
     repeated = [value for value, times in Counter(values).items() if times > 1]
     if repeated:
-        raise ValueError(f"{', '.join(repeated)} listed more than once; list each once")
+        raise ValueError(f"{', '.join(map(str, repeated))} listed more than once; list each once")
     return values

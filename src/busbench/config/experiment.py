@@ -18,23 +18,18 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from busbench.augment import PRESETS
-from busbench.config.choices import enum_of, registered
 from busbench.config.distinct import distinct
+from busbench.config.section import Section
+from busbench.config.training import LossConfig, OptimizerConfig, ScheduleConfig, TrainConfig
 from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.geometry import MAX_SIZE, MIN_SIZE
 from busbench.data.split.split_file import SplitSettings
-from busbench.losses import LOSSES
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-
+from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE
 
 FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # usable as a folder name and in --cell; no "..", no "/"
 
@@ -47,7 +42,7 @@ def folder_name(value: str | None) -> str | None:
     return value
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     dataset: str = Field("synthetic", description="Dataset adapter (`busbench datasets` lists them).")
     root: Path | None = Field(None, description=(
         "The folder the dataset was unpacked into, e.g. ${BUSBENCH_DATA}/Dataset_BUSI_with_GT; relative: from the "
@@ -74,7 +69,7 @@ class DataConfig(_Section):
         return f"{self.dataset}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
 
 
-class SplitConfig(_Section):
+class SplitConfig(Section):
     test_size: float = Field(0.2, gt=0.0, lt=1.0, description="Share of images held out as the frozen test set.")
     folds: int = Field(5, ge=2, description="Cross-validation folds of the rest.")
     seed: int = Field(42, description="Seed of the split.")
@@ -115,14 +110,14 @@ class SplitConfig(_Section):
                              self.protocol, self.registry, self.registry_mismatch)
 
 
-class InputConfig(_Section):
+class InputConfig(Section):
     size: int = Field(256, ge=MIN_SIZE, le=MAX_SIZE, description="Side of the square network input, px.")
     channels: Literal[1, 3] = Field(1, description="1 (grey) or 3 (the grey image repeated, or RGB).")
     resize: Literal["letterbox", "resize"] = Field("letterbox", description=(
         "\"letterbox\": the longer side to `size`, the other zero-padded symmetrically; \"resize\": stretched."))
 
 
-class ModelConfig(_Section):
+class ModelConfig(Section):
     name: str = Field("unet", description=(
         "A registered model (`busbench models`), a plugin's entry point, or an import path pkg.mod:build."))
     kwargs: dict[str, Any] = Field(default_factory=dict, description="Arguments of the model's constructor.")
@@ -179,100 +174,7 @@ class ModelConfig(_Section):
         return f"{stem}-{digest}"
 
 
-class LossConfig(_Section):
-    name: str = Field("bce_dice", json_schema_extra=enum_of(LOSSES), description=(
-        "Training loss; a model that returns a list (deep supervision) gets the weighted sum over its outputs."))
-    kwargs: dict[str, Any] = Field(default_factory=dict, description=(
-        "The loss's arguments, e.g. batch_dice, smooth, bce_weight, dice_weight."))
-
-    _registered = field_validator("name")(registered(LOSSES))
-
-
-class OptimizerConfig(_Section):
-    name: Literal["adamw", "sgd"] = Field("adamw", description="AdamW, or SGD with Nesterov momentum.")
-    lr: float = Field(1e-3, gt=0.0, description="Learning rate reached after the warm-up.")
-    weight_decay: float = Field(1e-4, ge=0.0, description="Weight decay.")
-    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD's momentum (unused by AdamW).")
-
-
-class ScheduleConfig(_Section):
-    name: Literal["cosine", "poly", "constant"] = Field("cosine", description=(
-        "Learning-rate schedule, stepped every iteration."))
-    warmup_epochs: int = Field(0, ge=0, description=(
-        "Linear warm-up from 0 to optimizer.lr; at or above train.epochs the set rate is never reached (warned)."))
-    power: float = Field(0.9, gt=0.0, description="Exponent of the poly schedule.")
-    min_lr_ratio: float = Field(0.01, ge=0.0, le=1.0, description="Final learning rate as a fraction of lr.")
-
-
-# select_metric values of earlier versions: both averaged over every validation image.
-LEGACY_SELECT_METRICS = {"dice": "image_dice", "iou": "image_iou"}
-
-
-class TrainConfig(_Section):
-    epochs: int = Field(100, ge=1, description="Most epochs per fold (early stopping may end sooner).")
-    iterations_per_epoch: int | None = Field(None, ge=1, description=(
-        "Fixed-length epochs of this many batches, the training images repeated with fresh augmentations (nnU-Net: "
-        "250); unset: one pass over the training images."))
-    batch_size: int = Field(8, ge=1, description="Training batch size.")
-    drop_last: bool = Field(True, description=(
-        "Drop each epoch's last partial batch (when the training images outnumber train.batch_size), so every "
-        "step sees a full batch; false keeps it, as PyTorch's DataLoader does by default and the Awesome-BUS and "
-        "CMUNeXt code do. With train.iterations_per_epoch every batch is full either way."))
-    patience: int | None = Field(20, ge=1, description=(
-        "Stop after this many epochs without a better validation score; null: never stop early."))
-    select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = Field("lesion_dice", description=(
-        "Validation score that picks best.pt. \"lesion_dice\": mean Dice over the validation images that have a "
-        "lesion, so a model that predicts nothing scores 0 and is never selected, however many normal images the "
-        "fold holds (an empty prediction scores Dice 1 on each of them); false alarms on normal images are judged "
-        "on the test set, not here. \"image_dice\"/\"image_iou\": the mean over all validation images (normal "
-        "ones included, the old \"dice\"/\"iou\"); \"loss\": lowest loss."))
-    freeze_encoder_epochs: int = Field(0, ge=0, description=(
-        "Transfer learning: keep a pretrained encoder fixed (weights and batch-norm statistics) this many epochs."))
-    augmentation: str = Field("standard", json_schema_extra=enum_of(PRESETS), description=(
-        "busbench's own presets, nnU-Net's, or a seed's recipe reproduced as it ran (busbench.augment)."))
-    elastic: bool = Field(False, description="Add elastic deformation to busbench's presets.")
-    grad_clip: float | None = Field(1.0, gt=0.0, description="Clip the gradient norm to this; null: no clipping.")
-    channels_last: bool = Field(False, description="Channels-last memory format (faster with bf16 on CPUs and GPUs).")
-    compile: bool = Field(False, description=(
-        "torch.compile the network for training and validation (busbench.train.compile); on the 2-core CPU it "
-        "slowed training. eval.compile does the same for test inference, where it helped. Needs a C++ compiler "
-        "on the CPU and a C compiler (Triton) on CUDA, checked before training starts."))
-    multi_gpu: bool = Field(False, description=(
-        "Split each batch over every visible GPU (nn.DataParallel), train.device first; fold jobs on separate "
-        "GPUs scale better. Each GPU computes batch-norm statistics over its share of the batch."))
-    amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description=(
-        "Mixed precision (busbench.train.device): \"auto\" is bf16 where the device computes it natively (GPUs "
-        "of compute capability 8.0+; CPUs with AVX-512 BF16, AMX or Arm BF16: 2.0-2.4x faster training steps on "
-        "the 2-core development CPU), fp16 with a gradient scaler on older GPUs (T4, V100, RTX 20xx), else fp32; "
-        "\"bf16\" forces bf16, except on a CPU without native bf16, where it would run ~300x slower and fp32 is "
-        "used with a warning; \"fp16\" needs CUDA; \"off\" (YAML's off/no/false too) is fp32. The precision "
-        "used and why is recorded in environment.json."))
-    seed: int = Field(0, description="Seed of initialisation, shuffling and augmentation.")
-    device: str = Field("auto", description="\"auto\" (CUDA if available), \"cpu\", \"cuda\" or \"cuda:N\".")
-    workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field("auto", description=(
-        "Data-loader processes that augment while the device computes; \"auto\": on CUDA the cores this process "
-        "may use less one (at most 8), on the CPU 0. They persist across epochs and prefetch."))
-    deterministic: bool | None = Field(None, description=(
-        "Deterministic kernels (busbench.train.seeding); null: on for the CPU, where runs then repeat bit for bit, "
-        "off for CUDA (cuDNN benchmark mode), where some backward kernels are never deterministic."))
-    threads: int | None = Field(None, ge=1, description="torch CPU threads; null: torch's default.")
-
-    _registered_preset = field_validator("augmentation")(registered(PRESETS))
-
-    @field_validator("amp", mode="before")
-    @classmethod
-    def _off_as_yaml_reads_it(cls, value: object) -> object:
-        """YAML 1.1 (PyYAML) reads an unquoted ``off``, ``no`` or ``false`` as False, in a file and in --set."""
-        return "off" if value is False else value
-
-    @field_validator("select_metric", mode="before")
-    @classmethod
-    def _renamed_metric(cls, value: object) -> object:
-        """Run folders written before the rename keep loading, with the meaning they had."""
-        return LEGACY_SELECT_METRICS.get(value, value) if isinstance(value, str) else value
-
-
-class EvalConfig(_Section):
+class EvalConfig(Section):
     hd95: Literal["pooled", "max-directed"] = Field("pooled", description=(
         "HD95 over the pooled distances of both directions, or the larger of the two directed ones."))
     hd95_space: Literal["original", "network"] = Field("original", description=(
@@ -281,6 +183,10 @@ class EvalConfig(_Section):
     hd95_empty: Literal["diagonal", "drop_false_alarms"] = Field("diagonal", description=(
         "HD95 when one mask is empty: the image diagonal (default), or \"drop_false_alarms\": a lesion predicted "
         "on a normal image is left out of the HD95 mean (a missed lesion still scores the diagonal)."))
+    nsd_tolerance: float = Field(DEFAULT_NSD_TOLERANCE, ge=0.0, allow_inf_nan=False, description=(
+        f"Tolerance of the normalised surface distance (NSD, surface Dice) in pixels of the original image "
+        f"(default {DEFAULT_NSD_TOLERANCE:g}): the share of both lesion boundaries within it of the other. Both "
+        "masks empty: NSD 1; exactly one empty: NSD 0."))
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Probability above which a pixel is lesion.")
     batch_size: int = Field(16, ge=1, description="Inference batch size.")
     compile: bool = Field(False, description=(
@@ -299,7 +205,7 @@ class EvalConfig(_Section):
         "table."))
 
 
-class TrackingConfig(_Section):
+class TrackingConfig(Section):
     """Experiment trackers, off by default; each is an optional extra (busbench.train.tracking)."""
 
     tensorboard: bool = Field(False, description=(
@@ -311,7 +217,7 @@ class TrackingConfig(_Section):
         "to the local store <output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
 
 
-class GridConfig(_Section):
+class GridConfig(Section):
     datasets: list[DataConfig] = Field(default_factory=list, description=(
         "Datasets of the grid, each a `data` section (default: `data`)."))
     models: list[ModelConfig] = Field(default_factory=list, description=(
@@ -341,7 +247,7 @@ class TrackingTarget:
     params: dict[str, Any]
 
 
-class ExperimentConfig(_Section):
+class ExperimentConfig(Section):
     name: str = Field("experiment", description="The experiment's folder under output_dir.")
     output_dir: Path = Field(Path("runs"), description="Where runs are written; relative: from the working directory.")
     data: DataConfig = Field(default_factory=DataConfig, description="The dataset.")
@@ -370,12 +276,17 @@ class ExperimentConfig(_Section):
         return self
 
     def cells(self) -> list[ExperimentConfig]:
-        """One configuration per (dataset, model) of the grid; just this one without a grid."""
-        if self.grid is None:
-            return [self]
-        datasets = self.grid.datasets or [self.data]
-        models = self.grid.models or [self.model]
-        return [self.model_copy(update={"data": d, "model": m, "grid": None}) for d in datasets for m in models]
+        """One configuration per (dataset, model, seed) of the grid and ``train.seeds``; just this one
+        without either. A seed's cell keeps ``train.seeds`` as that one seed, which names its folder."""
+        grid = self.grid or GridConfig()
+        datasets, models = grid.datasets or [self.data], grid.models or [self.model]
+        trainings = [self.train.model_copy(update={"seed": s, "seeds": [s]}) for s in self.train.seeds] or [self.train]
+        return [self.model_copy(update={"data": d, "model": m, "train": t, "grid": None})
+                for d in datasets for m in models for t in trainings]
+
+    def cell_key(self) -> str:
+        """The model's folder name in a cell's id: the model key, and ``-seed<N>`` for a cell of ``train.seeds``."""
+        return self.model.key() + (f"-seed{self.train.seed}" if self.train.seeds else "")
 
     def training_recipe(self) -> TrainingRecipe:
         return TrainingRecipe(self.model, self.input, self.loss, self.optimizer, self.schedule, self.train)

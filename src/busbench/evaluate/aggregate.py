@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from busbench.metrics.per_image import BOTH_EMPTY, FALSE_ALARM, METRICS, MISSED_LESION
+from busbench.errors import BusbenchError
+from busbench.metrics.per_image import BOTH_EMPTY, FALSE_ALARM, METRICS, MISSED_LESION, NSD_TOLERANCE
 
 EMPTY_CASES = (BOTH_EMPTY, MISSED_LESION, FALSE_ALARM)
 DEGENERATE = "degenerate"  # a fold model that misses >= DEGENERATE_MISSED_SHARE of the lesion images
@@ -26,11 +27,21 @@ ENSEMBLE = "ensemble"  # the k fold models' probabilities averaged: one model, n
 ENSEMBLE_POSTPROCESSED = "ensemble + post-processing"
 
 
+def nsd_tolerance(per_image: pd.DataFrame) -> float:
+    """The one NSD tolerance of a table of per-image scores (busbench writes one per table)."""
+    values = per_image[NSD_TOLERANCE].unique()
+    if len(values) != 1:
+        raise BusbenchError(f"per-image scores with NSD tolerances {sorted(float(v) for v in values)}: one table "
+                            "holds the scores of one eval.nsd_tolerance; score the images again with one tolerance")
+    return float(values[0])
+
+
 def fold_summaries(per_image: pd.DataFrame) -> pd.DataFrame:
-    """One row per fold: the mean of every metric, the test images and the empty-mask counts."""
+    """One row per fold: the mean of every metric, the NSD tolerance, the test images and the empty-mask counts."""
     grouped = per_image.groupby("fold")
     summary = grouped[list(METRICS)].mean()
     summary["test_images"] = grouped.size()
+    summary[NSD_TOLERANCE] = nsd_tolerance(per_image)
     for case in EMPTY_CASES:
         summary[case] = (per_image["empty_case"] == case).groupby(per_image["fold"]).sum().astype(int)
     # a lesion image has a non-empty ground truth: found ("") or missed
@@ -47,21 +58,25 @@ SummaryRow = Mapping[str, Any] | pd.Series
 
 def mean_std(folds: pd.DataFrame) -> dict[str, float]:
     """Mean and sample std over fold models of every column of ``fold_summaries``, and the number
-    of degenerate fold models (``degenerate_folds``)."""
-    result: dict[str, float] = {"folds": float(len(folds)), "degenerate_folds": float(folds[DEGENERATE].sum())}
-    for column in folds.columns.drop(DEGENERATE):
+    of degenerate fold models (``degenerate_folds``), and the NSD tolerance they were scored at."""
+    result: dict[str, float] = {"folds": float(len(folds)), "degenerate_folds": float(folds[DEGENERATE].sum()),
+                                NSD_TOLERANCE: nsd_tolerance(folds)}
+    for column in folds.columns.drop([DEGENERATE, NSD_TOLERANCE]):
         result[f"{column}_mean"] = float(folds[column].mean())
         result[f"{column}_std"] = float(folds[column].std(ddof=1)) if len(folds) > 1 else 0.0
     return result
 
 
 METRIC_TITLES = {"dice": "Dice", "iou": "IoU", "precision": "Precision", "recall": "Recall",
-                 "specificity": "Specificity", "accuracy": "Accuracy", "hd95": "HD95"}
+                 "specificity": "Specificity", "accuracy": "Accuracy", "hd95": "HD95", "nsd": "NSD"}
 
 
-def metric_title(name: str, unit: bool = True) -> str:
+def metric_title(name: str, unit: bool = True, tolerance: float | None = None) -> str:
     """A metric's column title: ``HD95 (px)`` in run summaries; without the unit (``unit=False``)
-    in publication tables, whose columns are as the published tables name them."""
+    in publication tables, whose columns are as the published tables name them. NSD names its
+    ``tolerance`` (``NSD@2px``), for a figure is only comparable with one at the same tolerance."""
+    if name == "nsd" and tolerance is not None:
+        return f"{METRIC_TITLES[name]}@{tolerance:g}px"
     return METRIC_TITLES[name] + (" (px)" if unit and name == "hd95" else "")
 
 
@@ -88,6 +103,11 @@ def formatted(row: SummaryRow, digits: int = 3) -> dict[str, str]:
     out = {"variant": str(row.get("variant", FOLD_MODELS))}
     spread = out["variant"] == FOLD_MODELS
     for name, title in COLUMN_TITLES.items():
+        if name == "nsd":
+            tolerance = row.get(NSD_TOLERANCE)
+            if tolerance is None or pd.isna(tolerance):  # a summary written before busbench scored NSD
+                continue
+            title = metric_title(name, tolerance=float(tolerance))
         mean, std = float(row[f"{name}_mean"]), float(row[f"{name}_std"])
         if name == "test_images":
             out[title] = f"{mean:.0f}"

@@ -23,7 +23,7 @@ from busbench.data.prepared import PreparedData
 from busbench.evaluate.inference import Compute, original_size_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.reliability_counts import ReliabilityCounts
-from busbench.metrics.per_image import image_metrics
+from busbench.metrics.per_image import MetricRules, image_metrics
 from busbench.metrics.shape import shape_columns
 from busbench.progress import progress
 
@@ -42,6 +42,7 @@ def score_test_set(models: Sequence[nn.Module], data: PreparedData, cfg: EvalCon
     """
     manifest, cache, group_of = data.manifest, data.cache, data.split.groups
     rows_by_id = manifest.frame.set_index("case_id", drop=False)
+    rules = MetricRules(cfg.hd95, cfg.hd95_empty, cfg.nsd_tolerance)
     records = []
     case_ids = held_out_test_ids(data.split, manifest)  # the files scored against, checked by content
     predicted = original_size_probabilities(models, cache, case_ids, compute, cfg)
@@ -57,7 +58,7 @@ def score_test_set(models: Sequence[nn.Module], data: PreparedData, cfg: EvalCon
             scored = post.apply(mask)
             on_network = (place_mask(scored, placement), place_mask(truth, placement)) \
                 if cfg.hd95_space == "network" else None
-            metrics = image_metrics(scored, truth, cfg.hd95, hd95_empty=cfg.hd95_empty, hd95_masks=on_network)
+            metrics = image_metrics(scored, truth, rules, hd95_masks=on_network)
             records.append({"variant": variant, "case_id": case_id, "group": group_of[case_id], "label": row["label"],
                             **metrics, "max_prob": float(probability.max()), **shape_columns(scored, truth)})
     return pd.DataFrame(records)

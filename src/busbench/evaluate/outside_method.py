@@ -47,7 +47,7 @@ from busbench.layout.folders import (
 )
 from busbench.log import counted, listed
 from busbench.markdown import markdown_table
-from busbench.metrics.per_image import image_metrics
+from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE, MetricRules, image_metrics
 from busbench.metrics.shape import shape_columns
 from busbench.metrics.surface import HD95Convention
 from busbench.records import RunEnvironment, write_environment
@@ -66,6 +66,7 @@ class ScoreOptions:
     resize: bool = False
     case_map: Path | None = None
     hd95: HD95Convention = "pooled"
+    nsd_tolerance: float = DEFAULT_NSD_TOLERANCE
 
 
 def read_case_map(path: Path) -> dict[str, str]:
@@ -132,8 +133,9 @@ def score_predictions(data: SplitData, folder: Path, options: ScoreOptions
             read = read_prediction(path, truth.shape, options.threshold, options.resize)
             mask, resized, thresholded = read.mask, read.resized, read.thresholded
         masks[case_id] = mask
+        metrics = image_metrics(mask, truth, MetricRules(options.hd95, nsd_tolerance=options.nsd_tolerance))
         records.append({"fold": 0, "variant": PREDICTION_SET, "case_id": case_id, "group": group_of[case_id],
-                        "label": row["label"], **image_metrics(mask, truth, options.hd95), **shape_columns(mask, truth),
+                        "label": row["label"], **metrics, **shape_columns(mask, truth),
                         "prediction": path.name if path is not None else "", "missing": path is None,
                         "resized": resized, "thresholded": thresholded})
     return with_provenance(pd.DataFrame(records), data.provenance), masks
@@ -188,6 +190,7 @@ def score_method(data: SplitData, folder: Path, method: str, out: Path,
     write_environment(RunEnvironment.model_validate({**environment(), **identity}), run_dir, sort_keys=False)
     record = {"method": method, "predictions": str(folder.resolve()), "threshold": options.threshold,
               "missing": options.missing, "resize": options.resize, "hd95": options.hd95,
+              "nsd_tolerance": options.nsd_tolerance,
               "case_map": None if options.case_map is None else str(options.case_map.resolve()),
               "split_settings": data.split.settings, "notes": notes, "provenance": provenance.as_dict(),
               "trained_on": "assumed: the split's development cases (cv), as a fold ensemble"}
@@ -205,5 +208,6 @@ def _write_summary(run_dir: Path, row: dict[str, object], options: ScoreOptions)
     shown = pd.DataFrame([{"dataset": row["dataset"], "model": row["model"], **formatted(row)}])
     threshold = "" if options.threshold is None else f" Probability maps: lesion where p >= {options.threshold:g}."
     notes = [f"† {n}." for n in str(row["notes"]).split(" | ")]
-    write_text("\n".join([markdown_table(shown), f"HD95 convention: {options.hd95}." + threshold, *notes]) + "\n",
+    conventions = f"HD95 convention: {options.hd95}. NSD tolerance: {options.nsd_tolerance:g} px." + threshold
+    write_text("\n".join([markdown_table(shown), conventions, *notes]) + "\n",
                CellFolder(run_dir).summary_md)

@@ -22,7 +22,7 @@ import pandas as pd
 from busbench.data.provenance import MEANINGS
 from busbench.errors import BusbenchError
 from busbench.log import counted
-from busbench.metrics.per_image import CSV_MISSING
+from busbench.metrics.per_image import CSV_MISSING, NSD_TOLERANCE
 
 SHOWN_IDS = 3
 
@@ -49,9 +49,15 @@ def complete_csv(path: Path, fix: str) -> io.StringIO:
 
 
 def read_metrics_table(path: Path, fix: str) -> pd.DataFrame:
-    """A metrics table (``complete_csv``), case ids and provenance checksums as text, empty metrics missing."""
-    return pd.read_csv(complete_csv(path, fix), dtype={"case_id": str, **dict.fromkeys(MEANINGS, str)},
-                       keep_default_na=False, na_values=CSV_MISSING)
+    """A metrics table (``complete_csv``), case ids and provenance checksums as text, empty metrics missing;
+    refused without NSD and its tolerance (scored before busbench measured NSD: scoring again adds them)."""
+    table = pd.read_csv(complete_csv(path, fix), dtype={"case_id": str, **dict.fromkeys(MEANINGS, str)},
+                        keep_default_na=False, na_values=CSV_MISSING)
+    absent = [name for name in ("nsd", NSD_TOLERANCE) if name not in table.columns]
+    if absent:
+        raise BusbenchError(f"{path}: no {' or '.join(absent)} column (scored before busbench measured NSD, or "
+                            f"edited). {fix}")
+    return table
 
 
 def check_test_ids(table: pd.DataFrame, path: Path, test_ids: Collection[str], fix: str,

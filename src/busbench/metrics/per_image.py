@@ -3,10 +3,12 @@
 Counts TP, FP, FN, TN are taken on the prediction and ground truth at the original image size.
 
 * Both masks non-empty: Dice = 2TP/(2TP+FP+FN), IoU = TP/(TP+FP+FN), precision = TP/(TP+FP),
-  recall (sensitivity) = TP/(TP+FN), HD95 in the chosen convention (``surface``).
-* Both empty (a normal image predicted normal): Dice = IoU = precision = recall = 1, HD95 = 0.
+  recall (sensitivity) = TP/(TP+FN), HD95 in the chosen convention (``surface``), NSD (normalised
+  surface distance, "surface Dice") at the tolerance ``nsd_tolerance`` in pixels of the original
+  image (``surface_dice``: DeepMind's definition, Nikolov et al. 2021).
+* Both empty (a normal image predicted normal): Dice = IoU = precision = recall = NSD = 1, HD95 = 0.
 * Exactly one empty (a missed lesion, or a false alarm on a normal image): Dice = IoU =
-  precision = recall = 0 and HD95 = the image diagonal, the largest distance possible in it;
+  precision = recall = NSD = 0 and HD95 = the image diagonal, the largest distance possible in it;
   such images are counted (``empty_case``) and reported beside every table, never dropped.
 * Dice and IoU follow ``overlap.dice_iou``, the one formula validation while training uses too.
 * Specificity = TN/(TN+FP) (1 when the ground truth covers the whole image), accuracy =
@@ -25,6 +27,7 @@ Two HD95 conventions of published benchmarks can be chosen instead, to rerun the
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -32,8 +35,11 @@ import numpy as np
 from busbench.metrics.overlap import dice_iou
 from busbench.metrics.shape import SHAPE_COLUMNS
 from busbench.metrics.surface import HD95Convention, hd95_nonempty
+from busbench.metrics.surface_dice import nsd_nonempty
 
-METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
+METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95", "nsd")
+DEFAULT_NSD_TOLERANCE = 2.0  # pixels of the original image; the default of ``eval.nsd_tolerance``
+NSD_TOLERANCE = "nsd_tolerance"  # the column recording it beside the scores: a setting, never averaged
 BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
 HD95Empty = Literal["diagonal", "drop_false_alarms"]
 # Reading a metrics CSV: an HD95 left out under "drop_false_alarms" is an empty cell, read as NaN, as is the
@@ -55,6 +61,15 @@ def hd95_score(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention =
     return math.hypot(truth.shape[0] * sy, truth.shape[1] * sx)
 
 
+def nsd_score(pred: np.ndarray, truth: np.ndarray, tolerance: float = DEFAULT_NSD_TOLERANCE,
+              spacing: tuple[float, float] | None = None) -> float:
+    """NSD of two boolean masks at ``tolerance`` with the empty-mask rules above (both empty 1, one empty 0)."""
+    has_pred, has_truth = bool(pred.any()), bool(truth.any())
+    if has_pred and has_truth:
+        return nsd_nonempty(pred, truth, tolerance, spacing)
+    return 1.0 if has_pred == has_truth else 0.0
+
+
 def convention_notes(hd95_space: str, hd95_empty: HD95Empty, input_size: int) -> list[str]:
     """The non-default HD95 conventions in words, for the notes under every table: a figure measured
     this way is not comparable with busbench's default one."""
@@ -74,13 +89,25 @@ def dice_score(pred: np.ndarray, truth: np.ndarray) -> float:
     return dice
 
 
-def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Convention = "pooled",
-                  spacing: tuple[float, float] | None = None, hd95_empty: HD95Empty = "diagonal",
+@dataclass(frozen=True)
+class MetricRules:
+    """The settings that change a score (``eval.hd95``, ``eval.hd95_empty``, ``eval.nsd_tolerance``),
+    travelling together so that every caller scores by the same rules; ``spacing`` in mm per pixel
+    (row, column) or None for pixels."""
+
+    hd95: HD95Convention = "pooled"
+    hd95_empty: HD95Empty = "diagonal"
+    nsd_tolerance: float = DEFAULT_NSD_TOLERANCE
+    spacing: tuple[float, float] | None = None
+
+
+def image_metrics(pred: np.ndarray, truth: np.ndarray, rules: MetricRules = MetricRules(),
                   hd95_masks: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float | str]:
-    """All metrics of one image, plus ``empty_case`` ("" when both masks have a lesion).
+    """All metrics of one image, plus ``empty_case`` ("" when both masks have a lesion) and the NSD
+    tolerance (``nsd_tolerance``: it travels with the scores, so that every table names the one used).
 
     ``hd95_masks`` (prediction, ground truth) are the masks HD95 is measured on when they are not
-    ``pred`` and ``truth`` (the network-size convention); the other metrics always use these.
+    ``pred`` and ``truth`` (the network-size convention); the other metrics, NSD included, always use these.
     """
     if pred.shape != truth.shape:
         raise ValueError(f"prediction {pred.shape} and ground truth {truth.shape} differ in shape")
@@ -94,7 +121,8 @@ def image_metrics(pred: np.ndarray, truth: np.ndarray, convention: HD95Conventio
     result: dict[str, float | str] = {
         "specificity": tn / (tn + fp) if tn + fp else 1.0,
         "accuracy": (tp + tn) / size,
-        "hd95": hd95_score(hd_pred, hd_truth, convention, spacing, hd95_empty),
+        "hd95": hd95_score(hd_pred, hd_truth, rules.hd95, rules.spacing, rules.hd95_empty),
+        "nsd": nsd_score(pred, truth, rules.nsd_tolerance, rules.spacing), NSD_TOLERANCE: rules.nsd_tolerance,
     }
     result["dice"], result["iou"] = dice_iou(tp, n_pred, n_truth)
     if n_pred and n_truth:

@@ -46,9 +46,15 @@ def surface_distances(a: np.ndarray, b: np.ndarray, spacing: tuple[float, float]
 
     Both masks must be non-empty booleans of one shape; ``spacing`` is (row, column) pixel size.
     """
+    return nearest_distances(boundary(a), boundary(b), spacing)
+
+
+def nearest_distances(on_a: np.ndarray, on_b: np.ndarray, spacing: tuple[float, float] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Distances from each true cell of ``on_a`` to the nearest of ``on_b`` and back, in ``np.argwhere`` order
+    (both non-empty boolean grids of one shape; ``spacing`` (row, column) scales the grid's axes)."""
     scale = np.asarray(spacing if spacing is not None else (1.0, 1.0), dtype=np.float64)
-    points_a = np.argwhere(boundary(a)) * scale
-    points_b = np.argwhere(boundary(b)) * scale
+    points_a, points_b = np.argwhere(on_a) * scale, np.argwhere(on_b) * scale
     a_to_b = cKDTree(points_b).query(points_a, k=1)[0]
     b_to_a = cKDTree(points_a).query(points_b, k=1)[0]
     return a_to_b, b_to_a

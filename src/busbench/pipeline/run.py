@@ -31,8 +31,9 @@ from busbench.train.tracking import log_cell_summary
 
 
 def cell_id(cfg: ExperimentConfig) -> str:
-    """``<dataset key>/<model key>``: how a cell is named on disk and by ``--cell``."""
-    return f"{cfg.data.key()}/{cfg.model.key()}"
+    """``<dataset key>/<model key>`` (``-seed<N>`` for a cell of ``train.seeds``): how a cell is named on
+    disk and by ``--cell``."""
+    return f"{cfg.data.key()}/{cfg.cell_key()}"
 
 
 def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,

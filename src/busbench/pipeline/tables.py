@@ -22,12 +22,12 @@ from busbench.pipeline.checks import cell_fix, fold_fix, read_cell_config, resco
 from busbench.pipeline.prepared import cell_provenance, fold_provenance
 
 CONVENTIONS = (
-    "Dice, IoU, precision, recall, specificity, accuracy and HD95 (px, {hd95}) per test image at its original "
-    "size; a model's score is the mean over test images. 'fold models': mean ± sample std over the {folds} fold "
-    "models. 'ensemble': the fold models' probabilities averaged, one model. 'ensemble + post-processing': with "
-    "the steps chosen on out-of-fold development predictions (postprocessing.json). Test-time augmentation: "
-    "{tta}. Empty masks: both empty -> Dice 1, HD95 0; one empty -> Dice 0, HD95 = image diagonal; their counts "
-    "(per model) stand beside the metrics."
+    "Dice, IoU, precision, recall, specificity, accuracy, HD95 (px, {hd95}) and NSD (normalised surface distance "
+    "at {nsd:g} px) per test image at its original size; a model's score is the mean over test images. 'fold "
+    "models': mean ± sample std over the {folds} fold models. 'ensemble': the fold models' probabilities averaged, "
+    "one model. 'ensemble + post-processing': with the steps chosen on out-of-fold development predictions "
+    "(postprocessing.json). Test-time augmentation: {tta}. Empty masks: both empty -> Dice 1, NSD 1, HD95 0; one "
+    "empty -> Dice 0, NSD 0, HD95 = image diagonal; their counts (per model) stand beside the metrics."
 )
 
 # the summary's columns of text (the others are numbers)
@@ -53,7 +53,7 @@ def aggregate_cell(cfg: ExperimentConfig, data: PreparedData, cell_dir: Path) ->
     write_csv(per_image, cell.per_image_metrics_csv)
     per_fold = fold_summaries(per_image)
     write_csv(per_fold, cell.fold_summary_csv, index=True)
-    identity = {"dataset": cfg.data.key(), "model": cfg.model.key(), "test_set_sha256": data.test_set_sha256,
+    identity = {"dataset": cfg.data.key(), "model": cfg.cell_key(), "test_set_sha256": data.test_set_sha256,
                 "notes": " | ".join(protocol_notes(cfg.split, cfg.model, cfg.eval, cfg.input))}
     rows: list[dict[str, object]] = [{**identity, "variant": FOLD_MODELS, **mean_std(per_fold)}]
     ensemble = _read_metrics(cell.ensemble_metrics_csv, cell_provenance(data), cell_fix(cell_dir), data.test_ids(),
@@ -87,8 +87,9 @@ def write_summary(summary: pd.DataFrame, cells: Sequence[tuple[ExperimentConfig,
                           for _, row in summary.iterrows()])
     conventions: dict[str, list[str]] = {}
     for cfg, folds in cells:
-        text = CONVENTIONS.format(hd95=cfg.eval.hd95, folds=folds, tta=", ".join(cfg.eval.tta) or "none")
-        conventions.setdefault(text, []).append(f"{cfg.data.key()}/{cfg.model.key()}")
+        text = CONVENTIONS.format(hd95=cfg.eval.hd95, nsd=cfg.eval.nsd_tolerance, folds=folds,
+                                  tta=", ".join(cfg.eval.tta) or "none")
+        conventions.setdefault(text, []).append(f"{cfg.data.key()}/{cfg.cell_key()}")
     lines = list(conventions) if len(conventions) == 1 else [f"{', '.join(ids)}: {text}"
                                                              for text, ids in conventions.items()]
     notes = sorted({n for text in summary["notes"] for n in str(text).split(" | ") if n})

@@ -5,6 +5,11 @@ A run folder is one ``busbench run`` writes (``config.yaml`` beside ``fold-<k>/`
 prediction set, reported like an ensemble, without a std). Only finished runs (every fold's
 ``test_metrics.csv`` present) are reported; the others are listed as skipped with the reason.
 
+Cells of one model trained with several seeds (``train.seeds``: folders ``<model key>-seed<N>``) are
+merged into one run (``merge_seeds``): its ``per_image`` holds every seed's fold models, ``seed`` says
+which, and ``fold`` numbers the fold models across seeds, so that every "mean ± std over fold models"
+covers all of them, a per-image score averages the seeds, and the seed-to-seed spread is one grouping away.
+
 Runs are compared only on the same test images: ``tables_by_test_set`` puts runs of one dataset
 into one table only when their ``environment.json`` records the same ``test_set_sha256``, so
 two split seeds of a dataset make two tables, never one table with mixed paired tests.
@@ -67,6 +72,7 @@ class RunResults:
     title: str = ""  # the model as tables and figures name it ("U-Net (width 8)"); unique within its table
     dataset_title: str = ""  # "BUS-BRA"
     registry: SplitRegistry | None = None  # the split registry the roles came from, where the split file says so
+    seeds: list[int] = field(default_factory=list)  # the training seeds merged into this run (``merge_seeds``)
 
     @property
     def folder(self) -> CellFolder:
@@ -204,11 +210,72 @@ def collect_runs(results_dir: Path) -> tuple[list[RunResults], list[str]]:
             skipped.append(loaded)
         else:
             runs.append(loaded)
-    runs += [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]
+    runs = merge_seeds(runs) + [load_scored_run(record.parent) for record in sorted(results_dir.rglob(SCORE_JSON))]
     if not runs:
         raise BusbenchError(f"{results_dir}: no finished busbench runs found; run `busbench run CONFIG` first"
                             + (f" ({len(skipped)} unfinished)" if skipped else ""))
     return runs, skipped
+
+
+def _seed_family(run: RunResults) -> tuple[str, str, str] | None:
+    """(dataset key, model key, test set) shared by the seed cells of one model; None for a single-seed cell."""
+    if run.config is None or not run.config.train.seeds:
+        return None
+    return run.dataset, run.config.model.key(), run.test_set
+
+
+def _without_seed(config: ExperimentConfig) -> dict[str, Any]:
+    dumped = config.model_dump(mode="json", exclude={"output_dir"})
+    dumped["train"] = {k: v for k, v in dumped["train"].items() if k not in ("seed", "seeds", "device", "workers",
+                                                                              "threads")}
+    return dumped
+
+
+def _merged(members: list[RunResults]) -> RunResults:
+    """One run of the seed cells ``members`` (sorted by seed): fold models renumbered across seeds."""
+    first = members[0]
+    assert first.config is not None
+    for run in members[1:]:
+        assert run.config is not None
+        if _without_seed(run.config) != _without_seed(first.config):
+            raise BusbenchError(f"{first.path} and {run.path}: seed cells of model {first.config.model.key()!r} with "
+                                "other settings than their seed; report them from separate results folders")
+    per_image, ensembles, cross, logs = [], [], [], {}
+    offset = 0  # the fold models of the seeds before this one
+    for run in members:
+        assert run.config is not None
+        seed = run.config.train.seed
+        per_image.append(run.per_image.assign(seed=seed, fold=run.per_image["fold"] + offset))
+        if run.ensemble is not None:
+            ensembles.append(run.ensemble.assign(seed=seed))
+        if run.cross is not None:
+            cross.append(run.cross.assign(seed=seed, fold=run.cross["fold"] + offset))
+        logs.update({fold + offset: log for fold, log in run.logs.items()})
+        offset += run.per_image["fold"].nunique()
+    complete = len(ensembles) == len(members)
+    return RunResults(first.path, first.config, first.dataset, first.config.model.key(),
+                      pd.concat(per_image, ignore_index=True), pd.concat(ensembles, ignore_index=True) if complete
+                      else None, pd.concat(cross, ignore_index=True) if len(cross) == len(members) else None,
+                      first.test_set, first.test_set_source, logs, first.notes, first.split_settings, first.title,
+                      first.dataset_title, first.registry, [int(r.config.train.seed) for r in members if r.config])
+
+
+def merge_seeds(runs: list[RunResults]) -> list[RunResults]:
+    """Each model's seed cells as one run (in the place of its first seed); other runs unchanged."""
+    families: dict[tuple[str, str, str], list[RunResults]] = {}
+    for run in runs:
+        family = _seed_family(run)
+        if family is not None:
+            families.setdefault(family, []).append(run)
+    merged, done = [], set()
+    for run in runs:
+        family = _seed_family(run)
+        if family is None:
+            merged.append(run)
+        elif family not in done:
+            done.add(family)
+            merged.append(_merged(sorted(families[family], key=lambda r: r.config.train.seed if r.config else 0)))
+    return merged
 
 
 def split_description(run: RunResults) -> str:

@@ -60,7 +60,7 @@ def unique_titles(titles: dict[str, str]) -> dict[str, str]:
 HEADERS = {"p_value": "p-value", "p_holm": "p (Holm)", "rank_biserial": "rank-biserial r"}
 PHRASES = {"false_positive_rate": "false-positive rate", "model_a": "model A", "model_b": "model B",
            "trained_on": "trained on", "tested_on": "tested on", "params_m": "parameters (M)"}
-WORDS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "gflops": "GFLOPs", "fps": "images/s",
+WORDS = {"dice": "Dice", "iou": "IoU", "hd95": "HD95", "nsd": "NSD", "gflops": "GFLOPs", "fps": "images/s",
          "mean": "(mean)", "std": "(std)"}
 
 

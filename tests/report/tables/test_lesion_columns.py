@@ -13,7 +13,7 @@ from busbench.report.statistics.units import units_of
 from busbench.report.tables.model_rows import accuracy_figures, mark_differences
 from busbench.report.tables.publication import accuracy_numbers, display_table, notes, to_latex
 
-METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95")
+METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95", "nsd")
 
 
 def _frame(dice: list[float], lesion: list[bool], fold: int = 0) -> pd.DataFrame:
@@ -28,6 +28,8 @@ def _frame(dice: list[float], lesion: list[bool], fold: int = 0) -> pd.DataFrame
                           "label": ["benign" if has else "normal" for has in lesion], "empty_case": cases})
     for metric in METRICS:
         frame[metric] = np.asarray(dice, dtype=float) if metric != "hd95" else 100 * (1 - np.asarray(dice))
+    frame["nsd"] = frame["nsd"] / 2  # NSD apart from Dice, so that a column mixing them up shows
+    frame["nsd_tolerance"] = 2.0
     return frame
 
 
@@ -48,6 +50,7 @@ def test_lesion_columns_false_alarms_sensitivity_and_all_images_by_hand() -> Non
     assert row["dice_lesion_mean"] == pytest.approx(np.mean(lesion_means))
     assert row["dice_lesion_std"] == pytest.approx(np.std(lesion_means, ddof=1))
     assert row["hd95_lesion_mean"] == pytest.approx(100 * (1 - np.mean(lesion_means)))
+    assert row["nsd_lesion_mean"] == pytest.approx(np.mean(lesion_means) / 2)
     # a fold-model row: per image, the share of fold models that predict a lesion, averaged over images
     assert row["sensitivity"] == pytest.approx((0.5 + 5 * 1.0) / 6)
     assert row["false_alarm_rate"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
@@ -56,8 +59,10 @@ def test_lesion_columns_false_alarms_sensitivity_and_all_images_by_hand() -> Non
     table = pd.DataFrame([row])
     shown = display_table(table, ("", ""))
     assert shown.columns.tolist() == ["Model", "Row", "Dice (lesion)", "Dice (lesion) 95 % CI", "IoU (lesion)",
-                                      "HD95 (lesion, px)", "HD95 (lesion) 95 % CI", "Sensitivity (lesion)",
-                                      "False alarms (normal)", "Dice (all)"]
+                                      "NSD@2px (lesion)", "HD95 (lesion, px)", "HD95 (lesion) 95 % CI",
+                                      "Sensitivity (lesion)", "False alarms (normal)", "Dice (all)"]
+    nsd = np.array(lesion_means) / 2
+    assert shown.loc[0, "NSD@2px (lesion)"] == f"{nsd.mean():.3f} ± {nsd.std(ddof=1):.3f}"
     assert shown.loc[0, "False alarms (normal)"] == "50.0%" and shown.loc[0, "Sensitivity (lesion)"] == "91.7%"
     note = notes(table.assign(ci="CI text", degenerate_folds=0))
     assert "the 6 test images whose ground truth holds a lesion" in note and "the 3 normal test images" in note

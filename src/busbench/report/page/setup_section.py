@@ -74,7 +74,8 @@ def _postprocessing(run: RunResults) -> str:
     path = run.folder.postprocessing_json
     if not path.is_file():
         return "not chosen (eval.postprocess off or no ensemble)"
-    return PostProcessing(**json.loads(path.read_text())["postprocessing"]).describe()
+    chosen = PostProcessing(**json.loads(path.read_text())["postprocessing"]).describe()
+    return f"seed {run.seeds[0]}: {chosen} (each seed chooses its own)" if len(run.seeds) > 1 else chosen
 
 
 def _precision(run: RunResults) -> str:
@@ -113,8 +114,8 @@ def model_setup(tables: list[RunTable]) -> pd.DataFrame:
                 "Selected by": SELECTED_VALUE.get(c.train.select_metric, "val_loss"),
                 "Precision": _precision(run), "TTA views": ", ".join(["plain", *c.eval.tta]),
                 "Post-processing": _postprocessing(run),
-                "Seeds": f"train {c.train.seed}, split {c.split.seed}",
-                "Training time (min, all folds)": f"{seconds / 60:.1f}" if seconds == seconds else "–",
+                "Seeds": f"train {', '.join(map(str, run.seeds or [c.train.seed]))}, split {c.split.seed}",
+                "Training time (min, all folds and seeds)": f"{seconds / 60:.1f}" if seconds == seconds else "–",
             })
     return pd.DataFrame(rows)
 

@@ -6,7 +6,9 @@ nominal 95 % image bootstrap covers about 86 %), so resampling and pairing use w
 
 * ``bootstrap_ci``: percentile bootstrap of the mean over test images (10 000 resamples, seeded),
   the uncertainty that comes from the finite test set. With ``clusters`` it draws whole clusters
-  and takes the image mean of the draw (cluster bootstrap).
+  and takes the image mean of the draw (cluster bootstrap). Given one row of scores per training
+  seed it also draws seeds (with replacement) and takes the mean over the drawn seeds of each seed's
+  image mean on the drawn clusters: the interval then covers run-to-run variance too.
 * ``percentile_ci``: the percentile interval of bootstrap draws (NaN draws, e.g. a draw without
   any lesion image for an AUROC, left out).
 * ``cluster_means``: each model's mean score per cluster, the unit of the paired tests.
@@ -38,13 +40,22 @@ LEVEL = 0.95
 def bootstrap_ci(values: np.ndarray, clusters: np.ndarray | None = None, level: float = LEVEL,
                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean of ``values``; with ``clusters`` (a
-    label per value) whole clusters are drawn, and a draw's statistic is the mean of its images."""
-    values = np.asarray(values, dtype=float)
-    codes = np.arange(len(values)) if clusters is None else pd.factorize(np.asarray(clusters))[0]
-    sums, sizes = np.bincount(codes, weights=values), np.bincount(codes)
+    label per value) whole clusters are drawn, and a draw's statistic is the mean of its images.
+    ``values`` of two dimensions are (training seeds x images): seeds are drawn too (a NaN, a score
+    a seed lacks, is left out of that seed's mean); one row gives the one-dimensional interval."""
+    table = np.atleast_2d(np.asarray(values, dtype=float))
+    codes = np.arange(table.shape[1]) if clusters is None else pd.factorize(np.asarray(clusters))[0]
+    present = np.isfinite(table)
+    sums = np.stack([np.bincount(codes, weights=np.where(row, scores, 0.0)) for scores, row in zip(table, present)])
+    sizes = np.stack([np.bincount(codes, weights=row.astype(float)) for row in present])
     rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, len(sums), size=(resamples, len(sums)))
-    return percentile_ci(sums[drawn].sum(axis=1) / sizes[drawn].sum(axis=1), level)
+    drawn = rng.integers(0, sums.shape[1], size=(resamples, sums.shape[1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_seed = sums[:, drawn].sum(axis=2) / sizes[:, drawn].sum(axis=2)  # (seeds x resamples)
+    if len(table) == 1:
+        return percentile_ci(per_seed[0], level)
+    seeds = rng.integers(0, len(table), size=(resamples, len(table)))
+    return percentile_ci(per_seed[seeds, np.arange(resamples)[:, None]].mean(axis=1), level)
 
 
 def percentile_ci(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float]:

@@ -83,3 +83,19 @@ def lesion_model_scores(runs: list[RunResults], metric: str = "dice") -> pd.Data
     """Per lesion test image (index) and model (columns: display titles), the metric averaged over the
     fold models."""
     return pd.DataFrame({run.title: lesion_image_scores(run.per_image, metric) for run in runs})
+
+
+def seed_image_scores(per_image: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per training seed (rows) and test image (columns: case_id), the metric averaged over that seed's
+    fold models; one row for a run of one seed (no ``seed`` column)."""
+    if "seed" not in per_image:
+        return image_scores(per_image, metric).to_frame().T
+    return per_image.groupby(["seed", "case_id"])[metric].mean().unstack("case_id")
+
+
+def seed_spread(per_image: pd.DataFrame, metric: str) -> float:
+    """Standard deviation (ddof 1) over training seeds of the metric's mean; NaN with one seed."""
+    if "seed" not in per_image or per_image["seed"].nunique() < 2:
+        return float("nan")
+    return float(per_image.groupby("seed")[metric].mean().std(ddof=1))
+

@@ -19,7 +19,7 @@ import pandas as pd
 from busbench.config import ExperimentConfig
 from busbench.data.split.record import CV, GROUPED, IMAGE_LEVEL, TEST, Split, load_split
 from busbench.errors import BusbenchError
-from busbench.evaluate.aggregate import FOLD_MODELS
+from busbench.evaluate.aggregate import FOLD_MODELS, metric_title, nsd_tolerance
 from busbench.evaluate.table_checks import check_test_ids
 from busbench.layout.atomic import write_csv, write_text
 from busbench.layout.folders import RunFolder
@@ -65,7 +65,7 @@ def protocol_row(per_image: pd.DataFrame, split: Split) -> dict[str, object]:
     """Scores of one protocol's fold models on its test set, split into leaked and other images."""
     scores = per_image[per_image["variant"] == FOLD_MODELS] if "variant" in per_image else per_image
     test_ids = split.held_out()
-    dice, hd95, leaked_counts, ever_leaked = [], [], [], set()
+    dice, hd95, nsd, leaked_counts, ever_leaked = [], [], [], [], set()
     subsets: dict[str, list[float]] = {name: [] for name in SUBSETS}
     for fold, fold_scores in scores.groupby(scores["fold"].astype(int)):
         leaked = leaked_test_ids(split, fold)
@@ -74,12 +74,14 @@ def protocol_row(per_image: pd.DataFrame, split: Split) -> dict[str, object]:
         lesion = fold_scores["label"] != "normal"
         dice.append(float(fold_scores["dice"].mean()))
         hd95.append(float(fold_scores["hd95"].mean()))
+        nsd.append(float(fold_scores["nsd"].mean()))
         for name, chosen in zip(SUBSETS, (is_leaked, ~is_leaked, is_leaked & lesion, ~is_leaked & lesion)):
             subsets[name].append(float(fold_scores.loc[chosen, "dice"].mean()) if chosen.any() else np.nan)
         leaked_counts.append(len(leaked))
     return {"test images": len(test_ids), "leaked test images (any fold model)": len(ever_leaked),
             "leaked per fold model": f"{np.mean(leaked_counts):.1f}", "Dice": _mean_std(dice),
-            "HD95": _mean_std(hd95, 2), **{name: _mean_std(values) for name, values in subsets.items()}}
+            "HD95": _mean_std(hd95, 2), metric_title("nsd", tolerance=nsd_tolerance(scores)): _mean_std(nsd),
+            **{name: _mean_std(values) for name, values in subsets.items()}}
 
 
 def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
@@ -87,7 +89,7 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
     rows = []
     for protocol, cfg in configs.items():
         for cell in cfg.cells():
-            folder = RunFolder(cell.output_dir, cell.name).cell(f"{cell.data.key()}/{cell.model.key()}")
+            folder = RunFolder(cell.output_dir, cell.name).cell(f"{cell.data.key()}/{cell.cell_key()}")
             split_file = read_environment(folder.path).split_file
             if split_file is None:
                 raise BusbenchError(f"{folder.environment_json}: missing or names no split file; run `busbench "
@@ -96,7 +98,7 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
             per_image = pd.read_csv(folder.per_image_metrics_csv, dtype={"case_id": str})
             check_test_ids(per_image, folder.per_image_metrics_csv, split.held_out(),
                            f"Run `busbench run` on {folder.path} again to rewrite it", by=["fold"])
-            rows.append({"dataset": cell.data.key(), "model": cell.model.key(), "protocol": PROTOCOL_TITLES[protocol],
+            rows.append({"dataset": cell.data.key(), "model": cell.cell_key(), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)
 

@@ -6,12 +6,13 @@ not empty); the normal images count at image level (the false-alarm rate, as ``d
 the all-image Dice keeps the published convention beside them. A fold model's score on an image is
 averaged over the k fold models for the per-image statistics (the CIs, the paired tests); the mean ±
 std is over the k fold models. Each row's per-image scores are a frame of ``case_id``, ``fold``, the
-metrics and ``empty_case``, whichever prediction sets made it (fold models, an ensemble, several seeds
-averaged).
+metrics and ``empty_case``, whichever prediction sets made it (fold models, an ensemble). A run of
+several training seeds (``collect.merge_seeds``) averages every seed's fold models alike, gives the
+seed-to-seed SD of each metric, and bootstraps its CIs over groups and seeds together.
 
 ``mark_differences`` tests every row against the best one (highest lesion Dice) with the report's
-paired test on per-unit means of the lesion images' Dice, Holm-corrected over those comparisons: the
-table marks a row that differs †.
+paired test on per-unit means of the lesion images' Dice (averaged over seeds), Holm-corrected over
+those comparisons: the table marks a row that differs †.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries, mean_std
+from busbench.metrics.per_image import NSD_TOLERANCE
 from busbench.progress import progress
 from busbench.report.collect import RunResults
 from busbench.report.scored_sets import has_lesion, image_detection, scored_sets
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
-from busbench.report.statistics.units import IndependentUnits, image_scores, lesion_image_scores
+from busbench.report.statistics.units import IndependentUnits, lesion_image_scores, seed_image_scores, seed_spread
 from busbench.report.tables.complexity import NO_COST, model_cost, model_origin, row_cost
 from busbench.report.tables.publication import (
     ALL_IMAGES,
@@ -45,11 +47,13 @@ def _mean_std(per_image: pd.DataFrame, metric: str, spread: bool) -> tuple[float
     return float(per_fold.mean()), float(per_fold.std(ddof=1)) if spread and len(per_fold) > 1 else np.nan
 
 
-def _ci(scores: pd.Series, units: IndependentUnits) -> tuple[float, float]:
-    scores = scores.dropna()  # HD95 of dropped false alarms: NaN
+def _ci(scores: pd.DataFrame, units: IndependentUnits) -> tuple[float, float]:
+    """The bootstrap CI of ``seed_image_scores`` (seeds x images) over ``units`` and seeds; a score a
+    seed lacks (HD95 of a dropped false alarm: NaN) is left out."""
+    scores = scores.dropna(axis=1, how="all")
     if scores.empty:
         return np.nan, np.nan
-    return bootstrap_ci(scores.to_numpy(), units.clusters.reindex(scores.index).to_numpy())
+    return bootstrap_ci(scores.to_numpy(), units.clusters.reindex(scores.columns).to_numpy())
 
 
 def accuracy_figures(variant: str, per_image: pd.DataFrame, units: IndependentUnits) -> dict[str, object]:
@@ -63,14 +67,18 @@ def accuracy_figures(variant: str, per_image: pd.DataFrame, units: IndependentUn
     for metric in LESION_METRICS:
         stem = lesion_column(metric)
         row[f"{stem}_mean"], row[f"{stem}_std"] = _mean_std(lesion_rows, metric, spread)
+        row[f"{stem}_seed_sd"] = seed_spread(lesion_rows, metric)
     for metric in CI_METRICS:
         stem = lesion_column(metric)
-        row[f"{stem}_ci_low"], row[f"{stem}_ci_high"] = _ci(image_scores(lesion_rows, metric), units)
+        row[f"{stem}_ci_low"], row[f"{stem}_ci_high"] = _ci(seed_image_scores(lesion_rows, metric), units)
     lesion, detected = image_detection(per_image)
     row[SENSITIVITY] = float(detected[lesion].mean()) if lesion.any() else np.nan
     row[FALSE_ALARMS] = float(detected[~lesion].mean()) if (~lesion).any() else np.nan
     row[f"{ALL_IMAGES}_mean"], row[f"{ALL_IMAGES}_std"] = _mean_std(per_image, "dice", spread)
+    row[f"{ALL_IMAGES}_seed_sd"] = seed_spread(per_image, "dice")
     row["lesion_images"], row["normal_images"] = int(lesion.sum()), int((~lesion).sum())
+    row["seeds"] = per_image["seed"].nunique() if "seed" in per_image else 1
+    row[NSD_TOLERANCE] = summary[NSD_TOLERANCE]
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
     row["ci"] = units.description()
@@ -106,7 +114,7 @@ def _row(run: RunResults, variant: str, per_image: pd.DataFrame, profiles: pd.Da
     if run.config is None:
         row.update(NO_COST, networks=None, views=None, forward_passes=None)
     else:  # a fold model runs alone; an ensemble runs every fold model; each on every test-time view
-        networks = 1 if variant == FOLD_MODELS else run.per_image["fold"].nunique()
+        networks = 1 if variant == FOLD_MODELS else run.per_image["fold"].nunique() // max(1, len(run.seeds))
         row.update(row_cost(model_cost(run.config, profiles), networks, 1 + len(run.config.eval.tta)))
     row["protocol"] = " | ".join(run.notes)
     row["origin"] = model_origin(run.path, run.config) if run.config is not None else ""

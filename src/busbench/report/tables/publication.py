@@ -1,11 +1,14 @@
 """Publication tables, two per dataset and test set, as published BUS benchmark tables split them:
 
-* accuracy (``display_table``): Model | Row | Dice (lesion) | its 95 % CI | IoU (lesion) | HD95 (lesion,
-  px) | its 95 % CI | Sensitivity (lesion) | False alarms (normal) | Dice (all), mean ± std over the
-  fold models, then the fold ensemble rows. Segmentation is scored on the lesion images (ground truth
-  not empty, ``LESION_METRICS``); normal images, where Dice is 1 or 0, count as image-level false alarms,
-  and the all-image Dice beside them keeps the published convention (Metrics Reloaded reports them apart).
-  A test set without normal images has neither of those two columns;
+* accuracy (``display_table``): Model | Row | Dice (lesion) | its 95 % CI | [Dice seed SD | Seeds] |
+  IoU (lesion) | NSD@τpx (lesion) | HD95 (lesion, px) | its 95 % CI | Sensitivity (lesion) | False
+  alarms (normal) | Dice (all), mean ± std over the fold models, then the fold ensemble rows.
+  Segmentation is scored on the lesion images (ground truth not empty, ``LESION_METRICS``); normal
+  images, where Dice is 1 or 0, count as image-level false alarms, and the all-image Dice beside them
+  keeps the published convention (Metrics Reloaded reports them apart). A test set without normal
+  images has neither of those two columns. NSD's title names its tolerance τ (rows scored at
+  different tolerances say theirs in the cell); the seed SD and Seeds columns appear where a model
+  was trained with several seeds;
 * cost (``cost_table``): Model | Row | forward passes | Params (M) | GFLOPs | MACs (G) @224 | images/s,
   of what each row runs (an ensemble of k models with v test-time views: k * v passes).
 
@@ -33,9 +36,11 @@ from busbench.evaluate.aggregate import (
     metric_title,
 )
 from busbench.markdown import markdown_table
+from busbench.metrics.per_image import NSD_TOLERANCE
 
-LESION_METRICS = ("dice", "iou", "hd95")  # scored on lesion images; a per-image metric named here gets its column
+LESION_METRICS = ("dice", "iou", "nsd", "hd95")  # scored on lesion images; a per-image metric named here gets a column
 CI_METRICS = ("dice", "hd95")  # with a 95 % cluster-bootstrap CI (on lesion images)
+SEED_SD_METRIC = "dice"  # the lesion metric whose seed-to-seed SD the table prints (the CSV has every one's)
 ALL_IMAGES = "dice_all"  # the Dice over every test image, normal ones included (the published convention)
 SENSITIVITY, FALSE_ALARMS = "sensitivity", "false_alarm_rate"  # image-level, as detection.csv counts them
 SIGNIFICANCE = 0.05  # Holm-adjusted p below which a row differs from the best row (its † mark)
@@ -54,8 +59,9 @@ def lesion_column(metric: str) -> str:
     return f"{metric}_lesion"
 
 
-def lesion_title(metric: str) -> str:
-    return f"{metric_title(metric, unit=False)} (lesion{', px' if metric == 'hd95' else ''})"
+def lesion_title(metric: str, tolerance: float | None = None) -> str:
+    """A lesion column's title; NSD's names its ``tolerance`` (``NSD@2px (lesion)``) where the rows share one."""
+    return f"{metric_title(metric, unit=False, tolerance=tolerance)} (lesion{', px' if metric == 'hd95' else ''})"
 
 
 def ci_title(metric: str) -> str:
@@ -114,10 +120,20 @@ def _shares(table: pd.DataFrame, column: str, bold: tuple[str, str]) -> list[str
             for i, v in zip(table.index, pd.to_numeric(table[column], errors="coerce"))]
 
 
-def _means(table: pd.DataFrame, column: str, places: int, bold: tuple[str, str]) -> list[str]:
-    best = best_rows(table, column)
+def nsd_tolerance_shared(table: pd.DataFrame) -> float | None:
+    """The NSD tolerance every row was scored at, for NSD's title; None where they differ (each cell names its own)."""
+    tolerances = table[NSD_TOLERANCE].unique()
+    return float(tolerances[0]) if len(tolerances) == 1 else None
+
+
+def _means(table: pd.DataFrame, metric: str, bold: tuple[str, str], column: str | None = None) -> list[str]:
+    """``mean ± std`` of ``column`` (``metric`` on lesion images unless named), best in ``bold``; an NSD
+    cell names its tolerance where the rows' differ."""
+    column = column or lesion_column(metric)
+    best, places = best_rows(table, column), metric_places(metric)
+    tolerance_shown = metric == "nsd" and nsd_tolerance_shared(table) is None
     texts = ["–" if pd.isna(r[f"{column}_mean"]) else mean_std_text(r[f"{column}_mean"], r.get(f"{column}_std"), places)
-             for _, r in table.iterrows()]
+             + (f" @{r[NSD_TOLERANCE]:g}px" if tolerance_shown else "") for _, r in table.iterrows()]
     return [bold[0] + t + bold[1] if i in best else t for i, t in zip(table.index, texts)]
 
 
@@ -125,24 +141,35 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     """The accuracy table's strings; best values wrapped in ``bold`` (prefix, suffix)."""
     out = pd.DataFrame({"Model": _model_names(table), "Row": _row_names(table)})
     for metric in LESION_METRICS:
-        out[lesion_title(metric)] = _means(table, lesion_column(metric), metric_places(metric), bold)
+        out[lesion_title(metric, nsd_tolerance_shared(table))] = _means(table, metric, bold)
         if metric in CI_METRICS:
             digits, stem = metric_places(metric), lesion_column(metric)
             out[ci_title(metric)] = ["–" if pd.isna(low) else f"[{low:.{digits}f}, {high:.{digits}f}]"
                                      for low, high in zip(table[f"{stem}_ci_low"], table[f"{stem}_ci_high"])]
+        if metric == SEED_SD_METRIC and _several_seeds(table):
+            out[f"{metric_title(metric, unit=False)} seed SD (lesion)"] = [
+                "–" if pd.isna(sd) else f"{sd:.{metric_places(metric)}f}"
+                for sd in table[f"{lesion_column(metric)}_seed_sd"]]
+            out["Seeds"] = [str(int(n)) for n in table["seeds"]]
     out["Sensitivity (lesion)"] = _shares(table, SENSITIVITY, bold)
     if has_normal_images(table):
         out["False alarms (normal)"] = _shares(table, FALSE_ALARMS, bold)
-        out["Dice (all)"] = _means(table, ALL_IMAGES, metric_places("dice"), bold)
+        out["Dice (all)"] = _means(table, "dice", bold, ALL_IMAGES)
     return out
+
+
+def _several_seeds(table: pd.DataFrame) -> bool:
+    return "seeds" in table and bool((table["seeds"] > 1).any())
 
 
 def accuracy_numbers(table: pd.DataFrame) -> pd.DataFrame:
     """The accuracy table's cells as numbers (its CSV)."""
-    columns = [f"{lesion_column(m)}_{s}" for m in LESION_METRICS for s in ("mean", "std")]
+    columns = [f"{lesion_column(m)}_{s}" for m in LESION_METRICS for s in ("mean", "std")] + [NSD_TOLERANCE]
     columns += [f"{lesion_column(m)}_ci_{s}" for m in CI_METRICS for s in ("low", "high")]
     columns += [SENSITIVITY, *([FALSE_ALARMS, f"{ALL_IMAGES}_mean", f"{ALL_IMAGES}_std"] if has_normal_images(table)
                                else []), "lesion_images", "normal_images", "differs_from_best", "p_holm_vs_best"]
+    seed_sds = [f"{lesion_column(m)}_seed_sd" for m in LESION_METRICS] + [f"{ALL_IMAGES}_seed_sd"]
+    columns += [c for c in seed_sds if c in table] + (["seeds"] if "seeds" in table else [])
     return pd.concat([table[["model"]], table["variant"].map(lambda v: ROW_NAMES.get(v, v)).rename("row"),
                       table[columns]], axis=1)
 
@@ -200,10 +227,16 @@ def _marks_note(table: pd.DataFrame) -> list[str]:
 
 
 def notes(table: pd.DataFrame) -> str:
-    """The accuracy table's notes: rows, images, CI unit, HD95's unit, marks."""
-    lines = [ROW_NOTE, _images_note(table), f"CI: {table['ci'].iloc[0]}.",
-             "HD95: 95th-percentile Hausdorff distance in pixels of the original image; best values in bold.",
-             *_marks_note(table)]
+    """The accuracy table's notes: rows, images, CI unit, HD95's unit, seeds, marks."""
+    seeds = int(table["seeds"].max()) if "seeds" in table else 1
+    ci = table["ci"].iloc[0] + (f" and {seeds} training seeds" if seeds > 1 else "")
+    lines = [ROW_NOTE, _images_note(table), f"CI: {ci}.",
+             "HD95: 95th-percentile Hausdorff distance in pixels of the original image; best values in bold."]
+    if seeds > 1:
+        lines.append("Seeds: a row's figures average its training seeds (Seeds: how many); ± std is over all k x "
+                     "seeds fold models; Dice seed SD: the standard deviation over seeds of the row's mean lesion "
+                     "Dice; the paired tests compare per-image lesion Dice averaged over seeds.")
+    lines += _marks_note(table)
     if (table["degenerate_folds"] > 0).any():
         lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
                      "test set's lesion images: they predict (almost) nothing.")

@@ -1,0 +1,70 @@
+"""Several training seeds (``train.seeds``): one cell per seed on the same split and folds, merged by the
+report into one row per model whose figures average the seeds, with the seed-to-seed SD beside them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from busbench import pipeline
+from busbench.config import load_config
+from busbench.report.build import build_report
+from busbench.report.statistics.intervals_and_tests import bootstrap_ci
+
+
+def test_three_seeds_make_three_cells_and_one_row_whose_seed_sd_is_the_cells(tmp_path: Path) -> None:
+    cfg = load_config(None, ["name=s", f"output_dir={tmp_path / 'runs'}", "data.options.count=30",
+                             "data.options.size=40", "input.size=32", "model.kwargs.base_channels=4", "split.folds=2",
+                             "train.epochs=4", "optimizer.lr=0.01", "train.batch_size=4", "train.augmentation=none",
+                             "loss.name=dice", "eval.postprocess=false", "train.seeds=[0, 1, 2]"])
+    pipeline.run_experiment(cfg)
+    dataset = tmp_path / "runs" / "s" / cfg.data.key()
+    cells = sorted(p.name for p in dataset.iterdir() if p.is_dir())
+    assert cells == [f"{cfg.model.key()}-seed{s}" for s in (0, 1, 2)]
+    splits = {json.loads((dataset / c / "environment.json").read_text())["split_sha256"] for c in cells}
+    assert len(splits) == 1  # one split for every seed
+    # by hand: each cell's mean Dice over its fold models on the lesion images, from its own per-image file
+    per_image = {c: pd.read_csv(dataset / c / "per_image_metrics.csv", keep_default_na=False) for c in cells}
+    lesion = {c: frame[frame["empty_case"].isin(["", "missed_lesion"])] for c, frame in per_image.items()}
+    assert all(0 < len(lesion[c]) < len(per_image[c]) for c in cells)  # lesion and normal images both present
+    cell_means = [lesion[c].groupby("fold")["dice"].mean().mean() for c in cells]
+    all_means = [frame.groupby("fold")["dice"].mean().mean() for frame in per_image.values()]
+    assert len(set(np.round(cell_means, 12))) == 3  # the seeds trained differently
+    build_report(tmp_path / "runs" / "s", tmp_path / "report", qualitative=False)
+    table = pd.read_csv(next((tmp_path / "report" / "tables").glob("*_accuracy.csv")))
+    fold_row = table[table["row"] == "fold models"].iloc[0]
+    assert fold_row["seeds"] == 3
+    assert np.isclose(fold_row["dice_lesion_seed_sd"], np.std(cell_means, ddof=1), atol=1e-6)
+    assert np.isclose(fold_row["dice_lesion_mean"], np.mean(cell_means), atol=1e-6)
+    assert np.isclose(fold_row["dice_all_mean"], np.mean(all_means), atol=1e-6)
+    assert np.isclose(fold_row["dice_all_seed_sd"], np.std(all_means, ddof=1), atol=1e-6)
+    ensemble = table[table["row"] == "ensemble"].iloc[0]
+    ensembles = [pd.read_csv(dataset / c / "ensemble_metrics.csv", keep_default_na=False).query("variant == 'ensemble'")
+                 for c in cells]
+    ensemble_means = [e.loc[e["empty_case"].isin(["", "missed_lesion"]), "dice"].mean() for e in ensembles]
+    assert np.isclose(ensemble["dice_lesion_mean"], np.mean(ensemble_means), atol=1e-6)
+    assert np.isclose(ensemble["dice_lesion_seed_sd"], np.std(ensemble_means, ddof=1), atol=1e-6)
+    shown = next((tmp_path / "report" / "tables").glob("*_accuracy.md")).read_text()
+    first_line = next(line for line in shown.splitlines() if line.startswith("|"))
+    header = [c.strip() for c in first_line.strip("|").split("|")]
+    assert header[2:6] == ["Dice (lesion)", "Dice (lesion) 95 % CI", "Dice seed SD (lesion)", "Seeds"]
+    assert "3 training seeds" in shown and "standard deviation over seeds of the row's mean lesion Dice" in shown
+    assert "train 0, 1, 2, split" in (tmp_path / "report" / "setup.md").read_text()
+
+
+def test_a_seed_bootstrap_also_draws_seeds() -> None:
+    """Two seeds that disagree widen the interval over that of their average; one row is the 1-D interval."""
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.5, 0.9, 40)
+    assert bootstrap_ci(images[None, :]) == bootstrap_ci(images)
+    apart = np.stack([images - 0.1, images + 0.1])
+    low, high = bootstrap_ci(apart)
+    mean_low, mean_high = bootstrap_ci(apart.mean(axis=0))
+    assert low < mean_low - 0.02 and high > mean_high + 0.02
+    # a seed's missing score (NaN) is left out of that seed's mean, not counted as 0
+    gappy = apart.copy()
+    gappy[0, 0] = np.nan
+    assert abs(bootstrap_ci(gappy)[0] - low) < 0.01
