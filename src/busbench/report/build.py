@@ -32,7 +32,7 @@ from busbench.log import logger
 from busbench.progress import progress
 from busbench.report.analyses.analysis_files import report_analyses
 from busbench.report.collect import RunTable, collect_runs, tables_by_test_set
-from busbench.report.figures import plots
+from busbench.report.figures import captions, plots
 from busbench.report.figures.qualitative import qualitative_figure
 from busbench.report.page.analyses_section import analyses_html
 from busbench.report.page.html import write_html
@@ -55,22 +55,31 @@ from busbench.train.trainer import SELECTED_VALUE
 
 def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores: pd.DataFrame,
                     qualitative: bool) -> None:
-    key, plots_dir = table.key, report.out / "plots"
-    lesion = f"{table.title}, {lesion_images(frame)}"
-    # drawn one at a time below, so that the progress lines count figures (a second or more each)
-    drawings: list[Callable[[], Path | None]] = [
-        lambda: plots.forest_plot(frame, f"Dice on {lesion}", plots_dir / f"{key}_dice_forest"),
-        lambda: plots.dice_boxplot(scores, lesion, plots_dir / f"{key}_dice_boxplot"),
-        lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {lesion}", plots_dir / f"{key}_dice_vs_cost")]
+    key, plots_dir, title = table.key, report.out / "plots", table.title
+    lesion = lesion_images(frame)
+    # drawn one at a time below, so that the progress lines count figures (a second or more each); each with its caption
+    drawings: list[tuple[Callable[[], Path | None], str]] = [
+        (lambda: plots.forest_plot(frame, f"Dice on {title}, {lesion}", plots_dir / f"{key}_dice_forest"),
+         captions.forest_caption(title, lesion)),
+        (lambda: plots.dice_boxplot(scores, f"{title}, {lesion}", plots_dir / f"{key}_dice_boxplot"),
+         captions.boxplot_caption(title, lesion)),
+        (lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {title}, {lesion}",
+                                        plots_dir / f"{key}_dice_vs_cost"), captions.cost_caption(title, lesion))]
     if qualitative:
-        drawings.append(lambda: qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative"))
+        drawings.append((lambda: qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative"),
+                         captions.qualitative_caption(title)))
     for run in table.runs:
         if run.logs and run.config is not None:
             selected = SELECTED_VALUE.get(run.config.train.select_metric, "val_loss")
-            drawings.append(partial(plots.training_curves, run.logs, selected, f"{run.title} on {table.title}",
-                                    plots_dir / f"{key}_{run.model}_training"))
-    figures = [draw() for draw in progress(drawings, f"report: figures of {table.title}", total=len(drawings))]
-    report.figures[key] = [figure for figure in figures if figure is not None]
+            drawings.append((partial(plots.training_curves, run.logs, selected, f"{run.title} on {title}",
+                                     plots_dir / f"{key}_{run.model}_training"),
+                             captions.training_caption(run.title, title)))
+    report.figures[key] = []
+    for draw, caption in progress(drawings, f"report: figures of {title}", total=len(drawings)):
+        figure = draw()
+        if figure is not None:
+            report.figures[key].append(figure)
+            report.captions[figure] = caption
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
@@ -100,8 +109,9 @@ def _report_ranks(report: Report, tables: list[RunTable]) -> None:
     write_table(report.ranks.rename("average_rank").to_frame(), report.out / "statistics" / "average_ranks")
     write_table(pd.DataFrame([{**report.friedman, "tables": ", ".join(t.title for t in chosen)}]),
                 report.out / "statistics" / "friedman")
-    report.figures["ranks"] = [plots.critical_difference_diagram(report.ranks, report.cd, dice.shape[0],
-                                                                 report.out / "plots" / "critical_difference")]
+    figure = plots.critical_difference_diagram(report.ranks, report.cd, dice.shape[0],
+                                               report.out / "plots" / "critical_difference")
+    report.figures["ranks"], report.captions[figure] = [figure], captions.ranks_caption(report.ranked_images())
 
 
 def _report_setup(report: Report, tables: list[RunTable]) -> None:
@@ -129,5 +139,6 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
                                report.titles)  # subgroups, detection, morphology, calibration
     write_html(report, analyses_html(analyses, report.titles))
+    captions.write_captions({**report.captions, **analyses.captions}, report.out / "plots" / captions.CAPTIONS_MD)
     record_report(report.out, kept)
     return report

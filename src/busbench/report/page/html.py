@@ -46,14 +46,17 @@ def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) 
     return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
-FIGURE_KINDS = ("dice_forest", "dice_boxplot", "dice_vs_cost", "qualitative", "training", "critical_difference")
+FIGURE_KINDS = ("dice_forest", "dice_boxplot", "dice_vs_cost", "qualitative", "training", "critical_difference",
+                "subgroups", "reliability")
 
 
-def html_figure(path: Path) -> str:
-    """A PNG embedded as a data URI, so the page needs no file beside it."""
+def html_figure(path: Path, caption: str = "") -> str:
+    """A PNG embedded as a data URI, so the page needs no file beside it, with its ``caption`` under it."""
     data = base64.b64encode(path.read_bytes()).decode()
     kind = next((k for k in FIGURE_KINDS if path.stem.endswith(k)), "figure")  # the stem holds run keys
-    return f'<figure><img alt="{html.escape(kind.replace("_", " "))}" src="data:image/png;base64,{data}"></figure>'
+    under = f"<figcaption class='note'>{html.escape(caption)}</figcaption>" if caption else ""
+    image = f'<img alt="{html.escape(kind.replace("_", " "))}" src="data:image/png;base64,{data}">'
+    return f"<figure>{image}{under}</figure>"
 
 
 def _setup_section(report: Report) -> list[str]:
@@ -90,7 +93,7 @@ def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
         parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
                      f"dataset, and only {html.escape(', '.join(map(str, matrix.index)) or 'none')} was run. "
                      "Add models to the grid to compare them.</p>")
-    parts.extend(html_figure(p) for p in report.figures.get(key, []))
+    parts.extend(html_figure(p, report.captions.get(p, "")) for p in report.figures.get(key, []))
     return parts
 
 
@@ -98,9 +101,7 @@ def _ranks_section(report: Report) -> list[str]:
     if report.ranks is None:
         return [f"<p class='note'>{html.escape(report.ranks_note)}</p>"]
     parts = ["<h2>Average ranks across datasets</h2><p class='note'>By the fold models' mean Dice on each dataset's "
-             "lesion images only (" + html.escape(", ".join(f"{report.titles.get(k, k)}: n = "
-                                                            f"{int(report.tables[k]['lesion_images'].max())}"
-                                                            for k in report.ranked_tables)) + ").</p>",
+             f"lesion images only ({html.escape(report.ranked_images())}).</p>",
              html_table(report.ranks.rename("Average rank").round(3).to_frame().rename_axis("Model"), index=True,
                         readable=False)]
     if report.friedman is not None:
@@ -112,7 +113,7 @@ def _ranks_section(report: Report) -> list[str]:
     if report.cd is not None:
         parts.append(f"<p class='note'>Nemenyi critical difference at 0.05 ({len(report.ranks)} models, "
                      f"studentized range): {report.cd:.3f}.</p>")
-    parts.extend(html_figure(p) for p in report.figures.get("ranks", []))
+    parts.extend(html_figure(p, report.captions.get(p, "")) for p in report.figures.get("ranks", []))
     return parts
 
 
@@ -145,7 +146,9 @@ def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
     parts += _ranks_section(report)
     parts.extend(analyses)
     if report.cross is not None:
-        parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2>")
+        parts.append("<h2>Cross-dataset generalisation (mean Dice of fold models)</h2><p class='note'>Images: all "
+                     "test images of the dataset tested on, normal images included, with the empty-mask rule (both "
+                     "masks empty, Dice 1; one empty, Dice 0); its own dataset: its held-out test set.</p>")
         cross = report.cross.round(3)
         parts.append(html_table(cross.rename_axis(index=[readable_header(n) for n in cross.index.names]), index=True,
                                 readable=False))
