@@ -155,3 +155,30 @@ def test_groups_linked_by_any_run_merge_into_one_unit(tmp_path) -> None:
     report = build_report(root, tmp_path / "out", qualitative=False)
     assert report.tables["busi"]["ci"].iloc[0] == "95 % cluster bootstrap over 5 patients/duplicate groups (10 images)"
     assert report.comparisons["busi"].loc[0, "units"] == 4  # the lesion images' units: groups 0, 1+2, 3, 4
+
+
+def test_a_dataset_without_normal_images_shows_only_the_lesion_columns(tmp_path) -> None:
+    root = tmp_path / "runs"
+    labels = ["benign"] * 5 + ["malignant"] * 5  # as BUS-BRA: every image holds a lesion
+    write_run(root, "busbra", "model_a", A, labels)
+    write_run(root, "busbra", "model_b", B, labels)
+    report = build_report(root, tmp_path / "out", qualitative=False)
+    lesion_only = ["Dice (lesion)", "Dice (lesion) 95 % CI", "IoU (lesion)", "NSD@2px (lesion)", "HD95 (lesion, px)",
+                   "HD95 (lesion) 95 % CI", "Sensitivity (lesion)"]
+    tables = tmp_path / "out" / "tables"
+    markdown = next(tables.glob("*_accuracy.md")).read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("|"))
+    assert [c.strip() for c in header.strip("|").split("|")] == ["Model", "Row", *lesion_only]
+    assert "No normal test images (all 10 hold a lesion): no false-alarm or all-image column." in markdown
+    numbers = pd.read_csv(next(tables.glob("*_accuracy.csv")))
+    assert not {"false_alarm_rate", "dice_all_mean", "dice_all_std"} & set(numbers.columns)
+    assert (numbers["normal_images"] == 0).all() and (numbers["lesion_images"] == 10).all()
+    # every image holds a lesion: the lesion Dice is the Dice over all images, and the tests take all 10
+    assert numbers.set_index("model").loc["UNeXt (model_a)", "dice_lesion_mean"] == pytest.approx(
+        np.mean([np.mean(A[1]), np.mean(A[2])]))
+    assert report.comparisons[next(iter(report.comparisons))].loc[0, "images"] == "lesion images only, n = 10"
+    latex = next(tables.glob("*_accuracy.tex")).read_text()
+    assert "False alarms" not in latex and "Dice (all)" not in latex
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<th>False alarms (normal)</th>" not in page and "<th>Dice (all)</th>" not in page
+    assert "<th>Dice (lesion)</th>" in page

@@ -115,3 +115,41 @@ def test_the_dagger_marks_exactly_the_rows_the_holm_corrected_wilcoxon_says_diff
     assert "ensemble$^\\dagger$ &" in latex and latex.count("$^\\dagger$") == 2  # the row and the note
     assert accuracy_numbers(table).set_index("model")["differs_from_best"].to_dict() == {
         "best": False, "worse": True, "tied": False}
+
+
+def _seeds(per_seed: list[list[list[float]]], lesion: list[bool]) -> pd.DataFrame:
+    """One model's fold models of several training seeds, renumbered across seeds as ``merge_seeds`` does."""
+    frames, fold = [], 0
+    for seed, folds in enumerate(per_seed):
+        for dice in folds:
+            fold += 1
+            frames.append(_frame(dice, lesion, fold).assign(seed=seed))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_with_several_seeds_the_dagger_tests_seed_averaged_lesion_dice_and_the_seed_sd_is_the_lesion_dices() -> None:
+    rng = np.random.default_rng(5)
+    is_lesion = [True] * 10 + [False] * 4
+    base = rng.uniform(0.55, 0.9, 10)
+    # per seed, two fold models; "other" is below "best" on lesion images but better on the normal ones
+    best = [[[*(base + rng.normal(0, 0.05, 10)).clip(0.05, 1), 0.0, 0.0, 1.0, 1.0] for _ in range(2)] for _ in range(2)]
+    other = [[[*(base - shift + rng.normal(0, 0.05, 10)).clip(0.05, 1), 1.0, 1.0, 1.0, 1.0] for _ in range(2)]
+             for shift in (0.02, 0.2)]  # seed 0 close to "best", seed 1 far below
+    frames = {"best": _seeds(best, is_lesion), "other": _seeds(other, is_lesion)}
+    units = units_of(list(frames.values()))
+    rows = pd.DataFrame([{"model": name, **accuracy_figures(FOLD_MODELS, frame, units)}
+                         for name, frame in frames.items()])
+    table = mark_differences(rows, list(frames.values()), units).set_index("model")
+    # by hand: each lesion image's Dice averaged over both seeds' fold models, then Wilcoxon (one comparison: no Holm)
+    averaged = {name: np.mean([folds[i][:10] for folds in runs for i in range(2)], axis=0)
+                for name, runs in (("best", best), ("other", other))}
+    assert table.loc["other", "p_holm_vs_best"] == pytest.approx(
+        stats.wilcoxon(averaged["best"] - averaged["other"]).pvalue)
+    seed_means = {name: [np.mean([folds[i][:10] for i in range(2)]) for folds in runs]
+                  for name, runs in (("best", best), ("other", other))}
+    assert table.loc["other", "dice_lesion_seed_sd"] == pytest.approx(np.std(seed_means["other"], ddof=1))
+    assert table.loc["other", "dice_lesion_mean"] == pytest.approx(np.mean(seed_means["other"]))
+    assert table.loc["other", "dice_all_mean"] > table.loc["best", "dice_all_mean"]  # the normal images differ
+    shown = display_table(table.reset_index(), ("", ""))
+    assert shown.columns.tolist()[2:6] == ["Dice (lesion)", "Dice (lesion) 95 % CI", "Dice seed SD (lesion)", "Seeds"]
+    assert shown["Dice seed SD (lesion)"].tolist() == [f"{np.std(seed_means[m], ddof=1):.3f}" for m in table.index]
