@@ -65,11 +65,11 @@ def test_predictions_of_exported_test_images_join_the_report(trained: tuple[Path
     table = pd.read_csv(numbers).query("variant == 'fold models'").set_index("model")  # one row per model
     zoo = model_title(load_config(run_dir / "config.yaml").model)  # "U-Net (width 4)", its key in the legend
     assert zoo == "U-Net (width 4)" and {zoo, "outside"} <= set(table.index)
-    assert table.loc["outside", "dice_mean"] == pytest.approx(scored["dice"].mean(), abs=1e-6)
+    assert table.loc["outside", "dice_all_mean"] == pytest.approx(scored["dice"].mean(), abs=1e-6)
     assert pd.isna(table.loc["outside", "params_m"]) and pd.isna(table.loc["outside", "gflops"])
-    assert pd.isna(table.loc["outside", "dice_std"]) and not pd.isna(table.loc[zoo, "dice_std"])
+    assert pd.isna(table.loc["outside", "dice_lesion_std"]) and not pd.isna(table.loc[zoo, "dice_lesion_std"])
     markdown = tables[0].with_suffix(".md").read_text()
-    assert "| outside † |" in markdown and "† outside: outside predictions" in markdown
+    assert "| outside ‡ |" in markdown and "‡ outside: outside predictions" in markdown
     comparisons = pd.read_csv(next((report / "statistics").glob("*_comparisons.csv")))
     pair = comparisons[comparisons[["model_a", "model_b"]].apply(set, axis=1) == {zoo, "outside"}]
     assert len(pair) == 1

@@ -4,6 +4,7 @@ masks, subgroup n to the split's test set, calibration pixels to the test images
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from busbench.data.manifest import load_manifest
 from busbench.data.split.split_file import read_split
 from busbench.errors import BusbenchError
 from busbench.metrics.shape import SHAPE_COLUMNS
-from busbench.report.analyses.detection import predicts_lesion
 from busbench.report.build import build_report
+from busbench.report.scored_sets import predicts_lesion
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +86,33 @@ def test_values_trace_back_to_the_data(grid_report) -> None:
     fold = pd.read_csv(cell / "fold-1" / "test_metrics.csv", dtype={"case_id": str}, keep_default_na=False)
     # no post-processing on a fold model: a lesion pixel is predicted exactly where max_prob reaches the threshold
     assert (predicts_lesion(fold) == (fold["max_prob"].astype(float) >= 0.5)).all()
+
+
+def test_every_figure_and_analysis_table_says_which_images_it_covers(grid_report) -> None:
+    root, out = grid_report
+    data_dir = next((root / "data").iterdir())
+    manifest = load_manifest(data_dir)
+    test_ids = read_split(next(data_dir.glob("split-*.json")), manifest).held_out()
+    rows = manifest.frame.set_index("case_id", drop=False)
+    lesion = sum(bool(manifest.lesion(rows.loc[c]).any()) for c in test_ids)  # by hand, from the masks
+    assert 0 < lesion < len(test_ids)
+    page = (out / "report.html").read_text()
+    figures = re.findall(r"<figure>.*?</figure>", page, re.S)
+    assert len(figures) == len(list(out.glob("plots/*.png")))
+    captions = {re.search(r'alt="([^"]+)"', f)[1]: re.search(r"<figcaption class='note'>(.*?)</figcaption>", f)[1]
+                for f in figures}  # each figure has its caption (else None[1] fails)
+    for kind in ("dice forest", "dice boxplot", "dice vs cost", "subgroups"):
+        assert f"lesion images only, n = {lesion}" in captions[kind], kind
+    assert f"every pixel of all {len(test_ids)} test images, lesion and normal" in captions["reliability"]
+    assert "(no test image)" in captions["training"]
+    listed = re.findall(r"^- `([^`]+)` \(and `\.pdf`\): (.+)$", (out / "plots" / "captions.md").read_text(), re.M)
+    assert sorted(name for name, _ in listed) == sorted(p.name for p in out.glob("plots/*.png"))
+    # each analysis table on the page is followed by its note, which opens with the images it covers
+    for heading, after in re.findall(r"<h4>(.*?)</h4>(.*?)(?=<h4>|<h3>|<h2>|$)", page, re.S):
+        assert "<p class='note'>Images: " in after, heading
+    for name in ("subgroups", "subgroup_comparisons", "detection", "morphology", "morphology_summary", "calibration",
+                 "calibration_bins", "analysis_comparisons"):
+        assert (out / f"{name}.md").read_text().splitlines()[-1].startswith("Images: "), name
 
 
 @pytest.mark.parametrize(("edit", "message"), [

@@ -108,14 +108,18 @@ def test_csv_and_markdown_hold_the_same_cells(grid: Path, tmp_path: Path) -> Non
     numbers = pd.read_csv(tables / f"{DATASET_KEY}_accuracy.csv")
     lines = [line for line in (tables / f"{DATASET_KEY}_accuracy.md").read_text().splitlines() if line.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert header == ["Model", "Row", "Dice", "Dice 95 % CI", "IoU", "HD95 (px)", "HD95 95 % CI", "NSD@2px",
-                      "Precision", "Recall"]
+    assert header == ["Model", "Row", "Dice (lesion)", "Dice (lesion) 95 % CI", "IoU (lesion)", "NSD@2px (lesion)",
+                      "HD95 (lesion, px)", "HD95 (lesion) 95 % CI", "Sensitivity (lesion)", "False alarms (normal)",
+                      "Dice (all)"]
     first = [c.strip() for c in lines[2].strip("|").split("|")]
     row = numbers.iloc[0]
-    assert first[0] == row["model"] and first[1] == row["row"]
-    assert first[2].strip("*") == f"{row['dice_mean']:.3f} ± {row['dice_std']:.3f}"
-    assert first[3] == f"[{row['dice_ci_low']:.3f}, {row['dice_ci_high']:.3f}]"
-    assert first[7].strip("*") == f"{row['nsd_mean']:.3f} ± {row['nsd_std']:.3f}" and row["nsd_tolerance"] == 2.0
+    assert first[0] == row["model"] and first[1] == row["row"] + ("†" if row["differs_from_best"] else "")
+    assert first[2].strip("*") == f"{row['dice_lesion_mean']:.3f} ± {row['dice_lesion_std']:.3f}"
+    assert first[3] == f"[{row['dice_lesion_ci_low']:.3f}, {row['dice_lesion_ci_high']:.3f}]"
+    assert first[5].strip("*") == f"{row['nsd_lesion_mean']:.3f} ± {row['nsd_lesion_std']:.3f}"
+    assert row["nsd_tolerance"] == 2.0
+    assert first[9].strip("*") == f"{row['false_alarm_rate']:.1%}"
+    assert first[10].strip("*") == f"{row['dice_all_mean']:.3f} ± {row['dice_all_std']:.3f}"
     assert len(numbers) == len(lines) - 2
 
 

@@ -58,13 +58,14 @@ def _keys(frame: pd.DataFrame) -> pd.DataFrame:
 def test_tables_hold_mean_std_and_mark_the_best(results, tmp_path) -> None:
     report = build_report(results, tmp_path / "out", qualitative=False)
     table = _keys(report.tables["busi"].set_index("model"))
-    fold_means = [np.mean(A[1]), np.mean(A[2])]
-    assert table.loc["model_a", "dice_mean"] == pytest.approx(np.mean(fold_means))
-    assert table.loc["model_a", "dice_std"] == pytest.approx(np.std(fold_means, ddof=1))
-    low, high = bootstrap_ci(_fold_avg(A))
-    assert (table.loc["model_a", "dice_ci_low"], table.loc["model_a", "dice_ci_high"]) == pytest.approx((low, high))
+    fold_means = [np.mean(A[1][:8]), np.mean(A[2][:8])]  # the 8 lesion images
+    assert table.loc["model_a", "dice_lesion_mean"] == pytest.approx(np.mean(fold_means))
+    assert table.loc["model_a", "dice_lesion_std"] == pytest.approx(np.std(fold_means, ddof=1))
+    low, high = bootstrap_ci(_fold_avg(A)[:8])
+    assert (table.loc["model_a", "dice_lesion_ci_low"], table.loc["model_a", "dice_lesion_ci_high"]) == pytest.approx(
+        (low, high))
     markdown = (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
-    best = f"**{table.loc['model_a', 'dice_mean']:.3f} ± {table.loc['model_a', 'dice_std']:.3f}**"
+    best = f"**{table.loc['model_a', 'dice_lesion_mean']:.3f} ± {table.loc['model_a', 'dice_lesion_std']:.3f}**"
     assert best in markdown
     # these runs have no group column: the unit is the image, and the table says so
     assert "CI: 95 % bootstrap over 10 images (no group column in the per-image CSVs" in markdown
@@ -78,7 +79,7 @@ def test_tables_hold_mean_std_and_mark_the_best(results, tmp_path) -> None:
 def test_paired_tests_match_scipy_and_holm(results, tmp_path) -> None:
     report = build_report(results, tmp_path / "out", qualitative=False)
     comparisons = _keys(report.comparisons["busi"].set_index(["model_a", "model_b"]))
-    a, b, c = _fold_avg(A), _fold_avg(B), _fold_avg(C)
+    a, b, c = _fold_avg(A)[:8], _fold_avg(B)[:8], _fold_avg(C)[:8]  # lesion images only
     raw = {("model_a", "model_b"): stats.wilcoxon(a, b).pvalue, ("model_a", "model_c"): stats.wilcoxon(a, c).pvalue,
            ("model_b", "model_c"): stats.wilcoxon(b, c).pvalue}
     for pair, p in raw.items():
@@ -133,7 +134,7 @@ def test_friedman_test_and_cd_diagram_across_two_datasets(results, tmp_path) -> 
     for name, scores in other.items():
         write_run(results, "busbra", name, scores, LABELS)
     report = build_report(results, tmp_path / "out", qualitative=False)
-    means = {d: [np.mean([np.mean(s[1]), np.mean(s[2])]) for s in runs] for d, runs in
+    means = {d: [np.mean([np.mean(s[1][:8]), np.mean(s[2][:8])]) for s in runs] for d, runs in  # lesion images
              (("busi", (A, B, C)), ("busbra", other.values()))}
     expected = stats.friedmanchisquare(*zip(means["busi"], means["busbra"]))
     assert report.friedman["chi2"] == pytest.approx(expected.statistic)
@@ -145,9 +146,11 @@ def test_friedman_test_and_cd_diagram_across_two_datasets(results, tmp_path) -> 
 
 def test_cross_dataset_matrix(tmp_path) -> None:
     root = tmp_path / "runs"
-    cross = pd.DataFrame({"fold": [1, 1, 2, 2], "test_dataset": "busbra", "case_id": ["x", "y", "x", "y"],
-                          "dice": [0.5, 0.7, 0.4, 0.6], "nsd": [0.6, 0.8, 0.5, 0.7], "nsd_tolerance": 2.0})
-    overlap = pd.DataFrame({"test_dataset": "busbra", "fold": [1, 2], "test_images": 2, "seen_in_training": 0,
+    # z: a normal image predicted normal (Dice 1): the matrix, like the main table's Dice, leaves it out
+    cross = pd.DataFrame({"fold": [1, 1, 1, 2, 2, 2], "test_dataset": "busbra", "case_id": ["x", "y", "z"] * 2,
+                          "dice": [0.5, 0.7, 1.0, 0.4, 0.6, 1.0], "nsd": [0.6, 0.8, 1.0, 0.5, 0.7, 1.0],
+                          "nsd_tolerance": 2.0, "empty_case": ["", "", "both_empty"] * 2})
+    overlap = pd.DataFrame({"test_dataset": "busbra", "fold": [1, 2], "test_images": 3, "seen_in_training": 0,
                             "handling": "drop", "case_ids": ""})
     write_run(root, "busi", "model_a", A, LABELS, **{"cross_dataset_metrics.csv": cross,
                                                       "cross_dataset_overlap.csv": overlap})
@@ -156,7 +159,8 @@ def test_cross_dataset_matrix(tmp_path) -> None:
     assert set(entries["trained_on"]) == {"BUSI"} and set(entries["model"]) == {"UNeXt"}
     assert entries.loc["busbra", "dice_mean"] == pytest.approx(np.mean([0.6, 0.5]))  # a data key no table here names
     assert entries.loc["busbra", "images"] == 2
-    assert entries.loc["BUSI", "dice_mean"] == pytest.approx(np.mean([np.mean(A[1]), np.mean(A[2])]))
+    assert entries.loc["BUSI", "dice_mean"] == pytest.approx(np.mean([np.mean(A[1][:8]), np.mean(A[2][:8])]))
+    assert entries.loc["BUSI", "images"] == 8  # LABELS: 8 lesion images, 2 normal
     assert report.cross is not None and report.cross.columns.tolist() == ["Model", "Trained on", "busbra", "BUSI"]
 
 

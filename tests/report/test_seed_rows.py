@@ -26,23 +26,32 @@ def test_three_seeds_make_three_cells_and_one_row_whose_seed_sd_is_the_cells(tmp
     assert cells == [f"{cfg.model.key()}-seed{s}" for s in (0, 1, 2)]
     splits = {json.loads((dataset / c / "environment.json").read_text())["split_sha256"] for c in cells}
     assert len(splits) == 1  # one split for every seed
-    # by hand: each cell's mean Dice over its fold models, from its own per-image file
-    cell_means = [pd.read_csv(dataset / c / "per_image_metrics.csv").groupby("fold")["dice"].mean().mean()
-                  for c in cells]
+    # by hand: each cell's mean Dice over its fold models on the lesion images, from its own per-image file
+    per_image = {c: pd.read_csv(dataset / c / "per_image_metrics.csv", keep_default_na=False) for c in cells}
+    lesion = {c: frame[frame["empty_case"].isin(["", "missed_lesion"])] for c, frame in per_image.items()}
+    assert all(0 < len(lesion[c]) < len(per_image[c]) for c in cells)  # lesion and normal images both present
+    cell_means = [lesion[c].groupby("fold")["dice"].mean().mean() for c in cells]
+    all_means = [frame.groupby("fold")["dice"].mean().mean() for frame in per_image.values()]
     assert len(set(np.round(cell_means, 12))) == 3  # the seeds trained differently
     build_report(tmp_path / "runs" / "s", tmp_path / "report", qualitative=False)
     table = pd.read_csv(next((tmp_path / "report" / "tables").glob("*_accuracy.csv")))
     fold_row = table[table["row"] == "fold models"].iloc[0]
     assert fold_row["seeds"] == 3
-    assert np.isclose(fold_row["dice_seed_sd"], np.std(cell_means, ddof=1), atol=1e-6)
-    assert np.isclose(fold_row["dice_mean"], np.mean(cell_means), atol=1e-6)
+    assert np.isclose(fold_row["dice_lesion_seed_sd"], np.std(cell_means, ddof=1), atol=1e-6)
+    assert np.isclose(fold_row["dice_lesion_mean"], np.mean(cell_means), atol=1e-6)
+    assert np.isclose(fold_row["dice_all_mean"], np.mean(all_means), atol=1e-6)
+    assert np.isclose(fold_row["dice_all_seed_sd"], np.std(all_means, ddof=1), atol=1e-6)
     ensemble = table[table["row"] == "ensemble"].iloc[0]
-    ensemble_means = [pd.read_csv(dataset / c / "ensemble_metrics.csv").query("variant == 'ensemble'")["dice"].mean()
-                      for c in cells]
-    assert np.isclose(ensemble["dice_mean"], np.mean(ensemble_means), atol=1e-6)
-    assert np.isclose(ensemble["dice_seed_sd"], np.std(ensemble_means, ddof=1), atol=1e-6)
+    ensembles = [pd.read_csv(dataset / c / "ensemble_metrics.csv", keep_default_na=False).query("variant == 'ensemble'")
+                 for c in cells]
+    ensemble_means = [e.loc[e["empty_case"].isin(["", "missed_lesion"]), "dice"].mean() for e in ensembles]
+    assert np.isclose(ensemble["dice_lesion_mean"], np.mean(ensemble_means), atol=1e-6)
+    assert np.isclose(ensemble["dice_lesion_seed_sd"], np.std(ensemble_means, ddof=1), atol=1e-6)
     shown = next((tmp_path / "report" / "tables").glob("*_accuracy.md")).read_text()
-    assert "| Seeds |" in shown and "3 training seeds" in shown
+    first_line = next(line for line in shown.splitlines() if line.startswith("|"))
+    header = [c.strip() for c in first_line.strip("|").split("|")]
+    assert header[2:6] == ["Dice (lesion)", "Dice (lesion) 95 % CI", "Dice seed SD (lesion)", "Seeds"]
+    assert "3 training seeds" in shown and "standard deviation over seeds of the row's mean lesion Dice" in shown
     assert "train 0, 1, 2, split" in (tmp_path / "report" / "setup.md").read_text()
 
 

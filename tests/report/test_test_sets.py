@@ -34,7 +34,7 @@ def test_two_split_seeds_of_one_dataset_make_two_tables(tmp_path) -> None:
     pairs = report.comparisons["busi-3f2a9c1b"][["model_a", "model_b"]].values.tolist()
     assert pairs == [["UNeXt (model_a)", "UNeXt (model_c)"]] and report.comparisons["busi-77aa00ee"].empty
     assert report.comparisons["busi-3f2a9c1b"].loc[0, "p_value"] == pytest.approx(
-        stats.wilcoxon(_fold_avg(A), _fold_avg(C)).pvalue)
+        stats.wilcoxon(_fold_avg(A)[:8], _fold_avg(C)[:8]).pvalue)  # lesion images only
     markdown = (tmp_path / "out" / "tables" / "busi-77aa00ee_accuracy.md").read_text()
     assert markdown.startswith("Segmentation accuracy on BUSI, split seed 7, 20 % test") and "| UNeXt |" in markdown
     assert "77aa00ee" not in markdown and "model_b" not in markdown  # keys only in the setup's legend
@@ -74,17 +74,18 @@ def test_groups_are_the_unit_of_intervals_and_paired_tests(tmp_path) -> None:
     expected_ci = "95 % cluster bootstrap over 6 patients/duplicate groups (10 images)"
     assert table["ci"].eq(expected_ci).all()
     assert f"CI: {expected_ci}." in (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
-    assert (table.loc["model_a", "dice_ci_low"], table.loc["model_a", "dice_ci_high"]) == pytest.approx(
-        bootstrap_ci(_fold_avg(A), np.array(GROUPS)))
-    # the paired test on per-group means, averaged by hand
+    assert (table.loc["model_a", "dice_lesion_ci_low"], table.loc["model_a", "dice_lesion_ci_high"]) == pytest.approx(
+        bootstrap_ci(_fold_avg(A)[:8], np.array(GROUPS[:8])))  # the 8 lesion images
+    # the paired test on per-group means of the lesion images, averaged by hand
     per_group = {}
-    for name, scores in (("a", _fold_avg(A)), ("b", _fold_avg(B))):
+    for name, scores in (("a", _fold_avg(A)[:8]), ("b", _fold_avg(B)[:8])):
         sums: dict[int, list[float]] = {}
-        for group, value in zip(GROUPS, scores):
+        for group, value in zip(GROUPS[:8], scores):
             sums.setdefault(group, []).append(value)
         per_group[name] = [np.mean(sums[g]) for g in sorted(sums)]
     comparison = report.comparisons["busi"].iloc[0]
-    assert comparison["units"] == 6 and comparison["unit"] == "per-group mean Dice"
+    assert comparison["units"] == 5 and comparison["unit"] == "per-group mean Dice"  # groups 0-4 hold lesions
+    assert comparison["images"] == "lesion images only, n = 8"
     assert comparison["p_value"] == pytest.approx(stats.wilcoxon(per_group["a"], per_group["b"]).pvalue)
 
 
@@ -110,8 +111,8 @@ def test_a_protocol_override_is_marked_in_every_table(tmp_path) -> None:
         "init_from_test_overlap: refuse", "init_from_test_overlap: allow"))
     build_report(root, tmp_path / "out", qualitative=False)
     markdown = (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
-    assert "| UNeXt (fine-tuned) † |" in markdown and "| UNeXt |" in markdown
-    assert "† OVERRIDE: model.init_from weights (/elsewhere/best.pt) were not checked against the test set" in markdown
+    assert "| UNeXt (fine-tuned) ‡ |" in markdown and "| UNeXt |" in markdown  # † marks significance
+    assert "‡ OVERRIDE: model.init_from weights (/elsewhere/best.pt) were not checked against the test set" in markdown
     assert "OVERRIDE" in (tmp_path / "out" / "tables" / "busi_accuracy.tex").read_text()
     assert "OVERRIDE: model.init_from" in (tmp_path / "out" / "report.html").read_text()
 
@@ -153,4 +154,31 @@ def test_groups_linked_by_any_run_merge_into_one_unit(tmp_path) -> None:
     write_run(root, "busi", "model_b", B, LABELS, test_set=SHA_1, groups=[0, 0, 1, 9, 9, 1, 3, 4, 5, 5])
     report = build_report(root, tmp_path / "out", qualitative=False)
     assert report.tables["busi"]["ci"].iloc[0] == "95 % cluster bootstrap over 5 patients/duplicate groups (10 images)"
-    assert report.comparisons["busi"].loc[0, "units"] == 5
+    assert report.comparisons["busi"].loc[0, "units"] == 4  # the lesion images' units: groups 0, 1+2, 3, 4
+
+
+def test_a_dataset_without_normal_images_shows_only_the_lesion_columns(tmp_path) -> None:
+    root = tmp_path / "runs"
+    labels = ["benign"] * 5 + ["malignant"] * 5  # as BUS-BRA: every image holds a lesion
+    write_run(root, "busbra", "model_a", A, labels)
+    write_run(root, "busbra", "model_b", B, labels)
+    report = build_report(root, tmp_path / "out", qualitative=False)
+    lesion_only = ["Dice (lesion)", "Dice (lesion) 95 % CI", "IoU (lesion)", "NSD@2px (lesion)", "HD95 (lesion, px)",
+                   "HD95 (lesion) 95 % CI", "Sensitivity (lesion)"]
+    tables = tmp_path / "out" / "tables"
+    markdown = next(tables.glob("*_accuracy.md")).read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("|"))
+    assert [c.strip() for c in header.strip("|").split("|")] == ["Model", "Row", *lesion_only]
+    assert "No normal test images (all 10 hold a lesion): no false-alarm or all-image column." in markdown
+    numbers = pd.read_csv(next(tables.glob("*_accuracy.csv")))
+    assert not {"false_alarm_rate", "dice_all_mean", "dice_all_std"} & set(numbers.columns)
+    assert (numbers["normal_images"] == 0).all() and (numbers["lesion_images"] == 10).all()
+    # every image holds a lesion: the lesion Dice is the Dice over all images, and the tests take all 10
+    assert numbers.set_index("model").loc["UNeXt (model_a)", "dice_lesion_mean"] == pytest.approx(
+        np.mean([np.mean(A[1]), np.mean(A[2])]))
+    assert report.comparisons[next(iter(report.comparisons))].loc[0, "images"] == "lesion images only, n = 10"
+    latex = next(tables.glob("*_accuracy.tex")).read_text()
+    assert "False alarms" not in latex and "Dice (all)" not in latex
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<th>False alarms (normal)</th>" not in page and "<th>Dice (all)</th>" not in page
+    assert "<th>Dice (lesion)</th>" in page

@@ -29,7 +29,7 @@ from busbench.config import ExperimentConfig
 from busbench.data.cache import build_cache
 from busbench.data.duplicates.links import cross_duplicate_links
 from busbench.data.integrity import MTIMES
-from busbench.data.manifest import MANIFEST_META, load_manifest, write_manifest
+from busbench.data.manifest import MANIFEST_META, Manifest, load_manifest, write_manifest
 from busbench.data.prepared import PreparedData
 from busbench.data.split.record import SPLIT_FORMAT, Split
 from busbench.data.split.split_file import read_split, test_set_sha256, write_split
@@ -151,8 +151,8 @@ def _manifest_frame(members: list[Member], dropped: dict[str, str]) -> tuple[pd.
     return frame, root, times
 
 
-def _split(members: list[Member], manifest_path: Path, manifest_sha256: str, frame: pd.DataFrame, folds: int,
-           dropped: dict[str, str], groups: dict[str, str]) -> Split:
+def _split(members: list[Member], manifest: Manifest, frame: pd.DataFrame, folds: int, dropped: dict[str, str],
+           groups: dict[str, str]) -> Split:
     kept = set(frame["case_id"])
     group_number = {first: i for i, first in enumerate(sorted(set(groups.values())))}
     fold_of: dict[str, int] = {}
@@ -186,7 +186,7 @@ def _split(members: list[Member], manifest_path: Path, manifest_sha256: str, fra
                            if case.startswith(m.key + SEPARATOR)}} for m in members]
     return Split.model_validate({
         "format": SPLIT_FORMAT, "dataset": "+".join(m.data.manifest.dataset for m in members),
-        "manifest": {"file": manifest_path.name, "sha256": manifest_sha256},
+        "manifest": {"file": manifest.path.name, "sha256": manifest.sha256},
         "settings": {"pool": pooled, "moved_to_their_duplicates_fold": moved}, "folds": folds,
         "size_tertiles": [], "duplicate_images": sum(1 for c in cases if c["duplicate"]), "duplicate_links": links,
         "user_links": {}, "large_groups": [], "test_set_sha256": test_set_sha256(list(test.index), test.tolist()),
@@ -215,7 +215,7 @@ def prepare_pool(cfg: ExperimentConfig, members_data: list[PreparedData]) -> Pre
         write_manifest(frame, folder, {"root": str(root), "dataset": cfg.data.key(), "options": {},
                                        POOL_META: identity, MTIMES: times})
         manifest = load_manifest(folder)
-        write_split(_split(members, manifest.path, manifest.sha256, frame, folds, dropped, groups), split_path)
+        write_split(_split(members, manifest, frame, folds, dropped, groups), split_path)
         logger.info(f"pool split written: {split_path}")
     manifest = load_manifest(folder)
     split = read_split(split_path, manifest)

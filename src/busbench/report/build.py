@@ -11,10 +11,12 @@ ever hold runs scored on the same test images.
   duplicates, ``IndependentUnits``): bootstrap CIs draw whole groups, and the paired tests compare the
   models' per-group means. Without a ``group`` column (older runs) the unit is the image, and the
   table says so;
-* the paired tests compare fold-model rows only (ensembles are a different kind of model);
+* the paired tests compare fold-model rows only (ensembles are a different kind of model), on the
+  lesion images' Dice (a normal image's Dice is 1 or 0), as do the ranks, the forest plot and the
+  box plot; each row of the main table is also tested against the table's best row (its † mark);
 * fold models that miss at least 90 % of the lesion images are marked in the tables;
-* normal images are also reported on their own: the false-positive rate (share of normal test
-  images with any predicted lesion) and the Dice on lesion images only;
+* the main table scores segmentation on lesion images and counts normal images at image level (the
+  false-alarm rate: share of normal test images with any predicted lesion), beside the all-image Dice;
 * across datasets: average ranks, Friedman's test and, with two or more datasets, the CD diagram.
 """
 
@@ -30,7 +32,7 @@ from busbench.log import logger
 from busbench.progress import progress
 from busbench.report.analyses.analysis_files import report_analyses
 from busbench.report.collect import RunTable, collect_runs, tables_by_test_set
-from busbench.report.figures import plots
+from busbench.report.figures import captions, plots
 from busbench.report.figures.analysis_plots import train_test_heatmap
 from busbench.report.figures.qualitative import qualitative_figure
 from busbench.report.page.analyses_section import analyses_html
@@ -44,10 +46,10 @@ from busbench.report.statistics.intervals_and_tests import (
     friedman_test,
     p_value_matrix,
 )
-from busbench.report.statistics.units import independent_units, model_scores
+from busbench.report.statistics.units import independent_units, lesion_model_scores
 from busbench.report.tables.across_test_sets import datasets_to_rank, normal_and_lesion
 from busbench.report.tables.complexity import find_profiles
-from busbench.report.tables.model_rows import dataset_table
+from busbench.report.tables.model_rows import dataset_table, lesion_images
 from busbench.report.tables.train_test_matrix import MATRIX_NOTE, matrix_display, train_test_entries
 from busbench.report.tables.writing import publish, publish_test_set, write_table
 from busbench.train.trainer import SELECTED_VALUE
@@ -55,21 +57,31 @@ from busbench.train.trainer import SELECTED_VALUE
 
 def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores: pd.DataFrame,
                     qualitative: bool) -> None:
-    key, plots_dir = table.key, report.out / "plots"
-    # drawn one at a time below, so that the progress lines count figures (a second or more each)
-    drawings: list[Callable[[], Path | None]] = [
-        lambda: plots.forest_plot(frame, f"Dice on {table.title}", plots_dir / f"{key}_dice_forest"),
-        lambda: plots.dice_boxplot(scores, table.title, plots_dir / f"{key}_dice_boxplot"),
-        lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {table.title}", plots_dir / f"{key}_dice_vs_cost")]
+    key, plots_dir, title = table.key, report.out / "plots", table.title
+    lesion = lesion_images(frame)
+    # drawn one at a time below, so that the progress lines count figures (a second or more each); each with its caption
+    drawings: list[tuple[Callable[[], Path | None], str]] = [
+        (lambda: plots.forest_plot(frame, f"Dice on {title}, {lesion}", plots_dir / f"{key}_dice_forest"),
+         captions.forest_caption(title, lesion)),
+        (lambda: plots.dice_boxplot(scores, f"{title}, {lesion}", plots_dir / f"{key}_dice_boxplot"),
+         captions.boxplot_caption(title, lesion)),
+        (lambda: plots.accuracy_vs_cost(frame, f"Dice against cost on {title}, {lesion}",
+                                        plots_dir / f"{key}_dice_vs_cost"), captions.cost_caption(title, lesion))]
     if qualitative:
-        drawings.append(lambda: qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative"))
+        drawings.append((lambda: qualitative_figure(table.runs, scores, plots_dir / f"{key}_qualitative"),
+                         captions.qualitative_caption(title)))
     for run in table.runs:
         if run.logs and run.config is not None:
             selected = SELECTED_VALUE.get(run.config.train.select_metric, "val_loss")
-            drawings.append(partial(plots.training_curves, run.logs, selected, f"{run.title} on {table.title}",
-                                    plots_dir / f"{key}_{run.model}_training"))
-    figures = [draw() for draw in progress(drawings, f"report: figures of {table.title}", total=len(drawings))]
-    report.figures[key] = [figure for figure in figures if figure is not None]
+            drawings.append((partial(plots.training_curves, run.logs, selected, f"{run.title} on {title}",
+                                     plots_dir / f"{key}_{run.model}_training"),
+                             captions.training_caption(run.title, title)))
+    report.figures[key] = []
+    for draw, caption in progress(drawings, f"report: figures of {title}", total=len(drawings)):
+        figure = draw()
+        if figure is not None:
+            report.figures[key].append(figure)
+            report.captions[figure] = caption
 
 
 def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
@@ -78,8 +90,8 @@ def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, quali
     frame = dataset_table(table.runs, profiles, units)
     report.tables[key], report.titles[key] = frame, table.title
     report.false_alarms[key] = publish_test_set(report.out / "tables", table, frame, units)
-    scores = model_scores(table.runs, "dice")
-    comparisons = units.paired_comparisons(scores)
+    scores = lesion_model_scores(table.runs, "dice")
+    comparisons = units.paired_comparisons(scores).assign(images=lesion_images(frame))
     report.comparisons[key], report.p_values[key] = comparisons, p_value_matrix(comparisons, scores.columns.tolist())
     write_table(comparisons, report.out / "statistics" / f"{key}_comparisons")
     write_table(report.p_values[key], report.out / "statistics" / f"{key}_p_values", p_values=True)
@@ -99,8 +111,9 @@ def _report_ranks(report: Report, tables: list[RunTable]) -> None:
     write_table(report.ranks.rename("average_rank").to_frame(), report.out / "statistics" / "average_ranks")
     write_table(pd.DataFrame([{**report.friedman, "tables": ", ".join(t.title for t in chosen)}]),
                 report.out / "statistics" / "friedman")
-    report.figures["ranks"] = [plots.critical_difference_diagram(report.ranks, report.cd, dice.shape[0],
-                                                                 report.out / "plots" / "critical_difference")]
+    figure = plots.critical_difference_diagram(report.ranks, report.cd, dice.shape[0],
+                                               report.out / "plots" / "critical_difference")
+    report.figures["ranks"], report.captions[figure] = [figure], captions.ranks_caption(report.ranked_images())
 
 
 def _report_across_sources(report: Report, tables: list[RunTable]) -> None:
@@ -111,7 +124,8 @@ def _report_across_sources(report: Report, tables: list[RunTable]) -> None:
     report.cross = matrix_display(entries)
     path = report.out / "tables" / "train_test_matrix"
     publish(report.cross, entries, "Dice across sources: trained on (rows) x tested on (columns)", MATRIX_NOTE, path)
-    report.figures["across_sources"] = [train_test_heatmap(entries, report.out / "plots" / "train_test_matrix")]
+    figure = train_test_heatmap(entries, report.out / "plots" / "train_test_matrix")
+    report.figures["across_sources"], report.captions[figure] = [figure], captions.matrix_caption()
 
 
 def _report_setup(report: Report, tables: list[RunTable]) -> None:
@@ -137,5 +151,6 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Repo
     analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
                                report.titles)  # subgroups, detection, morphology, calibration
     write_html(report, analyses_html(analyses, report.titles))
+    captions.write_captions({**report.captions, **analyses.captions}, report.out / "plots" / captions.CAPTIONS_MD)
     record_report(report.out, kept)
     return report

@@ -17,7 +17,8 @@ from cli_runner import run_cli
 from PIL import Image
 from scipy import stats
 
-METRICS = ("dice", "iou", "hd95", "precision", "recall")
+METRICS = ("dice", "iou", "hd95", "nsd")  # the main table's columns, scored on the lesion images
+LESION = ("", "missed_lesion")  # the empty_case of an image whose ground truth holds a lesion
 
 
 def _bundle(runs: BundleRuns, name: str, folder: Path, monkeypatch: pytest.MonkeyPatch, *options: str) -> Path:
@@ -53,12 +54,15 @@ def test_the_table_holds_each_entrys_per_image_means(two_labs: tuple[Path, Path]
         mine = rows(raw(path)["cells"][0])
         for variant, scores in mine.groupby("variant"):
             row = table[(table["model"] == title) & (table["variant"] == variant)].iloc[0]
-            per_fold = scores.groupby("fold")[list(METRICS)].mean()
+            lesion = scores[scores["empty_case"].fillna("").isin(LESION)]
+            assert 0 < lesion["case"].nunique() < scores["case"].nunique()  # normal images left out
+            per_fold = lesion.groupby("fold")[list(METRICS)].mean()
             for metric in METRICS:
-                assert row[f"{metric}_mean"] == pytest.approx(per_fold[metric].mean(), abs=1e-6)
+                assert row[f"{metric}_lesion_mean"] == pytest.approx(per_fold[metric].mean(), abs=1e-6)
                 if variant == "fold models":
-                    assert row[f"{metric}_std"] == pytest.approx(per_fold[metric].std(ddof=1), abs=1e-6)
-            assert row["dice_ci_low"] <= row["dice_mean"] <= row["dice_ci_high"]
+                    assert row[f"{metric}_lesion_std"] == pytest.approx(per_fold[metric].std(ddof=1), abs=1e-6)
+            assert row["dice_all_mean"] == pytest.approx(scores.groupby("fold")["dice"].mean().mean(), abs=1e-6)
+            assert row["dice_lesion_ci_low"] <= row["dice_lesion_mean"] <= row["dice_lesion_ci_high"]
             assert row["test_images"] == scores["case"].nunique()
             assert row["bundle"] == path.name and row["precision"] in {"bf16", "fp32"}
             networks = 1 if variant == "fold models" else 2  # an ensemble runs both fold models, each on 2 views
@@ -66,14 +70,16 @@ def test_the_table_holds_each_entrys_per_image_means(two_labs: tuple[Path, Path]
             assert (row["networks"], row["forward_passes"]) == (networks, networks * 2)
             assert row["params_m"] == pytest.approx(networks * cost["params_m"], rel=1e-5)
     ensemble = table[table["variant"] == "ensemble"]
-    assert ensemble["dice_mean"].is_monotonic_decreasing  # ranked by the ensemble's Dice
+    assert ensemble["dice_lesion_mean"].is_monotonic_decreasing  # ranked by the ensemble's lesion Dice
     for suffix in (".md", ".tex"):
         assert "U-Net (width 8)" in (tmp_path / "board" / f"leaderboard{suffix}").read_text()
 
 
 def _hand_test(first: Path, second: Path, variant: str) -> tuple[int, float, float]:
-    """Units, median difference and Wilcoxon p of per-group mean Dice, paired by case key by hand."""
-    a, b = (frame[frame["variant"] == variant] for frame in (rows(raw(p)["cells"][0]) for p in (first, second)))
+    """Units, median difference and Wilcoxon p of per-group mean Dice of the lesion images, paired by case
+    key by hand."""
+    a, b = (frame[(frame["variant"] == variant) & frame["empty_case"].fillna("").isin(LESION)]
+            for frame in (rows(raw(p)["cells"][0]) for p in (first, second)))
     dice_a, dice_b = (frame.groupby("case")["dice"].mean() for frame in (a, b))
     groups = a.drop_duplicates("case").set_index("case")["group"]
     differences = (dice_a.groupby(groups).mean() - dice_b.reindex(dice_a.index).groupby(groups).mean()).to_numpy()

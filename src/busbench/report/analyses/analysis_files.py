@@ -29,13 +29,12 @@ from busbench.report.analyses.calibration import calibration_tables, table_count
 from busbench.report.analyses.comparisons import analysis_comparisons
 from busbench.report.analyses.detection import detection_table
 from busbench.report.analyses.morphology import morphology_tables
+from busbench.report.analyses.notes import NOTES, SUBGROUP_CAPTION, reliability_caption, subgroup_figure_caption
 from busbench.report.analyses.subgroups import subgroup_table
 from busbench.report.collect import RunTable
 from busbench.report.figures import analysis_plots
+from busbench.report.scored_sets import has_lesion
 from busbench.report.tables.publication import to_latex
-
-SUBGROUP_CAPTION = ("Dice and HD95 (px) of the lesion images by subgroup: mean [95 % cluster bootstrap CI]; "
-                    "lesion size: tertiles of the true lesion area over the test set's lesion images")
 
 
 @dataclass
@@ -52,6 +51,7 @@ class Analyses:
     comparisons: pd.DataFrame
     figures: dict[str, list[Path]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    captions: dict[Path, str] = field(default_factory=dict)  # each figure's: what it shows, on which images
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -108,9 +108,10 @@ def subgroup_latex(subgroups: pd.DataFrame) -> str:
 
 
 def _write(frame: pd.DataFrame, out: Path, name: str, display: pd.DataFrame | None = None) -> None:
+    """``name``.csv, and its Markdown copy with the note of which images it covers (``notes.NOTES``)."""
     write_csv(frame, out / f"{name}.csv")
     shown = (shown_numbers(frame) if display is None else display).astype(object)
-    write_text(markdown_table(shown.where(shown.notna(), "n/a")), out / f"{name}.md")
+    write_text(markdown_table(shown.where(shown.notna(), "n/a")) + "\n" + NOTES[name] + "\n", out / f"{name}.md")
 
 
 def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Series],
@@ -121,6 +122,7 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
         "subgroups", "comparisons", "detection", "morphology", "morphology_summary", "calibration", "bins",
         "analysis_comparisons")}
     figures: dict[str, list[Path]] = {}
+    captions: dict[Path, str] = {}
     notes: list[str] = []
     for table in progress(tables, "report: analyses of the test sets", total=len(tables)):
         units = clusters[table.key]
@@ -138,15 +140,20 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
         figures[table.key] = []
         fold_rows = subgroups[subgroups["variant"] == FOLD_MODELS] if not subgroups.empty else subgroups
         if not fold_rows.empty:
-            figures[table.key].append(analysis_plots.subgroup_figure(
-                fold_rows, title, out / "plots" / f"{table.key}_subgroups"))
+            scores = table.runs[0].per_image
+            lesion = scores.loc[has_lesion(scores), "case_id"].nunique()
+            figure = analysis_plots.subgroup_figure(fold_rows, f"{title} (lesion images only, n = {lesion})",
+                                                    out / "plots" / f"{table.key}_subgroups")
+            figures[table.key].append(figure)
+            captions[figure] = subgroup_figure_caption(title, lesion)
         if not bins.empty:
-            figures[table.key].append(analysis_plots.reliability_diagram(
-                bins, title, out / "plots" / f"{table.key}_reliability"))
+            figure = analysis_plots.reliability_diagram(bins, title, out / "plots" / f"{table.key}_reliability")
+            figures[table.key].append(figure)
+            captions[figure] = reliability_caption(title, int(calibration["images"].max()))
     analyses = Analyses(_concat(parts["subgroups"]), _concat(parts["comparisons"]), _concat(parts["detection"]),
                         _concat(parts["morphology"]), _concat(parts["morphology_summary"]),
                         _concat(parts["calibration"]), _concat(parts["bins"]), _concat(parts["analysis_comparisons"]),
-                        figures, notes)
+                        figures, notes, captions)
     out.mkdir(parents=True, exist_ok=True)
     # the three main files are always written (a header at least); the others where they hold rows
     _write(analyses.subgroups, out, "subgroups", subgroup_display(analyses.subgroups))

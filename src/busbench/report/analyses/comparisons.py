@@ -27,10 +27,10 @@ import pandas as pd
 
 from busbench.evaluate.aggregate import ENSEMBLE
 from busbench.report.analyses.calibration import calibration_draws
-from busbench.report.analyses.detection import auroc_draws, image_detection, max_probabilities
+from busbench.report.analyses.detection import auroc_draws, max_probabilities
 from busbench.report.analyses.morphology import image_errors, lesion_shapes
-from busbench.report.analyses.scored_sets import ScoredSet, recorded, scored_sets
 from busbench.report.collect import RunTable
+from busbench.report.scored_sets import ScoredSet, image_detection, recorded, scored_sets
 from busbench.report.statistics.intervals_and_tests import cluster_means, holm, paired_comparisons
 from busbench.report.statistics.weighted_draws import paired_bootstrap_p
 
@@ -61,7 +61,7 @@ def bootstrap_rows(draws: dict[str, tuple[float, np.ndarray]], units: int) -> pd
 def _detection(sets: list[ScoredSet], clusters: pd.Series) -> dict[str, pd.DataFrame]:
     sensitivity, specificity, auroc = {}, {}, {}
     for scored in sets:
-        lesion, detected = image_detection(scored)
+        lesion, detected = image_detection(scored.per_image)
         sensitivity[scored.model], specificity[scored.model] = detected[lesion], 1 - detected[~lesion]
         if recorded(scored.per_image, "max_prob") and lesion.any() and not lesion.all():
             auroc[scored.model] = auroc_draws(max_probabilities(scored, lesion.index), lesion,

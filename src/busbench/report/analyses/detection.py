@@ -23,15 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from busbench.metrics.per_image import FALSE_ALARM
-from busbench.report.analyses.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
 from busbench.report.collect import RunTable
+from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, image_detection, recorded, scored_sets
 from busbench.report.statistics.intervals_and_tests import LEVEL, bootstrap_ci, cluster_draw_weights, percentile_ci
-
-
-def predicts_lesion(per_image: pd.DataFrame) -> pd.Series:
-    """Whether each row's scored mask holds any lesion pixel, from its ``empty_case``."""
-    return per_image["empty_case"].fillna("").isin(["", FALSE_ALARM])
 
 
 def pair_wins(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
@@ -61,14 +55,6 @@ def auroc_with_ci(scores: pd.DataFrame, lesion: pd.Series, clusters: pd.Series,
     return (point, *percentile_ci(draws, level))
 
 
-def image_detection(scored: ScoredSet) -> tuple[pd.Series, pd.Series]:
-    """Per test image (index: case_id): whether its ground truth holds a lesion, and the share of the
-    set's predictions (fold models, or the one ensemble) that hold a lesion pixel."""
-    frame = scored.per_image
-    lesion = has_lesion(frame).groupby(frame["case_id"]).first()
-    return lesion, predicts_lesion(frame).astype(float).groupby(frame["case_id"]).mean()
-
-
 def max_probabilities(scored: ScoredSet, index: pd.Index) -> pd.DataFrame:
     """(images x fold models): each image's highest lesion probability, the detection score."""
     return scored.per_image.pivot_table(index="case_id", columns="fold", values="max_prob").reindex(index)
@@ -84,7 +70,7 @@ def _share_with_ci(values: pd.Series, clusters: pd.Series) -> tuple[float, float
 def detection_row(scored: ScoredSet, clusters: pd.Series) -> dict[str, object]:
     """One ``detection.csv`` row (without its test set and dataset)."""
     frame = scored.per_image
-    lesion, detected = image_detection(scored)
+    lesion, detected = image_detection(frame)
     row: dict[str, object] = {"model": scored.model, "variant": scored.variant,
                               "lesion_images": int(lesion.sum()), "normal_images": int((~lesion).sum())}
     for name, values in (("sensitivity", detected[lesion]), ("specificity", 1 - detected[~lesion])):

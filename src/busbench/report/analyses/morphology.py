@@ -26,8 +26,8 @@ import pandas as pd
 from scipy import stats
 
 from busbench.metrics.shape import DESCRIPTORS, SHAPE_COLUMNS
-from busbench.report.analyses.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
 from busbench.report.collect import RunTable
+from busbench.report.scored_sets import NOT_RECORDED, ScoredSet, has_lesion, recorded, scored_sets
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_draw_weights, percentile_ci
 from busbench.report.statistics.weighted_draws import weighted_kappa, weighted_pearson, weighted_spearman
 

@@ -25,8 +25,8 @@ import pandas as pd
 
 from busbench.data.manifest import MANIFEST_CSV, META_PREFIX
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.analyses.scored_sets import has_lesion, image_means, recorded, scored_sets
 from busbench.report.collect import RunTable, run_data_folder
+from busbench.report.scored_sets import has_lesion, image_means, recorded, scored_sets
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_means, holm, paired_comparisons
 
 MAX_LEVELS = 8

@@ -12,7 +12,15 @@ from busbench.markdown import shown_numbers
 from busbench.report.bundle.leaderboard import Leaderboard
 from busbench.report.names import readable_header
 from busbench.report.page.html import STYLE, html_table
-from busbench.report.tables.publication import ROW_NAMES, cost_notes, cost_numbers, cost_table, display_table, notes
+from busbench.report.tables.publication import (
+    CI_BELOW,
+    ROW_NAMES,
+    cost_notes,
+    cost_numbers,
+    cost_table,
+    display_table,
+    notes,
+)
 from busbench.report.tables.writing import BOLD, publish, write_table
 
 LEADERBOARD = "leaderboard"
@@ -21,7 +29,8 @@ METHOD_NOTE = ("Each entry is one run's cell, bundled where it ran (`busbench bu
                "test set; all entries share that test set, paired by case key. Mean ± sample std over the fold models; "
                "95 % CIs: bootstrap of the per-image score, resampling whole patient/duplicate groups (the groups "
                "of every entry's split merged); the best value of each column in bold. Paired tests per row type: "
-               "Wilcoxon signed-rank on per-group mean Dice, Holm-corrected across pairs.")
+               "Wilcoxon signed-rank on per-group mean Dice of the lesion images, Holm-corrected across pairs; † "
+               "marks a row whose lesion Dice differs from the best row's (Holm over the rows compared with it).")
 
 
 def _comparisons_part(board: Leaderboard) -> list[str]:
@@ -29,7 +38,8 @@ def _comparisons_part(board: Leaderboard) -> list[str]:
         return ["<p class='note'>No paired comparisons: they need two entries or more of one row type.</p>"]
     parts = []
     for variant, matrix in board.p_values.items():
-        parts.append(f"<h3>Paired comparisons, {html.escape(ROW_NAMES[variant])} (Holm-adjusted p-values, Dice)</h3>")
+        parts.append(f"<h3>Paired comparisons, {html.escape(ROW_NAMES[variant])} (Holm-adjusted p-values, "
+                     "Dice on lesion images only)</h3>")
         shown = shown_numbers(matrix, every_cell_a_p=True).where(matrix.notna(), "–").rename_axis("Model")
         parts.append(html_table(shown, index=True, readable=False))
     parts.append(html_table(shown_numbers(board.comparisons).rename(columns=readable_header), readable=False))
@@ -60,7 +70,7 @@ def write_leaderboard(board: Leaderboard, out: Path) -> Path:
     warned = " ".join(f"WARNING: {line}." for line in board.warnings)
     publish(display_table(board.table, BOLD), board.table, f"Leaderboard on {board.title}: held-out test set",
             (warned + " " if warned else "") + notes(board.table), out / LEADERBOARD,
-            below={"Dice 95 % CI": "Dice", "HD95 95 % CI": "HD95 (px)"})
+            below=CI_BELOW)
     publish(cost_table(board.table, BOLD), cost_numbers(board.table), f"Cost per test image on {board.title}",
             cost_notes(board.table), out / "cost")
     write_table(board.setup, out / "setup")

@@ -1,11 +1,13 @@
 """``busbench leaderboard``: bundles made on different machines as one table, with the report's statistics.
 
 One row per entry (bundle x cell) and row type (fold models, ensemble, ensemble + post-processing),
-entries ranked by the Dice of their ensemble (of their fold models where they have none). The
-figures are the report's (``tables.model_rows.accuracy_figures``: mean ± std over fold models,
-cluster bootstrap CIs over the independent units of the test set, the groups of every bundle's split
-merged by case key), and so are the paired tests: per row type, Wilcoxon on per-unit mean Dice,
-paired by case key, Holm-corrected (``IndependentUnits.paired_comparisons``). Costs are the bundle's,
+entries ranked by the lesion-image Dice of their ensemble (of their fold models where they have none).
+The figures are the report's (``tables.model_rows.accuracy_figures``: lesion images scored apart from
+normal ones, mean ± std over fold models, cluster bootstrap CIs over the independent units of the test
+set, the groups of every bundle's split merged by case key), and so are the paired tests: per row type,
+Wilcoxon on per-unit mean Dice of the lesion images, paired by case key, Holm-corrected
+(``IndependentUnits.paired_comparisons``), and the † of a row that differs from the best row
+(``model_rows.mark_differences``). Costs are the bundle's,
 computed where the run was made, scaled to what each row runs (``row_cost``).
 
 Everything is read and checked (``entries``) before ``files`` writes the first file.
@@ -22,10 +24,10 @@ from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_M
 from busbench.log import logger
 from busbench.report.bundle.entries import Entry, check_test_sets, convention_warnings, entries_of, read_bundles
 from busbench.report.statistics.intervals_and_tests import p_value_matrix
-from busbench.report.statistics.units import IndependentUnits, image_scores, units_of
+from busbench.report.statistics.units import IndependentUnits, lesion_image_scores, units_of
 from busbench.report.tables.complexity import row_cost
-from busbench.report.tables.model_rows import accuracy_figures
-from busbench.report.tables.publication import ROW_NAMES
+from busbench.report.tables.model_rows import accuracy_figures, mark_differences
+from busbench.report.tables.publication import ROW_NAMES, lesion_column
 
 ROW_TYPES = (FOLD_MODELS, ENSEMBLE, ENSEMBLE_POSTPROCESSED)
 
@@ -65,7 +67,8 @@ def _setup_row(entry: Entry) -> dict[str, object]:
             "HD95": f"{conventions.hd95}, {conventions.hd95_space} space, empty masks: {conventions.hd95_empty}"}
 
 
-def _rows(entry: Entry, units: IndependentUnits) -> list[dict[str, object]]:
+def _rows(entry: Entry, units: IndependentUnits) -> list[tuple[dict[str, object], pd.DataFrame]]:
+    """Each row type's row, with its per-image scores."""
     frame, setup = entry.frame, _setup_row(entry)
     folds = frame.loc[frame["variant"] == FOLD_MODELS, "fold"].nunique()
     views = 1 + len(entry.cell.conventions.tta)
@@ -77,14 +80,15 @@ def _rows(entry: Entry, units: IndependentUnits) -> list[dict[str, object]]:
         row.update(row_cost(entry.cell.cost.model_dump(), 1 if variant == FOLD_MODELS else folds, views))
         row["protocol"] = " | ".join(entry.cell.notes)
         row.update({key.lower(): setup[key] for key in ("Machine", "Precision", "busbench", "Registry", "Bundle")})
-        rows.append(row)
+        rows.append((row, per_image))
     return rows
 
 
 def _ranked(table: pd.DataFrame) -> pd.DataFrame:
     """Entries by the Dice of their ensemble (else fold models), best first; each entry's rows together."""
-    first = table.drop_duplicates("model", keep="first").set_index("model")["dice_mean"]
-    ensemble = table[table["variant"] == ENSEMBLE].set_index("model")["dice_mean"]
+    column = f"{lesion_column('dice')}_mean"
+    first = table.drop_duplicates("model", keep="first").set_index("model")[column]
+    ensemble = table[table["variant"] == ENSEMBLE].set_index("model")[column]
     score = first.where(~first.index.isin(ensemble.index), ensemble.reindex(first.index))
     order = {model: rank for rank, model in enumerate(score.sort_values(ascending=False, kind="stable").index)}
     return table.assign(rank=table["model"].map(order)).sort_values("rank", kind="stable").drop(columns="rank") \
@@ -92,10 +96,10 @@ def _ranked(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _comparisons(board: Leaderboard, units: IndependentUnits) -> None:
-    """Per row type held by two entries or more: paired tests on the per-unit mean Dice, by case key."""
+    """Per row type held by two entries or more: paired tests on the per-unit mean lesion Dice, by case key."""
     tables = []
     for variant in ROW_TYPES:
-        scores = pd.DataFrame({e.title: image_scores(e.frame[e.frame["variant"] == variant], "dice")
+        scores = pd.DataFrame({e.title: lesion_image_scores(e.frame[e.frame["variant"] == variant], "dice")
                                for e in board.entries if variant in set(e.frame["variant"])})
         if scores.shape[1] < 2:
             continue
@@ -111,7 +115,8 @@ def build_leaderboard(paths: list[Path]) -> Leaderboard:
     entries = entries_of(paths, read_bundles(paths))
     check_test_sets(entries)
     units = units_of([entry.frame for entry in entries])
-    table = _ranked(pd.DataFrame([row for entry in entries for row in _rows(entry, units)]))
+    rows = [row for entry in entries for row in _rows(entry, units)]
+    table = _ranked(mark_differences(pd.DataFrame([row for row, _ in rows]), [scores for _, scores in rows], units))
     order = list(dict.fromkeys(table["model"]))
     entries.sort(key=lambda e: order.index(e.title))
     first = entries[0].cell

@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
 from busbench.layout.atomic import atomic_path
 from busbench.metrics.per_image import dice_score  # noqa: E402
+from busbench.report.tables.publication import lesion_column  # noqa: E402
 
 DPI = 150
 MARKED_POINTS = 20  # curves with this many points or fewer show a marker at each: one epoch is a dot
@@ -47,14 +48,15 @@ def save(figure: Figure, path: Path) -> Path:
 
 
 def dice_boxplot(scores: pd.DataFrame, title: str, path: Path) -> Path:
-    """Per-image Dice (columns: models) as box plots, with the mean and median named in a legend."""
+    """Per-image Dice (columns: models; the report passes its lesion images) as box plots, with the mean
+    and median named in a legend."""
     width = max(4.0, 1.6 + 0.9 * scores.shape[1])
     figure, axis = plt.subplots(figsize=(width, 3.8))
     axis.boxplot([scores[c].dropna().to_numpy() for c in scores.columns], showmeans=True,
                  medianprops={"color": "tab:orange"}, meanprops={"marker": "^", "markerfacecolor": "tab:green",
                                                                  "markeredgecolor": "tab:green"})
     axis.set_xticks(range(1, scores.shape[1] + 1), scores.columns, rotation=30, ha="right")
-    axis.set_ylabel("Dice per test image")
+    axis.set_ylabel("Dice per lesion test image")
     axis.set_ylim(-0.02, 1.02)
     axis.legend(handles=[Line2D([], [], color="tab:orange", label="median"),
                          Line2D([], [], marker="^", linestyle="", color="tab:green", label="mean"),
@@ -65,7 +67,7 @@ def dice_boxplot(scores: pd.DataFrame, title: str, path: Path) -> Path:
 
 
 def forest_plot(table: pd.DataFrame, title: str, path: Path) -> Path:
-    """Mean Dice with its 95 % CI, one line per model and row type (``table``: the report table)."""
+    """Mean lesion-image Dice with its 95 % CI, one line per model and row type (``table``: the report table)."""
     labels = [f"{m}, {r}" for m, r in zip(table["model"], table["row"])]
     height = 1.0 + 0.32 * len(table)
     figure, axis = plt.subplots(figsize=(6.0, height))
@@ -74,12 +76,12 @@ def forest_plot(table: pd.DataFrame, title: str, path: Path) -> Path:
         rows = (table["row"] == row_type).to_numpy()
         if not rows.any():
             continue
-        part = table[rows]
-        axis.errorbar(part["dice_mean"], y[rows], xerr=[part["dice_mean"] - part["dice_ci_low"],
-                                                        part["dice_ci_high"] - part["dice_mean"]],
+        part, dice = table[rows], lesion_column("dice")
+        axis.errorbar(part[f"{dice}_mean"], y[rows], xerr=[part[f"{dice}_mean"] - part[f"{dice}_ci_low"],
+                                                           part[f"{dice}_ci_high"] - part[f"{dice}_mean"]],
                       fmt=marker, color=colour, capsize=3, label=row_type)
     axis.set_yticks(y, labels, fontsize=8)
-    axis.set_xlabel("Dice (mean, 95 % CI)")
+    axis.set_xlabel("Dice on lesion images (mean, 95 % CI)")
     axis.grid(axis="x", alpha=0.3)
     axis.legend(fontsize=7, loc="best")
     axis.set_title(wrapped(title, 5.0, 9), fontsize=9)
@@ -100,12 +102,13 @@ def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_vs_cost(table: pd.DataFrame, title: str, path: Path) -> Path:
-    """Mean Dice against GFLOPs per image and against parameters (log scales), single models and
+    """Mean lesion-image Dice against GFLOPs per image and against parameters (log scales), single models and
     ensembles with their own markers; the Pareto front of each panel drawn as a step line."""
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
     for axis, column, label in ((axes[0], "gflops", "GFLOPs per image (what the row runs)"),
                                 (axes[1], "params_m", "parameters (M, networks held)")):
-        points = table.assign(cost=table[column], dice=table["dice_mean"]).dropna(subset=["cost", "dice"])
+        points = table.assign(cost=table[column], dice=table[f"{lesion_column('dice')}_mean"])
+        points = points.dropna(subset=["cost", "dice"])
         for (row_type, colour), marker in zip(ROW_COLOURS.items(), "osD"):
             part = points[points["row"] == row_type]
             axis.scatter(part["cost"], part["dice"], color=colour, marker=marker, label=row_type, zorder=3)
@@ -121,7 +124,7 @@ def accuracy_vs_cost(table: pd.DataFrame, title: str, path: Path) -> Path:
         axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 0.5, not 5 x 10^-1
         axis.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
         axis.grid(alpha=0.3)
-    axes[0].set_ylabel("Dice (mean)")
+    axes[0].set_ylabel("Dice on lesion images (mean)")
     axes[1].legend(fontsize=7, loc="lower right")
     figure.suptitle(wrapped(title, 8.5, 9), fontsize=9)
     return save(figure, path)
@@ -173,7 +176,7 @@ def critical_difference_diagram(ranks: pd.Series, cd: float | None, n_datasets: 
         axis.plot([1, 1 + cd], [1.0, 1.0], color="tab:red", linewidth=2)
         axis.text(1 + cd / 2, 1.15, f"CD = {cd:.2f} ({n_datasets} datasets)", ha="center", fontsize=8)
     axis.axis("off")
-    axis.set_title("Average rank by mean Dice (Friedman; Nemenyi CD at 0.05)", fontsize=9)
+    axis.set_title("Average rank by mean Dice on lesion images (Friedman; Nemenyi CD at 0.05)", fontsize=9)
     return save(figure, path)
 
 

@@ -8,23 +8,15 @@ import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.report.analyses.analysis_files import Analyses, interval_text, number_text, subgroup_display
+from busbench.report.analyses.notes import (
+    ANALYSIS_COMPARISONS_NOTE,
+    CALIBRATION_NOTE,
+    DETECTION_NOTE,
+    MORPHOLOGY_NOTE,
+    SUBGROUP_COMPARISONS_NOTE,
+    SUBGROUP_NOTE,
+)
 from busbench.report.page.html import html_figure, html_table
-
-DETECTION_NOTE = ("Image-level lesion detection. Prediction: the scored mask holds any lesion pixel; sensitivity "
-                  "over lesion images, specificity over normal images (1 - false-alarm rate). Score: the image's "
-                  "highest lesion probability (before post-processing), AUROC. Fold models: mean over the fold "
-                  "models. 95 % CIs: cluster bootstrap over patients/duplicate groups (10 000 draws; for the "
-                  "AUROC the same draws as image weights, not DeLong).")
-MORPHOLOGY_NOTE = ("Lesion shape, true against predicted, over lesion images whose prediction is not empty: "
-                   "depth-to-width = height/width of the lesion's bounding extent (rows/columns); circularity "
-                   "4πA/P²; elongation = major/minor axis of the moment ellipse; area in pixels; centroid error in "
-                   "pixels. Correlations, MAE and κ: mean over fold models. Taller than wide: depth-to-width > 1. "
-                   "95 % CIs: cluster bootstrap over patients/duplicate groups; for the correlations and κ each "
-                   "draw's value per fold model on the drawn images, averaged over the folds.")
-CALIBRATION_NOTE = ("Pixel-level calibration of the ensemble's probabilities at the original image size: ECE over "
-                    "10 equal-width bins (each bin's mean probability against its lesion share, weighted by its "
-                    "pixels), Brier score = mean (p - y)². 95 % CIs: cluster bootstrap over patients/duplicate groups.")
-
 
 ALPHA = 0.05
 
@@ -34,9 +26,9 @@ def comparisons_note(shown: pd.DataFrame, significant: pd.DataFrame) -> str:
     that hold after Holm's correction."""
     found = "; ".join(f"{r.analysis} {r.measure} ({r.variant}): {r.model_a} vs {r.model_b}, difference "
                       f"{r.difference:+.3f}, p_holm {r.p_holm:.3g}" for r in significant.itertuples())
-    return (f"Paired tests of detection, morphology and calibration (analysis_comparisons.csv: {len(shown)} tests, "
-            "Wilcoxon on unit means or paired cluster bootstrap, Holm within each analysis and row type): "
-            + (f"differences at p_holm < {ALPHA}: {found}" if found else f"none at p_holm < {ALPHA}") + ".")
+    return (f"Paired tests of detection, morphology and calibration (analysis_comparisons.csv: {len(shown)} tests): "
+            + (f"differences at p_holm < {ALPHA}: {found}" if found else f"none at p_holm < {ALPHA}") + ". "
+            + ANALYSIS_COMPARISONS_NOTE)
 
 
 DESCRIPTOR_NAMES = {"depth_width": "depth-to-width", "centroid_error": "centroid error (px)", "area": "area (px)"}
@@ -71,38 +63,40 @@ def calibration_display(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def analyses_html(analyses: Analyses, titles: dict[str, str]) -> list[str]:
-    """HTML parts: per test set, subgroups, detection, morphology and calibration."""
+    """HTML parts: per test set, subgroups, detection, morphology and calibration. The analyses' rows name
+    their test set by its title (``titles``: table key -> title); their figures are keyed by table key."""
     parts = ["<h2>Analyses: subgroups, detection, morphology, calibration</h2>"]
     parts += [f"<p class='note'>{html.escape(note)}.</p>" for note in analyses.notes]
-    keys = list(dict.fromkeys(analyses.detection.get("test_set", pd.Series(dtype=str))))
-    for key in keys:
-        parts.append(f"<h3>{html.escape(titles.get(key, key))}</h3>")
+    table_keys = {title: key for key, title in titles.items()}
+    for title in dict.fromkeys(analyses.detection.get("test_set", pd.Series(dtype=str))):
+        parts.append(f"<h3>{html.escape(title)}</h3>")
         subgroups = analyses.subgroups
-        if not subgroups.empty and (subgroups["test_set"] == key).any():
-            shown = subgroup_display(subgroups[subgroups["test_set"] == key]).drop(columns="Test set")
-            parts += ["<h4>Lesion images by subgroup (fold models)</h4>", html_table(shown, readable=False)]
+        if not subgroups.empty and (subgroups["test_set"] == title).any():
+            shown = subgroup_display(subgroups[subgroups["test_set"] == title]).drop(columns="Test set")
+            parts += ["<h4>Lesion images by subgroup (fold models)</h4>", html_table(shown, readable=False),
+                      f"<p class='note'>{html.escape(SUBGROUP_NOTE)}</p>"]
             comparisons = analyses.subgroup_comparisons
-            if not comparisons.empty and (comparisons["test_set"] == key).any():
-                parts.append("<p class='note'>Paired tests within each subgroup: subgroup_comparisons.csv (Wilcoxon "
-                             "on per-group means, Holm over the subgroups and pairs of each factor and metric).</p>")
-        detection = analyses.detection[analyses.detection["test_set"] == key]
+            if not comparisons.empty and (comparisons["test_set"] == title).any():
+                parts.append(f"<p class='note'>subgroup_comparisons.csv: {html.escape(SUBGROUP_COMPARISONS_NOTE)}</p>")
+        detection = analyses.detection[analyses.detection["test_set"] == title]
         parts += ["<h4>Image-level lesion detection</h4>", html_table(detection_display(detection), readable=False),
                   f"<p class='note'>{html.escape(DETECTION_NOTE)}</p>"]
         summary = analyses.morphology_summary
-        if not summary.empty and (summary["test_set"] == key).any():
-            chosen = summary[(summary["test_set"] == key) & (summary["variant"] == FOLD_MODELS)]
+        if not summary.empty and (summary["test_set"] == title).any():
+            chosen = summary[(summary["test_set"] == title) & (summary["variant"] == FOLD_MODELS)]
             parts += ["<h4>Lesion morphology (fold models)</h4>",
                       html_table(morphology_display(chosen), readable=False),
                       f"<p class='note'>{html.escape(MORPHOLOGY_NOTE)}</p>"]
         calibration = analyses.calibration
-        if not calibration.empty and (calibration["test_set"] == key).any():
+        if not calibration.empty and (calibration["test_set"] == title).any():
             parts += ["<h4>Calibration of the ensemble</h4>",
-                      html_table(calibration_display(calibration[calibration["test_set"] == key]), readable=False),
+                      html_table(calibration_display(calibration[calibration["test_set"] == title]), readable=False),
                       f"<p class='note'>{html.escape(CALIBRATION_NOTE)}</p>"]
         compared = analyses.comparisons
-        if not compared.empty and (compared["test_set"] == key).any():
-            shown = compared[(compared["test_set"] == key)]
+        if not compared.empty and (compared["test_set"] == title).any():
+            shown = compared[(compared["test_set"] == title)]
             significant = shown[shown["p_holm"] < ALPHA]
             parts.append(f"<p class='note'>{html.escape(comparisons_note(shown, significant))}</p>")
-        parts.extend(html_figure(path) for path in analyses.figures.get(key, []))
+        parts.extend(html_figure(path, analyses.captions[path])
+                     for path in analyses.figures.get(table_keys.get(title, title), []))
     return parts

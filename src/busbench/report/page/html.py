@@ -16,6 +16,7 @@ from busbench.markdown import shown_numbers
 from busbench.report.names import readable_header
 from busbench.report.page.page_contents import Report
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
+from busbench.report.tables.model_rows import lesion_images
 from busbench.report.tables.publication import cost_notes, cost_table, display_table
 from busbench.report.tables.publication import notes as table_notes
 from busbench.report.tables.train_test_matrix import MATRIX_NOTE
@@ -47,14 +48,16 @@ def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) 
 
 
 FIGURE_KINDS = ("dice_forest", "dice_boxplot", "dice_vs_cost", "qualitative", "training", "critical_difference",
-                "train_test_matrix")
+                "train_test_matrix", "subgroups", "reliability")
 
 
-def html_figure(path: Path) -> str:
-    """A PNG embedded as a data URI, so the page needs no file beside it."""
+def html_figure(path: Path, caption: str = "") -> str:
+    """A PNG embedded as a data URI, so the page needs no file beside it, with its ``caption`` under it."""
     data = base64.b64encode(path.read_bytes()).decode()
     kind = next((k for k in FIGURE_KINDS if path.stem.endswith(k)), "figure")  # the stem holds run keys
-    return f'<figure><img alt="{html.escape(kind.replace("_", " "))}" src="data:image/png;base64,{data}"></figure>'
+    under = f"<figcaption class='note'>{html.escape(caption)}</figcaption>" if caption else ""
+    image = f'<img alt="{html.escape(kind.replace("_", " "))}" src="data:image/png;base64,{data}">'
+    return f"<figure>{image}{under}</figure>"
 
 
 def _setup_section(report: Report) -> list[str]:
@@ -81,7 +84,8 @@ def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
               f"<p class='note'>{html.escape(cost_notes(table))}</p>"]
     matrix = report.p_values[key]
     if matrix.shape[0] > 1:
-        parts.append("<h3>Paired comparisons (Holm-adjusted p-values, Dice)</h3>")
+        parts.append(f"<h3>Paired comparisons (Holm-adjusted p-values, Dice; {html.escape(lesion_images(table))})"
+                     "</h3>")
         shown = shown_numbers(matrix, every_cell_a_p=True).where(matrix.notna(), "–").rename_axis("Model")
         parts.append(html_table(shown, index=True, readable=False))  # model names stay as they are
         comparisons = shown_numbers(report.comparisons[key])
@@ -90,14 +94,15 @@ def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
         parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
                      f"dataset, and only {html.escape(', '.join(map(str, matrix.index)) or 'none')} was run. "
                      "Add models to the grid to compare them.</p>")
-    parts.extend(html_figure(p) for p in report.figures.get(key, []))
+    parts.extend(html_figure(p, report.captions.get(p, "")) for p in report.figures.get(key, []))
     return parts
 
 
 def _ranks_section(report: Report) -> list[str]:
     if report.ranks is None:
         return [f"<p class='note'>{html.escape(report.ranks_note)}</p>"]
-    parts = ["<h2>Average ranks across datasets</h2>",
+    parts = ["<h2>Average ranks across datasets</h2><p class='note'>By the fold models' mean Dice on each dataset's "
+             f"lesion images only ({html.escape(report.ranked_images())}).</p>",
              html_table(report.ranks.rename("Average rank").round(3).to_frame().rename_axis("Model"), index=True,
                         readable=False)]
     if report.friedman is not None:
@@ -109,7 +114,7 @@ def _ranks_section(report: Report) -> list[str]:
     if report.cd is not None:
         parts.append(f"<p class='note'>Nemenyi critical difference at 0.05 ({len(report.ranks)} models, "
                      f"studentized range): {report.cd:.3f}.</p>")
-    parts.extend(html_figure(p) for p in report.figures.get("ranks", []))
+    parts.extend(html_figure(p, report.captions.get(p, "")) for p in report.figures.get("ranks", []))
     return parts
 
 
@@ -126,9 +131,12 @@ def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
                  "size; a table holds only runs scored on one test set (the same test-set checksum). Mean ± sample "
                  "std over the fold models; 95 % CIs: bootstrap of the per-image score averaged over fold models, "
                  "resampling whole patient/duplicate groups (each table states its unit); the best value of each "
-                 "column in bold. Paired tests: Wilcoxon signed-rank on per-group mean Dice, Holm-corrected across "
-                 "pairs (n/a where nothing can be compared). Empty masks: both empty, Dice 1 and HD95 0; one empty, "
-                 "Dice 0 and HD95 the image diagonal.</p>")
+                 "column in bold. Segmentation is scored on the lesion images (ground truth not empty); normal images "
+                 "count at image level (false alarms), beside the all-image Dice. Paired tests, ranks and the Dice "
+                 "figures: lesion images only; Wilcoxon signed-rank on per-group mean Dice, Holm-corrected across "
+                 "pairs (n/a where nothing can be compared); † marks a row whose lesion Dice differs from its table's "
+                 "best row. Empty masks: both empty, Dice 1 and HD95 0; one empty, Dice 0 and HD95 the image "
+                 "diagonal.</p>")
     parts += _setup_section(report)
     for key, table in report.tables.items():
         parts += _table_section(report, key, table)
@@ -142,7 +150,7 @@ def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
         parts.append("<h2>Across sources: trained on x tested on</h2>")
         parts.append(f"<p class='note'>{html.escape(MATRIX_NOTE)}</p>")
         parts.append(html_table(report.cross, readable=False))
-        parts.extend(html_figure(p) for p in report.figures.get("across_sources", []))
+        parts.extend(html_figure(p, report.captions.get(p, "")) for p in report.figures.get("across_sources", []))
     parts.append("</body></html>")
     path = report.out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,3 +33,9 @@ class Report:
     ranks_note: str = ""  # why there are no ranks, when there are none
     cross: pd.DataFrame | None = None  # the train-on x test-on matrix as shown (train_test_matrix.matrix_display)
     figures: dict[str, list[Path]] = field(default_factory=dict)
+    captions: dict[Path, str] = field(default_factory=dict)  # each figure's: what it shows, on which images
+
+    def ranked_images(self) -> str:
+        """The lesion images the ranks are taken on, per ranked dataset (``BUSI: n = 130, ...``)."""
+        return ", ".join(f"{self.titles.get(k, k)}: n = {int(self.tables[k]['lesion_images'].max())}"
+                         for k in self.ranked_tables)

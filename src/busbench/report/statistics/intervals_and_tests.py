@@ -26,6 +26,7 @@ nominal 95 % image bootstrap covers about 86 %), so resampling and pairing use w
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -108,11 +109,12 @@ def rank_biserial(differences: np.ndarray) -> float:
     return float((positive - negative) / (positive + negative))
 
 
-def paired_comparisons(scores: pd.DataFrame) -> pd.DataFrame:
-    """Pairwise tests between the columns (models) of ``scores`` (rows: the same test units); a
-    pair without any matched unit gets p = NaN."""
+def paired_comparisons(scores: pd.DataFrame, pairs: Sequence[tuple[Hashable, Hashable]] | None = None) -> pd.DataFrame:
+    """Pairwise tests between the columns (models) of ``scores`` (rows: the same test units), Holm over
+    the pairs tested: every pair, or ``pairs`` (e.g. each row against the best); a pair without any
+    matched unit gets p = NaN."""
     rows = []
-    for a, b in combinations(scores.columns, 2):
+    for a, b in combinations(scores.columns, 2) if pairs is None else pairs:
         differences = (scores[a] - scores[b]).dropna().to_numpy(dtype=float)
         if differences.size == 0:
             p = np.nan

@@ -1,5 +1,6 @@
-"""What the report's statistics count: a test image's score (averaged over the fold models) and the
-independent units of a test set (the split's groups: a patient with her images and their duplicates).
+"""What the report's statistics count: a test image's score (averaged over the fold models; the paired
+tests and ranks take the lesion images only) and the independent units of a test set (the split's
+groups: a patient with her images and their duplicates).
 
 Bootstrap CIs draw whole units and the paired tests compare the models' per-unit means. Without a
 ``group`` column (older runs) the unit is the image, and every table says so.
@@ -7,6 +8,7 @@ Bootstrap CIs draw whole units and the paired tests compare the models' per-unit
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from busbench.report.collect import RunResults
+from busbench.report.scored_sets import has_lesion
 from busbench.report.statistics.intervals_and_tests import cluster_means, paired_comparisons
 
 
@@ -35,9 +38,15 @@ class IndependentUnits:
     def paired_unit(self) -> str:
         return "per-group mean Dice" if self.grouped else "per-image Dice"
 
-    def paired_comparisons(self, scores: pd.DataFrame) -> pd.DataFrame:
-        """The paired tests of ``scores``' models (``model_scores``) on their per-unit means."""
-        return paired_comparisons(cluster_means(scores, self.clusters)).assign(unit=self.paired_unit())
+    def pairing(self) -> str:
+        """What the paired tests pair, in words for a table's note."""
+        return "patient/duplicate group (the group's mean)" if self.grouped else "image (no group column)"
+
+    def paired_comparisons(self, scores: pd.DataFrame,
+                           pairs: Sequence[tuple[Hashable, Hashable]] | None = None) -> pd.DataFrame:
+        """The paired tests of ``scores``' models (``model_scores``) on their per-unit means: every
+        pair, or ``pairs``."""
+        return paired_comparisons(cluster_means(scores, self.clusters), pairs).assign(unit=self.paired_unit())
 
 
 def independent_units(runs: list[RunResults]) -> IndependentUnits:
@@ -64,6 +73,18 @@ def image_scores(per_image: pd.DataFrame, metric: str) -> pd.Series:
     return per_image.groupby("case_id")[metric].mean()
 
 
+def lesion_image_scores(per_image: pd.DataFrame, metric: str) -> pd.Series:
+    """``image_scores`` of the lesion images only (ground truth not empty): what the paired tests,
+    ranks and Dice figures compare, since a normal image's Dice is 1 or 0."""
+    return image_scores(per_image[has_lesion(per_image)], metric)
+
+
+def lesion_model_scores(runs: list[RunResults], metric: str = "dice") -> pd.DataFrame:
+    """Per lesion test image (index) and model (columns: display titles), the metric averaged over the
+    fold models."""
+    return pd.DataFrame({run.title: lesion_image_scores(run.per_image, metric) for run in runs})
+
+
 def seed_image_scores(per_image: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per training seed (rows) and test image (columns: case_id), the metric averaged over that seed's
     fold models; one row for a run of one seed (no ``seed`` column)."""
@@ -78,7 +99,3 @@ def seed_spread(per_image: pd.DataFrame, metric: str) -> float:
         return float("nan")
     return float(per_image.groupby("seed")[metric].mean().std(ddof=1))
 
-
-def model_scores(runs: list[RunResults], metric: str = "dice") -> pd.DataFrame:
-    """Per test image (index) and model (columns: display titles), the metric averaged over the fold models."""
-    return pd.DataFrame({run.title: image_scores(run.per_image, metric) for run in runs})

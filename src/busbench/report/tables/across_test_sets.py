@@ -1,5 +1,5 @@
-"""The tables over every test set of a report: normal and lesion images apart, and the Dice of the
-models each dataset's ranks are taken on (Friedman, the CD diagram). The train-on x test-on matrix
+"""The tables over every test set of a report: normal and lesion images apart, and the lesion-image Dice
+of the models each dataset's ranks are taken on (Friedman, the CD diagram). The train-on x test-on matrix
 (cross-dataset and pooled runs) is ``train_test_matrix``."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pandas as pd
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.metrics.per_image import FALSE_ALARM
 from busbench.report.collect import RunTable
+from busbench.report.tables.publication import lesion_column
 
 
 def normal_and_lesion(tables: list[RunTable]) -> pd.DataFrame:
@@ -44,12 +45,13 @@ def ranked_tables(tables: list[RunTable]) -> list[RunTable]:
 
 def datasets_to_rank(tables: list[RunTable], frames: dict[str, pd.DataFrame]) -> tuple[list[RunTable], pd.DataFrame,
                                                                                        str]:
-    """The tables the ranks use (``ranked_tables``), the fold models' mean Dice on them of the models
+    """The tables the ranks use (``ranked_tables``), the fold models' mean lesion-image Dice on them of the models
     scored on all of them (rows: datasets, columns: models; ``frames``: each table key's rows), and
     why there can be no ranks ("" when there can: two or more datasets and two or more such models)."""
     chosen = ranked_tables(tables)
     fold_models = {t.runs[0].dataset_title: frames[t.key][frames[t.key]["variant"] == FOLD_MODELS] for t in chosen}
-    dice = pd.DataFrame({dataset: table.set_index("model")["dice_mean"] for dataset, table in fold_models.items()}).T
+    column = f"{lesion_column('dice')}_mean"
+    dice = pd.DataFrame({dataset: table.set_index("model")[column] for dataset, table in fold_models.items()}).T
     common = dice.dropna(axis=1)
     if common.shape[0] < 2:
         return chosen, common, (f"No average ranks across datasets: they need two or more datasets, and these runs "

@@ -1,14 +1,14 @@
 """The false-alarm finding: how often each model calls a normal image abnormal (any predicted lesion
-pixel), with a 95 % cluster-bootstrap CI, shown right below each accuracy table."""
+pixel, as ``scored_sets.image_detection`` counts it for the main table and detection.csv), with a 95 %
+cluster-bootstrap CI, shown right below each accuracy table."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.metrics.per_image import FALSE_ALARM
 from busbench.report.collect import RunResults
+from busbench.report.scored_sets import image_detection, scored_sets
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 from busbench.report.tables.publication import ROW_NAMES
 
@@ -16,20 +16,17 @@ FALSE_ALARM_NOTE = ("Share of the normal test images on which the row predicts a
                     "the mean over images of the share of fold models that do), with its 95 % CI.")
 
 
-
 def false_alarms(runs: list[RunResults], clusters: pd.Series) -> pd.DataFrame:
     """Per model and row type, the share of normal test images with any predicted lesion, with its
     95 % cluster-bootstrap CI (a fold-model row: each image's share of fold models that flag it)."""
     rows = []
     for run in runs:
-        variants: list[tuple[object, pd.DataFrame]] = [(FOLD_MODELS, run.per_image)]
-        variants += list(run.ensemble.groupby("variant", sort=False)) if run.ensemble is not None else []
-        for variant, scores in variants:
-            normal = scores[scores["label"] == "normal"]
-            flagged = (normal["empty_case"] == FALSE_ALARM).groupby(normal["case_id"]).mean()
+        for scored in scored_sets(run):
+            lesion, detected = image_detection(scored.per_image)
+            flagged = detected[~lesion]
             low, high = (bootstrap_ci(flagged.to_numpy(), clusters.reindex(flagged.index).to_numpy())
                          if len(flagged) else (np.nan, np.nan))
-            rows.append({"model": run.title, "row": ROW_NAMES.get(str(variant), str(variant)),
+            rows.append({"model": run.title, "row": ROW_NAMES.get(scored.variant, scored.variant),
                          "normal_images": len(flagged), "false_alarm_rate": flagged.mean() if len(flagged) else np.nan,
                          "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)

@@ -1,16 +1,24 @@
 """Publication tables, two per dataset and test set, as published BUS benchmark tables split them:
 
-* accuracy (``display_table``): Model | Row | Dice | Dice 95 % CI | IoU | HD95 (px) | HD95 95 % CI |
-  NSD@τpx | Precision | Recall, mean ± std over the fold models, then the fold ensemble rows (NSD's
-  title names its tolerance τ; rows scored at different tolerances say theirs in the cell);
+* accuracy (``display_table``): Model | Row | Dice (lesion) | its 95 % CI | [Dice seed SD | Seeds] |
+  IoU (lesion) | NSD@τpx (lesion) | HD95 (lesion, px) | its 95 % CI | Sensitivity (lesion) | False
+  alarms (normal) | Dice (all), mean ± std over the fold models, then the fold ensemble rows.
+  Segmentation is scored on the lesion images (ground truth not empty, ``LESION_METRICS``); normal
+  images, where Dice is 1 or 0, count as image-level false alarms, and the all-image Dice beside them
+  keeps the published convention (Metrics Reloaded reports them apart). A test set without normal
+  images has neither of those two columns. NSD's title names its tolerance τ (rows scored at
+  different tolerances say theirs in the cell); the seed SD and Seeds columns appear where a model
+  was trained with several seeds;
 * cost (``cost_table``): Model | Row | forward passes | Params (M) | GFLOPs | MACs (G) @224 | images/s,
   of what each row runs (an ensemble of k models with v test-time views: k * v passes).
 
-The best value of each column is marked (bold): highest for overlap metrics and throughput, lowest
-for HD95, parameters and compute. A model with degenerate fold models (missing at least 90 % of the
-lesion images) carries a visible mark after its name. The notes under each table say how every
-figure was obtained. Written as CSV (the numbers of the same cells), Markdown and LaTeX (booktabs,
-notes as a footnote block under the tabular, sized for one column of a one-column page at \\small).
+The best value of each column is marked (bold): highest for overlap metrics, sensitivity and throughput,
+lowest for HD95, false alarms, parameters and compute. A row whose lesion Dice differs from the best
+row's by the Holm-corrected paired test carries † after its row type (``model_rows.mark_differences``).
+A model with degenerate fold models (missing at least 90 % of the lesion images) carries a visible mark
+after its name, a protocol override ‡. The notes under each table say how every figure was obtained.
+Written as CSV (the numbers of the same cells), Markdown and LaTeX (booktabs, notes as a footnote block
+under the tabular, sized for one column of a one-column page at \\small).
 """
 
 from __future__ import annotations
@@ -30,10 +38,13 @@ from busbench.evaluate.aggregate import (
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import NSD_TOLERANCE
 
-METRIC_COLUMNS = ("dice", "iou", "hd95", "nsd", "precision", "recall")
-CI_COLUMNS = ("dice", "hd95")
-SEED_SD_COLUMN = "dice"  # the metric whose seed-to-seed SD the table prints (the CSV has every metric's)
-LOWER_IS_BETTER = {"hd95", "params_m", "gflops", "macs_g_224"}
+LESION_METRICS = ("dice", "iou", "nsd", "hd95")  # scored on lesion images; a per-image metric named here gets a column
+CI_METRICS = ("dice", "hd95")  # with a 95 % cluster-bootstrap CI (on lesion images)
+SEED_SD_METRIC = "dice"  # the lesion metric whose seed-to-seed SD the table prints (the CSV has every one's)
+ALL_IMAGES = "dice_all"  # the Dice over every test image, normal ones included (the published convention)
+SENSITIVITY, FALSE_ALARMS = "sensitivity", "false_alarm_rate"  # image-level, as detection.csv counts them
+SIGNIFICANCE = 0.05  # Holm-adjusted p below which a row differs from the best row (its † mark)
+LOWER_IS_BETTER = {"hd95", FALSE_ALARMS, "params_m", "gflops", "macs_g_224"}
 COST_COLUMNS = {"forward_passes": "Passes", "params_m": "Params (M)", "gflops": "GFLOPs", "macs_g_224": "MACs @224 (G)",
                 "fps": "Images/s"}
 ROW_NAMES = {FOLD_MODELS: "fold models", ENSEMBLE: "ensemble", ENSEMBLE_POSTPROCESSED: "ens. + PP"}
@@ -43,26 +54,42 @@ PUBLISHED_NOTE = ("GFLOPs: 2 x multiply-adds per image at the run's input size (
                   "multiply-adds at 1 x C x 224 x 224, what published BUS tables (thop) call GFLOPs")
 
 
+def lesion_column(metric: str) -> str:
+    """The frame's column stem of ``metric`` on lesion images (``dice_lesion``: ``dice_lesion_mean``, ...)."""
+    return f"{metric}_lesion"
+
+
+def lesion_title(metric: str, tolerance: float | None = None) -> str:
+    """A lesion column's title; NSD's names its ``tolerance`` (``NSD@2px (lesion)``) where the rows share one."""
+    return f"{metric_title(metric, unit=False, tolerance=tolerance)} (lesion{', px' if metric == 'hd95' else ''})"
+
+
+def ci_title(metric: str) -> str:
+    return f"{metric_title(metric, unit=False)} (lesion) 95 % CI"
+
+
+CI_BELOW = {ci_title(m): lesion_title(m) for m in CI_METRICS}  # LaTeX: each CI under its mean
+
+
+def has_normal_images(table: pd.DataFrame) -> bool:
+    """Whether the test set holds normal images: else no false-alarm or all-image column."""
+    return bool((pd.to_numeric(table["normal_images"], errors="coerce") > 0).any())
+
+
 def best_rows(table: pd.DataFrame, column: str) -> set[int]:
     values = table[f"{column}_mean"] if f"{column}_mean" in table else table[column]
     values = pd.to_numeric(values, errors="coerce")
     if values.notna().sum() == 0:
         return set()
-    target = values.min() if column in LOWER_IS_BETTER else values.max()
+    lower = column.removesuffix("_lesion") in LOWER_IS_BETTER
+    target = values.min() if lower else values.max()
     return set(values.index[values == target])
 
 
-def _cell(row: pd.Series, column: str, tolerance_shown: bool = False) -> str:
-    text = mean_std_text(row[f"{column}_mean"], row.get(f"{column}_std"), metric_places(column))
-    return f"{text} @{row[NSD_TOLERANCE]:g}px" if tolerance_shown else text
-
-
-def _title(table: pd.DataFrame, column: str) -> tuple[str, bool]:
-    """A metric's column title, and whether its cells name their NSD tolerance (the rows were scored at several)."""
-    if column != "nsd":
-        return metric_title(column, unit=column == "hd95"), False
-    tolerances = table[NSD_TOLERANCE].unique()
-    return (metric_title(column, tolerance=float(tolerances[0])), False) if len(tolerances) == 1 else ("NSD", True)
+def best_row(table: pd.DataFrame) -> int | None:
+    """The row the significance marks compare with: the highest lesion Dice (the first on a tie)."""
+    best = best_rows(table, lesion_column("dice"))
+    return min(best) if best else None
 
 
 def _model_names(table: pd.DataFrame) -> list[str]:
@@ -71,33 +98,63 @@ def _model_names(table: pd.DataFrame) -> list[str]:
     for _, row in table.iterrows():
         mark = degenerate_mark(row)
         name = f"{row['model']} {mark} degenerate" if mark else str(row["model"])
-        name = f"{name} †" if row.get("protocol") else name
+        name = f"{name} ‡" if row.get("protocol") else name
         names.append("" if row["model"] == previous else name)
         previous = row["model"]
     return names
+
+
+def _row_names(table: pd.DataFrame) -> list[str]:
+    """The row type, with † where its lesion Dice differs from the best row's."""
+    differs = table.get("differs_from_best", pd.Series(False, index=table.index)).fillna(False).astype(bool)
+    return [ROW_NAMES.get(v, v) + ("†" if d else "") for v, d in zip(table["variant"], differs)]
 
 
 def _frame(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"Model": _model_names(table), "Row": [ROW_NAMES.get(v, v) for v in table["variant"]]})
 
 
+def _shares(table: pd.DataFrame, column: str, bold: tuple[str, str]) -> list[str]:
+    best = best_rows(table, column)
+    return [("–" if pd.isna(v) else (bold[0] + f"{v:.1%}" + bold[1] if i in best else f"{v:.1%}"))
+            for i, v in zip(table.index, pd.to_numeric(table[column], errors="coerce"))]
+
+
+def nsd_tolerance_shared(table: pd.DataFrame) -> float | None:
+    """The NSD tolerance every row was scored at, for NSD's title; None where they differ (each cell names its own)."""
+    tolerances = table[NSD_TOLERANCE].unique()
+    return float(tolerances[0]) if len(tolerances) == 1 else None
+
+
+def _means(table: pd.DataFrame, metric: str, bold: tuple[str, str], column: str | None = None) -> list[str]:
+    """``mean ± std`` of ``column`` (``metric`` on lesion images unless named), best in ``bold``; an NSD
+    cell names its tolerance where the rows' differ."""
+    column = column or lesion_column(metric)
+    best, places = best_rows(table, column), metric_places(metric)
+    tolerance_shown = metric == "nsd" and nsd_tolerance_shared(table) is None
+    texts = ["–" if pd.isna(r[f"{column}_mean"]) else mean_std_text(r[f"{column}_mean"], r.get(f"{column}_std"), places)
+             + (f" @{r[NSD_TOLERANCE]:g}px" if tolerance_shown else "") for _, r in table.iterrows()]
+    return [bold[0] + t + bold[1] if i in best else t for i, t in zip(table.index, texts)]
+
+
 def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     """The accuracy table's strings; best values wrapped in ``bold`` (prefix, suffix)."""
-    out = _frame(table)
-    for column in METRIC_COLUMNS:
-        best = best_rows(table, column)
-        title, tolerance_shown = _title(table, column)
-        out[title] = [bold[0] + _cell(r, column, tolerance_shown) + bold[1] if i in best
-                      else _cell(r, column, tolerance_shown) for i, r in table.iterrows()]
-        if column in CI_COLUMNS:
-            digits = metric_places(column)
-            out[f"{metric_title(column, unit=False)} 95 % CI"] = [
-                f"[{low:.{digits}f}, {high:.{digits}f}]"
-                for low, high in zip(table[f"{column}_ci_low"], table[f"{column}_ci_high"])]
-        if column == SEED_SD_COLUMN and _several_seeds(table):
-            out[f"{metric_title(column, unit=False)} seed SD"] = [
-                "–" if pd.isna(sd) else f"{sd:.{metric_places(column)}f}" for sd in table[f"{column}_seed_sd"]]
+    out = pd.DataFrame({"Model": _model_names(table), "Row": _row_names(table)})
+    for metric in LESION_METRICS:
+        out[lesion_title(metric, nsd_tolerance_shared(table))] = _means(table, metric, bold)
+        if metric in CI_METRICS:
+            digits, stem = metric_places(metric), lesion_column(metric)
+            out[ci_title(metric)] = ["–" if pd.isna(low) else f"[{low:.{digits}f}, {high:.{digits}f}]"
+                                     for low, high in zip(table[f"{stem}_ci_low"], table[f"{stem}_ci_high"])]
+        if metric == SEED_SD_METRIC and _several_seeds(table):
+            out[f"{metric_title(metric, unit=False)} seed SD (lesion)"] = [
+                "–" if pd.isna(sd) else f"{sd:.{metric_places(metric)}f}"
+                for sd in table[f"{lesion_column(metric)}_seed_sd"]]
             out["Seeds"] = [str(int(n)) for n in table["seeds"]]
+    out["Sensitivity (lesion)"] = _shares(table, SENSITIVITY, bold)
+    if has_normal_images(table):
+        out["False alarms (normal)"] = _shares(table, FALSE_ALARMS, bold)
+        out["Dice (all)"] = _means(table, "dice", bold, ALL_IMAGES)
     return out
 
 
@@ -107,10 +164,12 @@ def _several_seeds(table: pd.DataFrame) -> bool:
 
 def accuracy_numbers(table: pd.DataFrame) -> pd.DataFrame:
     """The accuracy table's cells as numbers (its CSV)."""
-    columns = [f"{m}_{s}" for m in METRIC_COLUMNS for s in ("mean", "std")] + [NSD_TOLERANCE]
-    columns += [f"{m}_ci_{s}" for m in CI_COLUMNS for s in ("low", "high")]
-    columns += [f"{m}_seed_sd" for m in METRIC_COLUMNS if f"{m}_seed_sd" in table] + (["seeds"] if "seeds" in table
-                                                                                     else [])
+    columns = [f"{lesion_column(m)}_{s}" for m in LESION_METRICS for s in ("mean", "std")] + [NSD_TOLERANCE]
+    columns += [f"{lesion_column(m)}_ci_{s}" for m in CI_METRICS for s in ("low", "high")]
+    columns += [SENSITIVITY, *([FALSE_ALARMS, f"{ALL_IMAGES}_mean", f"{ALL_IMAGES}_std"] if has_normal_images(table)
+                               else []), "lesion_images", "normal_images", "differs_from_best", "p_holm_vs_best"]
+    seed_sds = [f"{lesion_column(m)}_seed_sd" for m in LESION_METRICS] + [f"{ALL_IMAGES}_seed_sd"]
+    columns += [c for c in seed_sds if c in table] + (["seeds"] if "seeds" in table else [])
     return pd.concat([table[["model"]], table["variant"].map(lambda v: ROW_NAMES.get(v, v)).rename("row"),
                       table[columns]], axis=1)
 
@@ -141,22 +200,49 @@ def cost_numbers(table: pd.DataFrame) -> pd.DataFrame:
                       table[["networks", "views", *COST_COLUMNS, "fps_note"]]], axis=1)
 
 
+def _images_note(table: pd.DataFrame) -> str:
+    """Which test images each column covers, with their counts."""
+    lesion, normal = int(table["lesion_images"].max()), int(table["normal_images"].max())
+    text = (f"(lesion) columns: the {lesion} test images whose ground truth holds a lesion; Sensitivity (lesion): "
+            "the share of them with any predicted lesion pixel (a fold-model row: the mean over images of the share "
+            "of fold models that predict one).")
+    if not normal:
+        return text + f" No normal test images (all {lesion} hold a lesion): no false-alarm or all-image column."
+    return text + (f" False alarms (normal): the share of the {normal} normal test images (empty ground truth) with "
+                   f"any predicted lesion pixel, counted the same way. Dice (all): all {lesion + normal} test images, "
+                   "with the empty-mask rule: both masks empty, Dice 1; one empty, Dice 0 (and HD95 the image "
+                   "diagonal).")
+
+
+def _marks_note(table: pd.DataFrame) -> list[str]:
+    """The † note: which row the marks compare with, by which test, on which images."""
+    best = best_row(table)
+    if best is None or "differs_from_best" not in table:
+        return []
+    row, variant = table.loc[best], str(table.loc[best, "variant"])
+    lesion = int(table["lesion_images"].max())
+    return [f"† differs from the best row, {row['model']} {ROW_NAMES.get(variant, variant)}, by the "
+            f"Holm-corrected paired Wilcoxon test (p < {SIGNIFICANCE:g}) on lesion Dice, lesion images only "
+            f"(n = {lesion}), paired by {row['paired_by']}."]
+
+
 def notes(table: pd.DataFrame) -> str:
-    """The accuracy table's notes: rows, CI unit, HD95's unit, marks."""
+    """The accuracy table's notes: rows, images, CI unit, HD95's unit, seeds, marks."""
     seeds = int(table["seeds"].max()) if "seeds" in table else 1
     ci = table["ci"].iloc[0] + (f" and {seeds} training seeds" if seeds > 1 else "")
-    lines = [ROW_NOTE, f"CI: {ci}.",
+    lines = [ROW_NOTE, _images_note(table), f"CI: {ci}.",
              "HD95: 95th-percentile Hausdorff distance in pixels of the original image; best values in bold."]
     if seeds > 1:
         lines.append("Seeds: a row's figures average its training seeds (Seeds: how many); ± std is over all k x "
-                     "seeds fold models; seed SD: the standard deviation over seeds of the row's mean Dice; the "
-                     "paired tests compare per-image scores averaged over seeds.")
+                     "seeds fold models; Dice seed SD: the standard deviation over seeds of the row's mean lesion "
+                     "Dice; the paired tests compare per-image lesion Dice averaged over seeds.")
+    lines += _marks_note(table)
     if (table["degenerate_folds"] > 0).any():
         lines.append(f"⚠ k of n degenerate: k of the n fold models miss at least {DEGENERATE_MISSED_SHARE:.0%} of the "
                      "test set's lesion images: they predict (almost) nothing.")
     overrides = sorted({n for cell in table.get("protocol", pd.Series(dtype=str)).fillna("") for n in
                         str(cell).split(" | ") if n})
-    lines += [f"† {n}." for n in overrides]
+    lines += [f"‡ {n}." for n in overrides]
     if "origin" in table:  # code from outside busbench: which module and version, or source sha256
         runs = table[table["variant"] == FOLD_MODELS]
         lines += [f"{model}: {origin}." for model, origin in zip(runs["model"], runs["origin"].fillna("")) if origin]
@@ -191,7 +277,7 @@ def to_markdown(shown: pd.DataFrame, note: str) -> str:
 LATEX_CHARACTERS = str.maketrans({
     "\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
     "~": r"\textasciitilde{}", "^": r"\^{}", "±": "$\\pm$", "–": "--", "—": "---", "≥": "$\\geq$", "⚠": "(!)",
-    "†": "$^\\dagger$", "×": "$\\times$", "·": "$\\cdot$"})
+    "†": "$^\\dagger$", "‡": "$^\\ddagger$", "×": "$\\times$", "·": "$\\cdot$"})
 
 
 def latex_escape(text: str) -> str:
@@ -206,6 +292,16 @@ def _latex_cell(value: object) -> str:
     return text.replace("\x00B", "\\textbf{").replace("\x00E", "}")
 
 
+def _latex_header(title: str) -> str:
+    """A column title, a word a line and what it covers ("(lesion)") on the last, in footnote size, so
+    that the title is no wider than its numbers."""
+    name, bracket, covered = title.partition(" (")
+    lines = [latex_escape(word) for word in name.split()] + ([f"({latex_escape(covered)}"] if bracket else [])
+    if len(lines) == 1:
+        return lines[0]
+    return "{\\footnotesize\\begin{tabular}[b]{@{}c@{}}" + "\\\\".join(lines) + "\\end{tabular}}"
+
+
 def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: dict[str, str] | None = None) -> str:
     """A booktabs table at \\small, one group per model (its name on a row of its own), notes in a
     footnote block under the tabular. ``below``: columns set on a second line under another column
@@ -213,8 +309,8 @@ def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: di
     below = below or {}
     note = "".join(f"Under {target}: its {source}. " for source, target in below.items()) + note
     columns = [c for c in shown.columns if c != "Model" and c not in below]
-    header = " & ".join(latex_escape(c) for c in columns)
-    lines = ["\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{3pt}",
+    header = " & ".join(_latex_header(c) for c in columns)
+    lines = ["\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{2pt}",
              f"\\caption{{{latex_escape(caption)}}}", f"\\label{{tab:{label}}}",
              "\\begin{tabular}{l" + "r" * (len(columns) - 1) + "}", "\\toprule", header + " \\\\", "\\midrule"]
     for position, (_, row) in enumerate(shown.iterrows()):

@@ -2,7 +2,7 @@
 
 Rows are what a model was trained on: one dataset, a pool (``data.pool``), a leave-one-dataset-out
 cell; columns are the test sets it was scored on: its own (each pooled dataset's apart) and those of
-``eval.cross_datasets``. Each entry is the mean Dice over the fold models (each fold model's mean over
+``eval.cross_datasets``. Each entry is the lesion images' mean Dice over the fold models (each fold model's mean over
 its images, then averaged), a 95 % cluster-bootstrap CI of the per-image Dice averaged over the fold
 models (whole patient/duplicate groups drawn), the number of images scored and how many test images
 were dropped because a fold model had seen a copy of them in training (``cross_dataset_overlap.csv``).
@@ -14,16 +14,20 @@ import pandas as pd
 
 from busbench.report.collect import RunResults, RunTable
 from busbench.report.names import dataset_title
+from busbench.report.scored_sets import has_lesion
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 
-MATRIX_NOTE = ("Mean Dice of the fold models; [95 % CI]: cluster bootstrap of the per-image Dice averaged over the "
-               "fold models, whole patient/duplicate groups drawn; n: test images scored; seen: test images dropped "
-               "because a fold model trained on a copy of them. Rows: the training data (a pool: its datasets joined "
-               "by +); columns: the test sets.")
+MATRIX_NOTE = ("Images: lesion images only, as the main table's Dice (a normal image's Dice is 1 or 0; the false "
+               "alarms are counted in each test set's own table). Mean Dice of the fold models; [95 % CI]: cluster "
+               "bootstrap of the per-image Dice averaged over the fold models, whole patient/duplicate groups drawn; "
+               "n: lesion images scored; seen: test images dropped because a fold model trained on a copy of them. "
+               "Rows: the training data (a pool: its datasets joined by +); columns: the test sets.")
 
 
-def _entry(scores: pd.DataFrame) -> dict[str, float | int]:
-    """Dice of one (training data, test set) pair from its per-image rows (fold, case_id, group, dice)."""
+def _entry(all_images: pd.DataFrame) -> dict[str, float | int]:
+    """Lesion-image Dice of one (training data, test set) pair from its per-image rows (fold, case_id,
+    group, dice, empty_case)."""
+    scores = all_images[has_lesion(all_images)]
     grouped = scores if "group" in scores else scores.assign(group=scores["case_id"])  # older tables: one per image
     per_image = grouped.groupby("case_id").agg(dice=("dice", "mean"), group=("group", "first"))
     low, high = bootstrap_ci(per_image["dice"].to_numpy(), per_image["group"].to_numpy())

@@ -15,6 +15,7 @@ from busbench.report.names import readable_header
 from busbench.report.statistics.units import IndependentUnits
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
 from busbench.report.tables.publication import (
+    CI_BELOW,
     accuracy_numbers,
     cost_notes,
     cost_numbers,
@@ -63,7 +64,7 @@ def publish_test_set(folder: Path, table: RunTable, frame: pd.DataFrame, units: 
     write_csv(frame, folder / f"{table.key}.csv")  # every number of both tables
     publish(display_table(frame, BOLD), accuracy_numbers(frame),
             f"Segmentation accuracy on {title}: held-out test set", notes(frame), folder / f"{table.key}_accuracy",
-            below={"Dice 95 % CI": "Dice", "HD95 95 % CI": "HD95 (px)"})
+            below=CI_BELOW)
     publish(cost_table(frame, BOLD), cost_numbers(frame), f"Cost per test image on {title}", cost_notes(frame),
             folder / f"{table.key}_cost")
     alarms = false_alarms(table.runs, units.clusters)

@@ -1,6 +1,7 @@
-"""The prediction sets of a report row, for the analyses beyond the main table (subgroups,
+"""The prediction sets of a report row, for the main table and the analyses beyond it (subgroups,
 detection, morphology): the fold models of a run (k prediction sets of the same test images) and
-each ensemble variant (one prediction set, ``fold`` 0), as the main table's rows are made."""
+each ensemble variant (one prediction set, ``fold`` 0); which test images hold a lesion, and which
+predictions do (the image-level detection every table and analysis counts)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.metrics.per_image import MISSED_LESION
+from busbench.metrics.per_image import FALSE_ALARM, MISSED_LESION
 from busbench.report.collect import RunResults
 
 NOT_RECORDED = "not recorded"  # a figure older runs (or an outside method's masks) do not carry
@@ -37,6 +38,19 @@ def scored_sets(run: RunResults) -> list[ScoredSet]:
 def has_lesion(per_image: pd.DataFrame) -> pd.Series:
     """Whether each row's ground truth holds a lesion (found or missed), from its ``empty_case``."""
     return per_image["empty_case"].fillna("").isin(["", MISSED_LESION])
+
+
+def predicts_lesion(per_image: pd.DataFrame) -> pd.Series:
+    """Whether each row's scored mask holds any lesion pixel, from its ``empty_case``."""
+    return per_image["empty_case"].fillna("").isin(["", FALSE_ALARM])
+
+
+def image_detection(per_image: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per test image (index: case_id): whether its ground truth holds a lesion, and the share of the
+    row's predictions (its fold models, or the one ensemble) that hold a lesion pixel. Sensitivity is
+    the mean share over lesion images, the false-alarm rate (1 - specificity) over the others."""
+    lesion = has_lesion(per_image).groupby(per_image["case_id"]).first()
+    return lesion, predicts_lesion(per_image).astype(float).groupby(per_image["case_id"]).mean()
 
 
 def image_means(per_image: pd.DataFrame, column: str) -> pd.Series:
