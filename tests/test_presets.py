@@ -98,5 +98,6 @@ def test_awesome_bus_drops_false_alarms_from_hd95_in_files_tables_and_report(tmp
     report = build_report(tmp_path, tmp_path / "report", qualitative=False)
     table = pd.read_csv(next(p for p in (tmp_path / "report" / "tables").glob("*.csv")
                              if not p.stem.endswith(("_accuracy", "_cost", "_false_alarms"))))  # every number
-    assert report is not None and table["hd95_ci_low"].notna().all() and table["hd95_ci_high"].notna().all()
+    assert report is not None
+    assert table["hd95_lesion_ci_low"].notna().all() and table["hd95_lesion_ci_high"].notna().all()
     assert table["protocol"].str.contains("eval.hd95_empty=drop_false_alarms").all()

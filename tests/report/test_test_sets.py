@@ -71,9 +71,12 @@ def test_groups_are_the_unit_of_intervals_and_paired_tests(tmp_path) -> None:
     write_run(root, "busi", "model_b", B, LABELS, test_set=SHA_1, groups=GROUPS)
     report = build_report(root, tmp_path / "out", qualitative=False)
     table = report.tables["busi"].set_index("model").rename(index=lambda title: title[7:-1])  # UNeXt (model_a)
-    expected_ci = "95 % cluster bootstrap over 6 patients/duplicate groups (10 images)"
+    expected_ci = "95 % cluster bootstrap over 5 patients/duplicate groups (8 images)"  # the lesion images
     assert table["ci"].eq(expected_ci).all()
     assert f"CI: {expected_ci}." in (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
+    # the false alarms' CI draws the normal images' units: the 2 images of group 5
+    alarms_note = (tmp_path / "out" / "tables" / "busi_false_alarms.md").read_text()
+    assert "CI: 95 % cluster bootstrap over 1 patients/duplicate groups (2 images)." in alarms_note
     assert (table.loc["model_a", "dice_lesion_ci_low"], table.loc["model_a", "dice_lesion_ci_high"]) == pytest.approx(
         bootstrap_ci(_fold_avg(A)[:8], np.array(GROUPS[:8])))  # the 8 lesion images
     # the paired test on per-group means of the lesion images, averaged by hand
@@ -153,7 +156,7 @@ def test_groups_linked_by_any_run_merge_into_one_unit(tmp_path) -> None:
     # the other run's split also links image 2 with image 5 (groups 1 and 2 of the first): 5 units
     write_run(root, "busi", "model_b", B, LABELS, test_set=SHA_1, groups=[0, 0, 1, 9, 9, 1, 3, 4, 5, 5])
     report = build_report(root, tmp_path / "out", qualitative=False)
-    assert report.tables["busi"]["ci"].iloc[0] == "95 % cluster bootstrap over 5 patients/duplicate groups (10 images)"
+    assert report.tables["busi"]["ci"].iloc[0] == "95 % cluster bootstrap over 4 patients/duplicate groups (8 images)"
     assert report.comparisons["busi"].loc[0, "units"] == 4  # the lesion images' units: groups 0, 1+2, 3, 4
 
 

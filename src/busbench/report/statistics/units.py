@@ -35,6 +35,10 @@ class IndependentUnits:
                     "treated as independent)")
         return f"95 % cluster bootstrap over {self.clusters.nunique()} patients/duplicate groups ({images} images)"
 
+    def of(self, case_ids: pd.Index) -> IndependentUnits:
+        """The units of some of the test images (the lesion images of the lesion columns)."""
+        return IndependentUnits(self.clusters.loc[case_ids], self.grouped)
+
     def paired_unit(self) -> str:
         return "per-group mean Dice" if self.grouped else "per-image Dice"
 

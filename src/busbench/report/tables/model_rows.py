@@ -81,7 +81,7 @@ def accuracy_figures(variant: str, per_image: pd.DataFrame, units: IndependentUn
     row[NSD_TOLERANCE] = summary[NSD_TOLERANCE]
     row["test_images"] = per_image["case_id"].nunique()
     row["folds"], row["degenerate_folds"] = int(summary["folds"]), int(summary["degenerate_folds"])
-    row["ci"] = units.description()
+    row["ci"] = units.of(lesion[lesion].index).description()  # the CIs are of the lesion columns
     return row
 
 

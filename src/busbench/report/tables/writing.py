@@ -12,6 +12,7 @@ from busbench.layout.atomic import write_csv, write_text
 from busbench.markdown import markdown_table, shown_numbers
 from busbench.report.collect import RunTable
 from busbench.report.names import readable_header
+from busbench.report.scored_sets import image_detection
 from busbench.report.statistics.units import IndependentUnits
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
 from busbench.report.tables.publication import (
@@ -68,7 +69,8 @@ def publish_test_set(folder: Path, table: RunTable, frame: pd.DataFrame, units: 
     publish(cost_table(frame, BOLD), cost_numbers(frame), f"Cost per test image on {title}", cost_notes(frame),
             folder / f"{table.key}_cost")
     alarms = false_alarms(table.runs, units.clusters)
+    lesion, _ = image_detection(table.runs[0].per_image)  # one test set: every run holds its images
     publish(false_alarm_display(alarms), alarms, f"False alarms on {title}: normal test images with any "
-            "predicted lesion", FALSE_ALARM_NOTE + f" CI: {units.description()}.",
+            "predicted lesion", FALSE_ALARM_NOTE + f" CI: {units.of(lesion[~lesion].index).description()}.",
             folder / f"{table.key}_false_alarms")
     return alarms
