@@ -17,8 +17,14 @@ from cli_runner import run_cli
 from PIL import Image
 from scipy import stats
 
+from busbench import pipeline
+from busbench.config import load_config
+from busbench.report.build import build_report
+
 METRICS = ("dice", "iou", "hd95", "nsd")  # the main table's columns, scored on the lesion images
 LESION = ("", "missed_lesion")  # the empty_case of an image whose ground truth holds a lesion
+TINY = ["data.options.count=40", "data.options.size=40", "split.folds=2", "input.size=32", "train.epochs=1",
+        "eval.tta=[hflip]"]  # as the bundle runs of conftest.py
 
 
 def _bundle(runs: BundleRuns, name: str, folder: Path, monkeypatch: pytest.MonkeyPatch, *options: str) -> Path:
@@ -196,3 +202,31 @@ def test_the_same_case_ids_of_another_registry_test_set_are_refused(
     error = capsys.readouterr().err
     assert "different test sets (registry tiny-v1 test set ffffffffffff vs registry tiny-v1 test set" in error
     assert "the same case keys" in error and not (tmp_path / "board").exists()
+
+
+def test_a_models_seed_cells_are_one_entry_as_in_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bundle of a run with train.seeds: the seed cells of the model are one leaderboard entry, whose lesion
+    Dice is the mean over both seeds' fold models and whose seed SD is the SD of the seeds' means, worked out
+    from the bundle's rows by hand, and equal to the report's row of the same run."""
+    cfg = load_config(None, ["name=s", f"output_dir={tmp_path / 'runs'}", *TINY, "train.seeds=[0, 1]",
+                             "model.kwargs.base_channels=4"])
+    pipeline.run_experiment(cfg)
+    bundle = tmp_path / "s.json"
+    assert run_cli(monkeypatch, "bundle", str(tmp_path / "runs" / "s"), "--out", str(bundle)) == 0
+    assert len(raw(bundle)["cells"]) == 2  # a cell per seed in the bundle
+    assert run_cli(monkeypatch, "leaderboard", str(bundle), "--out", str(tmp_path / "board")) == 0
+    table = pd.read_csv(tmp_path / "board" / "leaderboard.csv").set_index("variant")
+    assert len(table) == 3 and table["model"].nunique() == 1 and (table["seeds"] == 2).all()
+    seed_means = []
+    for cell in raw(bundle)["cells"]:
+        scores = rows(cell)
+        lesion = scores[(scores["variant"] == "fold models") & scores["empty_case"].fillna("").isin(LESION)]
+        seed_means.append(lesion.groupby("fold")["dice"].mean().mean())
+    fold_row = table.loc["fold models"]
+    assert fold_row["dice_lesion_mean"] == pytest.approx(np.mean(seed_means), abs=1e-6)
+    assert fold_row["dice_lesion_seed_sd"] == pytest.approx(np.std(seed_means, ddof=1), abs=1e-6)
+    assert fold_row["networks"] == 1 and table.loc["ensemble", "networks"] == 2  # one seed's 2 fold models
+    report = build_report(tmp_path / "runs", tmp_path / "report", qualitative=False)
+    reported = next(iter(report.tables.values())).set_index("variant")
+    for column in ("dice_lesion_mean", "dice_lesion_seed_sd", "dice_lesion_ci_low", "nsd_lesion_mean", "dice_all_mean"):
+        assert table[column].to_numpy() == pytest.approx(reported.loc[table.index, column].to_numpy(), abs=1e-9)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from busbench.errors import BusbenchError
+from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.log import listed
 from busbench.report.bundle.record import CASE, Bundle, BundleCell, read_bundle
 from busbench.report.names import unique_titles
@@ -70,10 +72,61 @@ def read_bundles(paths: list[Path]) -> list[Bundle]:
     return bundles
 
 
+def _seed_model(cell: BundleCell) -> str | None:
+    """The model key shared by the seed cells of one model (``unext-8c1f02aa-seed1``: ``unext-8c1f02aa``);
+    None for a cell of one seed."""
+    if not cell.config.get("train", {}).get("seeds"):
+        return None
+    return cell.model.removesuffix(f"-seed{cell.config['train']['seed']}")
+
+
+def _without_seed(config: dict[str, Any]) -> dict[str, Any]:
+    train = {k: v for k, v in config["train"].items() if k not in ("seed", "seeds", "device", "workers", "threads")}
+    return {**{k: v for k, v in config.items() if k != "output_dir"}, "train": train}
+
+
+def _merged_seeds(members: list[Entry]) -> Entry:
+    """One entry of a model's seed cells in one bundle, as the report merges them (``collect.merge_seeds``):
+    a ``seed`` column, the fold models numbered on across seeds."""
+    first = members[0]
+    for entry in members[1:]:
+        if _without_seed(entry.cell.config) != _without_seed(first.cell.config):
+            raise BusbenchError(f"{entry.source}: cells {first.cell.cell} and {entry.cell.cell} are seeds of one model "
+                                "with other settings than their seed; bundle them from separate runs")
+    frames, offset = [], 0
+    for entry in members:
+        frame = entry.frame.assign(seed=entry.cell.config["train"]["seed"])
+        folds = frame["variant"] == FOLD_MODELS
+        frame.loc[folds, "fold"] += offset
+        offset += frame.loc[folds, "fold"].nunique()
+        frames.append(frame)
+    return Entry(first.source, first.bundle, first.cell, pd.concat(frames, ignore_index=True))
+
+
+def merge_seed_entries(entries: list[Entry]) -> list[Entry]:
+    """Each model's seed cells of one bundle as one entry (in the place of its first seed); others unchanged."""
+    families: dict[tuple[Path, str, str], list[Entry]] = {}
+    for entry in entries:
+        model = _seed_model(entry.cell)
+        if model is not None:
+            families.setdefault((entry.source, entry.cell.dataset, model), []).append(entry)
+    merged: list[Entry] = []
+    for entry in entries:
+        model = _seed_model(entry.cell)
+        family = families.get((entry.source, entry.cell.dataset, model)) if model is not None else None
+        if family is None:
+            merged.append(entry)
+        elif family[0] is entry:
+            merged.append(_merged_seeds(sorted(family, key=lambda e: int(e.cell.config["train"]["seed"]))))
+    return merged
+
+
 def entries_of(paths: list[Path], bundles: list[Bundle]) -> list[Entry]:
-    entries = [Entry(Path(path), bundle, cell, cell.frame().rename(columns={CASE: "case_id"}))
-               for path, bundle in zip(paths, bundles) for cell in bundle.cells]
-    keys = {id(e): (e.source.stem if len(e.bundle.cells) == 1 else f"{e.source.stem}/{e.cell.model}") for e in entries}
+    entries = merge_seed_entries([Entry(Path(path), bundle, cell, cell.frame().rename(columns={CASE: "case_id"}))
+                                  for path, bundle in zip(paths, bundles) for cell in bundle.cells])
+    single = {e.source: sum(1 for other in entries if other.source == e.source) == 1 for e in entries}
+    keys = {id(e): (e.source.stem if single[e.source] else f"{e.source.stem}/{_seed_model(e.cell) or e.cell.model}")
+            for e in entries}
     titles = unique_titles({keys[id(e)]: e.cell.title for e in entries})
     for entry in entries:
         entry.title = titles[keys[id(entry)]]

@@ -70,7 +70,8 @@ def _setup_row(entry: Entry) -> dict[str, object]:
 def _rows(entry: Entry, units: IndependentUnits) -> list[tuple[dict[str, object], pd.DataFrame]]:
     """Each row type's row, with its per-image scores."""
     frame, setup = entry.frame, _setup_row(entry)
-    folds = frame.loc[frame["variant"] == FOLD_MODELS, "fold"].nunique()
+    seeds = frame["seed"].nunique() if "seed" in frame else 1
+    folds = frame.loc[frame["variant"] == FOLD_MODELS, "fold"].nunique() // seeds  # an ensemble: one seed's folds
     views = 1 + len(entry.cell.conventions.tta)
     rows = []
     for variant in [v for v in ROW_TYPES if v in set(frame["variant"])]:
