@@ -9,13 +9,13 @@ need einops, which the extra installs.
 
 from __future__ import annotations
 
-import importlib.util
 from importlib.metadata import version
 from typing import Any
 
 from torch import nn
 
 from busbench.models.entry import ModelBuilder, ModelEntry, default_display_name
+from busbench.models.optional import OptionalFamily, add_family, import_failure
 from busbench.models.registry import OPTIONAL_MODELS
 
 DEEPEST_LEVELS = 5  # DynUNet: at most 5 halvings, as nnU-Net's 2-D configurations
@@ -23,8 +23,10 @@ SMALLEST_BOTTLENECK = 8  # DynUNet: stop halving before the feature map would fa
 
 
 def _nets() -> Any:
-    import monai.networks.nets
-
+    try:
+        import monai.networks.nets
+    except ImportError as exc:  # found when registered, yet failing now: a broken or mismatched install
+        raise import_failure(MONAI, exc) from exc
     return monai.networks.nets
 
 
@@ -90,16 +92,17 @@ NETWORKS: dict[str, tuple[ModelBuilder, str, int, int, str | None, dict[str, obj
 
 
 NEED_EINOPS = {"monai.UNETR", "monai.SwinUNETR"}  # MONAI imports einops for them only when they are built
+MONAI = add_family(OptionalFamily("monai.", "monai", ("monai",),
+                                  {name: ("einops",) if name in NEED_EINOPS else () for name in NETWORKS}))
 
 
 def register_monai_networks() -> None:
-    """Add the networks to the optional models, if MONAI (and einops for two) can be imported, without importing."""
-    if importlib.util.find_spec("monai") is None:
-        return
-    origin = f"MONAI {version('monai')}"
+    """Add the networks to the optional models, if MONAI (and einops for two) can be imported, without importing;
+    the others stay known by name to ``MONAI``, whose error names the extra that installs them."""
     for name, (builder, paper, min_size, multiple, size_kwarg, test_kwargs) in NETWORKS.items():
-        if name in NEED_EINOPS and importlib.util.find_spec("einops") is None:
+        if MONAI.missing(name):
             continue
+        origin = f"MONAI {version('monai')}"
         OPTIONAL_MODELS[name] = ModelEntry(name, builder, paper, min_size=min_size, size_multiple=multiple,
                                            size_kwarg=size_kwarg, test_kwargs=test_kwargs, origin=origin,
                                            display_name=default_display_name(name))

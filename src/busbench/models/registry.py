@@ -6,7 +6,8 @@ also declares the input sides it accepts (a multiple of its total down-sampling,
 so a wrong ``input.size`` is refused when the config is read, not after hours of preparation.
 
 ``resolve_model`` is the one lookup every caller uses (config, trainer, predict, profile, report):
-busbench's own names, then optional libraries' (``monai.UNet``), then an installed plugin's entry
+busbench's own names, then optional libraries' (``monai.UNet``; without the library, the extra that
+installs it: ``optional.py``), then an installed plugin's entry
 point, then an import path ``module:attribute`` (``plugins.py``).
 """
 
@@ -18,6 +19,7 @@ from torch import nn
 
 from busbench.errors import BusbenchError
 from busbench.models.entry import InputSides, ModelBuilder, ModelEntry, Published
+from busbench.models.optional import check_family_installed
 from busbench.models.plugins import check_plugin_output, entry_point_names, load_plugin
 from busbench.registry import similar_names
 
@@ -61,6 +63,7 @@ def resolve_model(name: str, setting: str = "model.name") -> ModelEntry:
     entry = available_models().get(name)
     if entry is not None:
         return entry
+    check_family_installed(name, setting)  # monai.UNet without MONAI: the extra to install, not "unknown model"
     entry = load_plugin(name, setting)
     if entry is None:
         known = available_models()
