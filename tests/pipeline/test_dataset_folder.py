@@ -53,3 +53,11 @@ def test_the_prepared_folder_is_part_of_the_dataset_key(prepared: Path) -> None:
     own = load_config(None, SETTINGS).data
     reused = load_config(None, [*SETTINGS, f"data.prepared={prepared}"]).data
     assert own.key() != reused.key() and f"prepared in {prepared}" in reused.describe()
+
+
+def test_a_wrong_data_folder_leaves_no_lock_and_no_empty_folder(tmp_path: Path) -> None:
+    wrong = [f"data.root={tmp_path / 'nowhere'}", f"output_dir={tmp_path / 'runs'}"]
+    cfg = load_config(None, ["data.dataset=busi", *wrong])
+    with pytest.raises(BusbenchError, match=r"data\.root .*nowhere: no such folder"):
+        prepare_data(cfg)
+    assert list(tmp_path.iterdir()) == []  # neither runs/data/busi-<hash>/.locks/data.lock nor the folders above it
