@@ -10,9 +10,9 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from busbench.config.section import Section
 
@@ -27,11 +27,34 @@ def folder_name(value: str | None) -> str | None:
     return value
 
 
+# A setting that names a folder: checked by ``folder_name``, and its pattern is in the editor schema
+FolderName = Annotated[str, AfterValidator(folder_name), Field(json_schema_extra={"pattern": FOLDER_NAME.pattern})]
+
 POOL = "pool"  # data.dataset of a pooled cell (``DataConfig.pool``)
+
+# What ``_pool_alone`` refuses, in the editor schema: a pool of one, of pools, of one dataset twice, or with
+# root/prepared/options of its own
+NOT_A_POOL: dict[str, Any] = {"properties": {"pool": {"maxItems": 0}}}
+POOL_RULES: dict[str, Any] = {
+    "if": {"required": ["pool"], "properties": {"pool": {"minItems": 1}}},
+    "then": {"properties": {"pool": {"minItems": 2, "uniqueItems": True, "items": NOT_A_POOL},
+                            "root": {"type": "null"}, "prepared": {"type": "null"}, "options": {"maxProperties": 0}}},
+}
+
+
+def _adapter_names(schema: dict[str, Any]) -> None:
+    """The editor schema's choices of ``data.dataset``: the registered adapters (another is refused when the
+    dataset is prepared), and the pool's own name, which a pooled config shows."""
+    from busbench.data.adapters import ADAPTERS
+
+    schema["enum"] = [*sorted(ADAPTERS), POOL]
 
 
 class DataConfig(Section):
-    dataset: str = Field("synthetic", description="Dataset adapter (`busbench datasets` lists them).")
+    model_config = ConfigDict(json_schema_extra=POOL_RULES)
+
+    dataset: str = Field("synthetic", json_schema_extra=_adapter_names, description=(
+        "Dataset adapter (`busbench datasets` lists them); \"pool\" is a pool's own, which busbench sets."))
     root: Path | None = Field(None, description=(
         "The folder the dataset was unpacked into, e.g. ${BUSBENCH_DATA}/Dataset_BUSI_with_GT; relative: from the "
         "YAML file's folder. Unset for the generated synthetic dataset."))
@@ -45,7 +68,7 @@ class DataConfig(Section):
         "frozen split; fold k of the pool is every dataset's fold k, and each test set is scored on its own. "
         "`data: [A, B]` is short for `data: {pool: [A, B]}`."))
 
-    _plain_dataset = field_validator("dataset")(folder_name)
+    _plain_dataset = field_validator("dataset")(folder_name)  # the schema's enum of adapters are folder names
 
     @model_validator(mode="after")
     def _pool_alone(self) -> DataConfig:

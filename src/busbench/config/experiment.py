@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from busbench.config.data_section import FOLDER_NAME, DataConfig, folder_name
-from busbench.config.distinct import distinct
+from busbench.config.data_section import FOLDER_NAME, NOT_A_POOL, DataConfig, FolderName
+from busbench.config.distinct import Distinct
 from busbench.config.section import Section
 from busbench.config.training import LossConfig, OptimizerConfig, ScheduleConfig, TrainConfig
 from busbench.data.duplicates.links import DuplicateSettings
@@ -85,7 +85,7 @@ class ModelConfig(Section):
     name: str = Field("unet", description=(
         "A registered model (`busbench models`), a plugin's entry point, or an import path pkg.mod:build."))
     kwargs: dict[str, Any] = Field(default_factory=dict, description="Arguments of the model's constructor.")
-    label: str | None = Field(None, description=(
+    label: FolderName | None = Field(None, description=(
         "The name in tables and of the run folder, e.g. \"unet_w8\" for a U-Net of width 8 (default: the model "
         "name, plus a hash of non-default arguments)."))
     init_from: Path | None = Field(None, description=(
@@ -93,8 +93,6 @@ class ModelConfig(Section):
     init_from_test_overlap: Literal["refuse", "allow"] = Field("refuse", description=(
         "Weights whose training images include a current test image are refused; \"allow\" is marked in every "
         "table."))
-
-    _plain_label = field_validator("label")(folder_name)
 
     @field_validator("name")
     @classmethod
@@ -156,9 +154,8 @@ class EvalConfig(Section):
     compile: bool = Field(False, description=(
         "torch.compile the fold models for test inference (busbench.train.compile): 1.3-1.7x faster on the 2-core "
         "CPU after a minute or two of compiling per model."))
-    tta: list[Literal["hflip", "vflip", "rot180"]] = Field(default_factory=list, description=(
+    tta: Distinct[Literal["hflip", "vflip", "rot180"]] = Field(default_factory=list, description=(
         "Test-time augmentation views averaged with the plain image, for every prediction."))
-    _distinct_views = field_validator("tta")(distinct)
     postprocess: bool = Field(True, description=(
         "Choose post-processing on out-of-fold predictions and score the fold ensemble with it."))
     cross_datasets: list[DataConfig] = Field(default_factory=list, description=(
@@ -181,7 +178,23 @@ class TrackingConfig(Section):
         "to the local store <output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
 
 
+# What ``_enough_to_leave_out`` refuses, in the editor schema
+LEAVE_OUT_RULES: dict[str, Any] = {
+    "if": {"required": ["protocol"], "properties": {"protocol": {"const": "leave_one_dataset_out"}}},
+    "then": {"required": ["datasets"], "properties": {"datasets": {"minItems": 2}}},
+}
+
+
+def _data_or_pool_list(schema: dict[str, Any]) -> None:
+    """The editor schema of ``data``: the section, or the list of two or more datasets pooled (``_data_as_list``)."""
+    section = {"$ref": schema.pop("$ref")}
+    schema["oneOf"] = [section, {"type": "array", "minItems": 2, "uniqueItems": True,
+                                 "items": {"allOf": [section, NOT_A_POOL]}}]
+
+
 class GridConfig(Section):
+    model_config = ConfigDict(json_schema_extra=LEAVE_OUT_RULES)
+
     datasets: list[DataConfig] = Field(default_factory=list, description=(
         "Datasets of the grid, each a `data` section (default: `data`)."))
     models: list[ModelConfig] = Field(default_factory=list, description=(
@@ -231,9 +244,10 @@ class TrackingTarget:
 
 
 class ExperimentConfig(Section):
-    name: str = Field("experiment", description="The experiment's folder under output_dir.")
+    name: FolderName = Field("experiment", description="The experiment's folder under output_dir.")
     output_dir: Path = Field(Path("runs"), description="Where runs are written; relative: from the working directory.")
-    data: DataConfig = Field(default_factory=DataConfig, description="The dataset.")
+    data: DataConfig = Field(default_factory=DataConfig, json_schema_extra=_data_or_pool_list, description=(
+        "The dataset; a list of two or more is their pool (`data.pool`)."))
     split: SplitConfig = Field(default_factory=SplitConfig, description="The frozen test set and the folds.")
     input: InputConfig = Field(default_factory=InputConfig, description="The network's input.")
     model: ModelConfig = Field(default_factory=ModelConfig, description="The network.")
@@ -246,8 +260,6 @@ class ExperimentConfig(Section):
         "Experiment trackers (TensorBoard, MLflow) fed each fold's epochs and test scores."))
     grid: GridConfig | None = Field(None, description=(
         "Several datasets and models: each (dataset, model) cell runs with the other settings unchanged."))
-
-    _plain_name = field_validator("name")(folder_name)
 
     @model_validator(mode="after")
     def _input_size_suits_every_model(self) -> ExperimentConfig:

@@ -24,6 +24,11 @@ END = "<!-- end of the settings reference -->"
 # (``# yaml-language-server: $schema=schema.json``), so VS Code and other editors complete and check keys.
 SCHEMA_FILE = "schema.json"
 EDITOR_LINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"
+# The schema's identity, never fetched (editors read the file the line above or yaml.schemas names). Its number is
+# raised when a config the schema accepted stops being valid: a key removed or renamed, a choice dropped.
+SCHEMA_VERSION = 1
+SCHEMA_ID = f"https://busbench.dev/schema/experiment-{SCHEMA_VERSION}.json"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def shipped_schema_path() -> Path:
@@ -32,8 +37,9 @@ def shipped_schema_path() -> Path:
 
 
 def schema() -> dict[str, Any]:
-    """The JSON schema of an experiment config, every key with its description."""
-    return ExperimentConfig.model_json_schema()
+    """The JSON schema of an experiment config, every key with its description; it refuses what busbench
+    refuses where JSON Schema can say so (each section's rules beside its checks)."""
+    return {"$schema": DRAFT, "$id": SCHEMA_ID, **ExperimentConfig.model_json_schema()}
 
 
 def schema_json() -> str:
@@ -65,7 +71,8 @@ def _default(spec: dict[str, Any]) -> str:
 def _rows(properties: dict[str, Any], prefix: str, definitions: dict[str, Any]) -> list[str]:
     rows = []
     for key, spec in properties.items():
-        ref = spec.get("$ref") or next((s["$ref"] for s in spec.get("anyOf", []) if "$ref" in s), None)
+        ref = spec.get("$ref") or next((s["$ref"] for s in spec.get("anyOf", spec.get("oneOf", [])) if "$ref" in s),
+                                       None)
         if ref and prefix == "":
             section = definitions[ref.split("/")[-1]]
             rows.append(f"| **`{key}`** | section | | {spec.get('description', '')} |")

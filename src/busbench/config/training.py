@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from busbench.augment import PRESETS
 from busbench.config.choices import enum_of, registered
-from busbench.config.distinct import distinct
+from busbench.config.distinct import Distinct
 from busbench.config.section import Section
 from busbench.losses import LOSSES
 
@@ -40,6 +40,12 @@ class ScheduleConfig(Section):
 
 # select_metric values of earlier versions: both averaged over every validation image.
 LEGACY_SELECT_METRICS = {"dice": "image_dice", "iou": "image_iou"}
+
+
+def _false_is_off(schema: dict[str, Any]) -> None:
+    """The editor schema of ``train.amp`` takes YAML's false too, as ``_off_as_yaml_reads_it`` does."""
+    del schema["type"]
+    schema["enum"] = [*schema["enum"], False]
 
 
 class TrainConfig(Section):
@@ -74,7 +80,7 @@ class TrainConfig(Section):
     multi_gpu: bool = Field(False, description=(
         "Split each batch over every visible GPU (nn.DataParallel), train.device first; fold jobs on separate "
         "GPUs scale better. Each GPU computes batch-norm statistics over its share of the batch."))
-    amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description=(
+    amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", json_schema_extra=_false_is_off, description=(
         "Mixed precision (busbench.train.device): \"auto\" is bf16 where the device computes it natively (GPUs "
         "of compute capability 8.0+; CPUs with AVX-512 BF16, AMX or Arm BF16: 2.0-2.4x faster training steps on "
         "the 2-core development CPU), fp16 with a gradient scaler on older GPUs (T4, V100, RTX 20xx), else fp32; "
@@ -82,7 +88,7 @@ class TrainConfig(Section):
         "used with a warning; \"fp16\" needs CUDA; \"off\" (YAML's off/no/false too) is fp32. The precision "
         "used and why is recorded in environment.json."))
     seed: int = Field(0, description="Seed of initialisation, shuffling and augmentation.")
-    seeds: list[int] = Field(default_factory=list, description=(
+    seeds: Distinct[int] = Field(default_factory=list, description=(
         "Train every cell once per seed (run-to-run variance, as nnU-Net Revisited asks): each seed is a cell of "
         "its own, `<model key>-seed<N>`, on the same split and folds, run, resumed and sent to SLURM like any "
         "cell; `train.seed` is then ignored. The report averages the seeds of a model into one row (mean, seed "
@@ -97,7 +103,6 @@ class TrainConfig(Section):
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null: torch's default.")
 
     _registered_preset = field_validator("augmentation")(registered(PRESETS))
-    _distinct_seeds = field_validator("seeds")(distinct)
 
     @field_validator("amp", mode="before")
     @classmethod
