@@ -107,10 +107,30 @@ def test_what_busbench_accepts_the_schema_accepts(spelling: str, config: dict[st
     assert [error.message for error in validator.iter_errors(config)] == []
 
 
-def test_an_unregistered_dataset_is_refused_by_both(validator: jsonschema.Draft202012Validator) -> None:
-    """busbench refuses it when it prepares the dataset, the schema as soon as it is typed."""
+# Refused when the dataset is prepared (its adapter built), by the schema as soon as it is typed:
+# (the data section, what busbench's error says)
+REFUSED_WHEN_PREPARED: list[tuple[dict[str, Any], str]] = [
+    ({"dataset": "bussi"}, "unknown dataset 'bussi'"),
+    ({"dataset": "synthetic", "options": {"cnt": 30}}, "cnt: Extra inputs are not permitted"),
+    ({"options": {"count": 2}}, "count: Input should be greater than or equal to 4"),  # no dataset: synthetic
+    ({"dataset": "busi", "options": {"count": 30}}, "count: Extra inputs are not permitted"),
+    ({"dataset": "busi", "options": {"allow_mask_gaps": "sometimes"}}, "allow_mask_gaps: Input should be a valid"),
+    ({"dataset": "busbra", "options": {"allow_mask_gaps": True}}, "allow_mask_gaps: Extra inputs"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), REFUSED_WHEN_PREPARED, ids=[row[1] for row in REFUSED_WHEN_PREPARED])
+def test_a_dataset_or_option_its_adapter_refuses_the_schema_refuses(
+        data: dict[str, Any], message: str, validator: jsonschema.Draft202012Validator) -> None:
     from busbench.data.adapters.base import build_adapter
 
-    with pytest.raises(BusbenchError, match="unknown dataset 'bussi'"):
-        build_adapter("bussi")
-    assert [error.json_path for error in validator.iter_errors({"data": {"dataset": "bussi"}})] == ["$.data"]
+    with pytest.raises(BusbenchError, match=message):
+        build_adapter(data.get("dataset", "synthetic"), data.get("options"))
+    assert list(validator.iter_errors({"data": data})), f"the schema accepts {data}"
+    assert list(validator.iter_errors({"data": [data, B]})), f"the schema accepts {data} in a pool"
+
+
+def test_each_adapters_own_options_are_accepted(validator: jsonschema.Draft202012Validator) -> None:
+    for data in ({"dataset": "busi", "options": {"allow_mask_gaps": True}}, {"options": {"count": 30, "size": 64}},
+                 {"dataset": "folder", "options": {"images_dir": "img", "mask_suffix": "_mask"}}):
+        assert [error.message for error in validator.iter_errors({"data": data})] == []

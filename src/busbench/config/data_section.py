@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from busbench.config.section import Section
 
@@ -42,6 +42,25 @@ POOL_RULES: dict[str, Any] = {
 }
 
 
+def _data_rules(schema: dict[str, Any]) -> None:
+    """The editor schema's rules of a ``data`` section: the pool's, and each adapter's options (an option the
+    adapter lacks, or a value it refuses, is refused when the dataset is prepared); no dataset is synthetic."""
+    from busbench.data.adapters import ADAPTERS
+    from busbench.data.adapters.synthetic import SYNTHETIC
+
+    named = {name: {"properties": {"dataset": {"const": name}}, "required": [] if name == SYNTHETIC else ["dataset"]}
+             for name in ADAPTERS}
+    options = [{"if": named[name],
+                "then": {"properties": {"options": _options_schema(adapter.Options)}}}
+               for name, adapter in sorted(ADAPTERS.items())]
+    schema["allOf"] = [POOL_RULES, *options]
+
+
+def _options_schema(options: type[BaseModel]) -> dict[str, Any]:
+    spec = options.model_json_schema()
+    return {key: spec[key] for key in ("type", "properties", "additionalProperties")}
+
+
 def _adapter_names(schema: dict[str, Any]) -> None:
     """The editor schema's choices of ``data.dataset``: the registered adapters (another is refused when the
     dataset is prepared), and the pool's own name, which a pooled config shows."""
@@ -51,7 +70,7 @@ def _adapter_names(schema: dict[str, Any]) -> None:
 
 
 class DataConfig(Section):
-    model_config = ConfigDict(json_schema_extra=POOL_RULES)
+    model_config = ConfigDict(json_schema_extra=_data_rules)
 
     dataset: str = Field("synthetic", json_schema_extra=_adapter_names, description=(
         "Dataset adapter (`busbench datasets` lists them); \"pool\" is a pool's own, which busbench sets."))
