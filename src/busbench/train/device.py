@@ -30,11 +30,23 @@ CPUINFO = Path("/proc/cpuinfo")
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device ``name`` (``train.device``, ``--device``) names. A numbered GPU (``cuda:1``) is made
+    the current one (``torch.cuda.set_device``) before any loader starts: the pin-memory thread of a
+    data loader, and every CUDA call not given a device, use the current GPU, which is otherwise GPU 0,
+    where they would make a context and pinned buffers of their own."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if device.type != "cuda":
+        return device
+    if not torch.cuda.is_available():
         raise BusbenchError(f"train.device={name} but this machine has no CUDA device; set train.device=cpu")
+    if device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            raise BusbenchError(f"train.device={name} but this machine shows {count} CUDA device(s), numbered from 0 "
+                                f"(after CUDA_VISIBLE_DEVICES); set train.device=cuda:0 to cuda:{count - 1}, or cuda")
+        torch.cuda.set_device(device)
     return device
 
 
