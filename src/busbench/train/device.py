@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from busbench.errors import BusbenchError
 from busbench.log import logger
@@ -143,6 +144,17 @@ def log_precision(precision: Precision) -> None:
         logger.warning(f"warning: {precision.reason}")
     else:
         logger.info(f"precision: {precision.name} ({precision.reason})")
+
+
+def place_model(model: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
+    """``model`` on ``device``, in the channels-last memory format where ``train.channels_last`` asks
+    for it, for training and inference alike: a convolution whose weights are channels-last gives a
+    channels-last output, so the format holds through the network whatever the input's."""
+    model = model.to(device)
+    if channels_last:
+        # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model
 
 
 def replica_devices(device: torch.device, gpus: int) -> list[int]:

@@ -43,7 +43,7 @@ from busbench.train import checkpoint
 from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.device import replica_devices
+from busbench.train.device import place_model, replica_devices
 from busbench.train.fold_precision import fold_precision
 from busbench.train.loaders import training_loader, validation_loader
 from busbench.train.optim import build_optimizer, lr_factor
@@ -206,10 +206,7 @@ class _Session:
 def _session(cfg: TrainingRecipe, job: FoldJob, device: torch.device, dtype: torch.dtype | None) -> _Session:
     tc = cfg.train
     seed_everything(tc.seed * 1000 + job.fold, deterministic_default(tc.deterministic, device))
-    model = build_fold_model(cfg.model, cfg.input).to(device)
-    if tc.channels_last:
-        # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = place_model(build_fold_model(cfg.model, cfg.input), device, tc.channels_last)
     network = spread_over_gpus(model, device, dtype) if tc.multi_gpu else model  # checkpoints keep ``model``
     network = compile_network(network, tc.compile, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
