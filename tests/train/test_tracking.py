@@ -160,12 +160,17 @@ def test_mlflow_follows_the_tracking_uri(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.as_uri())
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     cfg = tiny(tmp_path / "out", "tracking.mlflow=true", "train.epochs=1")
+    (tmp_path / "config.yaml").write_text(cfg.to_yaml())  # tmp_path: the cell folder
     (tracker,) = fold_trackers(cfg.tracking_target(), tmp_path / "fold-1", 1, "cell")
     tracker.finish({"dice": 0.5}, {"best_epoch": 1}, [])
     client = mlflow_tracking.MlflowClient(store.as_uri())
     run = client.get_run(tracker.run_id)  # type: ignore[attr-defined]
     assert run.data.metrics == {"test_dice": 0.5, "best_epoch": 1.0}
-    assert client.get_run(run.data.tags["mlflow.parentRunId"]).data.tags["busbench.level"] == "cell"
+    parent = run.data.tags["mlflow.parentRunId"]
+    tags = client.get_run(parent).data.tags
+    assert tags == {"busbench.cell": "cell", "busbench.level": "cell", "mlflow.runName": "cell"}
+    (config,) = client.list_artifacts(parent)  # before the cell is finished: a running cell shows its settings
+    assert config.path == "config.yaml"
     assert not (tmp_path / "out" / MLFLOW_STORE).exists()
 
 

@@ -107,19 +107,24 @@ def _log_files(client: Any, run_id: str, files: list[Path], artifact_path: str |
 
 
 def cell_run(client: Any, target: TrackingTarget, cell_dir: Path, cell: str) -> str:
-    """The id of the cell's parent run: the one with its tags in the experiment, created if there is none."""
+    """The id of the cell's parent run: the one with its tags in the experiment, created if there is none.
+    Each job of the cell that calls it logs the cell's ``config.yaml``, ``environment.json`` and git commit
+    on it, so the run shows those of its latest job, as the cell folder does."""
     experiment = _experiment_id(client, target.experiment)
     query = f"tags.`busbench.cell` = '{cell}' AND tags.`{LEVEL}` = 'cell'"
     with locked(lock_file(cell_dir, "mlflow"), f"the MLflow run of cell {cell}"):
         found = client.search_runs([experiment], query, max_results=1, order_by=["attributes.start_time ASC"])
         if found:
-            return str(found[0].info.run_id)
-        run = client.create_run(experiment, run_name=cell,
-                                tags={"busbench.cell": cell, LEVEL: "cell", **_commit_tags(cell_dir)})
-        _log_params(client, run.info.run_id, flat_params(target.params))
-        folder = CellFolder(cell_dir)
-        _log_files(client, run.info.run_id, [folder.config_yaml, folder.environment_json])
-        return str(run.info.run_id)
+            run_id = str(found[0].info.run_id)
+        else:
+            run_id = str(client.create_run(experiment, run_name=cell,
+                                           tags={"busbench.cell": cell, LEVEL: "cell"}).info.run_id)
+            _log_params(client, run_id, flat_params(target.params))
+    for key, value in _commit_tags(cell_dir).items():
+        client.set_tag(run_id, key, value)
+    folder = CellFolder(cell_dir)
+    _log_files(client, run_id, [folder.config_yaml, folder.environment_json])
+    return run_id
 
 
 class MlflowTracker:
@@ -155,16 +160,12 @@ class MlflowTracker:
 
 
 def log_cell_summary(target: TrackingTarget, cell_dir: Path, cell: str, metrics: Mapping[str, float]) -> None:
-    """The cell's summary, once every fold is done, on its parent run: ``metrics`` (the headline numbers),
-    the summary files, ``config.yaml`` and ``environment.json``; the run is then finished."""
+    """The cell's summary, once every fold is done, on its parent run: ``metrics`` (the headline numbers)
+    and the summary files; the run is then finished."""
     if not target.settings.mlflow:
         return
     client = _client(mlflow_uri(target.output_dir))
     run_id = cell_run(client, target, cell_dir, cell)
-    for key, value in _commit_tags(cell_dir).items():
-        client.set_tag(run_id, key, value)
     _log_metrics(client, run_id, finite_numbers(metrics))
-    folder = CellFolder(cell_dir)
-    _log_files(client, run_id, [folder.config_yaml, folder.environment_json,
-                                *(cell_dir / name for name in CELL_ARTIFACTS)])
+    _log_files(client, run_id, [cell_dir / name for name in CELL_ARTIFACTS])
     client.set_terminated(run_id)
