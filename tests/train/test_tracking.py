@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +22,7 @@ from busbench.errors import BusbenchError
 from busbench.layout.folders import MLFLOW_STORE, TENSORBOARD_DIR
 from busbench.records import read_environment
 from busbench.train.tracking import fold_trackers
+from busbench.train.tracking_mlflow import cell_run
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 hparams_data = pytest.importorskip("tensorboard.plugins.hparams.plugin_data_pb2")
@@ -172,6 +175,31 @@ def test_mlflow_follows_the_tracking_uri(tmp_path: Path, monkeypatch: pytest.Mon
     (config,) = client.list_artifacts(parent)  # before the cell is finished: a running cell shows its settings
     assert config.path == "config.yaml"
     assert not (tmp_path / "out" / MLFLOW_STORE).exists()
+
+
+def test_fold_jobs_starting_at_once_create_one_cell_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two jobs of one cell that both search before either creates (a slowed search) still share one
+    cell run: the second waits for the first's lock in the cell folder, then finds its run."""
+    store = (tmp_path / "store").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = mlflow_tracking.MlflowClient(store)
+    experiment = client.create_experiment("tracked")
+
+    class SlowSearch:
+        def __getattr__(self, name: str) -> object:
+            return getattr(client, name)
+
+        def search_runs(self, *args: object, **kwargs: object) -> object:
+            found = client.search_runs(*args, **kwargs)
+            time.sleep(0.5)  # the other job searches meanwhile, unless the lock holds it back
+            return found
+
+    target = tiny(tmp_path / "out", "tracking.mlflow=true").tracking_target()
+    with ThreadPoolExecutor(2) as jobs:
+        ids = list(jobs.map(lambda _: cell_run(SlowSearch(), target, tmp_path / "cell", "cell"), range(2)))
+    assert ids[0] == ids[1]
+    assert len(client.search_runs([experiment])) == 1
 
 
 def hide_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
