@@ -47,7 +47,8 @@ def tracked_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ExperimentCon
     tmp_path = tmp_path_factory.mktemp("tracked")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        cfg = tiny(tmp_path, "tracking.tensorboard=true", "tracking.mlflow=true", "eval.postprocess=true")
+        cfg = tiny(tmp_path, "tracking.tensorboard=true", "tracking.mlflow=true", "tracking.mlflow_models=true",
+                   "eval.postprocess=true")
         assert pipeline.run_experiment(cfg, folds=[1]).empty
         config = tmp_path / "tracked.yaml"
         config.write_text(cfg.to_yaml())
@@ -131,7 +132,7 @@ def test_mlflow_one_parent_run_per_cell_with_the_summary(tracked_run: tuple[Expe
     assert SUMMARY_FILES <= {a.path for a in client.list_artifacts(parent.info.run_id)}
 
 
-def test_mlflow_fold_runs_nest_under_the_cell(tracked_run: tuple[ExperimentConfig, Path]) -> None:
+def test_mlflow_fold_runs_nest_under_the_cell(tracked_run: tuple[ExperimentConfig, Path], tmp_path: Path) -> None:
     cfg, cell = tracked_run
     client, (parent,), folds = mlflow_runs(cfg)
     runs = {r.info.run_name: r for r in folds}
@@ -155,7 +156,9 @@ def test_mlflow_fold_runs_nest_under_the_cell(tracked_run: tuple[ExperimentConfi
         test = pd.read_csv(cell / f"fold-{fold}" / "test_metrics.csv")
         assert run.data.metrics["test_dice"] == pytest.approx(test["dice"].mean())
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert artifacts == {"log.csv", "test_metrics.csv", "done.json"}
+        assert artifacts == {"log.csv", "test_metrics.csv", "done.json", "best.pt"}  # best.pt: mlflow_models
+        model = Path(client.download_artifacts(run.info.run_id, "best.pt", str(tmp_path)))
+        assert model.read_bytes() == (cell / f"fold-{fold}" / "best.pt").read_bytes()
 
 
 def test_mlflow_follows_the_tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,6 +216,9 @@ def hide_packages(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
 def test_tracking_is_off_by_default_and_a_missing_extra_is_one_line(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     assert fold_trackers(tiny(tmp_path).tracking_target(), tmp_path, 1, "cell") == []
+    with pytest.raises(BusbenchError, match=r"tracking.mlflow_models: true logs to the fold's MLflow run: set "
+                                            r"tracking.mlflow: true"):
+        tiny(tmp_path, "tracking.mlflow_models=true")
     hide_packages(monkeypatch, "mlflow")  # as if mlflow-skinny were not installed
     with pytest.raises(BusbenchError, match=r"^tracking.mlflow: true needs mlflow-skinny.*pip install "
                                             r"'busbench\[mlflow\]'[^\n]*$"):
@@ -224,6 +230,6 @@ def test_tracking_is_off_by_default_and_a_missing_extra_is_one_line(tmp_path: Pa
 
 def test_turning_tracking_off_is_no_change_of_settings(tracked_run: tuple[ExperimentConfig, Path]) -> None:
     cfg, _ = tracked_run
-    untracked = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"tensorboard": False,
-                                                                                   "mlflow": False})})
+    untracked = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={
+        "tensorboard": False, "mlflow": False, "mlflow_models": False})})
     assert not pipeline.run_experiment(untracked).empty  # the finished folds are reused, not refused

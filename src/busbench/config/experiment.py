@@ -182,6 +182,16 @@ class TrackingConfig(Section):
         "environment.json, and under it one run per fold: the config as params, metrics per epoch, test metrics, "
         "best_epoch, the fold's files; to MLFLOW_TRACKING_URI when set, else to the local store "
         "<output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
+    mlflow_models: bool = Field(False, description=(
+        "With tracking.mlflow: also log each fold's best.pt (the kept model) as an artifact of its fold run; off "
+        "by default, for it copies every checkpoint into the store."))
+
+    @model_validator(mode="after")
+    def _models_need_mlflow(self) -> TrackingConfig:
+        if self.mlflow_models and not self.mlflow:
+            raise ValueError("tracking.mlflow_models: true logs to the fold's MLflow run: set tracking.mlflow: true "
+                             "too, or tracking.mlflow_models: false")
+        return self
 
 
 class GridConfig(Section):

@@ -6,7 +6,7 @@
   ``ensemble_pp_dice``, ...: the UI sorts models by them) and its summary files as artifacts.
 * A fold's run (``<cell>/fold-<k>``, tag ``mlflow.parentRunId``) holds the config as params, the
   per-epoch metrics (``train_loss``, ``val_dice``, ...), the test scores (``test_dice``, ...),
-  ``best_epoch`` and ``epochs_run``, and the fold's files.
+  ``best_epoch`` and ``epochs_run``, and the fold's files (its ``best.pt`` too with ``tracking.mlflow_models``).
 
 The parent is found by its tags (experiment, ``busbench.cell``, ``busbench.level``), not kept in
 memory, so fold jobs of separate processes (``--fold k``, a cluster array, a resumed run) nest under
@@ -133,6 +133,7 @@ class MlflowTracker:
     def __init__(self, target: TrackingTarget, fold_dir: Path, fold: int, cell: str) -> None:
         uri = mlflow_uri(target.output_dir)
         self.client = _client(uri)
+        self.model = [FoldFolder(fold_dir).best_pt] if target.settings.mlflow_models else []
         saved = FoldFolder(fold_dir).mlflow_run_json
         previous = json.loads(saved.read_text()) if saved.is_file() else {}
         if previous.get("tracking_uri") == uri:
@@ -155,7 +156,7 @@ class MlflowTracker:
     def finish(self, test_scores: Mapping[str, object], fold_values: Mapping[str, float], files: list[Path]) -> None:
         metrics = {f"test_{k}": v for k, v in finite_numbers(test_scores).items()}
         _log_metrics(self.client, self.run_id, {**metrics, **finite_numbers(fold_values)})
-        _log_files(self.client, self.run_id, files)
+        _log_files(self.client, self.run_id, [*files, *self.model])
         self.client.set_terminated(self.run_id)
 
 
