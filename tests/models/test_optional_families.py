@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -76,6 +78,12 @@ def test_other_names_are_still_unknown_models(without: Hide) -> None:
         resolve_model("monaiUNet")
 
 
-def test_monai_is_the_optional_family_the_extras_declare() -> None:
-    """Every family names an extra of pyproject.toml; MONAI is the only model-providing one."""
-    assert [(family.prefix, family.extra) for family in FAMILIES] == [("monai.", "monai")]
+def test_every_family_names_an_extra_that_installs_its_packages() -> None:
+    """The hint must be true: the extra exists in pyproject.toml and lists each package a member needs."""
+    extras = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert [(family.prefix, family.extra) for family in FAMILIES] == [("monai.", "monai")]  # the only one
+    for family in FAMILIES:
+        installed = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in extras[family.extra]}
+        needed = {package for name in family.members for package in family.needs(name)}
+        assert needed <= installed, f"busbench[{family.extra}] lacks {needed - installed}"
