@@ -33,9 +33,10 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -202,11 +203,13 @@ def profiled_model(name: str, size: int, in_channels: int, device: torch.device,
 
 
 def profile_model(name: str, shape: ProfileInput, device: torch.device, timing: Timing = Timing(),
-                  report: Report = _ignore, dtype: torch.dtype | None = None) -> dict[str, object]:
-    """One model's row, timed in ``dtype`` (autocast; None: fp32); ``report`` receives a line as each
-    figure is measured."""
+                  report: Report = _ignore, dtype: torch.dtype | None = None,
+                  model_kwargs: Mapping[str, object] | None = None) -> dict[str, object]:
+    """One model's row, built with ``model_kwargs`` (a config's ``model.kwargs``: the trained variant,
+    e.g. a width-8 U-Net), timed in ``dtype`` (autocast; None: fp32); ``report`` receives a line as
+    each figure is measured."""
     size, batch, in_channels = shape.size, shape.batch, shape.channels
-    kwargs = resolve_model(name, "--model").size_kwargs(size)
+    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **(model_kwargs or {})}
     model = profiled_model(name, size, in_channels, device, **kwargs)
     params_m = count_parameters(model) / 1e6
     report(f"{name}: {params_m:.2f} M parameters; measuring peak memory at batch {batch}")
@@ -222,6 +225,7 @@ def profile_model(name: str, shape: ProfileInput, device: torch.device, timing: 
     report(f"{name}: {macs_224:.2f} GMACs at {in_channels}x{side_224}x{side_224} (published 'GFLOPs')")
     return {
         "model": name,
+        "kwargs": json.dumps(dict(model_kwargs), sort_keys=True) if model_kwargs else "",
         "params_m": params_m,
         "macs_g": flops / 2 / 1e9,
         "gflops": flops / 1e9,
@@ -250,14 +254,15 @@ def cudnn_benchmark(device: torch.device) -> Iterator[None]:
 
 
 def profile_models(names: list[str], shape: ProfileInput = ProfileInput(), device: torch.device | None = None,
-                   timing: Timing = Timing(), report: Report = _ignore,
-                   dtype: torch.dtype | None = None) -> pd.DataFrame:
-    """Profile each model; every size is checked first, so a bad one fails before any work."""
+                   timing: Timing = Timing(), report: Report = _ignore, dtype: torch.dtype | None = None,
+                   model_kwargs: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Profile each model, each built with ``model_kwargs``; every size is checked first, so a bad one
+    fails before any work."""
     size, in_channels = shape.size, shape.channels
     for name in names:
-        size_kwargs = resolve_model(name, "--model").size_kwargs(size)
-        check_input_size(name, size, size_kwargs, setting="--size", model_setting="--model")
-        check_plugin_input(name, size, in_channels, size_kwargs, "--model")
+        kwargs = {**resolve_model(name, "--model").size_kwargs(size), **(model_kwargs or {})}
+        check_input_size(name, size, kwargs, setting="--size", model_setting="--model")
+        check_plugin_input(name, size, in_channels, kwargs, "--model")
     device = device or torch.device("cpu")
     with cudnn_benchmark(device):
-        return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype) for n in names])
+        return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype, model_kwargs) for n in names])
