@@ -11,6 +11,7 @@ import torch
 from cli_runner import run_cli
 
 from busbench.config import load_config
+from busbench.errors import BusbenchError
 from busbench.evaluate import run_cost
 from busbench.evaluate.run_cost import COST_PROFILE_CSV, RowComputation, profile_run, trained_cells
 from busbench.models import build_model, count_parameters
@@ -21,9 +22,9 @@ WIDTH_4 = ("model.name=unet", "model.kwargs={base_channels: 4}", "input.size=32"
            "eval.tta=[hflip, vflip]", "eval.batch_size=3", "train.amp=off")
 
 
-def _cell(root: Path, settings: tuple[str, ...] = WIDTH_4, folds: int = 2) -> Path:
+def _cell(root: Path, settings: tuple[str, ...] = WIDTH_4, folds: int = 2, key: str = "unet_w4") -> Path:
     """A trained cell as `busbench run` lays it out: its config.yaml and ``folds`` fold folders."""
-    cell = root / "exp" / "busi-1234" / "unet_w4"
+    cell = root / "exp" / "busi-1234" / key
     for fold in range(1, folds + 1):
         (cell / f"fold-{fold}").mkdir(parents=True)
         (cell / f"fold-{fold}" / "done.json").write_text("{}")
@@ -82,10 +83,20 @@ def test_the_run_precision_is_the_one_inference_resolves(tmp_path: Path, cpu_bf1
 
 
 def test_a_folder_without_a_trained_cell_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="no trained cell"):
+    with pytest.raises(BusbenchError, match="no trained cell"):
         trained_cells(tmp_path)
     cell = _cell(tmp_path)
     assert [(c.id, c.networks) for c in trained_cells(cell)] == [("busi-1234/unet_w4", 2)]
+
+
+def test_cells_that_compute_alike_are_measured_once(tmp_path: Path) -> None:
+    """The seeds of one model (cells of their own) run the same computation; another TTA does not."""
+    for key in ("unet_w4-seed0", "unet_w4-seed1"):
+        _cell(tmp_path, folds=1, key=key)
+    _cell(tmp_path, (*WIDTH_4, "eval.tta=[]"), folds=1, key="plain")
+    table = profile_run(tmp_path, torch.device("cpu"), QUICK, lambda _: None)
+    assert table["cell"].tolist() == ["busi-1234/plain", "busi-1234/unet_w4-seed0"]
+    assert table["views"].tolist() == [1, 3]
 
 
 def test_profile_command_run_and_kwargs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -132,8 +132,18 @@ def profile_cell(cell: TrainedCell, device: torch.device, timing: Timing, report
     return [{**row, "gmacs_224_one_pass": macs_224, "size_224": side_224} for row in rows]
 
 
+def _computation(cell: TrainedCell) -> tuple[object, ...]:
+    """What decides a cell's cost: two cells alike in it (the seeds of one model) are measured once."""
+    config = cell.config
+    return (config.model.name, model_kwargs_key(config), input_key(config), tuple(config.eval.tta), cell.networks,
+            config.train.amp, config.train.channels_last, config.eval.batch_size)
+
+
 def profile_run(path: Path, device: torch.device, timing: Timing, report: Report) -> pd.DataFrame:
-    """The rows of every trained cell under ``path``, each cell's config read before any is timed."""
-    cells = trained_cells(path)
+    """The rows of every trained cell under ``path`` (one cell of those that compute alike), each cell's
+    config read before any is timed."""
+    distinct: dict[tuple[object, ...], TrainedCell] = {}
+    for cell in trained_cells(path):
+        distinct.setdefault(_computation(cell), cell)
     with cudnn_benchmark(device):
-        return pd.DataFrame([row for cell in cells for row in profile_cell(cell, device, timing, report)])
+        return pd.DataFrame([row for cell in distinct.values() for row in profile_cell(cell, device, timing, report)])
