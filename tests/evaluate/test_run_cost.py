@@ -120,3 +120,16 @@ def test_profile_command_run_and_kwargs(tmp_path: Path, monkeypatch: pytest.Monk
     for bad, says in (("[8]", "not a mapping"), ("{a: [", "not YAML")):
         assert run_cli(monkeypatch, "profile", "--model", "unet", "--kwargs", bad, *quick) == 2
         assert says in capsys.readouterr().err
+
+
+def test_a_config_is_profiled_as_its_cells_would_run(tmp_path: Path) -> None:
+    """An experiment file before it has run: each of its cells with split.folds fold models; its seeds alike."""
+    config = tmp_path / "experiment.yaml"
+    config.write_text("model: {name: unet, kwargs: {base_channels: 4}}\ninput: {size: 32, channels: 1}\n"
+                      "split: {folds: 3}\ntrain: {seeds: [0, 1], amp: 'off'}\neval: {tta: [hflip]}\n")
+    cells = trained_cells(config)
+    assert [c.networks for c in cells] == [3, 3] and [c.id.split("-")[-1] for c in cells] == ["seed0", "seed1"]
+    assert cells[0].id == f"{cells[0].config.data.key()}/{cells[0].config.cell_key()}"  # as `busbench run` names it
+    table = profile_run(config, torch.device("cpu"), QUICK, lambda _: None)
+    assert table["networks"].tolist() == [1, 3] and table["forward_passes"].tolist() == [2, 6]
+    assert set(table["cell"]) == {cells[0].id}  # the seeds compute alike: measured once

@@ -63,10 +63,11 @@ def profile(
                                                 "ran on (the onnx extra).")] = "pytorch",
     kwargs: Annotated[str, typer.Option(help="Model arguments, as a config's model.kwargs (YAML or JSON), e.g. "
                                              "'{base_channels: 8}': the variant a run trained.")] = "",
-    run: Annotated[Optional[Path], typer.Option(help="A run folder (or one cell): profile each trained cell as its "
-                                                     "inference runs it (fold model and ensemble rows, with the "
-                                                     "run's TTA views, input and train.amp on --device) into "
-                                                     "cost_profile.csv, which the report's cost table reads.")] = None,
+    run: Annotated[Optional[Path], typer.Option(help="A run folder, one cell, or an experiment config: profile "
+                                                     "each cell as its inference runs it (fold model and ensemble "
+                                                     "rows, with the run's TTA views, input and train.amp on "
+                                                     "--device) into cost_profile.csv, which the report's cost "
+                                                     "table reads.")] = None,
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 

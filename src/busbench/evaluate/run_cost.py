@@ -1,4 +1,5 @@
-"""`busbench profile --run`: what each row of a run's tables costs, measured as the run's inference runs it.
+"""`busbench profile --run`: what each row of a run's tables costs, measured as the run's inference runs it
+(or as a config's would, before it has run).
 
 A report row runs one fold model (a "fold models" row) or the k fold models of its cell (an
 "ensemble" row), each on the plain image and every ``eval.tta`` view, averaging the probabilities
@@ -25,7 +26,7 @@ import torch
 import yaml
 from torch import nn
 
-from busbench.config import ExperimentConfig
+from busbench.config import ExperimentConfig, load_config
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import ENSEMBLE, FOLD_MODELS
 from busbench.evaluate.inference import ensemble_probabilities
@@ -82,11 +83,14 @@ class TrainedCell:
 
 def trained_cells(path: Path) -> list[TrainedCell]:
     """Every trained cell at or under ``path`` (a cell, a run folder or a results folder): those with a
-    ``config.yaml``; the ensemble's size is the cell's fold folders (``split.folds`` before any)."""
+    ``config.yaml``, the ensemble's size its fold folders (``split.folds`` before any); or, ``path``
+    an experiment file, each cell it would run, with ``split.folds`` fold models."""
+    if Path(path).is_file():
+        return [TrainedCell(f"{c.data.key()}/{c.cell_key()}", c, c.split.folds) for c in load_config(path).cells()]
     configs = [path / CONFIG_YAML] if (path / CONFIG_YAML).is_file() else sorted(Path(path).rglob(CONFIG_YAML))
     if not configs:
         raise BusbenchError(f"--run {path}: no trained cell ({CONFIG_YAML}) there; give a run folder that "
-                            "`busbench run` wrote, or one of its cells")
+                            "`busbench run` wrote, one of its cells, or an experiment config")
     cells = []
     for config_yaml in configs:
         cell = CellFolder(config_yaml.parent)
