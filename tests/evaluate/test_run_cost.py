@@ -120,6 +120,10 @@ def test_profile_command_run_and_kwargs(tmp_path: Path, monkeypatch: pytest.Monk
     for bad, says in (("[8]", "not a mapping"), ("{a: [", "not YAML")):
         assert run_cli(monkeypatch, "profile", "--model", "unet", "--kwargs", bad, *quick) == 2
         assert says in capsys.readouterr().err
+    assert run_cli(monkeypatch, "profile", "--model", "unet", "--model", "unext", "--kwargs", "{base_channels: 4}",
+                   *quick) == 2
+    assert "--kwargs '{base_channels: 4}' needs one --model (they are that model's arguments); given 2" in " ".join(
+        capsys.readouterr().err.split())
 
 
 def test_a_config_is_profiled_as_its_cells_would_run(tmp_path: Path) -> None:

@@ -90,8 +90,8 @@ def profile(
     names = model or sorted(available_models())
     precision = choose_precision(amp, torch_device, "--amp")
     log_precision(precision)
-    shape = ProfileInput(size, batch, channels)
-    table = profile_models(names, shape, torch_device, timing, report, precision.dtype, model_kwargs(kwargs))
+    shape = ProfileInput(size, batch, channels, model_kwargs(kwargs, model))
+    table = profile_models(names, shape, torch_device, timing, report, precision.dtype)
     if engine == "onnxruntime":
         table = with_onnxruntime_speed(table, shape, torch_device, timing, report)
     shown = table.round(3)
@@ -103,8 +103,11 @@ def profile(
         console.print(f"written: {out / 'profile.csv'}, {out / 'profile.md'}")
 
 
-def model_kwargs(text: str) -> dict[str, object]:
-    """``--kwargs``: a mapping of model arguments, as YAML (JSON is YAML too)."""
+def model_kwargs(text: str, models: list[str]) -> dict[str, object]:
+    """``--kwargs``: a mapping of model arguments, as YAML (JSON is YAML too), for one ``--model``."""
+    if text and len(models) != 1:
+        raise BusbenchError(f"--kwargs {text!r} needs one --model (they are that model's arguments); "
+                            f"given {len(models)}")
     try:
         parsed = yaml.safe_load(text) if text else {}
     except yaml.YAMLError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,10 +26,10 @@ def with_onnxruntime_speed(table: pd.DataFrame, shape: ProfileInput, device: tor
     """``profile``'s table with ONNX Runtime's images/s (fp32) beside PyTorch's (in the ``precision``
     column's), for the same seeded models and inputs, the ratio ONNX Runtime / PyTorch, and the
     execution providers the ONNX Runtime session runs with (``onnxruntime_providers``); each model
-    built with the arguments its row was profiled with (``kwargs``)."""
+    built with the arguments it was profiled with (``shape.model_kwargs``)."""
     table, size, channels = table.copy(), shape.size, shape.channels
-    for row, (name, kwargs) in enumerate(zip(table["model"], table["kwargs"])):
-        model = profiled_model(str(name), size, channels, torch.device("cpu"), **json.loads(kwargs or "{}"))
+    for row, name in enumerate(table["model"]):
+        model = profiled_model(str(name), size, channels, torch.device("cpu"), **shape.model_kwargs)
         exported, _ = export_checked(model, channels, size, str(name))
         runtime = OnnxRuntimeModel(exported, device)  # refuses a CPU session when device is a GPU
         table.loc[row, "onnxruntime_providers"] = ",".join(runtime.providers)

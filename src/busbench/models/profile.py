@@ -38,7 +38,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -55,11 +55,13 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class ProfileInput:
     """The input every model is profiled on: ``batch`` images of ``channels`` x ``size`` x ``size``
-    (the FLOPs and the batch-1 speed are measured on one of them)."""
+    (the FLOPs and the batch-1 speed are measured on one of them), and the arguments each model is
+    built with (a config's ``model.kwargs``: the variant a run trained, e.g. a width-8 U-Net)."""
 
     size: int = 256
     batch: int = 8
     channels: int = 3
+    model_kwargs: Mapping[str, object] = field(default_factory=dict)
 
     def shape(self) -> str:
         return f"{self.channels}x{self.size}x{self.size}"
@@ -203,13 +205,11 @@ def profiled_model(name: str, size: int, in_channels: int, device: torch.device,
 
 
 def profile_model(name: str, shape: ProfileInput, device: torch.device, timing: Timing = Timing(),
-                  report: Report = _ignore, dtype: torch.dtype | None = None,
-                  model_kwargs: Mapping[str, object] | None = None) -> dict[str, object]:
-    """One model's row, built with ``model_kwargs`` (a config's ``model.kwargs``: the trained variant,
-    e.g. a width-8 U-Net), timed in ``dtype`` (autocast; None: fp32); ``report`` receives a line as
-    each figure is measured."""
-    size, batch, in_channels = shape.size, shape.batch, shape.channels
-    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **(model_kwargs or {})}
+                  report: Report = _ignore, dtype: torch.dtype | None = None) -> dict[str, object]:
+    """One model's row, built with ``shape.model_kwargs``, timed in ``dtype`` (autocast; None: fp32);
+    ``report`` receives a line as each figure is measured."""
+    size, batch, in_channels, model_kwargs = shape.size, shape.batch, shape.channels, shape.model_kwargs
+    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **model_kwargs}
     model = profiled_model(name, size, in_channels, device, **kwargs)
     params_m = count_parameters(model) / 1e6
     report(f"{name}: {params_m:.2f} M parameters; measuring peak memory at batch {batch}")
@@ -254,15 +254,14 @@ def cudnn_benchmark(device: torch.device) -> Iterator[None]:
 
 
 def profile_models(names: list[str], shape: ProfileInput = ProfileInput(), device: torch.device | None = None,
-                   timing: Timing = Timing(), report: Report = _ignore, dtype: torch.dtype | None = None,
-                   model_kwargs: Mapping[str, object] | None = None) -> pd.DataFrame:
-    """Profile each model, each built with ``model_kwargs``; every size is checked first, so a bad one
-    fails before any work."""
+                   timing: Timing = Timing(), report: Report = _ignore,
+                   dtype: torch.dtype | None = None) -> pd.DataFrame:
+    """Profile each model; every size is checked first, so a bad one fails before any work."""
     size, in_channels = shape.size, shape.channels
     for name in names:
-        kwargs = {**resolve_model(name, "--model").size_kwargs(size), **(model_kwargs or {})}
+        kwargs = {**resolve_model(name, "--model").size_kwargs(size), **shape.model_kwargs}
         check_input_size(name, size, kwargs, setting="--size", model_setting="--model")
         check_plugin_input(name, size, in_channels, kwargs, "--model")
     device = device or torch.device("cpu")
     with cudnn_benchmark(device):
-        return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype, model_kwargs) for n in names])
+        return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype) for n in names])
