@@ -257,8 +257,9 @@ def cost_notes(table: pd.DataFrame) -> str:
     """How each cost figure was obtained, and why a throughput is missing."""
     lines = ["Per test image, of what the row runs: Passes = networks x test-time views (an ensemble of k fold "
              "models with v views runs k x v forward passes); Params: the networks held (k x one model for an "
-             "ensemble); Images/s: that computation (the ensemble with its views) timed itself, not scaled. "
-             "Post-processing's cost is not counted.", PUBLISHED_NOTE + _other_sides(table) + "."]
+             "ensemble); Images/s: measured on that computation itself (the whole ensemble with its views), not "
+             "scaled from one model. Post-processing's cost is not counted.",
+             PUBLISHED_NOTE + _other_sides(table) + "."]
     measured = sorted({str(n) for n, fps in zip(table["fps_note"], table["fps"]) if pd.notna(fps) and n})
     lines += [f"Throughput: {n}." for n in measured]
     missing = table[table["fps"].isna()].drop_duplicates(["model", "fps_note"])
