@@ -1,5 +1,10 @@
 """`busbench profile`: size, compute, speed and memory of each model at a given input size.
 
+* Variant: each model is built with ``ProfileInput.model_kwargs`` (``--kwargs``, a config's
+  ``model.kwargs``), named in the ``kwargs`` column, so the variant a run trained is the one
+  measured. What a run's table rows run (its ensembles, TTA views and precision) is measured by
+  ``busbench profile --run`` (``evaluate.run_cost``).
+
 * Parameters: trainable parameters.
 * MACs and GFLOPs: torch's own FLOP counter (``torch.utils.flop_counter``), which counts the
   multiply-adds of convolutions, transposed convolutions and matrix products exactly from the
