@@ -53,6 +53,12 @@ def test_three_seeds_make_three_cells_and_one_row_whose_seed_sd_is_the_cells(tmp
     assert header[2:6] == ["Dice (lesion)", "Dice (lesion) 95 % CI", "Dice seed SD (lesion)", "Seeds"]
     assert "3 training seeds" in shown and "standard deviation over seeds of the row's mean lesion Dice" in shown
     assert "train 0, 1, 2, split" in (tmp_path / "report" / "setup.md").read_text()
+    # calibration covers every seed's ensemble: ECE of the three cells' bin counts summed per bin, by hand
+    counts = pd.concat([pd.read_csv(dataset / c / "ensemble_calibration.csv") for c in cells])
+    per_bin = counts.groupby("bin")[["pixels", "lesion_pixels", "prob_sum"]].sum()
+    ece = (per_bin["prob_sum"] - per_bin["lesion_pixels"]).abs().sum() / per_bin["pixels"].sum()
+    calibration = pd.read_csv(tmp_path / "report" / "calibration.csv").iloc[0]
+    assert calibration["pixels"] == counts["pixels"].sum() and np.isclose(calibration["ece"], ece, atol=1e-9)
 
 
 def test_a_seed_bootstrap_also_draws_seeds() -> None:

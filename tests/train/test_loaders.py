@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import torch
 from test_trainer import fold_inputs  # noqa: F401  (a fixture)
 
@@ -70,8 +71,10 @@ class OpenCVThreads(torch.utils.data.Dataset):
 def test_each_worker_runs_opencv_on_one_thread() -> None:
     before = cv2.getNumThreads()
     cv2.setNumThreads(4)  # several, whatever this machine's cores: what forked workers would inherit
+    cv2.GaussianBlur(np.zeros((1024, 1024), np.float32), (31, 31), 5)  # OpenCV's pool started, as in training
     try:
         loader = validation_loader(OpenCVThreads(), TrainConfig(workers=2, batch_size=1), CPU)  # type: ignore[arg-type]
+        loader.timeout = 60  # a worker hung in OpenCV (setNumThreads(1) after a fork) fails the test
         assert [int(batch) for batch in loader] == [1, 1, 1, 1]
         assert cv2.getNumThreads() == 4  # the training process keeps its own
     finally:

@@ -173,12 +173,25 @@ class TrackingConfig(Section):
     """Experiment trackers, off by default; each is an optional extra (busbench.train.tracking)."""
 
     tensorboard: bool = Field(False, description=(
-        "Write TensorBoard event files per fold to <run>/fold-<k>/tensorboard: losses, validation metrics and "
-        "learning rate per epoch, test metrics at the end. Needs `pip install 'busbench[tensorboard]'`."))
+        "Write TensorBoard event files per fold to <run>/<cell>/fold-<k>/tensorboard: losses, validation metrics "
+        "and learning rate per epoch; at the end the config as hparams with the test metrics and best_epoch (the "
+        "HParams tab compares folds and models). Needs `pip install 'busbench[tensorboard]'`."))
     mlflow: bool = Field(False, description=(
-        "Log one MLflow run per fold (experiment = `name`): the config as params, metrics per epoch, test "
-        "metrics, the fold's and the cell's summary files as artifacts; to MLFLOW_TRACKING_URI when set, else "
-        "to the local store <output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
+        "Log one MLflow parent run per cell (experiment = `name`) with the summary's numbers as metrics "
+        "(dice_mean, dice_std, ensemble_dice, ensemble_pp_dice, ...), the git commit, config.yaml and "
+        "environment.json, and under it one run per fold: the config as params, metrics per epoch, test metrics, "
+        "best_epoch, the fold's files; to MLFLOW_TRACKING_URI when set, else to the local store "
+        "<output_dir>/mlruns. Needs `pip install 'busbench[mlflow]'`."))
+    mlflow_models: bool = Field(False, description=(
+        "With tracking.mlflow: also log each fold's best.pt (the kept model) as an artifact of its fold run; off "
+        "by default, for it copies every checkpoint into the store."))
+
+    @model_validator(mode="after")
+    def _models_need_mlflow(self) -> TrackingConfig:
+        if self.mlflow_models and not self.mlflow:
+            raise ValueError("tracking.mlflow_models: true logs to the fold's MLflow run: set tracking.mlflow: true "
+                             "too, or tracking.mlflow_models: false")
+        return self
 
 
 class GridConfig(Section):

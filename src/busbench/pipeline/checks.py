@@ -38,7 +38,8 @@ from busbench.train import checkpoint
 # Settings that change where or how fast a run goes, not what it computes: they may differ on a
 # rerun (a copied run folder resumes).
 RUNTIME_KEYS = {(None, "output_dir"), ("train", "device"), ("train", "workers"), ("train", "threads"),
-                ("eval", "batch_size"), ("tracking", "tensorboard"), ("tracking", "mlflow")}
+                ("eval", "batch_size"), ("tracking", "tensorboard"), ("tracking", "mlflow"),
+                ("tracking", "mlflow_models")}
 # A cell's files made from its folds once all are done: stale with them.
 CELL_RESULTS = (POSTPROCESSING_JSON, POSTPROCESSING_TRIALS_CSV, ENSEMBLE_CSV, ENSEMBLE_CALIBRATION_CSV, CROSS_CSV,
                 CROSS_OVERLAP_CSV, PER_IMAGE_CSV, FOLD_SUMMARY_CSV, SUMMARY_CSV, SUMMARY_MD)

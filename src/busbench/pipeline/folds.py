@@ -107,7 +107,8 @@ def _run_fold(run: CellRun, fold: int, folds_after: int) -> None:
     note_saved(f"{folder.done_json} (fold {fold} finished)")
     test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}
     for tracker in trackers:
-        tracker.finish(test_means, [fold_dir / name for name in (LOG_CSV, TEST_METRICS_CSV, DONE)])
+        tracker.finish(test_means, {"best_epoch": state.best_epoch, "epochs_run": state.epoch},
+                       [fold_dir / name for name in (LOG_CSV, TEST_METRICS_CSV, DONE)])
     early = " (stopped early)" if state.stopped_early else ""
     logger.info(f"fold {fold}/{data.development.folds} done: {state.epoch} epochs{early}, test Dice "
                 f"{scores['dice'].mean():.4f} on {len(scores)} images, {duration(trained - started)} training, "

@@ -13,6 +13,7 @@ import torch
 from busbench.config import ExperimentConfig
 from busbench.environment import environment
 from busbench.errors import BusbenchError
+from busbench.evaluate.headline import headline_metrics
 from busbench.layout.folders import RunFolder
 from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
@@ -27,7 +28,7 @@ from busbench.records import RunEnvironment, write_environment
 from busbench.train.callbacks import EpochCallback
 from busbench.train.device import choose_precision, log_precision, resolve_device
 from busbench.train.init_source import check_init_source
-from busbench.train.tracking import log_cell_summary
+from busbench.train.tracking_mlflow import log_cell_summary
 
 
 def cell_id(cfg: ExperimentConfig) -> str:
@@ -78,7 +79,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         finish_cell(cfg, data, cell_dir, device)
         score_cross_datasets(cfg, data, cell_dir, device)
         rows = aggregate_cell(cfg, data, cell_dir)
-        log_cell_summary(cfg.tracking_target(), cell_dir)
+        log_cell_summary(cfg.tracking_target(), cell_dir, cell_id(cfg), headline_metrics(rows))
         return rows
 
 

@@ -74,6 +74,7 @@ class RunResults:
     dataset_title: str = ""  # "BUS-BRA"
     registry: SplitRegistry | None = None  # the split registry the roles came from, where the split file says so
     seeds: list[int] = field(default_factory=list)  # the training seeds merged into this run (``merge_seeds``)
+    seed_paths: list[Path] = field(default_factory=list)  # their cell folders, in the order of ``seeds``
     trained_on: str = ""  # the training data's title where it is not the test set's dataset: "BUSI + BUS-BRA"
 
     @property
@@ -305,7 +306,8 @@ def _merged(members: list[RunResults]) -> RunResults:
                       pd.concat(per_image, ignore_index=True), pd.concat(ensembles, ignore_index=True) if complete
                       else None, pd.concat(cross, ignore_index=True) if len(cross) == len(members) else None,
                       first.test_set, first.test_set_source, logs, first.notes, first.split_settings, first.title,
-                      first.dataset_title, first.registry, [int(r.config.train.seed) for r in members if r.config])
+                      first.dataset_title, first.registry, [int(r.config.train.seed) for r in members if r.config],
+                      [r.path for r in members])
 
 
 def merge_seeds(runs: list[RunResults]) -> list[RunResults]:

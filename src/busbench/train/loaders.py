@@ -21,11 +21,12 @@ PREFETCH_BATCHES = 4  # per worker: enough to ride out a slow augmentation witho
 
 
 def one_opencv_thread(worker_id: int) -> None:
-    """Each worker's start (``worker_init_fn``): OpenCV's own thread pool down to one thread, as torch
-    already does for its own in a worker. The workers run in parallel already; else each would start
-    a thread per core for albumentations' warps and resizes, workers x cores threads on the cores the
-    training loop needs."""
-    cv2.setNumThreads(1)
+    """Each worker's start (``worker_init_fn``): OpenCV computes on the worker's own thread, as torch
+    already does in a worker. The workers run in parallel already; else each would use a thread per
+    core for albumentations' warps and resizes, workers x cores threads on the cores the training
+    loop needs. 0 (sequential; ``getNumThreads`` then says 1), not 1: in a forked worker, 1 stops
+    the thread pool copied from the training process, whose threads do not exist there, and hangs."""
+    cv2.setNumThreads(0)
 
 
 def _options(tc: TrainConfig, device: torch.device) -> dict[str, object]:

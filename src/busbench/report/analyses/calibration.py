@@ -26,7 +26,7 @@ from busbench.data.manifest import MANIFEST_CSV
 from busbench.evaluate.aggregate import ENSEMBLE
 from busbench.evaluate.reliability_counts import COUNT_COLUMNS
 from busbench.evaluate.table_checks import check_binned_counts
-from busbench.layout.folders import ENSEMBLE_CALIBRATION_CSV
+from busbench.layout.folders import ENSEMBLE_CALIBRATION_CSV, CellFolder
 from busbench.report.collect import RunResults, RunTable, own_rows, run_data_folder
 from busbench.report.scored_sets import NOT_RECORDED
 from busbench.report.statistics.intervals_and_tests import LEVEL, cluster_draw_weights, percentile_ci
@@ -84,17 +84,25 @@ def _image_pixels(run: RunResults) -> pd.Series | None:
 
 def read_counts(run: RunResults) -> pd.DataFrame | None:
     """The cell's per-image bin counts, checked against the ensemble's test ids (themselves checked
-    against the split) and each image's pixel count; None where the file was never written."""
-    path = run.folder.ensemble_calibration_csv
-    if not path.is_file():
-        return None
-    counts = own_rows(run, pd.read_csv(path, dtype={"case_id": str}))
+    against the split) and each image's pixel count; None where the file was never written. A model's
+    seeds (``merge_seeds``): each seed's ensemble counted, summed per image and bin, so that the
+    calibration covers every seed as the accuracy table does."""
     scored = run.ensemble if run.ensemble is not None else run.per_image
-    check_binned_counts(counts, path, set(scored["case_id"].astype(str)),
-                        f"Delete {run.folder.ensemble_metrics_csv} and run again to score the ensemble (and rewrite "
-                        "this file)",
-                        _image_pixels(run))
-    return counts
+    expected = set(scored["case_id"].astype(str))
+    frames = []
+    for folder in [CellFolder(path) for path in run.seed_paths] or [run.folder]:
+        path = folder.ensemble_calibration_csv
+        if not path.is_file():
+            return None
+        counts = own_rows(run, pd.read_csv(path, dtype={"case_id": str}))
+        check_binned_counts(counts, path, expected, f"Delete {folder.ensemble_metrics_csv} and run again to score "
+                            "the ensemble (and rewrite this file)", _image_pixels(run))
+        frames.append(counts)
+    if len(frames) == 1:
+        return frames[0]
+    keys = [column for column in ("case_id", "group", "bin") if column in frames[0]]
+    summed = pd.concat(frames).groupby(keys, as_index=False)[list(COUNT_COLUMNS)].sum()
+    return summed.assign(bins=frames[0]["bins"].iloc[0])
 
 
 def table_counts(table: RunTable) -> dict[str, pd.DataFrame | None]:
