@@ -22,9 +22,10 @@ started=$(date +%s)
 OMP_NUM_THREADS=1 xargs -P 2 -d '\n' -n 1 bash -c \
   'SECONDS=0; eval "$1"; rc=$?; echo "$rc $SECONDS $1" >> "$0"; exit $((rc != 0))' "$OUT/joblog.txt" < "$OUT/jobs.txt"
 echo "training wall time: $(( $(date +%s) - started )) s on $(nproc) cores" | tee "$OUT/wall_time.txt"
-# FPS for the table (profiles measure each name's default width, so unet_w8 has none)
-$BUSBENCH profile --model unext --model cmunext_s --size 128 --channels 1 --device cpu --out runs/benchmarks/busi-cpu/profile
-cp runs/benchmarks/busi-cpu/profile/profile.csv runs/benchmarks/busi-cpu/profile/profile.md "$OUT/"
+# images/s of every row as it runs (each trained variant's fold model and ensemble, with its TTA views and in its
+# train.amp's precision, on this CPU), read by the report's cost table; the seeds of a model are measured once
+$BUSBENCH profile --run runs/benchmarks/busi-cpu --device cpu --out runs/benchmarks/busi-cpu/profile
+cp runs/benchmarks/busi-cpu/profile/cost_profile.csv "$OUT/"
 # no qualitative figure: it would copy dataset images into the results; a fresh folder, so that no file of an
 # earlier report (another dataset key) stays beside the new one
 rm -rf "$OUT/report"

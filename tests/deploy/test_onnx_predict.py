@@ -146,3 +146,22 @@ def test_profile_measures_onnxruntime_beside_pytorch(tmp_path: Path, monkeypatch
         assert row[f"onnxruntime_fps_batch{batch}"] > 0
         assert row[f"onnxruntime_speedup_batch{batch}"] == pytest.approx(
             row[f"onnxruntime_fps_batch{batch}"] / row[f"fps_batch{batch}"], rel=1e-3)
+
+
+def test_profile_measures_onnxruntime_on_the_variant_the_kwargs_give(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from busbench.deploy import engines
+    from busbench.models import build_model, count_parameters
+
+    exported: list[int] = []
+    export = engines.export_checked
+
+    def recording(model: torch.nn.Module, *args: object) -> object:
+        exported.append(count_parameters(model))
+        return export(model, *args)
+
+    monkeypatch.setattr(engines, "export_checked", recording)
+    assert run_cli(monkeypatch, "profile", "--model", "unet", "--kwargs", "{base_channels: 4}", "--size", "32",
+                   "--batch", "1", "--channels", "1", "--iterations", "1", "--seconds", "0", "--device", "cpu",
+                   "--engine", "onnxruntime") == 0
+    assert exported == [count_parameters(build_model("unet", in_channels=1, base_channels=4))]

@@ -52,8 +52,12 @@ def grid(tmp_path: Path) -> Path:
             "split_sha256": "5" * 64, "manifest_sha256": "m" * 64, "test_set_sha256": "dcb579b0" + "0" * 56}))
         (cell / "postprocessing.json").write_text(json.dumps({"postprocessing": {
             "fill_holes": True, "min_area_fraction": 0.0, "keep_largest": False, "boundary_median": 0}}))
-    pd.DataFrame([{"model": "unext", "params_m": 1.47, "gflops": 0.27, "fps_batch1": 80.0, "input": "1x64x64",
-                   "device": "cpu"}]).to_csv(root / "profile.csv", index=False)
+    measured = {"model": "unext", "model_kwargs": "{}", "input": "1x64x64", "tta": "hflip", "precision": "bf16",
+                "device": "cpu", "device_name": "Xeon", "batch": 16}  # as `busbench profile --run` writes it
+    (root / "profile").mkdir()
+    pd.DataFrame([{**measured, "row": "fold models", "networks": 1, "fps": 80.0},
+                  {**measured, "row": "ensemble", "networks": 2, "fps": 50.0}]).to_csv(
+        root / "profile" / "cost_profile.csv", index=False)
     return root
 
 
@@ -90,14 +94,16 @@ def test_rows_cost_what_they_run(grid: Path, tmp_path: Path) -> None:
     # 2 fold models x 2 views (plain + hflip): the ensemble runs 4 forward passes per image, a fold model 2
     assert unext["forward_passes"].to_dict() == {"fold models": 2, "ensemble": 4, "ens. + PP": 4}
     single = unext.loc["fold models"]
-    assert single["fps"] == pytest.approx(80.0 / 2)
-    assert unext.loc["ensemble", "fps"] == pytest.approx(80.0 / 4)
+    assert single["fps"] == 80.0 and unext.loc["ensemble", "fps"] == 50.0  # each row's own measurement, not scaled
+    assert unext.loc["ens. + PP", "fps"] == 50.0 and set(unext["fps_precision"]) == {"bf16"}
     assert unext.loc["ensemble", "gflops"] == pytest.approx(2 * single["gflops"], rel=1e-4)  # CSV: 6 digits
     assert unext.loc["ensemble", "params_m"] == pytest.approx(2 * single["params_m"], rel=1e-4)
     unet = cost[cost["model"] == "U-Net (width 8)"]
-    assert unet["fps"].isna().all() and unet["fps_note"].str.startswith("not profiled").all()
+    assert unet["fps"].isna().all() and unet["fps_note"].str.startswith("not measured").all()  # another variant
     markdown = (tmp_path / "out" / "tables" / f"{DATASET_KEY}_cost.md").read_text()
-    assert "k x v forward passes" in markdown and "U-Net (width 8): not profiled: `busbench profile`" in markdown
+    assert "k x v forward passes" in markdown
+    assert "U-Net (width 8): not measured: run `busbench profile --run" in markdown
+    assert "| Images/s (measured, bf16, cpu) |" in markdown
     assert "| UNeXt | fold models | 2 |" in markdown and "|  | ensemble | 4 |" in markdown
     assert report.tables[DATASET_KEY].loc[lambda t: t["row"] == "ensemble", "forward_passes"].tolist() == [4, 4]
 

@@ -7,14 +7,17 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
+import torch
 import typer
+import yaml
 
 from busbench.cli.options import DeviceOption, Engine, shipped_configs
 from busbench.console import console, print_frame
+from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_csv, write_text
 from busbench.markdown import markdown_table
 from busbench.models import available_models, build_model, count_parameters, model_names, resolve_model
-from busbench.models.profile import ProfileInput, Timing, profile_models
+from busbench.models.profile import ProfileInput, Report, Timing, profile_models
 from busbench.train.device import choose_precision, log_precision, resolve_device
 
 
@@ -58,6 +61,13 @@ def profile(
     engine: Annotated[Engine, typer.Option(help="pytorch, or onnxruntime: also measure ONNX Runtime's images/s (fp32), "
                                                 "its ratio to PyTorch's (in --amp's precision) and the providers it "
                                                 "ran on (the onnx extra).")] = "pytorch",
+    kwargs: Annotated[str, typer.Option(help="Model arguments, as a config's model.kwargs (YAML or JSON), e.g. "
+                                             "'{base_channels: 8}': the variant a run trained.")] = "",
+    run: Annotated[Optional[Path], typer.Option(help="A run folder, one cell, or an experiment config: profile "
+                                                     "each cell as its inference runs it (fold model and ensemble "
+                                                     "rows, with the run's TTA views, input and train.amp on "
+                                                     "--device) into cost_profile.csv, which the report's cost "
+                                                     "table reads.")] = None,
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 
@@ -67,15 +77,20 @@ def profile(
     """
     from busbench.deploy.engines import with_onnxruntime_speed
 
-    names = model or sorted(available_models())
     torch_device = resolve_device(device)
 
     def report(line: str) -> None:
         console.print(line, markup=False, highlight=False)
 
+    timing = Timing(iterations=iterations, seconds=seconds)
+    if run is not None:
+        given = bool(model or kwargs) or engine != "pytorch" or amp != "auto" or (size, batch, channels) != (256, 8, 3)
+        _profile_run(run, torch_device, timing, report, out, given)
+        return
+    names = model or sorted(available_models())
     precision = choose_precision(amp, torch_device, "--amp")
     log_precision(precision)
-    shape, timing = ProfileInput(size, batch, channels), Timing(iterations=iterations, seconds=seconds)
+    shape = ProfileInput(size, batch, channels, model_kwargs(kwargs, model))
     table = profile_models(names, shape, torch_device, timing, report, precision.dtype)
     if engine == "onnxruntime":
         table = with_onnxruntime_speed(table, shape, torch_device, timing, report)
@@ -86,3 +101,36 @@ def profile(
         write_csv(table, out / "profile.csv", float_format="%.4f")
         write_text(markdown_table(shown), out / "profile.md")
         console.print(f"written: {out / 'profile.csv'}, {out / 'profile.md'}")
+
+
+def model_kwargs(text: str, models: list[str]) -> dict[str, object]:
+    """``--kwargs``: a mapping of model arguments, as YAML (JSON is YAML too), for one ``--model``."""
+    if text and len(models) != 1:
+        raise BusbenchError(f"--kwargs {text!r} needs one --model (they are that model's arguments); "
+                            f"given {len(models)}")
+    try:
+        parsed = yaml.safe_load(text) if text else {}
+    except yaml.YAMLError as exc:
+        raise BusbenchError(f"--kwargs {text!r}: not YAML ({str(exc).splitlines()[0]}); "
+                            "give a mapping such as '{base_channels: 8}'") from exc
+    if not isinstance(parsed, dict):
+        raise BusbenchError(f"--kwargs {text!r}: not a mapping of model arguments; give one such as "
+                            "'{base_channels: 8}'")
+    return parsed
+
+
+def _profile_run(path: Path, device: torch.device, timing: Timing, report: Report, out: Path | None,
+                 given: bool) -> None:
+    """``--run``: each trained cell's rows as its inference runs them, into ``out/cost_profile.csv``."""
+    from busbench.evaluate.run_cost import COST_PROFILE_CSV, profile_run
+
+    if given:
+        raise BusbenchError("--run profiles each cell as its config built it: leave out --model, --kwargs, "
+                            "--engine, --amp, --size, --batch and --channels (its config gives the input, batch and "
+                            "train.amp)")
+    table = profile_run(path, device, timing, report)
+    print_frame(table.drop(columns=["model_kwargs", "cell"]).round(3), f"Rows of {path} as run", index=False)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(table, out / COST_PROFILE_CSV, float_format="%.6g")
+        console.print(f"written: {out / COST_PROFILE_CSV}")

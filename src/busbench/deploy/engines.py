@@ -25,10 +25,11 @@ def with_onnxruntime_speed(table: pd.DataFrame, shape: ProfileInput, device: tor
                            report: Report) -> pd.DataFrame:
     """``profile``'s table with ONNX Runtime's images/s (fp32) beside PyTorch's (in the ``precision``
     column's), for the same seeded models and inputs, the ratio ONNX Runtime / PyTorch, and the
-    execution providers the ONNX Runtime session runs with (``onnxruntime_providers``)."""
+    execution providers the ONNX Runtime session runs with (``onnxruntime_providers``); each model
+    built with the arguments it was profiled with (``shape.model_kwargs``)."""
     table, size, channels = table.copy(), shape.size, shape.channels
     for row, name in enumerate(table["model"]):
-        model = profiled_model(str(name), size, channels, torch.device("cpu"))
+        model = profiled_model(str(name), size, channels, torch.device("cpu"), **shape.model_kwargs)
         exported, _ = export_checked(model, channels, size, str(name))
         runtime = OnnxRuntimeModel(exported, device)  # refuses a CPU session when device is a GPU
         table.loc[row, "onnxruntime_providers"] = ",".join(runtime.providers)

@@ -1,5 +1,10 @@
 """`busbench profile`: size, compute, speed and memory of each model at a given input size.
 
+* Variant: each model is built with ``ProfileInput.model_kwargs`` (``--kwargs``, a config's
+  ``model.kwargs``), named in the ``kwargs`` column, so the variant a run trained is the one
+  measured. What a run's table rows run (its ensembles, TTA views and precision) is measured by
+  ``busbench profile --run`` (``evaluate.run_cost``).
+
 * Parameters: trainable parameters.
 * MACs and GFLOPs: torch's own FLOP counter (``torch.utils.flop_counter``), which counts the
   multiply-adds of convolutions, transposed convolutions and matrix products exactly from the
@@ -33,11 +38,12 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -54,11 +60,13 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class ProfileInput:
     """The input every model is profiled on: ``batch`` images of ``channels`` x ``size`` x ``size``
-    (the FLOPs and the batch-1 speed are measured on one of them)."""
+    (the FLOPs and the batch-1 speed are measured on one of them), and the arguments each model is
+    built with (a config's ``model.kwargs``: the variant a run trained, e.g. a width-8 U-Net)."""
 
     size: int = 256
     batch: int = 8
     channels: int = 3
+    model_kwargs: Mapping[str, object] = field(default_factory=dict)
 
     def shape(self) -> str:
         return f"{self.channels}x{self.size}x{self.size}"
@@ -203,10 +211,10 @@ def profiled_model(name: str, size: int, in_channels: int, device: torch.device,
 
 def profile_model(name: str, shape: ProfileInput, device: torch.device, timing: Timing = Timing(),
                   report: Report = _ignore, dtype: torch.dtype | None = None) -> dict[str, object]:
-    """One model's row, timed in ``dtype`` (autocast; None: fp32); ``report`` receives a line as each
-    figure is measured."""
-    size, batch, in_channels = shape.size, shape.batch, shape.channels
-    kwargs = resolve_model(name, "--model").size_kwargs(size)
+    """One model's row, built with ``shape.model_kwargs``, timed in ``dtype`` (autocast; None: fp32);
+    ``report`` receives a line as each figure is measured."""
+    size, batch, in_channels, model_kwargs = shape.size, shape.batch, shape.channels, shape.model_kwargs
+    kwargs = {**resolve_model(name, "--model").size_kwargs(size), **model_kwargs}
     model = profiled_model(name, size, in_channels, device, **kwargs)
     params_m = count_parameters(model) / 1e6
     report(f"{name}: {params_m:.2f} M parameters; measuring peak memory at batch {batch}")
@@ -222,6 +230,7 @@ def profile_model(name: str, shape: ProfileInput, device: torch.device, timing: 
     report(f"{name}: {macs_224:.2f} GMACs at {in_channels}x{side_224}x{side_224} (published 'GFLOPs')")
     return {
         "model": name,
+        "kwargs": json.dumps(dict(model_kwargs), sort_keys=True) if model_kwargs else "",
         "params_m": params_m,
         "macs_g": flops / 2 / 1e9,
         "gflops": flops / 1e9,
@@ -255,9 +264,9 @@ def profile_models(names: list[str], shape: ProfileInput = ProfileInput(), devic
     """Profile each model; every size is checked first, so a bad one fails before any work."""
     size, in_channels = shape.size, shape.channels
     for name in names:
-        size_kwargs = resolve_model(name, "--model").size_kwargs(size)
-        check_input_size(name, size, size_kwargs, setting="--size", model_setting="--model")
-        check_plugin_input(name, size, in_channels, size_kwargs, "--model")
+        kwargs = {**resolve_model(name, "--model").size_kwargs(size), **shape.model_kwargs}
+        check_input_size(name, size, kwargs, setting="--size", model_setting="--model")
+        check_plugin_input(name, size, in_channels, kwargs, "--model")
     device = device or torch.device("cpu")
     with cudnn_benchmark(device):
         return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype) for n in names])

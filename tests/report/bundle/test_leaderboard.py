@@ -230,3 +230,26 @@ def test_a_models_seed_cells_are_one_entry_as_in_the_report(tmp_path: Path, monk
     reported = next(iter(report.tables.values())).set_index("variant")
     for column in ("dice_lesion_mean", "dice_lesion_seed_sd", "dice_lesion_ci_low", "nsd_lesion_mean", "dice_all_mean"):
         assert table[column].to_numpy() == pytest.approx(reported.loc[table.index, column].to_numpy(), abs=1e-9)
+
+
+def test_each_row_shows_the_throughput_measured_of_it(bundle_runs: BundleRuns, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`busbench profile --run` measures run a's fold model and 2-model ensemble; its bundle carries both, and
+    the leaderboard shows each row its own figure, in its precision, unscaled."""
+    from busbench.report.bundle import make
+    from busbench.report.tables.complexity import find_profiles
+
+    assert run_cli(monkeypatch, "profile", "--run", str(bundle_runs.run("a")), "--iterations", "1", "--seconds", "0",
+                   "--device", "cpu", "--out", str(tmp_path / "prof")) == 0
+    measured = pd.read_csv(tmp_path / "prof" / "cost_profile.csv").set_index("row")
+    monkeypatch.setattr(make, "find_profiles", lambda _: find_profiles(tmp_path / "prof"))
+    bundle = _bundle(bundle_runs, "a", tmp_path, monkeypatch)
+    cost = raw(bundle)["cells"][0]["cost"]
+    assert (cost["fps"], cost["fps_ensemble"], cost["ensemble_networks"]) == (
+        pytest.approx(measured.loc["fold models", "fps"]), pytest.approx(measured.loc["ensemble", "fps"]), 2)
+    assert run_cli(monkeypatch, "leaderboard", str(bundle), "--out", str(tmp_path / "board")) == 0
+    board = pd.read_csv(tmp_path / "board" / "leaderboard.csv").set_index("variant")
+    assert board.loc["fold models", "fps"] == pytest.approx(measured.loc["fold models", "fps"], rel=1e-4)
+    for variant in ("ensemble", "ensemble + post-processing"):
+        assert board.loc[variant, "fps"] == pytest.approx(measured.loc["ensemble", "fps"], rel=1e-4)
+    assert set(board["fps_precision"]) == {measured.loc["ensemble", "precision"]}

@@ -72,7 +72,11 @@ class Cost(_Frozen):
     gflops: float | None = None
     macs_g_224: float | None = None
     size_224: float | None = None
-    fps: float | None = None
+    fps: float | None = None  # a fold model's row (1 network, its TTA views), measured by `busbench profile --run`
+    fps_ensemble: float | None = None  # the ensemble row's, measured the same way
+    ensemble_networks: int | None = None  # the fold models that ensemble held
+    fps_precision: str | None = None
+    fps_device: str | None = None
     fps_note: str = ""
 
 

@@ -1,14 +1,16 @@
-"""Params, GFLOPs and FPS of each reported model, for the table's cost columns, and where its code came from.
+"""Params, GFLOPs and images/s of each reported row, for the table's cost columns, and where its code came from.
 
 Parameters and GFLOPs (torch's FLOP counter, 2 x MACs, one image at the run's input size) are
-computed from the run's configuration, and so are the MACs at 1 x C x 224 x 224 that published BUS
-tables print as "GFLOPs" (thop's count at the seeds' input), for comparison with them. FPS comes
-from ``profile.csv`` files that ``busbench profile --out`` wrote under the results folder, when one
-lists the model at the run's input; measuring speed is left to that command, on the machine whose
-speed matters, and a row without it says why. ``row_cost`` scales one network's figures to what a
-table row runs: an ensemble of k fold models with v test-time views is k * v forward passes. The
-origin of code from outside busbench (a plugin's module and version or source sha256, MONAI's
-version) is the one the run recorded in its ``environment.json`` when it trained.
+computed from the run's configuration, its trained variant (``model.kwargs``), and so are the MACs
+of one pass at 1 x C x 224 x 224 that published BUS tables print as "GFLOPs" (thop's count at the
+seeds' input), for comparison with them: that column is never multiplied by a row's passes. A row
+runs ``networks`` models (1, or the k fold models of an ensemble) on ``views`` test-time views each:
+its parameters are the networks held, its GFLOPs per image those of its ``networks * views`` passes.
+Its images/s is never scaled: it comes from the ``cost_profile.csv`` that ``busbench profile --run``
+wrote under the results folder, which measured that row's computation (the ensemble with its TTA
+views) in the precision and on the device the file names; a row without one says why. The origin
+of code from outside busbench (a plugin's module and version or source sha256, MONAI's version) is
+the one the run recorded in its ``environment.json`` when it trained.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pandas as pd
 import torch
 
 from busbench.config import ExperimentConfig
+from busbench.evaluate.aggregate import ENSEMBLE, FOLD_MODELS
+from busbench.evaluate.run_cost import COST_PROFILE_CSV, input_key, model_kwargs_key
 from busbench.models import build_model, count_parameters, resolve_model
 from busbench.models.profile import count_flops, published_macs
 from busbench.records import read_environment
@@ -39,49 +43,75 @@ def _published_macs(name: str, kwargs_json: str, channels: int) -> tuple[float, 
     return published_macs(name, channels, **json.loads(kwargs_json))
 
 
+MEASURED = ("fps", "fps_ensemble", "ensemble_networks", "fps_precision", "fps_device")
 NO_COST: dict[str, object] = {"params_m": None, "gflops": None, "macs_g_224": None, "size_224": None, "fps": None,
+                               "fps_precision": None, "fps_device": None,
                                "fps_note": "outside method: predictions scored, no network to count"}
+PROFILE_COMMAND = "`busbench profile --run <run folder> --out <results folder>/profile`"
 
 
-def _profiled_fps(config: ExperimentConfig, profiles: pd.DataFrame) -> tuple[float | None, str]:
-    """Batch-1 throughput of the model as the run built it, or why there is none."""
-    name, size, channels = config.model.name, config.input.size, config.input.channels
-    command = f"`busbench profile --model {name} --size {size} --channels {channels} --out <results folder>/profile`"
-    if config.model.kwargs:  # profiles measure the default model of each name
-        return None, f"not profiled: `busbench profile` measures {name}'s default arguments, not model.kwargs"
-    if profiles.empty or "model" not in profiles:
-        return None, f"not profiled: run {command}"
-    match = profiles[profiles["model"] == name]
-    if "input" in match:  # profile.csv files older than the input column: any input
-        match = match[match["input"] == f"{channels}x{size}x{size}"]
-    if match.empty:
-        return None, f"not profiled at {channels}x{size}x{size}: run {command}"
-    device = match["device"].iloc[0] if "device" in match else "device not recorded"
-    return float(match["fps_batch1"].iloc[0]), f"busbench profile, batch 1, {device}"
+def _measured(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, object]:
+    """The throughput ``busbench profile --run`` measured for this trained variant's fold-model and
+    ensemble rows (its TTA views, input and arguments), or why there is none."""
+    missing: dict[str, object] = {**dict.fromkeys(MEASURED), "fps_note": f"not measured: run {PROFILE_COMMAND}"}
+    if profiles.empty or "row" not in profiles:
+        return missing
+    match = profiles[(profiles["model"] == config.model.name) & (profiles["input"] == input_key(config))
+                     & (profiles["model_kwargs"].fillna("{}") == model_kwargs_key(config))
+                     & (profiles["tta"].fillna("") == ",".join(config.eval.tta))]
+    fold, ensemble = match[match["row"] == FOLD_MODELS], match[match["row"] == ENSEMBLE]
+    if fold.empty:
+        return missing
+    first = fold.iloc[-1]  # the last profile read (files in path order) stands
+    last_ensemble = ensemble.iloc[-1] if not ensemble.empty else None
+    return {"fps": float(first["fps"]), "fps_precision": str(first["precision"]), "fps_device": str(first["device"]),
+            "fps_ensemble": None if last_ensemble is None else float(last_ensemble["fps"]),
+            "ensemble_networks": None if last_ensemble is None else int(last_ensemble["networks"]),
+            "fps_note": (f"measured by busbench profile --run at batch {int(first['batch'])} (eval.batch_size), "
+                         f"{first['precision']}, {first['device']} ({first['device_name']})")}
 
 
 def model_cost(config: ExperimentConfig, profiles: pd.DataFrame) -> dict[str, object]:
-    """One network's cost at the run's input: parameters, GFLOPs and throughput (one forward pass)."""
-    kwargs = json.dumps({k: v for k, v in config.model.kwargs.items() if k != "encoder_weights"}, sort_keys=True)
+    """One network's size and compute at the run's input, and the throughput measured of its rows."""
+    kwargs = model_kwargs_key(config)
     params, gflops = _params_and_gflops(config.model.name, kwargs, config.input.channels, config.input.size)
     macs_224, size_224 = _published_macs(config.model.name, kwargs, config.input.channels)
-    fps, fps_note = _profiled_fps(config, profiles)
-    return {"params_m": params, "gflops": gflops, "macs_g_224": macs_224, "size_224": size_224, "fps": fps,
-            "fps_note": fps_note}
+    return {"params_m": params, "gflops": gflops, "macs_g_224": macs_224, "size_224": size_224,
+            **_measured(config, profiles)}
+
+
+def _times(value: object, factor: int) -> float | None:
+    return None if value is None else float(value) * factor  # type: ignore[arg-type]
 
 
 def row_cost(single: dict[str, object], networks: int, views: int) -> dict[str, object]:
-    """What a row runs: ``networks`` models (1, or the k fold models of an ensemble) on ``views``
-    test-time views each, so ``networks * views`` forward passes per image. Parameters scale with
-    the networks held, GFLOPs with the passes, throughput divides by them (no measurement of the
-    combination itself: the single model's, scaled)."""
+    """What a row runs: ``networks`` models on ``views`` test-time views each, ``networks * views``
+    forward passes per image. Parameters are the networks held, GFLOPs those of every pass; the
+    published MACs stay one pass's; images/s is the measured one of that row's computation (a fold
+    model's, or the ensemble of the same number of networks), never scaled."""
     passes = networks * views
-    scaled = dict(single, networks=networks, views=views, forward_passes=passes)
-    for column in ("gflops", "macs_g_224"):
-        scaled[column] = None if single[column] is None else float(single[column]) * passes  # type: ignore[arg-type]
-    scaled["params_m"] = None if single["params_m"] is None else float(single["params_m"]) * networks  # type: ignore[arg-type]
-    scaled["fps"] = None if single["fps"] is None else float(single["fps"]) / passes  # type: ignore[arg-type]
-    return scaled
+    row = {key: value for key, value in single.items() if key not in MEASURED}
+    row.update(networks=networks, views=views, forward_passes=passes, params_m=_times(single["params_m"], networks),
+               gflops=_times(single["gflops"], passes), fps_precision=single.get("fps_precision"),
+               fps_device=single.get("fps_device"))
+    if networks == 1:
+        row["fps"] = single.get("fps")
+    elif single.get("ensemble_networks") == networks:
+        row["fps"] = single.get("fps_ensemble")
+    else:
+        row["fps"] = None
+        if single.get("fps") is not None:
+            row["fps_note"] = (f"not measured: the profile's ensemble holds {single.get('ensemble_networks')} "
+                               f"networks, this row {networks}; run {PROFILE_COMMAND}")
+    return row
+
+
+def throughput_title(table: pd.DataFrame) -> str:
+    """The images/s column's title, with the precision and device every measured row shares."""
+    measured = table[pd.to_numeric(table["fps"], errors="coerce").notna()] if "fps" in table else table.iloc[:0]
+    shared = [measured[c].dropna().unique() for c in ("fps_precision", "fps_device") if c in measured]
+    words = [str(values[0]) for values in shared if len(values) == 1]
+    return f"Images/s (measured{''.join(', ' + w for w in words)})"
 
 
 def model_origin(run_dir: Path, config: ExperimentConfig) -> str:
@@ -91,5 +121,7 @@ def model_origin(run_dir: Path, config: ExperimentConfig) -> str:
 
 
 def find_profiles(results_dir: Path) -> pd.DataFrame:
-    frames = [pd.read_csv(p) for p in sorted(Path(results_dir).rglob("profile.csv"))]
+    """Every ``cost_profile.csv`` that ``busbench profile --run --out`` wrote under ``results_dir``."""
+    frames = [pd.read_csv(p, dtype={"model_kwargs": str, "tta": str})
+              for p in sorted(Path(results_dir).rglob(COST_PROFILE_CSV))]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

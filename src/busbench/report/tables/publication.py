@@ -9,8 +9,10 @@
   images has neither of those two columns. NSD's title names its tolerance τ (rows scored at
   different tolerances say theirs in the cell); the seed SD and Seeds columns appear where a model
   was trained with several seeds;
-* cost (``cost_table``): Model | Row | forward passes | Params (M) | GFLOPs | MACs (G) @224 | images/s,
-  of what each row runs (an ensemble of k models with v test-time views: k * v passes).
+* cost (``cost_table``): Model | Row | Passes | Params (M, held) | GFLOPs per image (as run) | GMACs @224,
+  1 pass (published) | Images/s (measured, precision, device): what each row runs (an ensemble of k
+  models with v test-time views: k * v passes), beside one pass in the published convention
+  (``complexity``).
 
 The best value of each column is marked (bold): highest for overlap metrics, sensitivity and throughput,
 lowest for HD95, false alarms, parameters and compute. A row whose lesion Dice differs from the best
@@ -37,6 +39,7 @@ from busbench.evaluate.aggregate import (
 )
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import NSD_TOLERANCE
+from busbench.report.tables.complexity import throughput_title
 
 LESION_METRICS = ("dice", "iou", "nsd", "hd95")  # scored on lesion images; a per-image metric named here gets a column
 CI_METRICS = ("dice", "hd95")  # with a 95 % cluster-bootstrap CI (on lesion images)
@@ -45,13 +48,14 @@ ALL_IMAGES = "dice_all"  # the Dice over every test image, normal ones included 
 SENSITIVITY, FALSE_ALARMS = "sensitivity", "false_alarm_rate"  # image-level, as detection.csv counts them
 SIGNIFICANCE = 0.05  # Holm-adjusted p below which a row differs from the best row (its † mark)
 LOWER_IS_BETTER = {"hd95", FALSE_ALARMS, "params_m", "gflops", "macs_g_224"}
-COST_COLUMNS = {"forward_passes": "Passes", "params_m": "Params (M)", "gflops": "GFLOPs", "macs_g_224": "MACs @224 (G)",
-                "fps": "Images/s"}
+COST_COLUMNS = {"forward_passes": "Passes", "params_m": "Params (M, held)", "gflops": "GFLOPs per image (as run)",
+                "macs_g_224": "GMACs @224, 1 pass (published)", "fps": "Images/s (measured)"}
 ROW_NAMES = {FOLD_MODELS: "fold models", ENSEMBLE: "ensemble", ENSEMBLE_POSTPROCESSED: "ens. + PP"}
 ROW_NOTE = ("Rows: fold models, mean ± std over the k fold models; ensemble, the k fold models' probabilities "
             "averaged; ens. + PP, the ensemble with the post-processing chosen on out-of-fold predictions.")
-PUBLISHED_NOTE = ("GFLOPs: 2 x multiply-adds per image at the run's input size (torch's FLOP counter); MACs @224: "
-                  "multiply-adds at 1 x C x 224 x 224, what published BUS tables (thop) call GFLOPs")
+PUBLISHED_NOTE = ("GFLOPs per image (as run): 2 x multiply-adds of all the row's passes at the run's input size "
+                  "(torch's FLOP counter); GMACs @224, 1 pass (published): one model's multiply-adds at 1 x C x 224 "
+                  "x 224, what published BUS tables (thop) call GFLOPs, whatever the row runs")
 
 
 def lesion_column(metric: str) -> str:
@@ -186,7 +190,7 @@ def _cost_text(value: float, column: str, size_224: float) -> str:
 def cost_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
     """The cost table's strings: what each row runs per image."""
     out = _frame(table)
-    for column, title in COST_COLUMNS.items():
+    for column, title in {**COST_COLUMNS, "fps": throughput_title(table)}.items():
         best = best_rows(table, column) if column != "forward_passes" else set()
         values, sizes = pd.to_numeric(table[column], errors="coerce"), pd.to_numeric(table["size_224"], errors="coerce")
         texts = [_cost_text(float(value), column, float(size)) for value, size in zip(values, sizes)]
@@ -197,7 +201,7 @@ def cost_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
 def cost_numbers(table: pd.DataFrame) -> pd.DataFrame:
     """The cost table's cells as numbers, and why a throughput is missing (its CSV)."""
     return pd.concat([table[["model"]], table["variant"].map(lambda v: ROW_NAMES.get(v, v)).rename("row"),
-                      table[["networks", "views", *COST_COLUMNS, "fps_note"]]], axis=1)
+                      table[["networks", "views", *COST_COLUMNS, "fps_precision", "fps_device", "fps_note"]]], axis=1)
 
 
 def _images_note(table: pd.DataFrame) -> str:
@@ -253,12 +257,12 @@ def cost_notes(table: pd.DataFrame) -> str:
     """How each cost figure was obtained, and why a throughput is missing."""
     lines = ["Per test image, of what the row runs: Passes = networks x test-time views (an ensemble of k fold "
              "models with v views runs k x v forward passes); Params: the networks held (k x one model for an "
-             "ensemble); GFLOPs and MACs: one model's count x passes; Images/s: one model's measured batch-1 "
-             "throughput / passes (scaled, not measured on the ensemble). Post-processing's cost is not counted.",
+             "ensemble); Images/s: measured on that computation itself (the whole ensemble with its views), not "
+             "scaled from one model. Post-processing's cost is not counted.",
              PUBLISHED_NOTE + _other_sides(table) + "."]
     measured = sorted({str(n) for n, fps in zip(table["fps_note"], table["fps"]) if pd.notna(fps) and n})
     lines += [f"Throughput: {n}." for n in measured]
-    missing = table[table["fps"].isna() & (table["variant"] == FOLD_MODELS)]
+    missing = table[table["fps"].isna()].drop_duplicates(["model", "fps_note"])
     lines += [f"{model}: {note}." for model, note in zip(missing["model"], missing["fps_note"]) if note]
     return " ".join(lines)
 
