@@ -141,6 +141,7 @@ def test_profile_measures_onnxruntime_beside_pytorch(tmp_path: Path, monkeypatch
     assert run_cli(monkeypatch, "profile", "--model", "unext", "--size", "32", "--batch", "2", "--iterations", "1",
                    "--seconds", "0.1", "--device", "cpu", "--engine", "onnxruntime", "--out", str(tmp_path)) == 0
     row = pd.read_csv(tmp_path / "profile.csv").iloc[0]
+    assert row["onnxruntime_providers"] == "CPUExecutionProvider"  # the session's own list, not the one asked for
     for batch in (1, 2):
         assert row[f"onnxruntime_fps_batch{batch}"] > 0
         assert row[f"onnxruntime_speedup_batch{batch}"] == pytest.approx(

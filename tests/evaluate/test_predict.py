@@ -23,6 +23,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate import predict
 from busbench.evaluate.predict import collect_inputs, load_run, overlay, predict_images
 from busbench.layout.folders import BEST, DONE, ENVIRONMENT_JSON
+from busbench.pipeline.checks import read_cell_config
 from busbench.train import checkpoint
 
 
@@ -279,3 +280,27 @@ def test_sub_folders_and_other_files_beside_the_inputs_are_listed_as_skipped(tmp
     inputs = collect_inputs(tmp_path)
     assert inputs.images == [tmp_path / "a.png"]
     assert inputs.skipped == [tmp_path / "more", tmp_path / "notes.txt"]
+
+
+def _channels_last(model: torch.nn.Module) -> bool:
+    """Whether the 3x3 convolutions' weights are laid out channels-last (1x1 ones are either format)."""
+    weights = [p for p in model.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[-1] > 1]
+    assert weights
+    return all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+
+
+def test_inference_models_are_channels_last_where_training_was(run_dir: Path, tmp_path: Path) -> None:
+    """train.channels_last holds for `predict` and for the run's own test scoring (fold models, ensemble)."""
+    assert not any(_channels_last(m) for m in load_run(run_dir, torch.device("cpu")).models)
+    run = _copy(run_dir, tmp_path)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["train"]["channels_last"] = True
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    loaded = load_run(run, torch.device("cpu"))
+    assert len(loaded.models) == 2 and all(_channels_last(m) for m in loaded.models)
+    cfg = read_cell_config(run)
+    models = pipeline.load_fold_models(cfg, pipeline.prepare_data(cfg), run, torch.device("cpu"))
+    assert len(models) == 2 and all(_channels_last(m) for m in models)
+    image = torch.rand(1, cfg.input.channels, 32, 32)
+    with torch.no_grad():  # the same weights, the same output
+        assert torch.allclose(models[0](image), load_run(run_dir, torch.device("cpu")).models[0](image), atol=1e-5)

@@ -14,6 +14,7 @@ from cli_runner import run_cli
 from torch import nn
 
 from busbench.errors import BusbenchError
+from busbench.models import profile
 from busbench.models.profile import ProfileInput, Timing, count_flops, peak_memory_mb, profile_models, timed_runs
 
 
@@ -122,6 +123,28 @@ def test_profile_times_in_the_requested_precision(tmp_path, monkeypatch: pytest.
     assert "precision: bf16 (--amp=bf16: the CPU has native bf16 (avx512_bf16))" in capsys.readouterr().out
     assert mixed.loc[0, "macs_g"] == pytest.approx(plain.loc[0, "macs_g"], abs=1e-4)  # FLOPs: precision-free
     assert run_cli(monkeypatch, "profile", "--model", "unext", "--amp", "fp16", "--device", "cpu") == 2
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_profile_times_in_the_precision_a_run_would_use_by_default(tmp_path, monkeypatch: pytest.MonkeyPatch, cpu_bf16,
+                                                                   native: bool, expected: str) -> None:
+    """--amp defaults to auto: the precision `busbench run` trains and infers in on this device."""
+    cpu_bf16(native)
+    assert run_cli(monkeypatch, "profile", "--model", "unext", "--size", "32", "--batch", "1", "--channels", "1",
+                   "--iterations", "1", "--seconds", "0", "--device", "cpu", "--out", str(tmp_path)) == 0
+    assert list(pd.read_csv(tmp_path / "profile.csv")["precision"]) == [expected]
+    assert f"| {expected} |" in (tmp_path / "profile.md").read_text()
+
+
+@pytest.mark.parametrize(("device", "benchmark"), [("cuda", True), ("cpu", False)])
+def test_cudnn_picks_its_fastest_algorithms_while_profiling_on_cuda(monkeypatch: pytest.MonkeyPatch, device: str,
+                                                                    benchmark: bool) -> None:
+    """As CUDA training does; the setting is restored after."""
+    seen: list[bool] = []
+    monkeypatch.setattr(profile, "profile_model", lambda *args: seen.append(torch.backends.cudnn.benchmark) or {})
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    profile_models(["unext"], ProfileInput(size=32), torch.device(device))
+    assert seen == [benchmark] and torch.backends.cudnn.benchmark is False
 
 
 class CallLog(nn.Module):

@@ -34,6 +34,22 @@ def test_device_resolution() -> None:
             resolve_device("cuda")
 
 
+def test_a_numbered_gpu_becomes_the_current_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Else the loaders' pin-memory thread makes a context and pinned buffers on GPU 0 (the current one)."""
+    made_current: list[torch.device] = []
+    monkeypatch.setattr(torch.cuda, "set_device", made_current.append)
+    assert resolve_device("cpu").type == "cpu" and made_current == []
+    _gpu(monkeypatch, True, count=2)
+    assert resolve_device("cuda:1") == torch.device("cuda:1") and made_current == [torch.device("cuda:1")]
+    assert resolve_device("cuda") == CUDA and resolve_device("auto") == CUDA  # the current GPU already
+    assert made_current == [torch.device("cuda:1")]
+    with pytest.raises(BusbenchError, match=r"^train.device=cuda:2 but this machine shows 2 CUDA device\(s\), "
+                                            r"numbered from 0 \(after CUDA_VISIBLE_DEVICES\); set train.device=cuda:0 "
+                                            r"to cuda:1, or cuda$"):
+        resolve_device("cuda:2")
+    assert len(made_current) == 1
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_autocast_dtype() -> None:
     cuda = torch.device("cuda")

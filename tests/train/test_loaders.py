@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import torch
 from test_trainer import fold_inputs  # noqa: F401  (a fixture)
 
@@ -54,3 +55,24 @@ def test_drop_last_sets_the_batches_per_epoch(fold_inputs) -> None:  # noqa: F81
     assert len(kept) == 3 and [len(b["image"]) for b in kept] == [2, 2, 1]
     only = training_loader(dataset, TrainConfig(workers=0, batch_size=8), CPU, seed=3)  # a single partial batch
     assert [len(b["image"]) for b in only] == [5]
+
+
+class OpenCVThreads(torch.utils.data.Dataset):
+    """Each item: how many threads OpenCV may use where the item is loaded."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> int:
+        return cv2.getNumThreads()
+
+
+def test_each_worker_runs_opencv_on_one_thread() -> None:
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(4)  # several, whatever this machine's cores: what forked workers would inherit
+    try:
+        loader = validation_loader(OpenCVThreads(), TrainConfig(workers=2, batch_size=1), CPU)  # type: ignore[arg-type]
+        assert [int(batch) for batch in loader] == [1, 1, 1, 1]
+        assert cv2.getNumThreads() == 4  # the training process keeps its own
+    finally:
+        cv2.setNumThreads(before)

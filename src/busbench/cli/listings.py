@@ -52,11 +52,12 @@ def profile(
     iterations: Annotated[int, typer.Option(help="Most timed iterations per throughput figure.")] = 10,
     seconds: Annotated[float, typer.Option(help="Most seconds per throughput figure, warm-up included.")] = 10.0,
     out: Annotated[Optional[Path], typer.Option(help="Folder for profile.csv and profile.md.")] = None,
-    amp: Annotated[str, typer.Option(help="Precision of the speed and memory figures: off (fp32), auto, bf16 "
-                                          "or fp16, as train.amp (bf16 only where the device has it "
-                                          "natively).")] = "off",
-    engine: Annotated[Engine, typer.Option(help="pytorch, or onnxruntime: also measure ONNX Runtime's images/s (fp32) "
-                                                "and its ratio to PyTorch's (the onnx extra).")] = "pytorch",
+    amp: Annotated[str, typer.Option(help="Precision of the speed and memory figures, as train.amp: auto (what a run "
+                                          "computes in on this device), off (fp32), bf16 or fp16; in the "
+                                          "precision column.")] = "auto",
+    engine: Annotated[Engine, typer.Option(help="pytorch, or onnxruntime: also measure ONNX Runtime's images/s (fp32), "
+                                                "its ratio to PyTorch's (in --amp's precision) and the providers it "
+                                                "ran on (the onnx extra).")] = "pytorch",
 ) -> None:
     """Parameters, MACs, GFLOPs, images/s and peak memory of models at one input size.
 

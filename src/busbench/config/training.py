@@ -66,7 +66,8 @@ class TrainConfig(Section):
         "busbench's own presets, nnU-Net's, or a seed's recipe reproduced as it ran (busbench.augment)."))
     elastic: bool = Field(False, description="Add elastic deformation to busbench's presets.")
     grad_clip: float | None = Field(1.0, gt=0.0, description="Clip the gradient norm to this; null: no clipping.")
-    channels_last: bool = Field(False, description="Channels-last memory format (faster with bf16 on CPUs and GPUs).")
+    channels_last: bool = Field(False, description=(
+        "Channels-last memory format in training and inference (faster with bf16 on CPUs and GPUs)."))
     compile: bool = Field(False, description=(
         "torch.compile the network for training and validation (busbench.train.compile); on the 2-core CPU it "
         "slowed training. eval.compile does the same for test inference, where it helped. Needs a C++ compiler "

@@ -23,13 +23,15 @@ def load_trained(run: Path, engine: str, device: torch.device, allow_partial: bo
 
 def with_onnxruntime_speed(table: pd.DataFrame, shape: ProfileInput, device: torch.device, timing: Timing,
                            report: Report) -> pd.DataFrame:
-    """``profile``'s table with ONNX Runtime's images/s beside PyTorch's, for the same seeded models and
-    inputs, and the ratio ONNX Runtime / PyTorch."""
+    """``profile``'s table with ONNX Runtime's images/s (fp32) beside PyTorch's (in the ``precision``
+    column's), for the same seeded models and inputs, the ratio ONNX Runtime / PyTorch, and the
+    execution providers the ONNX Runtime session runs with (``onnxruntime_providers``)."""
     table, size, channels = table.copy(), shape.size, shape.channels
     for row, name in enumerate(table["model"]):
         model = profiled_model(str(name), size, channels, torch.device("cpu"))
         exported, _ = export_checked(model, channels, size, str(name))
-        runtime = OnnxRuntimeModel(exported, device)
+        runtime = OnnxRuntimeModel(exported, device)  # refuses a CPU session when device is a GPU
+        table.loc[row, "onnxruntime_providers"] = ",".join(runtime.providers)
         for images in (1, shape.batch):
             x = torch.rand(images, channels, size, size, device=device)
             speed = images_per_second(runtime, x, replace(timing, warmup=1), report, f"{name} (onnxruntime)")

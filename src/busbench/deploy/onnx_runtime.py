@@ -33,11 +33,34 @@ def check_engine(engine: str) -> None:
         raise BusbenchError(f"--engine {engine!r}: choose {' or '.join(ENGINES)}")
 
 
+CUDA_PROVIDER, CPU_PROVIDER = "CUDAExecutionProvider", "CPUExecutionProvider"
+
+
+def _cuda_provider(device: torch.device) -> tuple[str, dict[str, int]]:
+    """ONNX Runtime's CUDA provider on the GPU ``device`` is (the current one when not indexed), not GPU 0."""
+    return CUDA_PROVIDER, {"device_id": torch.cuda.current_device() if device.index is None else device.index}
+
+
+def check_cuda_session(providers: list[str], available: list[str], device: torch.device) -> None:
+    """Refuse a session that runs on the CPU when ``device`` is a GPU: ONNX Runtime falls back to its
+    CPU provider without an error where its CUDA provider cannot load, and a CPU session timed or run
+    as the GPU one would be a false comparison."""
+    if device.type != "cuda" or CUDA_PROVIDER in providers:
+        return
+    why = ("its CUDA provider failed to load (the CUDA or cuDNN libraries onnxruntime-gpu needs are missing or of "
+           "another version; ONNX Runtime's own warning above says which)" if CUDA_PROVIDER in available else
+           "the installed onnxruntime has no CUDA provider (the CPU-only package)")
+    raise BusbenchError(f"device {device}: ONNX Runtime would run on the CPU ({', '.join(providers)}): {why}; install "
+                        "the onnxruntime-gpu build for this machine's CUDA (pip uninstall onnxruntime; pip install "
+                        "onnxruntime-gpu), or run with --device cpu")
+
+
 class OnnxRuntimeModel(nn.Module):
     """An ONNX Runtime session on an exported fold model: logits from images, like the PyTorch model.
 
     It uses as many threads as torch does (``torch.get_num_threads()``), so the two engines are
-    compared on equal terms, and CUDA when the device is a GPU and onnxruntime-gpu is installed.
+    compared on equal terms, and CUDA (on the GPU ``device`` is) when the device is a GPU, refusing
+    to run on the CPU then (``check_cuda_session``). ``providers`` are those the session runs with.
     """
 
     def __init__(self, model: bytes | Path, device: torch.device | None = None) -> None:
@@ -46,11 +69,15 @@ class OnnxRuntimeModel(nn.Module):
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
-        providers = ["CPUExecutionProvider"]
-        if device is not None and device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
+        available = list(ort.get_available_providers())
+        requested: list[str | tuple[str, dict[str, int]]] = [CPU_PROVIDER]
+        if device is not None and device.type == "cuda" and CUDA_PROVIDER in available:
+            requested.insert(0, _cuda_provider(device))
         source = model if isinstance(model, bytes) else str(model)
-        self.session = ort.InferenceSession(source, options, providers=providers)
+        self.session = ort.InferenceSession(source, options, providers=requested)
+        self.providers: list[str] = list(self.session.get_providers())
+        if device is not None:
+            check_cuda_session(self.providers, available, device)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         feed = {INPUT_NAME: images.detach().float().cpu().contiguous().numpy()}

@@ -40,7 +40,7 @@ from busbench.metrics.surface import boundary
 from busbench.progress import progress
 from busbench.records import read_done, read_environment
 from busbench.train import checkpoint
-from busbench.train.device import inference_precision, log_precision
+from busbench.train.device import inference_precision, log_precision, place_model
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -108,7 +108,7 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
     for fold in finished:
         fix = f"Delete {fold.path} and train the fold again with `busbench run`"
         checkpoint.verify_checkpoints(fold.path, read_done(fold.path, fix).checkpoints, fold.done_json, fix)
-        model = build_fold_model(config.model, config.input).to(device)
+        model = place_model(build_fold_model(config.model, config.input), device, config.train.channels_last)
         model.load_state_dict(checkpoint.load(fold.best_pt)["model"])
         models.append(model.eval())
     post = PostProcessing(**json.loads(post_path.read_text())["postprocessing"]) if not partial else PostProcessing()

@@ -15,9 +15,12 @@
   with the device synchronised around each timed iteration on CUDA; the median iteration counts.
   Timing stops after ``iterations`` timed runs or ``seconds`` (warm-up included), whichever comes
   first, with at least one timed run, so a large model on a small CPU still finishes.
-* Precision: fp32 by default; ``amp`` times and measures memory under autocast (bf16 or fp16, as
-  the pipeline infers with ``train.amp``), named in the ``precision`` column. FLOPs are counted
-  the same either way.
+* Precision: ``busbench profile`` times and measures memory under autocast in the precision
+  ``--amp`` gives on the device, by default what ``train.amp: auto`` gives there (as the pipeline
+  infers), named in the ``precision`` column; ``profile_models`` takes the dtype (None: fp32).
+  FLOPs are counted the same either way.
+* cuDNN: on CUDA in its benchmark mode, which picks the fastest convolution algorithm per input
+  shape during the warm-up run, as CUDA training does (``train.seeding``).
 * Peak memory: on CUDA, the peak allocated by one batch-N inference after a warm-up run and
   ``reset_peak_memory_stats`` (so cuDNN workspaces and the allocator's state left by a model
   profiled before do not count); on the CPU (Linux/glibc),
@@ -235,6 +238,17 @@ def profile_model(name: str, shape: ProfileInput, device: torch.device, timing: 
     }
 
 
+@contextmanager
+def cudnn_benchmark(device: torch.device) -> Iterator[None]:
+    """cuDNN's benchmark mode on while profiling on CUDA, restored after."""
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = before or device.type == "cuda"
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
 def profile_models(names: list[str], shape: ProfileInput = ProfileInput(), device: torch.device | None = None,
                    timing: Timing = Timing(), report: Report = _ignore,
                    dtype: torch.dtype | None = None) -> pd.DataFrame:
@@ -245,4 +259,5 @@ def profile_models(names: list[str], shape: ProfileInput = ProfileInput(), devic
         check_input_size(name, size, size_kwargs, setting="--size", model_setting="--model")
         check_plugin_input(name, size, in_channels, size_kwargs, "--model")
     device = device or torch.device("cpu")
-    return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype) for n in names])
+    with cudnn_benchmark(device):
+        return pd.DataFrame([profile_model(n, shape, device, timing, report, dtype) for n in names])

@@ -40,7 +40,7 @@ from busbench.records import FoldDone, read_done, write_done
 from busbench.train import checkpoint
 from busbench.train.callbacks import EpochCallback
 from busbench.train.compile import compile_network
-from busbench.train.device import autocast_dtype
+from busbench.train.device import autocast_dtype, place_model
 from busbench.train.tracking import fold_trackers
 from busbench.train.trainer import FoldJob, build_fold_model, train_fold
 
@@ -132,7 +132,7 @@ def load_fold_model(cfg: ExperimentConfig, fold_dir: Path, device: torch.device,
     best = FoldFolder(fold_dir).best_pt
     saved = checkpoint.load(best)
     provenance.check(saved.get("provenance"), best, fold_fix(fold_dir))
-    model = build_fold_model(cfg.model, cfg.input).to(device)
+    model = place_model(build_fold_model(cfg.model, cfg.input), device, cfg.train.channels_last)
     model.load_state_dict(saved["model"])
     return compile_network(model.eval(), cfg.eval.compile, device, setting="eval.compile")
 

@@ -1,7 +1,7 @@
 """Checkpoints, written atomically so an interruption never leaves a half-written file.
 
-``last.pt`` holds everything needed to continue exactly where training stopped (model,
-optimiser, schedule, scaler, the trainer's counters and every random generator's state);
+``last.pt`` holds everything needed to continue exactly where training stopped (model, optimiser,
+schedule, scaler, precision, the trainer's counters and every random generator's state);
 ``best.pt`` holds the selected weights with what is needed to rebuild the model.
 
 Both hold only tensors and plain data (numbers, strings, lists, tuples, dicts), and every

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from busbench.errors import BusbenchError
 from busbench.log import logger
@@ -30,11 +31,23 @@ CPUINFO = Path("/proc/cpuinfo")
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device ``name`` (``train.device``, ``--device``) names. A numbered GPU (``cuda:1``) is made
+    the current one (``torch.cuda.set_device``) before any loader starts: the pin-memory thread of a
+    data loader, and every CUDA call not given a device, use the current GPU, which is otherwise GPU 0,
+    where they would make a context and pinned buffers of their own."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if device.type != "cuda":
+        return device
+    if not torch.cuda.is_available():
         raise BusbenchError(f"train.device={name} but this machine has no CUDA device; set train.device=cpu")
+    if device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            raise BusbenchError(f"train.device={name} but this machine shows {count} CUDA device(s), numbered from 0 "
+                                f"(after CUDA_VISIBLE_DEVICES); set train.device=cuda:0 to cuda:{count - 1}, or cuda")
+        torch.cuda.set_device(device)
     return device
 
 
@@ -131,6 +144,17 @@ def log_precision(precision: Precision) -> None:
         logger.warning(f"warning: {precision.reason}")
     else:
         logger.info(f"precision: {precision.name} ({precision.reason})")
+
+
+def place_model(model: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
+    """``model`` on ``device``, in the channels-last memory format where ``train.channels_last`` asks
+    for it, for training and inference alike: a convolution whose weights are channels-last gives a
+    channels-last output, so the format holds through the network whatever the input's."""
+    model = model.to(device)
+    if channels_last:
+        # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model
 
 
 def replica_devices(device: torch.device, gpus: int) -> list[int]:

@@ -3,11 +3,13 @@
 Each is built once per fold. With workers (``train.workers``; ``auto`` gives them on CUDA) they
 stay alive across epochs and prefetch batches, so augmentation runs while the GPU computes instead
 of before it; the epoch reaches them with every index (``EpochSampler``), so the augmented batches
-of an epoch are those of a loader without workers, bit for bit.
+of an epoch are those of a loader without workers, bit for bit. Each worker computes on one thread,
+torch's and OpenCV's (``one_opencv_thread``).
 """
 
 from __future__ import annotations
 
+import cv2
 import torch
 from torch.utils.data import DataLoader
 
@@ -18,12 +20,20 @@ from busbench.train.device import resolve_workers
 PREFETCH_BATCHES = 4  # per worker: enough to ride out a slow augmentation without holding much memory
 
 
+def one_opencv_thread(worker_id: int) -> None:
+    """Each worker's start (``worker_init_fn``): OpenCV's own thread pool down to one thread, as torch
+    already does for its own in a worker. The workers run in parallel already; else each would start
+    a thread per core for albumentations' warps and resizes, workers x cores threads on the cores the
+    training loop needs."""
+    cv2.setNumThreads(1)
+
+
 def _options(tc: TrainConfig, device: torch.device) -> dict[str, object]:
     workers = resolve_workers(tc.workers, device)
     options: dict[str, object] = {"num_workers": workers, "pin_memory": device.type == "cuda",
                                   "batch_size": tc.batch_size}
     if workers:
-        options.update(persistent_workers=True, prefetch_factor=PREFETCH_BATCHES)
+        options.update(persistent_workers=True, prefetch_factor=PREFETCH_BATCHES, worker_init_fn=one_opencv_thread)
     return options
 
 

@@ -3,9 +3,9 @@
 It trains on the fold's training cases and validates on its validation cases (both from a
 ``DevelopmentSplit``, so never on test cases), keeps the best checkpoint by the configured
 validation metric and the last one every epoch, stops early after ``patience`` epochs without
-improvement, and resumes from ``last.pt``. Shuffling is seeded per epoch and augmentation per
-sample, and all generator states are checkpointed, so on the CPU a resumed run ends with the same
-weights as an uninterrupted one.
+improvement, and resumes from ``last.pt``, in the precision the fold started in (``fold_precision``).
+Shuffling is seeded per epoch and augmentation per sample, and all generator states are
+checkpointed, so on the CPU a resumed run ends with the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -35,14 +36,15 @@ from busbench.log import logger, note_saved
 from busbench.losses import build_loss
 from busbench.metrics.overlap import batch_overlap
 from busbench.models import build_model, check_plugin_input
-from busbench.models.precision import AutocastForward, autocast
+from busbench.models.precision import AutocastForward, autocast, precision_name
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
 from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.device import autocast_dtype, replica_devices
+from busbench.train.device import place_model, replica_devices
+from busbench.train.fold_precision import fold_precision
 from busbench.train.loaders import training_loader, validation_loader
 from busbench.train.optim import build_optimizer, lr_factor
 from busbench.train.seeding import deterministic_default, seed_everything
@@ -201,14 +203,10 @@ class _Session:
     val_loader: DataLoader
 
 
-def _session(cfg: TrainingRecipe, job: FoldJob, device: torch.device) -> _Session:
+def _session(cfg: TrainingRecipe, job: FoldJob, device: torch.device, dtype: torch.dtype | None) -> _Session:
     tc = cfg.train
     seed_everything(tc.seed * 1000 + job.fold, deterministic_default(tc.deterministic, device))
-    model = build_fold_model(cfg.model, cfg.input).to(device)
-    if tc.channels_last:
-        # Module.to accepts and documents memory_format, but torch's overloads of it leave it out
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    dtype = autocast_dtype(tc.amp, device)
+    model = place_model(build_fold_model(cfg.model, cfg.input), device, tc.channels_last)
     network = spread_over_gpus(model, device, dtype) if tc.multi_gpu else model  # checkpoints keep ``model``
     network = compile_network(network, tc.compile, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
@@ -225,15 +223,22 @@ def _session(cfg: TrainingRecipe, job: FoldJob, device: torch.device) -> _Sessio
                     validation_loader(val_set, tc, device))
 
 
-def _resume(session: _Session, job: FoldJob) -> TrainingState:
-    """The state saved in ``last.pt`` (every object of ``session`` restored), or a fresh one."""
+def _saved_last(job: FoldJob) -> dict[str, Any] | None:
+    """``last.pt`` of an interrupted fold, checked to be of the current split; None for a new fold."""
     last_path = job.folder / checkpoint.LAST
     if not last_path.is_file():
-        return TrainingState()
+        return None
     saved = checkpoint.load(last_path)  # on the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest
     if job.provenance is not None:
         job.provenance.check(saved.get("provenance"), last_path,
                              f"Delete {job.folder} to train fold {job.fold} again on the current split")
+    return saved
+
+
+def _resume(session: _Session, saved: dict[str, Any] | None) -> TrainingState:
+    """The state saved in ``last.pt`` (every object of ``session`` restored), or a fresh one."""
+    if saved is None:
+        return TrainingState()
     session.model.load_state_dict(saved["model"])
     session.optimizer.load_state_dict(saved["optimizer"])
     session.scheduler.load_state_dict(saved["scheduler"])
@@ -267,6 +272,7 @@ def _save_last(session: _Session, job: FoldJob, state: TrainingState) -> None:
     write_csv(pd.DataFrame(state.history), FoldFolder(job.folder).log_csv, float_format=None)
     checkpoint.save_atomic({"model": session.model.state_dict(), "optimizer": session.optimizer.state_dict(),
                             "scheduler": session.scheduler.state_dict(), "scaler": session.scaler.state_dict(),
+                            "precision": precision_name(session.dtype),  # a resumed fold keeps it: fold_precision
                             "state": asdict(state), "rng": checkpoint.rng_state(),
                             "provenance": job.recorded_provenance()}, job.folder / checkpoint.LAST)
 
@@ -279,8 +285,10 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
     """
     job.folder.mkdir(parents=True, exist_ok=True)
     tc, fold = cfg.train, job.fold
-    session = _session(cfg, job, device)
-    state = _resume(session, job)
+    saved = _saved_last(job)
+    precision = fold_precision(tc.amp, device, saved, job.folder / checkpoint.LAST)
+    session = _session(cfg, job, device, precision.dtype)
+    state = _resume(session, saved)
     val_loader = session.val_loader
     fold_started, resumed_at = time.perf_counter(), state.epoch
     if resumed_at and not state.finished:
