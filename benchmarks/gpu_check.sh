@@ -22,7 +22,8 @@
 # most three files: gpu_check.log, summary.csv (part,verdict,seconds,detail) and details.tar.gz (every
 # part's log and figures). BUSI_ROOT (default ../shared/data/Dataset_BUSI_with_GT) feeds `train`, else
 # synthetic data. PYTHON names the interpreter (default python3). --device cpu runs the same plumbing on
-# the CPU (its verdicts say nothing of CUDA). --dry-run prints the parts and their times, runs nothing.
+# the CPU (its verdicts say nothing of CUDA). KEEP_WORK=1 keeps the scratch folder. --dry-run prints the
+# parts and their times, runs nothing.
 set -uo pipefail
 
 PARTS=(resume predict amp replicas cudatests loader profile compile train)
@@ -32,7 +33,7 @@ declare -A ESTIMATE=([setup]=30 [resume]=60 [predict]=75 [amp]=30 [replicas]=10 
                      [profile]=90 [compile]=90 [train]=150)
 declare -A LIMIT=([first]=360 [second]=480)
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "gpu_check: $*" >&2; exit 2; }
 
 DRY_RUN=0 DEVICE=cuda WHEELS=.gpu-wheels GROUP="" CHOSEN=() POSITIONAL=()
@@ -86,6 +87,7 @@ FAILED=0
 finish() {  # the tarball of every part's log and figures; never the checkpoints, caches or wheels
     (cd "$WORK" && find . -path ./site -prune -o -type f -size -4M \( -name '*.log' -o -name '*.csv' -o -name '*.txt' \
         -o -name '*.xml' -o -name '*.json' -o -name '*.md' -o -name '*.yaml' \) -print | tar czf "$OUT/details.tar.gz" -T -)
+    [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$WORK"
     echo "gpu_check: $(( SECONDS )) s in all; $( ((FAILED)) && echo 'some part FAILED' || echo 'every part passed'); files in $OUT"
 }
 
@@ -133,7 +135,8 @@ part_profile() {
 }
 part_compile() {
     "$PYTHON" -m busbench run demo --set "train.device=$DEVICE" --set train.compile=true --set eval.compile=true \
-        --set train.epochs=2 --set "output_dir=$WORK/compile-run" && "$PYTHON" "$CHECKS" compile "$WORK" --device "$DEVICE"
+        --set train.epochs=2 --set "output_dir=$WORK/compile-run" --fold 1 \
+        && "$PYTHON" "$CHECKS" compile "$WORK" --device "$DEVICE"
 }
 part_train() {
     local dataset=(--set data.dataset=synthetic --set data.root=null --set "data.options={count: 300, size: 160}")

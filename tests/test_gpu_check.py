@@ -80,7 +80,7 @@ def test_wheels_that_do_not_install_stop_the_check_at_setup(tmp_path: Path) -> N
     wheels, out = tmp_path / "wheels", tmp_path / "out"
     wheels.mkdir()
     (wheels / "broken-1.0-py3-none-any.whl").write_bytes(b"not a zip")
-    done = _run("--device", "cpu", "--wheels", str(wheels), "--part", "amp", str(out), timeout=120)
+    done = _run("--device", "cpu", "--wheels", str(wheels), "--part", "replicas", str(out), timeout=120)
     assert done.returncode == 1
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["part"]) == ["setup"] and summary["detail"].iloc[0].startswith("pip could not install")
