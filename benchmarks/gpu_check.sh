@@ -3,9 +3,9 @@
 #
 #   benchmarks/gpu_check.sh [--dry-run] [--device cuda|cpu] [--wheels DIR] [--part NAME]... [OUT [BUSI_ROOT]]
 #
-# Setup installs the wheels of benchmarks/gpu_wheels.sh (DIR, default .gpu-wheels) with pip --no-index
-# --no-deps --target into a scratch folder, puts src/ first on PYTHONPATH and checks every requirement
-# of pyproject.toml (FAIL setup stops the script). Each part then prints `PASS name figure` or
+# Setup installs the wheels of benchmarks/gpu_wheels.sh (DIR, default the repository's .gpu-wheels) with
+# pip --no-index --no-deps --target into a scratch folder, puts src/ first on PYTHONPATH and checks every
+# requirement of pyproject.toml (FAIL setup stops the script). Each part then prints `PASS name figure` or
 # `FAIL name why`; the script exits 1 on any FAIL. Parts, in order of value (estimated seconds on one
 # H100 until a run replaces them):
 #   first:  resume     the trainer interrupted after epoch 2 and resumed (fp16 + scaler, bf16, deterministic)
@@ -36,7 +36,7 @@ declare -A LIMIT=([first]=360 [second]=480)
 usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "gpu_check: $*" >&2; exit 2; }
 
-DRY_RUN=0 DEVICE=cuda WHEELS=.gpu-wheels GROUP="" CHOSEN=() POSITIONAL=()
+DRY_RUN=0 DEVICE=cuda WHEELS="" GROUP="" CHOSEN=() POSITIONAL=()
 choose() {
     case "$1" in
         first) CHOSEN+=("${FIRST[@]}"); GROUP=first ;;
@@ -65,6 +65,7 @@ done
 OUT=${POSITIONAL[0]:-${OUT:-gpu-check}}
 BUSI_ROOT=${POSITIONAL[1]:-../shared/data/Dataset_BUSI_with_GT}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WHEELS=${WHEELS:-$ROOT/.gpu-wheels}
 
 TOTAL=${ESTIMATE[setup]}
 for part in "${CHOSEN[@]}"; do TOTAL=$(( TOTAL + ESTIMATE[$part] )); done
@@ -81,6 +82,7 @@ OUT=$(cd "$OUT" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
 CHECKS="$ROOT/benchmarks/gpu_checks.py"
 exec > >(tee "$OUT/gpu_check.log") 2>&1
+TEE=$!
 echo "part,verdict,seconds,detail" > "$OUT/summary.csv"
 FAILED=0
 
@@ -89,6 +91,8 @@ finish() {  # the tarball of every part's log and figures; never the checkpoints
         -o -name '*.xml' -o -name '*.json' -o -name '*.md' -o -name '*.yaml' \) -print | tar czf "$OUT/details.tar.gz" -T -)
     [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$WORK"
     echo "gpu_check: $(( SECONDS )) s in all; $( ((FAILED)) && echo 'some part FAILED' || echo 'every part passed'); files in $OUT"
+    exec >&- 2>&-
+    wait "$TEE"  # the log is whole before the script exits
 }
 
 record() {  # record PART STARTED RC: the part's verdict line from its log, or FAIL when it left none

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Downloads the wheels benchmarks/gpu_check.sh installs on a torch-only GPU image (CPython 3.12, x86-64
-# Linux): those of benchmarks/gpu_wheels.txt, never torch, into DIR (default .gpu-wheels, ignored by git),
-# and refuses a set of 40 MiB or more (everything sent to the GPU machine must fit 64 MiB).
+# Linux): those of benchmarks/gpu_wheels.txt, never torch, into DIR (default the repository's .gpu-wheels,
+# ignored by git), and refuses a set of 40 MiB or more (all that is sent to the GPU machine fits 64 MiB).
 #
 #   benchmarks/gpu_wheels.sh [DIR]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-DIR=${1:-.gpu-wheels}
+DIR=${1:-$HERE/../.gpu-wheels}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$DIR"
 rm -f "$DIR"/*.whl
