@@ -143,10 +143,12 @@ part_compile() {
         && "$PYTHON" "$CHECKS" compile "$WORK" --device "$DEVICE"
 }
 part_train() {
-    local dataset=(--set data.dataset=synthetic --set data.root=null --set "data.options={count: 300, size: 160}")
+    local dataset=(--set data.dataset=synthetic --set data.root=null --set "data.options={count: 300, size: 160}"
+                   --set split.registry=null)
     if [[ -d "$BUSI_ROOT" ]]; then dataset=(--set "data.root=$BUSI_ROOT"); else echo "no BUSI at $BUSI_ROOT: synthetic data"; fi
-    for target in "$DEVICE" cpu; do
-        "$PYTHON" -m busbench run busi "${dataset[@]}" --set "train.device=$target" --set model.name=unext \
+    for target in device cpu; do
+        "$PYTHON" -m busbench run busi "${dataset[@]}" --set "train.device=${target/device/$DEVICE}" \
+            --set model.name=unext \
             --set input.size=128 --set train.epochs=3 --set train.patience=null --set train.amp=off \
             --set "train.deterministic=$([[ $target == cpu ]] && echo true || echo false)" \
             --set "output_dir=$WORK/train-$target" --fold 1 || return 1

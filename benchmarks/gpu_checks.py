@@ -296,7 +296,7 @@ def judged(part: str, work: Path, device: str) -> Verdict:
         return judge.check_finished("compile", _fold_dice(work / "compile-run"))
     if part == "train":
         logs = [pd.read_csv(next((work / f"train-{target}").rglob("fold-1/log.csv")))["val_dice"].tolist()
-                for target in (device, "cpu")]
+                for target in ("device", "cpu")]
         return judge.check_train(*logs)
     raise ValueError(part)
 
