@@ -1,157 +1,174 @@
 #!/usr/bin/env bash
-# The checks only a machine with a CUDA GPU can make; every figure goes to OUT.
+# The checks only a machine with a CUDA GPU can make, as one call on a machine with only torch:
 #
-#   benchmarks/gpu_check.sh [--dry-run] [--part NAME]... [OUT [BUSI_ROOT]]
+#   benchmarks/gpu_check.sh [--dry-run] [--device cuda|cpu] [--wheels DIR] [--part NAME]... [OUT [BUSI_ROOT]]
 #
-# Parts (all by default, in this order; each under 10 minutes, all together under 15, so it fits a
-# short GPU slot; the times are estimates for one current GPU and 16 cores until a run replaces them):
-#   tests     the test suite, its CUDA tests included
-#   amp       fp32/fp16/bf16 training steps with channels-last through busbench's train_step
-#   resume    the real trainer on CUDA interrupted and resumed, fp16 (with its scaler) and bf16
-#   multigpu  the autocast dtype inside nn.DataParallel replicas, from cuda:0 and cuda:1, and a
-#             train.multi_gpu run on train.device=cuda:1 (skipped with one GPU)
-#   loader    loader img/s with 0, 4 and 8 workers, and training img/s through the loader against the
-#             step alone (the loader-vs-GPU ratio)
-#   profile   busbench profile --device cuda --amp auto, in two model orders (peak memory must not move)
-#   predict   busbench predict --device cuda on a run trained on CUDA, against --device cpu
-#   compile   train.compile and eval.compile on CUDA
-#   train     a short real BUSI training (synthetic without BUSI) on CUDA and the same on the CPU,
-#             validation Dice compared
-# OUT defaults to gpu-check/, BUSI_ROOT to ../shared/data/Dataset_BUSI_with_GT. PYTHON names the
-# interpreter with busbench installed (default: .venv/bin/python, else python3). --dry-run prints the
-# chosen parts with their expected time and runs nothing.
-set -euo pipefail
+# Setup installs the wheels of benchmarks/gpu_wheels.sh (DIR, default the repository's .gpu-wheels) with
+# pip --no-index --no-deps --target into a scratch folder, puts src/ first on PYTHONPATH and checks every
+# requirement of pyproject.toml (FAIL setup stops the script). Each part then prints `PASS name figure` or
+# `FAIL name why`; the script exits 1 on any FAIL. Parts, in order of value (estimated seconds on one
+# H100 until a run replaces them):
+#   first:  resume     the trainer interrupted after epoch 2 and resumed (fp16 + scaler, bf16, deterministic)
+#           predict    a run trained on CUDA predicts on CUDA and on the CPU, fp32: >= 99 % of pixels agree
+#           amp        training steps in fp32/fp16/bf16, channels-last; amp: auto is bf16 on Ampere or newer
+#           replicas   parallel_apply(devices=[0, 0]): both replicas compute in the configured dtype
+#           cudatests  tests/test_pipeline.py and tests/train/test_compile.py on the CUDA machine
+#   second: loader     loader/step img/s ratio per augmentation preset (>= 0.5)
+#           profile    busbench profile in two model orders: peak memory the same in both
+#           compile    a run with train.compile and eval.compile
+#           train      a short fp32 training on CUDA (cuDNN benchmark on) and on the CPU: Dice within 0.1
+# --part takes a part, first, second or all (default: first). The script times itself and fails a group
+# that runs over its limit (first 360 s, second 480 s). OUT (default $OUT, else gpu-check/) receives at
+# most three files: gpu_check.log, summary.csv (part,verdict,seconds,detail) and details.tar.gz (every
+# part's log and figures). BUSI_ROOT (default ../shared/data/Dataset_BUSI_with_GT) feeds `train`, else
+# synthetic data. PYTHON names the interpreter (default python3). --device cpu runs the same plumbing on
+# the CPU (its verdicts say nothing of CUDA). KEEP_WORK=1 keeps the scratch folder. --dry-run prints the
+# parts and their times, runs nothing.
+set -uo pipefail
 
-PARTS=(tests amp resume multigpu loader profile predict compile train)
-declare -A MINUTES=([tests]=3 [amp]=1 [resume]=1 [multigpu]=1 [loader]=2 [profile]=1 [predict]=1 [compile]=2
-                    [train]=2)
-declare -A WHAT=(
-    [tests]="the test suite, CUDA tests included"
-    [amp]="fp32/fp16/bf16 training steps, channels-last"
-    [resume]="trainer interrupted and resumed on CUDA (fp16 + scaler, bf16)"
-    [multigpu]="replica autocast dtype, multi_gpu from cuda:1 (skipped with one GPU)"
-    [loader]="loader img/s by workers; loader-vs-GPU ratio"
-    [profile]="profile --device cuda --amp auto, two model orders"
-    [predict]="predict --device cuda against --device cpu"
-    [compile]="train.compile and eval.compile on CUDA"
-    [train]="short real BUSI training, CUDA against CPU"
-)
+PARTS=(resume predict amp replicas cudatests loader profile compile train)
+FIRST=(resume predict amp replicas cudatests)
+SECOND=(loader profile compile train)
+declare -A ESTIMATE=([setup]=30 [resume]=60 [predict]=75 [amp]=30 [replicas]=10 [cudatests]=120 [loader]=120
+                     [profile]=90 [compile]=90 [train]=150)
+declare -A LIMIT=([first]=360 [second]=480)
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "gpu_check: $*" >&2; exit 2; }
 
-DRY_RUN=0
-CHOSEN=()
-POSITIONAL=()
+DRY_RUN=0 DEVICE=cuda WHEELS="" GROUP="" CHOSEN=() POSITIONAL=()
+choose() {
+    case "$1" in
+        first) CHOSEN+=("${FIRST[@]}"); GROUP=first ;;
+        second) CHOSEN+=("${SECOND[@]}"); GROUP=second ;;
+        all) CHOSEN+=("${PARTS[@]}") ;;
+        *) [[ -n "${ESTIMATE[$1]:-}" && "$1" != setup ]] || die "unknown part '$1'; choose from: first second all ${PARTS[*]}"
+           CHOSEN+=("$1") ;;
+    esac
+}
 while (( $# )); do
     case "$1" in
         --dry-run) DRY_RUN=1 ;;
-        --part)
-            [[ $# -ge 2 ]] || { echo "gpu_check: --part needs a name: ${PARTS[*]}" >&2; exit 2; }
-            [[ -n "${MINUTES[$2]:-}" ]] || { echo "gpu_check: unknown part '$2'; choose from: ${PARTS[*]}" >&2; exit 2; }
-            CHOSEN+=("$2"); shift ;;
-        --part=*)
-            name=${1#--part=}
-            [[ -n "${MINUTES[$name]:-}" ]] || { echo "gpu_check: unknown part '$name'; choose from: ${PARTS[*]}" >&2; exit 2; }
-            CHOSEN+=("$name") ;;
+        --part) [[ $# -ge 2 ]] || die "--part needs a name: first second all ${PARTS[*]}"; choose "$2"; shift ;;
+        --part=*) choose "${1#--part=}" ;;
+        --device) [[ "${2:-}" =~ ^(cuda|cpu)$ ]] || die "--device takes cuda or cpu"; DEVICE=$2; shift ;;
+        --wheels) [[ $# -ge 2 ]] || die "--wheels needs a folder"; WHEELS=$2; shift ;;
         -h|--help) usage; exit 0 ;;
-        -*) echo "gpu_check: unknown option '$1'; see --help" >&2; exit 2 ;;
+        -*) die "unknown option '$1'; see --help" ;;
         *) POSITIONAL+=("$1") ;;
     esac
     shift
 done
-(( ${#POSITIONAL[@]} <= 2 )) || { echo "gpu_check: at most OUT and BUSI_ROOT; got ${POSITIONAL[*]}" >&2; exit 2; }
-(( ${#CHOSEN[@]} )) || CHOSEN=("${PARTS[@]}")
-OUT=${POSITIONAL[0]:-gpu-check}
+(( ${#POSITIONAL[@]} <= 2 )) || die "at most OUT and BUSI_ROOT; got ${POSITIONAL[*]}"
+(( ${#CHOSEN[@]} )) || { CHOSEN=("${FIRST[@]}"); GROUP=first; }
+(( ${#CHOSEN[@]} == ${#FIRST[@]} || ${#CHOSEN[@]} == ${#SECOND[@]} )) || GROUP=""
+OUT=${POSITIONAL[0]:-${OUT:-gpu-check}}
 BUSI_ROOT=${POSITIONAL[1]:-../shared/data/Dataset_BUSI_with_GT}
-HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WHEELS=${WHEELS:-$ROOT/.gpu-wheels}
 
-TOTAL=0
-for part in "${CHOSEN[@]}"; do TOTAL=$(( TOTAL + MINUTES[$part] )); done
+TOTAL=${ESTIMATE[setup]}
+for part in "${CHOSEN[@]}"; do TOTAL=$(( TOTAL + ESTIMATE[$part] )); done
 if [[ $DRY_RUN == 1 ]]; then
-    echo "gpu_check dry run: would write to $OUT"
-    for part in "${CHOSEN[@]}"; do printf '  %-9s ~%2d min  %s\n' "$part" "${MINUTES[$part]}" "${WHAT[$part]}"; done
-    echo "  total     ~$TOTAL min (estimated; no GPU has run it yet)"
+    echo "gpu_check dry run: would write gpu_check.log, summary.csv and details.tar.gz to $OUT"
+    for part in setup "${CHOSEN[@]}"; do printf '  %-9s ~%3d s\n' "$part" "${ESTIMATE[$part]}"; done
+    printf '  %-9s ~%3d s%s\n' total "$TOTAL" "${GROUP:+ (limit ${LIMIT[$GROUP]} s)}"
     exit 0
 fi
 
-if [[ -z "${PYTHON:-}" ]]; then
-    if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
-mkdir -p "$OUT"
+PYTHON=${PYTHON:-python3}
+mkdir -p "$OUT" || die "cannot make $OUT"
 OUT=$(cd "$OUT" && pwd)
-run() {  # print the command, then run it; a failure stops the script
-    echo "+ $*" | tee -a "$OUT/commands.txt"
-    "$@"
-}
-nvidia-smi > "$OUT/nvidia-smi.txt"
-"$PYTHON" -c "import torch; assert torch.cuda.is_available(), 'torch sees no CUDA device'; \
-print(torch.__version__, torch.version.cuda, torch.cuda.device_count(), torch.cuda.get_device_name(0))" \
-    | tee "$OUT/torch-cuda.txt"
-GPUS=$("$PYTHON" -c "import torch; print(torch.cuda.device_count())")
-CHECKS="$HERE/gpu_checks.py"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
+CHECKS="$ROOT/benchmarks/gpu_checks.py"
+exec > >(tee "$OUT/gpu_check.log") 2>&1
+TEE=$!
+echo "part,verdict,seconds,detail" > "$OUT/summary.csv"
+FAILED=0
 
-part_tests() { run "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$OUT/pytest.xml"; }
-part_amp() { run "$PYTHON" "$CHECKS" amp "$OUT"; }
-part_resume() { run "$PYTHON" "$CHECKS" resume "$OUT"; }
-part_multigpu() {
-    if (( GPUS < 2 )); then
-        echo "skipped: needs at least 2 GPUs, this machine has $GPUS" | tee "$OUT/multigpu-skipped.txt"
-        return
-    fi
-    run "$PYTHON" "$CHECKS" replicas "$OUT"
-    run "$PYTHON" -m busbench run demo --set train.device=cuda:1 --set train.multi_gpu=true --set train.amp=bf16 \
-        --set train.epochs=2 --set "output_dir=$OUT/multigpu-run"
+finish() {  # the tarball of every part's log and figures; never the checkpoints, caches or wheels
+    (cd "$WORK" && find . -path ./site -prune -o -type f -size -4M \( -name '*.log' -o -name '*.csv' -o -name '*.txt' \
+        -o -name '*.xml' -o -name '*.json' -o -name '*.md' -o -name '*.yaml' \) -print | tar czf "$OUT/details.tar.gz" -T -)
+    [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$WORK"
+    echo "gpu_check: $(( SECONDS )) s in all; $( ((FAILED)) && echo 'some part FAILED' || echo 'every part passed'); files in $OUT"
+    exec >&- 2>&-
+    wait "$TEE"  # the log is whole before the script exits
 }
-part_loader() {
-    run "$PYTHON" "$HERE/loader_speed.py" --workers 0 4 8 --preset standard nnunet ccf_bdci_2021 --epochs 1 \
-        | tee "$OUT/loader_speed.md"
-    run "$PYTHON" "$CHECKS" loader "$OUT"
+
+record() {  # record PART STARTED RC: the part's verdict line from its log, or FAIL when it left none
+    local part=$1 log="$WORK/$1.log" line
+    line=$(grep -E "^(PASS|FAIL) $part( |$)" "$log" | tail -n 1)
+    [[ -n "$line" ]] || line="FAIL $part exited $3 without a verdict"
+    [[ $3 == 0 || $line == FAIL* ]] || line="FAIL $part exited $3 after: ${line#* $part }"
+    local verdict=${line%% *} detail=${line#* $part} seconds=$(( SECONDS - $2 ))
+    detail=${detail# }
+    echo "$line (${seconds} s)"
+    if [[ $verdict == FAIL ]]; then FAILED=1; echo "--- end of $part.log:"; tail -n 15 "$log"; echo "---"; fi
+    printf '%s,%s,%s,"%s"\n' "$part" "$verdict" "$seconds" "${detail//\"/\'}" >> "$OUT/summary.csv"
+}
+
+part_setup() {
+    if compgen -G "$WHEELS/*.whl" > /dev/null; then
+        "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --disable-pip-version-check \
+            --target "$WORK/site" "$WHEELS"/*.whl || { echo "FAIL setup pip could not install $WHEELS/*.whl"; return 1; }
+    else
+        echo "no wheels in $WHEELS (benchmarks/gpu_wheels.sh downloads them): using what is installed"
+    fi
+    { nvidia-smi || echo "no nvidia-smi"; } > "$WORK/nvidia-smi.txt" 2>&1
+    "$PYTHON" "$CHECKS" setup "$WORK" --device "$DEVICE"
+}
+part_resume() { "$PYTHON" "$CHECKS" resume "$WORK" --device "$DEVICE"; }
+part_predict() { "$PYTHON" "$CHECKS" predict "$WORK" --device "$DEVICE"; }
+part_amp() { "$PYTHON" "$CHECKS" amp "$WORK" --device "$DEVICE"; }
+part_replicas() { "$PYTHON" "$CHECKS" replicas "$WORK" --device "$DEVICE"; }
+part_loader() { "$PYTHON" "$CHECKS" loader "$WORK" --device "$DEVICE"; }
+part_cudatests() {
+    local spread=()
+    "$PYTHON" -c "import xdist" 2> /dev/null && spread=(-n 2 --dist loadfile)
+    (cd "$ROOT" && "$PYTHON" -m pytest -q -p no:cacheprovider "${spread[@]}" --junitxml="$WORK/cudatests.xml" \
+        tests/test_pipeline.py tests/train/test_compile.py)
+    "$PYTHON" "$CHECKS" cudatests "$WORK" --device "$DEVICE"
 }
 part_profile() {
     for order in "unext cmunext unet" "unet cmunext unext"; do
         read -r -a names <<< "$order"
-        run "$PYTHON" -m busbench profile --device cuda --amp auto --size 256 --batch 8 --seconds 10 \
-            "${names[@]/#/--model=}" --out "$OUT/profile-${names[0]}-first"
+        "$PYTHON" -m busbench profile --device "$DEVICE" --amp auto --size 256 --batch 8 --seconds 5 \
+            "${names[@]/#/--model=}" --out "$WORK/profile-${names[0]}-first" || return 1
     done
-}
-part_predict() {
-    run "$PYTHON" -m busbench run demo --set train.device=cuda --set train.amp=auto --set train.epochs=2 \
-        --set "output_dir=$OUT/predict-run"
-    cell=$(dirname "$(find "$OUT/predict-run" -name config.yaml -path '*unet*' | head -n 1)")
-    mkdir -p "$OUT/predict-images"
-    run "$PYTHON" -c "import sys; from PIL import Image; from busbench.data.synthetic import generate_cases; \
-[Image.fromarray(c.image).save(f'{sys.argv[1]}/scan{i}.png') for i, c in enumerate(generate_cases(4, 96, seed=9))]" \
-        "$OUT/predict-images"
-    for device in cuda cpu; do
-        run "$PYTHON" -m busbench predict --run "$cell" --input "$OUT/predict-images" --out "$OUT/predict-$device" \
-            --device "$device"
-    done
-    paste -d, "$OUT/predict-cuda/predictions.csv" "$OUT/predict-cpu/predictions.csv" > "$OUT/predict-cuda-vs-cpu.csv"
+    "$PYTHON" "$CHECKS" profile "$WORK" --device "$DEVICE"
 }
 part_compile() {
-    run "$PYTHON" -m busbench run demo --set train.device=cuda --set train.compile=true --set eval.compile=true \
-        --set train.epochs=2 --set "output_dir=$OUT/compile-run"
+    "$PYTHON" -m busbench run demo --set "train.device=$DEVICE" --set train.compile=true --set eval.compile=true \
+        --set train.epochs=2 --set "output_dir=$WORK/compile-run" --fold 1 \
+        && "$PYTHON" "$CHECKS" compile "$WORK" --device "$DEVICE"
 }
 part_train() {
-    local dataset=(--set data.dataset=synthetic --set data.root=null --set "data.options={count: 300, size: 160}")
-    if [[ -d "$BUSI_ROOT" ]]; then dataset=(--set "data.root=$BUSI_ROOT"); else
-        echo "no BUSI at $BUSI_ROOT: synthetic data instead" | tee "$OUT/train-dataset.txt"; fi
-    for device in cuda cpu; do
-        run "$PYTHON" -m busbench run busi "${dataset[@]}" --set "train.device=$device" --set model.name=unext \
-            --set input.size=128 --set train.epochs=3 --set train.patience=null --set train.deterministic=true \
-            --set "output_dir=$OUT/train-$device" --fold 1
+    local dataset=(--set data.dataset=synthetic --set data.root=null --set "data.options={count: 300, size: 160}"
+                   --set split.registry=null)
+    if [[ -d "$BUSI_ROOT" ]]; then dataset=(--set "data.root=$BUSI_ROOT"); else echo "no BUSI at $BUSI_ROOT: synthetic data"; fi
+    for target in device cpu; do
+        "$PYTHON" -m busbench run busi "${dataset[@]}" --set "train.device=${target/device/$DEVICE}" \
+            --set model.name=unext \
+            --set input.size=128 --set train.epochs=3 --set train.patience=null --set train.amp=off \
+            --set "train.deterministic=$([[ $target == cpu ]] && echo true || echo false)" \
+            --set "output_dir=$WORK/train-$target" --fold 1 || return 1
     done
-    run "$PYTHON" "$CHECKS" compare "$OUT" "$(find "$OUT/train-cuda" -path '*fold-1/log.csv' | head -n 1)" \
-        "$(find "$OUT/train-cpu" -path '*fold-1/log.csv' | head -n 1)"
+    "$PYTHON" "$CHECKS" train "$WORK" --device "$DEVICE"
 }
 
-echo "gpu_check: parts ${CHOSEN[*]} (~$TOTAL min); figures go to $OUT; python: $PYTHON; $GPUS GPU(s)"
-: > "$OUT/commands.txt"
-for part in "${CHOSEN[@]}"; do
-    echo "== $part: ${WHAT[$part]} (~${MINUTES[$part]} min)"
+export PYTHONPATH="$ROOT/src:$WORK/site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+echo "gpu_check: parts ${CHOSEN[*]} on $DEVICE (~$TOTAL s estimated); python: $PYTHON; scratch: $WORK"
+for part in setup "${CHOSEN[@]}"; do
     started=$SECONDS
-    "part_$part"
-    echo "$part,$(( SECONDS - started ))" >> "$OUT/part_seconds.csv"
+    "part_$part" > "$WORK/$part.log" 2>&1
+    record "$part" "$started" "$?"
+    if [[ $part == setup && $FAILED == 1 ]]; then finish; exit 1; fi
 done
-echo "gpu_check: done; commands in $OUT/commands.txt, figures:"
-find "$OUT" -maxdepth 2 -type f \( -name '*.csv' -o -name '*.md' -o -name '*.txt' -o -name '*.xml' \) | sort
+if [[ -n "$GROUP" && $DEVICE == cuda ]]; then
+    if (( SECONDS > LIMIT[$GROUP] )); then line="FAIL time $GROUP took $SECONDS s, over its ${LIMIT[$GROUP]} s"; FAILED=1
+    else line="PASS time $GROUP $SECONDS s of ${LIMIT[$GROUP]} s"; fi
+    echo "$line"
+    printf 'time,%s,%s,"%s"\n' "${line%% *}" "$SECONDS" "${line#* time }" >> "$OUT/summary.csv"
+fi
+finish
+exit "$FAILED"
