@@ -101,8 +101,8 @@ def _run_fold(run: CellRun, fold: int, folds_after: int) -> None:
     scored = time.perf_counter()
     write_done(FoldDone(fold=fold, best_epoch=state.best_epoch, best_score=state.best_score,
                         select_metric=cfg.train.select_metric, epochs_run=state.epoch,
-                        stopped_early=state.stopped_early, stop_reason=state.stop_reason, train_seconds=trained - started,
-                        test_seconds=scored - trained, test_images=len(scores),
+                        stopped_early=state.stopped_early, stop_reason=state.stop_reason,
+                        train_seconds=trained - started, test_seconds=scored - trained, test_images=len(scores),
                         checkpoints=checkpoint.checkpoint_digests(fold_dir), provenance=provenance.as_dict()), fold_dir)
     note_saved(f"{folder.done_json} (fold {fold} finished)")
     test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}
