@@ -23,7 +23,7 @@ from busbench.layout.atomic import write_text
 from busbench.layout.folders import CellFolder
 from busbench.markdown import markdown_table
 from busbench.records import read_done, read_environment
-from busbench.report.collect import RunResults, RunTable, run_data_folder, split_description
+from busbench.report.collect import RunResults, RunTable, run_data_folder, run_split, split_description
 from busbench.report.tables.publication import latex_escape
 from busbench.train.trainer import SELECTED_VALUE
 
@@ -58,8 +58,9 @@ def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
         test = run.per_image.drop_duplicates("case_id")["label"]
         development = _development_labels(run)
         protocol = run.split_settings.get("protocol", "grouped")
-        # a registry's split has the registry's folds, whatever split.folds says
-        folds = run.per_image["fold"].nunique() if run.registry is not None else run.split_settings.get("folds")
+        # the split file's folds (a registry's, whatever split.folds says), whether or not all were trained
+        split = run_split(run.folder)
+        folds = split.folds if split is not None else run.split_settings.get("folds")
         rows.append({
             "Dataset": table.title, "Key": run.dataset,
             "Development images": _counts(development) if development is not None else "data folder not in results",
@@ -96,6 +97,13 @@ def _epochs_and_seconds(run: RunResults) -> tuple[str, float]:
     return f"{sum(epochs) / len(epochs):.1f} of {run.config.train.epochs if run.config else '?'}", seconds
 
 
+def _fold_models(run: RunResults) -> str:
+    """The fold models trained (every seed's), of those the split has: ``1 of 5`` when a time budget
+    left the others untrained (``benchmarks/gpu_table.sh``)."""
+    trained, split = run.per_image["fold"].nunique(), run_split(run.folder)
+    return f"{trained} of {split.folds * max(1, len(run.seeds))}" if split is not None else str(trained)
+
+
 def _budget(run: RunResults) -> str:
     minutes = run.config.train.max_minutes if run.config else None
     return "none" if minutes is None else f"{minutes:g} min per fold model"
@@ -125,7 +133,7 @@ def model_setup(tables: list[RunTable]) -> pd.DataFrame:
             rows.append({  # every value as shown
                 "Model": run.title, "Dataset": table.title, "Key": run.model, "Model arguments": c.model.describe(),
                 "Input": f"{c.input.size} px, {c.input.channels} ch, {c.input.resize}",
-                "Epochs run (mean)": epochs, "Time budget": _budget(run),
+                "Fold models": _fold_models(run), "Epochs run (mean)": epochs, "Time budget": _budget(run),
                 "Stopped by (fold models)": _stop_reasons(run), "Batch": str(c.train.batch_size),
                 "Optimiser": f"{c.optimizer.name}, lr {c.optimizer.lr:g}, wd {c.optimizer.weight_decay:g}",
                 "Schedule": c.schedule.name + warmup, "Loss": c.loss.name, "Augmentation": c.train.augmentation,
