@@ -10,10 +10,12 @@
 # (loader start, test scoring, the ensemble); the rest is shared equally by the models. Each model trains the
 # same folds of busi-v1: all 5 where every fold still gets F minutes (default 0.75), else as many as do (at
 # least 1); its share is split equally over them as train.max_minutes (per fold model; the trainer stops
-# before the epoch that would pass it). The plan is printed first and stated in plan.txt; the report's setup
-# states each model's budget and why its folds stopped. --hard-limit (the device call's timeout, less a margin)
-# skips the models that could not finish before it with the report still written. --models (default: all 11) and --size (default 256)
-# make the toy check on the CPU: --minutes 1 --size 64 --device cpu --models unext,cmunext.
+# before the epoch that would pass it). The plan is printed first and kept in plan.txt; the report's setup
+# states each model's budget, its fold models and why they stopped. --hard-limit S (the device call's timeout
+# less a margin) keeps RESERVE_S / 2 before S for the report: a model that would run into it is interrupted
+# (its finished folds are reported) and the models after it are skipped, all named at the end.
+# --models (default: all 11) and --size (default 256) make the toy check on the CPU:
+#   benchmarks/gpu_table.sh --minutes 1 --size 64 --device cpu --models unext,cmunext OUT
 # OUT (default $OUT, else gpu-table/) receives at most six files, no folder: gpu_table.log, plan.txt,
 # accuracy.md (the main table), setup.md, busi-gpu-table.bundle.json and details.tar.gz (the report and every
 # fold's config, log and done.json; no checkpoints). BUSI_ROOT defaults to $BUSBENCH_DATA/Dataset_BUSI_with_GT,
@@ -23,11 +25,13 @@ set -euo pipefail
 
 ALL_MODELS=unet,attention_unet,unet_plus_plus,unet3plus,transunet,medt,unext,swin_unet,cmunet,cmunext,ukan
 # Seconds outside training, guessed for one H100 until a GPU run measures them (its log prints the real ones).
-RESERVE_S=100 MODEL_S=15 FOLD_S=5 MAX_FOLDS=5
+RESERVE_S=150 MODEL_S=20 FOLD_S=5 MAX_FOLDS=5
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "gpu_table: $*" >&2; exit 2; }
-number() { [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v x="$2" 'BEGIN { exit !(x > 0) }' || die "$1 takes a number > 0, not '$2'"; }
+number() {  # number OPTION VALUE: VALUE is a decimal number above 0, else the script stops
+    [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v x="$2" 'BEGIN { exit !(x > 0) }' || die "$1 takes a number > 0, not '$2'"
+}
 
 MINUTES=9 SIZE=256 DEVICE=cuda MODELS=$ALL_MODELS WHEELS=.gpu-wheels MIN_FOLD=0.75 HARD_LIMIT="" DRY_RUN=0
 POSITIONAL=()
@@ -73,8 +77,10 @@ read -r FOLDS FOLD_MINUTES MODEL_SECONDS FIVE_FOLD_MINUTES < <(awk -v m="$MINUTE
     printf "%d %.2f %.0f %.1f\n", k, train / 60, k * train, (reserve + n * (model + most * (fold + least * 60))) / 60
 }')
 PLAN="$(date -u +%FT%TZ): ${#NAMES[@]} models (${MODELS//,/, }) on BUSI at $SIZE px, $DEVICE, --minutes $MINUTES
-each model: $( ((FOLDS > 1)) && echo "folds 1-$FOLDS" || echo "fold 1") of busi-v1's $MAX_FOLDS, train.max_minutes $FOLD_MINUTES per fold model ($MODEL_SECONDS s of training per model)
-$( ((FOLDS < MAX_FOLDS)) && echo "fewer than $MAX_FOLDS folds: all $MAX_FOLDS at $MIN_FOLD min each need --minutes $FIVE_FOLD_MINUTES or more" || echo "all $MAX_FOLDS folds")
+each model: $( ((FOLDS > 1)) && echo "folds 1-$FOLDS" || echo "fold 1") of busi-v1's $MAX_FOLDS, train.max_minutes \
+$FOLD_MINUTES per fold model ($MODEL_SECONDS s of training per model)
+$( ((FOLDS < MAX_FOLDS)) && echo "fewer than $MAX_FOLDS folds: all $MAX_FOLDS at $MIN_FOLD min each need \
+--minutes $FIVE_FOLD_MINUTES or more" || echo "all $MAX_FOLDS folds")
 outside training (estimated): ${RESERVE_S} s setup, data and report, ${MODEL_S} s per model, ${FOLD_S} s per fold model
 BUSI: $BUSI_ROOT"
 if [[ $DRY_RUN == 1 ]]; then echo "$PLAN"; exit 0; fi
@@ -119,8 +125,10 @@ for name in "${NAMES[@]}"; do  # one process per model: a model that fails leave
     [[ $name == medt ]] && model="{name: medt, kwargs: {img_size: $SIZE}, label: medt}"  # built for one side
     started=$SECONDS
     echo "gpu_table: $name from $started s"
-    "$PYTHON" -m busbench --quiet run "$ROOT/benchmarks/gpu_table.yaml" "${SETTINGS[@]}" --set "grid.models=[$model]" \
-        "${FOLD_ARGS[@]}" || FAILED+=("$name")
+    limit=()
+    [[ -n "$HARD_LIMIT" ]] && limit=(timeout -s INT -k 15 $(( HARD_LIMIT - RESERVE_S / 2 - SECONDS )))
+    "${limit[@]}" "$PYTHON" -m busbench --quiet run "$ROOT/benchmarks/gpu_table.yaml" "${SETTINGS[@]}" \
+        --set "grid.models=[$model]" "${FOLD_ARGS[@]}" || FAILED+=("$name")
     echo "gpu_table: $name took $(( SECONDS - started )) s"
 done
 echo "gpu_table: report from $SECONDS s"
