@@ -13,6 +13,7 @@ from busbench.data.registry.build import build_registry
 from busbench.data.registry.record import registry_bytes
 from busbench.data.split.split_file import SplitSettings, plan_split
 from busbench.pipeline.prepared import prepare_data
+from busbench.records import read_done
 from busbench.report.build import build_report
 
 
@@ -49,7 +50,10 @@ def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> No
 def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path) -> None:
     """A time-budgeted table (benchmarks/gpu_table.sh) trains fold 1 of the registry's 2: the split stays 2-fold,
     and the model's row says how many of its fold models were trained."""
-    pipeline.run_experiment(_registry_config(tmp_path), folds=[1])
+    cfg = _registry_config(tmp_path)
+    pipeline.run_experiment(cfg, folds=[1])
+    fold = tmp_path / "runs" / "r" / cfg.data.key() / cfg.model.key() / "fold-1"
+    assert read_done(fold, "").stop_reason == "epochs"  # train.epochs=1 ended it
     report = build_report(tmp_path / "runs" / "r", tmp_path / "report", qualitative=False)
     assert "2-fold cross-validation" in report.setup["Datasets and splits"].iloc[0]["Split"]
     assert report.setup["Models and training"].iloc[0]["Fold models"] == "1 of 2"
