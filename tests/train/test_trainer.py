@@ -228,8 +228,12 @@ def test_a_resumed_fold_counts_the_time_spent_before(fold_inputs, tmp_path: Path
                    [stop_after_two])
     saved = checkpoint.load(tmp_path / checkpoint.LAST)["state"]
     assert saved["epoch"] == 2 and [row["seconds"] for row in saved["history"]] == [60.0, 60.0]
-    resumed = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
+    records: list[EpochRecord] = []
+    resumed = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"),
+                         [records.append])
     assert resumed.epoch == 3 and resumed.stop_reason == BUDGET and resumed.seconds_spent() == 180.0
+    # the progress line's ETA sees the budget and the time spent before the resume
+    assert [(r.epoch, r.max_seconds, r.seconds_spent, r.stop_reason) for r in records] == [(3, 210.0, 180.0, BUDGET)]
 
 
 @pytest.mark.parametrize("bad", ["0", "-1"])

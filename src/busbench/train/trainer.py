@@ -341,7 +341,8 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
         note_saved(f"{job.folder / checkpoint.LAST} (fold {fold}, epoch {epoch} of {tc.epochs})")
         record = EpochRecord(fold, epoch, tc.epochs, dict(state.history[-1]), state.best_score, state.best_epoch,
                              state.finished, state.stopped_early,
-                             (clock() - fold_started) / (epoch - resumed_at), job.folds_after, state.stop_reason)
+                             (clock() - fold_started) / (epoch - resumed_at), job.folds_after, state.stop_reason,
+                             tc.max_minutes * 60 if tc.max_minutes is not None else None, state.seconds_spent())
         for callback in (log_progress, *callbacks):
             callback(record)
     return state
