@@ -20,7 +20,7 @@
 # accuracy.md (the main table), setup.md, busi-gpu-table.bundle.json and details.tar.gz (the report and every
 # fold's config, log and done.json; no checkpoints). BUSI_ROOT defaults to $BUSBENCH_DATA/Dataset_BUSI_with_GT,
 # else shared/data/Dataset_BUSI_with_GT in the repository (where the device machine has it), else
-# ../shared/data/Dataset_BUSI_with_GT. WHEELS (default .gpu-wheels): see benchmarks/gpu_setup.sh.
+# ../shared/data/Dataset_BUSI_with_GT. --wheels (default the repository's .gpu-wheels): benchmarks/gpu_setup.sh.
 set -euo pipefail
 
 ALL_MODELS=unet,attention_unet,unet_plus_plus,unet3plus,transunet,medt,unext,swin_unet,cmunet,cmunext,ukan
@@ -33,7 +33,7 @@ number() {  # number OPTION VALUE: VALUE is a decimal number above 0, else the s
     [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v x="$2" 'BEGIN { exit !(x > 0) }' || die "$1 takes a number > 0, not '$2'"
 }
 
-MINUTES=9 SIZE=256 DEVICE=cuda MODELS=$ALL_MODELS WHEELS=.gpu-wheels MIN_FOLD=0.75 HARD_LIMIT="" DRY_RUN=0
+MINUTES=9 SIZE=256 DEVICE=cuda MODELS=$ALL_MODELS WHEELS="" MIN_FOLD=0.75 HARD_LIMIT="" DRY_RUN=0
 POSITIONAL=()
 while (( $# )); do
     case "$1" in
@@ -55,6 +55,7 @@ while (( $# )); do
 done
 (( ${#POSITIONAL[@]} <= 2 )) || die "at most OUT and BUSI_ROOT; got ${POSITIONAL[*]}"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WHEELS=${WHEELS:-$ROOT/.gpu-wheels}
 OUT=${POSITIONAL[0]:-${OUT:-gpu-table}}
 BUSI_ROOT=${POSITIONAL[1]:-}
 if [[ -z "$BUSI_ROOT" ]]; then
