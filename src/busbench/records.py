@@ -49,6 +49,8 @@ class FoldDone(BaseModel):
     select_metric: str
     epochs_run: int
     stopped_early: bool
+    # why training ended: "epochs", "patience" or "budget" (train.max_minutes); absent in folds of older versions
+    stop_reason: str | None = None
     train_seconds: float
     test_seconds: float
     test_images: int

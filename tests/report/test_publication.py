@@ -15,6 +15,7 @@ from fake_results import write_run
 from pdflatex_check import compile_log, overfull_boxes
 from test_report import LABELS, A, B
 
+from busbench.records import FoldDone, write_done
 from busbench.report.build import build_report
 from busbench.report.figures import plots
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci, critical_difference, nemenyi_q
@@ -162,6 +163,23 @@ def test_setup_comes_from_the_run_folders(grid: Path, tmp_path: Path) -> None:
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.index("<h2>Setup</h2>") < page.index("<h3>Accuracy</h3>")
     assert "\\item[U-Net (width 8)]" in (tmp_path / "out" / "setup.tex").read_text()
+
+
+def test_setup_states_the_time_budget_and_why_each_fold_stopped(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    budgeted = write_run(root, DATASET_KEY, "unext", {1: A[1], 2: A[2], 3: A[1]}, LABELS,
+                         settings=("data.dataset=busi", "train.max_minutes=1.5"))
+    for fold, reason in ((1, "budget"), (2, "patience"), (3, "budget")):
+        write_done(FoldDone(fold=fold, best_epoch=2, best_score=0.5, select_metric="lesion_dice", epochs_run=2,
+                            stopped_early=reason == "patience", stop_reason=reason, train_seconds=90.0,
+                            test_seconds=1.0, test_images=len(LABELS)), budgeted / f"fold-{fold}")
+    write_run(root, DATASET_KEY, "unet_w8", B, LABELS, settings=("data.dataset=busi", "model.name=unet",
+                                                                 "model.label=unet_w8"))
+    models = build_report(root, tmp_path / "out", qualitative=False).setup["Models and training"].set_index("Key")
+    assert models.loc["unext", "Time budget"] == "1.5 min per fold model"
+    assert models.loc["unext", "Stopped by (fold models)"] == "budget 2, patience 1"
+    assert models.loc["unet_w8", "Time budget"] == "none" and models.loc["unet_w8", "Stopped by (fold models)"] == "–"
+    assert "1.5 min per fold model" in (tmp_path / "out" / "setup.md").read_text()
 
 
 def test_latex_compiles_and_fits_a_one_column_page(grid: Path, tmp_path: Path) -> None:

@@ -7,16 +7,18 @@ import json
 from pathlib import Path
 
 from busbench import pipeline
-from busbench.config import load_config
+from busbench.config import ExperimentConfig, load_config
 from busbench.data.manifest import load_manifest
 from busbench.data.registry.build import build_registry
 from busbench.data.registry.record import registry_bytes
 from busbench.data.split.split_file import SplitSettings, plan_split
 from busbench.pipeline.prepared import prepare_data
+from busbench.records import read_done
 from busbench.report.build import build_report
 
 
-def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> None:
+def _registry_config(tmp_path: Path) -> ExperimentConfig:
+    """A 2-fold registry of 20 synthetic cases, and a config for a copy of 24 cases split by it."""
     base = ["name=r", f"output_dir={tmp_path / 'runs'}", "data.options.count=24", "data.options.size=40",
             "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.postprocess=false"]
     first = load_config(None, [*base, "data.options.count=20"])
@@ -26,8 +28,12 @@ def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> No
     registry_file = tmp_path / "toy-v1.json"
     registry_file.write_bytes(registry_bytes(build_registry(manifest, split, "toy-v1", "20 cases")))
     # the user's copy holds 24 cases (the generator's first 20 are the same): 4 outside the registry
-    cfg = load_config(None, [*base, f"split.registry={registry_file}", "split.registry_mismatch=true",
-                             "split.folds=5"])
+    return load_config(None, [*base, f"split.registry={registry_file}", "split.registry_mismatch=true",
+                              "split.folds=5"])
+
+
+def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> None:
+    cfg = _registry_config(tmp_path)
     pipeline.run_experiment(cfg)
     cell = tmp_path / "runs" / "r" / cfg.data.key() / cfg.model.key()
     assert sorted(p.name for p in cell.glob("fold-*") if p.is_dir()) == ["fold-1", "fold-2"]  # the registry's 2, not 5
@@ -39,3 +45,15 @@ def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> No
     split_file = json.loads(next(cell.parent.parent.parent.glob("data/*/split-registry-toy-v1-*.json")).read_text())
     assert split_file["registry"]["extra_cases"] == ["syn_00020", "syn_00021", "syn_00022", "syn_00023"]
     assert report is not None
+
+
+def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path) -> None:
+    """A time-budgeted table (benchmarks/gpu_table.sh) trains fold 1 of the registry's 2: the split stays 2-fold,
+    and the model's row says how many of its fold models were trained."""
+    cfg = _registry_config(tmp_path)
+    pipeline.run_experiment(cfg, folds=[1])
+    fold = tmp_path / "runs" / "r" / cfg.data.key() / cfg.model.key() / "fold-1"
+    assert read_done(fold, "").stop_reason == "epochs"  # train.epochs=1 ended it
+    report = build_report(tmp_path / "runs" / "r", tmp_path / "report", qualitative=False)
+    assert "2-fold cross-validation" in report.setup["Datasets and splits"].iloc[0]["Split"]
+    assert report.setup["Models and training"].iloc[0]["Fold models"] == "1 of 2"

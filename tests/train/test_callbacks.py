@@ -33,3 +33,16 @@ def test_the_eta_covers_this_fold_and_the_folds_after_it(epoch: int, folds_after
     with console_file(tmp_path / "stdout.txt", monkeypatch) as out:
         log_progress(record)
     assert out.read_text().endswith(f"(epoch {epoch}) {shown}\n")
+
+
+@pytest.mark.parametrize(("spent", "folds_after", "finished", "seconds"), [
+    (100.0, 2, False, 20 + 2 * 120),  # the budgets, far below 997 + 2000 epochs of 30 s
+    (130.0, 0, False, 0),  # past the budget by the last epoch: nothing left
+    (120.0, 1, True, 120),
+])
+def test_the_eta_is_at_most_the_time_budgets_left(spent: float, folds_after: int, finished: bool,
+                                                  seconds: float) -> None:
+    record = EpochRecord(fold=1, epoch=3, epochs=1000, values=VALUES, best_score=0.7, best_epoch=3, finished=finished,
+                         stopped_early=False, seconds_per_epoch=30.0, folds_after=folds_after, max_seconds=120.0,
+                         seconds_spent=spent)
+    assert record.seconds_left() == seconds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from busbench.data.split.split_file import SplitSettings, plan_split, write_spli
 from busbench.data.torch_dataset import CachedSegmentationDataset, RepeatedSampler
 from busbench.errors import BusbenchError
 from busbench.layout.folders import LOG_CSV
-from busbench.train import checkpoint
-from busbench.train.callbacks import EpochRecord
+from busbench.train import checkpoint, trainer
+from busbench.train.callbacks import BUDGET, EPOCHS, PATIENCE, EpochRecord
 from busbench.train.seeding import seed_everything
 from busbench.train.trainer import FoldJob, _score, build_fold_model, train_fold, validate
 
@@ -111,7 +112,7 @@ def test_early_stopping_after_patience(fold_inputs, tmp_path: Path) -> None:
     cfg = tiny_config(epochs=6, patience=2, augmentation="none", elastic="false")
     cfg = cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": 1e-12})})
     state = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
-    assert state.stopped_early and state.epoch == 3 and state.best_epoch == 1
+    assert state.stopped_early and state.epoch == 3 and state.best_epoch == 1 and state.stop_reason == PATIENCE
     again = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
     assert again.epoch == 3  # a finished fold is not trained further
 
@@ -185,3 +186,59 @@ def test_fixed_length_epochs_repeat_cases_with_fresh_augmentations(fold_inputs, 
     assert steps == [1, 2]
     saved = checkpoint.load(tmp_path / checkpoint.LAST)
     assert saved["scheduler"]["last_epoch"] == 6  # 2 epochs x 3 batches, however many training images
+
+
+@pytest.fixture
+def minute_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake trainer clock that moves 60 s at each reading: every epoch (started, ended) lasts 60 s."""
+    ticks = itertools.count(step=60.0)
+    monkeypatch.setattr(trainer, "clock", lambda: next(ticks))
+
+
+@pytest.mark.parametrize(("minutes", "epochs"), [(2.9, 2), (3.0, 3), (3.5, 3), (100, 4)])
+def test_a_time_budget_stops_before_the_epoch_that_would_pass_it(fold_inputs, tmp_path: Path, minute_epochs,
+                                                                 minutes: float, epochs: int) -> None:
+    development, cache = fold_inputs
+    cfg = tiny_config(epochs=4, max_minutes=minutes, augmentation="none", elastic="false")
+    state = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
+    assert state.epoch == epochs and state.finished and state.seconds_spent() == 60.0 * epochs
+    assert state.stop_reason == (EPOCHS if epochs == 4 else BUDGET)
+    assert state.seconds_spent() <= minutes * 60  # the budget is kept
+    assert checkpoint.load(tmp_path / checkpoint.LAST)["state"]["stop_reason"] == state.stop_reason
+
+
+def test_a_first_epoch_longer_than_the_budget_still_gives_a_model(fold_inputs, tmp_path: Path,
+                                                                  minute_epochs) -> None:
+    development, cache = fold_inputs
+    cfg = tiny_config(epochs=4, max_minutes=0.5, augmentation="none", elastic="false")
+    state = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"))
+    assert state.epoch == 1 and state.stop_reason == BUDGET and (tmp_path / checkpoint.BEST).is_file()
+
+
+def test_a_resumed_fold_counts_the_time_spent_before(fold_inputs, tmp_path: Path, minute_epochs) -> None:
+    development, cache = fold_inputs
+    cfg = tiny_config(epochs=6, max_minutes=3.5, augmentation="none", elastic="false")
+
+    def stop_after_two(record: EpochRecord) -> None:
+        if record.epoch == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"),
+                   [stop_after_two])
+    saved = checkpoint.load(tmp_path / checkpoint.LAST)["state"]
+    assert saved["epoch"] == 2 and [row["seconds"] for row in saved["history"]] == [60.0, 60.0]
+    records: list[EpochRecord] = []
+    resumed = train_fold(cfg.training_recipe(), FoldJob(development, cache, 1, tmp_path), torch.device("cpu"),
+                         [records.append])
+    assert resumed.epoch == 3 and resumed.stop_reason == BUDGET and resumed.seconds_spent() == 180.0
+    # the progress line's ETA sees the budget and the time spent before the resume
+    assert [(r.epoch, r.max_seconds, r.seconds_spent, r.stop_reason) for r in records] == [(3, 210.0, 180.0, BUDGET)]
+
+
+@pytest.mark.parametrize("bad", ["0", "-1"])
+def test_the_time_budget_must_be_positive(bad: str) -> None:
+    assert load_config(None, ["train.max_minutes=0.25"]).train.max_minutes == 0.25
+    assert TrainConfig().max_minutes is None  # no budget by default
+    with pytest.raises(BusbenchError, match=r"train.max_minutes: Input should be greater than 0"):
+        load_config(None, [f"train.max_minutes={bad}"])

@@ -60,6 +60,12 @@ class TrainConfig(Section):
         "CMUNeXt code do. With train.iterations_per_epoch every batch is full either way."))
     patience: int | None = Field(20, ge=1, description=(
         "Stop after this many epochs without a better validation score; null: never stop early."))
+    max_minutes: float | None = Field(None, gt=0.0, description=(
+        "Wall-clock budget of each fold model's training, in minutes (epochs with their validation, resumed ones "
+        "counted); a fold stops after the epoch past which the next, as long as the last, would exceed it, so it "
+        "keeps the budget but for a first epoch longer than it. Equal minutes per model is a protocol of its own "
+        "(compare at matched compute); done.json records why each fold stopped (epochs, patience or budget). "
+        "null: no budget."))
     select_metric: Literal["lesion_dice", "image_dice", "image_iou", "loss"] = Field("lesion_dice", description=(
         "Validation score that picks best.pt. \"lesion_dice\": mean Dice over the validation images that have a "
         "lesion, so a model that predicts nothing scores 0 and is never selected, however many normal images the "

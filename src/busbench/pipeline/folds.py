@@ -38,7 +38,7 @@ from busbench.pipeline.checks import done_fix, fold_fix
 from busbench.pipeline.prepared import fold_provenance, training_images
 from busbench.records import FoldDone, read_done, write_done
 from busbench.train import checkpoint
-from busbench.train.callbacks import EpochCallback
+from busbench.train.callbacks import STOP_NOTES, EpochCallback
 from busbench.train.compile import compile_network
 from busbench.train.device import autocast_dtype, place_model
 from busbench.train.tracking import fold_trackers
@@ -101,15 +101,15 @@ def _run_fold(run: CellRun, fold: int, folds_after: int) -> None:
     scored = time.perf_counter()
     write_done(FoldDone(fold=fold, best_epoch=state.best_epoch, best_score=state.best_score,
                         select_metric=cfg.train.select_metric, epochs_run=state.epoch,
-                        stopped_early=state.stopped_early, train_seconds=trained - started,
-                        test_seconds=scored - trained, test_images=len(scores),
+                        stopped_early=state.stopped_early, stop_reason=state.stop_reason,
+                        train_seconds=trained - started, test_seconds=scored - trained, test_images=len(scores),
                         checkpoints=checkpoint.checkpoint_digests(fold_dir), provenance=provenance.as_dict()), fold_dir)
     note_saved(f"{folder.done_json} (fold {fold} finished)")
     test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}
     for tracker in trackers:
         tracker.finish(test_means, {"best_epoch": state.best_epoch, "epochs_run": state.epoch},
                        [fold_dir / name for name in (LOG_CSV, TEST_METRICS_CSV, DONE)])
-    early = " (stopped early)" if state.stopped_early else ""
+    early = STOP_NOTES.get(state.stop_reason, "")
     logger.info(f"fold {fold}/{data.development.folds} done: {state.epoch} epochs{early}, test Dice "
                 f"{scores['dice'].mean():.4f} on {len(scores)} images, {duration(trained - started)} training, "
                 f"{duration(scored - trained)} scoring")

@@ -30,16 +30,27 @@ class EpochRecord:
     seconds_per_epoch: float
     # folds this process trains after this one (``busbench run`` trains a cell's folds one by one)
     folds_after: int = 0
+    stop_reason: str = ""  # why the fold ended after this epoch (``trainer.stop_reason``); "" while it goes on
+    max_seconds: float | None = None  # each fold's time budget (train.max_minutes), None without one
+    seconds_spent: float = 0.0  # this fold's training time so far, that before a resume included
 
     def seconds_left(self) -> float:
         """The training time left to this process: the rest of this fold and every epoch of the
-        folds after it, at this fold's mean epoch time (an upper bound: early stopping may end
-        any fold sooner)."""
+        folds after it, at this fold's mean epoch time, and at most their time budgets (an upper
+        bound: early stopping may end any fold sooner)."""
         epochs_left = (0 if self.finished else self.epochs - self.epoch) + self.folds_after * self.epochs
-        return self.seconds_per_epoch * epochs_left
+        if self.max_seconds is None:
+            return self.seconds_per_epoch * epochs_left
+        this_fold = 0.0 if self.finished else max(0.0, self.max_seconds - self.seconds_spent)
+        return min(self.seconds_per_epoch * epochs_left, this_fold + self.folds_after * self.max_seconds)
 
 
 EpochCallback = Callable[[EpochRecord], None]
+
+# why a fold's training ended (``trainer.stop_reason``, ``done.json``'s ``stop_reason``)
+EPOCHS, PATIENCE, BUDGET = "epochs", "patience", "budget"
+# the progress line's note on a fold that ended before its last epoch
+STOP_NOTES = {PATIENCE: " (stopped early)", BUDGET: " (stopped: train.max_minutes reached)"}
 
 
 def _remaining(record: EpochRecord) -> str:
@@ -62,4 +73,4 @@ def log_progress(record: EpochRecord) -> None:
     remaining = _remaining(record)
     logger.info(f"fold {record.fold} epoch {record.epoch}/{record.epochs} train_loss {last['train_loss']:.4f} "
                 f"{metrics} lr {last['lr']:.2e} {last['seconds']:.1f}s best {record.best_score:.4f} "
-                f"(epoch {record.best_epoch}) {remaining}{' (stopped early)' if record.stopped_early else ''}")
+                f"(epoch {record.best_epoch}) {remaining}{STOP_NOTES.get(record.stop_reason, '')}")

@@ -3,7 +3,8 @@
 It trains on the fold's training cases and validates on its validation cases (both from a
 ``DevelopmentSplit``, so never on test cases), keeps the best checkpoint by the configured
 validation metric and the last one every epoch, stops early after ``patience`` epochs without
-improvement, and resumes from ``last.pt``, in the precision the fold started in (``fold_precision``).
+improvement or when ``train.max_minutes`` would pass (``stop_reason``), and resumes from ``last.pt``,
+in the precision the fold started in (``fold_precision``), with the time already spent counted.
 Shuffling is seeded per epoch and augmentation per sample, and all generator states are
 checkpointed, so on the CPU a resumed run ends with the same weights as an uninterrupted one.
 """
@@ -23,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from busbench.augment import PairAugmentation
-from busbench.config import InputConfig, ModelConfig, TrainingRecipe
+from busbench.config import InputConfig, ModelConfig, TrainConfig, TrainingRecipe
 from busbench.data.access import DevelopmentSplit
 from busbench.data.cache import Cache
 from busbench.data.provenance import Provenance
@@ -40,7 +41,7 @@ from busbench.models.precision import AutocastForward, autocast, precision_name
 from busbench.models.weights import load_weights
 from busbench.progress import progress
 from busbench.train import checkpoint
-from busbench.train.callbacks import EpochCallback, EpochRecord, log_progress
+from busbench.train.callbacks import BUDGET, EPOCHS, PATIENCE, EpochCallback, EpochRecord, log_progress
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
 from busbench.train.device import place_model, replica_devices
@@ -48,6 +49,8 @@ from busbench.train.fold_precision import fold_precision
 from busbench.train.loaders import training_loader, validation_loader
 from busbench.train.optim import build_optimizer, lr_factor
 from busbench.train.seeding import deterministic_default, seed_everything
+
+clock = time.perf_counter  # the trainer's clock: epoch times, the time budget (tests give it a fake one)
 
 
 @dataclass
@@ -61,6 +64,25 @@ class TrainingState:
     finished: bool = False
     stopped_early: bool = False
     history: list[dict[str, float]] = field(default_factory=list)
+    stop_reason: str = ""  # EPOCHS, PATIENCE or BUDGET once finished; "" before (and in older last.pt files)
+
+    def seconds_spent(self) -> float:
+        """The training time of every epoch run so far, those before a resume included (``log.csv``'s
+        seconds, saved in ``last.pt``); an epoch cut by an interruption is run again and counted once."""
+        return sum(row["seconds"] for row in self.history)
+
+
+def stop_reason(tc: TrainConfig, state: TrainingState) -> str:
+    """Why training ends after the epoch just logged, or "" to go on: the last epoch reached, the
+    patience spent, or ``train.max_minutes`` passed if one more epoch took as long as the last one did
+    (so a fold keeps its budget; only a first epoch longer than the whole budget passes it)."""
+    if state.epoch >= tc.epochs:
+        return EPOCHS
+    if state.stopped_early:
+        return PATIENCE
+    if tc.max_minutes is not None and state.seconds_spent() + state.history[-1]["seconds"] > tc.max_minutes * 60:
+        return BUDGET
+    return ""
 
 
 def build_fold_model(model: ModelConfig, input: InputConfig) -> nn.Module:
@@ -290,13 +312,13 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
     session = _session(cfg, job, device, precision.dtype)
     state = _resume(session, saved)
     val_loader = session.val_loader
-    fold_started, resumed_at = time.perf_counter(), state.epoch
+    fold_started, resumed_at = clock(), state.epoch
     if resumed_at and not state.finished:
         logger.info(f"fold {fold}: resuming after epoch {resumed_at} from {job.folder / checkpoint.LAST}")
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         if state.finished:
             break
-        started = time.perf_counter()
+        started = clock()
         train_loss = _train_epoch(cfg, session, fold, epoch, device)
         metrics = validate(session.network, val_loader, session.loss_fn, device, session.dtype, tc.channels_last)
         score = _score(metrics, tc.select_metric, fold)
@@ -311,14 +333,16 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
         else:
             state.bad_epochs += 1
         state.history.append({"epoch": epoch, "lr": session.optimizer.param_groups[0]["lr"], "train_loss": train_loss,
-                              **metrics, "seconds": time.perf_counter() - started})
+                              **metrics, "seconds": clock() - started})
         state.stopped_early = tc.patience is not None and state.bad_epochs >= tc.patience
-        state.finished = state.stopped_early or epoch == tc.epochs
+        state.stop_reason = stop_reason(tc, state)
+        state.finished = bool(state.stop_reason)
         _save_last(session, job, state)
         note_saved(f"{job.folder / checkpoint.LAST} (fold {fold}, epoch {epoch} of {tc.epochs})")
         record = EpochRecord(fold, epoch, tc.epochs, dict(state.history[-1]), state.best_score, state.best_epoch,
                              state.finished, state.stopped_early,
-                             (time.perf_counter() - fold_started) / (epoch - resumed_at), job.folds_after)
+                             (clock() - fold_started) / (epoch - resumed_at), job.folds_after, state.stop_reason,
+                             tc.max_minutes * 60 if tc.max_minutes is not None else None, state.seconds_spent())
         for callback in (log_progress, *callbacks):
             callback(record)
     return state

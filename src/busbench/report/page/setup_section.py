@@ -1,6 +1,7 @@
 """The setup a paper states beside its numbers, read from the run folders alone: per dataset the
 images per class and part, the split protocol and its checksums; per model the input, training
-recipe, test-time views, post-processing chosen, seeds and wall time; the software and machine.
+recipe, time budget and why its folds stopped, test-time views, post-processing chosen, seeds and
+wall time; the software and machine.
 
 It is also the legend of the report: the run folders' keys (``busi-6945e458``, ``unet_w8``) and
 checksums appear here once, beside the display names every table and figure uses. Written as
@@ -10,6 +11,7 @@ checksums appear here once, beside the display names every table and figure uses
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +20,10 @@ from busbench.data.manifest import load_manifest
 from busbench.data.split.record import load_split
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.layout.atomic import write_text
+from busbench.layout.folders import CellFolder
 from busbench.markdown import markdown_table
-from busbench.records import read_environment
-from busbench.report.collect import RunResults, RunTable, run_data_folder, split_description
+from busbench.records import read_done, read_environment
+from busbench.report.collect import RunResults, RunTable, run_data_folder, run_split, split_description
 from busbench.report.tables.publication import latex_escape
 from busbench.train.trainer import SELECTED_VALUE
 
@@ -55,8 +58,9 @@ def dataset_setup(tables: list[RunTable]) -> pd.DataFrame:
         test = run.per_image.drop_duplicates("case_id")["label"]
         development = _development_labels(run)
         protocol = run.split_settings.get("protocol", "grouped")
-        # a registry's split has the registry's folds, whatever split.folds says
-        folds = run.per_image["fold"].nunique() if run.registry is not None else run.split_settings.get("folds")
+        # the split file's folds (a registry's, whatever split.folds says), whether or not all were trained
+        split = run_split(run.folder)
+        folds = split.folds if split is not None else run.split_settings.get("folds")
         rows.append({
             "Dataset": table.title, "Key": run.dataset,
             "Development images": _counts(development) if development is not None else "data folder not in results",
@@ -93,6 +97,27 @@ def _epochs_and_seconds(run: RunResults) -> tuple[str, float]:
     return f"{sum(epochs) / len(epochs):.1f} of {run.config.train.epochs if run.config else '?'}", seconds
 
 
+def _fold_models(run: RunResults) -> str:
+    """The fold models trained (every seed's), of those the split has: ``1 of 5`` when a time budget
+    left the others untrained (``benchmarks/gpu_table.sh``)."""
+    trained, split = run.per_image["fold"].nunique(), run_split(run.folder)
+    return f"{trained} of {split.folds * max(1, len(run.seeds))}" if split is not None else str(trained)
+
+
+def _budget(run: RunResults) -> str:
+    minutes = run.config.train.max_minutes if run.config else None
+    return "none" if minutes is None else f"{minutes:g} min per fold model"
+
+
+def _stop_reasons(run: RunResults) -> str:
+    """How many fold models (every seed's) stopped for each reason their ``done.json`` records:
+    ``budget 4, patience 1``; folds of versions before the record count as ``not recorded``."""
+    fix = "run `busbench run` with the run's config again to rewrite it"
+    reasons = Counter(read_done(fold.path, fix).stop_reason or "not recorded"
+                      for path in run.seed_paths or [run.path] for fold in CellFolder(path).folds() if fold.done)
+    return ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items())) or "–"
+
+
 def model_setup(tables: list[RunTable]) -> pd.DataFrame:
     """One row per (table, model): how it was trained and evaluated, and what its name stands for."""
     rows = []
@@ -108,7 +133,8 @@ def model_setup(tables: list[RunTable]) -> pd.DataFrame:
             rows.append({  # every value as shown
                 "Model": run.title, "Dataset": table.title, "Key": run.model, "Model arguments": c.model.describe(),
                 "Input": f"{c.input.size} px, {c.input.channels} ch, {c.input.resize}",
-                "Epochs run (mean)": epochs, "Batch": str(c.train.batch_size),
+                "Fold models": _fold_models(run), "Epochs run (mean)": epochs, "Time budget": _budget(run),
+                "Stopped by (fold models)": _stop_reasons(run), "Batch": str(c.train.batch_size),
                 "Optimiser": f"{c.optimizer.name}, lr {c.optimizer.lr:g}, wd {c.optimizer.weight_decay:g}",
                 "Schedule": c.schedule.name + warmup, "Loss": c.loss.name, "Augmentation": c.train.augmentation,
                 "Selected by": SELECTED_VALUE.get(c.train.select_metric, "val_loss"),
