@@ -34,14 +34,16 @@ def check_engine(engine: str) -> None:
 
 
 class OnnxRuntimeModel(nn.Module):
-    """An ONNX Runtime session on an exported fold model: logits from images, like the PyTorch model.
+    """An ONNX Runtime session on an exported model: its ``output`` (a fold model's logits, like the PyTorch
+    model's) from images.
 
     It uses as many threads as torch does (``torch.get_num_threads()``), so the two engines are
     compared on equal terms, and CUDA when the device is a GPU and onnxruntime-gpu is installed.
     """
 
-    def __init__(self, model: bytes | Path, device: torch.device | None = None) -> None:
+    def __init__(self, model: bytes | Path, device: torch.device | None = None, output: str = OUTPUT_NAME) -> None:
         super().__init__()
+        self.output = output
         ort = import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
@@ -54,5 +56,5 @@ class OnnxRuntimeModel(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         feed = {INPUT_NAME: images.detach().float().cpu().contiguous().numpy()}
-        logits = self.session.run([OUTPUT_NAME], feed)[0]
+        logits = self.session.run([self.output], feed)[0]
         return torch.from_numpy(logits).to(images.device)
