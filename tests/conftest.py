@@ -44,7 +44,7 @@ SLOW_MODULES = {
     "models/test_monai_nets.py", "report/test_compute_columns.py", "test_api.py",
     "data/duplicates/test_duplicates_memory.py", "data/registry/test_registry_split_real.py",
     "data/duplicates/test_duplicates_mirrored.py", "report/test_registry_tables.py",
-    "data/split/test_split.py", "data/split/test_split_renamed.py", "deploy/test_onnx_models.py",
+    "data/split/test_split.py", "data/split/test_split_renamed.py", "deploy/test_onnx_models.py", "deploy/test_onnx_bundle.py",
     "models/test_input_size.py", "models/test_nnunet_resenc.py", "models/test_plugins.py",
     "pipeline/test_pooled_training.py",
     "models/test_profile.py", "models/test_registry.py", "models/test_transfer.py", "report/test_analyses.py",

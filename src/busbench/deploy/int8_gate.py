@@ -34,13 +34,17 @@ INT8_TOLERANCE = 0.01  # the largest mean test Dice drop (absolute) an int8 expo
 
 
 def quantize_int8(data: bytes) -> bytes:
-    """The file with int8 weights (ONNX Runtime's ``quantize_dynamic``, QInt8, per tensor)."""
+    """The file with int8 weights (ONNX Runtime's ``quantize_dynamic``, QInt8, per tensor), after ONNX
+    Runtime's pre-processing (shape inference, graph optimisation), which makes the weights that the
+    ensemble's repeated fold models share initializers again, as the quantiser needs."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory() as folder:
-        source, target = Path(folder) / "fp32.onnx", Path(folder) / "int8.onnx"
+        source, prepared, target = (Path(folder) / name for name in ("fp32.onnx", "prepared.onnx", "int8.onnx"))
         source.write_bytes(data)
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        quant_pre_process(source, prepared, skip_symbolic_shape=True)
+        quantize_dynamic(prepared, target, weight_type=QuantType.QInt8)
         return target.read_bytes()
 
 

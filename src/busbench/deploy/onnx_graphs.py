@@ -40,11 +40,13 @@ class EnsembleWithViews(nn.Module):
         self.views: list[tuple[int, ...]] = [(), *(FLIP_DIMS[view] for view in dict.fromkeys(tta))]
 
     def forward(self, images: Tensor) -> Tensor:
-        total = torch.zeros_like(images[:, :1])
+        # the views go through each model as one batch, so that each model's weights appear once in the graph
+        seen = torch.cat([torch.flip(images, dims) if dims else images for dims in self.views])
+        batch, total = images.shape[0], torch.zeros_like(images[:, :1])
         for model in self.folds:
-            for dims in self.views:
-                seen = torch.flip(images, dims) if dims else images
-                probability = torch.sigmoid(model(seen))
+            probabilities = torch.sigmoid(model(seen))
+            for index, dims in enumerate(self.views):
+                probability = probabilities[index * batch:(index + 1) * batch]
                 total = total + (torch.flip(probability, dims) if dims else probability)
         return total / (len(self.folds) * len(self.views))
 
