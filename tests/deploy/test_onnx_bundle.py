@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import json
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +17,7 @@ from cli_runner import run_cli
 from PIL import Image
 from real_data import real_dataset
 
+from busbench.cli.exports import export_onnx
 from busbench.deploy import onnx_export
 from busbench.deploy.int8_gate import INT8_TOLERANCE, held_out_cases
 from busbench.deploy.onnx_graphs import PROBABILITY_NAME, Shapes, export_fold, onnx_bytes, shapes_for
@@ -129,7 +131,10 @@ def test_int8_is_written_with_its_test_dice_and_a_card(bundle: Path) -> None:
     assert report["dice_change"] == pytest.approx(report["int8_mean_dice"] - report["fp32_mean_dice"])
     for name in ("ensemble", "fold-1", "fold-2"):
         assert (bundle / f"{name}.int8.onnx").stat().st_size < (bundle / f"{name}.onnx").stat().st_size / 2
-        assert "ConvInteger" in {node.op_type for node in onnx.load(str(bundle / f"{name}.int8.onnx")).graph.node}
+        int8 = onnx.load(str(bundle / f"{name}.int8.onnx"))
+        assert "ConvInteger" in {node.op_type for node in int8.graph.node}
+        settings = {entry.key: entry.value for entry in int8.metadata_props}
+        assert json.loads(settings["busbench"])["threshold"] == 0.5 and settings["role"].endswith("int8")
     card = (bundle / "MODEL_CARD.md").read_text()
     assert f"| change | {report['dice_change']:+.4f} |" in card and "ensemble.int8.onnx" in card
     assert spec["test_set_sha256"] in card and "fill_holes (background 4-connectivity)" in card
@@ -161,6 +166,7 @@ def test_int8_that_costs_more_dice_than_the_tolerance_is_refused(run_dir: Path, 
     assert "--quantize int8: the mean test Dice falls by 1.0000 (fp32 1.0000, int8 0.0000 on 9 test images)" in err
     assert f"more than --int8-tolerance {INT8_TOLERANCE:g}" in err and "Nothing was written" in err
     assert not out.exists()
+    assert inspect.signature(export_onnx).parameters["int8_tolerance"].default == INT8_TOLERANCE
     assert run_cli(monkeypatch, "export", "onnx", str(run_dir), "--out", str(out), "--quantize", "fp8") == 2
     assert "--quantize 'fp8': choose int8" in " ".join(capsys.readouterr().err.split())
 

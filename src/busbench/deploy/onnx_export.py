@@ -114,6 +114,10 @@ def _ensemble_spec(spec: dict[str, Any], folds: int) -> dict[str, Any]:
     return {**spec, "output": output, "tta_in_graph": True}
 
 
+def _role(name: str) -> str:
+    return "ensemble with TTA views" if name == ENSEMBLE_FILE else "fold model"
+
+
 def _plain_entries(spec: dict[str, Any], role: str) -> dict[str, str]:
     """The settings a viewer such as Netron shows at a glance, beside the full JSON."""
     return {"role": role, "input_size": str(spec["input"]["size"]), "resize": spec["input"]["resize"],
@@ -150,8 +154,7 @@ def export_run(run_dir: Path, out: Path, options: ExportOptions = ExportOptions(
     dynamic = all(e.dynamic for e in exported.values())
     spec = _description(trained, run_dir, dynamic, {name: e.difference for name, e in exported.items()})
     specs = {name: _ensemble_spec(spec, len(folds)) if name == ENSEMBLE_FILE else spec for name in exported}
-    files = {name: with_metadata(e.data, specs[name], _plain_entries(specs[name], "ensemble with TTA views"
-                                                                     if name == ENSEMBLE_FILE else "fold model"))
+    files = {name: with_metadata(e.data, specs[name], _plain_entries(specs[name], _role(name)))
              for name, e in exported.items()}
     check = _int8_files(run_dir, files, specs, options) if options.quantize else None
     if check is not None:
@@ -172,7 +175,9 @@ def _int8_files(run_dir: Path, files: dict[str, bytes], specs: dict[str, dict[st
                 options: ExportOptions) -> tuple[dict[str, bytes], Int8Check]:
     """``files`` with an int8 copy of each, once the test set admits them (the ensemble file is checked where
     exported, else the fold files together)."""
-    quantized = {name.replace(ONNX_SUFFIX, f".int8{ONNX_SUFFIX}"): quantize_int8(data) for name, data in files.items()}
+    quantized = {name.replace(ONNX_SUFFIX, f".int8{ONNX_SUFFIX}"): with_metadata(  # the quantiser keeps no metadata
+        quantize_int8(data), {**specs[name], "weights": "int8 (ONNX Runtime dynamic quantisation)"},
+        _plain_entries(specs[name], f"{_role(name)}, int8")) for name, data in files.items()}
     checked = [ENSEMBLE_FILE] if ENSEMBLE_FILE in files else [name for name in files if name != ENSEMBLE_FILE]
     spec = specs[checked[0]]
     report = check_int8([files[name] for name in checked],
