@@ -7,9 +7,11 @@ import ast
 import importlib.util
 import inspect
 import json
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -18,10 +20,11 @@ from PIL import Image
 from real_data import real_dataset
 
 from busbench.cli.exports import export_onnx
-from busbench.deploy import onnx_export
+from busbench.deploy import busbench_postprocess, onnx_export
 from busbench.deploy.int8_gate import INT8_TOLERANCE, held_out_cases
 from busbench.deploy.onnx_graphs import PROBABILITY_NAME, Shapes, export_fold, onnx_bytes, shapes_for
 from busbench.deploy.onnx_runtime import OUTPUT_NAME
+from busbench.evaluate.postprocess import PostProcessing
 from busbench.evaluate.predict import load_run, predict_image
 from busbench.metrics.per_image import dice_score
 from busbench.models.registry import resolve_model
@@ -88,6 +91,7 @@ def test_the_reference_script_imports_only_numpy_and_opencv(bundle: Path, tmp_pa
                 if isinstance(node, (ast.Import, ast.ImportFrom))
                 for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])}
     assert imported == {"__future__", "json", "sys", "typing", "cv2", "numpy"}  # no busbench, no torch
+    assert script.read_bytes() == Path(busbench_postprocess.__file__).read_bytes()  # the tested module, shipped
     scan = sorted(images.glob("*.png"))[0]
     assert reference_module(bundle).main([str(bundle / "ensemble.onnx"), str(scan), str(tmp_path / "mask.png")]) == 0
     trained = load_run(run_dir, torch.device("cpu"))
@@ -197,3 +201,27 @@ def test_a_model_that_fails_at_another_shape_is_exported_fixed() -> None:
     assert not exported.dynamic and exported.difference <= 1e-4
     runtime = ort.InferenceSession(exported.data, providers=["CPUExecutionProvider"])
     assert [dim for dim in runtime.get_inputs()[0].shape] == ["batch", 1, 32, 32]
+
+
+def random_masks(count: int) -> list[np.ndarray]:
+    """Blurred-noise masks of odd sizes: many components, holes, lesions touching the border, diagonal
+    contacts, so that every connectivity and border rule shows."""
+    rng = np.random.default_rng(0)
+    masks = []
+    for _ in range(count):
+        height, width = (int(side) for side in rng.integers(20, 90, 2))
+        blurred = cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), rng.uniform(0.5, 3))
+        masks.append(blurred > np.quantile(blurred, rng.uniform(0.3, 0.9)))
+    return masks
+
+
+@pytest.mark.parametrize("post", [PostProcessing(fill_holes=True), PostProcessing(min_area_fraction=0.005),
+                                  PostProcessing(keep_largest=True), PostProcessing(boundary_median=3),
+                                  PostProcessing(boundary_median=7), PostProcessing(True, 0.001, True, 5)],
+                         ids=lambda post: post.describe())
+def test_the_reference_postprocessing_is_busbenchs(post: PostProcessing) -> None:
+    masks = random_masks(150)
+    changed = sum(not np.array_equal(post.apply(mask), mask) for mask in masks)
+    assert changed >= 50  # the step does something on these masks
+    for mask in masks:
+        np.testing.assert_array_equal(busbench_postprocess.postprocess(mask, asdict(post)), post.apply(mask))
