@@ -155,8 +155,10 @@ class _Blind(torch.nn.Module):
 def test_int8_that_costs_more_dice_than_the_tolerance_is_refused(run_dir: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    blind = onnx_bytes(_Blind(), Shapes(1, 32, None), "blind", PROBABILITY_NAME, dynamic=False)
-    monkeypatch.setattr(onnx_export, "quantize_int8", lambda data: blind)
+    blind = {name: onnx_bytes(_Blind(), Shapes(1, 32, None), "blind", name, dynamic=False)
+             for name in (PROBABILITY_NAME, OUTPUT_NAME)}  # the ensemble's output, a fold's
+    monkeypatch.setattr(onnx_export, "quantize_int8",
+                        lambda data: blind[onnx.load_from_string(data).graph.output[0].name])
     # the 1-epoch models miss the synthetic lesions (Dice 0): score against their own masks instead, so that
     # fp32 has a Dice to lose
     trained = load_run(run_dir, torch.device("cpu"))
@@ -169,6 +171,10 @@ def test_int8_that_costs_more_dice_than_the_tolerance_is_refused(run_dir: Path, 
     err = " ".join(capsys.readouterr().err.split())
     assert "--quantize int8: the mean test Dice falls by 1.0000 (fp32 1.0000, int8 0.0000 on 9 test images)" in err
     assert f"more than --int8-tolerance {INT8_TOLERANCE:g}" in err and "Nothing was written" in err
+    assert not out.exists()
+    # without --ensemble the fold files are checked (logits 0: probability 0.5, all lesion)
+    assert run_cli(monkeypatch, "export", "onnx", str(run_dir), "--out", str(out), "--quantize", "int8") == 2
+    assert "--quantize int8: the mean test Dice falls by" in " ".join(capsys.readouterr().err.split())
     assert not out.exists()
     assert inspect.signature(export_onnx).parameters["int8_tolerance"].default == INT8_TOLERANCE
     assert run_cli(monkeypatch, "export", "onnx", str(run_dir), "--out", str(out), "--quantize", "fp8") == 2
