@@ -3,6 +3,7 @@ to feed it and read it, and what int8 costs, for the engineer who deploys it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,19 @@ def model_card(spec: dict[str, Any], files: list[str], check: Int8Check | None) 
         f"- held-out test set sha256: `{spec['test_set_sha256']}`; its scores are in the run's ensemble_metrics.csv",
         f"- max probability difference ONNX Runtime vs PyTorch: {max(spec['max_probability_difference'].values()):.1e}",
         "", "## Input", "",
-        f"- `{source['name']}`: float32 {source['shape']}, {source['colour']}, {source['normalisation']}",
+        f"- `{source['name']}`: float32 {' x '.join(map(str, source['shape']))}, {source['colour']}, "
+        f"{source['normalisation']}",
         f"- spatial axes: {source['spatial_axes']}",
         f"- placement ({source['resize']}): {source['resize_means']}",
         f"- bit depth: {source['white_level_means']}; white level {source['white_level']}", "",
         "## Output and post-processing", "",
-        f"- fold files: `{spec['output']['name']}` (logits), probability = sigmoid(logits); "
+        f"- fold files: output `{spec['output']['name']}`, probability = sigmoid(logits); "
         "`ensemble.onnx` (where exported): `probability`, the ensemble with the TTA views inside",
         f"- ensemble: {spec['ensemble']}; TTA views: {', '.join(spec['tta']) or 'none'}",
         f"- back to the image: {spec['resize_back']}",
         f"- threshold: {spec['threshold']} ({spec['threshold_means']})",
         f"- post-processing chosen on out-of-fold development predictions: {spec['postprocessing_chosen']} "
-        f"(`{post}`)", f"- steps: {spec['postprocessing_means']}", "",
+        f"(`{json.dumps(post)}`)", f"- steps: {spec['postprocessing_means']}", "",
         "## Use", "", "```python", "import onnxruntime", "import busbench_postprocess as bp", "",
         'session = onnxruntime.InferenceSession("ensemble.onnx")',
         'image = bp.read_image("scan.png", bp.metadata(session)["input"]["channels"])',
