@@ -156,9 +156,9 @@ def export_run(run_dir: Path, out: Path, options: ExportOptions = ExportOptions(
     specs = {name: _ensemble_spec(spec, len(folds)) if name == ENSEMBLE_FILE else spec for name in exported}
     files = {name: with_metadata(e.data, specs[name], _plain_entries(specs[name], _role(name)))
              for name, e in exported.items()}
-    check = _int8_files(run_dir, files, specs, options) if options.quantize else None
-    if check is not None:
-        files, report = check
+    report: Int8Check | None = None
+    if options.quantize:
+        files, report = _int8_files(run_dir, files, specs, options)
         spec["int8"] = report.as_dict()
     out.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
@@ -167,7 +167,7 @@ def export_run(run_dir: Path, out: Path, options: ExportOptions = ExportOptions(
                 "ensemble_model": ENSEMBLE_FILE if options.ensemble else None,
                 "files": sorted(files)}, out / ONNX_JSON, sort_keys=False)
     write_bytes(Path(busbench_postprocess.__file__).read_bytes(), out / REFERENCE_SCRIPT)
-    write_model_card(out, spec, sorted(files), check[1] if check else None)
+    write_model_card(out, spec, sorted(files), report)
     return out / ONNX_JSON
 
 
