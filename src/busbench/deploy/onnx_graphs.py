@@ -105,15 +105,15 @@ def export_parity(model: nn.Module, reference: nn.Module, shapes: Shapes, name: 
     """``model`` exported and checked against ``reference`` (probabilities) at batch 3 (not the traced 2),
     and at the second shape for dynamic axes; exported fixed where the dynamic file differs there; refused
     above ``PARITY_TOLERANCE``."""
-    def runtime(data: bytes) -> nn.Module:
-        session = OnnxRuntimeModel(data, output=output)
+    def runtime(data: bytes, quiet: bool = False) -> nn.Module:
+        session = OnnxRuntimeModel(data, output=output, quiet=quiet)
         return nn.Sequential(session, nn.Sigmoid()) if to_probability else session
 
     square = (3, shapes.channels, shapes.size, shapes.size)
     if shapes.other is not None:
         data = onnx_bytes(model, shapes, name, output, dynamic=True)
         try:
-            other = probability_difference(reference, runtime(data), (3, shapes.channels, *shapes.other))
+            other = probability_difference(reference, runtime(data, quiet=True), (3, shapes.channels, *shapes.other))
         except Exception:  # ONNX Runtime refusing the other shape: a graph with a traced size inside
             other = float("inf")
         if other <= PARITY_TOLERANCE:

@@ -41,13 +41,16 @@ class OnnxRuntimeModel(nn.Module):
     compared on equal terms, and CUDA when the device is a GPU and onnxruntime-gpu is installed.
     """
 
-    def __init__(self, model: bytes | Path, device: torch.device | None = None, output: str = OUTPUT_NAME) -> None:
+    def __init__(self, model: bytes | Path, device: torch.device | None = None, output: str = OUTPUT_NAME,
+                 quiet: bool = False) -> None:
         super().__init__()
         self.output = output
         ort = import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
+        if quiet:  # a trial run whose failure is expected and handled: no error line from ONNX Runtime
+            options.log_severity_level = 4
         providers = ["CPUExecutionProvider"]
         if device is not None and device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
