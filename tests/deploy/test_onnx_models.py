@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from busbench.deploy.onnx_export import PARITY_TOLERANCE, export_checked, onnx_bytes
-from busbench.deploy.onnx_runtime import OnnxRuntimeModel
+from busbench.deploy.onnx_export import export_checked
+from busbench.deploy.onnx_graphs import PARITY_TOLERANCE, Shapes, onnx_bytes
+from busbench.deploy.onnx_runtime import OUTPUT_NAME, OnnxRuntimeModel
 from busbench.errors import BusbenchError
 from busbench.models import available_models, build_model
 
@@ -57,7 +58,7 @@ class _Drifting(torch.nn.Module):
 
 def test_a_model_that_cannot_be_exported_or_differs_is_one_line() -> None:
     with pytest.raises(BusbenchError, match=r"^model 'odd' cannot be exported to ONNX \(opset 17\): [^\n]+$"):
-        onnx_bytes(_Untraceable(), 1, 32, "odd")
+        onnx_bytes(_Untraceable(), Shapes(1, 32, None), "odd", OUTPUT_NAME, dynamic=False)
     with pytest.raises(BusbenchError, match=r"^model 'drift': its ONNX export differs from PyTorch by [^\n]+$"):
         export_checked(_Drifting(), 1, 32, "drift")
 
@@ -65,6 +66,6 @@ def test_a_model_that_cannot_be_exported_or_differs_is_one_line() -> None:
 def test_the_runtime_takes_any_batch_size() -> None:
     torch.manual_seed(0)
     model = build_model("unet", in_channels=1, base_channels=4).eval()
-    runtime = OnnxRuntimeModel(onnx_bytes(model, 1, 32, "unet"))
+    runtime = OnnxRuntimeModel(onnx_bytes(model, Shapes(1, 32, None), "unet", OUTPUT_NAME, dynamic=False))
     for batch in (1, 5):
         assert runtime(torch.rand(batch, 1, 32, 32)).shape == (batch, 1, 32, 32)

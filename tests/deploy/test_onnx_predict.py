@@ -14,62 +14,14 @@ import torch
 from cli_runner import command_options, named_options, run_cli
 from PIL import Image
 
-from busbench import pipeline
-from busbench.config import ExperimentConfig, load_config
-from busbench.data.synthetic import generate_cases
 from busbench.deploy.engines import load_trained
-from busbench.deploy.onnx_export import OPSET, load_onnx_run
+from busbench.deploy.onnx_export import load_onnx_run
+from busbench.deploy.onnx_graphs import OPSET
 from busbench.errors import BusbenchError
-from busbench.layout.atomic import write_json
 from busbench.layout.folders import DONE, ONNX_JSON
-from busbench.train import checkpoint
-from busbench.train.trainer import build_fold_model
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
-
-# every post-processing step on, whatever the tiny run chose, so that the engines are compared through all of them
-POSTPROCESSING = {"fill_holes": True, "min_area_fraction": 0.001, "keep_largest": True, "boundary_median": 3}
-
-
-def centre_logits(cfg: ExperimentConfig, path: Path) -> None:
-    """Shift a one-epoch fold model's output so that half its pixels are lesion: untrained, it predicts an
-    almost constant probability below the threshold, and empty masks would compare nothing."""
-    saved = checkpoint.load(path)
-    model = build_fold_model(cfg.model, cfg.input)
-    model.load_state_dict(saved["model"])
-    with torch.no_grad():
-        logits = model.eval()(torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(0)))
-    saved["model"]["head.bias"] -= logits.median()
-    checkpoint.save_atomic(saved, path)
-    done = path.parent / DONE  # the fold as if trained to these weights: its recorded hash follows them
-    write_json({**json.loads(done.read_text()), "checkpoints": checkpoint.checkpoint_digests(path.parent)}, done)
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("onnx-run")
-    cfg = load_config(None, [
-        "name=o", f"output_dir={out}", "data.options.count=24", "data.options.size=40", "split.folds=2",
-        "input.size=32", "model.kwargs.base_channels=4", "train.epochs=1", "eval.tta=[hflip,rot180]",
-        "train.amp=off",  # ONNX Runtime computes in fp32: PyTorch must too for the masks to match
-    ])
-    pipeline.run_experiment(cfg)
-    run = out / "o" / cfg.data.key() / cfg.model.key()
-    for path in run.glob("fold-*/best.pt"):
-        centre_logits(cfg, path)
-    chosen = json.loads((run / "postprocessing.json").read_text())
-    (run / "postprocessing.json").write_text(json.dumps({**chosen, "postprocessing": POSTPROCESSING}))
-    return run
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("scans")
-    for i, (height, width) in enumerate([(48, 48), (40, 64), (72, 56)]):
-        case = generate_cases(1, max(height, width), seed=20 + i)[0]
-        Image.fromarray(np.ascontiguousarray(case.image[:height, :width])).save(folder / f"scan{i}.png")
-    return folder
 
 
 def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_path: Path,
@@ -82,7 +34,8 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     assert spec["models"] == ["fold-1.onnx", "fold-2.onnx"] and spec["opset"] == OPSET
     assert spec["input"]["size"] == 32 and spec["input"]["channels"] == 1 and spec["input"]["resize"] == "letterbox"
     assert spec["input"]["white_level"] == 255  # the run's training images' (8-bit), for predict to scale alike
-    assert spec["tta"] == ["hflip", "rot180"] and spec["postprocessing"] == POSTPROCESSING
+    assert spec["tta"] == ["hflip", "rot180"] and all(spec["postprocessing"].values())  # every step on (conftest)
+    assert spec["postprocessing"] == json.loads((run_dir / "postprocessing.json").read_text())["postprocessing"]
     assert max(spec["max_probability_difference"].values()) <= 1e-4
     assert all((exported / name).is_file() for name in spec["models"])
 

@@ -48,12 +48,22 @@ def export_nnunet_raw(
 
 def export_onnx(
     run: Annotated[Path, typer.Argument(help="A run folder: OUTPUT_DIR/<name>/<dataset>/<model>.")],
-    out: Annotated[Path, typer.Option(help="Folder for fold-<k>.onnx and busbench_onnx.json.")],
+    out: Annotated[Path, typer.Option(help="Folder for fold-<k>.onnx, busbench_onnx.json, busbench_postprocess.py "
+                                           "and MODEL_CARD.md.")],
+    ensemble: Annotated[bool, typer.Option("--ensemble", help="Also ensemble.onnx: every fold model and TTA view "
+                                                             "in one graph, giving the mean probability.")] = False,
+    quantize: Annotated[Optional[str], typer.Option(help="int8: also int8 copies (dynamic quantisation), refused "
+                                                         "where the run's test Dice falls by more than "
+                                                         "--int8-tolerance.")] = None,
+    int8_tolerance: Annotated[float, typer.Option(help="The largest mean test Dice drop int8 may cost.", min=0.0)
+                              ] = 0.01,
 ) -> None:
-    """Each fold model as ONNX (dynamic batch), checked against PyTorch, with what predict needs in a JSON."""
-    from busbench.deploy.onnx_export import OPSET, export_run
+    """Each fold model as ONNX (dynamic batch, and height and width where the model allows), checked against
+    PyTorch, with the settings inside each file, a reference post-processing script and a model card."""
+    from busbench.deploy.onnx_export import ExportOptions, export_run
+    from busbench.deploy.onnx_graphs import OPSET
 
-    written = export_run(run, out)
-    console.print(f"written: {written} and the fold models beside it (ONNX opset {OPSET}, dynamic batch); predict "
-                  f"with `busbench predict --engine onnxruntime --run {out} --input IMAGES --out DIR`",
-                  markup=False, highlight=False)
+    written = export_run(run, out, ExportOptions(ensemble, quantize, int8_tolerance))
+    console.print(f"written: {written}, the models, busbench_postprocess.py and MODEL_CARD.md beside it (ONNX opset "
+                  f"{OPSET}, dynamic batch); predict with `busbench predict --engine onnxruntime --run {out} "
+                  "--input IMAGES --out DIR` or with busbench_postprocess.py", markup=False, highlight=False)

@@ -56,19 +56,24 @@ def check_cuda_session(providers: list[str], available: list[str], device: torch
 
 
 class OnnxRuntimeModel(nn.Module):
-    """An ONNX Runtime session on an exported fold model: logits from images, like the PyTorch model.
+    """An ONNX Runtime session on an exported model: its ``output`` (a fold model's logits, like the PyTorch
+    model's) from images.
 
     It uses as many threads as torch does (``torch.get_num_threads()``), so the two engines are
     compared on equal terms, and CUDA (on the GPU ``device`` is) when the device is a GPU, refusing
     to run on the CPU then (``check_cuda_session``). ``providers`` are those the session runs with.
     """
 
-    def __init__(self, model: bytes | Path, device: torch.device | None = None) -> None:
+    def __init__(self, model: bytes | Path, device: torch.device | None = None, output: str = OUTPUT_NAME,
+                 quiet: bool = False) -> None:
         super().__init__()
+        self.output = output
         ort = import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
+        if quiet:  # a trial run whose failure is expected and handled: no error line from ONNX Runtime
+            options.log_severity_level = 4
         available = list(ort.get_available_providers())
         requested: list[str | tuple[str, dict[str, int]]] = [CPU_PROVIDER]
         if device is not None and device.type == "cuda" and CUDA_PROVIDER in available:
@@ -81,5 +86,5 @@ class OnnxRuntimeModel(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         feed = {INPUT_NAME: images.detach().float().cpu().contiguous().numpy()}
-        logits = self.session.run([OUTPUT_NAME], feed)[0]
+        logits = self.session.run([self.output], feed)[0]
         return torch.from_numpy(logits).to(images.device)

@@ -21,12 +21,12 @@ from busbench.data.torch_dataset import image_batch
 from busbench.models.precision import autocast
 
 TTA_VIEWS = ("hflip", "vflip", "rot180")
-_FLIP_DIMS = {"hflip": (-1,), "vflip": (-2,), "rot180": (-2, -1)}
+FLIP_DIMS = {"hflip": (-1,), "vflip": (-2,), "rot180": (-2, -1)}
 
 
 def _view(x: Tensor, name: str | None) -> Tensor:
     """The image seen through a TTA view; every view is its own inverse."""
-    return x if name is None else torch.flip(x, _FLIP_DIMS[name])
+    return x if name is None else torch.flip(x, FLIP_DIMS[name])
 
 
 @torch.no_grad()
