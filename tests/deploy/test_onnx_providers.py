@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from busbench.deploy.onnx_export import onnx_bytes
-from busbench.deploy.onnx_runtime import OnnxRuntimeModel
+from busbench.deploy.onnx_graphs import Shapes, onnx_bytes
+from busbench.deploy.onnx_runtime import OUTPUT_NAME, OnnxRuntimeModel
 from busbench.errors import BusbenchError
 from busbench.models import build_model
 
@@ -21,7 +21,8 @@ WITH_CUDA = ["CUDAExecutionProvider", "CPUExecutionProvider"]
 @pytest.fixture(scope="module")
 def exported() -> bytes:
     torch.manual_seed(0)
-    return onnx_bytes(build_model("unet", in_channels=1, base_channels=4).eval(), 1, 32, "unet")
+    model = build_model("unet", in_channels=1, base_channels=4).eval()
+    return onnx_bytes(model, Shapes(1, 32, None), "unet", OUTPUT_NAME, dynamic=False)
 
 
 def test_the_session_runs_on_the_cpu_provider_here(exported: bytes) -> None:
