@@ -23,25 +23,36 @@ def covered(box: Bbox, others: list[Bbox], frame: Bbox) -> float:
                   for o in others)
     inside = (max(0.0, min(box.x1, frame.x1) - max(box.x0, frame.x0))
               * max(0.0, min(box.y1, frame.y1) - max(box.y0, frame.y0)))
-    return overlap + box.width * box.height - inside
+    return float(overlap + box.width * box.height - inside)
 
 
 def _renderer(axis: Axes) -> RendererBase:
     figure = axis.get_figure(root=True)
     assert figure is not None
-    return figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has one
+    renderer: RendererBase = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has one
+    return renderer
+
+
+def step_boxes(axis: Axes, x: np.ndarray, y: np.ndarray) -> list[Bbox]:
+    """The pixel boxes of a step line drawn ``where="post"`` through data points ``x``, ``y`` (sorted by x):
+    one per horizontal and vertical segment, a little thicker than the line."""
+    corners = [(x[i + j], y[i]) for i in range(len(x) - 1) for j in (0, 1)] + [(x[-1], y[-1])] if len(x) else []
+    pixels = axis.transData.transform(np.asarray(corners, dtype=float).reshape(-1, 2))
+    return [Bbox.from_extents(min(a[0], b[0]) - 1.5, min(a[1], b[1]) - 1.5, max(a[0], b[0]) + 1.5,
+                              max(a[1], b[1]) + 1.5) for a, b in zip(pixels[:-1], pixels[1:])]
 
 
 def place_labels(axis: Axes, names: list[str], x: np.ndarray, y: np.ndarray, markers: np.ndarray,
-                 fontsize: float) -> list[Annotation]:
+                 fontsize: float, lines: list[Bbox] | None = None) -> list[Annotation]:
     """Label point i (data ``x[i]``, ``y[i]``) with ``names[i]``, keeping clear of every marker (``markers``:
-    data x, y rows) and of the labels placed before. Call after the figure's layout and limits are final."""
+    data x, y rows), of ``lines`` (pixel boxes of line segments) and of the labels placed before. Call after
+    the figure's layout and limits are final."""
     renderer = _renderer(axis)
     frame = axis.get_window_extent(renderer)
-    points_to_pixels = renderer.points_to_pixels(1.0)
-    half = MARKER_HALF * points_to_pixels
+    half = MARKER_HALF * axis.get_figure(root=True).dpi / 72  # type: ignore[union-attr]  # drawn: has a figure
     taken = [Bbox.from_extents(px - half, py - half, px + half, py + half)
              for px, py in axis.transData.transform(np.asarray(markers, dtype=float).reshape(-1, 2))]
+    taken += lines or []
     placed: list[Annotation] = []
     for name, px, py in zip(names, x, y):
         best: tuple[float, Annotation] | None = None

@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
 from busbench.layout.atomic import atomic_path
 from busbench.metrics.per_image import dice_score  # noqa: E402
-from busbench.report.figures.labels import place_labels  # noqa: E402
+from busbench.report.figures.labels import place_labels, step_boxes  # noqa: E402
 from busbench.report.figures.style import FONT_TYPES, current  # noqa: E402
 from busbench.report.tables.publication import lesion_column  # noqa: E402
 
@@ -173,18 +173,20 @@ def accuracy_vs_cost(table: pd.DataFrame, title: str, path: Path) -> Path:
         if not points.empty:
             _padded_limits(axis, points["cost"], points["dice"])
         axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 0.5, not 5 x 10^-1
-        axis.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(0.8, 0.3) if style.paper else (2, 0.5)))
+        minor = (0.8, 0.3) if style.paper else (2, 0.5)  # decades spanned below which minor ticks get labels
+        axis.xaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=minor))
         axis.grid(alpha=0.3)
-        labelled.append(points)
+        labelled.append((points, front))
     if not style.paper:
         axes[0].set_ylabel("Dice on lesion images (mean)")
     outside_legend(axes[0] if style.paper else axes[1], axes[0].get_legend_handles_labels()[0], columns=2)
     set_title(figure, title, width)
     figure.tight_layout()  # the final layout: the labels are placed on it
-    for axis, points in zip(axes, labelled):
+    for axis, (points, front) in zip(axes, labelled):
         folds = points[points["row"] == FOLD_ROW]
         place_labels(axis, [str(m) for m in folds["model"]], folds["cost"].to_numpy(), folds["dice"].to_numpy(),
-                     points[["cost", "dice"]].to_numpy(), style.small)
+                     points[["cost", "dice"]].to_numpy(), style.small,
+                     step_boxes(axis, front["cost"].to_numpy(), front["dice"].to_numpy()))
     return save(figure, path, layout=False)
 
 

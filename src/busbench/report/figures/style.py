@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-FONT_TYPES = {"pdf.fonttype": 42, "ps.fonttype": 42}  # TrueType embedded whole: no Type 3 glyph procedures
+FONT_TYPES: dict[Any, Any] = {"pdf.fonttype": 42, "ps.fonttype": 42}  # TrueType embedded whole: no Type 3
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class FigureStyle:
         """A figure's width: the column in the paper style, ``screen`` inches otherwise."""
         return self.column if self.column is not None else screen
 
-    def rc(self) -> dict[str, object]:
+    def rc(self) -> dict[Any, Any]:  # matplotlib's rc keys: RcKeyType
         return {**FONT_TYPES, "font.size": self.text, "axes.titlesize": self.text, "axes.labelsize": self.text,
                 "figure.titlesize": self.text, "xtick.labelsize": self.small, "ytick.labelsize": self.small,
                 "legend.fontsize": self.small}
