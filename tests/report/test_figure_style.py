@@ -24,10 +24,12 @@ from figure_geometry import (
     marker_boxes,
     text_boxes,
 )
+from matplotlib.colors import to_rgba
 from PIL import Image
 
 from busbench.evaluate.reliability_counts import ReliabilityCounts
 from busbench.report.build import build_report
+from busbench.report.figures import plots
 from busbench.report.figures.plots import accuracy_vs_cost
 from busbench.report.figures.ranks_plot import cliques, critical_difference_diagram
 from busbench.report.figures.style import STYLES, figure_style
@@ -167,3 +169,24 @@ def test_cd_diagram_lines_cross_no_name_with_12_models(style: str, tmp_path: Pat
     bars = [line for line in axis.get_lines() if line.get_linewidth() == 3]
     assert len(bars) == len(cliques(ranks, cd)) > 1
     assert figure.get_size_inches()[0] == pytest.approx(STYLES[style].width(7.0))
+
+
+def test_paper_qualitative_grid_puts_cases_across_and_outlines_the_truth_everywhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = kept_figures(monkeypatch)
+    image = np.full((40, 40), 90, np.uint8)
+    truth = np.zeros((40, 40), bool)
+    truth[10:30, 10:30] = True
+    rows = [(f"{case}: x", image, truth, {"UNeXt": np.roll(truth, 5, axis=1), "U-Net": truth})
+            for case in ("worst", "median", "best")]
+    with figure_style("paper"):
+        plots.qualitative_grid(rows, tmp_path / "grid")
+    figure = figures[0]
+    assert figure.get_size_inches()[0] == pytest.approx(3.5)
+    grid = np.array(figure.axes).reshape(3, 3)  # rows: image + ground truth, UNeXt, U-Net; columns: the cases
+    assert [axis.get_title() for axis in grid[0]] == ["worst: x", "median: x", "best: x"]
+    assert [axis.get_xlabel() for axis in grid[1]] == [f"{2 * 300 / 800:.3f}"] * 3  # Dice of a 5 px shift
+    lime = to_rgba("lime")
+    for axis in grid.ravel():  # each panel: the truth's dashed green outline
+        outlines = [c for c in axis.collections if np.allclose(c.get_edgecolor()[0], lime)]
+        assert len(outlines) == 1 and outlines[0].get_linestyle()[0][1] is not None

@@ -243,30 +243,42 @@ def draw_mask(axis: Axes, mask: np.ndarray, colour: str) -> None:
 
 def qualitative_grid(rows: list[tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]], path: Path) -> Path:
     """Rows of (title, image, ground truth, {model: prediction}); each prediction panel shows its Dice and
-    the ground truth's outline (dashed green) over the prediction (red), so misses and extra area show."""
+    the ground truth's outline (dashed green) over the prediction (red), so misses and extra area show.
+    On screen a case per row; on paper a case per column (a column has room for three panels across, not
+    eight), the image with the ground truth's outline standing in for the ground-truth panel."""
     style = current()
     models = list(rows[0][3])
-    columns = 2 + len(models)
-    width = style.width(2.2 * columns)
-    panel = width / columns
-    chars = max(6, int(panel * 72 / (0.55 * style.small)))  # a name wrapped to its panel's width
-    figure, axes = plt.subplots(len(rows), columns, figsize=(width, (panel + 0.35) * len(rows) + 0.3), squeeze=False)
+    names = (["image, ground truth"] if style.paper else ["image", "ground truth"]) + models
+    if style.paper:
+        width = style.width(0.0)
+        panel = (width - 0.7) / len(rows)
+        figure, grid = plt.subplots(len(names), len(rows), figsize=(width, (panel + 0.22) * len(names) + 0.35),
+                                    squeeze=False)
+        axes = grid.T  # axes[case, panel] in both styles
+    else:
+        width = 2.2 * len(names)
+        panel = width / len(names)
+        figure, axes = plt.subplots(len(rows), len(names), figsize=(width, (panel + 0.35) * len(rows) + 0.3),
+                                    squeeze=False)
+    chars = max(6, int(panel * 72 / (0.55 * style.small)))  # a title wrapped to its panel's width
     for r, (title, image, truth, predictions) in enumerate(rows):
-        panels = [("image", None), ("ground truth", truth)] + list(predictions.items())
-        for c, (name, mask) in enumerate(panels):
+        masks = ([None] if style.paper else [None, truth]) + list(predictions.values())
+        for c, (name, mask) in enumerate(zip(names, masks)):
             axis = axes[r, c]
             axis.imshow(image, cmap="gray", vmin=0, vmax=255)  # as stored, not stretched
+            prediction = c >= len(names) - len(models)
             if mask is not None:
-                draw_mask(axis, mask, "red" if c > 1 else "lime")
+                draw_mask(axis, mask, "red" if prediction else "lime")
+            if (prediction or (style.paper and c == 0)) and truth.any():  # where the lesion is
+                axis.contour(truth.astype(float), levels=[0.5], colors="lime", linewidths=0.8, linestyles="--")
             axis.set_xticks([])
             axis.set_yticks([])
-            if c > 1 and mask is not None:  # a model's prediction, and where the lesion is
-                if truth.any():
-                    axis.contour(truth.astype(float), levels=[0.5], colors="lime", linewidths=0.8,
-                                 linestyles="--")
+            if prediction and mask is not None:
                 score = f"{dice_score(mask, truth):.3f}"
                 axis.set_xlabel(score if style.paper else f"Dice {score}", fontsize=style.small, labelpad=2)
-            if r == 0:
-                axis.set_title("\n".join(textwrap.wrap(name, chars)), fontsize=style.small)
-        axes[r, 0].set_ylabel("\n".join(textwrap.wrap(title, 14 if style.paper else 28)), fontsize=style.small)
+            edge, across = (name, title) if not style.paper else (title, name)  # panel names along one edge
+            if r == 0 and not style.paper or c == 0 and style.paper:
+                axis.set_title("\n".join(textwrap.wrap(edge, chars)), fontsize=style.small)
+            if c == 0 and not style.paper or r == 0 and style.paper:
+                axis.set_ylabel("\n".join(textwrap.wrap(across, 12 if style.paper else 28)), fontsize=style.small)
     return save(figure, path)
