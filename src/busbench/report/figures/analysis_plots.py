@@ -94,10 +94,12 @@ def train_test_heatmap(entries: pd.DataFrame, path: Path) -> Path:
                     f"{value:.3f}\n[{low[i, j]:.3f}, {high[i, j]:.3f}]\nn={images[i, j]:.0f}{dropped}")  # paper: no CI
             axis.text(j, i, text, ha="center", va="center", fontsize=style.small,
                       color="white" if value < 0.6 else "black")
-    axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right", rotation_mode="anchor")
+    axis.set_xticks(range(len(columns)), columns, rotation=45 if style.paper else 30, ha="right",
+                    rotation_mode="anchor")
     axis.set_yticks(range(len(rows)), labels)
     axis.set_xlabel("tested on")
     axis.set_ylabel("trained on")
-    figure.colorbar(shown, ax=axis, label="mean Dice")
+    figure.colorbar(shown, ax=axis, label="mean Dice", **({"location": "top", "fraction": 0.04, "pad": 0.02}
+                                                          if style.paper else {}))  # on paper: no room beside
     set_title(axis, "Dice across sources: trained on (rows) x tested on (columns)", width)
     return save(figure, path)
