@@ -25,15 +25,17 @@ def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
                                 sharey=True,
                                 gridspec_kw={"width_ratios": levels})
     offsets = np.linspace(-0.25, 0.25, len(models)) if len(models) > 1 else np.zeros(1)
+    colours = plt.get_cmap("tab20" if len(models) > 10 else "tab10").colors  # type: ignore[attr-defined]
     for axis, factor in zip(axes[0], factors):
         part = rows[rows["factor"] == factor]
         subgroups = list(dict.fromkeys(part["subgroup"]))
-        for offset, model in zip(offsets, models):
+        for offset, model, colour in zip(offsets, models, colours):
             points = part[part["model"] == model].set_index("subgroup").reindex(subgroups)
             x = np.arange(len(subgroups)) + offset
             errors = np.vstack([points["dice_mean"] - points["dice_ci_low"],
                                 points["dice_ci_high"] - points["dice_mean"]])
-            axis.errorbar(x, points["dice_mean"], yerr=errors, fmt="o", markersize=4, capsize=2, label=model)
+            axis.errorbar(x, points["dice_mean"], yerr=errors, fmt="o", markersize=4, capsize=2, label=model,
+                          color=colour)
         sizes = part.groupby("subgroup", observed=True)["images"].max()
         labels = [f"{str(name).replace(' (', chr(10) + '(')}\nn={int(sizes[name])}" for name in subgroups]
         axis.set_xticks(range(len(subgroups)), labels)
@@ -43,7 +45,8 @@ def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
     axes[0, 0].set_ylabel("Dice (mean, 95 % CI)")
     handles = axes[0, 0].get_legend_handles_labels()[0]
     if style.paper:  # above the panels, centred on the figure
-        figure.legend(handles, models, loc="outside upper center", ncol=min(3, len(models)), frameon=False)
+        figure.legend(handles, models, loc="outside upper center", ncol=min(2 if len(models) > 6 else 3, len(models)),
+                      frameon=False)
     else:
         outside_legend(axes[0, -1], handles, models)
     set_title(figure, f"Lesion images by subgroup: {title}", width)
@@ -62,13 +65,16 @@ def reliability_diagram(bins: pd.DataFrame, title: str, path: Path) -> Path:
                                            sharex=True)
     curve.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     models = list(dict.fromkeys(bins["model"]))
+    colours = plt.get_cmap("tab20" if len(models) > 10 else "tab10").colors  # type: ignore[attr-defined]
     for i, (model, part) in enumerate(bins.groupby("model", sort=False)):
-        curve.plot(part["mean_probability"], part["lesion_share"], marker="o", markersize=4, label=str(model))
+        curve.plot(part["mean_probability"], part["lesion_share"], marker="o", markersize=4, label=str(model),
+                   color=colours[i % len(colours)])
         bar = (part["bin_high"] - part["bin_low"]) / len(models)
-        counts.bar(part["bin_low"] + bar * i, part["pixels"] / part["pixels"].sum(), width=bar, align="edge")
+        counts.bar(part["bin_low"] + bar * i, part["pixels"] / part["pixels"].sum(), width=bar, align="edge",
+                   color=colours[i % len(colours)])
     curve.set(ylabel="lesion share of the pixels", xlim=(0, 1), ylim=(0, 1))
     set_title(curve, f"Reliability of the ensemble: {title}", width)
-    curve.legend(loc="upper left")  # above the diagonal's start: the curves of a segmenter lie below it
+    outside_legend(curve, curve.get_legend_handles_labels()[0], columns=2)
     counts.set(xlabel="predicted lesion probability", ylabel="share of pixels", yscale="log")
     return save(figure, path)
 
@@ -99,7 +105,9 @@ def train_test_heatmap(entries: pd.DataFrame, path: Path) -> Path:
     axis.set_yticks(range(len(rows)), labels)
     axis.set_xlabel("tested on")
     axis.set_ylabel("trained on")
-    figure.colorbar(shown, ax=axis, label="mean Dice", **({"location": "top", "fraction": 0.04, "pad": 0.02}
-                                                          if style.paper else {}))  # on paper: no room beside
+    if style.paper:  # no room beside the matrix in a column
+        figure.colorbar(shown, ax=axis, label="mean Dice", location="top", fraction=0.04, pad=0.02)
+    else:
+        figure.colorbar(shown, ax=axis, label="mean Dice")
     set_title(axis, "Dice across sources: trained on (rows) x tested on (columns)", width)
     return save(figure, path)

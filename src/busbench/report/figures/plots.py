@@ -103,7 +103,8 @@ def dice_boxplot(scores: pd.DataFrame, title: str, path: Path) -> Path:
 def forest_plot(table: pd.DataFrame, title: str, path: Path) -> Path:
     """Mean lesion-image Dice with its 95 % CI, one line per model and row type (``table``: the report table)."""
     style = current()
-    labels = [f"{m}, {r}" for m, r in zip(table["model"], table["row"])]
+    several = table["row"].nunique() > 1  # the row type in the label only where the table has more than one
+    labels = [f"{m}, {r}" if several else str(m) for m, r in zip(table["model"], table["row"])]
     width = style.width(7.4)
     figure, axis = plt.subplots(figsize=(width, 1.2 + 0.2 * len(table) if style.paper else 1.0 + 0.32 * len(table)))
     y = np.arange(len(table))[::-1]
@@ -117,7 +118,7 @@ def forest_plot(table: pd.DataFrame, title: str, path: Path) -> Path:
                       fmt=marker, color=colour, capsize=2, markersize=4, label=row_type)
     axis.set_yticks(y, labels)
     axis.set_ylim(-0.7, len(table) - 0.3)
-    axis.set_xlabel("Dice on lesion images (mean, 95 % CI)")
+    axis.set_xlabel("Dice on lesion images" + ("\n" if style.paper else " ") + "(mean, 95 % CI)")
     axis.grid(axis="x", alpha=0.3)
     outside_legend(axis, axis.get_legend_handles_labels()[0])
     set_title(axis, title, width)
