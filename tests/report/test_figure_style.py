@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from absent import missing
+from cli_runner import run_cli
 from fake_results import write_run
 from figure_geometry import (
     assert_apart,
@@ -190,3 +191,15 @@ def test_paper_qualitative_grid_puts_cases_across_and_outlines_the_truth_everywh
     for axis in grid.ravel():  # each panel: the truth's dashed green outline
         outlines = [c for c in axis.collections if np.allclose(c.get_edgecolor()[0], lime)]
         assert len(outlines) == 1 and outlines[0].get_linestyle()[0][1] is not None
+
+
+def test_report_cli_takes_the_style_and_refuses_an_unknown_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    write_run(tmp_path / "runs", "busi", "model_a", {1: [0.7] * len(LABELS), 2: [0.8] * len(LABELS)}, LABELS)
+    out = tmp_path / "out"
+    assert run_cli(monkeypatch, "report", str(tmp_path / "runs"), "--out", str(out), "--style", "poster") == 2
+    assert "--style poster: no such figure style; use one of: screen, paper" in capsys.readouterr().err
+    assert not out.exists()
+    assert run_cli(monkeypatch, "report", str(tmp_path / "runs"), "--out", str(out), "--no-qualitative",
+                   "--style", "paper") == 0
+    assert Image.open(out / "plots" / "busi_dice_boxplot.png").size[0] == round(3.5 * 150)
