@@ -38,6 +38,14 @@ def line_box(figure: Figure, line: Line2D) -> Bbox:
     return Bbox.from_extents(box.x0 - half, box.y0 - half, box.x1 + half, box.y1 + half)
 
 
+def segment_boxes(figure: Figure, line: Line2D) -> list[Bbox]:
+    """One box per straight piece of a drawn line (a step line's steps included), widened by its width."""
+    half = line.get_linewidth() * figure.dpi / 72 / 2
+    path = line.get_transform().transform_path(line.get_path())
+    return [Bbox.from_extents(min(a[0], b[0]) - half, min(a[1], b[1]) - half, max(a[0], b[0]) + half,
+                              max(a[1], b[1]) + half) for a, b in zip(path.vertices[:-1], path.vertices[1:])]
+
+
 def marker_boxes(figure: Figure, centres: np.ndarray, radius_points: float) -> list[Bbox]:
     half = radius_points * figure.dpi / 72
     return [Bbox.from_extents(x - half, y - half, x + half, y + half) for x, y in centres]

@@ -23,6 +23,7 @@ from figure_geometry import (
     kept_figures,
     line_box,
     marker_boxes,
+    segment_boxes,
     text_boxes,
 )
 from matplotlib.colors import to_rgba
@@ -137,6 +138,8 @@ def test_cost_plot_labels_overlap_nothing_with_12_models(style: str, tmp_path: P
         centres = np.vstack([c.get_offset_transform().transform(c.get_offsets()) for c in axis.collections])
         assert_clear(labels, marker_boxes(figure, centres, 2.0), "labels over markers")
         assert_clear(labels + [axis.get_window_extent()], legend_boxes, "legend")
+        front = next(line for line in axis.get_lines() if line.get_linestyle() == "--")  # the Pareto step line
+        assert_clear(labels, segment_boxes(figure, front), "labels on the Pareto front")
         ticks = text_boxes(figure, [t for t in axis.get_xticklabels(minor=True) + axis.get_xticklabels()
                                     if axis.get_window_extent().x0 - 5 <= t.get_window_extent().x0])
         assert_apart(ticks, "x tick labels")
@@ -152,10 +155,12 @@ def test_cliques_join_ranks_closer_than_the_critical_difference() -> None:
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
-def test_cd_diagram_lines_cross_no_name_with_12_models(style: str, tmp_path: Path,
+@pytest.mark.parametrize("suffix", ["", " (ResNet-34 encoder)"])  # names that fit a column, and longer ones
+def test_cd_diagram_lines_cross_no_name_with_12_models(style: str, suffix: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     figures = kept_figures(monkeypatch)
-    ranks = pd.Series([1.6, 2.1, 3.4, 3.5, 5.0, 6.2, 6.3, 7.8, 8.5, 10.1, 11.0, 12.0], [m for m, *_ in TWELVE])
+    ranks = pd.Series([1.6, 2.1, 3.4, 3.5, 5.0, 6.2, 6.3, 7.8, 8.5, 10.1, 11.0, 12.0],
+                      [m + suffix for m, *_ in TWELVE])
     cd = critical_difference(12, 3)
     with figure_style(style):
         critical_difference_diagram(ranks, cd, 3, tmp_path / "cd")
@@ -167,6 +172,11 @@ def test_cd_diagram_lines_cross_no_name_with_12_models(style: str, tmp_path: Pat
     assert_apart(texts, "texts")
     assert_inside(texts, figure.bbox, "texts inside the figure")
     assert_clear(texts, [line_box(figure, line) for line in axis.get_lines()], "lines through texts")
+    rank_lines = [line for line in axis.get_lines() if line.get_color() == "tab:blue"]  # per model: down, across
+    downs, acrosses = rank_lines[0::2], rank_lines[1::2]
+    for i, down in enumerate(downs):  # no model's line crosses another's
+        assert_clear([line_box(figure, down)], [line_box(figure, a) for j, a in enumerate(acrosses) if j != i],
+                     f"rank line {i}")
     bars = [line for line in axis.get_lines() if line.get_linewidth() == 3]
     assert len(bars) == len(cliques(ranks, cd)) > 1
     assert figure.get_size_inches()[0] == pytest.approx(STYLES[style].width(7.0))
