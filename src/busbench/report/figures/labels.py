@@ -70,7 +70,7 @@ def place_labels(axis: Axes, names: list[str], x: np.ndarray, y: np.ndarray, mar
             else:
                 label.remove()
         assert best is not None
-        cost, label = best
+        _, label = best
         if np.hypot(*label.xyann) > DISTANCES[1]:  # far from its point: a line says whose it is
             axis.annotate("", (px, py), xytext=label.xyann, textcoords="offset points",
                           arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5, "shrinkA": 0,
