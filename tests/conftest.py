@@ -46,7 +46,7 @@ SLOW_MODULES = {
     "data/duplicates/test_duplicates_mirrored.py", "report/test_registry_tables.py",
     "data/split/test_split.py", "data/split/test_split_renamed.py", "deploy/test_onnx_models.py",
     "deploy/test_onnx_bundle.py", "models/test_input_size.py", "models/test_nnunet_resenc.py", "models/test_plugins.py",
-    "pipeline/test_pooled_training.py",
+    "pipeline/test_pooled_training.py", "report/test_figure_style.py",
     "models/test_profile.py", "models/test_registry.py", "models/test_transfer.py", "report/test_analyses.py",
     "report/test_analyses_end_to_end.py", "report/test_publication.py", "report/test_report.py",
     "report/test_report_files.py", "report/test_test_sets.py", "test_benchmark_anything.py", "test_faults.py",

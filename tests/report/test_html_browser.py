@@ -110,6 +110,8 @@ def test_qualitative_panels_fill_the_prediction_and_show_its_dice(tmp_path: Path
     red = (third[..., 0] > third[..., 1] + 40) & (third[..., 0] > third[..., 2] + 40)
     panel = (abs(third - 90).sum(axis=2) < 200) | red   # grey image or red fill: the panel's area
     assert red.sum() > 0.5 * panel.sum()  # filled, not a thin outline
+    green = (third[..., 1] > third[..., 0] + 40) & (third[..., 1] > third[..., 2] + 40)
+    assert green.sum() > 40  # the ground truth's outline drawn over the prediction
 
 
 def test_single_epoch_curves_have_markers_and_narrow_titles_fit(tmp_path: Path,
@@ -119,7 +121,8 @@ def test_single_epoch_curves_have_markers_and_narrow_titles_fit(tmp_path: Path,
     plots.training_curves({1: log, 2: log}, "val_lesion_dice", "unet_efficientnet_b4 on synthetic-1a2b3c4d",
                           tmp_path / "c")
     lines = [line for axis in figures[0].axes for line in axis.get_lines()]
-    assert len(lines) == 4 and all(line.get_marker() == "o" for line in lines)
+    assert len(lines) == 4 and [line.get_marker() for line in lines] == ["o", "s", "o", "s"]  # a shape per fold
+    assert figures[0].axes[1].get_legend().get_title().get_text() == "a marker per epoch"
     plots.dice_boxplot(pd.DataFrame({"unet": [0.5, 0.7, 0.9]}), "synthetic-1a2b3c4d (held-out test set)",
                        tmp_path / "b")
     figure = figures[1]

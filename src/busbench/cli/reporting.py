@@ -12,8 +12,10 @@ from busbench.cli.options import ConfigArgument, SetOption, config_path
 from busbench.cli.running import job_lines
 from busbench.config import load_config
 from busbench.console import console, err_console, print_frame
+from busbench.errors import BusbenchError
 from busbench.log import progress_to_stderr
 from busbench.pipeline import run_experiment
+from busbench.report.figures.style import STYLES
 from busbench.report.tables.publication import display_table
 from busbench.report.tables.publication import notes as table_notes
 
@@ -22,11 +24,16 @@ def report(
     results: Annotated[Path, typer.Argument(help="A results folder: the output_dir of `busbench run`.")],
     out: Annotated[Path, typer.Option(help="Folder for tables/, statistics/, plots/ and report.html.")],
     qualitative: Annotated[bool, typer.Option(help="Predict the best/median/worst images for the grid.")] = True,
+    style: Annotated[str, typer.Option(
+        help="Figures for the screen (each as wide as it needs) or a paper (3.5 in column, 8 pt text, no title; "
+             "PDFs with Type 42 fonts).", metavar="screen|paper")] = "screen",
 ) -> None:
     """Tables, confidence intervals, paired tests, plots and an HTML page from finished runs."""
+    if style not in STYLES:
+        raise BusbenchError(f"--style {style}: no such figure style; use one of: {', '.join(STYLES)}")
     from busbench.report.build import build_report  # matplotlib: loaded only for this command
 
-    built = build_report(results, out, qualitative)
+    built = build_report(results, out, qualitative, style)
     for dataset, table in built.tables.items():
         print_frame(display_table(table, ("", "")), f"{built.titles.get(dataset, dataset)}: held-out test set",
                     index=False)

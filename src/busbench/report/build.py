@@ -35,6 +35,8 @@ from busbench.report.collect import RunTable, collect_runs, tables_by_test_set
 from busbench.report.figures import captions, plots
 from busbench.report.figures.analysis_plots import train_test_heatmap
 from busbench.report.figures.qualitative import qualitative_figure
+from busbench.report.figures.ranks_plot import critical_difference_diagram
+from busbench.report.figures.style import figure_style
 from busbench.report.page.analyses_section import analyses_html
 from busbench.report.page.html import write_html
 from busbench.report.page.page_contents import Report
@@ -111,7 +113,7 @@ def _report_ranks(report: Report, tables: list[RunTable]) -> None:
     write_table(report.ranks.rename("average_rank").to_frame(), report.out / "statistics" / "average_ranks")
     write_table(pd.DataFrame([{**report.friedman, "tables": ", ".join(t.title for t in chosen)}]),
                 report.out / "statistics" / "friedman")
-    figure = plots.critical_difference_diagram(report.ranks, report.cd, dice.shape[0],
+    figure = critical_difference_diagram(report.ranks, report.cd, dice.shape[0],
                                                report.out / "plots" / "critical_difference")
     report.figures["ranks"], report.captions[figure] = [figure], captions.ranks_caption(report.ranked_images())
 
@@ -134,7 +136,13 @@ def _report_setup(report: Report, tables: list[RunTable]) -> None:
     write_setup(report.setup, report.out)
 
 
-def build_report(results_dir: Path, out: Path, qualitative: bool = True) -> Report:
+def build_report(results_dir: Path, out: Path, qualitative: bool = True, style: str = "screen") -> Report:
+    """The report of ``results_dir`` in ``out``; its figures in ``style`` (a key of ``figures.style.STYLES``)."""
+    with figure_style(style):
+        return _build(results_dir, out, qualitative)
+
+
+def _build(results_dir: Path, out: Path, qualitative: bool) -> Report:
     runs, skipped = collect_runs(results_dir)
     kept = clear_previous_report(Path(out))
     report = Report(Path(out), runs, skipped)

@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from busbench.report.figures.plots import save, wrapped  # sets the Agg backend before any figure is made
+from busbench.report.figures.plots import outside_legend, save, set_title  # sets the Agg backend first
+from busbench.report.figures.style import current
 from busbench.report.tables.train_test_matrix import matrix_axes
 
 
@@ -18,44 +19,62 @@ def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
     factors = list(dict.fromkeys(rows["factor"]))
     models = list(dict.fromkeys(rows["model"]))
     levels = [rows.loc[rows["factor"] == factor, "subgroup"].nunique() for factor in factors]
-    width = max(4.0, sum(1.0 + 1.1 * n for n in levels))
-    figure, axes = plt.subplots(1, len(factors), figsize=(width, 3.8), squeeze=False, sharey=True,
+    style = current()
+    width = style.width(max(4.0, sum(1.0 + 1.1 * n for n in levels)) + 1.6)  # + the legend beside
+    figure, axes = plt.subplots(1, len(factors), figsize=(width, 3.2 if style.paper else 3.8), squeeze=False,
+                                sharey=True,
                                 gridspec_kw={"width_ratios": levels})
     offsets = np.linspace(-0.25, 0.25, len(models)) if len(models) > 1 else np.zeros(1)
+    colours = plt.get_cmap("tab20" if len(models) > 10 else "tab10").colors  # type: ignore[attr-defined]
     for axis, factor in zip(axes[0], factors):
         part = rows[rows["factor"] == factor]
         subgroups = list(dict.fromkeys(part["subgroup"]))
-        for offset, model in zip(offsets, models):
+        for offset, model, colour in zip(offsets, models, colours):
             points = part[part["model"] == model].set_index("subgroup").reindex(subgroups)
             x = np.arange(len(subgroups)) + offset
             errors = np.vstack([points["dice_mean"] - points["dice_ci_low"],
                                 points["dice_ci_high"] - points["dice_mean"]])
-            axis.errorbar(x, points["dice_mean"], yerr=errors, fmt="o", markersize=4, capsize=2, label=model)
+            axis.errorbar(x, points["dice_mean"], yerr=errors, fmt="o", markersize=4, capsize=2, label=model,
+                          color=colour)
         sizes = part.groupby("subgroup", observed=True)["images"].max()
         labels = [f"{str(name).replace(' (', chr(10) + '(')}\nn={int(sizes[name])}" for name in subgroups]
-        axis.set_xticks(range(len(subgroups)), labels, fontsize=7)
+        axis.set_xticks(range(len(subgroups)), labels)
         axis.set_xlim(-0.6, len(subgroups) - 0.4)
-        axis.set_title(factor, fontsize=9)
+        axis.set_title(factor, fontsize=style.small if style.paper else style.text)
         axis.set_ylim(0, 1.02)
     axes[0, 0].set_ylabel("Dice (mean, 95 % CI)")
-    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside, not on points
-    figure.suptitle(wrapped(f"Lesion images by subgroup: {title}", width - 0.5), fontsize=9)
+    handles = axes[0, 0].get_legend_handles_labels()[0]
+    if style.paper:  # above the panels, centred on the figure
+        figure.legend(handles, models, loc="outside upper center", ncol=min(2 if len(models) > 6 else 3, len(models)),
+                      frameon=False)
+    else:
+        outside_legend(axes[0, -1], handles, models)
+    set_title(figure, f"Lesion images by subgroup: {title}", width)
+    if style.paper:
+        figure.set_layout_engine("constrained")  # places the figure legend outside; tight_layout would not
+        return save(figure, path, layout=False)
     return save(figure, path)
 
 
 def reliability_diagram(bins: pd.DataFrame, title: str, path: Path) -> Path:
     """Lesion share against mean probability per bin, one line per model, with the diagonal of
     perfect calibration and each bin's share of the pixels below (log scale: most pixels are ~0)."""
-    figure, (curve, counts) = plt.subplots(2, 1, figsize=(4.2, 5.0), height_ratios=[3, 1], sharex=True)
+    style = current()
+    width = style.width(4.2)
+    figure, (curve, counts) = plt.subplots(2, 1, figsize=(width, 4.4 if style.paper else 5.0), height_ratios=[3, 1],
+                                           sharex=True)
     curve.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     models = list(dict.fromkeys(bins["model"]))
+    colours = plt.get_cmap("tab20" if len(models) > 10 else "tab10").colors  # type: ignore[attr-defined]
     for i, (model, part) in enumerate(bins.groupby("model", sort=False)):
-        curve.plot(part["mean_probability"], part["lesion_share"], marker="o", markersize=4, label=str(model))
+        curve.plot(part["mean_probability"], part["lesion_share"], marker="o", markersize=4, label=str(model),
+                   color=colours[i % len(colours)])
         bar = (part["bin_high"] - part["bin_low"]) / len(models)
-        counts.bar(part["bin_low"] + bar * i, part["pixels"] / part["pixels"].sum(), width=bar, align="edge")
+        counts.bar(part["bin_low"] + bar * i, part["pixels"] / part["pixels"].sum(), width=bar, align="edge",
+                   color=colours[i % len(colours)])
     curve.set(ylabel="lesion share of the pixels", xlim=(0, 1), ylim=(0, 1))
-    curve.set_title(wrapped(f"Reliability of the ensemble: {title}", 3.6), fontsize=9)
-    curve.legend(fontsize=7)
+    set_title(curve, f"Reliability of the ensemble: {title}", width)
+    outside_legend(curve, curve.get_legend_handles_labels()[0], columns=2)
     counts.set(xlabel="predicted lesion probability", ylabel="share of pixels", yscale="log")
     return save(figure, path)
 
@@ -70,18 +89,25 @@ def train_test_heatmap(entries: pd.DataFrame, path: Path) -> Path:
                                                          values=value).reindex(
         index=pd.MultiIndex.from_tuples(rows), columns=columns).to_numpy(dtype=float) for value in values)
     labels = [f"{model}: {trained}" for model, trained in rows]
-    width, height = 2.4 + 1.6 * len(columns), 1.8 + 0.7 * len(rows)
+    style = current()
+    width, height = style.width(2.4 + 1.6 * len(columns)), 1.8 + (0.45 if style.paper else 0.7) * len(rows)
     figure, axis = plt.subplots(figsize=(width, height))
     shown = axis.imshow(dice, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     for (i, j), value in np.ndenumerate(dice):
         if np.isfinite(value):
             dropped = f" ({seen[i, j]:.0f} seen)" if seen[i, j] else ""
-            axis.text(j, i, f"{value:.3f}\n[{low[i, j]:.3f}, {high[i, j]:.3f}]\nn={images[i, j]:.0f}{dropped}",
-                      ha="center", va="center", fontsize=7, color="white" if value < 0.6 else "black")
-    axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
-    axis.set_yticks(range(len(rows)), labels, fontsize=8)
+            text = (f"{value:.3f}\nn={images[i, j]:.0f}{dropped.replace(' (', chr(10) + '(')}" if style.paper else
+                    f"{value:.3f}\n[{low[i, j]:.3f}, {high[i, j]:.3f}]\nn={images[i, j]:.0f}{dropped}")  # paper: no CI
+            axis.text(j, i, text, ha="center", va="center", fontsize=style.small,
+                      color="white" if value < 0.6 else "black")
+    axis.set_xticks(range(len(columns)), columns, rotation=45 if style.paper else 30, ha="right",
+                    rotation_mode="anchor")
+    axis.set_yticks(range(len(rows)), labels)
     axis.set_xlabel("tested on")
     axis.set_ylabel("trained on")
-    figure.colorbar(shown, ax=axis, label="mean Dice")
-    axis.set_title(wrapped("Dice across sources: trained on (rows) x tested on (columns)", width - 0.6, 9), fontsize=9)
+    if style.paper:  # no room beside the matrix in a column
+        figure.colorbar(shown, ax=axis, label="mean Dice", location="top", fraction=0.04, pad=0.02)
+    else:
+        figure.colorbar(shown, ax=axis, label="mean Dice")
+    set_title(axis, "Dice across sources: trained on (rows) x tested on (columns)", width)
     return save(figure, path)

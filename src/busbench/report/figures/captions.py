@@ -30,17 +30,20 @@ def cost_caption(title: str, lesion: str) -> str:
 
 def qualitative_caption(title: str) -> str:
     return (f"The best, median and worst lesion image of {title} by the median Dice over models (normal images are "
-            "not picked), with each model's prediction and its Dice.")
+            "not picked), with each model's prediction (red) and its Dice; the ground truth's outline (dashed green) "
+            "is drawn over each prediction.")
 
 
 def training_caption(model: str, title: str) -> str:
     return (f"Training of {model} on {title}: loss and selection metric per epoch on each fold's own training and "
-            "validation images (no test image); the star marks the epoch kept.")
+            "validation images (no test image); one line and marker shape per fold (the legend says how many "
+            "epochs a marker stands for); the star marks the epoch kept (best.pt).")
 
 
 def ranks_caption(datasets: str) -> str:
     return (f"Average ranks by the fold models' mean Dice on each dataset's lesion images only ({datasets}); "
-            "the red bar: the Nemenyi critical difference at 0.05 (two models further apart differ).")
+            "the red bar: the Nemenyi critical difference at 0.05 (two models further apart differ); the black bars "
+            "join models whose average ranks differ by less than it (no significant difference among them).")
 
 
 def matrix_caption() -> str:
