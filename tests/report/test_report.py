@@ -67,8 +67,8 @@ def test_tables_hold_mean_std_and_mark_the_best(results, tmp_path) -> None:
     markdown = (tmp_path / "out" / "tables" / "busi_accuracy.md").read_text()
     best = f"**{table.loc['model_a', 'dice_lesion_mean']:.3f} ± {table.loc['model_a', 'dice_lesion_std']:.3f}**"
     assert best in markdown
-    # these runs have no group column: the unit is the image, and the table says so
-    assert "CI: 95 % bootstrap over 10 images (no group column in the per-image CSVs" in markdown
+    # these runs have no group column: the unit is the image (the 8 lesion images the CIs cover), and the table says so
+    assert "CI: 95 % bootstrap over 8 images (no group column in the per-image CSVs" in markdown
     assert "degenerate" not in markdown
     latex = (tmp_path / "out" / "tables" / "busi_accuracy.tex").read_text()
     assert "\\toprule" in latex and "\\bottomrule" in latex and "\\textbf{" in latex and "model\\_a" in latex
@@ -187,6 +187,6 @@ def test_report_command(results, tmp_path, monkeypatch, capsys) -> None:
     assert run_cli(monkeypatch, "report", str(results), "--out", str(tmp_path / "out"), "--no-qualitative") == 0
     printed = capsys.readouterr().out
     assert "BUSI, split seed 42, 20 % test: held-out test set" in printed and "report.html" in printed
-    # the fixture's per-image CSVs have no group column, so each image is its own bootstrap unit, and the note says so
-    assert f"CI: 95 % bootstrap over {len(LABELS)} images (no group column in the per-image CSVs" in printed
+    # no group column: each of the 8 lesion images (the CIs' images) is its own bootstrap unit, and the note says so
+    assert f"CI: 95 % bootstrap over {LABELS.count('benign')} images (no group column in the per-image CSVs" in printed
     assert (tmp_path / "out" / "report.html").is_file()
