@@ -17,8 +17,8 @@ lowest for HD95, false alarms, parameters and compute. A row whose lesion Dice d
 row's by the Holm-corrected paired test carries † after its row type (``model_rows.mark_differences``).
 A model with degenerate fold models (missing at least 90 % of the lesion images) carries a visible mark
 after its name, a protocol override ‡. The notes under each table say how every figure was obtained.
-Written as CSV (the numbers of the same cells), Markdown and LaTeX (booktabs, notes as a footnote block
-under the tabular, sized for one column of a one-column page at \\small).
+Written as CSV (the numbers of the same cells), Markdown and LaTeX (``tables.latex``: a one-column
+``table`` and a two-column ``table*``).
 """
 
 from __future__ import annotations
@@ -272,56 +272,3 @@ def _other_sides(table: pd.DataFrame) -> str:
 
 def to_markdown(shown: pd.DataFrame, note: str) -> str:
     return markdown_table(shown) + "\n" + note + "\n"
-
-
-LATEX_CHARACTERS = str.maketrans({
-    "\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-    "~": r"\textasciitilde{}", "^": r"\^{}", "±": "$\\pm$", "–": "--", "—": "---", "≥": "$\\geq$", "⚠": "(!)",
-    "†": "$^\\dagger$", "‡": "$^\\ddagger$", "×": "$\\times$", "·": "$\\cdot$"})
-
-
-def latex_escape(text: str) -> str:
-    return text.translate(LATEX_CHARACTERS)
-
-
-def _latex_cell(value: object) -> str:
-    """A cell in LaTeX: ``mean ± std`` with the std in small type (the tables must fit one column);
-    the bold placeholders \x00B and \x00E as \textbf."""
-    mean, _, std = str(value).partition(" ± ")
-    text = latex_escape(mean) + (f"{{\\scriptsize\\,$\\pm$\\,{latex_escape(std)}}}" if std else "")
-    return text.replace("\x00B", "\\textbf{").replace("\x00E", "}")
-
-
-def _latex_header(title: str) -> str:
-    """A column title, a word a line and what it covers ("(lesion)") on the last, in footnote size, so
-    that the title is no wider than its numbers."""
-    name, bracket, covered = title.partition(" (")
-    lines = [latex_escape(word) for word in name.split()] + ([f"({latex_escape(covered)}"] if bracket else [])
-    if len(lines) == 1:
-        return lines[0]
-    return "{\\footnotesize\\begin{tabular}[b]{@{}c@{}}" + "\\\\".join(lines) + "\\end{tabular}}"
-
-
-def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: dict[str, str] | None = None) -> str:
-    """A booktabs table at \\small, one group per model (its name on a row of its own), notes in a
-    footnote block under the tabular. ``below``: columns set on a second line under another column
-    in small type (a CI under its mean), so that the table fits a one-column page."""
-    below = below or {}
-    note = "".join(f"Under {target}: its {source}. " for source, target in below.items()) + note
-    columns = [c for c in shown.columns if c != "Model" and c not in below]
-    header = " & ".join(_latex_header(c) for c in columns)
-    lines = ["\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{2pt}",
-             f"\\caption{{{latex_escape(caption)}}}", f"\\label{{tab:{label}}}",
-             "\\begin{tabular}{l" + "r" * (len(columns) - 1) + "}", "\\toprule", header + " \\\\", "\\midrule"]
-    for position, (_, row) in enumerate(shown.iterrows()):
-        if "Model" in shown and row["Model"]:  # a new model: its name spans the table
-            lines += ["\\addlinespace"] if position else []
-            lines.append(f"\\multicolumn{{{len(columns)}}}{{l}}{{\\textit{{{_latex_cell(row['Model'])}}}}} \\\\")
-        lines.append(" & ".join(_latex_cell(row[c]) for c in columns) + " \\\\")
-        under = {target: source for source, target in below.items()}
-        if under:
-            lines.append(" & ".join(f"{{\\scriptsize {_latex_cell(row[under[c]])}}}" if c in under else ""
-                                    for c in columns) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "",
-              "\\smallskip", f"\\parbox{{\\linewidth}}{{\\footnotesize {latex_escape(note)}}}", "\\end{table}"]
-    return "\n".join(lines) + "\n"
