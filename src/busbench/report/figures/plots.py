@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
 
 from busbench.layout.atomic import atomic_path
 from busbench.metrics.per_image import dice_score  # noqa: E402
+from busbench.report.names import readable_header  # noqa: E402
 from busbench.report.tables.publication import lesion_column  # noqa: E402
 
 DPI = 150
@@ -148,8 +149,9 @@ def training_curves(logs: dict[int, pd.DataFrame], selected: str, title: str, pa
             metric_axis.plot(log["epoch"].loc[values.index[best]], values.iloc[best], marker="*", markersize=12,
                              color=line.get_color(), markeredgecolor="black", linestyle="")
     loss_axis.set(xlabel="epoch", ylabel="training loss")
-    metric_axis.set(xlabel="epoch", ylabel=f"{shown} (selects best.pt)" if shown == selected else
-                    f"{shown} ({selected}, which selected best.pt, not logged)")
+    name, chosen = (readable_header(c.replace("val_", "validation_", 1)) for c in (shown, selected))
+    metric_axis.set(xlabel="epoch", ylabel=f"{name} (selects best.pt)" if shown == selected else
+                    f"{name} ({chosen}, which selected best.pt, not logged)")
     if shown != "val_loss":
         metric_axis.set_ylim(0, 1)
     handles, labels = metric_axis.get_legend_handles_labels()

@@ -184,34 +184,32 @@ def setup_tables(tables: list[RunTable], runs: list[RunResults]) -> dict[str, pd
             "Software and machine": software_setup(runs)}
 
 
-def _shared(frame: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
-    """The fields every row holds the same value of (said once), and those that differ (said per row)."""
-    shown = frame.drop(columns=[c for c in LEGEND_ONLY if c in frame]).fillna("–").astype(str)
-    shared = {c: shown[c].iloc[0] for c in shown.columns[1:] if shown[c].nunique() == 1 and len(shown) > 1}
-    return shared, [c for c in shown.columns[1:] if c not in shared]
+def _fields(row: pd.Series, columns: list[str]) -> str:
+    """``column: value; ...`` of the columns that hold a value (an unrecorded "–" is left out)."""
+    return "; ".join(f"{latex_escape(c)}: {latex_escape(str(row[c]))}" for c in columns if row[c] != "–")
 
 
 def setup_latex(setup: dict[str, pd.DataFrame]) -> str:
     """setup.tex, one page at most however many models: per heading, what every row shares said once, then
-    one line per row with what differs; keys, checksums and the post-processing chosen stay in setup.md."""
-    latex = ["\\begin{footnotesize}\\sloppy", "\\paragraph{Setup.} Keys, checksums, model arguments and the "
-             "post-processing each model chose: setup.md and the report page."]
+    one line per row (by its first column, the name) with what differs; keys, checksums, model arguments
+    and the post-processing chosen stay in setup.md (``LEGEND_ONLY``)."""
+    latex = ["\\begin{footnotesize}\\sloppy",
+             "\\noindent\\textbf{Setup.} Keys, checksums, model arguments and the post-processing each model "
+             "chose: setup.md and the report page."]
     for heading, frame in setup.items():
-        if frame.empty:
+        shown = frame.drop(columns=[c for c in LEGEND_ONLY if c in frame]).fillna("–").astype(str)
+        if shown.empty:
             continue
-        shared, differs = _shared(frame)
-        text = "; ".join(f"{latex_escape(c)}: {latex_escape(v)}" for c, v in shared.items())
-        latex.append(f"\\paragraph{{{latex_escape(heading)}.}} " + (f"{text}." if text else ""))
-        if differs and len(frame) > 1:
-            shown = frame.fillna("–").astype(str)
-            latex += ["\\begin{itemize}\\setlength{\\itemsep}{0pt}\\setlength{\\parskip}{0pt}"]
-            latex += [f"\\item {latex_escape(row.iloc[0])}: " + "; ".join(
-                f"{latex_escape(c)} {latex_escape(row[c])}" for c in differs) + "." for _, row in shown.iterrows()]
-            latex.append("\\end{itemize}")
-        elif differs:
-            row = frame.fillna("–").astype(str).iloc[0]
-            fields = "; ".join(f"{latex_escape(c)}: {latex_escape(row[c])}" for c in differs)
-            latex[-1] += f" {latex_escape(row.iloc[0])}: {fields}."
+        if len(shown) == 1:
+            latex.append(f"\\par\\smallskip\\noindent\\textbf{{{latex_escape(heading)}.}} "
+                         f"{_fields(shown.iloc[0], list(shown.columns))}.")
+            continue
+        shared = [c for c in shown.columns[1:] if shown[c].nunique() == 1]
+        differs = [c for c in shown.columns[1:] if c not in shared]
+        latex.append(f"\\par\\smallskip\\noindent\\textbf{{{latex_escape(heading)}.}} "
+                     + (f"All: {_fields(shown.iloc[0], shared)}." if shared else ""))
+        latex += [f"\\par\\noindent {latex_escape(row.iloc[0])}: {_fields(row, differs)}."
+                  for _, row in shown.iterrows()]
     latex.append("\\end{footnotesize}")
     return "\n".join(latex) + "\n"
 

@@ -53,14 +53,21 @@ def _latex_cell(value: object) -> str:
     return text.replace("\x00B", "\\textbf{").replace("\x00E", "}")
 
 
-def _latex_header(title: str) -> str:
-    """A column title, a word a line and what it covers ("(lesion)") on the last, in footnote size, so
-    that the title is no wider than its numbers."""
+def _latex_header(title: str, line: int = 9) -> str:
+    """A column title in footnote size, its words wrapped at ``line`` characters and what it covers
+    ("(lesion)") on the last line, so that the title is no wider than its numbers."""
     name, bracket, covered = title.partition(" (")
-    lines = [latex_escape(word) for word in name.split()] + ([f"({latex_escape(covered)}"] if bracket else [])
+    lines: list[str] = []
+    for word in name.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    lines += [f"({covered}".replace(", ", ",\n")] if bracket else []  # "(lesion, px)": a part a line
+    lines = [part for text in lines for part in text.split("\n")]
     if len(lines) == 1:
-        return lines[0]
-    return "{\\footnotesize\\begin{tabular}[b]{@{}c@{}}" + "\\\\".join(lines) + "\\end{tabular}}"
+        return latex_escape(lines[0])
+    return "{\\footnotesize\\begin{tabular}[b]{@{}c@{}}" + "\\\\".join(map(latex_escape, lines)) + "\\end{tabular}}"
 
 
 def _blocks(shown: pd.DataFrame) -> list[pd.DataFrame]:
@@ -82,8 +89,11 @@ def _parts(blocks: list[pd.DataFrame], height: list[float], note_height: float, 
         if parts[-1] and sum(height[j] for j in parts[-1]) + h > room:
             parts.append([])
         parts[-1].append(i)
+    moved: list[int] = []  # the notes need room under the last float: its first blocks go to a float before it
     while len(parts[-1]) > 1 and sum(height[j] for j in parts[-1]) + note_height > room:
-        parts.insert(len(parts) - 1, [parts[-1].pop(0)])  # the notes need room: earlier blocks a float of their own
+        moved.append(parts[-1].pop(0))
+    if moved:
+        parts.insert(len(parts) - 1, moved)
     return [p for p in parts if p] or [[]]
 
 
@@ -117,8 +127,8 @@ def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], capti
     header = " & ".join(_latex_header(c) for c in columns)
     lines = [f"\\begin{{{width.environment}}}[tbp]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{2pt}",
              f"\\caption{{{latex_escape(caption)}}}", f"\\label{{tab:{label}}}",
-             "\\setbox0=\\hbox{\\begin{tabular}{l" + "r" * (len(columns) - 1) + "}", "\\toprule", header + " \\\\",
-             "\\midrule"]
+             "\\setbox0=\\hbox{\\begin{tabular}{@{}l" + "r" * (len(columns) - 1) + "@{}}", "\\toprule",
+             header + " \\\\", "\\midrule"]
     under = {target: source for source, target in below.items()}
     for position, (_, row) in enumerate(shown.iterrows()):
         if "Model" in shown and (row["Model"] or position == 0):  # a new model: its name spans the table
@@ -129,8 +139,8 @@ def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], capti
             lines.append(" & ".join(f"{{\\scriptsize {_latex_cell(row[under[c]])}}}" if c in under else ""
                                     for c in columns) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}}",
-              f"\\ifdim\\wd0>\\linewidth\\typeout{{busbench: {label} scaled}}\\resizebox{{\\linewidth}}{{!}}{{\\box0}}"
-              "\\else\\box0\\fi", "",
+              f"\\ifdim\\wd0>\\linewidth\\typeout{{busbench: {label} scaled from \\the\\wd0}}"
+              "\\resizebox{\\linewidth}{!}{\\box0}\\else\\box0\\fi", "",
               "\\smallskip", f"\\parbox{{\\linewidth}}{{\\footnotesize {latex_escape(note)}}}",
               f"\\end{{{width.environment}}}"]
     return "\n".join(lines) + "\n"

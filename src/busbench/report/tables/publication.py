@@ -37,6 +37,7 @@ from busbench.evaluate.aggregate import (
 )
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import NSD_TOLERANCE
+from busbench.report.number_format import SHARE_PLACES
 
 LESION_METRICS = ("dice", "iou", "nsd", "hd95")  # scored on lesion images; a per-image metric named here gets a column
 CI_METRICS = ("dice", "hd95")  # with a 95 % cluster-bootstrap CI (on lesion images)
@@ -76,9 +77,12 @@ def has_normal_images(table: pd.DataFrame) -> bool:
     return bool((pd.to_numeric(table["normal_images"], errors="coerce") > 0).any())
 
 
-def best_rows(table: pd.DataFrame, column: str) -> set[int]:
+def best_rows(table: pd.DataFrame, column: str, places: int | None = None) -> set[int]:
+    """The rows holding the column's best value; with ``places``, compared as shown (rounded), so that
+    every row that prints the best figure is marked, not only the one a hidden digit favours."""
     values = table[f"{column}_mean"] if f"{column}_mean" in table else table[column]
     values = pd.to_numeric(values, errors="coerce")
+    values = values.round(places) if places is not None else values
     if values.notna().sum() == 0:
         return set()
     lower = column.removesuffix("_lesion") in LOWER_IS_BETTER
@@ -115,7 +119,7 @@ def _frame(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _shares(table: pd.DataFrame, column: str, bold: tuple[str, str]) -> list[str]:
-    best = best_rows(table, column)
+    best = best_rows(table, column, places=SHARE_PLACES + 2)  # a share printed as a percentage, 1 decimal
     return [("–" if pd.isna(v) else (bold[0] + f"{v:.1%}" + bold[1] if i in best else f"{v:.1%}"))
             for i, v in zip(table.index, pd.to_numeric(table[column], errors="coerce"))]
 
@@ -130,7 +134,8 @@ def _means(table: pd.DataFrame, metric: str, bold: tuple[str, str], column: str 
     """``mean ± std`` of ``column`` (``metric`` on lesion images unless named), best in ``bold``; an NSD
     cell names its tolerance where the rows' differ."""
     column = column or lesion_column(metric)
-    best, places = best_rows(table, column), metric_places(metric)
+    places = metric_places(metric)
+    best = best_rows(table, column, places)
     tolerance_shown = metric == "nsd" and nsd_tolerance_shared(table) is None
     texts = ["–" if pd.isna(r[f"{column}_mean"]) else mean_std_text(r[f"{column}_mean"], r.get(f"{column}_std"), places)
              + (f" @{r[NSD_TOLERANCE]:g}px" if tolerance_shown else "") for _, r in table.iterrows()]

@@ -4,6 +4,7 @@ tables: accuracy, cost and false alarms (``publish_test_set``)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -56,7 +57,7 @@ def publish(shown: pd.DataFrame, numbers: pd.DataFrame, caption: str, note: str,
     write_latex(shown, caption, note, path, below)
 
 
-NARROW_LEFT_OUT = ("NSD", "Dice seed SD", "Seeds")  # columns the one-column LaTeX leaves to the wide one and the .md
+NARROW_LEFT_OUT = ("NSD", "Dice seed SD", "Seeds", "Dice (all)")  # left to the wide LaTeX and the .md
 
 
 def write_latex(shown: pd.DataFrame, caption: str, note: str, path: Path, below: dict[str, str] | None = None) -> None:
@@ -66,15 +67,19 @@ def write_latex(shown: pd.DataFrame, caption: str, note: str, path: Path, below:
 
 def write_latex_tables(tables: list[tuple[pd.DataFrame, str, str, str]], path: Path,
                        below: dict[str, str] | None = None) -> None:
-    """``path``.tex (one column: without the NSD and seed columns, which its note says are in the wide
-    table) and ``path``_wide.tex (both columns of a two-column page, every column); ``tables``: (shown,
+    """``path``.tex (one column: without the NSD, seed and all-image columns and the ± std, which its note says are
+    in the wide table) and ``path``_wide.tex (both columns of a two-column page, every column); ``tables``: (shown,
     caption, note, label) of each table the files hold (one per test set)."""
     narrow, wide = [], []
     for shown, caption, note, label in tables:
         left_out = [c for c in shown.columns if str(c).startswith(NARROW_LEFT_OUT)]
-        narrow_note = note + (f" {', '.join(left_out)}: in the two-column (table*) version and the Markdown "
-                              "table." if left_out else "")
-        narrow.append(to_latex(shown.drop(columns=left_out), caption, narrow_note, label, below, COLUMN))
+        has_std = shown.map(lambda cell: " ± " in str(cell)).any().any()
+        moved = left_out + (["± std"] if has_std else [])
+        narrow_note = note + (f" {', '.join(moved)}: in the two-column (table*) version and the Markdown table."
+                              if moved else "")
+        means = shown.drop(columns=left_out).map(lambda cell: re.sub(" ± [^\x00]*", "", cell)
+                                                 if isinstance(cell, str) else cell)
+        narrow.append(to_latex(means, caption, narrow_note, label, below, COLUMN))
         wide.append(to_latex(shown, caption, note, f"{label}-wide", below, WIDE))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text("\n".join(narrow), path.with_suffix(".tex"))
