@@ -123,7 +123,8 @@ def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: di
 
 def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], caption: str, note: str, label: str,
            width: LatexWidth) -> str:
-    """One float: the tabular, measured and scaled to the line only where it is wider, then the notes."""
+    """One float: the tabular, measured and scaled to the line only where it is wider (set in a paragraph, so
+    that a table wider than the line is reported as an Overfull \\hbox), then the notes."""
     header = " & ".join(_latex_header(c) for c in columns)
     lines = [f"\\begin{{{width.environment}}}[tbp]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{2pt}",
              f"\\caption{{{latex_escape(caption)}}}", f"\\label{{tab:{label}}}",
@@ -139,7 +140,7 @@ def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], capti
             lines.append(" & ".join(f"{{\\scriptsize {_latex_cell(row[under[c]])}}}" if c in under else ""
                                     for c in columns) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}}",
-              f"\\ifdim\\wd0>\\linewidth\\typeout{{busbench: {label} scaled from \\the\\wd0}}"
+              f"\\leavevmode\\ifdim\\wd0>\\linewidth\\typeout{{busbench: {label} scaled from \\the\\wd0}}"
               "\\resizebox{\\linewidth}{!}{\\box0}\\else\\box0\\fi", "",
               "\\smallskip", f"\\parbox{{\\linewidth}}{{\\footnotesize {latex_escape(note)}}}",
               f"\\end{{{width.environment}}}"]
