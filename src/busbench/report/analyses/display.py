@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.number_format import PIXEL_PLACES, SCORE_PLACES, number_text, p_text
+from busbench.report.number_format import OTHER_PLACES, PIXEL_PLACES, SCORE_PLACES, number_text, p_text
 from busbench.report.tables.publication import ROW_NAMES
 
 CI = " 95 % CI"
@@ -78,7 +78,7 @@ def morphology_display(rows: pd.DataFrame) -> pd.DataFrame:
     places = [PIXEL_PLACES if d in PIXEL_DESCRIPTORS else SCORE_PLACES for d in rows["descriptor"]]
     return pd.DataFrame({
         "Model": _first_only(rows["model"]), "Descriptor": rows["descriptor"].replace(DESCRIPTOR_NAMES).tolist(),
-        "Pairs (mean)": [number_text(v, 1) for v in rows["pairs_mean"]],
+        "Pairs (mean)": [number_text(v, OTHER_PLACES) for v in rows["pairs_mean"]],
         **_with_ci(rows, "Pearson r", "pearson", SCORE_PLACES, "pearson"),
         **_with_ci(rows, "Spearman ρ", "spearman", SCORE_PLACES, "spearman"),
         **_with_ci(rows, "MAE", "mae", places, "mae"),
