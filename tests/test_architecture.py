@@ -43,7 +43,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"locks"},  # a folder that cannot be written holds no lock (atomic's NOT_WRITABLE)
     ],
     "report": [
-        {"report", "collect", "names", "report_files", "scored_sets"},  # runs read, their rows, names, files
+        {"report", "collect", "names", "number_format", "report_files", "scored_sets"},  # runs read, names, files
         {"statistics"},
         {"tables"},
         {"figures"},  # figures draw the tables' numbers

@@ -40,11 +40,22 @@ def environment(device: torch.device | None = None) -> dict[str, object]:
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": processor_name(),
         "torch_threads": torch.get_num_threads(),
         "cuda": _gpu_name(device),
         "libraries": versions,
     }
+
+
+def processor_name() -> str:
+    """The CPU's marketing name ("AMD EPYC 7763 64-Core Processor"): /proc/cpuinfo's model name on
+    Linux (platform.processor() there is only the architecture), else the platform's, else the architecture."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith(("model name", "hardware")) and ":" in line:
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def _gpu_name(device: torch.device | None) -> str | None:

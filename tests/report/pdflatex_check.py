@@ -4,21 +4,27 @@ absent, an error in CI."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from absent import missing
 
-# article's one-column page at 10 pt: \textwidth 345 pt; the tables set themselves at \small
-DOCUMENT = """\\documentclass{{article}}
-\\usepackage[utf8]{{inputenc}}
-\\usepackage{{booktabs}}
+# the pages a paper \\inputs the tables into, at 10 pt with a 9 in text height: a 3.5 in column (one
+# column of IEEE's two-column page, set as a one-column page of that width) and a 7 in two-column page
+# (its column 3.35 in for <name>.tex, both columns for the table* of <name>_wide.tex)
+COLUMN_PAGE = "\\documentclass{article}\n\\usepackage[textwidth=3.5in,textheight=9in]{geometry}\n"
+TWO_COLUMN_PAGE = ("\\documentclass[twocolumn]{article}\n"
+                   "\\usepackage[textwidth=7in,textheight=9in,columnsep=0.3in]{geometry}\n")
+DOCUMENT = """{page}\\usepackage[utf8]{{inputenc}}
+\\usepackage{{booktabs,graphicx}}
 \\hfuzz=0pt
 \\begin{{document}}
 \\input{{{body}}}
 \\end{{document}}
 """
+PAGES = {"column": COLUMN_PAGE, "two-column": TWO_COLUMN_PAGE}
 
 
 def pdflatex() -> str:
@@ -29,11 +35,11 @@ def pdflatex() -> str:
     return found
 
 
-def compile_log(tex: Path, work: Path) -> str:
-    """The log of ``tex`` compiled in a minimal one-column article; a LaTeX error fails the test."""
+def compile_log(tex: Path, work: Path, page: str = "column") -> str:
+    """The log of ``tex`` compiled on ``page`` (``PAGES``); a LaTeX error fails the test."""
     work.mkdir(parents=True, exist_ok=True)
-    document = work / f"{tex.stem}_document.tex"
-    document.write_text(DOCUMENT.format(body=tex.resolve().as_posix()))
+    document = work / f"{tex.stem}_{page}_document.tex"
+    document.write_text(DOCUMENT.format(page=PAGES[page], body=tex.resolve().as_posix()))
     done = subprocess.run([pdflatex(), "-interaction=nonstopmode", "-halt-on-error", document.name], cwd=work,
                           capture_output=True, text=True, timeout=120)
     log = (work / f"{document.stem}.log").read_text(errors="replace")
@@ -42,5 +48,12 @@ def compile_log(tex: Path, work: Path) -> str:
 
 
 def overfull_boxes(log: str) -> list[str]:
-    """The lines of a pdflatex log that report a box wider than its line (a table wider than the page)."""
-    return [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
+    """The lines of a pdflatex log that report a box wider than its line (a table wider than the page)
+    or a float taller than the page."""
+    return [line for line in log.splitlines() if line.startswith("Overfull \\hbox") or "Float too large" in line]
+
+
+def pages(log: str) -> int:
+    """How many pages the document ran to ("Output written on x.pdf (2 pages, ...)")."""
+    found = re.search(r"Output written on .*?\((\d+) pages?", log.replace("\n", ""))
+    return int(found.group(1)) if found else 0

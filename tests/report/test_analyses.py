@@ -15,6 +15,7 @@ from scipy import stats
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from busbench.metrics.shape import SHAPE_COLUMNS
+from busbench.report.analyses.comparisons import wilcoxon_rows
 from busbench.report.analyses.morphology import cohen_kappa
 from busbench.report.build import build_report
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_draw_weights
@@ -221,3 +222,13 @@ def test_busbra_manifest_columns_become_subgroups(busbra_manifest, tmp_path) -> 
     for factor in ("device", "birads", "side"):
         counted = subgroups[subgroups["factor"] == factor].set_index("subgroup")["images"].to_dict()
         assert counted == frame[f"meta_{factor}"].astype(str).value_counts().to_dict()
+
+
+def test_paired_analysis_differences_over_units_and_over_images() -> None:
+    """Unit 'g1' holds three images, 'g2' one: the unit means weigh g2 as much as g1, the per-image
+    difference (detection.csv's rates) weighs each image once."""
+    clusters = pd.Series({"a": "g1", "b": "g1", "c": "g1", "d": "g2"})
+    first = pd.Series({"a": 1.0, "b": 1.0, "c": 1.0, "d": 0.0})
+    second = pd.Series({"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0})
+    row = wilcoxon_rows({"A": first, "B": second}, clusters).iloc[0]
+    assert row["difference"] == pytest.approx(0.5) and row["difference_images"] == pytest.approx(0.75)

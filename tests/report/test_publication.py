@@ -76,7 +76,7 @@ def test_display_names_everywhere_and_keys_only_in_the_legend(grid: Path, tmp_pa
     shown = [p for p in (out / "tables").iterdir() if p.suffix in (".md", ".tex")]
     shown += [p for p in (out / "statistics").iterdir() if p.suffix == ".md"]
     for path in shown:
-        text = re.sub(r"\\label\{[^}]*\}", "", path.read_text())  # a \label is a reference, never printed
+        text = re.sub(r"\\(label|typeout)\{[^}]*\}", "", path.read_text())  # references and log lines: not printed
         assert "6945e458" not in text and "unet_w8" not in text and "unet\\_w8" not in text, path.name
         assert "UNeXt" in text, path.name
     assert "| Model | U-Net (width 8) | UNeXt |" in (out / "statistics" / f"{DATASET_KEY}_p_values.md").read_text()
@@ -150,19 +150,25 @@ def test_setup_comes_from_the_run_folders(grid: Path, tmp_path: Path) -> None:
     report = build_report(grid, tmp_path / "out", qualitative=False)
     models = report.setup["Models and training"].set_index("Key")
     assert models.loc["unext", "TTA views"] == "plain, hflip"
-    assert models.loc["unext", "Post-processing"] == "fill_holes=True"
+    assert models.loc["unext", "Post-processing"] == "fill holes"
     assert models.loc["unext", "Epochs run (mean)"] == "2.0 of 100" and models.loc["unext", "Selected by"] == (
-        "val_lesion_dice")
+        "validation lesion Dice")
+    assert models.loc["unext", "Early stopping"] == "patience 20 epochs"
+    assert models.loc["unext", "Augmentation"] == ("standard: HorizontalFlip p=0.5, Affine p=0.5, "
+                                                   "RandomBrightnessContrast p=0.5, MultiplicativeNoise p=0.3")
+    assert models.loc["unext", "Cross-dataset test sets"] == "none"
     assert models.loc["unet_w8", "Input"] == "64 px, 1 ch, letterbox" and models.loc["unet_w8", "Seeds"] == (
         "train 0, split 42")
     software = report.setup["Software and machine"]
-    assert software[["busbench", "Commit", "torch", "Device", "Runs"]].values.tolist() == [
-        ["0.9.0", "0123456789ab", "2.13.0+cpu", "cpu", 2]]
+    assert software[["busbench", "Commit", "torch", "Device", "Processor", "Runs"]].values.tolist() == [
+        ["0.9.0", "0123456789ab", "2.13.0+cpu", "cpu", "not recorded", 2]]  # environment.json without it
     datasets = report.setup["Datasets and splits"].iloc[0]
     assert datasets["Test images"] == "10 (8 benign, 0 malignant, 2 normal)"
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.index("<h2>Setup</h2>") < page.index("<h3>Accuracy</h3>")
-    assert "\\item[U-Net (width 8)]" in (tmp_path / "out" / "setup.tex").read_text()
+    setup = (tmp_path / "out" / "setup.tex").read_text()
+    assert "\\noindent U-Net (width 8): " in setup and "Early stopping: patience 20 epochs" in setup
+    assert "unet_w8" not in setup and "unet\\_w8" not in setup  # keys stay in the legend (setup.md)
 
 
 def test_setup_states_the_time_budget_and_why_each_fold_stopped(tmp_path: Path) -> None:
@@ -182,13 +188,19 @@ def test_setup_states_the_time_budget_and_why_each_fold_stopped(tmp_path: Path) 
     assert "1.5 min per fold model" in (tmp_path / "out" / "setup.md").read_text()
 
 
-def test_latex_compiles_and_fits_a_one_column_page(grid: Path, tmp_path: Path) -> None:
+def test_latex_compiles_and_fits_a_column_and_a_two_column_page(grid: Path, tmp_path: Path) -> None:
     build_report(grid, tmp_path / "out", qualitative=False)
     written = sorted((tmp_path / "out" / "tables").glob("*.tex")) + [tmp_path / "out" / "setup.tex"]
-    assert len(written) == 4
+    assert len(written) == 7  # accuracy, cost, false alarms: each in one column and table* (_wide); setup
     for tex in written:
-        log = compile_log(tex, tmp_path / "latex")
-        assert overfull_boxes(log) == [], f"{tex.name} is wider than the page"
+        for page in (["two-column"] if tex.stem.endswith("_wide") else ["column", "two-column"]):
+            log = compile_log(tex, tmp_path / "latex", page)
+            assert overfull_boxes(log) == [], f"{tex.name} is wider or taller than the {page} page"
+    wide = (tmp_path / "out" / "tables" / f"{DATASET_KEY}_accuracy_wide.tex").read_text()
+    assert wide.startswith("\\begin{table*}") and "NSD" in wide
+    narrow = (tmp_path / "out" / "tables" / f"{DATASET_KEY}_accuracy.tex").read_text()
+    assert narrow.startswith("\\begin{table}") and (
+        "NSD@2px (lesion), Dice (all), $\\pm$ std: in the two-column (table*) version") in narrow
 
 
 def test_the_width_check_catches_a_table_too_wide(tmp_path: Path) -> None:

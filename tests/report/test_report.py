@@ -157,11 +157,12 @@ def test_cross_dataset_matrix(tmp_path) -> None:
     report = build_report(root, tmp_path / "out", qualitative=False)
     entries = pd.read_csv(tmp_path / "out" / "tables" / "train_test_matrix.csv").set_index("tested_on")
     assert set(entries["trained_on"]) == {"BUSI"} and set(entries["model"]) == {"UNeXt"}
-    assert entries.loc["busbra", "dice_mean"] == pytest.approx(np.mean([0.6, 0.5]))  # a data key no table here names
-    assert entries.loc["busbra", "images"] == 2
+    # a data key no table here names: named by its dataset's adapter, never printed as the key
+    assert entries.loc["BUS-BRA", "dice_mean"] == pytest.approx(np.mean([0.6, 0.5]))
+    assert entries.loc["BUS-BRA", "images"] == 2
     assert entries.loc["BUSI", "dice_mean"] == pytest.approx(np.mean([np.mean(A[1][:8]), np.mean(A[2][:8])]))
     assert entries.loc["BUSI", "images"] == 8  # LABELS: 8 lesion images, 2 normal
-    assert report.cross is not None and report.cross.columns.tolist() == ["Model", "Trained on", "busbra", "BUSI"]
+    assert report.cross is not None and report.cross.columns.tolist() == ["Model", "Trained on", "BUS-BRA", "BUSI"]
 
 
 def test_statistics_by_hand_and_against_scipy() -> None:

@@ -38,8 +38,8 @@ def test_a_second_report_removes_the_first_reports_files_only(tmp_path: Path) ->
     # model_b's training curves, and the paired tests that need two models: before, they stayed and
     # still compared model_a with the removed model
     assert first - second == {"plots/busi_model_b_training.pdf", "plots/busi_model_b_training.png",
-                              "analysis_comparisons.csv", "analysis_comparisons.md", "subgroup_comparisons.csv",
-                              "subgroup_comparisons.md"}
+                              "analysis_comparisons.csv", "analysis_comparisons.md", "analysis_comparisons.tex",
+                              "analysis_comparisons_wide.tex", "subgroup_comparisons.csv", "subgroup_comparisons.md"}
     assert {"my_notes.txt", "plots/my_figure.png"} <= second
     assert not {"my_notes.txt", "plots/my_figure.png"} & set((out / REPORT_FILES).read_text().split())
 

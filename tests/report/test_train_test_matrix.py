@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from busbench.report.names import key_title
 from busbench.report.tables.train_test_matrix import matrix_axes, matrix_display
 
 
@@ -35,3 +36,8 @@ def test_the_shown_matrix_names_each_model_once_and_leaves_unscored_cells_empty(
     assert shown.loc[1, "BUS-BRA"] == "0.500 [0.400, 0.600] n=20 (3 seen)"
     assert shown.loc[0, "BUS-BRA"] == "0.850 [0.750, 0.950] n=20"
     assert shown.loc[3, "BUS-BRA"] == "" and shown.loc[3, "BUSI"] == "0.600 [0.500, 0.700] n=20"
+
+
+def test_a_test_set_known_only_by_its_folder_key_is_named_by_its_dataset() -> None:
+    assert key_title("busbra-6264a9ed") == "BUS-BRA" and key_title("busi-bd27b6e5") == "BUSI"
+    assert key_title("mystery-12345678") == "mystery-12345678"  # no adapter: the key is all there is

@@ -53,6 +53,13 @@ def dataset_title(data: DataConfig) -> str:
     return adapter.display_name
 
 
+def key_title(key: str) -> str:
+    """A data folder key's dataset name where nothing else names it ("busbra-6264a9ed" -> "BUS-BRA"): its
+    adapter's display name; the key itself only for a dataset no adapter knows."""
+    adapter = ADAPTERS.get(key.rsplit("-", 1)[0])
+    return adapter.display_name if adapter is not None and adapter.display_name else key
+
+
 def unique_titles(titles: dict[str, str]) -> dict[str, str]:
     """Key -> title, where titles two keys share carry their key: "UNeXt (unext-1a2b3c4d)"."""
     counts = pd.Series(list(titles.values())).value_counts()

@@ -91,7 +91,10 @@ def test_delta_runs_both_protocols_and_counts_leaks(tmp_path: Path, monkeypatch:
             assert float(row["Dice, leaked images"].split(" ± ")[0]) == pytest.approx(np.mean(per_fold), abs=5e-4)
     leaky = table.iloc[0]
     assert leaky["leaked test images (any fold model)"] > 0  # 30 % near-copies: some cross the image-level split
-    assert (tmp_path / "runs" / "d-delta" / "delta.md").read_text().startswith("| dataset | model | protocol")
+    markdown = (tmp_path / "runs" / "d-delta" / "delta.md").read_text()
+    assert markdown.startswith("| Dataset | Model | Protocol | Test images |")  # names, never the folder keys
+    assert f"| {table.iloc[0]['Dataset']} | {table.iloc[0]['Model']} |" in markdown
+    assert table.iloc[0]["dataset"] not in markdown and f"| {table.iloc[0]['model']} |" not in markdown
 
 
 def test_a_cell_that_records_no_split_file_is_named(tmp_path: Path) -> None:

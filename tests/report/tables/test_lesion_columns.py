@@ -10,8 +10,9 @@ from scipy import stats
 
 from busbench.evaluate.aggregate import ENSEMBLE, FOLD_MODELS
 from busbench.report.statistics.units import units_of
+from busbench.report.tables.latex import to_latex
 from busbench.report.tables.model_rows import accuracy_figures, mark_differences
-from busbench.report.tables.publication import accuracy_numbers, display_table, notes, to_latex
+from busbench.report.tables.publication import accuracy_numbers, display_table, notes
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95", "nsd")
 

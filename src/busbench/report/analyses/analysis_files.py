@@ -1,7 +1,10 @@
 """The analyses breast-ultrasound papers report beside the main table, one file each in the report
 folder (each with a Markdown copy):
 
-* ``subgroups.csv`` (+ ``subgroups.tex``, ``subgroup_comparisons.csv``, a figure per test set):
+Each has a Markdown copy and, for the tables a paper prints (``LATEX_TABLES``), LaTeX in two widths
+(``<name>.tex``, ``<name>_wide.tex``), both as ``analyses.display`` shows them.
+
+* ``subgroups.csv`` (+ ``subgroup_comparisons.csv``, a figure per test set):
   Dice and HD95 by class, lesion-size tertile and varying manifest column (``analyses.subgroups``);
 * ``detection.csv``: image-level lesion detection (``analyses.detection``);
 * ``morphology.csv`` and ``morphology_summary.csv``: lesion shape kept or not (``analyses.morphology``);
@@ -23,18 +26,32 @@ import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.layout.atomic import write_csv, write_text
-from busbench.markdown import markdown_table, shown_numbers
+from busbench.markdown import markdown_table
 from busbench.progress import progress
 from busbench.report.analyses.calibration import calibration_tables, table_counts
 from busbench.report.analyses.comparisons import analysis_comparisons
 from busbench.report.analyses.detection import detection_table
+from busbench.report.analyses.display import (
+    calibration_display,
+    calibration_note,
+    ci_below,
+    comparisons_display,
+    detection_display,
+    detection_note,
+    joined,
+    morphology_display,
+    subgroup_display,
+)
 from busbench.report.analyses.morphology import morphology_tables
 from busbench.report.analyses.notes import NOTES, SUBGROUP_CAPTION, reliability_caption, subgroup_figure_caption
 from busbench.report.analyses.subgroups import subgroup_table
 from busbench.report.collect import RunTable
 from busbench.report.figures import analysis_plots
+from busbench.report.names import readable_header
+from busbench.report.number_format import MISSING, P_FLOOR_TEXT, shown_frame
 from busbench.report.scored_sets import has_lesion
-from busbench.report.tables.publication import to_latex
+from busbench.report.tables.publication import SIGNIFICANCE
+from busbench.report.tables.writing import write_latex_tables
 
 
 @dataclass
@@ -60,58 +77,50 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(kept, ignore_index=True) if kept else (frames[0] if frames else pd.DataFrame())
 
 
-def interval_text(row: pd.Series, name: str, places: int, value: str | None = None) -> str:
-    """``value [low, high]`` of ``row``'s ``value`` column (default ``<name>_mean``) and ``<name>_ci_*``."""
-    column = value or f"{name}_mean"
-    if pd.isna(row.get(column)):
-        return "–"
-    if pd.isna(row.get(f"{name}_ci_low")):
-        return f"{row[column]:.{places}f}"
-    return f"{row[column]:.{places}f} [{row[f'{name}_ci_low']:.{places}f}, {row[f'{name}_ci_high']:.{places}f}]"
+LATEX_TABLES = {"subgroups": SUBGROUP_CAPTION, "detection": "Image-level lesion detection",
+                "morphology_summary": "Lesion shape, true against predicted (fold models)",
+                "calibration": "Pixel-level calibration of the ensemble",
+                "analysis_comparisons": "Paired tests of detection, morphology and calibration that differ at "
+                                        f"Holm-adjusted p < {SIGNIFICANCE:g}"}
 
 
-def subgroup_display(subgroups: pd.DataFrame) -> pd.DataFrame:
-    """The subgroup table as printed: one line per test set, factor, subgroup and model (fold models)."""
-    shown = subgroups[subgroups["variant"] == FOLD_MODELS]
-    return pd.DataFrame({"Test set": shown["test_set"], "Factor": shown["factor"], "Subgroup": shown["subgroup"],
-                         "Model": shown["model"], "n": shown["images"],
-                         "Dice [95% CI]": [interval_text(r, "dice", 3) for _, r in shown.iterrows()],
-                         "HD95 [95% CI]": [interval_text(r, "hd95", 1) for _, r in shown.iterrows()]})
+def _shown(name: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """One analysis of one test set as printed, and what its note adds (why a figure is missing)."""
+    if name == "subgroups":
+        return subgroup_display(rows), ""
+    if name == "detection":
+        return detection_display(rows), detection_note(rows)
+    if name == "morphology_summary":
+        return morphology_display(rows[rows["variant"] == FOLD_MODELS]), ""
+    if name == "calibration":
+        return calibration_display(rows), calibration_note(rows)
+    return comparisons_display(rows), ""
 
 
-def number_text(value: float, places: int = 3) -> str:
-    """A figure as printed: ``places`` decimals, "–" where there is none."""
-    return "–" if pd.isna(value) else f"{value:.{places}f}"
+def _write_shown(frame: pd.DataFrame, out: Path, name: str) -> None:
+    """``name``.md (and .tex, _wide.tex): per test set its table as printed, under the test set's title."""
+    markdown, latex = [], []
+    for number, (title, rows) in enumerate(frame.groupby("test_set", sort=False), start=1):
+        shown, extra = _shown(name, rows)
+        markdown += [f"## {title}\n", markdown_table(joined(shown)), extra.strip()]
+        if name == "analysis_comparisons":  # the paper's table: the differences that hold, the CSV every test
+            shown = shown[[p != MISSING and (p == P_FLOOR_TEXT or float(p) < SIGNIFICANCE)
+                           for p in shown["p (Holm)"]]]
+            extra += f" The {len(rows)} tests: analysis_comparisons.csv (and .md)."
+        latex.append((shown, f"{LATEX_TABLES[name]} ({title}).", NOTES[name] + extra, f"{name}-{number}"))
+    write_text("\n".join(markdown) + "\n\n" + NOTES[name] + "\n", out / f"{name}.md")
+    write_latex_tables(latex, out / name, below=ci_below(latex[0][0]) if latex else None)
 
 
-def _interval(low: float, high: float, places: int) -> str:
-    return "" if pd.isna(low) else f"[{low:.{places}f}, {high:.{places}f}]"
-
-
-def subgroup_latex(subgroups: pd.DataFrame) -> str:
-    """``subgroups.tex``: one booktabs table per test set, a group of rows per model, each CI under its
-    mean in small type (the main tables' layout), so that it fits a one-column page."""
-    shown = subgroups[subgroups["variant"] == FOLD_MODELS]
-    tables = []
-    for number, (title, rows) in enumerate(shown.groupby("test_set", sort=False), start=1):
-        rows = rows.sort_values("model", kind="stable")
-        frame = pd.DataFrame({
-            "Model": rows["model"].where(rows["model"].ne(rows["model"].shift()), ""),
-            "Factor": rows["factor"], "Subgroup": rows["subgroup"].astype(str), "n": rows["images"].astype(str),
-            "Dice": [number_text(v, 3) for v in rows["dice_mean"]],
-            "Dice 95 % CI": [_interval(a, b, 3) for a, b in zip(rows["dice_ci_low"], rows["dice_ci_high"])],
-            "HD95 (px)": [number_text(v, 1) for v in rows["hd95_mean"]],
-            "HD95 95 % CI": [_interval(a, b, 1) for a, b in zip(rows["hd95_ci_low"], rows["hd95_ci_high"])]})
-        tables.append(to_latex(frame, f"{SUBGROUP_CAPTION} ({title}).", "Fold models: mean over the k fold models.",
-                               f"subgroups-{number}", below={"Dice 95 % CI": "Dice", "HD95 95 % CI": "HD95 (px)"}))
-    return "\n".join(tables)
-
-
-def _write(frame: pd.DataFrame, out: Path, name: str, display: pd.DataFrame | None = None) -> None:
-    """``name``.csv, and its Markdown copy with the note of which images it covers (``notes.NOTES``)."""
+def _write(frame: pd.DataFrame, out: Path, name: str) -> None:
+    """``name``.csv, and its Markdown copy (headers in words, numbers by ``number_format``) with the note
+    of which images it covers (``notes.NOTES``)."""
     write_csv(frame, out / f"{name}.csv")
-    shown = (shown_numbers(frame) if display is None else display).astype(object)
-    write_text(markdown_table(shown.where(shown.notna(), "n/a")) + "\n" + NOTES[name] + "\n", out / f"{name}.md")
+    if name in LATEX_TABLES and "test_set" in frame:
+        _write_shown(frame, out, name)
+        return
+    shown = shown_frame(frame).rename(columns=readable_header)
+    write_text(markdown_table(shown) + "\n" + NOTES[name] + "\n", out / f"{name}.md")
 
 
 def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Series],
@@ -156,8 +165,7 @@ def report_analyses(out: Path, tables: list[RunTable], clusters: dict[str, pd.Se
                         figures, notes, captions)
     out.mkdir(parents=True, exist_ok=True)
     # the three main files are always written (a header at least); the others where they hold rows
-    _write(analyses.subgroups, out, "subgroups", subgroup_display(analyses.subgroups))
-    write_text(subgroup_latex(analyses.subgroups), out / "subgroups.tex")
+    _write(analyses.subgroups, out, "subgroups")
     _write(analyses.detection, out, "detection")
     _write(analyses.morphology, out, "morphology")
     for frame, name in ((analyses.subgroup_comparisons, "subgroup_comparisons"),

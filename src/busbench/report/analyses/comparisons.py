@@ -14,6 +14,8 @@ Per test set, row type and measure, for each pair of models:
   p = twice the smaller share of draws whose difference lies on either side of 0.
 
 ``difference`` is model_a - model_b (mean over units for Wilcoxon, of the figures for the bootstrap);
+``difference_images`` the same over images, each image once (the difference of the per-image rates
+detection.csv reports; the bootstrap's figures are already over images);
 lower is better for errors, ECE and Brier. Holm's correction runs over every pair and measure of one
 analysis, test set and row type.
 """
@@ -36,7 +38,7 @@ from busbench.report.statistics.weighted_draws import paired_bootstrap_p
 
 WILCOXON, BOOTSTRAP = "Wilcoxon signed-rank on unit means", "paired cluster bootstrap"
 COLUMNS = ["test_set", "analysis", "measure", "variant", "model_a", "model_b", "test", "units", "difference",
-           "median_difference", "rank_biserial", "p_value", "p_holm"]
+           "difference_images", "median_difference", "rank_biserial", "p_value", "p_holm"]
 
 
 def wilcoxon_rows(values: dict[str, pd.Series], clusters: pd.Series) -> pd.DataFrame:
@@ -48,13 +50,16 @@ def wilcoxon_rows(values: dict[str, pd.Series], clusters: pd.Series) -> pd.DataF
     table = paired_comparisons(means)
     table["difference"] = [float((means[a] - means[b]).dropna().mean()) if n else np.nan
                            for a, b, n in zip(table["model_a"], table["model_b"], table["units"])]
+    table["difference_images"] = [float((scores[a] - scores[b]).dropna().mean()) if n else np.nan
+                                  for a, b, n in zip(table["model_a"], table["model_b"], table["units"])]
     return table.assign(test=WILCOXON)
 
 
 def bootstrap_rows(draws: dict[str, tuple[float, np.ndarray]], units: int) -> pd.DataFrame:
     """Paired bootstrap tests of set-level figures (per model: the figure and its draws)."""
     rows = [{"model_a": a, "model_b": b, "units": units, "difference": draws[a][0] - draws[b][0],
-             "p_value": paired_bootstrap_p(draws[a][1], draws[b][1])} for a, b in combinations(draws, 2)]
+             "difference_images": draws[a][0] - draws[b][0], "p_value": paired_bootstrap_p(draws[a][1], draws[b][1])}
+            for a, b in combinations(draws, 2)]
     return pd.DataFrame(rows).assign(test=BOOTSTRAP) if rows else pd.DataFrame()
 
 

@@ -77,7 +77,8 @@ def detection_row(scored: ScoredSet, clusters: pd.Series) -> dict[str, object]:
         row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = _share_with_ci(values, clusters)
     row["auroc"] = row["auroc_ci_low"] = row["auroc_ci_high"] = np.nan
     if not recorded(frame, "max_prob"):
-        row["auroc_note"] = f"{NOT_RECORDED}: no max_prob in the per-image scores (scored before it was, or masks only)"
+        row["auroc_note"] = (f"{NOT_RECORDED}: the per-image scores hold no image-level lesion probability "
+                             "(scored before busbench recorded it, or masks only)")
     elif lesion.all() or not lesion.any():
         row["auroc_note"] = "needs lesion and normal test images"
     else:

@@ -7,7 +7,17 @@ import html
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.analyses.analysis_files import Analyses, interval_text, number_text, subgroup_display
+from busbench.report.analyses.analysis_files import Analyses
+from busbench.report.analyses.display import (
+    ANALYSIS_MEASURES,
+    calibration_display,
+    calibration_note,
+    detection_display,
+    detection_note,
+    joined,
+    morphology_display,
+    subgroup_display,
+)
 from busbench.report.analyses.notes import (
     ANALYSIS_COMPARISONS_NOTE,
     CALIBRATION_NOTE,
@@ -16,6 +26,7 @@ from busbench.report.analyses.notes import (
     SUBGROUP_COMPARISONS_NOTE,
     SUBGROUP_NOTE,
 )
+from busbench.report.number_format import SCORE_PLACES, number_text, p_text
 from busbench.report.page.html import html_figure, html_table
 
 ALPHA = 0.05
@@ -24,42 +35,19 @@ ALPHA = 0.05
 def comparisons_note(shown: pd.DataFrame, significant: pd.DataFrame) -> str:
     """One line on the paired tests of detection, morphology and calibration, naming the differences
     that hold after Holm's correction."""
-    found = "; ".join(f"{r.analysis} {r.measure} ({r.variant}): {r.model_a} vs {r.model_b}, difference "
-                      f"{r.difference:+.3f}, p_holm {r.p_holm:.3g}" for r in significant.itertuples())
-    return (f"Paired tests of detection, morphology and calibration (analysis_comparisons.csv: {len(shown)} tests): "
-            + (f"differences at p_holm < {ALPHA}: {found}" if found else f"none at p_holm < {ALPHA}") + ". "
-            + ANALYSIS_COMPARISONS_NOTE)
+    found = "; ".join(f"{r['analysis']} {ANALYSIS_MEASURES.get(str(r['measure']), str(r['measure']))} "
+                      f"({r['variant']}): {r['model_a']} vs {r['model_b']}, difference "
+                      f"{_signed(float(r['difference']))} over units ({_signed(float(r['difference_images']))} per "
+                      f"image), p (Holm) {p_text(float(r['p_holm']))}" for _, r in significant.iterrows())
+    return (f"Paired tests of detection, morphology and calibration ({len(shown)} tests, in "
+            "analysis_comparisons.md): "
+            + (f"differences at Holm-adjusted p < {ALPHA}: {found}" if found else f"none at Holm-adjusted p < {ALPHA}")
+            + ". " + ANALYSIS_COMPARISONS_NOTE)
 
 
-DESCRIPTOR_NAMES = {"depth_width": "depth-to-width", "centroid_error": "centroid error (px)", "area": "area (px)"}
-
-
-def detection_display(rows: pd.DataFrame) -> pd.DataFrame:
-    """Detection as printed: each figure with its 95 % CI; the AUROC's note where it has none."""
-    return pd.DataFrame({
-        "Model": rows["model"], "Row": rows["variant"], "Lesion images": rows["lesion_images"],
-        "Normal images": rows["normal_images"],
-        "Sensitivity [95% CI]": [interval_text(r, "sensitivity", 3, "sensitivity") for _, r in rows.iterrows()],
-        "Specificity [95% CI]": [interval_text(r, "specificity", 3, "specificity") for _, r in rows.iterrows()],
-        "AUROC [95% CI]": [interval_text(r, "auroc", 3, "auroc") if pd.notna(r["auroc"]) else r["auroc_note"]
-                           for _, r in rows.iterrows()]})
-
-
-def morphology_display(rows: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "Model": rows["model"], "Descriptor": rows["descriptor"].replace(DESCRIPTOR_NAMES),
-        "Pairs (mean)": [number_text(v, 1) for v in rows["pairs_mean"]],
-        **{title: [interval_text(r, name, 3, name) for _, r in rows.iterrows()] for title, name in (
-            ("Pearson r [95% CI]", "pearson"), ("Spearman ρ [95% CI]", "spearman"), ("MAE [95% CI]", "mae"),
-            ("Accuracy [95% CI]", "accuracy"), ("Cohen's κ [95% CI]", "kappa"))}})
-
-
-def calibration_display(rows: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "Model": rows["model"], "Images": [number_text(v, 0) for v in rows["images"]],
-        "ECE [95% CI]": [interval_text(r, "ece", 4, "ece") if pd.notna(r["ece"]) else r["note"]
-                         for _, r in rows.iterrows()],
-        "Brier [95% CI]": [interval_text(r, "brier", 4, "brier") for _, r in rows.iterrows()]})
+def _signed(value: float) -> str:
+    text = number_text(value, SCORE_PLACES)
+    return text if text.startswith(("-", "–")) else f"+{text}"
 
 
 def analyses_html(analyses: Analyses, titles: dict[str, str]) -> list[str]:
@@ -72,26 +60,28 @@ def analyses_html(analyses: Analyses, titles: dict[str, str]) -> list[str]:
         parts.append(f"<h3>{html.escape(title)}</h3>")
         subgroups = analyses.subgroups
         if not subgroups.empty and (subgroups["test_set"] == title).any():
-            shown = subgroup_display(subgroups[subgroups["test_set"] == title]).drop(columns="Test set")
+            shown = joined(subgroup_display(subgroups[subgroups["test_set"] == title]))
             parts += ["<h4>Lesion images by subgroup (fold models)</h4>", html_table(shown, readable=False),
                       f"<p class='note'>{html.escape(SUBGROUP_NOTE)}</p>"]
             comparisons = analyses.subgroup_comparisons
             if not comparisons.empty and (comparisons["test_set"] == title).any():
                 parts.append(f"<p class='note'>subgroup_comparisons.csv: {html.escape(SUBGROUP_COMPARISONS_NOTE)}</p>")
         detection = analyses.detection[analyses.detection["test_set"] == title]
-        parts += ["<h4>Image-level lesion detection</h4>", html_table(detection_display(detection), readable=False),
-                  f"<p class='note'>{html.escape(DETECTION_NOTE)}</p>"]
+        parts += ["<h4>Image-level lesion detection</h4>",
+                  html_table(joined(detection_display(detection)), readable=False),
+                  f"<p class='note'>{html.escape(DETECTION_NOTE + detection_note(detection))}</p>"]
         summary = analyses.morphology_summary
         if not summary.empty and (summary["test_set"] == title).any():
             chosen = summary[(summary["test_set"] == title) & (summary["variant"] == FOLD_MODELS)]
             parts += ["<h4>Lesion morphology (fold models)</h4>",
-                      html_table(morphology_display(chosen), readable=False),
+                      html_table(joined(morphology_display(chosen)), readable=False),
                       f"<p class='note'>{html.escape(MORPHOLOGY_NOTE)}</p>"]
         calibration = analyses.calibration
         if not calibration.empty and (calibration["test_set"] == title).any():
+            rows = calibration[calibration["test_set"] == title]
             parts += ["<h4>Calibration of the ensemble</h4>",
-                      html_table(calibration_display(calibration[calibration["test_set"] == title]), readable=False),
-                      f"<p class='note'>{html.escape(CALIBRATION_NOTE)}</p>"]
+                      html_table(joined(calibration_display(rows)), readable=False),
+                      f"<p class='note'>{html.escape(CALIBRATION_NOTE + calibration_note(rows))}</p>"]
         compared = analyses.comparisons
         if not compared.empty and (compared["test_set"] == title).any():
             shown = compared[(compared["test_set"] == title)]

@@ -12,8 +12,8 @@ import pandas as pd
 
 from busbench.layout.atomic import write_text
 from busbench.log import counted
-from busbench.markdown import shown_numbers
 from busbench.report.names import readable_header
+from busbench.report.number_format import OTHER_PLACES, SCORE_PLACES, number_text, p_text, shown_frame
 from busbench.report.page.page_contents import Report
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display
 from busbench.report.tables.model_rows import lesion_images
@@ -40,7 +40,7 @@ def html_table(frame: pd.DataFrame, index: bool = False, readable: bool = True) 
     for _, row in shown.iterrows():
         cells = []
         for value in row:
-            text = html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+            text = html.escape(number_text(value, SCORE_PLACES) if isinstance(value, float) else str(value))
             cells.append(f"<td>{text.replace('**', '')}</td>" if "**" not in text else
                          f"<td><b>{text.replace('**', '')}</b></td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -86,9 +86,9 @@ def _table_section(report: Report, key: str, table: pd.DataFrame) -> list[str]:
     if matrix.shape[0] > 1:
         parts.append(f"<h3>Paired comparisons (Holm-adjusted p-values, Dice; {html.escape(lesion_images(table))})"
                      "</h3>")
-        shown = shown_numbers(matrix, every_cell_a_p=True).where(matrix.notna(), "–").rename_axis("Model")
+        shown = shown_frame(matrix, every_cell_a_p=True).rename_axis("Model")
         parts.append(html_table(shown, index=True, readable=False))  # model names stay as they are
-        comparisons = shown_numbers(report.comparisons[key])
+        comparisons = shown_frame(report.comparisons[key])
         parts.append(html_table(comparisons.rename(columns=readable_header), readable=False))
     else:
         parts.append("<p class='note'>No paired comparisons: they need at least two models on this "
@@ -103,17 +103,17 @@ def _ranks_section(report: Report) -> list[str]:
         return [f"<p class='note'>{html.escape(report.ranks_note)}</p>"]
     parts = ["<h2>Average ranks across datasets</h2><p class='note'>By the fold models' mean Dice on each dataset's "
              f"lesion images only ({html.escape(report.ranked_images())}).</p>",
-             html_table(report.ranks.rename("Average rank").round(3).to_frame().rename_axis("Model"), index=True,
+             html_table(shown_frame(report.ranks.rename("Average rank").to_frame()).rename_axis("Model"), index=True,
                         readable=False)]
     if report.friedman is not None:
         f = report.friedman
         parts.append(f"<p class='note'>Friedman test over {len(report.ranked_tables)} datasets: chi-square "
-                     f"{f['chi2']:.3f} (df {f['df']:.0f}), p = {f['p_value']:.4g}; Iman-Davenport F "
-                     f"{f['iman_davenport_f']:.3f} (df {f['f_df1']:.0f}, {f['f_df2']:.0f}), "
-                     f"p = {f['f_p_value']:.4g}.</p>")
+                     f"{f['chi2']:.{OTHER_PLACES}f} (df {f['df']:.0f}), p = {p_text(f['p_value'])}; Iman-Davenport F "
+                     f"{f['iman_davenport_f']:.{OTHER_PLACES}f} (df {f['f_df1']:.0f}, {f['f_df2']:.0f}), "
+                     f"p = {p_text(f['f_p_value'])}.</p>")
     if report.cd is not None:
         parts.append(f"<p class='note'>Nemenyi critical difference at 0.05 ({len(report.ranks)} models, "
-                     f"studentized range): {report.cd:.3f}.</p>")
+                     f"studentized range): {report.cd:.{OTHER_PLACES}f}.</p>")
     parts.extend(html_figure(p, report.captions.get(p, "")) for p in report.figures.get("ranks", []))
     return parts
 
@@ -143,7 +143,7 @@ def write_html(report: Report, analyses: Sequence[str] = ()) -> Path:
     if report.normal is not None:
         parts.append("<h2>Normal and lesion images</h2><p class='note'>False-positive rate: share of normal test "
                      "images with any predicted lesion. Dice on lesion images only.</p>")
-        parts.append(html_table(report.normal.round(4)))
+        parts.append(html_table(shown_frame(report.normal)))
     parts += _ranks_section(report)
     parts.extend(analyses)
     if report.cross is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from busbench.augment import PRESETS
 from busbench.data.manifest import load_manifest
 from busbench.data.split.record import load_split
 from busbench.evaluate.postprocess import PostProcessing
@@ -24,8 +25,14 @@ from busbench.layout.folders import CellFolder
 from busbench.markdown import markdown_table
 from busbench.records import read_done, read_environment
 from busbench.report.collect import RunResults, RunTable, run_data_folder, run_split, split_description
-from busbench.report.tables.publication import latex_escape
-from busbench.train.trainer import SELECTED_VALUE
+from busbench.report.names import dataset_title
+from busbench.report.tables.latex import latex_escape
+
+SELECTED_BY = {"lesion_dice": "validation lesion Dice", "image_dice": "validation Dice (all images)",
+               "image_iou": "validation IoU (all images)", "loss": "validation loss"}
+ARCHITECTURES = {"", "x86_64", "amd64", "aarch64", "arm64", "i386", "i686", "armv7l", "ppc64le", "s390x"}
+LEGEND_ONLY = ("Key", "Model arguments", "Test set sha256", "Split file", "Manifest sha256", "Commit",
+               "Post-processing")  # setup.md and the page (the legend); setup.tex leaves them out
 
 CHECKSUM_CHARS = 12
 LABELS = ("benign", "malignant", "normal")
@@ -118,6 +125,30 @@ def _stop_reasons(run: RunResults) -> str:
     return ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items())) or "–"
 
 
+def augmentation_text(preset: str) -> str:
+    """A preset's transforms in order with their probabilities: "HorizontalFlip p=0.5, Affine p=0.5"."""
+    def describe(step: object) -> str:
+        inner = getattr(step, "transforms", None)
+        name = type(step).__name__
+        parts = f" [{', '.join(describe(t) for t in inner)}]" if inner else ""
+        return f"{name}{parts} p={getattr(step, 'p', 1.0):g}"
+    try:
+        steps = PRESETS.get(preset)()
+    except Exception:  # a preset of a plugin no longer installed: its name as recorded
+        return preset
+    return f"{preset}: " + (", ".join(describe(step) for step in steps) or "no transforms")
+
+
+def _readable_steps(text: str) -> str:
+    """Post-processing as words: "fill_holes=True, min_area_fraction=0.01" -> "fill holes, min area fraction 0.01"."""
+    return text.replace("=True", "").replace("=", " ").replace("_", " ")
+
+
+def _cross_sets(run: RunResults) -> str:
+    others = run.config.eval.cross_datasets if run.config is not None else []
+    return ", ".join(dataset_title(other) for other in others) or "none"
+
+
 def model_setup(tables: list[RunTable]) -> pd.DataFrame:
     """One row per (table, model): how it was trained and evaluated, and what its name stands for."""
     rows = []
@@ -136,14 +167,24 @@ def model_setup(tables: list[RunTable]) -> pd.DataFrame:
                 "Fold models": _fold_models(run), "Epochs run (mean)": epochs, "Time budget": _budget(run),
                 "Stopped by (fold models)": _stop_reasons(run), "Batch": str(c.train.batch_size),
                 "Optimiser": f"{c.optimizer.name}, lr {c.optimizer.lr:g}, wd {c.optimizer.weight_decay:g}",
-                "Schedule": c.schedule.name + warmup, "Loss": c.loss.name, "Augmentation": c.train.augmentation,
-                "Selected by": SELECTED_VALUE.get(c.train.select_metric, "val_loss"),
+                "Schedule": c.schedule.name + warmup, "Loss": c.loss.name.replace("_", " "),
+                "Augmentation": augmentation_text(c.train.augmentation),
+                "Selected by": SELECTED_BY.get(c.train.select_metric, c.train.select_metric),
+                "Early stopping": f"patience {c.train.patience} epochs" if c.train.patience else "off",
                 "Precision": _precision(run), "TTA views": ", ".join(["plain", *c.eval.tta]),
-                "Post-processing": _postprocessing(run),
+                "Post-processing": _readable_steps(_postprocessing(run)),
+                "Cross-dataset test sets": _cross_sets(run),
                 "Seeds": f"train {', '.join(map(str, run.seeds or [c.train.seed]))}, split {c.split.seed}",
                 "Training time (min, all folds and seeds)": f"{seconds / 60:.1f}" if seconds == seconds else "–",
             })
     return pd.DataFrame(rows)
+
+
+def _processor(recorded: str | None) -> str:
+    """The CPU's name; a run that recorded only the architecture (before busbench read the name) says so."""
+    if (recorded or "").lower() in ARCHITECTURES:
+        return f"not recorded ({recorded})" if recorded else "not recorded"
+    return str(recorded)
 
 
 def software_setup(runs: list[RunResults]) -> pd.DataFrame:
@@ -153,7 +194,7 @@ def software_setup(runs: list[RunResults]) -> pd.DataFrame:
         environment = read_environment(run.path)
         libraries = environment.libraries or {}
         rows.append({"Device": environment.cuda or environment.device or "–",
-                     "Processor": environment.processor or "–", "Threads": environment.torch_threads or "–",
+                     "Processor": _processor(environment.processor), "Threads": environment.torch_threads or "–",
                      "busbench": environment.busbench or "–",
                      "Commit": (environment.git_commit or "–")[:CHECKSUM_CHARS],
                      "torch": libraries.get("torch") or "–", "Python": environment.python or "–"})
@@ -169,16 +210,41 @@ def setup_tables(tables: list[RunTable], runs: list[RunResults]) -> dict[str, pd
             "Software and machine": software_setup(runs)}
 
 
+def _fields(row: pd.Series, columns: list[str]) -> str:
+    """``column: value; ...`` of the columns that hold a value (an unrecorded "–" is left out)."""
+    return "; ".join(f"{latex_escape(c)}: {latex_escape(str(row[c]))}" for c in columns if row[c] != "–")
+
+
+def setup_latex(setup: dict[str, pd.DataFrame]) -> str:
+    """setup.tex, one page at most however many models: per heading, what every row shares said once, then
+    one line per row (by its first column, the name) with what differs; keys, checksums, model arguments
+    and the post-processing chosen stay in setup.md (``LEGEND_ONLY``)."""
+    latex = ["\\begin{footnotesize}\\sloppy",
+             "\\noindent\\textbf{Setup.} Keys, checksums, model arguments and the post-processing each model "
+             "chose: setup.md and the report page."]
+    for heading, frame in setup.items():
+        shown = frame.drop(columns=[c for c in LEGEND_ONLY if c in frame]).fillna("–").astype(str)
+        if shown.empty:
+            continue
+        if len(shown) == 1:
+            latex.append(f"\\par\\smallskip\\noindent\\textbf{{{latex_escape(heading)}.}} "
+                         f"{_fields(shown.iloc[0], list(shown.columns))}.")
+            continue
+        shared = [c for c in shown.columns[1:] if shown[c].nunique() == 1]
+        differs = [c for c in shown.columns[1:] if c not in shared]
+        latex.append(f"\\par\\smallskip\\noindent\\textbf{{{latex_escape(heading)}.}} "
+                     + (f"All: {_fields(shown.iloc[0], shared)}." if shared else ""))
+        latex += [f"\\par\\noindent {latex_escape(row.iloc[0])}: {_fields(row, differs)}."
+                  for _, row in shown.iterrows()]
+    latex.append("\\end{footnotesize}")
+    return "\n".join(latex) + "\n"
+
+
 def write_setup(setup: dict[str, pd.DataFrame], out: Path) -> None:
     """The setup section (and legend of keys and checksums) as ``out``/setup.md and setup.tex."""
-    markdown, latex = ["# Setup\n"], []
+    markdown = ["# Setup\n"]
     for heading, frame in setup.items():
         markdown += [f"## {heading}\n", markdown_table(frame.fillna("–"))]
-        latex += [f"\\subsection*{{{latex_escape(heading)}}}", "\\begin{small}\\sloppy", "\\begin{description}"]
-        for _, row in frame.fillna("–").iterrows():  # one item per row: wide records do not fit a tabular
-            first, *rest = [f"{latex_escape(str(c))}: {latex_escape(str(v))}" for c, v in row.items()]
-            latex.append(f"\\item[{first.split(': ', 1)[1]}] " + "; ".join(rest) + ".")
-        latex += ["\\end{description}", "\\end{small}", ""]
     out.mkdir(parents=True, exist_ok=True)
     write_text("\n".join(markdown), out / "setup.md")
-    write_text("\n".join(latex), out / "setup.tex")
+    write_text(setup_latex(setup), out / "setup.tex")

@@ -26,6 +26,7 @@ from busbench.layout.folders import RunFolder
 from busbench.markdown import markdown_table
 from busbench.records import read_environment
 from busbench.report.collect import run_data_folder
+from busbench.report.names import dataset_title, model_title
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
 DELTA_CSV = "delta.csv"
@@ -98,7 +99,8 @@ def fairness_delta(configs: dict[str, ExperimentConfig]) -> pd.DataFrame:
             per_image = pd.read_csv(folder.per_image_metrics_csv, dtype={"case_id": str})
             check_test_ids(per_image, folder.per_image_metrics_csv, split.held_out(),
                            f"Run `busbench run` on {folder.path} again to rewrite it", by=["fold"])
-            rows.append({"dataset": cell.data.key(), "model": cell.cell_key(), "protocol": PROTOCOL_TITLES[protocol],
+            rows.append({"dataset": cell.data.key(), "model": cell.cell_key(), "Dataset": dataset_title(cell.data),
+                         "Model": model_title(cell.model), "protocol": PROTOCOL_TITLES[protocol],
                          **protocol_row(per_image, split)})
     return pd.DataFrame(rows)
 
@@ -109,4 +111,6 @@ def write_delta(table: pd.DataFrame, out: Path) -> None:
     note = ("Fold models' mean ± std, each protocol on its own held-out test set. A test image is leaked for a fold "
             "model when a duplicate, near-duplicate or same-patient image of it is among that model's training "
             "images (the leakage groups of busbench's split files).")
-    write_text(markdown_table(table) + "\n" + note + "\n", out / DELTA_MD)
+    shown = table.drop(columns=["dataset", "model"]).rename(columns={"protocol": "Protocol"})  # keys: in the CSV
+    write_text(markdown_table(shown.rename(columns=lambda c: c[:1].upper() + c[1:])) + "\n" + note + "\n",
+               out / DELTA_MD)

@@ -19,8 +19,8 @@ lowest for HD95, false alarms, parameters and compute. A row whose lesion Dice d
 row's by the Holm-corrected paired test carries † after its row type (``model_rows.mark_differences``).
 A model with degenerate fold models (missing at least 90 % of the lesion images) carries a visible mark
 after its name, a protocol override ‡. The notes under each table say how every figure was obtained.
-Written as CSV (the numbers of the same cells), Markdown and LaTeX (booktabs, notes as a footnote block
-under the tabular, sized for one column of a one-column page at \\small).
+Written as CSV (the numbers of the same cells), Markdown and LaTeX (``tables.latex``: a one-column
+``table`` and a two-column ``table*``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from busbench.evaluate.aggregate import (
 )
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import NSD_TOLERANCE
+from busbench.report.number_format import SHARE_PLACES
 from busbench.report.tables.complexity import throughput_title
 
 LESION_METRICS = ("dice", "iou", "nsd", "hd95")  # scored on lesion images; a per-image metric named here gets a column
@@ -80,9 +81,12 @@ def has_normal_images(table: pd.DataFrame) -> bool:
     return bool((pd.to_numeric(table["normal_images"], errors="coerce") > 0).any())
 
 
-def best_rows(table: pd.DataFrame, column: str) -> set[int]:
+def best_rows(table: pd.DataFrame, column: str, places: int | None = None) -> set[int]:
+    """The rows holding the column's best value; with ``places``, compared as shown (rounded), so that
+    every row that prints the best figure is marked, not only the one a hidden digit favours."""
     values = table[f"{column}_mean"] if f"{column}_mean" in table else table[column]
     values = pd.to_numeric(values, errors="coerce")
+    values = values.round(places) if places is not None else values
     if values.notna().sum() == 0:
         return set()
     lower = column.removesuffix("_lesion") in LOWER_IS_BETTER
@@ -119,7 +123,7 @@ def _frame(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _shares(table: pd.DataFrame, column: str, bold: tuple[str, str]) -> list[str]:
-    best = best_rows(table, column)
+    best = best_rows(table, column, places=SHARE_PLACES + 2)  # a share printed as a percentage, 1 decimal
     return [("–" if pd.isna(v) else (bold[0] + f"{v:.1%}" + bold[1] if i in best else f"{v:.1%}"))
             for i, v in zip(table.index, pd.to_numeric(table[column], errors="coerce"))]
 
@@ -134,7 +138,8 @@ def _means(table: pd.DataFrame, metric: str, bold: tuple[str, str], column: str 
     """``mean ± std`` of ``column`` (``metric`` on lesion images unless named), best in ``bold``; an NSD
     cell names its tolerance where the rows' differ."""
     column = column or lesion_column(metric)
-    best, places = best_rows(table, column), metric_places(metric)
+    places = metric_places(metric)
+    best = best_rows(table, column, places)
     tolerance_shown = metric == "nsd" and nsd_tolerance_shared(table) is None
     texts = ["–" if pd.isna(r[f"{column}_mean"]) else mean_std_text(r[f"{column}_mean"], r.get(f"{column}_std"), places)
              + (f" @{r[NSD_TOLERANCE]:g}px" if tolerance_shown else "") for _, r in table.iterrows()]
@@ -276,56 +281,3 @@ def _other_sides(table: pd.DataFrame) -> str:
 
 def to_markdown(shown: pd.DataFrame, note: str) -> str:
     return markdown_table(shown) + "\n" + note + "\n"
-
-
-LATEX_CHARACTERS = str.maketrans({
-    "\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-    "~": r"\textasciitilde{}", "^": r"\^{}", "±": "$\\pm$", "–": "--", "—": "---", "≥": "$\\geq$", "⚠": "(!)",
-    "†": "$^\\dagger$", "‡": "$^\\ddagger$", "×": "$\\times$", "·": "$\\cdot$"})
-
-
-def latex_escape(text: str) -> str:
-    return text.translate(LATEX_CHARACTERS)
-
-
-def _latex_cell(value: object) -> str:
-    """A cell in LaTeX: ``mean ± std`` with the std in small type (the tables must fit one column);
-    the bold placeholders \x00B and \x00E as \textbf."""
-    mean, _, std = str(value).partition(" ± ")
-    text = latex_escape(mean) + (f"{{\\scriptsize\\,$\\pm$\\,{latex_escape(std)}}}" if std else "")
-    return text.replace("\x00B", "\\textbf{").replace("\x00E", "}")
-
-
-def _latex_header(title: str) -> str:
-    """A column title, a word a line and what it covers ("(lesion)") on the last, in footnote size, so
-    that the title is no wider than its numbers."""
-    name, bracket, covered = title.partition(" (")
-    lines = [latex_escape(word) for word in name.split()] + ([f"({latex_escape(covered)}"] if bracket else [])
-    if len(lines) == 1:
-        return lines[0]
-    return "{\\footnotesize\\begin{tabular}[b]{@{}c@{}}" + "\\\\".join(lines) + "\\end{tabular}}"
-
-
-def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: dict[str, str] | None = None) -> str:
-    """A booktabs table at \\small, one group per model (its name on a row of its own), notes in a
-    footnote block under the tabular. ``below``: columns set on a second line under another column
-    in small type (a CI under its mean), so that the table fits a one-column page."""
-    below = below or {}
-    note = "".join(f"Under {target}: its {source}. " for source, target in below.items()) + note
-    columns = [c for c in shown.columns if c != "Model" and c not in below]
-    header = " & ".join(_latex_header(c) for c in columns)
-    lines = ["\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{2pt}",
-             f"\\caption{{{latex_escape(caption)}}}", f"\\label{{tab:{label}}}",
-             "\\begin{tabular}{l" + "r" * (len(columns) - 1) + "}", "\\toprule", header + " \\\\", "\\midrule"]
-    for position, (_, row) in enumerate(shown.iterrows()):
-        if "Model" in shown and row["Model"]:  # a new model: its name spans the table
-            lines += ["\\addlinespace"] if position else []
-            lines.append(f"\\multicolumn{{{len(columns)}}}{{l}}{{\\textit{{{_latex_cell(row['Model'])}}}}} \\\\")
-        lines.append(" & ".join(_latex_cell(row[c]) for c in columns) + " \\\\")
-        under = {target: source for source, target in below.items()}
-        if under:
-            lines.append(" & ".join(f"{{\\scriptsize {_latex_cell(row[under[c]])}}}" if c in under else ""
-                                    for c in columns) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "",
-              "\\smallskip", f"\\parbox{{\\linewidth}}{{\\footnotesize {latex_escape(note)}}}", "\\end{table}"]
-    return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from busbench.report.collect import RunResults, RunTable
-from busbench.report.names import dataset_title
+from busbench.report.names import dataset_title, key_title
 from busbench.report.scored_sets import has_lesion
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 
@@ -68,7 +68,8 @@ def train_test_entries(tables: list[RunTable]) -> pd.DataFrame | None:
                      **_entry(run.per_image), "seen_dropped": 0})
         seen = _seen(run) if run.cross is not None else {}
         for key, scores in run.cross.groupby("test_dataset") if run.cross is not None else []:
-            rows.append({"model": base, "trained_on": run.training_title, "tested_on": titles.get(str(key), str(key)),
+            tested_on = titles.get(str(key)) or key_title(str(key))
+            rows.append({"model": base, "trained_on": run.training_title, "tested_on": tested_on,
                          **_entry(scores), "seen_dropped": seen.get(str(key), 0)})
     return pd.DataFrame(rows)
 

@@ -4,17 +4,20 @@ tables: accuracy, cost and false alarms (``publish_test_set``)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from busbench.layout.atomic import write_csv, write_text
-from busbench.markdown import markdown_table, shown_numbers
+from busbench.markdown import markdown_table
 from busbench.report.collect import RunTable
 from busbench.report.names import readable_header
+from busbench.report.number_format import MISSING, shown_frame
 from busbench.report.scored_sets import image_detection
 from busbench.report.statistics.units import IndependentUnits
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
+from busbench.report.tables.latex import COLUMN, WIDE, to_latex
 from busbench.report.tables.publication import (
     CI_BELOW,
     accuracy_numbers,
@@ -23,7 +26,6 @@ from busbench.report.tables.publication import (
     cost_table,
     display_table,
     notes,
-    to_latex,
     to_markdown,
 )
 
@@ -38,9 +40,10 @@ def write_table(frame: pd.DataFrame, path: Path, p_values: bool = False) -> None
     named = frame.index.names != [None]
     shown = frame.reset_index() if named else frame
     write_csv(shown, path.with_suffix(".csv"))
-    rounded = shown_numbers(frame, every_cell_a_p=p_values)
-    rounded = rounded.reset_index() if named else rounded
-    readable = rounded.where(shown.notna(), "n/a").rename(columns=readable_header)
+    rounded = shown_frame(shown, every_cell_a_p=p_values)
+    if p_values and named:  # the matrix's model names stay names
+        rounded[shown.columns[0]] = shown[shown.columns[0]]
+    readable = rounded.replace(MISSING, "n/a").rename(columns=readable_header)
     write_text(markdown_table(readable), path.with_suffix(".md"))
 
 
@@ -51,10 +54,36 @@ def publish(shown: pd.DataFrame, numbers: pd.DataFrame, caption: str, note: str,
     write_csv(numbers, path.with_suffix(".csv"))
     write_text(f"{caption}\n\n" + to_markdown(shown.replace({BOLD[0]: "**", BOLD[1]: "**"}, regex=True), note),
                path.with_suffix(".md"))
-    # the one-column LaTeX page has no room for NSD beside Dice and HD95 (their CIs under them): said in its note
-    nsd = [c for c in shown.columns if str(c).startswith("NSD")]
-    latex_note = note + (f" {', '.join(nsd)} (surface Dice): in the .md and .csv tables." if nsd else "")
-    write_text(to_latex(shown.drop(columns=nsd), caption, latex_note, path.name, below), path.with_suffix(".tex"))
+    write_latex(shown, caption, note, path, below)
+
+
+NARROW_LEFT_OUT = ("NSD", "Dice seed SD", "Seeds", "Dice (all)")  # left to the wide LaTeX and the .md
+
+
+def write_latex(shown: pd.DataFrame, caption: str, note: str, path: Path, below: dict[str, str] | None = None) -> None:
+    """``path``.tex and ``path``_wide.tex of one table (``write_latex_tables``)."""
+    write_latex_tables([(shown, caption, note, path.name)], path, below)
+
+
+def write_latex_tables(tables: list[tuple[pd.DataFrame, str, str, str]], path: Path,
+                       below: dict[str, str] | None = None) -> None:
+    """``path``.tex (one column: without the NSD, seed and all-image columns and the ± std, which its note says are
+    in the wide table) and ``path``_wide.tex (both columns of a two-column page, every column); ``tables``: (shown,
+    caption, note, label) of each table the files hold (one per test set)."""
+    narrow, wide = [], []
+    for shown, caption, note, label in tables:
+        left_out = [c for c in shown.columns if str(c).startswith(NARROW_LEFT_OUT)]
+        has_std = shown.map(lambda cell: " ± " in str(cell)).any().any()
+        moved = left_out + (["± std"] if has_std else [])
+        narrow_note = note + (f" {', '.join(moved)}: in the two-column (table*) version and the Markdown table."
+                              if moved else "")
+        means = shown.drop(columns=left_out).map(lambda cell: re.sub(" ± [^\x00]*", "", cell)
+                                                 if isinstance(cell, str) else cell)
+        narrow.append(to_latex(means, caption, narrow_note, label, below, COLUMN))
+        wide.append(to_latex(shown, caption, note, f"{label}-wide", below, WIDE))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text("\n".join(narrow), path.with_suffix(".tex"))
+    write_text("\n".join(wide), path.with_name(f"{path.name}{WIDE.suffix}.tex"))
 
 
 def publish_test_set(folder: Path, table: RunTable, frame: pd.DataFrame, units: IndependentUnits) -> pd.DataFrame:
