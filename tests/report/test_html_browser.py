@@ -31,7 +31,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert dom.count("<table>") >= 3 and "UNeXt (model_a)" in dom and "UNeXt (model_b)" in dom
     assert dom.count('src="data:image/png;base64,') >= 3
     shot = tmp_path / "shot.png"
-    subprocess.run([*common, f"--screenshot={shot}", "--window-size=1200,2400", page], capture_output=True,
+    subprocess.run([*common, f"--screenshot={shot}", "--window-size=1200,6000", page], capture_output=True,
                    timeout=120, check=True)
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     assert pixels.std() > 10  # not a blank page

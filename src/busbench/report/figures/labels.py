@@ -42,9 +42,9 @@ def step_boxes(axis: Axes, x: np.ndarray, y: np.ndarray) -> list[Bbox]:
                               max(a[1], b[1]) + 1.5) for a, b in zip(pixels[:-1], pixels[1:])]
 
 
-def place_labels(axis: Axes, names: list[str], x: np.ndarray, y: np.ndarray, markers: np.ndarray,
-                 fontsize: float, lines: list[Bbox] | None = None) -> list[Annotation]:
-    """Label point i (data ``x[i]``, ``y[i]``) with ``names[i]``, keeping clear of every marker (``markers``:
+def place_labels(axis: Axes, names: list[str], points: np.ndarray, markers: np.ndarray, fontsize: float,
+                 lines: list[Bbox] | None = None) -> list[Annotation]:
+    """Label point i (data x, y: row i of ``points``) with ``names[i]``, keeping clear of every marker (``markers``:
     data x, y rows), of ``lines`` (pixel boxes of line segments) and of the labels placed before. Call after
     the figure's layout and limits are final."""
     renderer = _renderer(axis)
@@ -54,7 +54,7 @@ def place_labels(axis: Axes, names: list[str], x: np.ndarray, y: np.ndarray, mar
              for px, py in axis.transData.transform(np.asarray(markers, dtype=float).reshape(-1, 2))]
     taken += lines or []
     placed: list[Annotation] = []
-    for name, px, py in zip(names, x, y):
+    for name, (px, py) in zip(names, np.asarray(points, dtype=float).reshape(-1, 2)):
         best: tuple[float, Annotation] | None = None
         for distance, (dx, dy) in itertools.product(DISTANCES, DIRECTIONS):
             label = axis.annotate(name, (px, py), xytext=(dx * distance, dy * distance), textcoords="offset points",

@@ -185,7 +185,7 @@ def accuracy_vs_cost(table: pd.DataFrame, title: str, path: Path) -> Path:
     figure.tight_layout()  # the final layout: the labels are placed on it
     for axis, (points, front) in zip(axes, labelled):
         folds = points[points["row"] == FOLD_ROW]
-        place_labels(axis, [str(m) for m in folds["model"]], folds["cost"].to_numpy(), folds["dice"].to_numpy(),
+        place_labels(axis, [str(m) for m in folds["model"]], folds[["cost", "dice"]].to_numpy(),
                      points[["cost", "dice"]].to_numpy(), style.small,
                      step_boxes(axis, front["cost"].to_numpy(), front["dice"].to_numpy()))
     return save(figure, path, layout=False)

@@ -116,18 +116,26 @@ def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: di
         rows = pd.concat([blocks[i] for i in part]) if part else shown.iloc[:0]
         suffix = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
         tag = f"{label}-{number}" if len(parts) > 1 else label
-        tables.append(_float(rows, columns, below, caption + suffix, note if number == len(parts) else
-                             f"Notes under part {len(parts)}.", tag, width))
+        text = FloatText(caption + suffix, note if number == len(parts) else f"Notes under part {len(parts)}.", tag)
+        tables.append(_float(rows, columns, below, text, width))
     return "\n".join(tables)
 
 
-def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], caption: str, note: str, label: str,
-           width: LatexWidth) -> str:
+@dataclass(frozen=True)
+class FloatText:
+    """What a float says around its tabular: its caption, the note under it and its ``\\label``."""
+
+    caption: str
+    note: str
+    label: str
+
+
+def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], text: FloatText, width: LatexWidth) -> str:
     """One float: the tabular, measured and scaled to the line only where it is wider (set in a paragraph, so
     that a table wider than the line is reported as an Overfull \\hbox), then the notes."""
     header = " & ".join(_latex_header(c) for c in columns)
     lines = [f"\\begin{{{width.environment}}}[tbp]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{2pt}",
-             f"\\caption{{{latex_escape(caption)}}}", f"\\label{{tab:{label}}}",
+             f"\\caption{{{latex_escape(text.caption)}}}", f"\\label{{tab:{text.label}}}",
              "\\setbox0=\\hbox{\\begin{tabular}{@{}l" + "r" * (len(columns) - 1) + "@{}}", "\\toprule",
              header + " \\\\", "\\midrule"]
     under = {target: source for source, target in below.items()}
@@ -140,8 +148,8 @@ def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], capti
             lines.append(" & ".join(f"{{\\scriptsize {_latex_cell(row[under[c]])}}}" if c in under else ""
                                     for c in columns) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}}",
-              f"\\leavevmode\\ifdim\\wd0>\\linewidth\\typeout{{busbench: {label} scaled from \\the\\wd0}}"
+              f"\\leavevmode\\ifdim\\wd0>\\linewidth\\typeout{{busbench: {text.label} scaled from \\the\\wd0}}"
               "\\resizebox{\\linewidth}{!}{\\box0}\\else\\box0\\fi", "",
-              "\\smallskip", f"\\parbox{{\\linewidth}}{{\\footnotesize {latex_escape(note)}}}",
+              "\\smallskip", f"\\parbox{{\\linewidth}}{{\\footnotesize {latex_escape(text.note)}}}",
               f"\\end{{{width.environment}}}"]
     return "\n".join(lines) + "\n"
