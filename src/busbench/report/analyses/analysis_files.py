@@ -36,10 +36,12 @@ from busbench.report.analyses.display import (
     calibration_note,
     ci_below,
     comparisons_display,
+    comparisons_in_a_column,
     detection_display,
     detection_note,
     joined,
     morphology_display,
+    morphology_in_a_column,
     subgroup_display,
 )
 from busbench.report.analyses.morphology import morphology_tables
@@ -84,6 +86,9 @@ LATEX_TABLES = {"subgroups": SUBGROUP_CAPTION, "detection": "Image-level lesion 
                                         f"Holm-adjusted p < {SIGNIFICANCE:g}"}
 
 
+COLUMN_LAYOUTS = {"analysis_comparisons": comparisons_in_a_column, "morphology_summary": morphology_in_a_column}
+
+
 def _shown(name: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """One analysis of one test set as printed, and what its note adds (why a figure is missing)."""
     if name == "subgroups":
@@ -109,7 +114,8 @@ def _write_shown(frame: pd.DataFrame, out: Path, name: str) -> None:
             extra += f" The {len(rows)} tests: analysis_comparisons.csv (and .md)."
         latex.append((shown, f"{LATEX_TABLES[name]} ({title}).", NOTES[name] + extra, f"{name}-{number}"))
     write_text("\n".join(markdown) + "\n\n" + NOTES[name] + "\n", out / f"{name}.md")
-    write_latex_tables(latex, out / name, below=ci_below(latex[0][0]) if latex else None)
+    write_latex_tables(latex, out / name, below=ci_below(latex[0][0]) if latex else None,
+                       column_layout=COLUMN_LAYOUTS.get(name))
 
 
 def _write(frame: pd.DataFrame, out: Path, name: str) -> None:

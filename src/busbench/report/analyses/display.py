@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.number_format import OTHER_PLACES, PIXEL_PLACES, SCORE_PLACES, number_text, p_text
+from busbench.report.number_format import MISSING, OTHER_PLACES, PIXEL_PLACES, SCORE_PLACES, number_text, p_text
 from busbench.report.tables.publication import ROW_NAMES
 
 CI = " 95 % CI"
@@ -16,10 +16,12 @@ DESCRIPTOR_NAMES = {"depth_width": "depth-to-width", "centroid_error": "centroid
                     "circularity": "circularity", "elongation": "elongation", "taller than wide": "taller than wide"}
 PIXEL_DESCRIPTORS = ("centroid_error", "area")  # their errors in pixels: PIXEL_PLACES
 ANALYSIS_MEASURES = {"sensitivity": "sensitivity", "specificity": "specificity", "auroc": "AUROC", "ece": "ECE",
-                     "brier": "Brier score", **{k: f"{v} error" for k, v in DESCRIPTOR_NAMES.items()},
+                     "brier": "Brier score", "depth_width": "depth-to-width error",
+                     "circularity": "circularity error", "elongation": "elongation error", "area": "area error (px)",
+                     "centroid_error": "centroid error (px)",
                      "taller than wide": "taller than wide (agreement)"}
-DIFFERENCE_UNITS = "Difference A - B (unit means)"
-DIFFERENCE_IMAGES = "Difference A - B (per image)"
+DIFFERENCE_UNITS = "Difference A - B (units)"
+DIFFERENCE_IMAGES = "Difference A - B (images)"
 
 
 def interval(low: float, high: float, places: int) -> str:
@@ -108,6 +110,30 @@ def comparisons_display(rows: pd.DataFrame) -> pd.DataFrame:
         DIFFERENCE_UNITS: [number_text(v, _places(m)) for v, m in zip(rows["difference"], rows["measure"])],
         DIFFERENCE_IMAGES: [number_text(v, _places(m)) for v, m in zip(rows["difference_images"], rows["measure"])],
         "p (Holm)": [p_text(v) for v in rows["p_holm"]]})
+
+
+def comparisons_in_a_column(shown: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The paired tests as one column of a two-column page sets them: a heading per model pair and row type, its
+    measures (each names its analysis) under it, so that the model names are not columns of every line."""
+    heading = [f"A: {a}, B: {b} ({row})" for a, b, row in zip(shown["Model A"], shown["Model B"], shown["Row"])]
+    order = {head: i for i, head in reversed(list(enumerate(heading)))}  # each pair's first line
+    ranked = shown.assign(_head=heading).sort_values("_head", key=lambda h: h.map(order), kind="stable")
+    column = ranked.drop(columns=["Analysis", "Row", "Model A", "Model B", "_head"])
+    column = column.rename(columns=lambda title: str(title).removeprefix("Difference "))
+    column.insert(0, "Model", _first_only(ranked["_head"]))
+    return column.reset_index(drop=True), []
+
+
+def morphology_in_a_column(shown: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The shape agreement as one column sets it: the correlations and the MAE; the pairs and the accuracy and κ
+    of taller than wide go to the wide table, and a line left without a figure goes with them."""
+    moved = ["Pairs (mean)", "Accuracy", "Cohen's κ"]
+    column = shown.drop(columns=[c for c in shown.columns if str(c).removesuffix(CI) in moved])
+    figures = [c for c in column.columns if c not in ("Model", "Descriptor") and not str(c).endswith(CI)]
+    kept = (column[figures] != MISSING).any(axis=1)
+    names = column["Model"].where(column["Model"] != "").ffill()  # a dropped first line's model moves down
+    column = column[kept].assign(Model=_first_only(names[kept]))
+    return column.reset_index(drop=True), ["Pairs (mean)", "the accuracy and Cohen's κ of taller than wide"]
 
 
 def _places(measure: str) -> int:

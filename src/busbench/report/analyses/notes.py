@@ -34,9 +34,9 @@ ANALYSIS_COMPARISONS_NOTE = ("Images: each test those of its measure: detection,
                              "specificity on the normal images, AUROC on all; morphology, the lesion images whose "
                              "prediction is not empty; calibration, every pixel of all test images. Wilcoxon on unit "
                              "means or paired cluster bootstrap, Holm within each analysis and row type. "
-                             "Difference A - B (unit means): "
+                             "Difference A - B (units): "
                              "the mean over the independent units (patients/duplicate groups) of each unit's mean, "
-                             "what the Wilcoxon test compares; (per image): the mean over images, each once, the "
+                             "what the Wilcoxon test compares; (images): the mean over images, each once, the "
                              "difference of the per-image rates the detection table shows. A figure of the whole "
                              "test set (AUROC, ECE, Brier): both are the difference of the figures.")
 

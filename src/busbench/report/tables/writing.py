@@ -5,6 +5,7 @@ tables: accuracy, cost and false alarms (``publish_test_set``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,7 @@ def publish(shown: pd.DataFrame, numbers: pd.DataFrame, caption: str, note: str,
     write_latex(shown, caption, note, path, below)
 
 
+ColumnLayout = Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]]
 NARROW_LEFT_OUT = ("NSD", "Dice seed SD", "Seeds", "Dice (all)")  # left to the wide LaTeX and the .md
 
 
@@ -66,18 +68,22 @@ def write_latex(shown: pd.DataFrame, caption: str, note: str, path: Path, below:
 
 
 def write_latex_tables(tables: list[tuple[pd.DataFrame, str, str, str]], path: Path,
-                       below: dict[str, str] | None = None) -> None:
+                       below: dict[str, str] | None = None, column_layout: ColumnLayout | None = None) -> None:
     """``path``.tex (one column: without the NSD, seed and all-image columns and the ± std, which its note says are
     in the wide table) and ``path``_wide.tex (both columns of a two-column page, every column); ``tables``: (shown,
-    caption, note, label) of each table the files hold (one per test set)."""
+    caption, note, label) of each table the files hold (one per test set). ``column_layout``: how a table too wide
+    for a column is laid out there instead of scaled down (its frame, and what it left to the wide table)."""
     narrow, wide = [], []
     for shown, caption, note, label in tables:
         left_out = [c for c in shown.columns if str(c).startswith(NARROW_LEFT_OUT)]
         has_std = shown.map(lambda cell: " ± " in str(cell)).any().any()
         moved = left_out + (["± std"] if has_std else [])
+        column, laid_out = column_layout(shown) if column_layout else (shown, [])
+        left_out = [c for c in left_out if c in column]
+        moved += laid_out
         narrow_note = note + (f" {', '.join(moved)}: in the two-column (table*) version and the Markdown table."
                               if moved else "")
-        means = shown.drop(columns=left_out).map(lambda cell: re.sub(" ± [^\x00]*", "", cell)
+        means = column.drop(columns=left_out).map(lambda cell: re.sub(" ± [^\x00]*", "", cell)
                                                  if isinstance(cell, str) else cell)
         narrow.append(to_latex(means, caption, narrow_note, label, below, COLUMN))
         wide.append(to_latex(shown, caption, note, f"{label}-wide", below, WIDE))
