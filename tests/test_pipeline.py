@@ -21,6 +21,7 @@ from busbench.data.torch_dataset import CachedSegmentationDataset
 from busbench.errors import BusbenchError
 from busbench.pipeline import ensemble
 from busbench.pipeline import folds as fold_steps
+from busbench.pipeline import run as pipeline_run
 from busbench.report.collect import load_run, tables_by_test_set
 from busbench.report.page.setup_section import model_setup
 from busbench.train.callbacks import EpochRecord
@@ -46,7 +47,8 @@ def _cell_dir(cfg: ExperimentConfig) -> Path:
     return cfg.output_dir / cfg.name / cfg.data.key() / cfg.model.key()
 
 
-def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
     cfg = tiny(tmp_path)
     summary = pipeline.run_experiment(cfg)
     cell = _cell_dir(cfg)
@@ -82,14 +84,24 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
     env = json.loads((cell / "environment.json").read_text())
     assert env["manifest_sha256"] == manifest.sha256 and env["libraries"]["torch"] == metadata.version("torch")
     assert "git_commit" in env and env["test_set_sha256"]
-    assert json.loads((cell / "fold-1" / "done.json").read_text())["test_images"] == len(test_ids)
+    done = json.loads((cell / "fold-1" / "done.json").read_text())
+    assert done["test_images"] == len(test_ids)
+    assert {k: done["environment"][k] for k in ("device", "torch", "git_commit", "processor")} == {
+        "device": "cpu", "torch": torch.__version__, "git_commit": env["git_commit"], "processor": env["processor"]}
+    assert done["environment"]["precision"] == env["precision"]
 
     def must_not_train(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished fold was trained again")
 
     monkeypatch.setattr(fold_steps, "train_fold", must_not_train)
-    again = pipeline.run_experiment(cfg)
+    later = pipeline_run.environment(torch.device("cpu")) | {"git_commit": "f" * 40}
+    monkeypatch.setattr(pipeline_run, "environment", lambda device=None: later)  # a later commit finishes the cell
+    with caplog.at_level(logging.WARNING, logger="busbench"):
+        again = pipeline.run_experiment(cfg)
     assert again.loc[0, "dice_mean"] == summary.loc[0, "dice_mean"]
+    assert json.loads((cell / "environment.json").read_text()) == env  # what the cell was started with
+    said = [r.getMessage() for r in caplog.records if "was started with another" in r.getMessage()]
+    assert len(said) == 1 and f"git_commit {env['git_commit']} -> {'f' * 40}" in said[0]
 
 
 def test_a_run_records_and_prints_the_precision_it_computed_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -112,6 +124,7 @@ def test_a_run_records_and_prints_the_precision_it_computed_in(tmp_path: Path, m
     cell = _cell_dir(cfg)
     env = json.loads((cell / "environment.json").read_text())
     assert env["precision"] == "fp32" and env["precision_reason"].startswith("train.amp=bf16 ignored: the CPU (")
+    assert json.loads((cell / "fold-1" / "done.json").read_text())["environment"]["precision"] == "fp32"
     warnings = [r.getMessage() for r in caplog.records if "precision" in r.getMessage() or "ignored" in r.getMessage()]
     assert warnings == [f"warning: {env['precision_reason']}"]
     run = load_run(cell)

@@ -4,13 +4,23 @@ older versions still read, and a damaged one is one line naming the file and the
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 
 import pytest
 
 from busbench.errors import BusbenchError
 from busbench.layout.folders import DONE, ENVIRONMENT_JSON
-from busbench.records import FoldDone, RunEnvironment, read_done, read_environment, write_done, write_environment
+from busbench.records import (
+    FoldDone,
+    RunEnvironment,
+    read_done,
+    read_environment,
+    update_environment,
+    write_done,
+    write_environment,
+)
 
 FIX = "delete it and run the same command again"
 DONE_FIELDS = {"fold": 2, "best_epoch": 7, "best_score": 0.81, "select_metric": "val_dice", "epochs_run": 9,
@@ -61,3 +71,42 @@ def test_an_absent_environment_reads_as_unrecorded_and_a_damaged_one_is_named(tm
     with pytest.raises(BusbenchError, match=f"^{tmp_path / ENVIRONMENT_JSON}: damaged \\(split_file: Input should "
                                             "be a valid string\\); run `busbench run`"):
         read_environment(tmp_path)
+
+
+STARTED = {"busbench": "0.1.0", "git_commit": "a" * 40, "cuda": "NVIDIA A100-SXM4-40GB", "device": "cuda",
+           "precision": "bf16", "libraries": {"torch": "2.13.0", "numpy": "2.4.6"}, "split_file": "split-a.json",
+           "data_folder": "/old/data", "test_set_sha256": "ef" * 32}
+
+
+def test_a_later_invocation_keeps_what_the_cell_started_with_and_says_what_differs(tmp_path: Path) -> None:
+    """A resume on a V100 at a later commit (the SLURM requeue of a mixed cluster): environment.json keeps the
+    A100, bf16 and the first commit, takes the data's new location and the field the first lacked, and the
+    differences come back for the warning."""
+    assert update_environment(RunEnvironment.model_validate(STARTED), tmp_path) == {}
+    later = {**STARTED, "git_commit": "b" * 40, "cuda": "Tesla V100-SXM2-16GB", "precision": "fp16",
+             "libraries": {"torch": "2.13.0", "numpy": "2.5.0"}, "data_folder": "/new/data", "white_level": 255}
+    differs = update_environment(RunEnvironment.model_validate(later), tmp_path)
+    assert differs == {"git_commit": ("a" * 40, "b" * 40), "cuda": ("NVIDIA A100-SXM4-40GB", "Tesla V100-SXM2-16GB"),
+                       "precision": ("bf16", "fp16"), "numpy": ("2.4.6", "2.5.0")}
+    kept = read_environment(tmp_path)
+    assert (kept.git_commit, kept.cuda, kept.precision, kept.libraries) == (
+        "a" * 40, "NVIDIA A100-SXM4-40GB", "bf16", {"torch": "2.13.0", "numpy": "2.4.6"})
+    assert kept.data_folder == "/new/data" and kept.white_level == 255
+
+
+def test_an_unchanged_environment_is_not_rewritten(tmp_path: Path) -> None:
+    update_environment(RunEnvironment.model_validate(STARTED), tmp_path)
+    path = tmp_path / ENVIRONMENT_JSON
+    os.utime(path, (1, 1))
+    assert update_environment(RunEnvironment.model_validate(STARTED), tmp_path) == {}
+    assert path.stat().st_mtime == 1  # a finished cell's record, read into a bundle's identity, stays as it was
+
+
+def test_a_damaged_environment_is_replaced_as_its_error_advises(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """read_environment's fix says "run again to rewrite it": running again must then rewrite it."""
+    (tmp_path / ENVIRONMENT_JSON).write_text('{"split_file": ["a", "b"]')
+    with caplog.at_level(logging.WARNING, logger="busbench"):
+        assert update_environment(RunEnvironment.model_validate(STARTED), tmp_path) == {}
+    assert read_environment(tmp_path).git_commit == "a" * 40
+    assert f"{tmp_path / ENVIRONMENT_JSON}: damaged" in caplog.text and "rewriting it" in caplog.text

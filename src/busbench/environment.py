@@ -35,16 +35,13 @@ def environment(device: torch.device | None = None) -> dict[str, object]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {
-        "busbench": __version__,
-        "git_commit": git_commit(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": processor_name(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": _gpu_name(device),
-        "libraries": versions,
-    }
+    return {**_machine(device), "platform": platform.platform(), "libraries": versions}
+
+
+def _machine(device: torch.device | None) -> dict[str, str | int | None]:
+    """The fields that tell machines and software apart."""
+    return {"busbench": __version__, "git_commit": git_commit(), "python": sys.version.split()[0],
+            "processor": processor_name(), "torch_threads": torch.get_num_threads(), "cuda": _gpu_name(device)}
 
 
 def processor_name() -> str:
@@ -62,3 +59,9 @@ def _gpu_name(device: torch.device | None) -> str | None:
     if not torch.cuda.is_available() or (device is not None and device.type != "cuda"):
         return None
     return torch.cuda.get_device_name(device)
+
+
+def fold_environment(device: torch.device, precision: str) -> dict[str, str | int | None]:
+    """What trained one fold model (``done.json``): the machine and software, the device, torch's
+    version and the precision."""
+    return {**_machine(device), "device": str(device), "torch": torch.__version__, "precision": precision}

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import read_json, write_json
 from busbench.layout.folders import CellFolder, FoldFolder
+from busbench.log import logger
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -58,6 +59,9 @@ class FoldDone(BaseModel):
     checkpoints: dict[str, str] | None = None
     # ``data.provenance.Provenance.as_dict()``; absent in folds of older versions, which are then refused
     provenance: dict[str, str] | None = None
+    # the machine and software of the process that finished training the fold, with the precision it trained in
+    # (``environment.fold_environment``): a cell's folds may train on several machines; absent in older folds
+    environment: dict[str, str | int | None] | None = None
 
 
 def write_done(record: FoldDone, fold_dir: Path) -> None:
@@ -99,6 +103,36 @@ class RunEnvironment(BaseModel):
 def write_environment(record: RunEnvironment, folder: Path, sort_keys: bool = True) -> None:
     """The fields the writer gave (an outside method has no device or model origin)."""
     write_json(record.model_dump(exclude_unset=True), CellFolder(folder).environment_json, sort_keys=sort_keys)
+
+
+LOCATION_FIELDS = ("split_file", "data_folder")  # where the cell's data lies now, not what computed it
+COMPARED_FIELDS = ("busbench", "git_commit", "python", "processor", "cuda", "device", "precision")
+
+
+def update_environment(record: RunEnvironment, folder: Path) -> dict[str, tuple[object, object]]:
+    """A cell's ``environment.json``: written by the invocation that starts the cell and kept after it, so
+    that a resume, another fold's job or the job that finishes the cell does not rewrite what the cell was
+    started with (each fold's ``done.json`` records what trained it); a later invocation adds only the
+    fields the file lacks and the data's current location. Returns what differs now: field -> (recorded, now)."""
+    path = CellFolder(folder).environment_json
+    try:
+        first = read_environment(folder).model_dump(exclude_unset=True) if path.is_file() else None
+    except BusbenchError as damaged:  # what the cell started with is lost: this invocation's record replaces it
+        logger.warning(f"warning: {damaged}; rewriting it with this run's machine and software")
+        first = None
+    if first is None:
+        write_environment(record, folder)
+        return {}
+    now = record.model_dump(exclude_unset=True)
+    merged = {**now, **first, **{name: now[name] for name in LOCATION_FIELDS if name in now}}
+    if merged != first:
+        write_environment(RunEnvironment.model_validate(merged), folder)
+    differs = {name: (first[name], now[name]) for name in COMPARED_FIELDS
+               if name in first and name in now and first[name] != now[name]}
+    libraries = first.get("libraries") or {}, now.get("libraries") or {}
+    differs |= {name: (libraries[0][name], version) for name, version in libraries[1].items()
+                if name in libraries[0] and libraries[0][name] != version}
+    return differs
 
 
 def read_environment(folder: Path) -> RunEnvironment:

@@ -213,3 +213,16 @@ def test_report_cli_takes_the_style_and_refuses_an_unknown_one(tmp_path: Path, m
     assert run_cli(monkeypatch, "report", str(tmp_path / "runs"), "--out", str(out), "--no-qualitative",
                    "--style", "paper") == 0
     assert Image.open(out / "plots" / "busi_dice_boxplot.png").size[0] == round(3.5 * 150)
+
+
+def test_a_figure_drawn_again_is_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No creation date in the PDF: a report rebuilt from the same runs a day later leaves its figures' bytes
+    (and a committed report's history) unchanged. (matplotlib dates a PDF by SOURCE_DATE_EPOCH where set.)"""
+    written = []
+    for name, day in (("first", 0), ("second", 86_400)):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_700_000_000 + day))
+        figure = plots.plt.figure(figsize=(2, 2))
+        figure.gca().plot([0, 1], [1, 0])
+        plots.save(figure, tmp_path / name)
+        written.append({suffix: (tmp_path / name).with_suffix(suffix).read_bytes() for suffix in (".png", ".pdf")})
+    assert written[0] == written[1]

@@ -160,8 +160,8 @@ def test_setup_comes_from_the_run_folders(grid: Path, tmp_path: Path) -> None:
     assert models.loc["unet_w8", "Input"] == "64 px, 1 ch, letterbox" and models.loc["unet_w8", "Seeds"] == (
         "train 0, split 42")
     software = report.setup["Software and machine"]
-    assert software[["busbench", "Commit", "torch", "Device", "Processor", "Runs"]].values.tolist() == [
-        ["0.9.0", "0123456789ab", "2.13.0+cpu", "cpu", "not recorded", 2]]  # environment.json without it
+    assert software[["busbench", "Commit", "torch", "Device", "Processor", "Fold models"]].values.tolist() == [
+        ["0.9.0", "0123456789ab", "2.13.0+cpu", "cpu", "not recorded", 4]]  # environment.json without it
     datasets = report.setup["Datasets and splits"].iloc[0]
     assert datasets["Test images"] == "10 (8 benign, 0 malignant, 2 normal)"
     page = (tmp_path / "out" / "report.html").read_text()
@@ -186,6 +186,26 @@ def test_setup_states_the_time_budget_and_why_each_fold_stopped(tmp_path: Path) 
     assert models.loc["unext", "Stopped by (fold models)"] == "budget 2, patience 1"
     assert models.loc["unet_w8", "Time budget"] == "none" and models.loc["unet_w8", "Stopped by (fold models)"] == "–"
     assert "1.5 min per fold model" in (tmp_path / "out" / "setup.md").read_text()
+
+
+def test_setup_names_the_machine_that_trained_each_fold_model(tmp_path: Path) -> None:
+    """Fold 1 trained on an A100 in bf16, fold 2 started later on a V100 in fp16 at a later commit (their
+    done.json); the cell's environment.json still says the A100: the setup counts each fold model where and in
+    which precision it trained."""
+    cell = write_run(tmp_path / "runs", DATASET_KEY, "unext", A, LABELS, settings=("data.dataset=busi",))
+    (cell / "environment.json").write_text(json.dumps({"busbench": "0.9.0", "git_commit": "a" * 40, "device": "cuda",
+                                                       "cuda": "NVIDIA A100", "libraries": {"torch": "2.13.0"}}))
+    for fold, gpu, commit, precision in ((1, "NVIDIA A100", "a" * 40, "bf16"), (2, "Tesla V100", "b" * 40, "fp16")):
+        write_done(FoldDone(fold=fold, best_epoch=2, best_score=0.5, select_metric="lesion_dice", epochs_run=2,
+                            stopped_early=False, train_seconds=9.0, test_seconds=1.0, test_images=len(LABELS),
+                            environment={"busbench": "0.9.0", "git_commit": commit, "cuda": gpu, "device": "cuda",
+                                         "torch": "2.13.0", "precision": precision}), cell / f"fold-{fold}")
+    setup = build_report(tmp_path / "runs", tmp_path / "out", qualitative=False).setup
+    assert setup["Models and training"].loc[0, "Precision"] == ("bf16 (1 fold model), fp16 (1 fold model) "
+                                                                 "(train.amp=auto)")
+    software = setup["Software and machine"]
+    assert software[["Device", "Commit", "Fold models"]].values.tolist() == [["NVIDIA A100", "a" * 12, 1],
+                                                                             ["Tesla V100", "b" * 12, 1]]
 
 
 def test_latex_compiles_and_fits_a_column_and_a_two_column_page(grid: Path, tmp_path: Path) -> None:

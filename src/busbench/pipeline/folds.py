@@ -18,6 +18,7 @@ from torch import nn
 from busbench.config import ExperimentConfig
 from busbench.data.prepared import PreparedData
 from busbench.data.provenance import Provenance, with_provenance
+from busbench.environment import fold_environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS, fold_summaries
 from busbench.evaluate.held_out_scoring import score_test_set
@@ -103,7 +104,8 @@ def _run_fold(run: CellRun, fold: int, folds_after: int) -> None:
                         select_metric=cfg.train.select_metric, epochs_run=state.epoch,
                         stopped_early=state.stopped_early, stop_reason=state.stop_reason,
                         train_seconds=trained - started, test_seconds=scored - trained, test_images=len(scores),
-                        checkpoints=checkpoint.checkpoint_digests(fold_dir), provenance=provenance.as_dict()), fold_dir)
+                        checkpoints=checkpoint.checkpoint_digests(fold_dir), provenance=provenance.as_dict(),
+                        environment=fold_environment(device, state.precision)), fold_dir)
     note_saved(f"{folder.done_json} (fold {fold} finished)")
     test_means = {str(key): value for key, value in fold_summaries(scores).iloc[0].items()}
     for tracker in trackers:

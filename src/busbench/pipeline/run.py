@@ -24,7 +24,7 @@ from busbench.pipeline.folds import CellRun, run_fold
 from busbench.pipeline.prepared import prepare_data
 from busbench.pipeline.resources import JobResources, fold_job_resources
 from busbench.pipeline.tables import aggregate_cell, write_run_summary
-from busbench.records import RunEnvironment, write_environment
+from busbench.records import RunEnvironment, update_environment
 from busbench.train.callbacks import EpochCallback
 from busbench.train.device import choose_precision, log_precision, resolve_device
 from busbench.train.init_source import check_init_source
@@ -53,13 +53,18 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
     check_init_source(cfg.model.init_from, cfg.model.init_from_test_overlap, data.manifest, data.test_ids(),
                       cfg.split.settings().duplicates, str(data.split_path))
     precision = choose_precision(cfg.train.amp, device)
-    write_environment(RunEnvironment.model_validate({
+    differs = update_environment(RunEnvironment.model_validate({
         **environment(device), "device": str(device), "precision": precision.name,
         "precision_reason": precision.reason, "split_file": data.split_path.name,
         "data_folder": str(data.split_path.parent.resolve()), "manifest_sha256": data.manifest.sha256,
         "split_sha256": data.split_sha256,
         "test_set_sha256": data.test_set_sha256, "model_origin": resolve_model(cfg.model.name).origin,
         "white_level": data.manifest.white_level}), cell_dir)  # white_level: read by predict
+    if differs:
+        changes = ", ".join(f"{name} {first} -> {now}" for name, (first, now) in differs.items())
+        logger.warning(f"warning: cell {cell_id(cfg)} was started with another machine or software ({changes}); "
+                       f"{cell.environment_json} keeps what it was started with, and each fold's done.json "
+                       "records what trained it")
     todo = folds or list(range(1, n_folds + 1))
     for fold in todo:
         if not 1 <= fold <= n_folds:

@@ -65,6 +65,7 @@ class TrainingState:
     stopped_early: bool = False
     history: list[dict[str, float]] = field(default_factory=list)
     stop_reason: str = ""  # EPOCHS, PATIENCE or BUDGET once finished; "" before (and in older last.pt files)
+    precision: str = ""  # what the fold trains in (``fold_precision``), set as it starts or resumes
 
     def seconds_spent(self) -> float:
         """The training time of every epoch run so far, those before a resume included (``log.csv``'s
@@ -311,6 +312,7 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
     precision = fold_precision(tc.amp, device, saved, job.folder / checkpoint.LAST)
     session = _session(cfg, job, device, precision.dtype)
     state = _resume(session, saved)
+    state.precision = precision.name
     val_loader = session.val_loader
     fold_started, resumed_at = clock(), state.epoch
     if resumed_at and not state.finished:

@@ -66,15 +66,16 @@ def outside_legend(axis: Axes, handles: list[Artist], labels: list[str] | None =
 
 
 def save(figure: Figure, path: Path, layout: bool = True) -> Path:
-    """Write ``path``.png and ``path``.pdf (TrueType fonts); returns the PNG. ``layout``: fit the axes to
-    the figure first (off where labels were placed on the final layout)."""
+    """Write ``path``.png and ``path``.pdf (TrueType fonts, no creation date, so that a report built again
+    from the same runs has the same bytes); returns the PNG. ``layout``: fit the axes to the figure first
+    (off where labels were placed on the final layout)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if layout:
         figure.tight_layout()
     with matplotlib.rc_context(FONT_TYPES):
-        for suffix, dpi in ((".png", DPI), (".pdf", "figure")):
+        for suffix, dpi, metadata in ((".png", DPI, {}), (".pdf", "figure", {"CreationDate": None})):
             with atomic_path(path.with_suffix(suffix)) as tmp:
-                figure.savefig(tmp, format=suffix[1:], dpi=dpi)
+                figure.savefig(tmp, format=suffix[1:], dpi=dpi, metadata=metadata)
     plt.close(figure)
     return path.with_suffix(".png")
 

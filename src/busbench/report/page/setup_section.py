@@ -90,9 +90,18 @@ def _postprocessing(run: RunResults) -> str:
 
 
 def _precision(run: RunResults) -> str:
-    """What the run computed in (recorded since the CPU's bf16 is checked), beside the setting."""
+    """What the run computed in (recorded since the CPU's bf16 is checked), beside the setting: each fold
+    model's own where its ``done.json`` records it (folds resumed on another kind of GPU may differ), with
+    how many fold models trained in each where they differ."""
     setting = run.config.train.amp if run.config else "?"
-    recorded = read_environment(run.path).precision
+    cell = read_environment(run.path).precision
+    done = [read_done(fold.path, FIX) for path in run.seed_paths or [run.path] for fold in CellFolder(path).folds()
+            if fold.done]
+    folds = Counter(precision for fold in done if (precision := (fold.environment or {}).get("precision") or cell))
+    if len(folds) > 1:
+        recorded = ", ".join(f"{name} ({n} fold model{'s' * (n != 1)})" for name, n in sorted(folds.items()))
+    else:
+        recorded = str(next(iter(folds), cell) or "")
     return f"{recorded} (train.amp={setting})" if recorded else setting
 
 
@@ -111,6 +120,9 @@ def _fold_models(run: RunResults) -> str:
     return f"{trained} of {split.folds * max(1, len(run.seeds))}" if split is not None else str(trained)
 
 
+FIX = "run `busbench run` with the run's config again to rewrite it"  # a damaged done.json
+
+
 def _budget(run: RunResults) -> str:
     minutes = run.config.train.max_minutes if run.config else None
     return "none" if minutes is None else f"{minutes:g} min per fold model"
@@ -119,8 +131,7 @@ def _budget(run: RunResults) -> str:
 def _stop_reasons(run: RunResults) -> str:
     """How many fold models (every seed's) stopped for each reason their ``done.json`` records:
     ``budget 4, patience 1``; folds of versions before the record count as ``not recorded``."""
-    fix = "run `busbench run` with the run's config again to rewrite it"
-    reasons = Counter(read_done(fold.path, fix).stop_reason or "not recorded"
+    reasons = Counter(read_done(fold.path, FIX).stop_reason or "not recorded"
                       for path in run.seed_paths or [run.path] for fold in CellFolder(path).folds() if fold.done)
     return ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items())) or "–"
 
@@ -188,20 +199,23 @@ def _processor(recorded: str | None) -> str:
 
 
 def software_setup(runs: list[RunResults]) -> pd.DataFrame:
-    """The versions and machines the runs recorded (one row per distinct combination)."""
+    """The versions and machines that trained the fold models (one row per distinct combination, with how
+    many fold models it trained): each fold's ``done.json`` where it records them, else its cell's
+    ``environment.json`` (folds of older versions; an outside method's scores count as one)."""
     rows = []
     for run in runs:
-        environment = read_environment(run.path)
-        libraries = environment.libraries or {}
-        rows.append({"Device": environment.cuda or environment.device or "–",
-                     "Processor": _processor(environment.processor), "Threads": environment.torch_threads or "–",
-                     "busbench": environment.busbench or "–",
-                     "Commit": (environment.git_commit or "–")[:CHECKSUM_CHARS],
-                     "torch": libraries.get("torch") or "–", "Python": environment.python or "–"})
+        for path in run.seed_paths or [run.path]:
+            cell = read_environment(path)
+            folds = [read_done(fold.path, FIX).environment if fold.done else None for fold in CellFolder(path).folds()]
+            for fold in folds or [None]:
+                recorded = {**cell.model_dump(), "torch": (cell.libraries or {}).get("torch"), **(fold or {})}
+                rows.append({"Device": recorded["cuda"] or recorded["device"] or "–",
+                             "Processor": _processor(recorded["processor"]),
+                             "Threads": recorded["torch_threads"] or "–", "busbench": recorded["busbench"] or "–",
+                             "Commit": (recorded["git_commit"] or "–")[:CHECKSUM_CHARS],
+                             "torch": recorded["torch"] or "–", "Python": recorded["python"] or "–"})
     frame = pd.DataFrame(rows).astype(str)
-    return frame.groupby(list(frame.columns), sort=False).size().rename("Runs").reset_index()
-
-
+    return frame.groupby(list(frame.columns), sort=False).size().rename("Fold models").reset_index()
 
 
 def setup_tables(tables: list[RunTable], runs: list[RunResults]) -> dict[str, pd.DataFrame]:
