@@ -84,14 +84,28 @@ def test_a_later_invocation_keeps_what_the_cell_started_with_and_says_what_diffe
     differences come back for the warning."""
     assert update_environment(RunEnvironment.model_validate(STARTED), tmp_path) == {}
     later = {**STARTED, "git_commit": "b" * 40, "cuda": "Tesla V100-SXM2-16GB", "precision": "fp16",
-             "libraries": {"torch": "2.13.0", "numpy": "2.5.0"}, "data_folder": "/new/data", "white_level": 255}
+             "libraries": {"torch": "2.13.0", "numpy": "2.5.0"}, "data_folder": "/new/data", "white_level": 255,
+             "model_origin": "busbench.models.unext"}
     differs = update_environment(RunEnvironment.model_validate(later), tmp_path)
     assert differs == {"git_commit": ("a" * 40, "b" * 40), "cuda": ("NVIDIA A100-SXM4-40GB", "Tesla V100-SXM2-16GB"),
                        "precision": ("bf16", "fp16"), "numpy": ("2.4.6", "2.5.0")}
     kept = read_environment(tmp_path)
     assert (kept.git_commit, kept.cuda, kept.precision, kept.libraries) == (
         "a" * 40, "NVIDIA A100-SXM4-40GB", "bf16", {"torch": "2.13.0", "numpy": "2.4.6"})
-    assert kept.data_folder == "/new/data" and kept.white_level == 255
+    assert kept.data_folder == "/new/data" and kept.model_origin == "busbench.models.unext"
+
+
+def test_the_data_fields_are_always_the_current_data(tmp_path: Path) -> None:
+    """Stale folds removed as busbench advises and the cell run again on a new split: its artefacts were checked
+    against the new data, so environment.json must name it, or the report would table the cell by the old test
+    set."""
+    update_environment(RunEnvironment.model_validate(STARTED), tmp_path)
+    resplit = {**STARTED, "split_file": "split-b.json", "split_sha256": "12" * 32, "test_set_sha256": "34" * 32,
+               "manifest_sha256": "56" * 32, "white_level": 4095}
+    assert update_environment(RunEnvironment.model_validate(resplit), tmp_path) == {}
+    kept = read_environment(tmp_path)
+    assert (kept.split_file, kept.split_sha256, kept.test_set_sha256, kept.manifest_sha256, kept.white_level) == (
+        "split-b.json", "12" * 32, "34" * 32, "56" * 32, 4095)
 
 
 def test_an_unchanged_environment_is_not_rewritten(tmp_path: Path) -> None:

@@ -105,15 +105,17 @@ def write_environment(record: RunEnvironment, folder: Path, sort_keys: bool = Tr
     write_json(record.model_dump(exclude_unset=True), CellFolder(folder).environment_json, sort_keys=sort_keys)
 
 
-LOCATION_FIELDS = ("split_file", "data_folder")  # where the cell's data lies now, not what computed it
+# the data the cell's artefacts were just checked against (``pipeline.checks``): always the current
+DATA_FIELDS = ("split_file", "data_folder", "manifest_sha256", "split_sha256", "test_set_sha256", "white_level")
 COMPARED_FIELDS = ("busbench", "git_commit", "python", "processor", "cuda", "device", "precision")
 
 
 def update_environment(record: RunEnvironment, folder: Path) -> dict[str, tuple[object, object]]:
-    """A cell's ``environment.json``: written by the invocation that starts the cell and kept after it, so
-    that a resume, another fold's job or the job that finishes the cell does not rewrite what the cell was
-    started with (each fold's ``done.json`` records what trained it); a later invocation adds only the
-    fields the file lacks and the data's current location. Returns what differs now: field -> (recorded, now)."""
+    """A cell's ``environment.json``: its machine and software are written by the invocation that starts the
+    cell and kept after it, so that a resume, another fold's job or the job that finishes the cell does not
+    rewrite what the cell was started with (each fold's ``done.json`` records what trained it); a later
+    invocation adds only the fields the file lacks, and the data fields (``DATA_FIELDS``) are its own.
+    Returns what differs now: field -> (recorded, now)."""
     path = CellFolder(folder).environment_json
     try:
         first = read_environment(folder).model_dump(exclude_unset=True) if path.is_file() else None
@@ -124,7 +126,7 @@ def update_environment(record: RunEnvironment, folder: Path) -> dict[str, tuple[
         write_environment(record, folder)
         return {}
     now = record.model_dump(exclude_unset=True)
-    merged = {**now, **first, **{name: now[name] for name in LOCATION_FIELDS if name in now}}
+    merged = {**now, **first, **{name: now[name] for name in DATA_FIELDS if name in now}}
     if merged != first:
         write_environment(RunEnvironment.model_validate(merged), folder)
     differs = {name: (first[name], now[name]) for name in COMPARED_FIELDS
