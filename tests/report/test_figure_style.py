@@ -31,7 +31,7 @@ from PIL import Image
 
 from busbench.evaluate.reliability_counts import ReliabilityCounts
 from busbench.report.build import build_report
-from busbench.report.figures import plots
+from busbench.report.figures import analysis_plots, plots
 from busbench.report.figures.plots import accuracy_vs_cost
 from busbench.report.figures.ranks_plot import cliques, critical_difference_diagram
 from busbench.report.figures.style import STYLES, figure_style
@@ -226,3 +226,27 @@ def test_a_figure_drawn_again_is_the_same_file(tmp_path: Path, monkeypatch: pyte
         plots.save(figure, tmp_path / name)
         written.append({suffix: (tmp_path / name).with_suffix(suffix).read_bytes() for suffix in (".png", ".pdf")})
     assert written[0] == written[1]
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_subgroup_tick_labels_are_wrapped_until_apart(style: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """BUSI's lesion-size tertiles name 5-digit pixel ranges ("(5628-21649 px)"), wider than a slot of a 3.5 in
+    panel: the labels are broken after hyphens until neighbours are apart, and stay on the figure."""
+    sizes = ["small (269-1726 px)", "medium (1733-5560 px)", "large (5628-21649 px)"]
+    rows = pd.DataFrame([{"factor": factor, "subgroup": subgroup, "model": model, "dice_mean": 0.6,
+                          "dice_ci_low": 0.5, "dice_ci_high": 0.7, "images": 43}
+                         for model in ("CMUNeXt-S", "U-Net (width 8)", "UNeXt")
+                         for factor, subgroups in (("class", ["benign", "malignant"]), ("lesion size", sizes))
+                         for subgroup in subgroups])
+    figures = kept_figures(monkeypatch)
+    with figure_style(style):
+        analysis_plots.subgroup_figure(rows, "BUSI (lesion images only, n = 129)", tmp_path / "subgroups")
+    figure = figures[0]
+    ticks = text_boxes(figure, [t for axis in figure.axes for t in axis.get_xticklabels()])
+    assert len(ticks) == 5
+    assert_apart(ticks, "subgroup tick labels")
+    assert all(a.x1 + 3 * figure.dpi / 72 <= b.x0 for a, b in zip(ticks, ticks[1:])), "tick labels touch"
+    assert_inside(ticks, figure.bbox, "tick labels on the figure")
+    shown = [t.get_text() for t in figure.axes[1].get_xticklabels()]
+    assert shown[2].replace("\n", " ").replace("- ", "-") == "large (5628-21649 px) n=43"  # every character kept

@@ -250,6 +250,9 @@ def test_training_curves_mark_the_epoch_the_selection_metric_chose(tmp_path: Pat
     stars = [line for line in metric_axis.get_lines() if line.get_marker() == "*"]
     assert [(s.get_xdata()[0], s.get_ydata()[0]) for s in stars] == [(2, 0.7)]  # not val_dice's epoch 1
     assert metric_axis.get_ylabel() == "validation Dice,\nlesion images"  # the star's legend names best.pt
+    for axis in figures[0].axes:  # whole epochs only
+        shown = [tick for tick in axis.get_xticks() if 1 <= tick <= 3]
+        assert shown and all(float(tick).is_integer() for tick in shown), shown
 
 
 def test_nemenyi_cd_for_any_number_of_models_matches_demsar_table() -> None:

@@ -3,11 +3,14 @@ train-on x test-on heat map."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from busbench.report.figures.plots import outside_legend, save, set_title  # sets the Agg backend first
 from busbench.report.figures.style import current
@@ -26,6 +29,7 @@ def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
                                 gridspec_kw={"width_ratios": levels})
     offsets = np.linspace(-0.25, 0.25, len(models)) if len(models) > 1 else np.zeros(1)
     colours = plt.get_cmap("tab20" if len(models) > 10 else "tab10").colors  # type: ignore[attr-defined]
+    labels: list[list[str]] = []
     for axis, factor in zip(axes[0], factors):
         part = rows[rows["factor"] == factor]
         subgroups = list(dict.fromkeys(part["subgroup"]))
@@ -37,8 +41,8 @@ def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
             axis.errorbar(x, points["dice_mean"], yerr=errors, fmt="o", markersize=4, capsize=2, label=model,
                           color=colour)
         sizes = part.groupby("subgroup", observed=True)["images"].max()
-        labels = [f"{str(name).replace(' (', chr(10) + '(')}\nn={int(sizes[name])}" for name in subgroups]
-        axis.set_xticks(range(len(subgroups)), labels)
+        labels.append([f"{str(name).replace(' (', chr(10) + '(')}\nn={int(sizes[name])}" for name in subgroups])
+        axis.set_xticks(range(len(subgroups)), labels[-1])
         axis.set_xlim(-0.6, len(subgroups) - 0.4)
         axis.set_title(factor, fontsize=style.small if style.paper else style.text)
         axis.set_ylim(0, 1.02)
@@ -52,8 +56,47 @@ def subgroup_figure(rows: pd.DataFrame, title: str, path: Path) -> Path:
     set_title(figure, f"Lesion images by subgroup: {title}", width)
     if style.paper:
         figure.set_layout_engine("constrained")  # places the figure legend outside; tight_layout would not
-        return save(figure, path, layout=False)
-    return save(figure, path)
+    else:
+        figure.tight_layout()
+    fit_tick_labels(figure, list(axes[0]), labels)
+    return save(figure, path, layout=False)
+
+
+TICK_GAP = 4.0  # points between two tick labels, the width of a space or so
+
+
+def fit_tick_labels(figure: Figure, axes: list[Axes], labels: list[list[str]]) -> None:
+    """Wrap the x tick labels of ``axes`` (``labels``: each axis's) to fewer characters a line, words kept
+    whole, until no two touch: a subgroup's range ("(5628-21649 px)") is wider than its slot in a
+    one-column panel."""
+    for characters in (None, 14, 10, 8, 6):
+        if characters is not None:
+            for axis, texts in zip(axes, labels):
+                axis.set_xticks(axis.get_xticks(), [_wrapped(text, characters) for text in texts])
+            if figure.get_layout_engine() is None:
+                figure.tight_layout()  # room for the taller labels
+        figure.canvas.draw()  # a layout engine places the axes as it draws
+        boxes = sorted((t.get_window_extent() for axis in axes for t in axis.get_xticklabels() if t.get_text()),
+                       key=lambda box: box.x0)
+        if all(a.x1 + TICK_GAP * figure.dpi / 72 <= b.x0 for a, b in zip(boxes, boxes[1:])):
+            return
+
+
+def _wrapped(text: str, characters: int) -> str:
+    """Each line of ``text`` broken at spaces and after hyphens into lines of at most ``characters`` where the
+    words allow ("(1733-5560 px)" -> "(1733-" "5560 px)")."""
+    lines = []
+    for part in text.split("\n"):
+        line = ""
+        for piece in re.findall(r"[^\s-]+-?|-", part):  # each word with the hyphen that ends it
+            joiner = "" if not line or line.endswith("-") else " "
+            if line and len(line) + len(joiner) + len(piece) > characters:
+                lines.append(line)
+                line = piece
+            else:
+                line += joiner + piece
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def reliability_diagram(bins: pd.DataFrame, title: str, path: Path) -> Path:

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator  # noqa: E402
 
 from busbench.layout.atomic import atomic_path
 from busbench.metrics.per_image import dice_score  # noqa: E402
@@ -219,6 +219,8 @@ def training_curves(logs: dict[int, pd.DataFrame], selected: str, title: str, pa
                              color=line.get_color(), markeredgecolor="black", linestyle="", zorder=4)
     name = LOG_NAMES.get(shown, shown.replace("_", " "))
     loss_axis.set(xlabel="epoch", ylabel="training loss")
+    for axis in (loss_axis, metric_axis):  # whole epochs: no tick at 1.2
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     metric_axis.set(xlabel="epoch", ylabel=name if shown == selected else
                     f"{name}\n({LOG_NAMES.get(selected, selected)} chose best.pt; not logged)")
     if shown != "val_loss":
