@@ -246,6 +246,9 @@ def test_training_curves_mark_the_epoch_the_selection_metric_chose(tmp_path: Pat
     log = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.9, 0.6, 0.5], "val_dice": [0.9, 0.5, 0.6],
                         "val_lesion_dice": [0.3, 0.7, 0.6]})
     plots.training_curves({1: log}, "val_lesion_dice", "UNeXt on BUSI", tmp_path / "curves")
+    plots.training_curves({6: log}, "val_lesion_dice", "UNeXt on BUSI", tmp_path / "seeds", {6: "seed 1, fold 1"})
+    legend = [t.get_text() for axis in figures[1].axes if axis.get_legend() for t in axis.get_legend().get_texts()]
+    assert legend[0] == "seed 1, fold 1"  # a merged seed's fold model, not "fold 6" of a 5-fold split
     metric_axis = figures[0].axes[1]
     stars = [line for line in metric_axis.get_lines() if line.get_marker() == "*"]
     assert [(s.get_xdata()[0], s.get_ydata()[0]) for s in stars] == [(2, 0.7)]  # not val_dice's epoch 1

@@ -12,6 +12,7 @@ import pandas as pd
 from busbench import pipeline
 from busbench.config import load_config
 from busbench.report.build import build_report
+from busbench.report.collect import collect_runs, tables_by_test_set
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 
 
@@ -34,6 +35,9 @@ def test_three_seeds_make_three_cells_and_one_row_whose_seed_sd_is_the_cells(tmp
     all_means = [frame.groupby("fold")["dice"].mean().mean() for frame in per_image.values()]
     assert len(set(np.round(cell_means, 12))) == 3  # the seeds trained differently
     build_report(tmp_path / "runs" / "s", tmp_path / "report", qualitative=False)
+    merged = tables_by_test_set(collect_runs(tmp_path / "runs" / "s")[0])[0].runs[0]
+    assert merged.fold_names == {1: "seed 0, fold 1", 2: "seed 0, fold 2", 3: "seed 1, fold 1", 4: "seed 1, fold 2",
+                                 5: "seed 2, fold 1", 6: "seed 2, fold 2"}  # the training curves' legend
     table = pd.read_csv(next((tmp_path / "report" / "tables").glob("*_accuracy.csv")))
     fold_row = table[table["row"] == "fold models"].iloc[0]
     assert fold_row["seeds"] == 3

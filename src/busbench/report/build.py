@@ -76,7 +76,7 @@ def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores
         if run.logs and run.config is not None:
             selected = SELECTED_VALUE.get(run.config.train.select_metric, "val_loss")
             drawings.append((partial(plots.training_curves, run.logs, selected, f"{run.title} on {title}",
-                                     plots_dir / f"{key}_{run.model}_training"),
+                                     plots_dir / f"{key}_{run.model}_training", run.fold_names),
                              captions.training_caption(run.title, title)))
     report.figures[key] = []
     for draw, caption in progress(drawings, f"report: figures of {title}", total=len(drawings)):

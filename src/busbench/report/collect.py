@@ -76,6 +76,7 @@ class RunResults:
     seeds: list[int] = field(default_factory=list)  # the training seeds merged into this run (``merge_seeds``)
     seed_paths: list[Path] = field(default_factory=list)  # their cell folders, in the order of ``seeds``
     trained_on: str = ""  # the training data's title where it is not the test set's dataset: "BUSI + BUS-BRA"
+    fold_names: dict[int, str] = field(default_factory=dict)  # merged seeds' fold models: "seed 1, fold 2"
 
     @property
     def training_title(self) -> str:
@@ -289,7 +290,7 @@ def _merged(members: list[RunResults]) -> RunResults:
         if _without_seed(run.config) != _without_seed(first.config):
             raise BusbenchError(f"{first.path} and {run.path}: seed cells of model {first.config.model.key()!r} with "
                                 "other settings than their seed; report them from separate results folders")
-    per_image, ensembles, cross, logs = [], [], [], {}
+    per_image, ensembles, cross, logs, names = [], [], [], {}, {}
     offset = 0  # the fold models of the seeds before this one
     for run in members:
         assert run.config is not None
@@ -300,6 +301,7 @@ def _merged(members: list[RunResults]) -> RunResults:
         if run.cross is not None:
             cross.append(run.cross.assign(seed=seed, fold=run.cross["fold"] + offset))
         logs.update({fold + offset: log for fold, log in run.logs.items()})
+        names.update({int(fold) + offset: f"seed {seed}, fold {fold}" for fold in run.per_image["fold"].unique()})
         offset += run.per_image["fold"].nunique()
     complete = len(ensembles) == len(members)
     return RunResults(first.path, first.config, first.dataset, first.config.model.key(),
@@ -307,7 +309,7 @@ def _merged(members: list[RunResults]) -> RunResults:
                       else None, pd.concat(cross, ignore_index=True) if len(cross) == len(members) else None,
                       first.test_set, first.test_set_source, logs, first.notes, first.split_settings, first.title,
                       first.dataset_title, first.registry, [int(r.config.train.seed) for r in members if r.config],
-                      [r.path for r in members])
+                      [r.path for r in members], fold_names=names)
 
 
 def merge_seeds(runs: list[RunResults]) -> list[RunResults]:

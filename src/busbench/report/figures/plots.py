@@ -192,10 +192,12 @@ def accuracy_vs_cost(table: pd.DataFrame, title: str, path: Path) -> Path:
     return save(figure, path, layout=False)
 
 
-def training_curves(logs: dict[int, pd.DataFrame], selected: str, title: str, path: Path) -> Path:
+def training_curves(logs: dict[int, pd.DataFrame], selected: str, title: str, path: Path,
+                    names: dict[int, str] | None = None) -> Path:
     """Training loss and the selection metric per epoch, one line and marker shape per fold (a marker per
     epoch, or per few epochs on long runs: the legend says which); a star marks the epoch whose weights
-    became best.pt (the best value of ``selected``, a log.csv column)."""
+    became best.pt (the best value of ``selected``, a log.csv column). ``names``: a fold model's legend
+    entry where "fold <k>" would not say it ("seed 1, fold 2" of merged seeds)."""
     style = current()
     width = style.width(9.0)
     figure, (loss_axis, metric_axis) = plt.subplots(*((2, 1) if style.paper else (1, 2)),
@@ -207,7 +209,8 @@ def training_curves(logs: dict[int, pd.DataFrame], selected: str, title: str, pa
     for i, (fold, log) in enumerate(sorted(logs.items())):
         look = {"marker": FOLD_MARKERS[i % len(FOLD_MARKERS)], "markersize": 3.5, "fillstyle": "none",
                 "markevery": every, "linewidth": 1}
-        line = loss_axis.plot(log["epoch"], log["train_loss"], label=f"fold {fold}", **look)[0]
+        line = loss_axis.plot(log["epoch"], log["train_loss"], label=(names or {}).get(fold, f"fold {fold}"),
+                              **look)[0]
         handles.append(line)
         if shown not in log:
             continue
