@@ -78,11 +78,17 @@ STARTED = {"busbench": "0.1.0", "git_commit": "a" * 40, "cuda": "NVIDIA A100-SXM
            "data_folder": "/old/data", "test_set_sha256": "ef" * 32}
 
 
+def _fold_started(cell: Path) -> None:
+    (cell / "fold-1").mkdir()
+    (cell / "fold-1" / "log.csv").write_text("epoch\n1\n")
+
+
 def test_a_later_invocation_keeps_what_the_cell_started_with_and_says_what_differs(tmp_path: Path) -> None:
     """A resume on a V100 at a later commit (the SLURM requeue of a mixed cluster): environment.json keeps the
     A100, bf16 and the first commit, takes the data's new location and the field the first lacked, and the
     differences come back for the warning."""
     assert update_environment(RunEnvironment.model_validate(STARTED), tmp_path) == {}
+    _fold_started(tmp_path)
     later = {**STARTED, "git_commit": "b" * 40, "cuda": "Tesla V100-SXM2-16GB", "precision": "fp16",
              "libraries": {"torch": "2.13.0", "numpy": "2.5.0"}, "data_folder": "/new/data", "white_level": 255,
              "model_origin": "busbench.models.unext"}
@@ -96,10 +102,11 @@ def test_a_later_invocation_keeps_what_the_cell_started_with_and_says_what_diffe
 
 
 def test_the_data_fields_are_always_the_current_data(tmp_path: Path) -> None:
-    """Stale folds removed as busbench advises and the cell run again on a new split: its artefacts were checked
-    against the new data, so environment.json must name it, or the report would table the cell by the old test
-    set."""
+    """Stale folds removed as busbench advises and the cell run again on a new split (a kept fold's data is the
+    same): its artefacts were checked against the new data, so environment.json must name it, or the report
+    would table the cell by the old test set."""
     update_environment(RunEnvironment.model_validate(STARTED), tmp_path)
+    _fold_started(tmp_path)
     resplit = {**STARTED, "split_file": "split-b.json", "split_sha256": "12" * 32, "test_set_sha256": "34" * 32,
                "manifest_sha256": "56" * 32, "white_level": 4095}
     assert update_environment(RunEnvironment.model_validate(resplit), tmp_path) == {}
@@ -110,6 +117,7 @@ def test_the_data_fields_are_always_the_current_data(tmp_path: Path) -> None:
 
 def test_an_unchanged_environment_is_not_rewritten(tmp_path: Path) -> None:
     update_environment(RunEnvironment.model_validate(STARTED), tmp_path)
+    _fold_started(tmp_path)
     path = tmp_path / ENVIRONMENT_JSON
     os.utime(path, (1, 1))
     assert update_environment(RunEnvironment.model_validate(STARTED), tmp_path) == {}
@@ -120,7 +128,30 @@ def test_a_damaged_environment_is_replaced_as_its_error_advises(tmp_path: Path,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     """read_environment's fix says "run again to rewrite it": running again must then rewrite it."""
     (tmp_path / ENVIRONMENT_JSON).write_text('{"split_file": ["a", "b"]')
+    _fold_started(tmp_path)
     with caplog.at_level(logging.WARNING, logger="busbench"):
         assert update_environment(RunEnvironment.model_validate(STARTED), tmp_path) == {}
     assert read_environment(tmp_path).git_commit == "a" * 40
     assert f"{tmp_path / ENVIRONMENT_JSON}: damaged" in caplog.text and "rewriting it" in caplog.text
+
+
+def test_an_older_record_is_not_filled_in_with_another_machine(tmp_path: Path) -> None:
+    """A V100 cell recorded before busbench stored the precision and processor, finished later on a CPU: the
+    record keeps what it knew of the V100 and takes nothing of the CPU's (the report then says "not recorded")."""
+    (tmp_path / ENVIRONMENT_JSON).write_text(json.dumps({"cuda": "Tesla V100", "device": "cuda"}))
+    _fold_started(tmp_path)
+    now = {"cuda": None, "device": "cpu", "precision": "fp32", "processor": "AMD EPYC", "torch_threads": 16,
+           "model_origin": "busbench.models.unext", "split_file": "split-a.json"}
+    assert update_environment(RunEnvironment.model_validate(now), tmp_path) == {"cuda": ("Tesla V100", None),
+                                                                                "device": ("cuda", "cpu")}
+    kept = read_environment(tmp_path)
+    assert (kept.cuda, kept.device, kept.precision, kept.processor, kept.torch_threads) == (
+        "Tesla V100", "cuda", None, None, None)
+    assert kept.model_origin == "busbench.models.unext" and kept.split_file == "split-a.json"
+
+
+def test_a_cell_whose_folds_were_all_deleted_starts_its_record_again(tmp_path: Path) -> None:
+    update_environment(RunEnvironment.model_validate(STARTED), tmp_path)
+    retrained = {**STARTED, "git_commit": "c" * 40, "cuda": "NVIDIA H100"}
+    assert update_environment(RunEnvironment.model_validate(retrained), tmp_path) == {}  # no fold folder: a new start
+    assert read_environment(tmp_path).git_commit == "c" * 40

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import read_json, write_json
 from busbench.layout.folders import CellFolder, FoldFolder
+from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
 
 Record = TypeVar("Record", bound=BaseModel)
@@ -107,28 +108,34 @@ def write_environment(record: RunEnvironment, folder: Path, sort_keys: bool = Tr
 
 # the data the cell's artefacts were just checked against (``pipeline.checks``): always the current
 DATA_FIELDS = ("split_file", "data_folder", "manifest_sha256", "split_sha256", "test_set_sha256", "white_level")
+# what computed the cell: kept as the cell started, never filled in from another machine
+MACHINE_FIELDS = ("busbench", "git_commit", "python", "platform", "processor", "torch_threads", "cuda", "libraries",
+                  "device", "precision", "precision_reason")
 COMPARED_FIELDS = ("busbench", "git_commit", "python", "processor", "cuda", "device", "precision")
 
 
 def update_environment(record: RunEnvironment, folder: Path) -> dict[str, tuple[object, object]]:
-    """A cell's ``environment.json``: its machine and software are written by the invocation that starts the
-    cell and kept after it, so that a resume, another fold's job or the job that finishes the cell does not
-    rewrite what the cell was started with (each fold's ``done.json`` records what trained it); a later
-    invocation adds only the fields the file lacks, and the data fields (``DATA_FIELDS``) are its own.
-    Returns what differs now: field -> (recorded, now)."""
-    path = CellFolder(folder).environment_json
-    try:
-        first = read_environment(folder).model_dump(exclude_unset=True) if path.is_file() else None
-    except BusbenchError as damaged:  # what the cell started with is lost: this invocation's record replaces it
-        logger.warning(f"warning: {damaged}; rewriting it with this run's machine and software")
-        first = None
-    if first is None:
-        write_environment(record, folder)
-        return {}
-    now = record.model_dump(exclude_unset=True)
-    merged = {**now, **first, **{name: now[name] for name in DATA_FIELDS if name in now}}
-    if merged != first:
-        write_environment(RunEnvironment.model_validate(merged), folder)
+    """A cell's ``environment.json``: its machine and software (``MACHINE_FIELDS``) are written by the
+    invocation that starts the cell (its first fold) and kept after it, so that a resume, another fold's job
+    or the job that finishes the cell does not rewrite what the cell was started with (each fold's
+    ``done.json`` records what trained it); the data fields are always this invocation's, and another field
+    the file lacks is added. A cell whose folds were all deleted starts again. Returns what differs now:
+    field -> (recorded, now)."""
+    cell = CellFolder(folder)
+    with locked(lock_file(folder, "environment"), f"{cell.environment_json}"):  # parallel fold jobs
+        try:
+            first = read_environment(folder).model_dump(exclude_unset=True) if cell.folds_started() else None
+        except BusbenchError as damaged:  # what the cell started with is lost: this invocation's record replaces it
+            logger.warning(f"warning: {damaged}; rewriting it with this run's machine and software")
+            first = None
+        if not first:
+            write_environment(record, folder)
+            return {}
+        now = record.model_dump(exclude_unset=True)
+        added = {name: value for name, value in now.items() if name not in first and name not in MACHINE_FIELDS}
+        merged = {**first, **added, **{name: now[name] for name in DATA_FIELDS if name in now}}
+        if merged != first:
+            write_environment(RunEnvironment.model_validate(merged), folder)
     differs = {name: (first[name], now[name]) for name in COMPARED_FIELDS
                if name in first and name in now and first[name] != now[name]}
     libraries = first.get("libraries") or {}, now.get("libraries") or {}

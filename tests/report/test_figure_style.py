@@ -250,3 +250,7 @@ def test_subgroup_tick_labels_are_wrapped_until_apart(style: str, tmp_path: Path
     assert_inside(ticks, figure.bbox, "tick labels on the figure")
     shown = [t.get_text() for t in figure.axes[1].get_xticklabels()]
     assert shown[2].replace("\n", " ").replace("- ", "-") == "large (5628-21649 px) n=43"  # every character kept
+
+    # a manifest's own subgroup names: a spaced hyphen keeps its spaces, a line's breaks come at spaces or hyphens
+    assert analysis_plots._wrapped("age 40 - 60\nn=9", 20) == "age 40 - 60\nn=9"
+    assert analysis_plots._wrapped("age 40 - 60", 6) == "age 40\n- 60"

@@ -17,7 +17,9 @@ from test_report import LABELS, A, B
 
 from busbench.records import FoldDone, write_done
 from busbench.report.build import build_report
+from busbench.report.collect import load_run
 from busbench.report.figures import plots
+from busbench.report.page.setup_section import software_setup
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci, critical_difference, nemenyi_q
 
 DATASET_KEY = "busi-6945e458"  # a data key as `busbench run` names the folder
@@ -190,9 +192,9 @@ def test_setup_states_the_time_budget_and_why_each_fold_stopped(tmp_path: Path) 
 
 def test_setup_names_the_machine_that_trained_each_fold_model(tmp_path: Path) -> None:
     """Fold 1 trained on an A100 in bf16, fold 2 started later on a V100 in fp16 at a later commit (their
-    done.json); the cell's environment.json still says the A100: the setup counts each fold model where and in
-    which precision it trained."""
-    cell = write_run(tmp_path / "runs", DATASET_KEY, "unext", A, LABELS, settings=("data.dataset=busi",))
+    done.json); fold 3 was scored but its job ended before its done.json, so the cell's environment.json (the
+    A100) stands for it: the setup counts each scored fold model where and in which precision it trained."""
+    cell = write_run(tmp_path / "runs", DATASET_KEY, "unext", {**A, 3: A[1]}, LABELS, settings=("data.dataset=busi",))
     (cell / "environment.json").write_text(json.dumps({"busbench": "0.9.0", "git_commit": "a" * 40, "device": "cuda",
                                                        "cuda": "NVIDIA A100", "libraries": {"torch": "2.13.0"}}))
     for fold, gpu, commit, precision in ((1, "NVIDIA A100", "a" * 40, "bf16"), (2, "Tesla V100", "b" * 40, "fp16")):
@@ -204,8 +206,12 @@ def test_setup_names_the_machine_that_trained_each_fold_model(tmp_path: Path) ->
     assert setup["Models and training"].loc[0, "Precision"] == ("bf16 (1 fold model), fp16 (1 fold model) "
                                                                  "(train.amp=auto)")
     software = setup["Software and machine"]
-    assert software[["Device", "Commit", "Fold models"]].values.tolist() == [["NVIDIA A100", "a" * 12, 1],
+    assert software[["Device", "Commit", "Fold models"]].values.tolist() == [["NVIDIA A100", "a" * 12, 2],
                                                                              ["Tesla V100", "b" * 12, 1]]
+    # a pooled cell, shown in two tables (two views of one folder), is counted once
+    run = load_run(cell)
+    assert not isinstance(run, str), run
+    assert software_setup([run, run])["Fold models"].tolist() == [2, 1]
 
 
 def test_latex_compiles_and_fits_a_column_and_a_two_column_page(grid: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fake_results import write_run
 
 from busbench import pipeline
 from busbench.config import load_config
@@ -78,3 +79,17 @@ def test_a_seed_bootstrap_also_draws_seeds() -> None:
     gappy = apart.copy()
     gappy[0, 0] = np.nan
     assert abs(bootstrap_ci(gappy)[0] - low) < 0.01
+
+
+def test_seeds_whose_folds_have_gaps_keep_every_fold_model_apart(tmp_path: Path) -> None:
+    """A time budget left seed 0 with folds 1 and 3 and seed 1 with fold 1: three fold models, three names,
+    three logs (renumbering by the count of seed 0's folds, 2, gave seed 1's fold 1 the number of seed 0's fold 3)."""
+    dice = [0.8, 0.7, 0.6, 0.0, 1.0]
+    labels = ["benign", "benign", "malignant", "benign", "normal"]
+    for seed, folds in ((0, (1, 3)), (1, (1,))):
+        write_run(tmp_path, "busi", f"unext-seed{seed}", {fold: dice for fold in folds}, labels,
+                  settings=("data.dataset=busi", "model.label=unext", "train.seeds=[0, 1]", f"train.seed={seed}"))
+    runs, _ = collect_runs(tmp_path / "exp")
+    merged = tables_by_test_set(runs)[0].runs[0]
+    assert sorted(merged.fold_names.values()) == ["seed 0, fold 1", "seed 0, fold 3", "seed 1, fold 1"]
+    assert len(merged.logs) == 3 and merged.per_image["fold"].nunique() == 3

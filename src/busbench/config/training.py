@@ -93,7 +93,7 @@ class TrainConfig(Section):
         "the 2-core development CPU), fp16 with a gradient scaler on older GPUs (T4, V100, RTX 20xx), else fp32; "
         "\"bf16\" forces bf16, except on a CPU without native bf16, where it would run ~300x slower and fp32 is "
         "used with a warning; \"fp16\" needs CUDA; \"off\" (YAML's off/no/false too) is fp32. The precision "
-        "used and why is recorded in environment.json."))
+        "used and why is recorded in environment.json as the cell starts, and each fold's in its done.json."))
     seed: int = Field(0, description="Seed of initialisation, shuffling and augmentation.")
     seeds: Distinct[int] = Field(default_factory=list, description=(
         "Train every cell once per seed (run-to-run variance, as nnU-Net Revisited asks): each seed is a cell of "

@@ -291,7 +291,7 @@ def _merged(members: list[RunResults]) -> RunResults:
             raise BusbenchError(f"{first.path} and {run.path}: seed cells of model {first.config.model.key()!r} with "
                                 "other settings than their seed; report them from separate results folders")
     per_image, ensembles, cross, logs, names = [], [], [], {}, {}
-    offset = 0  # the fold models of the seeds before this one
+    offset = 0  # the highest fold number of the seeds before this one
     for run in members:
         assert run.config is not None
         seed = run.config.train.seed
@@ -302,7 +302,7 @@ def _merged(members: list[RunResults]) -> RunResults:
             cross.append(run.cross.assign(seed=seed, fold=run.cross["fold"] + offset))
         logs.update({fold + offset: log for fold, log in run.logs.items()})
         names.update({int(fold) + offset: f"seed {seed}, fold {fold}" for fold in run.per_image["fold"].unique()})
-        offset += run.per_image["fold"].nunique()
+        offset += int(run.per_image["fold"].max())  # not the count: a seed's folds may have gaps (1 and 3)
     complete = len(ensembles) == len(members)
     return RunResults(first.path, first.config, first.dataset, first.config.model.key(),
                       pd.concat(per_image, ignore_index=True), pd.concat(ensembles, ignore_index=True) if complete

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from busbench.config import TrackingTarget
+from busbench.environment import git_commit
 from busbench.layout.atomic import write_json
 from busbench.layout.folders import (
     ENSEMBLE_CSV,
@@ -77,9 +78,7 @@ def _experiment_id(client: Any, name: str) -> str:
         return str(client.get_experiment_by_name(name).experiment_id)
 
 
-def _commit_tags(cell_dir: Path) -> dict[str, str]:
-    """The git commit that the cell's ``environment.json`` (written by the process now running) records."""
-    commit = read_environment(cell_dir).git_commit
+def _commit_tags(commit: str | None) -> dict[str, str]:
     return {GIT_COMMIT: commit} if commit else {}
 
 
@@ -108,8 +107,8 @@ def _log_files(client: Any, run_id: str, files: list[Path], artifact_path: str |
 
 def cell_run(client: Any, target: TrackingTarget, cell_dir: Path, cell: str) -> str:
     """The id of the cell's parent run: the one with its tags in the experiment, created if there is none.
-    Each job of the cell that calls it logs the cell's ``config.yaml``, ``environment.json`` and git commit
-    on it, so the run shows those of its latest job, as the cell folder does."""
+    Each job of the cell that calls it logs the cell's ``config.yaml``, ``environment.json`` and the git commit
+    that file records (what the cell was started with; each fold run is tagged with the commit that trains it)."""
     experiment = _experiment_id(client, target.experiment)
     query = f"tags.`busbench.cell` = '{cell}' AND tags.`{LEVEL}` = 'cell'"
     with locked(lock_file(cell_dir, "mlflow"), f"the MLflow run of cell {cell}"):
@@ -120,7 +119,7 @@ def cell_run(client: Any, target: TrackingTarget, cell_dir: Path, cell: str) -> 
             run_id = str(client.create_run(experiment, run_name=cell,
                                            tags={"busbench.cell": cell, LEVEL: "cell"}).info.run_id)
             _log_params(client, run_id, flat_params(target.params))
-    for key, value in _commit_tags(cell_dir).items():
+    for key, value in _commit_tags(read_environment(cell_dir).git_commit).items():
         client.set_tag(run_id, key, value)
     folder = CellFolder(cell_dir)
     _log_files(client, run_id, [folder.config_yaml, folder.environment_json])
@@ -143,7 +142,7 @@ class MlflowTracker:
         parent = cell_run(self.client, target, cell_dir, cell)
         run = self.client.create_run(_experiment_id(self.client, target.experiment), run_name=f"{cell}/fold-{fold}",
                                      tags={"busbench.cell": cell, "busbench.fold": str(fold), LEVEL: "fold",
-                                           "mlflow.parentRunId": parent, **_commit_tags(cell_dir)})
+                                           "mlflow.parentRunId": parent, **_commit_tags(git_commit())})
         self.run_id = run.info.run_id
         _log_params(self.client, self.run_id, flat_params(target.params))
         fold_dir.mkdir(parents=True, exist_ok=True)

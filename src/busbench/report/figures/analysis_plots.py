@@ -84,12 +84,12 @@ def fit_tick_labels(figure: Figure, axes: list[Axes], labels: list[list[str]]) -
 
 def _wrapped(text: str, characters: int) -> str:
     """Each line of ``text`` broken at spaces and after hyphens into lines of at most ``characters`` where the
-    words allow ("(1733-5560 px)" -> "(1733-" "5560 px)")."""
+    words allow ("(1733-5560 px)" -> "(1733-" "5560 px)"); spaces that stay inside a line are kept."""
     lines = []
     for part in text.split("\n"):
         line = ""
-        for piece in re.findall(r"[^\s-]+-?|-", part):  # each word with the hyphen that ends it
-            joiner = "" if not line or line.endswith("-") else " "
+        for space, piece in re.findall(r"(\s*)([^\s-]+-?|-)", part):  # each word with the hyphen that ends it
+            joiner = " " if space and line else ""
             if line and len(line) + len(joiner) + len(piece) > characters:
                 lines.append(line)
                 line = piece

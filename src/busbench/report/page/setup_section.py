@@ -94,15 +94,27 @@ def _precision(run: RunResults) -> str:
     model's own where its ``done.json`` records it (folds resumed on another kind of GPU may differ), with
     how many fold models trained in each where they differ."""
     setting = run.config.train.amp if run.config else "?"
-    cell = read_environment(run.path).precision
-    done = [read_done(fold.path, FIX) for path in run.seed_paths or [run.path] for fold in CellFolder(path).folds()
-            if fold.done]
-    folds = Counter(precision for fold in done if (precision := (fold.environment or {}).get("precision") or cell))
+    folds = Counter(str(fold["precision"]) for path in run.seed_paths or [run.path] for fold in _trained_folds(path)
+                    if fold["precision"])
     if len(folds) > 1:
         recorded = ", ".join(f"{name} ({n} fold model{'s' * (n != 1)})" for name, n in sorted(folds.items()))
     else:
-        recorded = str(next(iter(folds), cell) or "")
+        recorded = next(iter(folds), "")
     return f"{recorded} (train.amp={setting})" if recorded else setting
+
+
+def _trained_folds(path: Path) -> list[dict[str, object]]:
+    """What trained each fold model of the cell at ``path`` that the tables score (its ``test_metrics.csv``):
+    its ``done.json``'s record over the cell's ``environment.json``, whose fields alone stand for folds of
+    older versions and a fold whose job ended before ``done.json``; the cell's alone where it has no fold
+    folders (an outside method's scores)."""
+    cell = read_environment(path)
+    recorded: dict[str, object] = {**cell.model_dump(), "torch": (cell.libraries or {}).get("torch")}
+    folders = CellFolder(path).folds()
+    if not folders:
+        return [recorded]
+    return [{**recorded, **((read_done(fold.path, FIX).environment or {}) if fold.done else {})}
+            for fold in folders if fold.test_metrics_csv.is_file()]
 
 
 def _epochs_and_seconds(run: RunResults) -> tuple[str, float]:
@@ -198,24 +210,21 @@ def _processor(recorded: str | None) -> str:
     return str(recorded)
 
 
+SOFTWARE_COLUMNS = ["Device", "Processor", "Threads", "busbench", "Commit", "torch", "Python"]
+
+
 def software_setup(runs: list[RunResults]) -> pd.DataFrame:
     """The versions and machines that trained the fold models (one row per distinct combination, with how
-    many fold models it trained): each fold's ``done.json`` where it records them, else its cell's
-    ``environment.json`` (folds of older versions; an outside method's scores count as one)."""
-    rows = []
-    for run in runs:
-        for path in run.seed_paths or [run.path]:
-            cell = read_environment(path)
-            folds = [read_done(fold.path, FIX).environment if fold.done else None for fold in CellFolder(path).folds()]
-            for fold in folds or [None]:
-                recorded = {**cell.model_dump(), "torch": (cell.libraries or {}).get("torch"), **(fold or {})}
-                rows.append({"Device": recorded["cuda"] or recorded["device"] or "–",
-                             "Processor": _processor(recorded["processor"]),
-                             "Threads": recorded["torch_threads"] or "–", "busbench": recorded["busbench"] or "–",
-                             "Commit": (recorded["git_commit"] or "–")[:CHECKSUM_CHARS],
-                             "torch": recorded["torch"] or "–", "Python": recorded["python"] or "–"})
-    frame = pd.DataFrame(rows).astype(str)
-    return frame.groupby(list(frame.columns), sort=False).size().rename("Fold models").reset_index()
+    many of the scored fold models it trained; ``_trained_folds``), each cell once however many tables show
+    it (a pooled cell's)."""
+    cells = dict.fromkeys(path for run in runs for path in run.seed_paths or [run.path])
+    rows = [{"Device": fold["cuda"] or fold["device"] or "–",
+             "Processor": _processor(str(fold["processor"]) if fold["processor"] else None),
+             "Threads": fold["torch_threads"] or "–", "busbench": fold["busbench"] or "–",
+             "Commit": str(fold["git_commit"] or "–")[:CHECKSUM_CHARS], "torch": fold["torch"] or "–",
+             "Python": fold["python"] or "–"} for path in cells for fold in _trained_folds(path)]
+    frame = pd.DataFrame(rows, columns=SOFTWARE_COLUMNS).astype(str)
+    return frame.groupby(SOFTWARE_COLUMNS, sort=False).size().rename("Fold models").reset_index()
 
 
 def setup_tables(tables: list[RunTable], runs: list[RunResults]) -> dict[str, pd.DataFrame]:
