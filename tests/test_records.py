@@ -94,7 +94,7 @@ def test_a_later_invocation_keeps_what_the_cell_started_with_and_says_what_diffe
              "model_origin": "busbench.models.unext"}
     differs = update_environment(RunEnvironment.model_validate(later), tmp_path)
     assert differs == {"git_commit": ("a" * 40, "b" * 40), "cuda": ("NVIDIA A100-SXM4-40GB", "Tesla V100-SXM2-16GB"),
-                       "precision": ("bf16", "fp16"), "numpy": ("2.4.6", "2.5.0")}
+                       "numpy": ("2.4.6", "2.5.0")}  # not the precision: each fold says and records its own
     kept = read_environment(tmp_path)
     assert (kept.git_commit, kept.cuda, kept.precision, kept.libraries) == (
         "a" * 40, "NVIDIA A100-SXM4-40GB", "bf16", {"torch": "2.13.0", "numpy": "2.4.6"})

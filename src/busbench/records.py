@@ -111,7 +111,9 @@ DATA_FIELDS = ("split_file", "data_folder", "manifest_sha256", "split_sha256", "
 # what computed the cell: kept as the cell started, never filled in from another machine
 MACHINE_FIELDS = ("busbench", "git_commit", "python", "platform", "processor", "torch_threads", "cuda", "libraries",
                   "device", "precision", "precision_reason")
-COMPARED_FIELDS = ("busbench", "git_commit", "python", "processor", "cuda", "device", "precision")
+# what a warning names where it differs; not the precision, which a resumed fold keeps from its last.pt and a new
+# fold chooses on its device, each said as the fold starts (``train.fold_precision``) and kept in its done.json
+COMPARED_FIELDS = ("busbench", "git_commit", "python", "processor", "cuda", "device")
 
 
 def update_environment(record: RunEnvironment, folder: Path) -> dict[str, tuple[object, object]]:
