@@ -9,6 +9,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -26,15 +29,25 @@ def _hold(path: Path, held: Event, release: Event) -> None:
         release.wait(30)
 
 
-def test_a_lock_held_by_another_process_is_named_then_skipped_or_waited_for(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = lock_file(tmp_path, "fold-1")
+@contextmanager
+def _held_by_another_process(path: Path) -> Iterator[tuple[BaseProcess, Event]]:
+    """A spawned process holding the lock ``path`` until the yielded event is set (at the latest on leaving)."""
     context = multiprocessing.get_context("spawn")
     held, release = context.Event(), context.Event()
     holder = context.Process(target=_hold, args=(path, held, release))
     holder.start()
     try:
         assert held.wait(60)
+        yield holder, release
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_a_lock_held_by_another_process_is_named_then_skipped_or_waited_for(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = lock_file(tmp_path, "fold-1")
+    with _held_by_another_process(path) as (holder, release):
         with caplog.at_level(logging.INFO, logger="busbench"), locked(path, "fold 1", wait=False) as mine:
             assert mine is False
         assert f"fold 1: process {holder.pid} on " in caplog.text and "skipped here" in caplog.text
@@ -44,9 +57,6 @@ def test_a_lock_held_by_another_process_is_named_then_skipped_or_waited_for(
             assert mine is True and time.monotonic() - started >= 0.9
             assert lock_holder(path) == f"process {os.getpid()} on {socket.gethostname()}"
         assert f"fold 1: waiting for process {holder.pid} on " in caplog.text
-    finally:
-        release.set()
-        holder.join(30)
 
 
 def test_a_failed_step_removes_its_lock_and_the_folders_it_made_left_empty(tmp_path: Path) -> None:
@@ -74,19 +84,11 @@ def test_a_successful_step_keeps_its_lock_file(tmp_path: Path) -> None:
 
 def test_a_step_skipped_for_another_holder_never_removes_its_lock(tmp_path: Path) -> None:
     path = lock_file(tmp_path / "cell", "fold-1")
-    context = multiprocessing.get_context("spawn")
-    held, release = context.Event(), context.Event()
-    holder = context.Process(target=_hold, args=(path, held, release))
-    holder.start()
-    try:
-        assert held.wait(60)
+    with _held_by_another_process(path) as (holder, _):
         with pytest.raises(RuntimeError), locked(path, "fold 1", wait=False) as mine:
             assert mine is False
             raise RuntimeError("this process failed, not the holder")
         assert path.is_file() and lock_holder(path) == f"process {holder.pid} on {socket.gethostname()}"
-    finally:
-        release.set()
-        holder.join(30)
 
 
 def _fail_holding(path: Path, held: Event, release: Event) -> None:
