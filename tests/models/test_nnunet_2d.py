@@ -1,4 +1,5 @@
-"""nnunet_2d: topology derived from the input side by nnU-Net's rules, deep-supervision outputs."""
+"""nnunet_2d: topology derived from the input side by nnU-Net's rules; deep-supervision outputs of the skeleton
+nnunet_2d and nnunet_resenc_2d share."""
 
 from __future__ import annotations
 
@@ -57,9 +58,10 @@ def test_parameter_count_at_128_px_matches_a_count_by_formula() -> None:
     assert count_parameters(model) == expected == 20_618_661  # the docstring's 20.62 M
 
 
-def test_deep_supervision_returns_every_decoder_resolution_in_training_only() -> None:
+@pytest.mark.parametrize("name", ["nnunet_2d", "nnunet_resenc_2d"])  # the skeleton both share
+def test_deep_supervision_returns_every_decoder_resolution_in_training_only(name: str) -> None:
     torch.manual_seed(0)
-    model = build_model("nnunet_2d", in_channels=1, img_size=64, base_features=4, max_features=16)
+    model = build_model(name, in_channels=1, img_size=64, base_features=4, max_features=16)
     x = torch.rand(2, 1, 64, 64)
     outputs = model.train()(x)
     assert [tuple(o.shape) for o in outputs] == [(2, 1, 64, 64), (2, 1, 32, 32), (2, 1, 16, 16), (2, 1, 8, 8)]
@@ -67,7 +69,8 @@ def test_deep_supervision_returns_every_decoder_resolution_in_training_only() ->
     assert all(p.grad is not None for p in model.parameters())  # every head is used in training
     with torch.no_grad():
         single = model.eval()(x)
-    assert isinstance(single, torch.Tensor) and single.shape == (2, 1, 64, 64)
+        assert isinstance(single, torch.Tensor) and single.shape == (2, 1, 64, 64)
+        torch.testing.assert_close(single, model.train()(x)[0])  # the full-resolution head is the eval output
     with torch.no_grad():
         torch.testing.assert_close(single, model.train()(x)[0])  # eval output = the full-resolution output
 

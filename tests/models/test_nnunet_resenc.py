@@ -72,16 +72,6 @@ def test_parameter_count_at_256_px_matches_a_count_by_formula() -> None:
     assert count_parameters(model) == expected == PARAMS_256
 
 
-def test_deep_supervision_returns_every_decoder_resolution_in_training_only() -> None:
-    torch.manual_seed(0)
-    model = build_model("nnunet_resenc_2d", in_channels=1, img_size=64, base_features=4, max_features=16)
-    x = torch.rand(2, 1, 64, 64)
-    outputs = model.train()(x)
-    assert [tuple(o.shape) for o in outputs] == [(2, 1, 64, 64), (2, 1, 32, 32), (2, 1, 16, 16), (2, 1, 8, 8)]
-    with torch.no_grad():
-        torch.testing.assert_close(model.eval()(x), model.train()(x)[0])
-
-
 def test_each_residual_block_starts_as_its_skip() -> None:
     """nnU-Net zeroes the last norm of every block: at initialisation a block is act(skip(x))."""
     torch.manual_seed(0)
