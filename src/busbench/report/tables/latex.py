@@ -14,9 +14,12 @@ the last, so that no float is taller than a page. Needs ``\\usepackage{booktabs,
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
+
+from busbench.report.tables.latex_width import tabular_width
 
 LATEX_CHARACTERS = str.maketrans({
     "\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
@@ -53,21 +56,57 @@ def _latex_cell(value: object) -> str:
     return text.replace("\x00B", "\\textbf{").replace("\x00E", "}")
 
 
-def _latex_header(title: str, line: int = 9) -> str:
-    """A column title in footnote size, its words wrapped at ``line`` characters and what it covers
-    ("(lesion)") on the last line, so that the title is no wider than its numbers."""
+HEADER_LINE = 9  # characters of a column title's line
+
+
+def header_lines(title: str) -> list[str]:
+    """A column title's lines: its words wrapped at ``HEADER_LINE`` characters and what it covers ("(lesion)") on
+    the last line, so that the title is no wider than its numbers."""
     name, bracket, covered = title.partition(" (")
     lines: list[str] = []
     for word in name.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= line:
+        if lines and len(lines[-1]) + 1 + len(word) <= HEADER_LINE:
             lines[-1] += " " + word
         else:
             lines.append(word)
     lines += [f"({covered}".replace(", ", ",\n")] if bracket else []  # "(lesion, px)": a part a line
-    lines = [part for text in lines for part in text.split("\n")]
+    return [part for text in lines for part in text.split("\n")]
+
+
+def _latex_header(title: str) -> str:
+    """A column title: one line at the table's size, more in footnote size."""
+    lines = header_lines(title)
     if len(lines) == 1:
         return latex_escape(lines[0])
     return "{\\footnotesize\\begin{tabular}[b]{@{}c@{}}" + "\\\\".join(map(latex_escape, lines)) + "\\end{tabular}}"
+
+
+LABEL_WITH_BRACKET = re.compile(r"^(.+?) (\([^()]*\))$")
+
+
+def _row_lines(row: pd.Series, columns: list[str], under: dict[str, str], split_labels: bool) -> list[list[str]]:
+    """A row's cells as plain text: its first line and, where the table has one, its second (a CI under
+    its figure; with ``split_labels``, a label's bracket under its name: "small" over "(269-1725 px)")."""
+    if not under:
+        return [[str(row[c]) for c in columns]]
+    first, second = [], []
+    for c in columns:
+        label = LABEL_WITH_BRACKET.match(str(row[c])) if split_labels and c not in under else None
+        first.append(label.group(1) if label else str(row[c]))
+        second.append(str(row[under[c]]) if c in under else label.group(2) if label else "")
+    return [first, second]
+
+
+def estimated_width(shown: pd.DataFrame, below: dict[str, str] | None = None, split_labels: bool = False) -> float:
+    """The points the tabular of ``to_latex(shown, ..., below, split_labels=...)`` sets to (``latex_width``),
+    before LaTeX runs."""
+    below = {source: target for source, target in (below or {}).items() if source in shown and target in shown}
+    columns = [c for c in shown.columns if c != "Model" and c not in below]
+    under = {target: source for source, target in below.items()}
+    lines = [_row_lines(row, columns, under, split_labels) for _, row in shown.iterrows()]
+    spanning = [str(name) for name in shown["Model"] if name] if "Model" in shown else []
+    return tabular_width({c: header_lines(c) for c in columns}, [line[0] for line in lines],
+                         [line[1] for line in lines if len(line) > 1], spanning)
 
 
 def _blocks(shown: pd.DataFrame) -> list[pd.DataFrame]:
@@ -98,10 +137,10 @@ def _parts(blocks: list[pd.DataFrame], height: list[float], note_height: float, 
 
 
 def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: dict[str, str] | None = None,
-             width: LatexWidth = COLUMN) -> str:
+             width: LatexWidth = COLUMN, split_labels: bool = False) -> str:
     """Booktabs tables at \\small for ``width``, one group per model (its name on a row of its own), notes
     in a footnote block under the last part. ``below``: columns set on a second line under another
-    column in small type (a CI under its mean)."""
+    column in small type (a CI under its mean); ``split_labels``: a label's bracket on that line too."""
     below = {source: target for source, target in (below or {}).items() if source in shown and target in shown}
     note = "".join(f"Under {target}: its {source}. " for source, target in below.items()) + note
     columns = [c for c in shown.columns if c != "Model" and c not in below]
@@ -117,7 +156,7 @@ def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: di
         suffix = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
         tag = f"{label}-{number}" if len(parts) > 1 else label
         text = FloatText(caption + suffix, note if number == len(parts) else f"Notes under part {len(parts)}.", tag)
-        tables.append(_float(rows, columns, below, text, width))
+        tables.append(_float(rows, columns, below, text, width, split_labels))
     return "\n".join(tables)
 
 
@@ -130,7 +169,8 @@ class FloatText:
     label: str
 
 
-def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], text: FloatText, width: LatexWidth) -> str:
+def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], text: FloatText, width: LatexWidth,
+           split_labels: bool) -> str:
     """One float: the tabular, measured and scaled to the line only where it is wider (set in a paragraph, so
     that a table wider than the line is reported as an Overfull \\hbox), then the notes."""
     header = " & ".join(_latex_header(c) for c in columns)
@@ -143,10 +183,10 @@ def _float(shown: pd.DataFrame, columns: list[str], below: dict[str, str], text:
         if "Model" in shown and (row["Model"] or position == 0):  # a new model: its name spans the table
             lines += ["\\addlinespace"] if position else []
             lines.append(f"\\multicolumn{{{len(columns)}}}{{l}}{{\\textit{{{_latex_cell(row['Model'])}}}}} \\\\")
-        lines.append(" & ".join(_latex_cell(row[c]) for c in columns) + " \\\\")
-        if under:
-            lines.append(" & ".join(f"{{\\scriptsize {_latex_cell(row[under[c]])}}}" if c in under else ""
-                                    for c in columns) + " \\\\")
+        first, *second = _row_lines(row, columns, under, split_labels)
+        lines.append(" & ".join(map(_latex_cell, first)) + " \\\\")
+        lines += [" & ".join(f"{{\\scriptsize {_latex_cell(cell)}}}" if cell else "" for cell in line) + " \\\\"
+                  for line in second]
     lines += ["\\bottomrule", "\\end{tabular}}",
               f"\\leavevmode\\ifdim\\wd0>\\linewidth\\typeout{{busbench: {text.label} scaled from \\the\\wd0}}"
               "\\resizebox{\\linewidth}{!}{\\box0}\\else\\box0\\fi", "",

@@ -18,7 +18,7 @@ from busbench.report.number_format import MISSING, shown_frame
 from busbench.report.scored_sets import image_detection
 from busbench.report.statistics.units import IndependentUnits
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
-from busbench.report.tables.latex import COLUMN, WIDE, to_latex
+from busbench.report.tables.latex import COLUMN, WIDE, estimated_width, to_latex
 from busbench.report.tables.publication import (
     CI_BELOW,
     accuracy_numbers,
@@ -60,6 +60,8 @@ def publish(shown: pd.DataFrame, numbers: pd.DataFrame, caption: str, note: str,
 
 ColumnLayout = Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]]
 NARROW_LEFT_OUT = ("NSD", "Dice seed SD", "Seeds", "Dice (all)")  # left to the wide LaTeX and the .md
+# left to them too, in this order, only while the one-column table would be wider than the column
+NARROW_IF_NEEDED = ("IoU", "Lesion images", "Normal images", "n")
 
 
 def write_latex(shown: pd.DataFrame, caption: str, note: str, path: Path, below: dict[str, str] | None = None) -> None:
@@ -67,12 +69,28 @@ def write_latex(shown: pd.DataFrame, caption: str, note: str, path: Path, below:
     write_latex_tables([(shown, caption, note, path.name)], path, below)
 
 
+def _fitted_to_a_column(shown: pd.DataFrame, below: dict[str, str] | None) -> tuple[pd.DataFrame, bool, list[str]]:
+    """A one-column table laid out to fit the column by estimate (``latex.estimated_width``): first each label's
+    bracket on the line under it ("small" over "(269-1725 px)"), then the ``NARROW_IF_NEEDED`` columns left to the
+    wide table one by one. Returns the table, whether its labels are split, and the columns it left out."""
+    split = estimated_width(shown, below) > COLUMN.points
+    moved: list[str] = []
+    for prefix in NARROW_IF_NEEDED:
+        if estimated_width(shown, below, split) <= COLUMN.points:
+            break
+        found = [c for c in shown.columns if c == prefix or str(c).startswith(f"{prefix} ")]
+        shown = shown.drop(columns=found + [s for s, t in (below or {}).items() if t in found and s in shown])
+        moved += found
+    return shown, split, moved
+
+
 def write_latex_tables(tables: list[tuple[pd.DataFrame, str, str, str]], path: Path,
                        below: dict[str, str] | None = None, column_layout: ColumnLayout | None = None) -> None:
     """``path``.tex (one column: without the NSD, seed and all-image columns and the ± std, which its note says are
-    in the wide table) and ``path``_wide.tex (both columns of a two-column page, every column); ``tables``: (shown,
-    caption, note, label) of each table the files hold (one per test set). ``column_layout``: how a table too wide
-    for a column is laid out there instead of scaled down (its frame, and what it left to the wide table)."""
+    in the wide table, and laid out to fit by ``_fitted_to_a_column``) and ``path``_wide.tex (both columns of a
+    two-column page, every column); ``tables``: (shown, caption, note, label) of each table the files hold (one per
+    test set). ``column_layout``: how a table too wide for a column is laid out there instead of scaled down (its
+    frame, and what it left to the wide table)."""
     narrow, wide = [], []
     for shown, caption, note, label in tables:
         left_out = [c for c in shown.columns if str(c).startswith(NARROW_LEFT_OUT)]
@@ -80,12 +98,13 @@ def write_latex_tables(tables: list[tuple[pd.DataFrame, str, str, str]], path: P
         moved = left_out + (["± std"] if has_std else [])
         column, laid_out = column_layout(shown) if column_layout else (shown, [])
         left_out = [c for c in left_out if c in column]
-        moved += laid_out
-        narrow_note = note + (f" {', '.join(moved)}: in the two-column (table*) version and the Markdown table."
-                              if moved else "")
         means = column.drop(columns=left_out).map(lambda cell: re.sub(" ± [^\x00]*", "", cell)
                                                  if isinstance(cell, str) else cell)
-        narrow.append(to_latex(means, caption, narrow_note, label, below, COLUMN))
+        means, split, fitted = _fitted_to_a_column(means, below)
+        moved += laid_out + fitted
+        narrow_note = note + (f" {', '.join(moved)}: in the two-column (table*) version and the Markdown table."
+                              if moved else "")
+        narrow.append(to_latex(means, caption, narrow_note, label, below, COLUMN, split))
         wide.append(to_latex(shown, caption, note, f"{label}-wide", below, WIDE))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text("\n".join(narrow), path.with_suffix(".tex"))
