@@ -174,6 +174,20 @@ def test_differing_metric_conventions_are_warned_one_line_each(
     assert "Warning:</b> the HD95 rule" in (tmp_path / "board" / "leaderboard.html").read_text()
 
 
+def test_the_page_prints_the_comparisons_by_the_reports_number_rule(two_labs: tuple[Path, Path], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_cli(monkeypatch, "leaderboard", *map(str, two_labs), "--out", str(tmp_path / "board")) == 0
+    numbers = pd.read_csv(tmp_path / "board" / "comparisons.csv")
+    page = (tmp_path / "board" / "leaderboard.html").read_text()
+    for column in numbers.select_dtypes("number"):
+        places = 4 if column.startswith("p_") else 3 if "dice" in column or "difference" in column else None
+        if places is None:
+            continue
+        for value in numbers[column].dropna():
+            shown = "< 0.0001" if places == 4 and value < 1e-4 else f"{value:.{places}f}"
+            assert f"<td>{shown}</td>" in page, (column, value)  # 3 decimals for a Dice, 4 for a p-value
+
+
 def test_the_page_renders_in_headless_chromium(two_labs: tuple[Path, Path], tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     browser = chromium()

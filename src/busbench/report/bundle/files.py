@@ -8,9 +8,9 @@ from pathlib import Path
 
 from busbench.layout.atomic import write_text
 from busbench.log import counted
-from busbench.markdown import shown_numbers
 from busbench.report.bundle.leaderboard import Leaderboard
 from busbench.report.names import readable_header
+from busbench.report.number_format import shown_frame
 from busbench.report.page.html import STYLE, html_table
 from busbench.report.tables.publication import (
     CI_BELOW,
@@ -40,9 +40,9 @@ def _comparisons_part(board: Leaderboard) -> list[str]:
     for variant, matrix in board.p_values.items():
         parts.append(f"<h3>Paired comparisons, {html.escape(ROW_NAMES[variant])} (Holm-adjusted p-values, "
                      "Dice on lesion images only)</h3>")
-        shown = shown_numbers(matrix, every_cell_a_p=True).where(matrix.notna(), "–").rename_axis("Model")
+        shown = shown_frame(matrix, every_cell_a_p=True).rename_axis("Model")
         parts.append(html_table(shown, index=True, readable=False))
-    parts.append(html_table(shown_numbers(board.comparisons).rename(columns=readable_header), readable=False))
+    parts.append(html_table(shown_frame(board.comparisons).rename(columns=readable_header), readable=False))
     return parts
 
 
