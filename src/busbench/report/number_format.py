@@ -76,7 +76,13 @@ def number_text(value: object, places: int | None) -> str:
 
 
 def share_text(value: float) -> str:
+    """A share as a percentage with ``SHARE_PLACES`` decimals ("25.0%"); missing: "–"."""
     return MISSING if pd.isna(value) else f"{value:.{SHARE_PLACES}%}"
+
+
+def interval_text(low: float, high: float, places: int) -> str:
+    """A confidence interval as every table prints it, "[0.591, 0.709]"; missing: "–"."""
+    return MISSING if pd.isna(low) else f"[{number_text(low, places)}, {number_text(high, places)}]"
 
 
 def shown_frame(frame: pd.DataFrame, every_cell_a_p: bool = False) -> pd.DataFrame:

@@ -8,7 +8,15 @@ from __future__ import annotations
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.number_format import MISSING, OTHER_PLACES, PIXEL_PLACES, SCORE_PLACES, number_text, p_text
+from busbench.report.number_format import (
+    MISSING,
+    OTHER_PLACES,
+    PIXEL_PLACES,
+    SCORE_PLACES,
+    interval_text,
+    number_text,
+    p_text,
+)
 from busbench.report.tables.publication import ROW_NAMES
 
 CI = " 95 % CI"
@@ -25,7 +33,8 @@ DIFFERENCE_IMAGES = "Difference A - B (images)"
 
 
 def interval(low: float, high: float, places: int) -> str:
-    return "" if pd.isna(low) else f"[{low:.{places}f}, {high:.{places}f}]"
+    """A CI under its figure; none where the figure has none (a count, a missing test)."""
+    return "" if pd.isna(low) else interval_text(low, high, places)
 
 
 def _with_ci(rows: pd.DataFrame, title: str, name: str, places: int | list[int],

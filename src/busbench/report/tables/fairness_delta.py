@@ -27,6 +27,7 @@ from busbench.markdown import markdown_table
 from busbench.records import read_environment
 from busbench.report.collect import run_data_folder
 from busbench.report.names import dataset_title, model_title
+from busbench.report.number_format import PIXEL_PLACES, SCORE_PLACES, number_text
 
 PROTOCOL_TITLES = {GROUPED: "grouped (busbench)", IMAGE_LEVEL: "image-level (published benchmarks; leaky)"}
 DELTA_CSV = "delta.csv"
@@ -53,13 +54,14 @@ def leaked_test_ids(split: Split, fold: int) -> set[str]:
     return {c.case_id for c in split.cases if c.set == TEST and c.group in training_groups}
 
 
-def _mean_std(values: list[float], digits: int = 3) -> str:
+def _mean_std(values: list[float], places: int = SCORE_PLACES) -> str:
+    """The fold models' mean ± sample std by the report's number rule; one fold model: its figure alone."""
     finite = [v for v in values if np.isfinite(v)]
     if not finite:
         return "n/a"
     if len(finite) == 1:
-        return f"{finite[0]:.{digits}f}"
-    return f"{np.mean(finite):.{digits}f} ± {np.std(finite, ddof=1):.{digits}f}"
+        return number_text(finite[0], places)
+    return f"{number_text(np.mean(finite), places)} ± {number_text(np.std(finite, ddof=1), places)}"
 
 
 def protocol_row(per_image: pd.DataFrame, split: Split) -> dict[str, object]:
@@ -81,7 +83,7 @@ def protocol_row(per_image: pd.DataFrame, split: Split) -> dict[str, object]:
         leaked_counts.append(len(leaked))
     return {"test images": len(test_ids), "leaked test images (any fold model)": len(ever_leaked),
             "leaked per fold model": f"{np.mean(leaked_counts):.1f}", "Dice": _mean_std(dice),
-            "HD95": _mean_std(hd95, 2), metric_title("nsd", tolerance=nsd_tolerance(scores)): _mean_std(nsd),
+            "HD95": _mean_std(hd95, PIXEL_PLACES), metric_title("nsd", tolerance=nsd_tolerance(scores)): _mean_std(nsd),
             **{name: _mean_std(values) for name, values in subsets.items()}}
 
 

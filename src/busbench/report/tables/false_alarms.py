@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.report.collect import RunResults
+from busbench.report.number_format import share_text
 from busbench.report.scored_sets import image_detection, scored_sets
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 from busbench.report.tables.publication import ROW_NAMES
@@ -35,6 +36,7 @@ def false_alarms(runs: list[RunResults], clusters: pd.Series) -> pd.DataFrame:
 def false_alarm_display(frame: pd.DataFrame) -> pd.DataFrame:
     shown = pd.DataFrame({"Model": [m if m != p else "" for m, p in zip(frame["model"], frame["model"].shift())],
                           "Row": frame["row"], "Normal images": frame["normal_images"]})
-    shown["False alarms"] = [f"{r:.1%} [{lo:.1%}, {hi:.1%}]" if pd.notna(r) else "n/a (no normal test images)"
+    shown["False alarms"] = [f"{share_text(r)} [{share_text(lo)}, {share_text(hi)}]" if pd.notna(r)
+                             else "n/a (no normal test images)"
                              for r, lo, hi in zip(frame["false_alarm_rate"], frame["ci_low"], frame["ci_high"])]
     return shown

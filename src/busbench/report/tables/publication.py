@@ -39,7 +39,7 @@ from busbench.evaluate.aggregate import (
 )
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import NSD_TOLERANCE
-from busbench.report.number_format import SHARE_PLACES
+from busbench.report.number_format import SHARE_PLACES, interval_text, share_text
 from busbench.report.tables.complexity import throughput_title
 
 LESION_METRICS = ("dice", "iou", "nsd", "hd95")  # scored on lesion images; a per-image metric named here gets a column
@@ -124,7 +124,7 @@ def _frame(table: pd.DataFrame) -> pd.DataFrame:
 
 def _shares(table: pd.DataFrame, column: str, bold: tuple[str, str]) -> list[str]:
     best = best_rows(table, column, places=SHARE_PLACES + 2)  # a share printed as a percentage, 1 decimal
-    return [("–" if pd.isna(v) else (bold[0] + f"{v:.1%}" + bold[1] if i in best else f"{v:.1%}"))
+    return [(bold[0] + share_text(v) + bold[1] if i in best and pd.notna(v) else share_text(v))
             for i, v in zip(table.index, pd.to_numeric(table[column], errors="coerce"))]
 
 
@@ -153,7 +153,7 @@ def display_table(table: pd.DataFrame, bold: tuple[str, str]) -> pd.DataFrame:
         out[lesion_title(metric, nsd_tolerance_shared(table))] = _means(table, metric, bold)
         if metric in CI_METRICS:
             digits, stem = metric_places(metric), lesion_column(metric)
-            out[ci_title(metric)] = ["–" if pd.isna(low) else f"[{low:.{digits}f}, {high:.{digits}f}]"
+            out[ci_title(metric)] = [interval_text(low, high, digits)
                                      for low, high in zip(table[f"{stem}_ci_low"], table[f"{stem}_ci_high"])]
         if metric == SEED_SD_METRIC and _several_seeds(table):
             out[f"{metric_title(metric, unit=False)} seed SD (lesion)"] = [

@@ -14,6 +14,7 @@ import pandas as pd
 
 from busbench.report.collect import RunResults, RunTable
 from busbench.report.names import dataset_title, key_title
+from busbench.report.number_format import SCORE_PLACES, interval_text, number_text
 from busbench.report.scored_sets import has_lesion
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 
@@ -95,8 +96,8 @@ def matrix_display(entries: pd.DataFrame) -> pd.DataFrame:
     named on its first row only (as the other publication tables do)."""
     def text(row: pd.Series) -> str:
         seen = f" ({int(row['seen_dropped'])} seen)" if row["seen_dropped"] else ""
-        return (f"{row['dice_mean']:.3f} [{row['dice_ci_low']:.3f}, {row['dice_ci_high']:.3f}] "
-                f"n={int(row['images'])}{seen}")
+        return (f"{number_text(row['dice_mean'], SCORE_PLACES)} "
+                f"{interval_text(row['dice_ci_low'], row['dice_ci_high'], SCORE_PLACES)} n={int(row['images'])}{seen}")
     shown = entries.assign(entry=entries.apply(text, axis=1))
     rows, columns = matrix_axes(entries)
     matrix = shown.pivot_table(index=["model", "trained_on"], columns="tested_on", values="entry", aggfunc="first")
