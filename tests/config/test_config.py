@@ -33,25 +33,54 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         (["train.epoch=3"], "train.epoch: unknown key"),
         (["train.epochs=0"], "train.epochs: Input should be greater than or equal to 1"),
         (["optimizer.name=adam"], "optimizer.name: Input should be 'adamw' or 'sgd'"),
-        (["model.name=unet9"], "model.name: Value error, unknown model 'unet9'"),
-        (["model.name=unte"], "model.name: Value error, unknown model 'unte' (model.name); did you mean unet, unext"),
-        (["eval.tta=[hflip, vflip, hflip]"], "eval.tta: Value error, hflip listed more than once; list each once"),
+        (["model.name=unet9"], "model.name: unknown model 'unet9'"),
+        (["model.name=unte"], "model.name: unknown model 'unte' (model.name); did you mean unet, unext"),
+        (["eval.tta=[hflip, vflip, hflip]"], "eval.tta: hflip listed more than once; list each once"),
         (["input.channels=2"], "input.channels"),
         (["train.epochs"], "expected KEY=VALUE"),
         (["train.epochs.x=1"], "train.epochs: Input should be a valid integer"),
-        (["name=../../escape"], "name: Value error, '../../escape' names a folder under output_dir"),
-        (["model.label=.."], "model.label: Value error, '..' names a folder under output_dir"),
-        (["data.dataset=../x"], "data.dataset: Value error, '../x' names a folder under output_dir"),
-        (["name=a/b"], "name: Value error, 'a/b' names a folder"),
-        (["loss.name=dcie"], "loss.name: Value error, loss.name 'dcie' is unknown; did you mean dice"),
-        (["loss.name=iou"], "choose one of bce, dice, bce_dice, focal, tversky, lovasz (got 'iou')"),
-        (["train.augmentation=nnUnet"], "train.augmentation: Value error, train.augmentation 'nnUnet' is unknown; "
+        (["name=../../escape"], "name: '../../escape' names a folder under output_dir"),
+        (["model.label=.."], "model.label: '..' names a folder under output_dir"),
+        (["data.dataset=../x"], "data.dataset: '../x' names a folder under output_dir"),
+        (["name=a/b"], "name: 'a/b' names a folder"),
+        (["loss.name=dcie"], "loss.name: loss.name 'dcie' is unknown; did you mean dice"),
+        (["loss.name=iou"], "loss.name 'iou' is unknown; choose one of bce, dice, bce_dice, focal, tversky, lovasz"),
+        (["train.augmentation=nnUnet"], "train.augmentation: train.augmentation 'nnUnet' is unknown; "
                                         "did you mean nnunet"),
     ],
 )
 def test_bad_settings_name_the_key(overrides: list[str], message: str) -> None:
     with pytest.raises(BusbenchError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_config(None, overrides)
+
+
+def test_a_bad_key_is_one_line_naming_the_set_item_or_the_file_and_a_close_setting(tmp_path: Path) -> None:
+    with pytest.raises(BusbenchError) as error:
+        load_config(None, ["train.epochs=2", "train.epoch=3", "model.kwargs.base_channels=4"])
+    assert str(error.value) == "--set train.epoch=3: train.epoch: unknown key; did you mean train.epochs?"
+    path = tmp_path / "x.yaml"
+    path.write_text("train: {epochs: 3, learning_rat: 0.1}\noptimiser: {lr: 0.1}\n")
+    with pytest.raises(BusbenchError) as error:
+        load_config(path, ["train.epochs=abc"])
+    assert "\n" not in str(error.value)
+    assert str(error.value).split("; ") == [
+        "--set train.epochs=abc: train.epochs: Input should be a valid integer, unable to parse string as an integer "
+        "(got 'abc')", f"{path}: train.learning_rat: unknown key", "`busbench config show` prints every setting",
+        f"{path}: optimiser: unknown key", "did you mean optimizer?"]
+
+
+@pytest.mark.parametrize("override", ["split.folds=2", "split.seed=7", "split.test_size=0.3", "split.official=true",
+                                      "split.protocol=image_level", "split.near_duplicate_distance=4"])
+def test_a_split_setting_a_registry_would_ignore_is_refused(override: str) -> None:
+    with pytest.raises(BusbenchError) as error:
+        load_config(None, ["split.registry=busi-v1", override])
+    shown = override.replace("true", "True")  # as the setting's value prints
+    assert str(error.value) == (
+        f"--set split.registry=busi-v1, --set {override}: split: {shown} would be ignored: split.registry busi-v1 "
+        "fixes the test set and the folds; leave them out, or set split.registry=null to split by them (your own "
+        "test set, named in every table)")
+    kept = load_config(None, ["split.registry=busi-v1", "split.folds=5", "split.registry_mismatch=true"])
+    assert kept.split.folds == 5  # a default, as a run's saved config.yaml repeats it: not refused
 
 
 def test_override_below_a_value_is_refused(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from busbench.pipeline.dataset_folder import dataset_folder
 from tests.cli_runner import run_cli
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "busbench" / "configs"
-TINY = ["split.folds=2", "input.size=32", "train.epochs=1", "schedule.warmup_epochs=0",
+TINY = ["split.registry=null", "split.folds=2", "input.size=32", "train.epochs=1", "schedule.warmup_epochs=0",
         "model.kwargs.base_channels=4"]
 
 

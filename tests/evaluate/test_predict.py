@@ -92,7 +92,7 @@ def test_errors_name_the_folder_and_the_fix(run_dir: Path, tmp_path: Path, monke
     config = yaml.safe_load((edited / "config.yaml").read_text())
     config["eval"]["tta"] = ["hflip", "hflip"]  # a run folder edited by hand (or made before the rule)
     (edited / "config.yaml").write_text(yaml.safe_dump(config))
-    with pytest.raises(BusbenchError, match=r"config.yaml: invalid settings:\n  eval.tta: Value error, hflip listed"):
+    with pytest.raises(BusbenchError, match=r"config.yaml: eval.tta: hflip listed"):
         load_run(edited, torch.device("cpu"))
     with pytest.raises(BusbenchError, match="it holds these runs"):
         load_run(run_dir.parent.parent, torch.device("cpu"))  # the experiment folder, not a run

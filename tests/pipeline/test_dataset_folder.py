@@ -61,3 +61,30 @@ def test_a_wrong_data_folder_leaves_no_lock_and_no_empty_folder(tmp_path: Path) 
     with pytest.raises(BusbenchError, match=r"data\.root .*nowhere: no such folder"):
         prepare_data(cfg)
     assert list(tmp_path.iterdir()) == []  # neither runs/data/busi-<hash>/.locks/data.lock nor the folders above it
+
+
+def test_the_key_is_the_folder_however_typed_and_a_shipped_root_is_not_needed(
+        prepared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BUSBENCH_DATA", raising=False)
+    monkeypatch.chdir(prepared.parent.parent)
+    relative = load_config(None, ["data.dataset=busi", "data.root=${BUSBENCH_DATA}/Dataset_BUSI_with_GT",
+                                  "data.prepared=work/syn"]).data
+    absolute = load_config(None, ["data.dataset=busi", f"data.prepared={prepared}"]).data
+    assert relative.prepared == prepared and relative.root is None  # the root left behind: no variable needed
+    assert relative.key() == absolute.key()
+    other = load_config(None, ["data.dataset=busi", f"data.prepared={prepared.parent}"]).data
+    assert other.key() != absolute.key()
+
+
+def test_a_run_that_splits_anew_beside_a_users_split_names_it(prepared: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "--quiet", "split", str(prepared), "--folds", "3", "--seed", "7") == 0
+    mine, = (p.name for p in prepared.glob("split-*.json"))
+    capsys.readouterr()
+    prepare_data(load_config(None, [*SETTINGS, f"output_dir={tmp_path / 'runs'}", f"data.prepared={prepared}"]))
+    warned = [line for line in capsys.readouterr().out.splitlines() if "holds" in line]
+    assert len(warned) == 1
+    assert f"holds {mine}, but this run's split settings name split-test0.2-seed42-k2-" in warned[0]
+    prepare_data(load_config(None, [*SETTINGS, f"output_dir={tmp_path / 'runs'}", f"data.prepared={prepared}"]))
+    assert "holds" not in capsys.readouterr().out  # its own split, now there, is read without a word

@@ -1,5 +1,6 @@
-"""A run whose split came from a registry: `run` trains the registry's folds, whatever split.folds
-says, and every table names the registry and how many cases of the copy it lacked."""
+"""A run whose split came from a registry: `run` trains the registry's folds, not split.folds' default (a
+split.folds set beside a registry is refused: tests/config/test_config.py), and every table names the registry
+and how many cases of the copy it lacked."""
 
 from __future__ import annotations
 
@@ -28,8 +29,7 @@ def _registry_config(tmp_path: Path) -> ExperimentConfig:
     registry_file = tmp_path / "toy-v1.json"
     registry_file.write_bytes(registry_bytes(build_registry(manifest, split, "toy-v1", "20 cases")))
     # the user's copy holds 24 cases (the generator's first 20 are the same): 4 outside the registry
-    return load_config(None, [*base, f"split.registry={registry_file}", "split.registry_mismatch=true",
-                              "split.folds=5"])
+    return load_config(None, [*base, f"split.registry={registry_file}", "split.registry_mismatch=true"])
 
 
 def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> None:
@@ -37,14 +37,13 @@ def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> No
     pipeline.run_experiment(cfg)
     cell = tmp_path / "runs" / "r" / cfg.data.key() / cfg.model.key()
     assert sorted(p.name for p in cell.glob("fold-*") if p.is_dir()) == ["fold-1", "fold-2"]  # the registry's 2, not 5
-    report = build_report(tmp_path / "runs" / "r", tmp_path / "report", qualitative=False)
+    build_report(tmp_path / "runs" / "r", tmp_path / "report", qualitative=False)
     accuracy = next((tmp_path / "report" / "tables").glob("*_accuracy.md")).read_text()
     assert "registry toy-v1" in accuracy and "4 cases outside it (development only)" in accuracy
     setup = (tmp_path / "report" / "setup.md").read_text()
     assert "registry toy-v1" in setup and "2-fold cross-validation" in setup
     split_file = json.loads(next(cell.parent.parent.parent.glob("data/*/split-registry-toy-v1-*.json")).read_text())
     assert split_file["registry"]["extra_cases"] == ["syn_00020", "syn_00021", "syn_00022", "syn_00023"]
-    assert report is not None
 
 
 def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -89,6 +90,13 @@ class DataConfig(Section):
 
     _plain_dataset = field_validator("dataset")(folder_name)  # the schema's enum of adapters are folder names
 
+    @field_validator("prepared")
+    @classmethod
+    def _absolute(cls, folder: Path | None) -> Path | None:
+        """The prepared folder from the working directory, once: "work/busi" and its absolute path are one
+        dataset (one cell to resume), and a run's saved config finds it from anywhere."""
+        return None if folder is None else Path(os.path.abspath(folder.expanduser()))
+
     @model_validator(mode="after")
     def _pool_alone(self) -> DataConfig:
         """A pool is its datasets and nothing else, so that its key names exactly them."""
@@ -121,7 +129,7 @@ class DataConfig(Section):
             names = "+".join(member.dataset for member in self.pool)
             return f"{POOL}-{names}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
         fields = {"root": str(self.root), "options": self.options}
-        if self.prepared is not None:
-            fields["prepared"] = str(self.prepared)
+        if self.prepared is not None:  # the folder, however it was typed; the root it replaces does not count
+            fields = {"prepared": str(self.prepared), "options": self.options}
         identity = json.dumps(fields, sort_keys=True, default=str)
         return f"{self.dataset}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"

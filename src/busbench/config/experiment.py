@@ -66,6 +66,20 @@ class SplitConfig(Section):
     near_duplicate_max_scale: float = Field(DuplicateSettings.near_duplicate_max_scale, ge=1.0, description=(
         "Near-duplicate detector: largest zoom between two copies."))
 
+    @model_validator(mode="after")
+    def _registry_fixes_the_split(self) -> SplitConfig:
+        """A registry gives every case its role: a split setting set beside it would be ignored, so it is refused."""
+        if self.registry is None:
+            return self
+        kept = ("registry", "registry_mismatch")
+        unused = [f"split.{name}={getattr(self, name)}" for name, field in type(self).model_fields.items()
+                  if name not in kept and getattr(self, name) != field.default]
+        if unused:
+            raise ValueError(f"{', '.join(unused)} would be ignored: split.registry {self.registry} fixes the test set "
+                             "and the folds; leave them out, or set split.registry=null to split by them (your own "
+                             "test set, named in every table)")
+        return self
+
     def settings(self) -> SplitSettings:
         """The splitter's settings; the ``near_duplicate_*`` keys go to the duplicate detector."""
         duplicates = DuplicateSettings(**{name: getattr(self, name) for name in DuplicateSettings.__dataclass_fields__})

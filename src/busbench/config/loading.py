@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 from busbench.config.experiment import ExperimentConfig
 from busbench.config.paths import expand_variables, resolve_relative_roots
 from busbench.errors import BusbenchError
+from busbench.registry import similar_names
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -39,20 +40,46 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return result
 
 
+def _known_keys(location: tuple[str, ...]) -> list[str]:
+    """The setting names a section at ``location`` (``("train",)``) accepts; none where it takes any key."""
+    model: Any = ExperimentConfig
+    for part in location:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = field.annotation if field is not None else None
+    return list(getattr(model, "model_fields", {}))
+
+
 def _describe(error: ErrorDetails) -> str:
-    key = ".".join(str(p) for p in error["loc"])
+    """One bad key: what is wrong with it and, for a typo, the settings it may have meant."""
+    location = tuple(str(p) for p in error["loc"])
+    key = ".".join(location)
     if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key (check its spelling against the documented settings)"
+        close = similar_names(location[-1], _known_keys(location[:-1]))
+        guess = f"did you mean {', '.join('.'.join([*location[:-1], c]) for c in close)}?" if close else \
+            "`busbench config show` prints every setting"
+        return f"{key}: unknown key; {guess}"
+    if error["type"] == "value_error":  # a validator's own message, which says what is wrong and the fix
+        return f"{key}: {str(error['msg']).removeprefix('Value error, ')}"
     return f"{key}: {error['msg']} (got {error.get('input')!r})"
 
 
-def validate_config(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
-    """Validate a dict into settings; errors list every bad key with the reason."""
+def _source(error: ErrorDetails, overrides: list[str], source: str) -> str:
+    """Where a bad key came from: the ``--set`` items that set it (or set keys inside it), else ``source``."""
+    key = ".".join(str(p) for p in error["loc"])
+    named = [item for item in overrides if (set_key := item.partition("=")[0].strip()) == key
+             or set_key.startswith(f"{key}.") or key.startswith(f"{set_key}.")]
+    return ", ".join(f"--set {item}" for item in named) or source
+
+
+def validate_config(raw: dict[str, Any], source: str = "config",
+                    overrides: list[str] | None = None) -> ExperimentConfig:
+    """Validate a dict into settings; one error line names every bad key, where it came from (``source``, or
+    the ``--set`` of ``overrides`` that set it) and the reason."""
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        details = "\n  ".join(_describe(e) for e in exc.errors())
-        raise BusbenchError(f"{source}: invalid settings:\n  {details}") from exc
+        problems = [f"{_source(e, overrides or [], source)}: {_describe(e)}" for e in exc.errors()]
+        raise BusbenchError("; ".join(problems)) from exc
 
 
 def load_config(path: Path | None, overrides: list[str] | None = None) -> ExperimentConfig:
@@ -73,4 +100,4 @@ def load_config(path: Path | None, overrides: list[str] | None = None) -> Experi
         if not isinstance(raw, dict):
             raise BusbenchError(f"{path}: the top level must be a mapping of sections (data:, train:, ...)")
         raw = resolve_relative_roots(raw, path.parent)
-    return validate_config(expand_variables(apply_overrides(raw, overrides or [])), str(path or "defaults"))
+    return validate_config(expand_variables(apply_overrides(raw, overrides or [])), str(path or "defaults"), overrides)

@@ -59,7 +59,13 @@ def resolve_relative_roots(raw: dict[str, Any], yaml_folder: Path) -> dict[str, 
 
 
 def expand_variables(raw: dict[str, Any]) -> dict[str, Any]:
-    """``${NAME}`` in dataset folders replaced by the environment variable; unset is a one-line error."""
+    """``${NAME}`` in dataset folders replaced by the environment variable; unset is a one-line error. A section
+    with ``prepared`` drops its ``root``, which that folder's manifest replaces (so a shipped config's
+    ``${BUSBENCH_DATA}`` root needs no variable where the data was prepared)."""
+    raw = copy.deepcopy(raw)
+    for _, section in _data_sections(raw):
+        if section.get("prepared") is not None:
+            section.pop("root", None)
     def expand(key: str, value: str) -> str:
         def lookup(match: re.Match[str]) -> str:
             variable = match.group(1) or match.group(2)

@@ -4,6 +4,8 @@ what is trained on it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from busbench.config import ExperimentConfig
 from busbench.data.access import held_out_test_ids
 from busbench.data.cache import build_cache
@@ -11,7 +13,13 @@ from busbench.data.manifest import MANIFEST_META, load_manifest
 from busbench.data.prepared import PreparedData
 from busbench.data.provenance import Provenance
 from busbench.data.registry.planning import plan, split_name
-from busbench.data.split.split_file import large_group_warnings, read_split, split_command, write_split
+from busbench.data.split.split_file import (
+    SPLIT_FILES,
+    large_group_warnings,
+    read_split,
+    split_command,
+    write_split,
+)
 from busbench.layout.folders import data_folder
 from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
@@ -47,6 +55,8 @@ def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
     if split_path.is_file():
         split = read_split(split_path, manifest, split_command(manifest.path, settings))
     else:
+        if cfg.data.prepared is not None:
+            _warn_of_other_splits(data_dir, split_path)
         how = f"by registry {settings.registry}" if settings.registry else "duplicate search included"
         logger.info(f"splitting {len(manifest.frame)} images ({how})")
         split = plan(manifest, settings)
@@ -57,6 +67,17 @@ def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
         logger.warning(line)
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
     return PreparedData(manifest, split_path, split, cache)
+
+
+def _warn_of_other_splits(data_dir: Path, split_path: Path) -> None:
+    """A prepared folder whose frozen splits the run's split settings do not name: the run splits anew, which a
+    user who froze a split with `busbench split` must hear (their test set is not the one trained against)."""
+    others = sorted(p.name for p in data_dir.glob(SPLIT_FILES))
+    if others:
+        logger.warning(f"{data_dir} holds {', '.join(others)}, but this run's split settings name "
+                       f"{split_path.name}, which is made now. To train on a split already there, run with the "
+                       "settings its name states (split.test_size, split.seed, split.folds; split.registry=null for "
+                       "a split of your own, split.registry=NAME for a registry's)")
 
 
 def fold_provenance(data: PreparedData, fold: int) -> Provenance:

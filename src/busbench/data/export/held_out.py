@@ -20,7 +20,7 @@ from busbench.data.integrity import file_sha256
 from busbench.data.manifest import MANIFEST_CSV, Manifest, case_row, load_manifest
 from busbench.data.provenance import Provenance, ids_sha256
 from busbench.data.split.record import Split
-from busbench.data.split.split_file import read_split
+from busbench.data.split.split_file import SPLIT_FILES, read_split
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_csv, write_png
 
@@ -35,7 +35,7 @@ def find_split(data_dir: Path, split: Path | None) -> Path:
         if not path.is_file():
             raise BusbenchError(f"--split {split}: no such split file (looked in the working folder and {data_dir})")
         return path
-    found = sorted(data_dir.glob("split-*.json"))
+    found = sorted(data_dir.glob(SPLIT_FILES))
     if not found:
         raise BusbenchError(f"{data_dir}: no split file; create one with `busbench split {data_dir}`")
     if len(found) > 1:

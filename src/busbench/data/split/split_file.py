@@ -171,6 +171,9 @@ def split_command(manifest_path: Path, settings: SplitSettings) -> str:
     return " ".join(words + ["--force"])
 
 
+SPLIT_FILES = "split-*.json"  # every split file of a data folder, whatever made it
+
+
 def split_file_name(settings: SplitSettings, links: UserLinks = UserLinks()) -> str:
     """``split-<what>-<hash of every setting>.json``: one file per settings, side by side."""
     digest = hashlib.sha256(json.dumps(settings.recorded(links), sort_keys=True).encode()).hexdigest()[:8]
