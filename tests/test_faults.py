@@ -5,6 +5,7 @@ file, and the same command resumes once it is fixed."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -59,8 +60,14 @@ def test_damaged_fold_files_are_one_line_and_resume_once_removed(tmp_path: Path)
     assert (fold / "done.json").is_file()
 
     (fold / "best.pt").rename(fold / "best.pt.saved")
-    with pytest.raises(BusbenchError, match=r"best\.pt: missing"):
+    with pytest.raises(BusbenchError, match=r"best\.pt: missing, though .*done\.json records it"):
         pipeline.run_cell(cfg, folds=[1])
+    recorded = (fold / "done.json").read_text()
+    older = {k: v for k, v in json.loads(recorded).items() if k != "checkpoints"}  # a record without hashes
+    (fold / "done.json").write_text(json.dumps(older))
+    with pytest.raises(BusbenchError, match=r"best\.pt: missing from finished fold 1; restore it from a copy"):
+        pipeline.run_cell(cfg, folds=[1])
+    (fold / "done.json").write_text(recorded)
     (fold / "best.pt.saved").rename(fold / "best.pt")
 
     (fold / "done.json").unlink()

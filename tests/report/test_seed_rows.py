@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from fake_results import write_run
 
 from busbench import pipeline
 from busbench.config import load_config
+from busbench.errors import BusbenchError
 from busbench.report.build import build_report
 from busbench.report.collect import collect_runs, tables_by_test_set
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
@@ -93,3 +95,14 @@ def test_seeds_whose_folds_have_gaps_keep_every_fold_model_apart(tmp_path: Path)
     merged = tables_by_test_set(runs)[0].runs[0]
     assert sorted(merged.fold_names.values()) == ["seed 0, fold 1", "seed 0, fold 3", "seed 1, fold 1"]
     assert len(merged.logs) == 3 and merged.per_image["fold"].nunique() == 3
+
+
+def test_seed_cells_that_differ_in_more_than_their_seed_are_refused(tmp_path: Path) -> None:
+    dice = [0.8, 0.7, 0.6, 0.0, 1.0]
+    labels = ["benign", "benign", "malignant", "benign", "normal"]
+    for seed, lr in ((0, "0.001"), (1, "0.1")):
+        write_run(tmp_path, "busi", f"unext-seed{seed}", {1: dice}, labels,
+                  settings=("data.dataset=busi", "model.label=unext", "train.seeds=[0, 1]", f"train.seed={seed}",
+                            f"optimizer.lr={lr}"))
+    with pytest.raises(BusbenchError, match="seed cells of model .* with other settings than their seed; report them"):
+        collect_runs(tmp_path / "exp")

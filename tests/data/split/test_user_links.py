@@ -45,3 +45,13 @@ def test_a_hash_of_no_case_is_named_with_what_to_use(synthetic_manifest: Manifes
     with pytest.raises(BusbenchError, match=f"links.csv: \\['{'f' * 64}'\\] are not in .*manifest.csv; name each "
                                             "case by its case_id or by its pixel_sha256"):
         read_user_links(links, synthetic_manifest)
+
+
+def test_a_pair_both_must_link_and_cannot_link_is_named(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"case_id": ["a", "b", "c"], "pixel_sha256": ["1" * 64, "2" * 64, "3" * 64]})
+    manifest = Manifest(tmp_path / "manifest.csv", frame, tmp_path, "0" * 64)
+    links = _write(tmp_path / "links.csv", [("a", "b", "must-link"), ("b", "a", "cannot-link"),
+                                            ("a", "c", "must-link")])
+    with pytest.raises(BusbenchError, match=r"links.csv: pairs \[\('a', 'b'\)\] are both must-link and cannot-link; "
+                                            "keep one"):
+        read_user_links(links, manifest)

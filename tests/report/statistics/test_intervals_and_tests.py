@@ -66,6 +66,7 @@ def test_holm_adjusts_finite_p_values_only() -> None:
     assert np.isnan(adjusted[1])
     assert [adjusted[0], adjusted[2], adjusted[3]] == pytest.approx([0.03, 0.06, 0.06])  # m = 3, not 4
     assert np.isnan(holm([np.nan])).all()
+    assert holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # 2 x 0.6 = 1.2, capped at 1; 0.7 then kept monotone: 1
 
 
 def test_a_pair_without_matched_units_gets_no_p_value() -> None:
