@@ -5,6 +5,7 @@ and how many cases of the copy it lacked."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from busbench import pipeline
@@ -56,3 +57,6 @@ def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path) -
     report = build_report(tmp_path / "runs" / "r", tmp_path / "report", qualitative=False)
     assert "2-fold cross-validation" in report.setup["Datasets and splits"].iloc[0]["Split"]
     assert report.setup["Models and training"].iloc[0]["Fold models"] == "1 of 2"
+    accuracy = next((tmp_path / "report" / "tables").glob("*_accuracy.md")).read_text()
+    assert "‡ 1 of 2 folds trained: the fold-model rows and the ensemble are of that fold only." in accuracy
+    assert re.search(r"\| U-Net \(width 4\) [^|]*‡ \| fold models \|", accuracy)  # the row marked

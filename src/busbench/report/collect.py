@@ -181,10 +181,13 @@ def load_run(path: Path) -> RunResults | str:
     if cross is not None:
         check_cross_table(cross, cross_path, cell.cross_dataset_overlap_csv, rescore_cross)
     logs = {f.number: pd.read_csv(f.log_csv) for f in folds if f.log_csv.is_file()}
+    notes = protocol_notes(config.split, config.model, config.eval, config.input)
+    if split is not None and len(folds) < split.folds:  # `--fold`, or a time budget (benchmarks/gpu_table.sh)
+        notes.append(f"{len(folds)} of {split.folds} folds trained: the fold-model rows and the ensemble are of "
+                     f"{'that fold' if len(folds) == 1 else 'those folds'} only")
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(cell.path, config, cell.dataset_key, cell.model_key, per_image, ensemble, cross,
-                      *test_set_identity(cell, per_image), logs,
-                      protocol_notes(config.split, config.model, config.eval, config.input), config.split.model_dump(),
+                      *test_set_identity(cell, per_image), logs, notes, config.split.model_dump(),
                       model_title(config.model), dataset_title(config.data),
                       split.registry if split is not None else None)
 
