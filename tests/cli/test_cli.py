@@ -55,9 +55,14 @@ def test_splits_coexist_and_a_changed_manifest_needs_force(tmp_path: Path, monke
     manifest = out / "manifest.csv"
     lines = manifest.read_text().splitlines()
     manifest.write_text("\n".join(lines[:-1]) + "\n")  # one image fewer
+    searches = []
+    monkeypatch.setattr("busbench.cli.data_steps.plan", lambda *a: searches.append(a))
     assert run_cli(monkeypatch, "split", str(out), "--folds", "3") == 2
+    assert searches == []  # refused before the duplicate search
+    monkeypatch.undo()
     err = " ".join(capsys.readouterr().err.split())
-    assert "the manifest changed since the split was made" in err and "--force" in err
+    assert "the manifest changed since the split was made" in err
+    assert f"re-split with `busbench split {out} --test-size 0.2 --folds 3 --seed 42 --force`" in err
     assert run_cli(monkeypatch, "split", str(out), "--folds", "3", "--force") == 0
     assert "(replaced)" in capsys.readouterr().out
 

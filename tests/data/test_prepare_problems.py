@@ -65,6 +65,18 @@ def test_output_inside_the_dataset_is_refused(broken_busi: Path) -> None:
         prepare_dataset("busi", broken_busi, broken_busi / "manifest")
 
 
+def test_a_folder_holding_another_datasets_manifest_is_refused_and_the_same_dataset_prepared_again(
+        broken_busi: Path, tmp_path: Path) -> None:
+    out = tmp_path / "work" / "busi"
+    prepare_dataset("busi", broken_busi, out)
+    manifest = (out / "manifest.csv").read_text()
+    with pytest.raises(BusbenchError, match=rf"--out {out} holds the manifest of dataset 'busi' \(with its splits and "
+                                            rf"cache\); prepare synthetic into another folder, or delete {out} first"):
+        prepare_dataset("synthetic", tmp_path / "raw", out, {"count": 4, "size": 32})
+    assert (out / "manifest.csv").read_text() == manifest  # untouched
+    assert len(prepare_dataset("busi", broken_busi, out).frame) == 17  # the same dataset again: allowed
+
+
 def test_unknown_label_is_dropped_with_its_value(tmp_path: Path) -> None:
     root = tmp_path / "pairs"
     make_pairs(root, cases(3, seed=12))

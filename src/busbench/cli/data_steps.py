@@ -17,7 +17,7 @@ from busbench.data.geometry import RESIZE_MODES, ResizeMode
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
 from busbench.data.registry.planning import plan, split_name
-from busbench.data.split.split_file import large_group_warnings, write_split
+from busbench.data.split.split_file import large_group_warnings, read_split, split_command, write_split
 from busbench.data.split.summary import groups_across_parts, split_summary
 from busbench.errors import BusbenchError
 from busbench.log import counted
@@ -109,9 +109,12 @@ def split(
            "registry_mismatch": allow_mismatch}
     cfg = validate_config({"split": apply_overrides(raw, set_)}, "busbench split options").split
     settings = cfg.settings()
-    split = plan(loaded, settings)
     path = out or loaded.path.parent / split_name(loaded, settings)
-    status = write_split(split, path, force)
+    resplit = split_command(loaded.path.parent, settings)
+    if path.is_file() and not force:  # a frozen split the data no longer matches: said before the duplicate search
+        read_split(path, loaded, resplit)
+    split = plan(loaded, settings)
+    status = write_split(split, path, force, resplit)
     print_frame(split_summary(split, loaded), f"Split {path} ({status})")
     console.print(f"test set sha256 {split.test_set_sha256}; manifest sha256 {loaded.sha256}")
     if split.registry is not None:

@@ -35,7 +35,7 @@ from busbench.data.duplicates.keypoints import MIN_SIDE
 from busbench.data.integrity import MTIMES, file_columns, modification_times
 from busbench.data.io import IntensityScale, UnreadableImageError, intensity_scale, read_image, read_mask
 from busbench.data.labels import LESION, NORMAL
-from busbench.data.manifest import META_PREFIX, write_manifest
+from busbench.data.manifest import MANIFEST_META, META_PREFIX, write_manifest
 from busbench.data.problems import ProblemLog
 from busbench.data.root_link import ROOT_AS_GIVEN, as_given
 from busbench.errors import BusbenchError
@@ -152,13 +152,23 @@ def _case_row(source: CaseSource, root: Path, dataset: str, scale: IntensityScal
     return row
 
 
-def _check_out_dir(root: Path, out_dir: Path) -> None:
+def _check_out_dir(root: Path, out_dir: Path, dataset: str) -> None:
+    """Refuse an output folder inside the dataset, or one holding another dataset's manifest (whose splits and
+    cache would then describe images that are no longer there); the same dataset may be prepared again."""
     root_r, out_r = root.resolve(), out_dir.resolve()
     if out_r == root_r or root_r in out_r.parents:
         raise BusbenchError(
             f"--out {out_dir} is inside the dataset folder {root}; busbench never writes into a "
             "dataset: choose an output folder outside it"
         )
+    meta = out_dir / MANIFEST_META
+    try:
+        before = json.loads(meta.read_text()).get("dataset") if meta.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        before = None  # unreadable: prepared again below, as a damaged manifest should be
+    if before is not None and before != dataset:
+        raise BusbenchError(f"--out {out_dir} holds the manifest of dataset {before!r} (with its splits and cache); "
+                            f"prepare {dataset} into another folder, or delete {out_dir} first")
 
 
 def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, object] | None = None) -> PrepareResult:
@@ -166,7 +176,7 @@ def prepare_dataset(name: str, root: Path, out_dir: Path, options: dict[str, obj
     adapter = build_adapter(name, options)
     dataset = adapter.dataset_name
     root, out_dir = Path(root), Path(out_dir)
-    _check_out_dir(root, out_dir)
+    _check_out_dir(root, out_dir, dataset)
     log = ProblemLog()
     out_dir.mkdir(parents=True, exist_ok=True)
     problems_csv = out_dir / PROBLEMS_CSV

@@ -324,11 +324,12 @@ def _what_differs(old: dict[str, Any], new: Split) -> str:
             f"{new.format!r}) and assigns cases differently")
 
 
-def write_split(split: Split, path: Path, force: bool = False) -> str:
+def write_split(split: Split, path: Path, force: bool = False, resplit: str = "busbench split DATA_FOLDER --force"
+                ) -> str:
     """Write the split file; returns "created", "unchanged" or "replaced".
 
     An existing split with other content is the frozen test set of earlier results: replacing it
-    needs ``force``, and the refusal says what changed.
+    needs ``force``, and the refusal says what changed and the command that replaces it (``resplit``).
     """
     data = split_bytes(split)
     path = Path(path)
@@ -342,8 +343,8 @@ def write_split(split: Split, path: Path, force: bool = False) -> str:
                 old = {}
             raise BusbenchError(
                 f"{path}: this split is frozen, and a new one would differ: {_what_differs(old, split)}. "
-                "Restore the data it was made on, or replace it with `busbench split MANIFEST --force` (same "
-                "settings): results made on the old split are then refused by `run` and `report`"
+                f"Restore the data it was made on, or replace it with `{resplit}`: results made on the old split "
+                "are then refused by `run` and `report`"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
     status = "replaced" if path.exists() else "created"
