@@ -73,6 +73,7 @@ def _resume_run(amp: str, development: object, cache: object, folder: Path, devi
     import torch
 
     from busbench.config import load_config
+    from busbench.layout.folders import LAST
     from busbench.train import checkpoint
     from busbench.train.callbacks import EpochRecord
     from busbench.train.trainer import FoldJob, train_fold
@@ -95,7 +96,7 @@ def _resume_run(amp: str, development: object, cache: object, folder: Path, devi
     except Interrupted:
         pass
     resumed = train_fold(recipe, job("resumed"), where, [lambda record: trained.append(record.epoch)])
-    saved = checkpoint.load(folder / "resumed" / checkpoint.LAST)
+    saved = checkpoint.load(folder / "resumed" / LAST)
     return {"amp": amp, "interrupted_after": 2, "full_epochs": [int(r["epoch"]) for r in full.history],
             "resumed_trained": trained, "resumed_epochs": [int(r["epoch"]) for r in resumed.history],
             "full_dice": full.history[-1]["val_dice"], "resumed_dice": resumed.history[-1]["val_dice"],

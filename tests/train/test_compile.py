@@ -15,6 +15,7 @@ from busbench.data.cache import Cache, build_cache
 from busbench.data.manifest import Manifest
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
+from busbench.layout.folders import BEST
 from busbench.losses import build_loss
 from busbench.train import checkpoint, compile
 from busbench.train.compile import compile_network
@@ -91,8 +92,8 @@ def test_trainer_compiles_and_saves_plain_weights(fold_inputs, tmp_path: Path,
     assert len(compiled) == 1
     assert [h["train_loss"] for h in state.history] == pytest.approx([h["train_loss"] for h in plain.history],
                                                                       rel=1e-4)
-    weights = checkpoint.load(tmp_path / "compiled" / checkpoint.BEST)["model"]
-    reference = checkpoint.load(tmp_path / "plain" / checkpoint.BEST)["model"]
+    weights = checkpoint.load(tmp_path / "compiled" / BEST)["model"]
+    reference = checkpoint.load(tmp_path / "plain" / BEST)["model"]
     assert list(weights) == list(reference)  # no "_orig_mod." prefix: the checkpoint loads without compile
     assert all(torch.allclose(weights[k].float(), reference[k].float(), atol=1e-4) for k in weights)
 

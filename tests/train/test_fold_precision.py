@@ -13,6 +13,7 @@ import torch
 from test_trainer import fold_inputs, tiny_config  # noqa: F401  (fold_inputs: a fixture)
 
 from busbench.errors import BusbenchError
+from busbench.layout.folders import FoldFolder
 from busbench.train import checkpoint, fold_precision
 from busbench.train import device as device_module
 from busbench.train.callbacks import EpochRecord
@@ -102,13 +103,13 @@ def test_a_bf16_fold_resumed_where_auto_gives_fp16_finishes_in_bf16(
         cpu_bf16: Callable[[bool], None]) -> None:
     """The reported crash: the fp16 run's gradient scaler could not load the bf16 run's empty state."""
     job = _interrupted_fold(fold_inputs, tmp_path, cpu_bf16, True)
-    saved = checkpoint.load(tmp_path / checkpoint.LAST)
+    saved = checkpoint.load(FoldFolder(tmp_path).last_pt)
     assert saved["precision"] == "bf16" and saved["scaler"] == {}
     as_a_v100 = Precision(torch.float16, "train.amp=auto: the GPU only emulates bf16, so fp16 with a gradient scaler")
     monkeypatch.setattr(fold_precision, "choose_precision", lambda amp, device: as_a_v100)
     state = train_fold(tiny_config(epochs=2).training_recipe(), job, CPU)
     assert state.finished and state.epoch == 2
-    assert checkpoint.load(tmp_path / checkpoint.LAST)["precision"] == "bf16"
+    assert checkpoint.load(FoldFolder(tmp_path).last_pt)["precision"] == "bf16"
 
 
 def test_an_fp32_fold_is_not_switched_to_bf16(fold_inputs, tmp_path: Path,  # noqa: F811
@@ -116,14 +117,14 @@ def test_an_fp32_fold_is_not_switched_to_bf16(fold_inputs, tmp_path: Path,  # no
     job = _interrupted_fold(fold_inputs, tmp_path, cpu_bf16, False)
     cpu_bf16(True)  # resumed on a CPU where auto gives bf16
     assert train_fold(tiny_config(epochs=2).training_recipe(), job, CPU).finished
-    assert checkpoint.load(tmp_path / checkpoint.LAST)["precision"] == "fp32"
+    assert checkpoint.load(FoldFolder(tmp_path).last_pt)["precision"] == "fp32"
 
 
 def test_a_bf16_fold_is_refused_on_a_cpu_that_would_emulate_bf16(fold_inputs, tmp_path: Path,  # noqa: F811
                                                                  cpu_bf16: Callable[[bool], None]) -> None:
     job = _interrupted_fold(fold_inputs, tmp_path, cpu_bf16, True)
     cpu_bf16(False)
-    last, folder = re.escape(str(tmp_path / checkpoint.LAST)), re.escape(str(tmp_path))
+    last, folder = re.escape(str(FoldFolder(tmp_path).last_pt)), re.escape(str(tmp_path))
     with pytest.raises(BusbenchError, match=rf"^{last}: the fold trains in bf16, which cpu cannot continue .*; resume "
                                             rf"it on a device that computes bf16 \(a GPU\), or delete {folder} to"):
         train_fold(tiny_config(epochs=2).training_recipe(), job, CPU)

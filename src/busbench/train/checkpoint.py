@@ -22,9 +22,7 @@ import torch
 from busbench.data.integrity import file_sha256
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import atomic_path
-from busbench.layout.folders import BEST as BEST
-from busbench.layout.folders import FOLD_PREFIX, FoldFolder
-from busbench.layout.folders import LAST as LAST
+from busbench.layout.folders import BEST, FOLD_PREFIX, LAST, FoldFolder
 from busbench.models.weights import load_tensors
 
 

@@ -27,22 +27,12 @@ from typing import Any
 from busbench.config import TrackingTarget
 from busbench.environment import git_commit
 from busbench.layout.atomic import write_json
-from busbench.layout.folders import (
-    ENSEMBLE_CSV,
-    FOLD_SUMMARY_CSV,
-    MLFLOW_STORE,
-    POSTPROCESSING_JSON,
-    SUMMARY_CSV,
-    SUMMARY_MD,
-    CellFolder,
-    FoldFolder,
-)
+from busbench.layout.folders import MLFLOW_STORE, CellFolder, FoldFolder
 from busbench.layout.locks import lock_file, locked
 from busbench.records import read_environment
 from busbench.train.callbacks import EpochRecord
 from busbench.train.tracking_values import NOT_LOGGED, finite_numbers, flat_params, missing_extra
 
-CELL_ARTIFACTS = (SUMMARY_CSV, SUMMARY_MD, FOLD_SUMMARY_CSV, ENSEMBLE_CSV, POSTPROCESSING_JSON)
 MLFLOW_BATCH = 100  # MLflow's most params per log_batch call
 LEVEL = "busbench.level"  # "cell" for a cell's parent run, "fold" for a fold model's run
 GIT_COMMIT = "mlflow.source.git.commit"  # the tag MLflow's UI shows as the run's commit
@@ -99,10 +89,10 @@ def _log_metrics(client: Any, run_id: str, metrics: Mapping[str, float], step: i
         client.log_batch(run_id, metrics=entries[start:start + MLFLOW_BATCH])
 
 
-def _log_files(client: Any, run_id: str, files: list[Path], artifact_path: str | None = None) -> None:
+def _log_files(client: Any, run_id: str, files: list[Path]) -> None:
     for path in files:
         if path.is_file():
-            client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+            client.log_artifact(run_id, str(path))
 
 
 def cell_run(client: Any, target: TrackingTarget, cell_dir: Path, cell: str) -> str:
@@ -167,5 +157,7 @@ def log_cell_summary(target: TrackingTarget, cell_dir: Path, cell: str, metrics:
     client = _client(mlflow_uri(target.output_dir))
     run_id = cell_run(client, target, cell_dir, cell)
     _log_metrics(client, run_id, finite_numbers(metrics))
-    _log_files(client, run_id, [cell_dir / name for name in CELL_ARTIFACTS])
+    folder = CellFolder(cell_dir)
+    _log_files(client, run_id, [folder.summary_csv, folder.summary_md, folder.fold_summary_csv,
+                                folder.ensemble_metrics_csv, folder.postprocessing_json])
     client.set_terminated(run_id)

@@ -210,6 +210,11 @@ class FoldJob:
     def recorded_provenance(self) -> dict[str, str] | None:
         return self.provenance.as_dict() if self.provenance else None
 
+    @property
+    def files(self) -> FoldFolder:
+        """The fold folder's artefacts by name (``last_pt``, ``best_pt``, ``log_csv``): ``layout.folders``'."""
+        return FoldFolder(self.folder)
+
 
 @dataclass
 class _Session:
@@ -248,7 +253,7 @@ def _session(cfg: TrainingRecipe, job: FoldJob, device: torch.device, dtype: tor
 
 def _saved_last(job: FoldJob) -> dict[str, Any] | None:
     """``last.pt`` of an interrupted fold, checked to be of the current split; None for a new fold."""
-    last_path = job.folder / checkpoint.LAST
+    last_path = job.files.last_pt
     if not last_path.is_file():
         return None
     saved = checkpoint.load(last_path)  # on the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest
@@ -292,12 +297,12 @@ def _train_epoch(cfg: TrainingRecipe, session: _Session, fold: int, epoch: int, 
 
 
 def _save_last(session: _Session, job: FoldJob, state: TrainingState) -> None:
-    write_csv(pd.DataFrame(state.history), FoldFolder(job.folder).log_csv, float_format=None)
+    write_csv(pd.DataFrame(state.history), job.files.log_csv, float_format=None)
     checkpoint.save_atomic({"model": session.model.state_dict(), "optimizer": session.optimizer.state_dict(),
                             "scheduler": session.scheduler.state_dict(), "scaler": session.scaler.state_dict(),
                             "precision": precision_name(session.dtype),  # a resumed fold keeps it: fold_precision
                             "state": asdict(state), "rng": checkpoint.rng_state(),
-                            "provenance": job.recorded_provenance()}, job.folder / checkpoint.LAST)
+                            "provenance": job.recorded_provenance()}, job.files.last_pt)
 
 
 def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
@@ -309,14 +314,14 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
     job.folder.mkdir(parents=True, exist_ok=True)
     tc, fold = cfg.train, job.fold
     saved = _saved_last(job)
-    precision = fold_precision(tc.amp, device, saved, job.folder / checkpoint.LAST)
+    precision = fold_precision(tc.amp, device, saved, job.files.last_pt)
     session = _session(cfg, job, device, precision.dtype)
     state = _resume(session, saved)
     state.precision = precision.name
     val_loader = session.val_loader
     fold_started, resumed_at = clock(), state.epoch
     if resumed_at and not state.finished:
-        logger.info(f"fold {fold}: resuming after epoch {resumed_at} from {job.folder / checkpoint.LAST}")
+        logger.info(f"fold {fold}: resuming after epoch {resumed_at} from {job.files.last_pt}")
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         if state.finished:
             break
@@ -331,7 +336,7 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
                                     "model_config": cfg.model.model_dump(mode="json"),
                                     "input": cfg.input.model_dump(mode="json"),
                                     "provenance": job.recorded_provenance(), "training_images": job.training_images},
-                                   job.folder / checkpoint.BEST)
+                                   job.files.best_pt)
         else:
             state.bad_epochs += 1
         state.history.append({"epoch": epoch, "lr": session.optimizer.param_groups[0]["lr"], "train_loss": train_loss,
@@ -340,7 +345,7 @@ def train_fold(cfg: TrainingRecipe, job: FoldJob, device: torch.device,
         state.stop_reason = stop_reason(tc, state)
         state.finished = bool(state.stop_reason)
         _save_last(session, job, state)
-        note_saved(f"{job.folder / checkpoint.LAST} (fold {fold}, epoch {epoch} of {tc.epochs})")
+        note_saved(f"{job.files.last_pt} (fold {fold}, epoch {epoch} of {tc.epochs})")
         record = EpochRecord(fold, epoch, tc.epochs, dict(state.history[-1]), state.best_score, state.best_epoch,
                              state.finished, state.stopped_early,
                              (clock() - fold_started) / (epoch - resumed_at), job.folds_after, state.stop_reason,
