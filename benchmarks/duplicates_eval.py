@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from busbench.data.duplicates.hashing import hamming_matrix
+from busbench.data.duplicates.candidates import bits_apart, hash_values
 from busbench.data.duplicates.links import LINK_COLUMNS, DuplicateSettings, duplicate_links
 from busbench.data.duplicates.reviewed import REVIEWED_PAIRS
 from busbench.data.manifest import Manifest, load_manifest
@@ -44,7 +44,8 @@ def old_rule(manifest: Manifest) -> set[frozenset[str]]:
     frame = manifest.frame
     ids = frame["case_id"].to_numpy()
     same = frame["pixel_sha256"].to_numpy()[:, None] == frame["pixel_sha256"].to_numpy()[None, :]
-    close = hamming_matrix(frame["phash"].tolist()) <= OLD_PHASH_BITS
+    values = hash_values(frame["phash"].tolist())
+    close = bits_apart(values[:, None], values[None, :]) <= OLD_PHASH_BITS
     i, j = np.nonzero(np.triu(same | close, k=1))
     return {frozenset((ids[a], ids[b])) for a, b in zip(i, j)}
 

@@ -277,11 +277,14 @@ def _seed_family(run: RunResults) -> tuple[str, str, str] | None:
     return run.dataset, run.config.model.key(), run.test_set
 
 
-def _without_seed(config: ExperimentConfig) -> dict[str, Any]:
-    dumped = config.model_dump(mode="json", exclude={"output_dir"})
-    dumped["train"] = {k: v for k, v in dumped["train"].items() if k not in ("seed", "seeds", "device", "workers",
-                                                                              "threads")}
-    return dumped
+RUNTIME_SETTINGS = ("seed", "seeds", "device", "workers", "threads")  # train.*: may differ between seed cells
+
+
+def settings_but_seed(config: dict[str, Any]) -> dict[str, Any]:
+    """A dumped config without what may differ between the seed cells of one model (the seed, where it ran and
+    the output folder), for checking that they differ in nothing else; the report's and the leaderboard's."""
+    train = {k: v for k, v in config["train"].items() if k not in RUNTIME_SETTINGS}
+    return {**{k: v for k, v in config.items() if k != "output_dir"}, "train": train}
 
 
 def _merged(members: list[RunResults]) -> RunResults:
@@ -290,7 +293,8 @@ def _merged(members: list[RunResults]) -> RunResults:
     assert first.config is not None
     for run in members[1:]:
         assert run.config is not None
-        if _without_seed(run.config) != _without_seed(first.config):
+        if settings_but_seed(run.config.model_dump(mode="json")) != settings_but_seed(
+                first.config.model_dump(mode="json")):
             raise BusbenchError(f"{first.path} and {run.path}: seed cells of model {first.config.model.key()!r} with "
                                 "other settings than their seed; report them from separate results folders")
     per_image, ensembles, cross, logs, names = [], [], [], {}, {}

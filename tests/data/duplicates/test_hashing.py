@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from busbench.data.duplicates.hashing import hamming_matrix, perceptual_hash, pixel_sha256
+from busbench.data.duplicates.candidates import bits_apart, hash_values
+from busbench.data.duplicates.hashing import perceptual_hash, pixel_sha256
 from busbench.data.synthetic import generate_cases
 
 
@@ -22,13 +23,14 @@ def test_perceptual_hash_is_close_for_near_copies_and_far_for_other_images() -> 
     brighter = np.clip(first.astype(int) + 4, 0, 255).astype(np.uint8)
     shifted = np.roll(first, 1, axis=1)
     hashes = [perceptual_hash(x) for x in (first, brighter, shifted, second)]
-    dist = hamming_matrix(hashes)
+    values = hash_values(hashes)
+    dist = bits_apart(values[:, None], values[None, :])
     assert all(len(h) == 16 for h in hashes)
     assert dist[0, 1] <= 4 and dist[0, 2] <= 10
     assert dist[0, 3] > 10
 
 
-def test_hamming_matrix_counts_differing_bits() -> None:
-    dist = hamming_matrix(["0000000000000000", "000000000000000f", "ffffffffffffffff"])
-    assert dist.tolist() == [[0, 4, 64], [4, 0, 60], [64, 60, 0]]
+def test_bits_apart_counts_differing_bits() -> None:
+    values = hash_values(["0000000000000000", "000000000000000f", "ffffffffffffffff"])
+    assert bits_apart(values[:, None], values[None, :]).tolist() == [[0, 4, 64], [4, 0, 60], [64, 60, 0]]
 

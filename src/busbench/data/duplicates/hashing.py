@@ -42,9 +42,4 @@ def perceptual_hash(grey: np.ndarray) -> str:
     return f"{int(np.packbits(bits).view('>u8')[0]):016x}"
 
 
-def hamming_matrix(hashes: list[str]) -> np.ndarray:
-    """Pairwise Hamming distances (uint8, n x n) between 64-bit hex hashes."""
-    values = np.array([int(h, 16) for h in hashes], dtype=np.uint64)
-    distances: np.ndarray = np.bitwise_count(values[:, None] ^ values[None, :])
-    return distances.astype(np.uint8)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -21,6 +20,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.log import listed
 from busbench.report.bundle.record import CASE, Bundle, BundleCell, read_bundle
+from busbench.report.collect import settings_but_seed
 from busbench.report.names import unique_titles
 
 CONVENTIONS = {"hd95": "HD95 rule (eval.hd95)", "hd95_space": "HD95 space (eval.hd95_space)",
@@ -80,17 +80,12 @@ def _seed_model(cell: BundleCell) -> str | None:
     return cell.model.removesuffix(f"-seed{cell.config['train']['seed']}")
 
 
-def _without_seed(config: dict[str, Any]) -> dict[str, Any]:
-    train = {k: v for k, v in config["train"].items() if k not in ("seed", "seeds", "device", "workers", "threads")}
-    return {**{k: v for k, v in config.items() if k != "output_dir"}, "train": train}
-
-
 def _merged_seeds(members: list[Entry]) -> Entry:
     """One entry of a model's seed cells in one bundle, as the report merges them (``collect.merge_seeds``):
     a ``seed`` column, the fold models numbered on across seeds."""
     first = members[0]
     for entry in members[1:]:
-        if _without_seed(entry.cell.config) != _without_seed(first.cell.config):
+        if settings_but_seed(entry.cell.config) != settings_but_seed(first.cell.config):
             raise BusbenchError(f"{entry.source}: cells {first.cell.cell} and {entry.cell.cell} are seeds of one model "
                                 "with other settings than their seed; bundle them from separate runs")
     frames, offset = [], 0
