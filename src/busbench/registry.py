@@ -16,10 +16,24 @@ from busbench.errors import BusbenchError
 T = TypeVar("T")
 
 
-def similar_names(name: str, names: list[str], most: int = 3) -> list[str]:
-    """Up to ``most`` of ``names`` that look like ``name`` (a typo: ``unte``), the closest first."""
+def similar_names(name: str, names: list[str]) -> list[str]:
+    """Up to three of ``names`` that look like ``name`` (a typo: ``unte``), the closest first."""
     by_lower = {n.lower(): n for n in names}
-    return [by_lower[n] for n in difflib.get_close_matches(name.lower(), list(by_lower), n=most, cutoff=0.6)]
+    return [by_lower[n] for n in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
+
+
+def unknown_name(setting: str, name: str, names: list[str]) -> BusbenchError:
+    """The error for a name nothing registered: the setting, the closest names and every choice."""
+    close = similar_names(name, names)
+    guess = f"did you mean {', '.join(close)}? " if close else ""
+    return BusbenchError(f"{setting} {name!r} is unknown; {guess}choose one of {', '.join(names)}")
+
+
+def add_once(items: dict[str, T], name: str, item: T, what: str) -> None:
+    """Register ``item`` as ``name``; a second registration of a name is a programming error."""
+    if name in items:
+        raise ValueError(f"{what} {name!r} is registered twice")
+    items[name] = item
 
 
 class Registry(Generic[T]):
@@ -33,9 +47,7 @@ class Registry(Generic[T]):
         """Decorator adding an implementation under ``name``."""
 
         def add(item: T) -> T:
-            if name in self._items:
-                raise ValueError(f"{self.setting} {name!r} is registered twice")
-            self._items[name] = item
+            add_once(self._items, name, item, self.setting)
             return item
 
         return add
@@ -46,9 +58,7 @@ class Registry(Generic[T]):
     def check(self, name: str) -> str:
         """``name`` if registered; else an error naming the setting, the closest names and every choice."""
         if name not in self._items:
-            close = similar_names(name, list(self._items))
-            guess = f"did you mean {', '.join(close)}? " if close else ""
-            raise BusbenchError(f"{self.setting} {name!r} is unknown; {guess}choose one of {', '.join(self._items)}")
+            raise unknown_name(self.setting, name, list(self._items))
         return name
 
     def get(self, name: str) -> T:

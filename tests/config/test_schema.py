@@ -110,7 +110,7 @@ def test_what_busbench_accepts_the_schema_accepts(spelling: str, config: dict[st
 # Refused when the dataset is prepared (its adapter built), by the schema as soon as it is typed:
 # (the data section, what busbench's error says)
 REFUSED_WHEN_PREPARED: list[tuple[dict[str, Any], str]] = [
-    ({"dataset": "bussi"}, "unknown dataset 'bussi'"),
+    ({"dataset": "bussi"}, "dataset 'bussi' is unknown; did you mean busi"),
     ({"dataset": "synthetic", "options": {"cnt": 30}}, "cnt: Extra inputs are not permitted"),
     ({"options": {"count": 2}}, "count: Input should be greater than or equal to 4"),  # no dataset: synthetic
     ({"dataset": "busi", "options": {"count": 30}}, "count: Extra inputs are not permitted"),

@@ -21,7 +21,7 @@ from busbench.errors import BusbenchError
 from busbench.models.entry import InputSides, ModelBuilder, ModelEntry, Published
 from busbench.models.optional import check_family_installed
 from busbench.models.plugins import check_plugin_output, entry_point_names, load_plugin
-from busbench.registry import similar_names
+from busbench.registry import add_once, similar_names
 
 MODELS: dict[str, ModelEntry] = {}  # busbench's own architectures
 OPTIONAL_MODELS: dict[str, ModelEntry] = {}  # other libraries' networks, present when those are installed
@@ -38,11 +38,9 @@ def register_model(name: str, paper: str, published: Published | None = None, si
     tables and figures name it (as its paper writes it: "CMUNeXt-S")."""
 
     def add(builder: ModelBuilder) -> ModelBuilder:
-        if name in MODELS:
-            raise ValueError(f"model {name!r} is registered twice")
-        MODELS[name] = ModelEntry(name, builder, paper, published.params_m if published else None,
-                                  published.source if published else "", sides.minimum, sides.multiple, sides.kwarg,
-                                  dict(test_kwargs or {}), display_name=display_name)
+        add_once(MODELS, name, ModelEntry(name, builder, paper, published.params_m if published else None,
+                                          published.source if published else "", sides.minimum, sides.multiple,
+                                          sides.kwarg, dict(test_kwargs or {}), display_name=display_name), "model")
         return builder
 
     return add

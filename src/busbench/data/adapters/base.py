@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from busbench.data.labels import canonical_label
 from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
+from busbench.registry import add_once, unknown_name
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,9 @@ def register_adapter(name: str, display_name: str) -> Callable[[AdapterClass], A
     """Class decorator adding an adapter to the registry under ``name``, shown as ``display_name``."""
 
     def add(cls: AdapterClass) -> AdapterClass:
-        if name in ADAPTERS:
-            raise ValueError(f"dataset adapter {name!r} is registered twice")
+        entry: type[DatasetAdapter[Any]] = cls
+        add_once(ADAPTERS, name, entry, "dataset adapter")
         cls.name, cls.display_name = name, display_name
-        ADAPTERS[name] = cls
         return cls
 
     return add
@@ -106,7 +106,7 @@ def register_adapter(name: str, display_name: str) -> Callable[[AdapterClass], A
 def build_adapter(name: str, options: dict[str, object] | None = None) -> DatasetAdapter[Any]:
     """The adapter registered as ``name`` with validated options."""
     if name not in ADAPTERS:
-        raise BusbenchError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(ADAPTERS))}")
+        raise unknown_name("dataset", name, sorted(ADAPTERS))
     cls = ADAPTERS[name]
     try:
         parsed = cls.Options(**(options or {}))
