@@ -74,7 +74,8 @@ def test_cache_pickles_without_its_arrays(synthetic_manifest: Manifest, tmp_path
 def test_bad_cache_settings_are_named(synthetic_manifest: Manifest, tmp_path: Path) -> None:
     with pytest.raises(BusbenchError, match="resize mode 'crop'"):
         build_cache(synthetic_manifest, 24, mode="crop", cache_root=tmp_path)  # type: ignore[arg-type]
-    with pytest.raises(BusbenchError, match="channels must be 1"):
+    with pytest.raises(BusbenchError, match=r"channels must be 1 \(grey\) or 3 \(RGB\), got 2: set --channels "
+                                            r"\(busbench cache\) or input.channels"):
         build_cache(synthetic_manifest, 24, channels=2, cache_root=tmp_path)
 
 

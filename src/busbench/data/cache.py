@@ -160,7 +160,8 @@ def build_cache(manifest: Manifest, size: int, mode: ResizeMode = "letterbox", c
     if mode not in RESIZE_MODES:
         raise BusbenchError(f"resize mode {mode!r} unknown; use one of {RESIZE_MODES}")
     if channels not in (1, 3):
-        raise BusbenchError(f"channels must be 1 (grey) or 3 (RGB), got {channels}")
+        raise BusbenchError(f"channels must be 1 (grey) or 3 (RGB), got {channels}: set --channels (busbench cache) or "
+                            "input.channels to 1 or 3")
     check_cache_size(size)
     root = Path(cache_root) if cache_root else manifest.path.parent / "cache"
     final = root / cache_dir_name(manifest, size, mode, channels)

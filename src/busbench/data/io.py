@@ -184,9 +184,8 @@ def image_array(pixels: np.ndarray, channels: int = 1, trained_white: int | None
 
 
 def decode_image(img: Image.Image, channels: int, white: int | None) -> np.ndarray:
-    """``read_image`` of an opened image: grey or RGB uint8, alpha dropped, palettes expanded."""
-    if channels not in (1, 3):
-        raise BusbenchError(f"channels must be 1 or 3, got {channels}")
+    """``read_image`` of an opened image: grey or RGB uint8, alpha dropped, palettes expanded; ``channels`` 1 or 3,
+    as ``input.channels`` and ``build_cache`` check it."""
     if img.mode in HIGH_BIT_MODES:
         grey = _to_uint8(np.asarray(img), white)
         return grey if channels == 1 else np.repeat(grey[..., None], 3, axis=2)

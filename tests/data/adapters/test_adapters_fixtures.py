@@ -112,7 +112,8 @@ def test_synthetic_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:
 
 
 def test_unknown_adapter_and_bad_options_are_named() -> None:
-    with pytest.raises(BusbenchError, match=r"dataset 'busx' is unknown; did you mean busi.*\? choose one of bus_uc, bus_uclm, busbra, busi"):
+    with pytest.raises(BusbenchError, match=r"dataset 'busx' is unknown; did you mean busi.*\? choose one of "
+                                            "bus_uc, bus_uclm, busbra, busi"):
         build_adapter("busx")
     with pytest.raises(BusbenchError, match=r"mask_sufix.*valid options: name, images_dir, masks_dir, mask_suffix"):
         build_adapter("folder", {"mask_sufix": "_m"})
