@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
 
 
@@ -42,7 +43,7 @@ def test_tta_averages_the_views_mapped_back() -> None:
     got = ensemble_probabilities([model], images, ["hflip"])
     torch.testing.assert_close(got, (plain + flipped) / 2)
     assert not torch.allclose(got, plain)
-    with pytest.raises(ValueError, match="unknown TTA views"):
+    with pytest.raises(BusbenchError, match=r"eval.tta \['transpose'\]: unknown views; choose from hflip, vflip"):
         ensemble_probabilities([model], images, ["transpose"])
 
 

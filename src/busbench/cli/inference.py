@@ -15,7 +15,7 @@ from busbench.console import console, err_console, print_frame
 from busbench.data.export.held_out import load_split_data
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import formatted
-from busbench.evaluate.inference import TTA_VIEWS
+from busbench.evaluate.inference import check_views
 from busbench.evaluate.outside_method import ScoreOptions, score_method
 from busbench.evaluate.predict import PREDICTIONS_CSV, PredictOptions, collect_inputs, predict_images
 from busbench.layout.folders import data_folder_output_dir
@@ -45,9 +45,7 @@ def predict(
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
     from busbench.deploy.engines import load_trained
 
-    unknown = sorted(set(tta) - set(TTA_VIEWS))
-    if unknown:
-        raise BusbenchError(f"--tta {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
+    check_views(tta, "--tta")
     try:
         distinct(tta)
     except ValueError as exc:

@@ -28,9 +28,10 @@ from busbench.config.distinct import Distinct
 from busbench.config.section import Section
 from busbench.config.training import LossConfig, OptimizerConfig, ScheduleConfig, TrainConfig
 from busbench.data.duplicates.links import DuplicateSettings
-from busbench.data.geometry import MAX_SIZE, MIN_SIZE
+from busbench.data.geometry import MAX_SIZE, MIN_SIZE, ResizeMode
 from busbench.data.split.split_file import SplitSettings
 from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE
+from busbench.metrics.surface import HD95Convention
 
 
 class SplitConfig(Section):
@@ -91,7 +92,7 @@ class SplitConfig(Section):
 class InputConfig(Section):
     size: int = Field(256, ge=MIN_SIZE, le=MAX_SIZE, description="Side of the square network input, px.")
     channels: Literal[1, 3] = Field(1, description="1 (grey) or 3 (the grey image repeated, or RGB).")
-    resize: Literal["letterbox", "resize"] = Field("letterbox", description=(
+    resize: ResizeMode = Field("letterbox", description=(
         "\"letterbox\": the longer side to `size`, the other zero-padded symmetrically; \"resize\": stretched."))
 
 
@@ -151,7 +152,7 @@ class ModelConfig(Section):
 
 
 class EvalConfig(Section):
-    hd95: Literal["pooled", "max-directed"] = Field("pooled", description=(
+    hd95: HD95Convention = Field("pooled", description=(
         "HD95 over the pooled distances of both directions, or the larger of the two directed ones."))
     hd95_space: Literal["original", "network"] = Field("original", description=(
         "Where HD95 is measured: on the original image (default), or, as some published benchmarks do, on the "

@@ -8,13 +8,13 @@ so that predictions can be mapped back to the original image, where metrics are 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
 
 ResizeMode = Literal["letterbox", "resize"]
-RESIZE_MODES: tuple[str, ...] = ("letterbox", "resize")
+RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
 # The largest network input side. Published breast-ultrasound models train at 224-512 px and the
 # scans themselves are rarely over 1000 px, so 4096 px leaves room for any real use, while one
 # 4096-px RGB image is already 50 MB in the cache; 100000 px would ask OpenCV for 30 GB per image.
@@ -42,8 +42,6 @@ class Placement:
 def placement_for(h: int, w: int, size: int, mode: ResizeMode) -> Placement:
     if mode == "resize":
         return Placement(h, w, 0, 0, size, size, size)
-    if mode != "letterbox":
-        raise ValueError(f"resize mode must be one of {RESIZE_MODES}, got {mode!r}")
     scale = size / max(h, w)
     inner_h, inner_w = max(1, round(h * scale)), max(1, round(w * scale))
     return Placement(h, w, (size - inner_h) // 2, (size - inner_w) // 2, inner_h, inner_w, size)

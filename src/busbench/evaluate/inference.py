@@ -18,6 +18,7 @@ from busbench.config import EvalConfig
 from busbench.data.cache import Cache
 from busbench.data.geometry import to_original
 from busbench.data.torch_dataset import image_batch
+from busbench.errors import BusbenchError
 from busbench.models.precision import autocast
 
 TTA_VIEWS = ("hflip", "vflip", "rot180")
@@ -29,13 +30,18 @@ def _view(x: Tensor, name: str | None) -> Tensor:
     return x if name is None else torch.flip(x, FLIP_DIMS[name])
 
 
+def check_views(tta: Sequence[str], setting: str) -> None:
+    """Refuse a TTA view busbench does not know, naming ``setting`` (``--tta``, ``eval.tta``) and the choices."""
+    unknown = sorted(set(tta) - set(TTA_VIEWS))
+    if unknown:
+        raise BusbenchError(f"{setting} {unknown}: unknown views; choose from {', '.join(TTA_VIEWS)}")
+
+
 @torch.no_grad()
 def ensemble_probabilities(models: Sequence[nn.Module], images: Tensor, tta: Sequence[str] = (),
                            dtype: torch.dtype | None = None) -> Tensor:
     """Mean lesion probability (N, H, W) over ``models`` and the plain + TTA views of ``images``."""
-    unknown = sorted(set(tta) - set(TTA_VIEWS))
-    if unknown:
-        raise ValueError(f"unknown TTA views {unknown}; choose from {TTA_VIEWS}")
+    check_views(tta, "eval.tta")
     views: list[str | None] = [None, *dict.fromkeys(tta)]
     total = torch.zeros(images.shape[0], *images.shape[2:], device=images.device)
     for model in models:
