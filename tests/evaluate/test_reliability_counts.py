@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from busbench.evaluate.reliability_counts import BINS, ReliabilityCounts, bin_index, image_counts
@@ -40,4 +39,3 @@ def test_an_image_keeps_only_its_filled_bins() -> None:
     assert counts["bin"].tolist() == [0, 9]
     assert counts["lesion_pixels"].tolist() == [0, 1]
     assert counts["squared_error_sum"].to_numpy() == pytest.approx([2 * 0.05 ** 2, 0.05 ** 2 + 0.95 ** 2])
-    assert isinstance(counts, pd.DataFrame)
