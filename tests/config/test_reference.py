@@ -13,11 +13,13 @@ import yaml
 from pydantic import BaseModel
 
 from busbench.config import ExperimentConfig, load_config
-from busbench.config.reference import EDITOR_LINE, generated_section, reference, schema_json, shipped_schema_path
+from busbench.config.reference import SCHEMA_FILE, generated_section, reference, schema_json, shipped_schema_path
 from tests.cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "src" / "busbench" / "configs"
+
+EDITOR_LINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"  # each shipped YAML's first line
 
 
 def _sections(model: type[BaseModel], found: list[type[BaseModel]] | None = None) -> list[type[BaseModel]]:

@@ -23,7 +23,6 @@ END = "<!-- end of the settings reference -->"
 # The schema shipped beside the configs, for editors: each shipped YAML's first line names it
 # (``# yaml-language-server: $schema=schema.json``), so VS Code and other editors complete and check keys.
 SCHEMA_FILE = "schema.json"
-EDITOR_LINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"
 # The schema's identity, never fetched (editors read the file the line above or yaml.schemas names). Its number is
 # raised when a config the schema accepted stops being valid: a key removed or renamed, a choice dropped.
 SCHEMA_VERSION = 1

@@ -195,12 +195,6 @@ def decode_image(img: Image.Image, channels: int, white: int | None) -> np.ndarr
     return np.asarray(rgb.convert("L"), dtype=np.uint8)
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) of an image file, decoding it fully so that corrupt files are caught."""
-    img = open_image(Path(path))
-    return img.height, img.width
-
-
 def read_mask(path: Path) -> DecodedMask:
     """Decode a lesion mask to a boolean array, applying the module's binarisation rules."""
     img = open_image(Path(path))

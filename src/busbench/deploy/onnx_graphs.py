@@ -163,10 +163,3 @@ def with_metadata(data: bytes, spec: dict[str, object], extra: dict[str, str]) -
         entry.key, entry.value = key, value
     serialised: bytes = model.SerializeToString()
     return serialised
-
-
-def read_metadata(data: bytes) -> dict[str, str]:
-    """Every metadata entry of an ONNX file."""
-    import onnx
-
-    return {entry.key: entry.value for entry in onnx.load_from_string(data).metadata_props}
