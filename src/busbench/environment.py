@@ -15,9 +15,9 @@ from busbench.version import __version__
 LIBRARIES = ("torch", "numpy", "scipy", "pandas", "opencv-python-headless", "albumentations", "pillow", "pydantic")
 
 
-def git_commit(where: Path | None = None) -> str | None:
-    """The commit of the git checkout holding busbench (or ``where``), if there is one."""
-    folder = where or Path(__file__).resolve().parent
+def git_commit() -> str | None:
+    """The commit of the git checkout holding busbench, if there is one."""
+    folder = Path(__file__).resolve().parent
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
                               timeout=10, check=False)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from busbench.data.duplicates.links import IDENTICAL, LINK_COLUMNS, DuplicateSettings, duplicate_links
+from busbench.data.duplicates.links import IDENTICAL, LINK_COLUMNS, duplicate_links
 from busbench.data.duplicates.reviewed import reviewed_duplicates
 from busbench.data.manifest import Manifest, case_row
 from busbench.data.split.grouping import PATIENT, leakage_groups
-from busbench.data.split.split_file import SplitSettings, read_split
+from busbench.data.split.split_file import SPLIT_FILES, SplitSettings, read_split
 
 MASK_CONFLICT_COLUMNS = ["case_a", "case_b", "differing_pixels"]
 
@@ -38,15 +38,15 @@ class DuplicateView:
     linked_images: int  # images with at least one duplicate link (not counting same-patient views)
 
 
-def split_links(manifest: Manifest, settings: DuplicateSettings | None = None) -> pd.DataFrame:
+def split_links(manifest: Manifest) -> pd.DataFrame:
     """The duplicate links of every split file beside the manifest, or, with none, the links a
-    default ``busbench split`` would use (with ``settings`` for the detector when given)."""
-    splits = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob("split*.json"))]
+    default ``busbench split`` would use."""
+    splits = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob(SPLIT_FILES))]
     if splits:
         links = pd.DataFrame([link for split in splits for link in split.duplicate_links], columns=LINK_COLUMNS)
     else:
         defaults = SplitSettings()
-        groups = leakage_groups(manifest.frame, duplicate_links(manifest, settings or defaults.duplicates),
+        groups = leakage_groups(manifest.frame, duplicate_links(manifest, defaults.duplicates),
                                 reviewed=reviewed_duplicates(manifest) if defaults.reviewed_links else [])
         links = groups.links[groups.links["measure"] != PATIENT]
     # one row per pair: what the detector measured comes before "reviewed duplicate" or a must-link
@@ -66,9 +66,9 @@ def _mask_conflicts(manifest: Manifest, identical: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(found, columns=MASK_CONFLICT_COLUMNS)
 
 
-def duplicate_view(manifest: Manifest, settings: DuplicateSettings | None = None) -> DuplicateView:
+def duplicate_view(manifest: Manifest) -> DuplicateView:
     frame = manifest.frame
-    found = leakage_groups(frame, split_links(manifest, settings))
+    found = leakage_groups(frame, split_links(manifest))
     group_of = dict(zip(frame["case_id"], found.labels))
     label_of = dict(zip(frame["case_id"], frame["label"]))
     links = found.links.copy()

@@ -80,9 +80,9 @@ def metric_title(name: str, unit: bool = True, tolerance: float | None = None) -
     return METRIC_TITLES[name] + (" (px)" if unit and name == "hd95" else "")
 
 
-def metric_places(name: str, digits: int = 3) -> int:
-    """Decimals shown for a metric: HD95 is in pixels, two decimals are plenty."""
-    return 2 if name == "hd95" else digits
+def metric_places(name: str) -> int:
+    """Decimals shown for a metric: a score three, HD95 (in pixels) two (the report's ``number_format`` rule)."""
+    return 2 if name == "hd95" else 3
 
 
 def mean_std_text(mean: float, std: float | None, places: int) -> str:
@@ -98,7 +98,7 @@ COLUMN_TITLES = {
 }
 
 
-def formatted(row: SummaryRow, digits: int = 3) -> dict[str, str]:
+def formatted(row: SummaryRow) -> dict[str, str]:
     """Display strings of a ``mean_std`` row: ``mean ± std`` for fold models, the value for an ensemble."""
     out = {"variant": str(row.get("variant", FOLD_MODELS))}
     spread = out["variant"] == FOLD_MODELS
@@ -112,7 +112,7 @@ def formatted(row: SummaryRow, digits: int = 3) -> dict[str, str]:
         if name == "test_images":
             out[title] = f"{mean:.0f}"
             continue
-        places = (1 if spread else 0) if name in EMPTY_CASES else metric_places(name, digits)
+        places = (1 if spread else 0) if name in EMPTY_CASES else metric_places(name)
         out[title] = mean_std_text(mean, std if spread else None, places)
     out[DEGENERATE_TITLE] = degenerate_mark(row)
     return out

@@ -133,9 +133,9 @@ def inference_precision(amp: str, device: torch.device, setting: str = "train.am
     return choose_precision(amp, device, setting)
 
 
-def autocast_dtype(amp: str, device: torch.device, setting: str = "train.amp") -> torch.dtype | None:
-    """The autocast dtype for training with ``amp`` on ``device``; None for full precision."""
-    return choose_precision(amp, device, setting).dtype
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for training with ``amp`` (``train.amp``) on ``device``; None for full precision."""
+    return choose_precision(amp, device, "train.amp").dtype
 
 
 def log_precision(precision: Precision) -> None:

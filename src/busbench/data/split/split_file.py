@@ -171,7 +171,7 @@ def split_command(manifest_path: Path, settings: SplitSettings) -> str:
     return " ".join(words + ["--force"])
 
 
-SPLIT_FILES = "split-*.json"  # every split file of a data folder, whatever made it
+SPLIT_FILES = "split*.json"  # every split file of a data folder, whatever made it (`split --out` names its own)
 
 
 def split_file_name(settings: SplitSettings, links: UserLinks = UserLinks()) -> str:
