@@ -55,6 +55,10 @@ def check_cuda_session(providers: list[str], available: list[str], device: torch
                         "onnxruntime-gpu), or run with --device cpu")
 
 
+class OnnxRunError(RuntimeError):
+    """ONNX Runtime refused to run a graph on an input (a shape a traced graph cannot take)."""
+
+
 class OnnxRuntimeModel(nn.Module):
     """An ONNX Runtime session on an exported model: its ``output`` (a fold model's logits, like the PyTorch
     model's) from images.
@@ -86,5 +90,8 @@ class OnnxRuntimeModel(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         feed = {INPUT_NAME: images.detach().float().cpu().contiguous().numpy()}
-        logits = self.session.run([self.output], feed)[0]
+        try:
+            logits = self.session.run([self.output], feed)[0]
+        except Exception as exc:  # ONNX Runtime's own errors derive from Exception alone: named here, once
+            raise OnnxRunError(f"ONNX Runtime refused a {tuple(images.shape)} input: {exc}") from exc
         return torch.from_numpy(logits).to(images.device)

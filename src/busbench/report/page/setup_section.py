@@ -19,6 +19,7 @@ import pandas as pd
 from busbench.augment import PRESETS
 from busbench.data.manifest import load_manifest
 from busbench.data.split.record import load_split
+from busbench.errors import BusbenchError
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.layout.atomic import write_text
 from busbench.layout.folders import CellFolder
@@ -157,7 +158,7 @@ def augmentation_text(preset: str) -> str:
         return f"{name}{parts} p={getattr(step, 'p', 1.0):g}"
     try:
         steps = PRESETS.get(preset)()
-    except Exception:  # a preset of a plugin no longer installed: its name as recorded
+    except BusbenchError:  # a preset no longer registered (a plugin uninstalled): its name as recorded
         return preset
     return f"{preset}: " + (", ".join(describe(step) for step in steps) or "no transforms")
 
