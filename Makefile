@@ -37,7 +37,7 @@ demo: install
 
 test: install $(VENV)/.oracles docs
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy src
+	$(BIN)/mypy src benchmarks
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # The edit-test loop: every test but those marked slow or real_data (pyproject's markers), on one worker per core.

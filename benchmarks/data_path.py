@@ -47,7 +47,9 @@ def main() -> None:
     def load_batch(step: int) -> dict[str, torch.Tensor]:
         dataset.set_epoch(step)
         items = [dataset[(step * args.batch + i) % len(dataset)] for i in range(args.batch)]
-        return {"image": torch.stack([x["image"] for x in items]), "mask": torch.stack([x["mask"] for x in items])}
+        images: list[torch.Tensor] = [torch.as_tensor(x["image"]) for x in items]
+        masks: list[torch.Tensor] = [torch.as_tensor(x["mask"]) for x in items]
+        return {"image": torch.stack(images), "mask": torch.stack(masks)}
 
     def train_step(batch: dict[str, torch.Tensor]) -> None:
         optimizer.zero_grad()

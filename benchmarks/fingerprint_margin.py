@@ -31,7 +31,8 @@ Copy = Callable[[np.ndarray], np.ndarray]
 
 def _jpeg(grey: np.ndarray, quality: int) -> np.ndarray:
     _, encoded = cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    decoded: np.ndarray = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE))
+    return decoded
 
 
 def _scaled(grey: np.ndarray, factor: float) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ def lesion_pairs(n: int, size: int, seed: int = 0) -> list[tuple[np.ndarray, np.
     false-positive islands elsewhere, as a trained model's output looks."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
-    pairs = []
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
     while len(pairs) < n:
         radius = size * np.sqrt(rng.uniform(0.005, 0.25) / np.pi)
         cy, cx = rng.uniform(radius, size - radius, 2)
@@ -44,7 +45,11 @@ def lesion_pairs(n: int, size: int, seed: int = 0) -> list[tuple[np.ndarray, np.
     return pairs
 
 
-def timed(fn, pairs):
+Pair = tuple[np.ndarray, np.ndarray]
+Measure = Callable[[np.ndarray, np.ndarray], tuple[float, float]]
+
+
+def timed(fn: Measure, pairs: list[Pair]) -> tuple[float, np.ndarray]:
     started = time.perf_counter()
     values = [fn(p, t) for p, t in pairs]
     return time.perf_counter() - started, np.array(values)
@@ -59,20 +64,21 @@ def main() -> None:
     pairs = lesion_pairs(args.pairs, args.size)
 
     from medpy.metric.binary import dc, hd95
-    from monai.metrics import compute_dice, compute_hausdorff_distance
+    from monai.metrics.hausdorff_distance import compute_hausdorff_distance
+    from monai.metrics.meandice import compute_dice
 
-    def ours_pooled(p, t):
+    def ours_pooled(p: np.ndarray, t: np.ndarray) -> tuple[float, float]:
         m = image_metrics(p, t, MetricRules("pooled"))
-        return m["dice"], m["hd95"]
+        return float(m["dice"]), float(m["hd95"])
 
-    def ours_max(p, t):
+    def ours_max(p: np.ndarray, t: np.ndarray) -> tuple[float, float]:
         m = image_metrics(p, t, MetricRules("max-directed"))
-        return m["dice"], m["hd95"]
+        return float(m["dice"]), float(m["hd95"])
 
-    def medpy(p, t):
-        return dc(p, t), hd95(p, t)
+    def medpy(p: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+        return float(dc(p, t)), float(hd95(p, t))
 
-    def monai(p, t):
+    def monai(p: np.ndarray, t: np.ndarray) -> tuple[float, float]:
         pt, tt = torch.from_numpy(p)[None, None], torch.from_numpy(t)[None, None]
         return (float(compute_dice(pt, tt, include_background=True)),
                 float(compute_hausdorff_distance(pt, tt, include_background=True, percentile=95)))

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 
 import pandas as pd
 import torch
+from in_turns import times_in_turns
 
 from busbench.deploy.onnx_export import export_checked
 from busbench.deploy.onnx_runtime import OnnxRuntimeModel
@@ -52,13 +52,7 @@ def timed_in_turns(forwards: dict[str, Forward], seconds: float, rounds: int) ->
     """Median seconds per batch of each forward, the forwards taking turns."""
     for forward in forwards.values():
         forward()  # warm-up
-    times: dict[str, list[float]] = {label: [] for label in forwards}
-    started = time.perf_counter()
-    while len(times["onnxruntime"]) < rounds or time.perf_counter() - started < seconds:
-        for label, forward in forwards.items():
-            tick = time.perf_counter()
-            forward()
-            times[label].append(time.perf_counter() - tick)
+    times = times_in_turns(dict(forwards), seconds, rounds)
     return {label: statistics.median(values) for label, values in times.items()}
 
 

@@ -33,10 +33,12 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from in_turns import times_in_turns
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -45,7 +47,7 @@ from busbench.losses import build_loss
 from busbench.models import build_model
 from busbench.train.compile import compile_network
 from busbench.train.deep_supervision import DeepSupervisionLoss
-from busbench.train.device import choose_precision
+from busbench.train.device import choose_precision, place_model
 from busbench.train.optim import build_optimizer
 from busbench.train.trainer import Update, train_step
 
@@ -80,7 +82,7 @@ def training_flops_per_image(model: nn.Module, x: torch.Tensor, mask: torch.Tens
 def busbench_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, dtype: torch.dtype | None,
                   channels_last: bool, compile_it: bool) -> Step:
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = place_model(model, x.device, channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     network = compile_network(model, compile_it, x.device)
     loss_fn = DeepSupervisionLoss(build_loss("bce_dice"))  # as the trainer wraps it
@@ -116,22 +118,25 @@ class SeedsMetricTracker:
         self.data = pd.DataFrame(0.0, index=list(keys), columns=["total", "counts", "average"])
 
     def update(self, key: str, value: float, n: int = 1) -> None:
-        self.data.loc[key, "total"] += value * n
-        self.data.loc[key, "counts"] += n
-        self.data.loc[key, "average"] = self.data.loc[key, "total"] / self.data.loc[key, "counts"]
+        data: Any = self.data  # their three .loc operations as they are (pandas' stubs type loc[row, col] narrowly)
+        data.loc[key, "total"] += value * n
+        data.loc[key, "counts"] += n
+        data.loc[key, "average"] = data.loc[key, "total"] / data.loc[key, "counts"]
 
 
 def awesome_bus_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> Step:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-5)  # the seeds' config.json
-    bce = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([1.0]))
+    pos_weight = torch.tensor([1.0])
+    bce = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     tracker = SeedsMetricTracker("loss", "iou_score")
 
     def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        bce.pos_weight = bce.pos_weight.to(logits.device)
+        bce.pos_weight = pos_weight.to(logits.device)
         probability = torch.sigmoid(logits)
         overlap = (probability.flatten() * target.flatten()).sum()
         dice = 1 - (2 * overlap + 1e-7) / (probability.flatten().sum() + target.flatten().sum() + 1e-7)
-        return 0.5 * bce(logits, target) + 0.5 * dice
+        loss: torch.Tensor = 0.5 * bce(logits, target) + 0.5 * dice
+        return loss
 
     def step() -> None:
         optimizer.zero_grad()
@@ -147,18 +152,6 @@ def awesome_bus_step(model: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> S
             tracker.update("iou_score", ((overlap + 1e-7) / (union + 1e-7)).mean().item(), n=x.size(0))
 
     return step
-
-
-def alternating_step_times(steps: dict[str, Step], seconds: float, minimum: int = 3) -> dict[str, list[float]]:
-    """Each step's durations, the steps taking turns one at a time until ``seconds`` have passed."""
-    times: dict[str, list[float]] = {label: [] for label in steps}
-    started = time.perf_counter()
-    while min(map(len, times.values())) < minimum or time.perf_counter() - started < seconds:
-        for label, step in steps.items():
-            t = time.perf_counter()
-            step()
-            times[label].append(time.perf_counter() - t)
-    return times
 
 
 def lesion_masks(batch: int, size: int, generator: torch.Generator) -> torch.Tensor:
@@ -203,8 +196,8 @@ def measure(name: str, size: int, args: argparse.Namespace) -> dict[str, object]
     peak_steps = {"fp32": matmul_step(torch.float32)}
     if chosen.dtype is not None:
         peak_steps["bf16"] = matmul_step(chosen.dtype)
-    times = alternating_step_times({**{label: step for label, (step, _) in loops.items()}, **peak_steps},
-                                   args.seconds)
+    times = times_in_turns({**{label: step for label, (step, _) in loops.items()}, **peak_steps}, args.seconds,
+                           minimum=3)
     peaks = {precision: 2 * MATMUL_SIDE**3 / statistics.median(times[precision]) / 1e9 for precision in peak_steps}
     row: dict[str, object] = {"model": name, "size": size, "batch": args.batch, "steps": len(times["plain fp32"]),
                               "fwd GFLOP/img": forward / 1e9, "train GFLOP/img": training / 1e9,
