@@ -12,7 +12,7 @@
 #           predict    a run trained on CUDA predicts on CUDA and on the CPU, fp32: >= 99 % of pixels agree
 #           amp        training steps in fp32/fp16/bf16, channels-last; amp: auto is bf16 on Ampere or newer
 #           replicas   parallel_apply(devices=[0, 0]): both replicas compute in the configured dtype
-#           cudatests  tests/test_pipeline.py and tests/train/test_compile.py on the CUDA machine
+#           cudatests  tests/pipeline/test_pipeline.py and tests/train/test_compile.py on the CUDA machine
 #   second: loader     loader/step img/s ratio per augmentation preset (>= 0.5)
 #           profile    busbench profile in two model orders: peak memory the same in both
 #           compile    a run with train.compile and eval.compile
@@ -126,7 +126,7 @@ part_cudatests() {
     local spread=()
     "$PYTHON" -c "import xdist" 2> /dev/null && spread=(-n 2 --dist loadfile)
     (cd "$ROOT" && "$PYTHON" -m pytest -q -p no:cacheprovider "${spread[@]}" --junitxml="$WORK/cudatests.xml" \
-        tests/test_pipeline.py tests/train/test_compile.py)
+        tests/pipeline/test_pipeline.py tests/train/test_compile.py)
     "$PYTHON" "$CHECKS" cudatests "$WORK" --device "$DEVICE"
 }
 part_profile() {
