@@ -51,7 +51,8 @@ SLOW_MODULES = {
     "report/test_analyses_end_to_end.py", "report/test_paste_ready.py", "report/test_publication.py",
     "report/test_report.py",
     "report/test_report_files.py", "report/test_test_sets.py", "test_benchmark_anything.py", "test_faults.py",
-    "test_parallel_jobs.py", "pipeline/test_pipeline.py", "test_presets.py", "test_provenance.py", "train/test_compile.py",
+    "test_parallel_jobs.py", "pipeline/test_pipeline.py", "test_presets.py", "test_provenance.py",
+    "train/test_compile.py",
     "train/test_nnunet_preset.py", "report/bundle/test_make.py", "report/bundle/test_leaderboard.py",
     "report/test_seed_rows.py", "train/test_tracking.py", "evaluate/test_run_cost.py", "test_gpu_check.py",
 }
