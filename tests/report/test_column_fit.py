@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pdflatex_check import compile_log
 
-from busbench.report.tables.latex import COLUMN, WIDE, estimated_width, to_latex
+from busbench.report.tables.latex import COLUMN, WIDE, FloatText, estimated_width, to_latex
 from busbench.report.tables.writing import write_latex_tables
 
 CI = {"Dice (lesion) 95 % CI": "Dice (lesion)", "HD95 (lesion, px) 95 % CI": "HD95 (lesion, px)"}
@@ -52,7 +52,7 @@ def _measured(tex: Path, work: Path) -> list[float]:
 def test_the_estimate_is_within_3_percent_of_what_pdflatex_sets(shown: pd.DataFrame, below: dict[str, str] | None,
                                                                  split: bool, tmp_path: Path) -> None:
     tex = tmp_path / "table.tex"
-    tex.write_text(to_latex(shown, "Caption", "Note.", "t", below, WIDE, split))
+    tex.write_text(to_latex(shown, FloatText("Caption", "Note.", "t"), below, WIDE, split))
     [measured] = _measured(tex, tmp_path)
     assert estimated_width(shown, below, split) == pytest.approx(measured, rel=0.03)
 

@@ -42,6 +42,8 @@ class Placement:
 def placement_for(h: int, w: int, size: int, mode: ResizeMode) -> Placement:
     if mode == "resize":
         return Placement(h, w, 0, 0, size, size, size)
+    if mode != "letterbox":  # a Python caller's typo; settings are checked against ResizeMode when read
+        raise ValueError(f"resize mode must be one of {RESIZE_MODES}, got {mode!r}")
     scale = size / max(h, w)
     inner_h, inner_w = max(1, round(h * scale)), max(1, round(w * scale))
     return Placement(h, w, (size - inner_h) // 2, (size - inner_w) // 2, inner_h, inner_w, size)

@@ -18,7 +18,7 @@ Conventions, both with numpy's linear-interpolation percentile:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -65,4 +65,7 @@ def hd95_nonempty(a: np.ndarray, b: np.ndarray, convention: HD95Convention = "po
     a_to_b, b_to_a = surface_distances(a, b, spacing)
     if convention == "pooled":
         return float(np.percentile(np.concatenate([a_to_b, b_to_a]), 95))
-    return float(max(np.percentile(a_to_b, 95), np.percentile(b_to_a, 95)))  # "max-directed"
+    if convention == "max-directed":
+        return float(max(np.percentile(a_to_b, 95), np.percentile(b_to_a, 95)))
+    # a Python caller's typo (an API user's "max_directed"); settings are checked against HD95Convention when read
+    raise ValueError(f"HD95 convention must be one of {get_args(HD95Convention)}, got {convention!r}")

@@ -10,7 +10,7 @@ from scipy import stats
 
 from busbench.evaluate.aggregate import ENSEMBLE, FOLD_MODELS
 from busbench.report.statistics.units import units_of
-from busbench.report.tables.latex import to_latex
+from busbench.report.tables.latex import FloatText, to_latex
 from busbench.report.tables.model_rows import accuracy_figures, mark_differences
 from busbench.report.tables.publication import accuracy_numbers, display_table, notes
 
@@ -112,7 +112,7 @@ def test_the_dagger_marks_exactly_the_rows_the_holm_corrected_wilcoxon_says_diff
     note = notes(table)
     assert ("† differs from the best row, best ensemble, by the Holm-corrected paired Wilcoxon test (p < 0.05) on "
             "lesion Dice, lesion images only (n = 12), paired by image") in note
-    latex = to_latex(shown, "caption", note, "label")
+    latex = to_latex(shown, FloatText("caption", note, "label"))
     assert "ensemble$^\\dagger$ &" in latex and latex.count("$^\\dagger$") == 2  # the row and the note
     assert accuracy_numbers(table).set_index("model")["differs_from_best"].to_dict() == {
         "best": False, "worse": True, "tied": False}

@@ -98,7 +98,7 @@ def _row_lines(row: pd.Series, columns: list[str], under: dict[str, str], split_
 
 
 def estimated_width(shown: pd.DataFrame, below: dict[str, str] | None = None, split_labels: bool = False) -> float:
-    """The points the tabular of ``to_latex(shown, ..., below, split_labels=...)`` sets to (``latex_width``),
+    """The points the tabular of ``to_latex(shown, text, below, split_labels=...)`` sets to (``latex_width``),
     before LaTeX runs."""
     below = {source: target for source, target in (below or {}).items() if source in shown and target in shown}
     columns = [c for c in shown.columns if c != "Model" and c not in below]
@@ -136,13 +136,15 @@ def _parts(blocks: list[pd.DataFrame], height: list[float], note_height: float, 
     return [p for p in parts if p] or [[]]
 
 
-def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: dict[str, str] | None = None,
-             width: LatexWidth = COLUMN, split_labels: bool = False) -> str:
-    """Booktabs tables at \\small for ``width``, one group per model (its name on a row of its own), notes
-    in a footnote block under the last part. ``below``: columns set on a second line under another
-    column in small type (a CI under its mean); ``split_labels``: a label's bracket on that line too."""
+def to_latex(shown: pd.DataFrame, text: FloatText, below: dict[str, str] | None = None, width: LatexWidth = COLUMN,
+             split_labels: bool = False) -> str:
+    """Booktabs tables at \\small for ``width``, one group per model (its name on a row of its own), with
+    ``text``'s caption and label, and its notes in a footnote block under the last part. ``below``: columns set on
+    a second line under another column in small type (a CI under its mean); ``split_labels``: a label's bracket on
+    that line too."""
+    caption, label = text.caption, text.label
     below = {source: target for source, target in (below or {}).items() if source in shown and target in shown}
-    note = "".join(f"Under {target}: its {source}. " for source, target in below.items()) + note
+    note = "".join(f"Under {target}: its {source}. " for source, target in below.items()) + text.note
     columns = [c for c in shown.columns if c != "Model" and c not in below]
     blocks = _blocks(shown)
     lines_per_row = 2 if below else 1
@@ -155,8 +157,9 @@ def to_latex(shown: pd.DataFrame, caption: str, note: str, label: str, below: di
         rows = pd.concat([blocks[i] for i in part]) if part else shown.iloc[:0]
         suffix = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
         tag = f"{label}-{number}" if len(parts) > 1 else label
-        text = FloatText(caption + suffix, note if number == len(parts) else f"Notes under part {len(parts)}.", tag)
-        tables.append(_float(rows, columns, below, text, width, split_labels))
+        part_text = FloatText(caption + suffix, note if number == len(parts) else f"Notes under part {len(parts)}.",
+                              tag)
+        tables.append(_float(rows, columns, below, part_text, width, split_labels))
     return "\n".join(tables)
 
 

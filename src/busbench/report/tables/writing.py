@@ -18,7 +18,7 @@ from busbench.report.number_format import MISSING, shown_frame
 from busbench.report.scored_sets import image_detection
 from busbench.report.statistics.units import IndependentUnits
 from busbench.report.tables.false_alarms import FALSE_ALARM_NOTE, false_alarm_display, false_alarms
-from busbench.report.tables.latex import COLUMN, WIDE, estimated_width, to_latex
+from busbench.report.tables.latex import COLUMN, WIDE, FloatText, estimated_width, to_latex
 from busbench.report.tables.publication import (
     CI_BELOW,
     accuracy_numbers,
@@ -104,8 +104,8 @@ def write_latex_tables(tables: list[tuple[pd.DataFrame, str, str, str]], path: P
         moved += laid_out + fitted
         narrow_note = note + (f" {', '.join(moved)}: in the two-column (table*) version and the Markdown table."
                               if moved else "")
-        narrow.append(to_latex(means, caption, narrow_note, label, below, COLUMN, split))
-        wide.append(to_latex(shown, caption, note, f"{label}-wide", below, WIDE))
+        narrow.append(to_latex(means, FloatText(caption, narrow_note, label), below, COLUMN, split))
+        wide.append(to_latex(shown, FloatText(caption, note, f"{label}-wide"), below, WIDE))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text("\n".join(narrow), path.with_suffix(".tex"))
     write_text("\n".join(wide), path.with_name(f"{path.name}{WIDE.suffix}.tex"))
