@@ -23,7 +23,9 @@ from busbench.pipeline.prepared import cell_provenance, fold_provenance
 
 CONVENTIONS = (
     "Dice, IoU, precision, recall, specificity, accuracy, HD95 (px, {hd95}) and NSD (normalised surface distance "
-    "at {nsd:g} px) per test image at its original size; a model's score is the mean over test images. 'fold "
+    "at {nsd:g} px) per test image at its original size; a model's score is the mean over all test images, normal "
+    "images (empty masks) included: where there are some, it differs from the report's Dice (lesion), the mean over "
+    "the images with a lesion, beside which the report gives the normal images' false alarms. 'fold "
     "models': mean ± sample std over the {folds} fold models. 'ensemble': the fold models' probabilities averaged, "
     "one model. 'ensemble + post-processing': with the steps chosen on out-of-fold development predictions "
     "(postprocessing.json). Test-time augmentation: {tta}. Empty masks: both empty -> Dice 1, NSD 1, HD95 0; one "
