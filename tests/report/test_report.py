@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_runner import run_cli
-from fake_results import write_run
+from fake_results import LABELS, A, B, C, scores_around, write_run
 from scipy import stats
 
 from busbench.errors import BusbenchError
@@ -21,20 +21,6 @@ from busbench.report.statistics.intervals_and_tests import (
     paired_comparisons,
     rank_biserial,
 )
-
-LABELS = ["benign"] * 8 + ["normal"] * 2
-RNG = np.random.default_rng(0)
-
-
-def _scores(center: float) -> list[float]:
-    return np.clip(RNG.normal(center, 0.1, 10), 0, 1).round(4).tolist()
-
-
-A = {1: _scores(0.80), 2: _scores(0.82)}
-B = {1: _scores(0.60), 2: _scores(0.62)}
-C = {1: _scores(0.70), 2: _scores(0.70)}
-for scores in (A, B, C):
-    scores[1][9] = 0.0  # one false alarm on a normal image in fold 1
 
 
 @pytest.fixture()
@@ -129,8 +115,8 @@ def test_html_page_holds_tables_and_figures(results, tmp_path) -> None:
 
 
 def test_friedman_test_and_cd_diagram_across_two_datasets(results, tmp_path) -> None:
-    other = {"model_a": {1: _scores(0.6), 2: _scores(0.6)}, "model_b": {1: _scores(0.7), 2: _scores(0.7)},
-             "model_c": {1: _scores(0.8), 2: _scores(0.8)}}
+    other = {name: {1: scores_around(center), 2: scores_around(center)}
+             for name, center in (("model_a", 0.6), ("model_b", 0.7), ("model_c", 0.8))}
     for name, scores in other.items():
         write_run(results, "busbra", name, scores, LABELS)
     report = build_report(results, tmp_path / "out", qualitative=False)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from fake_results import write_run
+from fake_results import LABELS, A, B, C, write_run
 from scipy import stats
-from test_report import LABELS, A, B, C
 
 from busbench.errors import BusbenchError
 from busbench.report.build import build_report

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fake_results import write_run
+from fake_results import LABELS, A, B, write_run
 from pdflatex_check import compile_log, overfull_boxes
-from test_report import LABELS, A, B
 
 from busbench.records import FoldDone, write_done
 from busbench.report.build import build_report

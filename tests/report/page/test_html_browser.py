@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from browser import CHROMIUM_FLAGS, chromium
-from fake_results import write_run
+from fake_results import LABELS, A, B, write_run
 from PIL import Image
-from test_report import LABELS, A, B
 
 from busbench.config import DataConfig
 from busbench.report.build import build_report

@@ -13,6 +13,23 @@ from busbench.data.adapters import ADAPTERS
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95", "nsd")
 
+# Three fake models' per-image Dice over two folds of ten test images (8 with a lesion, 2 normal): A best, B worst,
+# each with one false alarm on a normal image in fold 1; the report tests' shared results.
+LABELS = ["benign"] * 8 + ["normal"] * 2
+_RNG = np.random.default_rng(0)
+
+
+def scores_around(center: float) -> list[float]:
+    """Ten per-image Dice drawn around ``center`` (sd 0.1), clipped to [0, 1]."""
+    return np.clip(_RNG.normal(center, 0.1, 10), 0, 1).round(4).tolist()
+
+
+A = {1: scores_around(0.80), 2: scores_around(0.82)}
+B = {1: scores_around(0.60), 2: scores_around(0.62)}
+C = {1: scores_around(0.70), 2: scores_around(0.70)}
+for _scores_of_a_model in (A, B, C):
+    _scores_of_a_model[1][9] = 0.0
+
 
 def _empty_case(label: str, dice: float) -> str:
     """Dice 0 on a normal image is a false alarm, on a lesion image a missed lesion (the fakes
