@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import pandas as pd
 import pytest
-from busi_copies import layout_copy, renamed_folder_copy
+from busi_copies import busi_cases, edit_right_half, layout_copy, prepared, renamed_folder_copy, write_case
 from real_data import real_dataset
 
 from busbench.data.manifest import Manifest, load_manifest
@@ -18,6 +19,7 @@ from busbench.data.prepare import prepare_dataset
 from busbench.data.registry.assign import plan_registry_split
 from busbench.data.registry.record import Registry, load_registry
 from busbench.data.split.record import TEST, Split
+from busbench.errors import BusbenchError
 
 BUSI = "Dataset_BUSI_with_GT"
 
@@ -87,3 +89,44 @@ def test_every_copy_gets_the_same_roles_by_content(tmp_path: Path, kind: str, re
     assert split.registry.test_set_sha256 == found.test_set_sha256
     expected = _registry_roles(found)
     assert {case: role for case, role in _roles(split).items()} == {case: expected[made[case]] for case in made}
+
+
+def _busi_copy(raw: Path, ids: list[str], **altered: Callable[[Path], None]) -> Manifest:
+    """Those BUSI cases copied unaltered, then each ``altered`` writer run on the copy's folder."""
+    cases = busi_cases()
+    for case_id in ids:
+        write_case(cases[case_id], raw)
+    for write in altered.values():
+        write(raw)
+    return prepared(raw)
+
+
+def test_a_test_case_with_another_mask_is_refused_even_where_mismatches_are_allowed(tmp_path: Path) -> None:
+    registry, _, sha256 = load_registry("busi-v1")
+    roles = registry.frame().set_index("case_id")
+    edited = "benign (100)"
+    assert roles.loc[edited, "part"] == TEST
+    kept = ["benign (1)", "benign (2)", "malignant (1)"]
+    copy = _busi_copy(tmp_path / "raw", kept, mask=lambda raw: write_case(busi_cases()[edited], raw,
+                                                                         edit=edit_right_half))
+    with pytest.raises(BusbenchError, match=r"1 case with a registry busi-v1 image but another mask "
+                                            r"\(benign \(100\)\): their ground truth is not the registry's"):
+        plan_registry_split(copy, registry, sha256, mismatch=True)
+
+
+def test_an_extra_crop_of_a_test_image_is_refused_though_its_thumbnail_differs(tmp_path: Path) -> None:
+    """A crop of 85 % of a test image's height: its thumbnail correlates below the thumbnail rule's 0.95 (0.90
+    for this one), the keypoint search links it."""
+    registry, _, sha256 = load_registry("busi-v1")
+    case = busi_cases()["benign (100)"]
+
+    def crop(raw: Path) -> None:
+        image = cv2.imread(str(case.image), cv2.IMREAD_UNCHANGED)
+        mask = cv2.imread(str(case.masks[0]), cv2.IMREAD_GRAYSCALE)
+        rows = int(image.shape[0] * 0.85)
+        cv2.imwrite(str(raw / "benign" / "benign (998).png"), image[:rows])
+        cv2.imwrite(str(raw / "benign" / "benign (998)_mask.png"), mask[:rows])
+
+    copy = _busi_copy(tmp_path / "raw", ["benign (100)", "benign (1)", "malignant (1)"], crop=crop)
+    with pytest.raises(BusbenchError, match=r"benign \(998\): not in the registry, but near-duplicates of its test"):
+        plan_registry_split(copy, registry, sha256, mismatch=True)

@@ -106,6 +106,14 @@ def match_cases(reference: pd.DataFrame, query: pd.DataFrame, tolerant: bool = T
     return pd.DataFrame(rows, columns=MATCH_COLUMNS).sort_values("query_id", ignore_index=True)
 
 
+def same_mask(reference: pd.Series, query: pd.Series) -> bool:
+    """Whether two manifest rows whose images matched hold one mask: the same mask pixels at one size, lesion
+    boxes that agree (``masks_agree``) across two resolutions."""
+    if (int(reference["width"]), int(reference["height"])) == (int(query["width"]), int(query["height"])):
+        return bool(reference["mask_sha256"] == query["mask_sha256"])
+    return masks_agree(str(reference["lesion_box"]), str(query["lesion_box"]))
+
+
 def masks_agree(reference_box: str, query_box: str) -> bool:
     """Whether two lesion boxes (``fingerprint.lesion_box``) are one mask at two resolutions: edges
     within 2 % of the image, areas within a third; two empty masks agree."""

@@ -5,7 +5,8 @@ Cases of the copy that the registry lacks ("extra") and registry cases the copy 
 are refused unless ``split.registry_mismatch`` allows them. Then an extra case joins the group
 and fold of the registry case it resembles (thumbnail correlation of a near-duplicate) or gets a
 group of its own in a fold by turns; it never joins the test set, and one that resembles a test
-case is refused, since training on it would leak.
+case (by thumbnail, or by the keypoint search of ``data.duplicates``) is refused, since training on
+it would leak. A case whose image is a registry case's but whose mask differs is always refused.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import hashlib
 import json
 
 import numpy as np
-import pandas as pd
 
-from busbench.data.content.matching import thumbnail_correlation
+from busbench.data.content.matching import same_mask, thumbnail_correlation
+from busbench.data.duplicates.links import DuplicateSettings, cross_duplicate_links
 from busbench.data.manifest import Manifest
 from busbench.data.registry.record import Registry, match_copy, registry_test_set_sha256
 from busbench.data.split.record import CV, SPLIT_FORMAT, TEST, Split
@@ -44,16 +45,36 @@ def _refuse_mismatch(registry: Registry, manifest: Manifest, extra: list[str], m
         "(split.registry_mismatch: true)")
 
 
-def _extra_roles(registry: Registry, frame: pd.DataFrame, extra: list[str]) -> dict[str, tuple[int, int]]:
-    """Extra case -> (fold, group): a near-duplicate's group, or a new group in a fold by turns."""
-    cases = registry.frame()
+def _refuse_changed_masks(registry: Registry, manifest: Manifest, role_of: dict[str, str]) -> None:
+    """A case whose image is a registry case's but whose mask is not has other ground truth: its role cannot be
+    the registry's (in the test set, the test set would no longer be the registry's), whatever the mismatch rule."""
+    cases = {str(case_id): row for case_id, row in registry.frame().set_index("case_id").iterrows()}
+    rows = {str(case_id): row for case_id, row in manifest.frame.set_index("case_id").iterrows()}
+    changed = sorted(copy_id for copy_id, registry_id in role_of.items()
+                     if not same_mask(cases[registry_id], rows[copy_id]))
+    if changed:
+        raise BusbenchError(
+            f"{manifest.path}: {counted(len(changed), 'case')} with a registry {registry.name} image but another mask "
+            f"({listed(changed)}): their ground truth is not the registry's. Restore those masks from the "
+            f"authors' download (`busbench verify {manifest.path.parent} --registry {registry.name}` lists them as "
+            "changed), or build your own registry from your copy with `busbench registry build`")
+
+
+def _extra_roles(registry: Registry, manifest: Manifest, extra: list[str], test_ids: list[str]
+                 ) -> dict[str, tuple[int, int]]:
+    """Extra case -> (fold, group): a near-duplicate's group, or a new group in a fold by turns. One that is a
+    near-duplicate of a test image is refused: by its thumbnail, or by the keypoint search a split of one's own
+    runs (a crop or a zoom the thumbnails miss)."""
+    cases, frame = registry.frame(), manifest.frame
     rows = frame.set_index("case_id", drop=False).loc[extra].reset_index(drop=True)
     correlation = thumbnail_correlation(rows, cases)
     best = correlation.argmax(axis=1) if len(cases) else np.zeros(len(rows), dtype=int)
-    leaking = [cid for i, cid in enumerate(rows["case_id"])
-               if correlation[i, best[i]] >= NEAR_DUPLICATE_CORRELATION and cases["part"].iloc[best[i]] == TEST]
+    leaking = {cid for i, cid in enumerate(rows["case_id"])
+               if correlation[i, best[i]] >= NEAR_DUPLICATE_CORRELATION and cases["part"].iloc[best[i]] == TEST}
+    if test_ids:
+        leaking |= set(cross_duplicate_links(manifest, extra, manifest, test_ids, DuplicateSettings())["case_a"])
     if leaking:
-        raise BusbenchError(f"{listed(leaking)}: not in the registry, but near-duplicates of its test images; "
+        raise BusbenchError(f"{listed(sorted(leaking))}: not in the registry, but near-duplicates of its test images; "
                             "training on them would leak. Remove them from the copy, or build your own registry "
                             "with `busbench registry build`")
     next_group = int(cases["group"].max()) + 1 if len(cases) else 0
@@ -79,7 +100,9 @@ def plan_registry_split(manifest: Manifest, registry: Registry, registry_sha256:
     missing = sorted(set(cases.index) - set(role_of.values()))
     if (extra or missing) and not mismatch:
         _refuse_mismatch(registry, manifest, extra, missing)
-    extra_roles = _extra_roles(registry, frame, extra) if extra else {}
+    _refuse_changed_masks(registry, manifest, role_of)
+    copy_test_ids = sorted(c for c, r in role_of.items() if cases.loc[r, "part"] == TEST)
+    extra_roles = _extra_roles(registry, manifest, extra, copy_test_ids) if extra else {}
     stratum = strata(frame, size_tertiles(frame))
     group_sizes = cases["group"].value_counts()
     registry_roles = {cid: (str(part), fold, int(group)) for cid, part, fold, group

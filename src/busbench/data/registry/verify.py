@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.content.matching import EXACT as EXACT_LEVEL
-from busbench.data.content.matching import masks_agree, thumbnail_correlation
+from busbench.data.content.matching import same_mask, thumbnail_correlation
 from busbench.data.labels import LESION
 from busbench.data.registry.record import Registry, match_copy
 from busbench.log import counted, listed
@@ -66,9 +66,7 @@ def _pair(reg: pd.Series, copy: pd.Series, level: str) -> tuple[str, str]:
     same_size = (int(reg["width"]), int(reg["height"])) == (int(copy["width"]), int(copy["height"]))
     image = "same pixels" if level == EXACT_LEVEL else (
         f"image at {_size(copy)} here, {_size(reg)} in the registry" if not same_size else "image re-encoded")
-    mask_same = (reg["mask_sha256"] == copy["mask_sha256"] if same_size
-                 else masks_agree(str(reg["lesion_box"]), str(copy["lesion_box"])))
-    if not mask_same:
+    if not same_mask(reg, copy):
         return CHANGED, (f"{image}, but the mask differs (lesion box {reg['lesion_box'] or 'empty'} in the registry, "
                          f"{copy['lesion_box'] or 'empty'} here)")
     if reg["case_id"] != copy["case_id"]:
