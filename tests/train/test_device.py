@@ -30,8 +30,13 @@ def test_device_resolution() -> None:
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(BusbenchError, match="no CUDA device; set train.device=cpu"):
-            resolve_device("cuda")
+        with pytest.raises(BusbenchError, match="^--device 'cuda' but this machine has no CUDA device; set --device "
+                                                "to cpu$"):
+            resolve_device("cuda", "--device")
+    for typo in ("gpu", "cuda1", "CPU"):  # torch's parse error, as one line naming the setting
+        with pytest.raises(BusbenchError, match=rf"^train.device '{typo}' is not a device; use auto, cpu, cuda or "
+                                                r"cuda:N \(a GPU's number\)$"):
+            resolve_device(typo)
 
 
 def test_a_numbered_gpu_becomes_the_current_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,9 +48,9 @@ def test_a_numbered_gpu_becomes_the_current_one(monkeypatch: pytest.MonkeyPatch)
     assert resolve_device("cuda:1") == torch.device("cuda:1") and made_current == [torch.device("cuda:1")]
     assert resolve_device("cuda") == CUDA and resolve_device("auto") == CUDA  # the current GPU already
     assert made_current == [torch.device("cuda:1")]
-    with pytest.raises(BusbenchError, match=r"^train.device=cuda:2 but this machine shows 2 CUDA device\(s\), "
-                                            r"numbered from 0 \(after CUDA_VISIBLE_DEVICES\); set train.device=cuda:0 "
-                                            r"to cuda:1, or cuda$"):
+    with pytest.raises(BusbenchError, match=r"^train.device 'cuda:2' but this machine shows 2 CUDA device\(s\), "
+                                            r"numbered from 0 \(after CUDA_VISIBLE_DEVICES\); set train.device to "
+                                            r"cuda:0 to cuda:1, or cuda$"):
         resolve_device("cuda:2")
     assert len(made_current) == 1
 

@@ -51,7 +51,7 @@ def predict(
     except ValueError as exc:
         raise BusbenchError(f"--tta: {exc}") from exc
     inputs = collect_inputs(input_)
-    torch_device = resolve_device(device)
+    torch_device = resolve_device(device, "--device")
     trained = load_trained(run, engine, torch_device, allow_partial)
     if trained.partial:
         err_console.print(f"warning: {trained.partial}", markup=False, highlight=False)

@@ -77,7 +77,7 @@ def profile(
     """
     from busbench.deploy.engines import with_onnxruntime_speed
 
-    torch_device = resolve_device(device)
+    torch_device = resolve_device(device, "--device")
 
     def report(line: str) -> None:
         console.print(line, markup=False, highlight=False)

@@ -30,23 +30,28 @@ NATIVE_CPU_BF16 = ("amx_bf16", "avx512_bf16", "bf16")
 CPUINFO = Path("/proc/cpuinfo")
 
 
-def resolve_device(name: str) -> torch.device:
-    """The device ``name`` (``train.device``, ``--device``) names. A numbered GPU (``cuda:1``) is made
+def resolve_device(name: str, setting: str = "train.device") -> torch.device:
+    """The device ``name`` names (``setting``: ``train.device``, ``--device``, the API's ``device``, for the
+    errors). A numbered GPU (``cuda:1``) is made
     the current one (``torch.cuda.set_device``) before any loader starts: the pin-memory thread of a
     data loader, and every CUDA call not given a device, use the current GPU, which is otherwise GPU 0,
     where they would make a context and pinned buffers of their own."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise BusbenchError(f"{setting} {name!r} is not a device; use auto, cpu, cuda or cuda:N (a GPU's number)"
+                            ) from exc
     if device.type != "cuda":
         return device
     if not torch.cuda.is_available():
-        raise BusbenchError(f"train.device={name} but this machine has no CUDA device; set train.device=cpu")
+        raise BusbenchError(f"{setting} {name!r} but this machine has no CUDA device; set {setting} to cpu")
     if device.index is not None:
         count = torch.cuda.device_count()
         if device.index >= count:
-            raise BusbenchError(f"train.device={name} but this machine shows {count} CUDA device(s), numbered from 0 "
-                                f"(after CUDA_VISIBLE_DEVICES); set train.device=cuda:0 to cuda:{count - 1}, or cuda")
+            raise BusbenchError(f"{setting} {name!r} but this machine shows {count} CUDA device(s), numbered from 0 "
+                                f"(after CUDA_VISIBLE_DEVICES); set {setting} to cuda:0 to cuda:{count - 1}, or cuda")
         torch.cuda.set_device(device)
     return device
 
