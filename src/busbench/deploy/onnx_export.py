@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from busbench.config import EvalConfig, InputConfig, ModelConfig
+from busbench.data.export.held_out import check_empty
 from busbench.deploy import busbench_postprocess
 from busbench.deploy.int8_gate import (
     INT8_TOLERANCE,
@@ -87,8 +88,9 @@ def _description(trained: TrainedRun, run_dir: Path, dynamic: bool, parity: dict
         "format": FORMAT, "busbench_version": __version__, "opset": OPSET,
         "input": {"name": INPUT_NAME, "shape": ["batch", channels, spatial, "width" if dynamic else size],
                   "dtype": "float32", "size": size, "channels": channels,
-                  "spatial_axes": ("dynamic: any side the architecture takes; busbench trained and scored at size"
-                                   if dynamic else f"fixed at {size} x {size}: letterbox or resize to it"),
+                  "spatial_axes": (f"dynamic: any side the architecture takes; busbench trained and scored at "
+                                   f"{size} x {size}" if dynamic else f"fixed at {size} x {size}: letterbox or resize "
+                                   "to it"),
                   "colour": "grey" if channels == 1 else "RGB",
                   "normalisation": "pixel value / 255 (no mean or std)", "scaling": "pixel value / 255",
                   "white_level": trained.white_level, "white_level_means": WHITE_LEVEL,
@@ -144,6 +146,7 @@ def export_run(run_dir: Path, out: Path, options: ExportOptions = ExportOptions(
                             "for fp32 only)")
     import_onnxruntime()
     trained = load_run(run_dir, torch.device("cpu"), allow_partial=None)  # a partial export is never offered
+    check_empty(out)  # another export's files (an ensemble, int8 copies) would be taken for this one's
     cfg = trained.config
     folds = [fold.path.name for fold in CellFolder(run_dir).folds() if fold.done]  # load_run's models
     shapes = shapes_for(cfg.model.name, cfg.input.channels, cfg.input.size)

@@ -80,11 +80,17 @@ def load_split_data(data_dir: Path, split: Path | None = None) -> SplitData:
     return SplitData(manifest, path, document)
 
 
-def empty_folder(out: Path) -> Path:
-    """``out``, created; refused if it already holds files (they could mix with ours)."""
-    out = Path(out)
+def check_empty(out: Path) -> None:
+    """Refuse an export folder that already holds files: they could mix with the export's (and be taken for
+    its own)."""
     if out.exists() and any(out.iterdir()):
         raise BusbenchError(f"--out {out}: not empty; give a new folder, so that no other file mixes with the export")
+
+
+def empty_folder(out: Path) -> Path:
+    """``out``, created; refused if it already holds files (``check_empty``)."""
+    out = Path(out)
+    check_empty(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
 
