@@ -11,9 +11,20 @@ import typer
 
 from busbench.cli.options import DataDirArgument, SplitFileOption
 from busbench.console import console
-from busbench.data.export.held_out import export_test_images, load_split_data
+from busbench.data.export.held_out import SplitData, export_test_images, load_split_data
 from busbench.data.export.nnunet import export_nnunet
+from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
+
+
+def _score_command(data_dir: Path, data: SplitData, predictions: str, name: str) -> str:
+    """The `busbench score` line for this export, whole: its split file, and ``--out`` where the data folder is
+    not a run's own (``OUTPUT_DIR/data/<key>``), so that the method lands in the runs' table."""
+    words = ["busbench score", str(data_dir), f"--split {data.split_path.name}", f"--predictions {predictions}",
+             f"--name {name}"]
+    if data_folder_output_dir(data_dir) is None:
+        words.append("--out OUTPUT_DIR")
+    return " ".join(words)
 
 
 def export_test(
@@ -22,10 +33,12 @@ def export_test(
     split: SplitFileOption = None,
 ) -> None:
     """Write the held-out test images (only those, no masks) for an outside method to predict."""
-    table = export_test_images(load_split_data(data_dir, split), out)
+    data = load_split_data(data_dir, split)
+    table = export_test_images(data, out)
+    command = _score_command(data_dir, data, "DIR", "METHOD")
     console.print(f"{counted(len(table), 'test image')} written to {out} (cases.csv beside them); predict each as "
-                  f"<case id>.png, then `busbench score {data_dir} --predictions DIR --name METHOD`",
-                  markup=False, highlight=False)
+                  f"<case id>.png, then `{command}`" + (" (OUTPUT_DIR: the output_dir of the runs to compare with, "
+                  "e.g. runs)" if "--out" in command else ""), markup=False, highlight=False)
 
 
 def export_nnunet_raw(
@@ -42,8 +55,8 @@ def export_nnunet_raw(
     folder = export_nnunet(data, out, dataset_id, chosen)
     console.print(f"written: {folder}. Copy {folder / 'splits_final.json'} to nnUNet_preprocessed/{folder.name}/ "
                   f"after nnUNetv2_plan_and_preprocess -d {dataset_id}; score nnU-Net's test predictions with "
-                  f"`busbench score {data_dir} --predictions PREDS --name nnunet --case-map "
-                  f"{folder / 'case_ids.csv'}`", markup=False, highlight=False)
+                  f"`{_score_command(data_dir, data, 'PREDS', 'nnunet')} --case-map {folder / 'case_ids.csv'}`",
+                  markup=False, highlight=False)
 
 
 def export_onnx(

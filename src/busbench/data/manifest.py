@@ -82,6 +82,12 @@ class Manifest:
     def mask_files(self, row: pd.Series) -> list[Path]:
         return [self.root / p for p in json.loads(row["mask_paths"])]
 
+    @property
+    def adapter(self) -> str:
+        """The adapter that prepared it (``busi``, ``folder``, ...): a run names it as ``data.dataset``."""
+        meta = json.loads(self.path.with_name(MANIFEST_META).read_text())
+        return str(meta.get("adapter") or self.dataset)
+
     def require_fingerprints(self, what: str) -> None:
         """Refuse ``what`` on a manifest prepared before busbench recorded content fingerprints."""
         absent = [c for c in FINGERPRINTS if c not in self.frame]

@@ -30,21 +30,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from busbench.config import DataConfig
 from busbench.data.csv_files import read_csv_with_columns
 from busbench.data.export.held_out import SplitData
 from busbench.data.export.nnunet import CASE_ID, NNUNET_ID
-from busbench.data.manifest import case_row
+from busbench.data.manifest import Manifest, case_row
 from busbench.data.provenance import with_provenance
 from busbench.environment import environment
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import fold_summaries, formatted, mean_std
 from busbench.evaluate.prediction_files import PREDICTION_SUFFIXES, read_prediction
 from busbench.layout.atomic import write_csv, write_json, write_png, write_text
-from busbench.layout.folders import (
-    CellFolder,
-    RunFolder,
-    dataset_key,
-)
+from busbench.layout.folders import CellFolder, RunFolder, data_folder_output_dir, dataset_key
 from busbench.log import counted, listed
 from busbench.markdown import markdown_table
 from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE, MetricRules, image_metrics
@@ -156,11 +153,20 @@ def score_notes(method: str, scores: pd.DataFrame) -> list[str]:
     return notes
 
 
+def run_dataset_key(manifest: Manifest) -> str:
+    """The dataset key `busbench run` gives the models trained on this data folder, so that the method's row sits
+    in their table: the folder's name under ``OUTPUT_DIR/data/``, else the key of ``data.prepared`` set to it."""
+    folder = manifest.path.parent
+    if data_folder_output_dir(folder) is not None:
+        return dataset_key(folder)
+    return DataConfig(dataset=manifest.adapter, prepared=folder).key()
+
+
 def run_folder(out: Path, data: SplitData, method: str) -> Path:
     """``out/<method>/<dataset key>/<method>``, laid out as `busbench run` lays out a cell."""
     if not SAFE_METHOD.fullmatch(method):
         raise BusbenchError(f"--name {method!r}: use letters, digits and _ . + - (it names the run folder)")
-    cell = RunFolder(out, method).cell(f"{dataset_key(data.manifest.path.parent)}/{method}")
+    cell = RunFolder(out, method).cell(f"{run_dataset_key(data.manifest)}/{method}")
     if cell.config_yaml.is_file():
         raise BusbenchError(f"{cell.path}: a trained run of `busbench run`; give the method another --name or --out")
     return cell.path
