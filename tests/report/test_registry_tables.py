@@ -8,6 +8,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+from cli_runner import run_cli
+
 from busbench import pipeline
 from busbench.config import ExperimentConfig, load_config
 from busbench.data.manifest import load_manifest
@@ -47,7 +50,8 @@ def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> No
     assert split_file["registry"]["extra_cases"] == ["syn_00020", "syn_00021", "syn_00022", "syn_00023"]
 
 
-def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path) -> None:
+def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
     """A time-budgeted table (benchmarks/gpu_table.sh) trains fold 1 of the registry's 2: the split stays 2-fold,
     and the model's row says how many of its fold models were trained."""
     cfg = _registry_config(tmp_path)
@@ -60,3 +64,8 @@ def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path) -
     accuracy = next((tmp_path / "report" / "tables").glob("*_accuracy.md")).read_text()
     assert "‡ 1 of 2 folds trained: the fold-model rows and the ensemble are of that fold only." in accuracy
     assert re.search(r"\| U-Net \(width 4\) [^|]*‡ \| fold models \|", accuracy)  # the row marked
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "bundle", str(tmp_path / "runs" / "r"), "--out", str(tmp_path / "r.json")) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"bundle: {cfg.data.key()}/{cfg.model.key()} has 1 of its split's 2 folds trained: a leaderboard marks " \
+           "it ‡" in said

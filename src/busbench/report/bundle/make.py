@@ -100,6 +100,10 @@ def bundle_cell(run: RunResults, registry: str | None, profiles: pd.DataFrame) -
     cell, config = run.folder, run.config
     assert config is not None  # load_run reads trained cells only
     split = load_split(_split_path(cell))  # first: it says what is missing where the data folder is gone
+    trained = run.per_image["fold"].nunique()
+    if trained < split.folds:
+        logger.warning(f"bundle: {cell.id} has {trained} of its split's {split.folds} folds trained: a leaderboard "
+                       "marks it ‡ with that note; bundle it again once `busbench run` has trained every fold")
     manifest = load_manifest(run_data_folder(cell))
     keys, held_out = case_keys(split, manifest, registry, cell.path)
     pixels = pixel_hashes(manifest)
