@@ -56,6 +56,9 @@ def test_create_model_and_list_models() -> None:
     assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 1, 32, 32)
     with pytest.raises(BusbenchError, match="unknown model 'unet9' .*did you mean unet,"):
         busbench.create_model("unet9")
+    with pytest.raises(BusbenchError, match=r"^model 'unet': unknown argument\(s\) foo, width \(model.kwargs\); "
+                                            "it takes base_channels$"):
+        busbench.create_model("unet", foo=1, width=8)
 
 
 def _written(tmp_path: Path, name: str, pixels: np.ndarray) -> Path:

@@ -82,7 +82,15 @@ class ModelEntry:
         return parameter.default
 
     def build(self, in_channels: int = 3, num_classes: int = 1, **kwargs: object) -> nn.Module:
-        """The network; wrong arguments and a builder that returns no ``nn.Module`` are errors naming the fix."""
+        """The network; wrong arguments and a builder that returns no ``nn.Module`` are errors naming the fix
+        (an unknown argument: the ones the model takes)."""
+        parameters = inspect.signature(self.builder).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            valid = [name for name in parameters if name not in ("self", "in_channels", "num_classes")]
+            unknown = sorted(set(kwargs) - set(valid))
+            if unknown:
+                raise BusbenchError(f"model {self.name!r}: unknown argument(s) {', '.join(unknown)} (model.kwargs); "
+                                    f"it takes {', '.join(valid) or 'none'}")
         try:
             model = self.builder(in_channels=in_channels, num_classes=num_classes, **kwargs)
         except TypeError as exc:
