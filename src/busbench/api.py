@@ -168,7 +168,7 @@ def load_run(path: str | Path, device: str = "auto", allow_partial: bool = False
         busbench.errors.BusbenchError: image: a float64 array of shape (48, 64); pass uint8 values 0-255 ...
     """
     device_ = resolve_device(device, "device")
-    trained = _load_trained_run(Path(path), device_, allow_partial)
+    trained = _load_trained_run(Path(path), device_, allow_partial, "allow_partial=True")
     return Run(trained, device_, read_environment(trained.path).test_set_sha256)
 
 

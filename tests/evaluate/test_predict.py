@@ -16,6 +16,7 @@ import yaml
 from cli_runner import run_cli
 from PIL import Image
 
+import busbench
 from busbench import pipeline
 from busbench.config import load_config
 from busbench.data.synthetic import generate_cases
@@ -145,11 +146,13 @@ def test_an_unfinished_run_is_refused_unless_allow_partial_which_predictions_csv
     assert "fold-2 unfinished" in capsys.readouterr().err
     assert run_cli(monkeypatch, "predict", "--run", str(run), "--input", str(image), "--out", str(tmp_path / "o"),
                    "--allow-partial") == 0
-    assert "warning: partial run: 1 finished fold models (fold-2 unfinished), no post-processing" in \
+    assert "warning: partial run: 1 finished fold model (fold-2 unfinished), no post-processing" in \
         capsys.readouterr().err
     table = pd.read_csv(tmp_path / "o" / "predictions.csv", keep_default_na=False)
     assert table["partial_run"].str.contains("fold-2 unfinished").all()
     assert len(load_run(run, torch.device("cpu"), allow_partial=True).models) == 1
+    with pytest.raises(BusbenchError, match=r"unfinished run \(fold-2 unfinished\).*, or pass allow_partial=True "):
+        busbench.load_run(run, device="cpu")  # the Python API names its own argument, not the command's option
 
 
 def test_a_corrupt_best_pt_of_a_finished_fold_is_refused_by_run_and_predict(run_dir: Path, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from busbench.evaluate.inference import ensemble_probabilities
 from busbench.evaluate.postprocess import PostProcessing
 from busbench.layout.atomic import write_csv, write_png
 from busbench.layout.folders import CONFIG_YAML, CellFolder
-from busbench.log import logger
+from busbench.log import counted, logger
 from busbench.metrics.surface import boundary
 from busbench.progress import progress
 from busbench.records import read_done, read_environment
@@ -77,12 +77,13 @@ def _unfinished_folds(run_dir: Path, split: SplitConfig) -> list[str]:
     return [cell.fold(k).path.name for k in sorted(expected | set(begun)) if k not in begun or not begun[k].done]
 
 
-def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = False) -> TrainedRun:
+def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = False,
+             partial_option: str = "--allow-partial") -> TrainedRun:
     """The fold models, settings and chosen post-processing of a (dataset, model) run folder.
 
     ``allow_partial``: use an unfinished run's finished folds (True), or refuse it and offer
-    ``--allow-partial`` (False), or refuse it without (None: a command that has no such option,
-    ``export onnx``). The errors name no other option, so that every command can show them."""
+    ``partial_option`` (False: ``--allow-partial``, the Python API's ``allow_partial=True``), or refuse it
+    without (None: a command that has no such option, ``export onnx``)."""
     run_dir = Path(run_dir)
     cell = CellFolder(run_dir)
     config_path = cell.config_yaml
@@ -99,11 +100,11 @@ def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = F
     if unfinished or not post_path.is_file():
         lacking = f"{', '.join(unfinished)} unfinished" if unfinished else "post-processing not chosen yet"
         if not allow_partial or not finished:
-            offer = (", or pass --allow-partial to predict with its finished fold models only and no post-processing "
-                     f"(said in {PREDICTIONS_CSV})") if allow_partial is False and finished else ""
+            offer = (f", or pass {partial_option} to predict with its finished fold models only and no "
+                     f"post-processing (said in {PREDICTIONS_CSV})") if allow_partial is False and finished else ""
             raise BusbenchError(f"{run_dir}: unfinished run ({lacking}); finish it with `busbench run`{offer}")
-        partial = (f"partial run: {len(finished)} finished fold models ({lacking}), no post-processing "
-                   "(--allow-partial)")
+        partial = (f"partial run: {counted(len(finished), 'finished fold model')} ({lacking}), no post-processing "
+                   f"({partial_option})")
     models = []
     for fold in finished:
         fix = f"Delete {fold.path} and train the fold again with `busbench run`"
