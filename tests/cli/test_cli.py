@@ -160,3 +160,15 @@ def test_help_shows_flags_as_flags(monkeypatch: pytest.MonkeyPatch, capsys: pyte
             assert re.search(r"--quiet\s+Print warnings", shown) and re.search(r"--log-file\s+<path>", shown)
         if words == ("predict",):
             assert re.search(r"--overlays\s+--no-overlays\s+Also write", shown)
+
+
+def test_split_takes_its_set_items_with_or_without_the_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m"
+    assert run_cli(monkeypatch, "prepare", "synthetic", "--out", str(out), "-o", "count=30", "-o", "size=32") == 0
+    for item in ("near_duplicate_distance=8", "split.near_duplicate_distance=8"):
+        assert run_cli(monkeypatch, "split", str(out), "--folds", "2", "--set", item) == 0
+    assert len(list(out.glob("split-*.json"))) == 1  # one split: both spellings are one setting
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "split", str(out), "--registry", "busi-v1", "--set", "split.folds=2") == 2
+    assert "split.folds=2 would be ignored: split.registry busi-v1 fixes" in capsys.readouterr().err

@@ -42,3 +42,7 @@ def test_a_bad_mem_is_refused_before_any_work(tmp_path: Path, monkeypatch: pytes
     err = capsys.readouterr().err
     assert "--mem 16GB: not a SLURM memory size" in err and "e.g. --mem 16G" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+    assert run_cli(monkeypatch, "jobs", str(_config(tmp_path)), "--mem", "16") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--mem 16: SLURM reads a number without a unit as megabytes (16 MB), too little for a fold; write the " \
+           "unit, e.g. --mem 16G" in err

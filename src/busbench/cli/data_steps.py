@@ -107,7 +107,8 @@ def split(
     raw = {"test_size": test_size, "folds": folds, "seed": seed, "official": official,
            "official_test_fold": official_test_fold, "links_file": links_file, "registry": registry,
            "registry_mismatch": allow_mismatch}
-    cfg = validate_config({"split": apply_overrides(raw, set_)}, "busbench split options").split
+    settings_set = [item.removeprefix("split.") for item in set_]  # `--set folds=2` and a config's `split.folds=2`
+    cfg = validate_config({"split": apply_overrides(raw, settings_set)}, "busbench split options").split
     settings = cfg.settings()
     path = out or loaded.path.parent / split_name(loaded, settings)
     resplit = split_command(loaded.path.parent, settings)

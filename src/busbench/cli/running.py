@@ -101,6 +101,9 @@ def jobs(
     if mem is not None and not SLURM_MEMORY.fullmatch(mem):
         raise BusbenchError(f"--mem {mem}: not a SLURM memory size; write a whole number with an optional unit "
                             "K, M, G or T, e.g. --mem 16G")
+    if mem is not None and mem.isdigit() and int(mem) < 1024:  # no unit: SLURM reads megabytes
+        raise BusbenchError(f"--mem {mem}: SLURM reads a number without a unit as megabytes ({mem} MB), too little for "
+                            f"a fold; write the unit, e.g. --mem {mem}G")
     progress_to_stderr()
     lines, needs = job_plan(config, set_)
     for line in lines:

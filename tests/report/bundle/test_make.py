@@ -19,6 +19,7 @@ from busbench.data.manifest import FINGERPRINTS, load_manifest
 from busbench.data.registry.record import load_registry
 from busbench.data.split.record import load_split
 from busbench.errors import BusbenchError
+from busbench.layout.folders import SCORE_JSON
 from busbench.report.bundle.case_keys import case_keys
 from busbench.report.bundle.make import make_bundle
 from busbench.report.bundle.record import BUNDLE_FORMAT, read_bundle
@@ -132,6 +133,13 @@ def test_an_edited_cut_or_foreign_bundle_is_refused_naming_the_file(bundle_runs:
     del wrong["cells"][0]["test_set"]
     with pytest.raises(BusbenchError, match=r"wrong.json: damaged bundle \(cells.0.test_set: Field required"):
         read_bundle(reseal(wrong, tmp_path / "wrong.json"))
+    (tmp_path / "verify.csv").write_text("class,registry_id,copy_id\nexact,a,a\n")  # a file given by mistake
+    (tmp_path / "other.json").write_text('{"cases": []}')
+    for mistaken in ("verify.csv", "other.json"):
+        with pytest.raises(BusbenchError) as error:
+            read_bundle(tmp_path / mistaken)
+        assert str(error.value) == (f"{tmp_path / mistaken}: not a bundle; give the .json files "
+                                    "`busbench bundle RUN --out FILE.json` writes")  # no remaking over it
 
 
 @pytest.mark.parametrize(("run", "accepted"), [("a", True), ("c", False)])
@@ -161,3 +169,14 @@ def test_a_registry_split_without_registry_ids_asks_for_a_match_by_content(bundl
     with pytest.raises(BusbenchError, match=r"its split records no registry id for \d+ test cases .*bundle it with "
                                             "--registry tiny-v1, which matches the cases by content"):
         case_keys(older, load_manifest(data), None, cell)
+
+
+def test_a_folder_of_outside_methods_only_is_one_error_saying_what_to_bundle(tmp_path: Path) -> None:
+    scored = tmp_path / "truth" / "busi" / "truth"  # as `busbench score --name truth` lays it out
+    scored.mkdir(parents=True)
+    (scored / SCORE_JSON).write_text("{}")
+    for given in (tmp_path / "truth", scored):
+        with pytest.raises(BusbenchError) as error:
+            make_bundle(given)
+        assert str(error.value) == (f"{given}: an outside method's scores (busbench score), which a bundle does not "
+                                    "hold; bundle the runs `busbench run` trained (OUTPUT_DIR/<name>)")

@@ -123,11 +123,19 @@ def bundle_cell(run: RunResults, registry: str | None, profiles: pd.DataFrame) -
 
 
 def _cell_folders(run_dir: Path) -> list[Path]:
+    """The trained cells of a run folder (or the one cell given); an outside method's scored cell is named
+    and left out (a bundle holds what busbench trained, with its config)."""
     if (run_dir / CONFIG_YAML).is_file():  # a cell folder: that cell alone
         return [run_dir]
-    for scored in sorted(run_dir.glob(f"*/*/{SCORE_JSON}")):
-        logger.warning(f"bundle: {scored.parent} is an outside method (busbench score): not bundled")
-    return sorted(p.parent for p in run_dir.glob(f"*/*/{CONFIG_YAML}"))
+    cells = sorted(p.parent for p in run_dir.glob(f"*/*/{CONFIG_YAML}"))
+    scored = sorted(p.parent for p in run_dir.glob(f"*/*/{SCORE_JSON}")) + (
+        [run_dir] if (run_dir / SCORE_JSON).is_file() else [])
+    if scored and not cells:
+        raise BusbenchError(f"{run_dir}: an outside method's scores (busbench score), which a bundle does not hold; "
+                            "bundle the runs `busbench run` trained (OUTPUT_DIR/<name>)")
+    for folder in scored:
+        logger.warning(f"bundle: {folder} is an outside method (busbench score): not bundled")
+    return cells
 
 
 def make_bundle(run_dir: Path, registry: str | None = None) -> Bundle:

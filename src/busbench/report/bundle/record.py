@@ -134,11 +134,16 @@ def read_bundle(path: Path) -> Bundle:
     path = Path(path)
     if not path.is_file():
         raise BusbenchError(f"{path}: no such bundle; give files written by `busbench bundle`")
+    not_a_bundle = f"{path}: not a bundle; give the .json files `busbench bundle RUN --out FILE.json` writes"
     try:
         raw = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if path.suffix != ".json":  # another file given by mistake (a CSV): remaking it as a bundle would overwrite it
+            raise BusbenchError(not_a_bundle) from exc
         raise BusbenchError(f"{path}: damaged bundle (not valid JSON: {exc}); {remake(path)}") from exc
     found = raw.get("format") if isinstance(raw, dict) else None
+    if found is None:
+        raise BusbenchError(not_a_bundle)
     if found != BUNDLE_FORMAT:
         made = raw.get("created_by", {}).get("busbench") if isinstance(raw, dict) else None
         raise BusbenchError(f"{path}: bundle format {found!r} is not {BUNDLE_FORMAT!r} (written by busbench "
