@@ -60,7 +60,8 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"split"},
         {"registry"},  # published splits: assign a copy's cases by content, verify a copy
         {"export"},
-        {"prepare", "access", "torch_dataset", "prepared"},  # the entry points: prepare a dataset, read a prepared one
+        # the entry points: prepare a dataset, read a prepared one, or the data a run was made on
+        {"prepare", "access", "torch_dataset", "prepared", "run_data"},
     ],
 }
 

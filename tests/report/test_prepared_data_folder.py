@@ -16,9 +16,9 @@ from busbench import pipeline
 from busbench.config import load_config
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
+from busbench.data.run_data import run_data_folder
 from busbench.layout.folders import CellFolder
 from busbench.report.build import build_report
-from busbench.report.collect import run_data_folder
 
 
 def test_report_and_bundle_find_a_data_folder_outside_the_results(tmp_path: Path,

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 from cli_runner import run_cli
 
 from busbench import pipeline
@@ -17,6 +18,8 @@ from busbench.data.manifest import load_manifest
 from busbench.data.registry.build import build_registry
 from busbench.data.registry.record import registry_bytes
 from busbench.data.split.split_file import SplitSettings, plan_split
+from busbench.errors import BusbenchError
+from busbench.evaluate.predict import load_run
 from busbench.pipeline.prepared import prepare_data
 from busbench.records import read_done
 from busbench.report.build import build_report
@@ -64,6 +67,8 @@ def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path, m
     accuracy = next((tmp_path / "report" / "tables").glob("*_accuracy.md")).read_text()
     assert "‡ 1 of 2 folds trained: the fold-model rows and the ensemble are of that fold only." in accuracy
     assert re.search(r"\| U-Net \(width 4\) [^|]*‡ \| fold models \|", accuracy)  # the row marked
+    with pytest.raises(BusbenchError, match=r"unfinished run \(fold-2 unfinished\)"):  # the registry's 2 folds
+        load_run(fold.parent, torch.device("cpu"))
     capsys.readouterr()
     assert run_cli(monkeypatch, "bundle", str(tmp_path / "runs" / "r"), "--out", str(tmp_path / "r.json")) == 0
     said = " ".join(capsys.readouterr().out.split())

@@ -29,6 +29,7 @@ from busbench.config import EvalConfig, InputConfig, ModelConfig, SplitConfig, v
 from busbench.data.adapters.pairing import IMAGE_SUFFIXES, is_image_file
 from busbench.data.geometry import place_image, placement_for, to_original
 from busbench.data.io import UnreadableImageError, intensity_scale, read_image, scaling_like_training
+from busbench.data.run_data import run_split
 from busbench.data.torch_dataset import image_batch
 from busbench.errors import BusbenchError
 from busbench.evaluate.inference import ensemble_probabilities
@@ -70,10 +71,13 @@ class TrainedRun:
 
 
 def _unfinished_folds(run_dir: Path, split: SplitConfig) -> list[str]:
-    """Folds without ``done.json``: begun, or (for a split of known fold count) not begun."""
+    """Folds without ``done.json``: begun, or not begun of the split's folds (from the settings, or from the
+    split file for an official or a registry split, whose fold count the settings do not give)."""
     cell = CellFolder(run_dir)
     begun = {fold.number: fold for fold in cell.folds()}
-    expected = set(range(1, split.folds + 1)) if not (split.official or split.registry) else set(begun)
+    recorded = run_split(cell) if split.official or split.registry else None
+    folds = recorded.folds if recorded is not None else split.folds if not (split.official or split.registry) else 0
+    expected = set(range(1, folds + 1)) | set(begun)
     return [cell.fold(k).path.name for k in sorted(expected | set(begun)) if k not in begun or not begun[k].done]
 
 

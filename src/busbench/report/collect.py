@@ -37,7 +37,8 @@ import yaml
 from busbench.config import ExperimentConfig
 from busbench.data.manifest import MANIFEST_CSV, load_manifest
 from busbench.data.provenance import frame_provenance
-from busbench.data.split.record import Split, SplitRegistry, load_split
+from busbench.data.run_data import run_data_folder, run_split
+from busbench.data.split.record import Split, SplitRegistry
 from busbench.errors import BusbenchError
 from busbench.evaluate.protocol import protocol_notes
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
@@ -109,20 +110,6 @@ def test_set_identity(cell: CellFolder, per_image: pd.DataFrame) -> tuple[str, s
         return recorded, "environment.json"
     ids = "\n".join(sorted(per_image["case_id"].unique()))
     return hashlib.sha256(ids.encode()).hexdigest(), "case ids"
-
-
-def run_data_folder(cell: CellFolder) -> Path:
-    """The data folder a cell was run on: where its ``environment.json`` says (``data.prepared`` lies
-    anywhere), else ``<output_dir>/data/<dataset key>`` (cells run before busbench recorded it)."""
-    recorded = read_environment(cell.path).data_folder
-    return Path(recorded) if recorded and Path(recorded).is_dir() else cell.data_folder
-
-
-def run_split(cell: CellFolder) -> Split | None:
-    """The split a run folder records, if its results folder still holds that split."""
-    split_file = read_environment(cell.path).split_file
-    split_path = run_data_folder(cell) / str(split_file)
-    return load_split(split_path) if split_file and split_path.is_file() else None
 
 
 def check_test_data(cell: CellFolder, split: Split | None, tables: Mapping[Path, pd.DataFrame], rerun: str) -> None:

@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.manifest import MANIFEST_CSV
+from busbench.data.run_data import run_data_folder
 from busbench.evaluate.aggregate import ENSEMBLE
 from busbench.evaluate.reliability_counts import COUNT_COLUMNS
 from busbench.evaluate.table_checks import check_binned_counts
 from busbench.layout.folders import ENSEMBLE_CALIBRATION_CSV, CellFolder
-from busbench.report.collect import RunResults, RunTable, own_rows, run_data_folder
+from busbench.report.collect import RunResults, RunTable, own_rows
 from busbench.report.scored_sets import NOT_RECORDED
 from busbench.report.statistics.intervals_and_tests import LEVEL, cluster_draw_weights, percentile_ci
 

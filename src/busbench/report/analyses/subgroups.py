@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from busbench.data.manifest import MANIFEST_CSV, META_PREFIX
+from busbench.data.run_data import run_data_folder
 from busbench.evaluate.aggregate import FOLD_MODELS
-from busbench.report.collect import RunTable, run_data_folder
+from busbench.report.collect import RunTable
 from busbench.report.scored_sets import has_lesion, image_means, recorded, scored_sets
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci, cluster_means, holm, paired_comparisons
 

@@ -19,6 +19,7 @@ import pandas as pd
 from busbench.config import ExperimentConfig
 from busbench.data.manifest import MANIFEST_CSV, load_manifest
 from busbench.data.provenance import MEANINGS
+from busbench.data.run_data import run_data_folder
 from busbench.data.split.record import load_split
 from busbench.environment import git_commit
 from busbench.errors import BusbenchError
@@ -38,7 +39,7 @@ from busbench.report.bundle.record import (
     bundle_text,
     canonical_sha256,
 )
-from busbench.report.collect import RunResults, load_run, run_data_folder
+from busbench.report.collect import RunResults, load_run
 from busbench.report.tables.complexity import find_profiles, model_cost
 from busbench.version import __version__
 

@@ -11,11 +11,12 @@ import torch
 
 from busbench.data.io import read_mask
 from busbench.data.manifest import load_manifest
+from busbench.data.run_data import run_data_folder
 from busbench.evaluate.predict import load_run as load_trained_run
 from busbench.evaluate.predict import predict_image
 from busbench.pipeline.pool import SEPARATOR as POOL_SEPARATOR
 from busbench.progress import progress
-from busbench.report.collect import RunResults, run_data_folder
+from busbench.report.collect import RunResults
 from busbench.report.figures import plots
 
 MAX_QUALITATIVE_MODELS = 6

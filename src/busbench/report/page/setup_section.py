@@ -18,6 +18,7 @@ import pandas as pd
 
 from busbench.augment import PRESETS
 from busbench.data.manifest import load_manifest
+from busbench.data.run_data import run_data_folder, run_split
 from busbench.data.split.record import load_split
 from busbench.errors import BusbenchError
 from busbench.evaluate.postprocess import PostProcessing
@@ -25,7 +26,7 @@ from busbench.layout.atomic import write_text
 from busbench.layout.folders import CellFolder
 from busbench.markdown import markdown_table
 from busbench.records import read_done, read_environment
-from busbench.report.collect import RunResults, RunTable, run_data_folder, run_split, split_description
+from busbench.report.collect import RunResults, RunTable, split_description
 from busbench.report.names import dataset_title
 from busbench.report.tables.latex import latex_escape
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from busbench.config import ExperimentConfig
+from busbench.data.run_data import run_data_folder
 from busbench.data.split.record import CV, GROUPED, IMAGE_LEVEL, TEST, Split, load_split
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS, metric_title, nsd_tolerance
@@ -25,7 +26,6 @@ from busbench.layout.atomic import write_csv, write_text
 from busbench.layout.folders import RunFolder
 from busbench.markdown import markdown_table
 from busbench.records import read_environment
-from busbench.report.collect import run_data_folder
 from busbench.report.names import dataset_title, model_title
 from busbench.report.number_format import PIXEL_PLACES, SCORE_PLACES, number_text
 
