@@ -17,14 +17,14 @@ from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
 
 
-def _score_command(data_dir: Path, data: SplitData, predictions: str, name: str) -> str:
-    """The `busbench score` line for this export, whole: its split file, and ``--out`` where the data folder is
-    not a run's own (``OUTPUT_DIR/data/<key>``), so that the method lands in the runs' table."""
-    words = ["busbench score", str(data_dir), f"--split {data.split_path.name}", f"--predictions {predictions}",
-             f"--name {name}"]
+def _score_command(data_dir: Path, data: SplitData, predictions: str, name: str, extra: str = "") -> str:
+    """The `busbench score` line for this export, whole and quoted: its split file, and ``--out`` where the data
+    folder is not a run's own (``OUTPUT_DIR/data/<key>``), so that the method lands in the runs' table."""
+    command = " ".join(word for word in ("busbench score", str(data_dir), f"--split {data.split_path.name}",
+                                         f"--predictions {predictions}", f"--name {name}", extra) if word)
     if data_folder_output_dir(data_dir) is None:
-        words.append("--out OUTPUT_DIR")
-    return " ".join(words)
+        return f"`{command} --out OUTPUT_DIR` (OUTPUT_DIR: the output_dir of the runs to compare with, e.g. runs)"
+    return f"`{command}`"
 
 
 def export_test(
@@ -35,10 +35,9 @@ def export_test(
     """Write the held-out test images (only those, no masks) for an outside method to predict."""
     data = load_split_data(data_dir, split)
     table = export_test_images(data, out)
-    command = _score_command(data_dir, data, "DIR", "METHOD")
     console.print(f"{counted(len(table), 'test image')} written to {out} (cases.csv beside them); predict each as "
-                  f"<case id>.png, then `{command}`" + (" (OUTPUT_DIR: the output_dir of the runs to compare with, "
-                  "e.g. runs)" if "--out" in command else ""), markup=False, highlight=False)
+                  f"<case id>.png, then {_score_command(data_dir, data, 'DIR', 'METHOD')}", markup=False,
+                  highlight=False)
 
 
 def export_nnunet_raw(
@@ -53,9 +52,9 @@ def export_nnunet_raw(
     data = load_split_data(data_dir, split)
     chosen = name or "".join(ch for ch in data.manifest.dataset.upper() if ch.isalnum())
     folder = export_nnunet(data, out, dataset_id, chosen)
+    score = _score_command(data_dir, data, "PREDS", "nnunet", f"--case-map {folder / 'case_ids.csv'}")
     console.print(f"written: {folder}. Copy {folder / 'splits_final.json'} to nnUNet_preprocessed/{folder.name}/ "
-                  f"after nnUNetv2_plan_and_preprocess -d {dataset_id}; score nnU-Net's test predictions with "
-                  f"`{_score_command(data_dir, data, 'PREDS', 'nnunet')} --case-map {folder / 'case_ids.csv'}`",
+                  f"after nnUNetv2_plan_and_preprocess -d {dataset_id}; score nnU-Net's test predictions with {score}",
                   markup=False, highlight=False)
 
 

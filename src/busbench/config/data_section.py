@@ -128,8 +128,7 @@ class DataConfig(Section):
             identity = json.dumps([member.key() for member in self.pool])
             names = "+".join(member.dataset for member in self.pool)
             return f"{POOL}-{names}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
-        fields = {"root": str(self.root), "options": self.options}
-        if self.prepared is not None:  # the folder, however it was typed; the root it replaces does not count
-            fields = {"prepared": str(self.prepared), "options": self.options}
-        identity = json.dumps(fields, sort_keys=True, default=str)
+        # the prepared folder (absolute, however it was typed) stands for the data, not the root it replaces
+        where = {"root": str(self.root)} if self.prepared is None else {"prepared": str(self.prepared)}
+        identity = json.dumps({**where, "options": self.options}, sort_keys=True, default=str)
         return f"{self.dataset}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"

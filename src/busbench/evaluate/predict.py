@@ -75,10 +75,11 @@ def _unfinished_folds(run_dir: Path, split: SplitConfig) -> list[str]:
     split file for an official or a registry split, whose fold count the settings do not give)."""
     cell = CellFolder(run_dir)
     begun = {fold.number: fold for fold in cell.folds()}
-    recorded = run_split(cell) if split.official or split.registry else None
-    folds = recorded.folds if recorded is not None else split.folds if not (split.official or split.registry) else 0
+    fixed_elsewhere = split.official or split.registry
+    recorded = run_split(cell) if fixed_elsewhere else None
+    folds = recorded.folds if recorded is not None else 0 if fixed_elsewhere else split.folds
     expected = set(range(1, folds + 1)) | set(begun)
-    return [cell.fold(k).path.name for k in sorted(expected | set(begun)) if k not in begun or not begun[k].done]
+    return [cell.fold(k).path.name for k in sorted(expected) if k not in begun or not begun[k].done]
 
 
 def load_run(run_dir: Path, device: torch.device, allow_partial: bool | None = False,

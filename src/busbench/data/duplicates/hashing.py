@@ -40,6 +40,3 @@ def perceptual_hash(grey: np.ndarray) -> str:
     bits = low > np.median(low[1:])
     bits[0] = False  # the DC term says only how bright the image is
     return f"{int(np.packbits(bits).view('>u8')[0]):016x}"
-
-
-
