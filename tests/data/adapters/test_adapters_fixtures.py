@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from layouts import cases, make_bus_uc, make_bus_uclm, make_pairs, make_udiat, mask_u8, save
+from layouts import cases, make_bus_uc, make_bus_uclm, make_busi, make_pairs, make_udiat, mask_u8, save
 
 from busbench.data.adapters import ADAPTERS, build_adapter
 from busbench.data.manifest import load_manifest
@@ -172,6 +173,34 @@ def test_folder_pairs_subfolders_by_regex_and_merges_several_masks(tmp_path: Pat
         assert np.isclose(frame.loc[str(n), "lesion_area_fraction"], case.mask.mean())  # the union of both
 
 
+def test_a_busi_copy_without_normal_is_read_by_the_folder_command_its_error_gives(tmp_path: Path) -> None:
+    data = [c for c in cases(12, seed=24) if c.label != "normal"]
+    base = make_busi(tmp_path / "copy", data)
+    (base / "normal").rmdir()
+    with pytest.raises(BusbenchError, match="no normal/ folder") as refused:
+        prepare_dataset("busi", tmp_path / "copy", tmp_path / "out")
+    command = shlex.split(str(refused.value))
+    options = dict(command[i + 1].split("=", 1) for i, word in enumerate(command) if word == "-o")
+    root = Path(command[command.index("--root") + 1])
+    frame = prepare_dataset("folder", root, tmp_path / "out", options).frame.set_index("case_id")
+    assert root == base and len(frame) == len(data)
+    assert {cid: frame.loc[cid, "label"] for cid in frame.index} == {
+        f"{c.label} ({i})": c.label for i, c in enumerate(data, start=1)}
+    assert set(frame["label"]) == {"benign", "malignant"}
+
+
+def test_a_label_group_naming_no_known_class_drops_the_case(tmp_path: Path) -> None:
+    data = [c for c in cases(12, seed=25) if c.label != "normal"][:2]
+    for folder, case in zip(("benign", "cysts"), data):
+        save(tmp_path / "mine" / folder / "a.png", case.image)
+        save(tmp_path / "mine" / folder / "a_mask.png", mask_u8(case.mask))
+    result = prepare_dataset("folder", tmp_path / "mine", tmp_path / "out", {
+        "image_regex": r"(?P<id>(?P<label>\w+)/\w)\.png", "mask_regex": r"(?P<id>\w+/\w)_mask\.png"})
+    assert result.frame["label"].tolist() == ["benign"]
+    assert [(Path(p.file).parent.name, p.reason) for p in result.log.problems] == [
+        ("cysts", r"unknown label: 'cysts' in the label group of image_regex='(?P<id>(?P<label>\w+)/\w)\.png'")]
+
+
 def test_folder_pairs_from_a_csv_with_labels_and_patients(tmp_path: Path) -> None:
     data = [c for c in cases(8, seed=23) if c.label != "normal"][:3]
     root = tmp_path / "mine"
@@ -195,6 +224,8 @@ def test_folder_pairs_from_a_csv_with_labels_and_patients(tmp_path: Path) -> Non
     ({"image_regex": r"(\d+)\.png", "mask_regex": r"m(?P<id>\d+)\.png"}, "named group"),
     ({"image": "{id}.png", "mask": "m{id}.png", "pairs_csv": "l.csv"}, "choose one way of pairing"),
     ({"name": "my data"}, "names cache folders"),
+    ({"image_regex": r"(?P<label>\w+)/(?P<id>\d+)\.png", "mask_regex": r"m(?P<id>\d+)\.png", "labels_csv": "l.csv"},
+     "drop labels_csv, or the group"),
 ])
 def test_folder_pairing_options_are_checked(options: dict[str, object], message: str) -> None:
     with pytest.raises(BusbenchError, match=message):

@@ -20,6 +20,9 @@ from busbench.errors import BusbenchError
 FOLDER = "Dataset_BUSI_with_GT"
 CLASSES = ("benign", "malignant", "normal")
 MASK_SUFFIX = "_mask"
+# The folder adapter's options that read a copy without normal/ with its classes (docs/registry.md).
+_WITHOUT_NORMAL = (r"-o image_regex='(?P<label>benign|malignant)/(?P<id>[^/]+ \(\d+\))\.png' "
+                   r"-o mask_regex='(benign|malignant)/(?P<id>[^/]+ \(\d+\))_mask(_\d)?\.png'")
 
 
 class BusiOptions(AdapterOptions):
@@ -43,6 +46,12 @@ class BusiAdapter(DatasetAdapter[BusiOptions]):
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         base = root / FOLDER if (root / FOLDER).is_dir() else root
         missing = [c for c in CLASSES if not (base / c).is_dir()]
+        if missing == ["normal"]:
+            raise BusbenchError(
+                f"{base}: no normal/ folder (a circulating copy of BUSI drops the normal class); download the "
+                "full dataset, or read this copy with the folder adapter: busbench prepare folder --root "
+                f"'{base}' --out DIR {_WITHOUT_NORMAL} (docs/registry.md)"
+            )
         if missing:
             raise BusbenchError(
                 f"{base}: BUSI class folders {missing} not found; --root must be {FOLDER}/ "

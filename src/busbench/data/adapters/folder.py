@@ -5,7 +5,8 @@
 * by templates: ``-o image=images/{id}.png -o mask=masks/mask_{id}.png``, paths under --root in
   which ``{id}`` stands for the case id (one flat folder works too: ``image=Test_Image_{id}.png``);
 * by regular expressions with a named group ``id``: ``image_regex``, ``mask_regex``, matched
-  against whole paths under --root; several masks with one id are merged;
+  against whole paths under --root; several masks with one id are merged; a named group ``label``
+  in ``image_regex`` reads the class from the path (``(?P<label>benign|malignant)/...``);
 * by a list: ``pairs_csv``, a CSV with columns ``image``, ``mask`` (several separated by ``;``)
   and optionally ``label`` and ``patient_id``.
 
@@ -38,6 +39,7 @@ from busbench.data.problems import ProblemLog
 from busbench.errors import BusbenchError
 
 ID_GROUP = "id"
+LABEL_GROUP = "label"
 
 
 class FolderOptions(AdapterOptions):
@@ -81,6 +83,8 @@ class FolderOptions(AdapterOptions):
                 raise ValueError(f"regex {regex!r} needs a named group (?P<id>...) for the case id")
         if self.pairs_csv and self.labels_csv:
             raise ValueError("pairs_csv carries its own label and patient_id columns: drop labels_csv")
+        if self.labels_csv and self.image_regex and f"(?P<{LABEL_GROUP}>" in self.image_regex:
+            raise ValueError("image_regex reads labels from its (?P<label>...) group: drop labels_csv, or the group")
         return self
 
 
@@ -195,9 +199,20 @@ class FolderAdapter(DatasetAdapter[FolderOptions]):
         return sorted(sources, key=lambda s: natural_key(s.case_id))
 
     def _from_patterns(self, root: Path, image_regex: str, mask_regex: str, log: ProblemLog) -> list[CaseSource]:
+        """Pairs by pattern; a ``label`` group of the image pattern gives each case its class."""
         pairs = pair_by_patterns(root, image_regex, mask_regex, log)
-        return [CaseSource.from_files(root, image, masks, None, case_id=case_id)
-                for case_id, (image, masks) in pairs.items()]
+        image_pattern = re.compile(image_regex)
+        sources = []
+        for case_id, (image, masks) in pairs.items():
+            label = None
+            if LABEL_GROUP in image_pattern.groupindex:
+                match = image_pattern.fullmatch(image.relative_to(root).as_posix())
+                raw = match.group(LABEL_GROUP) if match else None
+                label = known_label(raw, image, f"the label group of image_regex='{image_regex}'", log)
+                if label is None:
+                    continue
+            sources.append(CaseSource.from_files(root, image, masks, label, case_id=case_id))
+        return sources
 
     def _by_stem(self, root: Path, log: ProblemLog) -> list[CaseSource]:
         opts = self.options
