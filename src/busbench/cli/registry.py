@@ -48,7 +48,8 @@ def build(
     if out.exists():
         raise BusbenchError(f"--out {out}: exists; a registry is published once: choose a new name (e.g. -v2)")
     manifest = load_manifest(data)
-    registry = build_registry(manifest, read_split(split, manifest), name, dataset_version, description or "")
+    registry = build_registry(manifest, read_split(split, manifest), name, dataset_version, description or "",
+                              f"--split {split}")
     write_bytes(registry_bytes(registry), out)
     console.print(f"Registry {name}: {len(registry.cases)} cases, test set sha256 {registry.test_set_sha256}; "
                   f"written to {out}")

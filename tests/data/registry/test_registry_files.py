@@ -20,7 +20,7 @@ from busbench.data.registry.build import build_registry
 from busbench.data.registry.planning import plan
 from busbench.data.registry.record import Registry, load_registry, registry_bytes
 from busbench.data.split.record import TEST
-from busbench.data.split.split_file import SplitSettings, plan_split
+from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
 
 
@@ -160,6 +160,19 @@ def test_registry_list_and_build_on_the_command_line(published: tuple[Registry, 
     assert run_cli(monkeypatch, "registry", "build", str(path.parent), "--split", str(path), "--name", "x",
                    "--out", str(path)) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_a_split_from_a_registry_is_not_published_again(published: tuple[Registry, Path, str],
+                                                        synthetic_manifest: Manifest, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    registry, path, sha256 = published
+    split_file = tmp_path / "split.json"
+    write_split(plan_registry_split(synthetic_manifest, registry, sha256, mismatch=False), split_file)
+    assert run_cli(monkeypatch, "registry", "build", str(synthetic_manifest.path), "--split", str(split_file),
+                   "--name", "toy-v2", "--out", str(tmp_path / "toy-v2.json")) == 2
+    assert f"--split {split_file}: made from registry toy-v1; publish that registry" in capsys.readouterr().err
+    assert not (tmp_path / "toy-v2.json").exists()
 
 
 @pytest.mark.parametrize("other", [{"official": True}, {"protocol": "image_level"}])

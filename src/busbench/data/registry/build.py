@@ -23,13 +23,15 @@ def _resolution(frame: pd.DataFrame) -> str:
 
 
 def build_registry(manifest: Manifest, split: Split, name: str, dataset_version: str,
-                   description: str = "") -> Registry:
-    """The registry of ``split`` (made on ``manifest``): every case's role by its fingerprint."""
+                   description: str = "", split_file: str = "the split") -> Registry:
+    """The registry of ``split`` (made on ``manifest``, read from ``split_file``): every case's role by
+    its fingerprint."""
     if not name or any(c in name for c in "/\\ ") or name.startswith("."):
         raise BusbenchError(f"--name {name!r}: give a short name without spaces or slashes, e.g. busi-v1")
     if split.registry is not None:
-        raise BusbenchError(f"this split was made from registry {split.registry.name}; publish that registry "
-                            "instead of a copy of it")
+        raise BusbenchError(f"{split_file}: made from registry {split.registry.name}; publish that registry "
+                            "instead of a copy of it (`busbench registry list` shows the shipped ones), or "
+                            "build from a split of your own (`busbench split DIR`, without --registry)")
     manifest.require_fingerprints("`busbench registry build`")
     frame = manifest.frame.set_index("case_id", drop=False)
     roles = split.cases_frame().set_index("case_id")
