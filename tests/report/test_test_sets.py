@@ -9,6 +9,7 @@ from fake_results import LABELS, A, B, C, write_run
 from scipy import stats
 
 from busbench.errors import BusbenchError
+from busbench.layout.folders import CellFolder
 from busbench.report.build import build_report
 from busbench.report.statistics.intervals_and_tests import bootstrap_ci
 
@@ -62,6 +63,22 @@ def test_two_runs_of_one_model_on_one_test_set_are_an_error_naming_both(tmp_path
     with pytest.raises(BusbenchError, match="two runs of model 'unet'") as error:
         build_report(root, tmp_path / "out", qualitative=False)
     assert str(first) in str(error.value) and str(second) in str(error.value)
+
+
+@pytest.mark.parametrize(("patients", "unit", "paired_by"), [
+    (["P1", "P1", "P2"], "5 patients/duplicate groups (8 images)", "patient/duplicate group"),
+    (["", "", ""], "5 duplicate groups (8 images; the dataset names no patients)", "duplicate group"),  # BUSI
+])
+def test_the_unit_says_whether_the_dataset_names_patients(tmp_path, patients: list[str], unit: str,
+                                                          paired_by: str) -> None:
+    root = tmp_path / "runs"
+    for model, dice in (("model_a", A), ("model_b", B)):
+        cell = CellFolder(write_run(root, "busi", model, dice, LABELS, test_set=SHA_1, groups=GROUPS))
+    cell.data_folder.mkdir(parents=True)
+    pd.DataFrame({"case_id": ["x", "y", "z"], "patient_id": patients}).to_csv(cell.data_folder / "manifest.csv")
+    report = build_report(root, tmp_path / "out", qualitative=False)
+    assert report.tables["busi"]["ci"].eq(f"95 % cluster bootstrap over {unit}").all()
+    assert report.tables["busi"]["paired_by"].eq(f"{paired_by} (the group's mean)").all()
 
 
 def test_groups_are_the_unit_of_intervals_and_paired_tests(tmp_path) -> None:

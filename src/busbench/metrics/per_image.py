@@ -8,8 +8,9 @@ Counts TP, FP, FN, TN are taken on the prediction and ground truth at the origin
   image (``surface_dice``: DeepMind's definition, Nikolov et al. 2021).
 * Both empty (a normal image predicted normal): Dice = IoU = precision = recall = NSD = 1, HD95 = 0.
 * Exactly one empty (a missed lesion, or a false alarm on a normal image): Dice = IoU =
-  precision = recall = NSD = 0 and HD95 = the image diagonal, the largest distance possible in it;
-  such images are counted (``empty_case``) and reported beside every table, never dropped.
+  precision = recall = NSD = 0 and HD95 = the image diagonal, hypot(height, width) times the
+  spacing, above any distance in it; such images are counted (``empty_case``) and reported beside
+  every table, never dropped.
 * Dice and IoU follow ``overlap.dice_iou``, the one formula validation while training uses too.
 * Specificity = TN/(TN+FP) (1 when the ground truth covers the whole image), accuracy =
   (TP+TN)/pixels: always defined.

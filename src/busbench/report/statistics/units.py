@@ -9,13 +9,15 @@ Bootstrap CIs draw whole units and the paired tests compare the models' per-unit
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from busbench.data.manifest import MANIFEST_CSV
+from busbench.data.run_data import run_data_folder
 from busbench.report.collect import RunResults
 from busbench.report.scored_sets import has_lesion
 from busbench.report.statistics.intervals_and_tests import cluster_means, paired_comparisons
@@ -27,24 +29,31 @@ class IndependentUnits:
 
     clusters: pd.Series
     grouped: bool  # False: no group column in the per-image CSVs, every image is its own unit
+    # False: the runs' manifests name no patient (BUSI), so a group is one image and its duplicates; None: not known
+    patients: bool | None = None
 
     def description(self) -> str:
         images = len(self.clusters)
         if not self.grouped:
             return (f"95 % bootstrap over {images} images (no group column in the per-image CSVs: images "
                     "treated as independent)")
+        if self.patients is False:
+            return (f"95 % cluster bootstrap over {self.clusters.nunique()} duplicate groups ({images} images; "
+                    "the dataset names no patients)")
         return f"95 % cluster bootstrap over {self.clusters.nunique()} patients/duplicate groups ({images} images)"
 
     def of(self, case_ids: pd.Index) -> IndependentUnits:
         """The units of some of the test images (the lesion images of the lesion columns)."""
-        return IndependentUnits(self.clusters.loc[case_ids], self.grouped)
+        return IndependentUnits(self.clusters.loc[case_ids], self.grouped, self.patients)
 
     def paired_unit(self) -> str:
         return "per-group mean Dice" if self.grouped else "per-image Dice"
 
     def pairing(self) -> str:
         """What the paired tests pair, in words for a table's note."""
-        return "patient/duplicate group (the group's mean)" if self.grouped else "image (no group column)"
+        if not self.grouped:
+            return "image (no group column)"
+        return f"{'duplicate' if self.patients is False else 'patient/duplicate'} group (the group's mean)"
 
     def paired_comparisons(self, scores: pd.DataFrame,
                            pairs: Sequence[tuple[Hashable, Hashable]] | None = None) -> pd.DataFrame:
@@ -56,7 +65,16 @@ class IndependentUnits:
 def independent_units(runs: list[RunResults]) -> IndependentUnits:
     """Images that any run's split puts in one group form one unit (the runs' splits agree as a
     rule; where they do not, the linked groups merge)."""
-    return units_of([run.per_image for run in runs])
+    units = units_of([run.per_image for run in runs])
+    return replace(units, patients=_patients_named(runs))
+
+
+def _patients_named(runs: list[RunResults]) -> bool | None:
+    """Whether the manifests the runs were made on name patients; None where no manifest is at hand."""
+    manifests = [run_data_folder(run.folder) / MANIFEST_CSV for run in runs]
+    named = [pd.read_csv(path, usecols=lambda column: column == "patient_id", dtype=str).notna().any(axis=None)
+             for path in manifests if path.is_file()]
+    return bool(any(named)) if named else None
 
 
 def units_of(frames: list[pd.DataFrame]) -> IndependentUnits:
