@@ -78,7 +78,7 @@ def test_run_writes_every_file_and_reruns_skip_finished_folds(tmp_path: Path, mo
     assert summary.loc[0, "dice_std"] == pytest.approx(folds["dice"].std(ddof=1))
     markdown = (cell / "summary.md").read_text()
     assert "Dice" in markdown and "missed lesions" in markdown and "both empty -> Dice 1" in markdown
-    assert f"{cfg.model.key()} = unet with kwargs {{'base_channels': 4}}" in markdown
+    assert f"{cfg.model.key()} = unet with base_channels=4" in markdown
     assert f"{cfg.data.key()} = synthetic at (generated), options {{'count': 30" in markdown
     assert (tmp_path / "tiny" / "summary.md").is_file()
     env = json.loads((cell / "environment.json").read_text())

@@ -118,6 +118,8 @@ class DataConfig(Section):
         """What the key's hash stands for, in words."""
         if self.pool:
             return "pool of " + "; ".join(member.describe() for member in self.pool)
+        if self.prepared and not self.options:  # the options it was prepared with are in its manifest.json
+            return f"{self.dataset} prepared in {self.prepared}"
         where = f"prepared in {self.prepared}" if self.prepared else f"at {self.root or '(generated)'}"
         return f"{self.dataset} {where}, options {self.options or 'default'}"
 

@@ -126,7 +126,7 @@ class ModelConfig(Section):
         from busbench.models.registry import resolve_model
 
         origin = resolve_model(self.name).origin
-        parts = [f"kwargs {self.kwargs}"] if self.kwargs else []
+        parts = [", ".join(f"{name}={value}" for name, value in sorted(self.kwargs.items()))] if self.kwargs else []
         parts += [f"init_from {self.init_from}"] if self.init_from else []
         parts += [f"origin {origin}"] if origin else []
         return f"{self.name} with {', '.join(parts)}" if parts else self.name

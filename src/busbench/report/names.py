@@ -10,12 +10,14 @@ told apart by their folder key. Column headers are read as words too (``readable
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
 
 from busbench.config import DataConfig, ModelConfig
 from busbench.data.adapters import ADAPTERS
+from busbench.data.manifest import MANIFEST_META
 from busbench.models.registry import UnknownModelError, resolve_model
 
 KWARG_WORDS = {"base_channels": "width", "encoder_weights": "weights"}  # arguments named as papers do
@@ -48,9 +50,19 @@ def dataset_title(data: DataConfig) -> str:
     adapter = ADAPTERS.get(data.dataset)
     if adapter is None:
         return data.dataset
-    if data.dataset == "folder" and data.options.get("name"):
-        return str(data.options["name"])
+    if data.dataset == "folder":
+        return _folder_name(data) or adapter.display_name
     return adapter.display_name
+
+
+def _folder_name(data: DataConfig) -> str | None:
+    """The name ``-o name=`` gave a folder dataset: in the config's options, else in the manifest.json
+    of the prepared folder the run read (``data.prepared`` carries no options of its own)."""
+    if data.options.get("name"):
+        return str(data.options["name"])
+    meta = data.prepared / MANIFEST_META if data.prepared is not None else None
+    name = json.loads(meta.read_text()).get("dataset") if meta is not None and meta.is_file() else None
+    return str(name) if name and name != "folder" else None
 
 
 def key_title(key: str) -> str:

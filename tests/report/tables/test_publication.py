@@ -85,7 +85,7 @@ def test_display_names_everywhere_and_keys_only_in_the_legend(grid: Path, tmp_pa
     assert "6945e458" not in _without_setup(page) and "unet_w8" not in _without_setup(page)
     legend = (out / "setup.md").read_text()
     split = "BUSI, split seed 42, 20 % test"
-    assert f"| U-Net (width 8) | {split} | unet_w8 | unet with kwargs {{'base_channels': 8}} |" in legend
+    assert f"| U-Net (width 8) | {split} | unet_w8 | unet with base_channels=8 |" in legend
     assert f"| {split} | {DATASET_KEY} |" in legend and "dcb579b00000 (from environment.json)" in legend
 
 
