@@ -63,6 +63,9 @@ def test_two_runs_of_one_model_on_one_test_set_are_an_error_naming_both(tmp_path
     with pytest.raises(BusbenchError, match="two runs of model 'unet'") as error:
         build_report(root, tmp_path / "out", qualitative=False)
     assert str(first) in str(error.value) and str(second) in str(error.value)
+    second.rename(f"{second}-2")  # as the error says
+    assert build_report(root, tmp_path / "out", qualitative=False).tables["busi"]["model"].tolist() == [
+        "UNeXt (unet)", "UNeXt (unet-2)"]
 
 
 @pytest.mark.parametrize(("patients", "unit", "paired_by"), [

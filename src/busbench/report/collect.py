@@ -358,7 +358,9 @@ def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
         for run in members:
             if run.model in seen:
                 raise BusbenchError(f"{seen[run.model]} and {run.path}: two runs of model {run.model!r} on one test "
-                                    f"set of {dataset}; report them from separate results folders, or rename one")
+                                    f"set of {dataset}; to compare them in one table, rename one's folder (`mv "
+                                    f"{run.path} {run.path}-2`: its rows are then titled by that name), or report "
+                                    f"each experiment alone (`busbench report {run.path.parents[1]}`)")
             seen[run.model] = run.path
         for run, title in zip(members, unique_titles({run.model: run.title for run in members}).values()):
             run.title, run.dataset_title = title, dataset_titles[dataset]
