@@ -32,7 +32,12 @@ def rows(cell: dict[str, Any]) -> pd.DataFrame:
 
 
 def reseal(bundle: dict[str, Any], path: Path) -> Path:
-    """A bundle edited as another lab's busbench would have written it: its cells' checksum made again."""
+    """A bundle edited as another lab's busbench would have written it: its cells' identities (config,
+    environment and metrics), the run's identity and the cells' checksum made again."""
+    for cell in bundle["cells"]:
+        cell["identity"] = canonical_sha256({"config": cell["config"], "environment": cell["environment"],
+                                             "columns": cell["columns"][1:], "rows": [row[1:] for row in cell["rows"]]})
+    bundle["identity"] = canonical_sha256(sorted(cell["identity"] for cell in bundle["cells"]))
     bundle["cells_sha256"] = canonical_sha256(bundle["cells"])
     path.write_text(json.dumps(bundle))
     return path

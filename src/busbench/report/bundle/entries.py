@@ -19,14 +19,14 @@ import pandas as pd
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.log import listed
-from busbench.report.bundle.record import CASE, Bundle, BundleCell, read_bundle
+from busbench.report.bundle.consistency import bundle_problems
+from busbench.report.bundle.record import CASE, Bundle, BundleCell, read_bundle, remake, short_key
 from busbench.report.collect import settings_but_seed
 from busbench.report.names import unique_titles
 
 CONVENTIONS = {"hd95": "HD95 rule (eval.hd95)", "hd95_space": "HD95 space (eval.hd95_space)",
                "hd95_empty": "empty-mask rule of HD95 (eval.hd95_empty)", "empty_masks": "empty-mask rule",
                "scoring_resolution": "scoring resolution"}
-_HASH_SHOWN = 12
 
 
 @dataclass
@@ -44,11 +44,6 @@ class Entry:
         return f"{self.source.name}: {self.cell.title}"
 
 
-def _short(key: str) -> str:
-    """A pixel-hash key shortened for messages; registry ids as they are."""
-    return key[:_HASH_SHOWN] if len(key) == 64 else key
-
-
 def read_bundles(paths: list[Path]) -> list[Bundle]:
     """Every bundle, or one error listing each bad file (one line each)."""
     problems: list[str] = []
@@ -59,6 +54,12 @@ def read_bundles(paths: list[Path]) -> list[Bundle]:
             bundle = read_bundle(path)
         except BusbenchError as exc:
             problems.append(str(exc))
+            continue
+        inconsistent = bundle_problems(bundle)
+        if inconsistent:
+            problems.append(f"{path}: a bundle that does not hold together ({'; '.join(inconsistent[:3])}"
+                            f"{f'; and {len(inconsistent) - 3} more' if len(inconsistent) > 3 else ''}): edited by "
+                            f"hand? {remake(path)}")
             continue
         twice = next((seen[cell.identity] for cell in bundle.cells if cell.identity in seen), None)
         if twice is not None:
@@ -137,7 +138,7 @@ def check_test_sets(entries: list[Entry]) -> None:
         same_set = entry.cell.test_set.identity() == first.cell.test_set.identity()
         if same_set and keys == expected:
             continue
-        differ = sorted(_short(k) for k in keys ^ expected)
+        differ = sorted(short_key(k) for k in keys ^ expected)
         cases = f"{len(differ)} cases differ ({listed(differ)})" if differ else "the same case keys"
         raise BusbenchError(
             f"{entry.name} and {first.name}: different test sets ({entry.cell.test_set.identity()} vs "

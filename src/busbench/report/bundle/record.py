@@ -27,6 +27,12 @@ BUNDLE_FORMAT = "busbench-bundle/1"
 CASE = "case"  # the column of a case's key: its registry id, or its pixel hash
 TEXT_COLUMNS = (CASE, "pixel_sha256", "variant", "label", "empty_case")  # the rest are numbers (None: missing)
 REGISTRY, CONTENT = "registry", "content"  # what the case keys of a test set are
+_HASH_SHOWN = 12
+
+
+def short_key(key: str) -> str:
+    """A case key for messages: a pixel hash shortened, a registry id as it is."""
+    return key[:_HASH_SHOWN] if len(key) == 64 else key
 
 
 class _Frozen(BaseModel):
