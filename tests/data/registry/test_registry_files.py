@@ -18,7 +18,7 @@ from busbench.data.prepare import prepare_dataset
 from busbench.data.registry.assign import plan_registry_split
 from busbench.data.registry.build import build_registry
 from busbench.data.registry.planning import plan
-from busbench.data.registry.record import Registry, load_registry, registry_bytes
+from busbench.data.registry.record import Registry, load_registry, registry_bytes, registry_path
 from busbench.data.split.record import TEST
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 from busbench.errors import BusbenchError
@@ -160,6 +160,16 @@ def test_registry_list_and_build_on_the_command_line(published: tuple[Registry, 
     assert run_cli(monkeypatch, "registry", "build", str(path.parent), "--split", str(path), "--name", "x",
                    "--out", str(path)) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_another_file_named_as_a_shipped_registry_is_refused(tmp_path: Path) -> None:
+    shipped = json.loads(registry_path("busi-v1").read_text())
+    shipped["description"] += " (my copy)"  # any change: the roles, a mask's hash
+    (tmp_path / "busi-v1.json").write_text(json.dumps(shipped))
+    with pytest.raises(BusbenchError, match=f"{tmp_path / 'busi-v1.json'}: calls itself busi-v1, a registry busbench "
+                                            "ships, but is another file"):
+        load_registry(tmp_path / "busi-v1.json")
+    assert load_registry(registry_path("busi-v1"))[0].name == "busi-v1"  # the shipped file by its path
 
 
 def test_a_split_from_a_registry_is_not_published_again(published: tuple[Registry, Path, str],

@@ -138,4 +138,10 @@ def load_registry(name_or_path: str | Path) -> tuple[Registry, Path, str]:
         registry = Registry.model_validate(raw)
     except ValidationError as exc:
         raise BusbenchError(f"{path}: not a valid registry ({validation_text(exc)}); {fix}") from exc
-    return registry, path, hashlib.sha256(data).hexdigest()
+    sha256 = hashlib.sha256(data).hexdigest()
+    shipped = shipped_registries().get(registry.name)
+    if shipped is not None and hashlib.sha256(shipped.read_bytes()).hexdigest() != sha256:
+        raise BusbenchError(f"{path}: calls itself {registry.name}, a registry busbench ships, but is another file "
+                            f"(sha256 {sha256[:12]}); split with the shipped one (`--registry {registry.name}`), or "
+                            "give a registry of your own a name of its own (`busbench registry build --name`)")
+    return registry, path, sha256

@@ -5,8 +5,11 @@
 * Entries must share one test set: the same registry test-set checksum (or, without a registry, the
   same test set by content) and the same case keys. Otherwise one line names the two entries and
   the cases that differ, since a leaderboard of two test sets would rank luck, not models.
-* Where metric conventions differ (HD95 rule, empty-mask rule, scoring resolution), a warning line
-  each: those figures are not comparable across the rows, but the rest are.
+* Where metric conventions differ (HD95 rule, empty-mask rule, scoring resolution, NSD tolerance), a
+  warning line each: those figures are not comparable across the rows, but the rest are. So are test
+  images whose pixels differ between labs (a resampled copy) and bundles of different busbench versions.
+* Each bundle must hold together (``consistency``), and two labs' runs split from two different
+  registry files of one name are refused.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from busbench.report.names import unique_titles
 
 CONVENTIONS = {"hd95": "HD95 rule (eval.hd95)", "hd95_space": "HD95 space (eval.hd95_space)",
                "hd95_empty": "empty-mask rule of HD95 (eval.hd95_empty)", "empty_masks": "empty-mask rule",
-               "scoring_resolution": "scoring resolution"}
+               "scoring_resolution": "scoring resolution", "nsd_tolerance": "NSD tolerance in px (eval.nsd_tolerance)"}
 
 
 @dataclass
@@ -117,11 +120,18 @@ def merge_seed_entries(entries: list[Entry]) -> list[Entry]:
     return merged
 
 
+def _source_names(paths: list[Path]) -> dict[Path, str]:
+    """Each bundle file by its name without .json; by its folder too where two labs chose one name."""
+    stems = [path.stem for path in paths]
+    return {path: path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}" for path in paths}
+
+
 def entries_of(paths: list[Path], bundles: list[Bundle]) -> list[Entry]:
     entries = merge_seed_entries([Entry(Path(path), bundle, cell, cell.frame().rename(columns={CASE: "case_id"}))
                                   for path, bundle in zip(paths, bundles) for cell in bundle.cells])
     single = {e.source: sum(1 for other in entries if other.source == e.source) == 1 for e in entries}
-    keys = {id(e): (e.source.stem if single[e.source] else f"{e.source.stem}/{_seed_model(e.cell) or e.cell.model}")
+    names = _source_names([Path(path) for path in paths])
+    keys = {id(e): (names[e.source] if single[e.source] else f"{names[e.source]}/{_seed_model(e.cell) or e.cell.model}")
             for e in entries}
     titles = unique_titles({keys[id(e)]: e.cell.title for e in entries})
     for entry in entries:
@@ -134,6 +144,13 @@ def check_test_sets(entries: list[Entry]) -> None:
     first = entries[0]
     expected = set(first.frame["case_id"])
     for entry in entries[1:]:
+        mine, theirs = entry.cell.test_set, first.cell.test_set
+        if mine.registry is not None and mine.registry == theirs.registry and \
+                mine.registry_sha256 != theirs.registry_sha256:
+            raise BusbenchError(
+                f"{entry.name} and {first.name}: split from two different files named registry {mine.registry} "
+                f"(sha256 {str(mine.registry_sha256)[:12]} vs {str(theirs.registry_sha256)[:12]}); their roles or "
+                "masks may differ: rank runs split from one registry file (`busbench registry list` shows the shipped)")
         keys = set(entry.frame["case_id"])
         same_set = entry.cell.test_set.identity() == first.cell.test_set.identity()
         if same_set and keys == expected:
@@ -152,8 +169,32 @@ def convention_warnings(entries: list[Entry]) -> list[str]:
     for field, what in CONVENTIONS.items():
         values: dict[str, list[str]] = {}
         for entry in entries:
-            values.setdefault(str(getattr(entry.cell.conventions, field)), []).append(entry.name)
+            value = getattr(entry.cell.conventions, field)
+            values.setdefault("not recorded" if value is None else f"{value:g}" if isinstance(value, float)
+                              else str(value), []).append(entry.name)
         if len(values) > 1:
             shown = "; ".join(f"{value} ({', '.join(names)})" for value, names in values.items())
             lines.append(f"the {what} differs: {shown}: figures it affects are not comparable across these rows")
+    return lines
+
+
+def copy_warnings(entries: list[Entry]) -> list[str]:
+    """Where the labs' test images differ in pixels (a resampled or re-encoded copy of the registry's, whose
+    masks were matched by outline only), and where different busbench versions wrote the bundles."""
+    lines = []
+    first = entries[0]
+    pixels = first.frame.drop_duplicates("case_id").set_index("case_id")["pixel_sha256"]
+    for entry in entries[1:]:
+        mine = entry.frame.drop_duplicates("case_id").set_index("case_id")["pixel_sha256"].reindex(pixels.index)
+        differ = int((mine != pixels).sum())
+        if differ and entry.source != first.source:
+            lines.append(f"{differ} of {len(pixels)} test images of {entry.name} differ in pixels from {first.name}'s "
+                         "(another resolution or encoding, whose masks were matched by their outline only): those "
+                         "images' scores are comparable only approximately")
+    versions: dict[str, list[str]] = {}
+    for entry in entries:
+        versions.setdefault(str(entry.bundle.created_by.get("busbench")), []).append(entry.name)
+    if len(versions) > 1:
+        shown = "; ".join(f"{version} ({', '.join(names)})" for version, names in versions.items())
+        lines.append(f"different busbench versions wrote these bundles: {shown}")
     return lines

@@ -22,7 +22,14 @@ import pandas as pd
 
 from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_MODELS
 from busbench.log import logger
-from busbench.report.bundle.entries import Entry, check_test_sets, convention_warnings, entries_of, read_bundles
+from busbench.report.bundle.entries import (
+    Entry,
+    check_test_sets,
+    convention_warnings,
+    copy_warnings,
+    entries_of,
+    read_bundles,
+)
 from busbench.report.statistics.intervals_and_tests import p_value_matrix
 from busbench.report.statistics.units import IndependentUnits, lesion_image_scores, units_of
 from busbench.report.tables.complexity import row_cost
@@ -122,7 +129,8 @@ def build_leaderboard(paths: list[Path]) -> Leaderboard:
     entries.sort(key=lambda e: order.index(e.title))
     first = entries[0].cell
     board = Leaderboard(f"{first.dataset_title}, {first.test_set.identity()}", entries, table,
-                        pd.DataFrame([_setup_row(e) for e in entries]), convention_warnings(entries))
+                        pd.DataFrame([_setup_row(e) for e in entries]),
+                        convention_warnings(entries) + copy_warnings(entries))
     _comparisons(board, units)
     for line in board.warnings:
         logger.warning(f"leaderboard: {line}")
