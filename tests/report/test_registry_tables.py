@@ -39,7 +39,8 @@ def _registry_config(tmp_path: Path) -> ExperimentConfig:
     return load_config(None, [*base, f"split.registry={registry_file}", "split.registry_mismatch=true"])
 
 
-def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> None:
+def test_tables_and_bundles_name_the_registry_and_the_cases_outside_it(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = _registry_config(tmp_path)
     pipeline.run_experiment(cfg)
     cell = tmp_path / "runs" / "r" / cfg.data.key() / cfg.model.key()
@@ -51,6 +52,11 @@ def test_tables_name_the_registry_and_the_cases_outside_it(tmp_path: Path) -> No
     assert "registry toy-v1" in setup and "2-fold cross-validation" in setup
     split_file = json.loads(next(cell.parent.parent.parent.glob("data/*/split-registry-toy-v1-*.json")).read_text())
     assert split_file["registry"]["extra_cases"] == ["syn_00020", "syn_00021", "syn_00022", "syn_00023"]
+    assert run_cli(monkeypatch, "bundle", str(tmp_path / "runs" / "r"), "--out", str(tmp_path / "r.json")) == 0
+    notes = json.loads((tmp_path / "r.json").read_text())["cells"][0]["notes"]
+    assert [n for n in notes if "mismatch" in n] == [
+        f"split with --allow-mismatch from registry toy-v1 (test set {split_file['registry']['test_set_sha256'][:8]}), "
+        "4 cases outside it (development only)"]
 
 
 def test_setup_counts_the_folds_of_the_split_and_those_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

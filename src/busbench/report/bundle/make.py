@@ -20,7 +20,7 @@ from busbench.config import ExperimentConfig
 from busbench.data.manifest import MANIFEST_CSV, load_manifest
 from busbench.data.provenance import MEANINGS
 from busbench.data.run_data import run_data_folder
-from busbench.data.split.record import load_split
+from busbench.data.split.record import Split, load_split
 from busbench.environment import git_commit
 from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import ENSEMBLE, ENSEMBLE_POSTPROCESSED, FOLD_MODELS
@@ -39,7 +39,7 @@ from busbench.report.bundle.record import (
     bundle_text,
     canonical_sha256,
 )
-from busbench.report.collect import RunResults, load_run
+from busbench.report.collect import RunResults, load_run, registry_description
 from busbench.report.tables.complexity import find_profiles, model_cost
 from busbench.version import __version__
 
@@ -97,6 +97,14 @@ def _split_path(cell: CellFolder) -> Path:
     return split_path
 
 
+def _mismatch(split: Split) -> list[str]:
+    """How a copy split with ``--allow-mismatch`` differed from its registry, which the report says in a
+    table's title and a leaderboard, ranking another lab's rows, must say beside the row."""
+    if split.registry is None or split.registry.complete:
+        return []
+    return [f"split with --allow-mismatch from {registry_description(split.registry)}"]
+
+
 def bundle_cell(run: RunResults, registry: str | None, profiles: pd.DataFrame) -> BundleCell:
     """One finished cell as a bundle cell."""
     cell, config = run.folder, run.config
@@ -120,7 +128,8 @@ def bundle_cell(run: RunResults, registry: str | None, profiles: pd.DataFrame) -
     return BundleCell(cell=cell.id, dataset=run.dataset, dataset_title=run.dataset_title, model=run.model,
                       title=run.title, identity=identity, config=resolved, environment=environment,
                       cost=Cost.model_validate(model_cost(config, profiles)), test_set=held_out,
-                      conventions=conventions(config, test_rows, cell), notes=tuple(run.notes), columns=columns,
+                      conventions=conventions(config, test_rows, cell), notes=tuple(run.notes + _mismatch(split)),
+                      columns=columns,
                       rows=tuple(rows))
 
 
