@@ -85,3 +85,23 @@ def test_two_registry_files_of_one_name_are_refused(bundle_runs: BundleRuns, tmp
     error = capsys.readouterr().err
     assert "split from two different files named registry tiny-v1 (sha256 000000000000 vs " in error
     assert not (tmp_path / "board").exists()
+
+
+def test_differing_training_is_warned_and_shown_in_the_setup(bundle_runs: BundleRuns, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    first = _bundle(bundle_runs, "a", tmp_path / "a.json", monkeypatch)
+    second = _bundle(bundle_runs, "b", tmp_path / "b.json", monkeypatch)
+    other = raw(second)
+    other["cells"][0]["config"]["input"]["size"] = 64  # trained at twice the size, for longer
+    other["cells"][0]["config"]["train"]["epochs"] = 50
+    reseal(other, second)
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "leaderboard", str(first), str(second), "--out", str(tmp_path / "board")) == 0
+    assert _warnings(capsys) == [
+        "leaderboard: the input size in px (input.size) differs: 32 (a.json: U-Net (width 4)); 64 (b.json: U-Net "
+        "(width 8)): the rows compare trainings as well as models",
+        "leaderboard: the epoch limit (train.epochs) differs: 1 (a.json: U-Net (width 4)); 50 (b.json: U-Net "
+        "(width 8)): the rows compare trainings as well as models"]
+    setup = (tmp_path / "board" / "setup.md").read_text()
+    assert "| Input | Epochs |" in setup and "| 64 px | 50 |" in setup

@@ -30,6 +30,9 @@ from busbench.report.names import unique_titles
 CONVENTIONS = {"hd95": "HD95 rule (eval.hd95)", "hd95_space": "HD95 space (eval.hd95_space)",
                "hd95_empty": "empty-mask rule of HD95 (eval.hd95_empty)", "empty_masks": "empty-mask rule",
                "scoring_resolution": "scoring resolution", "nsd_tolerance": "NSD tolerance in px (eval.nsd_tolerance)"}
+# Training settings a reader of the table must know differ: one lab's 64 px against another's 32 px
+TRAINING = {("input", "size"): "input size in px (input.size)", ("train", "epochs"): "epoch limit (train.epochs)",
+            ("train", "max_minutes"): "time budget in minutes (train.max_minutes)"}
 
 
 @dataclass
@@ -163,18 +166,26 @@ def check_test_sets(entries: list[Entry]) -> None:
             "of one split, or runs split from one registry (`busbench bundle RUN --registry NAME`)")
 
 
+def _differing(entries: list[Entry], of_each: list[object]) -> str | None:
+    """``value (entries); value (entries)`` where the entries' values (``of_each``) differ, else None."""
+    values: dict[str, list[str]] = {}
+    for entry, value in zip(entries, of_each):
+        values.setdefault("not recorded" if value is None else f"{value:g}" if isinstance(value, float)
+                          else str(value), []).append(entry.name)
+    return "; ".join(f"{value} ({', '.join(names)})" for value, names in values.items()) if len(values) > 1 else None
+
+
 def convention_warnings(entries: list[Entry]) -> list[str]:
-    """One line per metric convention on which the entries differ."""
+    """One line per metric convention, and per training setting of ``TRAINING``, on which the entries differ."""
     lines = []
     for field, what in CONVENTIONS.items():
-        values: dict[str, list[str]] = {}
-        for entry in entries:
-            value = getattr(entry.cell.conventions, field)
-            values.setdefault("not recorded" if value is None else f"{value:g}" if isinstance(value, float)
-                              else str(value), []).append(entry.name)
-        if len(values) > 1:
-            shown = "; ".join(f"{value} ({', '.join(names)})" for value, names in values.items())
+        shown = _differing(entries, [getattr(entry.cell.conventions, field) for entry in entries])
+        if shown:
             lines.append(f"the {what} differs: {shown}: figures it affects are not comparable across these rows")
+    for (section, key), what in TRAINING.items():
+        shown = _differing(entries, [entry.cell.config.get(section, {}).get(key) for entry in entries])
+        if shown:
+            lines.append(f"the {what} differs: {shown}: the rows compare trainings as well as models")
     return lines
 
 

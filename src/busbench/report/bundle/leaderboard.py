@@ -59,6 +59,12 @@ def _machine(environment: dict[str, object]) -> str:
     return f"CPU {environment.get('processor') or ''}" + (f", {threads} threads" if threads else "")
 
 
+def _epochs(train: dict[str, object]) -> str:
+    """The epoch limit, and the time budget where one stopped training (``train.max_minutes``)."""
+    budget = train.get("max_minutes")
+    return f"{train.get('epochs')}" + (f", at most {budget:g} min" if isinstance(budget, (int, float)) else "")
+
+
 def _setup_row(entry: Entry) -> dict[str, object]:
     env, cell, conventions = entry.cell.environment, entry.cell, entry.cell.conventions
     test_set = cell.test_set
@@ -69,6 +75,8 @@ def _setup_row(entry: Entry) -> dict[str, object]:
             "busbench": f"{env.get('busbench')} ({str(env.get('git_commit') or 'no commit')[:8]})",
             "Registry": f"{test_set.registry} ({test_set.matched})" if test_set.registry else "none",
             "Test set": test_set.identity(), "TTA": ", ".join(conventions.tta) or "none",
+            "Input": f"{cell.config.get('input', {}).get('size')} px",
+            "Epochs": _epochs(cell.config.get("train", {})),
             "Post-processing": str(chosen) if conventions.postprocess else "off",
             "Scoring": conventions.scoring_resolution,
             "HD95": f"{conventions.hd95}, {conventions.hd95_space} space, empty masks: {conventions.hd95_empty}"}
