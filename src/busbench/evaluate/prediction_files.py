@@ -67,6 +67,13 @@ def _read_array(path: Path) -> tuple[np.ndarray, float]:
     return np.asarray(image), 255.0
 
 
+def _transposed(found: tuple[int, ...], shape: tuple[int, int]) -> bool:
+    """Whether a map's aspect ratio is the image's turned (within 1 %) and not the image's own (within 5 %):
+    a stretched square prediction, common and fine to resize back, is neither."""
+    image, turned, own = shape[0] / shape[1], shape[1] / shape[0], found[0] / found[1]
+    return abs(own / turned - 1) < 0.01 and abs(own / image - 1) > 0.05
+
+
 def read_prediction(path: Path, shape: tuple[int, int], threshold: float | None,
                     resize: bool = False) -> ScoredPrediction:
     """The lesion mask of one prediction file, at ``shape`` (the original image's height, width)."""
@@ -84,6 +91,10 @@ def read_prediction(path: Path, shape: tuple[int, int], threshold: float | None,
             raise BusbenchError(f"{path}: {values.shape[1]}x{values.shape[0]} px, but the original image is "
                                 f"{shape[1]}x{shape[0]}; predict at the original size, or pass --resize (marked "
                                 "in the tables)")
+        if _transposed(values.shape, shape):
+            raise BusbenchError(f"{path}: {values.shape[1]}x{values.shape[0]} px has the original image's "
+                                f"({shape[1]}x{shape[0]}) aspect ratio with width and height swapped: a transposed "
+                                "array? --resize rescales, it does not turn; save the map as height x width")
         interpolation = cv2.INTER_NEAREST if binary else cv2.INTER_LINEAR
         values = cv2.resize(values.astype(np.float32), (shape[1], shape[0]), interpolation=interpolation)
     if binary:
