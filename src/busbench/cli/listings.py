@@ -15,6 +15,7 @@ from busbench.cli.options import DeviceOption, Engine, shipped_configs
 from busbench.console import console, print_frame
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_csv, write_text
+from busbench.log import counted
 from busbench.markdown import markdown_table
 from busbench.models import available_models, build_model, count_parameters, model_names, resolve_model
 from busbench.models.profile import ProfileInput, Report, Timing, profile_models
@@ -30,19 +31,24 @@ def models(
     plugin packages register (entry point group busbench.models).
     """
     rows = []
-    for model_name in name or model_names():
+    chosen = name or model_names()
+    console.print(f"Building {counted(len(chosen), 'model')} to count their parameters ...", highlight=False)
+    for model_name in chosen:
         entry = resolve_model(model_name, "busbench models NAME")
         ours = count_parameters(build_model(model_name)) / 1e6
         reference = f"{entry.reference_params_m:.2f}" if entry.reference_params_m else "-"
         rows.append((model_name, f"{ours:.2f}", reference, entry.paper, entry.origin or "busbench"))
     print_frame(pd.DataFrame(rows, columns=["model", "params (M)", "published (M)", "paper", "origin"]),
-                "Models (3-channel input, 1 output class)", index=False)
+                "Models (3-channel input, as the papers count them; a run's default input.channels 1 makes the first "
+                "layer smaller; 1 output class)", index=False)
 
 
 def configs() -> None:
     """List the shipped experiment configs (usable by name in `busbench run`)."""
-    for name, path in shipped_configs().items():
-        console.print(f"{name:10s} {path}", highlight=False)
+    shipped = shipped_configs()
+    width = max(map(len, shipped), default=0)
+    for name, path in shipped.items():
+        console.print(f"{name:{width}s}  {path}", highlight=False)
 
 
 def profile(

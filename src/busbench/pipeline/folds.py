@@ -34,7 +34,7 @@ from busbench.layout.folders import (
     FoldFolder,
 )
 from busbench.layout.locks import lock_file, locked
-from busbench.log import duration, logger, note_saved
+from busbench.log import counted, duration, logger, note_saved
 from busbench.pipeline.checks import done_fix, fold_fix
 from busbench.pipeline.prepared import fold_provenance, training_images
 from busbench.records import FoldDone, read_done, write_done
@@ -112,7 +112,7 @@ def _run_fold(run: CellRun, fold: int, folds_after: int) -> None:
         tracker.finish(test_means, {"best_epoch": state.best_epoch, "epochs_run": state.epoch},
                        [fold_dir / name for name in (LOG_CSV, TEST_METRICS_CSV, DONE)])
     early = STOP_NOTES.get(state.stop_reason, "")
-    logger.info(f"fold {fold}/{data.development.folds} done: {state.epoch} epochs{early}, test Dice "
+    logger.info(f"fold {fold}/{data.development.folds} done: {counted(state.epoch, 'epoch')}{early}, test Dice "
                 f"{scores['dice'].mean():.4f} on {len(scores)} images, {duration(trained - started)} training, "
                 f"{duration(scored - trained)} scoring")
 

@@ -16,7 +16,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.headline import headline_metrics
 from busbench.layout.folders import RunFolder
 from busbench.layout.locks import lock_file, locked
-from busbench.log import logger
+from busbench.log import counted, logger
 from busbench.models import check_plugin_input, resolve_model
 from busbench.pipeline.checks import check_cell_artefacts, check_cell_config
 from busbench.pipeline.ensemble import finish_cell, score_cross_datasets
@@ -70,7 +70,7 @@ def run_cell(cfg: ExperimentConfig, folds: list[int] | None = None,
         if not 1 <= fold <= n_folds:
             raise BusbenchError(f"--fold {fold}: the split {data.split_path} has folds 1..{n_folds}")
     logger.info(f"cell {cell_id(cfg)}: {cfg.model.name} on {cfg.data.dataset}, folds {todo} of {n_folds}, "
-                f"{cfg.train.epochs} epochs at most, {cfg.input.size} px, {device}; writing {cell_dir}")
+                f"{counted(cfg.train.epochs, 'epoch')} at most, {cfg.input.size} px, {device}; writing {cell_dir}")
     log_precision(precision)
     to_train = [fold for fold in todo if not cell.fold(fold).done]
     run = CellRun(cfg, data, cell_dir, device, cell_id(cfg), callbacks)

@@ -87,6 +87,8 @@ def test_display_names_everywhere_and_keys_only_in_the_legend(grid: Path, tmp_pa
     split = "BUSI, split seed 42, 20 % test"
     assert f"| U-Net (width 8) | {split} | unet_w8 | unet with base_channels=8 |" in legend
     assert f"| {split} | {DATASET_KEY} |" in legend and "dcb579b00000 (from environment.json)" in legend
+    caption = (out / "tables" / f"{DATASET_KEY}_accuracy.tex").read_text()
+    assert "20~\\% test" in caption and "20 \\%" not in caption  # a tie: the number never ends a line alone
 
 
 def test_rows_cost_what_they_run(grid: Path, tmp_path: Path) -> None:

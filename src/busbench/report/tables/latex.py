@@ -45,7 +45,8 @@ HEADER = 40.0  # the rules and a title of up to three lines
 
 
 def latex_escape(text: str) -> str:
-    return text.translate(LATEX_CHARACTERS)
+    """``text`` for LaTeX; a number and its unit (``20 %``, ``95 %``) kept on one line by a tie."""
+    return re.sub(r"(\d) \\%", r"\1~\\%", text.translate(LATEX_CHARACTERS))
 
 
 def _latex_cell(value: object) -> str:
