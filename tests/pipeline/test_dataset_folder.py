@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
+from layouts import cases, make_pairs, save
 
 from busbench.config import load_config
 from busbench.data.prepare import prepare_dataset
@@ -88,3 +91,18 @@ def test_a_run_that_splits_anew_beside_a_users_split_names_it(prepared: Path, tm
     assert f"holds {mine}, but this run's split settings name split-test0.2-seed42-k2-" in warned[0]
     prepare_data(load_config(None, [*SETTINGS, f"output_dir={tmp_path / 'runs'}", f"data.prepared={prepared}"]))
     assert "holds" not in capsys.readouterr().out  # its own split, now there, is read without a word
+
+
+def test_a_run_that_prepares_says_what_was_dropped_and_where_each_file_is_listed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_pairs(tmp_path / "mine", cases(8, seed=4))
+    save(tmp_path / "mine" / "masks" / "orphan.png", np.zeros((40, 40), np.uint8))  # a mask without image
+    (tmp_path / "mine" / "images" / "broken.png").write_bytes(b"not a png")
+    cfg = load_config(None, ["data.dataset=folder", f"data.root={tmp_path / 'mine'}", "split.folds=2",
+                             "input.size=32", f"output_dir={tmp_path / 'runs'}"])
+    with caplog.at_level(logging.INFO, logger="busbench"):
+        prepare_data(cfg)
+    said = " ".join(caplog.text.split())
+    problems = tmp_path / "runs" / "data" / cfg.data.key() / "prepare_problems.csv"
+    assert "manifest: 8 images; 2 files dropped or fixed (1 dropped: mask without image; 1 dropped: unreadable " \
+           f"image), each in {problems}" in said

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from busbench.config.paths import missing_root_message
 from busbench.data.adapters.synthetic import SYNTHETIC
 from busbench.data.manifest import MANIFEST_META, load_manifest
-from busbench.data.prepare import prepare_dataset
+from busbench.data.prepare import PROBLEMS_CSV, prepare_dataset
 from busbench.errors import BusbenchError
 from busbench.layout.folders import data_folder
 from busbench.log import counted, logger
@@ -51,6 +51,9 @@ def dataset_folder(cfg: ExperimentConfig) -> Path:
     root = cfg.data.root or folder / "raw"
     logger.info(f"preparing {cfg.data.dataset} from {root} into {folder}")
     prepared = prepare_dataset(cfg.data.dataset, root, folder, cfg.data.options)
-    logger.info(f"manifest: {len(prepared.frame)} images ({counted(len(prepared.log.problems), 'file')} dropped or "
-                f"fixed, see {folder})")
+    problems = prepared.log.counts()
+    kinds = "; ".join(f"{n} {action}: {reason}" for (action, reason), n in sorted(problems.items()))
+    logger.info(f"manifest: {len(prepared.frame)} images" + (
+        f"; {counted(len(prepared.log.problems), 'file')} dropped or fixed ({kinds}), each in "
+        f"{folder / PROBLEMS_CSV}" if problems else "; no file dropped or fixed"))
     return folder
