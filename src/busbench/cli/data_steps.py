@@ -121,7 +121,8 @@ def split(
     if split.registry is not None:
         from_registry = split.registry
         console.print(f"Roles from registry {from_registry.name} (sha256 {from_registry.sha256[:12]}); its test set "
-                      f"by content: sha256 {from_registry.test_set_sha256}")
+                      f"by content: sha256 {from_registry.test_set_sha256} (the one to compare with other labs: the "
+                      "first is of this copy's ids and pixels)")
         if not from_registry.complete:
             err_console.print(f"warning: {counted(len(from_registry.extra_cases), 'case')} not in the registry went "
                               f"to development; {counted(len(from_registry.missing_cases), 'registry case')} missing "
