@@ -126,7 +126,9 @@ def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemL
         if match and match.group("stem") in by_stem:
             masks_of.setdefault(match.group("stem"), []).append(mask)
         else:
-            log.drop(mask, "mask without image: no image file has this mask's name")
+            wanted = match.group("stem") if match else mask.stem
+            log.drop(mask, f"mask without image: no image named {wanted}.* (masks are paired as <image name>"
+                     f"{suffix}[_N]: set the mask suffix, e.g. -o mask_suffix=_mask, where it differs)")
     chosen = choose_images(by_stem, masks_of, log)
     paired = {chosen[stem]: masks_of.get(stem, []) for stem in by_stem}
     kept = {}
