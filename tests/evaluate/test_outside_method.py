@@ -100,7 +100,8 @@ def test_probability_maps_need_a_threshold_and_use_value_over_type_range(tmp_pat
     with pytest.raises(BusbenchError, match=r"logits.npy: values outside \[0, 1\]"):
         read_prediction(tmp_path / "logits.npy", shape, 0.5)
     for name, binary in (("m1.png", np.array([[0, 1, 1], [0, 0, 1]], np.uint8)),
-                         ("m255.png", np.array([[0, 255, 255], [0, 0, 255]], np.uint8))):
+                         ("m255.png", np.array([[0, 255, 255], [0, 0, 255]], np.uint8)),
+                         ("m255_16.png", np.array([[0, 255, 255], [0, 0, 255]], np.uint16))):
         Image.fromarray(binary).save(tmp_path / name)
         for threshold in (None, 0.9):  # a mask is a mask whatever the threshold: 1/255 < 0.9 must not empty it
             read = read_prediction(tmp_path / name, shape, threshold)

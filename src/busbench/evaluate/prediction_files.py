@@ -81,7 +81,8 @@ def read_prediction(path: Path, shape: tuple[int, int], threshold: float | None,
     if values.ndim != 2:
         raise BusbenchError(f"{path}: has shape {values.shape}; save one 2-D map (height x width) per image")
     distinct = set(np.unique(values).tolist())
-    binary = distinct <= {0, 1} or distinct <= {0, top}
+    # an 8-bit 0/255 mask saved as a 16-bit PNG is a mask too, not a map of probabilities near 0
+    binary = distinct <= {0, 1} or distinct <= {0, top} or (top == 65535.0 and distinct <= {0, 255})
     if not binary and threshold is None:
         raise BusbenchError(f"{path}: a probability map (values other than 0 and {top:g}); give --threshold "
                             "(p = value/255 for 8-bit PNGs, value/65535 for 16-bit, the value for .npy)")
