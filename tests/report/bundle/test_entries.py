@@ -40,7 +40,7 @@ def test_nsd_tolerance_pixels_and_versions_are_warned(bundle_runs: BundleRuns, t
     second = _bundle(bundle_runs, "b", tmp_path / "b.json", monkeypatch)
     other = raw(second)
     cell = other["cells"][0]
-    cell["conventions"]["nsd_tolerance"] = 10.0
+    cell["config"]["eval"]["nsd_tolerance"] = 10.0
     pixels, case = cell["columns"].index("pixel_sha256"), cell["columns"].index("case")
     resampled = sorted({row[case] for row in cell["rows"]})[:3]
     for row in cell["rows"]:

@@ -29,7 +29,9 @@ from busbench.report.names import unique_titles
 
 CONVENTIONS = {"hd95": "HD95 rule (eval.hd95)", "hd95_space": "HD95 space (eval.hd95_space)",
                "hd95_empty": "empty-mask rule of HD95 (eval.hd95_empty)", "empty_masks": "empty-mask rule",
-               "scoring_resolution": "scoring resolution", "nsd_tolerance": "NSD tolerance in px (eval.nsd_tolerance)"}
+               "scoring_resolution": "scoring resolution"}
+# Metric conventions each bundle's resolved config holds (older bundles too)
+CONFIG_CONVENTIONS = {("eval", "nsd_tolerance"): "NSD tolerance in px (eval.nsd_tolerance)"}
 # Training settings a reader of the table must know differ: one lab's 64 px against another's 32 px
 TRAINING = {("input", "size"): "input size in px (input.size)", ("train", "epochs"): "epoch limit (train.epochs)",
             ("train", "max_minutes"): "time budget in minutes (train.max_minutes)"}
@@ -180,6 +182,10 @@ def convention_warnings(entries: list[Entry]) -> list[str]:
     lines = []
     for field, what in CONVENTIONS.items():
         shown = _differing(entries, [getattr(entry.cell.conventions, field) for entry in entries])
+        if shown:
+            lines.append(f"the {what} differs: {shown}: figures it affects are not comparable across these rows")
+    for (section, key), what in CONFIG_CONVENTIONS.items():
+        shown = _differing(entries, [entry.cell.config.get(section, {}).get(key) for entry in entries])
         if shown:
             lines.append(f"the {what} differs: {shown}: figures it affects are not comparable across these rows")
     for (section, key), what in TRAINING.items():

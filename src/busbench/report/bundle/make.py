@@ -67,8 +67,7 @@ def conventions(config: ExperimentConfig, test_rows: pd.DataFrame, cell: CellFol
              else f"every metric at each test image's original size (median {size})")
     chosen = json.loads(cell.postprocessing_json.read_text()) if cell.postprocessing_json.is_file() else None
     return Conventions(hd95=evaluation.hd95, hd95_space=evaluation.hd95_space, hd95_empty=evaluation.hd95_empty,
-                       empty_masks=EMPTY_MASK_RULE, scoring_resolution=where, nsd_tolerance=evaluation.nsd_tolerance,
-                       threshold=evaluation.threshold,
+                       empty_masks=EMPTY_MASK_RULE, scoring_resolution=where, threshold=evaluation.threshold,
                        tta=tuple(evaluation.tta), postprocess=evaluation.postprocess, postprocessing=chosen)
 
 

@@ -65,7 +65,6 @@ class Conventions(_Frozen):
     hd95_empty: str  # eval.hd95_empty: diagonal or drop_false_alarms
     empty_masks: str  # the Dice rule for empty masks
     scoring_resolution: str  # where the metrics were measured, and the test images' size
-    nsd_tolerance: float | None = None  # eval.nsd_tolerance in pixels (None: a bundle written before it was recorded)
     threshold: float
     tta: tuple[str, ...]
     postprocess: bool
