@@ -20,10 +20,13 @@ def test_the_report_prints_progress_lines_into_a_file(tmp_path: Path, monkeypatc
     with console_file(tmp_path / "stdout.txt", monkeypatch) as out:
         build_report(tmp_path / "results", tmp_path / "report", qualitative=False)
     text = out.read_text()
+    assert text.splitlines()[0].endswith(f"report: reading the runs under {tmp_path / 'results'}, each checked "
+                                         "against its split and data")  # before the first run is read
     assert "report: 2 run(s) on 1 test set(s) from " in text
     assert "report: rows and bootstrap CIs: 2/2 (100 %)" in text
     # forest plot, box plot, Dice against cost, and each run's training curves
     figures = [line for line in text.splitlines() if "report: figures of " in line]
     assert len(figures) == 5 and figures[-1].split(": ")[-1].startswith("5/5 (100 %)")
+    assert "report: analyses of the test sets (subgroups, detection, morphology, calibration)" in text
     assert "report: analyses of the test sets: 1/1 (100 %)" in text
     assert "report: test sets: 1/1 (100 %)" in text

@@ -143,6 +143,7 @@ def build_report(results_dir: Path, out: Path, qualitative: bool = True, style: 
 
 
 def _build(results_dir: Path, out: Path, qualitative: bool) -> Report:
+    logger.info(f"report: reading the runs under {results_dir}, each checked against its split and data")
     runs, skipped = collect_runs(results_dir)
     kept = clear_previous_report(Path(out))
     report = Report(Path(out), runs, skipped)
@@ -156,6 +157,7 @@ def _build(results_dir: Path, out: Path, qualitative: bool) -> Report:
     write_table(report.normal, report.out / "normal_and_lesion_images")
     _report_ranks(report, tables)
     _report_across_sources(report, tables)
+    logger.info("report: analyses of the test sets (subgroups, detection, morphology, calibration)")
     analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
                                report.titles)  # subgroups, detection, morphology, calibration
     write_html(report, analyses_html(analyses, report.titles))
