@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from busbench.report.bundle.record import canonical_sha256
+from busbench.report.bundle.record import canonical_sha256, cell_identity, run_identity
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,8 @@ def reseal(bundle: dict[str, Any], path: Path) -> Path:
     """A bundle edited as another lab's busbench would have written it: its cells' identities (config,
     environment and metrics), the run's identity and the cells' checksum made again."""
     for cell in bundle["cells"]:
-        cell["identity"] = canonical_sha256({"config": cell["config"], "environment": cell["environment"],
-                                             "columns": cell["columns"][1:], "rows": [row[1:] for row in cell["rows"]]})
-    bundle["identity"] = canonical_sha256(sorted(cell["identity"] for cell in bundle["cells"]))
+        cell["identity"] = cell_identity(cell["config"], cell["environment"], cell["columns"], cell["rows"])
+    bundle["identity"] = run_identity(cell["identity"] for cell in bundle["cells"])
     bundle["cells_sha256"] = canonical_sha256(bundle["cells"])
     path.write_text(json.dumps(bundle))
     return path

@@ -63,13 +63,17 @@ def test_nsd_tolerance_pixels_and_versions_are_warned(bundle_runs: BundleRuns, t
 
 def test_two_labs_files_of_one_name_are_told_apart_by_folder(bundle_runs: BundleRuns, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    mine = _bundle(bundle_runs, "a", tmp_path / "lab1" / "results.json", monkeypatch)
-    theirs = tmp_path / "lab2" / "results.json"
-    theirs.parent.mkdir()
-    reseal(_another_lab(raw(mine)), theirs)
+    mine = _bundle(bundle_runs, "a", tmp_path / "lab1" / "out" / "results.json", monkeypatch)
+    theirs = tmp_path / "lab2" / "out" / "results.json"
+    theirs.parent.mkdir(parents=True)
+    other = _another_lab(raw(mine))
+    other["created_by"]["busbench"] = "0.0.1"
+    reseal(other, theirs)
     assert run_cli(monkeypatch, "leaderboard", str(mine), str(theirs), "--out", str(tmp_path / "board")) == 0
     table = (tmp_path / "board" / "leaderboard.md").read_text()
-    assert "U-Net (width 4) (lab1/results)" in table and "U-Net (width 4) (lab2/results)" in table
+    assert "U-Net (width 4) (lab1/out/results)" in table and "U-Net (width 4) (lab2/out/results)" in table
+    assert "(lab1/out/results.json: U-Net (width 4))" in table and "0.0.1 (lab2/out/results.json: U-Net (width 4))" \
+        in table  # the version warning names the two files apart
 
 
 def test_two_registry_files_of_one_name_are_refused(bundle_runs: BundleRuns, tmp_path: Path,
@@ -95,13 +99,21 @@ def test_differing_training_is_warned_and_shown_in_the_setup(bundle_runs: Bundle
     other = raw(second)
     other["cells"][0]["config"]["input"]["size"] = 64  # trained at twice the size, for longer
     other["cells"][0]["config"]["train"]["epochs"] = 50
+    other["cells"][0]["config"]["train"]["max_minutes"] = 5.0
     reseal(other, second)
+    older = raw(first)
+    del older["cells"][0]["config"]["train"]["max_minutes"]  # a bundle of a busbench before time budgets
+    reseal(older, tmp_path / "older.json")
     capsys.readouterr()
-    assert run_cli(monkeypatch, "leaderboard", str(first), str(second), "--out", str(tmp_path / "board")) == 0
+    assert run_cli(monkeypatch, "leaderboard", str(first), str(second), str(tmp_path / "older.json"), "--out",
+                   str(tmp_path / "board")) == 0
     assert _warnings(capsys) == [
-        "leaderboard: the input size in px (input.size) differs: 32 (a.json: U-Net (width 4)); 64 (b.json: U-Net "
-        "(width 8)): the rows compare trainings as well as models",
-        "leaderboard: the epoch limit (train.epochs) differs: 1 (a.json: U-Net (width 4)); 50 (b.json: U-Net "
-        "(width 8)): the rows compare trainings as well as models"]
+        "leaderboard: the input size in px (input.size) differs: 32 (a.json: U-Net (width 4), older.json: U-Net "
+        "(width 4)); 64 (b.json: U-Net (width 8)): the rows compare trainings as well as models",
+        "leaderboard: the epoch limit (train.epochs) differs: 1 (a.json: U-Net (width 4), older.json: U-Net "
+        "(width 4)); 50 (b.json: U-Net (width 8)): the rows compare trainings as well as models",
+        "leaderboard: the time budget in minutes (train.max_minutes) differs: none (a.json: U-Net (width 4)); 5 "
+        "(b.json: U-Net (width 8)); not recorded (older.json: U-Net (width 4)): the rows compare trainings as well "
+        "as models"]
     setup = (tmp_path / "board" / "setup.md").read_text()
-    assert "| Input | Epochs |" in setup and "| 64 px | 50 |" in setup
+    assert "| Input | Epochs |" in setup and "| 64 px | 50, at most 5 min |" in setup

@@ -1,6 +1,7 @@
 """Checks a leaderboard runs on each bundle beyond its checksum: that every cell's identity is that of
-its contents, that each row type (each fold model, the ensemble rows) scores every test case once,
-and that each row's IoU is the one its Dice implies.
+its contents, that each row type (each fold model, the ensemble rows) scores every test case once
+(images of identical pixels, one content key, as often as the test set holds them), and that each
+row's IoU is the one its Dice implies.
 
 ``cells_sha256`` catches a file damaged or edited by accident; a hand edit that recomputed it still
 has to keep these facts. A lab determined to forge can recompute them too: a leaderboard checks
@@ -9,35 +10,34 @@ consistency, and a result is proven only by re-running the published run (docs/r
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.log import counted, listed
-from busbench.report.bundle.record import CASE, Bundle, BundleCell, canonical_sha256, short_key
+from busbench.report.bundle.record import CASE, Bundle, BundleCell, cell_identity, run_identity, short_key
 
 # Per-image metrics are written with 6 decimals: IoU and Dice/(2 - Dice) agree within rounding.
 _IOU_TOLERANCE = 1e-5
 
 
-def cell_identity(cell: BundleCell) -> str:
-    """What ``busbench bundle`` records as the cell's identity: its config, environment and per-image
-    metrics, not the case keys (``--registry`` changes them)."""
-    return canonical_sha256({"config": cell.config, "environment": cell.environment, "columns": list(cell.columns[1:]),
-                             "rows": [list(row[1:]) for row in cell.rows]})
-
-
 def _row_sets(cell: BundleCell, frame: pd.DataFrame) -> list[str]:
-    """Each row type that does not score every test case exactly once."""
+    """Each row type that does not score the test cases as the first fold model does: each key as often
+    (once, or as often as the test set holds images of identical pixels, whose content keys are one),
+    ``test_set.cases`` rows in all."""
     problems = []
-    expected = set(frame[CASE])
     sets = frame.assign(fold=frame["fold"].where(frame["variant"] == FOLD_MODELS, 0)).groupby(["variant", "fold"])
-    for (variant, fold), rows in sets:
-        name = f"fold model {fold}" if variant == FOLD_MODELS else str(variant)
-        twice = sorted(short_key(k) for k in set(rows.loc[rows[CASE].duplicated(), CASE]))
-        missing = sorted(short_key(k) for k in expected - set(rows[CASE]))
-        if twice or missing or len(rows) != cell.test_set.cases:
-            details = [f"twice: {listed(twice)}"] * bool(twice) + [f"missing: {listed(missing)}"] * bool(missing)
+    reference: Counter[str] | None = None
+    for (variant, fold), rows in sorted(sets, key=lambda item: (item[0][0] != FOLD_MODELS, item[0])):
+        counts = Counter(rows[CASE])
+        reference = reference or counts
+        extra = sorted(short_key(k) for k in counts - reference)
+        missing = sorted(short_key(k) for k in reference - counts)
+        if extra or missing or len(rows) != cell.test_set.cases:
+            name = f"fold model {fold}" if variant == FOLD_MODELS else str(variant)
+            details = [f"more often: {listed(extra)}"] * bool(extra) + [f"missing: {listed(missing)}"] * bool(missing)
             problems.append(f"{name} scores {counted(len(rows), 'row')} for {cell.test_set.cases} test cases"
                             + (f" ({'; '.join(details)})" if details else ""))
     return problems
@@ -58,11 +58,11 @@ def bundle_problems(bundle: Bundle) -> list[str]:
     problems = []
     for cell in bundle.cells:
         found = []
-        if cell_identity(cell) != cell.identity:
+        if cell_identity(cell.config, cell.environment, cell.columns, cell.rows) != cell.identity:
             found.append("its identity is not that of its config, environment and metrics")
         frame = cell.frame()
         found += _row_sets(cell, frame) + _iou_from_dice(frame)
         problems += [f"cell {cell.cell}: {problem}" for problem in found]
-    if canonical_sha256(sorted(cell.identity for cell in bundle.cells)) != bundle.identity:
+    if run_identity(cell.identity for cell in bundle.cells) != bundle.identity:
         problems.append("the run's identity is not that of its cells")
     return problems

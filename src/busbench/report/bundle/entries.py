@@ -46,10 +46,11 @@ class Entry:
     cell: BundleCell
     frame: pd.DataFrame
     title: str = ""  # unique among the entries: the model's name, with its bundle where two share it
+    source_name: str = ""  # the bundle file as messages name it: its name, with folders where two share it
 
     @property
     def name(self) -> str:
-        return f"{self.source.name}: {self.cell.title}"
+        return f"{self.source_name or self.source.name}: {self.cell.title}"
 
 
 def read_bundles(paths: list[Path]) -> list[Bundle]:
@@ -126,9 +127,16 @@ def merge_seed_entries(entries: list[Entry]) -> list[Entry]:
 
 
 def _source_names(paths: list[Path]) -> dict[Path, str]:
-    """Each bundle file by its name without .json; by its folder too where two labs chose one name."""
-    stems = [path.stem for path in paths]
-    return {path: path.stem if stems.count(path.stem) == 1 else f"{path.parent.name}/{path.stem}" for path in paths}
+    """Each bundle file by its name; by as many of its folders as tell apart two labs' files of one name
+    (``lab1/out/results.json`` and ``lab2/out/results.json``)."""
+    names = {}
+    for path in paths:
+        others = [other for other in paths if other != path and other.name == path.name]
+        depth = 1
+        while depth < len(path.parts) and any(other.parts[-depth:] == path.parts[-depth:] for other in others):
+            depth += 1
+        names[path] = "/".join(path.parts[-depth:])
+    return names
 
 
 def entries_of(paths: list[Path], bundles: list[Bundle]) -> list[Entry]:
@@ -136,11 +144,12 @@ def entries_of(paths: list[Path], bundles: list[Bundle]) -> list[Entry]:
                                   for path, bundle in zip(paths, bundles) for cell in bundle.cells])
     single = {e.source: sum(1 for other in entries if other.source == e.source) == 1 for e in entries}
     names = _source_names([Path(path) for path in paths])
-    keys = {id(e): (names[e.source] if single[e.source] else f"{names[e.source]}/{_seed_model(e.cell) or e.cell.model}")
+    stems = {path: name.removesuffix(path.suffix) for path, name in names.items()}
+    keys = {id(e): (stems[e.source] if single[e.source] else f"{stems[e.source]}/{_seed_model(e.cell) or e.cell.model}")
             for e in entries}
     titles = unique_titles({keys[id(e)]: e.cell.title for e in entries})
     for entry in entries:
-        entry.title = titles[keys[id(entry)]]
+        entry.title, entry.source_name = titles[keys[id(entry)]], names[entry.source]
     return entries
 
 
@@ -168,31 +177,30 @@ def check_test_sets(entries: list[Entry]) -> None:
             "of one split, or runs split from one registry (`busbench bundle RUN --registry NAME`)")
 
 
+_ABSENT = object()  # a setting a bundle's config lacks (an older busbench): "not recorded", unlike None: "none"
+NOT_COMPARABLE, OTHER_TRAINING = ("figures it affects are not comparable across these rows",
+                                  "the rows compare trainings as well as models")
+
+
 def _differing(entries: list[Entry], of_each: list[object]) -> str | None:
     """``value (entries); value (entries)`` where the entries' values (``of_each``) differ, else None."""
     values: dict[str, list[str]] = {}
     for entry, value in zip(entries, of_each):
-        values.setdefault("not recorded" if value is None else f"{value:g}" if isinstance(value, float)
-                          else str(value), []).append(entry.name)
+        shown = "not recorded" if value is _ABSENT else "none" if value is None else \
+            f"{value:g}" if isinstance(value, float) else str(value)
+        values.setdefault(shown, []).append(entry.name)
     return "; ".join(f"{value} ({', '.join(names)})" for value, names in values.items()) if len(values) > 1 else None
 
 
 def convention_warnings(entries: list[Entry]) -> list[str]:
     """One line per metric convention, and per training setting of ``TRAINING``, on which the entries differ."""
-    lines = []
-    for field, what in CONVENTIONS.items():
-        shown = _differing(entries, [getattr(entry.cell.conventions, field) for entry in entries])
-        if shown:
-            lines.append(f"the {what} differs: {shown}: figures it affects are not comparable across these rows")
-    for (section, key), what in CONFIG_CONVENTIONS.items():
-        shown = _differing(entries, [entry.cell.config.get(section, {}).get(key) for entry in entries])
-        if shown:
-            lines.append(f"the {what} differs: {shown}: figures it affects are not comparable across these rows")
-    for (section, key), what in TRAINING.items():
-        shown = _differing(entries, [entry.cell.config.get(section, {}).get(key) for entry in entries])
-        if shown:
-            lines.append(f"the {what} differs: {shown}: the rows compare trainings as well as models")
-    return lines
+    compared = [(what, [getattr(entry.cell.conventions, field) for entry in entries], NOT_COMPARABLE)
+                for field, what in CONVENTIONS.items()]
+    compared += [(what, [entry.cell.config.get(section, {}).get(key, _ABSENT) for entry in entries], consequence)
+                 for settings, consequence in ((CONFIG_CONVENTIONS, NOT_COMPARABLE), (TRAINING, OTHER_TRAINING))
+                 for (section, key), what in settings.items()]
+    return [f"the {what} differs: {shown}: {consequence}" for what, values, consequence in compared
+            if (shown := _differing(entries, values))]
 
 
 def copy_warnings(entries: list[Entry]) -> list[str]:
@@ -204,7 +212,7 @@ def copy_warnings(entries: list[Entry]) -> list[str]:
     for entry in entries[1:]:
         mine = entry.frame.drop_duplicates("case_id").set_index("case_id")["pixel_sha256"].reindex(pixels.index)
         differ = int((mine != pixels).sum())
-        if differ and entry.source != first.source:
+        if differ:
             lines.append(f"{differ} of {len(pixels)} test images of {entry.name} differ in pixels from {first.name}'s "
                          "(another resolution or encoding, whose masks were matched by their outline only): those "
                          "images' scores are comparable only approximately")

@@ -38,6 +38,8 @@ from busbench.report.bundle.record import (
     Cost,
     bundle_text,
     canonical_sha256,
+    cell_identity,
+    run_identity,
 )
 from busbench.report.collect import RunResults, load_run, registry_description
 from busbench.report.tables.complexity import find_profiles, model_cost
@@ -121,8 +123,7 @@ def bundle_cell(run: RunResults, registry: str | None, profiles: pd.DataFrame) -
     rows = [tuple(_plain(v) for v in row) for row in table.itertuples(index=False)]
     environment = json.loads(cell.environment_json.read_text()) if cell.environment_json.is_file() else {}
     resolved = config.model_dump(mode="json")
-    identity = canonical_sha256({"config": resolved, "environment": environment, "columns": columns[1:],
-                                 "rows": [row[1:] for row in rows]})  # not the keys: --registry changes them
+    identity = cell_identity(resolved, environment, columns, rows)
     test_rows = manifest.frame.set_index("case_id").loc[split.held_out()]
     return BundleCell(cell=cell.id, dataset=run.dataset, dataset_title=run.dataset_title, model=run.model,
                       title=run.title, identity=identity, config=resolved, environment=environment,
@@ -168,7 +169,7 @@ def make_bundle(run_dir: Path, registry: str | None = None) -> Bundle:
         raise BusbenchError(f"{run_dir}: no finished cell to bundle; bundle it when `busbench run` has finished")
     dumped = [cell.model_dump(mode="json") for cell in cells]
     return Bundle(format=BUNDLE_FORMAT, run=CellFolder(folders[0]).run.name,
-                  identity=canonical_sha256(sorted(cell.identity for cell in cells)),
+                  identity=run_identity(cell.identity for cell in cells),
                   created_by={"busbench": __version__, "git_commit": git_commit()},
                   cells_sha256=canonical_sha256(dumped), cells=tuple(cells))
 

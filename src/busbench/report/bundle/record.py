@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,6 +124,19 @@ def canonical_sha256(payload: Any) -> str:
     """sha256 of ``payload`` as sorted, compact JSON: the same values give the same checksum anywhere."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cell_identity(config: dict[str, Any], environment: dict[str, Any], columns: Sequence[str],
+                  rows: Sequence[Sequence[Any]]) -> str:
+    """A cell's identity: its resolved config, environment and per-image metrics, not the case keys
+    (the first column: ``--registry`` changes them), so that two bundles of one run are recognised."""
+    return canonical_sha256({"config": config, "environment": environment, "columns": list(columns[1:]),
+                             "rows": [list(row[1:]) for row in rows]})
+
+
+def run_identity(cell_identities: Iterable[str]) -> str:
+    """A run's identity: that of its cells, in any order."""
+    return canonical_sha256(sorted(cell_identities))
 
 
 def bundle_text(bundle: Bundle) -> str:
