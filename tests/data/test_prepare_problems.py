@@ -53,7 +53,7 @@ def test_each_problem_is_logged_with_its_file_and_good_cases_are_kept(broken_bus
         ("notes.txt", "dropped", "not an image file"),
     }
     orphan = next(p.reason for p in result.log.problems if p.reason.startswith("mask without image"))
-    assert orphan.startswith("mask without image: no image named benign (92).* (masks are paired as <image name>_mask")
+    assert orphan == "mask without image: no image named benign (92).* (restore the image, or remove the mask)"
     threshold = next(p.reason for p in result.log.problems if p.action == "fixed")
     assert "thresholded at 128" in threshold
     assert len(result.frame) == 16 + 1  # the 16 good cases and the fixed one

@@ -120,19 +120,22 @@ def test_sizes_other_than_the_original_need_resize_which_is_marked(squares: Squa
     assert any("5 predictions resized" in note for note in record["notes"])
 
 
-@pytest.mark.parametrize(("found", "refused"), [((64, 80), True), ((32, 40), True), ((64, 64), False),
-                                                ((80, 64), False), ((40, 34), False)])
-def test_a_transposed_map_is_refused_a_stretched_square_one_resized(tmp_path: Path, found: tuple[int, int],
-                                                                   refused: bool) -> None:
-    """An image 40 high and 32 wide: a map 64 high and 80 wide is it turned, at twice the size; a square map
-    (a network's stretched input) or one within 5 % of its own aspect ratio is resized back."""
+@pytest.mark.parametrize(("image", "found", "refused"), [
+    ((40, 32), (64, 80), True), ((40, 32), (32, 40), True), ((40, 32), (64, 64), False), ((40, 32), (80, 64), False),
+    ((40, 32), (40, 34), False), ((51, 50), (98, 100), False)])  # near-square: turned, but within 5 % of its own
+def test_a_transposed_map_is_refused_a_stretched_square_one_resized(tmp_path: Path, image: tuple[int, int],
+                                                                   found: tuple[int, int], refused: bool) -> None:
+    """An image 40 high and 32 wide: a map 64 high and 80 wide is it turned, at twice the size (refused with
+    --resize or without); a square map (a network's stretched input) or one within 5 % of its own aspect ratio
+    is resized back."""
     path = tmp_path / "prediction.png"
     Image.fromarray(np.zeros(found, dtype=np.uint8)).save(path)
     if refused:
-        with pytest.raises(BusbenchError, match=r"width and height swapped: a transposed array\?"):
-            read_prediction(path, (40, 32), None, resize=True)
+        for resize in (True, False):
+            with pytest.raises(BusbenchError, match=r"width and height swapped: a transposed array\?"):
+                read_prediction(path, image, None, resize=resize)
     else:
-        assert read_prediction(path, (40, 32), None, resize=True).mask.shape == (40, 32)
+        assert read_prediction(path, image, None, resize=True).mask.shape == image
 
 
 def test_missing_predictions_are_an_error_or_scored_empty_and_said(squares: SquareData, tmp_path: Path,

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from layouts import cases, make_pairs, save
 
@@ -55,7 +56,7 @@ def test_a_folder_without_manifest_or_of_another_dataset_is_refused(tmp_path: Pa
 def test_the_prepared_folder_is_part_of_the_dataset_key(prepared: Path) -> None:
     own = load_config(None, SETTINGS).data
     reused = load_config(None, [*SETTINGS, f"data.prepared={prepared}"]).data
-    assert own.key() != reused.key() and f"prepared in {prepared}" in reused.describe()
+    assert own.key() != reused.key() and reused.describe() == f"synthetic prepared in {prepared}"  # its options: in it
 
 
 def test_a_wrong_data_folder_leaves_no_lock_and_no_empty_folder(tmp_path: Path) -> None:
@@ -106,3 +107,6 @@ def test_a_run_that_prepares_says_what_was_dropped_and_where_each_file_is_listed
     problems = tmp_path / "runs" / "data" / cfg.data.key() / "prepare_problems.csv"
     assert "manifest: 8 images; 2 files dropped or fixed (1 dropped: mask without image; 1 dropped: unreadable " \
            f"image), each in {problems}" in said
+    reasons = set(pd.read_csv(problems)["reason"])
+    assert "mask without image: no image named orphan.* (masks pair as <image name>[_N]: set -o mask_suffix=... " \
+           "where yours end otherwise)" in reasons

@@ -23,3 +23,8 @@ def test_a_prepared_folder_dataset_is_named_as_it_was_prepared(tmp_path: Path, o
 def test_the_config_options_name_a_folder_dataset_read_from_its_root(tmp_path: Path) -> None:
     assert dataset_title(DataConfig(dataset="folder", root=tmp_path, options={"name": "clinic_b"})) == "clinic_b"
     assert dataset_title(DataConfig(dataset="busi", prepared=tmp_path)) == "BUSI"
+
+
+def test_a_damaged_manifest_json_leaves_the_adapter_name(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{not json")
+    assert dataset_title(DataConfig(dataset="folder", prepared=tmp_path)) == "Folder"

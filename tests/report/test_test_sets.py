@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,8 +73,9 @@ def test_two_runs_of_one_model_on_one_test_set_are_an_error_naming_both(tmp_path
 @pytest.mark.parametrize(("patients", "unit", "paired_by"), [
     (["P1", "P1", "P2"], "5 patients/duplicate groups (8 images)", "patient/duplicate group"),
     (["", "", ""], "5 duplicate groups (8 images; the dataset names no patients)", "duplicate group"),  # BUSI
+    (["NA", "", ""], "5 patients/duplicate groups (8 images)", "patient/duplicate group"),  # "NA" is an id
 ])
-def test_the_unit_says_whether_the_dataset_names_patients(tmp_path, patients: list[str], unit: str,
+def test_the_unit_says_whether_the_dataset_names_patients(tmp_path: Path, patients: list[str], unit: str,
                                                           paired_by: str) -> None:
     root = tmp_path / "runs"
     for model, dice in (("model_a", A), ("model_b", B)):

@@ -25,8 +25,7 @@ from busbench.pipeline.resources import JobResources
 
 # How job lines call busbench: a bare `busbench` is on PATH only inside the activated environment.
 BUSBENCH = f"{shlex.quote(sys.executable)} -m busbench"
-FOLDS_KEPT = ("What is finished is kept (folds, scores, the ensemble): the same command goes on where this one "
-              "stopped, a fold in training from its last finished epoch.")
+FOLDS_KEPT = "What is finished is kept (folds, scores, the ensemble); a fold in training restarts from its last epoch."
 SLURM_MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")  # sbatch --mem: megabytes, or with a unit
 
 

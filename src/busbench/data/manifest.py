@@ -138,6 +138,23 @@ def write_manifest(frame: pd.DataFrame, out_dir: Path, meta: dict[str, object]) 
     return csv_path
 
 
+def prepared_name(folder: Path) -> str | None:
+    """The dataset name a prepared folder's ``manifest.json`` records (a folder dataset's ``-o name=``);
+    None where the folder holds none, or a damaged one: this only names, it does not load."""
+    try:
+        name = json.loads((Path(folder) / MANIFEST_META).read_text()).get("dataset")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(name) if name else None
+
+
+def names_patients(path: Path) -> bool:
+    """Whether a manifest (its CSV or folder) gives any image a patient id: BUSI does not, BUS-BRA does."""
+    ids = pd.read_csv(_resolve_csv(path), usecols=lambda column: column == "patient_id", dtype=str,
+                      keep_default_na=False)
+    return bool((ids != "").any(axis=None))
+
+
 def _resolve_csv(path: Path) -> Path:
     path = Path(path)
     return path / MANIFEST_CSV if path.is_dir() else path

@@ -87,15 +87,15 @@ def read_prediction(path: Path, shape: tuple[int, int], threshold: float | None,
         raise BusbenchError(f"{path}: a probability map (values other than 0 and {top:g}); give --threshold "
                             "(p = value/255 for 8-bit PNGs, value/65535 for 16-bit, the value for .npy)")
     resized = values.shape != shape
+    if resized and _transposed(values.shape, shape):
+        raise BusbenchError(f"{path}: {values.shape[1]}x{values.shape[0]} px has the original image's "
+                            f"({shape[1]}x{shape[0]}) aspect ratio with width and height swapped: a transposed "
+                            "array? --resize rescales, it does not turn; save the map as height x width")
     if resized:
         if not resize:
             raise BusbenchError(f"{path}: {values.shape[1]}x{values.shape[0]} px, but the original image is "
                                 f"{shape[1]}x{shape[0]}; predict at the original size, or pass --resize (marked "
                                 "in the tables)")
-        if _transposed(values.shape, shape):
-            raise BusbenchError(f"{path}: {values.shape[1]}x{values.shape[0]} px has the original image's "
-                                f"({shape[1]}x{shape[0]}) aspect ratio with width and height swapped: a transposed "
-                                "array? --resize rescales, it does not turn; save the map as height x width")
         interpolation = cv2.INTER_NEAREST if binary else cv2.INTER_LINEAR
         values = cv2.resize(values.astype(np.float32), (shape[1], shape[0]), interpolation=interpolation)
     if binary:

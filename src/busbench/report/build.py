@@ -48,7 +48,7 @@ from busbench.report.statistics.intervals_and_tests import (
     friedman_test,
     p_value_matrix,
 )
-from busbench.report.statistics.units import independent_units, lesion_model_scores
+from busbench.report.statistics.units import IndependentUnits, independent_units, lesion_model_scores
 from busbench.report.tables.across_test_sets import datasets_to_rank, normal_and_lesion
 from busbench.report.tables.complexity import find_profiles
 from busbench.report.tables.model_rows import dataset_table, lesion_images
@@ -86,9 +86,10 @@ def _report_figures(report: Report, table: RunTable, frame: pd.DataFrame, scores
             report.captions[figure] = caption
 
 
-def _report_table(report: Report, table: RunTable, profiles: pd.DataFrame, qualitative: bool) -> None:
+def _report_table(report: Report, table: RunTable, units: IndependentUnits, profiles: pd.DataFrame,
+                  qualitative: bool) -> None:
     """One test set's tables, paired tests and figures."""
-    key, units = table.key, independent_units(table.runs)
+    key = table.key
     frame = dataset_table(table.runs, profiles, units)
     report.tables[key], report.titles[key] = frame, table.title
     report.false_alarms[key] = publish_test_set(report.out / "tables", table, frame, units)
@@ -151,14 +152,15 @@ def _build(results_dir: Path, out: Path, qualitative: bool) -> Report:
     tables = tables_by_test_set(runs)
     _report_setup(report, tables)
     logger.info(f"report: {len(runs)} run(s) on {len(tables)} test set(s) from {results_dir}")
+    units = {table.key: independent_units(table.runs) for table in tables}  # each reads its runs' manifests
     for table in progress(tables, "report: test sets", total=len(tables)):
-        _report_table(report, table, profiles, qualitative)
+        _report_table(report, table, units[table.key], profiles, qualitative)
     report.normal = normal_and_lesion(tables)
     write_table(report.normal, report.out / "normal_and_lesion_images")
     _report_ranks(report, tables)
     _report_across_sources(report, tables)
     logger.info("report: analyses of the test sets (subgroups, detection, morphology, calibration)")
-    analyses = report_analyses(report.out, tables, {t.key: independent_units(t.runs).clusters for t in tables},
+    analyses = report_analyses(report.out, tables, {key: of_table.clusters for key, of_table in units.items()},
                                report.titles)  # subgroups, detection, morphology, calibration
     write_html(report, analyses_html(analyses, report.titles))
     captions.write_captions({**report.captions, **analyses.captions}, report.out / "plots" / captions.CAPTIONS_MD)

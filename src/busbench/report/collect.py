@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -357,10 +358,11 @@ def tables_by_test_set(runs: list[RunResults]) -> list[RunTable]:
         seen: dict[str, Path] = {}
         for run in members:
             if run.model in seen:
+                moved, experiment = shlex.quote(str(run.path)), shlex.quote(str(run.folder.run.path))
                 raise BusbenchError(f"{seen[run.model]} and {run.path}: two runs of model {run.model!r} on one test "
                                     f"set of {dataset}; to compare them in one table, rename one's folder (`mv "
-                                    f"{run.path} {run.path}-2`: its rows are then titled by that name), or report "
-                                    f"each experiment alone (`busbench report {run.path.parents[1]}`)")
+                                    f"{moved} {moved}-2`: its rows are then titled by that name), or report each "
+                                    f"experiment alone (`busbench report {experiment} --out DIR`)")
             seen[run.model] = run.path
         for run, title in zip(members, unique_titles({run.model: run.title for run in members}).values()):
             run.title, run.dataset_title = title, dataset_titles[dataset]

@@ -10,14 +10,13 @@ told apart by their folder key. Column headers are read as words too (``readable
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd
 
 from busbench.config import DataConfig, ModelConfig
 from busbench.data.adapters import ADAPTERS
-from busbench.data.manifest import MANIFEST_META
+from busbench.data.manifest import prepared_name
 from busbench.models.registry import UnknownModelError, resolve_model
 
 KWARG_WORDS = {"base_channels": "width", "encoder_weights": "weights"}  # arguments named as papers do
@@ -60,9 +59,8 @@ def _folder_name(data: DataConfig) -> str | None:
     of the prepared folder the run read (``data.prepared`` carries no options of its own)."""
     if data.options.get("name"):
         return str(data.options["name"])
-    meta = data.prepared / MANIFEST_META if data.prepared is not None else None
-    name = json.loads(meta.read_text()).get("dataset") if meta is not None and meta.is_file() else None
-    return str(name) if name and name != "folder" else None
+    name = prepared_name(data.prepared) if data.prepared is not None else None
+    return name if name != "folder" else None
 
 
 def key_title(key: str) -> str:

@@ -162,7 +162,7 @@ def test_registry_list_and_build_on_the_command_line(published: tuple[Registry, 
     assert "exists" in capsys.readouterr().err
 
 
-def test_another_file_named_as_a_shipped_registry_is_refused(tmp_path: Path) -> None:
+def test_another_file_named_as_a_shipped_registry_is_refused(tmp_path: Path, synthetic_manifest: Manifest) -> None:
     shipped = json.loads(registry_path("busi-v1").read_text())
     shipped["description"] += " (my copy)"  # any change: the roles, a mask's hash
     (tmp_path / "busi-v1.json").write_text(json.dumps(shipped))
@@ -170,6 +170,8 @@ def test_another_file_named_as_a_shipped_registry_is_refused(tmp_path: Path) -> 
                                             "ships, but is another file"):
         load_registry(tmp_path / "busi-v1.json")
     assert load_registry(registry_path("busi-v1"))[0].name == "busi-v1"  # the shipped file by its path
+    with pytest.raises(BusbenchError, match="--name busi-v1: the name of a registry busbench ships"):
+        build_registry(synthetic_manifest, plan_split(synthetic_manifest, SplitSettings(folds=2)), "busi-v1", "test")
 
 
 def test_a_split_from_a_registry_is_not_published_again(published: tuple[Registry, Path, str],

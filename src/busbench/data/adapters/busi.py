@@ -10,6 +10,7 @@ lesion: it is dropped and logged unless ``-o allow_mask_gaps=true``.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, register_adapter
@@ -50,7 +51,7 @@ class BusiAdapter(DatasetAdapter[BusiOptions]):
             raise BusbenchError(
                 f"{base}: no normal/ folder (a circulating copy of BUSI drops the normal class); download the "
                 "full dataset, or read this copy with the folder adapter: busbench prepare folder --root "
-                f"'{base}' --out DIR {_WITHOUT_NORMAL} (docs/registry.md)"
+                f"{shlex.quote(str(base))} --out DIR {_WITHOUT_NORMAL} (docs/registry.md)"
             )
         if missing:
             raise BusbenchError(

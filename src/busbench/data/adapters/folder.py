@@ -234,7 +234,7 @@ class FolderAdapter(DatasetAdapter[FolderOptions]):
             images = [f for f in files if opts.mask_suffix not in f.stem]
         else:
             images, masks = files, image_files(masks_dir, log)
-        pairs = pair_masks(images, masks, opts.mask_suffix, log, opts.allow_mask_gaps)
+        pairs = pair_masks(images, masks, opts.mask_suffix, log, opts.allow_mask_gaps, suffix_option=True)
         return [CaseSource.from_files(root, image, image_masks, None) for image, image_masks in pairs.items()]
 
     @staticmethod

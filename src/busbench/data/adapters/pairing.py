@@ -112,8 +112,9 @@ def choose_images(images: dict[str, list[Path]], masks: dict[str, list[Path]], l
 
 
 def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemLog,
-               allow_mask_gaps: bool = False) -> dict[Path, list[Path]]:
-    """Map each image to its masks (sorted); masks without an image are logged as dropped.
+               allow_mask_gaps: bool = False, suffix_option: bool = False) -> dict[Path, list[Path]]:
+    """Map each image to its masks (sorted); masks without an image are logged as dropped, with how to
+    set the mask suffix where the adapter has that option (``suffix_option``), else that the image is missing.
 
     An image whose mask series has a gap is dropped (logged) unless ``allow_mask_gaps``, when it is
     kept with the masks present (logged as fixed).
@@ -127,8 +128,9 @@ def pair_masks(images: list[Path], masks: list[Path], suffix: str, log: ProblemL
             masks_of.setdefault(match.group("stem"), []).append(mask)
         else:
             wanted = match.group("stem") if match else mask.stem
-            log.drop(mask, f"mask without image: no image named {wanted}.* (masks are paired as <image name>"
-                     f"{suffix}[_N]: set the mask suffix, e.g. -o mask_suffix=_mask, where it differs)")
+            fix = (f"masks pair as <image name>{suffix}[_N]: set -o mask_suffix=... where yours end otherwise"
+                   if suffix_option else "restore the image, or remove the mask")
+            log.drop(mask, f"mask without image: no image named {wanted}.* ({fix})")
     chosen = choose_images(by_stem, masks_of, log)
     paired = {chosen[stem]: masks_of.get(stem, []) for stem in by_stem}
     kept = {}

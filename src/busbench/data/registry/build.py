@@ -8,7 +8,13 @@ import json
 import pandas as pd
 
 from busbench.data.manifest import Manifest
-from busbench.data.registry.record import COLUMNS, REGISTRY_FORMAT, Registry, registry_test_set_sha256
+from busbench.data.registry.record import (
+    COLUMNS,
+    REGISTRY_FORMAT,
+    Registry,
+    registry_test_set_sha256,
+    shipped_registries,
+)
 from busbench.data.split.record import CV, TEST, Split
 from busbench.environment import git_commit
 from busbench.errors import BusbenchError
@@ -27,7 +33,10 @@ def build_registry(manifest: Manifest, split: Split, name: str, dataset_version:
     """The registry of ``split`` (made on ``manifest``, read from ``split_file``): every case's role by
     its fingerprint."""
     if not name or any(c in name for c in "/\\ ") or name.startswith("."):
-        raise BusbenchError(f"--name {name!r}: give a short name without spaces or slashes, e.g. busi-v1")
+        raise BusbenchError(f"--name {name!r}: give a short name without spaces or slashes, e.g. mydata-v1")
+    if name in shipped_registries():
+        raise BusbenchError(f"--name {name}: the name of a registry busbench ships, which no other file may take; "
+                            "give yours a name of its own, e.g. mydata-v1")
     if split.registry is not None:
         raise BusbenchError(f"{split_file}: made from registry {split.registry.name}; publish that registry "
                             "instead of a copy of it (`busbench registry list` shows the shipped ones), or "

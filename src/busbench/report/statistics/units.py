@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from busbench.data.manifest import MANIFEST_CSV
+from busbench.data.manifest import MANIFEST_CSV, names_patients
 from busbench.data.run_data import run_data_folder
 from busbench.report.collect import RunResults
 from busbench.report.scored_sets import has_lesion
@@ -72,9 +72,8 @@ def independent_units(runs: list[RunResults]) -> IndependentUnits:
 def _patients_named(runs: list[RunResults]) -> bool | None:
     """Whether the manifests the runs were made on name patients; None where no manifest is at hand."""
     manifests = [run_data_folder(run.folder) / MANIFEST_CSV for run in runs]
-    named = [pd.read_csv(path, usecols=lambda column: column == "patient_id", dtype=str).notna().any(axis=None)
-             for path in manifests if path.is_file()]
-    return bool(any(named)) if named else None
+    named = [names_patients(path) for path in manifests if path.is_file()]
+    return any(named) if named else None
 
 
 def units_of(frames: list[pd.DataFrame]) -> IndependentUnits:
