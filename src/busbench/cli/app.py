@@ -73,9 +73,11 @@ export_app.command("nnunet")(exports.export_nnunet_raw)
 export_app.command("onnx")(exports.export_onnx)
 app.add_typer(export_app, name="export")
 
-config_app = typer.Typer(no_args_is_help=True, help="Print a config with every setting resolved, or the schema.")
+config_app = typer.Typer(no_args_is_help=True,
+                         help="Print a config resolved, or the schema; copy a shipped one to edit.")
 config_app.command("show")(settings.config_show)
 config_app.command("schema")(settings.config_schema)
+config_app.command("copy")(settings.config_copy)
 app.add_typer(config_app, name="config")
 app.add_typer(registry_app, name="registry")
 app.command()(verify)

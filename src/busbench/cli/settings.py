@@ -1,10 +1,21 @@
-"""`busbench config show|schema`: the settings, resolved or described, without reading the code."""
+"""`busbench config show|schema|copy`: the settings, resolved or described, without reading the code, and
+a shipped config copied to edit."""
 
 from __future__ import annotations
 
-from busbench.cli.options import ConfigArgument, SetOption, config_path
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from busbench.cli.options import SHIPPED_CONFIGS, ConfigArgument, SetOption, config_path, shipped_configs
 from busbench.config import load_config
 from busbench.config.reference import schema_json
+from busbench.console import console
+from busbench.errors import BusbenchError
+from busbench.layout.atomic import write_text
+
+SCHEMA_LINE = "$schema=schema.json"  # a shipped config's editor schema, beside it in the package
 
 
 def config_show(config: ConfigArgument, set_: SetOption = []) -> None:  # noqa: B006
@@ -15,3 +26,19 @@ def config_show(config: ConfigArgument, set_: SetOption = []) -> None:  # noqa: 
 def config_schema() -> None:
     """Print the JSON schema of an experiment config, with a description of every key."""
     print(schema_json())
+
+
+def config_copy(
+    name: Annotated[str, typer.Argument(help="A shipped config (`busbench configs` lists them).")],
+    out: Annotated[Optional[Path], typer.Argument(help="The file or folder to write (default: ./NAME.yaml).")] = None,
+) -> None:
+    """Copy a shipped config to edit as your own: its comments kept, its editor schema the installed one."""
+    shipped = shipped_configs()
+    if name not in shipped:
+        raise BusbenchError(f"config {name!r}: not a shipped config; choose one of {', '.join(shipped)}")
+    target = (out or Path.cwd()) / f"{name}.yaml" if out is None or out.is_dir() else out
+    if target.exists():
+        raise BusbenchError(f"{target}: exists; give another file name, or remove it first")
+    text = shipped[name].read_text().replace(SCHEMA_LINE, f"$schema={(SHIPPED_CONFIGS / 'schema.json').resolve()}")
+    write_text(text, target)
+    console.print(f"{name} copied to {target}: edit it, then `busbench run {target}`", markup=False, highlight=False)
