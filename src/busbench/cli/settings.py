@@ -36,7 +36,8 @@ def config_copy(
     shipped = shipped_configs()
     if name not in shipped:
         raise BusbenchError(f"config {name!r}: not a shipped config; choose one of {', '.join(shipped)}")
-    target = (out or Path.cwd()) / f"{name}.yaml" if out is None or out.is_dir() else out
+    target = out or Path.cwd()
+    target = target / f"{name}.yaml" if target.is_dir() else target
     if target.exists():
         raise BusbenchError(f"{target}: exists; give another file name, or remove it first")
     text = shipped[name].read_text().replace(SCHEMA_LINE, f"$schema={(SHIPPED_CONFIGS / 'schema.json').resolve()}")

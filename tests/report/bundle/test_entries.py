@@ -28,16 +28,22 @@ def _another_lab(bundle: dict[str, Any]) -> dict[str, Any]:
     return bundle
 
 
+@pytest.fixture
+def labs(bundle_runs: BundleRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Two labs' honest bundles, a.json (U-Net width 4) and b.json (width 8), for a test to edit b."""
+    return (_bundle(bundle_runs, "a", tmp_path / "a.json", monkeypatch),
+            _bundle(bundle_runs, "b", tmp_path / "b.json", monkeypatch))
+
+
 def _warnings(capsys: pytest.CaptureFixture[str]) -> list[str]:
     out = capsys.readouterr().out.splitlines()
     return [line[line.index("leaderboard: "):] for line in out if "leaderboard: " in line and "/board/" not in line]
 
 
-def test_nsd_tolerance_pixels_and_versions_are_warned(bundle_runs: BundleRuns, tmp_path: Path,
+def test_nsd_tolerance_pixels_and_versions_are_warned(labs: tuple[Path, Path], tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    first = _bundle(bundle_runs, "a", tmp_path / "a.json", monkeypatch)
-    second = _bundle(bundle_runs, "b", tmp_path / "b.json", monkeypatch)
+    first, second = labs
     other = raw(second)
     cell = other["cells"][0]
     cell["config"]["eval"]["nsd_tolerance"] = 10.0
@@ -91,11 +97,10 @@ def test_two_registry_files_of_one_name_are_refused(bundle_runs: BundleRuns, tmp
     assert not (tmp_path / "board").exists()
 
 
-def test_differing_training_is_warned_and_shown_in_the_setup(bundle_runs: BundleRuns, tmp_path: Path,
+def test_differing_training_is_warned_and_shown_in_the_setup(labs: tuple[Path, Path], tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    first = _bundle(bundle_runs, "a", tmp_path / "a.json", monkeypatch)
-    second = _bundle(bundle_runs, "b", tmp_path / "b.json", monkeypatch)
+    first, second = labs
     other = raw(second)
     other["cells"][0]["config"]["input"]["size"] = 64  # trained at twice the size, for longer
     other["cells"][0]["config"]["train"]["epochs"] = 50

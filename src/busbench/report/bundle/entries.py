@@ -206,7 +206,7 @@ def convention_warnings(entries: list[Entry]) -> list[str]:
 def copy_warnings(entries: list[Entry]) -> list[str]:
     """Where the labs' test images differ in pixels (a resampled or re-encoded copy of the registry's, whose
     masks were matched by outline only), and where different busbench versions wrote the bundles."""
-    lines = []
+    lines: list[str] = []
     first = entries[0]
     pixels = first.frame.drop_duplicates("case_id").set_index("case_id")["pixel_sha256"]
     for entry in entries[1:]:
@@ -216,10 +216,5 @@ def copy_warnings(entries: list[Entry]) -> list[str]:
             lines.append(f"{differ} of {len(pixels)} test images of {entry.name} differ in pixels from {first.name}'s "
                          "(another resolution or encoding, whose masks were matched by their outline only): those "
                          "images' scores are comparable only approximately")
-    versions: dict[str, list[str]] = {}
-    for entry in entries:
-        versions.setdefault(str(entry.bundle.created_by.get("busbench")), []).append(entry.name)
-    if len(versions) > 1:
-        shown = "; ".join(f"{version} ({', '.join(names)})" for version, names in versions.items())
-        lines.append(f"different busbench versions wrote these bundles: {shown}")
-    return lines
+    versions = _differing(entries, [entry.bundle.created_by.get("busbench") for entry in entries])
+    return lines + ([f"different busbench versions wrote these bundles: {versions}"] if versions else [])
