@@ -27,3 +27,10 @@ def protocol_notes(split: SplitConfig, model: ModelConfig, evaluation: EvalConfi
                      "(eval.cross_dataset_overlap=keep)")
     notes += convention_notes(evaluation.hd95_space, evaluation.hd95_empty, input.size)
     return notes
+
+
+def folds_note(trained: int, folds: int) -> str:
+    """The note of a cell whose split has more folds than were trained (``--fold``, or a time budget): its
+    fold-model rows and ensemble are not the full cross-validation's."""
+    return (f"{trained} of {folds} folds trained: the fold-model rows and the ensemble are of "
+            f"{'that fold' if trained == 1 else 'those folds'} only")

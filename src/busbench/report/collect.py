@@ -41,7 +41,7 @@ from busbench.data.provenance import frame_provenance
 from busbench.data.run_data import run_data_folder, run_split
 from busbench.data.split.record import Split, SplitRegistry
 from busbench.errors import BusbenchError
-from busbench.evaluate.protocol import protocol_notes
+from busbench.evaluate.protocol import folds_note, protocol_notes
 from busbench.evaluate.table_checks import check_cross_table, check_test_ids, read_metrics_table
 from busbench.layout.folders import (
     BEST,
@@ -171,8 +171,7 @@ def load_run(path: Path) -> RunResults | str:
     logs = {f.number: pd.read_csv(f.log_csv) for f in folds if f.log_csv.is_file()}
     notes = protocol_notes(config.split, config.model, config.eval, config.input)
     if split is not None and len(folds) < split.folds:  # `--fold`, or a time budget (benchmarks/gpu_table.sh)
-        notes.append(f"{len(folds)} of {split.folds} folds trained: the fold-model rows and the ensemble are of "
-                     f"{'that fold' if len(folds) == 1 else 'those folds'} only")
+        notes.append(folds_note(len(folds), split.folds))
     # the folder names are the dataset and model keys `busbench run` gave them
     return RunResults(cell.path, config, cell.dataset_key, cell.model_key, per_image, ensemble, cross,
                       *test_set_identity(cell, per_image), logs, notes, config.split.model_dump(),

@@ -10,10 +10,13 @@
   images whose pixels differ between labs (a resampled copy) and bundles of different busbench versions.
 * Each bundle must hold together (``consistency``), and two labs' runs split from two different
   registry files of one name are refused.
+* Each entry's notes are its bundle's and those its config and rows imply (``implied_notes``), with a
+  warning where the bundle lacked one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from busbench.errors import BusbenchError
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.log import listed
 from busbench.report.bundle.consistency import bundle_problems
+from busbench.report.bundle.implied_notes import implied_notes
 from busbench.report.bundle.record import CASE, Bundle, BundleCell, read_bundle, remake, short_key
 from busbench.report.collect import settings_but_seed
 from busbench.report.names import unique_titles
@@ -47,6 +51,9 @@ class Entry:
     frame: pd.DataFrame
     title: str = ""  # unique among the entries: the model's name, with its bundle where two share it
     source_name: str = ""  # the bundle file as messages name it: its name, with folders where two share it
+    notes: tuple[str, ...] = ()  # the cell's, and those its config and rows imply that it lacks (``unstated``)
+    unstated: tuple[str, ...] = ()  # the notes its config and rows imply that the bundle does not state
+    unread: str | None = None  # why its config's notes could not be derived, if they could not
 
     @property
     def name(self) -> str:
@@ -105,7 +112,22 @@ def _merged_seeds(members: list[Entry]) -> Entry:
         frame.loc[folds, "fold"] += offset
         offset += frame.loc[folds, "fold"].nunique()
         frames.append(frame)
-    return Entry(first.source, first.bundle, first.cell, pd.concat(frames, ignore_index=True))
+    return Entry(first.source, first.bundle, first.cell, pd.concat(frames, ignore_index=True),
+                 notes=_union(entry.notes for entry in members), unstated=_union(entry.unstated for entry in members),
+                 unread=first.unread)
+
+
+def _union(notes: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(note for each in notes for note in each))
+
+
+def _entry(path: Path, bundle: Bundle, cell: BundleCell) -> Entry:
+    """A cell as an entry, with the notes its config and rows imply added where its bundle lacks them."""
+    frame = cell.frame()
+    implied, unread = implied_notes(cell, frame)
+    unstated = tuple(note for note in implied if note not in cell.notes)
+    return Entry(path, bundle, cell, frame.rename(columns={CASE: "case_id"}), notes=cell.notes + unstated,
+                 unstated=unstated, unread=unread)
 
 
 def merge_seed_entries(entries: list[Entry]) -> list[Entry]:
@@ -140,8 +162,8 @@ def _source_names(paths: list[Path]) -> dict[Path, str]:
 
 
 def entries_of(paths: list[Path], bundles: list[Bundle]) -> list[Entry]:
-    entries = merge_seed_entries([Entry(Path(path), bundle, cell, cell.frame().rename(columns={CASE: "case_id"}))
-                                  for path, bundle in zip(paths, bundles) for cell in bundle.cells])
+    entries = merge_seed_entries([_entry(Path(path), bundle, cell) for path, bundle in zip(paths, bundles)
+                                  for cell in bundle.cells])
     single = {e.source: sum(1 for other in entries if other.source == e.source) == 1 for e in entries}
     names = _source_names([Path(path) for path in paths])
     stems = {path: name.removesuffix(path.suffix) for path, name in names.items()}
@@ -218,3 +240,13 @@ def copy_warnings(entries: list[Entry]) -> list[str]:
                          "images' scores are comparable only approximately")
     versions = _differing(entries, [entry.bundle.created_by.get("busbench") for entry in entries])
     return lines + ([f"different busbench versions wrote these bundles: {versions}"] if versions else [])
+
+
+def note_warnings(entries: list[Entry]) -> list[str]:
+    """Per entry: the notes its config and rows imply that its bundle did not state (the leaderboard states
+    them), and a config whose notes could not be derived."""
+    lines = [f"{entry.name}: its bundle does not state {'; '.join(repr(n) for n in entry.unstated)}, which its "
+             "config and rows imply: the leaderboard states it (a bundle edited by hand?)"
+             for entry in entries if entry.unstated]
+    return lines + [f"{entry.name}: {entry.unread}, so its notes are shown as its bundle states them"
+                    for entry in entries if entry.unread]

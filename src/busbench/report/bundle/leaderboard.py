@@ -28,6 +28,7 @@ from busbench.report.bundle.entries import (
     convention_warnings,
     copy_warnings,
     entries_of,
+    note_warnings,
     read_bundles,
 )
 from busbench.report.statistics.intervals_and_tests import p_value_matrix
@@ -94,7 +95,7 @@ def _rows(entry: Entry, units: IndependentUnits) -> list[tuple[dict[str, object]
         row: dict[str, object] = {"dataset": entry.cell.dataset_title, "model": entry.title,
                                   **accuracy_figures(variant, per_image, units)}
         row.update(row_cost(entry.cell.cost.model_dump(), 1 if variant == FOLD_MODELS else folds, views))
-        row["protocol"] = " | ".join(entry.cell.notes)
+        row["protocol"] = " | ".join(entry.notes)
         row.update({key.lower(): setup[key] for key in ("Machine", "Precision", "busbench", "Registry", "Bundle")})
         rows.append((row, per_image))
     return rows
@@ -138,7 +139,7 @@ def build_leaderboard(paths: list[Path]) -> Leaderboard:
     first = entries[0].cell
     board = Leaderboard(f"{first.dataset_title}, {first.test_set.identity()}", entries, table,
                         pd.DataFrame([_setup_row(e) for e in entries]),
-                        convention_warnings(entries) + copy_warnings(entries))
+                        convention_warnings(entries) + copy_warnings(entries) + note_warnings(entries))
     _comparisons(board, units)
     for line in board.warnings:
         logger.warning(f"leaderboard: {line}")
