@@ -53,7 +53,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"bundle"},  # results that travel: read runs as collect does; the leaderboard uses statistics, tables, page
     ],
     "data": [
-        {"data", "problems", "labels", "io", "integrity", "csv_files", "geometry", "provenance", "synthetic",
+        {"data", "choices", "problems", "labels", "io", "integrity", "csv_files", "geometry", "provenance", "synthetic",
          "root_link", "manifest", "cache"},
         {"adapters"},  # datasets' layouts -> manifest
         {"duplicates", "content"},  # content fingerprints; reviewed duplicates are matched by them

@@ -17,7 +17,8 @@ import pytest
 
 from busbench.data import cache as cache_module
 from busbench.data.cache import build_cache, open_cache
-from busbench.data.geometry import ResizeMode, to_original
+from busbench.data.choices import ResizeMode
+from busbench.data.geometry import to_original
 from busbench.data.io import read_mask
 from busbench.data.manifest import Manifest, load_manifest
 from busbench.errors import BusbenchError

@@ -16,8 +16,8 @@ from real_data import real_dataset
 from scipy import ndimage
 
 from busbench.data.io import read_mask
+from busbench.metrics.conventions import DEFAULT_NSD_TOLERANCE
 from busbench.metrics.per_image import (
-    DEFAULT_NSD_TOLERANCE,
     METRICS,
     NSD_TOLERANCE,
     MetricRules,

@@ -13,7 +13,7 @@ from busbench.config import apply_overrides, validate_config
 from busbench.console import console, err_console, print_frame
 from busbench.data.adapters import ADAPTERS
 from busbench.data.cache import build_cache
-from busbench.data.geometry import RESIZE_MODES, ResizeMode
+from busbench.data.choices import RESIZE_MODES, ResizeMode
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
 from busbench.data.registry.planning import plan, split_name

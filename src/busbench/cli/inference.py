@@ -20,8 +20,7 @@ from busbench.evaluate.outside_method import ScoreOptions, score_method
 from busbench.evaluate.predict import PREDICTIONS_CSV, PredictOptions, collect_inputs, predict_images
 from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
-from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE
-from busbench.metrics.surface import HD95Convention
+from busbench.metrics.conventions import DEFAULT_NSD_TOLERANCE, HD95Convention
 from busbench.train.device import resolve_device
 
 

@@ -14,8 +14,9 @@ from busbench.console import console
 from busbench.data.adapters import ADAPTERS
 from busbench.data.manifest import MANIFEST_CSV, load_manifest
 from busbench.data.prepare import prepare_dataset
+from busbench.data.registry.classes import CHANGED, EXTRA, MISSING, RENAMED, RESAMPLED
 from busbench.data.registry.record import Registry, load_registry, shipped_registries
-from busbench.data.registry.verify import CHANGED, EXTRA, MISSING, RENAMED, RESAMPLED, Verification, verify_copy
+from busbench.data.registry.verify import Verification, verify_copy
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_csv
 from busbench.log import counted

@@ -27,11 +27,11 @@ from busbench.config.data_section import FOLDER_NAME, NOT_A_POOL, DataConfig, Fo
 from busbench.config.distinct import Distinct
 from busbench.config.section import Section
 from busbench.config.training import LossConfig, OptimizerConfig, ScheduleConfig, TrainConfig
+from busbench.data.choices import ResizeMode
 from busbench.data.duplicates.links import DuplicateSettings
-from busbench.data.geometry import MAX_SIZE, MIN_SIZE, ResizeMode
+from busbench.data.geometry import MAX_SIZE, MIN_SIZE
 from busbench.data.split.split_file import SplitSettings
-from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE
-from busbench.metrics.surface import HD95Convention
+from busbench.metrics.conventions import DEFAULT_NSD_TOLERANCE, HD95Convention
 
 
 class SplitConfig(Section):

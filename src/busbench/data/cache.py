@@ -23,12 +23,11 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from busbench.data.choices import RESIZE_MODES, ResizeMode
 from busbench.data.geometry import (
     MAX_SIZE,
     MIN_SIZE,
-    RESIZE_MODES,
     Placement,
-    ResizeMode,
     place_image,
     place_mask,
     placement_for,

@@ -8,13 +8,12 @@ so that predictions can be mapped back to the original image, where metrics are 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal, get_args
 
 import cv2
 import numpy as np
 
-ResizeMode = Literal["letterbox", "resize"]
-RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
+from busbench.data.choices import RESIZE_MODES, ResizeMode
+
 # The largest network input side. Published breast-ultrasound models train at 224-512 px and the
 # scans themselves are rarely over 1000 px, so 4096 px leaves room for any real use, while one
 # 4096-px RGB image is already 50 MB in the cache; 100000 px would ask OpenCV for 30 GB per image.

@@ -44,9 +44,9 @@ from busbench.layout.atomic import write_csv, write_json, write_png, write_text
 from busbench.layout.folders import CellFolder, RunFolder, data_folder_output_dir, dataset_key
 from busbench.log import counted, listed
 from busbench.markdown import markdown_table
-from busbench.metrics.per_image import DEFAULT_NSD_TOLERANCE, MetricRules, image_metrics
+from busbench.metrics.conventions import DEFAULT_NSD_TOLERANCE, HD95Convention
+from busbench.metrics.per_image import MetricRules, image_metrics
 from busbench.metrics.shape import shape_columns
-from busbench.metrics.surface import HD95Convention
 from busbench.records import RunEnvironment, write_environment
 
 PREDICTION_SET = "prediction set"  # the variant of an outside method's one set of predictions

@@ -33,13 +33,13 @@ from typing import Literal
 
 import numpy as np
 
+from busbench.metrics.conventions import DEFAULT_NSD_TOLERANCE, HD95Convention
 from busbench.metrics.overlap import dice_iou
 from busbench.metrics.shape import SHAPE_COLUMNS
-from busbench.metrics.surface import HD95Convention, hd95_nonempty
+from busbench.metrics.surface import hd95_nonempty
 from busbench.metrics.surface_dice import nsd_nonempty
 
 METRICS = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95", "nsd")
-DEFAULT_NSD_TOLERANCE = 2.0  # pixels of the original image; the default of ``eval.nsd_tolerance``
 NSD_TOLERANCE = "nsd_tolerance"  # the column recording it beside the scores: a setting, never averaged
 BOTH_EMPTY, MISSED_LESION, FALSE_ALARM = "both_empty", "missed_lesion", "false_alarm"
 HD95Empty = Literal["diagonal", "drop_false_alarms"]

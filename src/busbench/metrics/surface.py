@@ -18,12 +18,12 @@ Conventions, both with numpy's linear-interpolation percentile:
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-HD95Convention = Literal["pooled", "max-directed"]
+from busbench.metrics.conventions import HD95Convention
 
 
 def boundary(mask: np.ndarray) -> np.ndarray:

@@ -29,10 +29,10 @@ import pandas as pd
 from busbench.data.content.matching import EXACT as EXACT_LEVEL
 from busbench.data.content.matching import same_mask, thumbnail_correlation
 from busbench.data.labels import LESION
+from busbench.data.registry.classes import CHANGED, EXACT, EXTRA, MISSING, RENAMED, RESAMPLED
 from busbench.data.registry.record import Registry, match_copy
 from busbench.log import counted, listed
 
-EXACT, RESAMPLED, RENAMED, CHANGED, MISSING, EXTRA = "exact", "resampled", "renamed", "changed", "missing", "extra"
 CLASSES = (EXACT, RESAMPLED, RENAMED, CHANGED, MISSING, EXTRA)  # the order they are printed in
 AGREEING = (EXACT, RESAMPLED, RENAMED)  # the registry's roles apply to these unchanged
 RESULT_COLUMNS = ["class", "registry_case_id", "copy_case_id", "detail", "correlation"]
