@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
+
+if TYPE_CHECKING:  # pandas is loaded by whoever made the frame: `busbench --help` does without it
+    import pandas as pd
 
 # Logs and CI are not terminals: give tables room instead of rich's 80-column default, and never break a
 # message (a path, a command to copy) across lines.
@@ -17,6 +20,8 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160, s
 
 def frame_table(frame: pd.DataFrame, title: str, index: bool = True) -> Table:
     """A rich table of ``frame`` whose cells wrap (fold) instead of being cut with an ellipsis."""
+    import pandas as pd
+
     table = Table(title=title, title_justify="left")
     shown = frame.reset_index() if index else frame
     for column in shown.columns:
