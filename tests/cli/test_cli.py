@@ -56,7 +56,7 @@ def test_splits_coexist_and_a_changed_manifest_needs_force(tmp_path: Path, monke
     lines = manifest.read_text().splitlines()
     manifest.write_text("\n".join(lines[:-1]) + "\n")  # one image fewer
     searches = []
-    monkeypatch.setattr("busbench.cli.data_steps.plan", lambda *a: searches.append(a))
+    monkeypatch.setattr("busbench.data.registry.planning.plan", lambda *a: searches.append(a))
     assert run_cli(monkeypatch, "split", str(out), "--folds", "3") == 2
     assert searches == []  # refused before the duplicate search
     monkeypatch.undo()

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from cli_runner import run_cli
 
-from busbench.cli import data_steps, running
 from busbench.cli.running import BUSBENCH, FOLDS_KEPT
 
 TINY = ["name=tiny", "data.dataset=synthetic", "data.options.count=30", "data.options.size=40", "split.folds=2",
@@ -54,7 +53,8 @@ def test_an_interrupted_data_step_says_to_run_it_again_not_what_folds_keep(
     out = tmp_path / "data"
     if step == "split":
         assert run_cli(monkeypatch, "prepare", "synthetic", "--out", str(out), "-o", "count=12", "-o", "size=32") == 0
-    monkeypatch.setattr(data_steps, "prepare_dataset" if step == "prepare" else "plan", _stop)
+    monkeypatch.setattr("busbench.data.prepare.prepare_dataset" if step == "prepare"
+                        else "busbench.data.registry.planning.plan", _stop)
     args = ["prepare", "synthetic", "--out", str(out)] if step == "prepare" else ["split", str(out)]
     capsys.readouterr()
     assert run_cli(monkeypatch, *args) == 130
@@ -68,7 +68,7 @@ def test_an_interrupted_run_says_what_its_folds_keep(command: str, tmp_path: Pat
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "experiment.yaml"
     config.write_text("{}\n")
-    monkeypatch.setattr(running, "run_experiment", _stop)
+    monkeypatch.setattr("busbench.pipeline.run_experiment", _stop)
     args = ["run", str(config), "--set", f"output_dir={tmp_path}"] if command == "run" else ["demo", "--out",
                                                                                              str(tmp_path)]
     assert run_cli(monkeypatch, *args) == 130

@@ -22,7 +22,6 @@ from busbench.cli.registry import registry_app
 from busbench.cli.verify import verify
 from busbench.console import err_console
 from busbench.errors import BusbenchError
-from busbench.layout.atomic import write_error
 from busbench.log import last_saved, setup_logging
 
 INTERRUPTED = 130  # 128 + SIGINT
@@ -105,6 +104,8 @@ def main() -> None:
         err_console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
     except OSError as exc:  # a full disk or an unwritable folder met by a writer outside `layout`
+        from busbench.layout.atomic import write_error  # numpy and pandas: not for every start
+
         error = write_error(exc, Path(exc.filename)) if exc.filename else None
         if error is None:
             raise

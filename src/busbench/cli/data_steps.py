@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import pandas as pd
 import typer
 import yaml
 
-from busbench.config import apply_overrides, validate_config
 from busbench.console import console, err_console, print_frame
-from busbench.data.adapters import ADAPTERS
-from busbench.data.cache import build_cache
-from busbench.data.choices import RESIZE_MODES, ResizeMode
-from busbench.data.manifest import load_manifest
-from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS, PrepareResult, prepare_dataset
-from busbench.data.registry.planning import plan, split_name
-from busbench.data.split.split_file import large_group_warnings, read_split, split_command, write_split
-from busbench.data.split.summary import groups_across_parts, split_summary
+from busbench.data.choices import ADAPTER_NAMES, RESIZE_MODES, ResizeMode
 from busbench.errors import BusbenchError
 from busbench.log import counted
+
+if TYPE_CHECKING:
+    from busbench.data.prepare import PrepareResult
 
 
 def _parse_options(pairs: list[str]) -> dict[str, object]:
@@ -38,6 +32,10 @@ def _parse_options(pairs: list[str]) -> dict[str, object]:
 
 
 def _report_prepare(result: PrepareResult, out: Path) -> None:
+    import pandas as pd
+
+    from busbench.data.prepare import PROBLEMS_CSV, SHOWN_PROBLEMS
+
     counts = result.frame["label"].value_counts().rename("images").to_frame()
     counts.loc["total"] = len(result.frame)
     print_frame(counts, f"Manifest: {result.manifest_path}")
@@ -56,7 +54,7 @@ def _report_prepare(result: PrepareResult, out: Path) -> None:
 
 
 def prepare(
-    dataset: Annotated[str, typer.Argument(help=f"Dataset adapter: {', '.join(sorted(ADAPTERS))}.")],
+    dataset: Annotated[str, typer.Argument(help=f"Dataset adapter: {', '.join(sorted(ADAPTER_NAMES))}.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for manifest.csv (outside the dataset).")],
     root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder.")] = None,
     option: Annotated[list[str], typer.Option("-o", "--option", help="Adapter option KEY=VALUE.")] = [],  # noqa: B006
@@ -67,6 +65,8 @@ def prepare(
     -o mask=masks/mask_{id}.png), by regexes with a group (?P<id>...), or by a CSV (-o pairs_csv=list.csv);
     -o name=NAME names it in tables. A failed prepare still writes prepare_problems.csv.
     """
+    from busbench.data.prepare import prepare_dataset
+
     if root is None:
         if dataset != "synthetic":
             raise BusbenchError(f"--root is required for dataset {dataset!r}: the folder the dataset was unpacked into")
@@ -103,6 +103,12 @@ def split(
     ] = False,
 ) -> None:
     """Freeze the held-out test set and the cross-validation folds, or take them from a registry."""
+    from busbench.config import apply_overrides, validate_config
+    from busbench.data.manifest import load_manifest
+    from busbench.data.registry.planning import plan, split_name
+    from busbench.data.split.split_file import large_group_warnings, read_split, split_command, write_split
+    from busbench.data.split.summary import groups_across_parts, split_summary
+
     loaded = load_manifest(manifest)
     raw = {"test_size": test_size, "folds": folds, "seed": seed, "official": official,
            "official_test_fold": official_test_fold, "links_file": links_file, "registry": registry,
@@ -149,6 +155,9 @@ def cache(
     out: Annotated[Optional[Path], typer.Option(help="Cache root (default: cache/ beside the manifest).")] = None,
 ) -> None:
     """Resize every image and mask once into memory-mappable arrays."""
+    from busbench.data.cache import build_cache
+    from busbench.data.manifest import load_manifest
+
     built = build_cache(load_manifest(manifest), size, mode, channels, out)
     console.print(f"cache {built.path}: {counted(len(built.index), 'case')} at {size}px ({mode}, "
                   f"{counted(channels, 'channel')})")
@@ -156,6 +165,10 @@ def cache(
 
 def datasets() -> None:
     """List the dataset adapters, their options and what to cite."""
+    import pandas as pd
+
+    from busbench.data.adapters import ADAPTERS
+
     rows = [(name, ", ".join(f"{k}={f.default!r}" for k, f in cls.Options.model_fields.items()) or "-",
              cls.citation or "-") for name, cls in sorted(ADAPTERS.items())]
     print_frame(pd.DataFrame(rows, columns=["dataset", "options (-o)", "citation"]), "Datasets", index=False)

@@ -5,16 +5,17 @@ format); of a run's fold models, `export onnx`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from busbench.cli.options import DataDirArgument, SplitFileOption
 from busbench.console import console
-from busbench.data.export.held_out import SplitData, export_test_images, load_split_data
-from busbench.data.export.nnunet import export_nnunet
 from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
+
+if TYPE_CHECKING:
+    from busbench.data.export.held_out import SplitData
 
 
 def _score_command(data_dir: Path, data: SplitData, predictions: str, name: str, extra: str = "") -> str:
@@ -33,6 +34,8 @@ def export_test(
     split: SplitFileOption = None,
 ) -> None:
     """Write the held-out test images (only those, no masks) for an outside method to predict."""
+    from busbench.data.export.held_out import export_test_images, load_split_data
+
     data = load_split_data(data_dir, split)
     table = export_test_images(data, out)
     console.print(f"{counted(len(table), 'test image')} written to {out} (cases.csv beside them); predict each as "
@@ -49,6 +52,9 @@ def export_nnunet_raw(
                     ] = None,
 ) -> None:
     """nnU-Net v2 raw format on busbench's split: images, labels, dataset.json, splits_final.json."""
+    from busbench.data.export.held_out import load_split_data
+    from busbench.data.export.nnunet import export_nnunet
+
     data = load_split_data(data_dir, split)
     chosen = name or "".join(ch for ch in data.manifest.dataset.upper() if ch.isalnum())
     folder = export_nnunet(data, out, dataset_id, chosen)

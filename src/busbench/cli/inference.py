@@ -6,22 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 
 from busbench.cli.options import DataDirArgument, DeviceOption, Engine, MissingCases, SplitFileOption
-from busbench.config.distinct import distinct
 from busbench.console import console, err_console, print_frame
-from busbench.data.export.held_out import load_split_data
 from busbench.errors import BusbenchError
-from busbench.evaluate.aggregate import formatted
-from busbench.evaluate.inference import check_views
-from busbench.evaluate.outside_method import ScoreOptions, score_method
-from busbench.evaluate.predict import PREDICTIONS_CSV, PredictOptions, collect_inputs, predict_images
 from busbench.layout.folders import data_folder_output_dir
 from busbench.log import counted
 from busbench.metrics.conventions import DEFAULT_NSD_TOLERANCE, HD95Convention
-from busbench.train.device import resolve_device
 
 
 def predict(
@@ -42,7 +34,11 @@ def predict(
                                                 "post-processing (said in predictions.csv).")] = False,
 ) -> None:
     """Segment new images with a run's fold ensemble, TTA and chosen post-processing."""
+    from busbench.config.distinct import distinct
     from busbench.deploy.engines import load_trained
+    from busbench.evaluate.inference import check_views
+    from busbench.evaluate.predict import PREDICTIONS_CSV, PredictOptions, collect_inputs, predict_images
+    from busbench.train.device import resolve_device
 
     check_views(tta, "--tta")
     try:
@@ -101,6 +97,12 @@ def score(
         min=0.0, help="NSD (surface Dice) tolerance in pixels of the original image.")] = DEFAULT_NSD_TOLERANCE,
 ) -> None:
     """Score an outside method's test-set predictions like a zoo model, for `busbench report`."""
+    import pandas as pd
+
+    from busbench.data.export.held_out import load_split_data
+    from busbench.evaluate.aggregate import formatted
+    from busbench.evaluate.outside_method import ScoreOptions, score_method
+
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise BusbenchError(f"--threshold {threshold}: give a probability in (0, 1]")
     data = load_split_data(data_dir, split)

@@ -4,22 +4,20 @@ configs) and `profile` (cost and speed of models at one input size)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import pandas as pd
-import torch
 import typer
 import yaml
 
 from busbench.cli.options import DeviceOption, Engine, shipped_configs
 from busbench.console import console, print_frame
 from busbench.errors import BusbenchError
-from busbench.layout.atomic import write_csv, write_text
 from busbench.log import counted
-from busbench.markdown import markdown_table
-from busbench.models import available_models, build_model, count_parameters, model_names, resolve_model
-from busbench.models.profile import ProfileInput, Report, Timing, profile_models
-from busbench.train.device import choose_precision, log_precision, resolve_device
+
+if TYPE_CHECKING:
+    import torch
+
+    from busbench.models.profile import Report, Timing
 
 
 def models(
@@ -30,6 +28,10 @@ def models(
     That is busbench's own models, MONAI's when it is installed (busbench[monai]), and those installed
     plugin packages register (entry point group busbench.models).
     """
+    import pandas as pd
+
+    from busbench.models import build_model, count_parameters, model_names, resolve_model
+
     rows = []
     chosen = name or model_names()
     console.print(f"Building {counted(len(chosen), 'model')} to count their parameters ...", highlight=False)
@@ -82,6 +84,11 @@ def profile(
     under a minute on 2 CPU cores. A line is printed per measurement as it is taken.
     """
     from busbench.deploy.engines import with_onnxruntime_speed
+    from busbench.layout.atomic import write_csv, write_text
+    from busbench.markdown import markdown_table
+    from busbench.models import available_models
+    from busbench.models.profile import ProfileInput, Timing, profile_models
+    from busbench.train.device import choose_precision, log_precision, resolve_device
 
     torch_device = resolve_device(device, "--device")
 
@@ -129,6 +136,7 @@ def _profile_run(path: Path, device: torch.device, timing: Timing, report: Repor
                  given: bool) -> None:
     """``--run``: each trained cell's rows as its inference runs them, into ``out/cost_profile.csv``."""
     from busbench.evaluate.run_cost import COST_PROFILE_CSV, profile_run
+    from busbench.layout.atomic import write_csv
 
     if given:
         raise BusbenchError("--run profiles each cell as its config built it: leave out --model, --kwargs, "

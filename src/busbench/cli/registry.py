@@ -6,17 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 
 from busbench.console import console, print_frame
-from busbench.data.manifest import load_manifest
-from busbench.data.registry.build import build_registry
-from busbench.data.registry.record import load_registry, registry_bytes, shipped_registries
-from busbench.data.split.record import TEST
-from busbench.data.split.split_file import read_split
 from busbench.errors import BusbenchError
-from busbench.layout.atomic import write_bytes
 
 registry_app = typer.Typer(no_args_is_help=True, help="Split registries: published splits that every copy of a "
                                                       "dataset gets by content.")
@@ -25,6 +18,11 @@ registry_app = typer.Typer(no_args_is_help=True, help="Split registries: publish
 @registry_app.command("list")
 def list_registries() -> None:
     """The registries busbench ships: use one with `busbench split DATA --registry NAME` or split.registry."""
+    import pandas as pd
+
+    from busbench.data.registry.record import load_registry, shipped_registries
+    from busbench.data.split.record import TEST
+
     rows = []
     for name in shipped_registries():
         registry, path, _ = load_registry(name)
@@ -45,6 +43,12 @@ def build(
     description: Annotated[Optional[str], typer.Option(help="One line on the split, shown by `registry list`.")] = None,
 ) -> None:
     """Publish a split as a registry: every case's role by its content fingerprint."""
+    from busbench.data.manifest import load_manifest
+    from busbench.data.registry.build import build_registry
+    from busbench.data.registry.record import registry_bytes
+    from busbench.data.split.split_file import read_split
+    from busbench.layout.atomic import write_bytes
+
     if out.exists():
         raise BusbenchError(f"--out {out}: exists; a registry is published once: choose a new name (e.g. -v2)")
     manifest = load_manifest(data)

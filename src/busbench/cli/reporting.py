@@ -10,14 +10,10 @@ import typer
 
 from busbench.cli.options import ConfigArgument, SetOption, config_path
 from busbench.cli.running import job_lines
-from busbench.config import load_config
 from busbench.console import console, err_console, print_frame
 from busbench.errors import BusbenchError
 from busbench.log import progress_to_stderr
-from busbench.pipeline import run_experiment
 from busbench.report.figures.style import STYLES
-from busbench.report.tables.publication import display_table
-from busbench.report.tables.publication import notes as table_notes
 
 
 def report(
@@ -32,6 +28,8 @@ def report(
     if style not in STYLES:
         raise BusbenchError(f"--style {style}: no such figure style; use one of: {', '.join(STYLES)}")
     from busbench.report.build import build_report  # matplotlib: loaded only for this command
+    from busbench.report.tables.publication import display_table
+    from busbench.report.tables.publication import notes as table_notes
 
     built = build_report(results, out, qualitative, style)
     for dataset, table in built.tables.items():
@@ -71,6 +69,8 @@ def delta(
     With --jobs it prints the fold jobs of both instead (for GNU parallel or a cluster); run
     `busbench delta CONFIG` again when they are done.
     """
+    from busbench.config import load_config
+    from busbench.pipeline import run_experiment
     from busbench.report.tables.fairness_delta import fairness_delta, protocol_configs, write_delta
 
     cfg = load_config(config_path(config), set_)

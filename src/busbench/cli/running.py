@@ -7,21 +7,21 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import pandas as pd
 import typer
 
 from busbench import interrupt
 from busbench.cli.options import ConfigArgument, SetOption, config_path, shipped_configs
-from busbench.config import ExperimentConfig, load_config
-from busbench.config.checks import run_warnings
 from busbench.console import console, err_console, print_frame
 from busbench.errors import BusbenchError
-from busbench.evaluate.aggregate import formatted
 from busbench.log import progress_to_stderr
-from busbench.pipeline import key_legend, plan_jobs, run_experiment
-from busbench.pipeline.resources import JobResources
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from busbench.config import ExperimentConfig
+    from busbench.pipeline.resources import JobResources
 
 # How job lines call busbench: a bare `busbench` is on PATH only inside the activated environment.
 BUSBENCH = f"{shlex.quote(sys.executable)} -m busbench"
@@ -31,6 +31,11 @@ SLURM_MEMORY = re.compile(r"[1-9][0-9]*[KMGT]?")  # sbatch --mem: megabytes, or 
 
 def print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
     """The held-out test table of a finished run, with the legend of its keys."""
+    import pandas as pd
+
+    from busbench.evaluate.aggregate import formatted
+    from busbench.pipeline import key_legend
+
     if summary.empty:
         console.print("Not every fold is finished yet: the summary is written when the last one is.")
         return
@@ -44,6 +49,9 @@ def print_summary(summary: pd.DataFrame, cfg: ExperimentConfig) -> None:
 
 def job_plan(config: str, set_: list[str]) -> tuple[list[str], JobResources]:
     """One `busbench run` line per (cell, fold) of the config with these overrides, and what each needs."""
+    from busbench.config import load_config
+    from busbench.pipeline import plan_jobs
+
     cfg = load_config(config_path(config), set_)
     overrides = " ".join(f"--set {shlex.quote(item)}" for item in set_)
     jobs, needs = plan_jobs(cfg)
@@ -74,6 +82,10 @@ def run(
     cell: Annotated[list[str], typer.Option("--cell", help="Run only this DATASET/MODEL cell (repeatable).")] = [],  # noqa: B006
 ) -> None:
     """Run a benchmark: prepare, split, cache, train every fold, score on the test set, aggregate."""
+    from busbench.config import load_config
+    from busbench.config.checks import run_warnings
+    from busbench.pipeline import run_experiment
+
     cfg = load_config(config_path(config), set_)
     for line in run_warnings(cfg):
         err_console.print(line, markup=False, highlight=False)
@@ -117,6 +129,9 @@ def demo(
     set_: Annotated[list[str], typer.Option("--set", help="Override a demo setting.")] = [],  # noqa: B006
 ) -> None:
     """The main job on the embedded synthetic dataset: a small 3-fold U-Net benchmark."""
+    from busbench.config import load_config
+    from busbench.pipeline import run_experiment
+
     cfg = load_config(shipped_configs()["demo"], [*set_, f"output_dir={out}"])
     interrupt.on_stop(FOLDS_KEPT)
     print_summary(run_experiment(cfg), cfg)

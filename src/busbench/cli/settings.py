@@ -9,22 +9,23 @@ from typing import Annotated, Optional
 import typer
 
 from busbench.cli.options import SHIPPED_CONFIGS, ConfigArgument, SetOption, config_path, shipped_configs
-from busbench.config import load_config
-from busbench.config.reference import schema_json
 from busbench.console import console
 from busbench.errors import BusbenchError
-from busbench.layout.atomic import write_text
 
 SCHEMA_LINE = "$schema=schema.json"  # a shipped config's editor schema, beside it in the package
 
 
 def config_show(config: ConfigArgument, set_: SetOption = []) -> None:  # noqa: B006
     """Print the fully resolved YAML: defaults filled in, overrides applied, dataset folders expanded."""
+    from busbench.config import load_config
+
     print(load_config(config_path(config), set_).to_yaml(), end="")
 
 
 def config_schema() -> None:
     """Print the JSON schema of an experiment config, with a description of every key."""
+    from busbench.config.reference import schema_json
+
     print(schema_json())
 
 
@@ -33,6 +34,8 @@ def config_copy(
     out: Annotated[Optional[Path], typer.Argument(help="The file or folder to write (default: ./NAME.yaml).")] = None,
 ) -> None:
     """Copy a shipped config to edit as your own: its comments kept, its editor schema the installed one."""
+    from busbench.layout.atomic import write_text
+
     shipped = shipped_configs()
     if name not in shipped:
         raise BusbenchError(f"config {name!r}: not a shipped config; choose one of {', '.join(shipped)}")

@@ -6,20 +6,18 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from busbench.console import console
-from busbench.data.adapters import ADAPTERS
-from busbench.data.manifest import MANIFEST_CSV, load_manifest
-from busbench.data.prepare import prepare_dataset
 from busbench.data.registry.classes import CHANGED, EXTRA, MISSING, RENAMED, RESAMPLED
-from busbench.data.registry.record import Registry, load_registry, shipped_registries
-from busbench.data.registry.verify import Verification, verify_copy
 from busbench.errors import BusbenchError
-from busbench.layout.atomic import write_csv
 from busbench.log import counted
+
+if TYPE_CHECKING:
+    from busbench.data.registry.record import Registry
+    from busbench.data.registry.verify import Verification
 
 MEANING = {
     "exact": "same image and mask pixels, same name",
@@ -38,6 +36,8 @@ ADVICE = {
 
 def _default_registry(dataset: str) -> str:
     """The one shipped registry of ``dataset``; else say which to pass."""
+    from busbench.data.registry.record import load_registry, shipped_registries
+
     names = [name for name, path in shipped_registries().items() if load_registry(path)[0].dataset == dataset]
     if len(names) != 1:
         which = f"one of {', '.join(names)}" if names else f"a registry file (none is shipped for {dataset!r})"
@@ -47,6 +47,12 @@ def _default_registry(dataset: str) -> str:
 
 def _verify_raw(data: Path, registry: str | None, adapter: str | None) -> tuple[str, Registry, Verification]:
     """Prepare a raw dataset folder into a temporary folder and verify it."""
+    from busbench.data.adapters import ADAPTERS
+    from busbench.data.manifest import MANIFEST_CSV, load_manifest
+    from busbench.data.prepare import prepare_dataset
+    from busbench.data.registry.record import load_registry
+    from busbench.data.registry.verify import verify_copy
+
     loaded = load_registry(registry)[0] if registry else None
     name = adapter or (loaded.dataset if loaded else None)
     if name is None or name not in ADAPTERS:
@@ -106,6 +112,11 @@ def verify(
         help="For a raw folder: the adapter that reads it (default: the registry's dataset).")] = None,
 ) -> None:
     """Is your copy of a dataset the one the published numbers were computed on? Exit 0 when it is."""
+    from busbench.data.manifest import MANIFEST_CSV, load_manifest
+    from busbench.data.registry.record import load_registry
+    from busbench.data.registry.verify import verify_copy
+    from busbench.layout.atomic import write_csv
+
     csv_path = data / MANIFEST_CSV if data.is_dir() else data
     if csv_path.is_file():
         manifest = load_manifest(csv_path)
