@@ -11,8 +11,8 @@ import pytest
 from busi_copies import busi_cases, prepared, subset, write_case
 from cli_runner import run_cli
 
-from busbench.cli import verify
 from busbench.data.manifest import Manifest
+from busbench.data.registry import record
 from busbench.data.registry.record import load_registry
 
 TOTAL = 780
@@ -123,7 +123,7 @@ def test_several_shipped_registries_of_the_dataset(monkeypatch: pytest.MonkeyPat
                                                    capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                    busi_manifest: Manifest) -> None:
     _, path, _ = load_registry("busi-v1")
-    monkeypatch.setattr(verify, "shipped_registries", lambda: {"busi-v1": path, "busi-v2": path})
+    monkeypatch.setattr(record, "shipped_registries", lambda: {"busi-v1": path, "busi-v2": path})
     printed = _refused(monkeypatch, capsys, tmp_path, str(busi_manifest.path), "--out", str(tmp_path / "v.csv"))
     assert "--registry: pass one of busi-v1, busi-v2" in printed
 

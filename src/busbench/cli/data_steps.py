@@ -9,7 +9,7 @@ import typer
 import yaml
 
 from busbench.console import console, err_console, print_frame
-from busbench.data.choices import ADAPTER_NAMES, RESIZE_MODES, ResizeMode
+from busbench.data.choices import RESIZE_MODES, ResizeMode
 from busbench.errors import BusbenchError
 from busbench.log import counted
 
@@ -54,7 +54,7 @@ def _report_prepare(result: PrepareResult, out: Path) -> None:
 
 
 def prepare(
-    dataset: Annotated[str, typer.Argument(help=f"Dataset adapter: {', '.join(sorted(ADAPTER_NAMES))}.")],
+    dataset: Annotated[str, typer.Argument(help="Dataset adapter (`busbench datasets` lists them).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for manifest.csv (outside the dataset).")],
     root: Annotated[Optional[Path], typer.Option("--root", help="The dataset folder.")] = None,
     option: Annotated[list[str], typer.Option("-o", "--option", help="Adapter option KEY=VALUE.")] = [],  # noqa: B006
