@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_runner import run_cli
 
 import busbench
 from busbench import pipeline
 from busbench.config import load_config
 from busbench.report.build import build_report
-from tests.cli_runner import run_cli
 
 SHIPPED = Path(busbench.__file__).parent / "configs"
 PRESETS = ("awesome_bus", "cmunext", "ccf_bdci_2021")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 from busbench.config import load_config
 from busbench.config.checks import default_run_warning, run_warnings, warmup_warning
-from tests.cli_runner import run_cli
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "busbench" / "configs"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_runner import run_cli
 
 from busbench.config import ExperimentConfig, apply_overrides, load_config
 from busbench.errors import BusbenchError
 from busbench.models import MODELS
-from tests.cli_runner import run_cli
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "src" / "busbench" / "configs"

@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 from real_data import REAL_DATA, real_dataset
 
 from busbench.config import load_config
 from busbench.errors import BusbenchError
 from busbench.pipeline.dataset_folder import dataset_folder
-from tests.cli_runner import run_cli
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "busbench" / "configs"
 TINY = ["split.registry=null", "split.folds=2", "input.size=32", "train.epochs=1", "schedule.warmup_epochs=0",

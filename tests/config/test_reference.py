@@ -10,11 +10,11 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from cli_runner import run_cli
 from pydantic import BaseModel
 
 from busbench.config import ExperimentConfig, load_config
 from busbench.config.reference import SCHEMA_FILE, generated_section, reference, schema_json, shipped_schema_path
-from tests.cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "src" / "busbench" / "configs"

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli
 from layouts import cases, make_pairs, save
 
 from busbench.config import load_config
 from busbench.data.prepare import prepare_dataset
 from busbench.errors import BusbenchError
 from busbench.pipeline import prepare_data
-from tests.cli_runner import run_cli
 
 SETTINGS = ["data.dataset=synthetic", "split.folds=2", "input.size=32"]
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from layouts import save
 from pydantic import ValidationError
 
 from busbench.config import SplitConfig
@@ -32,7 +33,6 @@ from busbench.data.prepare import prepare_dataset
 from busbench.data.split.split_file import SplitSettings
 from busbench.data.synthetic import generate_cases
 from busbench.errors import BusbenchError
-from tests.layouts import save
 
 
 def _manifest(root: Path, images: dict[str, np.ndarray]) -> Manifest:
