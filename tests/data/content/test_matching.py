@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pandas as pd
+import pytest
 
 from busbench.data.content.fingerprint import image_thumbnail, lesion_box
 from busbench.data.content.matching import EXACT, TOLERANT, masks_agree, match_cases
@@ -55,6 +56,35 @@ def test_lesion_boxes_agree_across_resolutions_but_not_after_an_edit() -> None:
     half = cv2.resize(lesion, (120, 100), interpolation=cv2.INTER_NEAREST)
     edited = lesion.copy()
     edited[:, 120:] = 0  # the right half erased
-    assert masks_agree(lesion_box(lesion > 0), lesion_box(half > 0))
-    assert not masks_agree(lesion_box(lesion > 0), lesion_box(edited > 0))
-    assert masks_agree("", "") and not masks_agree("", lesion_box(lesion > 0))
+    assert masks_agree(lesion_box(lesion > 0), lesion_box(half > 0), (240, 200), (120, 100))
+    assert not masks_agree(lesion_box(lesion > 0), lesion_box(edited > 0), (240, 200), (120, 100))
+    assert masks_agree("", "", (240, 200), (120, 100))
+    assert not masks_agree("", lesion_box(lesion > 0), (240, 200), (120, 100))
+
+
+REFERENCE = "0.3000 0.3000 0.5000 0.5000 0.0300"  # a 20 x 20 px box of 300 px on a 100 x 100 grid
+
+
+@pytest.mark.parametrize(("query", "agree"), [
+    ("0.3000 0.3000 0.5400 0.5000 0.0300", True),  # one edge 4 px out (the centre 2 px)
+    ("0.3000 0.3000 0.5402 0.5000 0.0300", False),
+    ("0.3000 0.3000 0.5000 0.4600 0.0300", True),  # 4 px in, along the other axis
+    ("0.3000 0.3000 0.5000 0.4598 0.0300", False),
+    ("0.3250 0.3000 0.5250 0.5000 0.0300", True),  # the centre 2.5 px off
+    ("0.3252 0.3000 0.5252 0.5000 0.0300", False),
+    ("0.3000 0.3000 0.5000 0.5000 0.0340", True),  # 40 px more: one row and one column of the box
+    ("0.3000 0.3000 0.5000 0.5000 0.0260", True),
+    ("0.3000 0.3000 0.5000 0.5000 0.0343", False),  # beyond them and the rounding of both areas (1 px)
+    ("0.3000 0.3000 0.5000 0.5000 0.0257", False),
+])
+def test_the_tolerance_is_in_pixels_of_the_coarser_grid(query: str, agree: bool) -> None:
+    for coarse, fine in (((100, 100), (200, 200)), ((100, 100), (101, 100)), ((100, 100), (100, 150))):
+        assert masks_agree(REFERENCE, query, coarse, fine) is agree
+        assert masks_agree(query, REFERENCE, fine, coarse) is agree  # whichever side is the registry's
+
+
+def test_the_same_boxes_at_finer_grids_are_further_apart() -> None:
+    moved = "0.3000 0.3000 0.5400 0.5000 0.0300"  # 4 px at 100 px, 8 px at 200 px
+    assert masks_agree(REFERENCE, moved, (100, 100), (400, 400))
+    assert not masks_agree(REFERENCE, moved, (200, 200), (400, 400))
+    assert not masks_agree(REFERENCE, "0.3000 0.3000 0.5000 0.5000 0.0340", (200, 200), (400, 400))

@@ -11,9 +11,12 @@ import pytest
 from busi_copies import (
     DUPLICATES,
     Case,
+    boxed,
     busi_cases,
     classes,
+    dilated,
     edit_right_half,
+    ellipse_fitted,
     pierce,
     prepared,
     subset,
@@ -100,6 +103,19 @@ def test_a_downscaled_copy_is_resampled_and_an_edited_mask_changed(
     assert classes(result.cases) == {"resampled": len(chosen) - 1, "changed": 1, "missing": TOTAL - len(chosen)}
     assert _class_of(result, edited) == "changed"
     assert "the mask differs" in result.cases.set_index("copy_case_id").at[edited, "detail"]
+
+
+def test_masks_redrawn_then_shrunk_by_a_pixel_are_changed(tmp_path: Path, registry: Registry, cases: dict[str, Case],
+                                                           chosen: list[str]) -> None:
+    """A copy one pixel smaller whose masks were grown by 2 px, boxed or replaced by an ellipse: lesion boxes
+    within 2 % of the image and areas within a third (the old tolerance) took them for resampled."""
+    grown, box, ellipse = [c for c in chosen if c.startswith("malignant") and len(cases[c].masks) == 1][:3]
+    edits = {grown: lambda lesion: dilated(lesion, 2), box: boxed, ellipse: ellipse_fitted}
+    for cid in chosen:
+        write_case(cases[cid], tmp_path / "copy", scale=255 / 256, edit=edits.get(cid))
+    result = _verify(registry, prepared(tmp_path / "copy"))
+    assert classes(result.cases) == {"resampled": len(chosen) - 3, "changed": 3, "missing": TOTAL - len(chosen)}
+    assert {_class_of(result, cid) for cid in edits} == {"changed"}
 
 
 def test_an_edited_mask_at_the_registry_s_resolution_is_changed(
