@@ -82,6 +82,19 @@ def test_a_config_this_busbench_cannot_read_keeps_the_bundles_notes(bundle_runs:
            "shown as its bundle states them" in said
 
 
+@pytest.mark.parametrize("model", ["mylab.nets:build", "mylab_plugin"])
+def test_another_labs_plugin_model_not_installed_here_is_read(bundle_runs: BundleRuns, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str], model: str) -> None:
+    """The notes need the model's init_from settings, not its code: a plugin the leaderboard's machine lacks
+    neither stops the leaderboard nor is called a config this busbench cannot read."""
+    honest, b = _bundles(bundle_runs, tmp_path, monkeypatch)
+    b["cells"][0]["config"]["model"]["name"] = model
+    b["cells"][0]["config"]["split"]["protocol"] = "image_level"
+    protocol, said = _board(honest, reseal(b, tmp_path / "b.json"), tmp_path / "board", monkeypatch, capsys)
+    assert protocol["b.json"] == LEAKY_SPLIT_NOTE and "does not read" not in said
+
+
 @pytest.mark.parametrize(("split", "data", "folds"), [
     ({"folds": 3}, {}, 3),  # the config's own split
     ({"registry": "busi-v1"}, {}, load_registry("busi-v1")[0].folds),  # a shipped registry's

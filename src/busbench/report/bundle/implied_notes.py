@@ -35,13 +35,20 @@ def _split_folds(config: dict[str, Any]) -> int | None:
     return None
 
 
+def _model(config: dict[str, Any]) -> ModelConfig:
+    """The cell's model section without looking its name up: another lab's plugin need not be installed here,
+    and the notes need only ``init_from`` and ``init_from_test_overlap``."""
+    model = {key: value for key, value in config.get("model", {}).items() if key != "name"}
+    return ModelConfig.model_validate(model)
+
+
 def implied_notes(cell: BundleCell, frame: pd.DataFrame) -> tuple[list[str], str | None]:
     """The notes the cell's config and rows (``frame``: ``cell.frame()``) imply, and why the config's could not
     be derived (None when they were): a config this busbench cannot read, written by another version."""
     config, notes, unread = cell.config, [], None
     try:
         notes += protocol_notes(SplitConfig.model_validate(config.get("split", {})),
-                                ModelConfig.model_validate(config.get("model", {})),
+                                _model(config),
                                 EvalConfig.model_validate(config.get("eval", {})),
                                 InputConfig.model_validate(config.get("input", {})))
     except ValidationError as exc:
