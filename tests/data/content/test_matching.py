@@ -76,6 +76,8 @@ REFERENCE = "0.3000 0.3000 0.5000 0.5000 0.0300"  # a 20 x 20 px box of 300 px o
     ("0.3000 0.3000 0.5000 0.5000 0.0260", True),
     ("0.3000 0.3000 0.5000 0.5000 0.0343", False),  # beyond them and the rounding of both areas (1 px)
     ("0.3000 0.3000 0.5000 0.5000 0.0257", False),
+    ("0.3000 0.3000 0.5300 0.5300 0.0343", True),  # a 23 x 23 px box: the larger box's row and column, 46 px
+    ("0.3000 0.3000 0.5300 0.5300 0.0349", False),
 ])
 def test_the_tolerance_is_in_pixels_of_the_coarser_grid(query: str, agree: bool) -> None:
     for coarse, fine in (((100, 100), (200, 200)), ((100, 100), (101, 100)), ((100, 100), (100, 150))):

@@ -78,7 +78,7 @@ def test_a_config_this_busbench_cannot_read_keeps_the_bundles_notes(bundle_runs:
     b["cells"][0]["notes"] = ["stated by its bundle"]
     protocol, said = _board(honest, reseal(b, tmp_path / "b.json"), tmp_path / "board", monkeypatch, capsys)
     assert protocol["b.json"] == "stated by its bundle"
-    assert "b.json: U-Net (width 8): its config does not read in this busbench (1 settings), so its notes are " \
+    assert "b.json: U-Net (width 8): its config does not read in this busbench (1 setting), so its notes are " \
            "shown as its bundle states them" in said
 
 

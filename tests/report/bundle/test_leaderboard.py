@@ -19,6 +19,7 @@ from scipy import stats
 
 from busbench import pipeline
 from busbench.config import load_config
+from busbench.evaluate.protocol import folds_note
 from busbench.report.build import build_report
 
 METRICS = ("dice", "iou", "hd95", "nsd")  # the main table's columns, scored on the lesion images
@@ -245,6 +246,14 @@ def test_a_models_seed_cells_are_one_entry_as_in_the_report(tmp_path: Path, monk
     reported = next(iter(report.tables.values())).set_index("variant")
     for column in ("dice_lesion_mean", "dice_lesion_seed_sd", "dice_lesion_ci_low", "nsd_lesion_mean", "dice_all_mean"):
         assert table[column].to_numpy() == pytest.approx(reported.loc[table.index, column].to_numpy(), abs=1e-9)
+    # the second seed's fold 2 cut out and resealed: the one entry states the note its rows imply
+    edited = raw(bundle)
+    cell = edited["cells"][1]
+    variant, fold = cell["columns"].index("variant"), cell["columns"].index("fold")
+    cell["rows"] = [row for row in cell["rows"] if not (row[variant] == "fold models" and row[fold] == 2)]
+    assert run_cli(monkeypatch, "leaderboard", str(reseal(edited, tmp_path / "cut.json")), "--out",
+                   str(tmp_path / "cut")) == 0
+    assert set(pd.read_csv(tmp_path / "cut" / "leaderboard.csv")["protocol"]) == {folds_note(1, 2)}
 
 
 def test_each_row_shows_the_throughput_measured_of_it(bundle_runs: BundleRuns, tmp_path: Path,

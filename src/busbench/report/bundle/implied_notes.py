@@ -20,6 +20,7 @@ from busbench.config import EvalConfig, InputConfig, ModelConfig, SplitConfig
 from busbench.data.registry.record import load_registry, shipped_registries
 from busbench.evaluate.aggregate import FOLD_MODELS
 from busbench.evaluate.protocol import folds_note, protocol_notes
+from busbench.log import counted
 from busbench.report.bundle.record import BundleCell
 
 
@@ -52,7 +53,7 @@ def implied_notes(cell: BundleCell, frame: pd.DataFrame) -> tuple[list[str], str
                                 EvalConfig.model_validate(config.get("eval", {})),
                                 InputConfig.model_validate(config.get("input", {})))
     except ValidationError as exc:
-        unread = f"its config does not read in this busbench ({exc.error_count()} settings)"
+        unread = f"its config does not read in this busbench ({counted(exc.error_count(), 'setting')})"
     trained = frame.loc[frame["variant"] == FOLD_MODELS, "fold"].nunique()
     folds = _split_folds(config)
     if folds is not None and trained < folds:
