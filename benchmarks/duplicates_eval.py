@@ -1,7 +1,8 @@
 """Precision and recall of the near-duplicate detector on the labelled BUSI and BUS-BRA pairs.
 
-Usage: ``python benchmarks/duplicates_eval.py [DATA_DIR]`` (default ``../shared/data``). Prepares
-each dataset's manifest in a temporary folder, links it with the default settings and prints, per
+Usage: ``python benchmarks/duplicates_eval.py [DATA_DIR] [--max-scale ZOOM]`` (default ``../shared/data``;
+``--max-scale``: ``split.near_duplicate_max_scale``, to measure another zoom limit). Prepares each
+dataset's manifest in a temporary folder, links it with the default settings and prints, per
 dataset and per kind of pair, how many labelled duplicates were linked (recall) and how many links
 among the labelled pairs were right (precision). Beside it: the old rule (identical pixels or
 whole-image pHash within 10 bits), and the time the detector took, images read included. Last,
@@ -11,6 +12,7 @@ and how many reviewed BUSI negatives are then linked.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -71,10 +73,9 @@ def scores(labelled: pd.DataFrame, linked: set[frozenset[str]], group: dict[str,
     return f"recall {recall:>7}  precision {precision:>7}  false links {false}/{int((~truth).sum())}"
 
 
-def main(data: Path) -> None:
+def main(data: Path, settings: DuplicateSettings) -> None:
     cv2.setNumThreads(1)
     pairs = pd.read_csv(PAIRS)
-    settings = DuplicateSettings()
     print(f"settings: {settings}")
     with tempfile.TemporaryDirectory() as work:
         for dataset, folder in FOLDERS.items():
@@ -96,16 +97,16 @@ def main(data: Path) -> None:
                 print(f"  {kind:<16} new link : {scores(rows, new)}\n  {'':<16} new group: "
                       f"{scores(rows, new, groups['new'])}\n  {'':<16} old link : {scores(rows, old)}\n"
                       f"  {'':<16} old group: {scores(rows, old, groups['old'])}")
-    mirrored(data, pairs)
+    mirrored(data, pairs, settings)
 
 
-def mirrored(data: Path, pairs: pd.DataFrame) -> None:
+def mirrored(data: Path, pairs: pd.DataFrame, settings: DuplicateSettings) -> None:
     """Recall on BUSI's injected mirrored copies and false links among its reviewed negatives."""
     with tempfile.TemporaryDirectory() as work:
         copies = write_busi_with_mirrors(data / FOLDERS["busi"], Path(work) / "raw")
         prepare_dataset("busi", Path(work) / "raw", Path(work) / "data")
         start = time.perf_counter()
-        linked = linked_pairs(duplicate_links(load_manifest(Path(work) / "data"), DuplicateSettings()))
+        linked = linked_pairs(duplicate_links(load_manifest(Path(work) / "data"), settings))
         seconds = time.perf_counter() - start
     negatives = pairs[(pairs["dataset"] == "busi") & (pairs["duplicate"] == 0)]
     false = sum(frozenset(p) in linked for p in zip(negatives["case_a"], negatives["case_b"]))
@@ -117,4 +118,8 @@ def mirrored(data: Path, pairs: pd.DataFrame) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", nargs="?", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--max-scale", type=float, default=DuplicateSettings.near_duplicate_max_scale)
+    args = parser.parse_args()
+    main(args.data, DuplicateSettings(near_duplicate_max_scale=args.max_scale))

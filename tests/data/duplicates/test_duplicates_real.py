@@ -4,7 +4,7 @@
 thumbnail correlation, ORB matching, similar mask shapes, consecutive file numbers, and the
 detector's own near misses) and labelled by looking at them side by side, zoomed pairs after
 warping one onto the other. The bounds are the measured values with a small margin: recall
-49/73 on BUSI and 9/13 on BUS-BRA with no false link among 86 negatives (benchmarks/duplicates_eval.py);
+50/73 on BUSI and 9/13 on BUS-BRA with no false link among 86 negatives (benchmarks/duplicates_eval.py);
 a threshold set to zero or to "link everything" breaks them.
 """
 
