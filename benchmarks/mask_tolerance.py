@@ -20,6 +20,7 @@ import argparse
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -55,55 +56,59 @@ SCALES = ("0.5", "0.75", "0.9", "-1 px", "+1 px", "1.01", "1.5", "2")
 APART = {"0.5": ("0.6", "0.9"), "0.75": ("0.6", "0.9")}  # registry scale: the copies' scales
 
 
-def _grown(px: int) -> Edit:
-    """Dilation by ``px`` pixels (a disk), erosion for a negative ``px``."""
+def grown(lesion: np.ndarray, px: int) -> np.ndarray:
+    """The lesion dilated by ``px`` pixels (a disk), eroded for a negative ``px``: a mask redrawn wider or tighter."""
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(px) + 1, 2 * abs(px) + 1))
     morph = cv2.dilate if px > 0 else cv2.erode
-    return lambda m: np.asarray(morph(m.astype(np.uint8), disk) > 0)
+    return np.asarray(morph(lesion.astype(np.uint8), disk) > 0)
 
 
-def _fitted(m: np.ndarray) -> np.ndarray:
-    contours, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    drawn = np.zeros(m.shape, np.uint8)
+def fitted_ellipse(lesion: np.ndarray) -> np.ndarray:
+    """The ellipse fitted to the lesion's outline, filled (an ellipse annotation)."""
+    contours, _ = cv2.findContours(lesion.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    drawn = np.zeros(lesion.shape, np.uint8)
     cv2.ellipse(drawn, cv2.fitEllipse(np.concatenate(contours)), 1, -1)
     return drawn > 0
 
 
-def _moments(m: np.ndarray) -> np.ndarray:
+def moments_ellipse(lesion: np.ndarray) -> np.ndarray:
     """The ellipse of the lesion's area, centroid and second moments."""
-    mo = cv2.moments(m.astype(np.uint8), binaryImage=True)
+    mo = cv2.moments(lesion.astype(np.uint8), binaryImage=True)
     values, vectors = np.linalg.eigh(np.array([[mo["mu20"], mo["mu11"]], [mo["mu11"], mo["mu02"]]]) / mo["m00"])
     axes = 4 * np.sqrt(np.maximum(values, 1e-9))
     angle = float(np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1])))
-    drawn = np.zeros(m.shape, np.uint8)
+    drawn = np.zeros(lesion.shape, np.uint8)
     cv2.ellipse(drawn, ((mo["m10"] / mo["m00"], mo["m01"] / mo["m00"]), (axes[1], axes[0]), angle), 1, -1)
     return drawn > 0
 
 
-def _shifted(m: np.ndarray, right: int, down: int) -> np.ndarray:
+def shifted(lesion: np.ndarray, right: int, down: int = 0) -> np.ndarray:
     """The lesion moved (what leaves the image is lost)."""
-    moved = np.zeros_like(m)
-    moved[down:, right:] = m[:m.shape[0] - down, :m.shape[1] - right]
+    moved = np.zeros_like(lesion)
+    moved[down:, right:] = lesion[:lesion.shape[0] - down, :lesion.shape[1] - right]
     return moved
 
 
-def _box(m: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-    box = np.zeros_like(m)
+def boxed(lesion: np.ndarray) -> np.ndarray:
+    """The lesion's bounding box filled (a box annotation)."""
+    rows, cols = np.flatnonzero(lesion.any(axis=1)), np.flatnonzero(lesion.any(axis=0))
+    box = np.zeros_like(lesion)
     box[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
     return box
 
 
 EDITS: dict[str, Edit] = {
-    **{f"dilated {px} px": _grown(px) for px in (1, 2, 3)}, **{f"eroded {px} px": _grown(-px) for px in (1, 2, 3)},
-    "fitted ellipse": _fitted, "moments' ellipse": _moments, "box": _box,
-    "shifted 2 px": lambda m: _shifted(m, 2, 0), "shifted 2 px, 2 px": lambda m: _shifted(m, 2, 2),
-    "shifted 3 px": lambda m: _shifted(m, 3, 0), "shifted 3 px down": lambda m: _shifted(m, 0, 3),
+    **{f"dilated {px} px": partial(grown, px=px) for px in (1, 2, 3)},
+    **{f"eroded {px} px": partial(grown, px=-px) for px in (1, 2, 3)},
+    "fitted ellipse": fitted_ellipse, "moments' ellipse": moments_ellipse, "box": boxed,
+    "shifted 2 px": partial(shifted, right=2), "shifted 2 px, 2 px": partial(shifted, right=2, down=2),
+    "shifted 3 px": partial(shifted, right=3), "shifted 3 px down": partial(shifted, right=0, down=3),
 }
 
 
-def _size(m: np.ndarray, scale: str) -> tuple[int, int]:
-    height, width = m.shape
+def copy_size(lesion: np.ndarray, scale: str) -> tuple[int, int]:
+    """(width, height) of a copy at ``scale``: a factor ("0.75"), or pixels more or fewer on the long side ("-1 px")."""
+    height, width = lesion.shape
     factor = (max(height, width) + int(scale.split()[0])) / max(height, width) if " px" in scale else float(scale)
     return round(width * factor), round(height * factor)
 
@@ -136,7 +141,7 @@ def _lesions(folder: Path) -> dict[str, np.ndarray]:
 def _rows(lesion: np.ndarray) -> list[tuple[str, float, float, float, bool]]:
     rows = []
     for scale in SCALES:
-        size = _size(lesion, scale)
+        size = copy_size(lesion, scale)
         rows += [("honest", *_moves(lesion, resample(lesion, size))) for resample in RESAMPLERS.values()]
         copy = RESAMPLERS["nearest exact"](lesion, size)
         for name, edit in EDITS.items():
@@ -145,8 +150,8 @@ def _rows(lesion: np.ndarray) -> list[tuple[str, float, float, float, bool]]:
             rows.append((f"{name}, original's grid", *_moves(lesion, RESAMPLERS["nearest exact"](edited, size))))
     for registry_scale, copy_scales in APART.items():
         for registry_way in ("nearest", "PIL nearest"):
-            registry = RESAMPLERS[registry_way](lesion, _size(lesion, registry_scale))
-            rows += [("honest, resampled apart", *_moves(registry, resample(lesion, _size(lesion, scale))))
+            registry = RESAMPLERS[registry_way](lesion, copy_size(lesion, registry_scale))
+            rows += [("honest, resampled apart", *_moves(registry, resample(lesion, copy_size(lesion, scale))))
                      for scale in copy_scales for resample in RESAMPLERS.values()]
     return rows
 

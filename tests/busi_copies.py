@@ -70,36 +70,6 @@ def pierce(lesion: np.ndarray) -> np.ndarray:
     return pierced
 
 
-def dilated(lesion: np.ndarray, px: int) -> np.ndarray:
-    """The lesion grown by ``px`` pixels (a disk), or shrunk for a negative ``px``: a mask redrawn wider or tighter."""
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(px) + 1, 2 * abs(px) + 1))
-    grown = cv2.dilate(lesion.astype(np.uint8), disk) if px > 0 else cv2.erode(lesion.astype(np.uint8), disk)
-    return np.asarray(grown > 0)
-
-
-def boxed(lesion: np.ndarray) -> np.ndarray:
-    """The lesion's bounding box filled (a box annotation)."""
-    rows, cols = np.flatnonzero(lesion.any(axis=1)), np.flatnonzero(lesion.any(axis=0))
-    box = np.zeros_like(lesion)
-    box[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
-    return box
-
-
-def shifted(lesion: np.ndarray, right: int) -> np.ndarray:
-    """The lesion moved ``right`` pixels (what leaves the image is lost)."""
-    moved = np.zeros_like(lesion)
-    moved[:, right:] = lesion[:, :lesion.shape[1] - right]
-    return moved
-
-
-def ellipse_fitted(lesion: np.ndarray) -> np.ndarray:
-    """The ellipse fitted to the lesion's outline, filled (an ellipse annotation)."""
-    contours, _ = cv2.findContours(lesion.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    drawn = np.zeros(lesion.shape, dtype=np.uint8)
-    cv2.ellipse(drawn, cv2.fitEllipse(np.concatenate(contours)), 1, -1)
-    return drawn > 0
-
-
 def write_case(case: Case, out: Path, name: str | None = None, label: str | None = None, scale: float = 1.0,
                jpeg: int | None = None, merge_masks: bool = False,
                edit: Callable[[np.ndarray], np.ndarray] | None = None, png_compression: int | None = None) -> None:

@@ -4,16 +4,10 @@ no part of the GPU check can pass without running its path. Runs on the CPU."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import gpu_checkers as judge
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import gpu_checkers as judge  # noqa: E402
-
-sys.path.remove(str(ROOT / "benchmarks"))
 
 
 def _resume(**doctored: object) -> list[dict[str, object]]:

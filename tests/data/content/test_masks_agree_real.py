@@ -6,55 +6,21 @@ copy's resolution mostly do not (the calibration on every mask: docs/registry.md
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import cv2
 import numpy as np
 import pytest
-from busi_copies import boxed, busi_cases, dilated, ellipse_fitted, shifted
-from PIL import Image
+from busi_copies import busi_cases
+from mask_tolerance import EDITS, RESAMPLERS, SCALES, copy_size
 from real_data import real_dataset
 
 from busbench.data.content.fingerprint import lesion_box
 from busbench.data.content.matching import masks_agree
 from busbench.data.io import read_mask
 
-Resample = Callable[[np.ndarray, tuple[int, int]], np.ndarray]
 SAMPLE_STEP = 8  # every 8th lesion of each dataset
 # The honest copies that moved the box most (benchmarks/mask_tolerance.py): an edge and the centre (a thin
 # spur lost), and the area (a row and a column dropped or doubled, one pixel smaller or larger).
 HARD_CASES = ("bus_0622-r", "bus_0499-r", "benign (69)")
-SCALES = (0.5, 0.75, 0.9, "-1 px", "+1 px", 1.01, 1.5, 2.0)
-COARSER_COPY = (0.5, 0.75, 0.9, "-1 px", "+1 px")  # the copy's grid is the coarser one (or one pixel finer)
-
-
-def _thresholded(interpolation: int) -> Resample:
-    return lambda lesion, size: cv2.resize(lesion.astype(np.uint8) * 255, size, interpolation=interpolation) >= 128
-
-
-def _pil_bilinear(lesion: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """PIL's bilinear filter, which widens with the reduction (anti-aliased), thresholded at half."""
-    return np.asarray(Image.fromarray(lesion.astype(np.uint8) * 255).resize(size, Image.Resampling.BILINEAR)) >= 128
-
-
-RESAMPLERS: dict[str, Resample] = {
-    "nearest": _thresholded(cv2.INTER_NEAREST), "nearest_exact": _thresholded(cv2.INTER_NEAREST_EXACT),
-    "area": _thresholded(cv2.INTER_AREA), "linear": _thresholded(cv2.INTER_LINEAR),
-    "cubic": _thresholded(cv2.INTER_CUBIC), "pil_bilinear": _pil_bilinear,
-}
-
-
-EDITS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "dilated 2 px": lambda m: dilated(m, 2), "eroded 2 px": lambda m: dilated(m, -2),
-    "dilated 3 px": lambda m: dilated(m, 3), "box": boxed, "ellipse": ellipse_fitted,
-    "shifted 3 px": lambda m: shifted(m, 3),
-}
-
-
-def _size(lesion: np.ndarray, scale: float | str) -> tuple[int, int]:
-    height, width = lesion.shape
-    factor = (max(height, width) + int(scale.split()[0])) / max(height, width) if isinstance(scale, str) else scale
-    return round(width * factor), round(height * factor)
+COARSER_COPY = ("0.5", "0.75", "0.9", "-1 px", "+1 px")  # the copy's grid is the coarser one (or one pixel finer)
 
 
 def _agree(a: np.ndarray, b: np.ndarray) -> bool:
@@ -80,7 +46,8 @@ def lesions() -> dict[str, np.ndarray]:
 
 def test_honest_resampled_copies_agree(lesions: dict[str, np.ndarray]) -> None:
     refused = [(cid, scale, name) for cid, lesion in lesions.items() for scale in SCALES
-               for name, resample in RESAMPLERS.items() if not _agree(lesion, resample(lesion, _size(lesion, scale)))]
+               for name, resample in RESAMPLERS.items()
+               if not _agree(lesion, resample(lesion, copy_size(lesion, scale)))]
     assert refused == []
 
 
@@ -88,9 +55,9 @@ def test_two_copies_resampled_apart_from_one_original_agree(lesions: dict[str, n
     """A registry made from one resampled copy, a user's copy resampled otherwise from the same original."""
     refused = []
     for cid, lesion in lesions.items():
-        registry = RESAMPLERS["nearest"](lesion, _size(lesion, 0.75))
+        registry = RESAMPLERS["nearest"](lesion, copy_size(lesion, "0.75"))
         refused += [(cid, name) for name, resample in RESAMPLERS.items()
-                    if not _agree(registry, resample(lesion, _size(lesion, 0.9)))]
+                    if not _agree(registry, resample(lesion, copy_size(lesion, "0.9")))]
     assert refused == []
 
 
@@ -100,7 +67,7 @@ def _edited(lesions: dict[str, np.ndarray], edit: str) -> tuple[np.ndarray, np.n
     dice, agree = [], []
     for lesion in lesions.values():
         for scale in COARSER_COPY:
-            copy = RESAMPLERS["nearest_exact"](lesion, _size(lesion, scale))
+            copy = RESAMPLERS["nearest exact"](lesion, copy_size(lesion, scale))
             edited = EDITS[edit](copy)
             dice.append(_dice(copy, edited))
             agree.append(_agree(lesion, edited))
@@ -117,6 +84,6 @@ def test_edited_masks_are_refused(lesions: dict[str, np.ndarray], edit: str, mos
 def test_an_ellipse_is_refused_unless_the_lesion_nearly_is_one(lesions: dict[str, np.ndarray]) -> None:
     """An ellipse within a pixel's noise of the lesion passes (box and area are the lesion's); one that changes
     the mask (Dice below 0.9) rarely does, and none below 0.85."""
-    dice, agree = _edited(lesions, "ellipse")
+    dice, agree = _edited(lesions, "fitted ellipse")
     assert not agree[dice < 0.85].any()
     assert agree[dice < 0.9].mean() <= 0.15, f"{agree[dice < 0.9].sum()} of {(dice < 0.9).sum()} accepted"

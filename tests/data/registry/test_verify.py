@@ -11,18 +11,16 @@ import pytest
 from busi_copies import (
     DUPLICATES,
     Case,
-    boxed,
     busi_cases,
     classes,
-    dilated,
     edit_right_half,
-    ellipse_fitted,
     pierce,
     prepared,
     subset,
     write_case,
     write_foreign,
 )
+from mask_tolerance import boxed, fitted_ellipse, grown
 
 from busbench.data.manifest import Manifest
 from busbench.data.registry.record import Registry, load_registry
@@ -109,8 +107,8 @@ def test_masks_redrawn_then_shrunk_by_a_pixel_are_changed(tmp_path: Path, regist
                                                            chosen: list[str]) -> None:
     """A copy one pixel smaller whose masks were grown by 2 px, boxed or replaced by an ellipse: lesion boxes
     within 2 % of the image and areas within a third (the old tolerance) took them for resampled."""
-    grown, box, ellipse = [c for c in chosen if c.startswith("malignant") and len(cases[c].masks) == 1][:3]
-    edits = {grown: lambda lesion: dilated(lesion, 2), box: boxed, ellipse: ellipse_fitted}
+    dilated, box, ellipse = [c for c in chosen if c.startswith("malignant") and len(cases[c].masks) == 1][:3]
+    edits = {dilated: lambda lesion: grown(lesion, 2), box: boxed, ellipse: fitted_ellipse}
     for cid in chosen:
         write_case(cases[cid], tmp_path / "copy", scale=255 / 256, edit=edits.get(cid))
     result = _verify(registry, prepared(tmp_path / "copy"))
