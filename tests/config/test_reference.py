@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from busbench.config import ExperimentConfig, load_config
 from busbench.config.reference import SCHEMA_FILE, generated_section, reference, schema_json, shipped_schema_path
+from busbench.errors import BusbenchError
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "src" / "busbench" / "configs"
@@ -47,6 +48,17 @@ def test_config_show_prints_the_resolved_yaml(monkeypatch: pytest.MonkeyPatch,
     assert ExperimentConfig.model_validate(shown) == load_config(SHIPPED / "busi.yaml", ["train.epochs=3"])
     assert shown["train"]["epochs"] == 3 and shown["eval"]["hd95"] == "pooled"  # a default filled in
     assert Path(shown["data"]["root"]).is_absolute() and "${" not in shown["data"]["root"]
+
+
+def test_config_show_without_the_data_variable_shows_the_folder_as_written(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("BUSBENCH_DATA", raising=False)
+    assert run_cli(monkeypatch, "config", "show", "busi") == 0
+    out, err = capsys.readouterr()
+    assert yaml.safe_load(out)["data"]["root"] == "${BUSBENCH_DATA}/Dataset_BUSI_with_GT"
+    assert "BUSBENCH_DATA is not set" in err and "export BUSBENCH_DATA=DIR" in err
+    with pytest.raises(BusbenchError, match="needs the environment variable BUSBENCH_DATA"):  # running still refuses
+        load_config(SHIPPED / "busi.yaml")
 
 
 def test_config_schema_prints_the_json_schema_with_descriptions(monkeypatch: pytest.MonkeyPatch,

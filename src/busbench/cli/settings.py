@@ -9,17 +9,23 @@ from typing import Annotated, Optional
 import typer
 
 from busbench.cli.options import SHIPPED_CONFIGS, ConfigArgument, SetOption, config_path, shipped_configs
-from busbench.console import console
+from busbench.console import console, err_console
 from busbench.errors import BusbenchError
 
 SCHEMA_LINE = "$schema=schema.json"  # a shipped config's editor schema, beside it in the package
 
 
 def config_show(config: ConfigArgument, set_: SetOption = []) -> None:  # noqa: B006
-    """Print the fully resolved YAML: defaults filled in, overrides applied, dataset folders expanded."""
+    """Print the fully resolved YAML: defaults filled in, overrides applied, dataset folders expanded (a folder
+    naming an unset variable is shown as written, with a note on stderr, since showing needs no data)."""
     from busbench.config import load_config
+    from busbench.config.paths import unset_variables
 
-    print(load_config(config_path(config), set_).to_yaml(), end="")
+    settings = load_config(config_path(config), set_, keep_unset=True)
+    print(settings.to_yaml(), end="")
+    for name in unset_variables(settings.model_dump(mode="json")):
+        err_console.print(f"note: {name} is not set, so the dataset folders naming ${{{name}}} are shown as written; "
+                          f"export {name}=DIR before `busbench run`", markup=False, highlight=False)
 
 
 def config_schema() -> None:

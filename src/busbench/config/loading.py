@@ -82,11 +82,12 @@ def validate_config(raw: dict[str, Any], source: str = "config",
         raise BusbenchError("; ".join(problems)) from exc
 
 
-def load_config(path: Path | None, overrides: list[str] | None = None) -> ExperimentConfig:
+def load_config(path: Path | None, overrides: list[str] | None = None, keep_unset: bool = False) -> ExperimentConfig:
     """Read a YAML experiment file (or the defaults when ``path`` is None) and apply overrides.
 
     The file's relative dataset folders are taken from its folder; ``${NAME}`` in dataset folders is
-    expanded after the overrides, so ``--set data.root=PATH`` needs no variable.
+    expanded after the overrides, so ``--set data.root=PATH`` needs no variable. ``keep_unset`` leaves a folder
+    naming an unset variable as written instead of refusing it (to show a config, never to run one).
     """
     raw: dict[str, Any] = {}
     if path is not None:
@@ -100,4 +101,5 @@ def load_config(path: Path | None, overrides: list[str] | None = None) -> Experi
         if not isinstance(raw, dict):
             raise BusbenchError(f"{path}: the top level must be a mapping of sections (data:, train:, ...)")
         raw = resolve_relative_roots(raw, path.parent)
-    return validate_config(expand_variables(apply_overrides(raw, overrides or [])), str(path or "defaults"), overrides)
+    expanded = expand_variables(apply_overrides(raw, overrides or []), keep_unset)
+    return validate_config(expanded, str(path or "defaults"), overrides)

@@ -58,10 +58,26 @@ def resolve_relative_roots(raw: dict[str, Any], yaml_folder: Path) -> dict[str, 
     return _map_folders(raw, resolve)
 
 
-def expand_variables(raw: dict[str, Any]) -> dict[str, Any]:
-    """``${NAME}`` in dataset folders replaced by the environment variable; unset is a one-line error. A section
-    with ``prepared`` drops its ``root``, which that folder's manifest replaces (so a shipped config's
-    ``${BUSBENCH_DATA}`` root needs no variable where the data was prepared)."""
+def _unset(value: str) -> list[str]:
+    """The environment variables ``value`` names that are not set."""
+    return [name for match in VARIABLE.finditer(value) if (name := match.group(1) or match.group(2)) not in os.environ]
+
+
+def unset_variables(raw: dict[str, Any]) -> list[str]:
+    """The environment variables the dataset folders of ``raw`` name that are not set, each once."""
+    found: list[str] = []
+    for _, section in _data_sections(raw):
+        for key in FOLDER_KEYS:
+            value = section.get(key)
+            found += [name for name in _unset(value) if name not in found] if isinstance(value, str) else []
+    return found
+
+
+def expand_variables(raw: dict[str, Any], keep_unset: bool = False) -> dict[str, Any]:
+    """``${NAME}`` in dataset folders replaced by the environment variable; unset is a one-line error, or, with
+    ``keep_unset`` (for showing a config), the folder is left as written. A section with ``prepared`` drops its
+    ``root``, which that folder's manifest replaces (so a shipped config's ``${BUSBENCH_DATA}`` root needs no
+    variable where the data was prepared)."""
     raw = copy.deepcopy(raw)
     for _, section in _data_sections(raw):
         if section.get("prepared") is not None:
@@ -75,7 +91,7 @@ def expand_variables(raw: dict[str, Any]) -> dict[str, Any]:
                     f"{key}: {value} needs the environment variable {variable}, which is not set; "
                     f"export {variable}=DIR, the folder that holds {below}/ (or --set {key}=PATH)")
             return os.environ[variable]
-        if not VARIABLE.search(value):
+        if not VARIABLE.search(value) or (keep_unset and _unset(value)):
             return value
         return os.path.abspath(VARIABLE.sub(lookup, value))
     return _map_folders(raw, expand)
