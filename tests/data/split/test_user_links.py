@@ -55,3 +55,17 @@ def test_a_pair_both_must_link_and_cannot_link_is_named(tmp_path: Path) -> None:
     with pytest.raises(BusbenchError, match=r"links.csv: pairs \[\('a', 'b'\)\] are both must-link and cannot-link; "
                                             "keep one"):
         read_user_links(links, manifest)
+
+
+def test_a_cannot_link_pair_of_identical_images_is_refused(tmp_path: Path) -> None:
+    # BUSI's malignant (145) and benign (433) are one image filed twice: cutting their link put them on both sides
+    frame = pd.DataFrame({"case_id": ["a", "b", "c"], "pixel_sha256": ["1" * 64, "1" * 64, "2" * 64]})
+    manifest = Manifest(tmp_path / "manifest.csv", frame, tmp_path, "0" * 64)
+    for named in (("b", "a"), ("1" * 64, "1" * 64)):  # by case ids, or by the hash that names both copies
+        links = _write(tmp_path / "links.csv", [(*named, "cannot-link")])
+        with pytest.raises(BusbenchError, match=r"links.csv: cannot-link pairs \[.*\('a', 'b'\).*\] are identical "
+                                                r"images \(one pixel_sha256\)"):
+            read_user_links(links, manifest)
+    kept = read_user_links(_write(tmp_path / "links.csv", [("a", "b", "must-link"), ("a", "c", "cannot-link")]),
+                           manifest)
+    assert kept.must_link == [("a", "b")] and kept.cannot_link == [("a", "c")]

@@ -150,6 +150,11 @@ def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
     both = set(pairs[MUST_LINK_VALUE]) & set(pairs[CANNOT_LINK_VALUE])
     if both:
         raise BusbenchError(f"{path}: pairs {sorted(both)[:3]} are both must-link and cannot-link; keep one")
+    pixels_of = dict(zip(manifest.frame["case_id"], manifest.frame["pixel_sha256"]))
+    identical = [(a, b) for a, b in pairs[CANNOT_LINK_VALUE] if pixels_of[a] == pixels_of[b]]
+    if identical:  # one image filed twice is no wrong link: cutting it would put a test image in training
+        raise BusbenchError(f"{path}: cannot-link pairs {identical[:3]} are identical images (one pixel_sha256), "
+                            "which a split always keeps on one side; remove those rows from the links file")
     return UserLinks(pairs[MUST_LINK_VALUE], pairs[CANNOT_LINK_VALUE], file_sha256(path))
 
 
