@@ -151,6 +151,25 @@ def test_an_edited_test_set_is_detected(synthetic_manifest: Manifest, tmp_path: 
         read_split(path, synthetic_manifest)
 
 
+@pytest.mark.parametrize("kind", ["patient", "duplicate"])
+def test_an_edited_fold_that_cuts_a_group_is_detected(synthetic_manifest: Manifest, tmp_path: Path, kind: str) -> None:
+    # the test set's checksum covers only the test cases: a hand-moved development image passed unnoticed
+    document = json.loads(split_bytes(plan_split(synthetic_manifest, SplitSettings(folds=3))))
+    part = {c["case_id"]: c for c in document["cases"]}
+    if kind == "patient":
+        patients = synthetic_manifest.frame.groupby("patient_id")["case_id"].apply(list)
+        pairs = [tuple(ids[:2]) for ids in patients if len(ids) > 1]
+    else:
+        pairs = [tuple(link[:2]) for link in document["duplicate_links"]]
+    a, b = next(p for p in pairs if part[p[0]]["set"] == part[p[1]]["set"] == "cv")
+    part[b]["fold"] = part[a]["fold"] % 3 + 1
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(BusbenchError, match=f"split.json: {a} and {b} are one leakage group .* but sit in fold "
+                                            f"{part[a]['fold']} and fold {part[b]['fold']}; the file was edited"):
+        read_split(path, synthetic_manifest)
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

@@ -378,4 +378,27 @@ def read_split(path: Path, manifest: Manifest, resplit: str = "busbench split MA
     test_ids = split.held_out()
     if test_set_sha256(test_ids, frame.loc[test_ids, "pixel_sha256"].tolist()) != split.test_set_sha256:
         raise BusbenchError(f"{path}: the test set does not match its checksum; the file was edited. Restore it")
+    _check_groups_whole(split, path, frame, resplit)
     return split
+
+
+def _check_groups_whole(split: Split, path: Path, frame: pd.DataFrame, resplit: str) -> None:
+    """Refuse a grouped split of busbench's splitter in which a patient (from the manifest) or a recorded duplicate
+    link spans two parts: the test checksum covers only the test cases, so a hand-moved development image or a
+    moved test image with its checksum recomputed would pass. The official partition and the image-level
+    protocol separate groups by design; registries and pools are checked where they are made."""
+    if split.protocol != GROUPED or split.settings.get("official") or split.registry is not None \
+            or "pool" in split.settings:
+        return
+    where = {case.case_id: "the test set" if case.fold is None else f"fold {case.fold}" for case in split.cases}
+    pairs = [(a, b, measure) for a, b, measure, _ in split.duplicate_links]
+    pairs += [(a, b, REVIEWED) for a, b in split.reviewed_links]
+    pairs += [(a, b, MUST_LINK_VALUE) for a, b in split.user_links.get(MUST_LINK_VALUE, ())]
+    first: dict[str, str] = {}
+    for case_id, patient in frame["patient_id"].astype(str).items():
+        if patient:
+            pairs.append((first.setdefault(patient, str(case_id)), str(case_id), PATIENT))
+    for a, b, measure in pairs:
+        if where[a] != where[b]:
+            raise BusbenchError(f"{path}: {a} and {b} are one leakage group ({measure}) but sit in {where[a]} and "
+                                f"{where[b]}; the file was edited. Restore it, or recreate it with `{resplit}`")
