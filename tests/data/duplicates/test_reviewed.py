@@ -19,7 +19,8 @@ from busbench.data.duplicates.reviewed import (
 )
 from busbench.data.integrity import file_sha256
 from busbench.data.manifest import Manifest
-from busbench.data.split.split_file import SplitSettings, UserLinks
+from busbench.data.split.split_file import SplitSettings
+from busbench.data.split.user_links import UserLinks
 
 
 def _manifest(frame: pd.DataFrame) -> Manifest:

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from busbench.data.manifest import Manifest
-from busbench.data.split.split_file import SplitSettings, plan_split, read_user_links
+from busbench.data.split.split_file import SplitSettings, plan_split
+from busbench.data.split.user_links import read_user_links
 from busbench.errors import BusbenchError
 
 

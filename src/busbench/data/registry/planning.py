@@ -7,7 +7,8 @@ from busbench.data.manifest import Manifest
 from busbench.data.registry.assign import plan_registry_split, registry_split_name
 from busbench.data.registry.record import load_registry
 from busbench.data.split.record import Split
-from busbench.data.split.split_file import SplitSettings, plan_split, read_user_links, split_file_name
+from busbench.data.split.split_file import SplitSettings, plan_split, split_file_name
+from busbench.data.split.user_links import read_user_links
 
 
 def split_name(manifest: Manifest, settings: SplitSettings) -> str:

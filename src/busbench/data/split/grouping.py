@@ -33,7 +33,8 @@ class LeakageGroups:
     links: pd.DataFrame  # LINK_COLUMNS: the links that formed the groups
 
 
-def _patient_links(frame: pd.DataFrame) -> pd.DataFrame:
+def patient_links(frame: pd.DataFrame) -> pd.DataFrame:
+    """A link from each patient's first image to each of its others (``frame``: case_id, patient_id)."""
     rows = []
     first: dict[str, str] = {}
     for case_id, patient in zip(frame["case_id"], frame["patient_id"].astype(str)):
@@ -66,7 +67,7 @@ def leakage_groups(frame: pd.DataFrame, duplicates: pd.DataFrame,
     # the user's cannot-link pairs cut what busbench found or knew, never the user's own must-links
     found = pd.concat([df for df in (duplicates, known) if len(df)] or [known], ignore_index=True)
     found = found[[frozenset((a, b)) not in forbidden for a, b in zip(found["case_a"], found["case_b"])]]
-    links = pd.concat([df for df in (_patient_links(frame), found, user) if len(df)] or [user], ignore_index=True)
+    links = pd.concat([df for df in (patient_links(frame), found, user) if len(df)] or [user], ignore_index=True)
     n = len(ids)
     rows = np.array([index[a] for a in links["case_a"]] + list(range(n)), dtype=np.int64)
     cols = np.array([index[b] for b in links["case_b"]] + list(range(n)), dtype=np.int64)
