@@ -7,6 +7,7 @@ pipeline when a run finishes, the report when it gathers finished runs.
 from __future__ import annotations
 
 from busbench.config import EvalConfig, InputConfig, ModelConfig, SplitConfig
+from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.split.record import IMAGE_LEVEL
 from busbench.metrics.per_image import convention_notes
 
@@ -19,6 +20,8 @@ def protocol_notes(split: SplitConfig, model: ModelConfig, evaluation: EvalConfi
     notes = []
     if split.protocol == IMAGE_LEVEL:
         notes.append(LEAKY_SPLIT_NOTE)
+    else:
+        notes += grouping_notes(split)
     if model.init_from is not None and model.init_from_test_overlap == "allow":
         notes.append(f"OVERRIDE: model.init_from weights ({model.init_from}) were not checked against the test "
                      "set (model.init_from_test_overlap=allow)")
@@ -26,6 +29,24 @@ def protocol_notes(split: SplitConfig, model: ModelConfig, evaluation: EvalConfi
         notes.append("OVERRIDE: cross-dataset scores include test images the model trained on "
                      "(eval.cross_dataset_overlap=keep)")
     notes += convention_notes(evaluation.hd95_space, evaluation.hd95_empty, input.size)
+    return notes
+
+
+def grouping_notes(split: SplitConfig) -> list[str]:
+    """A grouped split made with a duplicate search other than the calibrated one: fewer images may be kept
+    together, so a table says so (a registry fixes every role, so its split made no search)."""
+    if split.registry is not None or split.official:
+        return []
+    notes = []
+    if not split.reviewed_links:
+        notes.append("OVERRIDE: split.reviewed_links=false: busbench's reviewed duplicate pairs of BUSI and BUS-BRA "
+                      "were not kept together, so some of them can cross sides")
+    default = DuplicateSettings()
+    changed = [f"split.{name}={getattr(split, name)}" for name in DuplicateSettings.__dataclass_fields__
+               if getattr(split, name) != getattr(default, name)]
+    if changed:
+        notes.append(f"OVERRIDE: near-duplicate detector not the calibrated one ({', '.join(changed)}): other "
+                     "images are linked and kept together than with the defaults")
     return notes
 
 
