@@ -170,6 +170,16 @@ def test_an_edited_fold_that_cuts_a_group_is_detected(synthetic_manifest: Manife
         read_split(path, synthetic_manifest)
 
 
+def test_a_split_file_that_lost_a_development_case_is_refused(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    """The manifest is unchanged and the test set intact, yet a case is gone: the split no longer covers the data."""
+    document = json.loads(split_bytes(plan_split(synthetic_manifest, SplitSettings(folds=3))))
+    document["cases"].remove(next(c for c in document["cases"] if c["set"] == "cv"))
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(BusbenchError, match=rf"{path}: its cases differ from {synthetic_manifest.path}'s; recreate"):
+        read_split(path, synthetic_manifest)
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -182,6 +192,20 @@ def test_an_edited_fold_that_cuts_a_group_is_detected(synthetic_manifest: Manife
 def test_bad_settings_are_named(synthetic_manifest: Manifest, settings: SplitSettings, message: str) -> None:
     with pytest.raises(BusbenchError, match=message):
         plan_split(synthetic_manifest, settings)
+
+
+def test_an_official_test_fold_the_dataset_lacks_is_named(synthetic_manifest: Manifest, tmp_path: Path) -> None:
+    """A partition of folds 1..3 has no fold 4 to hold out: named, not a split with an empty test set."""
+    copy_dir = tmp_path / "manifest"
+    copy_dir.mkdir()
+    (copy_dir / "manifest.json").write_text((synthetic_manifest.path.parent / "manifest.json").read_text())
+    frame = pd.read_csv(synthetic_manifest.path, dtype=str, keep_default_na=False)
+    frame["official_fold"] = [str(1 + i % 3) for i in range(len(frame))]
+    frame.to_csv(copy_dir / "manifest.csv", index=False)
+    partitioned = load_manifest(copy_dir)
+    with pytest.raises(BusbenchError, match=r"^--official-test-fold 4 is not one of the official folds \[1, 2, 3\]"):
+        plan_split(partitioned, SplitSettings(official=True, official_test_fold=4))
+    assert plan_split(partitioned, SplitSettings(official=True, official_test_fold=3)).folds == 2
 
 
 def test_summary_counts_add_up(synthetic_manifest: Manifest) -> None:
