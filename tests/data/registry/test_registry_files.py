@@ -75,6 +75,7 @@ def test_the_registry_file_is_readable_one_case_a_line(published: tuple[Registry
     (lambda text: text[:-40], "not a registry file"),
     (lambda text: text.replace("busbench-registry/1", "busbench-registry/0"), "format 'busbench-registry/0'"),
     (lambda text: text.replace('"cv", 1,', '"test", null,', 1), "test set does not match test_set_sha256"),
+    (lambda text: text.replace('"cv", 1,', '"cv", 9,', 1), r"valid registry \(.*development folds must be 1\.\.3"),
 ])
 def test_a_damaged_registry_is_refused_naming_the_file(tmp_path: Path, published: tuple[Registry, Path, str],
                                                         edit: object, message: str) -> None:
