@@ -167,6 +167,20 @@ def test_every_artefact_made_on_another_split_is_refused(tmp_path: Path, artefac
         pipeline.run_cell(cfg)
 
 
+def test_a_table_that_records_no_provenance_is_refused_naming_it(tmp_path: Path) -> None:
+    """A fold's scores without their checksums (an older busbench, or columns deleted by hand) cannot be shown to
+    come from the current split: refused where read, not taken on trust."""
+    cfg = tiny(tmp_path)
+    assert pipeline.run_cell(cfg)
+    table = _cell(cfg) / "fold-2" / "test_metrics.csv"
+    frame = pd.read_csv(table)
+    frame.drop(columns=["manifest_sha256", "split_sha256", "test_set_sha256", "train_ids_sha256"]).to_csv(
+        table, index=False)
+    with pytest.raises(BusbenchError, match=rf"^{table}: records no provenance .*cannot be shown to belong to the "
+                                            rf"current split; Delete {table.parent} to train fold 2 again"):
+        pipeline.run_cell(cfg)
+
+
 def test_runtime_settings_and_a_copied_folder_do_not_block_a_resume(tmp_path: Path) -> None:
     cfg = tiny(tmp_path)
     pipeline.run_cell(cfg, folds=[1])
