@@ -240,6 +240,20 @@ def test_cross_dataset_scores_each_fold_model_on_the_other_test_set(tmp_path: Pa
     assert cross.groupby("fold")["case_id"].apply(set).tolist() == [test_ids, test_ids]
 
 
+def test_a_cut_fold_table_is_named_by_report_where_the_runs_data_folder_is_gone(tmp_path: Path) -> None:
+    """A results folder copied without its data folder has no split to check the tables against: fold 1's ids are
+    counted against the number its done.json recorded, so the cut table is named, not the intact fold after it."""
+    cfg = tiny(tmp_path, "train.epochs=1")
+    pipeline.run_experiment(cfg)
+    cell = _cell_dir(cfg)
+    shutil.move(tmp_path / "data", tmp_path / "elsewhere")
+    table = cell / "fold-1" / "test_metrics.csv"
+    table.write_text("\n".join(table.read_text().splitlines()[:3]) + "\n")
+    with pytest.raises(BusbenchError, match=rf"^{table}: 2 test ids where {cell}/fold-1/done.json records \d+; the "
+                                            r"file was cut or edited. Delete it and run `busbench run`"):
+        load_run(cell)
+
+
 def test_rgb_input_runs_end_to_end(tmp_path: Path) -> None:
     cfg = tiny(tmp_path, "train.epochs=1", "input.channels=3", "eval.tta=[hflip]")
     summary = pipeline.run_experiment(cfg)
