@@ -16,10 +16,16 @@ LIBRARIES = ("torch", "numpy", "scipy", "pandas", "opencv-python-headless", "alb
 
 
 def git_commit() -> str | None:
-    """The commit of the git checkout holding busbench, if there is one."""
-    folder = Path(__file__).resolve().parent
+    """The commit of the git checkout busbench runs from (an editable install, or ``src/`` on the path),
+    if there is one. An installed busbench inside another repository (a project's ``.venv/``, untracked
+    there) is not that repository's code: its commit would be the project's, so None."""
+    here = Path(__file__).resolve()
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
+        tracked = subprocess.run(["git", "ls-files", "--error-unmatch", here.name], cwd=here.parent,
+                                 capture_output=True, text=True, timeout=10, check=False)
+        if tracked.returncode != 0:
+            return None
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here.parent, capture_output=True, text=True,
                               timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
