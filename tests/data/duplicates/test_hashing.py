@@ -36,7 +36,6 @@ def test_bits_apart_counts_differing_bits() -> None:
     assert bits_apart(values[:, None], values[None, :]).tolist() == [[0, 4, 64], [4, 0, 60], [64, 60, 0]]
 
 
-
 def test_bits_apart_counts_the_same_on_numpy_1_without_bitwise_count(monkeypatch: pytest.MonkeyPatch) -> None:
     """pyproject allows NumPy 1.26, which has no ``np.bitwise_count`` (NumPy 2.0): every split's duplicate
     search called it and stopped with an AttributeError there. Counted by hand here, bit by bit."""
