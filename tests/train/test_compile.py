@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -102,11 +101,9 @@ def test_inductor_compiles_a_tiny_network() -> None:
     """The real backend, once: C++ code generated, built and run on this CPU (about 10-40 s here)."""
     network = _tiny_network().eval()
     x = torch.rand(2, 1, 16, 16)
-    started = time.perf_counter()
     with torch.no_grad():
         expected, got = network(x), compile_network(network, True, CPU)(x)
     assert torch.allclose(got, expected, atol=1e-5)
-    assert time.perf_counter() - started < 60
 
 
 def test_eval_compile_compiles_the_fold_models_for_test_inference(tmp_path: Path,
