@@ -104,10 +104,11 @@ def split(
 ) -> None:
     """Freeze the held-out test set and the cross-validation folds, or take them from a registry."""
     from busbench.config import apply_overrides, validate_config
+    from busbench.data.duplicates.reviewed import reviewed_duplicates
     from busbench.data.manifest import load_manifest
     from busbench.data.registry.planning import plan, split_name
     from busbench.data.split.split_file import large_group_warnings, read_split, split_command, write_split
-    from busbench.data.split.summary import groups_across_parts, split_summary
+    from busbench.data.split.summary import groups_across_parts, pairs_across_parts, split_summary
 
     loaded = load_manifest(manifest)
     raw = {"test_size": test_size, "folds": folds, "seed": seed, "official": official,
@@ -124,8 +125,8 @@ def split(
     status = write_split(split, path, force, resplit)
     print_frame(split_summary(split, loaded), f"Split {path} ({status})")
     console.print(f"test set sha256 {split.test_set_sha256}; manifest sha256 {loaded.sha256}")
-    if split.registry is not None:
-        from_registry = split.registry
+    from_registry = split.registry
+    if from_registry is not None:
         console.print(f"Roles from registry {from_registry.name} (sha256 {from_registry.sha256[:12]}); its test set "
                       f"by content: sha256 {from_registry.test_set_sha256} (the one to compare with other labs: the "
                       "first is of this copy's ids and pixels)")
@@ -138,9 +139,15 @@ def split(
                   f"{counted(len(groups), 'group')} of images (same patient or duplicates), the largest of "
                   f"{groups.max()}.")
     straddling = groups_across_parts(split)
+    crossing = pairs_across_parts(split, reviewed_duplicates(loaded)) if from_registry is not None else []
     if straddling:
         err_console.print(f"warning: the official partition puts {straddling} patient/duplicate groups in more "
                           "than one part; results on it can be optimistic")
+    elif from_registry is not None and crossing:
+        err_console.print(f"warning: registry {from_registry.name} puts {counted(len(crossing), 'pair')} of "
+                          f"busbench's reviewed duplicates in two parts: {'; '.join(crossing)}. Its roles are "
+                          "fixed, so they stay there; results on it can be slightly optimistic (docs/registry.md)",
+                          markup=False, highlight=False)
     else:
         console.print("Each group is on one side of the split.")
     for line in large_group_warnings(split, path):

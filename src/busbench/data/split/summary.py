@@ -32,9 +32,22 @@ def split_summary(split: Split, manifest: Manifest) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("part").loc[[p for p in order if p in {r["part"] for r in rows}]]
 
 
+def _parts(split: Split) -> pd.DataFrame:
+    """The split's cases with their part: "test" or "fold k" (a test case's fold is empty, and NaN must not
+    hide it from a count)."""
+    roles = split.cases_frame()
+    roles["part"] = [TEST if s == TEST else f"fold {int(f)}" for s, f in zip(roles["set"], roles["fold"])]
+    return roles
+
+
 def groups_across_parts(split: Split) -> int:
     """How many leakage groups have images in more than one part (0 for a computed split)."""
-    roles = split.cases_frame()
-    # "test" or "fold k": a test case's fold is empty, and NaN must not hide it from the count
-    roles["part"] = [TEST if s == TEST else f"fold {int(f)}" for s, f in zip(roles["set"], roles["fold"])]
-    return int((roles.groupby("group")["part"].nunique() > 1).sum())
+    return int((_parts(split).groupby("group")["part"].nunique() > 1).sum())
+
+
+def pairs_across_parts(split: Split, pairs: list[tuple[str, str]]) -> list[str]:
+    """Each pair of ``pairs`` (case ids of the split) whose two images sit in different parts, as
+    "a (part) / b (part)": a registry's roles are fixed, so pairs known after it was made can cross."""
+    roles = _parts(split)
+    part = dict(zip(roles["case_id"], roles["part"]))
+    return [f"{a} ({part[a]}) / {b} ({part[b]})" for a, b in pairs if a in part and b in part and part[a] != part[b]]
