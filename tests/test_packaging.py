@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # pip builds a wheel: 5 s on 2 cores, 11 s while 
 @pytest.fixture(scope="module")
 def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
         shutil.copy(REPO / name, source / name)
     # the tests and benchmarks beside it, as in a checkout, so that a wheel picking them up fails below
     for folder in ("src/busbench", "tests", "benchmarks"):
@@ -44,3 +44,7 @@ def test_the_wheel_holds_only_the_package(wheel_files: set[str]) -> None:
     """No tests, benchmarks or their data: they import test-only libraries and read the real datasets."""
     tops = {name.split("/")[0] for name in wheel_files}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"busbench"}
+
+
+def test_the_wheel_carries_the_licence(wheel_files: set[str]) -> None:
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in wheel_files)
