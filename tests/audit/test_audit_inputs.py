@@ -1,5 +1,5 @@
-"""The audit on inputs the planted dataset does not cover: images smaller than their masks, and a
-split with the user's own links, whose groups the audit must show."""
+"""The audit on inputs the planted dataset does not cover: images smaller than their masks, a split with
+the user's own links, whose groups the audit must show, and a split made from a registry, which records no links."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from planted import SIDE, make_planted
 from busbench.audit.build import run_audit
 from busbench.data.manifest import load_manifest
 from busbench.data.prepare import prepare_dataset
+from busbench.data.registry.build import build_registry
+from busbench.data.registry.planning import plan, split_name
+from busbench.data.registry.record import registry_bytes
 from busbench.data.split.split_file import SplitSettings, plan_split, write_split
 
 
@@ -62,3 +65,23 @@ def test_the_audit_groups_what_the_split_kept_together(tmp_path: Path) -> None:
     measures = set(pd.read_csv(audit.out / "duplicate_links.csv")["measure"])
     assert measures == {"identical pixels", "must-link (user file)"}
     assert np.array_equal(sorted(group_of), sorted(["border", "tiny", "orig", "copy"]))
+
+
+def test_a_split_made_from_a_registry_still_shows_the_copies(tmp_path: Path) -> None:
+    """The README's path (`split --registry`, then `audit`): a registry split runs no duplicate search and
+    records no links, so the audit searches as a default split does; the identical pair with two masks and two
+    labels stays a mask and a label conflict (it read 0 of each)."""
+    data = _prepared(tmp_path)
+    manifest = load_manifest(data)
+    registry_file = tmp_path / "planted-v1.json"
+    registry_file.write_bytes(registry_bytes(build_registry(
+        manifest, plan_split(manifest, SplitSettings(test_size=0.2, folds=2, seed=0)), "planted-v1", "test")))
+    settings = SplitSettings(registry=str(registry_file))
+    split = plan(manifest, settings)
+    assert split.registry is not None and split.duplicate_links == ()
+    write_split(split, data / split_name(manifest, settings))
+    audit = run_audit(data)
+    assert pd.read_csv(audit.out / "mask_conflicts.csv")[["case_a", "case_b"]].values.tolist() == [["copy", "orig"]]
+    labels = pd.read_csv(audit.out / "label_conflicts.csv")
+    assert sorted(labels[["case_a", "case_b"]].values.ravel()) == ["copy", "orig"]
+    assert len(list(audit.out.glob("balance_split-registry-planted-v1-*.csv"))) == 1  # the split is still read

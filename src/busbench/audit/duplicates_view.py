@@ -2,7 +2,8 @@
 
 The links are those recorded in the split files beside the manifest (detected, reviewed and the
 user's must-links, after the user's cannot-links), so the audit shows exactly what the split kept
-together; without a split file they are found as ``busbench split`` would with its defaults
+together; without a split file (or beside splits made from a registry only, which ran no duplicate
+search and record no links) they are found as ``busbench split`` would with its defaults
 (detector plus busbench's reviewed duplicates). A group is a connected component of
 ``leakage_groups``; one made only of same-patient links is a patient's views, not a duplicate, and
 is only counted. A label conflict is a duplicate link (exact or near) between two cases with
@@ -39,9 +40,11 @@ class DuplicateView:
 
 
 def split_links(manifest: Manifest) -> pd.DataFrame:
-    """The duplicate links of every split file beside the manifest, or, with none, the links a
-    default ``busbench split`` would use."""
-    splits = [read_split(path, manifest) for path in sorted(manifest.path.parent.glob(SPLIT_FILES))]
+    """The duplicate links of every split file beside the manifest, or, with none (split files made
+    from a registry record no links), the links a default ``busbench split`` would use."""
+    # a split made from a registry ran no duplicate search and records no links: it cannot show the copies
+    splits = [split for split in (read_split(path, manifest) for path in sorted(manifest.path.parent.glob(SPLIT_FILES)))
+              if split.registry is None]
     if splits:
         links = pd.DataFrame([link for split in splits for link in split.duplicate_links], columns=LINK_COLUMNS)
     else:
