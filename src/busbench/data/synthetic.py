@@ -20,6 +20,7 @@ have (BUSI's ``malignant (145)`` = ``benign (433)``), so grouping is exercised t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +157,12 @@ def _views(rng: np.random.Generator, label: str, h: int, w: int, n_views: int) -
 
 def generate_cases(count: int, size: int, seed: int, near_duplicate_rate: float = 0.03) -> list[SyntheticCase]:
     """``count`` cases of ``size`` px width (height 0.8 x width), deterministic in ``seed``."""
+    return list(iter_cases(count, size, seed, near_duplicate_rate))
+
+
+def iter_cases(count: int, size: int, seed: int, near_duplicate_rate: float = 0.03) -> Iterator[SyntheticCase]:
+    """``generate_cases`` one case at a time, so a caller can show progress (500 cases at 256 px take
+    tens of seconds)."""
     h, w = max(int(round(size * 0.8)), 8), size
     labels, probs = list(LABEL_PROBABILITIES), list(LABEL_PROBABILITIES.values())
     cases: list[SyntheticCase] = []
@@ -168,13 +175,14 @@ def generate_cases(count: int, size: int, seed: int, near_duplicate_rate: float 
             if len(cases) == count:
                 break
             cases.append(SyntheticCase(f"syn_{len(cases):05d}", label, f"P{patient:05d}", image, mask))
+            yield cases[-1]
         if len(cases) < count and cases and rng.random() < near_duplicate_rate:
             source = cases[int(rng.integers(len(cases)))]
             brighter = np.clip(source.image.astype(np.int16) + 3, 0, 255).astype(np.uint8)
             copy_name = f"syn_{len(cases):05d}"
             cases.append(SyntheticCase(copy_name, source.label, f"P{patient:05d}D", brighter, source.mask))
+            yield cases[-1]
         patient += 1
-    return cases
 
 
 def write_cases(cases: list[SyntheticCase], root: Path) -> None:

@@ -16,9 +16,10 @@ from pydantic import Field
 from busbench.data.adapters.base import AdapterOptions, CaseSource, DatasetAdapter, register_adapter
 from busbench.data.adapters.folder import FolderAdapter, FolderOptions
 from busbench.data.problems import ProblemLog
-from busbench.data.synthetic import generate_cases, write_cases
+from busbench.data.synthetic import iter_cases, write_cases
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_json
+from busbench.progress import progress
 
 SETTINGS_FILE = "generator.json"
 
@@ -50,7 +51,8 @@ class SyntheticAdapter(DatasetAdapter[SyntheticOptions]):
         for sub in ("images", "masks"):
             shutil.rmtree(root / sub, ignore_errors=True)
         opts = self.options
-        write_cases(generate_cases(opts.count, opts.size, opts.seed, opts.near_duplicate_rate), root)
+        cases = iter_cases(opts.count, opts.size, opts.seed, opts.near_duplicate_rate)
+        write_cases(list(progress(cases, "generating synthetic images", total=opts.count)), root)
         write_json(settings, marker)
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
