@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_runner import run_cli
+from console_file import console_file
 from PIL import Image
 from square_data import HEIGHT, SIZE, SquareData, make_square_data
 
@@ -104,3 +105,13 @@ def test_export_nnunet_refuses_bad_ids_and_names(squares: SquareData, tmp_path: 
     assert "--dataset-id 1000" in capsys.readouterr().err
     assert run_cli(monkeypatch, *base, "--dataset-id", "501", "--name", "my data") == 2
     assert "--name 'my data'" in capsys.readouterr().err
+
+
+def test_export_nnunet_prints_progress_while_it_writes(squares: SquareData, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """BUSI's 780 cases took 24 s without a line on a redirected output."""
+    with console_file(tmp_path / "out.txt", monkeypatch) as out:
+        assert run_cli(monkeypatch, "export", "nnunet", str(squares.data_dir), "--dataset-id", "502", "--out",
+                       str(tmp_path / "nnUNet_raw")) == 0
+    total = len(squares.fold_of) + len(squares.test_ids)
+    assert f"export nnunet: writing images: {total}/{total} (100 %)" in out.read_text()

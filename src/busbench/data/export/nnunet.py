@@ -29,6 +29,7 @@ from busbench.data.export.held_out import SplitData, empty_folder
 from busbench.data.split.record import CV, TEST
 from busbench.errors import BusbenchError
 from busbench.layout.atomic import write_csv, write_json, write_png
+from busbench.progress import progress
 
 CASE_MAP_CSV = "case_ids.csv"
 NNUNET_ID, CASE_ID = "nnunet_id", "case_id"
@@ -57,7 +58,7 @@ def export_nnunet(data: SplitData, raw_dir: Path, dataset_id: int, name: str) ->
     for sub in ("imagesTr", "labelsTr", "imagesTs"):
         (folder / sub).mkdir()
     cases = nnunet_ids(data, name)
-    for case in cases.itertuples(index=False):
+    for case in progress(cases.itertuples(index=False), "export nnunet: writing images", total=len(cases)):
         image, lesion = data.pair(str(case.case_id))
         if case.set == TEST:
             write_png(image, folder / "imagesTs" / f"{case.nnunet_id}_0000.png")
