@@ -9,6 +9,7 @@ import pytest
 from console_file import console_file
 from scipy.ndimage import binary_dilation
 
+from busbench.data import synthetic
 from busbench.data.prepare import prepare_dataset
 from busbench.data.synthetic import generate_cases
 
@@ -76,8 +77,18 @@ def test_patients_have_one_or_two_views_and_near_copies_exist() -> None:
 def test_prepare_synthetic_prints_progress_while_it_generates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`busbench prepare synthetic -o count=500 -o size=256` generated for 36 s without a line on a redirected
     output; the generation now prints progress lines like every long step."""
+    lines_before_write: list[int] = []  # progress lines on the output when each PNG is written
+    write_png = synthetic.write_png
+
+    def counting_write_png(image: np.ndarray, path: Path) -> None:
+        lines_before_write.append((tmp_path / "out.txt").read_text().count("generating synthetic images"))
+        write_png(image, path)
+
+    monkeypatch.setattr(synthetic, "write_png", counting_write_png)
     with console_file(tmp_path / "out.txt", monkeypatch) as out:
         prepare_dataset("synthetic", tmp_path / "raw", tmp_path / "data", {"count": 6, "size": 32})
     text = out.read_text()
     assert "generating synthetic images: 1/6 (16 %)" in text and "generating synthetic images: 6/6 (100 %)" in text
     assert len(list((tmp_path / "raw" / "images").glob("*.png"))) == 6
+    # each case is written as it is generated, so the progress covers the writing too (not 6 lines, then 12 PNGs)
+    assert lines_before_write == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]

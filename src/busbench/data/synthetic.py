@@ -20,7 +20,7 @@ have (BUSI's ``malignant (145)`` = ``benign (433)``), so grouping is exercised t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,8 +185,9 @@ def iter_cases(count: int, size: int, seed: int, near_duplicate_rate: float = 0.
         patient += 1
 
 
-def write_cases(cases: list[SyntheticCase], root: Path) -> None:
-    """Write ``images/``, ``masks/`` (0/255 PNG) and ``cases.csv`` (image,label,patient_id)."""
+def write_cases(cases: Iterable[SyntheticCase], root: Path) -> None:
+    """Write ``images/``, ``masks/`` (0/255 PNG) and ``cases.csv`` (image,label,patient_id), each case as
+    ``cases`` yields it."""
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "masks").mkdir(parents=True, exist_ok=True)
     lines = ["image,label,patient_id"]

@@ -52,7 +52,7 @@ class SyntheticAdapter(DatasetAdapter[SyntheticOptions]):
             shutil.rmtree(root / sub, ignore_errors=True)
         opts = self.options
         cases = iter_cases(opts.count, opts.size, opts.seed, opts.near_duplicate_rate)
-        write_cases(list(progress(cases, "generating synthetic images", total=opts.count)), root)
+        write_cases(progress(cases, "generating synthetic images", total=opts.count), root)
         write_json(settings, marker)
 
     def discover(self, root: Path, log: ProblemLog) -> list[CaseSource]:
