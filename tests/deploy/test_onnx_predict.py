@@ -42,6 +42,8 @@ def test_onnxruntime_predicts_pytorchs_masks(run_dir: Path, images: Path, tmp_pa
     for engine, extra in (("pytorch", ["--run", str(run_dir)]), ("onnxruntime", ["--run", str(exported)])):
         assert run_cli(monkeypatch, "predict", *extra, "--engine", engine, "--input", str(images),
                        "--out", str(tmp_path / engine)) == 0
+    # the exported models compute in fp32 whatever the run trained in: said so, not blamed on train.amp
+    assert "precision: fp32 (ONNX Runtime runs the exported fp32 models)" in capsys.readouterr().out
     for i in range(3):
         torch_mask = np.array(Image.open(tmp_path / "pytorch" / "masks" / f"scan{i}.png"))
         runtime_mask = np.array(Image.open(tmp_path / "onnxruntime" / "masks" / f"scan{i}.png"))

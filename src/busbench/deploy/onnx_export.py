@@ -203,7 +203,8 @@ def load_onnx_run(export_dir: Path, device: torch.device) -> TrainedRun:
     # only what predict reads; the architecture's code is not needed, so it is not looked up
     config = RunSettings(ModelConfig.model_construct(**{k: spec["model"][k] for k in ("name", "kwargs")}),
                          InputConfig(size=source["size"], channels=source["channels"], resize=source["resize"]),
-                         EvalConfig(threshold=spec["threshold"], tta=spec["tta"]), amp="off")
+                         EvalConfig(threshold=spec["threshold"], tta=spec["tta"]), amp="off",
+                         fixed_precision="ONNX Runtime runs the exported fp32 models")
     models: list[nn.Module] = [OnnxRuntimeModel(export_dir / name, device) for name in spec["models"]]
     return TrainedRun(export_dir, config, models, PostProcessing(**spec["postprocessing"]),
                       white_level=source.get("white_level"))

@@ -41,7 +41,7 @@ from busbench.metrics.surface import boundary
 from busbench.progress import progress
 from busbench.records import read_done, read_environment
 from busbench.train import checkpoint
-from busbench.train.device import inference_precision, log_precision, place_model
+from busbench.train.device import Precision, inference_precision, log_precision, place_model
 from busbench.train.trainer import build_fold_model
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -56,6 +56,7 @@ class RunSettings:
     input: InputConfig
     evaluation: EvalConfig
     amp: str  # train.amp, the precision it trained in
+    fixed_precision: str | None = None  # why the models compute in fp32 whatever amp says (an ONNX export)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,12 @@ def predict_images(run: TrainedRun, inputs: list[Path], out_dir: Path, device: t
     """
     cfg, tta, with_overlays, amp = run.config, options.tta, options.with_overlays, options.amp
     views: list[str] = list(cfg.evaluation.tta) if tta is None else tta
-    precision = inference_precision(cfg.amp, device) if amp is None else inference_precision(amp, device, "--amp")
+    if cfg.fixed_precision is not None:
+        precision = Precision(None, cfg.fixed_precision + ("" if amp is None else f"; --amp {amp} does not apply"))
+    elif amp is None:
+        precision = inference_precision(cfg.amp, device)
+    else:
+        precision = inference_precision(amp, device, "--amp")
     log_precision(precision)
     dtype = precision.dtype
     own = intensity_scale(inputs)  # one scale for the whole input, as `prepare` scales a dataset
