@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from busbench.console import console
-from busbench.log import counted
+from busbench.log import counted, logger
 
 
 def bundle(
@@ -20,6 +20,7 @@ def bundle(
              "content and key them by its case ids; refused unless its test set is the registry's.")] = None,
 ) -> None:
     """One self-describing file of a run's per-image results, configs and environment: no images."""
+    logger.info(f"bundle: reading {run}, each cell checked against its split and data, its cost measured")
     from busbench.report.bundle.make import make_bundle, write_bundle
 
     made = make_bundle(run, registry)
@@ -34,6 +35,7 @@ def leaderboard(
     out: Annotated[Path, typer.Option(help="Folder for leaderboard.csv/.md/.tex, leaderboard.html and the rest.")],
 ) -> None:
     """One table and page of bundles from several machines, with CIs and paired tests on one test set."""
+    logger.info(f"leaderboard: merging {counted(len(bundles), 'bundle')}, with bootstrap CIs and paired tests")
     from busbench.report.bundle.files import write_leaderboard
     from busbench.report.bundle.leaderboard import build_leaderboard
 

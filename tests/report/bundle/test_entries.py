@@ -37,7 +37,8 @@ def labs(bundle_runs: BundleRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def _warnings(capsys: pytest.CaptureFixture[str]) -> list[str]:
     out = capsys.readouterr().out.splitlines()
-    return [line[line.index("leaderboard: "):] for line in out if "leaderboard: " in line and "/board/" not in line]
+    return [line[line.index("leaderboard: "):] for line in out
+            if "leaderboard: " in line and "/board/" not in line and "leaderboard: merging" not in line]
 
 
 def test_nsd_tolerance_pixels_and_versions_are_warned(labs: tuple[Path, Path], tmp_path: Path,
