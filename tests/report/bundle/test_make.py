@@ -104,6 +104,15 @@ def test_registry_option_refuses_another_registry_than_the_splits(bundle_runs: B
         make_bundle(bundle_runs.run("r"), str(other))
 
 
+def test_a_folder_of_no_run_is_refused_naming_the_runs_inside(bundle_runs: BundleRuns, tmp_path: Path) -> None:
+    out = bundle_runs.output_dir.as_posix()
+    with pytest.raises(BusbenchError, match=rf"{out}: no busbench run folder .*; it is an output folder holding runs: "
+                                            rf"bundle one of {out}/a, {out}/b, {out}/c, {out}/r$"):
+        make_bundle(bundle_runs.output_dir)  # the output_dir, one level above the runs: the usual slip
+    with pytest.raises(BusbenchError, match=r"no busbench run folder .*; give the folder `busbench run` wrote$"):
+        make_bundle(tmp_path)
+
+
 def test_a_run_without_its_data_folder_is_refused_naming_it(bundle_runs: BundleRuns, tmp_path: Path) -> None:
     copy = tmp_path / "results"
     shutil.copytree(bundle_runs.run("a"), copy / "a")

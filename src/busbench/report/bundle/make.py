@@ -154,8 +154,11 @@ def make_bundle(run_dir: Path, registry: str | None = None) -> Bundle:
     run_dir = Path(run_dir)
     folders = _cell_folders(run_dir) if run_dir.is_dir() else []
     if not folders:
+        runs = sorted({p.parents[2].as_posix() for p in run_dir.glob(f"*/*/*/{CONFIG_YAML}")})
+        inside = f"; it is an output folder holding runs: bundle one of {', '.join(runs)}" if runs else (
+            "; give the folder `busbench run` wrote")
         raise BusbenchError(f"{run_dir}: no busbench run folder (<output_dir>/<name> with <dataset>/<model>/"
-                            f"{CONFIG_YAML}); give the folder `busbench run` wrote")
+                            f"{CONFIG_YAML}){inside}")
     output_dir = CellFolder(folders[0]).run.output_dir
     profiles = find_profiles(output_dir)
     cells = []
