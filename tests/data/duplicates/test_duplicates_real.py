@@ -4,7 +4,7 @@
 thumbnail correlation, ORB matching, similar mask shapes, consecutive file numbers, and the
 detector's own near misses) and labelled by looking at them side by side, zoomed pairs after
 warping one onto the other. The bounds are the measured values with a small margin: recall
-50/91 on BUSI and 9/13 on BUS-BRA with no false link among 86 negatives (benchmarks/duplicates_eval.py);
+50/92 on BUSI and 9/13 on BUS-BRA with no false link among 86 negatives (benchmarks/duplicates_eval.py);
 a threshold set to zero or to "link everything" breaks them.
 """
 
@@ -56,7 +56,7 @@ def test_the_labelled_set_is_balanced_and_names_real_cases(busi_manifest: Manife
         assert set(rows["case_a"]) | set(rows["case_b"]) <= set(manifest.frame["case_id"])
 
 
-@pytest.mark.parametrize(("dataset", "min_recall", "max_false_links"), [("busi", 46 / 91, 1), ("busbra", 8 / 13, 1)])
+@pytest.mark.parametrize(("dataset", "min_recall", "max_false_links"), [("busi", 46 / 92, 1), ("busbra", 8 / 13, 1)])
 def test_links_find_the_labelled_duplicates_and_no_labelled_negative(
         dataset: str, min_recall: float, max_false_links: int, request: pytest.FixtureRequest) -> None:
     links = request.getfixturevalue(f"{dataset}_links")

@@ -377,9 +377,10 @@ def test_split_by_the_busi_registry_names_the_reviewed_duplicates_it_puts_apart(
     out = tmp_path / "split.json"
     assert run_cli(monkeypatch, "split", str(busi_manifest.path), "--registry", "busi-v1", "--out", str(out)) == 0
     warned = capsys.readouterr().err
-    assert "warning: registry busi-v1 puts 14 pairs of busbench's reviewed duplicates in two parts" in warned
+    assert "warning: registry busi-v1 puts 15 pairs of busbench's reviewed duplicates in two parts" in warned
     for pair in ("benign (403) (fold 3) / malignant (93) (test)", "benign (366) (fold 2) / benign (372) (test)",
-                 "benign (394) (test) / benign (402) (fold 5)", "benign (398) (fold 1) / benign (405) (test)"):
+                 "benign (394) (test) / benign (402) (fold 5)", "benign (398) (fold 1) / benign (405) (test)",
+                 "malignant (132) (test) / malignant (133) (fold 2)"):
         assert pair in warned
 
 
