@@ -331,6 +331,10 @@ def _check_groups_whole(split: Split, path: Path, frame: pd.DataFrame, resplit: 
     pairs = [(a, b, measure) for a, b, measure, _ in split.duplicate_links]  # reviewed and must-link pairs included
     pairs += [(a, b, measure) for a, b, measure, _ in patient_links(frame).itertuples(index=False)]
     for a, b, measure in pairs:
+        unknown = [case for case in (a, b) if case not in where]
+        if unknown:
+            raise BusbenchError(f"{path}: its duplicate links name {unknown[0]}, which is not among its cases; the "
+                                f"file was edited. Restore it, or recreate it with `{resplit}`")
         if where[a] != where[b]:
             raise BusbenchError(f"{path}: {a} and {b} are one leakage group ({measure}) but sit in {where[a]} and "
                                 f"{where[b]}; the file was edited. Restore it, or recreate it with `{resplit}`")
