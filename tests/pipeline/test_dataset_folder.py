@@ -13,6 +13,9 @@ from layouts import cases, make_pairs, save
 
 from busbench.config import load_config
 from busbench.data.prepare import prepare_dataset
+from busbench.data.registry.build import build_registry
+from busbench.data.registry.record import registry_bytes
+from busbench.data.split import summary
 from busbench.errors import BusbenchError
 from busbench.pipeline import prepare_data
 
@@ -110,3 +113,20 @@ def test_a_run_that_prepares_says_what_was_dropped_and_where_each_file_is_listed
     reasons = set(pd.read_csv(problems)["reason"])
     assert "mask without image: no image named orphan.* (masks pair as <image name>[_N]: set -o mask_suffix=... " \
            "where yours end otherwise)" in reasons
+
+
+def test_a_run_on_a_registry_names_the_reviewed_duplicates_it_puts_apart(
+        tmp_path: Path, prepared: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # `busbench run busi` splits by busi-v1 without `busbench split`: the run itself must say which pairs cross
+    made = prepare_data(load_config(None, [*SETTINGS, f"output_dir={tmp_path / 'runs'}", f"data.prepared={prepared}"]))
+    registry = tmp_path / "tiny-v1.json"
+    registry.write_bytes(registry_bytes(build_registry(made.manifest, made.split, "tiny-v1", "test")))
+    test_case = made.split.held_out()[0]
+    development = next(case for case in made.split.cases if case.fold is not None)
+    monkeypatch.setattr(summary, "reviewed_duplicates", lambda manifest: [(development.case_id, test_case)])
+    cfg = load_config(None, ["data.dataset=synthetic", "input.size=32", f"output_dir={tmp_path / 'runs'}",
+                             f"data.prepared={prepared}", f"split.registry={registry}"])
+    with caplog.at_level(logging.INFO, logger="busbench"):
+        prepare_data(cfg)
+    assert (f"warning: registry tiny-v1 puts 1 pair of busbench's reviewed duplicates in two parts: "
+            f"{development.case_id} (fold {development.fold}) / {test_case} (test)") in " ".join(caplog.text.split())

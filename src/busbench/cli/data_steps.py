@@ -104,11 +104,10 @@ def split(
 ) -> None:
     """Freeze the held-out test set and the cross-validation folds, or take them from a registry."""
     from busbench.config import apply_overrides, validate_config
-    from busbench.data.duplicates.reviewed import reviewed_duplicates
     from busbench.data.manifest import load_manifest
     from busbench.data.registry.planning import plan, split_name
     from busbench.data.split.split_file import large_group_warnings, read_split, split_command, write_split
-    from busbench.data.split.summary import groups_across_parts, pairs_across_parts, split_summary
+    from busbench.data.split.summary import groups_across_parts, registry_crossing_warnings, split_summary
 
     loaded = load_manifest(manifest)
     raw = {"test_size": test_size, "folds": folds, "seed": seed, "official": official,
@@ -139,15 +138,13 @@ def split(
                   f"{counted(len(groups), 'group')} of images (same patient or duplicates), the largest of "
                   f"{groups.max()}.")
     straddling = groups_across_parts(split)
-    crossing = pairs_across_parts(split, reviewed_duplicates(loaded)) if from_registry is not None else []
+    crossing = registry_crossing_warnings(split, loaded)
     if straddling:
         err_console.print(f"warning: the official partition puts {straddling} patient/duplicate groups in more "
                           "than one part; results on it can be optimistic")
-    elif from_registry is not None and crossing:
-        err_console.print(f"warning: registry {from_registry.name} puts {counted(len(crossing), 'pair')} of "
-                          f"busbench's reviewed duplicates in two parts: {'; '.join(crossing)}. Its roles are "
-                          "fixed, so they stay there; results on it can be slightly optimistic (docs/registry.md)",
-                          markup=False, highlight=False)
+    elif crossing:
+        for line in crossing:
+            err_console.print(line, markup=False, highlight=False)
     else:
         console.print("Each group is on one side of the split.")
     for line in large_group_warnings(split, path):

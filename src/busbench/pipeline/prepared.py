@@ -20,6 +20,7 @@ from busbench.data.split.split_file import (
     split_command,
     write_split,
 )
+from busbench.data.split.summary import registry_crossing_warnings
 from busbench.layout.folders import data_folder
 from busbench.layout.locks import lock_file, locked
 from busbench.log import logger
@@ -63,7 +64,7 @@ def _prepare_data(cfg: ExperimentConfig) -> PreparedData:
         write_split(split, split_path)
         logger.info(f"split written: {split_path}")
     held_out_test_ids(split, manifest)  # the test files checked at once, not after hours of training
-    for line in large_group_warnings(split, split_path):
+    for line in large_group_warnings(split, split_path) + registry_crossing_warnings(split, manifest):
         logger.warning(line)
     cache = build_cache(manifest, cfg.input.size, cfg.input.resize, cfg.input.channels)
     return PreparedData(manifest, split_path, split, cache)

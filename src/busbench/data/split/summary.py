@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from busbench.data.duplicates.reviewed import reviewed_duplicates
 from busbench.data.labels import LABELS
 from busbench.data.manifest import Manifest
 from busbench.data.split.record import TEST, Split
 from busbench.data.split.stratify import SIZE_BINS
+from busbench.log import counted
 
 
 def split_summary(split: Split, manifest: Manifest) -> pd.DataFrame:
@@ -51,3 +53,16 @@ def pairs_across_parts(split: Split, pairs: list[tuple[str, str]]) -> list[str]:
     roles = _parts(split)
     part = dict(zip(roles["case_id"], roles["part"]))
     return [f"{a} ({part[a]}) / {b} ({part[b]})" for a, b in pairs if a in part and b in part and part[a] != part[b]]
+
+
+def registry_crossing_warnings(split: Split, manifest: Manifest) -> list[str]:
+    """A warning naming busbench's reviewed duplicate pairs that a registry's fixed roles put in two parts
+    (pairs reviewed after the registry was cut); none for a split busbench computed, which keeps them whole."""
+    if split.registry is None:
+        return []
+    crossing = pairs_across_parts(split, reviewed_duplicates(manifest))
+    if not crossing:
+        return []
+    return [f"warning: registry {split.registry.name} puts {counted(len(crossing), 'pair')} of busbench's reviewed "
+            f"duplicates in two parts: {'; '.join(crossing)}. Its roles are fixed, so they stay there; results on it "
+            "can be slightly optimistic (docs/registry.md)"]

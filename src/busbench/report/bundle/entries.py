@@ -246,7 +246,8 @@ def note_warnings(entries: list[Entry]) -> list[str]:
     """Per entry: the notes its config and rows imply that its bundle did not state (the leaderboard states
     them), and a config whose notes could not be derived."""
     lines = [f"{entry.name}: its bundle does not state {'; '.join(repr(n) for n in entry.unstated)}, which its "
-             "config and rows imply: the leaderboard states it (a bundle edited by hand?)"
+             "config and rows imply: the leaderboard states it (a bundle edited by hand, or made by an older busbench "
+             "that did not state it?)"
              for entry in entries if entry.unstated]
     return lines + [f"{entry.name}: {entry.unread}, so its notes are shown as its bundle states them"
                     for entry in entries if entry.unread]
