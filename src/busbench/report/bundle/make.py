@@ -154,7 +154,7 @@ def make_bundle(run_dir: Path, registry: str | None = None) -> Bundle:
     run_dir = Path(run_dir)
     folders = _cell_folders(run_dir) if run_dir.is_dir() else []
     if not folders:
-        runs = sorted({p.parents[2].as_posix() for p in run_dir.glob(f"*/*/*/{CONFIG_YAML}")})
+        runs = sorted({CellFolder(p.parent).run.path.as_posix() for p in run_dir.glob(f"*/*/*/{CONFIG_YAML}")})
         inside = f"; it is an output folder holding runs: bundle one of {', '.join(runs)}" if runs else (
             "; give the folder `busbench run` wrote")
         raise BusbenchError(f"{run_dir}: no busbench run folder (<output_dir>/<name> with <dataset>/<model>/"
