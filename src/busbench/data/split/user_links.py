@@ -47,9 +47,10 @@ def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
     path = Path(path)
     table = read_csv_with_columns(path, "split.links_file (--links-file)", ("case_a", "case_b", "relation"),
                           f"case_a, case_b, relation ({MUST_LINK_VALUE} or {CANNOT_LINK_VALUE})")
-    ids = set(manifest.frame["case_id"])
+    pixels_of = dict(zip(manifest.frame["case_id"], manifest.frame["pixel_sha256"]))
+    ids = set(pixels_of)
     by_pixels: dict[str, list[str]] = {}
-    for case_id, pixels in zip(manifest.frame["case_id"], manifest.frame["pixel_sha256"]):
+    for case_id, pixels in pixels_of.items():
         by_pixels.setdefault(pixels, []).append(case_id)
     unknown = sorted(v for v in set(table["case_a"]) | set(table["case_b"]) if not _case_ids_of(v, ids, by_pixels))
     if unknown:
@@ -68,7 +69,6 @@ def read_user_links(path: str | Path | None, manifest: Manifest) -> UserLinks:
     both = set(pairs[MUST_LINK_VALUE]) & set(pairs[CANNOT_LINK_VALUE])
     if both:
         raise BusbenchError(f"{path}: pairs {sorted(both)[:3]} are both must-link and cannot-link; keep one")
-    pixels_of = dict(zip(manifest.frame["case_id"], manifest.frame["pixel_sha256"]))
     identical = [(a, b) for a, b in pairs[CANNOT_LINK_VALUE] if pixels_of[a] == pixels_of[b]]
     if identical:  # one image filed twice is no wrong link: cutting it would put a test image in training
         raise BusbenchError(f"{path}: cannot-link pairs {identical[:3]} are identical images (one pixel_sha256), "
