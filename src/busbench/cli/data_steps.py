@@ -124,8 +124,8 @@ def split(
     status = write_split(split, path, force, resplit)
     print_frame(split_summary(split, loaded), f"Split {path} ({status})")
     console.print(f"test set sha256 {split.test_set_sha256}; manifest sha256 {loaded.sha256}")
-    from_registry = split.registry
-    if from_registry is not None:
+    if split.registry is not None:
+        from_registry = split.registry
         console.print(f"Roles from registry {from_registry.name} (sha256 {from_registry.sha256[:12]}); its test set "
                       f"by content: sha256 {from_registry.test_set_sha256} (the one to compare with other labs: the "
                       "first is of this copy's ids and pixels)")
