@@ -66,10 +66,10 @@ def _unset(value: str) -> list[str]:
 def unset_variables(raw: dict[str, Any]) -> list[str]:
     """The environment variables the dataset folders of ``raw`` name that are not set, each once."""
     found: list[str] = []
-    for _, section in _data_sections(raw):
-        for key in FOLDER_KEYS:
-            value = section.get(key)
-            found += [name for name in _unset(value) if name not in found] if isinstance(value, str) else []
+    def collect(_: str, value: str) -> str:
+        found.extend(name for name in dict.fromkeys(_unset(value)) if name not in found)
+        return value
+    _map_folders(raw, collect)  # the one place that knows which keys are dataset folders
     return found
 
 
