@@ -6,6 +6,8 @@ pipeline when a run finishes, the report when it gathers finished runs.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from busbench.config import EvalConfig, InputConfig, ModelConfig, SplitConfig
 from busbench.data.duplicates.links import DuplicateSettings
 from busbench.data.split.record import IMAGE_LEVEL
@@ -41,9 +43,8 @@ def grouping_notes(split: SplitConfig) -> list[str]:
     if not split.reviewed_links:
         notes.append("OVERRIDE: split.reviewed_links=false: busbench's reviewed duplicate pairs of BUSI and BUS-BRA "
                       "were not kept together, so some of them can cross sides")
-    default = DuplicateSettings()
-    changed = [f"split.{name}={getattr(split, name)}" for name in DuplicateSettings.__dataclass_fields__
-               if getattr(split, name) != getattr(default, name)]
+    chosen, default = asdict(split.settings().duplicates), asdict(DuplicateSettings())
+    changed = [f"split.{name}={value}" for name, value in chosen.items() if value != default[name]]
     if changed:
         notes.append(f"OVERRIDE: near-duplicate detector not the calibrated one ({', '.join(changed)}): other "
                      "images are linked and kept together than with the defaults")
